@@ -1,0 +1,7 @@
+import { confirmForgotPassword as route } from '@platform/api/routes/identity';
+import { identityProvider } from '@platform/domain/identity/cognito';
+import { httpHandler } from '@platform/http/handler';
+
+export const handler = httpHandler(route, async ({ body }) => {
+  await identityProvider.confirmForgotPassword(body.email, body.code, body.password);
+});

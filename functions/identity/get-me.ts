@@ -1,0 +1,6 @@
+import { getMe as route } from '@platform/api/routes/identity';
+import { requireUser } from '@platform/domain/identity/users';
+import { userOf } from '@platform/http/caller';
+import { httpHandler } from '@platform/http/handler';
+
+export const handler = httpHandler(route, async ({ caller }) => requireUser(userOf(caller).userId));

@@ -1,0 +1,6 @@
+import { listMyInvitations as route } from '@platform/api/routes/identity';
+import { listMyInvitations } from '@platform/domain/identity/invitations';
+import { userOf } from '@platform/http/caller';
+import { httpHandler } from '@platform/http/handler';
+
+export const handler = httpHandler(route, async ({ caller }) => listMyInvitations(userOf(caller)));

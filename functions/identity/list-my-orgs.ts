@@ -1,0 +1,7 @@
+import { listMyOrgs as route } from '@platform/api/routes/identity';
+import { listMyOrganizations } from '@platform/domain/identity/organizations';
+import { userOf } from '@platform/http/caller';
+import { httpHandler } from '@platform/http/handler';
+
+/** Serves both GET /v1/me/orgs and GET /v1/orgs: the same question. */
+export const handler = httpHandler(route, async ({ caller, query }) => listMyOrganizations(userOf(caller).userId, query));

@@ -1,0 +1,5 @@
+import { listRoles as route } from '@platform/api/routes/identity';
+import { listRoles } from '@platform/domain/identity/roles';
+import { httpHandler } from '@platform/http/handler';
+
+export const handler = httpHandler(route, async ({ access }) => ({ items: listRoles(access) }));

@@ -1,0 +1,6 @@
+import { mfaDisable as route } from '@platform/api/routes/identity';
+import { setMfa } from '@platform/domain/identity/auth';
+import { bearerToken } from '@platform/http/caller';
+import { httpHandler } from '@platform/http/handler';
+
+export const handler = httpHandler(route, async ({ event }) => setMfa(bearerToken(event), undefined));

@@ -1,0 +1,5 @@
+import { refresh as route } from '@platform/api/routes/identity';
+import { refreshSession } from '@platform/domain/identity/sessions';
+import { httpHandler } from '@platform/http/handler';
+
+export const handler = httpHandler(route, async ({ body }) => refreshSession(body.refreshToken));

@@ -1,0 +1,10 @@
+import { resendCode as route } from '@platform/api/routes/identity';
+import { identityProvider } from '@platform/domain/identity/cognito';
+import { httpHandler } from '@platform/http/handler';
+
+export const handler = httpHandler(route, async ({ body }) => {
+  await identityProvider.resendConfirmation(body.email).catch((error: unknown) => {
+    if ((error as { status?: number }).status !== 401) throw error; // unknown account: same answer
+  });
+  return { status: 'accepted' as const };
+});

@@ -1,0 +1,5 @@
+import { transferOwnership as route } from '@platform/api/routes/identity';
+import { transferOwnership } from '@platform/domain/identity/members';
+import { httpHandler } from '@platform/http/handler';
+
+export const handler = httpHandler(route, async ({ access, body }) => transferOwnership(access, body.userId));

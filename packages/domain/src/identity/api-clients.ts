@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import { ForbiddenError, NotFoundError, ConflictError, ValidationError } from '../shared/errors.ts';
+import { newId } from '../shared/ids.ts';
+import { safeEqual, sha256 } from '../shared/secrets.ts';
+import { auditBy, auditItem } from './audit.ts';
+import type { Caller, OrgAccess } from './access.ts';
+import { identityService, type ApiClient } from './entities.ts';
+import { isPermission } from './permissions.ts';
+
+const { apiClient, auditEvent } = identityService.entities;
+
+/** Keys read `ak_<id>.<secret>`: the id finds the row, the secret is checked against its hash. */
+const KEY_PATTERN = /^(ak_[0-9a-z]{26})\.([A-Za-z0-9_-]{43})$/;
+const LAST_USED_GRANULARITY_MS = 60_000;
+
+export const apiClientView = (c: ApiClient) => {
+  const { secretHash: _hidden, ...rest } = c as ApiClient & { secretHash?: string };
+  return { ...rest, scopes: [...(c.scopes ?? [])].sort() };
+};
+
+export async function createApiClient(access: OrgAccess, input: { name: string; scopes: string[]; expiresAt?: string }) {
+  const unknown = input.scopes.filter((s) => !isPermission(s));
+  if (unknown.length) throw new ValidationError('Unknown scopes', unknown.map((s) => ({ path: 'scopes', message: `Unknown scope ${s}` })));
+  const beyond = input.scopes.filter((s) => !access.permissions.has(s));
+  if (beyond.length) throw new ForbiddenError(`An API client cannot hold scopes you do not hold: ${beyond.join(', ')}`);
+  if (input.expiresAt && new Date(input.expiresAt) <= new Date())
+    throw new ValidationError('The expiry must be in the future', [{ path: 'expiresAt', message: 'In the past' }]);
+
+  const clientId = newId('ak');
+  const secret = randomBytes(32).toString('base64url');
+  const key = `${clientId}.${secret}`;
+  await identityService.transaction
+    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
+      apiClient
+        .create({
+          clientId,
+          orgId: access.orgId,
+          name: input.name,
+          secretHash: sha256(secret),
+          keyPreview: `${clientId}.…${secret.slice(-4)}`,
+          scopes: input.scopes,
+          createdBy: access.actorId,
+          expiresAt: input.expiresAt,
+        })
+        .commit(),
+      auditEvent
+        .create(auditItem({ ...auditBy(access), action: 'api-client.created', targetType: 'api-client', targetId: clientId, details: { name: input.name, scopes: input.scopes } }))
+        .commit(),
+    ])
+    .go();
+  const { data } = await apiClient.get({ clientId }).go({ consistent: true });
+  return { ...apiClientView(data!), key };
+}
+
+export async function listApiClients(access: OrgAccess, options: { cursor?: string; limit?: number }) {
+  const { data, cursor } = await apiClient.query.byOrg({ orgId: access.orgId }).go({ cursor: options.cursor ?? null, limit: options.limit ?? 50 });
+  return { items: data.map(apiClientView), nextCursor: cursor };
+}
+
+export async function revokeApiClient(access: OrgAccess, clientId: string) {
+  const { data } = await apiClient.get({ clientId }).go();
+  if (!data || data.orgId !== access.orgId) throw new NotFoundError('API client not found');
+  if (data.revokedAt) throw new ConflictError('The API client is already revoked');
+  await identityService.transaction
+    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
+      apiClient.patch({ clientId }).set({ isActive: false, revokedAt: new Date().toISOString(), revokedBy: access.actorId }).commit(),
+      auditEvent.create(auditItem({ ...auditBy(access), action: 'api-client.revoked', targetType: 'api-client', targetId: clientId })).commit(),
+    ])
+    .go();
+}
+
+/**
+ * Turns a presented key into a caller, or null. Records the last use at most once a
+ * minute, with a conditional write, so a busy key does not write on every request.
+ */
+export async function authenticateApiKey(key: string): Promise<Extract<Caller, { kind: 'apiClient' }> | null> {
+  const match = KEY_PATTERN.exec(key);
+  if (!match) return null;
+  const [, clientId, secret] = match as unknown as [string, string, string];
+  const { data } = await apiClient.get({ clientId }).go();
+  if (!data || !data.isActive || data.revokedAt) return null;
+  if (!safeEqual(sha256(secret), (data as ApiClient & { secretHash: string }).secretHash)) return null;
+  if (data.expiresAt && new Date(data.expiresAt) <= new Date()) return null;
+  const now = Date.now();
+  if (!data.lastUsedAt || now - Date.parse(data.lastUsedAt) > LAST_USED_GRANULARITY_MS) {
+    const cutoff = new Date(now - LAST_USED_GRANULARITY_MS).toISOString();
+    await apiClient
+      .patch({ clientId })
+      .set({ lastUsedAt: new Date(now).toISOString() })
+      .where(({ lastUsedAt }, { notExists, lt }) => `${notExists(lastUsedAt)} OR ${lt(lastUsedAt, cutoff)}`)
+      .go()
+      .catch(() => undefined); // another request recorded it first
+  }
+  return { kind: 'apiClient', clientId, orgId: data.orgId, scopes: [...(data.scopes ?? [])] };
+}

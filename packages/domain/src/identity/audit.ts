@@ -1,0 +1,54 @@
+import { newId } from '../shared/ids.ts';
+import { identityService, type AuditEvent } from './entities.ts';
+import type { OrgAccess } from './access.ts';
+
+export type AuditAction =
+  | 'org.created'
+  | 'org.updated'
+  | 'org.deleted'
+  | 'member.role-changed'
+  | 'member.updated'
+  | 'member.removed'
+  | 'member.left'
+  | 'org.ownership-transferred'
+  | 'invitation.created'
+  | 'invitation.revoked'
+  | 'invitation.accepted'
+  | 'invitation.declined'
+  | 'role.created'
+  | 'role.updated'
+  | 'role.deleted'
+  | 'api-client.created'
+  | 'api-client.revoked';
+
+export interface AuditInput {
+  orgId: string;
+  actorType: AuditEvent['actorType'];
+  actorId: string;
+  action: AuditAction;
+  targetType?: string;
+  targetId?: string;
+  details?: Record<string, unknown>;
+}
+
+export const auditBy = (access: OrgAccess) => ({
+  orgId: access.orgId,
+  actorType: access.actorType,
+  actorId: access.actorId,
+});
+
+/** The audit row to write in the same transaction as the change it records. */
+export function auditItem(input: AuditInput) {
+  const at = new Date().toISOString();
+  return { ...input, eventId: newId('evt'), at };
+}
+
+export async function listAuditEvents(
+  access: OrgAccess,
+  options: { cursor?: string; limit?: number; action?: string },
+) {
+  const query = identityService.entities.auditEvent.query.byOrg({ orgId: access.orgId });
+  const filtered = options.action ? query.where(({ action }, { eq }) => eq(action, options.action!)) : query;
+  const { data, cursor } = await filtered.go({ cursor: options.cursor ?? null, limit: options.limit ?? 50, order: 'desc' });
+  return { items: data, nextCursor: cursor };
+}

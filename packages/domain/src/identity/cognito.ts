@@ -1,0 +1,216 @@
+import {
+  AdminAddUserToGroupCommand,
+  AdminDisableUserCommand,
+  AdminUserGlobalSignOutCommand,
+  AssociateSoftwareTokenCommand,
+  CognitoIdentityProviderClient,
+  ConfirmForgotPasswordCommand,
+  ConfirmSignUpCommand,
+  ForgotPasswordCommand,
+  InitiateAuthCommand,
+  ResendConfirmationCodeCommand,
+  RespondToAuthChallengeCommand,
+  RevokeTokenCommand,
+  SetUserMFAPreferenceCommand,
+  SignUpCommand,
+  VerifySoftwareTokenCommand,
+  type AuthenticationResultType,
+} from '@aws-sdk/client-cognito-identity-provider';
+import { awsClientConfig, requiredEnv } from '../shared/aws.ts';
+import {
+  ConflictError,
+  ForbiddenError,
+  TooManyRequestsError,
+  UnauthenticatedError,
+  ValidationError,
+  type DomainError,
+} from '../shared/errors.ts';
+
+/**
+ * The identity provider port: every call we make to Cognito, with its errors translated
+ * into domain errors. Locally the same SDK calls reach cognito-local.
+ */
+let client: CognitoIdentityProviderClient | undefined;
+const cognito = () => (client ??= new CognitoIdentityProviderClient(awsClientConfig('cognito')));
+const clientId = () => requiredEnv('USER_POOL_CLIENT_ID');
+const userPoolId = () => requiredEnv('USER_POOL_ID');
+
+export interface Tokens {
+  accessToken: string;
+  idToken: string;
+  refreshToken?: string;
+  expiresIn: number;
+  tokenType: 'Bearer';
+}
+
+export type SignInResult =
+  | { kind: 'tokens'; tokens: Tokens }
+  | { kind: 'challenge'; challenge: 'SOFTWARE_TOKEN_MFA'; session: string };
+
+const toTokens = (r: AuthenticationResultType): Tokens => ({
+  accessToken: r.AccessToken!,
+  idToken: r.IdToken!,
+  refreshToken: r.RefreshToken,
+  expiresIn: r.ExpiresIn ?? 3600,
+  tokenType: 'Bearer',
+});
+
+/** Maps Cognito's exceptions to domain errors; anything unknown stays a 5xx. */
+function translate(error: unknown): never {
+  const name = (error as { name?: string }).name ?? '';
+  const message = (error as Error).message ?? 'Identity provider error';
+  const map: Record<string, () => DomainError> = {
+    UsernameExistsException: () => new ConflictError('An account with this email already exists'),
+    AliasExistsException: () => new ConflictError('An account with this email already exists'),
+    InvalidPasswordException: () =>
+      new ValidationError('The password does not meet the policy', [{ path: 'password', message }]),
+    InvalidParameterException: () => new ValidationError(message),
+    CodeMismatchException: () => new ValidationError('The code is not valid', [{ path: 'code', message: 'Invalid code' }]),
+    ExpiredCodeException: () => new ValidationError('The code has expired', [{ path: 'code', message: 'Expired code' }]),
+    EnableSoftwareTokenMFAException: () =>
+      new ValidationError('The code is not valid', [{ path: 'code', message: 'Invalid code' }]),
+    NotAuthorizedException: () => new UnauthenticatedError('Incorrect credentials or token'),
+    UserNotFoundException: () => new UnauthenticatedError('Incorrect credentials or token'),
+    UserNotConfirmedException: () => new ForbiddenError('Confirm your email address before signing in'),
+    PasswordResetRequiredException: () => new ForbiddenError('A password reset is required'),
+    LimitExceededException: () => new TooManyRequestsError('Too many attempts, try again later', 60),
+    TooManyRequestsException: () => new TooManyRequestsError('Too many requests, try again later', 5),
+    TooManyFailedAttemptsException: () => new TooManyRequestsError('Too many failed attempts, try again later', 60),
+  };
+  const mapped = map[name];
+  if (mapped) throw mapped();
+  throw error;
+}
+
+async function call<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    translate(error);
+  }
+}
+
+export const identityProvider = {
+  signUp: (email: string, password: string, fullName?: string) =>
+    call(async () => {
+      const out = await cognito().send(
+        new SignUpCommand({
+          ClientId: clientId(),
+          Username: email,
+          Password: password,
+          UserAttributes: [
+            { Name: 'email', Value: email },
+            ...(fullName ? [{ Name: 'name', Value: fullName }] : []),
+          ],
+        }),
+      );
+      return { userId: out.UserSub!, confirmed: out.UserConfirmed ?? false };
+    }),
+
+  confirmSignUp: (email: string, code: string) =>
+    call(() => cognito().send(new ConfirmSignUpCommand({ ClientId: clientId(), Username: email, ConfirmationCode: code }))),
+
+  resendConfirmation: (email: string) =>
+    call(() => cognito().send(new ResendConfirmationCodeCommand({ ClientId: clientId(), Username: email }))),
+
+  signIn: (email: string, password: string): Promise<SignInResult> =>
+    call(async () => {
+      const out = await cognito().send(
+        new InitiateAuthCommand({
+          ClientId: clientId(),
+          AuthFlow: 'USER_PASSWORD_AUTH',
+          AuthParameters: { USERNAME: email, PASSWORD: password },
+        }),
+      );
+      if (out.AuthenticationResult) return { kind: 'tokens', tokens: toTokens(out.AuthenticationResult) };
+      if (out.ChallengeName === 'SOFTWARE_TOKEN_MFA' && out.Session)
+        return { kind: 'challenge', challenge: 'SOFTWARE_TOKEN_MFA', session: out.Session };
+      throw new ForbiddenError(`Sign-in needs a step this API does not support: ${out.ChallengeName ?? 'unknown'}`);
+    }),
+
+  answerMfaChallenge: (email: string, session: string, code: string) =>
+    call(async () => {
+      const out = await cognito().send(
+        new RespondToAuthChallengeCommand({
+          ClientId: clientId(),
+          ChallengeName: 'SOFTWARE_TOKEN_MFA',
+          Session: session,
+          ChallengeResponses: { USERNAME: email, SOFTWARE_TOKEN_MFA_CODE: code },
+        }),
+      );
+      if (!out.AuthenticationResult) throw new UnauthenticatedError('The MFA challenge was not accepted');
+      return toTokens(out.AuthenticationResult);
+    }),
+
+  refresh: (refreshToken: string) =>
+    call(async () => {
+      const out = await cognito().send(
+        new InitiateAuthCommand({
+          ClientId: clientId(),
+          AuthFlow: 'REFRESH_TOKEN_AUTH',
+          AuthParameters: { REFRESH_TOKEN: refreshToken },
+        }),
+      );
+      if (!out.AuthenticationResult) throw new UnauthenticatedError('The refresh token is not valid');
+      return toTokens(out.AuthenticationResult);
+    }),
+
+  revoke: (refreshToken: string) =>
+    call(() => cognito().send(new RevokeTokenCommand({ ClientId: clientId(), Token: refreshToken }))),
+
+  forgotPassword: (email: string) =>
+    call(() => cognito().send(new ForgotPasswordCommand({ ClientId: clientId(), Username: email }))),
+
+  confirmForgotPassword: (email: string, code: string, password: string) =>
+    call(() =>
+      cognito().send(
+        new ConfirmForgotPasswordCommand({ ClientId: clientId(), Username: email, ConfirmationCode: code, Password: password }),
+      ),
+    ),
+
+  startTotpSetup: (accessToken: string) =>
+    call(async () => {
+      const out = await cognito().send(new AssociateSoftwareTokenCommand({ AccessToken: accessToken }));
+      return out.SecretCode!;
+    }),
+
+  finishTotpSetup: (accessToken: string, code: string) =>
+    call(async () => {
+      const out = await cognito().send(
+        new VerifySoftwareTokenCommand({ AccessToken: accessToken, UserCode: code, FriendlyDeviceName: 'authenticator' }),
+      );
+      if (out.Status !== 'SUCCESS') throw new ValidationError('The code is not valid', [{ path: 'code', message: 'Invalid code' }]);
+      await cognito().send(
+        new SetUserMFAPreferenceCommand({
+          AccessToken: accessToken,
+          SoftwareTokenMfaSettings: { Enabled: true, PreferredMfa: true },
+        }),
+      );
+    }),
+
+  disableTotp: (accessToken: string) =>
+    call(() =>
+      cognito().send(
+        new SetUserMFAPreferenceCommand({
+          AccessToken: accessToken,
+          SoftwareTokenMfaSettings: { Enabled: false, PreferredMfa: false },
+        }),
+      ),
+    ),
+
+  /** Signs a user out everywhere and stops new sign-ins (used by account deletion). */
+  async disableEverywhere(username: string) {
+    await call(() => cognito().send(new AdminDisableUserCommand({ UserPoolId: userPoolId(), Username: username })));
+    try {
+      await cognito().send(new AdminUserGlobalSignOutCommand({ UserPoolId: userPoolId(), Username: username }));
+    } catch (error) {
+      // cognito-local lacks global sign-out; disabling the user already blocks refresh there.
+      if ((error as { name?: string }).name !== 'UnsupportedError' && !process.env.LOCAL_CLOUD) throw error;
+    }
+  },
+
+  addToGroup: (username: string, group: string) =>
+    call(() =>
+      cognito().send(new AdminAddUserToGroupCommand({ UserPoolId: userPoolId(), Username: username, GroupName: group })),
+    ),
+};

@@ -1,0 +1,132 @@
+import { ConflictError, ForbiddenError, GoneError, NotFoundError, UnprocessableError } from '../shared/errors.ts';
+import { newId } from '../shared/ids.ts';
+import { sendMail } from '../shared/mail.ts';
+import { auditBy, auditItem } from './audit.ts';
+import type { OrgAccess, UserCaller } from './access.ts';
+import { identityService, type Invitation } from './entities.ts';
+import { assertRoleExists } from './members.ts';
+import { requireUser } from './users.ts';
+
+const { invitation, membership, auditEvent } = identityService.entities;
+
+export const INVITATION_LIFETIME_DAYS = 7;
+const DAY_MS = 86_400_000;
+
+/** An invitation past its expiry reads as `expired`, whatever its stored status. */
+export const invitationStatus = (i: Invitation): Invitation['status'] | 'expired' =>
+  i.status === 'pending' && new Date(i.expiresAt) <= new Date() ? 'expired' : i.status;
+
+export const invitationView = (i: Invitation) => ({ ...i, status: invitationStatus(i), ttl: undefined });
+
+export async function createInvitation(access: OrgAccess, input: { email: string; role: string }) {
+  const email = input.email.toLowerCase();
+  assertRoleExists(access, input.role);
+  if (input.role === 'owner' && access.role !== 'owner') throw new ForbiddenError('Only an owner can invite an owner');
+  if (access.org.orgType === 'SOLO') throw new UnprocessableError('A personal organization has no other members; create a team');
+  const [{ data: pending }, { data: members }] = await Promise.all([
+    invitation.query.byEmail({ email }).where(({ orgId, status }, { eq }) => `${eq(orgId, access.orgId)} AND ${eq(status, 'pending')}`).go({ pages: 'all' }),
+    membership.query.byOrg({ orgId: access.orgId }).where(({ email: e }, { eq }) => eq(e, email)).go({ pages: 'all' }),
+  ]);
+  if (members.length) throw new ConflictError('That person is already a member', [{ path: 'email', message: 'Already a member' }]);
+  if (pending.some((i) => invitationStatus(i) === 'pending'))
+    throw new ConflictError('That person already has a pending invitation', [{ path: 'email', message: 'Already invited' }]);
+
+  const now = Date.now();
+  const invitationId = newId('inv', now);
+  const expiresAt = new Date(now + INVITATION_LIFETIME_DAYS * DAY_MS).toISOString();
+  const item = {
+    invitationId,
+    orgId: access.orgId,
+    orgName: access.org.name,
+    email,
+    role: input.role,
+    invitedBy: access.actorId,
+    expiresAt,
+    ttl: Math.floor((now + (INVITATION_LIFETIME_DAYS + 30) * DAY_MS) / 1000),
+  };
+  await identityService.transaction
+    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
+      invitation.create(item).commit(),
+      auditEvent
+        .create(auditItem({ ...auditBy(access), action: 'invitation.created', targetType: 'invitation', targetId: invitationId, details: { email, role: input.role } }))
+        .commit(),
+    ])
+    .go();
+  const base = process.env.APP_URL ?? 'http://localhost:3000';
+  const link = `${base}/v1/invitations/${invitationId}/accept`;
+  await sendMail({
+    to: email,
+    kind: 'invitation',
+    subject: `You are invited to join ${access.org.name}`,
+    body: `You have been invited to join ${access.org.name} as ${input.role}. Sign in with ${email} and accept: POST ${link}. The invitation expires on ${expiresAt}.`,
+    link,
+  });
+  return invitationView((await invitation.get({ invitationId }).go({ consistent: true })).data!);
+}
+
+export async function listInvitations(access: OrgAccess, options: { cursor?: string; limit?: number; status?: string }) {
+  const { data, cursor } = await invitation.query
+    .byOrg({ orgId: access.orgId })
+    .go({ cursor: options.cursor ?? null, limit: options.limit ?? 50, order: 'desc' });
+  const items = data.map(invitationView).filter((i) => !options.status || i.status === options.status);
+  return { items, nextCursor: cursor };
+}
+
+export async function revokeInvitation(access: OrgAccess, invitationId: string) {
+  const { data } = await invitation.get({ invitationId }).go();
+  if (!data || data.orgId !== access.orgId) throw new NotFoundError('Invitation not found');
+  if (data.status !== 'pending') throw new ConflictError(`The invitation is already ${data.status}`);
+  await identityService.transaction
+    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
+      invitation.patch({ invitationId }).set({ status: 'revoked', respondedAt: new Date().toISOString() }).where(({ status }, { eq }) => eq(status, 'pending')).commit(),
+      auditEvent.create(auditItem({ ...auditBy(access), action: 'invitation.revoked', targetType: 'invitation', targetId: invitationId })).commit(),
+    ])
+    .go();
+}
+
+/** Only the invited person can answer, and only once, before the invitation expires. */
+async function requireOwnPendingInvitation(caller: UserCaller, invitationId: string) {
+  const [{ data }, profile] = await Promise.all([invitation.get({ invitationId }).go({ consistent: true }), requireUser(caller.userId)]);
+  if (!data || data.email !== profile.email.toLowerCase()) throw new NotFoundError('Invitation not found');
+  const status = invitationStatus(data);
+  if (status === 'expired') throw new GoneError('The invitation has expired; ask for a new one');
+  if (status !== 'pending') throw new ConflictError(`The invitation is already ${status}`);
+  return { inv: data, profile };
+}
+
+export async function acceptInvitation(caller: UserCaller, invitationId: string) {
+  const { inv, profile } = await requireOwnPendingInvitation(caller, invitationId);
+  const now = new Date().toISOString();
+  const result = await identityService.transaction
+    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
+      invitation.patch({ invitationId }).set({ status: 'accepted', respondedAt: now }).where(({ status }, { eq }) => eq(status, 'pending')).commit(),
+      membership
+        .create({ orgId: inv.orgId, userId: profile.userId, email: profile.email, fullName: profile.fullName, role: inv.role, assignedBy: inv.invitedBy, assignedAt: now })
+        .commit(),
+      ...(inv.role === 'owner' ? [organization.patch({ orgId: inv.orgId }).add({ ownerCount: 1 }).commit()] : []),
+      auditEvent
+        .create(auditItem({ orgId: inv.orgId, actorType: 'user', actorId: profile.userId, action: 'invitation.accepted', targetType: 'invitation', targetId: invitationId, details: { role: inv.role } }))
+        .commit(),
+    ])
+    .go();
+  if (result.canceled) throw new ConflictError('The invitation was answered already, or you are already a member');
+  return { orgId: inv.orgId, role: inv.role };
+}
+
+export async function declineInvitation(caller: UserCaller, invitationId: string) {
+  const { inv, profile } = await requireOwnPendingInvitation(caller, invitationId);
+  await identityService.transaction
+    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
+      invitation.patch({ invitationId }).set({ status: 'declined', respondedAt: new Date().toISOString() }).where(({ status }, { eq }) => eq(status, 'pending')).commit(),
+      auditEvent
+        .create(auditItem({ orgId: inv.orgId, actorType: 'user', actorId: profile.userId, action: 'invitation.declined', targetType: 'invitation', targetId: invitationId }))
+        .commit(),
+    ])
+    .go();
+}
+
+export async function listMyInvitations(caller: UserCaller) {
+  const user = await requireUser(caller.userId);
+  const { data } = await invitation.query.byEmail({ email: user.email.toLowerCase() }).go({ limit: 100, order: 'desc' });
+  return { items: data.map(invitationView).filter((i) => i.status === 'pending'), nextCursor: null };
+}

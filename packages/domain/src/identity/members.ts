@@ -1,0 +1,143 @@
+import { ConflictError, ForbiddenError, NotFoundError, UnprocessableError, ValidationError } from '../shared/errors.ts';
+import { auditBy, auditItem } from './audit.ts';
+import type { OrgAccess } from './access.ts';
+import { identityService, type Membership } from './entities.ts';
+import { ROLE_RANK, isBuiltInRole } from './permissions.ts';
+
+const { membership, organization, auditEvent } = identityService.entities;
+
+export async function listMembers(access: OrgAccess, options: { cursor?: string; limit?: number }) {
+  const { data, cursor } = await membership.query
+    .byOrg({ orgId: access.orgId })
+    .go({ cursor: options.cursor ?? null, limit: options.limit ?? 50 });
+  return { items: data, nextCursor: cursor };
+}
+
+/** A role must be built in or one of the organization's custom roles. */
+export function assertRoleExists(access: OrgAccess, role: string) {
+  if (isBuiltInRole(role) || access.org.roles?.some((r) => r.roleId === role)) return;
+  throw new ValidationError(`Unknown role ${role}`, [{ path: 'role', message: 'Not a role of this organization' }]);
+}
+
+const rank = (role: string) => (isBuiltInRole(role) ? ROLE_RANK[role] : ROLE_RANK.editor);
+
+/** Nobody hands out or takes away more than they hold: only owners touch owners. */
+function assertMayManage(access: OrgAccess, target: Membership, newRole?: string) {
+  const callerIsOwner = access.role === 'owner' || access.permissions.has('members:transfer-ownership');
+  if ((target.role === 'owner' || newRole === 'owner') && !callerIsOwner)
+    throw new ForbiddenError('Only an owner can change an owner or make one');
+  if (access.role && !callerIsOwner && rank(target.role) > rank(access.role))
+    throw new ForbiddenError('You cannot change a member whose role outranks yours');
+}
+
+async function requireMember(access: OrgAccess, userId: string): Promise<Membership> {
+  const { data } = await membership.get({ orgId: access.orgId, userId }).go({ consistent: true });
+  if (!data) throw new NotFoundError('Member not found');
+  return data;
+}
+
+type TxOrganization = Parameters<Parameters<typeof identityService.transaction.write>[0]>[0]['organization'];
+
+/** Changing who is an owner moves the owner count in the same transaction, under a condition. */
+function ownerCountChange(tx: TxOrganization, orgId: string, delta: number) {
+  const update = tx.patch({ orgId }).add({ ownerCount: delta });
+  return delta < 0 ? update.where(({ ownerCount }, { gt }) => gt(ownerCount, 1)).commit() : update.commit();
+}
+
+export interface MemberPatch {
+  role?: string;
+  expiresAt?: string | null;
+  isActive?: boolean;
+}
+
+export async function updateMember(access: OrgAccess, userId: string, patch: MemberPatch): Promise<Membership> {
+  const target = await requireMember(access, userId);
+  if (patch.role) assertRoleExists(access, patch.role);
+  assertMayManage(access, target, patch.role);
+  const wasOwner = target.role === 'owner' && target.isActive !== false;
+  const nextRole = patch.role ?? target.role;
+  const nextActive = patch.isActive ?? target.isActive !== false;
+  const isOwner = nextRole === 'owner' && nextActive;
+  const delta = Number(isOwner) - Number(wasOwner);
+  const set: Record<string, unknown> = {};
+  if (patch.role) Object.assign(set, { role: patch.role, assignedBy: access.actorId, assignedAt: new Date().toISOString() });
+  if (patch.isActive !== undefined) set.isActive = patch.isActive;
+  if (patch.expiresAt) set.expiresAt = patch.expiresAt;
+  const result = await identityService.transaction
+    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
+      (patch.expiresAt === null
+        ? membership.patch({ orgId: access.orgId, userId }).set(set).remove(['expiresAt'])
+        : membership.patch({ orgId: access.orgId, userId }).set(set)
+      ).commit(),
+      ...(delta ? [ownerCountChange(organization, access.orgId, delta)] : []),
+      auditEvent
+        .create(
+          auditItem({
+            ...auditBy(access),
+            action: patch.role && patch.role !== target.role ? 'member.role-changed' : 'member.updated',
+            targetType: 'user',
+            targetId: userId,
+            details: { from: target.role, ...patch },
+          }),
+        )
+        .commit(),
+    ])
+    .go();
+  if (result.canceled) throw new ConflictError('An organization always keeps an owner; make someone else owner first');
+  return requireMember(access, userId);
+}
+
+export async function removeMember(access: OrgAccess, userId: string, action: 'member.removed' | 'member.left' = 'member.removed') {
+  const target = await requireMember(access, userId);
+  if (action === 'member.removed') assertMayManage(access, target);
+  if (access.org.orgType === 'SOLO' && userId === access.org.ownerId)
+    throw new UnprocessableError('You cannot leave your personal organization');
+  const wasOwner = target.role === 'owner' && target.isActive !== false;
+  const result = await identityService.transaction
+    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
+      membership.delete({ orgId: access.orgId, userId }).commit(),
+      ...(wasOwner ? [ownerCountChange(organization, access.orgId, -1)] : []),
+      auditEvent
+        .create(auditItem({ ...auditBy(access), action, targetType: 'user', targetId: userId, details: { role: target.role } }))
+        .commit(),
+    ])
+    .go();
+  if (result.canceled) throw new ConflictError('An organization always keeps an owner; make someone else owner first');
+}
+
+/**
+ * Hands the organization to another member: they become owner (and the recorded owner),
+ * the caller steps down to admin. Both in one transaction.
+ */
+export async function transferOwnership(access: OrgAccess, toUserId: string) {
+  if (access.caller.kind !== 'user' || access.role !== 'owner')
+    throw new ForbiddenError('Only an owner can transfer ownership');
+  if (toUserId === access.actorId) throw new UnprocessableError('You already own this organization');
+  if (access.org.orgType === 'SOLO') throw new UnprocessableError('A personal organization cannot change hands');
+  const target = await requireMember(access, toUserId);
+  if (target.isActive === false) throw new UnprocessableError('That member is not active');
+  const now = new Date().toISOString();
+  const becomesOwner = target.role !== 'owner';
+  await identityService.transaction
+    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
+      membership.patch({ orgId: access.orgId, userId: toUserId }).set({ role: 'owner', assignedBy: access.actorId, assignedAt: now }).commit(),
+      membership.patch({ orgId: access.orgId, userId: access.actorId }).set({ role: 'admin', assignedBy: access.actorId, assignedAt: now }).commit(),
+      organization
+        .patch({ orgId: access.orgId })
+        .set({ ownerId: toUserId })
+        .add({ ownerCount: becomesOwner ? 0 : -1 })
+        .commit(),
+      auditEvent
+        .create(
+          auditItem({
+            ...auditBy(access),
+            action: 'org.ownership-transferred',
+            targetType: 'user',
+            targetId: toUserId,
+            details: { from: access.actorId, to: toUserId },
+          }),
+        )
+        .commit(),
+    ])
+    .go();
+}

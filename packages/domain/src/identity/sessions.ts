@@ -1,0 +1,110 @@
+import { NotFoundError, UnauthenticatedError } from '../shared/errors.ts';
+import { newId } from '../shared/ids.ts';
+import { decryptSecret, encryptSecret, sha256 } from '../shared/secrets.ts';
+import { identityProvider, type Tokens } from './cognito.ts';
+import { identityService, type Session } from './entities.ts';
+
+const { session, user } = identityService.entities;
+
+/** Matches the app client's refresh-token validity (30 days). */
+export const SESSION_LIFETIME_DAYS = 30;
+const DAY_MS = 86_400_000;
+
+export interface Device {
+  ipAddress?: string;
+  userAgent?: string;
+  deviceInfo?: string;
+}
+
+export const sessionView = (s: Session, currentSessionId?: string) => ({
+  sessionId: s.sessionId,
+  deviceInfo: s.deviceInfo,
+  ipAddress: s.ipAddress,
+  userAgent: s.userAgent,
+  lastActivity: s.lastActivity,
+  expiresAt: s.expiresAt,
+  createdAt: s.createdAt,
+  current: s.sessionId === currentSessionId,
+});
+
+/** The user id in a token we just received from Cognito (already trusted: it came from Cognito). */
+export function subjectOf(accessToken: string): string {
+  const payload = JSON.parse(Buffer.from(accessToken.split('.')[1] ?? '', 'base64url').toString('utf8'));
+  return String(payload.sub);
+}
+
+/** Records a signed-in device; its refresh token is kept only encrypted, to be revocable. */
+export async function openSession(tokens: Tokens, device: Device): Promise<string> {
+  if (!tokens.refreshToken) throw new Error('A new sign-in always carries a refresh token');
+  const userId = subjectOf(tokens.accessToken);
+  const now = Date.now();
+  const sessionId = newId('ses', now);
+  const expiresAt = new Date(now + SESSION_LIFETIME_DAYS * DAY_MS);
+  const refreshTokenCipher = await encryptSecret(tokens.refreshToken, { userId, sessionId });
+  await identityService.transaction
+    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
+      session
+        .create({
+          userId,
+          sessionId,
+          ...device,
+          lastActivity: new Date(now).toISOString(),
+          expiresAt: expiresAt.toISOString(),
+          refreshTokenHash: sha256(tokens.refreshToken!),
+          refreshTokenCipher,
+          ttl: Math.floor(expiresAt.getTime() / 1000) + DAY_MS / 1000,
+        })
+        .commit(),
+      user.patch({ userId }).set({ lastLoginAt: new Date(now).toISOString(), lastLoginIp: device.ipAddress }).commit(),
+    ])
+    .go();
+  return sessionId;
+}
+
+/** Finds the live session of a refresh token; a revoked or unknown one is refused. */
+export async function sessionOfRefreshToken(refreshToken: string): Promise<Session> {
+  const { data } = await session.query.byRefreshToken({ refreshTokenHash: sha256(refreshToken) }).go({ limit: 1 });
+  const found = data[0];
+  if (!found || found.revokedAt || new Date(found.expiresAt) <= new Date())
+    throw new UnauthenticatedError('This session has ended; sign in again');
+  return found;
+}
+
+export async function refreshSession(refreshToken: string): Promise<Tokens & { sessionId: string }> {
+  const found = await sessionOfRefreshToken(refreshToken);
+  const tokens = await identityProvider.refresh(refreshToken);
+  await session.patch({ userId: found.userId, sessionId: found.sessionId }).set({ lastActivity: new Date().toISOString() }).go();
+  return { ...tokens, sessionId: found.sessionId };
+}
+
+export async function listSessions(userId: string, options: { cursor?: string; limit?: number }) {
+  const { data, cursor } = await session.query.byUser({ userId }).go({ cursor: options.cursor ?? null, limit: options.limit ?? 50, order: 'desc' });
+  const now = new Date();
+  return { items: data.filter((s) => !s.revokedAt && new Date(s.expiresAt) > now), nextCursor: cursor };
+}
+
+async function revoke(s: Session) {
+  if (s.refreshTokenCipher) {
+    const token = await decryptSecret(s.refreshTokenCipher, { userId: s.userId, sessionId: s.sessionId });
+    await identityProvider.revoke(token).catch((error: unknown) => {
+      // A token Cognito no longer knows is as good as revoked.
+      if ((error as { status?: number }).status !== 401) throw error;
+    });
+  }
+  await session.patch({ userId: s.userId, sessionId: s.sessionId }).set({ revokedAt: new Date().toISOString() }).go();
+}
+
+export async function revokeSession(userId: string, sessionId: string) {
+  const { data } = await session.get({ userId, sessionId }).go({ consistent: true });
+  if (!data || data.revokedAt) throw new NotFoundError('Session not found');
+  await revoke(data);
+}
+
+export async function signOut(refreshToken: string) {
+  await revoke(await sessionOfRefreshToken(refreshToken));
+}
+
+export async function revokeAllSessions(userId: string) {
+  const { data } = await session.query.byUser({ userId }).go({ pages: 'all' });
+  await Promise.all(data.filter((s) => !s.revokedAt).map(revoke));
+}

@@ -1,0 +1,148 @@
+import { createHash } from 'node:crypto';
+import { ConflictError, NotFoundError } from '../shared/errors.ts';
+import { identityService, type User } from './entities.ts';
+import { identityProvider } from './cognito.ts';
+import { revokeAllSessions } from './sessions.ts';
+import { slugify } from './slug.ts';
+
+export interface NewUser {
+  userId: string;
+  email: string;
+  emailVerified: boolean;
+  fullName?: string;
+  socialProvider?: 'google' | 'facebook' | 'apple';
+  socialProviderId?: string;
+}
+
+/** The personal organization's id derives from the user's, so a retried sign-up writes the same rows. */
+export const personalOrgId = (userId: string) =>
+  `org_${createHash('sha256').update(`personal:${userId}`).digest('hex').slice(0, 26)}`;
+
+/**
+ * Creates the User, the personal (SOLO) organization and its Owner membership in one
+ * transaction. Calling it again for the same user (a retried trigger) changes nothing.
+ */
+export async function provisionUser(input: NewUser): Promise<{ user: User; created: boolean }> {
+  const orgId = personalOrgId(input.userId);
+  const base = slugify(input.email.split('@')[0] ?? 'user');
+  const candidates = [`${base}-${input.userId.slice(0, 8)}`, `${base}-${input.userId.replace(/-/g, '').slice(0, 20)}`];
+  const now = new Date().toISOString();
+  const { user: users, organization, membership, unique } = identityService.entities;
+
+  for (const slug of candidates) {
+    const result = await identityService.transaction
+      .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
+        user          .create({
+            userId: input.userId,
+            email: input.email.toLowerCase(),
+            fullName: input.fullName,
+            isEmailVerified: input.emailVerified,
+            socialProvider: input.socialProvider,
+            socialProviderId: input.socialProviderId,
+            defaultOrgId: orgId,
+          })
+          .commit(),
+        organization
+          .create({
+            orgId,
+            name: input.fullName ? `${input.fullName}` : input.email.split('@')[0]!,
+            slug,
+            orgType: 'SOLO',
+            ownerId: input.userId,
+            ownerCount: 1,
+            createdBy: input.userId,
+          })
+          .commit(),
+        membership
+          .create({
+            orgId,
+            userId: input.userId,
+            email: input.email.toLowerCase(),
+            fullName: input.fullName,
+            role: 'owner',
+            assignedBy: input.userId,
+            assignedAt: now,
+          })
+          .commit(),
+        unique.create({ kind: 'slug', value: slug, ownerId: orgId }).commit(),
+      ])
+      .go();
+    if (!result.canceled) return { user: (await getUser(input.userId))!, created: true };
+    const existing = await getUser(input.userId);
+    if (existing) return { user: existing, created: false };
+    // Only the slug collided (someone took it for a team): try the longer, certainly-unused one.
+  }
+  throw new ConflictError('Could not reserve a slug for the personal organization');
+}
+
+export async function getUser(userId: string): Promise<User | null> {
+  const { data } = await identityService.entities.user.get({ userId }).go({ consistent: true });
+  return data;
+}
+
+export async function requireUser(userId: string): Promise<User> {
+  const user = await getUser(userId);
+  if (!user || user.deletedAt) throw new NotFoundError('Your profile does not exist or was deleted');
+  return user;
+}
+
+export type ProfilePatch = Partial<
+  Pick<User, 'username' | 'fullName' | 'firstName' | 'lastName' | 'avatarUrl' | 'languagePreference' | 'timezone' | 'settings' | 'defaultOrgId'>
+>;
+
+export async function updateProfile(userId: string, patch: ProfilePatch): Promise<User> {
+  const current = await requireUser(userId);
+  const { user: users, membership: memberships } = identityService.entities;
+  if (patch.defaultOrgId && patch.defaultOrgId !== current.defaultOrgId) {
+    const { data } = await memberships.get({ orgId: patch.defaultOrgId, userId }).go();
+    if (!data || data.isActive === false) throw new NotFoundError('You are not a member of that organization');
+  }
+  const usernameChanges = patch.username !== undefined && patch.username !== current.username;
+  const changes = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+  if (!usernameChanges) {
+    await users.patch({ userId }).set(changes).where(({ deletedAt }, { notExists }) => notExists(deletedAt)).go();
+    return requireUser(userId);
+  }
+  const result = await identityService.transaction
+    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
+      unique.create({ kind: 'username', value: patch.username!.toLowerCase(), ownerId: userId }).commit(),
+      ...(current.username ? [unique.delete({ kind: 'username', value: current.username.toLowerCase() }).commit()] : []),
+      user.patch({ userId }).set(changes).where(({ deletedAt }, { notExists }) => notExists(deletedAt)).commit(),
+    ])
+    .go();
+  if (result.canceled) throw new ConflictError('That username is taken', [{ path: 'username', message: 'Already taken' }]);
+  return requireUser(userId);
+}
+
+/**
+ * Soft-deletes the account: the profile is marked deleted, the personal organization goes
+ * with it, memberships end, every session is revoked and Cognito stops accepting the user.
+ * A user who is the last owner of a team must hand it over first.
+ */
+export async function deleteAccount(userId: string, username: string): Promise<void> {
+  const current = await requireUser(userId);
+  const { user, membership, organization } = identityService.entities;
+  const { data: memberships } = await membership.query.byUser({ userId }).go({ pages: 'all' });
+  const owned = memberships.filter((m) => m.role === 'owner' && m.isActive !== false && m.orgId !== personalOrgId(userId));
+  if (owned.length) {
+    const { data: orgs } = await organization.get(owned.map((m) => ({ orgId: m.orgId }))).go();
+    const blocking = orgs.filter((o) => !o.deletedAt && (o.ownerCount ?? 1) <= 1);
+    if (blocking.length)
+      throw new ConflictError(
+        `Transfer ownership of ${blocking.map((o) => o.name).join(', ')} before deleting your account`,
+      );
+  }
+  const now = new Date().toISOString();
+  await identityService.transaction
+    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
+      user.patch({ userId }).set({ deletedAt: now, isActive: false }).commit(),
+      organization.patch({ orgId: personalOrgId(userId) }).set({ deletedAt: now }).commit(),
+      ...memberships
+        .filter((m) => m.isActive !== false)
+        .slice(0, 90)
+        .map((m) => membership.patch({ orgId: m.orgId, userId }).set({ isActive: false }).commit()),
+    ])
+    .go();
+  await revokeAllSessions(userId);
+  await identityProvider.disableEverywhere(username || current.email);
+}

@@ -1,0 +1,41 @@
+import type middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { authorizeOrg, type Caller, type OrgAccess } from '@platform/domain/identity/access';
+import { ForbiddenError, UnauthenticatedError } from '@platform/domain/shared/errors';
+import { callerFromEvent } from '../caller.ts';
+import type { RouteDefinition } from '../route.ts';
+import { stateOf } from '../state.ts';
+
+type Middleware = middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
+
+export interface AuthContext {
+  caller: Caller;
+  access?: OrgAccess;
+}
+
+/** Who is calling, from what the authorizer put in the event; the route's auth kind is enforced. */
+export const authenticate = (route: RouteDefinition): Middleware => ({
+  before: async (request) => {
+    const caller = callerFromEvent(request.event);
+    stateOf(request.event).auth = { caller };
+    if (route.auth === 'public') return;
+    if (caller.kind === 'anonymous') throw new UnauthenticatedError('Sign in, or send an API key');
+    if (route.auth !== 'principal' && caller.kind !== 'user')
+      throw new ForbiddenError('This route is for signed-in users, not API clients');
+    if (route.auth === 'admin' && !(caller.kind === 'user' && caller.isPlatformAdmin))
+      throw new ForbiddenError('This route is for platform administrators');
+  },
+});
+
+/**
+ * On `/orgs/{orgId}/...` routes, what the caller may do there: the route's permission,
+ * declared in the manifest and checked once, here.
+ */
+export const authorize = (route: RouteDefinition): Middleware => ({
+  before: async (request) => {
+    const state = stateOf(request.event);
+    const orgId = (state.input?.params as { orgId?: string } | undefined)?.orgId;
+    if (!orgId || route.auth === 'public' || !state.auth) return;
+    state.auth.access = await authorizeOrg(state.auth.caller, orgId, route.permission);
+  },
+});

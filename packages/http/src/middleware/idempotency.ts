@@ -1,0 +1,41 @@
+import type middy from '@middy/core';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { claimIdempotencyKey } from '../idempotency.ts';
+import type { RouteDefinition } from '../route.ts';
+import type { AuthContext } from './authorize.ts';
+import { stateOf } from '../state.ts';
+import { corsHeaders } from './cors.ts';
+
+type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
+
+const principalOf = (auth?: AuthContext) => {
+  const caller = auth?.caller;
+  if (caller?.kind === 'user') return `user:${caller.userId}`;
+  if (caller?.kind === 'apiClient') return `client:${caller.clientId}`;
+  return 'anonymous';
+};
+
+/** Honours `Idempotency-Key` on routes that create things; see ../idempotency.ts. */
+export const idempotency = (route: RouteDefinition): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> => {
+  return {
+    before: async (request: Request) => {
+      const key = request.event.headers?.['idempotency-key'];
+      if (!key) return;
+      const state = stateOf(request.event);
+      const claim = await claimIdempotencyKey(`${route.id}#${principalOf(state.auth)}`, key, request.event.body);
+      if (claim.kind === 'replay') {
+        return { ...claim.response, headers: { ...corsHeaders(), ...claim.response.headers, 'idempotent-replayed': 'true' } };
+      }
+      state.claim = claim;
+    },
+    after: async (request: Request) => {
+      const { claim } = stateOf(request.event);
+      if (claim && request.response && (request.response.statusCode ?? 200) < 500) await claim.complete(request.response);
+    },
+    onError: async (request: Request) => {
+      const { claim } = stateOf(request.event);
+      // A refused request may be retried with the same key once it is fixed.
+      if (claim) await claim.abandon().catch(() => undefined);
+    },
+  };
+};

@@ -1,0 +1,22 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+
+/** Keys whose values never reach a log line, wherever they are nested. */
+const SECRET_KEY = /pass(word)?|secret|token|authorization|api[-_]?key|cookie|^key$|^code$|cipher|credential/i;
+
+export function redact(_key: string, value: unknown): unknown {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? '[redacted]' : v;
+  return out;
+}
+
+export const logger = new Logger({
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'platform-api',
+  jsonReplacerFn: redact,
+});
+
+export const metrics = new Metrics({
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'Platform',
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'platform-api',
+});

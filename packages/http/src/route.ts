@@ -1,0 +1,49 @@
+import type { z } from 'zod';
+import type { Permission } from '@platform/domain/identity/permissions';
+
+/**
+ * How a route is authenticated.
+ * - public: no credentials.
+ * - user: a Cognito user's access token (JWT authorizer).
+ * - principal: a Cognito user or an API client key (Lambda authorizer).
+ * - admin: a Cognito user in the platform `admin` group.
+ */
+export type AuthKind = 'public' | 'user' | 'principal' | 'admin';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface RouteSchemas {
+  params?: z.ZodType;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  response?: z.ZodType;
+}
+
+export interface RouteDefinition<S extends RouteSchemas = RouteSchemas> {
+  /** Stable id: names the Lambda function and the OpenAPI operation. */
+  id: string;
+  method: HttpMethod;
+  /** API Gateway path syntax: `/v1/orgs/{orgId}/members`. */
+  path: string;
+  /** Handler module under `functions/`, without extension; it exports `handler`. */
+  handler: string;
+  auth: AuthKind;
+  /** Checked for the `{orgId}` of the path before the handler runs. */
+  permission?: Permission;
+  summary: string;
+  tag: string;
+  /** Status of a successful answer (200 unless said). */
+  successStatus?: 200 | 201 | 202 | 204;
+  /** POST that creates something: honours an `Idempotency-Key` header. */
+  idempotent?: boolean;
+  /** Served by the local cloud only, never deployed. */
+  localOnly?: boolean;
+  schemas: S;
+}
+
+export const defineRoute = <S extends RouteSchemas>(route: RouteDefinition<S>) => route;
+
+/** `/v1/orgs/{orgId}` → `/v1/orgs/:orgId` style matcher for the local server and tests. */
+export function pathParameterNames(path: string): string[] {
+  return [...path.matchAll(/\{(\w+)\+?\}/g)].map((m) => m[1]!);
+}

@@ -1,0 +1,47 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { REPO_ROOT, startLocalCloud } from '../cloud.ts';
+
+/**
+ * `npm run dev`: the whole API on PORT (default 3000), with demo data, persisted under
+ * .local/ between runs. Ctrl-C stops everything it started, Java included.
+ */
+const started = Date.now();
+const localDir = join(REPO_ROOT, '.local');
+mkdirSync(localDir, { recursive: true });
+const port = Number(process.env.PORT ?? 3000);
+
+const cloud = await startLocalCloud({ port, persistDir: join(localDir, 'data'), seed: true });
+
+const devInfo = {
+  apiUrl: cloud.url,
+  docsUrl: `${cloud.url}/docs`,
+  openApiUrl: `${cloud.url}/openapi.json`,
+  outboxUrl: `${cloud.url}/local/outbox`,
+  cognito: { endpoint: cloud.cognito.endpoint, region: cloud.cognito.region, userPoolId: cloud.cognito.userPoolId, clientId: cloud.cognito.clientId },
+  dynamodb: { endpoint: cloud.dynamo.endpoint, tableName: cloud.tableName },
+  demoUsers: cloud.demo ? [{ role: 'platform admin', ...cloud.demo.admin }, { role: 'demo user (owner of Demo Team)', ...cloud.demo.user }] : [],
+  demoTeamOrgId: cloud.demo?.teamOrgId,
+};
+writeFileSync(join(localDir, 'dev.json'), JSON.stringify(devInfo, null, 2));
+
+console.log(`
+  AI Platform API (local cloud) ready in ${((Date.now() - started) / 1000).toFixed(1)} s
+  API      ${cloud.url}
+  Docs     ${devInfo.docsUrl}
+  Outbox   ${devInfo.outboxUrl}
+  Admin    ${cloud.demo?.admin.email} / ${cloud.demo?.admin.password}
+  Demo     ${cloud.demo?.user.email} / ${cloud.demo?.user.password}   (team org ${cloud.demo?.teamOrgId})
+  Details  .local/dev.json        Ctrl-C stops everything.
+`);
+
+let stopping = false;
+async function shutdown() {
+  if (stopping) return;
+  stopping = true;
+  console.log('Stopping…');
+  await cloud.stop();
+  process.exit(0);
+}
+process.on('SIGINT', shutdown);
+process.on('SIGTERM', shutdown);

@@ -1,0 +1,124 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { PostConfirmationTriggerEvent } from 'aws-lambda';
+import type { RouteDefinition } from '@platform/http/route';
+import { startLocalCognito, type LocalCognito, type Outbox } from './cognito/index.ts';
+import { ensureTable, startDynamoLocal, type LocalDynamo } from './dynamodb.ts';
+import type { RequestRecord } from './recorder.ts';
+import { startLocalServer } from './server.ts';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export interface LocalCloudOptions {
+  /** API port; 0 picks a free one. */
+  port?: number;
+  /** Keep DynamoDB, Cognito and the local key here between runs (dev); in memory when absent (tests). */
+  persistDir?: string;
+  seed?: boolean;
+  onRequest?: (record: RequestRecord & { method: string; path: string; status: number }) => void;
+}
+
+export interface LocalCloud {
+  url: string;
+  tableName: string;
+  dynamo: LocalDynamo;
+  cognito: LocalCognito;
+  outbox: Outbox;
+  routes: RouteDefinition[];
+  demo?: DemoData;
+  stop(): Promise<void>;
+}
+
+export interface DemoData {
+  admin: { email: string; password: string };
+  user: { email: string; password: string };
+  teamOrgId: string;
+}
+
+function masterKey(persistDir?: string): string {
+  if (!persistDir) return randomBytes(32).toString('base64');
+  const file = join(persistDir, 'master.key');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}
+
+/**
+ * The whole platform on one machine: DynamoDB Local, embedded Cognito, the local mail outbox
+ * and the API served from the route manifest. Sets the same environment variables the
+ * Lambda functions get on AWS, with local endpoints.
+ */
+export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
+  const tableName = process.env.TABLE_NAME ?? 'platform';
+  if (options.persistDir) mkdirSync(join(options.persistDir, 'dynamodb'), { recursive: true });
+  Object.assign(process.env, {
+    LOCAL_CLOUD: '1',
+    AWS_REGION: 'us-east-1',
+    TABLE_NAME: tableName,
+    LOCAL_MASTER_KEY: masterKey(options.persistDir),
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    POWERTOOLS_METRICS_DISABLED: 'true',
+    POWERTOOLS_TRACE_ENABLED: 'false',
+    POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
+  });
+
+  const dynamo = await startDynamoLocal({ dbPath: options.persistDir ? join(options.persistDir, 'dynamodb') : undefined });
+  process.env.DYNAMODB_ENDPOINT = dynamo.endpoint;
+  await ensureTable(dynamo.endpoint, tableName);
+
+  const functionsDir = join(REPO_ROOT, 'functions');
+  const postConfirmation = async (event: PostConfirmationTriggerEvent) => {
+    const module = await import(pathToFileURL(join(functionsDir, 'identity/post-confirmation.ts')).href);
+    return module.handler(event);
+  };
+  const cognito = await startLocalCognito({
+    dataDir: options.persistDir ? join(options.persistDir, 'cognito') : undefined,
+    postConfirmation,
+    quiet: true,
+  });
+  Object.assign(process.env, {
+    COGNITO_ENDPOINT: cognito.endpoint,
+    USER_POOL_ID: cognito.userPoolId,
+    USER_POOL_CLIENT_ID: cognito.clientId,
+    COGNITO_JWKS: JSON.stringify(cognito.jwks),
+  });
+
+  // Only now, with the environment in place, load the modules that read it.
+  const [{ dynamo: documentClient }, { setMailTransport }, { recordDynamoRequests }, { routes }] = await Promise.all([
+    import('@platform/domain/shared/dynamo'),
+    import('@platform/domain/shared/mail'),
+    import('./recorder.ts'),
+    import('@platform/api/manifest'),
+  ]);
+  recordDynamoRequests(documentClient());
+  const outbox = cognito.outbox;
+  setMailTransport(async (mail) => {
+    outbox.add(mail);
+  });
+  (globalThis as { __localOutbox?: Outbox }).__localOutbox = outbox;
+
+  const server = await startLocalServer({
+    routes,
+    functionsDir,
+    port: options.port ?? 0,
+    cognito: { userPoolId: cognito.userPoolId, clientId: cognito.clientId, jwks: cognito.jwks },
+    onRequest: options.onRequest,
+  });
+  process.env.APP_URL = server.url;
+
+  const cloud: LocalCloud = {
+    url: server.url,
+    tableName,
+    dynamo,
+    cognito,
+    outbox,
+    routes,
+    stop: async () => {
+      await server.close();
+      await Promise.allSettled([cognito.stop(), dynamo.stop()]);
+    },
+  };
+  if (options.seed) cloud.demo = await (await import('./seed.ts')).seedDemoData(cloud);
+  return cloud;
+}

@@ -1,0 +1,219 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { CognitoJwtVerifier } from 'aws-jwt-verify';
+import type { RouteDefinition } from '@platform/http/route';
+import { pathParameterNames } from '@platform/http/route';
+import { PROBLEM_BASE } from '@platform/http/problem';
+import { currentRequest, type RequestRecord } from './recorder.ts';
+
+type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
+
+export interface LocalServerOptions {
+  routes: RouteDefinition[];
+  functionsDir: string;
+  port: number;
+  cognito: { userPoolId: string; clientId: string; jwks: { keys: unknown[] } };
+  /** Called after each request with the DynamoDB requests it made. */
+  onRequest?: (record: RequestRecord & { method: string; path: string; status: number }) => void;
+  corsOrigin?: string;
+}
+
+interface CompiledRoute {
+  route: RouteDefinition;
+  pattern: RegExp;
+  names: string[];
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+function compile(route: RouteDefinition): CompiledRoute {
+  const source = route.path
+    .split(/(\{\w+\+?\})/)
+    .map((part) => (part.startsWith('{') ? '([^/]+)' : part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')))
+    .join('');
+  return { route, names: pathParameterNames(route.path), pattern: new RegExp(`^${source}$`) };
+}
+
+const problem = (status: number, title: string, detail: string) => ({
+  statusCode: status,
+  headers: { 'content-type': 'application/problem+json' },
+  body: JSON.stringify({ type: `${PROBLEM_BASE}${title.toLowerCase().replace(/\s+/g, '-')}`, title, status, detail }),
+});
+
+/**
+ * API Gateway (HTTP API, payload 2.0) on one machine: matches the manifest's routes, builds
+ * the same event, applies the JWT authorizer (user/admin routes) or runs the real Lambda
+ * authorizer (principal routes), then invokes the route's handler module in-process.
+ */
+export async function startLocalServer(options: LocalServerOptions): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+  const compiled = options.routes.map(compile);
+  const handlers = new Map<string, Promise<LambdaHandler>>();
+  const load = (module: string) => {
+    let loaded = handlers.get(module);
+    if (!loaded) {
+      loaded = import(pathToFileURL(join(options.functionsDir, `${module}.ts`)).href).then((m) => m.handler as LambdaHandler);
+      handlers.set(module, loaded);
+    }
+    return loaded;
+  };
+  const verifier = CognitoJwtVerifier.create({ userPoolId: options.cognito.userPoolId, tokenUse: 'access', clientId: options.cognito.clientId });
+  verifier.cacheJwks(options.cognito.jwks as never);
+
+  async function authorize(route: RouteDefinition, event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2 | undefined> {
+    if (route.auth === 'public') return;
+    const unauthorized = problem(401, 'Unauthenticated', 'Send a valid access token or API key');
+    if (route.auth === 'principal') {
+      const authorizer = await load('identity/authorizer');
+      const result = (await authorizer(
+        { version: '2.0', type: 'REQUEST', routeArn: `local:${event.routeKey}`, identitySource: [], routeKey: event.routeKey, rawPath: event.rawPath, rawQueryString: event.rawQueryString, headers: event.headers, requestContext: event.requestContext, pathParameters: event.pathParameters, queryStringParameters: event.queryStringParameters },
+        lambdaContext('authorizer'),
+      )) as { isAuthorized: boolean; context?: Record<string, unknown> };
+      if (!result.isAuthorized) return unauthorized;
+      (event.requestContext as unknown as { authorizer: unknown }).authorizer = { lambda: result.context ?? {} };
+      return;
+    }
+    const token = event.headers.authorization?.replace(/^Bearer\s+/i, '');
+    if (!token) return unauthorized;
+    try {
+      const claims = await verifier.verify(token);
+      const rendered = Object.fromEntries(
+        Object.entries(claims).map(([k, v]) => [k, Array.isArray(v) ? `[${v.join(' ')}]` : typeof v === 'object' ? JSON.stringify(v) : String(v)]),
+      );
+      (event.requestContext as unknown as { authorizer: unknown }).authorizer = { jwt: { claims: rendered, scopes: null } };
+    } catch {
+      return unauthorized;
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const corsHeaders = {
+      'access-control-allow-origin': options.corsOrigin ?? '*',
+      'access-control-allow-headers': 'authorization, content-type, x-api-key, idempotency-key, x-device-name, x-session-id',
+      'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE, OPTIONS',
+      'access-control-max-age': '600',
+    };
+    if (method === 'OPTIONS') {
+      res.writeHead(204, corsHeaders).end();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_BODY_BYTES) return send(res, problem(413, 'Payload too large', 'Bodies are limited to 1 MiB'));
+      chunks.push(chunk as Buffer);
+    }
+    const candidates = compiled.filter((c) => c.pattern.test(url.pathname));
+    const match = candidates.find((c) => c.route.method === method);
+    if (!match) {
+      const status = candidates.length ? 405 : 404;
+      return send(res, problem(status, status === 404 ? 'Not found' : 'Method not allowed', `No route for ${method} ${url.pathname}`));
+    }
+    const values = match.pattern.exec(url.pathname)!.slice(1);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+    const query: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+    const body = Buffer.concat(chunks);
+    const routeKey = `${match.route.method} ${match.route.path}`;
+    const now = new Date();
+    const event: APIGatewayProxyEventV2 = {
+      version: '2.0',
+      routeKey,
+      rawPath: url.pathname,
+      rawQueryString: url.search.slice(1),
+      cookies: headers.cookie?.split(/;\s*/),
+      headers,
+      queryStringParameters: Object.keys(query).length ? query : undefined,
+      pathParameters: match.names.length
+        ? Object.fromEntries(match.names.map((n, i) => [n, safeDecode(values[i]!)]))
+        : undefined,
+      body: body.length ? body.toString('utf8') : undefined,
+      isBase64Encoded: false,
+      requestContext: {
+        accountId: '000000000000',
+        apiId: 'local',
+        domainName: headers.host ?? 'localhost',
+        domainPrefix: 'local',
+        http: { method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+        requestId: randomUUID(),
+        routeKey,
+        stage: '$default',
+        time: now.toISOString(),
+        timeEpoch: now.getTime(),
+      },
+    };
+    const record: RequestRecord = { routeId: match.route.id, dynamoRequests: [] };
+    const result = await currentRequest.run(record, async () => {
+      const denied = await authorize(match.route, event);
+      if (denied) return denied;
+      const handler = await load(match.route.handler);
+      return (await handler(event, lambdaContext(match.route.id))) as APIGatewayProxyStructuredResultV2 | string;
+    });
+    const structured: APIGatewayProxyStructuredResultV2 =
+      typeof result === 'string' || !result || !('statusCode' in (result as object))
+        ? { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(result) }
+        : (result as APIGatewayProxyStructuredResultV2);
+    options.onRequest?.({ ...record, method, path: url.pathname, status: structured.statusCode ?? 200 });
+    // Local only: what the request cost in DynamoDB, for the end-to-end recorder.
+    send(res, structured, { ...corsHeaders, 'x-local-dynamodb': record.dynamoRequests.join(',') || '-' });
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      console.error('local server: unhandled error', error);
+      if (!res.headersSent) send(res, problem(500, 'Internal error', 'The local server failed; see its log'));
+    });
+  });
+  server.keepAliveTimeout = 65_000;
+  await new Promise<void>((resolve) => server.listen(options.port, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    server,
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+function send(res: ServerResponse, result: APIGatewayProxyStructuredResultV2, extra: Record<string, string> = {}) {
+  const headers: Record<string, string | string[]> = { ...extra };
+  for (const [k, v] of Object.entries(result.headers ?? {})) headers[k.toLowerCase()] = String(v);
+  if (result.cookies?.length) headers['set-cookie'] = result.cookies;
+  const body = result.body === undefined ? undefined : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
+  res.writeHead(result.statusCode ?? 200, headers);
+  res.end(body);
+}
+
+function lambdaContext(name: string): Context {
+  const deadline = Date.now() + 10_000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName: name,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
+    memoryLimitInMB: '512',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${name}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}

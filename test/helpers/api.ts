@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { expect, inject } from 'vitest';
+
+export const baseUrl = () => inject('cloud').url;
+
+export interface ApiResponse<T = any> {
+  status: number;
+  headers: Headers;
+  body: T;
+  dynamoRequests: string[];
+}
+
+export interface CallOptions {
+  token?: string;
+  apiKey?: string;
+  body?: unknown;
+  rawBody?: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * Calls the local API. Every response is checked for what the platform promises of all
+ * routes: no Scan behind it, and errors as problem+json.
+ */
+export async function api<T = any>(method: string, path: string, options: CallOptions = {}): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.apiKey) headers['x-api-key'] = options.apiKey;
+  let body: string | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  const response = await fetch(baseUrl() + path, { method, headers, body });
+  const text = await response.text();
+  const type = response.headers.get('content-type') ?? '';
+  const parsed = text && /json/.test(type) ? JSON.parse(text) : text;
+  const dynamoRequests = (response.headers.get('x-local-dynamodb') ?? '-').split(',').filter((x) => x && x !== '-');
+  expect(dynamoRequests, `${method} ${path} must not Scan`).not.toContain('Scan');
+  if (response.status >= 400) expect(type, `${method} ${path} → ${response.status} must be problem+json`).toContain('application/problem+json');
+  return { status: response.status, headers: response.headers, body: parsed as T, dynamoRequests };
+}
+
+export const uniqueEmail = (prefix = 'user') => `${prefix}-${randomUUID().slice(0, 8)}@example.test`;
+export const PASSWORD = 'Corr3ct-Horse-Battery!';
+
+export async function latestMail(email: string, kind?: string) {
+  const { body } = await api('GET', `/local/outbox?to=${encodeURIComponent(email)}`);
+  const items = (body.items as Array<{ kind: string; code?: string; link?: string; subject: string }>).filter((m) => !kind || m.kind === kind);
+  return items.at(-1);
+}
+
+export interface SignedInUser {
+  email: string;
+  password: string;
+  userId: string;
+  accessToken: string;
+  refreshToken: string;
+  sessionId: string;
+  personalOrgId: string;
+}
+
+/** The whole sign-up journey over HTTP: sign up, code from the outbox, confirm, sign in. */
+export async function signUpUser(prefix = 'user', fullName?: string): Promise<SignedInUser> {
+  const email = uniqueEmail(prefix);
+  const signUp = await api('POST', '/v1/auth/sign-up', { body: { email, password: PASSWORD, fullName } });
+  expect(signUp.status).toBe(201);
+  const mail = await latestMail(email, 'verification');
+  expect(await api('POST', '/v1/auth/confirm-sign-up', { body: { email, code: mail!.code } })).toMatchObject({ status: 200 });
+  return signIn(email);
+}
+
+export async function signIn(email: string, password = PASSWORD): Promise<SignedInUser> {
+  const res = await api('POST', '/v1/auth/sign-in', { body: { email, password } });
+  expect(res.status, JSON.stringify(res.body)).toBe(200);
+  const me = await api('GET', '/v1/me', { token: res.body.accessToken });
+  expect(me.status).toBe(200);
+  return {
+    email,
+    password,
+    userId: me.body.userId,
+    accessToken: res.body.accessToken,
+    refreshToken: res.body.refreshToken,
+    sessionId: res.body.sessionId,
+    personalOrgId: me.body.defaultOrgId,
+  };
+}
+
+/** A team organization owned by `owner`, with optional members in given roles (via invitations). */
+export async function createTeam(owner: SignedInUser, members: Array<{ user: SignedInUser; role: string }> = []) {
+  const slug = `team-${randomUUID().slice(0, 8)}`;
+  const created = await api('POST', '/v1/orgs', { token: owner.accessToken, body: { name: `Team ${slug}`, slug } });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  const orgId = created.body.orgId as string;
+  for (const { user, role } of members) {
+    const invitation = await api('POST', `/v1/orgs/${orgId}/invitations`, { token: owner.accessToken, body: { email: user.email, role } });
+    expect(invitation.status, JSON.stringify(invitation.body)).toBe(201);
+    const accepted = await api('POST', `/v1/invitations/${invitation.body.invitationId}/accept`, { token: user.accessToken });
+    expect(accepted.status, JSON.stringify(accepted.body)).toBe(200);
+  }
+  return { orgId, slug };
+}
