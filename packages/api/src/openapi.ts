@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { pathParameterNames, type RouteDefinition } from '@platform/http/route';
 import { routes } from './manifest.ts';
 

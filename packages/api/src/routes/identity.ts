@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineRoute } from '@platform/http/route';
 import * as s from '@platform/domain/identity/schemas';
 

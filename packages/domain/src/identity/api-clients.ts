@@ -29,27 +29,29 @@ export async function createApiClient(access: OrgAccess, input: { name: string; 
   const clientId = newId('ak');
   const secret = randomBytes(32).toString('base64url');
   const key = `${clientId}.${secret}`;
+  const now = new Date().toISOString();
+  const client = {
+    clientId,
+    orgId: access.orgId,
+    name: input.name,
+    secretHash: sha256(secret),
+    keyPreview: `${clientId}.…${secret.slice(-4)}`,
+    scopes: input.scopes,
+    isActive: true,
+    createdBy: access.actorId,
+    expiresAt: input.expiresAt,
+    createdAt: now,
+    updatedAt: now,
+  };
   await identityService.transaction
     .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
-      apiClient
-        .create({
-          clientId,
-          orgId: access.orgId,
-          name: input.name,
-          secretHash: sha256(secret),
-          keyPreview: `${clientId}.…${secret.slice(-4)}`,
-          scopes: input.scopes,
-          createdBy: access.actorId,
-          expiresAt: input.expiresAt,
-        })
-        .commit(),
+      apiClient.create(client).commit(),
       auditEvent
         .create(auditItem({ ...auditBy(access), action: 'api-client.created', targetType: 'api-client', targetId: clientId, details: { name: input.name, scopes: input.scopes } }))
         .commit(),
     ])
     .go();
-  const { data } = await apiClient.get({ clientId }).go({ consistent: true });
-  return { ...apiClientView(data!), key };
+  return { ...apiClientView(client), key };
 }
 
 export async function listApiClients(access: OrgAccess, options: { cursor?: string; limit?: number }) {

@@ -117,6 +117,13 @@ export const MembershipEntity = new Entity({
       pk: { field: 'gsi1pk', composite: ['userId'] },
       sk: { field: 'gsi1sk', composite: ['orgId'] },
     },
+    /** With invitations, the `inbox` of an email: one query says whether it is a member or invited. */
+    byEmail: {
+      index: 'gsi2',
+      collection: 'inbox',
+      pk: { field: 'gsi2pk', composite: ['email'] },
+      sk: { field: 'gsi2sk', composite: ['orgId'] },
+    },
   },
 });
 
@@ -144,6 +151,7 @@ export const InvitationEntity = new Entity({
     },
     byEmail: {
       index: 'gsi2',
+      collection: 'inbox',
       pk: { field: 'gsi2pk', composite: ['email'] },
       sk: { field: 'gsi2sk', composite: ['invitationId'] },
     },

@@ -4,10 +4,10 @@ import { sendMail } from '../shared/mail.ts';
 import { auditBy, auditItem } from './audit.ts';
 import type { OrgAccess, UserCaller } from './access.ts';
 import { identityService, type Invitation } from './entities.ts';
-import { assertRoleExists } from './members.ts';
+import { assertMayGrant, assertRoleExists } from './members.ts';
 import { requireUser } from './users.ts';
 
-const { invitation, membership, auditEvent } = identityService.entities;
+const { invitation, membership, organization, auditEvent } = identityService.entities;
 
 export const INVITATION_LIFETIME_DAYS = 7;
 const DAY_MS = 86_400_000;
@@ -22,13 +22,12 @@ export async function createInvitation(access: OrgAccess, input: { email: string
   const email = input.email.toLowerCase();
   assertRoleExists(access, input.role);
   if (input.role === 'owner' && access.role !== 'owner') throw new ForbiddenError('Only an owner can invite an owner');
+  assertMayGrant(access, input.role);
   if (access.org.orgType === 'SOLO') throw new UnprocessableError('A personal organization has no other members; create a team');
-  const [{ data: pending }, { data: members }] = await Promise.all([
-    invitation.query.byEmail({ email }).where(({ orgId, status }, { eq }) => `${eq(orgId, access.orgId)} AND ${eq(status, 'pending')}`).go({ pages: 'all' }),
-    membership.query.byOrg({ orgId: access.orgId }).where(({ email: e }, { eq }) => eq(e, email)).go({ pages: 'all' }),
-  ]);
-  if (members.length) throw new ConflictError('That person is already a member', [{ path: 'email', message: 'Already a member' }]);
-  if (pending.some((i) => invitationStatus(i) === 'pending'))
+  const { data: inbox } = await identityService.collections.inbox({ email }).go({ pages: 'all' });
+  if (inbox.membership.some((m) => m.orgId === access.orgId))
+    throw new ConflictError('That person is already a member', [{ path: 'email', message: 'Already a member' }]);
+  if (inbox.invitation.some((i) => i.orgId === access.orgId && invitationStatus(i) === 'pending'))
     throw new ConflictError('That person already has a pending invitation', [{ path: 'email', message: 'Already invited' }]);
 
   const now = Date.now();
@@ -61,7 +60,8 @@ export async function createInvitation(access: OrgAccess, input: { email: string
     body: `You have been invited to join ${access.org.name} as ${input.role}. Sign in with ${email} and accept: POST ${link}. The invitation expires on ${expiresAt}.`,
     link,
   });
-  return invitationView((await invitation.get({ invitationId }).go({ consistent: true })).data!);
+  const at = new Date(now).toISOString();
+  return invitationView({ ...item, status: 'pending', createdAt: at, updatedAt: at });
 }
 
 export async function listInvitations(access: OrgAccess, options: { cursor?: string; limit?: number; status?: string }) {
@@ -91,6 +91,8 @@ async function requireOwnPendingInvitation(caller: UserCaller, invitationId: str
   const status = invitationStatus(data);
   if (status === 'expired') throw new GoneError('The invitation has expired; ask for a new one');
   if (status !== 'pending') throw new ConflictError(`The invitation is already ${status}`);
+  const { data: org } = await organization.get({ orgId: data.orgId }).go({ consistent: true });
+  if (!org || org.deletedAt) throw new NotFoundError('The organization of this invitation no longer exists');
   return { inv: data, profile };
 }
 
@@ -128,5 +130,10 @@ export async function declineInvitation(caller: UserCaller, invitationId: string
 export async function listMyInvitations(caller: UserCaller) {
   const user = await requireUser(caller.userId);
   const { data } = await invitation.query.byEmail({ email: user.email.toLowerCase() }).go({ limit: 100, order: 'desc' });
-  return { items: data.map(invitationView).filter((i) => i.status === 'pending'), nextCursor: null };
+  const pending = data.map(invitationView).filter((i) => i.status === 'pending');
+  // Invitations into organizations deleted since are no longer on offer.
+  const orgIds = [...new Set(pending.map((i) => i.orgId))];
+  const { data: orgs } = orgIds.length ? await organization.get(orgIds.map((orgId) => ({ orgId }))).go() : { data: [] };
+  const live = new Set(orgs.filter((o) => !o.deletedAt).map((o) => o.orgId));
+  return { items: pending.filter((i) => live.has(i.orgId)), nextCursor: null };
 }

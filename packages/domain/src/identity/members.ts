@@ -1,6 +1,6 @@
 import { ConflictError, ForbiddenError, NotFoundError, UnprocessableError, ValidationError } from '../shared/errors.ts';
 import { auditBy, auditItem } from './audit.ts';
-import type { OrgAccess } from './access.ts';
+import { isMembershipLive, permissionsOfRole, type OrgAccess } from './access.ts';
 import { identityService, type Membership } from './entities.ts';
 import { ROLE_RANK, isBuiltInRole } from './permissions.ts';
 
@@ -21,6 +21,12 @@ export function assertRoleExists(access: OrgAccess, role: string) {
 
 const rank = (role: string) => (isBuiltInRole(role) ? ROLE_RANK[role] : ROLE_RANK.editor);
 
+/** A role may be given only by someone who holds every permission it grants. */
+export function assertMayGrant(access: OrgAccess, role: string) {
+  const beyond = permissionsOfRole(access.org, role).filter((p) => !access.permissions.has(p));
+  if (beyond.length) throw new ForbiddenError(`You cannot give a role with permissions you do not hold: ${beyond.join(', ')}`);
+}
+
 /** Nobody hands out or takes away more than they hold: only owners touch owners. */
 function assertMayManage(access: OrgAccess, target: Membership, newRole?: string) {
   const callerIsOwner = access.role === 'owner' || access.permissions.has('members:transfer-ownership');
@@ -28,6 +34,7 @@ function assertMayManage(access: OrgAccess, target: Membership, newRole?: string
     throw new ForbiddenError('Only an owner can change an owner or make one');
   if (access.role && !callerIsOwner && rank(target.role) > rank(access.role))
     throw new ForbiddenError('You cannot change a member whose role outranks yours');
+  if (newRole) assertMayGrant(access, newRole);
 }
 
 async function requireMember(access: OrgAccess, userId: string): Promise<Membership> {
@@ -56,6 +63,10 @@ export async function updateMember(access: OrgAccess, userId: string, patch: Mem
   assertMayManage(access, target, patch.role);
   const wasOwner = target.role === 'owner' && target.isActive !== false;
   const nextRole = patch.role ?? target.role;
+  const nextExpiresAt = patch.expiresAt === null ? undefined : (patch.expiresAt ?? target.expiresAt);
+  // The owner count does not follow expiries: an owner whose membership lapsed would leave none.
+  if (nextRole === 'owner' && nextExpiresAt)
+    throw new UnprocessableError('An owner’s membership cannot expire; clear the expiry or give another role');
   const nextActive = patch.isActive ?? target.isActive !== false;
   const isOwner = nextRole === 'owner' && nextActive;
   const delta = Number(isOwner) - Number(wasOwner);
@@ -115,12 +126,16 @@ export async function transferOwnership(access: OrgAccess, toUserId: string) {
   if (toUserId === access.actorId) throw new UnprocessableError('You already own this organization');
   if (access.org.orgType === 'SOLO') throw new UnprocessableError('A personal organization cannot change hands');
   const target = await requireMember(access, toUserId);
-  if (target.isActive === false) throw new UnprocessableError('That member is not active');
+  if (!isMembershipLive(target)) throw new UnprocessableError('That member is not active');
   const now = new Date().toISOString();
   const becomesOwner = target.role !== 'owner';
   await identityService.transaction
     .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
-      membership.patch({ orgId: access.orgId, userId: toUserId }).set({ role: 'owner', assignedBy: access.actorId, assignedAt: now }).commit(),
+      membership
+        .patch({ orgId: access.orgId, userId: toUserId })
+        .set({ role: 'owner', assignedBy: access.actorId, assignedAt: now })
+        .remove(['expiresAt'])
+        .commit(),
       membership.patch({ orgId: access.orgId, userId: access.actorId }).set({ role: 'admin', assignedBy: access.actorId, assignedAt: now }).commit(),
       organization
         .patch({ orgId: access.orgId })

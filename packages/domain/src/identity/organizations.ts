@@ -19,13 +19,23 @@ export async function createOrganization(caller: UserCaller, input: NewOrganizat
   const profile = await requireUser(caller.userId);
   const orgId = newId('org');
   const now = new Date().toISOString();
+  const org = {
+    orgId,
+    ...input,
+    apiKeyStrategy: input.apiKeyStrategy ?? ('PLATFORM' as const),
+    ownerId: caller.userId,
+    ownerCount: 1,
+    createdBy: caller.userId,
+    roles: [],
+    version: 1,
+    createdAt: now,
+    updatedAt: now,
+  };
   const { organization, membership, unique, auditEvent } = identityService.entities;
   const result = await identityService.transaction
     .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
       unique.create({ kind: 'slug', value: input.slug, ownerId: orgId }).commit(),
-      organization
-        .create({ orgId, ...input, ownerId: caller.userId, ownerCount: 1, createdBy: caller.userId })
-        .commit(),
+      organization.create(org).commit(),
       membership
         .create({
           orgId,
@@ -43,7 +53,7 @@ export async function createOrganization(caller: UserCaller, input: NewOrganizat
     ])
     .go();
   if (result.canceled) throw slugTaken();
-  return (await identityService.entities.organization.get({ orgId }).go({ consistent: true })).data!;
+  return org;
 }
 
 export type OrganizationPatch = Partial<Pick<Organization, 'name' | 'slug' | 'apiKeyStrategy'>> & {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../shared/errors.ts';
+import { isMembershipLive } from './access.ts';
 import { identityService, type User } from './entities.ts';
 import { identityProvider } from './cognito.ts';
 import { revokeAllSessions } from './sessions.ts';
@@ -92,10 +93,13 @@ export type ProfilePatch = Partial<
 
 export async function updateProfile(userId: string, patch: ProfilePatch): Promise<User> {
   const current = await requireUser(userId);
-  const { user: users, membership: memberships } = identityService.entities;
+  const { user: users, membership: memberships, organization } = identityService.entities;
   if (patch.defaultOrgId && patch.defaultOrgId !== current.defaultOrgId) {
-    const { data } = await memberships.get({ orgId: patch.defaultOrgId, userId }).go();
-    if (!data || data.isActive === false) throw new NotFoundError('You are not a member of that organization');
+    const [{ data }, { data: org }] = await Promise.all([
+      memberships.get({ orgId: patch.defaultOrgId, userId }).go(),
+      organization.get({ orgId: patch.defaultOrgId }).go(),
+    ]);
+    if (!isMembershipLive(data) || !org || org.deletedAt) throw new NotFoundError('You are not a member of that organization');
   }
   const usernameChanges = patch.username !== undefined && patch.username !== current.username;
   const changes = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
@@ -124,25 +128,28 @@ export async function deleteAccount(userId: string, username: string): Promise<v
   const { user, membership, organization } = identityService.entities;
   const { data: memberships } = await membership.query.byUser({ userId }).go({ pages: 'all' });
   const owned = memberships.filter((m) => m.role === 'owner' && m.isActive !== false && m.orgId !== personalOrgId(userId));
-  if (owned.length) {
-    const { data: orgs } = await organization.get(owned.map((m) => ({ orgId: m.orgId }))).go();
-    const blocking = orgs.filter((o) => !o.deletedAt && (o.ownerCount ?? 1) <= 1);
-    if (blocking.length)
-      throw new ConflictError(
-        `Transfer ownership of ${blocking.map((o) => o.name).join(', ')} before deleting your account`,
-      );
-  }
+  const { data: ownedOrgs } = owned.length ? await organization.get(owned.map((m) => ({ orgId: m.orgId }))).go() : { data: [] };
+  const liveOwned = ownedOrgs.filter((o) => !o.deletedAt);
+  const blocking = liveOwned.filter((o) => (o.ownerCount ?? 1) <= 1);
+  if (blocking.length)
+    throw new ConflictError(`Transfer ownership of ${blocking.map((o) => o.name).join(', ')} before deleting your account`);
   const now = new Date().toISOString();
-  await identityService.transaction
+  const ownedTeams = liveOwned.slice(0, 30);
+  const result = await identityService.transaction
     .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
       user.patch({ userId }).set({ deletedAt: now, isActive: false }).commit(),
       organization.patch({ orgId: personalOrgId(userId) }).set({ deletedAt: now }).commit(),
       ...memberships
         .filter((m) => m.isActive !== false)
-        .slice(0, 90)
+        .slice(0, 90 - ownedTeams.length)
         .map((m) => membership.patch({ orgId: m.orgId, userId }).set({ isActive: false }).commit()),
+      // An owner who leaves no longer counts: each team they co-own keeps at least one other owner.
+      ...ownedTeams.map((o) =>
+        organization.patch({ orgId: o.orgId }).add({ ownerCount: -1 }).where(({ ownerCount }, { gt }) => gt(ownerCount, 1)).commit(),
+      ),
     ])
     .go();
+  if (result.canceled) throw new ConflictError('An organization you own changed meanwhile; transfer ownership first, then retry');
   await revokeAllSessions(userId);
   await identityProvider.disableEverywhere(username || current.email);
 }

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Building blocks every bounded context's schemas share. */
 export const idOf = (prefix: string) =>
