@@ -1,0 +1,58 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { AuthKind, RouteDefinition } from '@platform/http/route';
+import { routes } from '@platform/api/manifest';
+import { resourcesOf, synthPlatform, type Synthesized } from './synth.ts';
+
+/** The app `cdk deploy` ships: the real route manifest and the real handlers under functions/. */
+let app: Synthesized;
+beforeAll(() => {
+  app = synthPlatform({ routes });
+});
+
+const deployed = routes.filter((route) => !route.localOnly);
+const routeKey = (route: RouteDefinition) => `${route.method} ${route.path}`;
+const deployedRoutes = () => resourcesOf(app.routeGroups.values(), 'AWS::ApiGatewayV2::Route');
+
+describe('the deployed API', () => {
+  it('has exactly the route keys of the manifest, local-only routes left out', () => {
+    const keys = deployedRoutes().map((route) => route.Properties.RouteKey as string);
+    expect(keys.length).toBe(new Set(keys).size);
+    expect(new Set(keys)).toEqual(new Set(deployed.map(routeKey)));
+    for (const route of routes.filter((r) => r.localOnly)) expect(keys).not.toContain(routeKey(route));
+  });
+
+  it('authenticates each route as its manifest entry says', () => {
+    const expected: Record<AuthKind, { AuthorizationType: string; AuthorizerId?: { Ref: string } }> = {
+      user: { AuthorizationType: 'JWT', AuthorizerId: { Ref: 'UserAuthorizerId' } },
+      admin: { AuthorizationType: 'JWT', AuthorizerId: { Ref: 'UserAuthorizerId' } },
+      principal: { AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: 'PrincipalAuthorizerId' } },
+      public: { AuthorizationType: 'NONE' },
+    };
+    const byKey = new Map(deployedRoutes().map((r) => [r.Properties.RouteKey as string, r.Properties]));
+    for (const route of deployed) {
+      const actual = byKey.get(routeKey(route))!;
+      expect({ route: route.id, AuthorizationType: actual.AuthorizationType, AuthorizerId: actual.AuthorizerId }).toEqual({
+        route: route.id,
+        AuthorizerId: undefined,
+        ...expected[route.auth],
+      });
+    }
+  });
+
+  it('has one function per deployed route, named after its id, plus the authorizer', () => {
+    const names = resourcesOf(app.routeGroups.values(), 'AWS::Lambda::Function').map((f) => f.Properties.FunctionName);
+    expect(names.sort()).toEqual(deployed.map((route) => `platform-dev-${route.id}`).sort());
+    app.api.hasResourceProperties('AWS::Lambda::Function', { FunctionName: 'platform-dev-identity-authorizer' });
+  });
+
+  it('keeps every route group well under the 500 resources of a CloudFormation stack', () => {
+    for (const [context, group] of app.routeGroups) {
+      const count = Object.keys(group.toJSON().Resources).length;
+      expect(count, context).toBeLessThan(450);
+    }
+  });
+
+  it('leaves no AwsSolutions (cdk-nag) finding unacknowledged', () => {
+    expect(app.nagFindings).toEqual([]);
+  });
+});

@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { stateMachinesDir } from '../../infra/paths.ts';
+import { fixtureFunctionsDir, fixtureRoutes } from './fixtures/routes.ts';
+import { synthPlatform, type CfnResource, type Synthesized } from './synth.ts';
+
+let dev: Synthesized;
+beforeAll(() => {
+  dev = synthPlatform({ routes: fixtureRoutes, functionsDir: fixtureFunctionsDir, context: { housekeepingSchedule: 'rate(15 minutes)' } });
+});
+
+const queues = () => Object.entries(dev.async.findResources('AWS::SQS::Queue')) as [string, CfnResource][];
+const workQueue = () => queues().find(([, q]) => q.Properties.RedrivePolicy)!;
+
+describe('the work queue', () => {
+  it('sends a message to its dead-letter queue after five receives', () => {
+    const [, queue] = workQueue();
+    const dlq = queue.Properties.RedrivePolicy.deadLetterTargetArn['Fn::GetAtt'][0];
+    expect(queue.Properties.RedrivePolicy.maxReceiveCount).toBe(5);
+    expect(dev.async.findResources('AWS::SQS::Queue')[dlq]).toBeDefined();
+  });
+
+  it('encrypts every queue and refuses requests without TLS', () => {
+    for (const [id, queue] of queues()) {
+      expect(queue.Properties.SqsManagedSseEnabled, id).toBe(true);
+      dev.async.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: id }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+        },
+      });
+    }
+  });
+});
+
+describe('the housekeeping state machine', () => {
+  const machine = () => Object.values(dev.async.findResources('AWS::StepFunctions::StateMachine'))[0] as CfnResource;
+
+  it('is deployed from the ASL file the local cloud runs', () => {
+    const asl = JSON.parse(readFileSync(join(stateMachinesDir, 'housekeeping.asl.json'), 'utf8'));
+    expect(JSON.parse(machine().Properties.DefinitionString)).toEqual(asl);
+    expect(asl.QueryLanguage).toBe('JSONPath');
+  });
+
+  it('logs every event and traces with X-Ray', () => {
+    expect(machine().Properties).toMatchObject({
+      StateMachineType: 'STANDARD',
+      TracingConfiguration: { Enabled: true },
+      LoggingConfiguration: { Level: 'ALL', IncludeExecutionData: false },
+    });
+  });
+
+  it('is started by an EventBridge schedule, with retries and a dead-letter queue', () => {
+    const machineId = dev.async.getResourceId('AWS::StepFunctions::StateMachine');
+    dev.async.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(15 minutes)',
+      State: 'ENABLED',
+      Target: Match.objectLike({
+        Arn: { Ref: machineId },
+        Input: JSON.stringify({ job: 'housekeeping' }),
+        RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 3 }),
+        DeadLetterConfig: { Arn: Match.anyValue() },
+      }),
+    });
+  });
+});
