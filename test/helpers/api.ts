@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import { expect, inject } from 'vitest';
 
 export const baseUrl = () => inject('cloud').url;
@@ -100,3 +100,45 @@ export async function createTeam(owner: SignedInUser, members: Array<{ user: Sig
   }
   return { orgId, slug };
 }
+
+/** RFC 4648 base32 (the alphabet of TOTP secrets) to bytes. */
+export function base32Decode(input: string): Buffer {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const clean = input.replace(/=+$/, '').replace(/\s+/g, '').toUpperCase();
+  let bits = 0;
+  let value = 0;
+  const out: number[] = [];
+  for (const char of clean) {
+    const index = alphabet.indexOf(char);
+    if (index < 0) throw new Error(`Not base32: ${char}`);
+    value = (value << 5) | index;
+    bits += 5;
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff);
+      bits -= 8;
+    }
+  }
+  return Buffer.from(out);
+}
+
+/** An authenticator app's code (RFC 6238: HMAC-SHA1, 30 s steps, 6 digits) for a base32 secret. */
+export function totp(secret: string, at = Date.now(), stepSeconds = 30, digits = 6): string {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / stepSeconds)));
+  const mac = createHmac('sha1', base32Decode(secret)).update(counter).digest();
+  const offset = mac[mac.length - 1]! & 0x0f;
+  const binary = mac.readUInt32BE(offset) & 0x7fffffff;
+  return String(binary % 10 ** digits).padStart(digits, '0');
+}
+
+/** Invites `user` into `orgId` as `role` and has them accept; answers the invitation id. */
+export async function addMember(owner: SignedInUser, orgId: string, user: SignedInUser, role: string): Promise<string> {
+  const invitation = await api('POST', `/v1/orgs/${orgId}/invitations`, { token: owner.accessToken, body: { email: user.email, role } });
+  expect(invitation.status, JSON.stringify(invitation.body)).toBe(201);
+  const accepted = await api('POST', `/v1/invitations/${invitation.body.invitationId}/accept`, { token: user.accessToken });
+  expect(accepted.status, JSON.stringify(accepted.body)).toBe(200);
+  return invitation.body.invitationId as string;
+}
+
+/** The `errors[].path` of a problem answer. */
+export const errorPaths = (body: { errors?: Array<{ path: string }> }) => (body.errors ?? []).map((e) => e.path);

@@ -1,9 +1,33 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
-import { startLocalCloud } from '@platform/local/cloud';
+import { REPO_ROOT, startLocalCloud } from '@platform/local/cloud';
 
-/** One local cloud for the whole run: DynamoDB Local, Cognito and the API on free ports. */
+interface RouteCost {
+  max: number;
+  operations: Set<string>;
+}
+
+/**
+ * One local cloud for the whole run: DynamoDB Local, Cognito and the API on free ports.
+ * It records the DynamoDB requests of every API request; at the end it writes them to
+ * bench-results/dynamodb-requests.json and fails the run if any request Scanned.
+ */
 export default async function setup(project: TestProject) {
-  const cloud = await startLocalCloud({ port: 0 });
+  const costs = new Map<string, RouteCost>();
+  const scans: string[] = [];
+  const cloud = await startLocalCloud({
+    port: 0,
+    onRequest: (record) => {
+      const key = record.routeId;
+      const cost = costs.get(key) ?? { max: 0, operations: new Set<string>() };
+      cost.max = Math.max(cost.max, record.dynamoRequests.length);
+      record.dynamoRequests.forEach((op) => cost.operations.add(op));
+      costs.set(key, cost);
+      if (process.env.DEBUG_ROUTE === key) console.log(key, record.status, record.dynamoRequests.join(','));
+      if (record.dynamoRequests.includes('Scan')) scans.push(`${record.method} ${record.path}`);
+    },
+  });
   project.provide('cloud', {
     url: cloud.url,
     env: {
@@ -18,7 +42,22 @@ export default async function setup(project: TestProject) {
       LOCAL_MASTER_KEY: process.env.LOCAL_MASTER_KEY!,
     },
   });
-  return async () => cloud.stop();
+
+  return async () => {
+    await cloud.stop();
+    if (!costs.size) return;
+    const routes = Object.fromEntries(
+      [...costs.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([r, c]) => [r, { max: c.max, operations: [...c.operations].sort() }]),
+    );
+    const worst = [...costs.entries()].reduce((a, b) => (b[1].max > a[1].max ? b : a));
+    const dir = join(REPO_ROOT, 'bench-results');
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(
+      join(dir, 'dynamodb-requests.json'),
+      JSON.stringify({ recordedAt: new Date().toISOString(), maxPerRoute: worst[1].max, worstRoute: worst[0], scans: scans.length, routes }, null, 2),
+    );
+    if (scans.length) throw new Error(`DynamoDB Scan on a request path: ${scans.join(', ')}`);
+  };
 }
 
 declare module 'vitest' {

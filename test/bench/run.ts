@@ -1,0 +1,158 @@
+/**
+ * `npm run bench`: measures what ARCHITECTURE.md and the issues set as targets, on this
+ * machine, and writes bench-results/latest.json and bench-results/README.md.
+ *  - bundle size and init (cold import) time of every function vs a bare DynamoDB handler;
+ *  - p50 / p99 latency and requests per second of GET /v1/me through the local server;
+ *  - DynamoDB requests per route (from the end-to-end recorder of the last test run).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { Agent, request } from 'node:http';
+import { bundle, writeBareHandler } from './bundle.ts';
+
+const ROOT = join(import.meta.dirname, '../..');
+const OUT = join(ROOT, 'bench-results');
+const TMP = join(OUT, 'tmp');
+const INIT_RUNS = Number(process.env.BENCH_INIT_RUNS ?? 7);
+const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const percentile = (xs: number[], p: number) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+};
+
+/** Cold start as Lambda pays it: a fresh Node process importing the bundle, median of runs. */
+function initTime(file: string): number {
+  const script = `const t=performance.now();await import(${JSON.stringify('file://' + file)});process.stdout.write(String(performance.now()-t));`;
+  const samples: number[] = [];
+  for (let i = 0; i < INIT_RUNS; i++) {
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: { ...process.env, AWS_REGION: 'us-east-1', TABLE_NAME: 'bench', USER_POOL_ID: 'us-east-1_x', USER_POOL_CLIENT_ID: 'x', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+    });
+    samples.push(Number(out.toString()));
+  }
+  return median(samples);
+}
+
+async function functionsBench() {
+  const { routes } = await import('@platform/api/manifest');
+  const modules = [...new Set([...routes.filter((r) => !r.localOnly).map((r) => r.handler), 'identity/authorizer', 'identity/post-confirmation'])];
+  const bare = await bundle(writeBareHandler(TMP), TMP, 'bare');
+  const bareInit = initTime(bare.outfile);
+  const rows = [];
+  for (const module of modules) {
+    const built = await bundle(join(ROOT, 'functions', `${module}.ts`), TMP, module.replace('/', '__'));
+    const init = initTime(built.outfile);
+    rows.push({ function: module, bytes: built.bytes, initMs: +init.toFixed(1), ratio: +(init / bareInit).toFixed(2) });
+  }
+  return { bare: { bytes: bare.bytes, initMs: +bareInit.toFixed(1) }, functions: rows };
+}
+
+function get(agent: Agent, url: URL, token: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const req = request(url, { agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 200 ? resolve(Number(process.hrtime.bigint() - started) / 1e6) : reject(new Error(`status ${res.statusCode}`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function latencyBench() {
+  const { startLocalCloud } = await import('@platform/local/cloud');
+  const cloud = await startLocalCloud({ port: 0, seed: true });
+  try {
+    const signIn = await fetch(`${cloud.url}/v1/auth/sign-in`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: cloud.demo!.user.email, password: cloud.demo!.user.password }),
+    });
+    const { accessToken } = (await signIn.json()) as { accessToken: string };
+    const url = new URL('/v1/me', cloud.url);
+    const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+    for (let i = 0; i < 300; i++) await get(agent, url, accessToken); // warm-up: JIT, JVM, connections
+
+    // Latency: one request at a time, so each sample is the route's own time.
+    const serial: number[] = [];
+    const serialEnd = Date.now() + 2000;
+    while (Date.now() < serialEnd) serial.push(await get(agent, url, accessToken));
+
+    // Throughput: CONCURRENCY clients in a loop for LOAD_SECONDS.
+    const loaded: number[] = [];
+    const end = Date.now() + LOAD_SECONDS * 1000;
+    const started = Date.now();
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (Date.now() < end) loaded.push(await get(agent, url, accessToken));
+      }),
+    );
+    const seconds = (Date.now() - started) / 1000;
+    agent.destroy();
+    return {
+      route: 'GET /v1/me',
+      serial: { samples: serial.length, p50Ms: +percentile(serial, 50).toFixed(2), p99Ms: +percentile(serial, 99).toFixed(2) },
+      loaded: { concurrency: CONCURRENCY, samples: loaded.length, requestsPerSecond: Math.round(loaded.length / seconds), p50Ms: +percentile(loaded, 50).toFixed(2), p99Ms: +percentile(loaded, 99).toFixed(2) },
+    };
+  } finally {
+    await cloud.stop();
+  }
+}
+
+function dynamoRequestsReport() {
+  const file = join(OUT, 'dynamodb-requests.json');
+  return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
+}
+
+mkdirSync(OUT, { recursive: true });
+const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, date: new Date().toISOString() };
+console.log('Bundling and timing cold imports of every function…');
+const functions = await functionsBench();
+console.log('Load-testing GET /v1/me through the local server…');
+const latency = await latencyBench();
+const dynamo = dynamoRequestsReport();
+rmSync(TMP, { recursive: true, force: true });
+
+const targets = {
+  initRatioMax: 1.3,
+  meP50MsMax: 5,
+  meRpsMin: 1000,
+  dynamoRequestsPerRouteMax: 3,
+};
+const worstInit = functions.functions.reduce((a, b) => (b.ratio > a.ratio ? b : a));
+const results = { machine, targets, functions, latency, dynamoRequestsPerRoute: dynamo };
+writeFileSync(join(OUT, 'latest.json'), JSON.stringify(results, null, 2));
+
+const check = (ok: boolean) => (ok ? 'met' : '**missed**');
+const lines = [
+  '# Benchmark results',
+  '',
+  `Written by \`npm run bench\` on ${machine.date} (${machine.cpus} × ${machine.cpu}, Node ${machine.node}). Raw numbers: [latest.json](latest.json).`,
+  '',
+  '| measure | target | result | |',
+  '|---|---|---|---|',
+  `| cold import of a function vs a bare DynamoDB handler (${functions.bare.initMs} ms, ${(functions.bare.bytes / 1024).toFixed(0)} KiB) | ≤ ${targets.initRatioMax}× | worst ${worstInit.ratio}× (${worstInit.function}) | ${check(worstInit.ratio <= targets.initRatioMax)} |`,
+  `| GET /v1/me p50, one client | ≤ ${targets.meP50MsMax} ms | ${latency.serial.p50Ms} ms (p99 ${latency.serial.p99Ms} ms) | ${check(latency.serial.p50Ms <= targets.meP50MsMax)} |`,
+  `| GET /v1/me throughput, ${latency.loaded.concurrency} clients | ≥ ${targets.meRpsMin}/s | ${latency.loaded.requestsPerSecond}/s (p50 ${latency.loaded.p50Ms} ms, p99 ${latency.loaded.p99Ms} ms) | ${check(latency.loaded.requestsPerSecond >= targets.meRpsMin)} |`,
+  dynamo
+    ? `| DynamoDB requests per route (max seen in the test run), Scans | ≤ ${targets.dynamoRequestsPerRouteMax}, none | max ${dynamo.maxPerRoute} (${dynamo.worstRoute}), ${dynamo.scans} Scans | ${check(dynamo.maxPerRoute <= targets.dynamoRequestsPerRouteMax && dynamo.scans === 0)} |`
+    : '| DynamoDB requests per route | ≤ 3, no Scan | run `npm test` first | |',
+  '',
+  '## Functions',
+  '',
+  '| function | bundle KiB | cold import ms | × bare |',
+  '|---|---|---|---|',
+  ...functions.functions.map((f) => `| ${f.function} | ${(f.bytes / 1024).toFixed(0)} | ${f.initMs} | ${f.ratio} |`),
+  '',
+  ...(dynamo
+    ? ['## DynamoDB requests per route', '', '| route | max requests | operations |', '|---|---|---|', ...Object.entries(dynamo.routes as Record<string, { max: number; operations: string[] }>).map(([r, v]) => `| ${r} | ${v.max} | ${v.operations.join(', ')} |`)]
+    : []),
+  '',
+];
+writeFileSync(join(OUT, 'README.md'), lines.join('\n'));
+console.log(lines.slice(4, 10).join('\n'));

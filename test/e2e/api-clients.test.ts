@@ -1,0 +1,160 @@
+import { describe, expect, it } from 'vitest';
+import { identityService } from '@platform/domain/identity/entities';
+import { api, createTeam, errorPaths, signUpUser, type SignedInUser } from '../helpers/api.ts';
+
+const KEY = /^(ak_[0-9a-z]{26})\.([A-Za-z0-9_-]{43})$/;
+
+const createClient = (by: SignedInUser, orgId: string, body: Record<string, unknown>) =>
+  api('POST', `/v1/orgs/${orgId}/api-clients`, { token: by.accessToken, body });
+
+async function teamWithClient(scopes: string[]) {
+  const owner = await signUpUser('apiowner');
+  const team = await createTeam(owner);
+  const created = await createClient(owner, team.orgId, { name: 'CI pipeline', scopes });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  return { owner, ...team, client: created.body as { clientId: string; key: string } & Record<string, unknown> };
+}
+
+describe.concurrent('creating an API client', () => {
+  it('shows the key once, in the ak_<id>.<secret> format, and never again', async () => {
+    const { owner, orgId, client } = await teamWithClient(['org:read', 'members:read']);
+    expect(client.key).toMatch(KEY);
+    expect(KEY.exec(client.key)![1]).toBe(client.clientId);
+    expect(client).toMatchObject({ orgId, name: 'CI pipeline', scopes: ['members:read', 'org:read'], isActive: true, createdBy: owner.userId });
+    expect(client.keyPreview).toContain(client.clientId);
+    expect(client.keyPreview).not.toBe(client.key);
+    expect(client).not.toHaveProperty('secretHash');
+
+    const list = await api('GET', `/v1/orgs/${orgId}/api-clients`, { token: owner.accessToken });
+    expect(list.status).toBe(200);
+    expect(list.body.items).toHaveLength(1);
+    const [listed] = list.body.items;
+    expect(listed).toMatchObject({ clientId: client.clientId, keyPreview: client.keyPreview, scopes: ['members:read', 'org:read'] });
+    expect(listed).not.toHaveProperty('key');
+    expect(listed).not.toHaveProperty('secretHash');
+    expect(JSON.stringify(list.body)).not.toContain(KEY.exec(client.key)![2]);
+  });
+
+  it('refuses scopes beyond the creator’s permissions (403), unknown scopes (400) and a past expiry (400)', async () => {
+    const owner = await signUpUser('apibeyond');
+    const admin = await signUpUser('apibeyond-a');
+    const editor = await signUpUser('apibeyond-e');
+    const { orgId } = await createTeam(owner, [{ user: admin, role: 'admin' }, { user: editor, role: 'editor' }]);
+    expect((await createClient(admin, orgId, { name: 'Too strong', scopes: ['org:read', 'org:delete'] })).status).toBe(403);
+    const unknown = await createClient(admin, orgId, { name: 'Unknown', scopes: ['org:read', 'bank:withdraw'] });
+    expect(unknown.status).toBe(400);
+    expect(errorPaths(unknown.body).some((p) => p.startsWith('body.scopes'))).toBe(true);
+    expect((await createClient(admin, orgId, { name: 'Past', scopes: ['org:read'], expiresAt: new Date(Date.now() - 1000).toISOString() })).status).toBe(400);
+    // Editors may not create clients at all.
+    expect((await createClient(editor, orgId, { name: 'Editor key', scopes: ['org:read'] })).status).toBe(403);
+    const list = await api('GET', `/v1/orgs/${orgId}/api-clients`, { token: owner.accessToken });
+    expect(list.body.items).toEqual([]);
+  });
+});
+
+describe.concurrent('calling with an API key', () => {
+  it('works as x-api-key and as a Bearer token, within its scopes only', async () => {
+    const { orgId, client } = await teamWithClient(['org:read', 'members:read']);
+    for (const auth of [{ apiKey: client.key }, { token: client.key }]) {
+      const org = await api('GET', `/v1/orgs/${orgId}`, auth);
+      expect(org.status).toBe(200);
+      expect(org.body.orgId).toBe(orgId);
+      expect((await api('GET', `/v1/orgs/${orgId}/members`, auth)).status).toBe(200);
+      expect((await api('PATCH', `/v1/orgs/${orgId}`, { ...auth, body: { name: 'By key' } })).status).toBe(403);
+      expect((await api('GET', `/v1/orgs/${orgId}/api-clients`, auth)).status).toBe(403);
+    }
+  });
+
+  it('gets 404 on another organization', async () => {
+    const { client } = await teamWithClient(['org:read', 'members:read']);
+    const other = await signUpUser('apiother');
+    const { orgId: otherOrg } = await createTeam(other);
+    expect((await api('GET', `/v1/orgs/${otherOrg}`, { apiKey: client.key })).status).toBe(404);
+    expect((await api('GET', `/v1/orgs/${otherOrg}/members`, { apiKey: client.key })).status).toBe(404);
+    expect((await api('GET', `/v1/orgs/${other.personalOrgId}`, { token: client.key })).status).toBe(404);
+  });
+
+  it('is refused on routes for signed-in users only', async () => {
+    const { orgId, client } = await teamWithClient(['org:read', 'members:read', 'org:update', 'org:delete']);
+    for (const auth of [{ apiKey: client.key }, { token: client.key }]) {
+      expect([401, 403]).toContain((await api('GET', '/v1/me', auth)).status);
+      expect([401, 403]).toContain((await api('GET', '/v1/orgs', auth)).status);
+      expect([401, 403]).toContain((await api('POST', '/v1/orgs', { ...auth, body: { name: 'Key org', slug: `key-${Date.now()}` } })).status);
+      expect([401, 403]).toContain((await api('DELETE', `/v1/orgs/${orgId}`, auth)).status);
+    }
+  });
+
+  it('refuses a key with the right id but a wrong secret (401)', async () => {
+    const { orgId, client } = await teamWithClient(['org:read']);
+    const forged = `${client.clientId}.${'A'.repeat(43)}`;
+    expect((await api('GET', `/v1/orgs/${orgId}`, { apiKey: forged })).status).toBe(401);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { apiKey: 'ak_garbage' })).status).toBe(401);
+  });
+
+  it('records when the key was last used', async () => {
+    const { owner, orgId, client } = await teamWithClient(['org:read']);
+    expect(client.lastUsedAt).toBeUndefined();
+    const before = Date.now();
+    expect((await api('GET', `/v1/orgs/${orgId}`, { apiKey: client.key })).status).toBe(200);
+    const list = await api('GET', `/v1/orgs/${orgId}/api-clients`, { token: owner.accessToken });
+    const lastUsedAt = list.body.items[0].lastUsedAt;
+    expect(lastUsedAt).toEqual(expect.any(String));
+    expect(Date.parse(lastUsedAt)).toBeGreaterThanOrEqual(before - 1000);
+  });
+
+  it('stops working once past its expiry (401)', async () => {
+    const { orgId, client } = await teamWithClient(['org:read']);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { apiKey: client.key })).status).toBe(200);
+    await identityService.entities.apiClient.patch({ clientId: client.clientId }).set({ expiresAt: new Date(Date.now() - 1000).toISOString() }).go();
+    expect((await api('GET', `/v1/orgs/${orgId}`, { apiKey: client.key })).status).toBe(401);
+  });
+
+  it('a key that may create keys cannot create one stronger than itself (403)', async () => {
+    const { orgId, client } = await teamWithClient(['org:read', 'api-clients:create']);
+    const weaker = await api('POST', `/v1/orgs/${orgId}/api-clients`, { apiKey: client.key, body: { name: 'child', scopes: ['org:read'] } });
+    expect(weaker.status).toBe(201);
+    expect(weaker.body.createdBy).toBe(client.clientId);
+    const stronger = await api('POST', `/v1/orgs/${orgId}/api-clients`, { apiKey: client.key, body: { name: 'child2', scopes: ['org:update'] } });
+    expect(stronger.status).toBe(403);
+  });
+
+  it('a key that may change members cannot make an owner nor hand out admin (403)', async () => {
+    const owner = await signUpUser('apimembers');
+    const member = await signUpUser('apimembers-m');
+    const { orgId } = await createTeam(owner, [{ user: member, role: 'viewer' }]);
+    const { body: client } = await createClient(owner, orgId, { name: 'HR sync', scopes: ['members:read', 'members:update'] });
+    const asOwner = await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { apiKey: client.key, body: { role: 'owner' } });
+    expect(asOwner.status).toBe(403);
+    const asAdmin = await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { apiKey: client.key, body: { role: 'admin' } });
+    expect(asAdmin.status).toBe(403);
+    const asEditor = await api('PATCH', `/v1/orgs/${orgId}/members/${owner.userId}`, { apiKey: client.key, body: { role: 'editor' } });
+    expect(asEditor.status).toBe(403);
+    const members = await api('GET', `/v1/orgs/${orgId}/members`, { apiKey: client.key });
+    expect(members.body.items.find((m: { userId: string }) => m.userId === member.userId).role).toBe('viewer');
+  });
+});
+
+describe.concurrent('revoking an API client', () => {
+  it('makes the key fail with 401 and shows the client as revoked', async () => {
+    const { owner, orgId, client } = await teamWithClient(['org:read']);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { apiKey: client.key })).status).toBe(200);
+    const res = await api('DELETE', `/v1/orgs/${orgId}/api-clients/${client.clientId}`, { token: owner.accessToken });
+    expect(res.status).toBe(204);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { apiKey: client.key })).status).toBe(401);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { token: client.key })).status).toBe(401);
+    const list = await api('GET', `/v1/orgs/${orgId}/api-clients`, { token: owner.accessToken });
+    expect(list.body.items[0]).toMatchObject({ clientId: client.clientId, isActive: false, revokedAt: expect.any(String) });
+    expect((await api('DELETE', `/v1/orgs/${orgId}/api-clients/${client.clientId}`, { token: owner.accessToken })).status).toBe(409);
+  });
+
+  it('cannot be done from another organization (404) nor by an editor (403)', async () => {
+    const { owner, orgId, client } = await teamWithClient(['org:read']);
+    const editor = await signUpUser('apirevoke-e');
+    const other = await createTeam(owner, [{ user: editor, role: 'editor' }]);
+    expect((await api('DELETE', `/v1/orgs/${other.orgId}/api-clients/${client.clientId}`, { token: owner.accessToken })).status).toBe(404);
+    const { body: otherClient } = await createClient(owner, other.orgId, { name: 'other', scopes: ['org:read'] });
+    expect((await api('DELETE', `/v1/orgs/${other.orgId}/api-clients/${otherClient.clientId}`, { token: editor.accessToken })).status).toBe(403);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { apiKey: client.key })).status).toBe(200);
+    expect((await api('GET', `/v1/orgs/${other.orgId}`, { apiKey: otherClient.key })).status).toBe(200);
+  });
+});

@@ -1,0 +1,248 @@
+import { describe, expect, it } from 'vitest';
+import { PASSWORD, api, errorPaths, latestMail, signIn, signUpUser, totp, uniqueEmail } from '../helpers/api.ts';
+
+const NEW_PASSWORD = 'An0ther-Str0ng-Passw0rd!';
+
+/** Signs up without confirming: the account exists, its code is in the outbox. */
+async function signUpUnconfirmed(prefix = 'auth') {
+  const email = uniqueEmail(prefix);
+  const res = await api('POST', '/v1/auth/sign-up', { body: { email, password: PASSWORD } });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return { email, response: res };
+}
+
+describe.concurrent('signing up', () => {
+  it('answers 201 with the new user id and an unconfirmed account, and emails a 6-digit code', async () => {
+    const { email, response } = await signUpUnconfirmed();
+    expect(response.body).toMatchObject({ confirmed: false, delivery: 'email' });
+    expect(response.body.userId).toMatch(/^[0-9a-f-]{36}$/);
+    const mail = await latestMail(email, 'verification');
+    expect(mail?.code).toMatch(/^\d{6}$/);
+  });
+
+  it('refuses a malformed email with a field error on body.email', async () => {
+    const res = await api('POST', '/v1/auth/sign-up', { body: { email: 'not-an-email', password: PASSWORD } });
+    expect(res.status).toBe(400);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    expect(res.body.status).toBe(400);
+    expect(errorPaths(res.body)).toContain('body.email');
+  });
+
+  it('refuses a too-short password with a field error on body.password', async () => {
+    const res = await api('POST', '/v1/auth/sign-up', { body: { email: uniqueEmail('weak'), password: 'short' } });
+    expect(res.status).toBe(400);
+    expect(errorPaths(res.body)).toContain('body.password');
+  });
+
+  it('refuses a long password that misses the policy (no digit, no symbol) with a field error on password', async () => {
+    const res = await api('POST', '/v1/auth/sign-up', { body: { email: uniqueEmail('weak'), password: 'alllowercaseletters' } });
+    expect(res.status).toBe(400);
+    expect(errorPaths(res.body).some((p) => p.endsWith('password'))).toBe(true);
+  });
+
+  it('refuses a second sign-up with the same email with 409', async () => {
+    const { email } = await signUpUnconfirmed('dup');
+    const again = await api('POST', '/v1/auth/sign-up', { body: { email, password: PASSWORD } });
+    expect(again.status).toBe(409);
+  });
+
+  it('refuses a wrong confirmation code with 400 and leaves the account unconfirmed', async () => {
+    const { email } = await signUpUnconfirmed('badcode');
+    const mail = await latestMail(email, 'verification');
+    const wrong = mail!.code === '000000' ? '111111' : '000000';
+    const res = await api('POST', '/v1/auth/confirm-sign-up', { body: { email, code: wrong } });
+    expect(res.status).toBe(400);
+    expect(errorPaths(res.body)).toContain('code');
+    const signInAttempt = await api('POST', '/v1/auth/sign-in', { body: { email, password: PASSWORD } });
+    expect(signInAttempt.status).toBe(403);
+  });
+
+  it('refuses sign-in before the email is confirmed with 403', async () => {
+    const { email } = await signUpUnconfirmed('early');
+    const res = await api('POST', '/v1/auth/sign-in', { body: { email, password: PASSWORD } });
+    expect(res.status).toBe(403);
+  });
+
+  it('sends a new code on resend, and that code confirms the account', async () => {
+    const { email } = await signUpUnconfirmed('resend');
+    const before = await api('GET', `/local/outbox?to=${encodeURIComponent(email)}`);
+    const count = before.body.items.filter((m: { kind: string }) => m.kind === 'verification').length;
+    const res = await api('POST', '/v1/auth/resend-code', { body: { email } });
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ status: 'accepted' });
+    const after = await api('GET', `/local/outbox?to=${encodeURIComponent(email)}`);
+    const verification = after.body.items.filter((m: { kind: string }) => m.kind === 'verification');
+    expect(verification.length).toBe(count + 1);
+    const code = verification.at(-1).code;
+    expect(code).toMatch(/^\d{6}$/);
+    expect(await api('POST', '/v1/auth/confirm-sign-up', { body: { email, code } })).toMatchObject({ status: 200, body: { confirmed: true } });
+    const signedIn = await api('POST', '/v1/auth/sign-in', { body: { email, password: PASSWORD } });
+    expect(signedIn.status).toBe(200);
+  });
+
+  it('answers resend-code for an unknown email the same way (202)', async () => {
+    const res = await api('POST', '/v1/auth/resend-code', { body: { email: uniqueEmail('nobody') } });
+    expect(res.status).toBe(202);
+  });
+});
+
+describe.concurrent('signing in', () => {
+  it('returns access, id and refresh tokens and a session id; the access token opens /v1/me', async () => {
+    const user = await signUpUser('signin');
+    const res = await api('POST', '/v1/auth/sign-in', { body: { email: user.email, password: PASSWORD } });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ tokenType: 'Bearer' });
+    expect(res.body.accessToken).toEqual(expect.any(String));
+    expect(res.body.idToken).toEqual(expect.any(String));
+    expect(res.body.refreshToken).toEqual(expect.any(String));
+    expect(res.body.expiresIn).toBeGreaterThan(0);
+    expect(res.body.sessionId).toMatch(/^ses_[0-9a-z]{26}$/);
+    const me = await api('GET', '/v1/me', { token: res.body.accessToken });
+    expect(me.status).toBe(200);
+    expect(me.body.email).toBe(user.email);
+    expect(me.body.lastLoginAt).toEqual(expect.any(String));
+  });
+
+  it('refuses a wrong password with 401', async () => {
+    const user = await signUpUser('wrongpw');
+    const res = await api('POST', '/v1/auth/sign-in', { body: { email: user.email, password: 'Wrong-Passw0rd!' } });
+    expect(res.status).toBe(401);
+  });
+
+  it('refuses an unknown email with the same 401', async () => {
+    const res = await api('POST', '/v1/auth/sign-in', { body: { email: uniqueEmail('ghost'), password: PASSWORD } });
+    expect(res.status).toBe(401);
+  });
+
+  it('refuses /v1/me without a token (401) and with a garbage token (401)', async () => {
+    expect((await api('GET', '/v1/me')).status).toBe(401);
+    expect((await api('GET', '/v1/me', { token: 'not.a.jwt' })).status).toBe(401);
+  });
+});
+
+describe.concurrent('refreshing and signing out', () => {
+  it('gives a new working access token for the refresh token, in the same session', async () => {
+    const user = await signUpUser('refresh');
+    const res = await api('POST', '/v1/auth/refresh', { body: { refreshToken: user.refreshToken } });
+    expect(res.status).toBe(200);
+    expect(res.body.accessToken).toEqual(expect.any(String));
+    expect(res.body.accessToken).not.toBe(user.accessToken);
+    expect(res.body.sessionId).toBe(user.sessionId);
+    const me = await api('GET', '/v1/me', { token: res.body.accessToken });
+    expect(me.status).toBe(200);
+    expect(me.body.userId).toBe(user.userId);
+  });
+
+  it('refuses an unknown refresh token with 401', async () => {
+    const res = await api('POST', '/v1/auth/refresh', { body: { refreshToken: 'x'.repeat(64) } });
+    expect(res.status).toBe(401);
+  });
+
+  it('after sign-out the refresh token stops working (401) and the session leaves the device list', async () => {
+    const user = await signUpUser('signout');
+    const other = await signIn(user.email);
+    const out = await api('POST', '/v1/auth/sign-out', { body: { refreshToken: user.refreshToken } });
+    expect(out.status).toBe(204);
+    expect((await api('POST', '/v1/auth/refresh', { body: { refreshToken: user.refreshToken } })).status).toBe(401);
+    // Signing out twice is refused as well: the session is gone.
+    expect((await api('POST', '/v1/auth/sign-out', { body: { refreshToken: user.refreshToken } })).status).toBe(401);
+    const sessions = await api('GET', '/v1/me/sessions', { token: other.accessToken });
+    const ids = sessions.body.items.map((s: { sessionId: string }) => s.sessionId);
+    expect(ids).not.toContain(user.sessionId);
+    expect(ids).toContain(other.sessionId);
+    // The other device is unaffected.
+    expect((await api('POST', '/v1/auth/refresh', { body: { refreshToken: other.refreshToken } })).status).toBe(200);
+  });
+});
+
+describe.concurrent('forgetting the password', () => {
+  it('answers 202 for an unknown email and sends nothing', async () => {
+    const email = uniqueEmail('unknown');
+    const res = await api('POST', '/v1/auth/forgot-password', { body: { email } });
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ status: 'accepted' });
+    expect(await latestMail(email)).toBeUndefined();
+  });
+
+  it('emails a reset code; the new password works and the old one is refused', async () => {
+    const user = await signUpUser('forgot');
+    const res = await api('POST', '/v1/auth/forgot-password', { body: { email: user.email } });
+    expect(res.status).toBe(202);
+    const mail = await latestMail(user.email, 'password-reset');
+    expect(mail?.code).toMatch(/^\d{6}$/);
+
+    const wrong = mail!.code === '000000' ? '111111' : '000000';
+    const bad = await api('POST', '/v1/auth/confirm-forgot-password', { body: { email: user.email, code: wrong, password: NEW_PASSWORD } });
+    expect(bad.status).toBe(400);
+
+    const weak = await api('POST', '/v1/auth/confirm-forgot-password', { body: { email: user.email, code: mail!.code, password: 'short' } });
+    expect(weak.status).toBe(400);
+    expect(errorPaths(weak.body)).toContain('body.password');
+
+    const ok = await api('POST', '/v1/auth/confirm-forgot-password', { body: { email: user.email, code: mail!.code, password: NEW_PASSWORD } });
+    expect(ok.status).toBe(204);
+    expect((await api('POST', '/v1/auth/sign-in', { body: { email: user.email, password: PASSWORD } })).status).toBe(401);
+    const fresh = await api('POST', '/v1/auth/sign-in', { body: { email: user.email, password: NEW_PASSWORD } });
+    expect(fresh.status).toBe(200);
+    expect(fresh.body.accessToken).toEqual(expect.any(String));
+  });
+});
+
+describe.concurrent('authenticator-app (TOTP) MFA', () => {
+  it('sets up TOTP, then sign-in asks for a code and the right code gives tokens', async () => {
+    const user = await signUpUser('mfa');
+    const setup = await api('POST', '/v1/auth/mfa/setup', { token: user.accessToken });
+    expect(setup.status).toBe(200);
+    expect(setup.body.secretCode).toMatch(/^[A-Z2-7]+=*$/);
+    expect(setup.body.otpauthUri).toContain(`secret=${setup.body.secretCode}`);
+    expect(setup.body.otpauthUri).toMatch(/^otpauth:\/\/totp\//);
+
+    const wrongSetup = await api('POST', '/v1/auth/mfa/verify', { token: user.accessToken, body: { code: wrongCode(totp(setup.body.secretCode)) } });
+    expect(wrongSetup.status).toBe(400);
+    expect((await api('GET', '/v1/me', { token: user.accessToken })).body.mfaEnabled).toBe(false);
+
+    const verify = await api('POST', '/v1/auth/mfa/verify', { token: user.accessToken, body: { code: totp(setup.body.secretCode) } });
+    expect(verify.status, JSON.stringify(verify.body)).toBe(200);
+    expect(verify.body).toEqual({ mfaEnabled: true });
+    const me = await api('GET', '/v1/me', { token: user.accessToken });
+    expect(me.body.mfaEnabled).toBe(true);
+
+    const challenge = await api('POST', '/v1/auth/sign-in', { body: { email: user.email, password: PASSWORD } });
+    expect(challenge.status).toBe(200);
+    expect(challenge.body).toEqual({ challenge: 'SOFTWARE_TOKEN_MFA', session: expect.any(String) });
+    expect(challenge.body.accessToken).toBeUndefined();
+
+    const refused = await api('POST', '/v1/auth/sign-in/mfa', {
+      body: { email: user.email, session: challenge.body.session, code: wrongCode(totp(setup.body.secretCode)) },
+    });
+    expect(refused.status).toBe(400);
+
+    // A refused code may have consumed the challenge session: start a fresh one.
+    const again = await api('POST', '/v1/auth/sign-in', { body: { email: user.email, password: PASSWORD } });
+    expect(again.body.challenge).toBe('SOFTWARE_TOKEN_MFA');
+    const answered = await api('POST', '/v1/auth/sign-in/mfa', {
+      body: { email: user.email, session: again.body.session, code: totp(setup.body.secretCode) },
+    });
+    expect(answered.status, JSON.stringify(answered.body)).toBe(200);
+    expect(answered.body).toMatchObject({ tokenType: 'Bearer', accessToken: expect.any(String), refreshToken: expect.any(String) });
+    expect(answered.body.sessionId).toMatch(/^ses_/);
+    expect((await api('GET', '/v1/me', { token: answered.body.accessToken })).status).toBe(200);
+    // The MFA sign-in's refresh token is a real session.
+    expect((await api('POST', '/v1/auth/refresh', { body: { refreshToken: answered.body.refreshToken } })).status).toBe(200);
+
+    const disabled = await api('POST', '/v1/auth/mfa/disable', { token: answered.body.accessToken });
+    expect(disabled.status).toBe(200);
+    expect(disabled.body).toEqual({ mfaEnabled: false });
+    const plain = await api('POST', '/v1/auth/sign-in', { body: { email: user.email, password: PASSWORD } });
+    expect(plain.body.accessToken).toEqual(expect.any(String));
+  });
+
+  it('refuses MFA set-up without a token (401)', async () => {
+    expect((await api('POST', '/v1/auth/mfa/setup')).status).toBe(401);
+  });
+});
+
+/** Another 6-digit code (a clash with a neighbouring time step is one in a million). */
+function wrongCode(code: string) {
+  return String((Number(code) + 500_000) % 1_000_000).padStart(6, '0');
+}

@@ -1,0 +1,218 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { PASSWORD, addMember, api, createTeam, errorPaths, signIn, signUpUser } from '../helpers/api.ts';
+
+const refresh = (refreshToken: string) => api('POST', '/v1/auth/refresh', { body: { refreshToken } });
+
+describe.concurrent('my profile', () => {
+  it('shows the profile with its defaults', async () => {
+    const user = await signUpUser('profile', 'Grace Hopper');
+    const me = await api('GET', '/v1/me', { token: user.accessToken });
+    expect(me.status).toBe(200);
+    expect(me.body).toMatchObject({
+      userId: user.userId,
+      email: user.email,
+      fullName: 'Grace Hopper',
+      languagePreference: 'en-US',
+      timezone: 'UTC',
+      mfaEnabled: false,
+      isActive: true,
+      defaultOrgId: user.personalOrgId,
+    });
+    expect(me.body.deletedAt).toBeUndefined();
+  });
+
+  it('saves valid changes, which a later read shows', async () => {
+    const user = await signUpUser('patch');
+    const username = `u_${randomUUID().slice(0, 8)}`;
+    const patch = {
+      username,
+      fullName: 'Ada King',
+      firstName: 'Ada',
+      lastName: 'King',
+      avatarUrl: 'https://cdn.example.test/ada.png',
+      languagePreference: 'fr-FR',
+      timezone: 'Europe/Paris',
+      settings: { theme: 'dark', notifications: { email: false } },
+    };
+    const res = await api('PATCH', '/v1/me', { token: user.accessToken, body: patch });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject(patch);
+    const me = await api('GET', '/v1/me', { token: user.accessToken });
+    expect(me.body).toMatchObject(patch);
+
+    // Changing the username again frees the old one for someone else.
+    const renamed = await api('PATCH', '/v1/me', { token: user.accessToken, body: { username: `${username}x` } });
+    expect(renamed.status).toBe(200);
+    const other = await signUpUser('patch2');
+    expect((await api('PATCH', '/v1/me', { token: other.accessToken, body: { username } })).status).toBe(200);
+  });
+
+  it('refuses an unknown field with 400', async () => {
+    const user = await signUpUser('unknown');
+    const res = await api('PATCH', '/v1/me', { token: user.accessToken, body: { email: 'other@example.test' } });
+    expect(res.status).toBe(400);
+    const alsoRes = await api('PATCH', '/v1/me', { token: user.accessToken, body: { fullName: 'X', isAdmin: true } });
+    expect(alsoRes.status).toBe(400);
+    expect((await api('GET', '/v1/me', { token: user.accessToken })).body.fullName).not.toBe('X');
+  });
+
+  it('refuses an empty patch with 400', async () => {
+    const user = await signUpUser('empty');
+    expect((await api('PATCH', '/v1/me', { token: user.accessToken, body: {} })).status).toBe(400);
+  });
+
+  it('refuses a time zone that does not exist with a field error on body.timezone', async () => {
+    const user = await signUpUser('tz');
+    const res = await api('PATCH', '/v1/me', { token: user.accessToken, body: { timezone: 'Mars/Olympus_Mons' } });
+    expect(res.status).toBe(400);
+    expect(errorPaths(res.body)).toContain('body.timezone');
+    expect((await api('GET', '/v1/me', { token: user.accessToken })).body.timezone).toBe('UTC');
+  });
+
+  it('refuses a username another user holds with 409, whatever its case', async () => {
+    const first = await signUpUser('uname1');
+    const second = await signUpUser('uname2');
+    const username = `Taken_${randomUUID().slice(0, 8)}`;
+    expect((await api('PATCH', '/v1/me', { token: first.accessToken, body: { username } })).status).toBe(200);
+    const clash = await api('PATCH', '/v1/me', { token: second.accessToken, body: { username } });
+    expect(clash.status).toBe(409);
+    expect(errorPaths(clash.body)).toContain('username');
+    expect((await api('PATCH', '/v1/me', { token: second.accessToken, body: { username: username.toLowerCase() } })).status).toBe(409);
+    expect((await api('GET', '/v1/me', { token: second.accessToken })).body.username).toBeUndefined();
+  });
+
+  it('sets the default organization to a team I belong to, and refuses one I am not in with 404', async () => {
+    const owner = await signUpUser('deforg');
+    const stranger = await signUpUser('deforg-x');
+    const { orgId } = await createTeam(owner);
+    const mine = await api('PATCH', '/v1/me', { token: owner.accessToken, body: { defaultOrgId: orgId } });
+    expect(mine.status).toBe(200);
+    expect(mine.body.defaultOrgId).toBe(orgId);
+    const theirs = await api('PATCH', '/v1/me', { token: stranger.accessToken, body: { defaultOrgId: orgId } });
+    expect(theirs.status).toBe(404);
+    expect((await api('GET', '/v1/me', { token: stranger.accessToken })).body.defaultOrgId).toBe(stranger.personalOrgId);
+  });
+
+  it('refuses as default organization a team that has been deleted (404)', async () => {
+    const owner = await signUpUser('deforg-del');
+    const { orgId } = await createTeam(owner);
+    expect((await api('DELETE', `/v1/orgs/${orgId}`, { token: owner.accessToken })).status).toBe(204);
+    expect((await api('PATCH', '/v1/me', { token: owner.accessToken, body: { defaultOrgId: orgId } })).status).toBe(404);
+    expect((await api('GET', '/v1/me', { token: owner.accessToken })).body.defaultOrgId).toBe(owner.personalOrgId);
+  });
+});
+
+describe.concurrent('my signed-in devices', () => {
+  it('lists each sign-in as a session, and marks the current one when told', async () => {
+    const first = await signUpUser('sessions');
+    const second = await signIn(first.email);
+    const res = await api('GET', '/v1/me/sessions', { token: second.accessToken, headers: { 'x-session-id': second.sessionId } });
+    expect(res.status).toBe(200);
+    expect(res.body.items.length).toBeGreaterThanOrEqual(2);
+    const ids = res.body.items.map((s: { sessionId: string }) => s.sessionId);
+    expect(ids).toEqual(expect.arrayContaining([first.sessionId, second.sessionId]));
+    const current = res.body.items.find((s: { sessionId: string }) => s.sessionId === second.sessionId);
+    expect(current).toMatchObject({ current: true, lastActivity: expect.any(String), expiresAt: expect.any(String) });
+    expect(res.body.items.find((s: { sessionId: string }) => s.sessionId === first.sessionId).current).toBe(false);
+    // Nothing secret about the refresh token leaves.
+    for (const s of res.body.items) {
+      expect(s).not.toHaveProperty('refreshTokenHash');
+      expect(s).not.toHaveProperty('refreshTokenCipher');
+    }
+  });
+
+  it('records the device name the client sends on sign-in', async () => {
+    const user = await signUpUser('device');
+    const res = await api('POST', '/v1/auth/sign-in', { body: { email: user.email, password: PASSWORD }, headers: { 'x-device-name': 'Test Laptop' } });
+    const sessions = await api('GET', '/v1/me/sessions', { token: user.accessToken });
+    const session = sessions.body.items.find((s: { sessionId: string }) => s.sessionId === res.body.sessionId);
+    expect(session.deviceInfo).toBe('Test Laptop');
+  });
+
+  it('signs one device out: its refresh token fails, the other device still refreshes', async () => {
+    const laptop = await signUpUser('revoke');
+    const phone = await signIn(laptop.email);
+    const res = await api('DELETE', `/v1/me/sessions/${phone.sessionId}`, { token: laptop.accessToken });
+    expect(res.status).toBe(204);
+    expect((await refresh(phone.refreshToken)).status).toBe(401);
+    expect((await refresh(laptop.refreshToken)).status).toBe(200);
+    const sessions = await api('GET', '/v1/me/sessions', { token: laptop.accessToken });
+    expect(sessions.body.items.map((s: { sessionId: string }) => s.sessionId)).not.toContain(phone.sessionId);
+    // A second revoke finds nothing.
+    expect((await api('DELETE', `/v1/me/sessions/${phone.sessionId}`, { token: laptop.accessToken })).status).toBe(404);
+  });
+
+  it('does not let me sign out someone else’s device (404)', async () => {
+    const victim = await signUpUser('victim');
+    const attacker = await signUpUser('attacker');
+    expect((await api('DELETE', `/v1/me/sessions/${victim.sessionId}`, { token: attacker.accessToken })).status).toBe(404);
+    expect((await refresh(victim.refreshToken)).status).toBe(200);
+  });
+});
+
+describe.concurrent('deleting my account', () => {
+  it('answers 204, then sign-in is refused and old refresh tokens fail', async () => {
+    const user = await signUpUser('delete');
+    const other = await signIn(user.email);
+    const res = await api('DELETE', '/v1/me', { token: user.accessToken });
+    expect(res.status, JSON.stringify(res.body)).toBe(204);
+    const signInAgain = await api('POST', '/v1/auth/sign-in', { body: { email: user.email, password: PASSWORD } });
+    expect([401, 403]).toContain(signInAgain.status);
+    expect((await refresh(user.refreshToken)).status).toBe(401);
+    expect((await refresh(other.refreshToken)).status).toBe(401);
+    // The still-unexpired access token finds no profile any more.
+    expect((await api('GET', '/v1/me', { token: other.accessToken })).status).toBe(404);
+  });
+
+  it('takes the personal organization with it and ends my team memberships', async () => {
+    const user = await signUpUser('delete-org');
+    const teamOwner = await signUpUser('delete-org-o');
+    const { orgId } = await createTeam(teamOwner, [{ user, role: 'viewer' }]);
+    const client = await api('POST', `/v1/orgs/${user.personalOrgId}/api-clients`, {
+      token: user.accessToken,
+      body: { name: 'personal script', scopes: ['org:read'] },
+    });
+    expect(client.status).toBe(201);
+    expect((await api('GET', `/v1/orgs/${user.personalOrgId}`, { apiKey: client.body.key })).status).toBe(200);
+
+    expect((await api('DELETE', '/v1/me', { token: user.accessToken })).status).toBe(204);
+    // The personal organization is gone, for every credential that reached it.
+    expect((await api('GET', `/v1/orgs/${user.personalOrgId}`, { apiKey: client.body.key })).status).toBe(404);
+    expect((await api('GET', `/v1/orgs/${user.personalOrgId}`, { token: user.accessToken })).status).toBe(404);
+    // The team membership has ended.
+    expect((await api('GET', `/v1/orgs/${orgId}`, { token: user.accessToken })).status).toBe(404);
+    const members = await api('GET', `/v1/orgs/${orgId}/members`, { token: teamOwner.accessToken });
+    const row = members.body.items.find((m: { userId: string }) => m.userId === user.userId);
+    expect(row === undefined || row.isActive === false).toBe(true);
+  });
+
+  it('a co-owner who deletes their account no longer counts as an owner: the last one left cannot step down', async () => {
+    const first = await signUpUser('coowner1');
+    const second = await signUpUser('coowner2');
+    const { orgId } = await createTeam(first, [{ user: second, role: 'owner' }]);
+    expect((await api('DELETE', '/v1/me', { token: second.accessToken })).status).toBe(204);
+    const stepDown = await api('PATCH', `/v1/orgs/${orgId}/members/${first.userId}`, { token: first.accessToken, body: { role: 'admin' } });
+    expect(stepDown.status).toBe(409);
+    const me = await api('GET', `/v1/orgs/${orgId}`, { token: first.accessToken });
+    expect(me.body.role).toBe('owner');
+  });
+
+  it('is refused with 409 while I am the last owner of a team, and allowed after I transfer it', async () => {
+    const owner = await signUpUser('lastowner');
+    const heir = await signUpUser('heir');
+    const { orgId } = await createTeam(owner, [{ user: heir, role: 'admin' }]);
+    const refused = await api('DELETE', '/v1/me', { token: owner.accessToken });
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toContain('Transfer ownership');
+    expect((await api('GET', '/v1/me', { token: owner.accessToken })).status).toBe(200);
+    expect((await refresh(owner.refreshToken)).status).toBe(200);
+
+    const transfer = await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, { token: owner.accessToken, body: { userId: heir.userId } });
+    expect(transfer.status).toBe(204);
+    expect((await api('DELETE', '/v1/me', { token: owner.accessToken })).status).toBe(204);
+    const org = await api('GET', `/v1/orgs/${orgId}`, { token: heir.accessToken });
+    expect(org.status).toBe(200);
+    expect(org.body.ownerId).toBe(heir.userId);
+  });
+});

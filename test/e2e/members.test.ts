@@ -1,0 +1,385 @@
+import { describe, expect, it } from 'vitest';
+import { identityService } from '@platform/domain/identity/entities';
+import { addMember, api, createTeam, errorPaths, latestMail, signUpUser, uniqueEmail, type SignedInUser } from '../helpers/api.ts';
+
+const invite = (by: SignedInUser, orgId: string, email: string, role: string) =>
+  api('POST', `/v1/orgs/${orgId}/invitations`, { token: by.accessToken, body: { email, role } });
+const accept = (user: SignedInUser, invitationId: string) => api('POST', `/v1/invitations/${invitationId}/accept`, { token: user.accessToken });
+const decline = (user: SignedInUser, invitationId: string) => api('POST', `/v1/invitations/${invitationId}/decline`, { token: user.accessToken });
+const membersOf = async (by: SignedInUser, orgId: string) => {
+  const res = await api('GET', `/v1/orgs/${orgId}/members`, { token: by.accessToken });
+  expect(res.status).toBe(200);
+  return res.body.items as Array<{ userId: string; role: string; email: string; isActive?: boolean; assignedBy: string }>;
+};
+const roleOf = async (by: SignedInUser, orgId: string, userId: string) => (await membersOf(by, orgId)).find((m) => m.userId === userId)?.role;
+
+describe.concurrent('inviting people', () => {
+  it('emails the invitee a link, shows it among their invitations, and accepting makes them an editor', async () => {
+    const owner = await signUpUser('inviter');
+    const invitee = await signUpUser('invitee', 'Ivy Invitee');
+    const { orgId } = await createTeam(owner);
+    const created = await invite(owner, orgId, invitee.email, 'editor');
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    expect(created.body).toMatchObject({ orgId, email: invitee.email, role: 'editor', status: 'pending', invitedBy: owner.userId });
+    expect(created.body.invitationId).toMatch(/^inv_[0-9a-z]{26}$/);
+    expect(new Date(created.body.expiresAt).getTime()).toBeGreaterThan(Date.now() + 6 * 86_400_000);
+    const { invitationId } = created.body;
+
+    const mail = await latestMail(invitee.email, 'invitation');
+    expect(mail).toBeDefined();
+    expect(mail!.link).toContain(invitationId);
+    expect(mail!.subject).toContain(created.body.orgName);
+
+    const mine = await api('GET', '/v1/me/invitations', { token: invitee.accessToken });
+    expect(mine.status).toBe(200);
+    expect(mine.body.items).toEqual([expect.objectContaining({ invitationId, orgId, role: 'editor', status: 'pending', orgName: created.body.orgName })]);
+
+    // Not a member yet.
+    expect((await api('GET', `/v1/orgs/${orgId}`, { token: invitee.accessToken })).status).toBe(404);
+
+    const accepted = await accept(invitee, invitationId);
+    expect(accepted.status).toBe(200);
+    expect(accepted.body).toEqual({ orgId, role: 'editor' });
+
+    const members = await membersOf(owner, orgId);
+    expect(members).toContainEqual(expect.objectContaining({ userId: invitee.userId, email: invitee.email, role: 'editor', assignedBy: owner.userId }));
+    expect((await api('GET', `/v1/orgs/${orgId}`, { token: invitee.accessToken })).body.role).toBe('editor');
+    expect((await api('GET', '/v1/me/invitations', { token: invitee.accessToken })).body.items).toEqual([]);
+    const listed = await api('GET', `/v1/orgs/${orgId}/invitations?status=accepted`, { token: owner.accessToken });
+    expect(listed.body.items.map((i: { invitationId: string }) => i.invitationId)).toContain(invitationId);
+    // An invitation is answered once.
+    expect((await accept(invitee, invitationId)).status).toBe(409);
+  });
+
+  it('matches the invitee whatever the case of the invited email', async () => {
+    const owner = await signUpUser('case');
+    const invitee = await signUpUser('case-i');
+    const { orgId } = await createTeam(owner);
+    const created = await invite(owner, orgId, invitee.email.toUpperCase(), 'viewer');
+    expect(created.status).toBe(201);
+    expect(created.body.email).toBe(invitee.email);
+    expect((await accept(invitee, created.body.invitationId)).status).toBe(200);
+  });
+
+  it('refuses to invite someone who is already a member (409)', async () => {
+    const owner = await signUpUser('dupmember');
+    const member = await signUpUser('dupmember-m');
+    const { orgId } = await createTeam(owner, [{ user: member, role: 'viewer' }]);
+    const res = await invite(owner, orgId, member.email, 'editor');
+    expect(res.status).toBe(409);
+    expect(errorPaths(res.body)).toContain('email');
+    expect((await invite(owner, orgId, owner.email, 'editor')).status).toBe(409);
+  });
+
+  it('refuses a second pending invitation for the same email (409)', async () => {
+    const owner = await signUpUser('duppending');
+    const { orgId } = await createTeam(owner);
+    const email = uniqueEmail('pending');
+    expect((await invite(owner, orgId, email, 'viewer')).status).toBe(201);
+    const again = await invite(owner, orgId, email, 'editor');
+    expect(again.status).toBe(409);
+    expect(errorPaths(again.body)).toContain('email');
+  });
+
+  it('refuses an unknown role (400), an owner invitation from an admin (403) and any invitation from an editor (403)', async () => {
+    const owner = await signUpUser('badrole');
+    const admin = await signUpUser('badrole-a');
+    const editor = await signUpUser('badrole-e');
+    const { orgId } = await createTeam(owner, [{ user: admin, role: 'admin' }, { user: editor, role: 'editor' }]);
+    const unknown = await invite(owner, orgId, uniqueEmail('x'), 'superuser');
+    expect(unknown.status).toBe(400);
+    expect(errorPaths(unknown.body)).toContain('body.role');
+    const unknownCustom = await invite(owner, orgId, uniqueEmail('x'), 'role_0123456789abcdefghjkmnpqrs');
+    expect(unknownCustom.status).toBe(400);
+    expect((await invite(admin, orgId, uniqueEmail('x'), 'owner')).status).toBe(403);
+    expect((await invite(admin, orgId, uniqueEmail('x'), 'editor')).status).toBe(201);
+    expect((await invite(editor, orgId, uniqueEmail('x'), 'viewer')).status).toBe(403);
+  });
+
+  it('does not let someone with another email accept or decline the invitation (404)', async () => {
+    const owner = await signUpUser('wrongperson');
+    const invitee = await signUpUser('wrongperson-i');
+    const intruder = await signUpUser('wrongperson-x');
+    const { orgId } = await createTeam(owner);
+    const { body } = await invite(owner, orgId, invitee.email, 'admin');
+    expect((await accept(intruder, body.invitationId)).status).toBe(404);
+    expect((await decline(intruder, body.invitationId)).status).toBe(404);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { token: intruder.accessToken })).status).toBe(404);
+    expect((await api('GET', '/v1/me/invitations', { token: intruder.accessToken })).body.items).toEqual([]);
+    // The real invitee can still accept.
+    expect((await accept(invitee, body.invitationId)).status).toBe(200);
+  });
+
+  it('declining removes it from my invitations, makes no membership, and lets the org invite me again', async () => {
+    const owner = await signUpUser('decliner');
+    const invitee = await signUpUser('decliner-i');
+    const { orgId } = await createTeam(owner);
+    const { body } = await invite(owner, orgId, invitee.email, 'editor');
+    const res = await decline(invitee, body.invitationId);
+    expect(res.status).toBe(204);
+    expect((await api('GET', '/v1/me/invitations', { token: invitee.accessToken })).body.items).toEqual([]);
+    expect((await membersOf(owner, orgId)).map((m) => m.userId)).not.toContain(invitee.userId);
+    const listed = await api('GET', `/v1/orgs/${orgId}/invitations`, { token: owner.accessToken });
+    expect(listed.body.items.find((i: { invitationId: string }) => i.invitationId === body.invitationId).status).toBe('declined');
+    expect((await accept(invitee, body.invitationId)).status).toBe(409);
+    expect((await invite(owner, orgId, invitee.email, 'viewer')).status).toBe(201);
+  });
+
+  it('an admin revokes a pending invitation; accepting it then is refused (409)', async () => {
+    const owner = await signUpUser('revoker');
+    const admin = await signUpUser('revoker-a');
+    const invitee = await signUpUser('revoker-i');
+    const { orgId } = await createTeam(owner, [{ user: admin, role: 'admin' }]);
+    const { body } = await invite(owner, orgId, invitee.email, 'editor');
+    const res = await api('DELETE', `/v1/orgs/${orgId}/invitations/${body.invitationId}`, { token: admin.accessToken });
+    expect(res.status).toBe(204);
+    expect((await api('GET', '/v1/me/invitations', { token: invitee.accessToken })).body.items).toEqual([]);
+    expect((await accept(invitee, body.invitationId)).status).toBe(409);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { token: invitee.accessToken })).status).toBe(404);
+    expect((await api('DELETE', `/v1/orgs/${orgId}/invitations/${body.invitationId}`, { token: admin.accessToken })).status).toBe(409);
+  });
+
+  it('does not let another organization revoke the invitation (404)', async () => {
+    const owner = await signUpUser('revoke-other');
+    const otherOwner = await signUpUser('revoke-other-x');
+    const invitee = await signUpUser('revoke-other-i');
+    const { orgId } = await createTeam(owner);
+    const other = await createTeam(otherOwner);
+    const { body } = await invite(owner, orgId, invitee.email, 'editor');
+    expect((await api('DELETE', `/v1/orgs/${other.orgId}/invitations/${body.invitationId}`, { token: otherOwner.accessToken })).status).toBe(404);
+    expect((await accept(invitee, body.invitationId)).status).toBe(200);
+  });
+
+  it('an invitation into an organization deleted since is no longer listed nor accepted (404)', async () => {
+    const owner = await signUpUser('deletedorg');
+    const invitee = await signUpUser('deletedorg-i');
+    const { orgId } = await createTeam(owner);
+    const { body } = await invite(owner, orgId, invitee.email, 'editor');
+    expect((await api('DELETE', `/v1/orgs/${orgId}`, { token: owner.accessToken })).status).toBe(204);
+    expect((await api('GET', '/v1/me/invitations', { token: invitee.accessToken })).body.items).toEqual([]);
+    expect((await accept(invitee, body.invitationId)).status).toBe(404);
+    expect((await api('GET', '/v1/orgs', { token: invitee.accessToken })).body.items.map((o: { orgId: string }) => o.orgId)).not.toContain(orgId);
+  });
+
+  it('refuses an expired invitation with 410, lists it as expired, and lets the org invite again', async () => {
+    const owner = await signUpUser('expired');
+    const invitee = await signUpUser('expired-i');
+    const { orgId } = await createTeam(owner);
+    const { body } = await invite(owner, orgId, invitee.email, 'editor');
+    await identityService.entities.invitation
+      .patch({ invitationId: body.invitationId })
+      .set({ expiresAt: new Date(Date.now() - 60_000).toISOString() })
+      .go();
+    expect((await api('GET', '/v1/me/invitations', { token: invitee.accessToken })).body.items).toEqual([]);
+    const res = await accept(invitee, body.invitationId);
+    expect(res.status).toBe(410);
+    expect((await decline(invitee, body.invitationId)).status).toBe(410);
+    expect((await membersOf(owner, orgId)).map((m) => m.userId)).not.toContain(invitee.userId);
+    const listed = await api('GET', `/v1/orgs/${orgId}/invitations?status=expired`, { token: owner.accessToken });
+    expect(listed.body.items.map((i: { invitationId: string }) => i.invitationId)).toContain(body.invitationId);
+    expect((await invite(owner, orgId, invitee.email, 'editor')).status).toBe(201);
+  });
+});
+
+describe.concurrent('managing members', () => {
+  it('an owner changes a member’s role', async () => {
+    const owner = await signUpUser('rolechange');
+    const member = await signUpUser('rolechange-m');
+    const { orgId } = await createTeam(owner, [{ user: member, role: 'editor' }]);
+    const res = await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { token: owner.accessToken, body: { role: 'viewer' } });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ orgId, userId: member.userId, role: 'viewer', assignedBy: owner.userId });
+    expect(await roleOf(owner, orgId, member.userId)).toBe('viewer');
+    // A viewer cannot invite any more.
+    expect((await invite(member, orgId, uniqueEmail('x'), 'viewer')).status).toBe(403);
+  });
+
+  it('refuses an unknown role (400) and a member who does not exist (404)', async () => {
+    const owner = await signUpUser('badpatch');
+    const member = await signUpUser('badpatch-m');
+    const stranger = await signUpUser('badpatch-x');
+    const { orgId } = await createTeam(owner, [{ user: member, role: 'editor' }]);
+    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { token: owner.accessToken, body: { role: 'god' } })).status).toBe(400);
+    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${stranger.userId}`, { token: owner.accessToken, body: { role: 'viewer' } })).status).toBe(404);
+  });
+
+  it('an admin cannot change or remove an owner, nor make someone owner (403)', async () => {
+    const owner = await signUpUser('adminvsowner');
+    const admin = await signUpUser('adminvsowner-a');
+    const editor = await signUpUser('adminvsowner-e');
+    const { orgId } = await createTeam(owner, [{ user: admin, role: 'admin' }, { user: editor, role: 'editor' }]);
+    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${owner.userId}`, { token: admin.accessToken, body: { role: 'viewer' } })).status).toBe(403);
+    expect((await api('DELETE', `/v1/orgs/${orgId}/members/${owner.userId}`, { token: admin.accessToken })).status).toBe(403);
+    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${editor.userId}`, { token: admin.accessToken, body: { role: 'owner' } })).status).toBe(403);
+    expect(await roleOf(owner, orgId, owner.userId)).toBe('owner');
+    expect(await roleOf(owner, orgId, editor.userId)).toBe('editor');
+    // But an admin manages those below.
+    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${editor.userId}`, { token: admin.accessToken, body: { role: 'viewer' } })).status).toBe(200);
+  });
+
+  it('an editor cannot change or remove members (403)', async () => {
+    const owner = await signUpUser('editorguard');
+    const editor = await signUpUser('editorguard-e');
+    const viewer = await signUpUser('editorguard-v');
+    const { orgId } = await createTeam(owner, [{ user: editor, role: 'editor' }, { user: viewer, role: 'viewer' }]);
+    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${viewer.userId}`, { token: editor.accessToken, body: { role: 'admin' } })).status).toBe(403);
+    expect((await api('DELETE', `/v1/orgs/${orgId}/members/${viewer.userId}`, { token: editor.accessToken })).status).toBe(403);
+    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${editor.userId}`, { token: editor.accessToken, body: { role: 'admin' } })).status).toBe(403);
+  });
+
+  it('the last owner can neither step down nor be removed nor leave (409)', async () => {
+    const owner = await signUpUser('lastowner');
+    const { orgId } = await createTeam(owner);
+    const demote = await api('PATCH', `/v1/orgs/${orgId}/members/${owner.userId}`, { token: owner.accessToken, body: { role: 'admin' } });
+    expect(demote.status).toBe(409);
+    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${owner.userId}`, { token: owner.accessToken, body: { isActive: false } })).status).toBe(409);
+    expect((await api('DELETE', `/v1/orgs/${orgId}/members/${owner.userId}`, { token: owner.accessToken })).status).toBe(409);
+    expect((await api('DELETE', `/v1/me/orgs/${orgId}`, { token: owner.accessToken })).status).toBe(409);
+    expect(await roleOf(owner, orgId, owner.userId)).toBe('owner');
+  });
+
+  it('with a second owner, the first may step down', async () => {
+    const first = await signUpUser('twoowners');
+    const second = await signUpUser('twoowners-2');
+    const { orgId } = await createTeam(first, [{ user: second, role: 'editor' }]);
+    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${second.userId}`, { token: first.accessToken, body: { role: 'owner' } })).status).toBe(200);
+    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${first.userId}`, { token: first.accessToken, body: { role: 'admin' } })).status).toBe(200);
+    // Now the second is the last owner.
+    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${second.userId}`, { token: second.accessToken, body: { role: 'admin' } })).status).toBe(409);
+  });
+
+  it('a deactivated member loses access until reactivated', async () => {
+    const owner = await signUpUser('deactivate');
+    const member = await signUpUser('deactivate-m');
+    const { orgId } = await createTeam(owner, [{ user: member, role: 'editor' }]);
+    const off = await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { token: owner.accessToken, body: { isActive: false } });
+    expect(off.status).toBe(200);
+    expect(off.body.isActive).toBe(false);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { token: member.accessToken })).status).toBe(404);
+    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { token: owner.accessToken, body: { isActive: true } })).status).toBe(200);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { token: member.accessToken })).status).toBe(200);
+  });
+
+  it('a membership past its expiry gives no access', async () => {
+    const owner = await signUpUser('expiry');
+    const member = await signUpUser('expiry-m');
+    const { orgId } = await createTeam(owner, [{ user: member, role: 'editor' }]);
+    const past = new Date(Date.now() - 60_000).toISOString();
+    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { token: owner.accessToken, body: { expiresAt: past } })).status).toBe(200);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { token: member.accessToken })).status).toBe(404);
+    const cleared = await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { token: owner.accessToken, body: { expiresAt: null } });
+    expect(cleared.status).toBe(200);
+    expect(cleared.body.expiresAt).toBeUndefined();
+    expect((await api('GET', `/v1/orgs/${orgId}`, { token: member.accessToken })).status).toBe(200);
+  });
+});
+
+describe.concurrent('an organization always keeps an owner', () => {
+  it('an owner’s membership cannot be given an expiry (422), nor can someone with an expiry be made owner', async () => {
+    const owner = await signUpUser('ownerexpiry');
+    const member = await signUpUser('ownerexpiry-m');
+    const { orgId } = await createTeam(owner, [{ user: member, role: 'editor' }]);
+    const future = new Date(Date.now() + 86_400_000).toISOString();
+    const past = new Date(Date.now() - 60_000).toISOString();
+    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${owner.userId}`, { token: owner.accessToken, body: { expiresAt: past } })).status).toBe(422);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { token: owner.accessToken })).status).toBe(200);
+    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { token: owner.accessToken, body: { expiresAt: future } })).status).toBe(200);
+    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { token: owner.accessToken, body: { role: 'owner' } })).status).toBe(422);
+    const both = await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { token: owner.accessToken, body: { role: 'owner', expiresAt: null } });
+    expect(both.status).toBe(200);
+    expect(both.body).toMatchObject({ role: 'owner' });
+    expect(both.body.expiresAt).toBeUndefined();
+  });
+
+  it('ownership cannot go to a member whose membership has expired (422); a transfer clears a future expiry', async () => {
+    const owner = await signUpUser('transferexp');
+    const expired = await signUpUser('transferexp-x');
+    const temporary = await signUpUser('transferexp-t');
+    const { orgId } = await createTeam(owner, [{ user: expired, role: 'admin' }, { user: temporary, role: 'admin' }]);
+    const past = new Date(Date.now() - 60_000).toISOString();
+    const future = new Date(Date.now() + 86_400_000).toISOString();
+    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${expired.userId}`, { token: owner.accessToken, body: { expiresAt: past } })).status).toBe(200);
+    expect((await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, { token: owner.accessToken, body: { userId: expired.userId } })).status).toBe(422);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { token: owner.accessToken })).body).toMatchObject({ role: 'owner', ownerId: owner.userId });
+
+    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${temporary.userId}`, { token: owner.accessToken, body: { expiresAt: future } })).status).toBe(200);
+    expect((await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, { token: owner.accessToken, body: { userId: temporary.userId } })).status).toBe(204);
+    const row = (await membersOf(temporary, orgId)).find((m) => m.userId === temporary.userId) as { role: string; expiresAt?: string };
+    expect(row.role).toBe('owner');
+    expect(row.expiresAt).toBeUndefined();
+  });
+});
+
+describe.concurrent('transferring ownership', () => {
+  it('makes the member the owner, the old owner an admin, and changes the recorded owner', async () => {
+    const owner = await signUpUser('transfer');
+    const heir = await signUpUser('transfer-h');
+    const { orgId } = await createTeam(owner, [{ user: heir, role: 'editor' }]);
+    const res = await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, { token: owner.accessToken, body: { userId: heir.userId } });
+    expect(res.status).toBe(204);
+    expect(await roleOf(heir, orgId, heir.userId)).toBe('owner');
+    expect(await roleOf(heir, orgId, owner.userId)).toBe('admin');
+    const org = await api('GET', `/v1/orgs/${orgId}`, { token: heir.accessToken });
+    expect(org.body).toMatchObject({ ownerId: heir.userId, role: 'owner' });
+    // The old owner has no owner powers any more.
+    expect((await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, { token: owner.accessToken, body: { userId: owner.userId } })).status).toBe(403);
+    expect((await api('DELETE', `/v1/orgs/${orgId}`, { token: owner.accessToken })).status).toBe(403);
+    // The new owner is the only owner: they cannot step down.
+    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${heir.userId}`, { token: heir.accessToken, body: { role: 'admin' } })).status).toBe(409);
+  });
+
+  it('refuses a non-member (404), oneself (422), an admin caller (403) and the personal organization (422)', async () => {
+    const owner = await signUpUser('transfer-bad');
+    const admin = await signUpUser('transfer-bad-a');
+    const stranger = await signUpUser('transfer-bad-x');
+    const { orgId } = await createTeam(owner, [{ user: admin, role: 'admin' }]);
+    expect((await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, { token: owner.accessToken, body: { userId: stranger.userId } })).status).toBe(404);
+    expect((await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, { token: owner.accessToken, body: { userId: owner.userId } })).status).toBe(422);
+    expect((await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, { token: admin.accessToken, body: { userId: admin.userId } })).status).toBe(403);
+    expect((await api('POST', `/v1/orgs/${owner.personalOrgId}/transfer-ownership`, { token: owner.accessToken, body: { userId: admin.userId } })).status).toBe(422);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { token: owner.accessToken })).body.ownerId).toBe(owner.userId);
+  });
+});
+
+describe.concurrent('leaving and being removed', () => {
+  it('a member leaves: 204, then the organization is 404 for them and they are gone from the members', async () => {
+    const owner = await signUpUser('leaver');
+    const member = await signUpUser('leaver-m');
+    const { orgId } = await createTeam(owner, [{ user: member, role: 'editor' }]);
+    const res = await api('DELETE', `/v1/me/orgs/${orgId}`, { token: member.accessToken });
+    expect(res.status).toBe(204);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { token: member.accessToken })).status).toBe(404);
+    expect((await membersOf(owner, orgId)).map((m) => m.userId)).not.toContain(member.userId);
+    expect((await api('GET', '/v1/orgs', { token: member.accessToken })).body.items.map((o: { orgId: string }) => o.orgId)).not.toContain(orgId);
+    // Leaving twice: not a member any more.
+    expect((await api('DELETE', `/v1/me/orgs/${orgId}`, { token: member.accessToken })).status).toBe(404);
+  });
+
+  it('a viewer may leave too (leaving needs no permission)', async () => {
+    const owner = await signUpUser('viewerleaves');
+    const viewer = await signUpUser('viewerleaves-v');
+    const { orgId } = await createTeam(owner, [{ user: viewer, role: 'viewer' }]);
+    expect((await api('DELETE', `/v1/me/orgs/${orgId}`, { token: viewer.accessToken })).status).toBe(204);
+  });
+
+  it('nobody leaves their personal organization (422)', async () => {
+    const user = await signUpUser('personal-leave');
+    expect((await api('DELETE', `/v1/me/orgs/${user.personalOrgId}`, { token: user.accessToken })).status).toBe(422);
+  });
+
+  it('an admin removes a member, who then gets 404 on the organization', async () => {
+    const owner = await signUpUser('remover');
+    const admin = await signUpUser('remover-a');
+    const member = await signUpUser('remover-m');
+    const { orgId } = await createTeam(owner, [{ user: admin, role: 'admin' }, { user: member, role: 'editor' }]);
+    const res = await api('DELETE', `/v1/orgs/${orgId}/members/${member.userId}`, { token: admin.accessToken });
+    expect(res.status).toBe(204);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { token: member.accessToken })).status).toBe(404);
+    expect((await api('GET', `/v1/orgs/${orgId}/members`, { token: member.accessToken })).status).toBe(404);
+    expect((await membersOf(owner, orgId)).map((m) => m.userId)).not.toContain(member.userId);
+    expect((await api('DELETE', `/v1/orgs/${orgId}/members/${member.userId}`, { token: admin.accessToken })).status).toBe(404);
+    // Removed members can be invited back.
+    await addMember(owner, orgId, member, 'viewer');
+    expect((await api('GET', `/v1/orgs/${orgId}`, { token: member.accessToken })).body.role).toBe('viewer');
+  });
+});

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { routes } from '@platform/api/manifest';
+import { api } from '../helpers/api.ts';
+
+describe.concurrent('the published API description', () => {
+  it('is OpenAPI 3.1 with every deployed route under its path and method, its operationId the route id', async () => {
+    const res = await api('GET', '/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/json');
+    const doc = res.body;
+    expect(doc.openapi).toMatch(/^3\.1\./);
+    expect(doc.info).toMatchObject({ title: expect.any(String), version: expect.any(String) });
+    const deployed = routes.filter((r) => !r.localOnly);
+    expect(deployed.length).toBeGreaterThan(40);
+    for (const route of deployed) {
+      const operation = doc.paths?.[route.path]?.[route.method.toLowerCase()];
+      expect(operation, `${route.method} ${route.path}`).toBeDefined();
+      expect(operation.operationId).toBe(route.id);
+      expect(operation.summary).toBe(route.summary);
+      expect(operation.responses[String(route.successStatus ?? 200)], `${route.id} success response`).toBeDefined();
+      if (route.permission) expect(operation['x-permission']).toBe(route.permission);
+      if (route.auth === 'public') expect(operation.security).toEqual([]);
+      else expect(operation.security.length).toBeGreaterThan(0);
+      if (route.schemas.body) expect(operation.requestBody?.content?.['application/json']?.schema, `${route.id} body`).toBeDefined();
+    }
+    const operationIds = Object.values(doc.paths as Record<string, Record<string, { operationId: string }>>).flatMap((ops) =>
+      Object.values(ops).map((o) => o.operationId),
+    );
+    expect(new Set(operationIds).size).toBe(operationIds.length);
+  });
+
+  it('describes path parameters, idempotency keys and the shape of problems', async () => {
+    const { body: doc } = await api('GET', '/openapi.json');
+    const updateMember = doc.paths['/v1/orgs/{orgId}/members/{userId}'].patch;
+    const names = updateMember.parameters.filter((p: { in: string }) => p.in === 'path').map((p: { name: string }) => p.name);
+    expect(names.sort()).toEqual(['orgId', 'userId']);
+    const createOrg = doc.paths['/v1/orgs'].post;
+    expect(createOrg.parameters).toContainEqual(expect.objectContaining({ name: 'Idempotency-Key', in: 'header' }));
+    expect(createOrg.requestBody.content['application/json'].schema.properties).toHaveProperty('slug');
+    expect(createOrg.responses['409'].content['application/problem+json']).toBeDefined();
+    expect(doc.components.schemas.Problem.required).toEqual(['type', 'title', 'status']);
+    expect(Object.keys(doc.components.securitySchemes)).toEqual(expect.arrayContaining(['cognito', 'apiKey']));
+    // No secret field is described in a response.
+    const createdClient = JSON.stringify(doc.paths['/v1/orgs/{orgId}/api-clients'].get.responses['200']);
+    expect(createdClient).not.toContain('secretHash');
+  });
+
+  it('serves human-readable documentation at /docs', async () => {
+    const res = await api('GET', '/docs');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/html');
+    expect(res.body).toMatch(/^<!doctype html>/i);
+    expect(res.body).toContain('openapi.json');
+  });
+});
