@@ -105,7 +105,7 @@ async function latencyBench() {
 }
 
 function dynamoRequestsReport() {
-  const file = join(OUT, 'dynamodb-requests.json');
+  const file = join(ROOT, 'test/.out/dynamodb-requests.json');
   return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : null;
 }
 

@@ -50,7 +50,7 @@ export default async function setup(project: TestProject) {
       [...costs.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([r, c]) => [r, { max: c.max, operations: [...c.operations].sort() }]),
     );
     const worst = [...costs.entries()].reduce((a, b) => (b[1].max > a[1].max ? b : a));
-    const dir = join(REPO_ROOT, 'bench-results');
+    const dir = join(REPO_ROOT, 'test/.out');
     mkdirSync(dir, { recursive: true });
     writeFileSync(
       join(dir, 'dynamodb-requests.json'),
