@@ -67,7 +67,8 @@ export class AsyncStack extends Stack {
       retentionPeriod: Duration.days(14),
     });
     acknowledge(scheduleDeadLetterQueue, {
-      'AwsSolutions-SQS3': 'This is the dead-letter queue of the housekeeping schedule (scheduler targets take a DLQ, not a redrive policy).',
+      'AwsSolutions-SQS3':
+        'This is the dead-letter queue of the housekeeping schedule (scheduler targets take a DLQ, not a redrive policy).',
     });
 
     this.housekeepingSchedule = new Schedule(this, 'HousekeepingSchedule', {

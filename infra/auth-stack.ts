@@ -153,10 +153,7 @@ export class AuthStack extends Stack {
         callbackUrls: config.callbackUrls,
         logoutUrls: config.logoutUrls,
       },
-      supportedIdentityProviders: [
-        UserPoolClientIdentityProvider.COGNITO,
-        ...providers.map(({ client }) => client),
-      ],
+      supportedIdentityProviders: [UserPoolClientIdentityProvider.COGNITO, ...providers.map(({ client }) => client)],
     });
     for (const { provider } of providers) this.userPoolClient.node.addDependency(provider);
 

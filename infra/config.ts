@@ -56,7 +56,9 @@ export function readConfig(node: Context): PlatformConfig {
 
   const authDomainPrefix = str(node, 'authDomainPrefix') ?? `ai-${prefix}`;
   if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(authDomainPrefix) || authDomainPrefix.includes('cognito')) {
-    throw new Error(`context "authDomainPrefix" must be lower-case letters, digits and dashes without "cognito", got "${authDomainPrefix}"`);
+    throw new Error(
+      `context "authDomainPrefix" must be lower-case letters, digits and dashes without "cognito", got "${authDomainPrefix}"`,
+    );
   }
 
   const mailFrom = str(node, 'mailFrom') ?? 'no-reply@example.com';

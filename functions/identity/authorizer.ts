@@ -27,7 +27,9 @@ const deny = (): APIGatewaySimpleAuthorizerWithContextResult<Context> => ({ isAu
  * Lambda authorizer of `principal` routes: a Cognito access token or an API client key, in
  * `Authorization: Bearer …` or `x-api-key`. Its context is what the handlers read as the caller.
  */
-export const handler = async (event: APIGatewayRequestAuthorizerEventV2): Promise<APIGatewaySimpleAuthorizerWithContextResult<Context>> => {
+export const handler = async (
+  event: APIGatewayRequestAuthorizerEventV2,
+): Promise<APIGatewaySimpleAuthorizerWithContextResult<Context>> => {
   const headers = event.headers ?? {};
   const presented = headers['x-api-key'] ?? headers.authorization?.replace(/^Bearer\s+/i, '');
   if (!presented) return deny();

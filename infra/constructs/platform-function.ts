@@ -1,13 +1,6 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
-import {
-  ApplicationLogLevel,
-  Architecture,
-  LoggingFormat,
-  Runtime,
-  SystemLogLevel,
-  Tracing,
-} from 'aws-cdk-lib/aws-lambda';
+import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLevel, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -62,7 +55,13 @@ export class PlatformFunction extends Construct {
     this.function = new NodejsFunction(this, 'Function', {
       ...(code
         ? { code, handler: 'index.handler' }
-        : { entry: props.entry, handler: 'handler', projectRoot: repoRoot, depsLockFilePath: lockFile, bundling: NODEJS_BUNDLING }),
+        : {
+            entry: props.entry,
+            handler: 'handler',
+            projectRoot: repoRoot,
+            depsLockFilePath: lockFile,
+            bundling: NODEJS_BUNDLING,
+          }),
       functionName: props.functionName,
       ...(props.description ? { description: props.description } : {}),
       runtime: FUNCTION_RUNTIME,

@@ -14,13 +14,7 @@ import type { Construct } from 'constructs';
 import type { AuthKind, RouteDefinition } from '@platform/http/route';
 import { limits, type PlatformConfig } from '../config.ts';
 import { handlerEntry } from '../paths.ts';
-import {
-  grantAssetObjects,
-  grantKeyUse,
-  grantSendMail,
-  grantTableData,
-  grantUserPoolAdmin,
-} from './access.ts';
+import { grantAssetObjects, grantKeyUse, grantSendMail, grantTableData, grantUserPoolAdmin } from './access.ts';
 import type { FunctionBundles } from './bundles.ts';
 import { functionName, pascalCase } from './names.ts';
 import { acknowledge } from './nag.ts';

@@ -31,7 +31,14 @@ function initTime(file: string): number {
   const samples: number[] = [];
   for (let i = 0; i < INIT_RUNS; i++) {
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-      env: { ...process.env, AWS_REGION: 'us-east-1', TABLE_NAME: 'bench', USER_POOL_ID: 'us-east-1_x', USER_POOL_CLIENT_ID: 'x', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      env: {
+        ...process.env,
+        AWS_REGION: 'us-east-1',
+        TABLE_NAME: 'bench',
+        USER_POOL_ID: 'us-east-1_x',
+        USER_POOL_CLIENT_ID: 'x',
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
     });
     samples.push(Number(out.toString()));
   }
@@ -40,7 +47,13 @@ function initTime(file: string): number {
 
 async function functionsBench() {
   const { routes } = await import('@platform/api/manifest');
-  const modules = [...new Set([...routes.filter((r) => !r.localOnly).map((r) => r.handler), 'identity/authorizer', 'identity/post-confirmation'])];
+  const modules = [
+    ...new Set([
+      ...routes.filter((r) => !r.localOnly).map((r) => r.handler),
+      'identity/authorizer',
+      'identity/post-confirmation',
+    ]),
+  ];
   const bare = await bundle(writeBareHandler(TMP), TMP, 'bare');
   const bareInit = initTime(bare.outfile);
   const rows = [];
@@ -57,7 +70,11 @@ function get(agent: Agent, url: URL, token: string): Promise<number> {
     const started = process.hrtime.bigint();
     const req = request(url, { agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
       res.resume();
-      res.on('end', () => (res.statusCode === 200 ? resolve(Number(process.hrtime.bigint() - started) / 1e6) : reject(new Error(`status ${res.statusCode}`))));
+      res.on('end', () =>
+        res.statusCode === 200
+          ? resolve(Number(process.hrtime.bigint() - started) / 1e6)
+          : reject(new Error(`status ${res.statusCode}`)),
+      );
     });
     req.on('error', reject);
     req.end();
@@ -97,7 +114,13 @@ async function latencyBench() {
     return {
       route: 'GET /v1/me',
       serial: { samples: serial.length, p50Ms: +percentile(serial, 50).toFixed(2), p99Ms: +percentile(serial, 99).toFixed(2) },
-      loaded: { concurrency: CONCURRENCY, samples: loaded.length, requestsPerSecond: Math.round(loaded.length / seconds), p50Ms: +percentile(loaded, 50).toFixed(2), p99Ms: +percentile(loaded, 99).toFixed(2) },
+      loaded: {
+        concurrency: CONCURRENCY,
+        samples: loaded.length,
+        requestsPerSecond: Math.round(loaded.length / seconds),
+        p50Ms: +percentile(loaded, 50).toFixed(2),
+        p99Ms: +percentile(loaded, 99).toFixed(2),
+      },
     };
   } finally {
     await cloud.stop();
@@ -150,7 +173,15 @@ const lines = [
   ...functions.functions.map((f) => `| ${f.function} | ${(f.bytes / 1024).toFixed(0)} | ${f.initMs} | ${f.ratio} |`),
   '',
   ...(dynamo
-    ? ['## DynamoDB requests per route', '', '| route | max requests | operations |', '|---|---|---|', ...Object.entries(dynamo.routes as Record<string, { max: number; operations: string[] }>).map(([r, v]) => `| ${r} | ${v.max} | ${v.operations.join(', ')} |`)]
+    ? [
+        '## DynamoDB requests per route',
+        '',
+        '| route | max requests | operations |',
+        '|---|---|---|',
+        ...Object.entries(dynamo.routes as Record<string, { max: number; operations: string[] }>).map(
+          ([r, v]) => `| ${r} | ${v.max} | ${v.operations.join(', ')} |`,
+        ),
+      ]
     : []),
   '',
 ];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { identityService } from '@platform/domain/identity/entities';
+import { db } from '@platform/domain/identity/entities';
 import { api, createTeam, errorPaths, signUpUser, type SignedInUser } from '../helpers/api.ts';
 
 const KEY = /^(ak_[0-9a-z]{26})\.([A-Za-z0-9_-]{43})$/;
@@ -20,7 +20,13 @@ describe.concurrent('creating an API client', () => {
     const { owner, orgId, client } = await teamWithClient(['org:read', 'members:read']);
     expect(client.key).toMatch(KEY);
     expect(KEY.exec(client.key)![1]).toBe(client.clientId);
-    expect(client).toMatchObject({ orgId, name: 'CI pipeline', scopes: ['members:read', 'org:read'], isActive: true, createdBy: owner.userId });
+    expect(client).toMatchObject({
+      orgId,
+      name: 'CI pipeline',
+      scopes: ['members:read', 'org:read'],
+      isActive: true,
+      createdBy: owner.userId,
+    });
     expect(client.keyPreview).toContain(client.clientId);
     expect(client.keyPreview).not.toBe(client.key);
     expect(client).not.toHaveProperty('secretHash');
@@ -29,7 +35,11 @@ describe.concurrent('creating an API client', () => {
     expect(list.status).toBe(200);
     expect(list.body.items).toHaveLength(1);
     const [listed] = list.body.items;
-    expect(listed).toMatchObject({ clientId: client.clientId, keyPreview: client.keyPreview, scopes: ['members:read', 'org:read'] });
+    expect(listed).toMatchObject({
+      clientId: client.clientId,
+      keyPreview: client.keyPreview,
+      scopes: ['members:read', 'org:read'],
+    });
     expect(listed).not.toHaveProperty('key');
     expect(listed).not.toHaveProperty('secretHash');
     expect(JSON.stringify(list.body)).not.toContain(KEY.exec(client.key)![2]);
@@ -39,12 +49,23 @@ describe.concurrent('creating an API client', () => {
     const owner = await signUpUser('apibeyond');
     const admin = await signUpUser('apibeyond-a');
     const editor = await signUpUser('apibeyond-e');
-    const { orgId } = await createTeam(owner, [{ user: admin, role: 'admin' }, { user: editor, role: 'editor' }]);
+    const { orgId } = await createTeam(owner, [
+      { user: admin, role: 'admin' },
+      { user: editor, role: 'editor' },
+    ]);
     expect((await createClient(admin, orgId, { name: 'Too strong', scopes: ['org:read', 'org:delete'] })).status).toBe(403);
     const unknown = await createClient(admin, orgId, { name: 'Unknown', scopes: ['org:read', 'bank:withdraw'] });
     expect(unknown.status).toBe(400);
     expect(errorPaths(unknown.body).some((p) => p.startsWith('body.scopes'))).toBe(true);
-    expect((await createClient(admin, orgId, { name: 'Past', scopes: ['org:read'], expiresAt: new Date(Date.now() - 1000).toISOString() })).status).toBe(400);
+    expect(
+      (
+        await createClient(admin, orgId, {
+          name: 'Past',
+          scopes: ['org:read'],
+          expiresAt: new Date(Date.now() - 1000).toISOString(),
+        })
+      ).status,
+    ).toBe(400);
     // Editors may not create clients at all.
     expect((await createClient(editor, orgId, { name: 'Editor key', scopes: ['org:read'] })).status).toBe(403);
     const list = await api('GET', `/v1/orgs/${orgId}/api-clients`, { token: owner.accessToken });
@@ -79,7 +100,9 @@ describe.concurrent('calling with an API key', () => {
     for (const auth of [{ apiKey: client.key }, { token: client.key }]) {
       expect([401, 403]).toContain((await api('GET', '/v1/me', auth)).status);
       expect([401, 403]).toContain((await api('GET', '/v1/orgs', auth)).status);
-      expect([401, 403]).toContain((await api('POST', '/v1/orgs', { ...auth, body: { name: 'Key org', slug: `key-${Date.now()}` } })).status);
+      expect([401, 403]).toContain(
+        (await api('POST', '/v1/orgs', { ...auth, body: { name: 'Key org', slug: `key-${Date.now()}` } })).status,
+      );
       expect([401, 403]).toContain((await api('DELETE', `/v1/orgs/${orgId}`, auth)).status);
     }
   });
@@ -105,16 +128,25 @@ describe.concurrent('calling with an API key', () => {
   it('stops working once past its expiry (401)', async () => {
     const { orgId, client } = await teamWithClient(['org:read']);
     expect((await api('GET', `/v1/orgs/${orgId}`, { apiKey: client.key })).status).toBe(200);
-    await identityService.entities.apiClient.patch({ clientId: client.clientId }).set({ expiresAt: new Date(Date.now() - 1000).toISOString() }).go();
+    await db.apiClient
+      .patch({ clientId: client.clientId })
+      .set({ expiresAt: new Date(Date.now() - 1000).toISOString() })
+      .go();
     expect((await api('GET', `/v1/orgs/${orgId}`, { apiKey: client.key })).status).toBe(401);
   });
 
   it('a key that may create keys cannot create one stronger than itself (403)', async () => {
     const { orgId, client } = await teamWithClient(['org:read', 'api-clients:create']);
-    const weaker = await api('POST', `/v1/orgs/${orgId}/api-clients`, { apiKey: client.key, body: { name: 'child', scopes: ['org:read'] } });
+    const weaker = await api('POST', `/v1/orgs/${orgId}/api-clients`, {
+      apiKey: client.key,
+      body: { name: 'child', scopes: ['org:read'] },
+    });
     expect(weaker.status).toBe(201);
     expect(weaker.body.createdBy).toBe(client.clientId);
-    const stronger = await api('POST', `/v1/orgs/${orgId}/api-clients`, { apiKey: client.key, body: { name: 'child2', scopes: ['org:update'] } });
+    const stronger = await api('POST', `/v1/orgs/${orgId}/api-clients`, {
+      apiKey: client.key,
+      body: { name: 'child2', scopes: ['org:update'] },
+    });
     expect(stronger.status).toBe(403);
   });
 
@@ -123,11 +155,20 @@ describe.concurrent('calling with an API key', () => {
     const member = await signUpUser('apimembers-m');
     const { orgId } = await createTeam(owner, [{ user: member, role: 'viewer' }]);
     const { body: client } = await createClient(owner, orgId, { name: 'HR sync', scopes: ['members:read', 'members:update'] });
-    const asOwner = await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { apiKey: client.key, body: { role: 'owner' } });
+    const asOwner = await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, {
+      apiKey: client.key,
+      body: { role: 'owner' },
+    });
     expect(asOwner.status).toBe(403);
-    const asAdmin = await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { apiKey: client.key, body: { role: 'admin' } });
+    const asAdmin = await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, {
+      apiKey: client.key,
+      body: { role: 'admin' },
+    });
     expect(asAdmin.status).toBe(403);
-    const asEditor = await api('PATCH', `/v1/orgs/${orgId}/members/${owner.userId}`, { apiKey: client.key, body: { role: 'editor' } });
+    const asEditor = await api('PATCH', `/v1/orgs/${orgId}/members/${owner.userId}`, {
+      apiKey: client.key,
+      body: { role: 'editor' },
+    });
     expect(asEditor.status).toBe(403);
     const members = await api('GET', `/v1/orgs/${orgId}/members`, { apiKey: client.key });
     expect(members.body.items.find((m: { userId: string }) => m.userId === member.userId).role).toBe('viewer');
@@ -144,16 +185,22 @@ describe.concurrent('revoking an API client', () => {
     expect((await api('GET', `/v1/orgs/${orgId}`, { token: client.key })).status).toBe(401);
     const list = await api('GET', `/v1/orgs/${orgId}/api-clients`, { token: owner.accessToken });
     expect(list.body.items[0]).toMatchObject({ clientId: client.clientId, isActive: false, revokedAt: expect.any(String) });
-    expect((await api('DELETE', `/v1/orgs/${orgId}/api-clients/${client.clientId}`, { token: owner.accessToken })).status).toBe(409);
+    expect((await api('DELETE', `/v1/orgs/${orgId}/api-clients/${client.clientId}`, { token: owner.accessToken })).status).toBe(
+      409,
+    );
   });
 
   it('cannot be done from another organization (404) nor by an editor (403)', async () => {
     const { owner, orgId, client } = await teamWithClient(['org:read']);
     const editor = await signUpUser('apirevoke-e');
     const other = await createTeam(owner, [{ user: editor, role: 'editor' }]);
-    expect((await api('DELETE', `/v1/orgs/${other.orgId}/api-clients/${client.clientId}`, { token: owner.accessToken })).status).toBe(404);
+    expect(
+      (await api('DELETE', `/v1/orgs/${other.orgId}/api-clients/${client.clientId}`, { token: owner.accessToken })).status,
+    ).toBe(404);
     const { body: otherClient } = await createClient(owner, other.orgId, { name: 'other', scopes: ['org:read'] });
-    expect((await api('DELETE', `/v1/orgs/${other.orgId}/api-clients/${otherClient.clientId}`, { token: editor.accessToken })).status).toBe(403);
+    expect(
+      (await api('DELETE', `/v1/orgs/${other.orgId}/api-clients/${otherClient.clientId}`, { token: editor.accessToken })).status,
+    ).toBe(403);
     expect((await api('GET', `/v1/orgs/${orgId}`, { apiKey: client.key })).status).toBe(200);
     expect((await api('GET', `/v1/orgs/${other.orgId}`, { apiKey: otherClient.key })).status).toBe(200);
   });

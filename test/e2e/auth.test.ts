@@ -75,7 +75,10 @@ describe.concurrent('signing up', () => {
     expect(verification.length).toBe(count + 1);
     const code = verification.at(-1).code;
     expect(code).toMatch(/^\d{6}$/);
-    expect(await api('POST', '/v1/auth/confirm-sign-up', { body: { email, code } })).toMatchObject({ status: 200, body: { confirmed: true } });
+    expect(await api('POST', '/v1/auth/confirm-sign-up', { body: { email, code } })).toMatchObject({
+      status: 200,
+      body: { confirmed: true },
+    });
     const signedIn = await api('POST', '/v1/auth/sign-in', { body: { email, password: PASSWORD } });
     expect(signedIn.status).toBe(200);
   });
@@ -172,14 +175,20 @@ describe.concurrent('forgetting the password', () => {
     expect(mail?.code).toMatch(/^\d{6}$/);
 
     const wrong = mail!.code === '000000' ? '111111' : '000000';
-    const bad = await api('POST', '/v1/auth/confirm-forgot-password', { body: { email: user.email, code: wrong, password: NEW_PASSWORD } });
+    const bad = await api('POST', '/v1/auth/confirm-forgot-password', {
+      body: { email: user.email, code: wrong, password: NEW_PASSWORD },
+    });
     expect(bad.status).toBe(400);
 
-    const weak = await api('POST', '/v1/auth/confirm-forgot-password', { body: { email: user.email, code: mail!.code, password: 'short' } });
+    const weak = await api('POST', '/v1/auth/confirm-forgot-password', {
+      body: { email: user.email, code: mail!.code, password: 'short' },
+    });
     expect(weak.status).toBe(400);
     expect(errorPaths(weak.body)).toContain('body.password');
 
-    const ok = await api('POST', '/v1/auth/confirm-forgot-password', { body: { email: user.email, code: mail!.code, password: NEW_PASSWORD } });
+    const ok = await api('POST', '/v1/auth/confirm-forgot-password', {
+      body: { email: user.email, code: mail!.code, password: NEW_PASSWORD },
+    });
     expect(ok.status).toBe(204);
     expect((await api('POST', '/v1/auth/sign-in', { body: { email: user.email, password: PASSWORD } })).status).toBe(401);
     const fresh = await api('POST', '/v1/auth/sign-in', { body: { email: user.email, password: NEW_PASSWORD } });
@@ -197,11 +206,17 @@ describe.concurrent('authenticator-app (TOTP) MFA', () => {
     expect(setup.body.otpauthUri).toContain(`secret=${setup.body.secretCode}`);
     expect(setup.body.otpauthUri).toMatch(/^otpauth:\/\/totp\//);
 
-    const wrongSetup = await api('POST', '/v1/auth/mfa/verify', { token: user.accessToken, body: { code: wrongCode(totp(setup.body.secretCode)) } });
+    const wrongSetup = await api('POST', '/v1/auth/mfa/verify', {
+      token: user.accessToken,
+      body: { code: wrongCode(totp(setup.body.secretCode)) },
+    });
     expect(wrongSetup.status).toBe(400);
     expect((await api('GET', '/v1/me', { token: user.accessToken })).body.mfaEnabled).toBe(false);
 
-    const verify = await api('POST', '/v1/auth/mfa/verify', { token: user.accessToken, body: { code: totp(setup.body.secretCode) } });
+    const verify = await api('POST', '/v1/auth/mfa/verify', {
+      token: user.accessToken,
+      body: { code: totp(setup.body.secretCode) },
+    });
     expect(verify.status, JSON.stringify(verify.body)).toBe(200);
     expect(verify.body).toEqual({ mfaEnabled: true });
     const me = await api('GET', '/v1/me', { token: user.accessToken });
@@ -224,7 +239,11 @@ describe.concurrent('authenticator-app (TOTP) MFA', () => {
       body: { email: user.email, session: again.body.session, code: totp(setup.body.secretCode) },
     });
     expect(answered.status, JSON.stringify(answered.body)).toBe(200);
-    expect(answered.body).toMatchObject({ tokenType: 'Bearer', accessToken: expect.any(String), refreshToken: expect.any(String) });
+    expect(answered.body).toMatchObject({
+      tokenType: 'Bearer',
+      accessToken: expect.any(String),
+      refreshToken: expect.any(String),
+    });
     expect(answered.body.sessionId).toMatch(/^ses_/);
     expect((await api('GET', '/v1/me', { token: answered.body.accessToken })).status).toBe(200);
     // The MFA sign-in's refresh token is a real session.

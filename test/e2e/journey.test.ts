@@ -11,7 +11,13 @@ describe('sign-up to an authenticated call', () => {
   it('creates the profile and a personal organization on confirmation', async () => {
     const user = await signUpUser('journey', 'Ada Lovelace');
     const me = await api('GET', '/v1/me', { token: user.accessToken });
-    expect(me.body).toMatchObject({ email: user.email, fullName: 'Ada Lovelace', isEmailVerified: true, languagePreference: 'en-US', timezone: 'UTC' });
+    expect(me.body).toMatchObject({
+      email: user.email,
+      fullName: 'Ada Lovelace',
+      isEmailVerified: true,
+      languagePreference: 'en-US',
+      timezone: 'UTC',
+    });
     const orgs = await api('GET', '/v1/me/orgs', { token: user.accessToken });
     expect(orgs.body.items).toHaveLength(1);
     expect(orgs.body.items[0]).toMatchObject({ orgType: 'SOLO', role: 'owner', ownerId: user.userId, orgId: user.personalOrgId });

@@ -78,7 +78,9 @@ describe.concurrent('my profile', () => {
     const clash = await api('PATCH', '/v1/me', { token: second.accessToken, body: { username } });
     expect(clash.status).toBe(409);
     expect(errorPaths(clash.body)).toContain('username');
-    expect((await api('PATCH', '/v1/me', { token: second.accessToken, body: { username: username.toLowerCase() } })).status).toBe(409);
+    expect((await api('PATCH', '/v1/me', { token: second.accessToken, body: { username: username.toLowerCase() } })).status).toBe(
+      409,
+    );
     expect((await api('GET', '/v1/me', { token: second.accessToken })).body.username).toBeUndefined();
   });
 
@@ -124,7 +126,10 @@ describe.concurrent('my signed-in devices', () => {
 
   it('records the device name the client sends on sign-in', async () => {
     const user = await signUpUser('device');
-    const res = await api('POST', '/v1/auth/sign-in', { body: { email: user.email, password: PASSWORD }, headers: { 'x-device-name': 'Test Laptop' } });
+    const res = await api('POST', '/v1/auth/sign-in', {
+      body: { email: user.email, password: PASSWORD },
+      headers: { 'x-device-name': 'Test Laptop' },
+    });
     const sessions = await api('GET', '/v1/me/sessions', { token: user.accessToken });
     const session = sessions.body.items.find((s: { sessionId: string }) => s.sessionId === res.body.sessionId);
     expect(session.deviceInfo).toBe('Test Laptop');
@@ -192,7 +197,10 @@ describe.concurrent('deleting my account', () => {
     const second = await signUpUser('coowner2');
     const { orgId } = await createTeam(first, [{ user: second, role: 'owner' }]);
     expect((await api('DELETE', '/v1/me', { token: second.accessToken })).status).toBe(204);
-    const stepDown = await api('PATCH', `/v1/orgs/${orgId}/members/${first.userId}`, { token: first.accessToken, body: { role: 'admin' } });
+    const stepDown = await api('PATCH', `/v1/orgs/${orgId}/members/${first.userId}`, {
+      token: first.accessToken,
+      body: { role: 'admin' },
+    });
     expect(stepDown.status).toBe(409);
     const me = await api('GET', `/v1/orgs/${orgId}`, { token: first.accessToken });
     expect(me.body.role).toBe('owner');
@@ -208,7 +216,10 @@ describe.concurrent('deleting my account', () => {
     expect((await api('GET', '/v1/me', { token: owner.accessToken })).status).toBe(200);
     expect((await refresh(owner.refreshToken)).status).toBe(200);
 
-    const transfer = await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, { token: owner.accessToken, body: { userId: heir.userId } });
+    const transfer = await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, {
+      token: owner.accessToken,
+      body: { userId: heir.userId },
+    });
     expect(transfer.status).toBe(204);
     expect((await api('DELETE', '/v1/me', { token: owner.accessToken })).status).toBe(204);
     const org = await api('GET', `/v1/orgs/${orgId}`, { token: heir.accessToken });

@@ -1,17 +1,29 @@
 import { describe, expect, it } from 'vitest';
-import { identityService } from '@platform/domain/identity/entities';
-import { addMember, api, createTeam, errorPaths, latestMail, signUpUser, uniqueEmail, type SignedInUser } from '../helpers/api.ts';
+import { db } from '@platform/domain/identity/entities';
+import {
+  addMember,
+  api,
+  createTeam,
+  errorPaths,
+  latestMail,
+  signUpUser,
+  uniqueEmail,
+  type SignedInUser,
+} from '../helpers/api.ts';
 
 const invite = (by: SignedInUser, orgId: string, email: string, role: string) =>
   api('POST', `/v1/orgs/${orgId}/invitations`, { token: by.accessToken, body: { email, role } });
-const accept = (user: SignedInUser, invitationId: string) => api('POST', `/v1/invitations/${invitationId}/accept`, { token: user.accessToken });
-const decline = (user: SignedInUser, invitationId: string) => api('POST', `/v1/invitations/${invitationId}/decline`, { token: user.accessToken });
+const accept = (user: SignedInUser, invitationId: string) =>
+  api('POST', `/v1/invitations/${invitationId}/accept`, { token: user.accessToken });
+const decline = (user: SignedInUser, invitationId: string) =>
+  api('POST', `/v1/invitations/${invitationId}/decline`, { token: user.accessToken });
 const membersOf = async (by: SignedInUser, orgId: string) => {
   const res = await api('GET', `/v1/orgs/${orgId}/members`, { token: by.accessToken });
   expect(res.status).toBe(200);
   return res.body.items as Array<{ userId: string; role: string; email: string; isActive?: boolean; assignedBy: string }>;
 };
-const roleOf = async (by: SignedInUser, orgId: string, userId: string) => (await membersOf(by, orgId)).find((m) => m.userId === userId)?.role;
+const roleOf = async (by: SignedInUser, orgId: string, userId: string) =>
+  (await membersOf(by, orgId)).find((m) => m.userId === userId)?.role;
 
 describe.concurrent('inviting people', () => {
   it('emails the invitee a link, shows it among their invitations, and accepting makes them an editor', async () => {
@@ -20,7 +32,13 @@ describe.concurrent('inviting people', () => {
     const { orgId } = await createTeam(owner);
     const created = await invite(owner, orgId, invitee.email, 'editor');
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    expect(created.body).toMatchObject({ orgId, email: invitee.email, role: 'editor', status: 'pending', invitedBy: owner.userId });
+    expect(created.body).toMatchObject({
+      orgId,
+      email: invitee.email,
+      role: 'editor',
+      status: 'pending',
+      invitedBy: owner.userId,
+    });
     expect(created.body.invitationId).toMatch(/^inv_[0-9a-z]{26}$/);
     expect(new Date(created.body.expiresAt).getTime()).toBeGreaterThan(Date.now() + 6 * 86_400_000);
     const { invitationId } = created.body;
@@ -32,7 +50,9 @@ describe.concurrent('inviting people', () => {
 
     const mine = await api('GET', '/v1/me/invitations', { token: invitee.accessToken });
     expect(mine.status).toBe(200);
-    expect(mine.body.items).toEqual([expect.objectContaining({ invitationId, orgId, role: 'editor', status: 'pending', orgName: created.body.orgName })]);
+    expect(mine.body.items).toEqual([
+      expect.objectContaining({ invitationId, orgId, role: 'editor', status: 'pending', orgName: created.body.orgName }),
+    ]);
 
     // Not a member yet.
     expect((await api('GET', `/v1/orgs/${orgId}`, { token: invitee.accessToken })).status).toBe(404);
@@ -42,7 +62,9 @@ describe.concurrent('inviting people', () => {
     expect(accepted.body).toEqual({ orgId, role: 'editor' });
 
     const members = await membersOf(owner, orgId);
-    expect(members).toContainEqual(expect.objectContaining({ userId: invitee.userId, email: invitee.email, role: 'editor', assignedBy: owner.userId }));
+    expect(members).toContainEqual(
+      expect.objectContaining({ userId: invitee.userId, email: invitee.email, role: 'editor', assignedBy: owner.userId }),
+    );
     expect((await api('GET', `/v1/orgs/${orgId}`, { token: invitee.accessToken })).body.role).toBe('editor');
     expect((await api('GET', '/v1/me/invitations', { token: invitee.accessToken })).body.items).toEqual([]);
     const listed = await api('GET', `/v1/orgs/${orgId}/invitations?status=accepted`, { token: owner.accessToken });
@@ -85,7 +107,10 @@ describe.concurrent('inviting people', () => {
     const owner = await signUpUser('badrole');
     const admin = await signUpUser('badrole-a');
     const editor = await signUpUser('badrole-e');
-    const { orgId } = await createTeam(owner, [{ user: admin, role: 'admin' }, { user: editor, role: 'editor' }]);
+    const { orgId } = await createTeam(owner, [
+      { user: admin, role: 'admin' },
+      { user: editor, role: 'editor' },
+    ]);
     const unknown = await invite(owner, orgId, uniqueEmail('x'), 'superuser');
     expect(unknown.status).toBe(400);
     expect(errorPaths(unknown.body)).toContain('body.role');
@@ -136,7 +161,9 @@ describe.concurrent('inviting people', () => {
     expect((await api('GET', '/v1/me/invitations', { token: invitee.accessToken })).body.items).toEqual([]);
     expect((await accept(invitee, body.invitationId)).status).toBe(409);
     expect((await api('GET', `/v1/orgs/${orgId}`, { token: invitee.accessToken })).status).toBe(404);
-    expect((await api('DELETE', `/v1/orgs/${orgId}/invitations/${body.invitationId}`, { token: admin.accessToken })).status).toBe(409);
+    expect((await api('DELETE', `/v1/orgs/${orgId}/invitations/${body.invitationId}`, { token: admin.accessToken })).status).toBe(
+      409,
+    );
   });
 
   it('does not let another organization revoke the invitation (404)', async () => {
@@ -146,7 +173,9 @@ describe.concurrent('inviting people', () => {
     const { orgId } = await createTeam(owner);
     const other = await createTeam(otherOwner);
     const { body } = await invite(owner, orgId, invitee.email, 'editor');
-    expect((await api('DELETE', `/v1/orgs/${other.orgId}/invitations/${body.invitationId}`, { token: otherOwner.accessToken })).status).toBe(404);
+    expect(
+      (await api('DELETE', `/v1/orgs/${other.orgId}/invitations/${body.invitationId}`, { token: otherOwner.accessToken })).status,
+    ).toBe(404);
     expect((await accept(invitee, body.invitationId)).status).toBe(200);
   });
 
@@ -158,7 +187,9 @@ describe.concurrent('inviting people', () => {
     expect((await api('DELETE', `/v1/orgs/${orgId}`, { token: owner.accessToken })).status).toBe(204);
     expect((await api('GET', '/v1/me/invitations', { token: invitee.accessToken })).body.items).toEqual([]);
     expect((await accept(invitee, body.invitationId)).status).toBe(404);
-    expect((await api('GET', '/v1/orgs', { token: invitee.accessToken })).body.items.map((o: { orgId: string }) => o.orgId)).not.toContain(orgId);
+    expect(
+      (await api('GET', '/v1/orgs', { token: invitee.accessToken })).body.items.map((o: { orgId: string }) => o.orgId),
+    ).not.toContain(orgId);
   });
 
   it('refuses an expired invitation with 410, lists it as expired, and lets the org invite again', async () => {
@@ -166,7 +197,7 @@ describe.concurrent('inviting people', () => {
     const invitee = await signUpUser('expired-i');
     const { orgId } = await createTeam(owner);
     const { body } = await invite(owner, orgId, invitee.email, 'editor');
-    await identityService.entities.invitation
+    await db.invitation
       .patch({ invitationId: body.invitationId })
       .set({ expiresAt: new Date(Date.now() - 60_000).toISOString() })
       .go();
@@ -186,7 +217,10 @@ describe.concurrent('managing members', () => {
     const owner = await signUpUser('rolechange');
     const member = await signUpUser('rolechange-m');
     const { orgId } = await createTeam(owner, [{ user: member, role: 'editor' }]);
-    const res = await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { token: owner.accessToken, body: { role: 'viewer' } });
+    const res = await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, {
+      token: owner.accessToken,
+      body: { role: 'viewer' },
+    });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ orgId, userId: member.userId, role: 'viewer', assignedBy: owner.userId });
     expect(await roleOf(owner, orgId, member.userId)).toBe('viewer');
@@ -199,40 +233,73 @@ describe.concurrent('managing members', () => {
     const member = await signUpUser('badpatch-m');
     const stranger = await signUpUser('badpatch-x');
     const { orgId } = await createTeam(owner, [{ user: member, role: 'editor' }]);
-    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { token: owner.accessToken, body: { role: 'god' } })).status).toBe(400);
-    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${stranger.userId}`, { token: owner.accessToken, body: { role: 'viewer' } })).status).toBe(404);
+    expect(
+      (await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { token: owner.accessToken, body: { role: 'god' } }))
+        .status,
+    ).toBe(400);
+    expect(
+      (await api('PATCH', `/v1/orgs/${orgId}/members/${stranger.userId}`, { token: owner.accessToken, body: { role: 'viewer' } }))
+        .status,
+    ).toBe(404);
   });
 
   it('an admin cannot change or remove an owner, nor make someone owner (403)', async () => {
     const owner = await signUpUser('adminvsowner');
     const admin = await signUpUser('adminvsowner-a');
     const editor = await signUpUser('adminvsowner-e');
-    const { orgId } = await createTeam(owner, [{ user: admin, role: 'admin' }, { user: editor, role: 'editor' }]);
-    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${owner.userId}`, { token: admin.accessToken, body: { role: 'viewer' } })).status).toBe(403);
+    const { orgId } = await createTeam(owner, [
+      { user: admin, role: 'admin' },
+      { user: editor, role: 'editor' },
+    ]);
+    expect(
+      (await api('PATCH', `/v1/orgs/${orgId}/members/${owner.userId}`, { token: admin.accessToken, body: { role: 'viewer' } }))
+        .status,
+    ).toBe(403);
     expect((await api('DELETE', `/v1/orgs/${orgId}/members/${owner.userId}`, { token: admin.accessToken })).status).toBe(403);
-    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${editor.userId}`, { token: admin.accessToken, body: { role: 'owner' } })).status).toBe(403);
+    expect(
+      (await api('PATCH', `/v1/orgs/${orgId}/members/${editor.userId}`, { token: admin.accessToken, body: { role: 'owner' } }))
+        .status,
+    ).toBe(403);
     expect(await roleOf(owner, orgId, owner.userId)).toBe('owner');
     expect(await roleOf(owner, orgId, editor.userId)).toBe('editor');
     // But an admin manages those below.
-    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${editor.userId}`, { token: admin.accessToken, body: { role: 'viewer' } })).status).toBe(200);
+    expect(
+      (await api('PATCH', `/v1/orgs/${orgId}/members/${editor.userId}`, { token: admin.accessToken, body: { role: 'viewer' } }))
+        .status,
+    ).toBe(200);
   });
 
   it('an editor cannot change or remove members (403)', async () => {
     const owner = await signUpUser('editorguard');
     const editor = await signUpUser('editorguard-e');
     const viewer = await signUpUser('editorguard-v');
-    const { orgId } = await createTeam(owner, [{ user: editor, role: 'editor' }, { user: viewer, role: 'viewer' }]);
-    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${viewer.userId}`, { token: editor.accessToken, body: { role: 'admin' } })).status).toBe(403);
+    const { orgId } = await createTeam(owner, [
+      { user: editor, role: 'editor' },
+      { user: viewer, role: 'viewer' },
+    ]);
+    expect(
+      (await api('PATCH', `/v1/orgs/${orgId}/members/${viewer.userId}`, { token: editor.accessToken, body: { role: 'admin' } }))
+        .status,
+    ).toBe(403);
     expect((await api('DELETE', `/v1/orgs/${orgId}/members/${viewer.userId}`, { token: editor.accessToken })).status).toBe(403);
-    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${editor.userId}`, { token: editor.accessToken, body: { role: 'admin' } })).status).toBe(403);
+    expect(
+      (await api('PATCH', `/v1/orgs/${orgId}/members/${editor.userId}`, { token: editor.accessToken, body: { role: 'admin' } }))
+        .status,
+    ).toBe(403);
   });
 
   it('the last owner can neither step down nor be removed nor leave (409)', async () => {
     const owner = await signUpUser('lastowner');
     const { orgId } = await createTeam(owner);
-    const demote = await api('PATCH', `/v1/orgs/${orgId}/members/${owner.userId}`, { token: owner.accessToken, body: { role: 'admin' } });
+    const demote = await api('PATCH', `/v1/orgs/${orgId}/members/${owner.userId}`, {
+      token: owner.accessToken,
+      body: { role: 'admin' },
+    });
     expect(demote.status).toBe(409);
-    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${owner.userId}`, { token: owner.accessToken, body: { isActive: false } })).status).toBe(409);
+    expect(
+      (await api('PATCH', `/v1/orgs/${orgId}/members/${owner.userId}`, { token: owner.accessToken, body: { isActive: false } }))
+        .status,
+    ).toBe(409);
     expect((await api('DELETE', `/v1/orgs/${orgId}/members/${owner.userId}`, { token: owner.accessToken })).status).toBe(409);
     expect((await api('DELETE', `/v1/me/orgs/${orgId}`, { token: owner.accessToken })).status).toBe(409);
     expect(await roleOf(owner, orgId, owner.userId)).toBe('owner');
@@ -242,21 +309,36 @@ describe.concurrent('managing members', () => {
     const first = await signUpUser('twoowners');
     const second = await signUpUser('twoowners-2');
     const { orgId } = await createTeam(first, [{ user: second, role: 'editor' }]);
-    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${second.userId}`, { token: first.accessToken, body: { role: 'owner' } })).status).toBe(200);
-    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${first.userId}`, { token: first.accessToken, body: { role: 'admin' } })).status).toBe(200);
+    expect(
+      (await api('PATCH', `/v1/orgs/${orgId}/members/${second.userId}`, { token: first.accessToken, body: { role: 'owner' } }))
+        .status,
+    ).toBe(200);
+    expect(
+      (await api('PATCH', `/v1/orgs/${orgId}/members/${first.userId}`, { token: first.accessToken, body: { role: 'admin' } }))
+        .status,
+    ).toBe(200);
     // Now the second is the last owner.
-    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${second.userId}`, { token: second.accessToken, body: { role: 'admin' } })).status).toBe(409);
+    expect(
+      (await api('PATCH', `/v1/orgs/${orgId}/members/${second.userId}`, { token: second.accessToken, body: { role: 'admin' } }))
+        .status,
+    ).toBe(409);
   });
 
   it('a deactivated member loses access until reactivated', async () => {
     const owner = await signUpUser('deactivate');
     const member = await signUpUser('deactivate-m');
     const { orgId } = await createTeam(owner, [{ user: member, role: 'editor' }]);
-    const off = await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { token: owner.accessToken, body: { isActive: false } });
+    const off = await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, {
+      token: owner.accessToken,
+      body: { isActive: false },
+    });
     expect(off.status).toBe(200);
     expect(off.body.isActive).toBe(false);
     expect((await api('GET', `/v1/orgs/${orgId}`, { token: member.accessToken })).status).toBe(404);
-    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { token: owner.accessToken, body: { isActive: true } })).status).toBe(200);
+    expect(
+      (await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { token: owner.accessToken, body: { isActive: true } }))
+        .status,
+    ).toBe(200);
     expect((await api('GET', `/v1/orgs/${orgId}`, { token: member.accessToken })).status).toBe(200);
   });
 
@@ -265,9 +347,15 @@ describe.concurrent('managing members', () => {
     const member = await signUpUser('expiry-m');
     const { orgId } = await createTeam(owner, [{ user: member, role: 'editor' }]);
     const past = new Date(Date.now() - 60_000).toISOString();
-    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { token: owner.accessToken, body: { expiresAt: past } })).status).toBe(200);
+    expect(
+      (await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { token: owner.accessToken, body: { expiresAt: past } }))
+        .status,
+    ).toBe(200);
     expect((await api('GET', `/v1/orgs/${orgId}`, { token: member.accessToken })).status).toBe(404);
-    const cleared = await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { token: owner.accessToken, body: { expiresAt: null } });
+    const cleared = await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, {
+      token: owner.accessToken,
+      body: { expiresAt: null },
+    });
     expect(cleared.status).toBe(200);
     expect(cleared.body.expiresAt).toBeUndefined();
     expect((await api('GET', `/v1/orgs/${orgId}`, { token: member.accessToken })).status).toBe(200);
@@ -281,11 +369,27 @@ describe.concurrent('an organization always keeps an owner', () => {
     const { orgId } = await createTeam(owner, [{ user: member, role: 'editor' }]);
     const future = new Date(Date.now() + 86_400_000).toISOString();
     const past = new Date(Date.now() - 60_000).toISOString();
-    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${owner.userId}`, { token: owner.accessToken, body: { expiresAt: past } })).status).toBe(422);
+    expect(
+      (await api('PATCH', `/v1/orgs/${orgId}/members/${owner.userId}`, { token: owner.accessToken, body: { expiresAt: past } }))
+        .status,
+    ).toBe(422);
     expect((await api('GET', `/v1/orgs/${orgId}`, { token: owner.accessToken })).status).toBe(200);
-    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { token: owner.accessToken, body: { expiresAt: future } })).status).toBe(200);
-    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { token: owner.accessToken, body: { role: 'owner' } })).status).toBe(422);
-    const both = await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { token: owner.accessToken, body: { role: 'owner', expiresAt: null } });
+    expect(
+      (
+        await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, {
+          token: owner.accessToken,
+          body: { expiresAt: future },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, { token: owner.accessToken, body: { role: 'owner' } }))
+        .status,
+    ).toBe(422);
+    const both = await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, {
+      token: owner.accessToken,
+      body: { role: 'owner', expiresAt: null },
+    });
     expect(both.status).toBe(200);
     expect(both.body).toMatchObject({ role: 'owner' });
     expect(both.body.expiresAt).toBeUndefined();
@@ -295,16 +399,45 @@ describe.concurrent('an organization always keeps an owner', () => {
     const owner = await signUpUser('transferexp');
     const expired = await signUpUser('transferexp-x');
     const temporary = await signUpUser('transferexp-t');
-    const { orgId } = await createTeam(owner, [{ user: expired, role: 'admin' }, { user: temporary, role: 'admin' }]);
+    const { orgId } = await createTeam(owner, [
+      { user: expired, role: 'admin' },
+      { user: temporary, role: 'admin' },
+    ]);
     const past = new Date(Date.now() - 60_000).toISOString();
     const future = new Date(Date.now() + 86_400_000).toISOString();
-    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${expired.userId}`, { token: owner.accessToken, body: { expiresAt: past } })).status).toBe(200);
-    expect((await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, { token: owner.accessToken, body: { userId: expired.userId } })).status).toBe(422);
-    expect((await api('GET', `/v1/orgs/${orgId}`, { token: owner.accessToken })).body).toMatchObject({ role: 'owner', ownerId: owner.userId });
+    expect(
+      (await api('PATCH', `/v1/orgs/${orgId}/members/${expired.userId}`, { token: owner.accessToken, body: { expiresAt: past } }))
+        .status,
+    ).toBe(200);
+    expect(
+      (await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, { token: owner.accessToken, body: { userId: expired.userId } }))
+        .status,
+    ).toBe(422);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { token: owner.accessToken })).body).toMatchObject({
+      role: 'owner',
+      ownerId: owner.userId,
+    });
 
-    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${temporary.userId}`, { token: owner.accessToken, body: { expiresAt: future } })).status).toBe(200);
-    expect((await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, { token: owner.accessToken, body: { userId: temporary.userId } })).status).toBe(204);
-    const row = (await membersOf(temporary, orgId)).find((m) => m.userId === temporary.userId) as { role: string; expiresAt?: string };
+    expect(
+      (
+        await api('PATCH', `/v1/orgs/${orgId}/members/${temporary.userId}`, {
+          token: owner.accessToken,
+          body: { expiresAt: future },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, {
+          token: owner.accessToken,
+          body: { userId: temporary.userId },
+        })
+      ).status,
+    ).toBe(204);
+    const row = (await membersOf(temporary, orgId)).find((m) => m.userId === temporary.userId) as {
+      role: string;
+      expiresAt?: string;
+    };
     expect(row.role).toBe('owner');
     expect(row.expiresAt).toBeUndefined();
   });
@@ -315,17 +448,26 @@ describe.concurrent('transferring ownership', () => {
     const owner = await signUpUser('transfer');
     const heir = await signUpUser('transfer-h');
     const { orgId } = await createTeam(owner, [{ user: heir, role: 'editor' }]);
-    const res = await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, { token: owner.accessToken, body: { userId: heir.userId } });
+    const res = await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, {
+      token: owner.accessToken,
+      body: { userId: heir.userId },
+    });
     expect(res.status).toBe(204);
     expect(await roleOf(heir, orgId, heir.userId)).toBe('owner');
     expect(await roleOf(heir, orgId, owner.userId)).toBe('admin');
     const org = await api('GET', `/v1/orgs/${orgId}`, { token: heir.accessToken });
     expect(org.body).toMatchObject({ ownerId: heir.userId, role: 'owner' });
     // The old owner has no owner powers any more.
-    expect((await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, { token: owner.accessToken, body: { userId: owner.userId } })).status).toBe(403);
+    expect(
+      (await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, { token: owner.accessToken, body: { userId: owner.userId } }))
+        .status,
+    ).toBe(403);
     expect((await api('DELETE', `/v1/orgs/${orgId}`, { token: owner.accessToken })).status).toBe(403);
     // The new owner is the only owner: they cannot step down.
-    expect((await api('PATCH', `/v1/orgs/${orgId}/members/${heir.userId}`, { token: heir.accessToken, body: { role: 'admin' } })).status).toBe(409);
+    expect(
+      (await api('PATCH', `/v1/orgs/${orgId}/members/${heir.userId}`, { token: heir.accessToken, body: { role: 'admin' } }))
+        .status,
+    ).toBe(409);
   });
 
   it('refuses a non-member (404), oneself (422), an admin caller (403) and the personal organization (422)', async () => {
@@ -333,10 +475,26 @@ describe.concurrent('transferring ownership', () => {
     const admin = await signUpUser('transfer-bad-a');
     const stranger = await signUpUser('transfer-bad-x');
     const { orgId } = await createTeam(owner, [{ user: admin, role: 'admin' }]);
-    expect((await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, { token: owner.accessToken, body: { userId: stranger.userId } })).status).toBe(404);
-    expect((await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, { token: owner.accessToken, body: { userId: owner.userId } })).status).toBe(422);
-    expect((await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, { token: admin.accessToken, body: { userId: admin.userId } })).status).toBe(403);
-    expect((await api('POST', `/v1/orgs/${owner.personalOrgId}/transfer-ownership`, { token: owner.accessToken, body: { userId: admin.userId } })).status).toBe(422);
+    expect(
+      (await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, { token: owner.accessToken, body: { userId: stranger.userId } }))
+        .status,
+    ).toBe(404);
+    expect(
+      (await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, { token: owner.accessToken, body: { userId: owner.userId } }))
+        .status,
+    ).toBe(422);
+    expect(
+      (await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, { token: admin.accessToken, body: { userId: admin.userId } }))
+        .status,
+    ).toBe(403);
+    expect(
+      (
+        await api('POST', `/v1/orgs/${owner.personalOrgId}/transfer-ownership`, {
+          token: owner.accessToken,
+          body: { userId: admin.userId },
+        })
+      ).status,
+    ).toBe(422);
     expect((await api('GET', `/v1/orgs/${orgId}`, { token: owner.accessToken })).body.ownerId).toBe(owner.userId);
   });
 });
@@ -350,7 +508,9 @@ describe.concurrent('leaving and being removed', () => {
     expect(res.status).toBe(204);
     expect((await api('GET', `/v1/orgs/${orgId}`, { token: member.accessToken })).status).toBe(404);
     expect((await membersOf(owner, orgId)).map((m) => m.userId)).not.toContain(member.userId);
-    expect((await api('GET', '/v1/orgs', { token: member.accessToken })).body.items.map((o: { orgId: string }) => o.orgId)).not.toContain(orgId);
+    expect(
+      (await api('GET', '/v1/orgs', { token: member.accessToken })).body.items.map((o: { orgId: string }) => o.orgId),
+    ).not.toContain(orgId);
     // Leaving twice: not a member any more.
     expect((await api('DELETE', `/v1/me/orgs/${orgId}`, { token: member.accessToken })).status).toBe(404);
   });
@@ -371,7 +531,10 @@ describe.concurrent('leaving and being removed', () => {
     const owner = await signUpUser('remover');
     const admin = await signUpUser('remover-a');
     const member = await signUpUser('remover-m');
-    const { orgId } = await createTeam(owner, [{ user: admin, role: 'admin' }, { user: member, role: 'editor' }]);
+    const { orgId } = await createTeam(owner, [
+      { user: admin, role: 'admin' },
+      { user: member, role: 'editor' },
+    ]);
     const res = await api('DELETE', `/v1/orgs/${orgId}/members/${member.userId}`, { token: admin.accessToken });
     expect(res.status).toBe(204);
     expect((await api('GET', `/v1/orgs/${orgId}`, { token: member.accessToken })).status).toBe(404);

@@ -21,7 +21,8 @@ describe.concurrent('the published API description', () => {
       if (route.permission) expect(operation['x-permission']).toBe(route.permission);
       if (route.auth === 'public') expect(operation.security).toEqual([]);
       else expect(operation.security.length).toBeGreaterThan(0);
-      if (route.schemas.body) expect(operation.requestBody?.content?.['application/json']?.schema, `${route.id} body`).toBeDefined();
+      if (route.schemas.body)
+        expect(operation.requestBody?.content?.['application/json']?.schema, `${route.id} body`).toBeDefined();
     }
     const operationIds = Object.values(doc.paths as Record<string, Record<string, { operationId: string }>>).flatMap((ops) =>
       Object.values(ops).map((o) => o.operationId),

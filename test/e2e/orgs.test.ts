@@ -51,8 +51,13 @@ describe.concurrent('creating a team', () => {
     const badSlug = await api('POST', '/v1/orgs', { token: owner.accessToken, body: { name: 'X', slug: '-bad slug!' } });
     expect(badSlug.status).toBe(400);
     expect(errorPaths(badSlug.body)).toContain('body.slug');
-    expect((await api('POST', '/v1/orgs', { token: owner.accessToken, body: { name: 'X', slug: newSlug(), orgType: 'SOLO' } })).status).toBe(400);
-    expect((await api('POST', '/v1/orgs', { token: owner.accessToken, body: { name: 'X', slug: newSlug(), ownerId: 'someone' } })).status).toBe(400);
+    expect(
+      (await api('POST', '/v1/orgs', { token: owner.accessToken, body: { name: 'X', slug: newSlug(), orgType: 'SOLO' } })).status,
+    ).toBe(400);
+    expect(
+      (await api('POST', '/v1/orgs', { token: owner.accessToken, body: { name: 'X', slug: newSlug(), ownerId: 'someone' } }))
+        .status,
+    ).toBe(400);
   });
 });
 
@@ -92,15 +97,23 @@ describe.concurrent('reading and changing an organization', () => {
     const other = await signUpUser('renamer-x');
     const { orgId, slug } = await createTeam(owner);
     const next = newSlug('renamed');
-    const res = await api('PATCH', `/v1/orgs/${orgId}`, { token: owner.accessToken, body: { name: 'Renamed', slug: next, apiKeyStrategy: 'HYBRID' } });
+    const res = await api('PATCH', `/v1/orgs/${orgId}`, {
+      token: owner.accessToken,
+      body: { name: 'Renamed', slug: next, apiKeyStrategy: 'HYBRID' },
+    });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body).toMatchObject({ orgId, name: 'Renamed', slug: next, apiKeyStrategy: 'HYBRID', role: 'owner' });
-    expect((await api('GET', `/v1/orgs/${orgId}`, { token: owner.accessToken })).body).toMatchObject({ name: 'Renamed', slug: next });
+    expect((await api('GET', `/v1/orgs/${orgId}`, { token: owner.accessToken })).body).toMatchObject({
+      name: 'Renamed',
+      slug: next,
+    });
 
     const reuse = await api('POST', '/v1/orgs', { token: other.accessToken, body: { name: 'Old slug', slug } });
     expect(reuse.status).toBe(201);
     // The new slug is held.
-    expect((await api('POST', '/v1/orgs', { token: other.accessToken, body: { name: 'New slug', slug: next } })).status).toBe(409);
+    expect((await api('POST', '/v1/orgs', { token: other.accessToken, body: { name: 'New slug', slug: next } })).status).toBe(
+      409,
+    );
   });
 
   it('refuses a slug change to a slug another organization holds (409) and keeps the old one', async () => {
@@ -160,7 +173,10 @@ describe.concurrent('deleting an organization', () => {
 
   it('refuses to invite anyone into the personal organization (422)', async () => {
     const user = await signUpUser('solo-invite');
-    const res = await api('POST', `/v1/orgs/${user.personalOrgId}/invitations`, { token: user.accessToken, body: { email: uniqueEmail('friend'), role: 'editor' } });
+    const res = await api('POST', `/v1/orgs/${user.personalOrgId}/invitations`, {
+      token: user.accessToken,
+      body: { email: uniqueEmail('friend'), role: 'editor' },
+    });
     expect(res.status).toBe(422);
   });
 
@@ -190,9 +206,17 @@ describe.concurrent('creating a team with an Idempotency-Key', () => {
   it('refuses the same key with a different body (422)', async () => {
     const owner = await signUpUser('idem2');
     const key = `create-${randomUUID()}`;
-    const first = await api('POST', '/v1/orgs', { token: owner.accessToken, body: { name: 'First', slug: newSlug('first') }, headers: { 'idempotency-key': key } });
+    const first = await api('POST', '/v1/orgs', {
+      token: owner.accessToken,
+      body: { name: 'First', slug: newSlug('first') },
+      headers: { 'idempotency-key': key },
+    });
     expect(first.status).toBe(201);
-    const other = await api('POST', '/v1/orgs', { token: owner.accessToken, body: { name: 'Second', slug: newSlug('second') }, headers: { 'idempotency-key': key } });
+    const other = await api('POST', '/v1/orgs', {
+      token: owner.accessToken,
+      body: { name: 'Second', slug: newSlug('second') },
+      headers: { 'idempotency-key': key },
+    });
     expect(other.status).toBe(422);
     const mine = await api('GET', '/v1/orgs', { token: owner.accessToken });
     expect(mine.body.items.map((o: { name: string }) => o.name)).not.toContain('Second');
@@ -202,8 +226,16 @@ describe.concurrent('creating a team with an Idempotency-Key', () => {
     const a = await signUpUser('idem-a');
     const b = await signUpUser('idem-b');
     const key = `shared-${randomUUID()}`;
-    const first = await api('POST', '/v1/orgs', { token: a.accessToken, body: { name: 'A', slug: newSlug('a') }, headers: { 'idempotency-key': key } });
-    const second = await api('POST', '/v1/orgs', { token: b.accessToken, body: { name: 'B', slug: newSlug('b') }, headers: { 'idempotency-key': key } });
+    const first = await api('POST', '/v1/orgs', {
+      token: a.accessToken,
+      body: { name: 'A', slug: newSlug('a') },
+      headers: { 'idempotency-key': key },
+    });
+    const second = await api('POST', '/v1/orgs', {
+      token: b.accessToken,
+      body: { name: 'B', slug: newSlug('b') },
+      headers: { 'idempotency-key': key },
+    });
     expect(first.status).toBe(201);
     expect(second.status).toBe(201);
     expect(second.headers.get('idempotent-replayed')).toBeNull();
@@ -215,9 +247,17 @@ describe.concurrent('creating a team with an Idempotency-Key', () => {
     const other = await signUpUser('idem-retry-x');
     const { slug } = await createTeam(other);
     const key = `retry-${randomUUID()}`;
-    const refused = await api('POST', '/v1/orgs', { token: owner.accessToken, body: { name: 'Retry', slug }, headers: { 'idempotency-key': key } });
+    const refused = await api('POST', '/v1/orgs', {
+      token: owner.accessToken,
+      body: { name: 'Retry', slug },
+      headers: { 'idempotency-key': key },
+    });
     expect(refused.status).toBe(409);
-    const retried = await api('POST', '/v1/orgs', { token: owner.accessToken, body: { name: 'Retry', slug: newSlug('retry') }, headers: { 'idempotency-key': key } });
+    const retried = await api('POST', '/v1/orgs', {
+      token: owner.accessToken,
+      body: { name: 'Retry', slug: newSlug('retry') },
+      headers: { 'idempotency-key': key },
+    });
     expect(retried.status).toBe(201);
   });
 });

@@ -15,14 +15,20 @@ describe.concurrent('listing roles', () => {
     expect(res.status).toBe(200);
     expect(res.body.items.map((r: { roleId: string }) => r.roleId)).toEqual(['owner', 'admin', 'editor', 'viewer']);
     for (const role of res.body.items) expect(role.isSystemRole).toBe(true);
-    const byId = Object.fromEntries(res.body.items.map((r: { roleId: string; permissions: string[] }) => [r.roleId, r.permissions]));
+    const byId = Object.fromEntries(
+      res.body.items.map((r: { roleId: string; permissions: string[] }) => [r.roleId, r.permissions]),
+    );
     expect(byId.owner).toEqual(expect.arrayContaining(['org:delete', 'members:transfer-ownership', 'audit:read']));
     expect(byId.admin).not.toContain('org:delete');
     expect(byId.admin).not.toContain('members:transfer-ownership');
     expect(byId.admin).toContain('roles:manage');
     expect([...byId.viewer].sort()).toEqual(['members:read', 'org:read', 'roles:read']);
 
-    const created = await createRole(owner, orgId, { name: 'Auditor', description: 'Reads the audit log', permissions: ['audit:read', 'org:read'] });
+    const created = await createRole(owner, orgId, {
+      name: 'Auditor',
+      description: 'Reads the audit log',
+      permissions: ['audit:read', 'org:read'],
+    });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const after = await api('GET', `/v1/orgs/${orgId}/roles`, { token: owner.accessToken });
     expect(after.body.items).toHaveLength(5);
@@ -48,7 +54,10 @@ describe.concurrent('custom roles', () => {
     const owner = await signUpUser('custom');
     const member = await signUpUser('custom-m');
     const { orgId } = await createTeam(owner, [{ user: member, role: 'editor' }]);
-    const created = await createRole(owner, orgId, { name: 'Member reader', permissions: ['members:read', 'org:read', 'members:read'] });
+    const created = await createRole(owner, orgId, {
+      name: 'Member reader',
+      permissions: ['members:read', 'org:read', 'members:read'],
+    });
     expect(created.status).toBe(201);
     expect(created.body.roleId).toMatch(/^role_[0-9a-z]{26}$/);
     expect(created.body.permissions).toEqual(['members:read', 'org:read']);
@@ -99,7 +108,9 @@ describe.concurrent('custom roles', () => {
     const roles = await api('GET', `/v1/orgs/${orgId}/roles`, { token: owner.accessToken });
     expect(roles.body.items.map((r: { name: string }) => r.name)).not.toContain('Destroyer');
     // Within the admin's own permissions it works.
-    expect((await createRole(admin, orgId, { name: 'Helper', permissions: ['org:read', 'invitations:create'] })).status).toBe(201);
+    expect((await createRole(admin, orgId, { name: 'Helper', permissions: ['org:read', 'invitations:create'] })).status).toBe(
+      201,
+    );
   });
 
   it('refuses role management to an editor (403)', async () => {
@@ -142,7 +153,14 @@ describe.concurrent('custom roles', () => {
     const b = await createTeam(owner, [{ user: member, role: 'viewer' }]);
     const { body: role } = await createRole(owner, a.orgId, { name: 'Only in A', permissions: ['org:read'] });
     expect((await setRole(owner, b.orgId, member.userId, role.roleId)).status).toBe(400);
-    expect((await api('POST', `/v1/orgs/${b.orgId}/invitations`, { token: owner.accessToken, body: { email: uniqueEmail('x'), role: role.roleId } })).status).toBe(400);
+    expect(
+      (
+        await api('POST', `/v1/orgs/${b.orgId}/invitations`, {
+          token: owner.accessToken,
+          body: { email: uniqueEmail('x'), role: role.roleId },
+        })
+      ).status,
+    ).toBe(400);
   });
 });
 
@@ -151,7 +169,10 @@ describe.concurrent('nobody hands out more than they hold', () => {
     const owner = await signUpUser('escalate');
     const manager = await signUpUser('escalate-m');
     const { orgId } = await createTeam(owner);
-    const { body: role } = await createRole(owner, orgId, { name: 'Role changer', permissions: ['org:read', 'members:read', 'members:update'] });
+    const { body: role } = await createRole(owner, orgId, {
+      name: 'Role changer',
+      permissions: ['org:read', 'members:read', 'members:update'],
+    });
     await addMember(owner, orgId, manager, role.roleId);
     const res = await setRole(manager, orgId, manager.userId, 'admin');
     expect(res.status).toBe(403);
@@ -164,11 +185,21 @@ describe.concurrent('nobody hands out more than they hold', () => {
     const { orgId } = await createTeam(owner, [{ user: admin, role: 'admin' }]);
     const { body: role } = await createRole(owner, orgId, { name: 'Deleter', permissions: ['org:read', 'org:delete'] });
     expect((await setRole(admin, orgId, admin.userId, role.roleId)).status).toBe(403);
-    const invitation = await api('POST', `/v1/orgs/${orgId}/invitations`, { token: admin.accessToken, body: { email: uniqueEmail('accomplice'), role: role.roleId } });
+    const invitation = await api('POST', `/v1/orgs/${orgId}/invitations`, {
+      token: admin.accessToken,
+      body: { email: uniqueEmail('accomplice'), role: role.roleId },
+    });
     expect(invitation.status).toBe(403);
     expect((await api('DELETE', `/v1/orgs/${orgId}`, { token: admin.accessToken })).status).toBe(403);
     expect((await api('GET', `/v1/orgs/${orgId}`, { token: owner.accessToken })).status).toBe(200);
     // The owner can give it.
-    expect((await api('POST', `/v1/orgs/${orgId}/invitations`, { token: owner.accessToken, body: { email: uniqueEmail('trusted'), role: role.roleId } })).status).toBe(201);
+    expect(
+      (
+        await api('POST', `/v1/orgs/${orgId}/invitations`, {
+          token: owner.accessToken,
+          body: { email: uniqueEmail('trusted'), role: role.roleId },
+        })
+      ).status,
+    ).toBe(201);
   });
 });

@@ -37,7 +37,8 @@ export async function api<T = any>(method: string, path: string, options: CallOp
   const parsed = text && /json/.test(type) ? JSON.parse(text) : text;
   const dynamoRequests = (response.headers.get('x-local-dynamodb') ?? '-').split(',').filter((x) => x && x !== '-');
   expect(dynamoRequests, `${method} ${path} must not Scan`).not.toContain('Scan');
-  if (response.status >= 400) expect(type, `${method} ${path} → ${response.status} must be problem+json`).toContain('application/problem+json');
+  if (response.status >= 400)
+    expect(type, `${method} ${path} → ${response.status} must be problem+json`).toContain('application/problem+json');
   return { status: response.status, headers: response.headers, body: parsed as T, dynamoRequests };
 }
 
@@ -46,7 +47,9 @@ export const PASSWORD = 'Corr3ct-Horse-Battery!';
 
 export async function latestMail(email: string, kind?: string) {
   const { body } = await api('GET', `/local/outbox?to=${encodeURIComponent(email)}`);
-  const items = (body.items as Array<{ kind: string; code?: string; link?: string; subject: string }>).filter((m) => !kind || m.kind === kind);
+  const items = (body.items as Array<{ kind: string; code?: string; link?: string; subject: string }>).filter(
+    (m) => !kind || m.kind === kind,
+  );
   return items.at(-1);
 }
 
@@ -93,7 +96,10 @@ export async function createTeam(owner: SignedInUser, members: Array<{ user: Sig
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   const orgId = created.body.orgId as string;
   for (const { user, role } of members) {
-    const invitation = await api('POST', `/v1/orgs/${orgId}/invitations`, { token: owner.accessToken, body: { email: user.email, role } });
+    const invitation = await api('POST', `/v1/orgs/${orgId}/invitations`, {
+      token: owner.accessToken,
+      body: { email: user.email, role },
+    });
     expect(invitation.status, JSON.stringify(invitation.body)).toBe(201);
     const accepted = await api('POST', `/v1/invitations/${invitation.body.invitationId}/accept`, { token: user.accessToken });
     expect(accepted.status, JSON.stringify(accepted.body)).toBe(200);
@@ -133,7 +139,10 @@ export function totp(secret: string, at = Date.now(), stepSeconds = 30, digits =
 
 /** Invites `user` into `orgId` as `role` and has them accept; answers the invitation id. */
 export async function addMember(owner: SignedInUser, orgId: string, user: SignedInUser, role: string): Promise<string> {
-  const invitation = await api('POST', `/v1/orgs/${orgId}/invitations`, { token: owner.accessToken, body: { email: user.email, role } });
+  const invitation = await api('POST', `/v1/orgs/${orgId}/invitations`, {
+    token: owner.accessToken,
+    body: { email: user.email, role },
+  });
   expect(invitation.status, JSON.stringify(invitation.body)).toBe(201);
   const accepted = await api('POST', `/v1/invitations/${invitation.body.invitationId}/accept`, { token: user.accessToken });
   expect(accepted.status, JSON.stringify(accepted.body)).toBe(200);

@@ -47,14 +47,20 @@ export default async function setup(project: TestProject) {
     await cloud.stop();
     if (!costs.size) return;
     const routes = Object.fromEntries(
-      [...costs.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([r, c]) => [r, { max: c.max, operations: [...c.operations].sort() }]),
+      [...costs.entries()]
+        .sort(([a], [b]) => a.localeCompare(b))
+        .map(([r, c]) => [r, { max: c.max, operations: [...c.operations].sort() }]),
     );
     const worst = [...costs.entries()].reduce((a, b) => (b[1].max > a[1].max ? b : a));
     const dir = join(REPO_ROOT, 'test/.out');
     mkdirSync(dir, { recursive: true });
     writeFileSync(
       join(dir, 'dynamodb-requests.json'),
-      JSON.stringify({ recordedAt: new Date().toISOString(), maxPerRoute: worst[1].max, worstRoute: worst[0], scans: scans.length, routes }, null, 2),
+      JSON.stringify(
+        { recordedAt: new Date().toISOString(), maxPerRoute: worst[1].max, worstRoute: worst[0], scans: scans.length, routes },
+        null,
+        2,
+      ),
     );
     if (scans.length) throw new Error(`DynamoDB Scan on a request path: ${scans.join(', ')}`);
   };

@@ -38,7 +38,9 @@ describe('routes', () => {
     for (const p of parameters) {
       expect(p).toMatchObject({
         ApiId: { Ref: dev.api.getResourceId('AWS::ApiGatewayV2::Api') },
-        UserAuthorizerId: { Ref: dev.api.getResourceId('AWS::ApiGatewayV2::Authorizer', { Properties: { AuthorizerType: 'JWT' } }) },
+        UserAuthorizerId: {
+          Ref: dev.api.getResourceId('AWS::ApiGatewayV2::Authorizer', { Properties: { AuthorizerType: 'JWT' } }),
+        },
         PrincipalAuthorizerId: {
           Ref: dev.api.getResourceId('AWS::ApiGatewayV2::Authorizer', { Properties: { AuthorizerType: 'REQUEST' } }),
         },
@@ -47,7 +49,10 @@ describe('routes', () => {
   });
 
   it('use the JWT authorizer for user and admin routes, the Lambda authorizer for principal routes, none for public', () => {
-    expect(routeByKey('GET /v1/me').Properties).toMatchObject({ AuthorizationType: 'JWT', AuthorizerId: { Ref: 'UserAuthorizerId' } });
+    expect(routeByKey('GET /v1/me').Properties).toMatchObject({
+      AuthorizationType: 'JWT',
+      AuthorizerId: { Ref: 'UserAuthorizerId' },
+    });
     expect(routeByKey('GET /v1/admin/users').Properties).toMatchObject({
       AuthorizationType: 'JWT',
       AuthorizerId: { Ref: 'UserAuthorizerId' },
@@ -67,7 +72,9 @@ describe('routes', () => {
     ) as CfnResource;
     const integrationId = route.Properties.Target['Fn::Join'][1][1].Ref as string;
     const integration = identity.findResources('AWS::ApiGatewayV2::Integration')[integrationId]!;
-    const getMe = identity.getResourceId('AWS::Lambda::Function', { Properties: { FunctionName: 'platform-dev-identity-getMe' } });
+    const getMe = identity.getResourceId('AWS::Lambda::Function', {
+      Properties: { FunctionName: 'platform-dev-identity-getMe' },
+    });
     expect(integration.Properties).toMatchObject({
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',
@@ -83,14 +90,12 @@ describe('routes', () => {
 describe('route functions', () => {
   it('are one per deployed route, named after the route id', () => {
     const names = resourcesOf(groups(), 'AWS::Lambda::Function').map((f) => f.Properties.FunctionName);
-    expect(names.sort()).toEqual(
-      [
-        'platform-dev-admin-listUsers',
-        'platform-dev-gateway-chatCompletions',
-        'platform-dev-identity-getMe',
-        'platform-dev-identity-signUp',
-      ],
-    );
+    expect(names.sort()).toEqual([
+      'platform-dev-admin-listUsers',
+      'platform-dev-gateway-chatCompletions',
+      'platform-dev-identity-getMe',
+      'platform-dev-identity-signUp',
+    ]);
   });
 
   it('run Node.js 22 on arm64, 512 MB, 10 s, X-Ray, JSON logs into a log group with retention', () => {
@@ -148,7 +153,8 @@ describe('route functions', () => {
   });
 
   it('reach the Cognito admin APIs only in the identity context', () => {
-    const hasPoolAdmin = (context: string) => JSON.stringify(groupOf(context).findResources('AWS::IAM::Policy')).includes('UserPoolAdmin');
+    const hasPoolAdmin = (context: string) =>
+      JSON.stringify(groupOf(context).findResources('AWS::IAM::Policy')).includes('UserPoolAdmin');
     expect(hasPoolAdmin('identity')).toBe(true);
     expect(hasPoolAdmin('gateway')).toBe(false);
     expect(hasPoolAdmin('admin')).toBe(false);
@@ -180,7 +186,11 @@ describe('the HTTP API', () => {
     const authorizer = Object.values(
       dev.api.findResources('AWS::ApiGatewayV2::Authorizer', { Properties: { AuthorizerType: 'REQUEST' } }),
     )[0]!.Properties;
-    expect(authorizer).toMatchObject({ AuthorizerPayloadFormatVersion: '2.0', EnableSimpleResponses: true, AuthorizerResultTtlInSeconds: 0 });
+    expect(authorizer).toMatchObject({
+      AuthorizerPayloadFormatVersion: '2.0',
+      EnableSimpleResponses: true,
+      AuthorizerResultTtlInSeconds: 0,
+    });
     expect(authorizer).not.toHaveProperty('IdentitySource');
     const authorizerFn = dev.api.getResourceId('AWS::Lambda::Function');
     expect(JSON.stringify(authorizer.AuthorizerUri)).toContain(authorizerFn);
@@ -196,7 +206,16 @@ describe('the HTTP API', () => {
       StageName: '$default',
       AutoDeploy: true,
       DefaultRouteSettings: { DetailedMetricsEnabled: false, ThrottlingBurstLimit: 200, ThrottlingRateLimit: 100 },
-      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [dev.api.getResourceId('AWS::Logs::LogGroup', { Properties: { LogGroupName: '/aws/apigateway/platform-dev-api/access' } }), 'Arn'] } },
+      AccessLogSettings: {
+        DestinationArn: {
+          'Fn::GetAtt': [
+            dev.api.getResourceId('AWS::Logs::LogGroup', {
+              Properties: { LogGroupName: '/aws/apigateway/platform-dev-api/access' },
+            }),
+            'Arn',
+          ],
+        },
+      },
     });
     expect(JSON.parse(stage.AccessLogSettings.Format)).toMatchObject({
       requestId: '$context.requestId',

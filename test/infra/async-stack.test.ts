@@ -8,7 +8,11 @@ import { synthPlatform, type CfnResource, type Synthesized } from './synth.ts';
 
 let dev: Synthesized;
 beforeAll(() => {
-  dev = synthPlatform({ routes: fixtureRoutes, functionsDir: fixtureFunctionsDir, context: { housekeepingSchedule: 'rate(15 minutes)' } });
+  dev = synthPlatform({
+    routes: fixtureRoutes,
+    functionsDir: fixtureFunctionsDir,
+    context: { housekeepingSchedule: 'rate(15 minutes)' },
+  });
 });
 
 const queues = () => Object.entries(dev.async.findResources('AWS::SQS::Queue')) as [string, CfnResource][];
@@ -28,7 +32,9 @@ describe('the work queue', () => {
       dev.async.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [{ Ref: id }],
         PolicyDocument: {
-          Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
         },
       });
     }

@@ -114,9 +114,7 @@ describe('the post-confirmation trigger', () => {
 
   it('reads and writes the table, and does not depend on the pool (no cycle)', () => {
     const trigger = Object.values(dev.auth.findResources('AWS::Lambda::Function'))[0] as CfnResource;
-    expect(Object.keys(trigger.Properties.Environment.Variables)).toEqual(
-      expect.arrayContaining(['TABLE_NAME', 'KMS_KEY_ID']),
-    );
+    expect(Object.keys(trigger.Properties.Environment.Variables)).toEqual(expect.arrayContaining(['TABLE_NAME', 'KMS_KEY_ID']));
     expect(trigger.Properties.Environment.Variables).not.toHaveProperty('USER_POOL_ID');
     dev.auth.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {

@@ -80,7 +80,9 @@ describe('the platform key', () => {
 
 describe('the assets bucket', () => {
   const assets = () => {
-    const [bucket] = Object.values(dev.data.findResources('AWS::S3::Bucket', { Properties: { VersioningConfiguration: Match.anyValue() } }));
+    const [bucket] = Object.values(
+      dev.data.findResources('AWS::S3::Bucket', { Properties: { VersioningConfiguration: Match.anyValue() } }),
+    );
     return bucket!;
   };
 

@@ -78,7 +78,10 @@ describe('federated sign-in switched on by context', () => {
       }),
     );
     expect(details).toContainEqual(
-      expect.objectContaining({ client_id: 'facebook-app-id', client_secret: '{{resolve:secretsmanager:prod/facebook:SecretString:::}}' }),
+      expect.objectContaining({
+        client_id: 'facebook-app-id',
+        client_secret: '{{resolve:secretsmanager:prod/facebook:SecretString:::}}',
+      }),
     );
     expect(details).toContainEqual(
       expect.objectContaining({

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { authorizeOrg, type Caller } from '@platform/domain/identity/access';
-import { identityService } from '@platform/domain/identity/entities';
+import { db } from '@platform/domain/identity/entities';
 import { updateMember } from '@platform/domain/identity/members';
 import { createOrganization } from '@platform/domain/identity/organizations';
 import { personalOrgId, provisionUser } from '@platform/domain/identity/users';
@@ -21,9 +21,9 @@ describe('sign-up provisioning (against DynamoDB Local)', () => {
     const input = { userId, email: `retry-${userId.slice(0, 6)}@example.test`, emailVerified: true };
     const results = await Promise.all(Array.from({ length: 6 }, () => provisionUser(input)));
     expect(results.filter((r) => r.created)).toHaveLength(1);
-    const { data: memberships } = await identityService.entities.membership.query.byUser({ userId }).go();
+    const { data: memberships } = await db.membership.query.byUser({ userId }).go();
     expect(memberships).toMatchObject([{ orgId: personalOrgId(userId), role: 'owner' }]);
-    const { data: org } = await identityService.entities.organization.get({ orgId: personalOrgId(userId) }).go();
+    const { data: org } = await db.organization.get({ orgId: personalOrgId(userId) }).go();
     expect(org).toMatchObject({ orgType: 'SOLO', ownerId: userId, ownerCount: 1 });
   });
 });
@@ -32,21 +32,31 @@ describe('an organization always keeps an owner', () => {
   it('lets only one of two owners step down when both try at once', async () => {
     const [first, second] = [await newUser('owner1'), await newUser('owner2')];
     const org = await createOrganization(user(first), { name: 'Race', slug: `race-${first.slice(0, 8)}`, orgType: 'TEAM' });
-    const { data: profile } = await identityService.entities.user.get({ userId: second }).go();
-    await identityService.entities.membership
-      .create({ orgId: org.orgId, userId: second, email: profile!.email, role: 'owner', assignedBy: first, assignedAt: new Date().toISOString() })
+    const { data: profile } = await db.user.get({ userId: second }).go();
+    await db.membership
+      .create({
+        orgId: org.orgId,
+        userId: second,
+        email: profile!.email,
+        role: 'owner',
+        assignedBy: first,
+        assignedAt: new Date().toISOString(),
+      })
       .go();
-    await identityService.entities.organization.patch({ orgId: org.orgId }).add({ ownerCount: 1 }).go();
+    await db.organization.patch({ orgId: org.orgId }).add({ ownerCount: 1 }).go();
 
-    const [accessOfFirst, accessOfSecond] = await Promise.all([authorizeOrg(user(first), org.orgId), authorizeOrg(user(second), org.orgId)]);
+    const [accessOfFirst, accessOfSecond] = await Promise.all([
+      authorizeOrg(user(first), org.orgId),
+      authorizeOrg(user(second), org.orgId),
+    ]);
     const outcomes = await Promise.allSettled([
       updateMember(accessOfFirst, second, { role: 'admin' }),
       updateMember(accessOfSecond, first, { role: 'admin' }),
     ]);
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
-    const { data: members } = await identityService.entities.membership.query.byOrg({ orgId: org.orgId }).go();
+    const { data: members } = await db.membership.query.byOrg({ orgId: org.orgId }).go();
     expect(members.filter((m) => m.role === 'owner')).toHaveLength(1);
-    const { data: after } = await identityService.entities.organization.get({ orgId: org.orgId }).go();
+    const { data: after } = await db.organization.get({ orgId: org.orgId }).go();
     expect(after!.ownerCount).toBe(1);
   });
 });
@@ -67,7 +77,10 @@ describe('idempotency keys', () => {
     expect(first.kind).toBe('run');
     await expect(claimIdempotencyKey(scope, 'key-12345678', '{"a":1}')).rejects.toMatchObject({ status: 409 });
     if (first.kind === 'run') await first.complete({ statusCode: 201, body: '{"id":"x"}' });
-    expect(await claimIdempotencyKey(scope, 'key-12345678', '{"a":1}')).toMatchObject({ kind: 'replay', response: { statusCode: 201 } });
+    expect(await claimIdempotencyKey(scope, 'key-12345678', '{"a":1}')).toMatchObject({
+      kind: 'replay',
+      response: { statusCode: 201 },
+    });
     await expect(claimIdempotencyKey(scope, 'key-12345678', '{"a":2}')).rejects.toMatchObject({ status: 422 });
   });
 });

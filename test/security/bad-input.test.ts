@@ -14,9 +14,25 @@ beforeAll(async () => {
   user = await signUpUser('fuzz');
 });
 
-const BAD_IDS = ['x', '..%2F..%2Fetc%2Fpasswd', 'org_' + 'z'.repeat(300), '%00', "1' OR '1'='1", 'ORG_01JQ0000000000000000000000'];
+const BAD_IDS = [
+  'x',
+  '..%2F..%2Fetc%2Fpasswd',
+  'org_' + 'z'.repeat(300),
+  '%00',
+  "1' OR '1'='1",
+  'ORG_01JQ0000000000000000000000',
+];
 const WRONG_VALUES: unknown[] = [12345, -1, true, null, {}, [], ['a'], 'x'.repeat(100_000), { $ne: 1 }];
-const MALFORMED = ['{', '[]', 'null', '"text"', '{"a":', '{"__proto__":{"polluted":true}}', '\u0000', JSON.stringify({ a: { b: { c: { d: { e: {} } } } } })];
+const MALFORMED = [
+  '{',
+  '[]',
+  'null',
+  '"text"',
+  '{"a":',
+  '{"__proto__":{"polluted":true}}',
+  '\u0000',
+  JSON.stringify({ a: { b: { c: { d: { e: {} } } } } }),
+];
 
 function fill(route: RouteDefinition, value: (name: string) => string) {
   return route.path.replace(/\{(\w+)\}/g, (_, name: string) => value(name));
@@ -42,7 +58,9 @@ function expectClientError(res: ApiResponse, what: string) {
 
 function bodyFields(route: RouteDefinition): string[] {
   if (!route.schemas.body) return [];
-  const schema = z.toJSONSchema(route.schemas.body, { io: 'input', unrepresentable: 'any' }) as { properties?: Record<string, unknown> };
+  const schema = z.toJSONSchema(route.schemas.body, { io: 'input', unrepresentable: 'any' }) as {
+    properties?: Record<string, unknown>;
+  };
   return Object.keys(schema.properties ?? {});
 }
 
@@ -76,9 +94,22 @@ describe('bad input never reaches a 5xx, across the route manifest', () => {
       it(`${label}: malformed JSON, wrong types and oversized strings → 4xx`, async () => {
         const path = fill(route, (n) => validIds[n]!);
         for (const raw of MALFORMED)
-          expectClientError(await api(route.method, path, { ...credentials(), rawBody: raw, headers: { 'content-type': 'application/json' } }), `${label} body ${raw.slice(0, 30)}`);
-        expectClientError(await api(route.method, path, { ...credentials(), rawBody: 'a=b', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), `${label} form body`);
-        expectClientError(await api(route.method, path, { ...credentials(), rawBody: '{"pad":"' + 'x'.repeat(300_000) + '"}' }), `${label} huge body`);
+          expectClientError(
+            await api(route.method, path, { ...credentials(), rawBody: raw, headers: { 'content-type': 'application/json' } }),
+            `${label} body ${raw.slice(0, 30)}`,
+          );
+        expectClientError(
+          await api(route.method, path, {
+            ...credentials(),
+            rawBody: 'a=b',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          }),
+          `${label} form body`,
+        );
+        expectClientError(
+          await api(route.method, path, { ...credentials(), rawBody: '{"pad":"' + 'x'.repeat(300_000) + '"}' }),
+          `${label} huge body`,
+        );
         for (const field of bodyFields(route))
           for (const value of WRONG_VALUES) {
             if (route.schemas.body!.safeParse({ [field]: value }).success) continue; // a valid value, not bad input
@@ -91,7 +122,14 @@ describe('bad input never reaches a 5xx, across the route manifest', () => {
     if (route.schemas.query) {
       it(`${label}: bad query parameters → 4xx`, async () => {
         const path = fill(route, (n) => validIds[n]!);
-        for (const query of ['limit=0', 'limit=1000', 'limit=abc', `cursor=${'x'.repeat(5000)}`, 'status=nope', `to=${'x'.repeat(400)}`]) {
+        for (const query of [
+          'limit=0',
+          'limit=1000',
+          'limit=abc',
+          `cursor=${'x'.repeat(5000)}`,
+          'status=nope',
+          `to=${'x'.repeat(400)}`,
+        ]) {
           const res = await api(route.method, `${path}?${query}`, credentials());
           if (res.status < 400) continue; // a parameter this route does not take is ignored
           expectClientError(res, `${label}?${query.slice(0, 30)}`);

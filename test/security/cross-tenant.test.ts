@@ -89,7 +89,14 @@ async function snapshotOfB() {
     ['', '/members', '/invitations', '/roles', '/api-clients'].map((s) => api('GET', `/v1/orgs/${w.orgB}${s}`, { token })),
   );
   const sessions = await api('GET', '/v1/me/sessions', { token });
-  return { org: org!.body, members: members!.body, invitations: invitations!.body, roles: roles!.body, clients: clients!.body, sessions: sessions.body.items.map((s: { sessionId: string }) => s.sessionId) };
+  return {
+    org: org!.body,
+    members: members!.body,
+    invitations: invitations!.body,
+    roles: roles!.body,
+    clients: clients!.body,
+    sessions: sessions.body.items.map((s: { sessionId: string }) => s.sessionId),
+  };
 }
 
 beforeAll(async () => {
@@ -104,7 +111,25 @@ beforeAll(async () => {
     api('POST', `/v1/orgs/${w.orgB}/api-clients`, { token: w.b.accessToken, body: { name: 'B key', scopes: ['org:read'] } }),
     api('POST', `/v1/orgs/${w.orgA}/api-clients`, {
       token: w.a.accessToken,
-      body: { name: 'A key', scopes: ['org:read', 'org:update', 'members:read', 'members:update', 'members:remove', 'invitations:read', 'invitations:create', 'invitations:revoke', 'roles:read', 'roles:manage', 'api-clients:read', 'api-clients:create', 'api-clients:revoke', 'audit:read'] },
+      body: {
+        name: 'A key',
+        scopes: [
+          'org:read',
+          'org:update',
+          'members:read',
+          'members:update',
+          'members:remove',
+          'invitations:read',
+          'invitations:create',
+          'invitations:revoke',
+          'roles:read',
+          'roles:manage',
+          'api-clients:read',
+          'api-clients:create',
+          'api-clients:revoke',
+          'audit:read',
+        ],
+      },
     }),
   ]);
   w.invitationB = invitation!.body.invitationId;

@@ -7,7 +7,10 @@ export const PLATFORM_ADMIN_GROUP = 'admin';
 export function parseGroups(raw: unknown): string[] {
   if (Array.isArray(raw)) return raw.map(String);
   if (typeof raw !== 'string' || !raw) return [];
-  return raw.replace(/^\[|\]$/g, '').split(/[\s,]+/).filter(Boolean);
+  return raw
+    .replace(/^\[|\]$/g, '')
+    .split(/[\s,]+/)
+    .filter(Boolean);
 }
 
 type AuthorizerContext = {
@@ -33,7 +36,9 @@ export function callerFromEvent(event: APIGatewayProxyEventV2): Caller {
       kind: 'apiClient',
       clientId: String(context.clientId),
       orgId: String(context.orgId),
-      scopes: String(context.scopes ?? '').split(' ').filter(Boolean),
+      scopes: String(context.scopes ?? '')
+        .split(' ')
+        .filter(Boolean),
     };
   }
   return { kind: 'anonymous' };

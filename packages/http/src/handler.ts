@@ -35,7 +35,10 @@ export interface Reply<T> {
 }
 
 /** An answer with a status, headers or a raw body other than the route's default. */
-export const reply = <T>(body: T, options: { status?: number; headers?: Record<string, string>; raw?: string } = {}): Reply<T> => ({
+export const reply = <T>(
+  body: T,
+  options: { status?: number; headers?: Record<string, string>; raw?: string } = {},
+): Reply<T> => ({
   [REPLY]: true,
   body,
   ...options,

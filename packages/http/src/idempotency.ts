@@ -33,7 +33,10 @@ const IdempotencyRecord = new Entity(
 
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_.:-]{8,128}$/;
 
-const hash = (body: string | undefined) => createHash('sha256').update(body ?? '').digest('base64url');
+const hash = (body: string | undefined) =>
+  createHash('sha256')
+    .update(body ?? '')
+    .digest('base64url');
 
 export type Claim =
   | { kind: 'run'; complete(response: APIGatewayProxyStructuredResultV2): Promise<void>; abandon(): Promise<void> }
@@ -41,7 +44,9 @@ export type Claim =
 
 export async function claimIdempotencyKey(scope: string, key: string, body: string | undefined): Promise<Claim> {
   if (!IDEMPOTENCY_KEY_PATTERN.test(key))
-    throw new ValidationError('Idempotency-Key must be 8–128 letters, digits or _.:-', [{ path: 'headers.idempotency-key', message: 'Invalid format' }]);
+    throw new ValidationError('Idempotency-Key must be 8–128 letters, digits or _.:-', [
+      { path: 'headers.idempotency-key', message: 'Invalid format' },
+    ]);
   const now = Math.floor(Date.now() / 1000);
   const payloadHash = hash(body);
   try {
@@ -61,7 +66,9 @@ export async function claimIdempotencyKey(scope: string, key: string, body: stri
     if (data?.status === 'completed') return { kind: 'replay', response: data.response as APIGatewayProxyStructuredResultV2 };
     if (data && data.lockedUntil > now) throw new ConflictError('A request with this Idempotency-Key is still being processed');
     // The first attempt died mid-way: take the lock over.
-    await IdempotencyRecord.patch({ scope, key }).set({ lockedUntil: now + IN_PROGRESS_SECONDS }).go();
+    await IdempotencyRecord.patch({ scope, key })
+      .set({ lockedUntil: now + IN_PROGRESS_SECONDS })
+      .go();
   }
   return {
     kind: 'run',

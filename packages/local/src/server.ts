@@ -48,7 +48,9 @@ const problem = (status: number, title: string, detail: string) => ({
  * the same event, applies the JWT authorizer (user/admin routes) or runs the real Lambda
  * authorizer (principal routes), then invokes the route's handler module in-process.
  */
-export async function startLocalServer(options: LocalServerOptions): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+export async function startLocalServer(
+  options: LocalServerOptions,
+): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const compiled = options.routes.map(compile);
   const handlers = new Map<string, Promise<LambdaHandler>>();
   const load = (module: string) => {
@@ -59,16 +61,35 @@ export async function startLocalServer(options: LocalServerOptions): Promise<{ s
     }
     return loaded;
   };
-  const verifier = CognitoJwtVerifier.create({ userPoolId: options.cognito.userPoolId, tokenUse: 'access', clientId: options.cognito.clientId });
+  const verifier = CognitoJwtVerifier.create({
+    userPoolId: options.cognito.userPoolId,
+    tokenUse: 'access',
+    clientId: options.cognito.clientId,
+  });
   verifier.cacheJwks(options.cognito.jwks as never);
 
-  async function authorize(route: RouteDefinition, event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2 | undefined> {
+  async function authorize(
+    route: RouteDefinition,
+    event: APIGatewayProxyEventV2,
+  ): Promise<APIGatewayProxyStructuredResultV2 | undefined> {
     if (route.auth === 'public') return;
     const unauthorized = problem(401, 'Unauthenticated', 'Send a valid access token or API key');
     if (route.auth === 'principal') {
       const authorizer = await load('identity/authorizer');
       const result = (await authorizer(
-        { version: '2.0', type: 'REQUEST', routeArn: `local:${event.routeKey}`, identitySource: [], routeKey: event.routeKey, rawPath: event.rawPath, rawQueryString: event.rawQueryString, headers: event.headers, requestContext: event.requestContext, pathParameters: event.pathParameters, queryStringParameters: event.queryStringParameters },
+        {
+          version: '2.0',
+          type: 'REQUEST',
+          routeArn: `local:${event.routeKey}`,
+          identitySource: [],
+          routeKey: event.routeKey,
+          rawPath: event.rawPath,
+          rawQueryString: event.rawQueryString,
+          headers: event.headers,
+          requestContext: event.requestContext,
+          pathParameters: event.pathParameters,
+          queryStringParameters: event.queryStringParameters,
+        },
         lambdaContext('authorizer'),
       )) as { isAuthorized: boolean; context?: Record<string, unknown> };
       if (!result.isAuthorized) return unauthorized;
@@ -80,7 +101,10 @@ export async function startLocalServer(options: LocalServerOptions): Promise<{ s
     try {
       const claims = await verifier.verify(token);
       const rendered = Object.fromEntries(
-        Object.entries(claims).map(([k, v]) => [k, Array.isArray(v) ? `[${v.join(' ')}]` : typeof v === 'object' ? JSON.stringify(v) : String(v)]),
+        Object.entries(claims).map(([k, v]) => [
+          k,
+          Array.isArray(v) ? `[${v.join(' ')}]` : typeof v === 'object' ? JSON.stringify(v) : String(v),
+        ]),
       );
       (event.requestContext as unknown as { authorizer: unknown }).authorizer = { jwt: { claims: rendered, scopes: null } };
     } catch {
@@ -112,11 +136,15 @@ export async function startLocalServer(options: LocalServerOptions): Promise<{ s
     const match = candidates.find((c) => c.route.method === method);
     if (!match) {
       const status = candidates.length ? 405 : 404;
-      return send(res, problem(status, status === 404 ? 'Not found' : 'Method not allowed', `No route for ${method} ${url.pathname}`));
+      return send(
+        res,
+        problem(status, status === 404 ? 'Not found' : 'Method not allowed', `No route for ${method} ${url.pathname}`),
+      );
     }
     const values = match.pattern.exec(url.pathname)!.slice(1);
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+    for (const [k, v] of Object.entries(req.headers))
+      if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
     const query: Record<string, string> = {};
     for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
     const body = Buffer.concat(chunks);
@@ -130,9 +158,7 @@ export async function startLocalServer(options: LocalServerOptions): Promise<{ s
       cookies: headers.cookie?.split(/;\s*/),
       headers,
       queryStringParameters: Object.keys(query).length ? query : undefined,
-      pathParameters: match.names.length
-        ? Object.fromEntries(match.names.map((n, i) => [n, safeDecode(values[i]!)]))
-        : undefined,
+      pathParameters: match.names.length ? Object.fromEntries(match.names.map((n, i) => [n, safeDecode(values[i]!)])) : undefined,
       body: body.length ? body.toString('utf8') : undefined,
       isBase64Encoded: false,
       requestContext: {
@@ -140,7 +166,13 @@ export async function startLocalServer(options: LocalServerOptions): Promise<{ s
         apiId: 'local',
         domainName: headers.host ?? 'localhost',
         domainPrefix: 'local',
-        http: { method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: req.socket.remoteAddress ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+        http: {
+          method,
+          path: url.pathname,
+          protocol: 'HTTP/1.1',
+          sourceIp: req.socket.remoteAddress ?? '127.0.0.1',
+          userAgent: headers['user-agent'] ?? '',
+        },
         requestId: randomUUID(),
         routeKey,
         stage: '$default',
@@ -176,10 +208,11 @@ export async function startLocalServer(options: LocalServerOptions): Promise<{ s
   return {
     server,
     url: `http://127.0.0.1:${port}`,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }
 

@@ -1,11 +1,7 @@
 import { ForbiddenError, NotFoundError } from '../shared/errors.ts';
-import { identityService, type Membership, type Organization } from './entities.ts';
-import {
-  BUILT_IN_ROLE_PERMISSIONS,
-  PERMISSIONS,
-  isBuiltInRole,
-  type Permission,
-} from './permissions.ts';
+import { transactGet } from '../shared/transactions.ts';
+import { db, type Membership, type Organization } from './entities.ts';
+import { BUILT_IN_ROLE_PERMISSIONS, PERMISSIONS, isBuiltInRole, type Permission } from './permissions.ts';
 
 /** Who is calling, as the authorizers established it. */
 export type Caller =
@@ -52,7 +48,7 @@ export async function authorizeOrg(caller: Caller, orgId: string, permission?: P
 
   if (caller.kind === 'apiClient') {
     if (caller.orgId !== orgId) throw notFound();
-    const { data: org } = await identityService.entities.organization.get({ orgId }).go({ consistent: true });
+    const { data: org } = await db.organization.get({ orgId }).go({ consistent: true });
     if (!org || org.deletedAt) throw notFound();
     if (permission && !caller.scopes.includes(permission))
       throw new ForbiddenError(`This API client lacks the scope ${permission}`);
@@ -66,14 +62,10 @@ export async function authorizeOrg(caller: Caller, orgId: string, permission?: P
     };
   }
 
-  const { data } = await identityService.transaction
-    .get(({ membership, organization }) => [
-      membership.get({ orgId, userId: caller.userId }).commit(),
-      organization.get({ orgId }).commit(),
-    ])
-    .go();
-  const membership = data[0]?.item as Membership | null | undefined;
-  const org = data[1]?.item as Organization | null | undefined;
+  const [membership, org] = await transactGet<[Membership, Organization]>([
+    { op: db.membership.get({ orgId, userId: caller.userId }), entity: db.membership },
+    { op: db.organization.get({ orgId }), entity: db.organization },
+  ]);
   if (!org || org.deletedAt) throw notFound();
 
   if (!isMembershipLive(membership)) {

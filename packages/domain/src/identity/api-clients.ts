@@ -4,10 +4,9 @@ import { newId } from '../shared/ids.ts';
 import { safeEqual, sha256 } from '../shared/secrets.ts';
 import { auditBy, auditItem } from './audit.ts';
 import type { Caller, OrgAccess } from './access.ts';
-import { identityService, type ApiClient } from './entities.ts';
+import { db, type ApiClient } from './entities.ts';
 import { isPermission } from './permissions.ts';
-
-const { apiClient, auditEvent } = identityService.entities;
+import { transactWrite, put, update } from '../shared/transactions.ts';
 
 /** Keys read `ak_<id>.<secret>`: the id finds the row, the secret is checked against its hash. */
 const KEY_PATTERN = /^(ak_[0-9a-z]{26})\.([A-Za-z0-9_-]{43})$/;
@@ -20,7 +19,11 @@ export const apiClientView = (c: ApiClient) => {
 
 export async function createApiClient(access: OrgAccess, input: { name: string; scopes: string[]; expiresAt?: string }) {
   const unknown = input.scopes.filter((s) => !isPermission(s));
-  if (unknown.length) throw new ValidationError('Unknown scopes', unknown.map((s) => ({ path: 'scopes', message: `Unknown scope ${s}` })));
+  if (unknown.length)
+    throw new ValidationError(
+      'Unknown scopes',
+      unknown.map((s) => ({ path: 'scopes', message: `Unknown scope ${s}` })),
+    );
   const beyond = input.scopes.filter((s) => !access.permissions.has(s));
   if (beyond.length) throw new ForbiddenError(`An API client cannot hold scopes you do not hold: ${beyond.join(', ')}`);
   if (input.expiresAt && new Date(input.expiresAt) <= new Date())
@@ -43,32 +46,44 @@ export async function createApiClient(access: OrgAccess, input: { name: string; 
     createdAt: now,
     updatedAt: now,
   };
-  await identityService.transaction
-    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
-      apiClient.create(client).commit(),
-      auditEvent
-        .create(auditItem({ ...auditBy(access), action: 'api-client.created', targetType: 'api-client', targetId: clientId, details: { name: input.name, scopes: input.scopes } }))
-        .commit(),
-    ])
-    .go();
+  await transactWrite([
+    put(db.apiClient.create(client)),
+    put(
+      db.auditEvent.create(
+        auditItem({
+          ...auditBy(access),
+          action: 'api-client.created',
+          targetType: 'api-client',
+          targetId: clientId,
+          details: { name: input.name, scopes: input.scopes },
+        }),
+      ),
+    ),
+  ]);
   return { ...apiClientView(client), key };
 }
 
 export async function listApiClients(access: OrgAccess, options: { cursor?: string; limit?: number }) {
-  const { data, cursor } = await apiClient.query.byOrg({ orgId: access.orgId }).go({ cursor: options.cursor ?? null, limit: options.limit ?? 50 });
+  const { data, cursor } = await db.apiClient.query
+    .byOrg({ orgId: access.orgId })
+    .go({ cursor: options.cursor ?? null, limit: options.limit ?? 50 });
   return { items: data.map(apiClientView), nextCursor: cursor };
 }
 
 export async function revokeApiClient(access: OrgAccess, clientId: string) {
-  const { data } = await apiClient.get({ clientId }).go();
+  const { data } = await db.apiClient.get({ clientId }).go();
   if (!data || data.orgId !== access.orgId) throw new NotFoundError('API client not found');
   if (data.revokedAt) throw new ConflictError('The API client is already revoked');
-  await identityService.transaction
-    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
-      apiClient.patch({ clientId }).set({ isActive: false, revokedAt: new Date().toISOString(), revokedBy: access.actorId }).commit(),
-      auditEvent.create(auditItem({ ...auditBy(access), action: 'api-client.revoked', targetType: 'api-client', targetId: clientId })).commit(),
-    ])
-    .go();
+  await transactWrite([
+    update(
+      db.apiClient.patch({ clientId }).set({ isActive: false, revokedAt: new Date().toISOString(), revokedBy: access.actorId }),
+    ),
+    put(
+      db.auditEvent.create(
+        auditItem({ ...auditBy(access), action: 'api-client.revoked', targetType: 'api-client', targetId: clientId }),
+      ),
+    ),
+  ]);
 }
 
 /**
@@ -79,14 +94,14 @@ export async function authenticateApiKey(key: string): Promise<Extract<Caller, {
   const match = KEY_PATTERN.exec(key);
   if (!match) return null;
   const [, clientId, secret] = match as unknown as [string, string, string];
-  const { data } = await apiClient.get({ clientId }).go();
+  const { data } = await db.apiClient.get({ clientId }).go();
   if (!data || !data.isActive || data.revokedAt) return null;
   if (!safeEqual(sha256(secret), (data as ApiClient & { secretHash: string }).secretHash)) return null;
   if (data.expiresAt && new Date(data.expiresAt) <= new Date()) return null;
   const now = Date.now();
   if (!data.lastUsedAt || now - Date.parse(data.lastUsedAt) > LAST_USED_GRANULARITY_MS) {
     const cutoff = new Date(now - LAST_USED_GRANULARITY_MS).toISOString();
-    await apiClient
+    await db.apiClient
       .patch({ clientId })
       .set({ lastUsedAt: new Date(now).toISOString() })
       .where(({ lastUsedAt }, { notExists, lt }) => `${notExists(lastUsedAt)} OR ${lt(lastUsedAt, cutoff)}`)

@@ -1,5 +1,5 @@
 import { newId } from '../shared/ids.ts';
-import { identityService, type AuditEvent } from './entities.ts';
+import { db, type AuditEvent } from './entities.ts';
 import type { OrgAccess } from './access.ts';
 
 export type AuditAction =
@@ -43,11 +43,8 @@ export function auditItem(input: AuditInput) {
   return { ...input, eventId: newId('evt'), at };
 }
 
-export async function listAuditEvents(
-  access: OrgAccess,
-  options: { cursor?: string; limit?: number; action?: string },
-) {
-  const query = identityService.entities.auditEvent.query.byOrg({ orgId: access.orgId });
+export async function listAuditEvents(access: OrgAccess, options: { cursor?: string; limit?: number; action?: string }) {
+  const query = db.auditEvent.query.byOrg({ orgId: access.orgId });
   const filtered = options.action ? query.where(({ action }, { eq }) => eq(action, options.action!)) : query;
   const { data, cursor } = await filtered.go({ cursor: options.cursor ?? null, limit: options.limit ?? 50, order: 'desc' });
   return { items: data, nextCursor: cursor };

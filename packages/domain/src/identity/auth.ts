@@ -1,4 +1,4 @@
-import { identityService } from './entities.ts';
+import { db } from './entities.ts';
 import { identityProvider, type Tokens } from './cognito.ts';
 import { openSession, subjectOf, type Device } from './sessions.ts';
 
@@ -41,6 +41,9 @@ export async function setMfa(accessToken: string, code: string | undefined) {
   if (code) await identityProvider.finishTotpSetup(accessToken, code);
   else await identityProvider.disableTotp(accessToken);
   const mfaEnabled = Boolean(code);
-  await identityService.entities.user.patch({ userId: subjectOf(accessToken) }).set({ mfaEnabled }).go();
+  await db.user
+    .patch({ userId: subjectOf(accessToken) })
+    .set({ mfaEnabled })
+    .go();
   return { mfaEnabled };
 }

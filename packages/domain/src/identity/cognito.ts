@@ -44,8 +44,7 @@ export interface Tokens {
 }
 
 export type SignInResult =
-  | { kind: 'tokens'; tokens: Tokens }
-  | { kind: 'challenge'; challenge: 'SOFTWARE_TOKEN_MFA'; session: string };
+  { kind: 'tokens'; tokens: Tokens } | { kind: 'challenge'; challenge: 'SOFTWARE_TOKEN_MFA'; session: string };
 
 const toTokens = (r: AuthenticationResultType): Tokens => ({
   accessToken: r.AccessToken!,
@@ -62,8 +61,7 @@ function translate(error: unknown): never {
   const map: Record<string, () => DomainError> = {
     UsernameExistsException: () => new ConflictError('An account with this email already exists'),
     AliasExistsException: () => new ConflictError('An account with this email already exists'),
-    InvalidPasswordException: () =>
-      new ValidationError('The password does not meet the policy', [{ path: 'password', message }]),
+    InvalidPasswordException: () => new ValidationError('The password does not meet the policy', [{ path: 'password', message }]),
     InvalidParameterException: () => new ValidationError(message),
     CodeMismatchException: () => new ValidationError('The code is not valid', [{ path: 'code', message: 'Invalid code' }]),
     ExpiredCodeException: () => new ValidationError('The code has expired', [{ path: 'code', message: 'Expired code' }]),
@@ -98,10 +96,7 @@ export const identityProvider = {
           ClientId: clientId(),
           Username: email,
           Password: password,
-          UserAttributes: [
-            { Name: 'email', Value: email },
-            ...(fullName ? [{ Name: 'name', Value: fullName }] : []),
-          ],
+          UserAttributes: [{ Name: 'email', Value: email }, ...(fullName ? [{ Name: 'name', Value: fullName }] : [])],
         }),
       );
       return { userId: out.UserSub!, confirmed: out.UserConfirmed ?? false };
@@ -179,7 +174,8 @@ export const identityProvider = {
       const out = await cognito().send(
         new VerifySoftwareTokenCommand({ AccessToken: accessToken, UserCode: code, FriendlyDeviceName: 'authenticator' }),
       );
-      if (out.Status !== 'SUCCESS') throw new ValidationError('The code is not valid', [{ path: 'code', message: 'Invalid code' }]);
+      if (out.Status !== 'SUCCESS')
+        throw new ValidationError('The code is not valid', [{ path: 'code', message: 'Invalid code' }]);
       await cognito().send(
         new SetUserMFAPreferenceCommand({
           AccessToken: accessToken,

@@ -3,11 +3,10 @@ import { newId } from '../shared/ids.ts';
 import { sendMail } from '../shared/mail.ts';
 import { auditBy, auditItem } from './audit.ts';
 import type { OrgAccess, UserCaller } from './access.ts';
-import { identityService, type Invitation } from './entities.ts';
+import { db, inboxService, type Invitation } from './entities.ts';
 import { assertMayGrant, assertRoleExists } from './members.ts';
 import { requireUser } from './users.ts';
-
-const { invitation, membership, organization, auditEvent } = identityService.entities;
+import { transactWrite, put, update } from '../shared/transactions.ts';
 
 export const INVITATION_LIFETIME_DAYS = 7;
 const DAY_MS = 86_400_000;
@@ -24,7 +23,7 @@ export async function createInvitation(access: OrgAccess, input: { email: string
   if (input.role === 'owner' && access.role !== 'owner') throw new ForbiddenError('Only an owner can invite an owner');
   assertMayGrant(access, input.role);
   if (access.org.orgType === 'SOLO') throw new UnprocessableError('A personal organization has no other members; create a team');
-  const { data: inbox } = await identityService.collections.inbox({ email }).go({ pages: 'all' });
+  const { data: inbox } = await inboxService().collections.inbox({ email }).go({ pages: 'all' });
   if (inbox.membership.some((m) => m.orgId === access.orgId))
     throw new ConflictError('That person is already a member', [{ path: 'email', message: 'Already a member' }]);
   if (inbox.invitation.some((i) => i.orgId === access.orgId && invitationStatus(i) === 'pending'))
@@ -43,14 +42,20 @@ export async function createInvitation(access: OrgAccess, input: { email: string
     expiresAt,
     ttl: Math.floor((now + (INVITATION_LIFETIME_DAYS + 30) * DAY_MS) / 1000),
   };
-  await identityService.transaction
-    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
-      invitation.create(item).commit(),
-      auditEvent
-        .create(auditItem({ ...auditBy(access), action: 'invitation.created', targetType: 'invitation', targetId: invitationId, details: { email, role: input.role } }))
-        .commit(),
-    ])
-    .go();
+  await transactWrite([
+    put(db.invitation.create(item)),
+    put(
+      db.auditEvent.create(
+        auditItem({
+          ...auditBy(access),
+          action: 'invitation.created',
+          targetType: 'invitation',
+          targetId: invitationId,
+          details: { email, role: input.role },
+        }),
+      ),
+    ),
+  ]);
   const base = process.env.APP_URL ?? 'http://localhost:3000';
   const link = `${base}/v1/invitations/${invitationId}/accept`;
   await sendMail({
@@ -65,7 +70,7 @@ export async function createInvitation(access: OrgAccess, input: { email: string
 }
 
 export async function listInvitations(access: OrgAccess, options: { cursor?: string; limit?: number; status?: string }) {
-  const { data, cursor } = await invitation.query
+  const { data, cursor } = await db.invitation.query
     .byOrg({ orgId: access.orgId })
     .go({ cursor: options.cursor ?? null, limit: options.limit ?? 50, order: 'desc' });
   const items = data.map(invitationView).filter((i) => !options.status || i.status === options.status);
@@ -73,25 +78,35 @@ export async function listInvitations(access: OrgAccess, options: { cursor?: str
 }
 
 export async function revokeInvitation(access: OrgAccess, invitationId: string) {
-  const { data } = await invitation.get({ invitationId }).go();
+  const { data } = await db.invitation.get({ invitationId }).go();
   if (!data || data.orgId !== access.orgId) throw new NotFoundError('Invitation not found');
   if (data.status !== 'pending') throw new ConflictError(`The invitation is already ${data.status}`);
-  await identityService.transaction
-    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
-      invitation.patch({ invitationId }).set({ status: 'revoked', respondedAt: new Date().toISOString() }).where(({ status }, { eq }) => eq(status, 'pending')).commit(),
-      auditEvent.create(auditItem({ ...auditBy(access), action: 'invitation.revoked', targetType: 'invitation', targetId: invitationId })).commit(),
-    ])
-    .go();
+  await transactWrite([
+    update(
+      db.invitation
+        .patch({ invitationId })
+        .set({ status: 'revoked', respondedAt: new Date().toISOString() })
+        .where(({ status }, { eq }) => eq(status, 'pending')),
+    ),
+    put(
+      db.auditEvent.create(
+        auditItem({ ...auditBy(access), action: 'invitation.revoked', targetType: 'invitation', targetId: invitationId }),
+      ),
+    ),
+  ]);
 }
 
 /** Only the invited person can answer, and only once, before the invitation expires. */
 async function requireOwnPendingInvitation(caller: UserCaller, invitationId: string) {
-  const [{ data }, profile] = await Promise.all([invitation.get({ invitationId }).go({ consistent: true }), requireUser(caller.userId)]);
+  const [{ data }, profile] = await Promise.all([
+    db.invitation.get({ invitationId }).go({ consistent: true }),
+    requireUser(caller.userId),
+  ]);
   if (!data || data.email !== profile.email.toLowerCase()) throw new NotFoundError('Invitation not found');
   const status = invitationStatus(data);
   if (status === 'expired') throw new GoneError('The invitation has expired; ask for a new one');
   if (status !== 'pending') throw new ConflictError(`The invitation is already ${status}`);
-  const { data: org } = await organization.get({ orgId: data.orgId }).go({ consistent: true });
+  const { data: org } = await db.organization.get({ orgId: data.orgId }).go({ consistent: true });
   if (!org || org.deletedAt) throw new NotFoundError('The organization of this invitation no longer exists');
   return { inv: data, profile };
 }
@@ -99,41 +114,74 @@ async function requireOwnPendingInvitation(caller: UserCaller, invitationId: str
 export async function acceptInvitation(caller: UserCaller, invitationId: string) {
   const { inv, profile } = await requireOwnPendingInvitation(caller, invitationId);
   const now = new Date().toISOString();
-  const result = await identityService.transaction
-    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
-      invitation.patch({ invitationId }).set({ status: 'accepted', respondedAt: now }).where(({ status }, { eq }) => eq(status, 'pending')).commit(),
-      membership
-        .create({ orgId: inv.orgId, userId: profile.userId, email: profile.email, fullName: profile.fullName, role: inv.role, assignedBy: inv.invitedBy, assignedAt: now })
-        .commit(),
-      ...(inv.role === 'owner' ? [organization.patch({ orgId: inv.orgId }).add({ ownerCount: 1 }).commit()] : []),
-      auditEvent
-        .create(auditItem({ orgId: inv.orgId, actorType: 'user', actorId: profile.userId, action: 'invitation.accepted', targetType: 'invitation', targetId: invitationId, details: { role: inv.role } }))
-        .commit(),
-    ])
-    .go();
+  const result = await transactWrite([
+    update(
+      db.invitation
+        .patch({ invitationId })
+        .set({ status: 'accepted', respondedAt: now })
+        .where(({ status }, { eq }) => eq(status, 'pending')),
+    ),
+    put(
+      db.membership.create({
+        orgId: inv.orgId,
+        userId: profile.userId,
+        email: profile.email,
+        fullName: profile.fullName,
+        role: inv.role,
+        assignedBy: inv.invitedBy,
+        assignedAt: now,
+      }),
+    ),
+    ...(inv.role === 'owner' ? [update(db.organization.patch({ orgId: inv.orgId }).add({ ownerCount: 1 }))] : []),
+    put(
+      db.auditEvent.create(
+        auditItem({
+          orgId: inv.orgId,
+          actorType: 'user',
+          actorId: profile.userId,
+          action: 'invitation.accepted',
+          targetType: 'invitation',
+          targetId: invitationId,
+          details: { role: inv.role },
+        }),
+      ),
+    ),
+  ]);
   if (result.canceled) throw new ConflictError('The invitation was answered already, or you are already a member');
   return { orgId: inv.orgId, role: inv.role };
 }
 
 export async function declineInvitation(caller: UserCaller, invitationId: string) {
   const { inv, profile } = await requireOwnPendingInvitation(caller, invitationId);
-  await identityService.transaction
-    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
-      invitation.patch({ invitationId }).set({ status: 'declined', respondedAt: new Date().toISOString() }).where(({ status }, { eq }) => eq(status, 'pending')).commit(),
-      auditEvent
-        .create(auditItem({ orgId: inv.orgId, actorType: 'user', actorId: profile.userId, action: 'invitation.declined', targetType: 'invitation', targetId: invitationId }))
-        .commit(),
-    ])
-    .go();
+  await transactWrite([
+    update(
+      db.invitation
+        .patch({ invitationId })
+        .set({ status: 'declined', respondedAt: new Date().toISOString() })
+        .where(({ status }, { eq }) => eq(status, 'pending')),
+    ),
+    put(
+      db.auditEvent.create(
+        auditItem({
+          orgId: inv.orgId,
+          actorType: 'user',
+          actorId: profile.userId,
+          action: 'invitation.declined',
+          targetType: 'invitation',
+          targetId: invitationId,
+        }),
+      ),
+    ),
+  ]);
 }
 
 export async function listMyInvitations(caller: UserCaller) {
   const user = await requireUser(caller.userId);
-  const { data } = await invitation.query.byEmail({ email: user.email.toLowerCase() }).go({ limit: 100, order: 'desc' });
+  const { data } = await db.invitation.query.byEmail({ email: user.email.toLowerCase() }).go({ limit: 100, order: 'desc' });
   const pending = data.map(invitationView).filter((i) => i.status === 'pending');
   // Invitations into organizations deleted since are no longer on offer.
   const orgIds = [...new Set(pending.map((i) => i.orgId))];
-  const { data: orgs } = orgIds.length ? await organization.get(orgIds.map((orgId) => ({ orgId }))).go() : { data: [] };
+  const { data: orgs } = orgIds.length ? await db.organization.get(orgIds.map((orgId) => ({ orgId }))).go() : { data: [] };
   const live = new Set(orgs.filter((o) => !o.deletedAt).map((o) => o.orgId));
   return { items: pending.filter((i) => live.has(i.orgId)), nextCursor: null };
 }

@@ -1,13 +1,12 @@
 import { ConflictError, ForbiddenError, NotFoundError, UnprocessableError, ValidationError } from '../shared/errors.ts';
 import { auditBy, auditItem } from './audit.ts';
 import { isMembershipLive, permissionsOfRole, type OrgAccess } from './access.ts';
-import { identityService, type Membership } from './entities.ts';
+import { db, type Membership } from './entities.ts';
 import { ROLE_RANK, isBuiltInRole } from './permissions.ts';
-
-const { membership, organization, auditEvent } = identityService.entities;
+import { put, remove, transactWrite, update } from '../shared/transactions.ts';
 
 export async function listMembers(access: OrgAccess, options: { cursor?: string; limit?: number }) {
-  const { data, cursor } = await membership.query
+  const { data, cursor } = await db.membership.query
     .byOrg({ orgId: access.orgId })
     .go({ cursor: options.cursor ?? null, limit: options.limit ?? 50 });
   return { items: data, nextCursor: cursor };
@@ -38,17 +37,15 @@ function assertMayManage(access: OrgAccess, target: Membership, newRole?: string
 }
 
 async function requireMember(access: OrgAccess, userId: string): Promise<Membership> {
-  const { data } = await membership.get({ orgId: access.orgId, userId }).go({ consistent: true });
+  const { data } = await db.membership.get({ orgId: access.orgId, userId }).go({ consistent: true });
   if (!data) throw new NotFoundError('Member not found');
   return data;
 }
 
-type TxOrganization = Parameters<Parameters<typeof identityService.transaction.write>[0]>[0]['organization'];
-
 /** Changing who is an owner moves the owner count in the same transaction, under a condition. */
-function ownerCountChange(tx: TxOrganization, orgId: string, delta: number) {
-  const update = tx.patch({ orgId }).add({ ownerCount: delta });
-  return delta < 0 ? update.where(({ ownerCount }, { gt }) => gt(ownerCount, 1)).commit() : update.commit();
+function ownerCountChange(orgId: string, delta: number) {
+  const change = db.organization.patch({ orgId }).add({ ownerCount: delta });
+  return update(delta < 0 ? change.where(({ ownerCount }, { gt }) => gt(ownerCount, 1)) : change);
 }
 
 export interface MemberPatch {
@@ -74,45 +71,48 @@ export async function updateMember(access: OrgAccess, userId: string, patch: Mem
   if (patch.role) Object.assign(set, { role: patch.role, assignedBy: access.actorId, assignedAt: new Date().toISOString() });
   if (patch.isActive !== undefined) set.isActive = patch.isActive;
   if (patch.expiresAt) set.expiresAt = patch.expiresAt;
-  const result = await identityService.transaction
-    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
-      (patch.expiresAt === null
-        ? membership.patch({ orgId: access.orgId, userId }).set(set).remove(['expiresAt'])
-        : membership.patch({ orgId: access.orgId, userId }).set(set)
-      ).commit(),
-      ...(delta ? [ownerCountChange(organization, access.orgId, delta)] : []),
-      auditEvent
-        .create(
-          auditItem({
-            ...auditBy(access),
-            action: patch.role && patch.role !== target.role ? 'member.role-changed' : 'member.updated',
-            targetType: 'user',
-            targetId: userId,
-            details: { from: target.role, ...patch },
-          }),
-        )
-        .commit(),
-    ])
-    .go();
+  const result = await transactWrite([
+    update(
+      patch.expiresAt === null
+        ? db.membership.patch({ orgId: access.orgId, userId }).set(set).remove(['expiresAt'])
+        : db.membership.patch({ orgId: access.orgId, userId }).set(set),
+    ),
+    ...(delta ? [ownerCountChange(access.orgId, delta)] : []),
+    put(
+      db.auditEvent.create(
+        auditItem({
+          ...auditBy(access),
+          action: patch.role && patch.role !== target.role ? 'member.role-changed' : 'member.updated',
+          targetType: 'user',
+          targetId: userId,
+          details: { from: target.role, ...patch },
+        }),
+      ),
+    ),
+  ]);
   if (result.canceled) throw new ConflictError('An organization always keeps an owner; make someone else owner first');
   return requireMember(access, userId);
 }
 
-export async function removeMember(access: OrgAccess, userId: string, action: 'member.removed' | 'member.left' = 'member.removed') {
+export async function removeMember(
+  access: OrgAccess,
+  userId: string,
+  action: 'member.removed' | 'member.left' = 'member.removed',
+) {
   const target = await requireMember(access, userId);
   if (action === 'member.removed') assertMayManage(access, target);
   if (access.org.orgType === 'SOLO' && userId === access.org.ownerId)
     throw new UnprocessableError('You cannot leave your personal organization');
   const wasOwner = target.role === 'owner' && target.isActive !== false;
-  const result = await identityService.transaction
-    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
-      membership.delete({ orgId: access.orgId, userId }).commit(),
-      ...(wasOwner ? [ownerCountChange(organization, access.orgId, -1)] : []),
-      auditEvent
-        .create(auditItem({ ...auditBy(access), action, targetType: 'user', targetId: userId, details: { role: target.role } }))
-        .commit(),
-    ])
-    .go();
+  const result = await transactWrite([
+    remove(db.membership.delete({ orgId: access.orgId, userId })),
+    ...(wasOwner ? [ownerCountChange(access.orgId, -1)] : []),
+    put(
+      db.auditEvent.create(
+        auditItem({ ...auditBy(access), action, targetType: 'user', targetId: userId, details: { role: target.role } }),
+      ),
+    ),
+  ]);
   if (result.canceled) throw new ConflictError('An organization always keeps an owner; make someone else owner first');
 }
 
@@ -121,38 +121,41 @@ export async function removeMember(access: OrgAccess, userId: string, action: 'm
  * the caller steps down to admin. Both in one transaction.
  */
 export async function transferOwnership(access: OrgAccess, toUserId: string) {
-  if (access.caller.kind !== 'user' || access.role !== 'owner')
-    throw new ForbiddenError('Only an owner can transfer ownership');
+  if (access.caller.kind !== 'user' || access.role !== 'owner') throw new ForbiddenError('Only an owner can transfer ownership');
   if (toUserId === access.actorId) throw new UnprocessableError('You already own this organization');
   if (access.org.orgType === 'SOLO') throw new UnprocessableError('A personal organization cannot change hands');
   const target = await requireMember(access, toUserId);
   if (!isMembershipLive(target)) throw new UnprocessableError('That member is not active');
   const now = new Date().toISOString();
   const becomesOwner = target.role !== 'owner';
-  await identityService.transaction
-    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
-      membership
+  await transactWrite([
+    update(
+      db.membership
         .patch({ orgId: access.orgId, userId: toUserId })
         .set({ role: 'owner', assignedBy: access.actorId, assignedAt: now })
-        .remove(['expiresAt'])
-        .commit(),
-      membership.patch({ orgId: access.orgId, userId: access.actorId }).set({ role: 'admin', assignedBy: access.actorId, assignedAt: now }).commit(),
-      organization
+        .remove(['expiresAt']),
+    ),
+    update(
+      db.membership
+        .patch({ orgId: access.orgId, userId: access.actorId })
+        .set({ role: 'admin', assignedBy: access.actorId, assignedAt: now }),
+    ),
+    update(
+      db.organization
         .patch({ orgId: access.orgId })
         .set({ ownerId: toUserId })
-        .add({ ownerCount: becomesOwner ? 0 : -1 })
-        .commit(),
-      auditEvent
-        .create(
-          auditItem({
-            ...auditBy(access),
-            action: 'org.ownership-transferred',
-            targetType: 'user',
-            targetId: toUserId,
-            details: { from: access.actorId, to: toUserId },
-          }),
-        )
-        .commit(),
-    ])
-    .go();
+        .add({ ownerCount: becomesOwner ? 0 : -1 }),
+    ),
+    put(
+      db.auditEvent.create(
+        auditItem({
+          ...auditBy(access),
+          action: 'org.ownership-transferred',
+          targetType: 'user',
+          targetId: toUserId,
+          details: { from: access.actorId, to: toUserId },
+        }),
+      ),
+    ),
+  ]);
 }

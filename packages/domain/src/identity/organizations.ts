@@ -2,8 +2,9 @@ import { ConflictError, UnprocessableError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import { auditBy, auditItem } from './audit.ts';
 import type { OrgAccess, UserCaller } from './access.ts';
-import { identityService, type Organization } from './entities.ts';
+import { db, type Organization } from './entities.ts';
 import { requireUser } from './users.ts';
+import { transactWrite, put, update, remove } from '../shared/transactions.ts';
 
 export interface NewOrganization {
   name: string;
@@ -31,27 +32,33 @@ export async function createOrganization(caller: UserCaller, input: NewOrganizat
     createdAt: now,
     updatedAt: now,
   };
-  const { organization, membership, unique, auditEvent } = identityService.entities;
-  const result = await identityService.transaction
-    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
-      unique.create({ kind: 'slug', value: input.slug, ownerId: orgId }).commit(),
-      organization.create(org).commit(),
-      membership
-        .create({
+  const result = await transactWrite([
+    put(db.unique.create({ kind: 'slug', value: input.slug, ownerId: orgId })),
+    put(db.organization.create(org)),
+    put(
+      db.membership.create({
+        orgId,
+        userId: caller.userId,
+        email: profile.email,
+        fullName: profile.fullName,
+        role: 'owner',
+        assignedBy: caller.userId,
+        assignedAt: now,
+      }),
+    ),
+    put(
+      db.auditEvent.create(
+        auditItem({
           orgId,
-          userId: caller.userId,
-          email: profile.email,
-          fullName: profile.fullName,
-          role: 'owner',
-          assignedBy: caller.userId,
-          assignedAt: now,
-        })
-        .commit(),
-      auditEvent
-        .create(auditItem({ orgId, actorType: 'user', actorId: caller.userId, action: 'org.created', targetType: 'org', targetId: orgId }))
-        .commit(),
-    ])
-    .go();
+          actorType: 'user',
+          actorId: caller.userId,
+          action: 'org.created',
+          targetType: 'org',
+          targetId: orgId,
+        }),
+      ),
+    ),
+  ]);
   if (result.canceled) throw slugTaken();
   return org;
 }
@@ -64,57 +71,56 @@ export async function updateOrganization(access: OrgAccess, patch: OrganizationP
   const { org } = access;
   if (patch.orgType && org.orgType === 'SOLO')
     throw new UnprocessableError('A personal organization stays personal; create a team instead');
-  const { organization, unique, auditEvent } = identityService.entities;
-  const changes = Object.fromEntries(Object.entries(patch).filter(([k, v]) => v !== undefined && v !== org[k as keyof Organization]));
+  const changes = Object.fromEntries(
+    Object.entries(patch).filter(([k, v]) => v !== undefined && v !== org[k as keyof Organization]),
+  );
   if (!Object.keys(changes).length) return org;
   const slugChanges = typeof changes.slug === 'string';
-  const result = await identityService.transaction
-    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
-      organization
+  const result = await transactWrite([
+    update(
+      db.organization
         .patch({ orgId: org.orgId })
         .set(changes)
         .add({ version: 1 })
-        .where(({ version, deletedAt }, { eq, notExists }) => `${eq(version, org.version ?? 1)} AND ${notExists(deletedAt)}`)
-        .commit(),
-      ...(slugChanges
-        ? [
-            unique.create({ kind: 'slug', value: changes.slug as string, ownerId: org.orgId }).commit(),
-            unique.delete({ kind: 'slug', value: org.slug }).commit(),
-          ]
-        : []),
-      auditEvent
-        .create(auditItem({ ...auditBy(access), action: 'org.updated', targetType: 'org', targetId: org.orgId, details: { changes } }))
-        .commit(),
-    ])
-    .go();
+        .where(({ version, deletedAt }, { eq, notExists }) => `${eq(version, org.version ?? 1)} AND ${notExists(deletedAt)}`),
+    ),
+    ...(slugChanges
+      ? [
+          put(db.unique.create({ kind: 'slug', value: changes.slug as string, ownerId: org.orgId })),
+          remove(db.unique.delete({ kind: 'slug', value: org.slug })),
+        ]
+      : []),
+    put(
+      db.auditEvent.create(
+        auditItem({ ...auditBy(access), action: 'org.updated', targetType: 'org', targetId: org.orgId, details: { changes } }),
+      ),
+    ),
+  ]);
   if (result.canceled) {
-    const slugRow = (result.data as Array<{ rejected?: boolean }>)[1];
-    if (slugChanges && slugRow?.rejected) throw slugTaken();
+    if (slugChanges && result.reasons[1] === 'ConditionalCheckFailed') throw slugTaken();
     throw new ConflictError('The organization changed while you edited it; read it again and retry');
   }
-  return (await organization.get({ orgId: org.orgId }).go({ consistent: true })).data!;
+  return (await db.organization.get({ orgId: org.orgId }).go({ consistent: true })).data!;
 }
 
 /** Soft delete; the slug is released. A personal organization goes only with its user. */
 export async function deleteOrganization(access: OrgAccess): Promise<void> {
   if (access.org.orgType === 'SOLO')
     throw new UnprocessableError('A personal organization is deleted with its account (DELETE /v1/me)');
-  const { organization, unique, auditEvent } = identityService.entities;
-  await identityService.transaction
-    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
-      organization.patch({ orgId: access.orgId }).set({ deletedAt: new Date().toISOString() }).commit(),
-      unique.delete({ kind: 'slug', value: access.org.slug }).commit(),
-      auditEvent.create(auditItem({ ...auditBy(access), action: 'org.deleted', targetType: 'org', targetId: access.orgId })).commit(),
-    ])
-    .go();
+  await transactWrite([
+    update(db.organization.patch({ orgId: access.orgId }).set({ deletedAt: new Date().toISOString() })),
+    remove(db.unique.delete({ kind: 'slug', value: access.org.slug })),
+    put(
+      db.auditEvent.create(auditItem({ ...auditBy(access), action: 'org.deleted', targetType: 'org', targetId: access.orgId })),
+    ),
+  ]);
 }
 
 /** The organizations the user belongs to, with their role in each. */
 export async function listMyOrganizations(userId: string, options: { cursor?: string; limit?: number }) {
-  const { membership, organization } = identityService.entities;
-  const page = await membership.query.byUser({ userId }).go({ cursor: options.cursor ?? null, limit: options.limit ?? 50 });
+  const page = await db.membership.query.byUser({ userId }).go({ cursor: options.cursor ?? null, limit: options.limit ?? 50 });
   const live = page.data.filter((m) => m.isActive !== false);
-  const orgs = live.length ? (await organization.get(live.map((m) => ({ orgId: m.orgId }))).go()).data : [];
+  const orgs = live.length ? (await db.organization.get(live.map((m) => ({ orgId: m.orgId }))).go()).data : [];
   const byId = new Map(orgs.filter((o) => !o.deletedAt).map((o) => [o.orgId, o]));
   return {
     items: live.flatMap((m) => {

@@ -2,10 +2,9 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '.
 import { newId } from '../shared/ids.ts';
 import { auditBy, auditItem } from './audit.ts';
 import type { OrgAccess } from './access.ts';
-import { identityService, type CustomRole } from './entities.ts';
+import { db, type CustomRole } from './entities.ts';
 import { BUILT_IN_ROLES, BUILT_IN_ROLE_DESCRIPTIONS, BUILT_IN_ROLE_PERMISSIONS, isPermission } from './permissions.ts';
-
-const { organization, membership, auditEvent } = identityService.entities;
+import { transactWrite, put, update } from '../shared/transactions.ts';
 
 export interface RoleView {
   roleId: string;
@@ -40,26 +39,41 @@ const customView = (r: CustomRole): RoleView => ({
 function checkPermissions(access: OrgAccess, permissions: string[]) {
   const unknown = permissions.filter((p) => !isPermission(p));
   if (unknown.length)
-    throw new ValidationError('Unknown permissions', unknown.map((p) => ({ path: 'permissions', message: `Unknown permission ${p}` })));
+    throw new ValidationError(
+      'Unknown permissions',
+      unknown.map((p) => ({ path: 'permissions', message: `Unknown permission ${p}` })),
+    );
   const beyond = permissions.filter((p) => !access.permissions.has(p));
   if (beyond.length) throw new ForbiddenError(`You cannot grant permissions you do not hold: ${beyond.join(', ')}`);
 }
 
-async function saveRoles(access: OrgAccess, roles: CustomRole[], action: 'role.created' | 'role.updated' | 'role.deleted', role: CustomRole) {
+async function saveRoles(
+  access: OrgAccess,
+  roles: CustomRole[],
+  action: 'role.created' | 'role.updated' | 'role.deleted',
+  role: CustomRole,
+) {
   const version = access.org.version ?? 1;
-  const result = await identityService.transaction
-    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
-      organization
+  const result = await transactWrite([
+    update(
+      db.organization
         .patch({ orgId: access.orgId })
         .set({ roles })
         .add({ version: 1 })
-        .where(({ version: v }, { eq }) => eq(v, version))
-        .commit(),
-      auditEvent
-        .create(auditItem({ ...auditBy(access), action, targetType: 'role', targetId: role.roleId, details: { name: role.name, permissions: [...role.permissions] } }))
-        .commit(),
-    ])
-    .go();
+        .where(({ version: v }, { eq }) => eq(v, version)),
+    ),
+    put(
+      db.auditEvent.create(
+        auditItem({
+          ...auditBy(access),
+          action,
+          targetType: 'role',
+          targetId: role.roleId,
+          details: { name: role.name, permissions: [...role.permissions] },
+        }),
+      ),
+    ),
+  ]);
   if (result.canceled) throw new ConflictError('The roles changed while you edited them; retry');
 }
 
@@ -69,34 +83,67 @@ export async function createRole(access: OrgAccess, input: { name: string; descr
   checkPermissions(access, input.permissions);
   const roles = access.org.roles ?? [];
   if (roles.length >= MAX_CUSTOM_ROLES) throw new ConflictError(`An organization has at most ${MAX_CUSTOM_ROLES} custom roles`);
-  if (roles.some((r) => r.name.toLowerCase() === input.name.toLowerCase()) || BUILT_IN_ROLES.some((r) => r === input.name.toLowerCase()))
+  if (
+    roles.some((r) => r.name.toLowerCase() === input.name.toLowerCase()) ||
+    BUILT_IN_ROLES.some((r) => r === input.name.toLowerCase())
+  )
     throw new ConflictError('A role with that name exists', [{ path: 'name', message: 'Already exists' }]);
   const now = new Date().toISOString();
-  const role: CustomRole = { roleId: newId('role'), name: input.name, description: input.description, permissions: input.permissions, createdBy: access.actorId, createdAt: now, updatedAt: now };
+  const role: CustomRole = {
+    roleId: newId('role'),
+    name: input.name,
+    description: input.description,
+    permissions: input.permissions,
+    createdBy: access.actorId,
+    createdAt: now,
+    updatedAt: now,
+  };
   await saveRoles(access, [...roles, role], 'role.created', role);
   return customView(role);
 }
 
 function findRole(access: OrgAccess, roleId: string): CustomRole {
   const role = access.org.roles?.find((r) => r.roleId === roleId);
-  if (!role) throw new NotFoundError(BUILT_IN_ROLES.some((r) => r === roleId) ? 'Built-in roles cannot be changed' : 'Role not found');
+  if (!role)
+    throw new NotFoundError(BUILT_IN_ROLES.some((r) => r === roleId) ? 'Built-in roles cannot be changed' : 'Role not found');
   return role;
 }
 
-export async function updateRole(access: OrgAccess, roleId: string, patch: { name?: string; description?: string; permissions?: string[] }) {
+export async function updateRole(
+  access: OrgAccess,
+  roleId: string,
+  patch: { name?: string; description?: string; permissions?: string[] },
+) {
   const current = findRole(access, roleId);
   if (patch.permissions) checkPermissions(access, patch.permissions);
   const others = (access.org.roles ?? []).filter((r) => r.roleId !== roleId);
   if (patch.name && others.some((r) => r.name.toLowerCase() === patch.name!.toLowerCase()))
     throw new ConflictError('A role with that name exists', [{ path: 'name', message: 'Already exists' }]);
-  const role: CustomRole = { ...current, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)), updatedAt: new Date().toISOString() };
-  await saveRoles(access, (access.org.roles ?? []).map((r) => (r.roleId === roleId ? role : r)), 'role.updated', role);
+  const role: CustomRole = {
+    ...current,
+    ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)),
+    updatedAt: new Date().toISOString(),
+  };
+  await saveRoles(
+    access,
+    (access.org.roles ?? []).map((r) => (r.roleId === roleId ? role : r)),
+    'role.updated',
+    role,
+  );
   return customView(role);
 }
 
 export async function deleteRole(access: OrgAccess, roleId: string) {
   const role = findRole(access, roleId);
-  const { data } = await membership.query.byOrg({ orgId: access.orgId }).where(({ role: r }, { eq }) => eq(r, roleId)).go({ pages: 'all', limit: 1 });
+  const { data } = await db.membership.query
+    .byOrg({ orgId: access.orgId })
+    .where(({ role: r }, { eq }) => eq(r, roleId))
+    .go({ pages: 'all', limit: 1 });
   if (data.length) throw new ConflictError('Members still hold this role; give them another role first');
-  await saveRoles(access, (access.org.roles ?? []).filter((r) => r.roleId !== roleId), 'role.deleted', role);
+  await saveRoles(
+    access,
+    (access.org.roles ?? []).filter((r) => r.roleId !== roleId),
+    'role.deleted',
+    role,
+  );
 }

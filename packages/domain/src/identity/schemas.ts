@@ -15,7 +15,10 @@ export const apiClientParams = z.object({ orgId, clientId: idOf('ak') });
 export const sessionParams = z.object({ sessionId: idOf('ses') });
 
 const password = z.string().min(8).max(256);
-const code = z.string().trim().regex(/^\d{6,8}$/, 'A 6–8 digit code');
+const code = z
+  .string()
+  .trim()
+  .regex(/^\d{6,8}$/, 'A 6–8 digit code');
 const name = z.string().trim().min(1).max(120);
 const roleName = z.string().regex(/^(owner|admin|editor|viewer|role_[0-9a-z]{26})$/, 'A built-in role or a custom role id');
 const permission = z.enum(PERMISSIONS);
@@ -75,14 +78,26 @@ let timezones: Set<string> | undefined;
 const isTimeZone = (tz: string) => (timezones ??= new Set(Intl.supportedValuesOf('timeZone').concat('UTC'))).has(tz);
 export const updateMeBody = z
   .object({
-    username: z.string().regex(/^[a-z0-9_][a-z0-9_.-]{2,31}$/i, '3–32 letters, digits, _ . -').optional(),
+    username: z
+      .string()
+      .regex(/^[a-z0-9_][a-z0-9_.-]{2,31}$/i, '3–32 letters, digits, _ . -')
+      .optional(),
     fullName: name.optional(),
     firstName: z.string().trim().min(1).max(60).optional(),
     lastName: z.string().trim().min(1).max(60).optional(),
-    avatarUrl: z.url({ protocol: /^https$/ }).max(2048).optional(),
-    languagePreference: z.string().regex(/^[a-z]{2,3}(-[A-Z]{2})?$/, 'A language tag like en-US').optional(),
+    avatarUrl: z
+      .url({ protocol: /^https$/ })
+      .max(2048)
+      .optional(),
+    languagePreference: z
+      .string()
+      .regex(/^[a-z]{2,3}(-[A-Z]{2})?$/, 'A language tag like en-US')
+      .optional(),
     timezone: z.string().max(64).refine(isTimeZone, 'An IANA time zone like Europe/Paris').optional(),
-    settings: z.record(z.string().max(64), z.unknown()).refine((s) => JSON.stringify(s).length <= 16_384, 'At most 16 KiB').optional(),
+    settings: z
+      .record(z.string().max(64), z.unknown())
+      .refine((s) => JSON.stringify(s).length <= 16_384, 'At most 16 KiB')
+      .optional(),
     defaultOrgId: orgId.optional(),
   })
   .strict()
@@ -161,14 +176,23 @@ export const createRoleBody = z
   .object({
     name: name.max(60),
     description: z.string().max(500).optional(),
-    permissions: z.array(permission).min(1).max(PERMISSIONS.length).transform((p) => [...new Set(p)]),
+    permissions: z
+      .array(permission)
+      .min(1)
+      .max(PERMISSIONS.length)
+      .transform((p) => [...new Set(p)]),
   })
   .strict();
 export const updateRoleBody = z
   .object({
     name: name.max(60).optional(),
     description: z.string().max(500).optional(),
-    permissions: z.array(permission).min(1).max(PERMISSIONS.length).transform((p) => [...new Set(p)]).optional(),
+    permissions: z
+      .array(permission)
+      .min(1)
+      .max(PERMISSIONS.length)
+      .transform((p) => [...new Set(p)])
+      .optional(),
   })
   .strict()
   .refine((b) => Object.keys(b).length > 0, 'Send at least one field to change');
@@ -193,7 +217,15 @@ export const acceptInvitationResponse = z.object({ orgId: z.string(), role: z.st
 
 // ── API clients ────────────────────────────────────────────────────────────
 export const createApiClientBody = z
-  .object({ name, scopes: z.array(permission).min(1).max(PERMISSIONS.length).transform((s) => [...new Set(s)]), expiresAt: isoDateTime.optional() })
+  .object({
+    name,
+    scopes: z
+      .array(permission)
+      .min(1)
+      .max(PERMISSIONS.length)
+      .transform((s) => [...new Set(s)]),
+    expiresAt: isoDateTime.optional(),
+  })
   .strict();
 export const apiClientResponse = z.object({
   clientId: z.string(),

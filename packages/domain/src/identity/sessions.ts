@@ -2,9 +2,8 @@ import { NotFoundError, UnauthenticatedError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import { decryptSecret, encryptSecret, sha256 } from '../shared/secrets.ts';
 import { identityProvider, type Tokens } from './cognito.ts';
-import { identityService, type Session } from './entities.ts';
-
-const { session, user } = identityService.entities;
+import { db, type Session } from './entities.ts';
+import { transactWrite, put, update } from '../shared/transactions.ts';
 
 /** Matches the app client's refresh-token validity (30 days). */
 export const SESSION_LIFETIME_DAYS = 30;
@@ -41,29 +40,27 @@ export async function openSession(tokens: Tokens, device: Device): Promise<strin
   const sessionId = newId('ses', now);
   const expiresAt = new Date(now + SESSION_LIFETIME_DAYS * DAY_MS);
   const refreshTokenCipher = await encryptSecret(tokens.refreshToken, { userId, sessionId });
-  await identityService.transaction
-    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
-      session
-        .create({
-          userId,
-          sessionId,
-          ...device,
-          lastActivity: new Date(now).toISOString(),
-          expiresAt: expiresAt.toISOString(),
-          refreshTokenHash: sha256(tokens.refreshToken!),
-          refreshTokenCipher,
-          ttl: Math.floor(expiresAt.getTime() / 1000) + DAY_MS / 1000,
-        })
-        .commit(),
-      user.patch({ userId }).set({ lastLoginAt: new Date(now).toISOString(), lastLoginIp: device.ipAddress }).commit(),
-    ])
-    .go();
+  await transactWrite([
+    put(
+      db.session.create({
+        userId,
+        sessionId,
+        ...device,
+        lastActivity: new Date(now).toISOString(),
+        expiresAt: expiresAt.toISOString(),
+        refreshTokenHash: sha256(tokens.refreshToken!),
+        refreshTokenCipher,
+        ttl: Math.floor(expiresAt.getTime() / 1000) + DAY_MS / 1000,
+      }),
+    ),
+    update(db.user.patch({ userId }).set({ lastLoginAt: new Date(now).toISOString(), lastLoginIp: device.ipAddress })),
+  ]);
   return sessionId;
 }
 
 /** Finds the live session of a refresh token; a revoked or unknown one is refused. */
 export async function sessionOfRefreshToken(refreshToken: string): Promise<Session> {
-  const { data } = await session.query.byRefreshToken({ refreshTokenHash: sha256(refreshToken) }).go({ limit: 1 });
+  const { data } = await db.session.query.byRefreshToken({ refreshTokenHash: sha256(refreshToken) }).go({ limit: 1 });
   const found = data[0];
   if (!found || found.revokedAt || new Date(found.expiresAt) <= new Date())
     throw new UnauthenticatedError('This session has ended; sign in again');
@@ -73,12 +70,17 @@ export async function sessionOfRefreshToken(refreshToken: string): Promise<Sessi
 export async function refreshSession(refreshToken: string): Promise<Tokens & { sessionId: string }> {
   const found = await sessionOfRefreshToken(refreshToken);
   const tokens = await identityProvider.refresh(refreshToken);
-  await session.patch({ userId: found.userId, sessionId: found.sessionId }).set({ lastActivity: new Date().toISOString() }).go();
+  await db.session
+    .patch({ userId: found.userId, sessionId: found.sessionId })
+    .set({ lastActivity: new Date().toISOString() })
+    .go();
   return { ...tokens, sessionId: found.sessionId };
 }
 
 export async function listSessions(userId: string, options: { cursor?: string; limit?: number }) {
-  const { data, cursor } = await session.query.byUser({ userId }).go({ cursor: options.cursor ?? null, limit: options.limit ?? 50, order: 'desc' });
+  const { data, cursor } = await db.session.query
+    .byUser({ userId })
+    .go({ cursor: options.cursor ?? null, limit: options.limit ?? 50, order: 'desc' });
   const now = new Date();
   return { items: data.filter((s) => !s.revokedAt && new Date(s.expiresAt) > now), nextCursor: cursor };
 }
@@ -91,11 +93,11 @@ async function revoke(s: Session) {
       if ((error as { status?: number }).status !== 401) throw error;
     });
   }
-  await session.patch({ userId: s.userId, sessionId: s.sessionId }).set({ revokedAt: new Date().toISOString() }).go();
+  await db.session.patch({ userId: s.userId, sessionId: s.sessionId }).set({ revokedAt: new Date().toISOString() }).go();
 }
 
 export async function revokeSession(userId: string, sessionId: string) {
-  const { data } = await session.get({ userId, sessionId }).go({ consistent: true });
+  const { data } = await db.session.get({ userId, sessionId }).go({ consistent: true });
   if (!data || data.revokedAt) throw new NotFoundError('Session not found');
   await revoke(data);
 }
@@ -105,6 +107,6 @@ export async function signOut(refreshToken: string) {
 }
 
 export async function revokeAllSessions(userId: string) {
-  const { data } = await session.query.byUser({ userId }).go({ pages: 'all' });
+  const { data } = await db.session.query.byUser({ userId }).go({ pages: 'all' });
   await Promise.all(data.filter((s) => !s.revokedAt).map(revoke));
 }

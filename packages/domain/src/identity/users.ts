@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../shared/errors.ts';
 import { isMembershipLive } from './access.ts';
-import { identityService, type User } from './entities.ts';
+import { db, type User } from './entities.ts';
 import { identityProvider } from './cognito.ts';
 import { revokeAllSessions } from './sessions.ts';
 import { slugify } from './slug.ts';
+import { transactWrite, put, update, remove } from '../shared/transactions.ts';
 
 export interface NewUser {
   userId: string;
@@ -28,46 +29,44 @@ export async function provisionUser(input: NewUser): Promise<{ user: User; creat
   const base = slugify(input.email.split('@')[0] ?? 'user');
   const candidates = [`${base}-${input.userId.slice(0, 8)}`, `${base}-${input.userId.replace(/-/g, '').slice(0, 20)}`];
   const now = new Date().toISOString();
-  const { user: users, organization, membership, unique } = identityService.entities;
 
   for (const slug of candidates) {
-    const result = await identityService.transaction
-      .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
-        user          .create({
-            userId: input.userId,
-            email: input.email.toLowerCase(),
-            fullName: input.fullName,
-            isEmailVerified: input.emailVerified,
-            socialProvider: input.socialProvider,
-            socialProviderId: input.socialProviderId,
-            defaultOrgId: orgId,
-          })
-          .commit(),
-        organization
-          .create({
-            orgId,
-            name: input.fullName ? `${input.fullName}` : input.email.split('@')[0]!,
-            slug,
-            orgType: 'SOLO',
-            ownerId: input.userId,
-            ownerCount: 1,
-            createdBy: input.userId,
-          })
-          .commit(),
-        membership
-          .create({
-            orgId,
-            userId: input.userId,
-            email: input.email.toLowerCase(),
-            fullName: input.fullName,
-            role: 'owner',
-            assignedBy: input.userId,
-            assignedAt: now,
-          })
-          .commit(),
-        unique.create({ kind: 'slug', value: slug, ownerId: orgId }).commit(),
-      ])
-      .go();
+    const result = await transactWrite([
+      put(
+        db.user.create({
+          userId: input.userId,
+          email: input.email.toLowerCase(),
+          fullName: input.fullName,
+          isEmailVerified: input.emailVerified,
+          socialProvider: input.socialProvider,
+          socialProviderId: input.socialProviderId,
+          defaultOrgId: orgId,
+        }),
+      ),
+      put(
+        db.organization.create({
+          orgId,
+          name: input.fullName ? `${input.fullName}` : input.email.split('@')[0]!,
+          slug,
+          orgType: 'SOLO',
+          ownerId: input.userId,
+          ownerCount: 1,
+          createdBy: input.userId,
+        }),
+      ),
+      put(
+        db.membership.create({
+          orgId,
+          userId: input.userId,
+          email: input.email.toLowerCase(),
+          fullName: input.fullName,
+          role: 'owner',
+          assignedBy: input.userId,
+          assignedAt: now,
+        }),
+      ),
+      put(db.unique.create({ kind: 'slug', value: slug, ownerId: orgId })),
+    ]);
     if (!result.canceled) return { user: (await getUser(input.userId))!, created: true };
     const existing = await getUser(input.userId);
     if (existing) return { user: existing, created: false };
@@ -77,7 +76,7 @@ export async function provisionUser(input: NewUser): Promise<{ user: User; creat
 }
 
 export async function getUser(userId: string): Promise<User | null> {
-  const { data } = await identityService.entities.user.get({ userId }).go({ consistent: true });
+  const { data } = await db.user.get({ userId }).go({ consistent: true });
   return data;
 }
 
@@ -88,32 +87,49 @@ export async function requireUser(userId: string): Promise<User> {
 }
 
 export type ProfilePatch = Partial<
-  Pick<User, 'username' | 'fullName' | 'firstName' | 'lastName' | 'avatarUrl' | 'languagePreference' | 'timezone' | 'settings' | 'defaultOrgId'>
+  Pick<
+    User,
+    | 'username'
+    | 'fullName'
+    | 'firstName'
+    | 'lastName'
+    | 'avatarUrl'
+    | 'languagePreference'
+    | 'timezone'
+    | 'settings'
+    | 'defaultOrgId'
+  >
 >;
 
 export async function updateProfile(userId: string, patch: ProfilePatch): Promise<User> {
   const current = await requireUser(userId);
-  const { user: users, membership: memberships, organization } = identityService.entities;
   if (patch.defaultOrgId && patch.defaultOrgId !== current.defaultOrgId) {
     const [{ data }, { data: org }] = await Promise.all([
-      memberships.get({ orgId: patch.defaultOrgId, userId }).go(),
-      organization.get({ orgId: patch.defaultOrgId }).go(),
+      db.membership.get({ orgId: patch.defaultOrgId, userId }).go(),
+      db.organization.get({ orgId: patch.defaultOrgId }).go(),
     ]);
     if (!isMembershipLive(data) || !org || org.deletedAt) throw new NotFoundError('You are not a member of that organization');
   }
   const usernameChanges = patch.username !== undefined && patch.username !== current.username;
   const changes = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
   if (!usernameChanges) {
-    await users.patch({ userId }).set(changes).where(({ deletedAt }, { notExists }) => notExists(deletedAt)).go();
+    await db.user
+      .patch({ userId })
+      .set(changes)
+      .where(({ deletedAt }, { notExists }) => notExists(deletedAt))
+      .go();
     return requireUser(userId);
   }
-  const result = await identityService.transaction
-    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
-      unique.create({ kind: 'username', value: patch.username!.toLowerCase(), ownerId: userId }).commit(),
-      ...(current.username ? [unique.delete({ kind: 'username', value: current.username.toLowerCase() }).commit()] : []),
-      user.patch({ userId }).set(changes).where(({ deletedAt }, { notExists }) => notExists(deletedAt)).commit(),
-    ])
-    .go();
+  const result = await transactWrite([
+    put(db.unique.create({ kind: 'username', value: patch.username!.toLowerCase(), ownerId: userId })),
+    ...(current.username ? [remove(db.unique.delete({ kind: 'username', value: current.username.toLowerCase() }))] : []),
+    update(
+      db.user
+        .patch({ userId })
+        .set(changes)
+        .where(({ deletedAt }, { notExists }) => notExists(deletedAt)),
+    ),
+  ]);
   if (result.canceled) throw new ConflictError('That username is taken', [{ path: 'username', message: 'Already taken' }]);
   return requireUser(userId);
 }
@@ -125,30 +141,34 @@ export async function updateProfile(userId: string, patch: ProfilePatch): Promis
  */
 export async function deleteAccount(userId: string, username: string): Promise<void> {
   const current = await requireUser(userId);
-  const { user, membership, organization } = identityService.entities;
-  const { data: memberships } = await membership.query.byUser({ userId }).go({ pages: 'all' });
+  const { data: memberships } = await db.membership.query.byUser({ userId }).go({ pages: 'all' });
   const owned = memberships.filter((m) => m.role === 'owner' && m.isActive !== false && m.orgId !== personalOrgId(userId));
-  const { data: ownedOrgs } = owned.length ? await organization.get(owned.map((m) => ({ orgId: m.orgId }))).go() : { data: [] };
+  const { data: ownedOrgs } = owned.length
+    ? await db.organization.get(owned.map((m) => ({ orgId: m.orgId }))).go()
+    : { data: [] };
   const liveOwned = ownedOrgs.filter((o) => !o.deletedAt);
   const blocking = liveOwned.filter((o) => (o.ownerCount ?? 1) <= 1);
   if (blocking.length)
     throw new ConflictError(`Transfer ownership of ${blocking.map((o) => o.name).join(', ')} before deleting your account`);
   const now = new Date().toISOString();
   const ownedTeams = liveOwned.slice(0, 30);
-  const result = await identityService.transaction
-    .write(({ user, organization, membership, unique, auditEvent, invitation, apiClient, session }) => [
-      user.patch({ userId }).set({ deletedAt: now, isActive: false }).commit(),
-      organization.patch({ orgId: personalOrgId(userId) }).set({ deletedAt: now }).commit(),
-      ...memberships
-        .filter((m) => m.isActive !== false)
-        .slice(0, 90 - ownedTeams.length)
-        .map((m) => membership.patch({ orgId: m.orgId, userId }).set({ isActive: false }).commit()),
-      // An owner who leaves no longer counts: each team they co-own keeps at least one other owner.
-      ...ownedTeams.map((o) =>
-        organization.patch({ orgId: o.orgId }).add({ ownerCount: -1 }).where(({ ownerCount }, { gt }) => gt(ownerCount, 1)).commit(),
+  const result = await transactWrite([
+    update(db.user.patch({ userId }).set({ deletedAt: now, isActive: false })),
+    update(db.organization.patch({ orgId: personalOrgId(userId) }).set({ deletedAt: now })),
+    ...memberships
+      .filter((m) => m.isActive !== false)
+      .slice(0, 90 - ownedTeams.length)
+      .map((m) => update(db.membership.patch({ orgId: m.orgId, userId }).set({ isActive: false }))),
+    // An owner who leaves no longer counts: each team they co-own keeps at least one other owner.
+    ...ownedTeams.map((o) =>
+      update(
+        db.organization
+          .patch({ orgId: o.orgId })
+          .add({ ownerCount: -1 })
+          .where(({ ownerCount }, { gt }) => gt(ownerCount, 1)),
       ),
-    ])
-    .go();
+    ),
+  ]);
   if (result.canceled) throw new ConflictError('An organization you own changed meanwhile; transfer ownership first, then retry');
   await revokeAllSessions(userId);
   await identityProvider.disableEverywhere(username || current.email);

@@ -6,10 +6,9 @@ let documentClient: DynamoDBDocumentClient | undefined;
 
 /** One DynamoDB document client per process, built on first use (not at import). */
 export function dynamo(): DynamoDBDocumentClient {
-  documentClient ??= DynamoDBDocumentClient.from(
-    new DynamoDBClient({ ...awsClientConfig('dynamodb'), maxAttempts: 3 }),
-    { marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false } },
-  );
+  documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({ ...awsClientConfig('dynamodb'), maxAttempts: 3 }), {
+    marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+  });
   return documentClient;
 }
 

@@ -1,5 +1,6 @@
 import { TransactGetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { dynamo } from './dynamo.ts';
+import { ConflictError } from './errors.ts';
 
 /**
  * Transactions over ElectroDB operations without an ElectroDB Service: a Service builds every
@@ -46,9 +47,10 @@ export async function transactWrite(items: WriteItem[]): Promise<WriteOutcome> {
     const e = error as { name?: string; CancellationReasons?: Array<{ Code?: string }> };
     if (e.name !== 'TransactionCanceledException') throw error;
     const reasons = (e.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
-    // A conflict with another transaction is not a failed condition: let the caller see it.
-    if (!reasons.includes('ConditionalCheckFailed')) throw error;
-    return { canceled: true, reasons };
+    if (reasons.includes('ConditionalCheckFailed')) return { canceled: true, reasons };
+    // Another transaction touched the same items at the same moment: the client may retry.
+    if (reasons.includes('TransactionConflict')) throw new ConflictError('A concurrent change got there first; retry');
+    throw error;
   }
 }
 
@@ -58,7 +60,9 @@ interface Readable<T> {
 }
 
 /** Reads several items consistently, in one request; each comes back parsed by its entity. */
-export async function transactGet<T extends unknown[]>(reads: { [K in keyof T]: { op: Operation; entity: Pick<Readable<T[K]>, 'parse'> } }): Promise<{ [K in keyof T]: T[K] | null }> {
+export async function transactGet<T extends unknown[]>(reads: {
+  [K in keyof T]: { op: Operation; entity: Pick<Readable<T[K]>, 'parse'> };
+}): Promise<{ [K in keyof T]: T[K] | null }> {
   const out = await dynamo().send(
     new TransactGetCommand({
       TransactItems: reads.map(({ op }) => {

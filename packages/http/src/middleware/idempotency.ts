@@ -16,7 +16,9 @@ const principalOf = (auth?: AuthContext) => {
 };
 
 /** Honours `Idempotency-Key` on routes that create things; see ../idempotency.ts. */
-export const idempotency = (route: RouteDefinition): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> => {
+export const idempotency = (
+  route: RouteDefinition,
+): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> => {
   return {
     before: async (request: Request) => {
       const key = request.event.headers?.['idempotency-key'];

@@ -9,7 +9,8 @@ type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
 export const problemJson = (): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> => ({
   onError: async (request: Request) => {
     const { problem, headers } = toProblem(request.error, request.event.rawPath);
-    if (problem.status >= 500) logger.error('Request failed', { error: request.error as Error, routeKey: request.event.routeKey });
+    if (problem.status >= 500)
+      logger.error('Request failed', { error: request.error as Error, routeKey: request.event.routeKey });
     else logger.debug('Request refused', { status: problem.status, detail: problem.detail });
     request.response = problemResponse(problem, headers);
   },

@@ -36,7 +36,9 @@ function readBody(event: APIGatewayProxyEventV2): unknown {
 }
 
 /** Parses and validates path, query and body against the route's zod schemas, all at once. */
-export const validate = (route: RouteDefinition): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> => ({
+export const validate = (
+  route: RouteDefinition,
+): middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2> => ({
   before: async (request) => {
     const { event } = request;
     const errors: FieldError[] = [];

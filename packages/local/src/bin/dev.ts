@@ -18,9 +18,19 @@ const devInfo = {
   docsUrl: `${cloud.url}/docs`,
   openApiUrl: `${cloud.url}/openapi.json`,
   outboxUrl: `${cloud.url}/local/outbox`,
-  cognito: { endpoint: cloud.cognito.endpoint, region: cloud.cognito.region, userPoolId: cloud.cognito.userPoolId, clientId: cloud.cognito.clientId },
+  cognito: {
+    endpoint: cloud.cognito.endpoint,
+    region: cloud.cognito.region,
+    userPoolId: cloud.cognito.userPoolId,
+    clientId: cloud.cognito.clientId,
+  },
   dynamodb: { endpoint: cloud.dynamo.endpoint, tableName: cloud.tableName },
-  demoUsers: cloud.demo ? [{ role: 'platform admin', ...cloud.demo.admin }, { role: 'demo user (owner of Demo Team)', ...cloud.demo.user }] : [],
+  demoUsers: cloud.demo
+    ? [
+        { role: 'platform admin', ...cloud.demo.admin },
+        { role: 'demo user (owner of Demo Team)', ...cloud.demo.user },
+      ]
+    : [],
   demoTeamOrgId: cloud.demo?.teamOrgId,
 };
 writeFileSync(join(localDir, 'dev.json'), JSON.stringify(devInfo, null, 2));

@@ -55,7 +55,8 @@ const hotp = (key: Buffer, counter: number, digits: number): string => {
   const offset = h.readUInt8(h.length - 1) & 0x0f;
   return String((h.readUInt32BE(offset) & 0x7fffffff) % 10 ** digits).padStart(digits, '0');
 };
-const totp = (base32Secret: string, nowMs = Date.now()): string => hotp(base32Decode(base32Secret), Math.floor(nowMs / 30_000), 6);
+const totp = (base32Secret: string, nowMs = Date.now()): string =>
+  hotp(base32Decode(base32Secret), Math.floor(nowMs / 30_000), 6);
 
 // ---- helpers -----------------------------------------------------------------------------------------------------
 const sdkFor = (c: LocalCognito): CognitoIdentityProviderClient =>
@@ -136,7 +137,9 @@ describe('local Cognito end to end', () => {
   });
 
   it('SignUp sends a verification code to the outbox', async () => {
-    await expect(sdk.send(new SignUpCommand({ ClientId: cognito.clientId, Username: email, Password: 'short' }))).rejects.toMatchObject({
+    await expect(
+      sdk.send(new SignUpCommand({ ClientId: cognito.clientId, Username: email, Password: 'short' })),
+    ).rejects.toMatchObject({
       name: 'InvalidPasswordException',
     });
 
@@ -182,7 +185,9 @@ describe('local Cognito end to end', () => {
   });
 
   it('USER_PASSWORD_AUTH returns tokens that the production CognitoJwtVerifier accepts', async () => {
-    await expect(signIn(sdk, cognito.clientId, email, 'Wr0ng-password')).rejects.toMatchObject({ name: 'NotAuthorizedException' });
+    await expect(signIn(sdk, cognito.clientId, email, 'Wr0ng-password')).rejects.toMatchObject({
+      name: 'NotAuthorizedException',
+    });
 
     const res = await signIn(sdk, cognito.clientId, email, password);
     const r = res.AuthenticationResult;
@@ -236,7 +241,12 @@ describe('local Cognito end to end', () => {
 
     const newPassword = 'N3w-Passw0rd!';
     await sdk.send(
-      new ConfirmForgotPasswordCommand({ ClientId: cognito.clientId, Username: email, ConfirmationCode: String(mail?.code), Password: newPassword }),
+      new ConfirmForgotPasswordCommand({
+        ClientId: cognito.clientId,
+        Username: email,
+        ConfirmationCode: String(mail?.code),
+        Password: newPassword,
+      }),
     );
     await expect(signIn(sdk, cognito.clientId, email, password)).rejects.toMatchObject({ name: 'NotAuthorizedException' });
     password = newPassword;
@@ -262,7 +272,10 @@ describe('local Cognito end to end', () => {
     const verified = await sdk.send(new VerifySoftwareTokenCommand({ AccessToken: tokens.access, UserCode: totp(secret) }));
     expect(verified.Status).toBe('SUCCESS');
     await sdk.send(
-      new SetUserMFAPreferenceCommand({ AccessToken: tokens.access, SoftwareTokenMfaSettings: { Enabled: true, PreferredMfa: true } }),
+      new SetUserMFAPreferenceCommand({
+        AccessToken: tokens.access,
+        SoftwareTokenMfaSettings: { Enabled: true, PreferredMfa: true },
+      }),
     );
 
     const challenge = await signIn(sdk, cognito.clientId, email, password);
@@ -357,7 +370,9 @@ describe('local Cognito end to end', () => {
     });
     expect(postConfirmation).toHaveBeenCalledTimes(1);
     // The confirmation really failed: the user is still UNCONFIRMED and the same code works on retry.
-    await expect(signIn(sdk, cognito.clientId, carol, 'C4rol-password!')).rejects.toMatchObject({ name: 'UserNotConfirmedException' });
+    await expect(signIn(sdk, cognito.clientId, carol, 'C4rol-password!')).rejects.toMatchObject({
+      name: 'UserNotConfirmedException',
+    });
     await sdk.send(new ConfirmSignUpCommand({ ClientId: cognito.clientId, Username: carol, ConfirmationCode: code }));
     expect(postConfirmation).toHaveBeenCalledTimes(2);
     await signIn(sdk, cognito.clientId, carol, 'C4rol-password!');
@@ -368,7 +383,11 @@ describe('local Cognito end to end', () => {
     await sdk.send(new SignUpCommand({ ClientId: cognito.clientId, Username: dave, Password: 'D4ve-password!' }));
     await expect(
       sdk.send(
-        new ConfirmSignUpCommand({ ClientId: cognito.clientId, Username: dave, ConfirmationCode: String(cognito.outbox.latest(dave)?.code) }),
+        new ConfirmSignUpCommand({
+          ClientId: cognito.clientId,
+          Username: dave,
+          ConfirmationCode: String(cognito.outbox.latest(dave)?.code),
+        }),
       ),
     ).rejects.toMatchObject({ name: 'InvalidLambdaResponseException' });
   });
@@ -391,7 +410,11 @@ describe('persistence and lifecycle', () => {
         const pools = await sdk2.send(new ListUserPoolsCommand({ MaxResults: 60 }));
         expect(pools.UserPools?.map((p) => p.Id)).toEqual(['us-east-1_LocalDev1']);
         const pool = await sdk2.send(new DescribeUserPoolCommand({ UserPoolId: second.userPoolId }));
-        expect(pool.UserPool).toMatchObject({ MfaConfiguration: 'OPTIONAL', UsernameAttributes: ['email'], AutoVerifiedAttributes: ['email'] });
+        expect(pool.UserPool).toMatchObject({
+          MfaConfiguration: 'OPTIONAL',
+          UsernameAttributes: ['email'],
+          AutoVerifiedAttributes: ['email'],
+        });
         const clients = await sdk2.send(new ListUserPoolClientsCommand({ UserPoolId: second.userPoolId, MaxResults: 60 }));
         expect(clients.UserPoolClients?.map((c) => c.ClientId)).toEqual([second.clientId]);
         const groups = await sdk2.send(new ListGroupsCommand({ UserPoolId: second.userPoolId }));

@@ -134,10 +134,7 @@ export async function startLocalCognito(opts: LocalCognitoOptions = {}): Promise
         const closed = new Promise<void>((res, rej) => http.close((err) => (err ? rej(err) : res())));
         http.closeIdleConnections();
         // Let requests being processed finish writing to the data store (bounded wait).
-        await Promise.race([
-          Promise.allSettled([...state.inFlight]),
-          new Promise((r) => setTimeout(r, 2000).unref()),
-        ]);
+        await Promise.race([Promise.allSettled([...state.inFlight]), new Promise((r) => setTimeout(r, 2000).unref())]);
         http.closeAllConnections();
         await closed;
         if (createdTemp) await rm(dataDir, { recursive: true, force: true });

@@ -121,7 +121,9 @@ export class LocalTokenGenerator implements TokenGenerator {
     const eventId = randomUUID();
     const iss = `${this.issuerDomain}/${client.UserPoolId}`;
     const units = client.TokenValidityUnits;
-    const attrs = Object.fromEntries(user.Attributes.filter((a) => a.Value !== undefined).map((a) => [a.Name, a.Value as string]));
+    const attrs = Object.fromEntries(
+      user.Attributes.filter((a) => a.Value !== undefined).map((a) => [a.Name, a.Value as string]),
+    );
     const sub = attrs['sub'];
     const groups = userGroups.length ? { 'cognito:groups': [...userGroups] } : {};
 
