@@ -1,5 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { expect, inject } from 'vitest';
+import { DYNAMO_BUDGET, OVER_BUDGET } from './budget.ts';
 
 export const baseUrl = () => inject('cloud').url;
 
@@ -35,8 +36,12 @@ export async function api<T = any>(method: string, path: string, options: CallOp
   const text = await response.text();
   const type = response.headers.get('content-type') ?? '';
   const parsed = text && /json/.test(type) ? JSON.parse(text) : text;
-  const dynamoRequests = (response.headers.get('x-local-dynamodb') ?? '-').split(',').filter((x) => x && x !== '-');
-  expect(dynamoRequests, `${method} ${path} must not Scan`).not.toContain('Scan');
+  const list = (header: string) => (response.headers.get(header) ?? '-').split(',').filter((x) => x && x !== '-');
+  const dynamoRequests = list('x-local-dynamodb');
+  const route = response.headers.get('x-local-route') ?? '';
+  expect([...dynamoRequests, ...list('x-local-dynamodb-other')], `${method} ${path} must not Scan`).not.toContain('Scan');
+  if (!(route in OVER_BUDGET))
+    expect(dynamoRequests.length, `${route} made ${dynamoRequests.join(', ')}`).toBeLessThanOrEqual(DYNAMO_BUDGET);
   if (response.status >= 400)
     expect(type, `${method} ${path} → ${response.status} must be problem+json`).toContain('application/problem+json');
   return { status: response.status, headers: response.headers, body: parsed as T, dynamoRequests };

@@ -76,6 +76,8 @@ export async function startLocalServer(
     const unauthorized = problem(401, 'Unauthenticated', 'Send a valid access token or API key');
     if (route.auth === 'principal') {
       const authorizer = await load('identity/authorizer');
+      const record = currentRequest.getStore();
+      if (record) record.inAuthorizer = true;
       const result = (await authorizer(
         {
           version: '2.0',
@@ -92,6 +94,7 @@ export async function startLocalServer(
         },
         lambdaContext('authorizer'),
       )) as { isAuthorized: boolean; context?: Record<string, unknown> };
+      if (record) record.inAuthorizer = false;
       if (!result.isAuthorized) return unauthorized;
       (event.requestContext as unknown as { authorizer: unknown }).authorizer = { lambda: result.context ?? {} };
       return;
@@ -180,7 +183,12 @@ export async function startLocalServer(
         timeEpoch: now.getTime(),
       },
     };
-    const record: RequestRecord = { routeId: match.route.id, dynamoRequests: [] };
+    const record: RequestRecord = {
+      routeId: match.route.id,
+      dynamoRequests: [],
+      authorizerRequests: [],
+      idempotencyRequests: [],
+    };
     const result = await currentRequest.run(record, async () => {
       const denied = await authorize(match.route, event);
       if (denied) return denied;
@@ -193,7 +201,12 @@ export async function startLocalServer(
         : (result as APIGatewayProxyStructuredResultV2);
     options.onRequest?.({ ...record, method, path: url.pathname, status: structured.statusCode ?? 200 });
     // Local only: what the request cost in DynamoDB, for the end-to-end recorder.
-    send(res, structured, { ...corsHeaders, 'x-local-dynamodb': record.dynamoRequests.join(',') || '-' });
+    send(res, structured, {
+      ...corsHeaders,
+      'x-local-route': match.route.id,
+      'x-local-dynamodb': record.dynamoRequests.join(',') || '-',
+      'x-local-dynamodb-other': [...record.authorizerRequests, ...record.idempotencyRequests].join(',') || '-',
+    });
   }
 
   const server = createServer((req, res) => {

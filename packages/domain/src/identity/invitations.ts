@@ -6,7 +6,7 @@ import type { OrgAccess, UserCaller } from './access.ts';
 import { db, inboxService, type Invitation } from './entities.ts';
 import { assertMayGrant, assertRoleExists } from './members.ts';
 import { requireUser } from './users.ts';
-import { transactWrite, put, update } from '../shared/transactions.ts';
+import { check, put, transactWrite, update } from '../shared/transactions.ts';
 
 export const INVITATION_LIFETIME_DAYS = 7;
 const DAY_MS = 86_400_000;
@@ -106,9 +106,21 @@ async function requireOwnPendingInvitation(caller: UserCaller, invitationId: str
   const status = invitationStatus(data);
   if (status === 'expired') throw new GoneError('The invitation has expired; ask for a new one');
   if (status !== 'pending') throw new ConflictError(`The invitation is already ${status}`);
-  const { data: org } = await db.organization.get({ orgId: data.orgId }).go({ consistent: true });
-  if (!org || org.deletedAt) throw new NotFoundError('The organization of this invitation no longer exists');
   return { inv: data, profile };
+}
+
+/**
+ * A ConditionCheck that the organization exists and is not deleted. ElectroDB has `check` on
+ * every entity at run time but types it only inside its own transactions.
+ */
+function organizationIsLive(orgId: string) {
+  type Conditional = ReturnType<ReturnType<typeof db.organization.patch>['set']>;
+  const organization = db.organization as unknown as { check(key: { orgId: string }): Conditional };
+  return check(
+    organization
+      .check({ orgId })
+      .where(({ orgId: id, deletedAt }, { exists, notExists }) => `${exists(id)} AND ${notExists(deletedAt)}`),
+  );
 }
 
 export async function acceptInvitation(caller: UserCaller, invitationId: string) {
@@ -132,7 +144,15 @@ export async function acceptInvitation(caller: UserCaller, invitationId: string)
         assignedAt: now,
       }),
     ),
-    ...(inv.role === 'owner' ? [update(db.organization.patch({ orgId: inv.orgId }).add({ ownerCount: 1 }))] : []),
+    // The organization must still be there; an owner also counts towards its owners.
+    inv.role === 'owner'
+      ? update(
+          db.organization
+            .patch({ orgId: inv.orgId })
+            .add({ ownerCount: 1 })
+            .where(({ deletedAt }, { notExists }) => notExists(deletedAt)),
+        )
+      : organizationIsLive(inv.orgId),
     put(
       db.auditEvent.create(
         auditItem({
@@ -147,6 +167,8 @@ export async function acceptInvitation(caller: UserCaller, invitationId: string)
       ),
     ),
   ]);
+  if (result.reasons[2] === 'ConditionalCheckFailed')
+    throw new NotFoundError('The organization of this invitation no longer exists');
   if (result.canceled) throw new ConflictError('The invitation was answered already, or you are already a member');
   return { orgId: inv.orgId, role: inv.role };
 }

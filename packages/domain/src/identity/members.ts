@@ -91,7 +91,12 @@ export async function updateMember(access: OrgAccess, userId: string, patch: Mem
     ),
   ]);
   if (result.canceled) throw new ConflictError('An organization always keeps an owner; make someone else owner first');
-  return requireMember(access, userId);
+  return {
+    ...target,
+    ...set,
+    ...(patch.expiresAt === null ? { expiresAt: undefined } : {}),
+    updatedAt: new Date().toISOString(),
+  } as Membership;
 }
 
 export async function removeMember(

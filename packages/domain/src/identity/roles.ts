@@ -138,7 +138,7 @@ export async function deleteRole(access: OrgAccess, roleId: string) {
   const { data } = await db.membership.query
     .byOrg({ orgId: access.orgId })
     .where(({ role: r }, { eq }) => eq(r, roleId))
-    .go({ pages: 'all', limit: 1 });
+    .go({ pages: 'all' });
   if (data.length) throw new ConflictError('Members still hold this role; give them another role first');
   await saveRoles(
     access,

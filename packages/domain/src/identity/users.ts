@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../shared/errors.ts';
 import { isMembershipLive } from './access.ts';
-import { db, type User } from './entities.ts';
+import { db, type Membership, type Organization, type User } from './entities.ts';
 import { identityProvider } from './cognito.ts';
 import { revokeAllSessions } from './sessions.ts';
 import { slugify } from './slug.ts';
-import { transactWrite, put, update, remove } from '../shared/transactions.ts';
+import { put, remove, transactGet, transactWrite, update } from '../shared/transactions.ts';
 
 export interface NewUser {
   userId: string;
@@ -104,21 +104,22 @@ export type ProfilePatch = Partial<
 export async function updateProfile(userId: string, patch: ProfilePatch): Promise<User> {
   const current = await requireUser(userId);
   if (patch.defaultOrgId && patch.defaultOrgId !== current.defaultOrgId) {
-    const [{ data }, { data: org }] = await Promise.all([
-      db.membership.get({ orgId: patch.defaultOrgId, userId }).go(),
-      db.organization.get({ orgId: patch.defaultOrgId }).go(),
+    const [membership, org] = await transactGet<[Membership, Organization]>([
+      { op: db.membership.get({ orgId: patch.defaultOrgId, userId }), entity: db.membership },
+      { op: db.organization.get({ orgId: patch.defaultOrgId }), entity: db.organization },
     ]);
-    if (!isMembershipLive(data) || !org || org.deletedAt) throw new NotFoundError('You are not a member of that organization');
+    if (!isMembershipLive(membership) || !org || org.deletedAt)
+      throw new NotFoundError('You are not a member of that organization');
   }
   const usernameChanges = patch.username !== undefined && patch.username !== current.username;
   const changes = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
   if (!usernameChanges) {
-    await db.user
+    const { data } = await db.user
       .patch({ userId })
       .set(changes)
       .where(({ deletedAt }, { notExists }) => notExists(deletedAt))
-      .go();
-    return requireUser(userId);
+      .go({ response: 'all_new' });
+    return data as User;
   }
   const result = await transactWrite([
     put(db.unique.create({ kind: 'username', value: patch.username!.toLowerCase(), ownerId: userId })),
@@ -131,7 +132,7 @@ export async function updateProfile(userId: string, patch: ProfilePatch): Promis
     ),
   ]);
   if (result.canceled) throw new ConflictError('That username is taken', [{ path: 'username', message: 'Already taken' }]);
-  return requireUser(userId);
+  return { ...current, ...changes, updatedAt: new Date().toISOString() } as User;
 }
 
 /**
