@@ -1,5 +1,5 @@
 import { deleteMe as route } from '@platform/api/routes/identity';
-import { deleteAccount } from '@platform/domain/identity/users';
+import { deleteAccount } from '@platform/domain/identity/account';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';
 

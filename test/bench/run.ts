@@ -5,13 +5,14 @@
  *  - p50 / p99 latency and requests per second of GET /v1/me through the local server;
  *  - DynamoDB requests per route (from the end-to-end recorder of the last test run).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { Agent, request } from 'node:http';
 import { bundle, writeBareHandler } from './bundle.ts';
 
+const execFileAsync = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../..');
 const OUT = join(ROOT, 'bench-results');
 const TMP = join(OUT, 'tmp');
@@ -53,7 +54,7 @@ async function functionsBench() {
       'identity/authorizer',
       'identity/post-confirmation',
     ]),
-  ];
+  ].filter((m) => !process.env.BENCH_FUNCTIONS || process.env.BENCH_FUNCTIONS.split(',').includes(m));
   const bare = await bundle(writeBareHandler(TMP), TMP, 'bare');
   const bareInit = initTime(bare.outfile);
   const rows = [];
@@ -63,22 +64,6 @@ async function functionsBench() {
     rows.push({ function: module, bytes: built.bytes, initMs: +init.toFixed(1), ratio: +(init / bareInit).toFixed(2) });
   }
   return { bare: { bytes: bare.bytes, initMs: +bareInit.toFixed(1) }, functions: rows };
-}
-
-function get(agent: Agent, url: URL, token: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const req = request(url, { agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
-      res.resume();
-      res.on('end', () =>
-        res.statusCode === 200
-          ? resolve(Number(process.hrtime.bigint() - started) / 1e6)
-          : reject(new Error(`status ${res.statusCode}`)),
-      );
-    });
-    req.on('error', reject);
-    req.end();
-  });
 }
 
 async function latencyBench() {
@@ -91,26 +76,22 @@ async function latencyBench() {
       body: JSON.stringify({ email: cloud.demo!.user.email, password: cloud.demo!.user.password }),
     });
     const { accessToken } = (await signIn.json()) as { accessToken: string };
-    const url = new URL('/v1/me', cloud.url);
-    const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
-    for (let i = 0; i < 300; i++) await get(agent, url, accessToken); // warm-up: JIT, JVM, connections
-
-    // Latency: one request at a time, so each sample is the route's own time.
-    const serial: number[] = [];
-    const serialEnd = Date.now() + 2000;
-    while (Date.now() < serialEnd) serial.push(await get(agent, url, accessToken));
-
-    // Throughput: CONCURRENCY clients in a loop for LOAD_SECONDS.
-    const loaded: number[] = [];
-    const end = Date.now() + LOAD_SECONDS * 1000;
-    const started = Date.now();
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (Date.now() < end) loaded.push(await get(agent, url, accessToken));
-      }),
+    // Asynchronous: this process serves the requests while the generator sends them.
+    const { stdout: out } = await execFileAsync(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(import.meta.dirname, 'load.ts'),
+        `${cloud.url}/v1/me`,
+        accessToken,
+        String(CONCURRENCY),
+        String(LOAD_SECONDS),
+        '2',
+      ],
+      { maxBuffer: 256 * 1024 * 1024 },
     );
-    const seconds = (Date.now() - started) / 1000;
-    agent.destroy();
+    const { serial, loaded, seconds } = JSON.parse(out.toString()) as { serial: number[]; loaded: number[]; seconds: number };
     return {
       route: 'GET /v1/me',
       serial: { samples: serial.length, p50Ms: +percentile(serial, 50).toFixed(2), p99Ms: +percentile(serial, 99).toFixed(2) },
@@ -134,8 +115,16 @@ function dynamoRequestsReport() {
 
 mkdirSync(OUT, { recursive: true });
 const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, date: new Date().toISOString() };
+if (process.env.BENCH_ONLY === 'latency') {
+  console.log(JSON.stringify(await latencyBench(), null, 2));
+  process.exit(0);
+}
 console.log('Bundling and timing cold imports of every function…');
 const functions = await functionsBench();
+if (process.env.BENCH_FUNCTIONS) {
+  console.table([functions.bare, ...functions.functions]);
+  process.exit(0);
+}
 console.log('Load-testing GET /v1/me through the local server…');
 const latency = await latencyBench();
 const dynamo = dynamoRequestsReport();

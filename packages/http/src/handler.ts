@@ -7,6 +7,7 @@ import { logger } from './observability.ts';
 import { authenticate, authorize } from './middleware/authorize.ts';
 import { cors } from './middleware/cors.ts';
 import { idempotency } from './middleware/idempotency.ts';
+import { requestMetrics, tracing } from './middleware/observe.ts';
 import { problemJson } from './middleware/problem-json.ts';
 import { validate } from './middleware/validate.ts';
 import { stateOf, type RequestState } from './state.ts';
@@ -48,8 +49,8 @@ type Output<S extends RouteSchemas> = S['response'] extends z.ZodType ? z.input<
 
 /**
  * Wraps a route's function in the one middleware stack every handler uses:
- * logging → problem+json errors → CORS → authentication → validation → authorization →
- * idempotency → the function. The answer is serialized through the response schema, so a
+ * logging → tracing (opt-in) → metrics → problem+json errors → CORS → authentication →
+ * validation → authorization → idempotency → the function. The answer is serialized through the response schema, so a
  * field the schema does not list (a hash, a secret) cannot leave by accident.
  */
 export function httpHandler<S extends RouteSchemas>(
@@ -81,8 +82,11 @@ export function httpHandler<S extends RouteSchemas>(
     };
   };
 
+  const traced = tracing();
   const stack = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(traced ? [traced] : [])
+    .use(requestMetrics(route))
     .use(problemJson())
     .use(cors())
     .use(authenticate(route))

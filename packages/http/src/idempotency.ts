@@ -12,24 +12,29 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 const RECORD_TTL_SECONDS = 24 * 3600;
 const IN_PROGRESS_SECONDS = 30;
 
-const IdempotencyRecord = new Entity(
-  {
-    model: { entity: 'idempotency', version: '1', service: 'platform' },
-    attributes: {
-      scope: { type: 'string', required: true },
-      key: { type: 'string', required: true },
-      payloadHash: { type: 'string', required: true },
-      status: { type: ['in-progress', 'completed'] as const, required: true },
-      lockedUntil: { type: 'number', required: true },
-      response: { type: 'any' },
-      ttl: { type: 'number', required: true },
+let built: ReturnType<typeof buildRecord> | undefined;
+/** Built on first use: only requests that send an Idempotency-Key pay for it. */
+const records = () => (built ??= buildRecord());
+
+const buildRecord = () =>
+  new Entity(
+    {
+      model: { entity: 'idempotency', version: '1', service: 'platform' },
+      attributes: {
+        scope: { type: 'string', required: true },
+        key: { type: 'string', required: true },
+        payloadHash: { type: 'string', required: true },
+        status: { type: ['in-progress', 'completed'] as const, required: true },
+        lockedUntil: { type: 'number', required: true },
+        response: { type: 'any' },
+        ttl: { type: 'number', required: true },
+      },
+      indexes: {
+        byKey: { pk: { field: 'pk', composite: ['scope', 'key'] }, sk: { field: 'sk', composite: [] } },
+      },
     },
-    indexes: {
-      byKey: { pk: { field: 'pk', composite: ['scope', 'key'] }, sk: { field: 'sk', composite: [] } },
-    },
-  },
-  { client: dynamo(), table: tableName() },
-);
+    { client: dynamo(), table: tableName() },
+  );
 
 export const IDEMPOTENCY_KEY_PATTERN = /^[A-Za-z0-9_.:-]{8,128}$/;
 
@@ -50,33 +55,36 @@ export async function claimIdempotencyKey(scope: string, key: string, body: stri
   const now = Math.floor(Date.now() / 1000);
   const payloadHash = hash(body);
   try {
-    await IdempotencyRecord.create({
-      scope,
-      key,
-      payloadHash,
-      status: 'in-progress',
-      lockedUntil: now + IN_PROGRESS_SECONDS,
-      ttl: now + RECORD_TTL_SECONDS,
-    }).go();
+    await records()
+      .create({
+        scope,
+        key,
+        payloadHash,
+        status: 'in-progress',
+        lockedUntil: now + IN_PROGRESS_SECONDS,
+        ttl: now + RECORD_TTL_SECONDS,
+      })
+      .go();
   } catch (error) {
     if ((error as { cause?: { name?: string } }).cause?.name !== 'ConditionalCheckFailedException') throw error;
-    const { data } = await IdempotencyRecord.get({ scope, key }).go({ consistent: true });
+    const { data } = await records().get({ scope, key }).go({ consistent: true });
     if (data && data.payloadHash !== payloadHash)
       throw new UnprocessableError('This Idempotency-Key was used with a different request body');
     if (data?.status === 'completed') return { kind: 'replay', response: data.response as APIGatewayProxyStructuredResultV2 };
     if (data && data.lockedUntil > now) throw new ConflictError('A request with this Idempotency-Key is still being processed');
     // The first attempt died mid-way: take the lock over.
-    await IdempotencyRecord.patch({ scope, key })
+    await records()
+      .patch({ scope, key })
       .set({ lockedUntil: now + IN_PROGRESS_SECONDS })
       .go();
   }
   return {
     kind: 'run',
     complete: async (response) => {
-      await IdempotencyRecord.patch({ scope, key }).set({ status: 'completed', response }).go();
+      await records().patch({ scope, key }).set({ status: 'completed', response }).go();
     },
     abandon: async () => {
-      await IdempotencyRecord.delete({ scope, key }).go();
+      await records().delete({ scope, key }).go();
     },
   };
 }

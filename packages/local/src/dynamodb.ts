@@ -35,7 +35,6 @@ export async function startDynamoLocal(options: { port?: number; dbPath?: string
   const dir = jarDirectory();
   const args = [
     '-XX:+UseSerialGC',
-    '-XX:TieredStopAtLevel=1',
     '-Xshare:auto',
     `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
     '-jar',
