@@ -12,7 +12,7 @@ describe('sample events', () => {
   });
 
   it('create-org.json has a valid body for its route', async () => {
-    const { createOrg } = await import('@platform/api/routes/identity');
+    const { createOrg } = await import('@platform/api/routes/identity/orgs');
     const event = load('create-org.json');
     expect(event.routeKey).toBe(`${createOrg.method} ${createOrg.path}`);
     expect(createOrg.schemas.body.safeParse(JSON.parse(event.body)).success).toBe(true);

@@ -1,4 +1,4 @@
-import { acceptInvitation as route } from '@platform/api/routes/identity';
+import { acceptInvitation as route } from '@platform/api/routes/identity/invitations';
 import { acceptInvitation } from '@platform/domain/identity/invitations';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';

@@ -1,4 +1,4 @@
-import { answerMfaChallenge as route } from '@platform/api/routes/identity';
+import { answerMfaChallenge as route } from '@platform/api/routes/identity/auth';
 import { answerMfaChallenge } from '@platform/domain/identity/auth';
 import { deviceOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';

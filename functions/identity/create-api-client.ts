@@ -1,4 +1,4 @@
-import { createApiClient as route } from '@platform/api/routes/identity';
+import { createApiClient as route } from '@platform/api/routes/identity/api-clients';
 import { createApiClient } from '@platform/domain/identity/api-clients';
 import { httpHandler } from '@platform/http/handler';
 

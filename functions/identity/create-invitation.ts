@@ -1,4 +1,4 @@
-import { createInvitation as route } from '@platform/api/routes/identity';
+import { createInvitation as route } from '@platform/api/routes/identity/invitations';
 import { createInvitation } from '@platform/domain/identity/invitations';
 import { httpHandler } from '@platform/http/handler';
 

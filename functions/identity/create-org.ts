@@ -1,4 +1,4 @@
-import { createOrg as route } from '@platform/api/routes/identity';
+import { createOrg as route } from '@platform/api/routes/identity/orgs';
 import { createOrganization } from '@platform/domain/identity/organizations';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';

@@ -1,4 +1,4 @@
-import { createRole as route } from '@platform/api/routes/identity';
+import { createRole as route } from '@platform/api/routes/identity/roles';
 import { createRole } from '@platform/domain/identity/roles';
 import { httpHandler } from '@platform/http/handler';
 

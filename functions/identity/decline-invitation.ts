@@ -1,4 +1,4 @@
-import { declineInvitation as route } from '@platform/api/routes/identity';
+import { declineInvitation as route } from '@platform/api/routes/identity/invitations';
 import { declineInvitation } from '@platform/domain/identity/invitations';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';

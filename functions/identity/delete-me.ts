@@ -1,4 +1,4 @@
-import { deleteMe as route } from '@platform/api/routes/identity';
+import { deleteMe as route } from '@platform/api/routes/identity/me';
 import { deleteAccount } from '@platform/domain/identity/account';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';

@@ -1,4 +1,4 @@
-import { deleteOrg as route } from '@platform/api/routes/identity';
+import { deleteOrg as route } from '@platform/api/routes/identity/orgs';
 import { deleteOrganization } from '@platform/domain/identity/organizations';
 import { httpHandler } from '@platform/http/handler';
 

@@ -1,4 +1,4 @@
-import { deleteRole as route } from '@platform/api/routes/identity';
+import { deleteRole as route } from '@platform/api/routes/identity/roles';
 import { deleteRole } from '@platform/domain/identity/roles';
 import { httpHandler } from '@platform/http/handler';
 

@@ -1,4 +1,4 @@
-import { forgotPassword as route } from '@platform/api/routes/identity';
+import { forgotPassword as route } from '@platform/api/routes/identity/auth';
 import { requestPasswordReset } from '@platform/domain/identity/auth';
 import { httpHandler } from '@platform/http/handler';
 

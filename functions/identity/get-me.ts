@@ -1,4 +1,4 @@
-import { getMe as route } from '@platform/api/routes/identity';
+import { getMe as route } from '@platform/api/routes/identity/me';
 import { requireUser } from '@platform/domain/identity/users';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';

@@ -1,4 +1,4 @@
-import { leaveOrg as route } from '@platform/api/routes/identity';
+import { leaveOrg as route } from '@platform/api/routes/identity/me';
 import { removeMember } from '@platform/domain/identity/members';
 import { httpHandler } from '@platform/http/handler';
 

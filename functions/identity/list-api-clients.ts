@@ -1,4 +1,4 @@
-import { listApiClients as route } from '@platform/api/routes/identity';
+import { listApiClients as route } from '@platform/api/routes/identity/api-clients';
 import { listApiClients } from '@platform/domain/identity/api-clients';
 import { httpHandler } from '@platform/http/handler';
 

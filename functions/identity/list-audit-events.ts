@@ -1,4 +1,4 @@
-import { listAuditEvents as route } from '@platform/api/routes/identity';
+import { listAuditEvents as route } from '@platform/api/routes/identity/audit';
 import { listAuditEvents } from '@platform/domain/identity/audit';
 import { httpHandler } from '@platform/http/handler';
 

@@ -1,4 +1,4 @@
-import { listInvitations as route } from '@platform/api/routes/identity';
+import { listInvitations as route } from '@platform/api/routes/identity/invitations';
 import { listInvitations } from '@platform/domain/identity/invitations';
 import { httpHandler } from '@platform/http/handler';
 

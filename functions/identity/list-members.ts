@@ -1,4 +1,4 @@
-import { listMembers as route } from '@platform/api/routes/identity';
+import { listMembers as route } from '@platform/api/routes/identity/members';
 import { listMembers } from '@platform/domain/identity/members';
 import { httpHandler } from '@platform/http/handler';
 

@@ -1,4 +1,4 @@
-import { listMyInvitations as route } from '@platform/api/routes/identity';
+import { listMyInvitations as route } from '@platform/api/routes/identity/me';
 import { listMyInvitations } from '@platform/domain/identity/invitations';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';

@@ -1,4 +1,4 @@
-import { listMyOrgs as route } from '@platform/api/routes/identity';
+import { listMyOrgs as route } from '@platform/api/routes/identity/me';
 import { listMyOrganizations } from '@platform/domain/identity/organizations';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';

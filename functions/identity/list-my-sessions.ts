@@ -1,4 +1,4 @@
-import { listMySessions as route } from '@platform/api/routes/identity';
+import { listMySessions as route } from '@platform/api/routes/identity/me';
 import { listSessions, sessionView } from '@platform/domain/identity/sessions';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';

@@ -1,4 +1,4 @@
-import { listRoles as route } from '@platform/api/routes/identity';
+import { listRoles as route } from '@platform/api/routes/identity/roles';
 import { listRoles } from '@platform/domain/identity/roles';
 import { httpHandler } from '@platform/http/handler';
 

@@ -1,4 +1,4 @@
-import { mfaDisable as route } from '@platform/api/routes/identity';
+import { mfaDisable as route } from '@platform/api/routes/identity/auth';
 import { setMfa } from '@platform/domain/identity/auth';
 import { bearerToken } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';

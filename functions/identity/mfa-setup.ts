@@ -1,4 +1,4 @@
-import { mfaSetup as route } from '@platform/api/routes/identity';
+import { mfaSetup as route } from '@platform/api/routes/identity/auth';
 import { startMfaSetup } from '@platform/domain/identity/auth';
 import { requireUser } from '@platform/domain/identity/users';
 import { bearerToken, userOf } from '@platform/http/caller';

@@ -1,4 +1,4 @@
-import { refresh as route } from '@platform/api/routes/identity';
+import { refresh as route } from '@platform/api/routes/identity/auth';
 import { refreshSession } from '@platform/domain/identity/sessions';
 import { httpHandler } from '@platform/http/handler';
 

@@ -1,4 +1,4 @@
-import { removeMember as route } from '@platform/api/routes/identity';
+import { removeMember as route } from '@platform/api/routes/identity/members';
 import { removeMember } from '@platform/domain/identity/members';
 import { httpHandler } from '@platform/http/handler';
 

@@ -1,4 +1,4 @@
-import { resendCode as route } from '@platform/api/routes/identity';
+import { resendCode as route } from '@platform/api/routes/identity/auth';
 import { identityProvider } from '@platform/domain/identity/cognito';
 import { httpHandler } from '@platform/http/handler';
 

@@ -1,4 +1,4 @@
-import { revokeApiClient as route } from '@platform/api/routes/identity';
+import { revokeApiClient as route } from '@platform/api/routes/identity/api-clients';
 import { revokeApiClient } from '@platform/domain/identity/api-clients';
 import { httpHandler } from '@platform/http/handler';
 

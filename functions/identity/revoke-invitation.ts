@@ -1,4 +1,4 @@
-import { revokeInvitation as route } from '@platform/api/routes/identity';
+import { revokeInvitation as route } from '@platform/api/routes/identity/invitations';
 import { revokeInvitation } from '@platform/domain/identity/invitations';
 import { httpHandler } from '@platform/http/handler';
 

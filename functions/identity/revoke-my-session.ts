@@ -1,4 +1,4 @@
-import { revokeMySession as route } from '@platform/api/routes/identity';
+import { revokeMySession as route } from '@platform/api/routes/identity/me';
 import { revokeSession } from '@platform/domain/identity/sessions';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';

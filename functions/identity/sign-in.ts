@@ -1,4 +1,4 @@
-import { signIn as route } from '@platform/api/routes/identity';
+import { signIn as route } from '@platform/api/routes/identity/auth';
 import { signIn } from '@platform/domain/identity/auth';
 import { deviceOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';

@@ -1,4 +1,4 @@
-import { signOut as route } from '@platform/api/routes/identity';
+import { signOut as route } from '@platform/api/routes/identity/auth';
 import { signOut } from '@platform/domain/identity/sessions';
 import { httpHandler } from '@platform/http/handler';
 

@@ -1,4 +1,4 @@
-import { signUp as route } from '@platform/api/routes/identity';
+import { signUp as route } from '@platform/api/routes/identity/auth';
 import { identityProvider } from '@platform/domain/identity/cognito';
 import { httpHandler } from '@platform/http/handler';
 

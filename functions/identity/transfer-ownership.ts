@@ -1,4 +1,4 @@
-import { transferOwnership as route } from '@platform/api/routes/identity';
+import { transferOwnership as route } from '@platform/api/routes/identity/members';
 import { transferOwnership } from '@platform/domain/identity/members';
 import { httpHandler } from '@platform/http/handler';
 

@@ -1,4 +1,4 @@
-import { updateMe as route } from '@platform/api/routes/identity';
+import { updateMe as route } from '@platform/api/routes/identity/me';
 import { updateProfile } from '@platform/domain/identity/users';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';

@@ -1,4 +1,4 @@
-import { updateMember as route } from '@platform/api/routes/identity';
+import { updateMember as route } from '@platform/api/routes/identity/members';
 import { updateMember } from '@platform/domain/identity/members';
 import { httpHandler } from '@platform/http/handler';
 

@@ -1,4 +1,4 @@
-import { updateOrg as route } from '@platform/api/routes/identity';
+import { updateOrg as route } from '@platform/api/routes/identity/orgs';
 import { updateOrganization } from '@platform/domain/identity/organizations';
 import { httpHandler } from '@platform/http/handler';
 

@@ -1,4 +1,4 @@
-import { updateRole as route } from '@platform/api/routes/identity';
+import { updateRole as route } from '@platform/api/routes/identity/roles';
 import { updateRole } from '@platform/domain/identity/roles';
 import { httpHandler } from '@platform/http/handler';
 

@@ -1,5 +1,12 @@
 import type { RouteDefinition } from '@platform/http/route';
-import * as identity from './routes/identity.ts';
+import * as auth from './routes/identity/auth.ts';
+import * as me from './routes/identity/me.ts';
+import * as orgs from './routes/identity/orgs.ts';
+import * as members from './routes/identity/members.ts';
+import * as invitations from './routes/identity/invitations.ts';
+import * as roles from './routes/identity/roles.ts';
+import * as apiclients from './routes/identity/api-clients.ts';
+import * as audit from './routes/identity/audit.ts';
 import * as platform from './routes/platform.ts';
 
 /**
@@ -7,6 +14,16 @@ import * as platform from './routes/platform.ts';
  * `localOnly`), the local server serves it, OpenAPI is generated from it, and the
  * isolation and bad-input suites iterate it.
  */
-export const routes: RouteDefinition[] = [...Object.values(platform), ...Object.values(identity)];
+export const routes: RouteDefinition[] = [
+  ...Object.values(platform),
+  ...Object.values(auth),
+  ...Object.values(me),
+  ...Object.values(orgs),
+  ...Object.values(members),
+  ...Object.values(invitations),
+  ...Object.values(roles),
+  ...Object.values(apiclients),
+  ...Object.values(audit),
+];
 
 export const deployedRoutes = () => routes.filter((r) => !r.localOnly);

@@ -1,0 +1,91 @@
+import { defineRoute } from '@platform/http/route';
+import { pageQuery } from '@platform/domain/shared/schemas';
+import { orgParams, sessionParams } from '@platform/domain/identity/schemas/common';
+import { invitationsPage } from '@platform/domain/identity/schemas/invitations';
+import { orgsPage } from '@platform/domain/identity/schemas/organizations';
+import { sessionsPage, updateMeBody, userResponse } from '@platform/domain/identity/schemas/users';
+
+/** The signed-in user: profile, organizations, devices, invitations. */
+export const getMe = defineRoute({
+  id: 'getMe',
+  method: 'GET',
+  path: '/v1/me',
+  handler: 'identity/get-me',
+  auth: 'user',
+  tag: 'Me',
+  summary: 'Your profile',
+  schemas: { response: userResponse },
+});
+export const updateMe = defineRoute({
+  id: 'updateMe',
+  method: 'PATCH',
+  path: '/v1/me',
+  handler: 'identity/update-me',
+  auth: 'user',
+  tag: 'Me',
+  summary: 'Change your profile',
+  schemas: { body: updateMeBody, response: userResponse },
+});
+export const deleteMe = defineRoute({
+  id: 'deleteMe',
+  method: 'DELETE',
+  path: '/v1/me',
+  handler: 'identity/delete-me',
+  auth: 'user',
+  tag: 'Me',
+  summary: 'Delete your account (soft delete) and sign out everywhere',
+  successStatus: 204,
+  schemas: {},
+});
+export const listMyOrgs = defineRoute({
+  id: 'listMyOrgs',
+  method: 'GET',
+  path: '/v1/me/orgs',
+  handler: 'identity/list-my-orgs',
+  auth: 'user',
+  tag: 'Me',
+  summary: 'The organizations you belong to, with your role',
+  schemas: { query: pageQuery, response: orgsPage },
+});
+export const leaveOrg = defineRoute({
+  id: 'leaveOrg',
+  method: 'DELETE',
+  path: '/v1/me/orgs/{orgId}',
+  handler: 'identity/leave-org',
+  auth: 'user',
+  tag: 'Me',
+  summary: 'Leave an organization',
+  successStatus: 204,
+  schemas: { params: orgParams },
+});
+export const listMySessions = defineRoute({
+  id: 'listMySessions',
+  method: 'GET',
+  path: '/v1/me/sessions',
+  handler: 'identity/list-my-sessions',
+  auth: 'user',
+  tag: 'Me',
+  summary: 'Your signed-in devices',
+  schemas: { query: pageQuery, response: sessionsPage },
+});
+export const revokeMySession = defineRoute({
+  id: 'revokeMySession',
+  method: 'DELETE',
+  path: '/v1/me/sessions/{sessionId}',
+  handler: 'identity/revoke-my-session',
+  auth: 'user',
+  tag: 'Me',
+  summary: 'Sign a device out: its refresh token stops working',
+  successStatus: 204,
+  schemas: { params: sessionParams },
+});
+export const listMyInvitations = defineRoute({
+  id: 'listMyInvitations',
+  method: 'GET',
+  path: '/v1/me/invitations',
+  handler: 'identity/list-my-invitations',
+  auth: 'user',
+  tag: 'Me',
+  summary: 'Invitations waiting for your answer',
+  schemas: { response: invitationsPage },
+});

@@ -1,0 +1,34 @@
+import * as z from 'zod';
+import { isoDateTime, page } from '../../shared/schemas.ts';
+import { orgId, name, permission } from './common.ts';
+import { PERMISSIONS } from '../permissions.ts';
+
+/** API clients (machine keys). */
+export const createApiClientBody = z
+  .object({
+    name,
+    scopes: z
+      .array(permission)
+      .min(1)
+      .max(PERMISSIONS.length)
+      .transform((s) => [...new Set(s)]),
+    expiresAt: isoDateTime.optional(),
+  })
+  .strict();
+export const apiClientResponse = z.object({
+  clientId: z.string(),
+  orgId: z.string(),
+  name: z.string(),
+  keyPreview: z.string(),
+  scopes: z.array(z.string()),
+  isActive: z.boolean().optional(),
+  createdBy: z.string(),
+  lastUsedAt: z.string().optional(),
+  expiresAt: z.string().optional(),
+  revokedAt: z.string().optional(),
+  createdAt: z.string(),
+});
+export const createdApiClientResponse = apiClientResponse.extend({
+  key: z.string().describe('Shown once: store it now, it cannot be read again'),
+});
+export const apiClientsPage = page(apiClientResponse);
