@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '@platform/api/manifest';
+import { PERMISSIONS } from '@platform/domain/identity/permissions';
 import type { RouteDefinition } from '@platform/http/route';
 import { api, createTeam, signUpUser, type SignedInUser } from '../helpers/api.ts';
 
@@ -113,22 +114,7 @@ beforeAll(async () => {
       token: w.a.accessToken,
       body: {
         name: 'A key',
-        scopes: [
-          'org:read',
-          'org:update',
-          'members:read',
-          'members:update',
-          'members:remove',
-          'invitations:read',
-          'invitations:create',
-          'invitations:revoke',
-          'roles:read',
-          'roles:manage',
-          'api-clients:read',
-          'api-clients:create',
-          'api-clients:revoke',
-          'audit:read',
-        ],
+        scopes: PERMISSIONS.filter((p) => p !== 'org:delete' && p !== 'members:transfer-ownership'),
       },
     }),
   ]);

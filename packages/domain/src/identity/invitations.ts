@@ -77,17 +77,22 @@ export async function listInvitations(access: OrgAccess, options: { cursor?: str
   return { items, nextCursor: cursor };
 }
 
+/** Answers a pending invitation, once: the condition refuses one already answered. */
+function answer(invitationId: string, status: 'accepted' | 'declined' | 'revoked', at: string) {
+  return update(
+    db.invitation
+      .patch({ invitationId })
+      .set({ status, respondedAt: at })
+      .where(({ status: current }, { eq }) => eq(current, 'pending')),
+  );
+}
+
 export async function revokeInvitation(access: OrgAccess, invitationId: string) {
   const { data } = await db.invitation.get({ invitationId }).go();
   if (!data || data.orgId !== access.orgId) throw new NotFoundError('Invitation not found');
   if (data.status !== 'pending') throw new ConflictError(`The invitation is already ${data.status}`);
   await transactWrite([
-    update(
-      db.invitation
-        .patch({ invitationId })
-        .set({ status: 'revoked', respondedAt: new Date().toISOString() })
-        .where(({ status }, { eq }) => eq(status, 'pending')),
-    ),
+    answer(invitationId, 'revoked', new Date().toISOString()),
     put(
       db.auditEvent.create(
         auditItem({ ...auditBy(access), action: 'invitation.revoked', targetType: 'invitation', targetId: invitationId }),
@@ -127,12 +132,7 @@ export async function acceptInvitation(caller: UserCaller, invitationId: string)
   const { inv, profile } = await requireOwnPendingInvitation(caller, invitationId);
   const now = new Date().toISOString();
   const result = await transactWrite([
-    update(
-      db.invitation
-        .patch({ invitationId })
-        .set({ status: 'accepted', respondedAt: now })
-        .where(({ status }, { eq }) => eq(status, 'pending')),
-    ),
+    answer(invitationId, 'accepted', now),
     put(
       db.membership.create({
         orgId: inv.orgId,
@@ -176,12 +176,7 @@ export async function acceptInvitation(caller: UserCaller, invitationId: string)
 export async function declineInvitation(caller: UserCaller, invitationId: string) {
   const { inv, profile } = await requireOwnPendingInvitation(caller, invitationId);
   await transactWrite([
-    update(
-      db.invitation
-        .patch({ invitationId })
-        .set({ status: 'declined', respondedAt: new Date().toISOString() })
-        .where(({ status }, { eq }) => eq(status, 'pending')),
-    ),
+    answer(invitationId, 'declined', new Date().toISOString()),
     put(
       db.auditEvent.create(
         auditItem({
