@@ -41,6 +41,8 @@ export default async function setup(project: TestProject) {
       AWS_REGION: 'us-east-1',
       TABLE_NAME: cloud.tableName,
       DYNAMODB_ENDPOINT: cloud.dynamo.endpoint,
+      S3_ENDPOINT: cloud.s3.endpoint,
+      ASSETS_BUCKET: cloud.s3.bucket,
       COGNITO_ENDPOINT: cloud.cognito.endpoint,
       USER_POOL_ID: cloud.cognito.userPoolId,
       USER_POOL_CLIENT_ID: cloud.cognito.clientId,

@@ -6,7 +6,9 @@ import type { PostConfirmationTriggerEvent } from 'aws-lambda';
 import type { RouteDefinition } from '@platform/http/route';
 import { startLocalCognito, type LocalCognito, type Outbox } from './cognito/index.ts';
 import { ensureTable, startDynamoLocal, type LocalDynamo } from './dynamodb.ts';
+import { LocalQueues } from './queues.ts';
 import type { RequestRecord } from './recorder.ts';
+import type { LocalS3 } from './s3.ts';
 import { startLocalServer } from './server.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -25,6 +27,10 @@ export interface LocalCloud {
   tableName: string;
   dynamo: LocalDynamo;
   cognito: LocalCognito;
+  /** S3 (fauxqs) with the assets bucket; in memory, even in dev. */
+  s3: LocalS3;
+  /** SQS with its Lambda triggers, in process: workers `register` here. */
+  queues: LocalQueues;
   outbox: Outbox;
   routes: RouteDefinition[];
   demo?: DemoData;
@@ -63,7 +69,24 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
   });
 
-  const dynamo = await startDynamoLocal({ dbPath: options.persistDir ? join(options.persistDir, 'dynamodb') : undefined });
+  // S3 starts while DynamoDB Local's JVM does (it takes milliseconds); neither outlives a failed start.
+  const s3Starting = import('./s3.ts').then(({ startLocalS3 }) => startLocalS3());
+  s3Starting.catch(() => undefined); // handled below, once DynamoDB Local is up
+  const dynamo = await startDynamoLocal({ dbPath: options.persistDir ? join(options.persistDir, 'dynamodb') : undefined }).catch(
+    async (error) => {
+      await s3Starting.then(
+        (started) => started.stop(),
+        () => undefined,
+      );
+      throw error;
+    },
+  );
+  const s3 = await s3Starting.catch(async (error) => {
+    await dynamo.stop();
+    throw error;
+  });
+  Object.assign(process.env, { S3_ENDPOINT: s3.endpoint, ASSETS_BUCKET: s3.bucket });
+  const queues = new LocalQueues();
   process.env.DYNAMODB_ENDPOINT = dynamo.endpoint;
   await ensureTable(dynamo.endpoint, tableName);
 
@@ -112,11 +135,14 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     tableName,
     dynamo,
     cognito,
+    s3,
+    queues,
     outbox,
     routes,
     stop: async () => {
       await server.close();
-      await Promise.allSettled([cognito.stop(), dynamo.stop()]);
+      queues.stop();
+      await Promise.allSettled([cognito.stop(), dynamo.stop(), s3.stop()]);
     },
   };
   if (options.seed) cloud.demo = await (await import('./seed.ts')).seedDemoData(cloud);

@@ -7,6 +7,7 @@ import { CognitoJwtVerifier } from 'aws-jwt-verify';
 import type { RouteDefinition } from '@platform/http/route';
 import { pathParameterNames } from '@platform/http/route';
 import { PROBLEM_BASE } from '@platform/http/problem';
+import { localLambdaContext } from './lambda-context.ts';
 import { currentRequest, type RequestRecord } from './recorder.ts';
 
 type LambdaHandler = (event: unknown, context: Context) => Promise<unknown>;
@@ -92,7 +93,7 @@ export async function startLocalServer(
           pathParameters: event.pathParameters,
           queryStringParameters: event.queryStringParameters,
         },
-        lambdaContext('authorizer'),
+        localLambdaContext('authorizer', 'us-east-1', 10_000),
       )) as { isAuthorized: boolean; context?: Record<string, unknown> };
       if (record) record.inAuthorizer = false;
       if (!result.isAuthorized) return unauthorized;
@@ -193,7 +194,8 @@ export async function startLocalServer(
       const denied = await authorize(match.route, event);
       if (denied) return denied;
       const handler = await load(match.route.handler);
-      return (await handler(event, lambdaContext(match.route.id))) as APIGatewayProxyStructuredResultV2 | string;
+      return (await handler(event, localLambdaContext(match.route.id, 'us-east-1', 10_000))) as
+        APIGatewayProxyStructuredResultV2 | string;
     });
     const structured: APIGatewayProxyStructuredResultV2 =
       typeof result === 'string' || !result || !('statusCode' in (result as object))
@@ -244,22 +246,4 @@ function send(res: ServerResponse, result: APIGatewayProxyStructuredResultV2, ex
   const body = result.body === undefined ? undefined : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
   res.writeHead(result.statusCode ?? 200, headers);
   res.end(body);
-}
-
-function lambdaContext(name: string): Context {
-  const deadline = Date.now() + 10_000;
-  return {
-    callbackWaitsForEmptyEventLoop: false,
-    functionName: name,
-    functionVersion: '$LATEST',
-    invokedFunctionArn: `arn:aws:lambda:us-east-1:000000000000:function:${name}`,
-    memoryLimitInMB: '512',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${name}`,
-    logStreamName: 'local',
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  };
 }

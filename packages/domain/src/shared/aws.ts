@@ -24,6 +24,8 @@ export function awsClientConfig(service: AwsService) {
     region,
     endpoint,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    // A local S3 has no `<bucket>.<host>` DNS: address buckets in the path.
+    ...(service === 's3' ? { forcePathStyle: true } : {}),
   };
 }
 

@@ -25,6 +25,7 @@ const devInfo = {
     clientId: cloud.cognito.clientId,
   },
   dynamodb: { endpoint: cloud.dynamo.endpoint, tableName: cloud.tableName },
+  s3: { endpoint: cloud.s3.endpoint, bucket: cloud.s3.bucket },
   demoUsers: cloud.demo
     ? [
         { role: 'platform admin', ...cloud.demo.admin },
@@ -40,6 +41,7 @@ console.log(`
   API      ${cloud.url}
   Docs     ${devInfo.docsUrl}
   Outbox   ${devInfo.outboxUrl}
+  S3       ${cloud.s3.endpoint}   (bucket ${cloud.s3.bucket}, in memory)
   Admin    ${cloud.demo?.admin.email} / ${cloud.demo?.admin.password}
   Demo     ${cloud.demo?.user.email} / ${cloud.demo?.user.password}   (team org ${cloud.demo?.teamOrgId})
   Details  .local/dev.json        Ctrl-C stops everything.
