@@ -24,7 +24,8 @@ function get(): Promise<number> {
   });
 }
 
-for (let i = 0; i < 300; i++) await get(); // warm-up: JIT, JVM, connections
+const warmEnd = Date.now() + Number(process.env.BENCH_WARMUP_SECONDS ?? 5) * 1000;
+while (Date.now() < warmEnd) await get(); // warm-up: both JITs, connections
 const serial: number[] = [];
 const serialEnd = Date.now() + Number(serialSeconds) * 1000;
 while (Date.now() < serialEnd) serial.push(await get());

@@ -35,6 +35,8 @@ export async function startDynamoLocal(options: { port?: number; dbPath?: string
   const dir = jarDirectory();
   const args = [
     '-XX:+UseSerialGC',
+    // C1 only: a faster start, and on two cores more requests a second than with C2 compiling alongside.
+    '-XX:TieredStopAtLevel=1',
     '-Xshare:auto',
     `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
     '-jar',
