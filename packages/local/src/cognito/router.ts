@@ -143,7 +143,7 @@ export const localRouter = (services: Services, base: Router, issuer: string, st
     ConfirmSignUp: async (ctx, req, route) => confirmSignUp(ctx, req, route, await poolForClient(ctx, req.ClientId)),
     AdminConfirmSignUp: async (ctx, req, route) => confirmSignUp(ctx, req, route, await poolById(ctx, req.UserPoolId)),
 
-    // Not implemented by cognito-local ("Unsupported x-amz-target header").
+    // cognito-local lacks this operation ("Unsupported x-amz-target header"); served here.
     ResendConfirmationCode: async (ctx, req) => {
       const pool = await cognito.getUserPoolForClientId(ctx, String(req.ClientId));
       const user = await userForSignIn(pool, ctx, req.Username);
@@ -214,7 +214,7 @@ export const localRouter = (services: Services, base: Router, issuer: string, st
       return result;
     },
 
-    // Not implemented by cognito-local at all ("Unsupported x-amz-target header").
+    // cognito-local lacks this operation entirely ("Unsupported x-amz-target header"); served here.
     GlobalSignOut: async (ctx, req) => {
       const claims = checkAccessToken(req.AccessToken);
       const pool = await poolForClient(ctx, claims['client_id']);
