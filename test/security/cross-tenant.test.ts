@@ -47,6 +47,9 @@ const samples: Record<string, Sample> = {
   revokeApiClient: (w) => ({ path: { orgId: w.orgB, clientId: w.clientB } }),
   listAuditEvents: (w) => ({ path: { orgId: w.orgB } }),
   revokeMySession: (w) => ({ path: { sessionId: w.b.sessionId } }),
+  getCredits: (w) => ({ path: { orgId: w.orgB } }),
+  listCreditTransactions: (w) => ({ path: { orgId: w.orgB } }),
+  adjustCredits: (w) => ({ path: { orgId: w.orgB }, body: { amount: 1000, reason: 'free credits for me' } }),
 };
 
 /** Routes that name no tenant resource: they act on the caller alone, or on nobody. */
@@ -86,8 +89,10 @@ function fill(route: RouteDefinition, values: Record<string, string>) {
 /** Everything of B a caller could observe or change. */
 async function snapshotOfB() {
   const token = w.b.accessToken;
-  const [org, members, invitations, roles, clients] = await Promise.all(
-    ['', '/members', '/invitations', '/roles', '/api-clients'].map((s) => api('GET', `/v1/orgs/${w.orgB}${s}`, { token })),
+  const [org, members, invitations, roles, clients, credits] = await Promise.all(
+    ['', '/members', '/invitations', '/roles', '/api-clients', '/credits'].map((s) =>
+      api('GET', `/v1/orgs/${w.orgB}${s}`, { token }),
+    ),
   );
   const sessions = await api('GET', '/v1/me/sessions', { token });
   return {
@@ -96,6 +101,7 @@ async function snapshotOfB() {
     invitations: invitations!.body,
     roles: roles!.body,
     clients: clients!.body,
+    credits: credits!.body,
     sessions: sessions.body.items.map((s: { sessionId: string }) => s.sessionId),
   };
 }

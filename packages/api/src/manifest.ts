@@ -8,6 +8,7 @@ import * as roles from './routes/identity/roles.ts';
 import * as apiclients from './routes/identity/api-clients.ts';
 import * as audit from './routes/identity/audit.ts';
 import * as platform from './routes/platform.ts';
+import * as credits from './routes/billing/credits.ts';
 
 /**
  * The one route manifest. CDK builds a Lambda and an API route from each entry (except
@@ -24,6 +25,7 @@ export const routes: RouteDefinition[] = [
   ...Object.values(roles),
   ...Object.values(apiclients),
   ...Object.values(audit),
+  ...Object.values(credits),
 ];
 
 export const deployedRoutes = () => routes.filter((r) => !r.localOnly);

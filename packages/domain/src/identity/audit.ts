@@ -19,7 +19,8 @@ export type AuditAction =
   | 'role.updated'
   | 'role.deleted'
   | 'api-client.created'
-  | 'api-client.revoked';
+  | 'api-client.revoked'
+  | 'credits.adjusted';
 
 export interface AuditInput {
   orgId: string;

@@ -20,6 +20,7 @@ export const PERMISSIONS = [
   'api-clients:create',
   'api-clients:revoke',
   'audit:read',
+  'billing:read',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];

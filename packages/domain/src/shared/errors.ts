@@ -78,3 +78,9 @@ export class TooManyRequestsError extends DomainError {
     this.headers['retry-after'] = String(retryAfterSeconds);
   }
 }
+
+export class PaymentRequiredError extends DomainError {
+  readonly status = 402;
+  readonly type = 'insufficient-credits';
+  readonly title = 'Not enough credits';
+}

@@ -29,7 +29,13 @@ export interface WriteOutcome {
   reasons: string[];
 }
 
-/** All or nothing. A failed condition is an outcome (`canceled`), not an exception. */
+const CONFLICT_ATTEMPTS = 6;
+
+/**
+ * All or nothing. A failed condition is an outcome (`canceled`), not an exception. A clash
+ * with another transaction on the same items is retried with jittered backoff (the SDK does
+ * not retry those), then answered 409.
+ */
 export async function transactWrite(items: WriteItem[]): Promise<WriteOutcome> {
   const TransactItems = items.map(({ kind, op }) => {
     const params = op.params() as Record<string, unknown>;
@@ -40,17 +46,19 @@ export async function transactWrite(items: WriteItem[]): Promise<WriteOutcome> {
     const { ReturnValues: _r, ...rest } = params;
     return { [kind]: rest };
   });
-  try {
-    await dynamo().send(new TransactWriteCommand({ TransactItems: TransactItems as never }));
-    return { canceled: false, reasons: [] };
-  } catch (error) {
-    const e = error as { name?: string; CancellationReasons?: Array<{ Code?: string }> };
-    if (e.name !== 'TransactionCanceledException') throw error;
-    const reasons = (e.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
-    if (reasons.includes('ConditionalCheckFailed')) return { canceled: true, reasons };
-    // Another transaction touched the same items at the same moment: the client may retry.
-    if (reasons.includes('TransactionConflict')) throw new ConflictError('A concurrent change got there first; retry');
-    throw error;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await dynamo().send(new TransactWriteCommand({ TransactItems: TransactItems as never }));
+      return { canceled: false, reasons: [] };
+    } catch (error) {
+      const e = error as { name?: string; CancellationReasons?: Array<{ Code?: string }> };
+      if (e.name !== 'TransactionCanceledException') throw error;
+      const reasons = (e.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
+      if (reasons.includes('ConditionalCheckFailed')) return { canceled: true, reasons };
+      if (!reasons.includes('TransactionConflict')) throw error;
+      if (attempt >= CONFLICT_ATTEMPTS) throw new ConflictError('A concurrent change got there first; retry');
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** attempt));
+    }
   }
 }
 

@@ -1,0 +1,124 @@
+import { Entity, type EntityItem } from 'electrodb';
+import { dynamo, tableName } from '../shared/dynamo.ts';
+
+/**
+ * The credit ledger (DOMAIN.md §2, CreditTransaction). Per organization, one account item
+ * holds what is `available` and what is `reserved`; every change of the balance is a ledger
+ * row keyed by its idempotency key, written in the same transaction, so
+ * available + reserved == the sum of the ledger, always, and a retry never applies twice.
+ */
+const service = 'platform';
+const config = () => ({ client: dynamo(), table: tableName() });
+const lazy = <T>(build: () => T) => {
+  let value: T | undefined;
+  return () => (value ??= build());
+};
+
+export const TRANSACTION_TYPES = ['grant', 'purchase', 'debit', 'settle', 'refund', 'adjustment'] as const;
+export type TransactionType = (typeof TRANSACTION_TYPES)[number];
+
+const CreditAccountEntity = lazy(
+  () =>
+    new Entity(
+      {
+        model: { entity: 'creditaccount', version: '1', service },
+        attributes: {
+          orgId: { type: 'string', required: true, readOnly: true },
+          available: { type: 'number', required: true, default: 0 },
+          reserved: { type: 'number', required: true, default: 0 },
+          updatedAt: { type: 'string', watch: '*', default: () => new Date().toISOString(), set: () => new Date().toISOString() },
+        },
+        indexes: {
+          byOrg: { pk: { field: 'pk', composite: ['orgId'] }, sk: { field: 'sk', composite: [] } },
+        },
+      },
+      config(),
+    ),
+);
+
+const CreditTransactionEntity = lazy(
+  () =>
+    new Entity(
+      {
+        model: { entity: 'credittransaction', version: '1', service },
+        attributes: {
+          orgId: { type: 'string', required: true, readOnly: true },
+          /** The idempotency key of the operation: one row per key, ever. */
+          key: { type: 'string', required: true, readOnly: true },
+          transactionId: { type: 'string', required: true, readOnly: true },
+          type: { type: TRANSACTION_TYPES, required: true },
+          /** Signed: credits in are positive, credits out negative. */
+          amount: { type: 'number', required: true },
+          description: { type: 'string' },
+          actorId: { type: 'string' },
+          reservationId: { type: 'string' },
+          generationRequestId: { type: 'string' },
+          apiCallId: { type: 'string' },
+          invoiceId: { type: 'string' },
+          metadata: { type: 'any' },
+          syncedAt: { type: 'string' },
+          createdAt: { type: 'string', required: true, readOnly: true },
+        },
+        indexes: {
+          byKey: { pk: { field: 'pk', composite: ['orgId'] }, sk: { field: 'sk', composite: ['key'] } },
+          byTime: {
+            index: 'gsi1',
+            pk: { field: 'gsi1pk', composite: ['orgId'] },
+            sk: { field: 'gsi1sk', composite: ['createdAt', 'transactionId'] },
+          },
+        },
+      },
+      config(),
+    ),
+);
+
+const CreditReservationEntity = lazy(
+  () =>
+    new Entity(
+      {
+        model: { entity: 'creditreservation', version: '1', service },
+        attributes: {
+          orgId: { type: 'string', required: true, readOnly: true },
+          /** The caller's idempotency key of the reservation: settle and release name it. */
+          reservationId: { type: 'string', required: true, readOnly: true },
+          amount: { type: 'number', required: true },
+          status: { type: ['held', 'settled', 'released'] as const, required: true },
+          purpose: { type: 'string' },
+          /** A sweep releases what is still held after this. */
+          expiresAt: { type: 'string', required: true },
+          /** Spreads the sweep index over partitions: no single hot key for the platform. */
+          shard: { type: 'number', required: true, readOnly: true },
+          settledAmount: { type: 'number' },
+          closedAt: { type: 'string' },
+          ttl: { type: 'number' },
+          createdAt: { type: 'string', required: true, readOnly: true },
+        },
+        indexes: {
+          byId: { pk: { field: 'pk', composite: ['orgId'] }, sk: { field: 'sk', composite: ['reservationId'] } },
+          /** Held reservations by expiry, for the sweep. */
+          byStatus: {
+            index: 'gsi2',
+            pk: { field: 'gsi2pk', composite: ['status', 'shard'] },
+            sk: { field: 'gsi2sk', composite: ['expiresAt', 'orgId', 'reservationId'] },
+          },
+        },
+      },
+      config(),
+    ),
+);
+
+export const ledgerDb = {
+  get account() {
+    return CreditAccountEntity();
+  },
+  get transaction() {
+    return CreditTransactionEntity();
+  },
+  get reservation() {
+    return CreditReservationEntity();
+  },
+};
+
+export type CreditAccount = EntityItem<ReturnType<typeof CreditAccountEntity>>;
+export type CreditTransaction = EntityItem<ReturnType<typeof CreditTransactionEntity>>;
+export type CreditReservation = EntityItem<ReturnType<typeof CreditReservationEntity>>;

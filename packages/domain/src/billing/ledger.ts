@@ -1,0 +1,262 @@
+import { createHash } from 'node:crypto';
+import { ConflictError, NotFoundError, PaymentRequiredError, ValidationError } from '../shared/errors.ts';
+import { newId } from '../shared/ids.ts';
+import { put, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
+import { ledgerDb, type CreditReservation, type CreditTransaction, type TransactionType } from './entities.ts';
+
+/**
+ * The one API other capabilities use to move credits (the gateway, generation, training):
+ * grant / purchase / refund / adjust / debit apply a signed amount; reserve → settle or
+ * release holds credits for work in flight. Each call is one DynamoDB transaction, applies
+ * once per idempotency key, and never takes `available` below zero.
+ */
+export const RESERVATION_SHARDS = 16;
+const DEFAULT_HOLD_MINUTES = 30;
+const CLOSED_RETENTION_DAYS = 30;
+
+export interface Links {
+  description?: string;
+  actorId?: string;
+  generationRequestId?: string;
+  apiCallId?: string;
+  invoiceId?: string;
+  metadata?: Record<string, unknown>;
+}
+
+export interface Balance {
+  orgId: string;
+  available: number;
+  reserved: number;
+  /** available + reserved: equals the sum of the ledger. */
+  balance: number;
+}
+
+function checkAmount(amount: number, field = 'amount') {
+  if (!Number.isInteger(amount) || amount <= 0 || amount > 1e12)
+    throw new ValidationError('Credits are positive whole numbers', [{ path: field, message: 'A positive integer' }]);
+}
+
+function ledgerRow(orgId: string, key: string, type: TransactionType, amount: number, links: Links, reservationId?: string) {
+  const item = {
+    orgId,
+    key,
+    transactionId: newId('ctx'),
+    type,
+    amount,
+    reservationId,
+    createdAt: new Date().toISOString(),
+    ...links,
+  };
+  return { item: item as CreditTransaction, write: put(ledgerDb.transaction.create(item)) };
+}
+
+async function existingRow(orgId: string, key: string): Promise<CreditTransaction> {
+  const { data } = await ledgerDb.transaction.get({ orgId, key }).go({ consistent: true });
+  return data!;
+}
+
+/** Runs a ledger row and an account change together; a replayed key returns the first row. */
+async function apply(
+  orgId: string,
+  key: string,
+  row: ReturnType<typeof ledgerRow>,
+  account: WriteItem,
+): Promise<CreditTransaction> {
+  const outcome = await transactWrite([row.write, account]);
+  if (!outcome.canceled) return row.item;
+  if (outcome.reasons[0] === 'ConditionalCheckFailed') return existingRow(orgId, key);
+  throw new PaymentRequiredError('The organization does not have enough credits for this');
+}
+
+/** Adds credits: a plan's grant, a purchase, a refund, or a positive admin adjustment. */
+export async function credit(
+  orgId: string,
+  key: string,
+  type: 'grant' | 'purchase' | 'refund' | 'adjustment',
+  amount: number,
+  links: Links = {},
+) {
+  checkAmount(amount);
+  return apply(
+    orgId,
+    key,
+    ledgerRow(orgId, key, type, amount, links),
+    update(ledgerDb.account.update({ orgId }).add({ available: amount })),
+  );
+}
+
+/** Takes credits at once (a charge with no reservation, or a negative adjustment); 402 if short. */
+export async function debit(
+  orgId: string,
+  key: string,
+  amount: number,
+  links: Links = {},
+  type: 'debit' | 'adjustment' = 'debit',
+) {
+  checkAmount(amount);
+  return apply(
+    orgId,
+    key,
+    ledgerRow(orgId, key, type, -amount, links),
+    update(
+      ledgerDb.account
+        .update({ orgId })
+        .subtract({ available: amount })
+        .where(({ available }, { gte }) => gte(available, amount)),
+    ),
+  );
+}
+
+const shardOf = (reservationId: string) => createHash('sha256').update(reservationId).digest()[0]! % RESERVATION_SHARDS;
+
+/**
+ * Holds credits for work in flight. `reservationId` is the caller's idempotency key: a retry
+ * returns the same hold. The hold ends by `settle` (the real cost) or `release` (nothing
+ * charged), exactly once; a sweep releases holds left past `expiresAt`.
+ */
+export async function reserve(
+  orgId: string,
+  reservationId: string,
+  amount: number,
+  options: { purpose?: string; holdMinutes?: number } = {},
+) {
+  checkAmount(amount);
+  const now = Date.now();
+  const item = {
+    orgId,
+    reservationId,
+    amount,
+    status: 'held' as const,
+    purpose: options.purpose,
+    expiresAt: new Date(now + (options.holdMinutes ?? DEFAULT_HOLD_MINUTES) * 60_000).toISOString(),
+    shard: shardOf(reservationId),
+    createdAt: new Date(now).toISOString(),
+  };
+  const outcome = await transactWrite([
+    put(ledgerDb.reservation.create(item)),
+    update(
+      ledgerDb.account
+        .update({ orgId })
+        .subtract({ available: amount })
+        .add({ reserved: amount })
+        .where(({ available }, { gte }) => gte(available, amount)),
+    ),
+  ]);
+  if (!outcome.canceled) return item as CreditReservation;
+  if (outcome.reasons[0] === 'ConditionalCheckFailed') {
+    const existing = await getReservation(orgId, reservationId);
+    if (existing.amount !== amount) throw new ConflictError('This reservation id was used for another amount');
+    return existing;
+  }
+  throw new PaymentRequiredError('The organization does not have enough credits to start this');
+}
+
+export async function getReservation(orgId: string, reservationId: string): Promise<CreditReservation> {
+  const { data } = await ledgerDb.reservation.get({ orgId, reservationId }).go({ consistent: true });
+  if (!data) throw new NotFoundError('Reservation not found');
+  return data;
+}
+
+/** Closes a held reservation, once; closed ones leave the table after their retention. */
+function close(held: CreditReservation, status: 'settled' | 'released', settledAmount?: number) {
+  const now = Date.now();
+  return update(
+    ledgerDb.reservation
+      .patch({ orgId: held.orgId, reservationId: held.reservationId })
+      // The sweep index is keyed by status: ElectroDB needs the rest of that key to move it.
+      .composite({ shard: held.shard, expiresAt: held.expiresAt })
+      .set({
+        status,
+        closedAt: new Date(now).toISOString(),
+        ttl: Math.floor(now / 1000) + CLOSED_RETENTION_DAYS * 86_400,
+        ...(settledAmount !== undefined ? { settledAmount } : {}),
+      })
+      .where(({ status: current }, { eq }) => eq(current, 'held')),
+  );
+}
+
+export type SettleOutcome =
+  { settled: true; charged: number; transaction: CreditTransaction } | { settled: false; status: CreditReservation['status'] };
+
+/**
+ * Charges the real cost of reserved work. What was held and not used returns to
+ * `available`; a cost above the hold takes the difference from `available` if it can, and
+ * otherwise charges the hold and records the shortfall (the balance never goes negative).
+ * Only one of settle and release ever wins for a reservation.
+ */
+export async function settle(orgId: string, reservationId: string, actual: number, links: Links = {}): Promise<SettleOutcome> {
+  if (!Number.isInteger(actual) || actual < 0)
+    throw new ValidationError('Credits are whole numbers', [{ path: 'actual', message: 'A non-negative integer' }]);
+  const held = await getReservation(orgId, reservationId);
+  if (held.status !== 'held') return { settled: false, status: held.status };
+  const key = `settle:${reservationId}`;
+  const attempt = async (charge: number, metadata?: Record<string, unknown>) => {
+    const extra = charge - held.amount;
+    const account = ledgerDb.account.update({ orgId }).add({ reserved: -held.amount, available: held.amount - charge });
+    const withHold = { ...links, metadata: { ...links.metadata, ...metadata, reserved: held.amount } };
+    const row = ledgerRow(orgId, key, 'settle', -charge, withHold, reservationId);
+    const outcome = await transactWrite([
+      close(held, 'settled', charge),
+      row.write,
+      update(extra > 0 ? account.where(({ available }, { gte }) => gte(available, extra)) : account),
+    ]);
+    return { outcome, row: row.item };
+  };
+  let charged = actual;
+  let { outcome, row } = await attempt(actual);
+  if (outcome.canceled && outcome.reasons[0] !== 'ConditionalCheckFailed' && actual > held.amount) {
+    charged = held.amount;
+    ({ outcome, row } = await attempt(held.amount, { requested: actual, shortfall: actual - held.amount }));
+  }
+  if (outcome.canceled) return { settled: false, status: (await getReservation(orgId, reservationId)).status };
+  return { settled: true, charged, transaction: row };
+}
+
+/** Gives the hold back unused. Returns false when it was already settled or released. */
+export async function release(orgId: string, reservationId: string): Promise<boolean> {
+  const held = await getReservation(orgId, reservationId);
+  if (held.status !== 'held') return false;
+  const outcome = await transactWrite([
+    close(held, 'released'),
+    update(ledgerDb.account.update({ orgId }).add({ reserved: -held.amount, available: held.amount })),
+  ]);
+  return !outcome.canceled;
+}
+
+/** Releases every hold past its expiry (the schedule's job); a late settle that won first stays. */
+export async function releaseExpiredReservations(now = new Date()): Promise<number> {
+  let released = 0;
+  for (let shard = 0; shard < RESERVATION_SHARDS; shard++) {
+    const { data } = await ledgerDb.reservation.query
+      .byStatus({ status: 'held', shard })
+      .lt({ expiresAt: now.toISOString() })
+      .go({ pages: 'all' });
+    for (const r of data) if (await release(r.orgId, r.reservationId)) released++;
+  }
+  return released;
+}
+
+export async function getBalance(orgId: string): Promise<Balance> {
+  const { data } = await ledgerDb.account.get({ orgId }).go({ consistent: true });
+  const available = data?.available ?? 0;
+  const reserved = data?.reserved ?? 0;
+  return { orgId, available, reserved, balance: available + reserved };
+}
+
+export async function listTransactions(
+  orgId: string,
+  options: { cursor?: string; limit?: number; type?: TransactionType; from?: string; to?: string },
+) {
+  const query = ledgerDb.transaction.query.byTime({ orgId });
+  const ranged =
+    options.from && options.to
+      ? query.between({ createdAt: options.from }, { createdAt: options.to })
+      : options.from
+        ? query.gte({ createdAt: options.from })
+        : options.to
+          ? query.lte({ createdAt: options.to })
+          : query;
+  const filtered = options.type ? ranged.where(({ type }, { eq }) => eq(type, options.type!)) : ranged;
+  const { data, cursor } = await filtered.go({ cursor: options.cursor ?? null, limit: options.limit ?? 50, order: 'desc' });
+  return { items: data, nextCursor: cursor };
+}

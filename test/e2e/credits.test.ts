@@ -1,0 +1,88 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { identityProvider } from '@platform/domain/identity/cognito';
+import { api, createTeam, signIn, signUpUser, type SignedInUser } from '../helpers/api.ts';
+
+let owner: SignedInUser;
+let viewer: SignedInUser;
+let admin: SignedInUser;
+let orgId: string;
+
+beforeAll(async () => {
+  [owner, viewer, admin] = await Promise.all([
+    signUpUser('credits-owner'),
+    signUpUser('credits-viewer'),
+    signUpUser('credits-admin'),
+  ]);
+  await identityProvider.addToGroup(admin.email, 'admin');
+  admin = await signIn(admin.email); // a new token carries the group
+  ({ orgId } = await createTeam(owner, [{ user: viewer, role: 'viewer' }]));
+});
+
+describe('credits', () => {
+  it('start at zero for a new organization', async () => {
+    const res = await api('GET', `/v1/orgs/${orgId}/credits`, { token: owner.accessToken });
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ orgId, available: 0, reserved: 0, balance: 0 });
+  });
+
+  it('are adjusted by a platform admin, once per Idempotency-Key, and the change is in the ledger and the audit log', async () => {
+    const body = { amount: 500, reason: 'Launch bonus' };
+    const headers = { 'idempotency-key': `bonus-${orgId}` };
+    const first = await api('POST', `/v1/admin/orgs/${orgId}/credits/adjustments`, { token: admin.accessToken, body, headers });
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ type: 'adjustment', amount: 500, description: 'Launch bonus', actorId: admin.userId });
+    const again = await api('POST', `/v1/admin/orgs/${orgId}/credits/adjustments`, { token: admin.accessToken, body, headers });
+    expect(again.body.transactionId).toBe(first.body.transactionId);
+
+    const taken = await api('POST', `/v1/admin/orgs/${orgId}/credits/adjustments`, {
+      token: admin.accessToken,
+      body: { amount: -120, reason: 'Refunded purchase reversed' },
+    });
+    expect(taken.status).toBe(201);
+    expect((await api('GET', `/v1/orgs/${orgId}/credits`, { token: owner.accessToken })).body).toMatchObject({
+      available: 380,
+      balance: 380,
+    });
+
+    const ledger = await api('GET', `/v1/orgs/${orgId}/credits/transactions`, { token: owner.accessToken });
+    expect(ledger.body.items.map((t: { amount: number }) => t.amount)).toEqual([-120, 500]);
+    const audit = await api('GET', `/v1/orgs/${orgId}/audit-events?action=credits.adjusted`, { token: owner.accessToken });
+    expect(audit.body.items).toHaveLength(2);
+  });
+
+  it('never go below zero: taking more than is available is a 402', async () => {
+    const res = await api('POST', `/v1/admin/orgs/${orgId}/credits/adjustments`, {
+      token: admin.accessToken,
+      body: { amount: -1_000_000, reason: 'Too much' },
+    });
+    expect(res.status).toBe(402);
+    expect(res.body.type).toContain('insufficient-credits');
+  });
+
+  it('filter the ledger by type and date', async () => {
+    const future = new Date(Date.now() + 86_400_000).toISOString();
+    const byType = await api('GET', `/v1/orgs/${orgId}/credits/transactions?type=debit`, { token: owner.accessToken });
+    expect(byType.body.items).toEqual([]);
+    const later = await api('GET', `/v1/orgs/${orgId}/credits/transactions?from=${encodeURIComponent(future)}`, {
+      token: owner.accessToken,
+    });
+    expect(later.body.items).toEqual([]);
+    const bad = await api(
+      'GET',
+      `/v1/orgs/${orgId}/credits/transactions?from=${encodeURIComponent(future)}&to=2020-01-01T00:00:00Z`,
+      {
+        token: owner.accessToken,
+      },
+    );
+    expect(bad.status).toBe(400);
+  });
+
+  it('are hidden from viewers (403) and cannot be adjusted by anyone but a platform admin (403)', async () => {
+    expect((await api('GET', `/v1/orgs/${orgId}/credits`, { token: viewer.accessToken })).status).toBe(403);
+    const res = await api('POST', `/v1/admin/orgs/${orgId}/credits/adjustments`, {
+      token: owner.accessToken,
+      body: { amount: 10, reason: 'Self service' },
+    });
+    expect(res.status).toBe(403);
+  });
+});
