@@ -21,6 +21,7 @@ export const PERMISSIONS = [
   'api-clients:revoke',
   'audit:read',
   'billing:read',
+  'usage:read',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
