@@ -83,6 +83,13 @@ describe.concurrent('signing up', () => {
     expect(signedIn.status).toBe(200);
   });
 
+  it('answers resend-code for an already confirmed account the same way (202): nothing says it exists', async () => {
+    const user = await signUpUser('resend-confirmed');
+    const res = await api('POST', '/v1/auth/resend-code', { body: { email: user.email } });
+    expect(res.status).toBe(202);
+    expect(res.body).toEqual({ status: 'accepted' });
+  });
+
   it('answers resend-code for an unknown email the same way (202)', async () => {
     const res = await api('POST', '/v1/auth/resend-code', { body: { email: uniqueEmail('nobody') } });
     expect(res.status).toBe(202);

@@ -146,6 +146,23 @@ describe.concurrent('custom roles', () => {
     expect((await setRole(owner, orgId, member.userId, role.roleId)).status).toBe(400);
   });
 
+  it('an invitation whose custom role was deleted since cannot be accepted (409), and makes nobody a member', async () => {
+    const owner = await signUpUser('invrole');
+    const invitee = await signUpUser('invrole-i');
+    const { orgId } = await createTeam(owner);
+    const { body: role } = await createRole(owner, orgId, { name: 'Short-lived', permissions: ['org:read'] });
+    const invitation = await api('POST', `/v1/orgs/${orgId}/invitations`, {
+      token: owner.accessToken,
+      body: { email: invitee.email, role: role.roleId },
+    });
+    expect(invitation.status).toBe(201);
+    expect((await api('DELETE', `/v1/orgs/${orgId}/roles/${role.roleId}`, { token: owner.accessToken })).status).toBe(204);
+    const accepted = await api('POST', `/v1/invitations/${invitation.body.invitationId}/accept`, { token: invitee.accessToken });
+    expect(accepted.status).toBe(409);
+    const members = await api('GET', `/v1/orgs/${orgId}/members`, { token: owner.accessToken });
+    expect(members.body.items.map((m: { userId: string }) => m.userId)).not.toContain(invitee.userId);
+  });
+
   it('cannot be used in another organization (400)', async () => {
     const owner = await signUpUser('crossrole');
     const member = await signUpUser('crossrole-m');

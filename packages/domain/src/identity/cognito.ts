@@ -105,8 +105,17 @@ export const identityProvider = {
   confirmSignUp: (email: string, code: string) =>
     call(() => cognito().send(new ConfirmSignUpCommand({ ClientId: clientId(), Username: email, ConfirmationCode: code }))),
 
+  /** An account already confirmed gets the same answer as any other: nothing says it exists. */
   resendConfirmation: (email: string) =>
-    call(() => cognito().send(new ResendConfirmationCodeCommand({ ClientId: clientId(), Username: email }))),
+    call(async () => {
+      try {
+        await cognito().send(new ResendConfirmationCodeCommand({ ClientId: clientId(), Username: email }));
+      } catch (error) {
+        const { name, message } = error as { name?: string; message?: string };
+        if (name === 'InvalidParameterException' && /already confirmed/i.test(message ?? '')) return;
+        throw error;
+      }
+    }),
 
   signIn: (email: string, password: string): Promise<SignInResult> =>
     call(async () => {

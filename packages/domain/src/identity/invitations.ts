@@ -3,10 +3,11 @@ import { newId } from '../shared/ids.ts';
 import { sendMail } from '../shared/mail.ts';
 import { auditBy, auditItem } from './audit.ts';
 import type { OrgAccess, UserCaller } from './access.ts';
-import { db, inboxService, type Invitation } from './entities.ts';
+import { db, inboxService, type Invitation, type User } from './entities.ts';
+import { isBuiltInRole } from './permissions.ts';
 import { assertMayGrant, assertRoleExists } from './members.ts';
 import { requireUser } from './users.ts';
-import { check, put, transactWrite, update } from '../shared/transactions.ts';
+import { check, put, transactGet, transactWrite, update } from '../shared/transactions.ts';
 
 export const INVITATION_LIFETIME_DAYS = 7;
 const DAY_MS = 86_400_000;
@@ -103,10 +104,11 @@ export async function revokeInvitation(access: OrgAccess, invitationId: string) 
 
 /** Only the invited person can answer, and only once, before the invitation expires. */
 async function requireOwnPendingInvitation(caller: UserCaller, invitationId: string) {
-  const [{ data }, profile] = await Promise.all([
-    db.invitation.get({ invitationId }).go({ consistent: true }),
-    requireUser(caller.userId),
+  const [data, profile] = await transactGet<[Invitation, User]>([
+    { op: db.invitation.get({ invitationId }), entity: db.invitation },
+    { op: db.user.get({ userId: caller.userId }), entity: db.user },
   ]);
+  if (!profile || profile.deletedAt) throw new NotFoundError('Your profile does not exist or was deleted');
   if (!data || data.email !== profile.email.toLowerCase()) throw new NotFoundError('Invitation not found');
   const status = invitationStatus(data);
   if (status === 'expired') throw new GoneError('The invitation has expired; ask for a new one');
@@ -130,6 +132,12 @@ function organizationIsLive(orgId: string) {
 
 export async function acceptInvitation(caller: UserCaller, invitationId: string) {
   const { inv, profile } = await requireOwnPendingInvitation(caller, invitationId);
+  // A custom role deleted since the invitation was sent would grant nothing: refuse it.
+  if (!isBuiltInRole(inv.role)) {
+    const { data: org } = await db.organization.get({ orgId: inv.orgId }).go({ consistent: true });
+    if (org && !org.roles?.some((r) => r.roleId === inv.role))
+      throw new ConflictError('The role of this invitation no longer exists; ask for a new invitation');
+  }
   const now = new Date().toISOString();
   const result = await transactWrite([
     answer(invitationId, 'accepted', now),
