@@ -19,10 +19,12 @@ beforeAll(async () => {
 });
 
 describe('credits', () => {
-  it('start at zero for a new organization', async () => {
+  it('start with the Free plan’s monthly credits, granted once, in the ledger', async () => {
     const res = await api('GET', `/v1/orgs/${orgId}/credits`, { token: owner.accessToken });
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ orgId, available: 0, reserved: 0, balance: 0 });
+    expect(res.body).toEqual({ orgId, available: 100, reserved: 0, balance: 100 });
+    const ledger = await api('GET', `/v1/orgs/${orgId}/credits/transactions`, { token: owner.accessToken });
+    expect(ledger.body.items).toMatchObject([{ type: 'grant', amount: 100, description: 'Free plan: monthly credits' }]);
   });
 
   it('are adjusted by a platform admin, once per Idempotency-Key, and the change is in the ledger and the audit log', async () => {
@@ -40,12 +42,12 @@ describe('credits', () => {
     });
     expect(taken.status).toBe(201);
     expect((await api('GET', `/v1/orgs/${orgId}/credits`, { token: owner.accessToken })).body).toMatchObject({
-      available: 380,
-      balance: 380,
+      available: 480,
+      balance: 480,
     });
 
     const ledger = await api('GET', `/v1/orgs/${orgId}/credits/transactions`, { token: owner.accessToken });
-    expect(ledger.body.items.map((t: { amount: number }) => t.amount)).toEqual([-120, 500]);
+    expect(ledger.body.items.map((t: { amount: number }) => t.amount)).toEqual([-120, 500, 100]);
     const audit = await api('GET', `/v1/orgs/${orgId}/audit-events?action=credits.adjusted`, { token: owner.accessToken });
     expect(audit.body.items).toHaveLength(2);
   });
@@ -61,8 +63,8 @@ describe('credits', () => {
 
   it('filter the ledger by type and date', async () => {
     const future = new Date(Date.now() + 86_400_000).toISOString();
-    const byType = await api('GET', `/v1/orgs/${orgId}/credits/transactions?type=debit`, { token: owner.accessToken });
-    expect(byType.body.items).toEqual([]);
+    const byType = await api('GET', `/v1/orgs/${orgId}/credits/transactions?type=grant`, { token: owner.accessToken });
+    expect(byType.body.items.map((t: { type: string }) => t.type)).toEqual(['grant']);
     const later = await api('GET', `/v1/orgs/${orgId}/credits/transactions?from=${encodeURIComponent(future)}`, {
       token: owner.accessToken,
     });

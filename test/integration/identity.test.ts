@@ -6,6 +6,8 @@ import { updateMember } from '@platform/domain/identity/members';
 import { createOrganization } from '@platform/domain/identity/organizations';
 import { personalOrgId, provisionUser } from '@platform/domain/identity/users';
 import { decryptSecret, encryptSecret } from '@platform/domain/shared/secrets';
+import { billingDb, ledgerDb } from '@platform/domain/billing/entities';
+import { getBalance } from '@platform/domain/billing/ledger';
 import { claimIdempotencyKey } from '@platform/http/idempotency';
 
 const user = (userId: string): Caller & { kind: 'user' } => ({ kind: 'user', userId, groups: [], isPlatformAdmin: false });
@@ -16,7 +18,7 @@ const newUser = async (name = 'member') => {
 };
 
 describe('sign-up provisioning (against DynamoDB Local)', () => {
-  it('creates user, personal organization and owner membership once, however often the trigger retries', async () => {
+  it('creates user, personal organization, owner membership, Free subscription and first credits once, however often the trigger retries', async () => {
     const userId = randomUUID();
     const input = { userId, email: `retry-${userId.slice(0, 6)}@example.test`, emailVerified: true };
     const results = await Promise.all(Array.from({ length: 6 }, () => provisionUser(input)));
@@ -25,6 +27,11 @@ describe('sign-up provisioning (against DynamoDB Local)', () => {
     expect(memberships).toMatchObject([{ orgId: personalOrgId(userId), role: 'owner' }]);
     const { data: org } = await db.organization.get({ orgId: personalOrgId(userId) }).go();
     expect(org).toMatchObject({ orgType: 'SOLO', ownerId: userId, ownerCount: 1 });
+    const { data: subscription } = await billingDb.subscription.get({ orgId: personalOrgId(userId) }).go();
+    expect(subscription).toMatchObject({ planId: 'free', status: 'Active' });
+    const { data: grants } = await ledgerDb.transaction.query.byKey({ orgId: personalOrgId(userId) }).go();
+    expect(grants).toMatchObject([{ type: 'grant', amount: 100 }]);
+    expect(await getBalance(personalOrgId(userId))).toMatchObject({ available: 100, balance: 100 });
   });
 });
 

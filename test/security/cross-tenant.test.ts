@@ -48,6 +48,7 @@ const samples: Record<string, Sample> = {
   listAuditEvents: (w) => ({ path: { orgId: w.orgB } }),
   revokeMySession: (w) => ({ path: { sessionId: w.b.sessionId } }),
   getCredits: (w) => ({ path: { orgId: w.orgB } }),
+  getSubscription: (w) => ({ path: { orgId: w.orgB } }),
   listCreditTransactions: (w) => ({ path: { orgId: w.orgB } }),
   adjustCredits: (w) => ({ path: { orgId: w.orgB }, body: { amount: 1000, reason: 'free credits for me' } }),
 };
@@ -78,6 +79,8 @@ const notTenantScoped: Record<string, string> = {
   listMySessions: 'the caller’s own sessions',
   listMyInvitations: 'invitations to the caller’s own email',
   createOrg: 'creates a new organization owned by the caller',
+  listPlans: 'public catalogue',
+  savePlan: 'platform catalogue, platform admins only',
 };
 
 const w = {} as World;

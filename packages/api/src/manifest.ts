@@ -9,6 +9,7 @@ import * as apiclients from './routes/identity/api-clients.ts';
 import * as audit from './routes/identity/audit.ts';
 import * as platform from './routes/platform.ts';
 import * as credits from './routes/billing/credits.ts';
+import * as plans from './routes/billing/plans.ts';
 
 /**
  * The one route manifest. CDK builds a Lambda and an API route from each entry (except
@@ -26,6 +27,7 @@ export const routes: RouteDefinition[] = [
   ...Object.values(apiclients),
   ...Object.values(audit),
   ...Object.values(credits),
+  ...Object.values(plans),
 ];
 
 export const deployedRoutes = () => routes.filter((r) => !r.localOnly);

@@ -122,3 +122,83 @@ export const ledgerDb = {
 export type CreditAccount = EntityItem<ReturnType<typeof CreditAccountEntity>>;
 export type CreditTransaction = EntityItem<ReturnType<typeof CreditTransactionEntity>>;
 export type CreditReservation = EntityItem<ReturnType<typeof CreditReservationEntity>>;
+
+export const PLAN_IDS = ['free', 'pro', 'team', 'enterprise'] as const;
+export const SUBSCRIPTION_STATUSES = ['Active', 'Trial', 'Suspended', 'Cancelled', 'Expired'] as const;
+export const PAYMENT_PROVIDERS = ['Stripe', 'PayPal', 'OdooManual'] as const;
+
+/** Limits of a plan per resource or agent type, per window (enforced by the limits middleware). */
+export type PlanLimits = Record<string, { hourly?: number; daily?: number; monthly?: number }>;
+
+const PlanEntity = lazy(
+  () =>
+    new Entity(
+      {
+        model: { entity: 'plan', version: '1', service },
+        attributes: {
+          planId: { type: 'string', required: true, readOnly: true },
+          name: { type: 'string', required: true },
+          description: { type: 'string' },
+          monthlyCredits: { type: 'number', required: true },
+          /** Price per month in minor units (cents) of `currency`; 0 for free or priced by contract. */
+          priceMinor: { type: 'number', required: true },
+          currency: { type: 'string', required: true, default: 'USD' },
+          trialDays: { type: 'number', required: true, default: 0 },
+          limits: { type: 'any' },
+          isPublic: { type: 'boolean', default: true },
+          sortOrder: { type: 'number', default: 0 },
+          updatedBy: { type: 'string' },
+          updatedAt: { type: 'string' },
+        },
+        indexes: {
+          /** Every plan in one partition: a short list, read in one query. */
+          byId: { pk: { field: 'pk', composite: [] }, sk: { field: 'sk', composite: ['planId'] } },
+        },
+      },
+      config(),
+    ),
+);
+
+const SubscriptionEntity = lazy(
+  () =>
+    new Entity(
+      {
+        model: { entity: 'subscription', version: '1', service },
+        attributes: {
+          orgId: { type: 'string', required: true, readOnly: true },
+          planId: { type: 'string', required: true },
+          status: { type: SUBSCRIPTION_STATUSES, required: true },
+          currentPeriodStart: { type: 'string', required: true },
+          currentPeriodEnd: { type: 'string', required: true },
+          trialStart: { type: 'string' },
+          trialEnd: { type: 'string' },
+          cancelAtPeriodEnd: { type: 'boolean', default: false },
+          cancelledAt: { type: 'string' },
+          /** A downgrade waits for the end of the period. */
+          pendingPlanId: { type: 'string' },
+          paymentProvider: { type: PAYMENT_PROVIDERS },
+          providerSubscriptionId: { type: 'string' },
+          paymentMethodId: { type: 'string' },
+          odooSaleOrderId: { type: 'string' },
+          createdAt: { type: 'string', required: true, readOnly: true },
+          updatedAt: { type: 'string', watch: '*', default: () => new Date().toISOString(), set: () => new Date().toISOString() },
+        },
+        indexes: {
+          byOrg: { pk: { field: 'pk', composite: ['orgId'] }, sk: { field: 'sk', composite: [] } },
+        },
+      },
+      config(),
+    ),
+);
+
+export const billingDb = {
+  get plan() {
+    return PlanEntity();
+  },
+  get subscription() {
+    return SubscriptionEntity();
+  },
+};
+
+export type Plan = EntityItem<ReturnType<typeof PlanEntity>>;
+export type Subscription = EntityItem<ReturnType<typeof SubscriptionEntity>>;

@@ -68,6 +68,24 @@ async function apply(
   throw new PaymentRequiredError('The organization does not have enough credits for this');
 }
 
+/** The writes that add credits, for a caller that needs them inside its own transaction. */
+export function creditWrites(
+  orgId: string,
+  key: string,
+  type: 'grant' | 'purchase' | 'refund' | 'adjustment',
+  amount: number,
+  links: Links = {},
+) {
+  checkAmount(amount);
+  return {
+    row: ledgerRow(orgId, key, type, amount, links),
+    account: update(ledgerDb.account.update({ orgId }).add({ available: amount })),
+  };
+}
+
+/** The key of a plan's grant for the period starting at `periodStart`: one grant per period, ever. */
+export const periodGrantKey = (orgId: string, periodStart: string) => `grant:${orgId}:${periodStart}`;
+
 /** Adds credits: a plan's grant, a purchase, a refund, or a positive admin adjustment. */
 export async function credit(
   orgId: string,
@@ -76,13 +94,8 @@ export async function credit(
   amount: number,
   links: Links = {},
 ) {
-  checkAmount(amount);
-  return apply(
-    orgId,
-    key,
-    ledgerRow(orgId, key, type, amount, links),
-    update(ledgerDb.account.update({ orgId }).add({ available: amount })),
-  );
+  const { row, account } = creditWrites(orgId, key, type, amount, links);
+  return apply(orgId, key, row, account);
 }
 
 /** Takes credits at once (a charge with no reservation, or a negative adjustment); 402 if short. */

@@ -42,3 +42,62 @@ export const adjustmentBody = z
     reason: z.string().trim().min(3).max(500),
   })
   .strict();
+
+const limitsSchema = z.record(
+  z.string().max(40),
+  z
+    .object({
+      hourly: z.number().int().min(0).optional(),
+      daily: z.number().int().min(0).optional(),
+      monthly: z.number().int().min(0).optional(),
+    })
+    .strict(),
+);
+
+export const planResponse = z.object({
+  planId: z.string(),
+  name: z.string(),
+  description: z.string().optional(),
+  monthlyCredits: z.number(),
+  priceMinor: z.number().describe('Price per month in minor units (cents) of `currency`'),
+  currency: z.string(),
+  trialDays: z.number(),
+  limits: limitsSchema.optional(),
+  isPublic: z.boolean().optional(),
+  sortOrder: z.number().optional(),
+  updatedAt: z.string().optional(),
+});
+export const plansList = z.object({ items: z.array(planResponse) });
+export const planParams = z.object({ planId: z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, 'A lower-case plan id') });
+export const savePlanBody = z
+  .object({
+    name: z.string().trim().min(1).max(60).optional(),
+    description: z.string().max(500).optional(),
+    monthlyCredits: z.number().int().min(0).max(1e9).optional(),
+    priceMinor: z.number().int().min(0).max(1e9).optional(),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'An ISO 4217 code like USD')
+      .optional(),
+    trialDays: z.number().int().min(0).max(365).optional(),
+    limits: limitsSchema.optional(),
+    isPublic: z.boolean().optional(),
+    sortOrder: z.number().int().min(0).max(1000).optional(),
+  })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, 'Send at least one field to change');
+
+export const subscriptionResponse = z.object({
+  orgId: z.string(),
+  planId: z.string(),
+  status: z.enum(['Active', 'Trial', 'Suspended', 'Cancelled', 'Expired']),
+  currentPeriodStart: z.string(),
+  currentPeriodEnd: z.string(),
+  trialStart: z.string().optional(),
+  trialEnd: z.string().optional(),
+  cancelAtPeriodEnd: z.boolean().optional(),
+  cancelledAt: z.string().optional(),
+  pendingPlanId: z.string().optional(),
+  paymentProvider: z.enum(['Stripe', 'PayPal', 'OdooManual']).optional(),
+  createdAt: z.string(),
+});

@@ -4,6 +4,7 @@ import { auditBy, auditItem } from './audit.ts';
 import type { OrgAccess, UserCaller } from './access.ts';
 import { db, type Organization } from './entities.ts';
 import { requireUser } from './users.ts';
+import { startingPlanWrites } from '../billing/onboarding.ts';
 import { transactWrite, put, update, remove } from '../shared/transactions.ts';
 
 export interface NewOrganization {
@@ -15,11 +16,11 @@ export interface NewOrganization {
 
 const slugTaken = () => new ConflictError('That slug is taken', [{ path: 'slug', message: 'Already taken' }]);
 
-/** A user creates a team or enterprise organization and becomes its owner. */
+/** A user creates a team or enterprise organization and becomes its owner; it starts on Free with its first credits. */
 export async function createOrganization(caller: UserCaller, input: NewOrganization): Promise<Organization> {
-  const profile = await requireUser(caller.userId);
   const orgId = newId('org');
   const now = new Date().toISOString();
+  const [profile, startingPlan] = await Promise.all([requireUser(caller.userId), startingPlanWrites(orgId, now)]);
   const org = {
     orgId,
     ...input,
@@ -58,6 +59,7 @@ export async function createOrganization(caller: UserCaller, input: NewOrganizat
         }),
       ),
     ),
+    ...startingPlan,
   ]);
   if (result.canceled) throw slugTaken();
   return org;

@@ -3,6 +3,7 @@ import { ConflictError, NotFoundError } from '../shared/errors.ts';
 import { isMembershipLive } from './access.ts';
 import { db, type Membership, type Organization, type User } from './entities.ts';
 import { slugify } from './slug.ts';
+import { startingPlanWrites } from '../billing/onboarding.ts';
 import { put, remove, transactGet, transactWrite, update } from '../shared/transactions.ts';
 
 export interface NewUser {
@@ -19,14 +20,15 @@ export const personalOrgId = (userId: string) =>
   `org_${createHash('sha256').update(`personal:${userId}`).digest('hex').slice(0, 26)}`;
 
 /**
- * Creates the User, the personal (SOLO) organization and its Owner membership in one
- * transaction. Calling it again for the same user (a retried trigger) changes nothing.
+ * Creates the User, the personal (SOLO) organization, its Owner membership, and the Free
+ * subscription with its first credits, in one transaction. Calling it again for the same user (a retried trigger) changes nothing.
  */
 export async function provisionUser(input: NewUser): Promise<{ user: User; created: boolean }> {
   const orgId = personalOrgId(input.userId);
   const base = slugify(input.email.split('@')[0] ?? 'user');
   const candidates = [`${base}-${input.userId.slice(0, 8)}`, `${base}-${input.userId.replace(/-/g, '').slice(0, 20)}`];
   const now = new Date().toISOString();
+  const startingPlan = await startingPlanWrites(orgId, now);
 
   for (const slug of candidates) {
     const result = await transactWrite([
@@ -64,6 +66,7 @@ export async function provisionUser(input: NewUser): Promise<{ user: User; creat
         }),
       ),
       put(db.unique.create({ kind: 'slug', value: slug, ownerId: orgId })),
+      ...startingPlan,
     ]);
     if (!result.canceled) return { user: (await getUser(input.userId))!, created: true };
     const existing = await getUser(input.userId);

@@ -1,0 +1,97 @@
+import { billingDb, type Plan, type PlanLimits } from './entities.ts';
+
+/**
+ * The plan catalogue. These defaults are the seed: a plan a platform admin has never edited
+ * is served from here; an edit writes its row, which wins from then on. So a fresh table on
+ * AWS needs no seeding step, and every environment starts from the same catalogue.
+ */
+const limits = (chatPerHour: number, generationPerDay: number, apiPerMinuteHour: number): PlanLimits => ({
+  chat: { hourly: chatPerHour, daily: chatPerHour * 10 },
+  generation: { daily: generationPerDay },
+  api: { hourly: apiPerMinuteHour },
+});
+
+export const DEFAULT_PLANS: Record<string, Plan> = {
+  free: {
+    planId: 'free',
+    name: 'Free',
+    description: 'To try the platform',
+    monthlyCredits: 100,
+    priceMinor: 0,
+    currency: 'USD',
+    trialDays: 0,
+    limits: limits(30, 10, 600),
+    isPublic: true,
+    sortOrder: 0,
+  },
+  pro: {
+    planId: 'pro',
+    name: 'Pro',
+    description: 'For individuals who create every day',
+    monthlyCredits: 2_000,
+    priceMinor: 2_000,
+    currency: 'USD',
+    trialDays: 14,
+    limits: limits(300, 200, 6_000),
+    isPublic: true,
+    sortOrder: 1,
+  },
+  team: {
+    planId: 'team',
+    name: 'Team',
+    description: 'For teams sharing brand kits and models',
+    monthlyCredits: 10_000,
+    priceMinor: 9_900,
+    currency: 'USD',
+    trialDays: 14,
+    limits: limits(1_000, 1_000, 30_000),
+    isPublic: true,
+    sortOrder: 2,
+  },
+  enterprise: {
+    planId: 'enterprise',
+    name: 'Enterprise',
+    description: 'Priced by contract',
+    monthlyCredits: 100_000,
+    priceMinor: 0,
+    currency: 'USD',
+    trialDays: 0,
+    limits: limits(10_000, 10_000, 300_000),
+    isPublic: false,
+    sortOrder: 3,
+  },
+};
+
+export const FREE_PLAN_ID = 'free';
+
+export async function getPlan(planId: string): Promise<Plan | undefined> {
+  const { data } = await billingDb.plan.get({ planId }).go();
+  return data ?? DEFAULT_PLANS[planId];
+}
+
+/** Every plan, edited ones as edited, in catalogue order; one query. */
+export async function listPlans(options: { includePrivate?: boolean } = {}): Promise<Plan[]> {
+  const { data } = await billingDb.plan.query.byId({}).go({ pages: 'all' });
+  const merged = new Map(Object.entries(DEFAULT_PLANS));
+  for (const plan of data) merged.set(plan.planId, plan);
+  return [...merged.values()]
+    .filter((p) => options.includePrivate || p.isPublic !== false)
+    .sort((a, b) => (a.sortOrder ?? 0) - (b.sortOrder ?? 0));
+}
+
+export type PlanChanges = Partial<Omit<Plan, 'planId' | 'updatedAt' | 'updatedBy'>>;
+
+/** A platform admin edits a plan (or adds one); the result replaces the default. */
+export async function savePlan(planId: string, changes: PlanChanges, actorId: string): Promise<Plan> {
+  const current = (await getPlan(planId)) ?? {
+    planId,
+    name: planId,
+    monthlyCredits: 0,
+    priceMinor: 0,
+    currency: 'USD',
+    trialDays: 0,
+  };
+  const plan: Plan = { ...current, ...changes, planId, updatedBy: actorId, updatedAt: new Date().toISOString() };
+  await billingDb.plan.put(plan).go();
+  return plan;
+}
