@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '@platform/api/manifest';
 import { PERMISSIONS } from '@platform/domain/identity/permissions';
+import { notify } from '@platform/domain/notifications/notify';
 import type { RouteDefinition } from '@platform/http/route';
 import { api, createTeam, signUpUser, type SignedInUser } from '../helpers/api.ts';
 
@@ -19,6 +20,7 @@ interface World {
   invitationB: string;
   roleB: string;
   clientB: string;
+  notificationB: string;
 }
 
 type Sample = (w: World) => { path: Record<string, string>; body?: unknown };
@@ -47,10 +49,16 @@ const samples: Record<string, Sample> = {
   revokeApiClient: (w) => ({ path: { orgId: w.orgB, clientId: w.clientB } }),
   listAuditEvents: (w) => ({ path: { orgId: w.orgB } }),
   revokeMySession: (w) => ({ path: { sessionId: w.b.sessionId } }),
+  markNotificationRead: (w) => ({ path: { notificationId: w.notificationB } }),
   getCredits: (w) => ({ path: { orgId: w.orgB } }),
   getSubscription: (w) => ({ path: { orgId: w.orgB } }),
+  getLimits: (w) => ({ path: { orgId: w.orgB } }),
+  setLimitOverride: (w) => ({ path: { orgId: w.orgB }, body: { subject: 'org', resource: 'api', hourly: 1 } }),
   listCreditTransactions: (w) => ({ path: { orgId: w.orgB } }),
   adjustCredits: (w) => ({ path: { orgId: w.orgB }, body: { amount: 1000, reason: 'free credits for me' } }),
+  listUsage: (w) => ({ path: { orgId: w.orgB } }),
+  getDailyUsage: (w) => ({ path: { orgId: w.orgB } }),
+  exportUsage: (w) => ({ path: { orgId: w.orgB } }),
 };
 
 /** Routes that name no tenant resource: they act on the caller alone, or on nobody. */
@@ -79,6 +87,8 @@ const notTenantScoped: Record<string, string> = {
   listMySessions: 'the caller’s own sessions',
   listMyInvitations: 'invitations to the caller’s own email',
   createOrg: 'creates a new organization owned by the caller',
+  listMyNotifications: 'the caller’s own notifications (keyed by the caller’s user id)',
+  markAllNotificationsRead: 'the caller’s own notifications (keyed by the caller’s user id)',
   listPlans: 'public catalogue',
   savePlan: 'platform catalogue, platform admins only',
 };
@@ -98,6 +108,7 @@ async function snapshotOfB() {
     ),
   );
   const sessions = await api('GET', '/v1/me/sessions', { token });
+  const notifications = await api('GET', '/v1/me/notifications', { token });
   return {
     org: org!.body,
     members: members!.body,
@@ -106,6 +117,7 @@ async function snapshotOfB() {
     clients: clients!.body,
     credits: credits!.body,
     sessions: sessions.body.items.map((s: { sessionId: string }) => s.sessionId),
+    notifications: notifications.body,
   };
 }
 
@@ -131,7 +143,13 @@ beforeAll(async () => {
   w.roleB = role!.body.roleId;
   w.clientB = client!.body.clientId;
   w.keyA = keyA!.body.key;
-  expect([w.invitationB, w.roleB, w.clientB, w.keyA].every(Boolean)).toBe(true);
+  ({ notificationId: w.notificationB } = await notify({
+    userId: w.b.userId,
+    type: 'system',
+    title: 'For B',
+    message: 'Private',
+  }));
+  expect([w.invitationB, w.roleB, w.clientB, w.keyA, w.notificationB].every(Boolean)).toBe(true);
 });
 
 describe('tenant isolation across the route manifest', () => {

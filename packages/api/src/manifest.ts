@@ -10,6 +10,9 @@ import * as audit from './routes/identity/audit.ts';
 import * as platform from './routes/platform.ts';
 import * as credits from './routes/billing/credits.ts';
 import * as plans from './routes/billing/plans.ts';
+import * as limits from './routes/billing/limits.ts';
+import * as notifications from './routes/notifications.ts';
+import * as usage from './routes/billing/usage.ts';
 
 /**
  * The one route manifest. CDK builds a Lambda and an API route from each entry (except
@@ -28,6 +31,9 @@ export const routes: RouteDefinition[] = [
   ...Object.values(audit),
   ...Object.values(credits),
   ...Object.values(plans),
+  ...Object.values(limits),
+  ...Object.values(notifications),
+  ...Object.values(usage),
 ];
 
 export const deployedRoutes = () => routes.filter((r) => !r.localOnly);

@@ -7,6 +7,7 @@ import { logger } from './observability.ts';
 import { authenticate, authorize } from './middleware/authorize.ts';
 import { cors } from './middleware/cors.ts';
 import { idempotency } from './middleware/idempotency.ts';
+import { limits } from './middleware/limits.ts';
 import { requestMetrics, tracing } from './middleware/observe.ts';
 import { problemJson } from './middleware/problem-json.ts';
 import { validate } from './middleware/validate.ts';
@@ -50,7 +51,7 @@ type Output<S extends RouteSchemas> = S['response'] extends z.ZodType ? z.input<
 /**
  * Wraps a route's function in the one middleware stack every handler uses:
  * logging → tracing (opt-in) → metrics → problem+json errors → CORS → authentication →
- * validation → authorization → idempotency → the function. The answer is serialized through the response schema, so a
+ * validation → authorization → limits → idempotency → the function. The answer is serialized through the response schema, so a
  * field the schema does not list (a hash, a secret) cannot leave by accident.
  */
 export function httpHandler<S extends RouteSchemas>(
@@ -91,6 +92,7 @@ export function httpHandler<S extends RouteSchemas>(
     .use(cors())
     .use(authenticate(route))
     .use(validate(route))
-    .use(authorize(route));
+    .use(authorize(route))
+    .use(limits(route));
   return (route.idempotent ? stack.use(idempotency(route)) : stack).handler(core);
 }

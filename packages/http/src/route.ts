@@ -38,6 +38,11 @@ export interface RouteDefinition<S extends RouteSchemas = RouteSchemas> {
   idempotent?: boolean;
   /** Served by the local cloud only, never deployed. */
   localOnly?: boolean;
+  /**
+   * The limited resource or agent type each call uses (`chat`, `generation`, …), checked
+   * against the plan's limits before any work. Calls by API clients always use `api` too.
+   */
+  consumes?: string;
   schemas: S;
 }
 

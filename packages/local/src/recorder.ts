@@ -3,21 +3,40 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 
 /**
  * DynamoDB requests made while serving one HTTP request, as a route's Lambda would make them.
- * Requests of the authorizer (another Lambda on AWS) and of Idempotency-Key bookkeeping
- * are kept apart, so a route's own cost is what the budget judges.
+ * Requests of the authorizer (another Lambda on AWS), of Idempotency-Key bookkeeping and of
+ * limit counters are kept apart, so a route's own cost is what the budget judges.
  */
 export interface RequestRecord {
   routeId: string;
   dynamoRequests: string[];
   authorizerRequests: string[];
   idempotencyRequests: string[];
+  limitRequests: string[];
   /** Set while the authorizer runs. */
   inAuthorizer?: boolean;
 }
 
-/** Idempotency records are keyed `$platform#scope_…` by ElectroDB (see packages/http/src/idempotency.ts). */
-const isIdempotencyKey = (input: { Key?: { pk?: unknown }; Item?: { pk?: unknown } }) =>
-  String(input.Key?.pk ?? input.Item?.pk ?? '').startsWith('$platform#scope_');
+type Input = {
+  Key?: { pk?: unknown };
+  Item?: { pk?: unknown };
+  TransactItems?: Array<Record<string, { Key?: { pk?: unknown } }>>;
+  ExpressionAttributeValues?: Record<string, unknown>;
+};
+const pkOf = (input: Input) =>
+  String(input.Key?.pk ?? input.Item?.pk ?? Object.values(input.TransactItems?.[0] ?? {})[0]?.Key?.pk ?? '');
+
+/**
+ * Bookkeeping that is not the route's own work, recognised by ElectroDB's keys: idempotency
+ * records (`$platform#scope_…`), limit counters (`$platform#subject_…`) and the plan catalogue.
+ */
+function bookkeeping(input: Input): 'idempotency' | 'limits' | undefined {
+  const pk = pkOf(input);
+  if (pk.startsWith('$platform#scope_')) return 'idempotency';
+  if (pk.startsWith('$platform#subject_')) return 'limits';
+  const values = input.ExpressionAttributeValues ?? {};
+  if (values[':pk'] === '$platform' && String(values[':sk1'] ?? '').startsWith('$plan_')) return 'limits';
+  return undefined;
+}
 
 export const currentRequest = new AsyncLocalStorage<RequestRecord>();
 
@@ -32,11 +51,14 @@ export function recordDynamoRequests(client: DynamoDBDocumentClient) {
       const record = currentRequest.getStore();
       if (record) {
         const operation = String(context.commandName ?? 'unknown').replace(/Command$/, '');
+        const kind = bookkeeping(args.input as Input);
         const list = record.inAuthorizer
           ? record.authorizerRequests
-          : isIdempotencyKey(args.input as never)
+          : kind === 'idempotency'
             ? record.idempotencyRequests
-            : record.dynamoRequests;
+            : kind === 'limits'
+              ? record.limitRequests
+              : record.dynamoRequests;
         list.push(operation);
       }
       return next(args);

@@ -189,6 +189,7 @@ export async function startLocalServer(
       dynamoRequests: [],
       authorizerRequests: [],
       idempotencyRequests: [],
+      limitRequests: [],
     };
     const result = await currentRequest.run(record, async () => {
       const denied = await authorize(match.route, event);
@@ -207,7 +208,8 @@ export async function startLocalServer(
       ...corsHeaders,
       'x-local-route': match.route.id,
       'x-local-dynamodb': record.dynamoRequests.join(',') || '-',
-      'x-local-dynamodb-other': [...record.authorizerRequests, ...record.idempotencyRequests].join(',') || '-',
+      'x-local-dynamodb-other':
+        [...record.authorizerRequests, ...record.idempotencyRequests, ...record.limitRequests].join(',') || '-',
     });
   }
 

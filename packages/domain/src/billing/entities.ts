@@ -202,3 +202,37 @@ export const billingDb = {
 
 export type Plan = EntityItem<ReturnType<typeof PlanEntity>>;
 export type Subscription = EntityItem<ReturnType<typeof SubscriptionEntity>>;
+
+export const LIMIT_WINDOWS = ['hourly', 'daily', 'monthly'] as const;
+export type LimitWindow = (typeof LIMIT_WINDOWS)[number];
+
+/**
+ * One counter per subject, resource and window start (`org#…|user#…|client#…`, `chat`,
+ * `hour#2026-11-22T10`): many small items, each gone by TTL after its window. No item is
+ * shared by the whole platform, so no single key gets every request.
+ */
+const UsageCounterEntity = lazy(
+  () =>
+    new Entity(
+      {
+        model: { entity: 'usagecounter', version: '1', service },
+        attributes: {
+          subject: { type: 'string', required: true, readOnly: true },
+          resource: { type: 'string', required: true, readOnly: true },
+          window: { type: 'string', required: true, readOnly: true },
+          used: { type: 'number', required: true, default: 0 },
+          ttl: { type: 'number' },
+        },
+        indexes: {
+          byWindow: { pk: { field: 'pk', composite: ['subject', 'resource', 'window'] }, sk: { field: 'sk', composite: [] } },
+        },
+      },
+      config(),
+    ),
+);
+
+export const limitsDb = {
+  get counter() {
+    return UsageCounterEntity();
+  },
+};

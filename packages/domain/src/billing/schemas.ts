@@ -101,3 +101,31 @@ export const subscriptionResponse = z.object({
   paymentProvider: z.enum(['Stripe', 'PayPal', 'OdooManual']).optional(),
   createdAt: z.string(),
 });
+
+const windowLimit = z.number().int().min(0).max(1e9).optional();
+export const limitOverrideBody = z
+  .object({
+    subject: z
+      .string()
+      .regex(/^(org|user#[0-9a-f-]{36}|client#ak_[0-9a-z]{26})$/, '`org`, `user#<userId>` or `client#<clientId>`'),
+    resource: z.string().regex(/^[a-z][a-z0-9_-]{1,39}$/, 'A resource or agent type like `chat` or `api`'),
+    hourly: windowLimit,
+    daily: windowLimit,
+    monthly: windowLimit,
+  })
+  .strict();
+
+export const limitsResponse = z.object({
+  items: z.array(
+    z.object({
+      subject: z.string(),
+      resource: z.string(),
+      window: z.enum(['hourly', 'daily', 'monthly']),
+      limit: z.number(),
+      used: z.number(),
+      remaining: z.number(),
+      resetsAt: z.string(),
+      source: z.enum(['plan', 'override']),
+    }),
+  ),
+});

@@ -20,7 +20,8 @@ export type AuditAction =
   | 'role.deleted'
   | 'api-client.created'
   | 'api-client.revoked'
-  | 'credits.adjusted';
+  | 'credits.adjusted'
+  | 'limits.changed';
 
 export interface AuditInput {
   orgId: string;

@@ -111,6 +111,10 @@ const OrganizationEntity = lazy(
               },
             },
           },
+          /** The current plan, kept here too so that authorizing a request also tells its limits. */
+          planId: { type: 'string', default: 'free' },
+          /** Limits set for this organization, its users or its API clients (see billing/limits.ts). */
+          limitOverrides: { type: 'any' },
           version: { type: 'number', default: 1 },
           deletedAt: { type: 'string' },
           ...timestamps,

@@ -8,6 +8,7 @@ import { isBuiltInRole } from './permissions.ts';
 import { assertMayGrant, assertRoleExists } from './members.ts';
 import { requireUser } from './users.ts';
 import { check, put, transactGet, transactWrite, update } from '../shared/transactions.ts';
+import { notificationPut } from '../notifications/notify.ts';
 
 export const INVITATION_LIFETIME_DAYS = 7;
 const DAY_MS = 86_400_000;
@@ -43,6 +44,9 @@ export async function createInvitation(access: OrgAccess, input: { email: string
     expiresAt,
     ttl: Math.floor((now + (INVITATION_LIFETIME_DAYS + 30) * DAY_MS) / 1000),
   };
+  // Someone with an account has a membership (of their personal organization at least): the
+  // inbox query above found it, so their notification joins the transaction, no request added.
+  const invitee = inbox.membership.find((m) => m.isActive !== false)?.userId;
   await transactWrite([
     put(db.invitation.create(item)),
     put(
@@ -56,6 +60,18 @@ export async function createInvitation(access: OrgAccess, input: { email: string
         }),
       ),
     ),
+    ...(invitee
+      ? [
+          notificationPut({
+            userId: invitee,
+            orgId: access.orgId,
+            type: 'invitation',
+            title: `You are invited to join ${access.org.name}`,
+            message: `You have been invited to join ${access.org.name} as ${input.role}. The invitation expires on ${expiresAt}.`,
+            metadata: { invitationId, orgName: access.org.name, role: input.role, expiresAt },
+          }).write,
+        ]
+      : []),
   ]);
   const base = process.env.APP_URL ?? 'http://localhost:3000';
   const link = `${base}/v1/invitations/${invitationId}/accept`;

@@ -1,0 +1,15 @@
+import { exportUsage as route } from '@platform/api/routes/billing/usage';
+import { exportUsage } from '@platform/domain/usage/logs';
+import { httpHandler, reply } from '@platform/http/handler';
+
+export const handler = httpHandler(route, async ({ access, query }) => {
+  const { csv, nextCursor } = await exportUsage(access.orgId, query);
+  return reply(undefined, {
+    headers: {
+      'content-type': 'text/csv; charset=utf-8',
+      'content-disposition': `attachment; filename="usage-${access.orgId}.csv"`,
+      ...(nextCursor ? { 'x-next-cursor': nextCursor } : {}),
+    },
+    raw: csv,
+  });
+});

@@ -1,0 +1,171 @@
+import { TooManyRequestsError } from '../shared/errors.ts';
+import { transactWrite, update } from '../shared/transactions.ts';
+import { LIMIT_WINDOWS, limitsDb, type LimitWindow, type PlanLimits } from './entities.ts';
+import { FREE_PLAN_ID, listPlans } from './plans.ts';
+
+/**
+ * Usage limits and rate limits (DOMAIN.md §2, UsageLimit). A plan limits its organization
+ * per resource or agent type and per window; an override (per organization, user or API
+ * client) replaces it. A check is one request: the counters of every window in play go up
+ * together in one transaction, each under `used < limit`, so a refused call counts nowhere.
+ */
+export interface Subject {
+  kind: 'org' | 'user' | 'client';
+  id: string;
+}
+
+export const subjectKey = (s: Subject) => (s.kind === 'org' ? `org#${s.id}` : `${s.kind}#${s.id}`);
+
+const HOUR = 3_600_000;
+
+/** The window an instant falls in, and when it ends. */
+export function windowOf(window: LimitWindow, now: Date): { key: string; resetsAt: Date } {
+  const iso = now.toISOString();
+  if (window === 'hourly')
+    return { key: `h#${iso.slice(0, 13)}`, resetsAt: new Date(Date.parse(`${iso.slice(0, 13)}:00:00Z`) + HOUR) };
+  if (window === 'daily')
+    return { key: `d#${iso.slice(0, 10)}`, resetsAt: new Date(Date.parse(`${iso.slice(0, 10)}T00:00:00Z`) + 24 * HOUR) };
+  const next = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+  return { key: `m#${iso.slice(0, 7)}`, resetsAt: next };
+}
+
+/** A limit set for the organization (`org`), a user (`user#<id>`) or an API client (`client#<id>`). */
+export interface LimitOverride {
+  subject: string;
+  resource: string;
+  hourly?: number;
+  daily?: number;
+  monthly?: number;
+}
+
+/** What limits are read from: the organization item that authorization has already read. */
+export interface LimitedOrg {
+  orgId: string;
+  planId?: string;
+  limitOverrides?: unknown;
+}
+
+// The catalogue changes rarely: a function keeps it a minute instead of reading it per call.
+const CATALOGUE_MS = 60_000;
+let catalogue: { at: number; plans: Map<string, PlanLimits> } | undefined;
+async function planLimits(planId: string): Promise<PlanLimits> {
+  if (!catalogue || Date.now() - catalogue.at > CATALOGUE_MS)
+    catalogue = {
+      at: Date.now(),
+      plans: new Map((await listPlans({ includePrivate: true })).map((p) => [p.planId, (p.limits ?? {}) as PlanLimits])),
+    };
+  return catalogue.plans.get(planId) ?? catalogue.plans.get(FREE_PLAN_ID) ?? {};
+}
+
+/** Forgets the cached catalogue (after an admin edits a plan, in this process). */
+export const forgetPlanCatalogue = () => {
+  catalogue = undefined;
+};
+
+const overridesOf = (org: LimitedOrg) => (Array.isArray(org.limitOverrides) ? (org.limitOverrides as LimitOverride[]) : []);
+
+export interface EffectiveLimit {
+  subject: string;
+  resource: string;
+  window: LimitWindow;
+  limit: number;
+  source: 'plan' | 'override';
+}
+
+/** The limits that apply to these subjects for these resources. */
+export async function effectiveLimits(org: LimitedOrg, subjects: Subject[], resources: string[]): Promise<EffectiveLimit[]> {
+  const [fromPlan, overrides] = [await planLimits(org.planId ?? FREE_PLAN_ID), overridesOf(org)];
+  const out: EffectiveLimit[] = [];
+  for (const resource of resources)
+    for (const subject of subjects) {
+      const key = subjectKey(subject);
+      const override = overrides.find((o) => o.subject === key && o.resource === resource);
+      const windows = override ?? (subject.kind === 'org' ? fromPlan[resource] : undefined);
+      if (!windows) continue;
+      for (const window of LIMIT_WINDOWS) {
+        const limit = windows[window];
+        if (limit !== undefined) out.push({ subject: key, resource, window, limit, source: override ? 'override' : 'plan' });
+      }
+    }
+  return out;
+}
+
+/**
+ * Counts one use of each resource against every limit in play, or refuses with 429 (and
+ * counts nothing) when one is reached. No limits configured: no request at all.
+ */
+export async function consume(org: LimitedOrg, subjects: Subject[], resources: string[], now = new Date()): Promise<void> {
+  const limits = await effectiveLimits(org, subjects, resources);
+  if (!limits.length) return;
+  const counters = limits.map((l) => ({ ...l, ...windowOf(l.window, now) }));
+  const outcome = await transactWrite(
+    counters.map((c) =>
+      update(
+        limitsDb.counter
+          .update({ subject: c.subject, resource: c.resource, window: c.key })
+          .add({ used: 1 })
+          .set({ ttl: Math.floor(c.resetsAt.getTime() / 1000) + 86_400 })
+          .where(({ used }, { notExists, lt }) => `${notExists(used)} OR ${lt(used, c.limit)}`),
+      ),
+    ),
+  );
+  if (!outcome.canceled) return;
+  const reached = counters.filter((_, i) => outcome.reasons[i] === 'ConditionalCheckFailed');
+  const last = reached.reduce((a, b) => (b.resetsAt > a.resetsAt ? b : a));
+  const retryAfter = Math.max(1, Math.ceil((last.resetsAt.getTime() - now.getTime()) / 1000));
+  const error = new TooManyRequestsError(
+    `The ${last.window} limit of ${last.limit} for ${last.resource} is reached; it resets at ${last.resetsAt.toISOString()}`,
+    retryAfter,
+  );
+  Object.assign(error.headers, {
+    'x-ratelimit-limit': String(last.limit),
+    'x-ratelimit-remaining': '0',
+    'x-ratelimit-reset': String(Math.floor(last.resetsAt.getTime() / 1000)),
+  });
+  throw error;
+}
+
+/** Each limit of the organization with what is used of it now (one read of the counters). */
+export async function limitsWithUsage(org: LimitedOrg, now = new Date()) {
+  const overrides = overridesOf(org);
+  const fromPlan = await planLimits(org.planId ?? FREE_PLAN_ID);
+  const resources = new Set([...Object.keys(fromPlan), ...overrides.map((o) => o.resource)]);
+  const limits = [
+    ...(await effectiveLimits(org, [{ kind: 'org', id: org.orgId }], [...resources])),
+    ...overrides
+      .filter((o) => o.subject !== 'org')
+      .flatMap((o) =>
+        LIMIT_WINDOWS.filter((w) => o[w] !== undefined).map((window) => ({
+          subject: o.subject,
+          resource: o.resource,
+          window,
+          limit: o[window]!,
+          source: 'override' as const,
+        })),
+      ),
+  ];
+  const keyed = limits.map((l) => ({ ...l, ...windowOf(l.window, now) }));
+  const { data } = keyed.length
+    ? await limitsDb.counter.get(keyed.map((k) => ({ subject: k.subject, resource: k.resource, window: k.key }))).go()
+    : { data: [] };
+  return keyed.map((k) => {
+    const used = data.find((c) => c.subject === k.subject && c.resource === k.resource && c.window === k.key)?.used ?? 0;
+    return {
+      subject: k.subject,
+      resource: k.resource,
+      window: k.window,
+      limit: k.limit,
+      used,
+      remaining: Math.max(0, k.limit - used),
+      resetsAt: k.resetsAt.toISOString(),
+      source: k.source,
+    };
+  });
+}
+
+/** The overrides after setting (or, with no window given, removing) one. */
+export function withOverride(org: LimitedOrg, input: LimitOverride): LimitOverride[] {
+  const others = overridesOf(org).filter((o) => !(o.subject === input.subject && o.resource === input.resource));
+  const windows = Object.fromEntries(LIMIT_WINDOWS.filter((w) => input[w] !== undefined).map((w) => [w, input[w]]));
+  return Object.keys(windows).length ? [...others, { subject: input.subject, resource: input.resource, ...windows }] : others;
+}

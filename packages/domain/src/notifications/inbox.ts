@@ -1,0 +1,133 @@
+import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import { clock } from '../shared/clock.ts';
+import { dynamo } from '../shared/dynamo.ts';
+import { NotFoundError, ValidationError } from '../shared/errors.ts';
+import { transactWrite, update } from '../shared/transactions.ts';
+import { notificationDb, type Notification } from './entities.ts';
+
+/**
+ * A user's notifications: list (unread first), count unread, mark read. Every function is
+ * keyed by the caller's own user id, so another user's notification is never found.
+ *
+ * DynamoDB requests, per call:
+ * - listNotifications: 2, in parallel (the page from gsi1, a COUNT of the unread prefix).
+ * - markRead: 1 (a conditional update); 2 when it was already read or does not exist (a
+ *   consistent read tells which).
+ * - markAllRead: 1 query of up to `MARK_ALL_BATCH` unread + 1 transaction marking them, and a
+ *   COUNT of what is left only when the query page was full: at most 3. More than a batch of
+ *   unread notifications takes several calls: the answer says how many `remaining`.
+ */
+export const UNREAD_COUNT_CAP = 1000;
+/** DynamoDB's limit of items in one transaction. */
+export const MARK_ALL_BATCH = 100;
+
+export const notificationView = (n: Notification) => ({
+  notificationId: n.notificationId,
+  orgId: n.orgId,
+  type: n.type,
+  title: n.title,
+  message: n.message,
+  metadata: n.metadata,
+  isRead: n.isRead,
+  readAt: n.readAt,
+  createdAt: n.createdAt,
+  expiresAt: new Date(n.ttl * 1000).toISOString(),
+});
+
+const byState = (userId: string, readState?: 'unread' | 'read') =>
+  notificationDb.notification.query.byReadState(readState ? { userId, readState } : { userId });
+
+/** A cursor that does not decode, or that points outside the caller's partition, is bad input. */
+async function withCursor<T>(cursor: string | undefined, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    const e = error as { message?: string; name?: string; cause?: { name?: string } };
+    const invalid =
+      e.name === 'ValidationException' || e.cause?.name === 'ValidationException' || /cursor/i.test(e.message ?? '');
+    if (cursor && invalid) throw new ValidationError('The cursor is not valid', [{ path: 'query.cursor', message: 'Invalid' }]);
+    throw error;
+  }
+}
+
+/**
+ * How many notifications a query would return, counted by DynamoDB (Select COUNT: no item
+ * leaves the table), in one request: past `cap` it stops and says `capped`. A COUNT also
+ * stops at 1 MB read, which is far past the cap for notification-sized items.
+ */
+async function countOf(params: object, cap: number, exclusiveStartKey?: Record<string, unknown>) {
+  const input = {
+    ...(params as QueryCommandInput),
+    Select: 'COUNT' as const,
+    Limit: cap + 1,
+    ExclusiveStartKey: exclusiveStartKey,
+  };
+  const out = await dynamo().send(new QueryCommand(input));
+  const count = out.Count ?? 0;
+  return { count: Math.min(count, cap), capped: count > cap || !!out.LastEvaluatedKey };
+}
+
+export const countUnread = (userId: string) => countOf(byState(userId, 'unread').params(), UNREAD_COUNT_CAP);
+
+/**
+ * The user's notifications, unread first (newest first), then read (newest first), as one
+ * paginated query of gsi1; `unread: true` lists only unread ones, `false` only read ones.
+ * A notification marked read between two pages moves behind the cursor and may be missed
+ * or seen twice; a fresh first page is always right.
+ */
+export async function listNotifications(userId: string, options: { cursor?: string; limit?: number; unread?: boolean } = {}) {
+  const state = options.unread === undefined ? undefined : options.unread ? 'unread' : 'read';
+  const [page, unread] = await Promise.all([
+    withCursor(options.cursor, () =>
+      byState(userId, state).go({ cursor: options.cursor ?? null, limit: options.limit ?? 20, order: 'desc' }),
+    ),
+    countUnread(userId),
+  ]);
+  return {
+    items: page.data.map(notificationView),
+    nextCursor: page.cursor,
+    unreadCount: unread.count,
+    unreadCountCapped: unread.capped,
+  };
+}
+
+const markReadOf = (n: Pick<Notification, 'userId' | 'notificationId'>, at: string) =>
+  notificationDb.notification
+    .patch({ userId: n.userId, notificationId: n.notificationId })
+    .set({ isRead: true, readState: 'read', readAt: at })
+    .where(({ readState }, { eq }) => eq(readState, 'unread'));
+
+/** Marks one of the user's notifications read; marking a read one again changes nothing. */
+export async function markRead(userId: string, notificationId: string): Promise<void> {
+  try {
+    await markReadOf({ userId, notificationId }, clock.nowIso()).go({ response: 'none' });
+  } catch (error) {
+    if ((error as { cause?: { name?: string } }).cause?.name !== 'ConditionalCheckFailedException') throw error;
+    const { data } = await notificationDb.notification.get({ userId, notificationId }).go({ consistent: true });
+    if (!data) throw new NotFoundError('Notification not found');
+  }
+}
+
+/**
+ * Marks the user's unread notifications read, newest first, up to `MARK_ALL_BATCH` per call
+ * in one transaction (each item on the condition that it is still unread). When an item
+ * changed in between (marked read by another request, or expired), the transaction is
+ * canceled and re-sent once without it. `remaining` counts the unread left for another call.
+ */
+export async function markAllRead(userId: string): Promise<{ marked: number; remaining: number }> {
+  const page = await byState(userId, 'unread').go({ limit: MARK_ALL_BATCH, order: 'desc' });
+  let pending = page.data;
+  const at = clock.nowIso();
+  for (let attempt = 0; pending.length && attempt < 2; attempt++) {
+    const outcome = await transactWrite(pending.map((n) => update(markReadOf(n, at))));
+    if (!outcome.canceled) break;
+    pending = pending.filter((_, i) => outcome.reasons[i] === 'None');
+    if (attempt === 1) pending = [];
+  }
+  // The page's cursor is ElectroDB's LastEvaluatedKey (base64url JSON): count what lies past it.
+  const after = page.cursor ? JSON.parse(Buffer.from(page.cursor, 'base64url').toString('utf8')) : undefined;
+  const remaining = after
+    ? (await countOf(byState(userId, 'unread').params({ order: 'desc' }), UNREAD_COUNT_CAP, after)).count
+    : 0;
+  return { marked: pending.length, remaining };
+}

@@ -1,0 +1,86 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { identityProvider } from '@platform/domain/identity/cognito';
+import { api, createTeam, signIn, signUpUser, type SignedInUser } from '../helpers/api.ts';
+
+let owner: SignedInUser;
+let admin: SignedInUser;
+let orgId: string;
+let key: string;
+let clientId: string;
+
+beforeAll(async () => {
+  [owner, admin] = await Promise.all([signUpUser('limits-owner'), signUpUser('limits-admin')]);
+  await identityProvider.addToGroup(admin.email, 'admin');
+  admin = await signIn(admin.email);
+  ({ orgId } = await createTeam(owner));
+  const created = await api('POST', `/v1/orgs/${orgId}/api-clients`, {
+    token: owner.accessToken,
+    body: { name: 'Limited', scopes: ['org:read', 'billing:read'] },
+  });
+  ({ key, clientId } = created.body);
+});
+
+describe('usage limits', () => {
+  it('list the plan’s limits with what is used of them', async () => {
+    const res = await api('GET', `/v1/orgs/${orgId}/limits`, { token: owner.accessToken });
+    expect(res.status).toBe(200);
+    expect(res.body.items).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          subject: `org#${orgId}`,
+          resource: 'chat',
+          window: 'hourly',
+          limit: 30,
+          used: 0,
+          source: 'plan',
+        }),
+        expect.objectContaining({ subject: `org#${orgId}`, resource: 'api', window: 'hourly', limit: 600, source: 'plan' }),
+      ]),
+    );
+  });
+
+  it('stop an API client at its limit with 429, Retry-After and X-RateLimit headers, and let it go once lifted', async () => {
+    const set = await api('PUT', `/v1/admin/orgs/${orgId}/limits`, {
+      token: admin.accessToken,
+      body: { subject: `client#${clientId}`, resource: 'api', hourly: 2 },
+    });
+    expect(set.status).toBe(200);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { apiKey: key })).status).toBe(200);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { apiKey: key })).status).toBe(200);
+    const refused = await api('GET', `/v1/orgs/${orgId}`, { apiKey: key });
+    expect(refused.status).toBe(429);
+    expect(refused.body.type).toContain('too-many-requests');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(3600);
+    expect(refused.headers.get('x-ratelimit-limit')).toBe('2');
+    expect(refused.headers.get('x-ratelimit-remaining')).toBe('0');
+    expect(Number(refused.headers.get('x-ratelimit-reset'))).toBeGreaterThan(Date.now() / 1000);
+
+    const limits = await api('GET', `/v1/orgs/${orgId}/limits`, { token: owner.accessToken });
+    expect(limits.body.items).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ subject: `client#${clientId}`, resource: 'api', limit: 2, used: 2, remaining: 0 }),
+      ]),
+    );
+    // A user of the organization is not held back by the key's limit.
+    expect((await api('GET', `/v1/orgs/${orgId}`, { token: owner.accessToken })).status).toBe(200);
+
+    const lifted = await api('PUT', `/v1/admin/orgs/${orgId}/limits`, {
+      token: admin.accessToken,
+      body: { subject: `client#${clientId}`, resource: 'api' },
+    });
+    expect(lifted.status).toBe(200);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { apiKey: key })).status).toBe(200);
+  });
+
+  it('are set by platform admins only, for a well-formed subject', async () => {
+    const body = { subject: 'org', resource: 'api', hourly: 1 };
+    expect((await api('PUT', `/v1/admin/orgs/${orgId}/limits`, { token: owner.accessToken, body })).status).toBe(403);
+    const bad = await api('PUT', `/v1/admin/orgs/${orgId}/limits`, {
+      token: admin.accessToken,
+      body: { ...body, subject: 'everyone' },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors[0].path).toBe('body.subject');
+  });
+});
