@@ -61,6 +61,17 @@ describe('credits', () => {
     expect(res.body.type).toContain('insufficient-credits');
   });
 
+  it('read a date range given with a time-zone offset as the instant it names', async () => {
+    // One hour ago, written in UTC+05:00: as a string it sorts after the stored UTC times.
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    const local = new Date(hourAgo.getTime() + 5 * 3_600_000).toISOString().slice(0, 19) + '+05:00';
+    const res = await api('GET', `/v1/orgs/${orgId}/credits/transactions?from=${encodeURIComponent(local)}`, {
+      token: owner.accessToken,
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.items.length).toBeGreaterThan(0);
+  });
+
   it('filter the ledger by type and date', async () => {
     const future = new Date(Date.now() + 86_400_000).toISOString();
     const byType = await api('GET', `/v1/orgs/${orgId}/credits/transactions?type=grant`, { token: owner.accessToken });

@@ -78,6 +78,12 @@ describe('secrets at rest', () => {
 });
 
 describe('idempotency keys', () => {
+  it('tells keys apart by case: they are the client’s values', async () => {
+    const scope = `test#${randomUUID()}`;
+    expect((await claimIdempotencyKey(scope, 'Order-ABCDEFGH', '{}')).kind).toBe('run');
+    expect((await claimIdempotencyKey(scope, 'order-abcdefgh', '{}')).kind).toBe('run');
+  });
+
   it('runs the first request, replays it after, and refuses a different body or a concurrent twin', async () => {
     const scope = `test#${randomUUID()}`;
     const first = await claimIdempotencyKey(scope, 'key-12345678', '{"a":1}');

@@ -30,7 +30,8 @@ const buildRecord = () =>
         ttl: { type: 'number', required: true },
       },
       indexes: {
-        byKey: { pk: { field: 'pk', composite: ['scope', 'key'] }, sk: { field: 'sk', composite: [] } },
+        // Idempotency-Key values are the client's: case matters.
+        byKey: { pk: { field: 'pk', composite: ['scope', 'key'], casing: 'none' }, sk: { field: 'sk', composite: [] } },
       },
     },
     { client: dynamo(), table: tableName() },

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { DomainError, type FieldError } from '@platform/domain/shared/errors';
+import { DomainError, ValidationError, type FieldError } from '@platform/domain/shared/errors';
 
 /** RFC 9457 problem details, the one error shape of the API. */
 export interface Problem {
@@ -21,8 +21,32 @@ export function problemResponse(problem: Problem, headers: Record<string, string
   };
 }
 
+/**
+ * Errors that are the client's fault although a library threw them: a cursor ElectroDB cannot
+ * parse, or one DynamoDB refuses as the start of this query (another list's cursor).
+ */
+function clientFault(error: unknown): DomainError | undefined {
+  const e = error as {
+    isElectroError?: boolean;
+    code?: number;
+    name?: string;
+    message?: string;
+    cause?: { name?: string; message?: string };
+  };
+  const aws = e.cause ?? e;
+  const badCursor =
+    (e.isElectroError && e.code === 4001) ||
+    (aws.name === 'ValidationException' && /exclusive ?start ?key|starting key/i.test(aws.message ?? ''));
+  if (badCursor)
+    return new ValidationError('The cursor does not continue this list', [
+      { path: 'query.cursor', message: 'Use a nextCursor of this list' },
+    ]);
+  return undefined;
+}
+
 /** Maps any thrown value to a problem; unknown errors become a 500 without internals. */
-export function toProblem(error: unknown, instance?: string): { problem: Problem; headers: Record<string, string> } {
+export function toProblem(thrown: unknown, instance?: string): { problem: Problem; headers: Record<string, string> } {
+  const error = clientFault(thrown) ?? thrown;
   if (error instanceof DomainError) {
     return {
       problem: {

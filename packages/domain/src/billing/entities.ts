@@ -60,7 +60,8 @@ const CreditTransactionEntity = lazy(
           createdAt: { type: 'string', required: true, readOnly: true },
         },
         indexes: {
-          byKey: { pk: { field: 'pk', composite: ['orgId'] }, sk: { field: 'sk', composite: ['key'] } },
+          // Keys are the callers' idempotency keys: case matters.
+          byKey: { pk: { field: 'pk', composite: ['orgId'] }, sk: { field: 'sk', composite: ['key'], casing: 'none' } },
           byTime: {
             index: 'gsi1',
             pk: { field: 'gsi1pk', composite: ['orgId'] },
@@ -94,7 +95,7 @@ const CreditReservationEntity = lazy(
           createdAt: { type: 'string', required: true, readOnly: true },
         },
         indexes: {
-          byId: { pk: { field: 'pk', composite: ['orgId'] }, sk: { field: 'sk', composite: ['reservationId'] } },
+          byId: { pk: { field: 'pk', composite: ['orgId'] }, sk: { field: 'sk', composite: ['reservationId'], casing: 'none' } },
           /** Held reservations by expiry, for the sweep. */
           byStatus: {
             index: 'gsi2',

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { isoDateTime, page, pageQuery } from '../shared/schemas.ts';
+import { page, pageQuery, utcDateTime } from '../shared/schemas.ts';
 import { TRANSACTION_TYPES } from './entities.ts';
 
 /** Credits: the balance, the ledger, and admin adjustments. */
@@ -28,7 +28,7 @@ export const creditTransactionResponse = z.object({
 export const creditTransactionsPage = page(creditTransactionResponse);
 
 export const creditTransactionsQuery = pageQuery
-  .extend({ type: z.enum(TRANSACTION_TYPES).optional(), from: isoDateTime.optional(), to: isoDateTime.optional() })
+  .extend({ type: z.enum(TRANSACTION_TYPES).optional(), from: utcDateTime.optional(), to: utcDateTime.optional() })
   .refine((q) => !q.from || !q.to || q.from <= q.to, { message: '`from` must not be after `to`', path: ['from'] });
 
 export const adjustmentBody = z

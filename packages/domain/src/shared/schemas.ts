@@ -9,6 +9,9 @@ export const email = z.string().trim().toLowerCase().max(254).pipe(z.email());
 
 export const isoDateTime = z.iso.datetime({ offset: true });
 
+/** A date-time with any offset, as UTC ISO: stored times compare with it as strings. */
+export const utcDateTime = isoDateTime.transform((value) => new Date(value).toISOString());
+
 export const pageQuery = z.object({
   cursor: z.string().max(2048).optional(),
   limit: z.coerce.number().int().min(1).max(100).optional(),
