@@ -1,4 +1,5 @@
 import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { EXPOSED_HEADERS } from '@platform/http/middleware/cors';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   AuthorizerPayloadVersion,
@@ -44,7 +45,7 @@ export interface ApiStackProps extends StackProps {
  * with CORS configured, replaces the CORS headers of the handlers' responses).
  */
 const CORS_ALLOW_HEADERS = ['authorization', 'content-type', 'x-api-key', 'idempotency-key', 'x-device-name', 'x-session-id'];
-const CORS_EXPOSE_HEADERS = ['idempotent-replayed', 'retry-after', 'location'];
+const CORS_EXPOSE_HEADERS = EXPOSED_HEADERS;
 
 /**
  * The HTTP API built from the route manifest: one Lambda function per route, grouped by

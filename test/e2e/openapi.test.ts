@@ -54,3 +54,11 @@ describe.concurrent('the published API description', () => {
     expect(res.body).toContain('openapi.json');
   });
 });
+
+describe('OpenAPI media types', () => {
+  it('describe raw answers by what they are: CSV export as text/csv, docs as text/html', async () => {
+    const { body } = await api('GET', '/openapi.json');
+    expect(Object.keys(body.paths['/v1/orgs/{orgId}/usage/export.csv'].get.responses['200'].content)).toEqual(['text/csv']);
+    expect(Object.keys(body.paths['/docs'].get.responses['200'].content)).toEqual(['text/html']);
+  });
+});

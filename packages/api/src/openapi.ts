@@ -52,10 +52,12 @@ function operation(route: RouteDefinition) {
   const success =
     status === '204'
       ? { description: 'Done' }
-      : {
-          description: 'Success',
-          content: { 'application/json': { schema: route.schemas.response ? toSchema(route.schemas.response, 'output') : {} } },
-        };
+      : route.produces
+        ? { description: 'Success', content: { [route.produces]: { schema: { type: 'string' } } } }
+        : {
+            description: 'Success',
+            content: { 'application/json': { schema: route.schemas.response ? toSchema(route.schemas.response, 'output') : {} } },
+          };
   const failures: Record<string, unknown> = { '400': problem };
   if (route.auth !== 'public') Object.assign(failures, { '401': problem, '403': problem });
   if (route.schemas.params) failures['404'] = problem;

@@ -43,6 +43,8 @@ export interface RouteDefinition<S extends RouteSchemas = RouteSchemas> {
    * against the plan's limits before any work. Calls by API clients always use `api` too.
    */
   consumes?: string;
+  /** The media type of a raw answer (`text/csv`, `text/html`); JSON when absent. */
+  produces?: string;
   schemas: S;
 }
 

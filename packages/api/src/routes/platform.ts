@@ -27,6 +27,7 @@ export const docs = defineRoute({
   id: 'docs',
   method: 'GET',
   path: '/docs',
+  produces: 'text/html',
   handler: 'platform/docs',
   auth: 'public',
   tag,

@@ -1,11 +1,22 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
+/** Response headers a browser may read; the CDK stack configures API Gateway with the same list. */
+export const EXPOSED_HEADERS = [
+  'idempotent-replayed',
+  'retry-after',
+  'location',
+  'x-next-cursor',
+  'x-ratelimit-limit',
+  'x-ratelimit-remaining',
+  'x-ratelimit-reset',
+];
+
 export function corsHeaders(): Record<string, string> {
   const origin = process.env.CORS_ORIGIN ?? '*';
   return {
     'access-control-allow-origin': origin,
-    'access-control-expose-headers': 'idempotent-replayed, retry-after, location',
+    'access-control-expose-headers': EXPOSED_HEADERS.join(', '),
     ...(origin !== '*' ? { vary: 'origin' } : {}),
   };
 }

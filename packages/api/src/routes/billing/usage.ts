@@ -31,6 +31,7 @@ export const exportUsage = defineRoute({
   id: 'exportUsage',
   method: 'GET',
   path: '/v1/orgs/{orgId}/usage/export.csv',
+  produces: 'text/csv',
   handler: 'billing/export-usage',
   auth: 'principal',
   permission: 'usage:read',
