@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { identityProvider } from '@platform/domain/identity/cognito';
-import { api, createTeam, signIn, signUpUser, type SignedInUser } from '../helpers/api.ts';
+import { api, createTeam, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
 
 let owner: SignedInUser;
 let viewer: SignedInUser;
@@ -11,10 +10,8 @@ beforeAll(async () => {
   [owner, viewer, admin] = await Promise.all([
     signUpUser('credits-owner'),
     signUpUser('credits-viewer'),
-    signUpUser('credits-admin'),
+    signUpPlatformAdmin('credits-admin'),
   ]);
-  await identityProvider.addToGroup(admin.email, 'admin');
-  admin = await signIn(admin.email); // a new token carries the group
   ({ orgId } = await createTeam(owner, [{ user: viewer, role: 'viewer' }]));
 });
 

@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { identityProvider } from '@platform/domain/identity/cognito';
-import { api, createTeam, signIn, signUpUser, type SignedInUser } from '../helpers/api.ts';
+import { api, createTeam, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
 
 let owner: SignedInUser;
 let admin: SignedInUser;
@@ -9,9 +8,7 @@ let key: string;
 let clientId: string;
 
 beforeAll(async () => {
-  [owner, admin] = await Promise.all([signUpUser('limits-owner'), signUpUser('limits-admin')]);
-  await identityProvider.addToGroup(admin.email, 'admin');
-  admin = await signIn(admin.email);
+  [owner, admin] = await Promise.all([signUpUser('limits-owner'), signUpPlatformAdmin('limits-admin')]);
   ({ orgId } = await createTeam(owner));
   const created = await api('POST', `/v1/orgs/${orgId}/api-clients`, {
     token: owner.accessToken,

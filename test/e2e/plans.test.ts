@@ -1,14 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { identityProvider } from '@platform/domain/identity/cognito';
-import { api, createTeam, signIn, signUpUser, type SignedInUser } from '../helpers/api.ts';
+import { api, createTeam, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
 
 let user: SignedInUser;
 let admin: SignedInUser;
 
 beforeAll(async () => {
-  [user, admin] = await Promise.all([signUpUser('plans-user'), signUpUser('plans-admin')]);
-  await identityProvider.addToGroup(admin.email, 'admin');
-  admin = await signIn(admin.email);
+  [user, admin] = await Promise.all([signUpUser('plans-user'), signUpPlatformAdmin('plans-admin')]);
 });
 
 describe('plans', () => {

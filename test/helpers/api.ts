@@ -156,3 +156,11 @@ export async function addMember(owner: SignedInUser, orgId: string, user: Signed
 
 /** The `errors[].path` of a problem answer. */
 export const errorPaths = (body: { errors?: Array<{ path: string }> }) => (body.errors ?? []).map((e) => e.path);
+
+/** A new user in the platform `admin` group, signed in again so the token carries the group. */
+export async function signUpPlatformAdmin(prefix = 'admin'): Promise<SignedInUser> {
+  const { identityProvider } = await import('@platform/domain/identity/cognito');
+  const user = await signUpUser(prefix);
+  await identityProvider.addToGroup(user.email, 'admin');
+  return signIn(user.email);
+}

@@ -1,5 +1,5 @@
 import { Entity, type EntityItem } from 'electrodb';
-import { dynamo, tableName } from '../shared/dynamo.ts';
+import { SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
 
 /**
  * The credit ledger (DOMAIN.md §2, CreditTransaction). Per organization, one account item
@@ -7,12 +7,8 @@ import { dynamo, tableName } from '../shared/dynamo.ts';
  * row keyed by its idempotency key, written in the same transaction, so
  * available + reserved == the sum of the ledger, always, and a retry never applies twice.
  */
-const service = 'platform';
-const config = () => ({ client: dynamo(), table: tableName() });
-const lazy = <T>(build: () => T) => {
-  let value: T | undefined;
-  return () => (value ??= build());
-};
+const service = SERVICE;
+const config = entityConfig;
 
 export const TRANSACTION_TYPES = ['grant', 'purchase', 'debit', 'settle', 'refund', 'adjustment'] as const;
 export type TransactionType = (typeof TRANSACTION_TYPES)[number];

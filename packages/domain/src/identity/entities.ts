@@ -1,5 +1,5 @@
 import { Entity, Service, type EntityItem } from 'electrodb';
-import { dynamo, tableName } from '../shared/dynamo.ts';
+import { SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
 
 /**
  * Identity & access entities (DOMAIN.md §1). Keys are composed by ElectroDB; nothing else
@@ -8,12 +8,8 @@ import { dynamo, tableName } from '../shared/dynamo.ts';
  * Each entity is built on first use (`db.user`, `db.organization`, …): ElectroDB validates a
  * model when it builds it, and a Lambda should pay only for the entities it touches.
  */
-const service = 'platform';
-const config = () => ({ client: dynamo(), table: tableName() });
-const lazy = <T>(build: () => T) => {
-  let value: T | undefined;
-  return () => (value ??= build());
-};
+const service = SERVICE;
+const config = entityConfig;
 const timestamps = {
   createdAt: { type: 'string', required: true, readOnly: true, default: () => new Date().toISOString() },
   updatedAt: {

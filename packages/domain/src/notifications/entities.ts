@@ -1,5 +1,5 @@
 import { Entity, type EntityItem } from 'electrodb';
-import { dynamo, tableName } from '../shared/dynamo.ts';
+import { SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
 
 /**
  * Notifications (DOMAIN.md §5, seed 003 `Notification`): messages to one user, kept for a
@@ -18,12 +18,8 @@ import { dynamo, tableName } from '../shared/dynamo.ts';
  *   `isRead` (the API's field) and `readState` (the key part) change together, only in
  *   `createNotification` and the mark-read writes.
  */
-const service = 'platform';
-const config = () => ({ client: dynamo(), table: tableName() });
-const lazy = <T>(build: () => T) => {
-  let value: T | undefined;
-  return () => (value ??= build());
-};
+const service = SERVICE;
+const config = entityConfig;
 
 export const NOTIFICATION_TYPES = [
   'low-balance',

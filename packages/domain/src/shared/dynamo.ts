@@ -15,3 +15,18 @@ export function dynamo(): DynamoDBDocumentClient {
 export function tableName(): string {
   return process.env.TABLE_NAME ?? 'platform';
 }
+
+/** The service name every entity shares: keys read `$platform#…`. */
+export const SERVICE = 'platform';
+
+/** ElectroDB's configuration for an entity of the single table. */
+export const entityConfig = () => ({ client: dynamo(), table: tableName() });
+
+/**
+ * Builds a value on first use. Entities are built this way: ElectroDB validates a model when
+ * it builds it, and a Lambda should pay only for the entities it touches.
+ */
+export function lazy<T>(build: () => T): () => T {
+  let value: T | undefined;
+  return () => (value ??= build());
+}

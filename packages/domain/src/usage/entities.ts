@@ -1,5 +1,5 @@
 import { Entity, type EntityItem } from 'electrodb';
-import { dynamo, tableName } from '../shared/dynamo.ts';
+import { SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
 
 /**
  * Metering (DOMAIN.md §2, UsageLog). Every billable call leaves one UsageLog, written once
@@ -10,12 +10,8 @@ import { dynamo, tableName } from '../shared/dynamo.ts';
  * Money is stored as integer micro-units of USD (1 USD = 1_000_000), so sums are exact.
  * Days are UTC calendar days, `YYYY-MM-DD`.
  */
-const service = 'platform';
-const config = () => ({ client: dynamo(), table: tableName() });
-const lazy = <T>(build: () => T) => {
-  let value: T | undefined;
-  return () => (value ??= build());
-};
+const service = SERVICE;
+const config = entityConfig;
 
 export const AGENT_TYPES = ['routing', 'chat', 'artifact', 'git_mcp', 'generation', 'training'] as const;
 export type AgentType = (typeof AGENT_TYPES)[number];
