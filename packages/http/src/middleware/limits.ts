@@ -1,6 +1,6 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { consume, type Subject } from '@platform/domain/billing/limits';
+import type { Subject } from '@platform/domain/billing/limits';
 import type { RouteDefinition } from '../route.ts';
 import { stateOf } from '../state.ts';
 
@@ -23,6 +23,8 @@ export const limits = (
       { kind: 'org', id: access.orgId },
       caller.kind === 'apiClient' ? { kind: 'client', id: caller.clientId } : { kind: 'user', id: caller.userId },
     ];
+    // Loaded on first use: most calls of most routes consume nothing, and cold starts stay lean.
+    const { consume } = await import('@platform/domain/billing/limits');
     await consume(access.org, subjects, resources);
   },
 });
