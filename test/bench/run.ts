@@ -66,6 +66,29 @@ async function functionsBench() {
   return { bare: { bytes: bare.bytes, initMs: +bareInit.toFixed(1) }, functions: rows };
 }
 
+/** A debit (one transaction) and a limit check (one conditional write), each in sequence, warm. */
+async function ledgerBench() {
+  const { credit, debit } = await import('@platform/domain/billing/ledger');
+  const { consume } = await import('@platform/domain/billing/limits');
+  const orgId = `org_bench${Date.now()}`;
+  await credit(orgId, 'bench-grant', 'grant', 1_000_000);
+  const org = { orgId, planId: 'free', limitOverrides: [{ subject: 'org', resource: 'bench', hourly: 1_000_000 }] };
+  const time = async (fn: (i: number) => Promise<unknown>, n: number) => {
+    for (let i = 0; i < 200; i++) await fn(-i - 1); // warm-up
+    const samples: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const started = process.hrtime.bigint();
+      await fn(i);
+      samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+    return { samples: n, p50Ms: +percentile(samples, 50).toFixed(2), p99Ms: +percentile(samples, 99).toFixed(2) };
+  };
+  return {
+    debit: await time((i) => debit(orgId, `bench-${i}`, 1), 500),
+    limitCheck: await time(() => consume(org, [{ kind: 'org', id: orgId }], ['bench']), 500),
+  };
+}
+
 async function latencyBench() {
   const { startLocalCloud } = await import('@platform/local/cloud');
   const cloud = await startLocalCloud({ port: 0, seed: true });
@@ -92,7 +115,9 @@ async function latencyBench() {
       { maxBuffer: 256 * 1024 * 1024 },
     );
     const { serial, loaded, seconds } = JSON.parse(out.toString()) as { serial: number[]; loaded: number[]; seconds: number };
+    const ledger = await ledgerBench();
     return {
+      ledger,
       route: 'GET /v1/me',
       serial: { samples: serial.length, p50Ms: +percentile(serial, 50).toFixed(2), p99Ms: +percentile(serial, 99).toFixed(2) },
       loaded: {
@@ -134,6 +159,7 @@ const targets = {
   initRatioMax: 1.3,
   meP50MsMax: 5,
   meRpsMin: 1000,
+  ledgerP50MsMax: 3,
   dynamoRequestsPerRouteMax: 3,
 };
 const worstInit = functions.functions.reduce((a, b) => (b.ratio > a.ratio ? b : a));
@@ -151,6 +177,8 @@ const lines = [
   `| cold import of a function vs a bare DynamoDB handler (${functions.bare.initMs} ms, ${(functions.bare.bytes / 1024).toFixed(0)} KiB) | ≤ ${targets.initRatioMax}× | worst ${worstInit.ratio}× (${worstInit.function}) | ${check(worstInit.ratio <= targets.initRatioMax)} |`,
   `| GET /v1/me p50, one client | ≤ ${targets.meP50MsMax} ms | ${latency.serial.p50Ms} ms (p99 ${latency.serial.p99Ms} ms) | ${check(latency.serial.p50Ms <= targets.meP50MsMax)} |`,
   `| GET /v1/me throughput, ${latency.loaded.concurrency} clients | ≥ ${targets.meRpsMin}/s | ${latency.loaded.requestsPerSecond}/s (p50 ${latency.loaded.p50Ms} ms, p99 ${latency.loaded.p99Ms} ms) | ${check(latency.loaded.requestsPerSecond >= targets.meRpsMin)} |`,
+  `| a debit (one transaction), p50 | ≤ ${targets.ledgerP50MsMax} ms | ${latency.ledger.debit.p50Ms} ms (p99 ${latency.ledger.debit.p99Ms} ms) | ${check(latency.ledger.debit.p50Ms <= targets.ledgerP50MsMax)} |`,
+  `| a limit check (one conditional write), p50 | ≤ ${targets.ledgerP50MsMax} ms | ${latency.ledger.limitCheck.p50Ms} ms (p99 ${latency.ledger.limitCheck.p99Ms} ms) | ${check(latency.ledger.limitCheck.p50Ms <= targets.ledgerP50MsMax)} |`,
   dynamo
     ? `| DynamoDB requests per route (max seen in the test run), Scans | ≤ ${targets.dynamoRequestsPerRouteMax}, none | max ${dynamo.maxPerRoute} (${dynamo.worstRoute}), ${dynamo.scans} Scans | ${check(dynamo.maxPerRoute <= targets.dynamoRequestsPerRouteMax && dynamo.scans === 0)} |`
     : '| DynamoDB requests per route | ≤ 3, no Scan | run `npm test` first | |',

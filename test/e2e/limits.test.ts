@@ -70,6 +70,25 @@ describe('usage limits', () => {
     expect((await api('GET', `/v1/orgs/${orgId}`, { apiKey: key })).status).toBe(200);
   });
 
+  it('hold the whole organization to an org-wide override, whoever calls', async () => {
+    const { orgId: team } = await createTeam(owner);
+    const created = await api('POST', `/v1/orgs/${team}/api-clients`, {
+      token: owner.accessToken,
+      body: { name: 'Org-limited', scopes: ['org:read'] },
+    });
+    const set = await api('PUT', `/v1/admin/orgs/${team}/limits`, {
+      token: admin.accessToken,
+      body: { subject: 'org', resource: 'api', hourly: 1 },
+    });
+    expect(set.body.items).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ subject: `org#${team}`, resource: 'api', limit: 1, source: 'override' }),
+      ]),
+    );
+    expect((await api('GET', `/v1/orgs/${team}`, { apiKey: created.body.key })).status).toBe(200);
+    expect((await api('GET', `/v1/orgs/${team}`, { apiKey: created.body.key })).status).toBe(429);
+  });
+
   it('are set by platform admins only, for a well-formed subject', async () => {
     const body = { subject: 'org', resource: 'api', hourly: 1 };
     expect((await api('PUT', `/v1/admin/orgs/${orgId}/limits`, { token: owner.accessToken, body })).status).toBe(403);
