@@ -1,0 +1,166 @@
+/**
+ * The gateway's contracts (DOMAIN.md §3). Three parts meet here:
+ * - the catalogue (providers, models, credentials, routing rules) answers `resolveRoute` with
+ *   an ordered list of candidates and why;
+ * - the adapters (one file per provider) speak to a provider for one candidate;
+ * - the executor walks the candidates with retries, backoff, fallbacks and cooldowns, and the
+ *   gateway meters what it got (limits, credits, usage log, model metric).
+ *
+ * Everything is in the OpenAI-like shape the gateway serves, normalised: tokens are counted by
+ * the provider when it reports them, costs are micro-USD (1 USD = 1_000_000).
+ */
+
+/** How we speak to a provider. A provider row names one; "any OpenAI-compatible base URL" is `openai`. */
+export const ADAPTER_KINDS = ['bedrock', 'openai', 'anthropic', 'google', 'local'] as const;
+export type AdapterKind = (typeof ADAPTER_KINDS)[number];
+
+export const MODEL_TYPES = ['TEXT', 'CODE', 'IMAGE', 'VOICE', 'VIDEO'] as const;
+export type ModelType = (typeof MODEL_TYPES)[number];
+
+export interface TextPart {
+  type: 'text';
+  text: string;
+}
+export interface ImagePart {
+  type: 'image_url';
+  image_url: { url: string };
+}
+export type ContentPart = TextPart | ImagePart;
+
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string | ContentPart[];
+}
+
+export interface ChatRequest {
+  messages: ChatMessage[];
+  maxTokens?: number;
+  temperature?: number;
+  topP?: number;
+  stop?: string[];
+}
+
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+}
+
+export type FinishReason = 'stop' | 'length' | 'content_filter' | 'error';
+
+export interface ChatResult {
+  text: string;
+  finishReason: FinishReason;
+  usage: TokenUsage;
+}
+
+/** A stream yields text deltas, then exactly one `done` with the provider's usage. */
+export type ChatChunk = { type: 'delta'; text: string } | { type: 'done'; finishReason: FinishReason; usage: TokenUsage };
+
+export interface EmbeddingRequest {
+  input: string[];
+  dimensions?: number;
+}
+export interface EmbeddingResult {
+  vectors: number[][];
+  usage: { inputTokens: number };
+}
+
+export interface ImageRequest {
+  prompt: string;
+  n: number;
+  size?: string;
+}
+export interface ImageResult {
+  /** Base64 PNG or JPEG. */
+  images: string[];
+  usage: { images: number };
+}
+
+/** One place to call: the adapter, the provider's model id and whose key. */
+export interface Target {
+  adapter: AdapterKind;
+  providerSlug: string;
+  /** The provider's own id of the model, e.g. `anthropic.claude-3-haiku-20240307-v1:0`. */
+  providerModelId: string;
+  /** Decrypted key for this call only; never logged, never stored in results. */
+  apiKey?: string;
+  baseUrl?: string;
+  /** The provider's config (validated against its JSON Schema): region, api version, … */
+  config?: Record<string, unknown>;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** Milliseconds before the call counts as a timeout. */
+  timeoutMs?: number;
+}
+
+/** One file per provider implements this; the methods a provider lacks are absent. */
+export interface Adapter {
+  readonly kind: AdapterKind;
+  chat(target: Target, request: ChatRequest, options?: CallOptions): Promise<ChatResult>;
+  chatStream(target: Target, request: ChatRequest, options?: CallOptions): AsyncIterable<ChatChunk>;
+  embed?(target: Target, request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResult>;
+  image?(target: Target, request: ImageRequest, options?: CallOptions): Promise<ImageResult>;
+}
+
+/**
+ * What went wrong at a provider, classified once so the executor can decide:
+ * throttled, server and timeout (and network) are retried and fall back; auth and invalid
+ * (a bad request, a refused prompt) are the caller's and are answered as they are.
+ */
+export const PROVIDER_ERROR_KINDS = ['throttled', 'server', 'timeout', 'network', 'auth', 'invalid', 'content_filter'] as const;
+export type ProviderErrorKind = (typeof PROVIDER_ERROR_KINDS)[number];
+
+export class ProviderError extends Error {
+  readonly retryable: boolean;
+  constructor(
+    readonly kind: ProviderErrorKind,
+    message: string,
+    readonly options: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
+  ) {
+    super(message, { cause: options.cause });
+    this.name = 'ProviderError';
+    this.retryable = kind === 'throttled' || kind === 'server' || kind === 'timeout' || kind === 'network';
+  }
+}
+
+/** Prices of a model, micro-USD per million tokens (text) or per image. */
+export interface ModelPricing {
+  inputPerMTokMicros: number;
+  outputPerMTokMicros: number;
+  perImageMicros?: number;
+}
+
+/** One place the router may send a call, in order of preference. */
+export interface Candidate {
+  /** Our catalogue id of the model. */
+  modelId: string;
+  modelName: string;
+  type: ModelType;
+  pricing: ModelPricing;
+  target: Target;
+  /** Whose key pays: the platform's (credits are charged) or the organization's / user's own (BYOK: logged, not charged). */
+  keySource: 'platform' | 'byok';
+  credentialId?: string;
+  /** Short words for the `x-route` header and the usage log: rule, weight, fallback position. */
+  reason: string;
+}
+
+export interface RouteRequest {
+  orgId: string;
+  userId?: string;
+  apiClientId?: string;
+  /** What the client asked for: a catalogue model id, a provider model id or an alias. */
+  requestedModel: string;
+  type: ModelType;
+  planId: string;
+  tags?: string[];
+}
+
+export interface RoutePlan {
+  candidates: Candidate[];
+  /** The rule that decided, or `default` when no rule matched. */
+  ruleId: string;
+  explanation: string;
+}
