@@ -1,25 +1,7 @@
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
-import { CognitoJwtVerifier } from 'aws-jwt-verify';
-import { authenticateApiKey } from '@platform/domain/identity/api-clients';
-import { logger } from '@platform/http/observability';
+import { authenticatePrincipal, presentedCredential } from '@platform/http/principal';
 
 type Context = Record<string, string>;
-
-const createVerifier = () =>
-  CognitoJwtVerifier.create({
-    userPoolId: process.env.USER_POOL_ID!,
-    tokenUse: 'access',
-    clientId: process.env.USER_POOL_CLIENT_ID!,
-  });
-let verifier: ReturnType<typeof createVerifier> | undefined;
-function jwtVerifier() {
-  if (!verifier) {
-    verifier = createVerifier();
-    // Local cloud only: the keys are handed over, since the verifier fetches only over https.
-    if (process.env.COGNITO_JWKS) verifier.cacheJwks(JSON.parse(process.env.COGNITO_JWKS));
-  }
-  return verifier;
-}
 
 const deny = (): APIGatewaySimpleAuthorizerWithContextResult<Context> => ({ isAuthorized: false, context: {} });
 
@@ -30,23 +12,14 @@ const deny = (): APIGatewaySimpleAuthorizerWithContextResult<Context> => ({ isAu
 export const handler = async (
   event: APIGatewayRequestAuthorizerEventV2,
 ): Promise<APIGatewaySimpleAuthorizerWithContextResult<Context>> => {
-  const headers = event.headers ?? {};
-  const presented = headers['x-api-key'] ?? headers.authorization?.replace(/^Bearer\s+/i, '');
+  const presented = presentedCredential(event.headers ?? {});
   if (!presented) return deny();
-  try {
-    if (presented.startsWith('ak_')) {
-      const client = await authenticateApiKey(presented);
-      if (!client) return deny();
-      return {
-        isAuthorized: true,
-        context: { kind: 'apiClient', clientId: client.clientId, orgId: client.orgId, scopes: client.scopes.join(' ') },
-      };
-    }
-    const claims = await jwtVerifier().verify(presented);
-    const groups = claims['cognito:groups'] ?? [];
-    return { isAuthorized: true, context: { kind: 'user', userId: claims.sub, groups: `[${groups.join(' ')}]` } };
-  } catch (error) {
-    logger.debug('Credentials refused', { reason: (error as Error).name });
-    return deny();
-  }
+  const principal = await authenticatePrincipal(presented);
+  if (!principal) return deny();
+  if (principal.kind === 'apiClient')
+    return {
+      isAuthorized: true,
+      context: { kind: 'apiClient', clientId: principal.clientId, orgId: principal.orgId, scopes: principal.scopes.join(' ') },
+    };
+  return { isAuthorized: true, context: { kind: 'user', userId: principal.userId, groups: `[${principal.groups.join(' ')}]` } };
 };

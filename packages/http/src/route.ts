@@ -45,6 +45,13 @@ export interface RouteDefinition<S extends RouteSchemas = RouteSchemas> {
   consumes?: string;
   /** The media type of a raw answer (`text/csv`, `text/html`); JSON when absent. */
   produces?: string;
+  /**
+   * Where the route is served. `gateway`: the OpenAI-compatible AI gateway, one function that
+   * streams its answers (a Lambda function URL with response streaming, since HTTP APIs buffer
+   * Lambda responses). It authenticates in the function and answers errors in OpenAI's shape.
+   * The HTTP API otherwise.
+   */
+  surface?: 'api' | 'gateway';
   schemas: S;
 }
 

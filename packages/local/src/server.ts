@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -7,6 +8,7 @@ import { CognitoJwtVerifier } from 'aws-jwt-verify';
 import type { RouteDefinition } from '@platform/http/route';
 import { pathParameterNames } from '@platform/http/route';
 import { PROBLEM_BASE } from '@platform/http/problem';
+import { isStreamingHandler, type LocalResponseStream, type ResponsePrelude } from '@platform/http/streaming';
 import { localLambdaContext } from './lambda-context.ts';
 import { currentRequest, type RequestRecord } from './recorder.ts';
 
@@ -73,7 +75,8 @@ export async function startLocalServer(
     route: RouteDefinition,
     event: APIGatewayProxyEventV2,
   ): Promise<APIGatewayProxyStructuredResultV2 | undefined> {
-    if (route.auth === 'public') return;
+    // The gateway's function URL has no authorizer: the function authenticates (see gateway.ts).
+    if (route.auth === 'public' || route.surface === 'gateway') return;
     const unauthorized = problem(401, 'Unauthenticated', 'Send a valid access token or API key');
     if (route.auth === 'principal') {
       const authorizer = await load('identity/authorizer');
@@ -191,13 +194,24 @@ export async function startLocalServer(
       idempotencyRequests: [],
       limitRequests: [],
     };
+    const extra = { ...corsHeaders, 'x-local-route': match.route.id };
     const result = await currentRequest.run(record, async () => {
       const denied = await authorize(match.route, event);
       if (denied) return denied;
       const handler = await load(match.route.handler);
-      return (await handler(event, localLambdaContext(match.route.id, 'us-east-1', 10_000))) as
-        APIGatewayProxyStructuredResultV2 | string;
+      const context = localLambdaContext(match.route.id, 'us-east-1', 60_000);
+      if (isStreamingHandler(handler)) {
+        const stream = responseStreamTo(res, extra);
+        await handler(event, stream, context);
+        if (!stream.writableFinished && !stream.destroyed) await new Promise<void>((resolve) => stream.end(resolve));
+        return { statusCode: res.statusCode, streamed: true as const };
+      }
+      return (await handler(event, context)) as APIGatewayProxyStructuredResultV2 | string;
     });
+    if (typeof result === 'object' && result && 'streamed' in result) {
+      options.onRequest?.({ ...record, method, path: url.pathname, status: result.statusCode });
+      return;
+    }
     const structured: APIGatewayProxyStructuredResultV2 =
       typeof result === 'string' || !result || !('statusCode' in (result as object))
         ? { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(result) }
@@ -205,8 +219,7 @@ export async function startLocalServer(
     options.onRequest?.({ ...record, method, path: url.pathname, status: structured.statusCode ?? 200 });
     // Local only: what the request cost in DynamoDB, for the end-to-end recorder.
     send(res, structured, {
-      ...corsHeaders,
-      'x-local-route': match.route.id,
+      ...extra,
       'x-local-dynamodb': record.dynamoRequests.join(',') || '-',
       'x-local-dynamodb-other':
         [...record.authorizerRequests, ...record.idempotencyRequests, ...record.limitRequests].join(',') || '-',
@@ -248,4 +261,36 @@ function send(res: ServerResponse, result: APIGatewayProxyStructuredResultV2, ex
   const body = result.body === undefined ? undefined : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body;
   res.writeHead(result.statusCode ?? 200, headers);
   res.end(body);
+}
+
+/**
+ * What Lambda gives a streaming handler, over a local socket: the prelude (status, headers)
+ * becomes the response head, each write goes out at once, and a client that hangs up destroys
+ * the stream, as on AWS, so the handler sees it.
+ */
+function responseStreamTo(res: ServerResponse, extra: Record<string, string>): LocalResponseStream {
+  const head = (prelude: ResponsePrelude) => {
+    if (res.headersSent) return;
+    const headers: Record<string, string | string[]> = { ...extra };
+    for (const [k, v] of Object.entries(prelude.headers ?? {})) headers[k.toLowerCase()] = String(v);
+    if (prelude.cookies?.length) headers['set-cookie'] = prelude.cookies;
+    res.writeHead(prelude.statusCode, headers);
+    res.flushHeaders();
+  };
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      head({ statusCode: 200, headers: { 'content-type': 'application/octet-stream' } });
+      if (res.write(chunk)) callback();
+      else res.once('drain', () => callback());
+    },
+    final(callback) {
+      head({ statusCode: 200 });
+      res.end(() => callback());
+    },
+  }) as LocalResponseStream;
+  stream.setPrelude = head;
+  res.once('close', () => {
+    if (!res.writableFinished) stream.destroy(new Error('The client closed the connection'));
+  });
+  return stream;
 }

@@ -84,3 +84,17 @@ export class PaymentRequiredError extends DomainError {
   readonly type = 'insufficient-credits';
   readonly title = 'Not enough credits';
 }
+
+/** A provider behind the gateway failed, after retries and fallbacks. */
+export class BadGatewayError extends DomainError {
+  readonly status = 502;
+  readonly type = 'upstream-error';
+  readonly title = 'The model provider failed';
+}
+
+/** A provider behind the gateway did not answer in time, after retries and fallbacks. */
+export class GatewayTimeoutError extends DomainError {
+  readonly status = 504;
+  readonly type = 'upstream-timeout';
+  readonly title = 'The model provider did not answer in time';
+}

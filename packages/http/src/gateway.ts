@@ -1,0 +1,219 @@
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { DomainError, UnauthenticatedError } from '@platform/domain/shared/errors';
+import { corsHeaders } from './middleware/cors.ts';
+import { requestMetrics } from './middleware/observe.ts';
+import { validate } from './middleware/validate.ts';
+import { logger } from './observability.ts';
+import { cachedPrincipals, presentedCredential, type Principal } from './principal.ts';
+import { toProblem } from './problem.ts';
+import type { RouteDefinition, RouteSchemas } from './route.ts';
+import { stateOf } from './state.ts';
+import { httpResponseStream, streamifyResponse, type ResponseStream } from './streaming.ts';
+
+type Infer<T> = T extends z.ZodType ? z.output<T> : undefined;
+
+/**
+ * The HTTP kit of the AI gateway (`surface: 'gateway'` routes): OpenAI-compatible, served by one
+ * function with Lambda response streaming. Same middy stack as every handler for what comes
+ * before the work (logger, metrics, CORS, authentication, zod validation), with two differences:
+ * - it authenticates in the function (a function URL has no API Gateway authorizer), with the
+ *   same reading of tokens and API keys as the authorizer, remembered for a few seconds;
+ * - errors take OpenAI's shape, `{ error: { message, type, param, code } }`, so OpenAI clients
+ *   understand them.
+ * An answer is JSON or a server-sent-event stream, written as it comes, and may carry `after`:
+ * work done once the client has its answer (metering), still inside the invocation.
+ */
+export interface GatewayInput<S extends RouteSchemas> {
+  params: Infer<S['params']>;
+  query: Infer<S['query']>;
+  body: Infer<S['body']>;
+  principal: Principal;
+  event: APIGatewayProxyEventV2;
+  requestId: string;
+  /** Aborted when the client goes away: stop the provider call, meter what was delivered. */
+  signal: AbortSignal;
+}
+
+export interface GatewayAnswer {
+  status?: number;
+  headers?: Record<string, string>;
+  json?: unknown;
+  /** Server-sent events, already framed (`data: …\n\n`). */
+  sse?: AsyncIterable<string>;
+  /** Runs after the answer is complete (or the client left), before the invocation ends. */
+  after?: () => Promise<void>;
+}
+
+export interface GatewayRoute<S extends RouteSchemas = RouteSchemas> {
+  route: RouteDefinition<S>;
+  fn: (input: GatewayInput<S>) => Promise<GatewayAnswer>;
+}
+
+export const gatewayRoute = <S extends RouteSchemas>(
+  route: RouteDefinition<S>,
+  fn: (input: GatewayInput<S>) => Promise<GatewayAnswer>,
+): GatewayRoute => ({ route, fn }) as unknown as GatewayRoute;
+
+/** Seconds a credential's principal is remembered by a gateway container. */
+export const PRINCIPAL_CACHE_MS = 10_000;
+const principals = cachedPrincipals(PRINCIPAL_CACHE_MS);
+
+const OPENAI_TYPES: Record<number, string> = {
+  400: 'invalid_request_error',
+  401: 'authentication_error',
+  402: 'insufficient_quota',
+  403: 'permission_error',
+  404: 'not_found_error',
+  409: 'conflict_error',
+  413: 'invalid_request_error',
+  422: 'invalid_request_error',
+  429: 'rate_limit_error',
+};
+
+/** Any thrown value in OpenAI's error shape; unknown errors stay a 500 without internals. */
+export function openAiError(thrown: unknown): { status: number; headers: Record<string, string>; body: unknown } {
+  const { problem, headers } = toProblem(thrown);
+  const status = problem.status;
+  const first = problem.errors?.[0];
+  return {
+    status,
+    headers,
+    body: {
+      error: {
+        message: [problem.detail ?? problem.title, ...(problem.errors ?? []).map((e) => `${e.path}: ${e.message}`)]
+          .filter(Boolean)
+          .join('; '),
+        type: OPENAI_TYPES[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error'),
+        param: first ? first.path.replace(/^body\./, '') : null,
+        code: thrown instanceof DomainError ? thrown.type.replace(/-/g, '_') : status >= 500 ? 'internal_error' : null,
+      },
+    },
+  };
+}
+
+type Answer = APIGatewayProxyStructuredResultV2 & { answer?: GatewayAnswer };
+
+/** Each request's abort signal, beside its event (the local server runs requests concurrently). */
+const signals = new WeakMap<APIGatewayProxyEventV2, AbortSignal>();
+
+function pipelineFor(entry: GatewayRoute) {
+  const { route } = entry;
+  return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(requestMetrics(route))
+    .use({
+      onError: async (request) => {
+        const { status, headers, body } = openAiError(request.error);
+        if (status >= 500) logger.error('Gateway request failed', { error: request.error as Error, route: route.id });
+        request.response = {
+          statusCode: status,
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify(body),
+        };
+      },
+    })
+    .use({
+      before: async (request) => {
+        const presented = presentedCredential(request.event.headers ?? {});
+        const principal = presented ? await principals(presented) : null;
+        if (!principal) throw new UnauthenticatedError('Send an API key or an access token as Authorization: Bearer');
+        stateOf(request.event).auth = { caller: principal };
+      },
+    })
+    .use(validate(route))
+    .handler(async (event) => {
+      const state = stateOf(event);
+      const input = state.input!;
+      const answer = await entry.fn({
+        params: input.params,
+        query: input.query,
+        body: input.body,
+        principal: state.auth!.caller as Principal,
+        event,
+        requestId: event.requestContext.requestId,
+        signal: signals.get(event)!,
+      } as GatewayInput<RouteSchemas>);
+      return { statusCode: answer.status ?? 200, headers: answer.headers, answer } as Answer;
+    });
+}
+
+/**
+ * One streaming Lambda handler for all gateway routes: it picks the route by method and path
+ * (a function URL has no routes of its own), runs its pipeline and writes the answer.
+ */
+export function gatewayHandler(entries: GatewayRoute[]) {
+  const compiled = entries.map((entry) => ({
+    entry,
+    pattern: new RegExp(`^${entry.route.path.replace(/\{(\w+)\}/g, '(?<$1>[^/]+)')}$`),
+  }));
+  const pipelines = new Map(compiled.map(({ entry }) => [entry.route.id, pipelineFor(entry)]));
+
+  return streamifyResponse(async (event: APIGatewayProxyEventV2, responseStream: ResponseStream, context: Context) => {
+    const aborted = new AbortController();
+    signals.set(event, aborted.signal);
+    const onGone = () => aborted.abort(new Error('The client went away'));
+    responseStream.once('close', () => {
+      if (!responseStream.writableFinished) onGone();
+    });
+    responseStream.once('error', onGone);
+
+    const method = event.requestContext.http.method.toUpperCase();
+    const path = event.rawPath;
+    const matches = compiled.filter((c) => c.pattern.test(path));
+    const match = matches.find((c) => c.entry.route.method === method);
+    if (method === 'OPTIONS') return end(responseStream, { statusCode: 204, headers: { ...corsHeaders() } });
+    if (!match) {
+      const status = matches.length ? 405 : 404;
+      const { body } = openAiError(undefined);
+      (body as { error: { message: string; type: string; code: string | null } }).error = {
+        message: status === 404 ? `No route for ${method} ${path}` : `${method} is not allowed on ${path}`,
+        type: 'invalid_request_error',
+        code: status === 404 ? 'unknown_url' : 'method_not_allowed',
+      };
+      return end(responseStream, json(status, body));
+    }
+    event.pathParameters = { ...match.pattern.exec(path)!.groups };
+    const result = (await pipelines.get(match.entry.route.id)!(event, context)) as Answer;
+    const answer = result.answer;
+    const headers = { ...corsHeaders(), ...(result.headers as Record<string, string>) };
+    try {
+      if (answer?.sse) {
+        const out = httpResponseStream(responseStream, {
+          statusCode: result.statusCode ?? 200,
+          headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...headers },
+        });
+        for await (const frame of answer.sse) {
+          if (aborted.signal.aborted) break;
+          if (!out.write(frame)) await new Promise((resolve) => out.once('drain', resolve));
+        }
+        if (!aborted.signal.aborted) await new Promise<void>((resolve) => out.end(resolve));
+      } else if (answer) {
+        end(responseStream, {
+          statusCode: result.statusCode ?? 200,
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify(answer.json),
+        });
+      } else end(responseStream, { ...result, headers });
+    } finally {
+      // Metering and its records happen once, whether the client stayed or not.
+      await answer?.after?.().catch((error: unknown) => logger.error('Gateway after-work failed', { error: error as Error }));
+    }
+  });
+}
+
+const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
+  statusCode,
+  headers: { 'content-type': 'application/json', ...corsHeaders() },
+  body: JSON.stringify(body),
+});
+
+function end(stream: ResponseStream, result: APIGatewayProxyStructuredResultV2) {
+  const out = httpResponseStream(stream, {
+    statusCode: result.statusCode ?? 200,
+    headers: result.headers as Record<string, string>,
+  });
+  out.end(result.body ?? '');
+}
