@@ -133,6 +133,28 @@ export async function reserve(
   amount: number,
   options: { purpose?: string; holdMinutes?: number } = {},
 ) {
+  const { item, writes } = reserveWrites(orgId, reservationId, amount, options);
+  const outcome = await transactWrite(writes);
+  if (!outcome.canceled) return item;
+  if (outcome.reasons[0] === 'ConditionalCheckFailed') {
+    const existing = await getReservation(orgId, reservationId);
+    if (existing.amount !== amount) throw new ConflictError('This reservation id was used for another amount');
+    return existing;
+  }
+  throw new PaymentRequiredError('The organization does not have enough credits to start this');
+}
+
+/**
+ * The writes of a reservation, for a caller that needs them inside its own transaction (the
+ * gateway checks its limits in the same one). In order: the hold (fails when the id was used),
+ * then the account (fails when `available` is short).
+ */
+export function reserveWrites(
+  orgId: string,
+  reservationId: string,
+  amount: number,
+  options: { purpose?: string; holdMinutes?: number } = {},
+) {
   checkAmount(amount);
   const now = Date.now();
   const item = {
@@ -144,8 +166,8 @@ export async function reserve(
     expiresAt: new Date(now + (options.holdMinutes ?? DEFAULT_HOLD_MINUTES) * 60_000).toISOString(),
     shard: shardOf(reservationId),
     createdAt: new Date(now).toISOString(),
-  };
-  const outcome = await transactWrite([
+  } as CreditReservation;
+  const writes = [
     put(ledgerDb.reservation.create(item)),
     update(
       ledgerDb.account
@@ -154,14 +176,8 @@ export async function reserve(
         .add({ reserved: amount })
         .where(({ available }, { gte }) => gte(available, amount)),
     ),
-  ]);
-  if (!outcome.canceled) return item as CreditReservation;
-  if (outcome.reasons[0] === 'ConditionalCheckFailed') {
-    const existing = await getReservation(orgId, reservationId);
-    if (existing.amount !== amount) throw new ConflictError('This reservation id was used for another amount');
-    return existing;
-  }
-  throw new PaymentRequiredError('The organization does not have enough credits to start this');
+  ];
+  return { item, writes };
 }
 
 export async function getReservation(orgId: string, reservationId: string): Promise<CreditReservation> {
@@ -198,9 +214,23 @@ export type SettleOutcome =
  * Only one of settle and release ever wins for a reservation.
  */
 export async function settle(orgId: string, reservationId: string, actual: number, links: Links = {}): Promise<SettleOutcome> {
+  return settleHeld(await getReservation(orgId, reservationId), actual, links);
+}
+
+/**
+ * `settle` for a caller that holds the reservation it made (the gateway): no read first. `with`
+ * adds the caller's own writes to the same transaction (a usage log), so they land exactly when
+ * the charge does.
+ */
+export async function settleHeld(
+  held: CreditReservation,
+  actual: number,
+  links: Links = {},
+  withWrites: WriteItem[] = [],
+): Promise<SettleOutcome> {
   if (!Number.isInteger(actual) || actual < 0)
     throw new ValidationError('Credits are whole numbers', [{ path: 'actual', message: 'A non-negative integer' }]);
-  const held = await getReservation(orgId, reservationId);
+  const { orgId, reservationId } = held;
   if (held.status !== 'held') return { settled: false, status: held.status };
   const key = `settle:${reservationId}`;
   const attempt = async (charge: number, metadata?: Record<string, unknown>) => {
@@ -212,12 +242,13 @@ export async function settle(orgId: string, reservationId: string, actual: numbe
       close(held, 'settled', charge),
       row.write,
       update(extra > 0 ? account.where(({ available }, { gte }) => gte(available, extra)) : account),
+      ...withWrites,
     ]);
     return { outcome, row: row.item };
   };
   let charged = actual;
   let { outcome, row } = await attempt(actual);
-  if (outcome.canceled && outcome.reasons[0] !== 'ConditionalCheckFailed' && actual > held.amount) {
+  if (outcome.canceled && outcome.reasons[0] !== 'ConditionalCheckFailed' && outcome.reasons[2] === 'ConditionalCheckFailed') {
     charged = held.amount;
     ({ outcome, row } = await attempt(held.amount, { requested: actual, shortfall: actual - held.amount }));
   }

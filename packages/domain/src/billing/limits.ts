@@ -1,5 +1,5 @@
 import { TooManyRequestsError } from '../shared/errors.ts';
-import { transactWrite, update } from '../shared/transactions.ts';
+import { transactWrite, update, type WriteItem } from '../shared/transactions.ts';
 import { LIMIT_WINDOWS, limitsDb, type LimitWindow, type PlanLimits } from './entities.ts';
 import { FREE_PLAN_ID, listPlans } from './plans.ts';
 
@@ -97,42 +97,56 @@ export async function effectiveLimits(org: LimitedOrg, subjects: Subject[], reso
  * counts nothing) when one is reached. No limits configured: no request at all.
  */
 export async function consume(org: LimitedOrg, subjects: Subject[], resources: string[], now = new Date()): Promise<void> {
-  const limits = await effectiveLimits(org, subjects, resources);
-  if (!limits.length) return;
-  const counters = limits.map((l) => ({ ...l, ...windowOf(l.window, now) }));
-  const increments = counters.map((c) =>
-    limitsDb.counter
-      .update({ subject: c.subject, resource: c.resource, window: c.key })
-      .add({ used: 1 })
-      .set({ ttl: Math.floor(c.resetsAt.getTime() / 1000) + 86_400 })
-      .where(({ used }, { notExists, lt }) => `${notExists(used)} OR ${lt(used, c.limit)}`),
-  );
+  const check = await limitWrites(org, subjects, resources, now);
+  if (!check.writes.length) return;
   // One counter: a plain conditional update (half the cost of a transaction on DynamoDB).
   // Several: a transaction, so a refusal by one counts in none.
   const outcome =
-    increments.length === 1
-      ? await increments[0]!.go({ response: 'none' }).then(
+    check.writes.length === 1
+      ? await check.writes[0]!.op.go({ response: 'none' }).then(
           () => ({ canceled: false, reasons: [] as string[] }),
           (error: { cause?: { name?: string } }) => {
             if (error.cause?.name !== 'ConditionalCheckFailedException') throw error;
             return { canceled: true, reasons: ['ConditionalCheckFailed'] };
           },
         )
-      : await transactWrite(increments.map((op) => update(op)));
-  if (!outcome.canceled) return;
-  const reached = counters.filter((_, i) => outcome.reasons[i] === 'ConditionalCheckFailed');
-  const last = reached.reduce((a, b) => (b.resetsAt > a.resetsAt ? b : a));
-  const retryAfter = Math.max(1, Math.ceil((last.resetsAt.getTime() - now.getTime()) / 1000));
-  const error = new TooManyRequestsError(
-    `The ${last.window} limit of ${last.limit} for ${last.resource} is reached; it resets at ${last.resetsAt.toISOString()}`,
-    retryAfter,
-  );
-  Object.assign(error.headers, {
-    'x-ratelimit-limit': String(last.limit),
-    'x-ratelimit-remaining': '0',
-    'x-ratelimit-reset': String(Math.floor(last.resetsAt.getTime() / 1000)),
-  });
-  throw error;
+      : await transactWrite(check.writes);
+  if (outcome.canceled) throw check.refusal(outcome.reasons);
+}
+
+/**
+ * The counter increments of a limit check, for a caller that sends them in its own transaction
+ * (the gateway, with its credit reservation), and the 429 to answer when some of them failed:
+ * `refusal(reasons)` takes the cancellation reasons of these writes, in order.
+ */
+export async function limitWrites(org: LimitedOrg, subjects: Subject[], resources: string[], now = new Date()) {
+  const limits = await effectiveLimits(org, subjects, resources);
+  const counters = limits.map((l) => ({ ...l, ...windowOf(l.window, now) }));
+  const writes = counters.map((c) =>
+    update(
+      limitsDb.counter
+        .update({ subject: c.subject, resource: c.resource, window: c.key })
+        .add({ used: 1 })
+        .set({ ttl: Math.floor(c.resetsAt.getTime() / 1000) + 86_400 })
+        .where(({ used }, { notExists, lt }) => `${notExists(used)} OR ${lt(used, c.limit)}`),
+    ),
+  ) as Array<WriteItem & { op: { go(options: { response: 'none' }): Promise<unknown> } }>;
+  const refusal = (reasons: string[]) => {
+    const reached = counters.filter((_, i) => reasons[i] === 'ConditionalCheckFailed');
+    const last = (reached.length ? reached : counters).reduce((a, b) => (b.resetsAt > a.resetsAt ? b : a));
+    const retryAfter = Math.max(1, Math.ceil((last.resetsAt.getTime() - now.getTime()) / 1000));
+    const error = new TooManyRequestsError(
+      `The ${last.window} limit of ${last.limit} for ${last.resource} is reached; it resets at ${last.resetsAt.toISOString()}`,
+      retryAfter,
+    );
+    Object.assign(error.headers, {
+      'x-ratelimit-limit': String(last.limit),
+      'x-ratelimit-remaining': '0',
+      'x-ratelimit-reset': String(Math.floor(last.resetsAt.getTime() / 1000)),
+    });
+    return error;
+  };
+  return { writes, refusal };
 }
 
 /** Each limit of the organization with what is used of it now (one read of the counters). */

@@ -4,6 +4,7 @@ import { ValidationError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import { usageCsv } from './csv.ts';
 import { usageDb, type UsageLog } from './entities.ts';
+import { put } from '../shared/transactions.ts';
 import { pageOf } from './pages.ts';
 import {
   EXPORT_MAX_ROWS,
@@ -70,6 +71,26 @@ const conditionFailed = (error: unknown) =>
  * Append-only: nothing ever updates or deletes a log.
  */
 export async function recordUsage(input: RecordUsageInput, key: string): Promise<UsageLog> {
+  const { log, create } = usageLogWrite(input, key);
+  let recorded = log;
+  try {
+    await create.go({ response: 'none' });
+  } catch (error) {
+    if (!conditionFailed(error)) throw error;
+    const { data } = await usageDb.log.get({ orgId: log.orgId, key }).go({ consistent: true });
+    recorded = data!;
+  }
+  // After the log, so that a failure here is retried by the caller with the log in place.
+  await usageRecorded(recorded);
+  return recorded;
+}
+
+/**
+ * The usage log as one write (it fails when `key` was recorded before), for a caller that
+ * records it inside its own transaction (the gateway, with the credit settlement). Call
+ * `usageRecorded` once the transaction has landed.
+ */
+export function usageLogWrite(input: RecordUsageInput, key: string) {
   const usage = parse(recordUsageInput, input, 'usage');
   parse(idempotencyKey, key, 'idempotencyKey');
   const usageId = newId('use', Date.parse(usage.requestAt));
@@ -77,18 +98,12 @@ export async function recordUsage(input: RecordUsageInput, key: string): Promise
   const byUserKeys = usage.userId
     ? { userScope: userScope(usage.orgId, usage.userId), userSort: `${usage.requestAt}#${usageId}` }
     : {};
-  let recorded = log;
-  try {
-    await usageDb.log.create({ ...log, ...byUserKeys }).go({ response: 'none' });
-  } catch (error) {
-    if (!conditionFailed(error)) throw error;
-    const { data } = await usageDb.log.get({ orgId: usage.orgId, key }).go({ consistent: true });
-    recorded = data!;
-  }
-  // After the log, so that a failure here is retried by the caller with the log in place.
-  await markActive(recorded.orgId, dayOf(recorded.requestAt));
-  return recorded;
+  const create = usageDb.log.create({ ...log, ...byUserKeys });
+  return { log, create, write: put(create) };
 }
+
+/** What follows a recorded log: the organization is marked active that day, for the daily job. */
+export const usageRecorded = (log: Pick<UsageLog, 'orgId' | 'requestAt'>) => markActive(log.orgId, dayOf(log.requestAt));
 
 /** The one Query behind a list or an export page: an index and a date range, then filters. */
 function logsQuery(orgId: string, filters: UsageFilters) {
