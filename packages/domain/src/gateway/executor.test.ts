@@ -1,0 +1,411 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { Cooldowns } from './cooldowns.ts';
+import { execute, executeStream, ExecutionError, explainAttempts } from './executor.ts';
+import type { ExecuteOptions } from './executor.ts';
+import { ProviderError } from './types.ts';
+import type { CallOptions, Candidate, ChatChunk } from './types.ts';
+
+function candidate(modelId: string, extra: Partial<Candidate> = {}): Candidate {
+  return {
+    modelId,
+    modelName: modelId,
+    type: 'TEXT',
+    pricing: { inputPerMTokMicros: 1, outputPerMTokMicros: 1 },
+    target: { adapter: 'openai', providerSlug: 'openai', providerModelId: `${modelId}-v1` },
+    keySource: 'platform',
+    reason: 'test',
+    ...extra,
+  };
+}
+
+const throttled = (retryAfterMs?: number) => new ProviderError('throttled', 'slow down', { status: 429, retryAfterMs });
+const unavailable = () => new ProviderError('server', 'unavailable', { status: 503 });
+
+/** A clock that only the test moves: sleeping advances it, calls take `callMs` each. */
+function harness(options: { random?: number; callMs?: number } = {}) {
+  let now = 1_000_000;
+  const waits: number[] = [];
+  const calls: string[] = [];
+  const cooldowns = new Cooldowns({ failureThreshold: 3, windowMs: 30_000, cooldownMs: 30_000 });
+  const opts: ExecuteOptions = {
+    cooldowns,
+    now: () => now,
+    random: () => options.random ?? 0.5,
+    sleep: async (ms) => {
+      waits.push(ms);
+      now += ms;
+    },
+  };
+  /** A call that answers per candidate from a script: an error to throw or a value, in order; then 'ok'. */
+  function scripted(script: Record<string, Array<ProviderError | string>>) {
+    return async (c: Candidate, _options: CallOptions) => {
+      calls.push(c.modelId);
+      now += options.callMs ?? 10;
+      const next = script[c.modelId]?.shift() ?? `${c.modelId}:ok`;
+      if (next instanceof Error) throw next;
+      return next;
+    };
+  }
+  return { opts, waits, calls, cooldowns, scripted, advance: (ms: number) => (now += ms) };
+}
+
+async function failure(promise: Promise<unknown>): Promise<ExecutionError> {
+  const error = await promise.catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(ExecutionError);
+  return error as ExecutionError;
+}
+
+describe('the executor', () => {
+  let h: ReturnType<typeof harness>;
+  beforeEach(() => {
+    h = harness();
+  });
+
+  it('answers from the first candidate when it succeeds, with a one-line log', async () => {
+    const result = await execute([candidate('a'), candidate('b')], h.scripted({}), h.opts);
+    expect(result.value).toBe('a:ok');
+    expect(result.candidate.modelId).toBe('a');
+    expect(result.attempts).toEqual([
+      {
+        candidate: 0,
+        modelId: 'a',
+        providerModelId: 'a-v1',
+        adapter: 'openai',
+        keySource: 'platform',
+        attempt: 1,
+        outcome: 'ok',
+        durationMs: 10,
+      },
+    ]);
+    expect(h.calls).toEqual(['a']);
+  });
+
+  it('retries a throttled or failing target with exponential backoff and full jitter, then succeeds', async () => {
+    const result = await execute([candidate('a')], h.scripted({ a: [unavailable(), unavailable()] }), {
+      ...h.opts,
+      random: () => 0.5,
+    });
+    expect(result.value).toBe('a:ok');
+    // random 0.5 × min(2000, 100 · 2^(n-1)) → 50, then 100
+    expect(h.waits).toEqual([50, 100]);
+    expect(result.attempts.map((a) => [a.attempt, a.outcome, a.status, a.waitMs])).toEqual([
+      [1, 'server', 503, 50],
+      [2, 'server', 503, 100],
+      [3, 'ok', undefined, undefined],
+    ]);
+  });
+
+  it('never waits less than the provider’s Retry-After', async () => {
+    await execute([candidate('a')], h.scripted({ a: [throttled(1_500)] }), { ...h.opts, random: () => 0.99 });
+    expect(h.waits).toEqual([1_500]);
+  });
+
+  it('draws each wait from [0, cap]: full jitter, capped at maxDelayMs', async () => {
+    const retry = { maxAttempts: 6, baseDelayMs: 100, maxDelayMs: 300, maxTotalWaitMs: 10_000 };
+    await execute(
+      [candidate('a')],
+      h.scripted({ a: [unavailable(), unavailable(), unavailable(), unavailable(), unavailable()] }),
+      {
+        ...h.opts,
+        cooldowns: new Cooldowns({ failureThreshold: 99, windowMs: 1, cooldownMs: 1 }),
+        retry,
+        random: () => 1,
+      },
+    );
+    expect(h.waits).toEqual([100, 200, 300, 300, 300]);
+    h.waits.length = 0;
+    await execute([candidate('a')], h.scripted({ a: [unavailable()] }), { ...h.opts, retry, random: () => 0 });
+    expect(h.waits).toEqual([0]);
+  });
+
+  it('falls back to the next candidate after the last attempt, in the plan’s order', async () => {
+    const result = await execute(
+      [candidate('a'), candidate('b'), candidate('c')],
+      h.scripted({ a: [throttled(), throttled(), throttled()], b: [unavailable(), unavailable(), unavailable()] }),
+      { ...h.opts, cooldowns: new Cooldowns({ failureThreshold: 10, windowMs: 30_000, cooldownMs: 30_000 }) },
+    );
+    expect(result.value).toBe('c:ok');
+    expect(h.calls).toEqual(['a', 'a', 'a', 'b', 'b', 'b', 'c']);
+    expect(explainAttempts(result.attempts)).toBe(
+      '1:a throttled/429 10ms, 1:a throttled/429 10ms, 1:a throttled/429 10ms, 2:b server/503 10ms, 2:b server/503 10ms, 2:b server/503 10ms, 3:c ok 10ms',
+    );
+  });
+
+  it('falls back at once when the Retry-After would pass the total wait budget', async () => {
+    const result = await execute([candidate('a'), candidate('b')], h.scripted({ a: [throttled(60_000)] }), h.opts);
+    expect(result.value).toBe('b:ok');
+    expect(h.waits).toEqual([]);
+    expect(h.calls).toEqual(['a', 'b']);
+  });
+
+  it('keeps all waits of one execution within maxTotalWaitMs', async () => {
+    const retry = { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2_000, maxTotalWaitMs: 2_500 };
+    const error = await failure(
+      execute(
+        [candidate('a'), candidate('b')],
+        h.scripted({ a: [throttled(1_000), throttled(1_000), throttled(1_000)], b: [throttled(1_000), throttled(1_000)] }),
+        {
+          ...h.opts,
+          retry,
+          cooldowns: new Cooldowns({ failureThreshold: 10, windowMs: 30_000, cooldownMs: 30_000 }),
+        },
+      ),
+    );
+    expect(h.waits).toEqual([1_000, 1_000]);
+    expect(h.calls).toEqual(['a', 'a', 'a', 'b']);
+    expect(error.error.kind).toBe('throttled');
+  });
+
+  it('stops at an invalid request or a content filter, surfacing the provider’s error as it is', async () => {
+    for (const kind of ['invalid', 'content_filter'] as const) {
+      const refusal = new ProviderError(kind, 'no', { status: 400 });
+      h.calls.length = 0;
+      const error = await failure(execute([candidate('a'), candidate('b')], h.scripted({ a: [refusal] }), h.opts));
+      expect(error.error).toBe(refusal);
+      expect(h.calls).toEqual(['a']);
+      expect(error.attempts).toHaveLength(1);
+    }
+  });
+
+  it('stops at an auth failure of the platform’s key, but falls back from a refused bring-your-own key and cools it', async () => {
+    const denied = () => new ProviderError('auth', 'bad key', { status: 401 });
+    const platform = await failure(execute([candidate('a'), candidate('b')], h.scripted({ a: [denied()] }), h.opts));
+    expect(platform.error.kind).toBe('auth');
+    expect(h.calls).toEqual(['a']);
+
+    h.calls.length = 0;
+    const byok = candidate('own', { keySource: 'byok', credentialId: 'cred_1' });
+    const result = await execute([byok, candidate('b')], h.scripted({ own: [denied()] }), h.opts);
+    expect(result.value).toBe('b:ok');
+    expect(h.calls).toEqual(['own', 'b']);
+    expect(result.attempts.map((a) => a.outcome)).toEqual(['auth', 'ok']);
+
+    h.calls.length = 0;
+    const next = await execute([byok, candidate('b')], h.scripted({}), h.opts);
+    expect(next.value).toBe('b:ok');
+    expect(next.attempts[0]).toMatchObject({ modelId: 'own', outcome: 'cooling', attempt: 0 });
+  });
+
+  it('cools a target down after 3 failures within 30 s, skips it while cooling, and probes it when cooling ends', async () => {
+    const plan = [candidate('a'), candidate('b')];
+    const first = await execute(plan, h.scripted({ a: [unavailable(), unavailable(), unavailable()] }), h.opts);
+    expect(first.value).toBe('b:ok');
+    expect(h.calls).toEqual(['a', 'a', 'a', 'b']);
+
+    h.calls.length = 0;
+    h.advance(29_000);
+    const whileCooling = await execute(plan, h.scripted({}), h.opts);
+    expect(whileCooling.value).toBe('b:ok');
+    expect(h.calls).toEqual(['b']);
+    expect(whileCooling.attempts.map((a) => `${a.modelId}:${a.outcome}`)).toEqual(['a:cooling', 'b:ok']);
+
+    h.calls.length = 0;
+    h.advance(1_000);
+    const probe = await execute(plan, h.scripted({ a: [unavailable()] }), h.opts);
+    // The probe failed: cooled down again at once, no retry on it.
+    expect(h.calls).toEqual(['a', 'b']);
+    expect(probe.value).toBe('b:ok');
+    h.calls.length = 0;
+    await execute(plan, h.scripted({}), h.opts);
+    expect(h.calls).toEqual(['b']);
+
+    h.advance(30_000);
+    h.calls.length = 0;
+    await execute(plan, h.scripted({}), h.opts);
+    expect(h.calls).toEqual(['a']);
+    h.calls.length = 0;
+    await execute(plan, h.scripted({ a: [unavailable()] }), h.opts);
+    // Healthy again after a success: one failure is retried, not cooled.
+    expect(h.calls).toEqual(['a', 'a']);
+  });
+
+  it('does not cool a target whose failures are spread beyond the window', async () => {
+    const plan = [candidate('a'), candidate('b')];
+    const retry = { maxAttempts: 1 };
+    await execute(plan, h.scripted({ a: [unavailable()] }), { ...h.opts, retry });
+    h.advance(20_000);
+    await execute(plan, h.scripted({ a: [unavailable()] }), { ...h.opts, retry });
+    h.advance(20_000);
+    await execute(plan, h.scripted({ a: [unavailable()] }), { ...h.opts, retry });
+    h.calls.length = 0;
+    await execute(plan, h.scripted({}), { ...h.opts, retry });
+    expect(h.calls).toEqual(['a']);
+  });
+
+  it('tries the least recently failed candidate when every candidate is cooling', async () => {
+    const plan = [candidate('a'), candidate('b')];
+    const errors = () => [unavailable(), unavailable(), unavailable()];
+    await failure(execute(plan, h.scripted({ a: errors(), b: errors() }), h.opts));
+    expect(h.calls).toEqual(['a', 'a', 'a', 'b', 'b', 'b']);
+    h.calls.length = 0;
+    const result = await execute(plan, h.scripted({}), h.opts);
+    expect(h.calls).toEqual(['a']);
+    expect(result.attempts.map((a) => `${a.modelId}:${a.outcome}`)).toEqual(['b:cooling', 'a:ok']);
+  });
+
+  it('keys cooldowns by credential: another key for the same model is not cooling', async () => {
+    const mine = candidate('m', { keySource: 'byok', credentialId: 'cred_1' });
+    const theirs = candidate('m', { keySource: 'byok', credentialId: 'cred_2' });
+    await failure(execute([mine], h.scripted({ m: [unavailable(), unavailable(), unavailable()] }), h.opts));
+    h.calls.length = 0;
+    const result = await execute([mine, theirs], h.scripted({}), h.opts);
+    expect(result.candidate).toBe(theirs);
+    expect(result.attempts.map((a) => `${a.candidate}:${a.outcome}`)).toEqual(['0:cooling', '1:ok']);
+  });
+
+  it('stops when the caller aborts, during a call or a backoff, without trying further', async () => {
+    const controller = new AbortController();
+    const call = async (c: Candidate) => {
+      h.calls.push(c.modelId);
+      controller.abort();
+      throw new ProviderError('network', 'The call was cancelled by the caller');
+    };
+    const error = await failure(execute([candidate('a'), candidate('b')], call, { ...h.opts, signal: controller.signal }));
+    expect(error.error.message).toMatch(/cancelled/);
+    expect(h.calls).toEqual(['a']);
+
+    const waiting = new AbortController();
+    const sleeping = await failure(
+      execute([candidate('a'), candidate('b')], h.scripted({ a: [unavailable()] }), {
+        ...h.opts,
+        signal: waiting.signal,
+        sleep: async () => {
+          waiting.abort();
+          throw new Error('aborted');
+        },
+      }),
+    );
+    expect(sleeping.error.message).toMatch(/cancelled/);
+  });
+
+  it('rejects an empty plan, and lets a bug (not a provider error) through untouched', async () => {
+    expect((await failure(execute([], h.scripted({}), h.opts))).error.kind).toBe('invalid');
+    const bug = new TypeError('undefined is not a function');
+    await expect(
+      execute(
+        [candidate('a'), candidate('b')],
+        async () => {
+          throw bug;
+        },
+        h.opts,
+      ),
+    ).rejects.toBe(bug);
+  });
+
+  it('passes the caller’s signal and timeout to every call', async () => {
+    const seen: CallOptions[] = [];
+    const signal = new AbortController().signal;
+    await execute([candidate('a')], async (_c, options) => seen.push(options), { ...h.opts, signal, timeoutMs: 1234 });
+    expect(seen).toEqual([{ signal, timeoutMs: 1234 }]);
+  });
+});
+
+describe('the streaming executor', () => {
+  let h: ReturnType<typeof harness>;
+  beforeEach(() => {
+    h = harness();
+  });
+
+  const done: ChatChunk = { type: 'done', finishReason: 'stop', usage: { inputTokens: 1, outputTokens: 2 } };
+
+  /** A stream per candidate: chunks, then optionally an error (before or after some chunks). */
+  function streams(script: Record<string, Array<{ chunks?: string[]; error?: ProviderError }>>) {
+    return (c: Candidate): AsyncIterable<ChatChunk> => {
+      h.calls.push(c.modelId);
+      const plan = script[c.modelId]?.shift() ?? { chunks: [`${c.modelId} says hi`] };
+      return (async function* () {
+        for (const text of plan.chunks ?? []) yield { type: 'delta' as const, text };
+        if (plan.error) throw plan.error;
+        yield done;
+      })();
+    };
+  }
+
+  async function read(stream: AsyncIterable<ChatChunk>) {
+    const texts: string[] = [];
+    try {
+      for await (const chunk of stream) texts.push(chunk.type === 'delta' ? chunk.text : 'done');
+      return { texts };
+    } catch (error) {
+      return { texts, error: error as ProviderError };
+    }
+  }
+
+  it('falls back while no chunk has been delivered', async () => {
+    const result = await executeStream(
+      [candidate('a'), candidate('b')],
+      streams({ a: [{ error: unavailable() }, { error: unavailable() }, { error: unavailable() }] }),
+      h.opts,
+    );
+    expect(result.candidate.modelId).toBe('b');
+    expect(await read(result.stream)).toEqual({ texts: ['b says hi', 'done'] });
+    expect(h.calls).toEqual(['a', 'a', 'a', 'b']);
+    expect(result.attempts.map((a) => a.outcome)).toEqual(['server', 'server', 'server', 'ok']);
+  });
+
+  it('after the first chunk, ends the stream with the error and what was delivered, never switching model', async () => {
+    const drop = new ProviderError('network', 'stream dropped');
+    const result = await executeStream(
+      [candidate('a'), candidate('b')],
+      streams({ a: [{ chunks: ['one ', 'two '], error: drop }] }),
+      h.opts,
+    );
+    const read1 = await read(result.stream);
+    expect(read1.texts).toEqual(['one ', 'two ']);
+    expect(read1.error).toBe(drop);
+    expect(h.calls).toEqual(['a']);
+    expect(result.attempts).toHaveLength(1);
+    expect(result.attempts[0]).toMatchObject({ outcome: 'ok', endedWith: 'network' });
+  });
+
+  it('counts mid-stream failures towards the target’s cooldown', async () => {
+    const plan = [candidate('a'), candidate('b')];
+    for (let i = 0; i < 3; i++) {
+      const result = await executeStream(plan, streams({ a: [{ chunks: ['x'], error: unavailable() }] }), h.opts);
+      await read(result.stream);
+    }
+    h.calls.length = 0;
+    const result = await executeStream(plan, streams({}), h.opts);
+    expect(result.candidate.modelId).toBe('b');
+    expect(h.calls).toEqual(['b']);
+  });
+
+  it('treats a stream that ends before any chunk as a failure to fall back from', async () => {
+    const empty = () => (async function* (): AsyncGenerator<ChatChunk> {})();
+    const result = await executeStream(
+      [candidate('a'), candidate('b')],
+      (c) => {
+        h.calls.push(c.modelId);
+        return c.modelId === 'a' ? empty() : streams({})(c);
+      },
+      { ...h.opts, retry: { maxAttempts: 1 } },
+    );
+    expect(result.candidate.modelId).toBe('b');
+    expect(result.attempts[0]).toMatchObject({ modelId: 'a', outcome: 'network' });
+  });
+
+  it('stops at a non-retryable error before the first chunk', async () => {
+    const filtered = new ProviderError('content_filter', 'refused');
+    const error = await failure(executeStream([candidate('a'), candidate('b')], streams({ a: [{ error: filtered }] }), h.opts));
+    expect(error.error).toBe(filtered);
+    expect(h.calls).toEqual(['a']);
+  });
+
+  it('closes the provider’s stream when the caller stops reading', async () => {
+    let closed = false;
+    const result = await executeStream(
+      [candidate('a')],
+      () =>
+        (async function* (): AsyncGenerator<ChatChunk> {
+          try {
+            for (let i = 0; ; i++) yield { type: 'delta', text: `${i}` };
+          } finally {
+            closed = true;
+          }
+        })(),
+      h.opts,
+    );
+    for await (const chunk of result.stream) if (chunk.type === 'delta' && chunk.text === '3') break;
+    expect(closed).toBe(true);
+  });
+});

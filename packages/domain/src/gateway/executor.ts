@@ -1,0 +1,314 @@
+/**
+ * Runs one call over the router's ordered candidates: retries a retryable failure on the same target
+ * with exponential backoff and full jitter, then falls back to the next candidate; skips targets that
+ * are cooling down; and keeps a log of every attempt for the `x-route` explanation and the usage log.
+ *
+ * The policy:
+ * - throttled, server, timeout and network errors are retried up to `maxAttempts` times per candidate.
+ *   The wait before a retry is random in [0, min(maxDelayMs, baseDelayMs · 2^(attempt-1))] (full
+ *   jitter), and never shorter than the provider's Retry-After. All waits of one execution together
+ *   stay within `maxTotalWaitMs`: a wait that would pass it falls back at once instead.
+ * - invalid and content_filter errors are the request's: they stop and surface as they are (another
+ *   model would refuse the same request, and a refused prompt must not be shopped around).
+ * - auth on the platform's key stops too: it is our misconfiguration, surfaced, never hidden by
+ *   quietly moving traffic elsewhere. Auth on a bring-your-own key falls back: the failure belongs to
+ *   that one credential, not to the request, and the router lists further candidates (another key
+ *   of the organization, or the platform under HYBRID) precisely so the call can still be served; the
+ *   key cools down at once, and the attempt log records the refusal so the usage log and `x-route`
+ *   show it.
+ * - a candidate cooling down is skipped (logged as `cooling`); when every candidate is cooling, the
+ *   one that failed least recently is tried.
+ * - the caller's abort (a client gone) stops everything: nothing is retried for nobody.
+ *
+ * A stream falls back only until its first chunk reached the caller; after that an error ends it
+ * with what was delivered, and the caller meters that.
+ */
+import { containerCooldowns, targetKey } from './cooldowns.ts';
+import type { Cooldowns } from './cooldowns.ts';
+import { ProviderError } from './types.ts';
+import type { CallOptions, Candidate, ProviderErrorKind } from './types.ts';
+
+export interface RetryPolicy {
+  /** Attempts per candidate, the first included. */
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** The most one execution waits between attempts, all waits together. */
+  maxTotalWaitMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2_000, maxTotalWaitMs: 5_000 };
+
+export interface ExecuteOptions extends CallOptions {
+  retry?: Partial<RetryPolicy>;
+  /** Defaults to this container's cooldowns. */
+  cooldowns?: Cooldowns;
+  /** Injectable for tests: the wait between attempts, the clock in ms, and the jitter's source in [0, 1). */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  now?: () => number;
+  random?: () => number;
+}
+
+/** One line of the attempt log. */
+export interface Attempt {
+  /** The candidate's position in the plan. */
+  candidate: number;
+  modelId: string;
+  providerModelId: string;
+  adapter: Candidate['target']['adapter'];
+  keySource: Candidate['keySource'];
+  /** 1 for the first try of this candidate; 0 when it was skipped. */
+  attempt: number;
+  outcome: 'ok' | 'cooling' | ProviderErrorKind;
+  /** The provider's HTTP status, when it answered with one. */
+  status?: number;
+  /** Until the answer, or for a stream until its first chunk. */
+  durationMs: number;
+  /** The backoff waited after this attempt. */
+  waitMs?: number;
+  /** A stream that failed after delivering its first chunk: how it ended. */
+  endedWith?: ProviderErrorKind;
+}
+
+export interface Execution<T> {
+  value: T;
+  /** The candidate that answered. */
+  candidate: Candidate;
+  attempts: Attempt[];
+}
+
+export interface StreamExecution<T> {
+  candidate: Candidate;
+  /** Updated as the stream ends: a failure after the first chunk is recorded on the last attempt. */
+  attempts: Attempt[];
+  /** The first chunk, then the rest; throws the provider's error if the stream fails after that. */
+  stream: AsyncIterable<T>;
+}
+
+/** Every candidate failed (or the first non-retryable failure): the last provider error and the log. */
+export class ExecutionError extends Error {
+  constructor(
+    readonly error: ProviderError,
+    readonly attempts: Attempt[],
+  ) {
+    super(error.message, { cause: error });
+    this.name = 'ExecutionError';
+  }
+}
+
+/** The attempt log in a few words, e.g. `1:model-a throttled/429 12ms, 1:model-a ok 80ms`. */
+export function explainAttempts(attempts: Attempt[]): string {
+  return attempts
+    .map(
+      (a) =>
+        `${a.candidate + 1}:${a.modelId} ${a.outcome}${a.status ? `/${a.status}` : ''}${a.attempt ? ` ${a.durationMs}ms` : ''}`,
+    )
+    .join(', ');
+}
+
+function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const done = () => {
+      signal?.removeEventListener('abort', abort);
+      resolve();
+    };
+    const abort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', abort, { once: true });
+  });
+}
+
+function cancelled(): ProviderError {
+  return new ProviderError('network', 'The call was cancelled by the caller');
+}
+
+type Next = 'retry' | 'fallback' | 'stop';
+
+/** The state of one execution: its policy, clock, waits so far and the attempt log. */
+class Run {
+  readonly attempts: Attempt[] = [];
+  readonly retry: RetryPolicy;
+  readonly cooldowns: Cooldowns;
+  readonly now: () => number;
+  private readonly sleep: NonNullable<ExecuteOptions['sleep']>;
+  private readonly random: () => number;
+  private waited = 0;
+
+  constructor(readonly options: ExecuteOptions) {
+    this.retry = { ...DEFAULT_RETRY_POLICY, ...options.retry };
+    this.cooldowns = options.cooldowns ?? containerCooldowns;
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? defaultSleep;
+    this.random = options.random ?? Math.random;
+  }
+
+  get callOptions(): CallOptions {
+    return { signal: this.options.signal, timeoutMs: this.options.timeoutMs };
+  }
+
+  /** The candidates to try, in order, with their positions: cooling ones skipped (unless all are). */
+  plan(candidates: Candidate[]): Array<[number, Candidate]> {
+    if (!candidates.length) throw new ExecutionError(new ProviderError('invalid', 'No model can serve this request'), []);
+    const now = this.now();
+    const ready: Array<[number, Candidate]> = [];
+    const cooling: Array<[number, Candidate]> = [];
+    candidates.forEach((candidate, index) => {
+      (this.cooldowns.isCooling(targetKey(candidate), now) ? cooling : ready).push([index, candidate]);
+    });
+    if (!ready.length) {
+      const lastFailure = ([, c]: [number, Candidate]) => this.cooldowns.lastFailureAt(targetKey(c)) ?? 0;
+      const leastRecent = cooling.reduce((best, entry) => (lastFailure(entry) < lastFailure(best) ? entry : best));
+      ready.push(leastRecent);
+      cooling.splice(cooling.indexOf(leastRecent), 1);
+    }
+    for (const [index, candidate] of cooling) this.log(index, candidate, 0, 'cooling', 0);
+    return ready;
+  }
+
+  log(index: number, candidate: Candidate, attempt: number, outcome: Attempt['outcome'], durationMs: number, status?: number) {
+    const entry: Attempt = {
+      candidate: index,
+      modelId: candidate.modelId,
+      providerModelId: candidate.target.providerModelId,
+      adapter: candidate.target.adapter,
+      keySource: candidate.keySource,
+      attempt,
+      outcome,
+      durationMs,
+      ...(status ? { status } : {}),
+    };
+    this.attempts.push(entry);
+    return entry;
+  }
+
+  /** Stop now if the caller went away. */
+  checkCancelled(): void {
+    if (this.options.signal?.aborted) throw new ExecutionError(cancelled(), this.attempts);
+  }
+
+  /** Record a failed attempt and decide what comes next; waits the backoff when the answer is retry. */
+  async failed(index: number, candidate: Candidate, attempt: number, error: unknown, started: number): Promise<Next> {
+    if (!(error instanceof ProviderError)) throw error; // a bug, not a provider's answer
+    const entry = this.log(index, candidate, attempt, error.kind, this.now() - started, error.options.status);
+    if (this.options.signal?.aborted) throw new ExecutionError(cancelled(), this.attempts);
+    const key = targetKey(candidate);
+    if (!error.retryable) {
+      if (error.kind === 'auth' && candidate.keySource === 'byok') {
+        this.cooldowns.recordFailure(key, this.now(), { coolNow: true });
+        return 'fallback';
+      }
+      return 'stop';
+    }
+    this.cooldowns.recordFailure(key, this.now());
+    if (attempt >= this.retry.maxAttempts || this.cooldowns.isCooling(key, this.now())) return 'fallback';
+    const backoff = this.random() * Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
+    const wait = Math.ceil(Math.max(backoff, error.options.retryAfterMs ?? 0));
+    if (this.waited + wait > this.retry.maxTotalWaitMs) return 'fallback';
+    this.waited += wait;
+    entry.waitMs = wait;
+    try {
+      await this.sleep(wait, this.options.signal);
+    } catch {
+      throw new ExecutionError(cancelled(), this.attempts);
+    }
+    return 'retry';
+  }
+}
+
+/** Call `call` for each candidate in turn, with retries, until one answers. */
+export async function execute<T>(
+  candidates: Candidate[],
+  call: (candidate: Candidate, options: CallOptions) => Promise<T>,
+  options: ExecuteOptions = {},
+): Promise<Execution<T>> {
+  const run = new Run(options);
+  let last: ProviderError | undefined;
+  for (const [index, candidate] of run.plan(candidates)) {
+    for (let attempt = 1; ; attempt++) {
+      run.checkCancelled();
+      const started = run.now();
+      try {
+        const value = await call(candidate, run.callOptions);
+        run.log(index, candidate, attempt, 'ok', run.now() - started);
+        run.cooldowns.recordSuccess(targetKey(candidate));
+        return { value, candidate, attempts: run.attempts };
+      } catch (error) {
+        const next = await run.failed(index, candidate, attempt, error, started);
+        last = error as ProviderError;
+        if (next === 'stop') throw new ExecutionError(last, run.attempts);
+        if (next === 'fallback') break;
+      }
+    }
+  }
+  throw new ExecutionError(last!, run.attempts);
+}
+
+/**
+ * Open a stream on each candidate in turn, with retries, until one delivers its first chunk; from then
+ * on the stream is the caller's, and a failure ends it (recorded on the last attempt and as a failure
+ * of its target). Only a stream that ends well counts as its target's success, so a target that keeps
+ * dropping streams half-way cools down too.
+ */
+export async function executeStream<T>(
+  candidates: Candidate[],
+  open: (candidate: Candidate, options: CallOptions) => AsyncIterable<T>,
+  options: ExecuteOptions = {},
+): Promise<StreamExecution<T>> {
+  const run = new Run(options);
+  let last: ProviderError | undefined;
+  for (const [index, candidate] of run.plan(candidates)) {
+    for (let attempt = 1; ; attempt++) {
+      run.checkCancelled();
+      const started = run.now();
+      let iterator: AsyncIterator<T> | undefined;
+      try {
+        iterator = open(candidate, run.callOptions)[Symbol.asyncIterator]();
+        const first = await iterator.next();
+        if (first.done) throw new ProviderError('network', 'The stream ended before its first chunk');
+        const entry = run.log(index, candidate, attempt, 'ok', run.now() - started);
+        return { candidate, attempts: run.attempts, stream: deliver(first.value, iterator, candidate, entry, run) };
+      } catch (error) {
+        void iterator?.return?.()?.catch(() => undefined);
+        const next = await run.failed(index, candidate, attempt, error, started);
+        last = error as ProviderError;
+        if (next === 'stop') throw new ExecutionError(last, run.attempts);
+        if (next === 'fallback') break;
+      }
+    }
+  }
+  throw new ExecutionError(last!, run.attempts);
+}
+
+async function* deliver<T>(
+  first: T,
+  iterator: AsyncIterator<T>,
+  candidate: Candidate,
+  entry: Attempt,
+  run: Run,
+): AsyncGenerator<T> {
+  let finished = false;
+  try {
+    yield first;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) break;
+      yield next.value;
+    }
+    finished = true;
+    run.cooldowns.recordSuccess(targetKey(candidate));
+  } catch (error) {
+    finished = true;
+    if (error instanceof ProviderError) {
+      entry.endedWith = error.kind;
+      if (error.retryable && !run.options.signal?.aborted) run.cooldowns.recordFailure(targetKey(candidate), run.now());
+    }
+    throw error;
+  } finally {
+    // The caller stopped reading (a client gone): close the provider's stream too.
+    if (!finished) await iterator.return?.()?.catch(() => undefined);
+  }
+}
