@@ -14,13 +14,15 @@ import {
 import type { UserPool, UserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import type { TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { FunctionUrlAuthType, HttpMethod as UrlMethod, InvokeMode, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { RouteDefinition } from '@platform/http/route';
 import { limits, type PlatformConfig } from './config.ts';
-import { grantKeyUse, grantTableData } from './constructs/access.ts';
+import { grantAssetObjects, grantBedrockInvoke, grantKeyUse, grantTableData } from './constructs/access.ts';
+import { acknowledge } from './constructs/nag.ts';
 import { FunctionBundles } from './constructs/bundles.ts';
 import { functionName, pascalCase } from './constructs/names.ts';
 import { PlatformFunction } from './constructs/platform-function.ts';
@@ -61,6 +63,9 @@ export class ApiStack extends Stack {
   readonly routeGroups = new Map<string, RouteGroup>();
   /** The routes this stack deploys (the manifest minus `localOnly`). */
   readonly deployedRoutes: readonly RouteDefinition[];
+  /** The AI gateway's function and its streaming URL (the `surface: 'gateway'` routes). */
+  readonly gatewayFunction?: PlatformFunction;
+  readonly gatewayUrl?: FunctionUrl;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
@@ -191,8 +196,68 @@ export class ApiStack extends Stack {
       }),
     });
 
+    const gatewayRoutes = this.deployedRoutes.filter((route) => route.surface === 'gateway');
+    if (gatewayRoutes.length) {
+      const handlers = new Set(gatewayRoutes.map((route) => route.handler));
+      if (handlers.size > 1)
+        throw new Error(`Gateway routes must share one handler (one function URL); got ${[...handlers].join(', ')}`);
+      const gateway = new PlatformFunction(this, 'GatewayFunction', {
+        entry: handlerEntry(functionsDir, gatewayRoutes[0]!.handler),
+        bundles,
+        functionName: `${config.prefix}-gateway-openai`,
+        description:
+          `AI gateway, OpenAI-compatible, streaming: ${gatewayRoutes.map((r) => `${r.method} ${r.path}`).join(', ')}`.slice(
+            0,
+            256,
+          ),
+        timeout: limits.gatewayTimeout,
+        memorySize: limits.gatewayMemoryMb,
+        environment: {
+          TABLE_NAME: props.table.tableName,
+          USER_POOL_ID: props.userPool.userPoolId,
+          USER_POOL_CLIENT_ID: props.userPoolClient.userPoolClientId,
+          KMS_KEY_ID: props.key.keyArn,
+          ASSETS_BUCKET: props.assetsBucket.bucketName,
+          POWERTOOLS_SERVICE_NAME: 'gateway',
+          POWERTOOLS_METRICS_NAMESPACE: config.prefix,
+        },
+        logRetention: config.logRetention,
+        retainLogs: config.isProduction,
+      });
+      grantTableData(gateway.function, props.table.tableArn);
+      grantKeyUse(gateway.function, props.key.keyArn);
+      grantAssetObjects(gateway.function, props.assetsBucket.bucketArn);
+      grantBedrockInvoke(gateway.function);
+      acknowledge(gateway, {
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/*]':
+          'The model catalogue is data that platform admins edit at run time (and cross-region inference routes to other regions), so the gateway may invoke any foundation model; which models a tenant reaches is decided by the router.',
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:inference-profile/*]':
+          'Inference profiles are named by the model catalogue at run time, like the models.',
+        'AwsSolutions-IAM5[Resource::<AssetsBucketArn>/*]':
+          'Objects of the assets bucket are keyed by organization and created at run time; tenant scoping is enforced by the domain layer that builds the keys.',
+      });
+      // HTTP APIs buffer Lambda answers; a function URL with response streaming sends tokens as they
+      // come. It has no authorizer: the function authenticates every call (tokens and API keys).
+      this.gatewayFunction = gateway;
+      this.gatewayUrl = gateway.function.addFunctionUrl({
+        authType: FunctionUrlAuthType.NONE,
+        invokeMode: InvokeMode.RESPONSE_STREAM,
+        cors: {
+          allowedOrigins: config.corsOrigins,
+          allowedMethods: [UrlMethod.GET, UrlMethod.POST],
+          allowedHeaders: ['authorization', 'content-type', 'x-api-key', 'openai-organization'],
+          exposedHeaders: [...CORS_EXPOSE_HEADERS, 'x-route'],
+          maxAge: Duration.hours(1),
+        },
+      });
+      new CfnOutput(this, 'GatewayUrl', {
+        value: this.gatewayUrl.url,
+        description: 'Base URL of the AI gateway (append openai/v1 for OpenAI clients)',
+      });
+    }
+
     const byContext = new Map<string, RouteDefinition[]>();
-    for (const route of this.deployedRoutes) {
+    for (const route of this.deployedRoutes.filter((r) => r.surface !== 'gateway')) {
       const context = route.handler.split('/')[0]!;
       byContext.set(context, [...(byContext.get(context) ?? []), route]);
     }

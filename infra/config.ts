@@ -132,6 +132,9 @@ export const limits = {
   /** Cognito waits 5 s for a trigger (and retries), so the trigger must answer within that. */
   cognitoTriggerTimeout: Duration.seconds(5),
   authorizerTimeout: Duration.seconds(5),
+  /** A streamed completion of a large model may take minutes; metering runs after it. */
+  gatewayTimeout: Duration.minutes(5),
+  gatewayMemoryMb: 1024,
 } as const;
 
 // --- context readers -------------------------------------------------------------------

@@ -92,3 +92,20 @@ export function grantSendMail(grantee: IGrantable, mailFrom: string) {
     }),
   );
 }
+
+/**
+ * The gateway calls Bedrock's runtime (Converse and ConverseStream are authorised as InvokeModel
+ * and InvokeModelWithResponseStream) on foundation models and cross-region inference profiles.
+ */
+export function grantBedrockInvoke(grantee: IGrantable) {
+  grantee.grantPrincipal.addToPrincipalPolicy(
+    new PolicyStatement({
+      sid: 'BedrockInvoke',
+      actions: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'],
+      resources: [
+        `arn:${Aws.PARTITION}:bedrock:*::foundation-model/*`,
+        `arn:${Aws.PARTITION}:bedrock:${Aws.REGION}:${Aws.ACCOUNT_ID}:inference-profile/*`,
+      ],
+    }),
+  );
+}

@@ -46,14 +46,24 @@ const validIds: Record<string, string> = {
   roleId: 'role_01jq0000000000000000000000',
   clientId: 'ak_01jq0000000000000000000000',
   sessionId: 'ses_01jq0000000000000000000000',
+  modelId: 'local-chat',
 };
 
-function expectClientError(res: ApiResponse, what: string) {
+function expectProblem(res: ApiResponse, what: string) {
   expect(res.status, `${what} → ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`).toBeGreaterThanOrEqual(400);
   expect(res.status, `${what} must not be a server error`).toBeLessThan(500);
   expect(res.headers.get('content-type')).toContain('application/problem+json');
   expect(res.body).toMatchObject({ status: res.status, title: expect.any(String), type: expect.any(String) });
   expect(JSON.stringify(res.body)).not.toMatch(/at \w+ \(|node_modules|\.ts:\d+/); // no stack traces
+}
+
+/** The AI gateway answers in OpenAI's error shape, so OpenAI clients understand it. */
+function expectOpenAiError(res: ApiResponse, what: string) {
+  expect(res.status, `${what} → ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`).toBeGreaterThanOrEqual(400);
+  expect(res.status, `${what} must not be a server error`).toBeLessThan(500);
+  expect(res.headers.get('content-type')).toContain('application/json');
+  expect(res.body).toMatchObject({ error: { message: expect.any(String), type: expect.any(String) } });
+  expect(JSON.stringify(res.body)).not.toMatch(/at \w+ \(|node_modules|\.ts:\d+/);
 }
 
 function bodyFields(route: RouteDefinition): string[] {
@@ -68,6 +78,7 @@ const served = routes;
 
 describe('bad input never reaches a 5xx, across the route manifest', () => {
   for (const route of served) {
+    const expectClientError = route.surface === 'gateway' ? expectOpenAiError : expectProblem;
     const credentials = () => (route.auth === 'public' ? {} : { token: user.accessToken });
     const label = `${route.method} ${route.path}`;
 
@@ -142,7 +153,7 @@ describe('bad input never reaches a 5xx, across the route manifest', () => {
   }
 
   it('answers unknown paths and methods with problem+json', async () => {
-    expectClientError(await api('GET', '/v1/nope'), 'unknown path');
+    expectProblem(await api('GET', '/v1/nope'), 'unknown path');
     expect((await api('PUT', '/v1/me', { token: user.accessToken })).status).toBe(405);
   });
 });

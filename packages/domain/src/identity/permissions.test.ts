@@ -10,9 +10,11 @@ describe('built-in roles', () => {
     expect(BUILT_IN_ROLE_PERMISSIONS.admin).toContain('members:update');
   });
 
-  it('keep editors and viewers read-only, viewers narrower than editors', () => {
-    for (const role of ['editor', 'viewer'] as const)
-      expect(BUILT_IN_ROLE_PERMISSIONS[role].every((p) => p.endsWith(':read'))).toBe(true);
+  it('let editors read and use models but change no settings; keep viewers read-only and narrower', () => {
+    expect(BUILT_IN_ROLE_PERMISSIONS.editor.every((p) => p.endsWith(':read') || p === 'gateway:invoke')).toBe(true);
+    expect(BUILT_IN_ROLE_PERMISSIONS.editor).toContain('gateway:invoke');
+    expect(BUILT_IN_ROLE_PERMISSIONS.editor).not.toContain('metrics:read');
+    expect(BUILT_IN_ROLE_PERMISSIONS.viewer.every((p) => p.endsWith(':read'))).toBe(true);
     expect(BUILT_IN_ROLE_PERMISSIONS.viewer.every((p) => BUILT_IN_ROLE_PERMISSIONS.editor.includes(p))).toBe(true);
     expect(BUILT_IN_ROLE_PERMISSIONS.viewer).not.toContain('api-clients:read');
   });

@@ -22,6 +22,8 @@ export const PERMISSIONS = [
   'audit:read',
   'billing:read',
   'usage:read',
+  'gateway:invoke',
+  'metrics:read',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -30,12 +32,14 @@ export const BUILT_IN_ROLES = ['owner', 'admin', 'editor', 'viewer'] as const;
 export type BuiltInRole = (typeof BUILT_IN_ROLES)[number];
 
 const OWNER_ONLY: Permission[] = ['org:delete', 'members:transfer-ownership'];
-const READS: Permission[] = PERMISSIONS.filter((p) => p.endsWith(':read') && p !== 'audit:read');
+/** Admin-only reads: the audit trail and model metrics. */
+const ADMIN_READS: Permission[] = ['audit:read', 'metrics:read'];
+const READS: Permission[] = PERMISSIONS.filter((p) => p.endsWith(':read') && !ADMIN_READS.includes(p));
 
 export const BUILT_IN_ROLE_PERMISSIONS: Record<BuiltInRole, readonly Permission[]> = {
   owner: PERMISSIONS,
   admin: PERMISSIONS.filter((p) => !OWNER_ONLY.includes(p)),
-  editor: READS,
+  editor: [...READS, 'gateway:invoke'],
   viewer: ['org:read', 'members:read', 'roles:read'],
 };
 

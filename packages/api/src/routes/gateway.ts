@@ -1,0 +1,80 @@
+import { defineRoute } from '@platform/http/route';
+import {
+  chatCompletionBody,
+  chatCompletionResponse,
+  embeddingsBody,
+  embeddingsResponse,
+  imagesBody,
+  imagesResponse,
+  modelsResponse,
+} from '@platform/domain/gateway/openai';
+import { modelIdParams, modelMetricsQuery, modelMetricsResponse } from '@platform/domain/gateway/metrics-schemas';
+
+/**
+ * The AI gateway, OpenAI-compatible: an OpenAI client works by changing only its base URL and
+ * key. Served by one streaming function (`surface: 'gateway'`), authenticated there by an API
+ * key or a user's access token; a user picks the organization with `OpenAI-Organization`.
+ */
+const tag = 'AI gateway';
+const handler = 'gateway/openai';
+const surface = 'gateway' as const;
+
+export const createChatCompletion = defineRoute({
+  id: 'createChatCompletion',
+  method: 'POST',
+  path: '/openai/v1/chat/completions',
+  handler,
+  surface,
+  auth: 'principal',
+  consumes: 'chat',
+  tag,
+  summary: 'A chat completion; `stream: true` answers server-sent events with the usage in the last chunk',
+  schemas: { body: chatCompletionBody, response: chatCompletionResponse },
+});
+export const createEmbeddings = defineRoute({
+  id: 'createEmbeddings',
+  method: 'POST',
+  path: '/openai/v1/embeddings',
+  handler,
+  surface,
+  auth: 'principal',
+  consumes: 'embeddings',
+  tag,
+  summary: 'Embeddings of one text or several',
+  schemas: { body: embeddingsBody, response: embeddingsResponse },
+});
+export const createImages = defineRoute({
+  id: 'createImages',
+  method: 'POST',
+  path: '/openai/v1/images/generations',
+  handler,
+  surface,
+  auth: 'principal',
+  consumes: 'generation',
+  tag,
+  summary: 'Images from a prompt, returned inline as base64',
+  schemas: { body: imagesBody, response: imagesResponse },
+});
+export const listOpenAiModels = defineRoute({
+  id: 'listOpenAiModels',
+  method: 'GET',
+  path: '/openai/v1/models',
+  handler,
+  surface,
+  auth: 'principal',
+  tag,
+  summary: 'The models the caller’s organization can call',
+  schemas: { response: modelsResponse },
+});
+
+export const getModelMetrics = defineRoute({
+  id: 'getModelMetrics',
+  method: 'GET',
+  path: '/v1/models/{modelId}/metrics',
+  handler: 'gateway/get-model-metrics',
+  auth: 'user',
+  tag,
+  summary:
+    'A model’s latency (p50, p95), error rate, tokens and cost over a range: one organization’s calls, or every call for platform admins',
+  schemas: { params: modelIdParams, query: modelMetricsQuery, response: modelMetricsResponse },
+});

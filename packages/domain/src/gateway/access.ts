@@ -1,0 +1,52 @@
+import { authorizeOrg, type Caller, type OrgAccess } from '../identity/access.ts';
+import { db } from '../identity/entities.ts';
+import { NotFoundError, ValidationError } from '../shared/errors.ts';
+import { idOf } from '../shared/schemas.ts';
+
+/**
+ * Which organization a gateway call acts for, and proof the caller may use the gateway there
+ * (`gateway:invoke`). An API key acts for its own organization; a user names one with the
+ * `OpenAI-Organization` header (what OpenAI's clients send for `organization=`), or gets their
+ * default organization.
+ *
+ * The answer is remembered per caller and organization for ACCESS_CACHE_MS, so a busy caller
+ * costs no authorization read per call: a membership removed or a role lowered reaches the
+ * gateway within that time (the rest of the API sees it at once).
+ */
+export const ACCESS_CACHE_MS = 10_000;
+const MAX_ENTRIES = 10_000;
+const cache = new Map<string, { access: Promise<OrgAccess>; until: number }>();
+
+const orgIdSchema = idOf('org');
+
+type Principal = Exclude<Caller, { kind: 'anonymous' }>;
+
+async function defaultOrgOf(userId: string): Promise<string> {
+  const { data } = await db.user.get({ userId }).go();
+  if (!data?.defaultOrgId) throw new NotFoundError('You have no default organization; send an OpenAI-Organization header');
+  return data.defaultOrgId;
+}
+
+export async function gatewayAccess(principal: Principal, requestedOrgId?: string): Promise<OrgAccess> {
+  if (requestedOrgId !== undefined && !orgIdSchema.safeParse(requestedOrgId).success)
+    throw new ValidationError('OpenAI-Organization is not an organization id', [
+      { path: 'headers.openai-organization', message: 'An organization id (org_…)' },
+    ]);
+  const who = principal.kind === 'apiClient' ? `client:${principal.clientId}` : `user:${principal.userId}`;
+  const key = `${who}|${requestedOrgId ?? ''}`;
+  const now = Date.now();
+  const hit = cache.get(key);
+  if (hit && hit.until > now) return hit.access;
+  const access = (async () => {
+    const orgId = principal.kind === 'apiClient' ? principal.orgId : (requestedOrgId ?? (await defaultOrgOf(principal.userId)));
+    // A key acts for its organization only: naming another is a request for something that is not there.
+    if (principal.kind === 'apiClient' && requestedOrgId && requestedOrgId !== principal.orgId)
+      throw new NotFoundError('Organization not found');
+    return authorizeOrg(principal, orgId, 'gateway:invoke');
+  })();
+  if (cache.size >= MAX_ENTRIES) cache.clear();
+  cache.set(key, { access, until: now + ACCESS_CACHE_MS });
+  // Refusals are not remembered: the next call asks again.
+  access.catch(() => cache.delete(key));
+  return access;
+}

@@ -1,0 +1,59 @@
+import * as z from 'zod';
+import { idOf, isoDateTime } from '../shared/schemas.ts';
+
+/** `GET /v1/models/{modelId}/metrics`: a model's latency, errors, tokens and cost over a range. */
+const MAX_RANGE_MS = 93 * 86_400_000;
+
+export const modelIdParams = z.object({
+  modelId: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]*$/, 'A model id'),
+});
+
+export const modelMetricsQuery = z
+  .object({
+    orgId: idOf('org').optional().describe('One organization (its admins); platform admins may leave it out for every call'),
+    from: isoDateTime
+      .transform((v) => new Date(v))
+      .optional()
+      .describe('Inclusive; default 24 hours ago'),
+    to: isoDateTime
+      .transform((v) => new Date(v))
+      .optional()
+      .describe('Exclusive; default now'),
+  })
+  .transform((q) => {
+    const to = q.to ?? new Date();
+    return { orgId: q.orgId, to, from: q.from ?? new Date(to.getTime() - 86_400_000) };
+  })
+  .refine((q) => q.from < q.to, { message: '`from` must be before `to`', path: ['from'] })
+  .refine((q) => q.to.getTime() - q.from.getTime() <= MAX_RANGE_MS, { message: 'At most 93 days', path: ['from'] });
+
+const percentiles = z.object({ p50: z.number().nullable(), p95: z.number().nullable(), mean: z.number().nullable() });
+
+export const modelMetricsResponse = z.object({
+  modelId: z.string(),
+  scope: z.string().describe('`all`, or the organization id'),
+  from: z.string(),
+  to: z.string(),
+  calls: z.number(),
+  errors: z.number(),
+  timeouts: z.number(),
+  errorRate: z.number().describe('(errors + timeouts) / calls'),
+  latencyMs: percentiles,
+  tokens: z.object({ input: z.number(), output: z.number(), total: z.number() }),
+  costMicros: z.number().describe('Micro-USD'),
+  errorTypes: z.record(z.string(), z.number()),
+  hourly: z.array(
+    z.object({
+      hour: z.string(),
+      calls: z.number(),
+      errors: z.number(),
+      p50: z.number().nullable(),
+      p95: z.number().nullable(),
+      costMicros: z.number(),
+    }),
+  ),
+});

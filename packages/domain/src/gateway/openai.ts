@@ -1,0 +1,200 @@
+import * as z from 'zod';
+import type { ChatChunk, ChatMessage, ChatRequest, ChatResult, FinishReason, TokenUsage } from './types.ts';
+
+/**
+ * OpenAI's wire format, as the gateway serves it: request schemas (zod, so OpenAPI documents
+ * them and bad input is a 400), and the answers built from our normalised results. Fields an
+ * OpenAI client may send that do not change the answer (`user`, `seed`, penalties…) are
+ * accepted and ignored; features we do not serve (tools, several choices, log probabilities)
+ * are refused clearly instead of being silently dropped.
+ */
+const text = z.string().max(200_000);
+const contentPart = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('text'), text }),
+  z.object({
+    type: z.literal('image_url'),
+    image_url: z.object({ url: z.string().min(1).max(20_000_000), detail: z.enum(['auto', 'low', 'high']).optional() }),
+  }),
+]);
+
+const message = z.object({
+  // `developer` is OpenAI's newer name for system instructions.
+  role: z.enum(['system', 'developer', 'user', 'assistant']),
+  content: z.union([text, z.array(contentPart).min(1).max(100)]),
+  name: z.string().max(64).optional(),
+});
+
+const unsupported = (what: string) =>
+  z
+    .unknown()
+    .optional()
+    .refine(
+      (v) => v === undefined || v === null || (Array.isArray(v) && v.length === 0),
+      `${what} are not supported by this gateway`,
+    );
+
+export const modelName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(200)
+  .regex(/^[^\p{Cc}#]+$/u, 'A model id or alias');
+
+export const chatCompletionBody = z.looseObject({
+  model: modelName,
+  messages: z.array(message).min(1).max(1_000),
+  max_tokens: z.number().int().min(1).max(200_000).nullish(),
+  max_completion_tokens: z.number().int().min(1).max(200_000).nullish(),
+  temperature: z.number().min(0).max(2).nullish(),
+  top_p: z.number().min(0).max(1).nullish(),
+  stop: z.union([z.string().min(1).max(100), z.array(z.string().min(1).max(100)).max(4)]).nullish(),
+  stream: z.boolean().nullish(),
+  stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
+  n: z
+    .number()
+    .int()
+    .nullish()
+    .refine((n) => n === undefined || n === null || n === 1, 'Only n = 1 is supported'),
+  user: z.string().max(256).optional(),
+  tools: unsupported('Tools'),
+  functions: unsupported('Functions'),
+  logprobs: z
+    .boolean()
+    .nullish()
+    .refine((v) => !v, 'Log probabilities are not supported'),
+});
+export type ChatCompletionBody = z.output<typeof chatCompletionBody>;
+
+/** Our normalised request from OpenAI's. */
+export function toChatRequest(body: ChatCompletionBody, defaultMaxTokens: number): ChatRequest {
+  const messages: ChatMessage[] = body.messages.map((m) => ({
+    role: m.role === 'developer' ? 'system' : m.role,
+    content:
+      typeof m.content === 'string'
+        ? m.content
+        : m.content.map((p) => (p.type === 'text' ? p : { type: 'image_url', image_url: { url: p.image_url.url } })),
+  }));
+  const stop = body.stop === null || body.stop === undefined ? undefined : Array.isArray(body.stop) ? body.stop : [body.stop];
+  return {
+    messages,
+    maxTokens: body.max_completion_tokens ?? body.max_tokens ?? defaultMaxTokens,
+    ...(body.temperature !== null && body.temperature !== undefined ? { temperature: body.temperature } : {}),
+    ...(body.top_p !== null && body.top_p !== undefined ? { topP: body.top_p } : {}),
+    ...(stop ? { stop } : {}),
+  };
+}
+
+const openAiUsage = (usage: TokenUsage) => ({
+  prompt_tokens: usage.inputTokens,
+  completion_tokens: usage.outputTokens,
+  total_tokens: usage.inputTokens + usage.outputTokens,
+});
+
+const finish = (reason: FinishReason) => (reason === 'error' ? 'stop' : reason);
+
+export function chatCompletion(id: string, model: string, created: number, result: ChatResult) {
+  return {
+    id,
+    object: 'chat.completion' as const,
+    created,
+    model,
+    choices: [
+      {
+        index: 0,
+        message: { role: 'assistant' as const, content: result.text },
+        finish_reason: finish(result.finishReason),
+        logprobs: null,
+      },
+    ],
+    usage: openAiUsage(result.usage),
+  };
+}
+
+/** One server-sent event. */
+export const sse = (data: unknown) => `data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`;
+
+/**
+ * OpenAI's chunks from our stream: a first chunk with the role, one per delta, one with the
+ * finish reason, then (always, as `stream_options.include_usage` asks) a last chunk with the
+ * usage and no choices, then `[DONE]`.
+ */
+export function chatChunks(id: string, model: string, created: number) {
+  const base = { id, object: 'chat.completion.chunk' as const, created, model };
+  return {
+    role: () => sse({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }] }),
+    of: (chunk: Extract<ChatChunk, { type: 'delta' }>) =>
+      sse({ ...base, choices: [{ index: 0, delta: { content: chunk.text }, finish_reason: null }] }),
+    finish: (reason: FinishReason) => sse({ ...base, choices: [{ index: 0, delta: {}, finish_reason: finish(reason) }] }),
+    usage: (usage: TokenUsage) => sse({ ...base, choices: [], usage: openAiUsage(usage) }),
+    error: (error: { message: string; type: string; code: string | null }) => sse({ error }),
+    done: () => sse('[DONE]'),
+  };
+}
+
+export const embeddingsBody = z.looseObject({
+  model: modelName,
+  input: z.union([z.string().min(1).max(100_000), z.array(z.string().min(1).max(100_000)).min(1).max(256)]),
+  encoding_format: z.enum(['float', 'base64']).optional(),
+  dimensions: z.number().int().min(1).max(4_096).optional(),
+  user: z.string().max(256).optional(),
+});
+export type EmbeddingsBody = z.output<typeof embeddingsBody>;
+
+export function embeddingsAnswer(model: string, vectors: number[][], inputTokens: number, format: 'float' | 'base64' = 'float') {
+  return {
+    object: 'list' as const,
+    data: vectors.map((vector, index) => ({
+      object: 'embedding' as const,
+      index,
+      embedding: format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector,
+    })),
+    model,
+    usage: { prompt_tokens: inputTokens, total_tokens: inputTokens },
+  };
+}
+
+export const IMAGE_SIZES = ['256x256', '512x512', '1024x1024', '1024x1792', '1792x1024'] as const;
+
+export const imagesBody = z.looseObject({
+  model: modelName.optional(),
+  prompt: z.string().trim().min(1).max(4_000),
+  n: z.number().int().min(1).max(4).optional(),
+  size: z.enum(IMAGE_SIZES).optional(),
+  response_format: z
+    .enum(['b64_json', 'url'])
+    .optional()
+    .refine((v) => v !== 'url', 'Only response_format b64_json is served: images are returned inline'),
+  quality: z.string().max(20).optional(),
+  style: z.string().max(20).optional(),
+  user: z.string().max(256).optional(),
+});
+export type ImagesBody = z.output<typeof imagesBody>;
+
+/** The answers, described for OpenAPI (the gateway writes them itself). */
+export const chatCompletionResponse = z.object({
+  id: z.string(),
+  object: z.literal('chat.completion'),
+  created: z.number(),
+  model: z.string(),
+  choices: z.array(
+    z.object({
+      index: z.number(),
+      message: z.object({ role: z.literal('assistant'), content: z.string() }),
+      finish_reason: z.string(),
+    }),
+  ),
+  usage: z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number() }),
+});
+export const embeddingsResponse = z.object({
+  object: z.literal('list'),
+  data: z.array(
+    z.object({ object: z.literal('embedding'), index: z.number(), embedding: z.union([z.array(z.number()), z.string()]) }),
+  ),
+  model: z.string(),
+  usage: z.object({ prompt_tokens: z.number(), total_tokens: z.number() }),
+});
+export const imagesResponse = z.object({ created: z.number(), data: z.array(z.object({ b64_json: z.string() })) });
+export const modelsResponse = z.object({
+  object: z.literal('list'),
+  data: z.array(z.object({ id: z.string(), object: z.literal('model'), created: z.number(), owned_by: z.string() })),
+});
