@@ -15,7 +15,6 @@ export class Deadline {
   readonly signal: AbortSignal;
   private readonly controller = new AbortController();
   private timer: NodeJS.Timeout | undefined;
-  private timedOut = false;
   private readonly onCallerAbort = () => this.controller.abort(cancelled());
 
   constructor(
@@ -33,10 +32,7 @@ export class Deadline {
     const { timeoutMs } = this.options;
     if (timeoutMs === undefined || this.signal.aborted) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timedOut = true;
-      this.controller.abort(this.timeoutError());
-    }, timeoutMs);
+    this.timer = setTimeout(() => this.controller.abort(this.timeoutError()), timeoutMs);
   }
 
   /** Stop the timer and forget the caller's signal; call once the call is over, however it ended. */
@@ -51,13 +47,13 @@ export class Deadline {
   }
 
   /**
-   * The ProviderError for anything the call threw: a timeout or a cancellation when this deadline
-   * ended it, the error itself when it is already one, otherwise a network failure.
+   * The ProviderError for anything the call threw: the error itself when it is already one (a
+   * provider's answer), the deadline's own (a timeout or a cancellation, whichever ended the call
+   * first) when the call was aborted, otherwise a network failure.
    */
   failure(error: unknown): ProviderError {
-    if (this.timedOut) return this.timeoutError();
-    if (this.options.signal?.aborted) return cancelled();
     if (error instanceof ProviderError) return error;
+    if (this.signal.reason instanceof ProviderError) return this.signal.reason;
     return new ProviderError('network', `${this.provider} could not be reached`, { cause: error });
   }
 

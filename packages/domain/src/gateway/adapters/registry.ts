@@ -6,6 +6,9 @@
 import type { Adapter, AdapterKind } from '../types.ts';
 
 const loaders: Partial<Record<AdapterKind, () => Promise<{ adapter: Adapter }>>> = {
+  openai: () => import('./openai.ts'),
+  anthropic: () => import('./anthropic.ts'),
+  google: () => import('./google.ts'),
   local: () => import('./local.ts'),
 };
 
