@@ -59,7 +59,8 @@ export class Deadline {
 
   /**
    * The promise's value, or the deadline's error as soon as it fires, even when the work behind the
-   * promise does not notice the abort by itself.
+   * promise does not notice the abort by itself. The promise's own failure passes through as it is,
+   * for the caller to classify.
    */
   async race<T>(promise: Promise<T>): Promise<T> {
     this.check();
@@ -70,8 +71,6 @@ export class Deadline {
     });
     try {
       return await Promise.race([promise, aborted]);
-    } catch (error) {
-      throw this.failure(error);
     } finally {
       this.signal.removeEventListener('abort', stop!);
       aborted.catch(() => undefined);
