@@ -15,7 +15,6 @@ export class Deadline {
   readonly signal: AbortSignal;
   private readonly controller = new AbortController();
   private timer: NodeJS.Timeout | undefined;
-  private timedOut = false;
   private readonly onCallerAbort = () => this.controller.abort(cancelled());
 
   constructor(
@@ -33,10 +32,7 @@ export class Deadline {
     const { timeoutMs } = this.options;
     if (timeoutMs === undefined || this.signal.aborted) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
-      this.timedOut = true;
-      this.controller.abort(this.timeoutError());
-    }, timeoutMs);
+    this.timer = setTimeout(() => this.controller.abort(this.timeoutError()), timeoutMs);
   }
 
   /** Stop the timer and forget the caller's signal; call once the call is over, however it ended. */
@@ -51,19 +47,20 @@ export class Deadline {
   }
 
   /**
-   * The ProviderError for anything the call threw: a timeout or a cancellation when this deadline
-   * ended it, the error itself when it is already one, otherwise a network failure.
+   * The ProviderError for anything the call threw: the error itself when it is already one (a
+   * provider's answer), the deadline's own (a timeout or a cancellation, whichever ended the call
+   * first) when the call was aborted, otherwise a network failure.
    */
   failure(error: unknown): ProviderError {
-    if (this.timedOut) return this.timeoutError();
-    if (this.options.signal?.aborted) return cancelled();
     if (error instanceof ProviderError) return error;
+    if (this.signal.reason instanceof ProviderError) return this.signal.reason;
     return new ProviderError('network', `${this.provider} could not be reached`, { cause: error });
   }
 
   /**
    * The promise's value, or the deadline's error as soon as it fires, even when the work behind the
-   * promise does not notice the abort by itself.
+   * promise does not notice the abort by itself. The promise's own failure passes through as it is,
+   * for the caller to classify.
    */
   async race<T>(promise: Promise<T>): Promise<T> {
     this.check();
@@ -74,8 +71,6 @@ export class Deadline {
     });
     try {
       return await Promise.race([promise, aborted]);
-    } catch (error) {
-      throw this.failure(error);
     } finally {
       this.signal.removeEventListener('abort', stop!);
       aborted.catch(() => undefined);

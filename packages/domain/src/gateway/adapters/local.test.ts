@@ -3,7 +3,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ProviderError } from '../types.ts';
 import type { ChatChunk, ChatRequest, Target } from '../types.ts';
 import { adapter } from './local.ts';
-import { adapterFor } from './registry.ts';
 
 const target: Target = { adapter: 'local', providerSlug: 'local', providerModelId: 'local-text' };
 const ask = (text: string, extra: Partial<ChatRequest> = {}): ChatRequest => ({
@@ -124,11 +123,5 @@ describe('the local model', () => {
     expect(pngSize((await adapter.image!(target, { prompt: 'x', n: 1 })).images[0]!)).toMatchObject({ width: 256, height: 256 });
     await expect(adapter.image!(target, { prompt: 'x', n: 1, size: 'huge' })).rejects.toMatchObject({ kind: 'invalid' });
     await expect(adapter.image!(target, { prompt: 'x', n: 11 })).rejects.toMatchObject({ kind: 'invalid' });
-  });
-
-  it('is what the registry loads for the local kind, once', async () => {
-    const loaded = await adapterFor('local');
-    expect(loaded).toBe(adapter);
-    expect(await adapterFor('local')).toBe(loaded);
   });
 });

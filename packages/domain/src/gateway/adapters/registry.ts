@@ -5,7 +5,11 @@
  */
 import type { Adapter, AdapterKind } from '../types.ts';
 
-const loaders: Partial<Record<AdapterKind, () => Promise<{ adapter: Adapter }>>> = {
+const loaders: Record<AdapterKind, () => Promise<{ adapter: Adapter }>> = {
+  bedrock: () => import('./bedrock.ts'),
+  openai: () => import('./openai.ts'),
+  anthropic: () => import('./anthropic.ts'),
+  google: () => import('./google.ts'),
   local: () => import('./local.ts'),
 };
 
@@ -14,7 +18,7 @@ const loaded = new Map<AdapterKind, Promise<Adapter>>();
 export function adapterFor(kind: AdapterKind): Promise<Adapter> {
   let adapter = loaded.get(kind);
   if (!adapter) {
-    const load = loaders[kind];
+    const load = loaders[kind] as (typeof loaders)[AdapterKind] | undefined;
     if (!load) return Promise.reject(new Error(`No adapter for provider kind ${kind}`));
     adapter = load().then((module) => module.adapter);
     adapter.catch(() => loaded.delete(kind));

@@ -1,0 +1,399 @@
+/**
+ * Amazon Bedrock through `@aws-sdk/client-bedrock-runtime`: Converse for chat, ConverseStream for
+ * streams (usage from the closing metadata event), InvokeModel for embeddings (Titan text embeddings,
+ * Cohere embed) and images (Titan Image Generator, Nova Canvas, Stability), each family with its own
+ * request and response body. The SDK's own retries are off: the executor retries, falls back and
+ * cools down, and two layers of retries would multiply the wait.
+ *
+ * Credentials are the function's IAM role; a bring-your-own Bedrock API key (`apiKey`) is sent as a
+ * bearer token instead. `config.region` picks another region than the function's.
+ */
+import { createHash } from 'node:crypto';
+import {
+  BedrockRuntimeClient,
+  ConverseCommand,
+  ConverseStreamCommand,
+  InvokeModelCommand,
+} from '@aws-sdk/client-bedrock-runtime';
+import type {
+  BedrockRuntimeClientConfig,
+  ContentBlock,
+  ConverseStreamOutput,
+  ImageFormat,
+  Message,
+  StopReason,
+} from '@aws-sdk/client-bedrock-runtime';
+import { awsClientConfig } from '../../shared/aws.ts';
+import { estimateTextTokens } from '../pricing.ts';
+import { ProviderError } from '../types.ts';
+import type {
+  Adapter,
+  CallOptions,
+  ChatChunk,
+  ChatRequest,
+  EmbeddingResult,
+  FinishReason,
+  ImageRequest,
+  ImageResult,
+  ProviderErrorKind,
+  Target,
+  TokenUsage,
+} from '../types.ts';
+import { Deadline, withDeadline } from './deadline.ts';
+import { inlineImage, partsOf, splitSystem } from './messages.ts';
+
+const PROVIDER = 'Bedrock';
+const MAX_CLIENTS = 100;
+const COHERE_BATCH = 96;
+const TITAN_IMAGES_PER_CALL = 5;
+
+const clients = new Map<string, BedrockRuntimeClient>();
+
+/** One client per region and key, reused across calls (its connections stay warm). */
+function clientFor(target: Target): BedrockRuntimeClient {
+  const base = awsClientConfig('bedrock');
+  const region = typeof target.config?.region === 'string' ? target.config.region : base.region;
+  const key = `${region}\u0000${target.apiKey ? createHash('sha256').update(target.apiKey).digest('hex') : ''}`;
+  let client = clients.get(key);
+  if (!client) {
+    const config: BedrockRuntimeClientConfig = { ...base, region, maxAttempts: 1 };
+    if (target.apiKey) Object.assign(config, { token: { token: target.apiKey }, authSchemePreference: ['httpBearerAuth'] });
+    if (clients.size >= MAX_CLIENTS) clients.delete(clients.keys().next().value!);
+    client = new BedrockRuntimeClient(config);
+    clients.set(key, client);
+  }
+  return client;
+}
+
+const ERROR_KINDS: Record<string, ProviderErrorKind> = {
+  ThrottlingException: 'throttled',
+  ServiceQuotaExceededException: 'throttled',
+  TooManyRequestsException: 'throttled',
+  ServiceUnavailableException: 'server',
+  InternalServerException: 'server',
+  ModelNotReadyException: 'server',
+  ModelErrorException: 'server',
+  ModelStreamErrorException: 'server',
+  ModelTimeoutException: 'timeout',
+  AccessDeniedException: 'auth',
+  UnrecognizedClientException: 'auth',
+  ExpiredTokenException: 'auth',
+  InvalidSignatureException: 'auth',
+  CredentialsProviderError: 'auth',
+  ValidationException: 'invalid',
+  ResourceNotFoundException: 'invalid',
+  ConflictException: 'invalid',
+};
+
+/** Bedrock's image models refuse a prompt with a ValidationException that says so. */
+const CONTENT_FILTERED = /content filter|blocked by|guardrail/i;
+
+/** The ProviderError for what the SDK threw: by the exception's name, else by its HTTP status. */
+export function classify(error: unknown): ProviderError {
+  if (error instanceof ProviderError) return error;
+  const {
+    name = '',
+    message = '',
+    $metadata,
+  } = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const status = $metadata?.httpStatusCode;
+  let kind = ERROR_KINDS[name];
+  if (!kind && status)
+    kind = status === 429 ? 'throttled' : status >= 500 ? 'server' : status === 401 || status === 403 ? 'auth' : 'invalid';
+  if (kind === 'invalid' && CONTENT_FILTERED.test(message)) kind = 'content_filter';
+  if (!kind) return new ProviderError('network', `${PROVIDER} could not be reached`, { cause: error });
+  return new ProviderError(kind, `${PROVIDER}: ${name}${message ? `: ${message.slice(0, 300)}` : ''}`, { status });
+}
+
+/** Run an SDK call within the deadline: its abort becomes the deadline's error, anything else is classified. */
+async function sdk<T>(deadline: Deadline, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw deadline.signal.aborted ? deadline.failure(error) : classify(error);
+  }
+}
+
+const IMAGE_FORMATS: Record<string, ImageFormat> = {
+  'image/png': 'png',
+  'image/jpeg': 'jpeg',
+  'image/jpg': 'jpeg',
+  'image/gif': 'gif',
+  'image/webp': 'webp',
+};
+
+function converseInput(target: Target, request: ChatRequest) {
+  const { system, turns } = splitSystem(request.messages);
+  const messages: Message[] = turns.map((message) => ({
+    role: message.role,
+    content: partsOf(message.content).map((part): ContentBlock => {
+      if (part.type === 'text') return { text: part.text };
+      const { mediaType, data } = inlineImage(part.image_url.url, PROVIDER);
+      const format = IMAGE_FORMATS[mediaType];
+      if (!format) throw new ProviderError('invalid', `${PROVIDER} takes PNG, JPEG, GIF or WebP images, not ${mediaType}`);
+      return { image: { format, source: { bytes: Buffer.from(data, 'base64') } } };
+    }),
+  }));
+  return {
+    modelId: target.providerModelId,
+    messages,
+    system: system ? [{ text: system }] : undefined,
+    inferenceConfig: {
+      maxTokens: request.maxTokens,
+      temperature: request.temperature,
+      topP: request.topP,
+      stopSequences: request.stop?.length ? request.stop : undefined,
+    },
+  };
+}
+
+function finishReasonOf(reason: StopReason | string | undefined): FinishReason {
+  if (reason === 'max_tokens' || reason === 'model_context_window_exceeded') return 'length';
+  if (reason === 'guardrail_intervened' || reason === 'content_filtered') return 'content_filter';
+  return 'stop';
+}
+
+function usageOf(usage: { inputTokens?: number; outputTokens?: number } | undefined): TokenUsage | undefined {
+  return usage ? { inputTokens: usage.inputTokens ?? 0, outputTokens: usage.outputTokens ?? 0 } : undefined;
+}
+
+const STREAM_EXCEPTIONS = [
+  'internalServerException',
+  'modelStreamErrorException',
+  'validationException',
+  'throttlingException',
+  'serviceUnavailableException',
+] as const;
+
+/** An exception event in the stream, as the error it would have been as a response. */
+function streamException(event: ConverseStreamOutput): ProviderError | undefined {
+  for (const member of STREAM_EXCEPTIONS) {
+    const exception = event[member] as { message?: string } | undefined;
+    if (exception) {
+      const name = member[0]!.toUpperCase() + member.slice(1);
+      return classify(Object.assign(new Error(exception.message ?? name), { name }));
+    }
+  }
+  return undefined;
+}
+
+/** A model id without its cross-region inference profile prefix (`us.`, `eu.`, `apac.`, `global.` …). */
+function family(providerModelId: string): string {
+  return providerModelId.replace(/^(us|us-gov|eu|apac|jp|au|ca|global)\./, '');
+}
+
+async function invokeJson<T>(target: Target, body: unknown, deadline: Deadline): Promise<T> {
+  const response = await sdk(deadline, () =>
+    clientFor(target).send(
+      new InvokeModelCommand({
+        modelId: target.providerModelId,
+        contentType: 'application/json',
+        accept: 'application/json',
+        body: JSON.stringify(body),
+      }),
+      { abortSignal: deadline.signal },
+    ),
+  );
+  try {
+    return JSON.parse(new TextDecoder().decode(response.body)) as T;
+  } catch {
+    throw new ProviderError('server', `${PROVIDER} answered with malformed JSON`);
+  }
+}
+
+async function embedTitan(
+  target: Target,
+  input: string[],
+  dimensions: number | undefined,
+  deadline: Deadline,
+): Promise<EmbeddingResult> {
+  const v2 = family(target.providerModelId).startsWith('amazon.titan-embed-text-v2');
+  const answers = await Promise.all(
+    input.map((inputText) =>
+      invokeJson<{ embedding: number[]; inputTextTokenCount?: number }>(
+        target,
+        v2 ? { inputText, dimensions, normalize: true } : { inputText },
+        deadline,
+      ),
+    ),
+  );
+  return {
+    vectors: answers.map((answer) => answer.embedding),
+    usage: {
+      inputTokens: answers.reduce((sum, answer, i) => sum + (answer.inputTextTokenCount ?? estimateTextTokens(input[i]!)), 0),
+    },
+  };
+}
+
+async function embedCohere(
+  target: Target,
+  input: string[],
+  dimensions: number | undefined,
+  deadline: Deadline,
+): Promise<EmbeddingResult> {
+  const v4 = family(target.providerModelId).startsWith('cohere.embed-v4');
+  const batches: string[][] = [];
+  for (let i = 0; i < input.length; i += COHERE_BATCH) batches.push(input.slice(i, i + COHERE_BATCH));
+  const answers = await Promise.all(
+    batches.map((texts) =>
+      invokeJson<{ embeddings: number[][] | { float?: number[][] } }>(
+        target,
+        v4
+          ? { texts, input_type: 'search_document', embedding_types: ['float'], output_dimension: dimensions }
+          : { texts, input_type: 'search_document', truncate: 'END' },
+        deadline,
+      ),
+    ),
+  );
+  const vectors = answers.flatMap((answer) =>
+    Array.isArray(answer.embeddings) ? answer.embeddings : (answer.embeddings.float ?? []),
+  );
+  if (vectors.length !== input.length) throw new ProviderError('server', `${PROVIDER} answered ${vectors.length} embeddings`);
+  // Cohere on Bedrock reports no token count: estimated.
+  return { vectors, usage: { inputTokens: input.reduce((sum, text) => sum + estimateTextTokens(text), 0) } };
+}
+
+function dimensionsOf(size: string | undefined): { width: number; height: number } {
+  const match = /^(\d{2,5})x(\d{2,5})$/.exec(size ?? '1024x1024');
+  if (!match) throw new ProviderError('invalid', `${PROVIDER} takes image sizes as WIDTHxHEIGHT`);
+  return { width: Number(match[1]), height: Number(match[2]) };
+}
+
+const ASPECT_RATIOS = ['21:9', '16:9', '3:2', '5:4', '1:1', '4:5', '2:3', '9:16', '9:21'];
+
+/** The Stability aspect ratio nearest to the asked size. */
+function aspectRatioOf(size: string | undefined): string {
+  const { width, height } = dimensionsOf(size);
+  const ratio = (value: string) => {
+    const [w, h] = value.split(':').map(Number);
+    return Math.abs(Math.log(w! / h!) - Math.log(width / height));
+  };
+  return ASPECT_RATIOS.reduce((best, value) => (ratio(value) < ratio(best) ? value : best));
+}
+
+async function imagesTitanNova(target: Target, request: ImageRequest, deadline: Deadline): Promise<string[]> {
+  const { width, height } = dimensionsOf(request.size);
+  const calls: number[] = [];
+  for (let left = request.n; left > 0; left -= TITAN_IMAGES_PER_CALL) calls.push(Math.min(left, TITAN_IMAGES_PER_CALL));
+  const answers = await Promise.all(
+    calls.map((numberOfImages) =>
+      invokeJson<{ images?: string[]; error?: string | null }>(
+        target,
+        {
+          taskType: 'TEXT_IMAGE',
+          textToImageParams: { text: request.prompt },
+          imageGenerationConfig: { numberOfImages, width, height, quality: 'standard' },
+        },
+        deadline,
+      ),
+    ),
+  );
+  const failed = answers.find((answer) => answer.error);
+  if (failed)
+    throw new ProviderError(CONTENT_FILTERED.test(failed.error!) ? 'content_filter' : 'server', `${PROVIDER}: ${failed.error}`);
+  return answers.flatMap((answer) => answer.images ?? []);
+}
+
+async function imagesStability(target: Target, request: ImageRequest, deadline: Deadline): Promise<string[]> {
+  const sdxl = family(target.providerModelId).startsWith('stability.stable-diffusion-xl');
+  const { width, height } = dimensionsOf(request.size);
+  const one = async (): Promise<string> => {
+    if (sdxl) {
+      const answer = await invokeJson<{ artifacts?: Array<{ base64: string; finishReason?: string }> }>(
+        target,
+        { text_prompts: [{ text: request.prompt }], width, height, samples: 1 },
+        deadline,
+      );
+      const artifact = answer.artifacts?.[0];
+      if (artifact?.finishReason === 'CONTENT_FILTERED')
+        throw new ProviderError('content_filter', `${PROVIDER} filtered the image`);
+      if (!artifact?.base64) throw new ProviderError('server', `${PROVIDER} answered without an image`);
+      return artifact.base64;
+    }
+    const answer = await invokeJson<{ images?: string[]; finish_reasons?: Array<string | null> }>(
+      target,
+      { prompt: request.prompt, aspect_ratio: aspectRatioOf(request.size), output_format: 'png' },
+      deadline,
+    );
+    const reason = answer.finish_reasons?.[0];
+    if (reason) throw new ProviderError('content_filter', `${PROVIDER} filtered the image: ${reason}`);
+    if (!answer.images?.[0]) throw new ProviderError('server', `${PROVIDER} answered without an image`);
+    return answer.images[0];
+  };
+  return Promise.all(Array.from({ length: request.n }, one));
+}
+
+export const adapter: Adapter = {
+  kind: 'bedrock',
+
+  chat(target, request, options) {
+    return withDeadline(PROVIDER, options, async (deadline) => {
+      const input = converseInput(target, request);
+      const response = await sdk(deadline, () =>
+        clientFor(target).send(new ConverseCommand(input), { abortSignal: deadline.signal }),
+      );
+      const usage = usageOf(response.usage);
+      if (!usage) throw new ProviderError('server', `${PROVIDER} answered without usage`);
+      const text = (response.output?.message?.content ?? []).map((block) => block.text ?? '').join('');
+      return { text, finishReason: finishReasonOf(response.stopReason), usage };
+    });
+  },
+
+  async *chatStream(target, request, options?: CallOptions): AsyncGenerator<ChatChunk> {
+    const deadline = new Deadline(PROVIDER, options);
+    let events: AsyncIterator<ConverseStreamOutput> | undefined;
+    let finished = false;
+    try {
+      const input = converseInput(target, request);
+      const response = await deadline.race(
+        sdk(deadline, () => clientFor(target).send(new ConverseStreamCommand(input), { abortSignal: deadline.signal })),
+      );
+      if (!response.stream) throw new ProviderError('server', `${PROVIDER} answered without a stream`);
+      events = response.stream[Symbol.asyncIterator]();
+      let finishReason: FinishReason = 'stop';
+      let usage: TokenUsage | undefined;
+      for (;;) {
+        const next = await deadline.next(events).catch((error: unknown) => {
+          throw deadline.signal.aborted ? deadline.failure(error) : classify(error);
+        });
+        if (next.done) break;
+        const event = next.value;
+        const failure = streamException(event);
+        if (failure) throw failure;
+        const text = event.contentBlockDelta?.delta?.text;
+        if (text) yield { type: 'delta', text };
+        if (event.messageStop) finishReason = finishReasonOf(event.messageStop.stopReason);
+        if (event.metadata) usage = usageOf(event.metadata.usage);
+      }
+      finished = true;
+      if (!usage) throw new ProviderError('network', `${PROVIDER}'s stream ended before its usage`);
+      yield { type: 'done', finishReason, usage };
+    } catch (error) {
+      throw deadline.failure(error);
+    } finally {
+      if (!finished) events?.return?.()?.catch(() => undefined);
+      deadline.dispose();
+    }
+  },
+
+  embed(target, request, options) {
+    return withDeadline(PROVIDER, options, async (deadline) => {
+      const model = family(target.providerModelId);
+      if (model.startsWith('amazon.titan-embed')) return embedTitan(target, request.input, request.dimensions, deadline);
+      if (model.startsWith('cohere.embed')) return embedCohere(target, request.input, request.dimensions, deadline);
+      throw new ProviderError('invalid', `${PROVIDER} model ${target.providerModelId} makes no embeddings here`);
+    });
+  },
+
+  image(target, request, options): Promise<ImageResult> {
+    return withDeadline(PROVIDER, options, async (deadline) => {
+      const model = family(target.providerModelId);
+      let images: string[];
+      if (model.startsWith('amazon.titan-image') || model.startsWith('amazon.nova-canvas'))
+        images = await imagesTitanNova(target, request, deadline);
+      else if (model.startsWith('stability.')) images = await imagesStability(target, request, deadline);
+      else throw new ProviderError('invalid', `${PROVIDER} model ${target.providerModelId} makes no images here`);
+      return { images, usage: { images: images.length } };
+    });
+  },
+};

@@ -1,0 +1,149 @@
+/**
+ * Google's Gemini API: generateContent, streamGenerateContent?alt=sse (each event a partial answer;
+ * the last carries the finish reason and the final usageMetadata) and batchEmbedContents (every input
+ * in one request). The key goes in the `x-goog-api-key` header, never in the URL. Gemini reports no
+ * usage for embeddings: their input tokens are estimated.
+ */
+import { estimateTextTokens } from '../pricing.ts';
+import { ProviderError } from '../types.ts';
+import type { Adapter, ChatChunk, ChatMessage, ChatRequest, FinishReason, Target, TokenUsage } from '../types.ts';
+import { eventJson, joinUrl, postForEvents, postJson } from './http.ts';
+import type { HttpCall } from './http.ts';
+import { inlineImage, partsOf, splitSystem } from './messages.ts';
+
+const PROVIDER = 'Gemini';
+const DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com/v1beta';
+
+interface UsageMetadata {
+  promptTokenCount?: number;
+  candidatesTokenCount?: number;
+  /** Thinking models bill their thoughts as output. */
+  thoughtsTokenCount?: number;
+}
+
+interface GenerateContentResponse {
+  candidates?: Array<{ content?: { parts?: Array<{ text?: string; thought?: boolean }> }; finishReason?: string }>;
+  promptFeedback?: { blockReason?: string };
+  usageMetadata?: UsageMetadata;
+  /** An error sent in place of the next event of a stream. */
+  error?: { message?: string; status?: string };
+}
+
+const BLOCKED_REASONS = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY']);
+
+function parts(message: ChatMessage) {
+  return partsOf(message.content).map((part) =>
+    part.type === 'text'
+      ? { text: part.text }
+      : (({ mediaType, data }) => ({ inlineData: { mimeType: mediaType, data } }))(inlineImage(part.image_url.url, PROVIDER)),
+  );
+}
+
+function modelUrl(target: Target, method: string): string {
+  return joinUrl(target.baseUrl ?? DEFAULT_BASE_URL, `/models/${encodeURIComponent(target.providerModelId)}:${method}`);
+}
+
+function call(target: Target, method: string, body: unknown): HttpCall {
+  return {
+    provider: PROVIDER,
+    url: modelUrl(target, method),
+    headers: { 'x-goog-api-key': target.apiKey },
+    body,
+    secret: target.apiKey,
+  };
+}
+
+function generateBody(request: ChatRequest) {
+  const { system, turns } = splitSystem(request.messages);
+  return {
+    contents: turns.map((message) => ({ role: message.role === 'assistant' ? 'model' : 'user', parts: parts(message) })),
+    systemInstruction: system ? { parts: [{ text: system }] } : undefined,
+    generationConfig: {
+      maxOutputTokens: request.maxTokens,
+      temperature: request.temperature,
+      topP: request.topP,
+      stopSequences: request.stop?.length ? request.stop : undefined,
+    },
+  };
+}
+
+function finishReasonOf(reason: string | undefined): FinishReason {
+  if (reason === 'MAX_TOKENS') return 'length';
+  if (reason && BLOCKED_REASONS.has(reason)) return 'content_filter';
+  return 'stop';
+}
+
+function usageOf(usage: UsageMetadata): TokenUsage {
+  return {
+    inputTokens: usage.promptTokenCount ?? 0,
+    outputTokens: (usage.candidatesTokenCount ?? 0) + (usage.thoughtsTokenCount ?? 0),
+  };
+}
+
+/** The answer's visible text (thoughts are not part of the answer). */
+function textOf(response: GenerateContentResponse): string {
+  return (response.candidates?.[0]?.content?.parts ?? [])
+    .filter((part) => !part.thought)
+    .map((part) => part.text ?? '')
+    .join('');
+}
+
+/** A prompt Gemini blocked comes back as 200 with no candidate and a block reason. */
+function checkBlocked(response: GenerateContentResponse): void {
+  const blockReason = response.promptFeedback?.blockReason;
+  if (blockReason) throw new ProviderError('content_filter', `${PROVIDER} blocked the prompt (${blockReason})`);
+}
+
+export const adapter: Adapter = {
+  kind: 'google',
+
+  async chat(target, request, options) {
+    const response = await postJson<GenerateContentResponse>(call(target, 'generateContent', generateBody(request)), options);
+    checkBlocked(response);
+    if (!response.candidates?.length || !response.usageMetadata)
+      throw new ProviderError('server', `${PROVIDER} answered without a candidate`);
+    return {
+      text: textOf(response),
+      finishReason: finishReasonOf(response.candidates[0]!.finishReason),
+      usage: usageOf(response.usageMetadata),
+    };
+  },
+
+  async *chatStream(target, request, options): AsyncGenerator<ChatChunk> {
+    let finish: string | undefined;
+    let usage: UsageMetadata | undefined;
+    for await (const event of postForEvents(call(target, 'streamGenerateContent?alt=sse', generateBody(request)), options)) {
+      const response = eventJson<GenerateContentResponse>(PROVIDER, event);
+      if (response.error)
+        throw new ProviderError('server', `${PROVIDER} failed mid-stream: ${response.error.message ?? response.error.status}`);
+      checkBlocked(response);
+      const text = textOf(response);
+      if (text) yield { type: 'delta', text };
+      finish = response.candidates?.[0]?.finishReason ?? finish;
+      usage = response.usageMetadata ?? usage;
+    }
+    if (!finish || !usage) throw new ProviderError('network', `${PROVIDER}'s stream ended before its finish reason and usage`);
+    yield { type: 'done', finishReason: finishReasonOf(finish), usage: usageOf(usage) };
+  },
+
+  async embed(target, request, options) {
+    const model = `models/${target.providerModelId}`;
+    const response = await postJson<{ embeddings?: Array<{ values: number[] }> }>(
+      call(target, 'batchEmbedContents', {
+        requests: request.input.map((text) => ({
+          model,
+          content: { parts: [{ text }] },
+          outputDimensionality: request.dimensions,
+        })),
+      }),
+      options,
+    );
+    const embeddings = response.embeddings ?? [];
+    if (embeddings.length !== request.input.length)
+      throw new ProviderError('server', `${PROVIDER} answered ${embeddings.length} embeddings`);
+    return {
+      vectors: embeddings.map((embedding) => embedding.values),
+      usage: { inputTokens: request.input.reduce((sum, text) => sum + estimateTextTokens(text), 0) },
+    };
+  },
+};

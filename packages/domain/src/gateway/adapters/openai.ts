@@ -1,0 +1,144 @@
+/**
+ * OpenAI, and any server that speaks its API (a provider's `baseUrl`; default the OpenAI API):
+ * /chat/completions (streamed with `stream_options.include_usage`, so the last chunk carries the
+ * usage), /embeddings and /images/generations (base64 answers). Config: `organization` and `project`
+ * become OpenAI's headers.
+ */
+import { estimateTextTokens, estimateTokens } from '../pricing.ts';
+import { ProviderError } from '../types.ts';
+import type { Adapter, ChatChunk, ChatRequest, FinishReason, Target, TokenUsage } from '../types.ts';
+import { eventJson, joinUrl, postForEvents, postJson } from './http.ts';
+import type { HttpCall } from './http.ts';
+
+const PROVIDER = 'OpenAI';
+const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+
+interface Usage {
+  prompt_tokens?: number;
+  completion_tokens?: number;
+}
+
+interface Completion {
+  choices?: Array<{ message?: { content?: string | null; refusal?: string | null }; finish_reason?: string | null }>;
+  usage?: Usage | null;
+}
+
+interface CompletionChunk {
+  choices?: Array<{ delta?: { content?: string | null }; finish_reason?: string | null }>;
+  usage?: Usage | null;
+  error?: { message?: string; type?: string; code?: string };
+}
+
+function call(target: Target, path: string, body: unknown): HttpCall {
+  const config = target.config ?? {};
+  const text = (value: unknown) => (typeof value === 'string' && value ? value : undefined);
+  return {
+    provider: PROVIDER,
+    url: joinUrl(target.baseUrl ?? DEFAULT_BASE_URL, path),
+    headers: {
+      authorization: target.apiKey ? `Bearer ${target.apiKey}` : undefined,
+      'openai-organization': text(config.organization),
+      'openai-project': text(config.project),
+    },
+    body,
+    secret: target.apiKey,
+  };
+}
+
+function chatBody(target: Target, request: ChatRequest, stream: boolean) {
+  return {
+    model: target.providerModelId,
+    messages: request.messages.map(({ role, content }) => ({ role, content })),
+    max_tokens: request.maxTokens,
+    temperature: request.temperature,
+    top_p: request.topP,
+    stop: request.stop?.length ? request.stop : undefined,
+    ...(stream ? { stream: true, stream_options: { include_usage: true } } : {}),
+  };
+}
+
+function finishReasonOf(reason: string | null | undefined): FinishReason {
+  if (reason === 'length') return 'length';
+  if (reason === 'content_filter') return 'content_filter';
+  return 'stop';
+}
+
+function usageOf(usage: Usage): TokenUsage {
+  return { inputTokens: usage.prompt_tokens ?? 0, outputTokens: usage.completion_tokens ?? 0 };
+}
+
+export const adapter: Adapter = {
+  kind: 'openai',
+
+  async chat(target, request, options) {
+    const answer = await postJson<Completion>(call(target, '/chat/completions', chatBody(target, request, false)), options);
+    const choice = answer.choices?.[0];
+    if (!choice?.message) throw new ProviderError('server', `${PROVIDER} answered without a choice`);
+    const text = choice.message.content ?? '';
+    if (!text && choice.message.refusal)
+      throw new ProviderError('content_filter', `${PROVIDER} refused: ${choice.message.refusal}`);
+    return {
+      text,
+      finishReason: finishReasonOf(choice.finish_reason),
+      // Some compatible servers omit usage; then meter the estimate rather than nothing.
+      usage: answer.usage
+        ? usageOf(answer.usage)
+        : { inputTokens: estimateTokens(request), outputTokens: estimateTextTokens(text) },
+    };
+  },
+
+  async *chatStream(target, request, options): AsyncGenerator<ChatChunk> {
+    let finishReason: FinishReason = 'stop';
+    let usage: TokenUsage | undefined;
+    for await (const event of postForEvents(call(target, '/chat/completions', chatBody(target, request, true)), options)) {
+      if (event.data === '[DONE]') break;
+      const chunk = eventJson<CompletionChunk>(PROVIDER, event);
+      if (chunk.error)
+        throw new ProviderError('server', `${PROVIDER} failed mid-stream: ${chunk.error.message ?? 'unknown error'}`);
+      const choice = chunk.choices?.[0];
+      if (choice?.delta?.content) yield { type: 'delta', text: choice.delta.content };
+      if (choice?.finish_reason) finishReason = finishReasonOf(choice.finish_reason);
+      if (chunk.usage) usage = usageOf(chunk.usage);
+    }
+    if (!usage) throw new ProviderError('network', `${PROVIDER}'s stream ended before its usage`);
+    yield { type: 'done', finishReason, usage };
+  },
+
+  async embed(target, request, options) {
+    const answer = await postJson<{ data?: Array<{ index: number; embedding: number[] }>; usage?: Usage }>(
+      call(target, '/embeddings', {
+        model: target.providerModelId,
+        input: request.input,
+        dimensions: request.dimensions,
+        encoding_format: 'float',
+      }),
+      options,
+    );
+    const data = [...(answer.data ?? [])].sort((a, b) => a.index - b.index);
+    if (data.length !== request.input.length) throw new ProviderError('server', `${PROVIDER} answered ${data.length} embeddings`);
+    return {
+      vectors: data.map((item) => item.embedding),
+      usage: {
+        inputTokens: answer.usage?.prompt_tokens ?? request.input.reduce((sum, text) => sum + estimateTextTokens(text), 0),
+      },
+    };
+  },
+
+  async image(target, request, options) {
+    // gpt-image models always answer base64 and refuse the parameter; DALL·E needs it.
+    const base64 = target.providerModelId.startsWith('gpt-image') ? {} : { response_format: 'b64_json' };
+    const answer = await postJson<{ data?: Array<{ b64_json?: string }> }>(
+      call(target, '/images/generations', {
+        model: target.providerModelId,
+        prompt: request.prompt,
+        n: request.n,
+        size: request.size,
+        ...base64,
+      }),
+      options,
+    );
+    const images = (answer.data ?? []).map((item) => item.b64_json).filter((image): image is string => !!image);
+    if (!images.length) throw new ProviderError('server', `${PROVIDER} answered without an image`);
+    return { images, usage: { images: images.length } };
+  },
+};
