@@ -97,7 +97,18 @@ export async function effectiveLimits(org: LimitedOrg, subjects: Subject[], reso
  * counts nothing) when one is reached. No limits configured: no request at all.
  */
 export async function consume(org: LimitedOrg, subjects: Subject[], resources: string[], now = new Date()): Promise<void> {
-  const limits = await effectiveLimits(org, subjects, resources);
+  await countUse(await effectiveLimits(org, subjects, resources), now);
+}
+
+/** A limit to count one use against: whose (`subject`), of what, per which window. */
+export type CountedLimit = Pick<EffectiveLimit, 'subject' | 'resource' | 'window' | 'limit'>;
+
+/**
+ * Adds one use to the counter of each limit, each under `used < limit`, or refuses with 429
+ * (and counts nothing) when one is reached. Other contexts count their own limits with it
+ * (a provider key's quotas). No limits: no request at all.
+ */
+export async function countUse(limits: CountedLimit[], now = new Date()): Promise<void> {
   if (!limits.length) return;
   const counters = limits.map((l) => ({ ...l, ...windowOf(l.window, now) }));
   const increments = counters.map((c) =>
