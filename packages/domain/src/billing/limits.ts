@@ -97,7 +97,19 @@ export async function effectiveLimits(org: LimitedOrg, subjects: Subject[], reso
  * counts nothing) when one is reached. No limits configured: no request at all.
  */
 export async function consume(org: LimitedOrg, subjects: Subject[], resources: string[], now = new Date()): Promise<void> {
-  const check = await limitWrites(org, subjects, resources, now);
+  await countUse(await effectiveLimits(org, subjects, resources), now);
+}
+
+/** A limit to count one use against: whose (`subject`), of what, per which window. */
+export type CountedLimit = Pick<EffectiveLimit, 'subject' | 'resource' | 'window' | 'limit'>;
+
+/**
+ * Adds one use to the counter of each limit, each under `used < limit`, or refuses with 429
+ * (and counts nothing) when one is reached. Other contexts count their own limits with it
+ * (a provider key's quotas). No limits: no request at all.
+ */
+export async function countUse(limits: CountedLimit[], now = new Date()): Promise<void> {
+  const check = counterWrites(limits, now);
   if (!check.writes.length) return;
   // One counter: a plain conditional update (half the cost of a transaction on DynamoDB).
   // Several: a transaction, so a refusal by one counts in none.
@@ -120,7 +132,10 @@ export async function consume(org: LimitedOrg, subjects: Subject[], resources: s
  * `refusal(reasons)` takes the cancellation reasons of these writes, in order.
  */
 export async function limitWrites(org: LimitedOrg, subjects: Subject[], resources: string[], now = new Date()) {
-  const limits = await effectiveLimits(org, subjects, resources);
+  return counterWrites(await effectiveLimits(org, subjects, resources), now);
+}
+
+function counterWrites(limits: CountedLimit[], now: Date) {
   const counters = limits.map((l) => ({ ...l, ...windowOf(l.window, now) }));
   const writes = counters.map((c) =>
     update(

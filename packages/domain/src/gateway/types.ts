@@ -156,7 +156,17 @@ export interface RouteRequest {
   type: ModelType;
   planId: string;
   tags?: string[];
+  /**
+   * What the call does. Without it: `images` for IMAGE, else `embeddings` when the requested
+   * model only embeds, else `chat`. Candidates that cannot do it are skipped.
+   */
+  operation?: GatewayOperation;
+  /** The organization's apiKeyStrategy when the caller has it (authorization read the organization); read (and cached) otherwise. */
+  apiKeyStrategy?: ApiKeyStrategy;
 }
+
+export type GatewayOperation = 'chat' | 'embeddings' | 'images';
+export type ApiKeyStrategy = 'PLATFORM' | 'BYOK' | 'HYBRID';
 
 export interface RoutePlan {
   candidates: Candidate[];

@@ -21,7 +21,18 @@ export type AuditAction =
   | 'api-client.created'
   | 'api-client.revoked'
   | 'credits.adjusted'
-  | 'limits.changed';
+  | 'limits.changed'
+  | 'provider.saved'
+  | 'provider.retired'
+  | 'model.saved'
+  | 'model.deleted'
+  | 'provider-credential.created'
+  | 'provider-credential.updated'
+  | 'provider-credential.deleted'
+  | 'routing-rule.created'
+  | 'routing-rule.updated'
+  | 'routing-rule.deleted'
+  | 'admin-config.changed';
 
 export interface AuditInput {
   orgId: string;

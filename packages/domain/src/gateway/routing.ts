@@ -1,0 +1,276 @@
+import { db } from '../identity/entities.ts';
+import { NotFoundError, UnprocessableError } from '../shared/errors.ts';
+import type { Model } from '../hub/default-models.ts';
+import type { Provider } from '../hub/default-providers.ts';
+import type { CredentialItem } from '../hub/entities.ts';
+import { credentialTarget } from '../hub/credentials.ts';
+import { orgKey, PLATFORM, userKey } from '../hub/owners.ts';
+import { ruleFromItem, typesCompatible, type RoutingRule } from '../hub/routing-rules.ts';
+import { cachedSnapshot, OWNER_TTL_MS, type HubSnapshot } from '../hub/snapshot.ts';
+import type { ApiKeyStrategy, Candidate, GatewayOperation, RoutePlan, RouteRequest, Target } from './types.ts';
+
+/**
+ * The router: which models, through whose key, in which order, for one gateway call.
+ *
+ * 1. The organization's active rules of the call's model type, by priority (1 first), then
+ *    the global rules. The first rule whose conditions hold (requested model or alias, plan,
+ *    tags) and that yields at least one usable model decides.
+ * 2. Its targets are filtered (active model and provider, compatible type, the operation's
+ *    capability, the cost cap, a key under the organization's apiKeyStrategy); one is picked
+ *    by weight (randomness injected for tests), then come the other targets in order, then
+ *    the fallbacks in order.
+ * 3. No rule: the requested model itself (by id, provider model id or alias; an
+ *    organization's custom models and aliases first).
+ *
+ * Keys: PLATFORM → the platform's keys only; BYOK → the caller's own key for the provider,
+ * else the organization's (a provider that needs no key, such as Bedrock on the platform's IAM
+ * role, is served by the platform); HYBRID → an own key when there is one, else the platform's.
+ *
+ * Hot path: everything comes from in-memory snapshots (hub/snapshot.ts; the organization's
+ * strategy is cached alike) and decrypted keys are cached (hub/credentials.ts), so in steady
+ * state a decision makes no DynamoDB request; a cold one reads the platform partition, the
+ * organization's, its strategy (unless the caller passes it) and, under BYOK or HYBRID with a
+ * user, the user's: at most four requests.
+ */
+export interface ResolveOptions {
+  /** A number in [0, 1) for the weighted pick; Math.random by default. */
+  random?: () => number;
+}
+
+interface Context {
+  request: RouteRequest;
+  operation: GatewayOperation;
+  strategy: ApiKeyStrategy;
+  platform: HubSnapshot;
+  org: HubSnapshot;
+  user?: HubSnapshot;
+}
+
+/** A usable model, before its key is decrypted. */
+interface Choice {
+  model: Model;
+  provider: Provider;
+  keySource: Candidate['keySource'];
+  credential?: CredentialItem;
+  reason: string;
+}
+
+const strategies = new Map<string, { strategy: ApiKeyStrategy; at: number }>();
+
+async function strategyOf(orgId: string): Promise<ApiKeyStrategy> {
+  const hit = strategies.get(orgId);
+  if (hit && Date.now() - hit.at < OWNER_TTL_MS) return hit.strategy;
+  const { data } = await db.organization.get({ orgId }).go();
+  if (!data || data.deletedAt) throw new NotFoundError('Organization not found');
+  const strategy = data.apiKeyStrategy ?? 'PLATFORM';
+  if (strategies.size >= 10_000) strategies.clear();
+  strategies.set(orgId, { strategy, at: Date.now() });
+  return strategy;
+}
+
+/** Forgets cached strategies (tests; an organization's change is otherwise seen within the TTL). */
+export const forgetStrategies = () => strategies.clear();
+
+function matches(model: Model, name: string): boolean {
+  const lower = name.toLowerCase();
+  return model.modelId === lower || model.aliases.includes(lower) || model.providerModelId === name;
+}
+
+/** The model a client named: the organization's own first, then the catalogue; active ones before retired ones. */
+export function findModel(name: string, org: HubSnapshot, platform: HubSnapshot): Model | undefined {
+  for (const models of [org.models, platform.models]) {
+    const found = models.filter((m) => matches(m, name));
+    const exact = found.find((m) => m.modelId === name.toLowerCase());
+    const chosen = exact ?? found.find((m) => m.status !== 'Inactive') ?? found[0];
+    if (chosen) return chosen;
+  }
+  return undefined;
+}
+
+function inferOperation(request: RouteRequest, requested?: Model): GatewayOperation {
+  if (request.operation) return request.operation;
+  if (request.type === 'IMAGE') return 'images';
+  if (requested && requested.capabilities.includes('embeddings') && !requested.capabilities.includes('chat')) return 'embeddings';
+  return 'chat';
+}
+
+function ownCredential(snapshot: HubSnapshot | undefined, slug: string): CredentialItem | undefined {
+  if (!snapshot) return undefined;
+  const usable = snapshot.credentials.filter((c) => c.providerSlug === slug && c.isActive);
+  const preferred = usable.find((c) => c.credentialId === snapshot.defaults[slug]);
+  return preferred ?? usable.sort((a, b) => b.credentialId.localeCompare(a.credentialId))[0];
+}
+
+/** Whose key pays for a call to the provider, or why there is none. */
+function keyFor(ctx: Context, provider: Provider): Pick<Choice, 'keySource' | 'credential'> | string {
+  const own = () => ownCredential(ctx.user, provider.slug) ?? ownCredential(ctx.org, provider.slug);
+  const platform = () => {
+    const credential = ownCredential(ctx.platform, provider.slug);
+    if (credential) return { keySource: 'platform' as const, credential };
+    return provider.requiresApiKey ? `no platform key for ${provider.slug}` : { keySource: 'platform' as const };
+  };
+  if (ctx.strategy === 'PLATFORM') return platform();
+  const credential = own();
+  if (credential) return { keySource: 'byok', credential };
+  if (ctx.strategy === 'HYBRID' || !provider.requiresApiKey) return platform();
+  return `no own key for ${provider.slug}`;
+}
+
+/** The larger of a model's two per-million-token prices, which a rule's cost cap bounds. */
+const pricePerMTok = (m: Model) => Math.max(m.pricing.inputPerMTokMicros, m.pricing.outputPerMTokMicros);
+
+/** Whether the model can serve this call (and through whose key), or why not. */
+function choose(ctx: Context, model: Model | undefined, modelId: string, reason: string, maxCost?: number): Choice | string {
+  if (!model) return `${modelId}:unknown`;
+  if (model.status === 'Inactive') return `${modelId}:inactive`;
+  const provider = ctx.platform.providers.get(model.providerSlug);
+  if (!provider || provider.status === 'Inactive') return `${modelId}:provider-inactive`;
+  if (!typesCompatible(model.type, ctx.request.type)) return `${modelId}:type-${model.type}`;
+  if (!model.capabilities.includes(ctx.operation)) return `${modelId}:no-${ctx.operation}`;
+  if (maxCost !== undefined && pricePerMTok(model) > maxCost) return `${modelId}:over-cost`;
+  const key = keyFor(ctx, provider);
+  if (typeof key === 'string') return `${modelId}:${key.replace(/ /g, '-')}`;
+  return { model, provider, reason, ...key };
+}
+
+/** A model a rule names: the organization's custom model, or the catalogue's. */
+const modelById = (ctx: Context, modelId: string) =>
+  ctx.org.models.find((m) => m.modelId === modelId) ?? ctx.platform.models.find((m) => m.modelId === modelId);
+
+function conditionsHold(rule: RoutingRule, request: RouteRequest, requested?: Model): boolean {
+  const { models, planIds, tags } = rule.conditions;
+  if (models) {
+    const named = new Set(models.map((m) => m.toLowerCase()));
+    if (!named.has(request.requestedModel.toLowerCase()) && !(requested && named.has(requested.modelId))) return false;
+  }
+  if (planIds && !planIds.includes(request.planId)) return false;
+  if (tags && !tags.every((t) => request.tags?.includes(t))) return false;
+  return true;
+}
+
+/** What a rule offers for this call: the weighted pick, the other targets, the fallbacks; and what it skipped. */
+function applyRule(ctx: Context, rule: RoutingRule, random: () => number) {
+  const cap = rule.conditions.maxCostPerMTokMicros;
+  const skipped: string[] = [];
+  const usable = <T extends { modelId: string }>(entries: T[], reason: (entry: T, i: number) => string) =>
+    entries.flatMap((entry, i) => {
+      const choice = choose(ctx, modelById(ctx, entry.modelId), entry.modelId, reason(entry, i), cap);
+      if (typeof choice === 'string') {
+        skipped.push(choice);
+        return [];
+      }
+      return [{ entry, choice }];
+    });
+
+  const targets = usable(rule.targets, (_, i) => `rule ${rule.ruleId} target ${i + 1}`);
+  const total = targets.reduce((sum, t) => sum + t.entry.weight, 0);
+  const chosen: Choice[] = [];
+  if (targets.length) {
+    let roll = Math.min(Math.max(random(), 0), 0.999_999_999) * total;
+    const primary = targets.find((t) => (roll -= t.entry.weight) < 0) ?? targets[targets.length - 1]!;
+    chosen.push({ ...primary.choice, reason: `rule ${rule.ruleId} weighted ${primary.entry.weight}/${total}` });
+    chosen.push(...targets.filter((t) => t !== primary).map((t) => t.choice));
+  }
+  const fallbacks = usable(
+    rule.fallbacks.map((modelId) => ({ modelId })),
+    (_, i) => `rule ${rule.ruleId} fallback ${i + 1}`,
+  );
+  for (const { choice } of fallbacks) if (!chosen.some((c) => c.model.modelId === choice.model.modelId)) chosen.push(choice);
+  return { chosen, skipped };
+}
+
+async function toCandidate(choice: Choice): Promise<Candidate> {
+  const { model, provider, credential } = choice;
+  const target: Target = credential
+    ? await credentialTarget(credential, provider, model.providerModelId)
+    : {
+        adapter: provider.adapter,
+        providerSlug: provider.slug,
+        providerModelId: model.providerModelId,
+        ...(provider.defaultBaseUrl ? { baseUrl: provider.defaultBaseUrl } : {}),
+      };
+  return {
+    modelId: model.modelId,
+    modelName: model.name,
+    type: model.type,
+    pricing: model.pricing,
+    target,
+    keySource: choice.keySource,
+    ...(credential ? { credentialId: credential.credentialId } : {}),
+    reason: choice.reason,
+  };
+}
+
+/** Printable ASCII only, for a header. */
+const ascii = (text: string, max: number) => text.replace(/[^\x20-\x7e]/g, '?').slice(0, max);
+/** A name inside double quotes. */
+const quoted = (text: string, max: number) => `"${ascii(text, max).replace(/"/g, "'")}"`;
+
+function explain(head: string, chosen: Choice[], skipped: string[]): string {
+  const [first, ...rest] = chosen;
+  const parts = [head, `pick=${first!.model.modelId}`, `key=${first!.keySource}`];
+  if (rest.length) parts.push(`then=${rest.map((c) => c.model.modelId).join(',')}`);
+  if (skipped.length) parts.push(`skipped=${skipped.slice(0, 5).join(',')}${skipped.length > 5 ? ',...' : ''}`);
+  return ascii(parts.join(' '), 400);
+}
+
+/** The candidates for one gateway call, in the order to try them, and why. */
+export async function resolveRoute(request: RouteRequest, options: ResolveOptions = {}): Promise<RoutePlan> {
+  const random = options.random ?? Math.random;
+  const [platform, org, strategy] = await Promise.all([
+    cachedSnapshot(PLATFORM),
+    cachedSnapshot(orgKey(request.orgId)),
+    request.apiKeyStrategy ?? strategyOf(request.orgId),
+  ]);
+  const user = request.userId && strategy !== 'PLATFORM' ? await cachedSnapshot(userKey(request.userId)) : undefined;
+  const requested = findModel(request.requestedModel, org, platform);
+  const ctx: Context = { request, operation: inferOperation(request, requested), strategy, platform, org, user };
+
+  const rules = [org, platform].flatMap((s) =>
+    s.rules
+      .filter((r) => r.isActive && r.modelType === request.type)
+      .map(ruleFromItem)
+      .sort((a, b) => a.priority - b.priority || a.ruleId.localeCompare(b.ruleId)),
+  );
+  const passed: string[] = [];
+  for (const rule of rules) {
+    if (!conditionsHold(rule, request, requested)) continue;
+    const { chosen, skipped } = applyRule(ctx, rule, random);
+    if (!chosen.length) {
+      passed.push(`${rule.ruleId}:no-usable-model`);
+      continue;
+    }
+    const head = `rule=${rule.ruleId} ${quoted(rule.name, 40)} ${rule.scope}`;
+    return {
+      candidates: await Promise.all(chosen.map(toCandidate)),
+      ruleId: rule.ruleId,
+      explanation: explain(head, chosen, [...passed, ...skipped]),
+    };
+  }
+
+  if (!requested)
+    throw new NotFoundError(`Unknown model ${request.requestedModel}: list the models you can use at GET /v1/models`, [
+      { path: 'model', message: 'Not a model id, provider model id or alias' },
+    ]);
+  const choice = choose(ctx, requested, requested.modelId, 'requested');
+  if (typeof choice === 'string') throw new UnprocessableError(cannotServe(ctx, requested, choice));
+  return {
+    candidates: [await toCandidate(choice)],
+    ruleId: 'default',
+    explanation: explain(`rule=default requested=${ascii(request.requestedModel, 60)}`, [choice], passed),
+  };
+}
+
+/** A sentence for why the requested model cannot be served. */
+function cannotServe(ctx: Context, model: Model, why: string): string {
+  const reason = why.slice(model.modelId.length + 1);
+  if (reason === 'inactive') return `The model ${model.modelId} is retired`;
+  if (reason === 'provider-inactive') return `The provider of ${model.modelId} (${model.providerSlug}) is not available`;
+  if (reason.startsWith('type-')) return `${model.modelId} is a ${model.type} model; this call needs ${ctx.request.type}`;
+  if (reason.startsWith('no-') && !reason.includes('key')) return `${model.modelId} cannot do ${ctx.operation}`;
+  if (reason.startsWith('no-own-key'))
+    return `This organization uses its own provider keys (BYOK) and has no active key for ${model.providerSlug}: add one at /v1/orgs/${ctx.request.orgId}/provider-credentials`;
+  if (reason.startsWith('no-platform-key'))
+    return `The platform has no key for ${model.providerSlug}; use another model or your own key (HYBRID or BYOK)`;
+  return `${model.modelId} cannot be served (${reason})`;
+}

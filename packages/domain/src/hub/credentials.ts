@@ -1,0 +1,393 @@
+import { countUse, type CountedLimit } from '../billing/limits.ts';
+import type { Target } from '../gateway/types.ts';
+import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../shared/errors.ts';
+import { newId } from '../shared/ids.ts';
+import { validateJson } from '../shared/json-schema.ts';
+import { decryptSecret, encryptSecret } from '../shared/secrets.ts';
+import { put, remove, transactGet, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
+import { pageOf } from '../usage/pages.ts';
+import { DEFAULT_MODELS } from './default-models.ts';
+import type { Provider } from './default-providers.ts';
+import { hubDb, type CredentialItem } from './entities.ts';
+import { auditWrites, PLATFORM, type Owner } from './owners.ts';
+import { forgetSnapshot, mergeProviders } from './snapshot.ts';
+
+/**
+ * Provider credentials, bring-your-own-key (DOMAIN.md §3, ProviderCredential): an
+ * organization's, a user's, or the platform's own keys for providers that take one.
+ *
+ * - The key is envelope-encrypted (shared/secrets.ts: KMS on AWS, a local master key in dev)
+ *   with an encryption context naming the owner and the credential, so a stored blob copied
+ *   to another owner's row cannot be decrypted. It is never returned (only its last four
+ *   characters), never logged, and decrypted only to make a call.
+ * - `config` is validated against the provider's JSON Schema on every save.
+ * - One default per owner and provider: an item per owner maps provider → credential, changed
+ *   under optimistic locking in the same transaction as the credential.
+ * - Quotas count provider calls (requests) per UTC day and calendar month through the key,
+ *   in billing's limit counters: one conditional write per call (`consumeCredentialQuota`).
+ */
+export interface CredentialInput {
+  label: string;
+  providerSlug: string;
+  key?: string;
+  baseUrl?: string;
+  defaultModel?: string;
+  config?: Record<string, unknown>;
+  isDefault?: boolean;
+  isActive?: boolean;
+  dailyQuota?: number;
+  monthlyQuota?: number;
+}
+
+/** PATCH: `null` clears an optional field. */
+export type CredentialChanges = Partial<
+  Omit<CredentialInput, 'providerSlug' | 'baseUrl' | 'defaultModel' | 'dailyQuota' | 'monthlyQuota'>
+> & {
+  baseUrl?: string | null;
+  defaultModel?: string | null;
+  dailyQuota?: number | null;
+  monthlyQuota?: number | null;
+};
+
+export interface CredentialTest {
+  success: boolean;
+  responseTimeMs: number;
+  error?: string;
+  testedAt: string;
+}
+
+const encryptionContext = (owner: string, credentialId: string) => ({ purpose: 'provider-credential', owner, credentialId });
+const last4 = (key: string) => key.slice(-4);
+const notFound = (credentialId: string) => new NotFoundError(`No provider credential ${credentialId}`);
+
+export function credentialView(item: CredentialItem, defaults: Record<string, string>) {
+  const { owner, keyCipher, ...rest } = item;
+  return {
+    ...rest,
+    ownerType: owner === PLATFORM ? ('platform' as const) : owner.startsWith('org#') ? ('org' as const) : ('user' as const),
+    ...(owner.startsWith('org#') ? { orgId: owner.slice(4) } : owner.startsWith('user#') ? { userId: owner.slice(5) } : {}),
+    hasKey: Boolean(keyCipher),
+    isDefault: defaults[item.providerSlug] === item.credentialId,
+  };
+}
+export type CredentialView = ReturnType<typeof credentialView>;
+
+interface Defaults {
+  defaults: Record<string, string>;
+  version?: number;
+}
+
+const defaultsOf = (item: { defaults?: unknown; version?: number } | null): Defaults => ({
+  defaults: { ...((item?.defaults ?? {}) as Record<string, string>) },
+  version: item?.version,
+});
+
+/** Writes the owner's defaults item under optimistic locking (inside the caller's transaction). */
+function defaultsWrite(owner: string, before: Defaults, defaults: Record<string, string>): WriteItem {
+  const item = { owner, defaults, version: (before.version ?? 0) + 1 };
+  return put(
+    before.version === undefined
+      ? hubDb.credentialDefaults.create(item)
+      : hubDb.credentialDefaults.put(item).where(({ version }, { eq }) => eq(version, before.version!)),
+  );
+}
+
+/** A provider's rules for a credential: required key and base URL, config per its JSON Schema. */
+function checkAgainstProvider(provider: Provider, value: { hasKey: boolean; baseUrl?: string; config?: unknown }) {
+  const errors: FieldError[] = [];
+  if (provider.status === 'Inactive') errors.push({ path: 'providerSlug', message: `The provider ${provider.slug} is inactive` });
+  if (provider.requiresApiKey && !value.hasKey) errors.push({ path: 'key', message: `${provider.displayName} needs an API key` });
+  if (provider.requiresBaseUrl && !value.baseUrl)
+    errors.push({ path: 'baseUrl', message: `${provider.displayName} needs a base URL` });
+  errors.push(...validateJson(provider.configSchema, value.config ?? {}, 'config'));
+  if (errors.length) throw new ValidationError(`The credential does not fit the provider ${provider.slug}`, errors);
+}
+
+function providerOf(catalogue: { providers?: unknown } | null, slug: string): Provider {
+  const provider = mergeProviders(catalogue?.providers).get(slug);
+  if (!provider) throw new NotFoundError(`No provider ${slug}`, [{ path: 'providerSlug', message: 'Unknown provider' }]);
+  return provider;
+}
+
+const DEFAULTS_ATTEMPTS = 3;
+
+/**
+ * Creates a credential; the first one of an owner for a provider becomes its default unless
+ * told otherwise. A concurrent change of the owner's defaults makes it read them again.
+ */
+export async function createCredential(owner: Owner, input: CredentialInput): Promise<CredentialView> {
+  const credentialId = newId('pcr');
+  const keyCipher = input.key ? await encryptSecret(input.key, encryptionContext(owner.key, credentialId)) : undefined;
+  for (let attempt = 1; ; attempt++) {
+    const [catalogue, defaultsItem] = await transactGet<[{ providers?: unknown }, { defaults?: unknown; version?: number }]>([
+      { op: hubDb.providerCatalogue.get({ owner: PLATFORM }), entity: hubDb.providerCatalogue },
+      { op: hubDb.credentialDefaults.get({ owner: owner.key }), entity: hubDb.credentialDefaults },
+    ]);
+    const provider = providerOf(catalogue, input.providerSlug);
+    checkAgainstProvider(provider, { hasKey: Boolean(input.key), baseUrl: input.baseUrl, config: input.config });
+
+    const before = defaultsOf(defaultsItem);
+    const isDefault = input.isDefault ?? !before.defaults[input.providerSlug];
+    const now = new Date().toISOString();
+    const item: CredentialItem = {
+      owner: owner.key,
+      credentialId,
+      providerSlug: input.providerSlug,
+      label: input.label,
+      keyCipher,
+      keyLast4: input.key ? last4(input.key) : undefined,
+      baseUrl: input.baseUrl,
+      defaultModel: input.defaultModel,
+      config: input.config,
+      isActive: input.isActive ?? true,
+      dailyQuota: input.dailyQuota,
+      monthlyQuota: input.monthlyQuota,
+      createdBy: owner.actorId,
+      createdAt: now,
+      updatedAt: now,
+    };
+    const defaults = isDefault ? { ...before.defaults, [input.providerSlug]: credentialId } : before.defaults;
+    const outcome = await transactWrite([
+      put(hubDb.credential.create(item)),
+      ...(isDefault ? [defaultsWrite(owner.key, before, defaults)] : []),
+      ...auditWrites(
+        owner,
+        'provider-credential.created',
+        { type: 'provider-credential', id: credentialId },
+        { providerSlug: input.providerSlug, label: input.label, isDefault },
+      ),
+    ]);
+    if (outcome.canceled) {
+      if (attempt < DEFAULTS_ATTEMPTS) continue;
+      throw new ConflictError('The default credentials changed meanwhile; retry');
+    }
+    forgetSnapshot(owner.key);
+    return credentialView(item, defaults);
+  }
+}
+
+export async function listCredentials(owner: Owner, options: { cursor?: string; limit?: number; providerSlug?: string }) {
+  const query = hubDb.credential.query
+    .byOwner({ owner: owner.key })
+    .where((attr, { eq }) => (options.providerSlug ? eq(attr.providerSlug, options.providerSlug) : ''));
+  const [page, defaultsItem] = await Promise.all([
+    pageOf(query, { cursor: options.cursor, limit: options.limit ?? 50, order: 'asc' }),
+    hubDb.credentialDefaults.get({ owner: owner.key }).go(),
+  ]);
+  const { defaults } = defaultsOf(defaultsItem.data);
+  return { items: page.data.map((item) => credentialView(item, defaults)), nextCursor: page.cursor };
+}
+
+async function readCredential(owner: Owner, credentialId: string) {
+  const [item, defaultsItem, catalogue] = await transactGet<
+    [CredentialItem, { defaults?: unknown; version?: number }, { providers?: unknown }]
+  >([
+    { op: hubDb.credential.get({ owner: owner.key, credentialId }), entity: hubDb.credential },
+    { op: hubDb.credentialDefaults.get({ owner: owner.key }), entity: hubDb.credentialDefaults },
+    { op: hubDb.providerCatalogue.get({ owner: PLATFORM }), entity: hubDb.providerCatalogue },
+  ]);
+  if (!item) throw notFound(credentialId);
+  return { item, defaults: defaultsOf(defaultsItem), catalogue };
+}
+
+export async function getCredential(owner: Owner, credentialId: string): Promise<CredentialView> {
+  const { item, defaults } = await readCredential(owner, credentialId);
+  return credentialView(item, defaults.defaults);
+}
+
+/** Changes a credential: a new key is encrypted afresh; the result must still fit its provider. */
+export async function patchCredential(owner: Owner, credentialId: string, changes: CredentialChanges): Promise<CredentialView> {
+  const { item, defaults: before, catalogue } = await readCredential(owner, credentialId);
+  const provider = providerOf(catalogue, item.providerSlug);
+  const cleared = (['baseUrl', 'defaultModel', 'dailyQuota', 'monthlyQuota'] as const).filter((k) => changes[k] === null);
+  const set: Partial<CredentialItem> = { updatedAt: new Date().toISOString() };
+  for (const k of ['label', 'baseUrl', 'defaultModel', 'config', 'isActive', 'dailyQuota', 'monthlyQuota'] as const)
+    if (changes[k] !== undefined && changes[k] !== null) Object.assign(set, { [k]: changes[k] });
+  if (changes.key) {
+    set.keyCipher = await encryptSecret(changes.key, encryptionContext(owner.key, credentialId));
+    set.keyLast4 = last4(changes.key);
+  }
+  const after = { ...item, ...set } as CredentialItem;
+  for (const k of cleared) delete after[k];
+  checkAgainstProvider(provider, { hasKey: Boolean(after.keyCipher), baseUrl: after.baseUrl, config: after.config });
+
+  const slug = item.providerSlug;
+  const defaults = { ...before.defaults };
+  if (changes.isDefault === true) defaults[slug] = credentialId;
+  if (changes.isDefault === false && defaults[slug] === credentialId) delete defaults[slug];
+  const defaultsChanged = defaults[slug] !== before.defaults[slug];
+
+  const patch = hubDb.credential.patch({ owner: owner.key, credentialId }).set(set);
+  const outcome = await transactWrite([
+    update((cleared.length ? patch.remove([...cleared]) : patch).where(({ updatedAt }, { eq }) => eq(updatedAt, item.updatedAt))),
+    ...(defaultsChanged ? [defaultsWrite(owner.key, before, defaults)] : []),
+    ...auditWrites(
+      owner,
+      'provider-credential.updated',
+      { type: 'provider-credential', id: credentialId },
+      // What changed, never the key itself.
+      {
+        changed: [
+          ...Object.keys(set).filter((k) => !['keyCipher', 'keyLast4', 'updatedAt'].includes(k)),
+          ...(changes.key ? ['key'] : []),
+          ...cleared,
+          ...(defaultsChanged ? ['isDefault'] : []),
+        ],
+      },
+    ),
+  ]);
+  if (outcome.canceled) throw new ConflictError('The credential changed meanwhile; retry');
+  forgetSnapshot(owner.key);
+  forgetDecrypted(credentialId);
+  return credentialView({ ...after, updatedAt: new Date().toISOString() }, defaults);
+}
+
+export async function deleteCredential(owner: Owner, credentialId: string): Promise<void> {
+  const { item, defaults: before } = await readCredential(owner, credentialId);
+  const wasDefault = before.defaults[item.providerSlug] === credentialId;
+  const defaults = { ...before.defaults };
+  delete defaults[item.providerSlug];
+  const outcome = await transactWrite([
+    remove(hubDb.credential.delete({ owner: owner.key, credentialId })),
+    ...(wasDefault ? [defaultsWrite(owner.key, before, defaults)] : []),
+    ...auditWrites(
+      owner,
+      'provider-credential.deleted',
+      { type: 'provider-credential', id: credentialId },
+      { providerSlug: item.providerSlug, label: item.label },
+    ),
+  ]);
+  if (outcome.canceled) throw new ConflictError('The default credentials changed meanwhile; retry');
+  forgetSnapshot(owner.key);
+  forgetDecrypted(credentialId);
+}
+
+// --- Using a credential: decryption, quotas, tests -------------------------------------------
+
+export const DECRYPTED_TTL_MS = 60_000;
+const decrypted = new Map<string, { key: string; version: string; at: number }>();
+
+function forgetDecrypted(credentialId: string) {
+  decrypted.delete(credentialId);
+}
+
+/**
+ * The clear key of a credential, for one call. Decrypted keys are kept in memory for
+ * `DECRYPTED_TTL_MS` (keyed by the credential's last change, so a rotated key is never
+ * served stale), sparing KMS a request per call.
+ */
+export async function decryptedKey(item: CredentialItem): Promise<string | undefined> {
+  if (!item.keyCipher) return undefined;
+  const hit = decrypted.get(item.credentialId);
+  if (hit && hit.version === item.updatedAt && Date.now() - hit.at < DECRYPTED_TTL_MS) return hit.key;
+  const key = await decryptSecret(item.keyCipher, encryptionContext(item.owner, item.credentialId));
+  if (decrypted.size >= 10_000) decrypted.clear();
+  decrypted.set(item.credentialId, { key, version: item.updatedAt, at: Date.now() });
+  return key;
+}
+
+/** Where a call goes with this credential: the adapter, the key, the base URL and config. */
+export async function credentialTarget(item: CredentialItem, provider: Provider, providerModelId: string): Promise<Target> {
+  const target: Target = { adapter: provider.adapter, providerSlug: provider.slug, providerModelId };
+  const apiKey = await decryptedKey(item);
+  if (apiKey) target.apiKey = apiKey;
+  const baseUrl = item.baseUrl ?? provider.defaultBaseUrl;
+  if (baseUrl) target.baseUrl = baseUrl;
+  if (item.config && Object.keys(item.config as object).length) target.config = item.config as Record<string, unknown>;
+  remember(item);
+  return target;
+}
+
+/**
+ * A credential ready for a call outside routing (the `.../test` route): its view, its provider
+ * and a target for its default model (the credential's `defaultModel`, else the provider's
+ * first catalogue model). One read; the key is decrypted.
+ */
+export async function getCredentialForCall(owner: Owner, credentialId: string) {
+  const { item, defaults, catalogue } = await readCredential(owner, credentialId);
+  const provider = providerOf(catalogue, item.providerSlug);
+  const model =
+    item.defaultModel ??
+    Object.values(DEFAULT_MODELS).find((m) => m.providerSlug === provider.slug && m.capabilities.includes('chat'))
+      ?.providerModelId ??
+    Object.values(DEFAULT_MODELS).find((m) => m.providerSlug === provider.slug)?.providerModelId ??
+    '';
+  return { credential: credentialView(item, defaults.defaults), provider, target: await credentialTarget(item, provider, model) };
+}
+
+const MAX_ERROR = 500;
+/** Long token-like runs (keys, bearer tokens) are cut out of provider error messages before storing them. */
+const scrub = (message: string, key?: string) =>
+  (key ? message.split(key).join('[key]') : message).replace(/[A-Za-z0-9_\-]{32,}/g, '[redacted]').slice(0, MAX_ERROR);
+
+/** Stores the outcome of testing a credential (seed 000 provider_test_results). One write. */
+export async function recordCredentialTest(
+  owner: Owner,
+  credentialId: string,
+  result: { success: boolean; responseTimeMs: number; error?: string },
+): Promise<CredentialTest> {
+  const key = decrypted.get(credentialId)?.key;
+  const lastTest: CredentialTest = {
+    success: result.success,
+    responseTimeMs: Math.max(0, Math.round(result.responseTimeMs)),
+    ...(result.error ? { error: scrub(result.error, key) } : {}),
+    testedAt: new Date().toISOString(),
+  };
+  try {
+    await hubDb.credential
+      .patch({ owner: owner.key, credentialId })
+      .set({ lastTest, ...(result.success ? { lastUsedAt: lastTest.testedAt } : {}) })
+      .go({ response: 'none' });
+  } catch (error) {
+    if ((error as { cause?: { name?: string } }).cause?.name === 'ConditionalCheckFailedException') throw notFound(credentialId);
+    throw error;
+  }
+  forgetSnapshot(owner.key);
+  return lastTest;
+}
+
+/** Credentials this process has routed through: their owner, quotas and last recorded use. */
+const inUse = new Map<string, { owner: string; dailyQuota?: number; monthlyQuota?: number; lastUsedAt?: string }>();
+function remember(item: CredentialItem) {
+  if (inUse.size >= 10_000) inUse.clear();
+  const known = inUse.get(item.credentialId);
+  inUse.set(item.credentialId, {
+    owner: item.owner,
+    dailyQuota: item.dailyQuota,
+    monthlyQuota: item.monthlyQuota,
+    lastUsedAt: [known?.lastUsedAt, item.lastUsedAt].filter(Boolean).sort().at(-1),
+  });
+}
+
+export const QUOTA_RESOURCE = 'provider-calls';
+const LAST_USED_GRANULARITY_MS = 60_000;
+
+/**
+ * Counts one provider call against the quotas of the candidate's credential (the gateway
+ * calls it just before calling the provider): one conditional write for both windows, or a
+ * 429 with Retry-After when a quota is used up. A platform key or a keyless provider has no
+ * credential: nothing to count. The last use is recorded at most once a minute.
+ */
+export async function consumeCredentialQuota(candidate: { credentialId?: string }, now = new Date()): Promise<void> {
+  const credentialId = candidate.credentialId;
+  if (!credentialId) return;
+  const known = inUse.get(credentialId);
+  if (!known) throw new Error(`Credential ${credentialId} was not routed through by this process`);
+  const limits: CountedLimit[] = [];
+  const subject = `credential#${credentialId}`;
+  if (known.dailyQuota !== undefined)
+    limits.push({ subject, resource: QUOTA_RESOURCE, window: 'daily', limit: known.dailyQuota });
+  if (known.monthlyQuota !== undefined)
+    limits.push({ subject, resource: QUOTA_RESOURCE, window: 'monthly', limit: known.monthlyQuota });
+  await countUse(limits, now);
+
+  if (known.lastUsedAt && now.getTime() - Date.parse(known.lastUsedAt) < LAST_USED_GRANULARITY_MS) return;
+  known.lastUsedAt = now.toISOString();
+  const cutoff = new Date(now.getTime() - LAST_USED_GRANULARITY_MS).toISOString();
+  await hubDb.credential
+    .patch({ owner: known.owner, credentialId })
+    .set({ lastUsedAt: known.lastUsedAt })
+    .where(({ lastUsedAt }, { notExists, lt }) => `${notExists(lastUsedAt)} OR ${lt(lastUsedAt, cutoff)}`)
+    .go({ response: 'none' })
+    .catch(() => undefined); // recorded by another instance, or the credential is gone
+}

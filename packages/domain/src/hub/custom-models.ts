@@ -1,0 +1,131 @@
+import type { OrgAccess } from '../identity/access.ts';
+import { ConflictError, NotFoundError } from '../shared/errors.ts';
+import { newId } from '../shared/ids.ts';
+import { put, remove, transactGet, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
+import { pageOf } from '../usage/pages.ts';
+import type { Model } from './default-models.ts';
+import type { Provider } from './default-providers.ts';
+import { hubDb, type ModelItem } from './entities.ts';
+import { checkModelProvider, ruleNames, type ModelInput, type ModelView } from './models.ts';
+import { auditWrites, orgKey, orgOwner } from './owners.ts';
+import { providerCatalogue } from './providers.ts';
+import { forgetSnapshot, loadSnapshot, mergeProviders, modelFromItem } from './snapshot.ts';
+
+/**
+ * An organization's own models (kind `custom`): a fine-tune or a model behind an
+ * OpenAI-compatible server, called through one of the catalogue's providers. Their aliases are
+ * unique within the organization (one item per alias, written under a condition in the same
+ * transaction as the model) and, for that organization, shadow the catalogue's aliases.
+ */
+export type CustomModelInput = Omit<ModelInput, 'kind'>;
+
+const view = (m: Model): ModelView => ({ ...m, isBuiltIn: false });
+const notFound = (modelId: string) => new NotFoundError(`No model ${modelId} in this organization`);
+const aliasTaken = () =>
+  new ConflictError('An alias is already used by another model of this organization', [
+    { path: 'aliases', message: 'Already used' },
+  ]);
+
+const aliasWrites = (owner: string, modelId: string, added: string[], dropped: string[]): WriteItem[] => [
+  ...added.map((alias) => put(hubDb.modelAlias.create({ owner, alias: alias.toLowerCase(), modelId }))),
+  ...dropped.map((alias) => remove(hubDb.modelAlias.delete({ owner, alias: alias.toLowerCase() }))),
+];
+
+export async function createCustomModel(access: OrgAccess, input: CustomModelInput): Promise<ModelView> {
+  checkModelProvider(await providerCatalogue(), input);
+  const owner = orgKey(access.orgId);
+  const modelId = newId('mdl');
+  const now = new Date().toISOString();
+  const aliases = [...new Set(input.aliases.map((a) => a.toLowerCase()))];
+  const model: Model = { ...input, aliases, kind: 'custom', modelId, orgId: access.orgId, createdBy: access.actorId };
+  const { orgId: _o, ...fields } = model;
+  const outcome = await transactWrite([
+    put(hubDb.model.create({ ...fields, owner, createdAt: now, updatedAt: now })),
+    ...aliasWrites(owner, modelId, aliases, []),
+    ...auditWrites(orgOwner(access), 'model.saved', { type: 'model', id: modelId }, { after: model }),
+  ]);
+  if (outcome.canceled) throw aliasTaken();
+  forgetSnapshot(owner);
+  return view({ ...model, createdAt: now, updatedAt: now });
+}
+
+export async function listCustomModels(access: OrgAccess, options: { cursor?: string; limit?: number }) {
+  const { data, cursor } = await pageOf(hubDb.model.query.byOwner({ owner: orgKey(access.orgId) }), {
+    cursor: options.cursor,
+    limit: options.limit ?? 50,
+    order: 'asc',
+  });
+  return { items: data.map((item) => view(modelFromItem(item))), nextCursor: cursor };
+}
+
+export async function getCustomModel(access: OrgAccess, modelId: string): Promise<ModelView> {
+  const { data } = await hubDb.model.get({ owner: orgKey(access.orgId), modelId }).go();
+  if (!data) throw notFound(modelId);
+  return view(modelFromItem(data));
+}
+
+export async function patchCustomModel(
+  access: OrgAccess,
+  modelId: string,
+  changes: Partial<CustomModelInput>,
+): Promise<ModelView> {
+  const owner = orgKey(access.orgId);
+  // The model and the provider catalogue in one read.
+  const [item, catalogue] = await transactGet<[ModelItem, { providers?: unknown }]>([
+    { op: hubDb.model.get({ owner, modelId }), entity: hubDb.model },
+    { op: hubDb.providerCatalogue.get({ owner: 'platform' }), entity: hubDb.providerCatalogue },
+  ]);
+  if (!item) throw notFound(modelId);
+  const before = modelFromItem(item);
+  const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as Partial<Model>;
+  if (defined.aliases) defined.aliases = [...new Set(defined.aliases.map((a) => a.toLowerCase()))];
+  const after: Model = { ...before, ...defined, modelId, kind: 'custom', updatedBy: access.actorId };
+  if (changes.providerSlug) checkModelProvider(mergeProviders(catalogue?.providers) as Map<string, Provider>, after);
+
+  const added = after.aliases.filter((a) => !before.aliases.includes(a));
+  const dropped = before.aliases.filter((a) => !after.aliases.includes(a));
+  const {
+    modelId: _m,
+    orgId: _o,
+    kind: _k,
+    createdAt: _c,
+    updatedAt: _u,
+    createdBy: _b,
+    ...fields
+  } = { ...defined, updatedBy: access.actorId };
+  const outcome = await transactWrite([
+    update(
+      hubDb.model
+        .patch({ owner, modelId })
+        .set(fields as never)
+        .where(({ updatedAt }, { eq }) => eq(updatedAt, before.updatedAt!)),
+    ),
+    ...aliasWrites(owner, modelId, added, dropped),
+    ...auditWrites(orgOwner(access), 'model.saved', { type: 'model', id: modelId }, { before, after }),
+  ]);
+  if (outcome.canceled) {
+    if (outcome.reasons[0] === 'ConditionalCheckFailed') throw new ConflictError('The model changed meanwhile; retry');
+    throw aliasTaken();
+  }
+  forgetSnapshot(owner);
+  return view({ ...after, updatedAt: new Date().toISOString() });
+}
+
+/** Deletes a custom model with its aliases; refused while a routing rule of the organization sends calls to it. */
+export async function deleteCustomModel(access: OrgAccess, modelId: string): Promise<void> {
+  const owner = orgKey(access.orgId);
+  const snapshot = await loadSnapshot(owner);
+  const model = snapshot.models.find((m) => m.modelId === modelId);
+  if (!model) throw notFound(modelId);
+  const rules = snapshot.rules.filter((r) => ruleNames(r, modelId));
+  if (rules.length)
+    throw new ConflictError(
+      `Routing rules send calls to this model: ${rules.map((r) => r.ruleId).join(', ')}; change them first`,
+    );
+  await transactWrite([
+    remove(hubDb.model.delete({ owner, modelId })),
+    ...aliasWrites(owner, modelId, [], model.aliases),
+    ...auditWrites(orgOwner(access), 'model.deleted', { type: 'model', id: modelId }, { before: model }),
+  ]);
+  forgetSnapshot(owner);
+}

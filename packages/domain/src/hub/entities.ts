@@ -1,0 +1,278 @@
+import { Entity, Service, type EntityItem } from 'electrodb';
+import { MODEL_TYPES } from '../gateway/types.ts';
+import { SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
+
+/**
+ * The model hub's entities (DOMAIN.md §3). Everything the router needs about one owner lives
+ * in one partition, the `hub` collection keyed by `owner`:
+ * - `platform`: the provider catalogue, catalogue models, global routing rules, the
+ *   platform's own provider keys;
+ * - `org#<orgId>`: the organization's custom models (and their aliases), routing rules and keys;
+ * - `user#<userId>`: the user's own keys and favourite models.
+ * So one Query loads an owner's whole routing picture (see snapshot.ts), and each list route
+ * reads just its entity's slice of the same partition.
+ */
+const service = SERVICE;
+const config = entityConfig;
+const hub = <const S extends string[]>(sk: S) => ({
+  collection: 'hub' as const,
+  pk: { field: 'pk' as const, composite: ['owner'] as ['owner'] },
+  sk: { field: 'sk' as const, composite: sk },
+});
+const timestamps = {
+  createdAt: { type: 'string', required: true, readOnly: true, default: () => new Date().toISOString() },
+  updatedAt: {
+    type: 'string',
+    required: true,
+    watch: '*',
+    default: () => new Date().toISOString(),
+    set: () => new Date().toISOString(),
+  },
+} as const;
+
+export const STATUSES = ['Active', 'Inactive', 'Deprecated'] as const;
+export type Status = (typeof STATUSES)[number];
+export const MODEL_KINDS = ['external', 'reference', 'custom'] as const;
+export const TASK_TYPES = ['ImageGeneration', 'TextGeneration', 'ImageTransformation', 'StyleTransfer', 'ContentSafety'] as const;
+/** What a model (or provider) can do; the gateway's operations need `chat`, `embeddings` or `images`. */
+export const CAPABILITIES = ['chat', 'stream', 'embeddings', 'images', 'vision', 'tools', 'json'] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+/**
+ * Providers are few and change rarely: the admin's edits are one item (a map by slug) over
+ * the defaults in code, so any read can fetch the whole catalogue by its known key.
+ */
+const ProviderCatalogueEntity = lazy(
+  () =>
+    new Entity(
+      {
+        model: { entity: 'providercatalogue', version: '1', service },
+        attributes: {
+          owner: { type: 'string', required: true, readOnly: true },
+          /** slug → provider, as saved by platform admins (see providers.ts). */
+          providers: { type: 'any', required: true },
+          version: { type: 'number', required: true },
+          updatedAt: { type: 'string' },
+        },
+        indexes: { byOwner: hub([]) },
+      },
+      config(),
+    ),
+);
+
+const ModelEntity = lazy(
+  () =>
+    new Entity(
+      {
+        model: { entity: 'model', version: '1', service },
+        attributes: {
+          owner: { type: 'string', required: true, readOnly: true },
+          modelId: { type: 'string', required: true, readOnly: true },
+          kind: { type: MODEL_KINDS, required: true },
+          providerSlug: { type: 'string', required: true },
+          providerModelId: { type: 'string', required: true },
+          name: { type: 'string', required: true },
+          description: { type: 'string' },
+          version: { type: 'string' },
+          type: { type: MODEL_TYPES, required: true },
+          taskType: { type: TASK_TYPES },
+          capabilities: { type: 'list', items: { type: 'string' }, required: true },
+          contextWindow: { type: 'number' },
+          maxTokens: { type: 'number' },
+          /** temperature, topP, systemPrompt */
+          defaults: { type: 'any' },
+          /** ModelPricing: micro-USD per million tokens, per image. */
+          pricing: { type: 'any', required: true },
+          status: { type: STATUSES, required: true },
+          tags: { type: 'list', items: { type: 'string' } },
+          aliases: { type: 'list', items: { type: 'string' } },
+          createdBy: { type: 'string' },
+          updatedBy: { type: 'string' },
+          ...timestamps,
+        },
+        indexes: { byOwner: hub(['modelId']) },
+      },
+      config(),
+    ),
+);
+
+/** One item per alias of a custom model: a conditional put makes an alias unique in its organization. */
+const ModelAliasEntity = lazy(
+  () =>
+    new Entity(
+      {
+        model: { entity: 'modelalias', version: '1', service },
+        attributes: {
+          owner: { type: 'string', required: true, readOnly: true },
+          alias: { type: 'string', required: true, readOnly: true },
+          modelId: { type: 'string', required: true },
+        },
+        indexes: { byOwner: hub(['alias']) },
+      },
+      config(),
+    ),
+);
+
+const RoutingRuleEntity = lazy(
+  () =>
+    new Entity(
+      {
+        model: { entity: 'routingrule', version: '1', service },
+        attributes: {
+          owner: { type: 'string', required: true, readOnly: true },
+          ruleId: { type: 'string', required: true, readOnly: true },
+          name: { type: 'string', required: true },
+          description: { type: 'string' },
+          /** 1 is tried first. */
+          priority: { type: 'number', required: true },
+          modelType: { type: MODEL_TYPES, required: true },
+          /** RuleConditions (schemas/routing-rules.ts). */
+          conditions: { type: 'any', required: true },
+          /** [{ modelId, weight, notes?, tags? }] */
+          targets: { type: 'any', required: true },
+          fallbacks: { type: 'list', items: { type: 'string' } },
+          isActive: { type: 'boolean', required: true, default: true },
+          createdBy: { type: 'string', required: true },
+          updatedBy: { type: 'string' },
+          ...timestamps,
+        },
+        indexes: { byOwner: hub(['ruleId']) },
+      },
+      config(),
+    ),
+);
+
+const ProviderCredentialEntity = lazy(
+  () =>
+    new Entity(
+      {
+        model: { entity: 'providercredential', version: '1', service },
+        attributes: {
+          owner: { type: 'string', required: true, readOnly: true },
+          credentialId: { type: 'string', required: true, readOnly: true },
+          providerSlug: { type: 'string', required: true, readOnly: true },
+          label: { type: 'string', required: true },
+          /** Envelope-encrypted (shared/secrets.ts), context = owner + credential id. Never leaves the domain. */
+          keyCipher: { type: 'string' },
+          keyLast4: { type: 'string' },
+          baseUrl: { type: 'string' },
+          defaultModel: { type: 'string' },
+          /** Validated against the provider's configSchema on every save. */
+          config: { type: 'any' },
+          isActive: { type: 'boolean', required: true, default: true },
+          /** Provider calls per UTC day / calendar month through this key (counted in billing's counters). */
+          dailyQuota: { type: 'number' },
+          monthlyQuota: { type: 'number' },
+          lastUsedAt: { type: 'string' },
+          /** { success, responseTimeMs, error?, testedAt } */
+          lastTest: { type: 'any' },
+          createdBy: { type: 'string', required: true },
+          ...timestamps,
+        },
+        indexes: { byOwner: hub(['credentialId']) },
+      },
+      config(),
+    ),
+);
+
+/** Per owner, provider slug → its default credential: one item, so one default per provider always. */
+const CredentialDefaultsEntity = lazy(
+  () =>
+    new Entity(
+      {
+        model: { entity: 'credentialdefaults', version: '1', service },
+        attributes: {
+          owner: { type: 'string', required: true, readOnly: true },
+          defaults: { type: 'any', required: true },
+          version: { type: 'number', required: true },
+        },
+        indexes: { byOwner: hub([]) },
+      },
+      config(),
+    ),
+);
+
+const FavoriteModelEntity = lazy(
+  () =>
+    new Entity(
+      {
+        model: { entity: 'favoritemodel', version: '1', service },
+        attributes: {
+          owner: { type: 'string', required: true, readOnly: true },
+          modelId: { type: 'string', required: true, readOnly: true },
+          /** The organization of a custom model. */
+          orgId: { type: 'string' },
+          createdAt: { type: 'string', required: true, readOnly: true, default: () => new Date().toISOString() },
+        },
+        indexes: { byOwner: hub(['modelId']) },
+      },
+      config(),
+    ),
+);
+
+/** Platform-wide agent configuration (seed 004 ADMIN_CONFIG); all keys in one partition. */
+const AdminConfigEntity = lazy(
+  () =>
+    new Entity(
+      {
+        model: { entity: 'adminconfig', version: '1', service },
+        attributes: {
+          configKey: { type: 'string', required: true, readOnly: true },
+          data: { type: 'any', required: true },
+          version: { type: 'number', required: true },
+          updatedBy: { type: 'string', required: true },
+          ...timestamps,
+        },
+        indexes: { byKey: { pk: { field: 'pk', composite: [] }, sk: { field: 'sk', composite: ['configKey'] } } },
+      },
+      config(),
+    ),
+);
+
+export const hubDb = {
+  get providerCatalogue() {
+    return ProviderCatalogueEntity();
+  },
+  get model() {
+    return ModelEntity();
+  },
+  get modelAlias() {
+    return ModelAliasEntity();
+  },
+  get routingRule() {
+    return RoutingRuleEntity();
+  },
+  get credential() {
+    return ProviderCredentialEntity();
+  },
+  get credentialDefaults() {
+    return CredentialDefaultsEntity();
+  },
+  get favorite() {
+    return FavoriteModelEntity();
+  },
+  get adminConfig() {
+    return AdminConfigEntity();
+  },
+};
+
+/** The entities an owner's routing picture is made of, read together by one collection query. */
+export const hubService = lazy(
+  () =>
+    new Service(
+      {
+        providerCatalogue: hubDb.providerCatalogue,
+        model: hubDb.model,
+        routingRule: hubDb.routingRule,
+        credential: hubDb.credential,
+        credentialDefaults: hubDb.credentialDefaults,
+      },
+      config(),
+    ),
+);
+
+export type ModelItem = EntityItem<ReturnType<typeof ModelEntity>>;
+export type RoutingRuleItem = EntityItem<ReturnType<typeof RoutingRuleEntity>>;
+export type CredentialItem = EntityItem<ReturnType<typeof ProviderCredentialEntity>>;
+export type FavoriteItem = EntityItem<ReturnType<typeof FavoriteModelEntity>>;
+export type AdminConfigItem = EntityItem<ReturnType<typeof AdminConfigEntity>>;

@@ -1,0 +1,163 @@
+import type { OrgAccess } from '../identity/access.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
+import { put, remove, transactWrite } from '../shared/transactions.ts';
+import { DEFAULT_MODELS, type Model } from './default-models.ts';
+import type { Provider } from './default-providers.ts';
+import { hubDb, type Capability } from './entities.ts';
+import { auditWrites, orgKey, PLATFORM, type Owner } from './owners.ts';
+import { requireProvider } from './providers.ts';
+import { forgetSnapshot, loadSnapshot, mergeModels, modelFromItem } from './snapshot.ts';
+
+/**
+ * The model catalogue (DOMAIN.md §3, Model: one table, kind external / reference / custom).
+ * Catalogue models: defaults in code, a platform admin's edit stored and winning; a built-in
+ * model is deactivated rather than deleted. Custom models of an organization: custom-models.ts.
+ */
+export type ModelInput = Omit<Model, 'modelId' | 'orgId' | 'createdBy' | 'updatedBy' | 'createdAt' | 'updatedAt'>;
+
+export const CUSTOM_MODEL_PREFIX = 'mdl_';
+export const isCustomModelId = (modelId: string) => modelId.startsWith(CUSTOM_MODEL_PREFIX);
+export const isBuiltInModel = (modelId: string) => Object.hasOwn(DEFAULT_MODELS, modelId);
+
+const view = (m: Model) => ({ ...m, isBuiltIn: !m.orgId && isBuiltInModel(m.modelId) });
+export type ModelView = ReturnType<typeof view>;
+
+export interface ModelFilters {
+  type?: Model['type'];
+  provider?: string;
+  capability?: Capability;
+  kind?: Model['kind'];
+  tag?: string;
+  status?: Model['status'];
+}
+
+export function matchesFilters(m: Model, f: ModelFilters): boolean {
+  if (f.type && m.type !== f.type) return false;
+  if (f.provider && m.providerSlug !== f.provider) return false;
+  if (f.capability && !m.capabilities.includes(f.capability)) return false;
+  if (f.kind && m.kind !== f.kind) return false;
+  if (f.tag && !m.tags.includes(f.tag)) return false;
+  // Without a status filter, retired (Inactive) models are left out.
+  return f.status ? m.status === f.status : m.status !== 'Inactive';
+}
+
+async function catalogueRows(): Promise<Model[]> {
+  const { data } = await hubDb.model.query.byOwner({ owner: PLATFORM }).go({ pages: 'all' });
+  return data.map(modelFromItem);
+}
+
+/**
+ * The catalogue, filtered; with an `OrgAccess`, that organization's custom models too.
+ * One query for the catalogue, one for the organization's models.
+ */
+export async function listModels(filters: ModelFilters, access?: OrgAccess): Promise<ModelView[]> {
+  const [catalogue, custom] = await Promise.all([
+    catalogueRows().then(mergeModels),
+    access
+      ? hubDb.model.query
+          .byOwner({ owner: orgKey(access.orgId) })
+          .go({ pages: 'all' })
+          .then(({ data }) => data.map(modelFromItem))
+      : Promise.resolve([]),
+  ]);
+  return [...custom, ...catalogue].filter((m) => matchesFilters(m, filters)).map(view);
+}
+
+/** One model: a catalogue model, or (with the organization's access) one of its custom models. */
+export async function getModel(modelId: string, access?: OrgAccess): Promise<ModelView> {
+  const owner = isCustomModelId(modelId) ? (access ? orgKey(access.orgId) : undefined) : PLATFORM;
+  const notFound = () => new NotFoundError(`No model ${modelId}`);
+  if (!owner) throw notFound();
+  const { data } = await hubDb.model.get({ owner, modelId }).go();
+  const model = data ? modelFromItem(data) : owner === PLATFORM ? DEFAULT_MODELS[modelId] : undefined;
+  if (!model) throw notFound();
+  return view(model);
+}
+
+const ALIAS_PATH = 'aliases';
+
+/** Aliases are unique in the catalogue and never another model's id. */
+function checkAliases(modelId: string, aliases: string[], catalogue: Model[]) {
+  const taken = new Map<string, string>();
+  for (const m of catalogue)
+    if (m.modelId !== modelId) [m.modelId, ...m.aliases].forEach((name) => taken.set(name.toLowerCase(), m.modelId));
+  const clashes = aliases.filter((a) => taken.has(a.toLowerCase()) || a === modelId);
+  if (clashes.length)
+    throw new ConflictError(
+      'Some aliases already name another model',
+      clashes.map((a) => ({ path: ALIAS_PATH, message: `${a} already names ${taken.get(a.toLowerCase()) ?? 'this model'}` })),
+    );
+}
+
+export function checkModelProvider(providers: Map<string, Provider>, input: Pick<Model, 'providerSlug'>) {
+  const provider = requireProvider(providers, input.providerSlug);
+  if (provider.status === 'Inactive')
+    throw new ValidationError(`The provider ${provider.slug} is inactive`, [
+      { path: 'providerSlug', message: 'Inactive provider' },
+    ]);
+  return provider;
+}
+
+async function writeCatalogueModel(owner: Owner, model: Model, before: Model | undefined) {
+  const { modelId, orgId: _none, ...fields } = model;
+  await transactWrite([
+    put(hubDb.model.put({ ...fields, owner: PLATFORM, modelId, updatedBy: owner.actorId })),
+    ...auditWrites(owner, 'model.saved', { type: 'model', id: modelId }, { before: before ?? null, after: model }),
+  ]);
+  forgetSnapshot(PLATFORM);
+  return view({ ...model, updatedBy: owner.actorId, updatedAt: new Date().toISOString() });
+}
+
+/** Creates or replaces a catalogue model (platform admins): its provider must exist, its aliases be free. */
+export async function saveCatalogueModel(owner: Owner, modelId: string, input: ModelInput): Promise<ModelView> {
+  if (input.kind === 'custom')
+    throw new ValidationError('Custom models belong to an organization', [{ path: 'kind', message: 'external or reference' }]);
+  const platform = await loadSnapshot(PLATFORM);
+  checkModelProvider(platform.providers, input);
+  checkAliases(modelId, input.aliases, platform.models);
+  const before = platform.models.find((m) => m.modelId === modelId);
+  return writeCatalogueModel(owner, { ...input, modelId, createdAt: before?.createdAt }, before);
+}
+
+/** Changes some fields of a catalogue model (platform admins). */
+export async function patchCatalogueModel(owner: Owner, modelId: string, changes: Partial<ModelInput>): Promise<ModelView> {
+  const platform = await loadSnapshot(PLATFORM);
+  const before = platform.models.find((m) => m.modelId === modelId);
+  if (!before) throw new NotFoundError(`No model ${modelId}`);
+  const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
+  const model: Model = { ...before, ...defined, modelId };
+  if (model.kind === 'custom')
+    throw new ValidationError('Custom models belong to an organization', [{ path: 'kind', message: 'external or reference' }]);
+  if (changes.providerSlug) checkModelProvider(platform.providers, model);
+  if (changes.aliases) checkAliases(modelId, model.aliases, platform.models);
+  return writeCatalogueModel(owner, model, before);
+}
+
+/**
+ * Retires a catalogue model: a built-in one is deactivated (its definition lives in code), one
+ * an admin added is removed. A model that a global routing rule names stays until the rule changes.
+ */
+export async function retireCatalogueModel(owner: Owner, modelId: string): Promise<void> {
+  const platform = await loadSnapshot(PLATFORM);
+  const before = platform.models.find((m) => m.modelId === modelId);
+  if (!before) throw new NotFoundError(`No model ${modelId}`);
+  const rules = platform.rules.filter((r) => ruleNames(r, modelId));
+  if (rules.length)
+    throw new ConflictError(`Global routing rules name ${modelId}: ${rules.map((r) => r.ruleId).join(', ')}; change them first`);
+  if (isBuiltInModel(modelId)) {
+    await writeCatalogueModel(owner, { ...before, status: 'Inactive' }, before);
+    return;
+  }
+  await transactWrite([
+    remove(hubDb.model.delete({ owner: PLATFORM, modelId })),
+    ...auditWrites(owner, 'model.deleted', { type: 'model', id: modelId }, { before }),
+  ]);
+  forgetSnapshot(PLATFORM);
+}
+
+/** Whether a routing rule sends calls to the model (as a target or a fallback). */
+export function ruleNames(rule: { targets: unknown; fallbacks?: string[] }, modelId: string): boolean {
+  return (
+    (rule.targets as Array<{ modelId: string }>).some((t) => t.modelId === modelId) || (rule.fallbacks ?? []).includes(modelId)
+  );
+}

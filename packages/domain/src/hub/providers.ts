@@ -1,0 +1,118 @@
+import { ConflictError, NotFoundError } from '../shared/errors.ts';
+import { put, transactWrite } from '../shared/transactions.ts';
+import { DEFAULT_PROVIDERS, type Provider } from './default-providers.ts';
+import { hubDb } from './entities.ts';
+import { auditWrites, PLATFORM, type Owner } from './owners.ts';
+import { forgetSnapshot, mergeProviders } from './snapshot.ts';
+
+/**
+ * The provider catalogue (DOMAIN.md §3, Provider). Defaults live in code; platform admins'
+ * edits and additions are one stored item (slug → provider) that wins over them. Built-in
+ * providers cannot be removed, only deactivated; providers an admin added can be removed.
+ */
+export type ProviderInput = Omit<Provider, 'slug' | 'updatedAt' | 'updatedBy'>;
+
+interface Catalogue {
+  providers: Map<string, Provider>;
+  saved: Record<string, Provider>;
+  version?: number;
+}
+
+async function readCatalogue(): Promise<Catalogue> {
+  const { data } = await hubDb.providerCatalogue.get({ owner: PLATFORM }).go({ consistent: true });
+  const saved = (data?.providers ?? {}) as Record<string, Provider>;
+  return { providers: mergeProviders(saved), saved, version: data?.version };
+}
+
+export const isBuiltInProvider = (slug: string) => Object.hasOwn(DEFAULT_PROVIDERS, slug);
+
+const view = (p: Provider) => ({ ...p, isBuiltIn: isBuiltInProvider(p.slug) });
+export type ProviderView = ReturnType<typeof view>;
+
+/** Every provider (inactive ones only when asked), built-in ones first. One read. */
+export async function listProviders(options: { includeInactive?: boolean } = {}): Promise<ProviderView[]> {
+  const { providers } = await readCatalogue();
+  const order = Object.keys(DEFAULT_PROVIDERS);
+  const rank = (slug: string) => (order.includes(slug) ? order.indexOf(slug) : order.length);
+  return [...providers.values()]
+    .filter((p) => options.includeInactive || p.status !== 'Inactive')
+    .sort((a, b) => rank(a.slug) - rank(b.slug) || a.slug.localeCompare(b.slug))
+    .map(view);
+}
+
+/** The catalogue as one map, for services that check a provider (a key's config, a model's provider). */
+export async function providerCatalogue(): Promise<Map<string, Provider>> {
+  return (await readCatalogue()).providers;
+}
+
+export function requireProvider(providers: Map<string, Provider>, slug: string, path = 'providerSlug'): Provider {
+  const provider = providers.get(slug);
+  if (!provider) throw new NotFoundError(`No provider ${slug}`, [{ path, message: 'Unknown provider' }]);
+  return provider;
+}
+
+/** Writes the stored catalogue item under optimistic locking, with the audit row, in one transaction. */
+async function writeCatalogue(
+  owner: Owner,
+  catalogue: Catalogue,
+  saved: Record<string, Provider>,
+  audit: Parameters<typeof auditWrites>,
+) {
+  const version = (catalogue.version ?? 0) + 1;
+  const item = { owner: PLATFORM, providers: saved, version, updatedAt: new Date().toISOString() };
+  const write =
+    catalogue.version === undefined
+      ? hubDb.providerCatalogue.create(item)
+      : hubDb.providerCatalogue.put(item).where(({ version: v }, { eq }) => eq(v, catalogue.version!));
+  const outcome = await transactWrite([put(write), ...auditWrites(...audit)]);
+  if (outcome.canceled) throw new ConflictError('The provider catalogue changed meanwhile; retry');
+  forgetSnapshot(PLATFORM);
+}
+
+/** Creates or replaces a provider (platform admins). */
+export async function saveProvider(owner: Owner, slug: string, input: ProviderInput): Promise<ProviderView> {
+  const catalogue = await readCatalogue();
+  const before = catalogue.providers.get(slug);
+  const provider: Provider = { ...input, slug, updatedAt: new Date().toISOString(), updatedBy: owner.actorId };
+  await writeCatalogue(owner, catalogue, { ...catalogue.saved, [slug]: provider }, [
+    owner,
+    'provider.saved',
+    { type: 'provider', id: slug },
+    { before: before ?? null, after: provider },
+  ]);
+  return view(provider);
+}
+
+/** Changes some fields of a provider (platform admins). */
+export async function patchProvider(owner: Owner, slug: string, changes: Partial<ProviderInput>): Promise<ProviderView> {
+  const catalogue = await readCatalogue();
+  const before = requireProvider(catalogue.providers, slug, 'slug');
+  const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
+  const provider: Provider = { ...before, ...defined, slug, updatedAt: new Date().toISOString(), updatedBy: owner.actorId };
+  await writeCatalogue(owner, catalogue, { ...catalogue.saved, [slug]: provider }, [
+    owner,
+    'provider.saved',
+    { type: 'provider', id: slug },
+    { before, after: provider },
+  ]);
+  return view(provider);
+}
+
+/**
+ * Retires a provider: one an admin added is removed; a built-in one (its definition lives in
+ * code) is deactivated. Either way no call is routed to it any more.
+ */
+export async function retireProvider(owner: Owner, slug: string): Promise<void> {
+  const catalogue = await readCatalogue();
+  const before = requireProvider(catalogue.providers, slug, 'slug');
+  const saved = { ...catalogue.saved };
+  if (isBuiltInProvider(slug))
+    saved[slug] = { ...before, status: 'Inactive', updatedAt: new Date().toISOString(), updatedBy: owner.actorId };
+  else delete saved[slug];
+  await writeCatalogue(owner, catalogue, saved, [
+    owner,
+    'provider.retired',
+    { type: 'provider', id: slug },
+    { before, removed: !isBuiltInProvider(slug) },
+  ]);
+}

@@ -1,0 +1,182 @@
+import type { ModelType } from '../gateway/types.ts';
+import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../shared/errors.ts';
+import { newId } from '../shared/ids.ts';
+import { put, remove, transactGet, transactWrite, update } from '../shared/transactions.ts';
+import { DEFAULT_MODELS, type Model } from './default-models.ts';
+import { hubDb, type ModelItem, type RoutingRuleItem } from './entities.ts';
+import { isCustomModelId } from './models.ts';
+import { auditWrites, PLATFORM, type Owner } from './owners.ts';
+import { forgetSnapshot, modelFromItem } from './snapshot.ts';
+
+/**
+ * Routing rules (DOMAIN.md §3, RoutingRule + RoutingRuleModel): per organization, or global
+ * (platform admins). A rule applies to calls of its model type when its conditions hold, and
+ * sends them to one of its weighted targets, then the other targets, then its fallbacks, in
+ * order (gateway/routing.ts). Priority 1 is tried first; an organization's rules before the
+ * global ones. Targets and fallbacks name models that exist when the rule is saved, of a
+ * compatible type: the catalogue's, or (for an organization) its own custom models.
+ */
+export interface RuleConditions {
+  /** The requested model (id, provider model id or alias) is one of these. */
+  models?: string[];
+  /** The organization's plan is one of these. */
+  planIds?: string[];
+  /** The call carries every one of these tags. */
+  tags?: string[];
+  /** Only targets and fallbacks whose larger per-million-token price is at most this (micro-USD). */
+  maxCostPerMTokMicros?: number;
+}
+
+export interface RuleTarget {
+  modelId: string;
+  weight: number;
+  notes?: string;
+  tags?: string[];
+}
+
+export interface RoutingRuleInput {
+  name: string;
+  description?: string;
+  priority: number;
+  modelType: ModelType;
+  conditions: RuleConditions;
+  targets: RuleTarget[];
+  fallbacks: string[];
+  isActive: boolean;
+}
+
+export interface RoutingRule extends RoutingRuleInput {
+  ruleId: string;
+  scope: 'org' | 'global';
+  orgId?: string;
+  createdBy: string;
+  updatedBy?: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export function ruleFromItem(item: RoutingRuleItem): RoutingRule {
+  const { owner, ...rest } = item;
+  return {
+    ...rest,
+    conditions: (rest.conditions ?? {}) as RuleConditions,
+    targets: (rest.targets ?? []) as RuleTarget[],
+    fallbacks: rest.fallbacks ?? [],
+    scope: owner === PLATFORM ? 'global' : 'org',
+    ...(owner.startsWith('org#') ? { orgId: owner.slice(4) } : {}),
+  };
+}
+
+/** TEXT and CODE models both chat; other types only serve their own. */
+export function typesCompatible(a: ModelType, b: ModelType): boolean {
+  const family = (t: ModelType) => (t === 'CODE' ? 'TEXT' : t);
+  return family(a) === family(b);
+}
+
+const isCustomFor = (owner: Owner, modelId: string) => owner.kind === 'org' && isCustomModelId(modelId);
+
+/** The rule (when given) and the models named, read in one request: catalogue rows (defaults when never edited) and the organization's custom models. */
+async function read(owner: Owner, ruleId: string | undefined, ids: string[]) {
+  const unique = [...new Set(ids)];
+  const keys = unique.map((modelId) => ({ owner: isCustomFor(owner, modelId) ? owner.key : PLATFORM, modelId }));
+  const reads = [
+    ...(ruleId ? [{ op: hubDb.routingRule.get({ owner: owner.key, ruleId }), entity: hubDb.routingRule }] : []),
+    ...keys.map((key) => ({ op: hubDb.model.get(key), entity: hubDb.model })),
+  ];
+  const rows = reads.length ? await transactGet<Array<ModelItem | RoutingRuleItem>>(reads) : [];
+  const rule = ruleId ? (rows.shift() as RoutingRuleItem | null) : null;
+  const models = new Map<string, Model>();
+  unique.forEach((modelId, i) => {
+    const row = rows[i] as ModelItem | null;
+    const model = row ? modelFromItem(row) : isCustomModelId(modelId) ? undefined : DEFAULT_MODELS[modelId];
+    if (model) models.set(modelId, model);
+  });
+  return { rule, models };
+}
+
+const namedIn = (rule: Partial<RoutingRuleInput>) => [...(rule.targets ?? []).map((t) => t.modelId), ...(rule.fallbacks ?? [])];
+
+function checkRule(owner: Owner, rule: RoutingRuleInput, models: Map<string, Model>) {
+  const errors: FieldError[] = [];
+  const references = [
+    ...rule.targets.map((t, i) => ({ modelId: t.modelId, path: `targets.${i}.modelId` })),
+    ...rule.fallbacks.map((modelId, i) => ({ modelId, path: `fallbacks.${i}` })),
+  ];
+  for (const r of references) {
+    const model = models.get(r.modelId);
+    if (isCustomModelId(r.modelId) && owner.kind !== 'org')
+      errors.push({ path: r.path, message: 'Global rules route to catalogue models only' });
+    else if (!model) errors.push({ path: r.path, message: `No model ${r.modelId}` });
+    else if (!typesCompatible(model.type, rule.modelType))
+      errors.push({ path: r.path, message: `${r.modelId} is a ${model.type} model; this rule routes ${rule.modelType}` });
+  }
+  if (errors.length) throw new ValidationError('The rule names models it cannot route to', errors);
+}
+
+export async function createRule(owner: Owner, input: RoutingRuleInput): Promise<RoutingRule> {
+  checkRule(owner, input, (await read(owner, undefined, namedIn(input))).models);
+  const ruleId = newId('rtr');
+  const now = new Date().toISOString();
+  const item: RoutingRuleItem = { ...input, owner: owner.key, ruleId, createdBy: owner.actorId, createdAt: now, updatedAt: now };
+  await transactWrite([
+    put(hubDb.routingRule.create(item)),
+    ...auditWrites(owner, 'routing-rule.created', { type: 'routing-rule', id: ruleId }, { after: input }),
+  ]);
+  forgetSnapshot(owner.key);
+  return ruleFromItem(item);
+}
+
+/** Every rule of the owner, in the order they are tried (priority, then age). */
+export async function listRules(owner: Owner): Promise<RoutingRule[]> {
+  const { data } = await hubDb.routingRule.query.byOwner({ owner: owner.key }).go({ pages: 'all' });
+  return data.map(ruleFromItem).sort((a, b) => a.priority - b.priority || a.ruleId.localeCompare(b.ruleId));
+}
+
+const notFound = (ruleId: string) => new NotFoundError(`No routing rule ${ruleId}`);
+
+export async function getRule(owner: Owner, ruleId: string): Promise<RoutingRule> {
+  const { data } = await hubDb.routingRule.get({ owner: owner.key, ruleId }).go();
+  if (!data) throw notFound(ruleId);
+  return ruleFromItem(data);
+}
+
+/**
+ * Changes a rule. The rule and the models the change names are read together; so a change
+ * of model type must restate the targets and fallbacks it applies to.
+ */
+export async function patchRule(owner: Owner, ruleId: string, changes: Partial<RoutingRuleInput>): Promise<RoutingRule> {
+  const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as Partial<RoutingRuleInput>;
+  const { rule: item, models } = await read(owner, ruleId, namedIn(defined));
+  if (!item) throw notFound(ruleId);
+  const before = ruleFromItem(item);
+  if (defined.modelType && defined.modelType !== before.modelType && (!defined.targets || !defined.fallbacks))
+    throw new ValidationError('A new model type needs its targets and fallbacks', [
+      { path: defined.targets ? 'fallbacks' : 'targets', message: 'Restate it for the new model type' },
+    ]);
+  const after: RoutingRule = { ...before, ...defined, updatedBy: owner.actorId };
+  if (defined.targets || defined.fallbacks || defined.modelType) {
+    const named = { ...after, targets: defined.targets ?? [], fallbacks: defined.fallbacks ?? [] };
+    checkRule(owner, named, models);
+  }
+  const outcome = await transactWrite([
+    update(
+      hubDb.routingRule
+        .patch({ owner: owner.key, ruleId })
+        .set({ ...defined, updatedBy: owner.actorId })
+        .where(({ updatedAt }, { eq }) => eq(updatedAt, item.updatedAt)),
+    ),
+    ...auditWrites(owner, 'routing-rule.updated', { type: 'routing-rule', id: ruleId }, { before, after: defined }),
+  ]);
+  if (outcome.canceled) throw new ConflictError('The rule changed meanwhile; retry');
+  forgetSnapshot(owner.key);
+  return { ...after, updatedAt: new Date().toISOString() };
+}
+
+export async function deleteRule(owner: Owner, ruleId: string): Promise<void> {
+  const outcome = await transactWrite([
+    remove(hubDb.routingRule.remove({ owner: owner.key, ruleId })),
+    ...auditWrites(owner, 'routing-rule.deleted', { type: 'routing-rule', id: ruleId }),
+  ]);
+  if (outcome.canceled) throw notFound(ruleId);
+  forgetSnapshot(owner.key);
+}

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { checkSchema, validateJson, type JsonSchema } from './json-schema.ts';
+
+const openAiLike: JsonSchema = {
+  type: 'object',
+  properties: {
+    organization: { type: 'string', pattern: '^org-[A-Za-z0-9]+$' },
+    timeoutMs: { type: 'integer', minimum: 1000, maximum: 600000 },
+    temperature: { type: 'number', minimum: 0, maximum: 2 },
+    region: { type: 'string', enum: ['us', 'eu'] },
+    headers: { type: 'object', additionalProperties: { type: 'string', maxLength: 10 } },
+    tags: { type: 'array', items: { type: 'string', minLength: 2 } },
+    note: { type: ['string', 'null'] },
+  },
+  required: ['region'],
+  additionalProperties: false,
+};
+
+const paths = (schema: JsonSchema, value: unknown) => validateJson(schema, value).map((e) => e.path);
+
+describe('validating a value against a schema of the allowed subset', () => {
+  it('accepts a conforming object', () => {
+    expect(
+      validateJson(openAiLike, {
+        organization: 'org-abc123',
+        timeoutMs: 30000,
+        temperature: 0.5,
+        region: 'eu',
+        headers: { a: 'x' },
+        tags: ['ab'],
+        note: null,
+      }),
+    ).toEqual([]);
+  });
+
+  it('reports each broken rule at its path', () => {
+    const errors = validateJson(openAiLike, {
+      organization: 'acme',
+      timeoutMs: 10.5,
+      temperature: 3,
+      headers: { a: 'much too long' },
+      tags: ['x', 7],
+      extra: true,
+    });
+    expect(errors.map((e) => e.path).sort()).toEqual(
+      ['organization', 'timeoutMs', 'temperature', 'headers.a', 'tags[0]', 'tags[1]', 'extra', 'region'].sort(),
+    );
+    expect(errors.find((e) => e.path === 'region')?.message).toBe('Is required');
+    expect(errors.find((e) => e.path === 'extra')?.message).toBe('Is not an allowed property');
+    expect(errors.find((e) => e.path === 'timeoutMs')?.message).toMatch(/type integer/);
+    expect(errors.find((e) => e.path === 'temperature')?.message).toBe('Must be at most 2');
+  });
+
+  it('checks enum, minimum, type unions and integers strictly', () => {
+    expect(paths(openAiLike, { region: 'asia' })).toEqual(['region']);
+    expect(paths({ type: 'integer', minimum: 1 }, 0)).toEqual(['']);
+    expect(paths({ type: 'integer' }, 2)).toEqual([]);
+    expect(paths({ type: 'number' }, 2)).toEqual([]);
+    expect(paths({ type: 'number' }, Number.NaN)).toEqual(['']);
+    expect(paths({ type: ['string', 'null'] }, null)).toEqual([]);
+    expect(paths({ type: 'object' }, [])).toEqual(['']);
+    expect(paths({ type: 'object' }, null)).toEqual(['']);
+    expect(paths({ enum: [{ a: 1 }, 'x'] }, { a: 1 })).toEqual([]);
+  });
+
+  it('allows unknown properties unless additionalProperties is false, and never reads inherited ones', () => {
+    expect(paths({ type: 'object', properties: { a: { type: 'string' } } }, { b: 1 })).toEqual([]);
+    expect(paths({ type: 'object', properties: {}, additionalProperties: false }, JSON.parse('{"__proto__": 1}'))).toEqual([
+      '__proto__',
+    ]);
+    expect(paths({ type: 'object', properties: {}, additionalProperties: false }, { toString: 'x' })).toEqual(['toString']);
+  });
+
+  it('counts string lengths in characters, not bytes', () => {
+    expect(paths({ type: 'string', maxLength: 2 }, 'éé')).toEqual([]);
+    expect(paths({ type: 'string', minLength: 3 }, '😀😀')).toEqual(['']);
+  });
+});
+
+describe('checking a schema definition', () => {
+  it('accepts the subset, with annotations', () => {
+    expect(
+      checkSchema({ ...openAiLike, title: 'OpenAI', description: 'x', $schema: 'https://json-schema.org/draft/2020-12/schema' }),
+    ).toEqual([]);
+  });
+
+  it('refuses unsupported keywords, so nothing in a schema goes unenforced', () => {
+    const errors = checkSchema({ type: 'object', properties: { a: { type: 'string', format: 'email' } }, oneOf: [] });
+    expect(errors.map((e) => e.path).sort()).toEqual(['oneOf', 'properties.a.format']);
+  });
+
+  it('refuses malformed keywords', () => {
+    const errors = checkSchema({
+      type: 'thing',
+      required: 'a',
+      enum: [],
+      minimum: '1',
+      maxLength: -1,
+      pattern: '(',
+      additionalProperties: 'no',
+      items: [],
+    });
+    expect(errors.map((e) => e.path).sort()).toEqual(
+      ['type', 'required', 'enum', 'minimum', 'maxLength', 'pattern', 'additionalProperties', 'items'].sort(),
+    );
+    expect(checkSchema([])).toEqual([{ path: '', message: 'A schema is a JSON object' }]);
+    expect(checkSchema({ pattern: 'a'.repeat(201) })[0]?.path).toBe('pattern');
+  });
+
+  it('limits nesting', () => {
+    let deep: JsonSchema = { type: 'string' };
+    for (let i = 0; i < 10; i++) deep = { type: 'object', properties: { x: deep } };
+    expect(checkSchema(deep).some((e) => /nest/.test(e.message))).toBe(true);
+  });
+});

@@ -1,0 +1,404 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { resolveRoute } from '@platform/domain/gateway/routing';
+import type { RouteRequest } from '@platform/domain/gateway/types';
+import { createCredential, deleteCredential, patchCredential } from '@platform/domain/hub/credentials';
+import { hubDb } from '@platform/domain/hub/entities';
+import { saveCatalogueModel } from '@platform/domain/hub/models';
+import { saveProvider } from '@platform/domain/hub/providers';
+import { createRule, deleteRule, patchRule } from '@platform/domain/hub/routing-rules';
+import { forgetSnapshot, OWNER_TTL_MS, PLATFORM_TTL_MS } from '@platform/domain/hub/snapshot';
+import { orgKey } from '@platform/domain/hub/owners';
+import { db } from '@platform/domain/identity/entities';
+import { countRequests, newOrgId, orgOwnerOf, platformOwnerOf, uniqueSlug, userOwnerOf } from '../helpers/hub.ts';
+
+/**
+ * The router against DynamoDB Local: rules before the requested model, organization before
+ * global, priority, weights, fallbacks, conditions, key strategies, and the caches that keep
+ * the hot path free of DynamoDB requests. Platform-wide things (a provider, catalogue models,
+ * global rules) are created under names no other test uses.
+ */
+const admin = platformOwnerOf();
+const provider = uniqueSlug('prov');
+const chatModel = uniqueSlug('t-chat');
+const virtual = () => `v-${randomUUID().slice(0, 8)}`;
+
+const request = (orgId: string, requestedModel: string, extra: Partial<RouteRequest> = {}): RouteRequest => ({
+  orgId,
+  requestedModel,
+  type: 'TEXT',
+  planId: 'free',
+  apiKeyStrategy: 'PLATFORM',
+  ...extra,
+});
+const rule = (targets: string[], extra: Record<string, unknown> = {}) => ({
+  name: 'Test rule',
+  priority: 50,
+  modelType: 'TEXT' as const,
+  conditions: {},
+  targets: targets.map((modelId) => ({ modelId, weight: 1 })),
+  fallbacks: [] as string[],
+  isActive: true,
+  ...extra,
+});
+const fixed = (value: number) => ({ random: () => value });
+const status = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 200,
+    (e: { status?: number }) => e.status,
+  );
+
+beforeAll(async () => {
+  await saveProvider(admin, provider, {
+    displayName: 'Test provider',
+    adapter: 'openai',
+    requiresApiKey: true,
+    requiresBaseUrl: false,
+    supportsStreaming: true,
+    capabilities: ['chat', 'stream'],
+    configSchema: { type: 'object', properties: { organization: { type: 'string' } }, additionalProperties: false },
+    defaultBaseUrl: 'https://api.example.com/v1',
+    group: { name: 'Test' },
+    status: 'Active',
+  });
+  await saveCatalogueModel(admin, chatModel, {
+    kind: 'external',
+    providerSlug: provider,
+    providerModelId: 'test-chat-1',
+    name: 'Test chat',
+    type: 'TEXT',
+    capabilities: ['chat', 'stream'],
+    pricing: { inputPerMTokMicros: 1_000_000, outputPerMTokMicros: 2_000_000 },
+    status: 'Active',
+    tags: [],
+    aliases: [],
+  });
+});
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('the requested model, when no rule applies', () => {
+  it('is found by id, alias or provider model id, served by the platform through the keyless Bedrock provider', async () => {
+    const orgId = newOrgId();
+    for (const name of ['nova-micro', 'fast', 'amazon.nova-micro-v1:0', 'FAST']) {
+      const plan = await resolveRoute(request(orgId, name));
+      expect(plan.ruleId).toBe('default');
+      expect(plan.candidates).toHaveLength(1);
+      expect(plan.candidates[0]).toMatchObject({
+        modelId: 'nova-micro',
+        type: 'TEXT',
+        keySource: 'platform',
+        reason: 'requested',
+        pricing: { inputPerMTokMicros: 35_000, outputPerMTokMicros: 140_000 },
+        target: { adapter: 'bedrock', providerSlug: 'bedrock', providerModelId: 'amazon.nova-micro-v1:0' },
+      });
+      expect(plan.candidates[0]!.target.apiKey).toBeUndefined();
+      expect(plan.explanation).toMatch(/^rule=default requested=\S+ pick=nova-micro key=platform$/);
+    }
+  });
+
+  it('is a 404 when unknown and a 422 when it cannot serve the call', async () => {
+    const orgId = newOrgId();
+    expect(await status(resolveRoute(request(orgId, 'no-such-model')))).toBe(404);
+    expect(await status(resolveRoute(request(orgId, 'nova-canvas')))).toBe(422); // an IMAGE model for a TEXT call
+    expect(await status(resolveRoute(request(orgId, 'nova-micro', { operation: 'embeddings' })))).toBe(422);
+    const image = await resolveRoute(request(orgId, 'default-image', { type: 'IMAGE' }));
+    expect(image.candidates[0]).toMatchObject({ modelId: 'nova-canvas', pricing: { perImageMicros: 40_000 } });
+  });
+});
+
+describe('routing rules', () => {
+  it('try the organization’s rules by priority before the global ones, and skip inactive rules', async () => {
+    const orgId = newOrgId();
+    const owner = orgOwnerOf(orgId);
+    const name = virtual();
+    const global = await createRule(admin, rule(['claude-3-haiku'], { priority: 1, conditions: { models: [name] } }));
+    const late = await createRule(owner, rule(['nova-lite'], { priority: 50, conditions: { models: [name] } }));
+    const early = await createRule(owner, rule(['nova-pro'], { priority: 10, conditions: { models: [name] } }));
+    try {
+      const first = await resolveRoute(request(orgId, name));
+      expect(first).toMatchObject({ ruleId: early.ruleId, candidates: [{ modelId: 'nova-pro' }] });
+      expect(first.explanation).toContain(`rule=${early.ruleId} "Test rule" org pick=nova-pro`);
+
+      await patchRule(owner, early.ruleId, { isActive: false });
+      expect((await resolveRoute(request(orgId, name))).ruleId).toBe(late.ruleId);
+      await deleteRule(owner, late.ruleId);
+      const fallback = await resolveRoute(request(orgId, name));
+      expect(fallback).toMatchObject({ ruleId: global.ruleId, candidates: [{ modelId: 'claude-3-haiku' }] });
+      expect(fallback.explanation).toContain('global');
+      // Another organization sees the global rule, never this organization's.
+      expect((await resolveRoute(request(newOrgId(), name))).ruleId).toBe(global.ruleId);
+    } finally {
+      await deleteRule(admin, global.ruleId);
+    }
+    expect(await status(resolveRoute(request(orgId, name)))).toBe(404);
+  });
+
+  it('pick the primary target by weight, then the other targets, then the fallbacks, each model once', async () => {
+    const orgId = newOrgId();
+    const name = virtual();
+    await createRule(orgOwnerOf(orgId), {
+      ...rule([], { conditions: { models: [name] }, fallbacks: ['nova-pro', 'nova-micro'] }),
+      targets: [
+        { modelId: 'nova-micro', weight: 1 },
+        { modelId: 'nova-lite', weight: 3 },
+      ],
+    });
+    const low = await resolveRoute(request(orgId, name), fixed(0.1));
+    expect(low.candidates.map((c) => c.modelId)).toEqual(['nova-micro', 'nova-lite', 'nova-pro']);
+    expect(low.candidates.map((c) => c.reason)).toEqual([
+      expect.stringMatching(/weighted 1\/4$/),
+      expect.stringMatching(/target 2$/),
+      expect.stringMatching(/fallback 1$/),
+    ]);
+    const high = await resolveRoute(request(orgId, name), fixed(0.5));
+    expect(high.candidates.map((c) => c.modelId)).toEqual(['nova-lite', 'nova-micro', 'nova-pro']);
+    expect(high.explanation).toMatch(/pick=nova-lite key=platform then=nova-micro,nova-pro$/);
+
+    let lite = 0;
+    const runs = 4000;
+    for (let i = 0; i < runs; i++) if ((await resolveRoute(request(orgId, name))).candidates[0]!.modelId === 'nova-lite') lite++;
+    expect(lite / runs).toBeGreaterThan(0.7);
+    expect(lite / runs).toBeLessThan(0.8);
+  });
+
+  it('apply only when their plan and tag conditions hold', async () => {
+    const orgId = newOrgId();
+    const owner = orgOwnerOf(orgId);
+    await createRule(owner, rule(['nova-pro'], { priority: 1, conditions: { planIds: ['pro', 'team'] } }));
+    await createRule(owner, rule(['nova-lite'], { priority: 2, conditions: { tags: ['batch', 'eu'] } }));
+    expect((await resolveRoute(request(orgId, 'fast'))).candidates[0]!.modelId).toBe('nova-micro');
+    expect((await resolveRoute(request(orgId, 'fast', { planId: 'pro' }))).candidates[0]!.modelId).toBe('nova-pro');
+    expect((await resolveRoute(request(orgId, 'fast', { tags: ['batch'] }))).candidates[0]!.modelId).toBe('nova-micro');
+    expect((await resolveRoute(request(orgId, 'fast', { tags: ['eu', 'batch', 'x'] }))).candidates[0]!.modelId).toBe('nova-lite');
+    // A rule for another model type never applies.
+    expect((await resolveRoute(request(orgId, 'default-image', { type: 'IMAGE', planId: 'pro' }))).ruleId).toBe('default');
+  });
+
+  it('leave out models over the cost cap, retired ones and ones without a key, and say so', async () => {
+    const orgId = newOrgId();
+    const name = virtual();
+    const created = await createRule(
+      orgOwnerOf(orgId),
+      rule(['claude-3-5-sonnet', chatModel, 'nova-micro'], { conditions: { models: [name], maxCostPerMTokMicros: 2_000_000 } }),
+    );
+    const plan = await resolveRoute(request(orgId, name));
+    expect(plan.candidates.map((c) => c.modelId)).toEqual(['nova-micro']);
+    expect(plan.explanation).toContain(`skipped=claude-3-5-sonnet:over-cost,${chatModel}:no-platform-key-for-${provider}`);
+
+    // A rule that offers nothing usable passes the call on.
+    await patchRule(orgOwnerOf(orgId), created.ruleId, { targets: [{ modelId: 'claude-3-5-sonnet', weight: 1 }] });
+    expect(await status(resolveRoute(request(orgId, name)))).toBe(404);
+  });
+
+  it('send each operation only to models that can do it', async () => {
+    const orgId = newOrgId();
+    const name = virtual();
+    await createRule(orgOwnerOf(orgId), rule(['nova-micro', 'titan-embed-text-v2'], { conditions: { models: [name] } }));
+    const embed = await resolveRoute(request(orgId, name, { operation: 'embeddings' }));
+    expect(embed.candidates.map((c) => c.modelId)).toEqual(['titan-embed-text-v2']);
+    const chat = await resolveRoute(request(orgId, name));
+    expect(chat.candidates.map((c) => c.modelId)).toEqual(['nova-micro']);
+    // Inferred from the requested model: an embeddings-only model means an embeddings call.
+    expect((await resolveRoute(request(orgId, 'default-embed'))).candidates[0]!.modelId).toBe('titan-embed-text-v2');
+  });
+
+  it('explain themselves in short printable ASCII', async () => {
+    const orgId = newOrgId();
+    const name = virtual();
+    await createRule(orgOwnerOf(orgId), rule(['nova-micro'], { name: 'Règle d’été ✓ "quoted"', conditions: { models: [name] } }));
+    const { explanation } = await resolveRoute(request(orgId, name));
+    expect(explanation).toMatch(/^[\x20-\x7e]+$/);
+    expect(explanation.length).toBeLessThanOrEqual(400);
+    expect(explanation).toContain(`"R?gle d??t? ? 'quoted'"`);
+  });
+});
+
+describe('whose key pays (apiKeyStrategy)', () => {
+  const key = () => `sk-${randomUUID().replace(/-/g, '')}`;
+
+  it('PLATFORM: the platform’s key only; a provider without one cannot be used', async () => {
+    const orgId = newOrgId();
+    await createCredential(orgOwnerOf(orgId), { label: 'Ours', providerSlug: provider, key: key() });
+    expect(await status(resolveRoute(request(orgId, chatModel)))).toBe(422);
+    const platformKey = key();
+    const credential = await createCredential(admin, { label: 'Platform', providerSlug: provider, key: platformKey });
+    try {
+      const plan = await resolveRoute(request(orgId, chatModel));
+      expect(plan.candidates[0]).toMatchObject({
+        keySource: 'platform',
+        credentialId: credential.credentialId,
+        target: {
+          adapter: 'openai',
+          providerSlug: provider,
+          providerModelId: 'test-chat-1',
+          apiKey: platformKey,
+          baseUrl: 'https://api.example.com/v1',
+        },
+      });
+    } finally {
+      await deleteCredential(admin, credential.credentialId);
+    }
+  });
+
+  it('BYOK: the user’s own key, else the organization’s; none is a clear 422', async () => {
+    const orgId = newOrgId();
+    const user = userOwnerOf();
+    const byok = { apiKeyStrategy: 'BYOK' as const, userId: user.userId };
+    const refused = resolveRoute(request(orgId, chatModel, byok));
+    await expect(refused).rejects.toMatchObject({
+      status: 422,
+      message: expect.stringContaining(`/v1/orgs/${orgId}/provider-credentials`),
+    });
+
+    const orgKeyValue = key();
+    const orgCredential = await createCredential(orgOwnerOf(orgId), {
+      label: 'Org',
+      providerSlug: provider,
+      key: orgKeyValue,
+      baseUrl: 'https://llm.example.org/v1',
+      config: { organization: 'acme' },
+    });
+    const viaOrg = await resolveRoute(request(orgId, chatModel, byok));
+    expect(viaOrg.candidates[0]).toMatchObject({
+      keySource: 'byok',
+      credentialId: orgCredential.credentialId,
+      target: { apiKey: orgKeyValue, baseUrl: 'https://llm.example.org/v1', config: { organization: 'acme' } },
+    });
+    expect(viaOrg.explanation).toContain('key=byok');
+
+    const userKeyValue = key();
+    const userCredential = await createCredential(user, { label: 'Mine', providerSlug: provider, key: userKeyValue });
+    const viaUser = await resolveRoute(request(orgId, chatModel, byok));
+    expect(viaUser.candidates[0]).toMatchObject({ credentialId: userCredential.credentialId, target: { apiKey: userKeyValue } });
+    // An API client has no user: the organization's key.
+    expect((await resolveRoute(request(orgId, chatModel, { apiKeyStrategy: 'BYOK' }))).candidates[0]!.credentialId).toBe(
+      orgCredential.credentialId,
+    );
+    // A provider that needs no key (Bedrock on the platform's IAM role) is served by the platform.
+    expect((await resolveRoute(request(orgId, 'fast', byok))).candidates[0]).toMatchObject({ keySource: 'platform' });
+  });
+
+  it('HYBRID: an own key when there is one, else the platform’s', async () => {
+    const orgId = newOrgId();
+    const hybrid = { apiKeyStrategy: 'HYBRID' as const };
+    expect(await status(resolveRoute(request(orgId, chatModel, hybrid)))).toBe(422);
+    const platformCredential = await createCredential(admin, { label: 'Platform', providerSlug: provider, key: key() });
+    try {
+      expect((await resolveRoute(request(orgId, chatModel, hybrid))).candidates[0]).toMatchObject({
+        keySource: 'platform',
+        credentialId: platformCredential.credentialId,
+      });
+      const own = await createCredential(orgOwnerOf(orgId), { label: 'Own', providerSlug: provider, key: key() });
+      expect((await resolveRoute(request(orgId, chatModel, hybrid))).candidates[0]).toMatchObject({
+        keySource: 'byok',
+        credentialId: own.credentialId,
+      });
+    } finally {
+      await deleteCredential(admin, platformCredential.credentialId);
+    }
+  });
+
+  it('use the default key of the provider, skip inactive keys, and serve a rotated key at once', async () => {
+    const orgId = newOrgId();
+    const owner = orgOwnerOf(orgId);
+    const byok = { apiKeyStrategy: 'BYOK' as const };
+    const first = await createCredential(owner, { label: 'First', providerSlug: provider, key: key() });
+    const second = await createCredential(owner, { label: 'Second', providerSlug: provider, key: key() });
+    expect([first.isDefault, second.isDefault]).toEqual([true, false]);
+    expect((await resolveRoute(request(orgId, chatModel, byok))).candidates[0]!.credentialId).toBe(first.credentialId);
+    await patchCredential(owner, first.credentialId, { isActive: false });
+    expect((await resolveRoute(request(orgId, chatModel, byok))).candidates[0]!.credentialId).toBe(second.credentialId);
+    const rotated = key();
+    await patchCredential(owner, second.credentialId, { key: rotated });
+    expect((await resolveRoute(request(orgId, chatModel, byok))).candidates[0]!.target.apiKey).toBe(rotated);
+  });
+
+  it('read the organization’s strategy when the caller does not pass it, and keep it a while', async () => {
+    const orgId = newOrgId();
+    await db.organization
+      .create({
+        orgId,
+        name: 'Strategy',
+        slug: uniqueSlug('strategy'),
+        orgType: 'TEAM',
+        apiKeyStrategy: 'BYOK',
+        ownerId: randomUUID(),
+        createdBy: 'test',
+      })
+      .go();
+    const { apiKeyStrategy: _none, ...withoutStrategy } = request(orgId, chatModel);
+    expect(await status(resolveRoute(withoutStrategy))).toBe(422); // BYOK without a key
+    await createCredential(orgOwnerOf(orgId), { label: 'Own', providerSlug: provider, key: key() });
+    expect((await resolveRoute(withoutStrategy)).candidates[0]!.keySource).toBe('byok');
+    expect(await status(resolveRoute({ ...withoutStrategy, orgId: newOrgId() }))).toBe(404);
+  });
+});
+
+describe('the hot path', () => {
+  it('makes no DynamoDB request in steady state, at most four when cold, and reads again after the TTL', async () => {
+    const orgId = newOrgId();
+    await db.organization
+      .create({
+        orgId,
+        name: 'Hot',
+        slug: uniqueSlug('hot'),
+        orgType: 'TEAM',
+        apiKeyStrategy: 'HYBRID',
+        ownerId: randomUUID(),
+        createdBy: 'test',
+      })
+      .go();
+    const call = { ...request(orgId, 'fast', { userId: randomUUID() }), apiKeyStrategy: undefined };
+    forgetSnapshot();
+    const cold = await countRequests(() => resolveRoute(call));
+    expect(cold.requests.length).toBeGreaterThan(0);
+    expect(cold.requests.length).toBeLessThanOrEqual(4);
+    expect(cold.requests.every((r) => r === 'Query' || r === 'GetItem')).toBe(true);
+
+    const warm = await countRequests(async () => {
+      for (let i = 0; i < 100; i++) await resolveRoute(call);
+    });
+    expect(warm.requests).toEqual([]);
+
+    const timings: number[] = [];
+    for (let i = 0; i < 2000; i++) {
+      const start = performance.now();
+      await resolveRoute(call);
+      timings.push(performance.now() - start);
+    }
+    timings.sort((a, b) => a - b);
+    const p50 = timings[1000]!;
+    const p99 = timings[1980]!;
+    console.log(`resolveRoute, warm: p50 ${(p50 * 1000).toFixed(0)} µs, p99 ${(p99 * 1000).toFixed(0)} µs`);
+    expect(p50).toBeLessThan(1);
+
+    const now = Date.now();
+    vi.spyOn(Date, 'now').mockReturnValue(now + Math.max(OWNER_TTL_MS, PLATFORM_TTL_MS) + 1);
+    const expired = await countRequests(() => resolveRoute(call));
+    expect(expired.requests.length).toBeGreaterThan(0);
+  });
+
+  it('sees another instance’s change only after the TTL, and its own at once', async () => {
+    const orgId = newOrgId();
+    const name = virtual();
+    expect(await status(resolveRoute(request(orgId, name)))).toBe(404);
+    // Written as another Lambda instance would: this process's snapshot is not told.
+    const ruleId = `rtr_${randomUUID().replace(/-/g, '').slice(0, 26)}`;
+    await hubDb.routingRule
+      .create({
+        ...rule(['nova-micro'], { conditions: { models: [name] } }),
+        owner: orgKey(orgId),
+        ruleId,
+        createdBy: 'elsewhere',
+      })
+      .go();
+    expect(await status(resolveRoute(request(orgId, name)))).toBe(404);
+    vi.spyOn(Date, 'now').mockReturnValue(Date.now() + OWNER_TTL_MS + 1);
+    expect((await resolveRoute(request(orgId, name))).ruleId).toBe(ruleId);
+    vi.restoreAllMocks();
+    // A change through the domain in this process invalidates the snapshot immediately.
+    await deleteRule(orgOwnerOf(orgId), ruleId);
+    expect(await status(resolveRoute(request(orgId, name)))).toBe(404);
+  });
+});
