@@ -9,16 +9,44 @@ beforeAll(() => {
   app = synthPlatform({ routes });
 });
 
-const deployed = routes.filter((route) => !route.localOnly);
+const deployed = routes.filter((route) => !route.localOnly && route.surface !== 'gateway');
+const gateway = routes.filter((route) => route.surface === 'gateway');
 const routeKey = (route: RouteDefinition) => `${route.method} ${route.path}`;
 const deployedRoutes = () => resourcesOf(app.routeGroups.values(), 'AWS::ApiGatewayV2::Route');
 
 describe('the deployed API', () => {
-  it('has exactly the route keys of the manifest, local-only routes left out', () => {
+  it('has exactly the route keys of the manifest, local-only and gateway routes left out', () => {
     const keys = deployedRoutes().map((route) => route.Properties.RouteKey as string);
     expect(keys.length).toBe(new Set(keys).size);
     expect(new Set(keys)).toEqual(new Set(deployed.map(routeKey)));
     for (const route of routes.filter((r) => r.localOnly)) expect(keys).not.toContain(routeKey(route));
+    for (const route of gateway) expect(keys).not.toContain(routeKey(route));
+  });
+
+  it('serves the gateway routes from one function behind a streaming function URL that authenticates itself', () => {
+    expect(gateway.map(routeKey).sort()).toEqual(
+      [
+        'GET /openai/v1/models',
+        'POST /openai/v1/chat/completions',
+        'POST /openai/v1/embeddings',
+        'POST /openai/v1/images/generations',
+      ].sort(),
+    );
+    app.api.hasResourceProperties('AWS::Lambda::Function', {
+      FunctionName: 'platform-dev-gateway-openai',
+      Timeout: 300,
+      Architectures: ['arm64'],
+    });
+    app.api.resourceCountIs('AWS::Lambda::Url', 1);
+    app.api.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'NONE', InvokeMode: 'RESPONSE_STREAM' });
+    app.api.hasOutput('GatewayUrl', {});
+    const statements = Object.values(app.api.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement as Array<{ Sid?: string; Action: string[] }>,
+    );
+    expect(statements.find((s) => s.Sid === 'BedrockInvoke')?.Action).toEqual([
+      'bedrock:InvokeModel',
+      'bedrock:InvokeModelWithResponseStream',
+    ]);
   });
 
   it('authenticates each route as its manifest entry says', () => {

@@ -91,6 +91,13 @@ const notTenantScoped: Record<string, string> = {
   markAllNotificationsRead: 'the caller’s own notifications (keyed by the caller’s user id)',
   listPlans: 'public catalogue',
   savePlan: 'platform catalogue, platform admins only',
+  createChatCompletion:
+    'gateway: acts for the key’s organization or the OpenAI-Organization the user belongs to (test/e2e/gateway.test.ts, “tenancy and permissions”)',
+  createEmbeddings: 'gateway: the same access as chat completions',
+  createImages: 'gateway: the same access as chat completions',
+  listOpenAiModels: 'gateway: the catalogue plus the caller’s own organization’s custom models',
+  getModelMetrics:
+    'an orgId in the query is authorized like a path orgId (metrics:read); without one, platform admins only (test/e2e/gateway.test.ts, “model metrics”)',
 };
 
 const w = {} as World;

@@ -13,6 +13,7 @@ import * as plans from './routes/billing/plans.ts';
 import * as limits from './routes/billing/limits.ts';
 import * as notifications from './routes/notifications.ts';
 import * as usage from './routes/billing/usage.ts';
+import * as gateway from './routes/gateway.ts';
 
 /**
  * The one route manifest. CDK builds a Lambda and an API route from each entry (except
@@ -34,6 +35,7 @@ export const routes: RouteDefinition[] = [
   ...Object.values(limits),
   ...Object.values(notifications),
   ...Object.values(usage),
+  ...Object.values(gateway),
 ];
 
 export const deployedRoutes = () => routes.filter((r) => !r.localOnly);

@@ -44,7 +44,11 @@ const outsideLambda: AwsLambdaGlobal = {
   },
 };
 
-const runtime = (): AwsLambdaGlobal => (globalThis as unknown as { awslambda?: AwsLambdaGlobal }).awslambda ?? outsideLambda;
+/** Other libraries put things on `awslambda` too (Powertools its InvokeStore): only the runtime's own calls count. */
+const runtime = (): AwsLambdaGlobal => {
+  const global = (globalThis as unknown as { awslambda?: Partial<AwsLambdaGlobal> }).awslambda;
+  return typeof global?.streamifyResponse === 'function' ? (global as AwsLambdaGlobal) : outsideLambda;
+};
 
 export const streamifyResponse = (handler: StreamingHandler) => runtime().streamifyResponse(handler);
 

@@ -1,0 +1,330 @@
+import type { CreditReservation } from '../billing/entities.ts';
+import type { Caller } from '../identity/access.ts';
+import {
+  BadGatewayError,
+  DomainError,
+  GatewayTimeoutError,
+  TooManyRequestsError,
+  UnprocessableError,
+  ValidationError,
+} from '../shared/errors.ts';
+import { consumeCredentialQuota } from '../hub/credentials.ts';
+import { gatewayAccess } from './access.ts';
+import { adapterFor } from './adapters/registry.ts';
+import { ExecutionError, execute, executeStream, explainAttempts, type Attempt } from './executor.ts';
+import { admit, record, type CallRecord, type MeteredCall } from './metering.ts';
+import {
+  chatChunks,
+  chatCompletion,
+  embeddingsAnswer,
+  toChatRequest,
+  type ChatCompletionBody,
+  type EmbeddingsBody,
+  type ImagesBody,
+} from './openai.ts';
+import { costOf, creditsFor, estimateCredits, estimateTextTokens, estimateTokens } from './pricing.ts';
+import { resolveRoute } from './routing.ts';
+import {
+  ProviderError,
+  type Candidate,
+  type GatewayOperation,
+  type ModelType,
+  type RoutePlan,
+  type TokenUsage,
+} from './types.ts';
+
+/**
+ * The gateway's calls (DOMAIN.md §3, workflow 2): who acts for which organization, which model
+ * and key serve the call (the router), limits and the credit hold (one transaction), the
+ * provider call with retries and fallbacks (the executor), then the settlement, usage log and
+ * model metric (one transaction, after the client has its answer). Answers are OpenAI's.
+ */
+export type Principal = Exclude<Caller, { kind: 'anonymous' }>;
+
+export interface GatewayCall {
+  principal: Principal;
+  /** The `OpenAI-Organization` header, if any. */
+  orgId?: string;
+  requestId: string;
+  /** The client went away. */
+  signal: AbortSignal;
+  /** What the route consumes (manifest `consumes`). */
+  resource?: string;
+}
+
+export interface GatewayReply {
+  headers: Record<string, string>;
+  json?: unknown;
+  sse?: AsyncIterable<string>;
+  after?: () => Promise<void>;
+}
+
+/** The most a reply may write when the client does not say (and what the hold covers). */
+export const DEFAULT_MAX_TOKENS = 1_024;
+/** A provider that takes longer than this to answer (or, streaming, between chunks) times out. */
+const CALL_TIMEOUT_MS = 60_000;
+
+interface Admitted {
+  metered: MeteredCall;
+  plan: RoutePlan;
+  held: CreditReservation | undefined;
+  requestAt: Date;
+}
+
+/** The route and the admission of a call: what each kind of call shares. */
+async function admitCall(
+  call: GatewayCall,
+  requestedModel: string,
+  type: ModelType,
+  operation: GatewayOperation,
+  agentType: MeteredCall['agentType'],
+  estimate: (candidate: Candidate) => number,
+): Promise<Admitted> {
+  const requestAt = new Date();
+  const access = await gatewayAccess(call.principal, call.orgId);
+  const caller = access.caller;
+  const plan = await resolveRoute({
+    orgId: access.orgId,
+    ...(caller.kind === 'apiClient' ? { apiClientId: caller.clientId } : { userId: caller.userId }),
+    requestedModel,
+    type,
+    operation,
+    planId: access.org.planId ?? 'free',
+    apiKeyStrategy: access.org.apiKeyStrategy,
+  });
+  // The hold covers the dearest platform-paid candidate, so any fallback is covered too.
+  const credits = Math.max(0, ...plan.candidates.filter((c) => c.keySource === 'platform').map(estimate));
+  const metered: MeteredCall = { access, requestId: call.requestId, agentType, resource: call.resource };
+  const held = await admit(metered, credits);
+  return { metered, plan, held, requestAt };
+}
+
+/** A bring-your-own key's quota is checked as it is used; a spent key is skipped like a throttled one. */
+async function useQuota(candidate: Candidate) {
+  if (candidate.keySource !== 'byok') return;
+  try {
+    await consumeCredentialQuota(candidate);
+  } catch (error) {
+    if (!(error instanceof TooManyRequestsError)) throw error;
+    throw new ProviderError('throttled', 'The credential’s quota is spent', { retryAfterMs: 3_600_000 });
+  }
+}
+
+const routeHeader = (plan: RoutePlan, attempts: Attempt[]) => ({
+  'x-route': `${plan.ruleId}; ${plan.explanation}; ${explainAttempts(attempts)}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 1_000),
+});
+
+/** How a failed execution is answered: the request's fault stays a 4xx, the providers' is a 502 / 504. */
+function failure(error: unknown): { status: CallRecord['status']; errorType: string; answer: Error } {
+  if (!(error instanceof ExecutionError)) return { status: 'ERROR', errorType: 'internal', answer: error as Error };
+  const { kind, message } = error.error;
+  if (kind === 'invalid') return { status: 'ERROR', errorType: kind, answer: new ValidationError(message) };
+  if (kind === 'content_filter')
+    return { status: 'ERROR', errorType: kind, answer: new UnprocessableError(`The provider refused the content: ${message}`) };
+  if (kind === 'timeout') return { status: 'TIMEOUT', errorType: kind, answer: new GatewayTimeoutError(message) };
+  return {
+    status: 'ERROR',
+    errorType: kind,
+    answer: new BadGatewayError(`Every model that could serve this failed; last: ${message}`),
+  };
+}
+
+/** Records a call that got no answer (releasing its hold) and throws what the client should see. */
+async function failed(admitted: Admitted, requestedModel: string, error: unknown): Promise<never> {
+  const { status, errorType, answer } = failure(error);
+  const attempts = error instanceof ExecutionError ? error.attempts : [];
+  const last = attempts.at(-1);
+  const candidate = last ? admitted.plan.candidates[last.candidate] : undefined;
+  await record(admitted.metered, admitted.held, {
+    candidate: candidate && { ...candidate, keySource: candidate.keySource },
+    requestedModel,
+    usage: {},
+    status,
+    errorType,
+    requestAt: admitted.requestAt,
+    responseAt: new Date(),
+    metadata: { route: explainAttempts(attempts), ruleId: admitted.plan.ruleId },
+  });
+  if (answer instanceof DomainError) Object.assign(answer.headers, routeHeader(admitted.plan, attempts));
+  throw answer;
+}
+
+const options = (call: GatewayCall) => ({ signal: call.signal, timeoutMs: CALL_TIMEOUT_MS });
+
+export async function chat(call: GatewayCall, body: ChatCompletionBody): Promise<GatewayReply> {
+  const request = toChatRequest(body, DEFAULT_MAX_TOKENS);
+  const admitted = await admitCall(call, body.model, 'TEXT', 'chat', 'chat', (c) =>
+    estimateCredits(c.pricing, request, request.maxTokens ?? DEFAULT_MAX_TOKENS),
+  );
+  const id = `chatcmpl-${call.requestId.replace(/[^A-Za-z0-9]/g, '').slice(0, 32)}`;
+  const created = Math.floor(admitted.requestAt.getTime() / 1000);
+  const meta = (attempts: Attempt[]) => ({ route: explainAttempts(attempts), ruleId: admitted.plan.ruleId });
+
+  if (!body.stream) {
+    const execution = await execute(
+      admitted.plan.candidates,
+      async (candidate, o) => {
+        await useQuota(candidate);
+        return (await adapterFor(candidate.target.adapter)).chat(candidate.target, request, o);
+      },
+      options(call),
+    ).catch((error: unknown) => failed(admitted, body.model, error));
+    const { value: result, candidate, attempts } = execution;
+    const responseAt = new Date();
+    return {
+      headers: routeHeader(admitted.plan, attempts),
+      json: chatCompletion(id, candidate.modelId, created, result),
+      after: async () => {
+        await record(admitted.metered, admitted.held, {
+          candidate,
+          requestedModel: body.model,
+          usage: result.usage,
+          status: 'SUCCESS',
+          requestAt: admitted.requestAt,
+          responseAt,
+          metadata: meta(attempts),
+        });
+      },
+    };
+  }
+
+  const execution = await executeStream(
+    admitted.plan.candidates,
+    (candidate, o) => ({
+      async *[Symbol.asyncIterator]() {
+        await useQuota(candidate);
+        yield* (await adapterFor(candidate.target.adapter)).chatStream(candidate.target, request, o);
+      },
+    }),
+    options(call),
+  ).catch((error: unknown) => failed(admitted, body.model, error));
+  const { candidate, attempts } = execution;
+  const chunks = chatChunks(id, candidate.modelId, created);
+  const state = {
+    text: '',
+    usage: undefined as TokenUsage | undefined,
+    firstTokenAt: undefined as Date | undefined,
+    responseAt: undefined as Date | undefined,
+    error: undefined as ProviderError | undefined,
+  };
+  async function* frames(): AsyncGenerator<string> {
+    yield chunks.role();
+    try {
+      for await (const chunk of execution.stream) {
+        if (chunk.type === 'delta') {
+          state.firstTokenAt ??= new Date();
+          state.text += chunk.text;
+          yield chunks.of(chunk);
+        } else {
+          state.usage = chunk.usage;
+          state.responseAt = new Date();
+          yield chunks.finish(chunk.finishReason);
+          yield chunks.usage(chunk.usage);
+        }
+      }
+    } catch (error) {
+      state.error = error instanceof ProviderError ? error : new ProviderError('network', 'The stream failed');
+      state.responseAt = new Date();
+      yield chunks.error({ message: `The stream broke off: ${state.error.message}`, type: 'api_error', code: state.error.kind });
+    }
+    yield chunks.done();
+  }
+  return {
+    headers: routeHeader(admitted.plan, attempts),
+    sse: frames(),
+    after: async () => {
+      // What was delivered is what is charged: the provider's count when the stream finished,
+      // an estimate of the delivered text when it broke off or the client left.
+      const finished = state.usage !== undefined;
+      const usage = state.usage ?? { inputTokens: estimateTokens(request), outputTokens: estimateTextTokens(state.text) };
+      await record(admitted.metered, admitted.held, {
+        candidate,
+        requestedModel: body.model,
+        usage,
+        status: state.error ? (state.error.kind === 'timeout' ? 'TIMEOUT' : 'ERROR') : 'SUCCESS',
+        errorType: state.error?.kind,
+        requestAt: admitted.requestAt,
+        responseAt: state.responseAt ?? new Date(),
+        firstTokenAt: state.firstTokenAt,
+        metadata: {
+          ...meta(attempts),
+          stream: true,
+          ...(finished ? {} : { usageEstimated: true, clientClosed: !state.error && call.signal.aborted }),
+        },
+      });
+    },
+  };
+}
+
+export async function embeddings(call: GatewayCall, body: EmbeddingsBody): Promise<GatewayReply> {
+  const input = Array.isArray(body.input) ? body.input : [body.input];
+  const estimatedTokens = input.reduce((sum, text) => sum + estimateTextTokens(text), 0);
+  const admitted = await admitCall(call, body.model, 'TEXT', 'embeddings', 'chat', (c) =>
+    creditsFor(costOf(c.pricing, { inputTokens: estimatedTokens }).totalCostMicros),
+  );
+  const execution = await execute(
+    admitted.plan.candidates,
+    async (candidate, o) => {
+      await useQuota(candidate);
+      const adapter = await adapterFor(candidate.target.adapter);
+      if (!adapter.embed) throw new ProviderError('invalid', `${candidate.modelId} does not make embeddings`);
+      return adapter.embed(candidate.target, { input, ...(body.dimensions ? { dimensions: body.dimensions } : {}) }, o);
+    },
+    options(call),
+  ).catch((error: unknown) => failed(admitted, body.model, error));
+  const { value, candidate, attempts } = execution;
+  const responseAt = new Date();
+  return {
+    headers: routeHeader(admitted.plan, attempts),
+    json: embeddingsAnswer(candidate.modelId, value.vectors, value.usage.inputTokens, body.encoding_format),
+    after: async () => {
+      await record(admitted.metered, admitted.held, {
+        candidate,
+        requestedModel: body.model,
+        usage: { inputTokens: value.usage.inputTokens },
+        status: 'SUCCESS',
+        requestAt: admitted.requestAt,
+        responseAt,
+        metadata: { route: explainAttempts(attempts), ruleId: admitted.plan.ruleId, embeddings: input.length },
+      });
+    },
+  };
+}
+
+/** The model images are made with when the request names none. */
+export const DEFAULT_IMAGE_MODEL = 'default-image';
+
+export async function images(call: GatewayCall, body: ImagesBody): Promise<GatewayReply> {
+  const n = body.n ?? 1;
+  const model = body.model ?? DEFAULT_IMAGE_MODEL;
+  const admitted = await admitCall(call, model, 'IMAGE', 'images', 'generation', (c) =>
+    creditsFor(costOf(c.pricing, { images: n }).totalCostMicros),
+  );
+  const execution = await execute(
+    admitted.plan.candidates,
+    async (candidate, o) => {
+      await useQuota(candidate);
+      const adapter = await adapterFor(candidate.target.adapter);
+      if (!adapter.image) throw new ProviderError('invalid', `${candidate.modelId} does not make images`);
+      return adapter.image(candidate.target, { prompt: body.prompt, n, ...(body.size ? { size: body.size } : {}) }, o);
+    },
+    options(call),
+  ).catch((error: unknown) => failed(admitted, model, error));
+  const { value, candidate, attempts } = execution;
+  const responseAt = new Date();
+  return {
+    headers: routeHeader(admitted.plan, attempts),
+    json: { created: Math.floor(responseAt.getTime() / 1000), data: value.images.map((b64_json) => ({ b64_json })) },
+    after: async () => {
+      await record(admitted.metered, admitted.held, {
+        candidate,
+        requestedModel: model,
+        usage: { images: value.usage.images },
+        status: 'SUCCESS',
+        requestAt: admitted.requestAt,
+        responseAt,
+        metadata: { route: explainAttempts(attempts), ruleId: admitted.plan.ruleId },
+      });
+    },
+  };
+}

@@ -1,0 +1,306 @@
+import { describe, expect, it } from 'vitest';
+import { api, baseUrl, createTeam, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
+
+/**
+ * The OpenAI-compatible gateway end to end, through the local server and the local model:
+ * answers in OpenAI's shapes, real streaming, metering once per call (credits, usage log,
+ * model metric), limits, credits and tenancy.
+ */
+const CHAT = 'local-chat';
+const messages = [{ role: 'user', content: 'Say something about lighthouses and the sea at night.' }];
+
+async function gateway(
+  path: string,
+  auth: { token?: string; apiKey?: string },
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
+  return api(body === undefined ? 'GET' : 'POST', `/openai/v1${path}`, {
+    ...auth,
+    ...(body !== undefined ? { body } : {}),
+    headers,
+  });
+}
+
+/** Metering runs after the answer: wait until the usage log of the organization has `count` entries. */
+async function usageOf(owner: SignedInUser, orgId: string, count: number) {
+  for (let i = 0; i < 100; i++) {
+    const res = await api('GET', `/v1/orgs/${orgId}/usage`, { token: owner.accessToken });
+    if (res.body.items.length >= count) return res.body.items as Array<Record<string, any>>;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`No ${count} usage logs in ${orgId}`);
+}
+
+const credits = async (user: SignedInUser, orgId: string) =>
+  (await api('GET', `/v1/orgs/${orgId}/credits`, { token: user.accessToken })).body as { available: number; reserved: number };
+
+async function keyFor(owner: SignedInUser, orgId: string, scopes = ['gateway:invoke']) {
+  const created = await api('POST', `/v1/orgs/${orgId}/api-clients`, {
+    token: owner.accessToken,
+    body: { name: 'gateway', scopes },
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  return created.body.key as string;
+}
+
+/** Reads a server-sent-event stream, noting when each event arrived. */
+async function readStream(response: Response) {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  const events: Array<{ at: number; data: string }> = [];
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let end;
+    while ((end = buffer.indexOf('\n\n')) !== -1) {
+      const frame = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      if (frame.startsWith('data: ')) events.push({ at: performance.now(), data: frame.slice(6) });
+    }
+  }
+  return events;
+}
+
+const stream = (auth: string, body: unknown, signal?: AbortSignal) =>
+  fetch(`${baseUrl()}/openai/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${auth}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal,
+  });
+
+describe.concurrent('chat completions', () => {
+  it('answer in OpenAI’s shape, explain the route, and charge the real tokens once', async () => {
+    const owner = await signUpUser('gw');
+    const orgId = owner.personalOrgId;
+    const before = await credits(owner, orgId);
+    const res = await gateway('/chat/completions', { token: owner.accessToken }, { model: CHAT, messages, max_tokens: 200 });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({
+      object: 'chat.completion',
+      model: CHAT,
+      choices: [{ index: 0, message: { role: 'assistant', content: expect.stringContaining('local') }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: expect.any(Number), completion_tokens: expect.any(Number) },
+    });
+    expect(res.body.id).toMatch(/^chatcmpl-/);
+    expect(res.headers.get('x-route')).toContain(CHAT);
+
+    const log = (await usageOf(owner, orgId, 1))[0]!;
+    expect(log).toMatchObject({
+      agentType: 'chat',
+      model: CHAT,
+      userId: owner.userId,
+      inputTokens: res.body.usage.prompt_tokens,
+      outputTokens: res.body.usage.completion_tokens,
+      status: 'success',
+    });
+    const after = await credits(owner, orgId);
+    expect(after.reserved).toBe(0);
+    expect(after.available).toBe(before.available - log.credits);
+    expect(log.credits).toBeGreaterThan(0);
+  });
+
+  it('stream as server-sent events, really incrementally, with the usage in the last chunk', async () => {
+    const owner = await signUpUser('gwstream');
+    const key = await keyFor(owner, owner.personalOrgId);
+    const started = performance.now();
+    const response = await stream(key, { model: CHAT, messages, stream: true });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('text/event-stream');
+    const events = await readStream(response);
+    expect(events.at(-1)!.data).toBe('[DONE]');
+    const chunks = events.slice(0, -1).map((e) => JSON.parse(e.data));
+    expect(chunks[0]).toMatchObject({ object: 'chat.completion.chunk', choices: [{ delta: { role: 'assistant' } }] });
+    const text = chunks.map((c) => c.choices[0]?.delta?.content ?? '').join('');
+    const usage = chunks.at(-1);
+    expect(usage.choices).toEqual([]);
+    expect(usage.usage.completion_tokens).toBeGreaterThan(0);
+    expect(chunks.filter((c) => c.choices[0]?.finish_reason === 'stop')).toHaveLength(1);
+    // The same prompt answers the same text without streaming (the local model is deterministic).
+    const whole = await gateway('/chat/completions', { apiKey: key }, { model: CHAT, messages });
+    expect(text).toBe(whole.body.choices[0].message.content);
+    // Streamed: the first token came well before the end.
+    const firstToken = events.find((e) => e.data.includes('"content":"') && !e.data.includes('"content":""'))!;
+    expect(events.at(-1)!.at - firstToken.at).toBeGreaterThan(5);
+    expect(firstToken.at - started).toBeLessThan(events.at(-1)!.at - started);
+
+    const logs = await usageOf(owner, owner.personalOrgId, 2);
+    const streamed = logs.find((l) => l.metadata?.stream)!;
+    expect(streamed).toMatchObject({ apiClientId: expect.stringMatching(/^ak_/), outputTokens: usage.usage.completion_tokens });
+  });
+
+  it('meter a stream the client abandons once, for what was delivered', async () => {
+    const owner = await signUpUser('gwabandon');
+    const controller = new AbortController();
+    const response = await stream(
+      owner.accessToken,
+      { model: CHAT, stream: true, messages: [{ role: 'user', content: 'Tell a long story. '.repeat(20) }], max_tokens: 2000 },
+      controller.signal,
+    );
+    const reader = response.body!.getReader();
+    await reader.read();
+    await reader.read();
+    controller.abort();
+    const log = (await usageOf(owner, owner.personalOrgId, 1))[0]!;
+    expect(log.metadata).toMatchObject({ stream: true });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await usageOf(owner, owner.personalOrgId, 1)).toHaveLength(1);
+    expect((await credits(owner, owner.personalOrgId)).reserved).toBe(0);
+  });
+
+  it('refuse unknown models, unsupported features and bad input in OpenAI’s error shape', async () => {
+    const owner = await signUpUser('gwbad');
+    const unknown = await gateway('/chat/completions', { token: owner.accessToken }, { model: 'no-such-model', messages });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error).toMatchObject({ type: 'not_found_error', message: expect.any(String) });
+    const tools = await gateway(
+      '/chat/completions',
+      { token: owner.accessToken },
+      { model: CHAT, messages, tools: [{ type: 'function' }] },
+    );
+    expect(tools.status).toBe(400);
+    expect(tools.body.error).toMatchObject({ type: 'invalid_request_error', param: 'tools' });
+    const none = await gateway('/chat/completions', {}, { model: CHAT, messages });
+    expect(none.status).toBe(401);
+    expect(none.body.error.type).toBe('authentication_error');
+  });
+
+  it('answer 402 when the organization cannot cover the call, holding nothing', async () => {
+    const owner = await signUpUser('gwbroke');
+    const admin = await signUpPlatformAdmin();
+    const { available } = await credits(owner, owner.personalOrgId);
+    const drained = await api('POST', `/v1/admin/orgs/${owner.personalOrgId}/credits/adjustments`, {
+      token: admin.accessToken,
+      body: { amount: -available, reason: 'Test: an empty balance' },
+    });
+    expect(drained.status, JSON.stringify(drained.body)).toBe(201);
+    const res = await gateway('/chat/completions', { token: owner.accessToken }, { model: CHAT, messages });
+    expect(res.status).toBe(402);
+    expect(res.body.error).toMatchObject({ type: 'insufficient_quota' });
+    expect(await credits(owner, owner.personalOrgId)).toMatchObject({ available: 0, reserved: 0 });
+  });
+});
+
+describe.concurrent('tenancy and permissions', () => {
+  it('bill the organization named by OpenAI-Organization, and only one the user belongs to', async () => {
+    const owner = await signUpUser('gwteam');
+    const stranger = await signUpUser('gwstranger');
+    const { orgId } = await createTeam(owner);
+    const res = await gateway(
+      '/chat/completions',
+      { token: owner.accessToken },
+      { model: CHAT, messages },
+      { 'openai-organization': orgId },
+    );
+    expect(res.status).toBe(200);
+    expect(await usageOf(owner, orgId, 1)).toHaveLength(1);
+    const denied = await gateway(
+      '/chat/completions',
+      { token: stranger.accessToken },
+      { model: CHAT, messages },
+      { 'openai-organization': orgId },
+    );
+    expect(denied.status).toBe(404);
+  });
+
+  it('let a key act only for its own organization and only with the gateway:invoke scope', async () => {
+    const owner = await signUpUser('gwkey');
+    const other = await signUpUser('gwother');
+    const key = await keyFor(owner, owner.personalOrgId);
+    const elsewhere = await gateway(
+      '/chat/completions',
+      { apiKey: key },
+      { model: CHAT, messages },
+      { 'openai-organization': other.personalOrgId },
+    );
+    expect(elsewhere.status).toBe(404);
+    const readOnly = await keyFor(owner, owner.personalOrgId, ['org:read']);
+    const refused = await gateway('/chat/completions', { apiKey: readOnly }, { model: CHAT, messages });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.type).toBe('permission_error');
+  });
+
+  it('let viewers not call models', async () => {
+    const owner = await signUpUser('gwowner');
+    const viewer = await signUpUser('gwviewer');
+    const { orgId } = await createTeam(owner, [{ user: viewer, role: 'viewer' }]);
+    const res = await gateway(
+      '/chat/completions',
+      { token: viewer.accessToken },
+      { model: CHAT, messages },
+      { 'openai-organization': orgId },
+    );
+    expect(res.status).toBe(403);
+  });
+});
+
+describe.concurrent('embeddings, images and models', () => {
+  it('embed texts and make images with the local models, metered', async () => {
+    const owner = await signUpUser('gwembed');
+    const emb = await gateway(
+      '/embeddings',
+      { token: owner.accessToken },
+      { model: 'local-embed', input: ['a lighthouse', 'the sea'] },
+    );
+    expect(emb.status, JSON.stringify(emb.body)).toBe(200);
+    expect(emb.body).toMatchObject({
+      object: 'list',
+      data: [{ index: 0 }, { index: 1 }],
+      usage: { prompt_tokens: expect.any(Number) },
+    });
+    expect(emb.body.data[0].embedding.length).toBeGreaterThan(8);
+    const img = await gateway(
+      '/images/generations',
+      { token: owner.accessToken },
+      { model: 'local-image', prompt: 'a lighthouse', n: 2, size: '256x256' },
+    );
+    expect(img.status, JSON.stringify(img.body)).toBe(200);
+    expect(img.body.data).toHaveLength(2);
+    expect(Buffer.from(img.body.data[0].b64_json, 'base64').subarray(1, 4).toString()).toBe('PNG');
+    const logs = await usageOf(owner, owner.personalOrgId, 2);
+    expect(logs.map((l) => l.model).sort()).toEqual(['local-embed', 'local-image']);
+  });
+
+  it('list the models an organization can call', async () => {
+    const owner = await signUpUser('gwmodels');
+    const res = await gateway('/models', { token: owner.accessToken });
+    expect(res.status).toBe(200);
+    expect(res.body.object).toBe('list');
+    expect(res.body.data.map((m: { id: string }) => m.id)).toContain(CHAT);
+  });
+});
+
+describe('model metrics', () => {
+  it('show an organization’s admins their calls, and platform admins every call', async () => {
+    const owner = await signUpUser('gwmetrics');
+    const editor = await signUpUser('gweditor');
+    const { orgId } = await createTeam(owner, [{ user: editor, role: 'editor' }]);
+    for (let i = 0; i < 3; i++)
+      expect(
+        (
+          await gateway(
+            '/chat/completions',
+            { token: owner.accessToken },
+            { model: CHAT, messages },
+            { 'openai-organization': orgId },
+          )
+        ).status,
+      ).toBe(200);
+    await usageOf(owner, orgId, 3);
+    const mine = await api('GET', `/v1/models/${CHAT}/metrics?orgId=${orgId}`, { token: owner.accessToken });
+    expect(mine.status, JSON.stringify(mine.body)).toBe(200);
+    expect(mine.body).toMatchObject({ modelId: CHAT, scope: orgId, calls: 3, errors: 0, errorRate: 0 });
+    expect(mine.body.latencyMs.p50).toBeGreaterThanOrEqual(0);
+    expect(mine.body.tokens.total).toBeGreaterThan(0);
+    expect((await api('GET', `/v1/models/${CHAT}/metrics?orgId=${orgId}`, { token: editor.accessToken })).status).toBe(403);
+    expect((await api('GET', `/v1/models/${CHAT}/metrics`, { token: owner.accessToken })).status).toBe(403);
+    const admin = await signUpPlatformAdmin();
+    const all = await api('GET', `/v1/models/${CHAT}/metrics`, { token: admin.accessToken });
+    expect(all.status).toBe(200);
+    expect(all.body.calls).toBeGreaterThanOrEqual(3);
+    expect(all.body.scope).toBe('all');
+  });
+});
