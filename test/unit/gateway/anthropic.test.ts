@@ -1,22 +1,16 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { adapter } from '@platform/domain/gateway/adapters/anthropic';
 import type { ChatChunk, Target } from '@platform/domain/gateway/types';
-import { startFakeProvider } from '../../helpers/fake-provider.ts';
-import type { FakeProvider } from '../../helpers/fake-provider.ts';
+import { useFakeProvider } from '../../helpers/use-fake-provider.ts';
 
-let fake: FakeProvider;
-beforeAll(async () => {
-  fake = await startFakeProvider();
-});
-afterAll(() => fake.close());
-beforeEach(() => fake.reset());
+const fake = useFakeProvider();
 
 const target = (extra: Partial<Target> = {}): Target => ({
   adapter: 'anthropic',
   providerSlug: 'anthropic',
   providerModelId: 'claude-3-5-haiku-latest',
   apiKey: 'sk-ant-key',
-  baseUrl: fake.baseUrl('anthropic'),
+  baseUrl: fake().baseUrl('anthropic'),
   ...extra,
 });
 
@@ -38,7 +32,7 @@ describe('the Anthropic adapter', () => {
       ],
       stop: ['\n\nHuman:'],
     });
-    const [sent] = fake.requests;
+    const [sent] = fake().requests;
     expect(sent!.path).toBe('/v1/messages');
     expect(sent!.headers['anthropic-version']).toBe('2023-06-01');
     expect(sent!.body).toEqual({
@@ -62,7 +56,7 @@ describe('the Anthropic adapter', () => {
 
   it('takes the API version from the provider config', async () => {
     await adapter.chat(target({ config: { apiVersion: '2024-01-01' } }), { messages: [{ role: 'user', content: 'x' }] });
-    expect(fake.requests[0]!.headers['anthropic-version']).toBe('2024-01-01');
+    expect(fake().requests[0]!.headers['anthropic-version']).toBe('2024-01-01');
   });
 
   it('refuses an image it cannot inline before calling anyone', async () => {
@@ -72,11 +66,11 @@ describe('the Anthropic adapter', () => {
       ],
     };
     await expect(adapter.chat(target(), request)).rejects.toMatchObject({ kind: 'invalid' });
-    expect(fake.requests).toHaveLength(0);
+    expect(fake().requests).toHaveLength(0);
   });
 
   it('treats 529 overloaded as a server error to retry', async () => {
-    fake.script('claude-3-5-haiku-latest', { kind: 'fail', status: 529 });
+    fake().script('claude-3-5-haiku-latest', { kind: 'fail', status: 529 });
     await expect(adapter.chat(target(), { messages: [{ role: 'user', content: 'x' }] })).rejects.toMatchObject({
       kind: 'server',
       retryable: true,
@@ -85,7 +79,7 @@ describe('the Anthropic adapter', () => {
   });
 
   it('classifies an in-stream error event by its type', async () => {
-    fake.script('claude-3-5-haiku-latest', { kind: 'stream-error', afterChunks: 0, code: 'rate_limit_error' });
+    fake().script('claude-3-5-haiku-latest', { kind: 'stream-error', afterChunks: 0, code: 'rate_limit_error' });
     const chunks: ChatChunk[] = [];
     const error = await (async () => {
       for await (const chunk of adapter.chatStream(target(), { messages: [{ role: 'user', content: 'x' }] })) chunks.push(chunk);

@@ -3,20 +3,17 @@
  * fallback across dialects, cooldowns that spare a failing provider its traffic, and streams that
  * fall back only until their first chunk.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { adapterFor } from '@platform/domain/gateway/adapters/registry';
 import { Cooldowns } from '@platform/domain/gateway/cooldowns';
 import { execute, executeStream, ExecutionError } from '@platform/domain/gateway/executor';
 import type { ExecuteOptions } from '@platform/domain/gateway/executor';
 import type { AdapterKind, CallOptions, Candidate, ChatChunk, ChatRequest } from '@platform/domain/gateway/types';
-import { FAKE_TEXT, startFakeProvider, times } from '../../helpers/fake-provider.ts';
-import type { Dialect, FakeProvider } from '../../helpers/fake-provider.ts';
+import { FAKE_TEXT, times } from '../../helpers/fake-provider.ts';
+import type { Dialect } from '../../helpers/fake-provider.ts';
+import { useFakeProvider } from '../../helpers/use-fake-provider.ts';
 
-let fake: FakeProvider;
-beforeAll(async () => {
-  fake = await startFakeProvider();
-});
-afterAll(() => fake.close());
+const fake = useFakeProvider();
 
 const request: ChatRequest = { messages: [{ role: 'user', content: 'Hello?' }] };
 const KINDS: Record<Dialect, AdapterKind> = { openai: 'openai', anthropic: 'anthropic', gemini: 'google' };
@@ -32,7 +29,7 @@ function candidate(dialect: Dialect, model: string): Candidate {
       providerSlug: dialect,
       providerModelId: model,
       apiKey: `key-${model}`,
-      baseUrl: fake.baseUrl(dialect),
+      baseUrl: fake().baseUrl(dialect),
     },
     keySource: 'platform',
     reason: 'test',
@@ -49,7 +46,6 @@ const stream = (c: Candidate, options: CallOptions): AsyncIterable<ChatChunk> =>
 let waits: number[];
 let options: ExecuteOptions;
 beforeEach(() => {
-  fake.reset();
   waits = [];
   options = {
     cooldowns: new Cooldowns(),
@@ -61,16 +57,16 @@ beforeEach(() => {
 
 describe('retries and fallback over real providers', () => {
   it('retries a throttled provider after its Retry-After, on the same target', async () => {
-    fake.script('gpt-a', times(2, { kind: 'fail', status: 429, retryAfter: 1 }));
+    fake().script('gpt-a', times(2, { kind: 'fail', status: 429, retryAfter: 1 }));
     const result = await execute([candidate('openai', 'gpt-a'), candidate('anthropic', 'claude-b')], chat, options);
     expect(result.value.text).toBe(FAKE_TEXT);
     expect(result.candidate.target.providerModelId).toBe('gpt-a');
     expect(waits).toEqual([1_000, 1_000]);
-    expect(fake.requests.map((r) => r.model)).toEqual(['gpt-a', 'gpt-a', 'gpt-a']);
+    expect(fake().requests.map((r) => r.model)).toEqual(['gpt-a', 'gpt-a', 'gpt-a']);
   });
 
   it('falls back across dialects after the retries, and the next call skips the target while it cools down', async () => {
-    fake.script('claude-a', times(3, { kind: 'fail', status: 529 }));
+    fake().script('claude-a', times(3, { kind: 'fail', status: 529 }));
     const plan = [candidate('anthropic', 'claude-a'), candidate('gemini', 'gemini-b')];
     const result = await execute(plan, chat, options);
     expect(result.candidate.target.providerModelId).toBe('gemini-b');
@@ -82,13 +78,13 @@ describe('retries and fallback over real providers', () => {
       'm-gemini-b#1 ok',
     ]);
 
-    fake.requests.length = 0;
+    fake().requests.length = 0;
     await execute(plan, chat, options);
-    expect(fake.requests.map((r) => r.model)).toEqual(['gemini-b']);
+    expect(fake().requests.map((r) => r.model)).toEqual(['gemini-b']);
   });
 
   it('falls back from a provider that times out', async () => {
-    fake.script('slow', { kind: 'hang' });
+    fake().script('slow', { kind: 'hang' });
     const result = await execute([candidate('openai', 'slow'), candidate('openai', 'fast')], chat, {
       ...options,
       timeoutMs: 100,
@@ -99,13 +95,13 @@ describe('retries and fallback over real providers', () => {
   });
 
   it('surfaces a refused request without trying anyone else', async () => {
-    fake.script('gpt-a', { kind: 'fail', status: 400, message: 'bad request' });
+    fake().script('gpt-a', { kind: 'fail', status: 400, message: 'bad request' });
     const error = await execute([candidate('openai', 'gpt-a'), candidate('gemini', 'gemini-b')], chat, options).catch(
       (e: unknown) => e,
     );
     expect(error).toBeInstanceOf(ExecutionError);
     expect((error as ExecutionError).error).toMatchObject({ kind: 'invalid', options: { status: 400 } });
-    expect(fake.requests).toHaveLength(1);
+    expect(fake().requests).toHaveLength(1);
   });
 });
 
@@ -121,20 +117,20 @@ describe('streams over real providers', () => {
   }
 
   it('falls back to another provider while nothing has been delivered', async () => {
-    fake.script('gpt-a', times(3, { kind: 'fail', status: 503 }));
+    fake().script('gpt-a', times(3, { kind: 'fail', status: 503 }));
     const result = await executeStream([candidate('openai', 'gpt-a'), candidate('anthropic', 'claude-b')], stream, options);
     expect(result.candidate.target.providerModelId).toBe('claude-b');
     expect(await drain(result.stream)).toEqual({ text: FAKE_TEXT });
   });
 
   it('ends a stream that drops after its first chunk with what was delivered, without switching provider', async () => {
-    fake.script('gpt-a', { kind: 'drop', afterChunks: 3 });
+    fake().script('gpt-a', { kind: 'drop', afterChunks: 3 });
     const result = await executeStream([candidate('openai', 'gpt-a'), candidate('anthropic', 'claude-b')], stream, options);
     const drained = await drain(result.stream);
     expect(drained.text).toBe('Hello from the ');
     expect(drained.error).toMatchObject({ kind: 'network' });
     expect(result.attempts).toHaveLength(1);
     expect(result.attempts[0]).toMatchObject({ outcome: 'ok', endedWith: 'network' });
-    expect(fake.requests.map((r) => r.model)).toEqual(['gpt-a']);
+    expect(fake().requests.map((r) => r.model)).toEqual(['gpt-a']);
   });
 });

@@ -1,24 +1,18 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { adapter } from '@platform/domain/gateway/adapters/google';
 import type { ChatChunk, Target } from '@platform/domain/gateway/types';
-import { startFakeProvider } from '../../helpers/fake-provider.ts';
-import type { FakeProvider } from '../../helpers/fake-provider.ts';
+import { useFakeProvider } from '../../helpers/use-fake-provider.ts';
 
-let fake: FakeProvider;
-beforeAll(async () => {
-  fake = await startFakeProvider();
-});
-afterAll(() => fake.close());
-beforeEach(() => fake.reset());
+const fake = useFakeProvider();
 
 const target = (extra: Partial<Target> = {}): Target => ({
   adapter: 'google',
   providerSlug: 'google',
   providerModelId: 'gemini-2.0-flash',
   apiKey: 'AIza-key',
-  baseUrl: fake.baseUrl('gemini'),
+  baseUrl: fake().baseUrl('gemini'),
   ...extra,
 });
 
@@ -49,7 +43,7 @@ describe('the Gemini adapter', () => {
       topP: 0.8,
       stop: ['.'],
     });
-    const [sent] = fake.requests;
+    const [sent] = fake().requests;
     expect(sent!.path).toBe('/v1beta/models/gemini-2.0-flash:generateContent');
     expect(sent!.body).toEqual({
       contents: [
@@ -66,7 +60,7 @@ describe('the Gemini adapter', () => {
     const chunks: ChatChunk[] = [];
     for await (const chunk of adapter.chatStream(target(), { messages: [{ role: 'user', content: 'x' }] })) chunks.push(chunk);
     expect(chunks.at(-1)).toEqual({ type: 'done', finishReason: 'stop', usage: { inputTokens: 10, outputTokens: 5 } });
-    expect(fake.requests[0]!.path).toBe('/v1beta/models/gemini-2.0-flash:streamGenerateContent');
+    expect(fake().requests[0]!.path).toBe('/v1beta/models/gemini-2.0-flash:streamGenerateContent');
   });
 
   it('embeds every input in one batch request', async () => {
@@ -80,8 +74,8 @@ describe('the Gemini adapter', () => {
       [0.03, 0.06],
     ]);
     expect(result.usage.inputTokens).toBe(4); // estimated: 1 + 1 + 2
-    expect(fake.requests).toHaveLength(1);
-    expect(fake.requests[0]!.body).toEqual({
+    expect(fake().requests).toHaveLength(1);
+    expect(fake().requests[0]!.body).toEqual({
       requests: ['one', 'two', 'three'].map((text) => ({
         model: 'models/text-embedding-004',
         content: { parts: [{ text }] },

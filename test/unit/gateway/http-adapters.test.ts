@@ -3,14 +3,16 @@
  * usage, the key only in its header, every failure classified, timeouts, cancellation, and streams
  * that drop, stop short or fail mid-way.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { adapter as anthropic } from '@platform/domain/gateway/adapters/anthropic';
 import { adapter as google } from '@platform/domain/gateway/adapters/google';
 import { adapter as openai } from '@platform/domain/gateway/adapters/openai';
 import { ProviderError } from '@platform/domain/gateway/types';
 import type { Adapter, ChatChunk, ChatRequest, Target } from '@platform/domain/gateway/types';
-import { FAKE_TEXT, startFakeProvider, times } from '../../helpers/fake-provider.ts';
-import type { Dialect, FakeProvider } from '../../helpers/fake-provider.ts';
+import { FAKE_TEXT, times } from '../../helpers/fake-provider.ts';
+import type { Dialect } from '../../helpers/fake-provider.ts';
+import { startFakeProvider } from '../../helpers/fake-provider.ts';
+import { useFakeProvider } from '../../helpers/use-fake-provider.ts';
 
 const KEY = 'sk-test-0123456789abcdef';
 const request: ChatRequest = {
@@ -41,12 +43,7 @@ function deltas(chunks: ChatChunk[]): string {
   return chunks.map((chunk) => (chunk.type === 'delta' ? chunk.text : '')).join('');
 }
 
-let fake: FakeProvider;
-beforeAll(async () => {
-  fake = await startFakeProvider();
-});
-afterAll(() => fake.close());
-beforeEach(() => fake.reset());
+const fake = useFakeProvider();
 
 describe.each(dialects)('the $dialect adapter', ({ dialect, adapter, keyHeader, keyValue }) => {
   const target = (model = 'model-1'): Target => ({
@@ -54,31 +51,31 @@ describe.each(dialects)('the $dialect adapter', ({ dialect, adapter, keyHeader, 
     providerSlug: dialect,
     providerModelId: model,
     apiKey: KEY,
-    baseUrl: fake.baseUrl(dialect),
+    baseUrl: fake().baseUrl(dialect),
   });
 
   it('answers with the text and the provider’s token counts, the key only in its header', async () => {
-    fake.script('model-1', { kind: 'ok', text: 'Hi there, friend.', inputTokens: 21, outputTokens: 5 });
+    fake().script('model-1', { kind: 'ok', text: 'Hi there, friend.', inputTokens: 21, outputTokens: 5 });
     const result = await adapter.chat(target(), request);
     expect(result).toEqual({ text: 'Hi there, friend.', finishReason: 'stop', usage: { inputTokens: 21, outputTokens: 5 } });
-    const [sent] = fake.requests;
+    const [sent] = fake().requests;
     expect(sent).toMatchObject({ dialect, operation: 'chat', model: 'model-1' });
     expect(sent!.headers[keyHeader]).toBe(keyValue);
     expect(sent!.path).not.toContain(KEY);
   });
 
   it('streams the deltas, then one done with the usage', async () => {
-    fake.script('model-1', { kind: 'ok', inputTokens: 7 });
+    fake().script('model-1', { kind: 'ok', inputTokens: 7 });
     const { chunks, text, error } = await read(adapter.chatStream(target(), request));
     expect(error).toBeUndefined();
     expect(text).toBe(FAKE_TEXT);
     expect(chunks.filter((chunk) => chunk.type === 'delta').length).toBe(FAKE_TEXT.split(' ').length);
     expect(chunks.at(-1)).toEqual({ type: 'done', finishReason: 'stop', usage: { inputTokens: 7, outputTokens: 5 } });
-    expect(fake.requests[0]!.operation).toBe('stream');
+    expect(fake().requests[0]!.operation).toBe('stream');
   });
 
   it('classifies failures: 429 throttled with its Retry-After, 5xx server, 401 auth, 400 invalid', async () => {
-    fake.script(
+    fake().script(
       'model-1',
       { kind: 'fail', status: 429, retryAfter: 2 },
       { kind: 'fail', status: 503 },
@@ -102,7 +99,7 @@ describe.each(dialects)('the $dialect adapter', ({ dialect, adapter, keyHeader, 
   });
 
   it('never repeats the key, even when the provider echoes it', async () => {
-    fake.script('model-1', { kind: 'fail', status: 401, message: `Incorrect API key provided: ${KEY}` });
+    fake().script('model-1', { kind: 'fail', status: 401, message: `Incorrect API key provided: ${KEY}` });
     const error = (await adapter.chat(target(), request).catch((e: unknown) => e)) as ProviderError;
     expect(error.kind).toBe('auth');
     expect(error.message).toContain('[redacted]');
@@ -110,17 +107,17 @@ describe.each(dialects)('the $dialect adapter', ({ dialect, adapter, keyHeader, 
   });
 
   it('times out a slow answer at timeoutMs', async () => {
-    fake.script('model-1', { kind: 'ok', delayMs: 2_000 });
+    fake().script('model-1', { kind: 'ok', delayMs: 2_000 });
     const started = Date.now();
     await expect(adapter.chat(target(), request, { timeoutMs: 50 })).rejects.toMatchObject({ kind: 'timeout' });
     expect(Date.now() - started).toBeLessThan(1_000);
   });
 
   it('times out a stream that never starts, and one that goes silent', async () => {
-    fake.script('model-1', { kind: 'hang' });
+    fake().script('model-1', { kind: 'hang' });
     const never = await read(adapter.chatStream(target(), request, { timeoutMs: 50 }));
     expect(never.error).toMatchObject({ kind: 'timeout' });
-    fake.script('model-1', { kind: 'ok', chunkDelayMs: 1_000 });
+    fake().script('model-1', { kind: 'ok', chunkDelayMs: 1_000 });
     const silent = await read(adapter.chatStream(target(), request, { timeoutMs: 100 }));
     expect(silent.text).toBe('Hello ');
     expect(silent.error).toMatchObject({ kind: 'timeout' });
@@ -128,14 +125,14 @@ describe.each(dialects)('the $dialect adapter', ({ dialect, adapter, keyHeader, 
 
   it('bounds each silence of a stream, not its whole length', async () => {
     // Five chunks 40 ms apart take 200 ms, four times the timeout: each gap is within it.
-    fake.script('model-1', { kind: 'ok', chunkDelayMs: 40 });
+    fake().script('model-1', { kind: 'ok', chunkDelayMs: 40 });
     const slow = await read(adapter.chatStream(target(), request, { timeoutMs: 150 }));
     expect(slow.error).toBeUndefined();
     expect(slow.text).toBe(FAKE_TEXT);
   });
 
   it('stops when the caller aborts, as a cancelled call', async () => {
-    fake.script('model-1', { kind: 'hang' });
+    fake().script('model-1', { kind: 'hang' });
     const controller = new AbortController();
     setTimeout(() => controller.abort(), 30);
     const error = (await adapter
@@ -145,7 +142,7 @@ describe.each(dialects)('the $dialect adapter', ({ dialect, adapter, keyHeader, 
   });
 
   it('raises network after delivering what it got when the stream drops mid-way', async () => {
-    fake.script('model-1', { kind: 'drop', afterChunks: 2 });
+    fake().script('model-1', { kind: 'drop', afterChunks: 2 });
     const dropped = await read(adapter.chatStream(target(), request));
     expect(dropped.text).toBe('Hello from ');
     expect(dropped.chunks.some((chunk) => chunk.type === 'done')).toBe(false);
@@ -153,14 +150,14 @@ describe.each(dialects)('the $dialect adapter', ({ dialect, adapter, keyHeader, 
   });
 
   it('raises network when the stream ends cleanly without its final usage', async () => {
-    fake.script('model-1', { kind: 'truncate', afterChunks: 3 });
+    fake().script('model-1', { kind: 'truncate', afterChunks: 3 });
     const truncated = await read(adapter.chatStream(target(), request));
     expect(truncated.text).toBe('Hello from the ');
     expect(truncated.error).toMatchObject({ kind: 'network' });
   });
 
   it('raises the provider’s error sent in the middle of a stream', async () => {
-    fake.script('model-1', { kind: 'stream-error', afterChunks: 1 });
+    fake().script('model-1', { kind: 'stream-error', afterChunks: 1 });
     const failed = await read(adapter.chatStream(target(), request));
     expect(failed.text).toBe('Hello ');
     expect(failed.error).toMatchObject({ kind: 'server' });
@@ -174,7 +171,7 @@ describe.each(dialects)('the $dialect adapter', ({ dialect, adapter, keyHeader, 
   });
 
   it('fails the stream’s HTTP errors before any chunk, classified the same way', async () => {
-    fake.script('model-1', times(1, { kind: 'fail', status: 429, retryAfter: 1 }));
+    fake().script('model-1', times(1, { kind: 'fail', status: 429, retryAfter: 1 }));
     const throttled = await read(adapter.chatStream(target(), request));
     expect(throttled.chunks).toEqual([]);
     expect(throttled.error).toMatchObject({ kind: 'throttled', options: { status: 429, retryAfterMs: 1_000 } });

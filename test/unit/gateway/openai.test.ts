@@ -1,22 +1,16 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { adapter } from '@platform/domain/gateway/adapters/openai';
 import type { Target } from '@platform/domain/gateway/types';
-import { startFakeProvider } from '../../helpers/fake-provider.ts';
-import type { FakeProvider } from '../../helpers/fake-provider.ts';
+import { useFakeProvider } from '../../helpers/use-fake-provider.ts';
 
-let fake: FakeProvider;
-beforeAll(async () => {
-  fake = await startFakeProvider();
-});
-afterAll(() => fake.close());
-beforeEach(() => fake.reset());
+const fake = useFakeProvider();
 
 const target = (extra: Partial<Target> = {}): Target => ({
   adapter: 'openai',
   providerSlug: 'openai',
   providerModelId: 'gpt-4o-mini',
   apiKey: 'sk-openai',
-  baseUrl: `${fake.baseUrl('openai')}/`,
+  baseUrl: `${fake().baseUrl('openai')}/`,
   ...extra,
 });
 
@@ -38,7 +32,7 @@ describe('the OpenAI-compatible adapter', () => {
       topP: 0.9,
       stop: ['END'],
     });
-    const [sent] = fake.requests;
+    const [sent] = fake().requests;
     expect(sent!.path).toBe('/v1/chat/completions');
     expect(sent!.headers['openai-organization']).toBe('org-1');
     expect(sent!.headers['openai-project']).toBe('proj-1');
@@ -64,12 +58,12 @@ describe('the OpenAI-compatible adapter', () => {
   it('asks a stream for its usage in the last chunk, and calls a keyless local server without authorization', async () => {
     for await (const _ of adapter.chatStream(target({ apiKey: undefined }), { messages: [{ role: 'user', content: 'hi' }] }))
       void _;
-    expect(fake.requests[0]!.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
-    expect(fake.requests[0]!.headers.authorization).toBeUndefined();
+    expect(fake().requests[0]!.body).toMatchObject({ stream: true, stream_options: { include_usage: true } });
+    expect(fake().requests[0]!.headers.authorization).toBeUndefined();
   });
 
   it('maps a content-policy refusal to content_filter and an exhausted quota to auth (no retry can fix either)', async () => {
-    fake.script(
+    fake().script(
       'gpt-4o-mini',
       { kind: 'fail', status: 400, code: 'content_policy_violation' },
       { kind: 'fail', status: 429, code: 'insufficient_quota' },
@@ -84,7 +78,7 @@ describe('the OpenAI-compatible adapter', () => {
   });
 
   it('embeds in input order, with the provider’s token count', async () => {
-    fake.script('text-embedding-3-small', { kind: 'ok', inputTokens: 6 });
+    fake().script('text-embedding-3-small', { kind: 'ok', inputTokens: 6 });
     const result = await adapter.embed!(target({ providerModelId: 'text-embedding-3-small' }), {
       input: ['a', 'b'],
       dimensions: 3,
@@ -94,7 +88,7 @@ describe('the OpenAI-compatible adapter', () => {
       [0.02, 0.04, 0.06],
     ]);
     expect(result.usage).toEqual({ inputTokens: 6 });
-    expect(fake.requests[0]!.body).toEqual({
+    expect(fake().requests[0]!.body).toEqual({
       model: 'text-embedding-3-small',
       input: ['a', 'b'],
       dimensions: 3,
@@ -108,7 +102,7 @@ describe('the OpenAI-compatible adapter', () => {
     expect(Buffer.from(dalle.images[0]!, 'base64').subarray(1, 4).toString()).toBe('PNG');
     expect(dalle.usage).toEqual({ images: 2 });
     await adapter.image!(target({ providerModelId: 'gpt-image-1' }), { prompt: 'a fox', n: 1 });
-    expect(fake.requests.map((r) => r.body)).toEqual([
+    expect(fake().requests.map((r) => r.body)).toEqual([
       { model: 'dall-e-3', prompt: 'a fox', n: 2, size: '1024x1024', response_format: 'b64_json' },
       { model: 'gpt-image-1', prompt: 'a fox', n: 1 },
     ]);

@@ -219,25 +219,21 @@ class Run {
   }
 }
 
-/** Call `call` for each candidate in turn, with retries, until one answers. */
-export async function execute<T>(
-  candidates: Candidate[],
-  call: (candidate: Candidate, options: CallOptions) => Promise<T>,
-  options: ExecuteOptions = {},
-): Promise<Execution<T>> {
+/** One attempt on one candidate: the value, or a throw that the run classifies. */
+type Attempter<R> = (run: Run, index: number, candidate: Candidate, attempt: number, started: number) => Promise<R>;
+
+/** Walk the plan: each candidate's attempts in turn, until one returns, a failure stops the walk, or none is left. */
+async function walk<R>(candidates: Candidate[], options: ExecuteOptions, attempt: Attempter<R>): Promise<R> {
   const run = new Run(options);
   let last: ProviderError | undefined;
   for (const [index, candidate] of run.plan(candidates)) {
-    for (let attempt = 1; ; attempt++) {
+    for (let n = 1; ; n++) {
       run.checkCancelled();
       const started = run.now();
       try {
-        const value = await call(candidate, run.callOptions);
-        run.log(index, candidate, attempt, 'ok', run.now() - started);
-        run.cooldowns.recordSuccess(targetKey(candidate));
-        return { value, candidate, attempts: run.attempts };
+        return await attempt(run, index, candidate, n, started);
       } catch (error) {
-        const next = await run.failed(index, candidate, attempt, error, started);
+        const next = await run.failed(index, candidate, n, error, started);
         last = error as ProviderError;
         if (next === 'stop') throw new ExecutionError(last, run.attempts);
         if (next === 'fallback') break;
@@ -247,40 +243,44 @@ export async function execute<T>(
   throw new ExecutionError(last!, run.attempts);
 }
 
+/** Call `call` for each candidate in turn, with retries, until one answers. */
+export function execute<T>(
+  candidates: Candidate[],
+  call: (candidate: Candidate, options: CallOptions) => Promise<T>,
+  options: ExecuteOptions = {},
+): Promise<Execution<T>> {
+  return walk(candidates, options, async (run, index, candidate, attempt, started) => {
+    const value = await call(candidate, run.callOptions);
+    run.log(index, candidate, attempt, 'ok', run.now() - started);
+    run.cooldowns.recordSuccess(targetKey(candidate));
+    return { value, candidate, attempts: run.attempts };
+  });
+}
+
 /**
  * Open a stream on each candidate in turn, with retries, until one delivers its first chunk; from then
  * on the stream is the caller's, and a failure ends it (recorded on the last attempt and as a failure
  * of its target). Only a stream that ends well counts as its target's success, so a target that keeps
  * dropping streams half-way cools down too.
  */
-export async function executeStream<T>(
+export function executeStream<T>(
   candidates: Candidate[],
   open: (candidate: Candidate, options: CallOptions) => AsyncIterable<T>,
   options: ExecuteOptions = {},
 ): Promise<StreamExecution<T>> {
-  const run = new Run(options);
-  let last: ProviderError | undefined;
-  for (const [index, candidate] of run.plan(candidates)) {
-    for (let attempt = 1; ; attempt++) {
-      run.checkCancelled();
-      const started = run.now();
-      let iterator: AsyncIterator<T> | undefined;
-      try {
-        iterator = open(candidate, run.callOptions)[Symbol.asyncIterator]();
-        const first = await iterator.next();
-        if (first.done) throw new ProviderError('network', 'The stream ended before its first chunk');
-        const entry = run.log(index, candidate, attempt, 'ok', run.now() - started);
-        return { candidate, attempts: run.attempts, stream: deliver(first.value, iterator, candidate, entry, run) };
-      } catch (error) {
-        void iterator?.return?.()?.catch(() => undefined);
-        const next = await run.failed(index, candidate, attempt, error, started);
-        last = error as ProviderError;
-        if (next === 'stop') throw new ExecutionError(last, run.attempts);
-        if (next === 'fallback') break;
-      }
+  return walk(candidates, options, async (run, index, candidate, attempt, started) => {
+    let iterator: AsyncIterator<T> | undefined;
+    try {
+      iterator = open(candidate, run.callOptions)[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      if (first.done) throw new ProviderError('network', 'The stream ended before its first chunk');
+      const entry = run.log(index, candidate, attempt, 'ok', run.now() - started);
+      return { candidate, attempts: run.attempts, stream: deliver(first.value, iterator, candidate, entry, run) };
+    } catch (error) {
+      void iterator?.return?.()?.catch(() => undefined);
+      throw error;
     }
-  }
-  throw new ExecutionError(last!, run.attempts);
+  });
 }
 
 async function* deliver<T>(

@@ -1,6 +1,6 @@
 /**
  * One call's deadline: the caller's AbortSignal and its timeoutMs combined into the one signal an
- * adapter hands to fetch or the AWS SDK, and the classification of whatever that call then throws.
+ * adapter hands to its HTTP request or the AWS SDK, and the classification of whatever that call then throws.
  * Every adapter uses it, so a timeout is always a ProviderError 'timeout' and a cancelled call always
  * a ProviderError 'network' ("cancelled by the caller"; the executor never retries one).
  *
