@@ -21,7 +21,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { RouteDefinition } from '@platform/http/route';
 import { limits, type PlatformConfig } from './config.ts';
-import { grantAssetObjects, grantBedrockInvoke, grantKeyUse, grantTableData } from './constructs/access.ts';
+import { grantBedrockInvoke, grantKeyUse, grantTableData } from './constructs/access.ts';
 import { acknowledge } from './constructs/nag.ts';
 import { FunctionBundles } from './constructs/bundles.ts';
 import { functionName, pascalCase } from './constructs/names.ts';
@@ -217,7 +217,6 @@ export class ApiStack extends Stack {
           USER_POOL_ID: props.userPool.userPoolId,
           USER_POOL_CLIENT_ID: props.userPoolClient.userPoolClientId,
           KMS_KEY_ID: props.key.keyArn,
-          ASSETS_BUCKET: props.assetsBucket.bucketName,
           POWERTOOLS_SERVICE_NAME: 'gateway',
           POWERTOOLS_METRICS_NAMESPACE: config.prefix,
         },
@@ -226,15 +225,12 @@ export class ApiStack extends Stack {
       });
       grantTableData(gateway.function, props.table.tableArn);
       grantKeyUse(gateway.function, props.key.keyArn);
-      grantAssetObjects(gateway.function, props.assetsBucket.bucketArn);
       grantBedrockInvoke(gateway.function);
       acknowledge(gateway, {
         'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/*]':
           'The model catalogue is data that platform admins edit at run time (and cross-region inference routes to other regions), so the gateway may invoke any foundation model; which models a tenant reaches is decided by the router.',
         'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:inference-profile/*]':
           'Inference profiles are named by the model catalogue at run time, like the models.',
-        'AwsSolutions-IAM5[Resource::<AssetsBucketArn>/*]':
-          'Objects of the assets bucket are keyed by organization and created at run time; tenant scoping is enforced by the domain layer that builds the keys.',
       });
       // HTTP APIs buffer Lambda answers; a function URL with response streaming sends tokens as they
       // come. It has no authorizer: the function authenticates every call (tokens and API keys).
