@@ -46,7 +46,11 @@ const validIds: Record<string, string> = {
   roleId: 'role_01jq0000000000000000000000',
   clientId: 'ak_01jq0000000000000000000000',
   sessionId: 'ses_01jq0000000000000000000000',
-  modelId: 'local-chat',
+  slug: 'openai',
+  modelId: 'nova-micro',
+  credentialId: 'pcr_01jq0000000000000000000000',
+  ruleId: 'rtr_01jq0000000000000000000000',
+  configKey: 'routing_agent',
 };
 
 function expectProblem(res: ApiResponse, what: string) {

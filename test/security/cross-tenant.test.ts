@@ -21,9 +21,27 @@ interface World {
   roleB: string;
   clientB: string;
   notificationB: string;
+  modelB: string;
+  credentialB: string;
+  ruleB: string;
+  myCredentialB: string;
 }
 
-type Sample = (w: World) => { path: Record<string, string>; body?: unknown };
+type Sample = (w: World) => { path: Record<string, string>; body?: unknown; query?: Record<string, string> };
+
+const customModel = {
+  providerSlug: 'bedrock',
+  providerModelId: 'intruder-model',
+  name: 'Intruder',
+  type: 'TEXT',
+  pricing: { inputPerMTokMicros: 1, outputPerMTokMicros: 1 },
+};
+const routingRule = (modelId: string) => ({
+  name: 'Intruder',
+  priority: 1,
+  modelType: 'TEXT',
+  targets: [{ modelId, weight: 1 }],
+});
 
 /** A valid request aimed at B, for every route that names a tenant resource. */
 const samples: Record<string, Sample> = {
@@ -59,6 +77,34 @@ const samples: Record<string, Sample> = {
   listUsage: (w) => ({ path: { orgId: w.orgB } }),
   getDailyUsage: (w) => ({ path: { orgId: w.orgB } }),
   exportUsage: (w) => ({ path: { orgId: w.orgB } }),
+  listModels: (w) => ({ path: {}, query: { orgId: w.orgB } }),
+  getModel: (w) => ({ path: { modelId: w.modelB }, query: { orgId: w.orgB } }),
+  createCustomModel: (w) => ({ path: { orgId: w.orgB }, body: customModel }),
+  listCustomModels: (w) => ({ path: { orgId: w.orgB } }),
+  getCustomModel: (w) => ({ path: { orgId: w.orgB, modelId: w.modelB } }),
+  updateCustomModel: (w) => ({ path: { orgId: w.orgB, modelId: w.modelB }, body: { name: 'Taken over' } }),
+  deleteCustomModel: (w) => ({ path: { orgId: w.orgB, modelId: w.modelB } }),
+  addFavoriteModel: (w) => ({ path: { modelId: w.modelB }, query: { orgId: w.orgB } }),
+  removeFavoriteModel: (w) => ({ path: { modelId: w.modelB } }),
+  createProviderCredential: (w) => ({
+    path: { orgId: w.orgB },
+    body: { label: 'Intruder', providerSlug: 'openai', key: 'sk-intruder-0000000000' },
+  }),
+  listProviderCredentials: (w) => ({ path: { orgId: w.orgB } }),
+  getProviderCredential: (w) => ({ path: { orgId: w.orgB, credentialId: w.credentialB } }),
+  updateProviderCredential: (w) => ({
+    path: { orgId: w.orgB, credentialId: w.credentialB },
+    body: { key: 'sk-intruder-0000000000', baseUrl: 'https://evil.example.com/v1' },
+  }),
+  deleteProviderCredential: (w) => ({ path: { orgId: w.orgB, credentialId: w.credentialB } }),
+  getMyProviderCredential: (w) => ({ path: { credentialId: w.myCredentialB } }),
+  updateMyProviderCredential: (w) => ({ path: { credentialId: w.myCredentialB }, body: { label: 'Taken over' } }),
+  deleteMyProviderCredential: (w) => ({ path: { credentialId: w.myCredentialB } }),
+  createRoutingRule: (w) => ({ path: { orgId: w.orgB }, body: routingRule('nova-micro') }),
+  listRoutingRules: (w) => ({ path: { orgId: w.orgB } }),
+  getRoutingRule: (w) => ({ path: { orgId: w.orgB, ruleId: w.ruleB } }),
+  updateRoutingRule: (w) => ({ path: { orgId: w.orgB, ruleId: w.ruleB }, body: { priority: 100, isActive: false } }),
+  deleteRoutingRule: (w) => ({ path: { orgId: w.orgB, ruleId: w.ruleB } }),
 };
 
 /** Routes that name no tenant resource: they act on the caller alone, or on nobody. */
@@ -98,25 +144,66 @@ const notTenantScoped: Record<string, string> = {
   listOpenAiModels: 'gateway: the catalogue plus the caller’s own organization’s custom models',
   getModelMetrics:
     'an orgId in the query is authorized like a path orgId (metrics:read); without one, platform admins only (test/e2e/gateway.test.ts, “model metrics”)',
+  listProviders: 'platform catalogue, read-only',
+  saveProvider: 'platform catalogue, platform admins only',
+  patchProvider: 'platform catalogue, platform admins only',
+  retireProvider: 'platform catalogue, platform admins only',
+  saveModel: 'platform catalogue, platform admins only',
+  patchModel: 'platform catalogue, platform admins only',
+  retireModel: 'platform catalogue, platform admins only',
+  listFavoriteModels: 'the caller’s own favourites (keyed by the caller’s user id)',
+  createMyProviderCredential: 'creates a key of the caller’s own (keyed by the caller’s user id)',
+  listMyProviderCredentials: 'the caller’s own keys (keyed by the caller’s user id)',
+  createPlatformProviderCredential: 'the platform’s keys, platform admins only',
+  listPlatformProviderCredentials: 'the platform’s keys, platform admins only',
+  getPlatformProviderCredential: 'the platform’s keys, platform admins only',
+  updatePlatformProviderCredential: 'the platform’s keys, platform admins only',
+  deletePlatformProviderCredential: 'the platform’s keys, platform admins only',
+  createGlobalRoutingRule: 'global rules, platform admins only',
+  listGlobalRoutingRules: 'global rules, platform admins only',
+  getGlobalRoutingRule: 'global rules, platform admins only',
+  updateGlobalRoutingRule: 'global rules, platform admins only',
+  deleteGlobalRoutingRule: 'global rules, platform admins only',
+  listAdminConfigs: 'platform configuration, platform admins only',
+  getAdminConfig: 'platform configuration, platform admins only',
+  saveAdminConfig: 'platform configuration, platform admins only',
+  listPlatformAuditEvents: 'platform audit log, platform admins only',
 };
 
 const w = {} as World;
 
-function fill(route: RouteDefinition, values: Record<string, string>) {
-  return route.path.replace(/\{(\w+)\}/g, (_, name: string) => values[name] ?? 'missing');
+function fill(route: RouteDefinition, values: Record<string, string>, query?: Record<string, string>) {
+  const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) => values[name] ?? 'missing');
+  return query ? `${path}?${new URLSearchParams(query)}` : path;
 }
 
 /** Everything of B a caller could observe or change. */
 async function snapshotOfB() {
   const token = w.b.accessToken;
-  const [org, members, invitations, roles, clients, credits] = await Promise.all(
-    ['', '/members', '/invitations', '/roles', '/api-clients', '/credits'].map((s) =>
-      api('GET', `/v1/orgs/${w.orgB}${s}`, { token }),
-    ),
+  const [org, members, invitations, roles, clients, credits, models, credentials, rules] = await Promise.all(
+    [
+      '',
+      '/members',
+      '/invitations',
+      '/roles',
+      '/api-clients',
+      '/credits',
+      '/models',
+      '/provider-credentials',
+      '/routing-rules',
+    ].map((s) => api('GET', `/v1/orgs/${w.orgB}${s}`, { token })),
   );
   const sessions = await api('GET', '/v1/me/sessions', { token });
   const notifications = await api('GET', '/v1/me/notifications', { token });
+  const [myCredentials, favorites] = await Promise.all(
+    ['/provider-credentials', '/favorite-models'].map((s) => api('GET', `/v1/me${s}`, { token })),
+  );
   return {
+    models: models!.body,
+    credentials: credentials!.body,
+    rules: rules!.body,
+    myCredentials: myCredentials!.body,
+    favorites: favorites!.body,
     org: org!.body,
     members: members!.body,
     invitations: invitations!.body,
@@ -156,7 +243,29 @@ beforeAll(async () => {
     title: 'For B',
     message: 'Private',
   }));
-  expect([w.invitationB, w.roleB, w.clientB, w.keyA, w.notificationB].every(Boolean)).toBe(true);
+  const [model, credential, myCredential] = await Promise.all([
+    api('POST', `/v1/orgs/${w.orgB}/models`, { token: w.b.accessToken, body: { ...customModel, name: 'B model' } }),
+    api('POST', `/v1/orgs/${w.orgB}/provider-credentials`, {
+      token: w.b.accessToken,
+      body: { label: 'B key', providerSlug: 'openai', key: 'sk-b-secret-0000000000' },
+    }),
+    api('POST', '/v1/me/provider-credentials', {
+      token: w.b.accessToken,
+      body: { label: 'B personal key', providerSlug: 'anthropic', key: 'sk-ant-b-personal-00000' },
+    }),
+  ]);
+  w.modelB = model!.body.modelId;
+  w.credentialB = credential!.body.credentialId;
+  w.myCredentialB = myCredential!.body.credentialId;
+  const rule = await api('POST', `/v1/orgs/${w.orgB}/routing-rules`, { token: w.b.accessToken, body: routingRule(w.modelB) });
+  w.ruleB = rule.body.ruleId;
+  const favorite = await api('PUT', `/v1/me/favorite-models/${w.modelB}?orgId=${w.orgB}`, { token: w.b.accessToken });
+  expect(favorite.status).toBe(200);
+  expect(
+    [w.invitationB, w.roleB, w.clientB, w.keyA, w.notificationB, w.modelB, w.credentialB, w.ruleB, w.myCredentialB].every(
+      Boolean,
+    ),
+  ).toBe(true);
 });
 
 describe('tenant isolation across the route manifest', () => {
@@ -185,7 +294,10 @@ describe('tenant isolation across the route manifest', () => {
           expect(before.org.orgId, 'B must be intact before each attempt').toBe(w.orgB);
           expect(before.members.items).toHaveLength(2);
           const sample = samples[route.id]!(w);
-          const res = await api(route.method, fill(route, sample.path), { ...caller.credentials(), body: sample.body });
+          const res = await api(route.method, fill(route, sample.path, sample.query), {
+            ...caller.credentials(),
+            body: sample.body,
+          });
           expect([401, 403, 404], `${route.id} answered ${res.status}: ${JSON.stringify(res.body)}`).toContain(res.status);
           expect(await snapshotOfB()).toEqual(before);
         });

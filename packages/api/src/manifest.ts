@@ -14,6 +14,11 @@ import * as limits from './routes/billing/limits.ts';
 import * as notifications from './routes/notifications.ts';
 import * as usage from './routes/billing/usage.ts';
 import * as gateway from './routes/gateway.ts';
+import * as providers from './routes/hub/providers.ts';
+import * as models from './routes/hub/models.ts';
+import * as credentials from './routes/hub/credentials.ts';
+import * as routingRules from './routes/hub/routing-rules.ts';
+import * as hubAdmin from './routes/hub/admin.ts';
 
 /**
  * The one route manifest. CDK builds a Lambda and an API route from each entry (except
@@ -36,6 +41,11 @@ export const routes: RouteDefinition[] = [
   ...Object.values(notifications),
   ...Object.values(usage),
   ...Object.values(gateway),
+  ...Object.values(providers),
+  ...Object.values(models),
+  ...Object.values(credentials),
+  ...Object.values(routingRules),
+  ...Object.values(hubAdmin),
 ];
 
 export const deployedRoutes = () => routes.filter((r) => !r.localOnly);

@@ -109,11 +109,12 @@ function providerOf(catalogue: { providers?: unknown } | null, slug: string): Pr
   return provider;
 }
 
-const DEFAULTS_ATTEMPTS = 3;
+const DEFAULTS_ATTEMPTS = 8;
 
 /**
  * Creates a credential; the first one of an owner for a provider becomes its default unless
- * told otherwise. A concurrent change of the owner's defaults makes it read them again.
+ * told otherwise. A concurrent change of the owner's defaults makes it read them again (with
+ * jittered backoff), so concurrent additions all land and one default remains.
  */
 export async function createCredential(owner: Owner, input: CredentialInput): Promise<CredentialView> {
   const credentialId = newId('pcr');
@@ -158,8 +159,9 @@ export async function createCredential(owner: Owner, input: CredentialInput): Pr
       ),
     ]);
     if (outcome.canceled) {
-      if (attempt < DEFAULTS_ATTEMPTS) continue;
-      throw new ConflictError('The default credentials changed meanwhile; retry');
+      if (attempt >= DEFAULTS_ATTEMPTS) throw new ConflictError('The default credentials changed meanwhile; retry');
+      await new Promise((r) => setTimeout(r, Math.random() * 5 * 2 ** attempt));
+      continue;
     }
     forgetSnapshot(owner.key);
     return credentialView(item, defaults);

@@ -24,6 +24,12 @@ export const PERMISSIONS = [
   'usage:read',
   'gateway:invoke',
   'metrics:read',
+  'models:read',
+  'models:manage',
+  'provider-credentials:read',
+  'provider-credentials:manage',
+  'routing:read',
+  'routing:manage',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -40,14 +46,14 @@ export const BUILT_IN_ROLE_PERMISSIONS: Record<BuiltInRole, readonly Permission[
   owner: PERMISSIONS,
   admin: PERMISSIONS.filter((p) => !OWNER_ONLY.includes(p)),
   editor: [...READS, 'gateway:invoke'],
-  viewer: ['org:read', 'members:read', 'roles:read'],
+  viewer: ['org:read', 'members:read', 'roles:read', 'models:read'],
 };
 
 export const BUILT_IN_ROLE_DESCRIPTIONS: Record<BuiltInRole, string> = {
   owner: 'Full control, including deleting the organization and transferring ownership.',
   admin: 'Manages members, invitations, roles, API clients and settings.',
   editor: 'Works with the organization’s resources; reads its settings.',
-  viewer: 'Reads the organization and its members.',
+  viewer: 'Reads the organization, its members and its models.',
 };
 
 export function isBuiltInRole(role: string): role is BuiltInRole {

@@ -105,6 +105,9 @@ describe('checking a schema definition', () => {
     );
     expect(checkSchema([])).toEqual([{ path: '', message: 'A schema is a JSON object' }]);
     expect(checkSchema({ pattern: 'a'.repeat(201) })[0]?.path).toBe('pattern');
+    for (const evil of ['(a+)+$', '^(\\w*)*x', '(x{1,9}){2,}'])
+      expect(checkSchema({ pattern: evil })[0]?.message, evil).toMatch(/Nested/);
+    expect(checkSchema({ pattern: '^(org|proj)-[a-z]+$' })).toEqual([]);
   });
 
   it('limits nesting', () => {

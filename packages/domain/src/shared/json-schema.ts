@@ -11,7 +11,7 @@ import type { FieldError } from './errors.ts';
 export const JSON_TYPES = ['object', 'array', 'string', 'number', 'integer', 'boolean', 'null'] as const;
 export type JsonType = (typeof JSON_TYPES)[number];
 
-export interface JsonSchema {
+export type JsonSchema = {
   type?: JsonType | JsonType[];
   properties?: Record<string, JsonSchema>;
   required?: string[];
@@ -28,7 +28,7 @@ export interface JsonSchema {
   default?: unknown;
   examples?: unknown[];
   $schema?: string;
-}
+};
 
 const ANNOTATIONS = new Set(['title', 'description', 'default', 'examples', '$schema']);
 const KEYWORDS = new Set([
@@ -47,6 +47,8 @@ const KEYWORDS = new Set([
 ]);
 const MAX_DEPTH = 8;
 const MAX_PATTERN = 200;
+/** A quantified group that itself holds a quantifier, e.g. `(a+)+`: exponential backtracking on a crafted value. */
+const NESTED_QUANTIFIER = /\([^()]*[+*}][^()]*\)\s*[+*{]/;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const join = (path: string, key: string | number) =>
@@ -92,6 +94,7 @@ export function checkSchema(schema: unknown, path = '', depth = 0): FieldError[]
   if (pattern !== undefined) {
     if (typeof pattern !== 'string' || pattern.length > MAX_PATTERN)
       fail('pattern', `A regular expression of at most ${MAX_PATTERN} characters`);
+    else if (NESTED_QUANTIFIER.test(pattern)) fail('pattern', 'Nested quantifiers like (a+)+ are not allowed');
     else
       try {
         compiled(pattern);

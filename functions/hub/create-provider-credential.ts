@@ -1,0 +1,6 @@
+import { createProviderCredential as route } from '@platform/api/routes/hub/credentials';
+import { createCredential } from '@platform/domain/hub/credentials';
+import { orgOwner } from '@platform/domain/hub/owners';
+import { httpHandler } from '@platform/http/handler';
+
+export const handler = httpHandler(route, async ({ access, body }) => createCredential(orgOwner(access), body));

@@ -1,0 +1,6 @@
+import { getProviderCredential as route } from '@platform/api/routes/hub/credentials';
+import { getCredential } from '@platform/domain/hub/credentials';
+import { orgOwner } from '@platform/domain/hub/owners';
+import { httpHandler } from '@platform/http/handler';
+
+export const handler = httpHandler(route, async ({ access, params }) => getCredential(orgOwner(access), params.credentialId));

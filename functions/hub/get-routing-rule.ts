@@ -1,0 +1,6 @@
+import { getRoutingRule as route } from '@platform/api/routes/hub/routing-rules';
+import { getRule } from '@platform/domain/hub/routing-rules';
+import { orgOwner } from '@platform/domain/hub/owners';
+import { httpHandler } from '@platform/http/handler';
+
+export const handler = httpHandler(route, async ({ access, params }) => getRule(orgOwner(access), params.ruleId));

@@ -1,0 +1,8 @@
+import { updateProviderCredential as route } from '@platform/api/routes/hub/credentials';
+import { patchCredential } from '@platform/domain/hub/credentials';
+import { orgOwner } from '@platform/domain/hub/owners';
+import { httpHandler } from '@platform/http/handler';
+
+export const handler = httpHandler(route, async ({ access, params, body }) =>
+  patchCredential(orgOwner(access), params.credentialId, body),
+);

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { checkSchema } from '../shared/json-schema.ts';
+import { configSchemas, DEFAULT_CONFIGS, familyOf } from './admin-config.ts';
+import { DEFAULT_MODELS } from './default-models.ts';
+import { DEFAULT_PROVIDERS } from './default-providers.ts';
+import { alias, catalogueModelId, providerSlug } from './schemas/common.ts';
+
+describe('the built-in catalogue', () => {
+  it('has providers whose slugs and config schemas the admin API would accept', () => {
+    for (const [slug, provider] of Object.entries(DEFAULT_PROVIDERS)) {
+      expect(provider.slug).toBe(slug);
+      expect(providerSlug.safeParse(slug).success).toBe(true);
+      expect(checkSchema(provider.configSchema), slug).toEqual([]);
+    }
+  });
+
+  it('has models on known providers, with valid ids, aliases unique across the catalogue, and a price', () => {
+    const names = new Map<string, string>();
+    for (const [modelId, model] of Object.entries(DEFAULT_MODELS)) {
+      expect(model.modelId).toBe(modelId);
+      expect(catalogueModelId.safeParse(modelId).success, modelId).toBe(true);
+      expect(DEFAULT_PROVIDERS[model.providerSlug], modelId).toBeDefined();
+      for (const name of [modelId, ...model.aliases]) {
+        if (name !== modelId) expect(alias.safeParse(name).success, name).toBe(true);
+        expect(names.get(name), `${name} names two models`).toBeUndefined();
+        names.set(name, modelId);
+      }
+      const { inputPerMTokMicros, outputPerMTokMicros, perImageMicros } = model.pricing;
+      expect(inputPerMTokMicros + outputPerMTokMicros + (perImageMicros ?? 0), modelId).toBeGreaterThan(0);
+      expect(model.capabilities.includes('images')).toBe(model.type === 'IMAGE');
+      for (const capability of model.capabilities)
+        expect(DEFAULT_PROVIDERS[model.providerSlug]!.capabilities, `${modelId} ${capability}`).toContain(capability);
+    }
+    expect(names.get('default-chat')).toBe('claude-3-haiku');
+    expect(names.get('fast')).toBe('nova-micro');
+    expect(names.get('smart')).toBe('claude-3-5-sonnet');
+  });
+});
+
+describe('admin config keys', () => {
+  it('name their family', () => {
+    expect(familyOf('routing_agent')).toBe('routing_agent');
+    expect(familyOf('chat_agent_google')).toBe('chat_agent');
+    expect(familyOf('artifact_agent_openai')).toBe('artifact_agent');
+    expect(familyOf('git_mcp_agent_anthropic')).toBe('git_mcp_agent');
+    for (const bad of [
+      'chat_agent',
+      'chat_agent_',
+      'chat_agent_Google',
+      'routing_agent_x',
+      'billing_agent_google',
+      'git_mcp_agent_a_b',
+    ])
+      expect(() => familyOf(bad), bad).toThrow();
+  });
+
+  it('have defaults their own schema accepts', () => {
+    for (const [key, data] of Object.entries(DEFAULT_CONFIGS))
+      expect(configSchemas[familyOf(key)].safeParse(data).success, key).toBe(true);
+  });
+});

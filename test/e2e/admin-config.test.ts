@@ -1,0 +1,112 @@
+import { randomUUID } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { api, errorPaths, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
+
+let user: SignedInUser;
+let admin: SignedInUser;
+
+beforeAll(async () => {
+  [user, admin] = await Promise.all([signUpUser('config-user'), signUpPlatformAdmin('config-admin')]);
+});
+
+/** A provider suffix no other test uses, so each test's keys are its own. */
+const provider = () => `t${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+const chat = {
+  enabled: true,
+  model: 'default-chat',
+  temperature: 0.5,
+  maxTokens: 2048,
+  streaming: true,
+  rateLimits: { hourly: 10 },
+};
+
+describe('admin config', () => {
+  it('is for platform admins only', async () => {
+    for (const [method, path, body] of [
+      ['GET', '/v1/admin/config', undefined],
+      ['GET', '/v1/admin/config/routing_agent', undefined],
+      ['PUT', `/v1/admin/config/chat_agent_${provider()}`, chat],
+      ['GET', '/v1/admin/audit-events', undefined],
+    ] as const)
+      expect((await api(method, path, { token: user.accessToken, body })).status, `${method} ${path}`).toBe(403);
+  });
+
+  it('serves the seed’s four keys from defaults until they are saved', async () => {
+    const list = await api('GET', '/v1/admin/config', { token: admin.accessToken });
+    expect(list.status).toBe(200);
+    const keys = list.body.items.map((c: { configKey: string }) => c.configKey);
+    expect(keys).toEqual(
+      expect.arrayContaining(['routing_agent', 'chat_agent_google', 'artifact_agent_google', 'git_mcp_agent_google']),
+    );
+    const routing = await api('GET', '/v1/admin/config/routing_agent', { token: admin.accessToken });
+    expect(routing.body).toMatchObject({
+      configKey: 'routing_agent',
+      family: 'routing_agent',
+      data: { strategy: 'rules', defaultAgent: 'chat' },
+    });
+    expect((await api('GET', `/v1/admin/config/chat_agent_${provider()}`, { token: admin.accessToken })).status).toBe(404);
+    expect((await api('GET', '/v1/admin/config/billing_agent', { token: admin.accessToken })).status).toBe(400);
+  });
+
+  it('validates each key against its family’s schema', async () => {
+    const put = (key: string, body: unknown) => api('PUT', `/v1/admin/config/${key}`, { token: admin.accessToken, body });
+    const wrong = await put(`chat_agent_${provider()}`, { ...chat, temperature: 5, strategy: 'cost', maxTokens: 'many' });
+    expect(wrong.status).toBe(400);
+    expect(errorPaths(wrong.body).sort()).toEqual(['body', 'body.maxTokens', 'body.temperature']);
+    const git = await put(`git_mcp_agent_${provider()}`, {
+      enabled: true,
+      model: 'smart',
+      access: 'admin',
+      allowedOperations: ['rm -rf'],
+    });
+    expect(errorPaths(git.body).sort()).toEqual(['body.access', 'body.allowedOperations.0']);
+    const artifact = await put(`artifact_agent_${provider()}`, { enabled: true, model: 'smart', kinds: ['code', 'sheet'] });
+    expect(artifact.status).toBe(200);
+    expect(artifact.body).toMatchObject({
+      family: 'artifact_agent',
+      isDefault: false,
+      version: 1,
+      data: { kinds: ['code', 'sheet'] },
+    });
+    expect((await put('chat_agent_UPPER', chat)).status).toBe(400);
+    expect(
+      (await api('PUT', `/v1/admin/config/chat_agent_${provider()}`, { token: admin.accessToken, rawBody: '[]' })).status,
+    ).toBe(400);
+  });
+
+  it('records every change with who made it and what it was before and after', async () => {
+    const key = `chat_agent_${provider()}`;
+    const first = await api('PUT', `/v1/admin/config/${key}`, { token: admin.accessToken, body: chat });
+    expect(first.body).toMatchObject({ configKey: key, version: 1, updatedBy: admin.userId, data: chat });
+    const second = await api('PUT', `/v1/admin/config/${key}`, { token: admin.accessToken, body: { ...chat, temperature: 0.1 } });
+    expect(second.body).toMatchObject({ version: 2, data: { temperature: 0.1 } });
+    expect((await api('GET', `/v1/admin/config/${key}`, { token: admin.accessToken })).body).toMatchObject({
+      version: 2,
+      data: { temperature: 0.1 },
+    });
+    const listed = await api('GET', '/v1/admin/config', { token: admin.accessToken });
+    expect(listed.body.items.find((c: { configKey: string }) => c.configKey === key)).toMatchObject({ version: 2 });
+
+    const audit = await api('GET', '/v1/admin/audit-events?action=admin-config.changed', { token: admin.accessToken });
+    const changes = audit.body.items.filter((e: { targetId: string }) => e.targetId === key);
+    expect(changes).toHaveLength(2);
+    expect(changes[0]).toMatchObject({
+      actorId: admin.userId,
+      actorType: 'user',
+      details: { before: { temperature: 0.5 }, after: { temperature: 0.1 } },
+    });
+    expect(changes[1].details).toMatchObject({ before: null, after: { temperature: 0.5 } });
+  });
+
+  it('saves over a seed default, which the audit records as the before', async () => {
+    const before = await api('GET', '/v1/admin/config/artifact_agent_google', { token: admin.accessToken });
+    const saved = await api('PUT', '/v1/admin/config/artifact_agent_google', {
+      token: admin.accessToken,
+      body: { ...before.body.data, temperature: 0.3 },
+    });
+    expect(saved.body).toMatchObject({ isDefault: false, version: before.body.version + 1, data: { temperature: 0.3 } });
+    const audit = await api('GET', '/v1/admin/audit-events?action=admin-config.changed', { token: admin.accessToken });
+    const change = audit.body.items.find((e: { targetId: string }) => e.targetId === 'artifact_agent_google');
+    expect(change.details.before).toEqual(before.body.data);
+  });
+});

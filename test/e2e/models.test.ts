@@ -1,0 +1,268 @@
+import { randomUUID } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { addMember, api, createTeam, errorPaths, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
+
+let owner: SignedInUser;
+let editor: SignedInUser;
+let viewer: SignedInUser;
+let outsider: SignedInUser;
+let admin: SignedInUser;
+let orgId: string;
+
+beforeAll(async () => {
+  [owner, editor, viewer, outsider, admin] = await Promise.all([
+    signUpUser('models-owner'),
+    signUpUser('models-editor'),
+    signUpUser('models-viewer'),
+    signUpUser('models-outsider'),
+    signUpPlatformAdmin('models-admin'),
+  ]);
+  ({ orgId } = await createTeam(owner, [
+    { user: editor, role: 'editor' },
+    { user: viewer, role: 'viewer' },
+  ]));
+});
+
+const ids = (body: { items: Array<{ modelId: string }> }) => body.items.map((m) => m.modelId);
+const customModel = (extra: Record<string, unknown> = {}) => ({
+  providerSlug: 'openai',
+  providerModelId: `ft:gpt-4o-mini:acme:${randomUUID().slice(0, 6)}`,
+  name: 'Support bot',
+  type: 'TEXT',
+  pricing: { inputPerMTokMicros: 300_000, outputPerMTokMicros: 1_200_000 },
+  ...extra,
+});
+
+describe('the model catalogue', () => {
+  it('lists real Bedrock models with their published prices, and the other providers’ and local ones', async () => {
+    const res = await api('GET', '/v1/models', { token: owner.accessToken });
+    expect(res.status).toBe(200);
+    const byId = Object.fromEntries(res.body.items.map((m: { modelId: string }) => [m.modelId, m]));
+    expect(byId['claude-3-haiku']).toMatchObject({
+      kind: 'external',
+      providerSlug: 'bedrock',
+      providerModelId: 'anthropic.claude-3-haiku-20240307-v1:0',
+      type: 'TEXT',
+      taskType: 'TextGeneration',
+      pricing: { inputPerMTokMicros: 250_000, outputPerMTokMicros: 1_250_000 },
+      aliases: ['default-chat'],
+      isBuiltIn: true,
+    });
+    expect(byId['nova-micro'].pricing).toEqual({ inputPerMTokMicros: 35_000, outputPerMTokMicros: 140_000 });
+    expect(byId['mistral-large'].providerModelId).toBe('mistral.mistral-large-2402-v1:0');
+    expect(byId['titan-image-v2'].pricing.perImageMicros).toBe(10_000);
+    expect(byId['nova-canvas']).toMatchObject({
+      type: 'IMAGE',
+      taskType: 'ImageGeneration',
+      pricing: { perImageMicros: 40_000 },
+    });
+    expect(byId['gpt-4o-mini'].pricing).toEqual({ inputPerMTokMicros: 150_000, outputPerMTokMicros: 600_000 });
+    expect(byId['gemini-1-5-flash'].pricing).toEqual({ inputPerMTokMicros: 75_000, outputPerMTokMicros: 300_000 });
+    expect(byId['local-chat'].pricing.inputPerMTokMicros).toBeGreaterThan(0);
+    expect(Object.keys(byId)).toEqual(expect.arrayContaining(['local-chat', 'local-embed', 'local-image', 'claude-3-5-haiku']));
+  });
+
+  it('filters by type, provider and capability', async () => {
+    const images = await api('GET', '/v1/models?type=IMAGE', { token: owner.accessToken });
+    expect(ids(images.body)).toEqual(expect.arrayContaining(['titan-image-v2', 'nova-canvas', 'local-image']));
+    expect(images.body.items.every((m: { type: string }) => m.type === 'IMAGE')).toBe(true);
+    const embeddings = await api('GET', '/v1/models?capability=embeddings&provider=bedrock', { token: owner.accessToken });
+    expect(ids(embeddings.body)).toEqual(['titan-embed-text-v2']);
+    expect((await api('GET', '/v1/models?type=SOUND', { token: owner.accessToken })).status).toBe(400);
+    const one = await api('GET', '/v1/models/nova-pro', { token: owner.accessToken });
+    expect(one.body).toMatchObject({ modelId: 'nova-pro', providerModelId: 'amazon.nova-pro-v1:0' });
+    expect((await api('GET', '/v1/models/no-such-model', { token: owner.accessToken })).status).toBe(404);
+  });
+
+  it('is edited by platform admins: new models, price changes, unique aliases, built-ins deactivated rather than deleted', async () => {
+    const modelId = `test-${randomUUID().slice(0, 8)}`;
+    const body = {
+      providerSlug: 'bedrock',
+      providerModelId: 'amazon.nova-premier-v1:0',
+      name: 'Nova Premier',
+      type: 'TEXT',
+      pricing: { inputPerMTokMicros: 2_500_000, outputPerMTokMicros: 12_500_000 },
+      aliases: [`${modelId}-alias`],
+    };
+    expect((await api('PUT', `/v1/admin/models/${modelId}`, { token: owner.accessToken, body })).status).toBe(403);
+    const saved = await api('PUT', `/v1/admin/models/${modelId}`, { token: admin.accessToken, body });
+    expect(saved.status).toBe(200);
+    expect(saved.body).toMatchObject({
+      modelId,
+      kind: 'external',
+      status: 'Active',
+      capabilities: ['chat', 'stream'],
+      isBuiltIn: false,
+    });
+
+    const clash = await api('PATCH', `/v1/admin/models/${modelId}`, { token: admin.accessToken, body: { aliases: ['fast'] } });
+    expect(clash.status).toBe(409);
+    expect(clash.body.errors[0]).toMatchObject({ path: 'aliases', message: expect.stringContaining('nova-micro') });
+    const unknownProvider = await api('PUT', `/v1/admin/models/${modelId}`, {
+      token: admin.accessToken,
+      body: { ...body, providerSlug: 'nobody' },
+    });
+    expect(unknownProvider.status).toBe(404);
+
+    const repriced = await api('PATCH', `/v1/admin/models/${modelId}`, {
+      token: admin.accessToken,
+      body: { pricing: { inputPerMTokMicros: 2_000_000, outputPerMTokMicros: 10_000_000 } },
+    });
+    expect(repriced.body.pricing).toEqual({ inputPerMTokMicros: 2_000_000, outputPerMTokMicros: 10_000_000 });
+    expect((await api('GET', `/v1/models/${modelId}`, { token: owner.accessToken })).body.pricing.inputPerMTokMicros).toBe(
+      2_000_000,
+    );
+
+    expect((await api('DELETE', `/v1/admin/models/${modelId}`, { token: admin.accessToken })).status).toBe(204);
+    expect((await api('GET', `/v1/models/${modelId}`, { token: owner.accessToken })).status).toBe(404);
+
+    // A built-in model is deactivated, and can be brought back.
+    expect((await api('DELETE', '/v1/admin/models/llama3-1-8b', { token: admin.accessToken })).status).toBe(204);
+    expect(ids((await api('GET', '/v1/models', { token: owner.accessToken })).body)).not.toContain('llama3-1-8b');
+    const inactive = await api('GET', '/v1/models?status=Inactive', { token: owner.accessToken });
+    expect(ids(inactive.body)).toContain('llama3-1-8b');
+    const restored = await api('PATCH', '/v1/admin/models/llama3-1-8b', { token: admin.accessToken, body: { status: 'Active' } });
+    expect(restored.body).toMatchObject({ status: 'Active', isBuiltIn: true, pricing: { inputPerMTokMicros: 220_000 } });
+  });
+});
+
+describe('custom models of an organization', () => {
+  it('are created by those who manage models, read by every member, and listed with the catalogue for the organization', async () => {
+    expect((await api('POST', `/v1/orgs/${orgId}/models`, { token: editor.accessToken, body: customModel() })).status).toBe(403);
+    const created = await api('POST', `/v1/orgs/${orgId}/models`, {
+      token: owner.accessToken,
+      body: customModel({ aliases: ['support'], tags: ['internal'], defaults: { temperature: 0.2, systemPrompt: 'Be kind.' } }),
+    });
+    expect(created.status).toBe(201);
+    const modelId = created.body.modelId as string;
+    expect(modelId).toMatch(/^mdl_/);
+    expect(created.body).toMatchObject({
+      kind: 'custom',
+      orgId,
+      createdBy: owner.userId,
+      status: 'Active',
+      aliases: ['support'],
+    });
+
+    for (const member of [editor, viewer]) {
+      const list = await api('GET', `/v1/orgs/${orgId}/models`, { token: member.accessToken });
+      expect(ids(list.body)).toContain(modelId);
+      const one = await api('GET', `/v1/orgs/${orgId}/models/${modelId}`, { token: member.accessToken });
+      expect(one.body).toMatchObject({ modelId, defaults: { temperature: 0.2, systemPrompt: 'Be kind.' } });
+    }
+    const withOrg = await api('GET', `/v1/models?orgId=${orgId}&tag=internal`, { token: viewer.accessToken });
+    expect(ids(withOrg.body)).toEqual([modelId]);
+    expect(ids((await api('GET', '/v1/models', { token: viewer.accessToken })).body)).not.toContain(modelId);
+    expect((await api('GET', `/v1/models/${modelId}?orgId=${orgId}`, { token: viewer.accessToken })).status).toBe(200);
+    expect((await api('GET', `/v1/models/${modelId}`, { token: viewer.accessToken })).status).toBe(404);
+    expect((await api('GET', `/v1/models?orgId=${orgId}`, { token: outsider.accessToken })).status).toBe(404);
+  });
+
+  it('keep their aliases unique in the organization, and are changed and deleted', async () => {
+    const alias = `bot-${randomUUID().slice(0, 6)}`;
+    const first = await api('POST', `/v1/orgs/${orgId}/models`, {
+      token: owner.accessToken,
+      body: customModel({ aliases: [alias] }),
+    });
+    const second = await api('POST', `/v1/orgs/${orgId}/models`, {
+      token: owner.accessToken,
+      body: customModel({ aliases: [alias] }),
+    });
+    expect(second.status).toBe(409);
+    expect(errorPaths(second.body)).toEqual(['aliases']);
+    // Another organization may use the same alias.
+    const { orgId: other } = await createTeam(owner);
+    expect(
+      (await api('POST', `/v1/orgs/${other}/models`, { token: owner.accessToken, body: customModel({ aliases: [alias] }) }))
+        .status,
+    ).toBe(201);
+
+    const modelId = first.body.modelId as string;
+    const renamed = await api('PATCH', `/v1/orgs/${orgId}/models/${modelId}`, {
+      token: owner.accessToken,
+      body: { name: 'Support bot v2', aliases: [`${alias}-v2`], status: 'Deprecated' },
+    });
+    expect(renamed.status).toBe(200);
+    expect(renamed.body).toMatchObject({
+      name: 'Support bot v2',
+      aliases: [`${alias}-v2`],
+      status: 'Deprecated',
+      kind: 'custom',
+    });
+    // The old alias is free again.
+    expect(
+      (await api('POST', `/v1/orgs/${orgId}/models`, { token: owner.accessToken, body: customModel({ aliases: [alias] }) }))
+        .status,
+    ).toBe(201);
+
+    expect(
+      (await api('PATCH', `/v1/orgs/${orgId}/models/${modelId}`, { token: editor.accessToken, body: { name: 'x' } })).status,
+    ).toBe(403);
+    expect((await api('DELETE', `/v1/orgs/${orgId}/models/${modelId}`, { token: owner.accessToken })).status).toBe(204);
+    expect((await api('GET', `/v1/orgs/${orgId}/models/${modelId}`, { token: owner.accessToken })).status).toBe(404);
+    expect((await api('DELETE', `/v1/orgs/${orgId}/models/${modelId}`, { token: owner.accessToken })).status).toBe(404);
+  });
+
+  it('cannot be deleted while a routing rule sends calls to them, and need a known, active provider', async () => {
+    const created = await api('POST', `/v1/orgs/${orgId}/models`, { token: owner.accessToken, body: customModel() });
+    const modelId = created.body.modelId as string;
+    const rule = await api('POST', `/v1/orgs/${orgId}/routing-rules`, {
+      token: owner.accessToken,
+      body: { name: 'To the bot', priority: 5, modelType: 'TEXT', targets: [{ modelId }] },
+    });
+    expect(rule.status).toBe(201);
+    const refused = await api('DELETE', `/v1/orgs/${orgId}/models/${modelId}`, { token: owner.accessToken });
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toContain(rule.body.ruleId);
+    await api('DELETE', `/v1/orgs/${orgId}/routing-rules/${rule.body.ruleId}`, { token: owner.accessToken });
+    expect((await api('DELETE', `/v1/orgs/${orgId}/models/${modelId}`, { token: owner.accessToken })).status).toBe(204);
+
+    const unknown = await api('POST', `/v1/orgs/${orgId}/models`, {
+      token: owner.accessToken,
+      body: customModel({ providerSlug: 'nobody' }),
+    });
+    expect(unknown.status).toBe(404);
+    expect(errorPaths(unknown.body)).toEqual(['providerSlug']);
+  });
+});
+
+describe('favourite models', () => {
+  it('are per user: catalogue and custom models, each shown as it is now, gone from view once the member leaves', async () => {
+    const member = await signUpUser('models-fan');
+    const { orgId: team } = await createTeam(owner);
+    await addMember(owner, team, member, 'viewer');
+    const custom = await api('POST', `/v1/orgs/${team}/models`, {
+      token: owner.accessToken,
+      body: customModel({ name: 'Team bot' }),
+    });
+    const modelId = custom.body.modelId as string;
+
+    expect((await api('PUT', '/v1/me/favorite-models/nova-lite', { token: member.accessToken })).status).toBe(200);
+    expect((await api('PUT', `/v1/me/favorite-models/${modelId}`, { token: member.accessToken })).status).toBe(404);
+    const added = await api('PUT', `/v1/me/favorite-models/${modelId}?orgId=${team}`, { token: member.accessToken });
+    expect(added.body).toMatchObject({ modelId, orgId: team, model: { name: 'Team bot' } });
+    // Idempotent.
+    expect((await api('PUT', '/v1/me/favorite-models/nova-lite', { token: member.accessToken })).status).toBe(200);
+    expect((await api('PUT', '/v1/me/favorite-models/no-such-model', { token: member.accessToken })).status).toBe(404);
+
+    const list = await api('GET', '/v1/me/favorite-models', { token: member.accessToken });
+    expect(list.body.items.map((f: { modelId: string }) => f.modelId).sort()).toEqual([modelId, 'nova-lite'].sort());
+    expect(list.body.items.find((f: { modelId: string }) => f.modelId === 'nova-lite').model).toMatchObject({
+      name: 'Amazon Nova Lite',
+    });
+    // Nobody else sees them.
+    expect((await api('GET', '/v1/me/favorite-models', { token: owner.accessToken })).body.items).toEqual([]);
+
+    await api('PATCH', `/v1/orgs/${team}/models/${modelId}`, { token: owner.accessToken, body: { name: 'Team bot 2' } });
+    const renamed = await api('GET', '/v1/me/favorite-models', { token: member.accessToken });
+    expect(renamed.body.items.find((f: { modelId: string }) => f.modelId === modelId).model.name).toBe('Team bot 2');
+
+    expect((await api('DELETE', `/v1/me/orgs/${team}`, { token: member.accessToken })).status).toBe(204);
+    const afterLeaving = await api('GET', '/v1/me/favorite-models', { token: member.accessToken });
+    expect(afterLeaving.body.items.find((f: { modelId: string }) => f.modelId === modelId).model).toBeNull();
+
+    expect((await api('DELETE', '/v1/me/favorite-models/nova-lite', { token: member.accessToken })).status).toBe(204);
+    expect((await api('DELETE', '/v1/me/favorite-models/nova-lite', { token: member.accessToken })).status).toBe(404);
+    expect((await api('GET', '/v1/me/favorite-models?limit=51', { token: member.accessToken })).status).toBe(400);
+  });
+});

@@ -1,0 +1,232 @@
+import { randomUUID } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { api, createTeam, errorPaths, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
+
+let owner: SignedInUser;
+let editor: SignedInUser;
+let admin: SignedInUser;
+let orgId: string;
+
+beforeAll(async () => {
+  [owner, editor, admin] = await Promise.all([
+    signUpUser('keys-owner'),
+    signUpUser('keys-editor'),
+    signUpPlatformAdmin('keys-admin'),
+  ]);
+  ({ orgId } = await createTeam(owner, [{ user: editor, role: 'editor' }]));
+});
+
+const secret = () => `sk-proj-${randomUUID().replace(/-/g, '')}`;
+
+describe('an organization’s provider keys', () => {
+  it('are stored without ever being answered: only the last four characters', async () => {
+    const key = secret();
+    const created = await api('POST', `/v1/orgs/${orgId}/provider-credentials`, {
+      token: owner.accessToken,
+      body: {
+        label: 'OpenAI production',
+        providerSlug: 'openai',
+        key,
+        defaultModel: 'gpt-4o-mini',
+        config: { organization: 'org-acme42', timeoutMs: 30000 },
+        dailyQuota: 1000,
+        monthlyQuota: 20000,
+      },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({
+      credentialId: expect.stringMatching(/^pcr_/),
+      ownerType: 'org',
+      orgId,
+      providerSlug: 'openai',
+      hasKey: true,
+      keyLast4: key.slice(-4),
+      isDefault: true,
+      isActive: true,
+      dailyQuota: 1000,
+      monthlyQuota: 20000,
+      createdBy: owner.userId,
+    });
+    const id = created.body.credentialId as string;
+    const reads = [
+      created,
+      await api('GET', `/v1/orgs/${orgId}/provider-credentials`, { token: owner.accessToken }),
+      await api('GET', `/v1/orgs/${orgId}/provider-credentials/${id}`, { token: owner.accessToken }),
+      await api('GET', `/v1/orgs/${orgId}/audit-events`, { token: owner.accessToken }),
+    ];
+    for (const res of reads) {
+      expect(JSON.stringify(res.body)).not.toContain(key);
+      expect(JSON.stringify(res.body)).not.toContain('keyCipher');
+    }
+    expect(reads[3]!.body.items.map((e: { action: string }) => e.action)).toContain('provider-credential.created');
+  });
+
+  it('are read by editors but managed only with provider-credentials:manage; API keys act within their scopes', async () => {
+    const body = { label: 'Anthropic', providerSlug: 'anthropic', key: secret() };
+    expect((await api('POST', `/v1/orgs/${orgId}/provider-credentials`, { token: editor.accessToken, body })).status).toBe(403);
+    expect((await api('GET', `/v1/orgs/${orgId}/provider-credentials`, { token: editor.accessToken })).status).toBe(200);
+    const client = await api('POST', `/v1/orgs/${orgId}/api-clients`, {
+      token: owner.accessToken,
+      body: { name: 'Keys robot', scopes: ['provider-credentials:read', 'provider-credentials:manage'] },
+    });
+    const created = await api('POST', `/v1/orgs/${orgId}/provider-credentials`, { apiKey: client.body.key, body });
+    expect(created.status).toBe(201);
+    expect(created.body.createdBy).toBe(client.body.clientId);
+  });
+
+  it('keep one default per provider: the first by itself, then whichever is made default', async () => {
+    const { orgId: team } = await createTeam(owner);
+    const add = (label: string, extra: Record<string, unknown> = {}) =>
+      api('POST', `/v1/orgs/${team}/provider-credentials`, {
+        token: owner.accessToken,
+        body: { label, providerSlug: 'google', key: secret(), ...extra },
+      });
+    const first = await add('First');
+    const second = await add('Second');
+    expect([first.body.isDefault, second.body.isDefault]).toEqual([true, false]);
+    const third = await add('Third', { isDefault: true });
+    expect(third.body.isDefault).toBe(true);
+    const defaults = async () => {
+      const list = await api('GET', `/v1/orgs/${team}/provider-credentials?providerSlug=google`, { token: owner.accessToken });
+      return list.body.items.filter((c: { isDefault: boolean }) => c.isDefault).map((c: { label: string }) => c.label);
+    };
+    expect(await defaults()).toEqual(['Third']);
+    await api('PATCH', `/v1/orgs/${team}/provider-credentials/${second.body.credentialId}`, {
+      token: owner.accessToken,
+      body: { isDefault: true },
+    });
+    expect(await defaults()).toEqual(['Second']);
+    await api('DELETE', `/v1/orgs/${team}/provider-credentials/${second.body.credentialId}`, { token: owner.accessToken });
+    expect(await defaults()).toEqual([]);
+    // Another provider's keys are not affected.
+    const other = await api('POST', `/v1/orgs/${team}/provider-credentials`, {
+      token: owner.accessToken,
+      body: { label: 'OpenAI', providerSlug: 'openai', key: secret() },
+    });
+    expect(other.body.isDefault).toBe(true);
+  });
+
+  it('must fit their provider: a key when it needs one, a config its JSON Schema accepts, a safe base URL', async () => {
+    const post = (body: Record<string, unknown>) =>
+      api('POST', `/v1/orgs/${orgId}/provider-credentials`, { token: owner.accessToken, body: { label: 'x', ...body } });
+    const noKey = await post({ providerSlug: 'openai' });
+    expect(noKey.status).toBe(400);
+    expect(errorPaths(noKey.body)).toEqual(['key']);
+    const badConfig = await post({
+      providerSlug: 'openai',
+      key: secret(),
+      config: { organization: 'acme', timeoutMs: 5, extra: 1 },
+    });
+    expect(badConfig.status).toBe(400);
+    expect(errorPaths(badConfig.body).sort()).toEqual(['config.extra', 'config.organization', 'config.timeoutMs']);
+    const badEnum = await post({ providerSlug: 'anthropic', key: secret(), config: { anthropicVersion: '2020-01-01' } });
+    expect(errorPaths(badEnum.body)).toEqual(['config.anthropicVersion']);
+    expect((await post({ providerSlug: 'nobody', key: secret() })).status).toBe(404);
+    for (const baseUrl of [
+      'http://api.example.com/v1',
+      'https://10.0.0.8/v1',
+      'https://169.254.169.254/',
+      'https://user:pw@example.com',
+      'nonsense',
+    ]) {
+      const res = await post({ providerSlug: 'openai', key: secret(), baseUrl });
+      expect(res.status, baseUrl).toBe(400);
+      expect(errorPaths(res.body)).toEqual(['body.baseUrl']);
+    }
+    // Locally, a fake provider on loopback is allowed.
+    expect((await post({ providerSlug: 'openai', key: secret(), baseUrl: 'http://127.0.0.1:9999/v1' })).status).toBe(201);
+    // Bedrock needs no key; its config is checked all the same.
+    expect((await post({ providerSlug: 'bedrock', config: { region: 'eu-west-1' } })).status).toBe(201);
+    expect(errorPaths((await post({ providerSlug: 'bedrock', config: { region: 'Mars' } })).body)).toEqual(['config.region']);
+  });
+
+  it('are changed (a new key replaces the old, fields cleared with null) and deleted', async () => {
+    const created = await api('POST', `/v1/orgs/${orgId}/provider-credentials`, {
+      token: owner.accessToken,
+      body: { label: 'Rotating', providerSlug: 'openai', key: secret(), baseUrl: 'https://llm.example.com/v1', dailyQuota: 5 },
+    });
+    const path = `/v1/orgs/${orgId}/provider-credentials/${created.body.credentialId}`;
+    const newKey = secret();
+    const changed = await api('PATCH', path, {
+      token: owner.accessToken,
+      body: { key: newKey, label: 'Rotated', baseUrl: null, dailyQuota: null, isActive: false },
+    });
+    expect(changed.status).toBe(200);
+    expect(changed.body).toMatchObject({ label: 'Rotated', keyLast4: newKey.slice(-4), isActive: false });
+    expect(changed.body).not.toHaveProperty('baseUrl');
+    expect(changed.body).not.toHaveProperty('dailyQuota');
+    expect(JSON.stringify(changed.body)).not.toContain(newKey);
+    const read = await api('GET', path, { token: owner.accessToken });
+    expect(read.body).toMatchObject({ label: 'Rotated', keyLast4: newKey.slice(-4), isActive: false });
+    expect(read.body).not.toHaveProperty('baseUrl');
+
+    const invalid = await api('PATCH', path, { token: owner.accessToken, body: { config: { nope: true } } });
+    expect(errorPaths(invalid.body)).toEqual(['config.nope']);
+    expect((await api('PATCH', path, { token: owner.accessToken, body: {} })).status).toBe(400);
+
+    expect((await api('DELETE', path, { token: owner.accessToken })).status).toBe(204);
+    expect((await api('GET', path, { token: owner.accessToken })).status).toBe(404);
+    expect((await api('PATCH', path, { token: owner.accessToken, body: { label: 'x' } })).status).toBe(404);
+  });
+});
+
+describe('a user’s own provider keys', () => {
+  it('belong to the user alone', async () => {
+    const other = await signUpUser('keys-other');
+    const key = secret();
+    const created = await api('POST', '/v1/me/provider-credentials', {
+      token: owner.accessToken,
+      body: { label: 'My OpenAI', providerSlug: 'openai', key },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ ownerType: 'user', userId: owner.userId, keyLast4: key.slice(-4), isDefault: true });
+    const id = created.body.credentialId as string;
+    expect(
+      (await api('GET', '/v1/me/provider-credentials', { token: owner.accessToken })).body.items.map(
+        (c: { credentialId: string }) => c.credentialId,
+      ),
+    ).toContain(id);
+    expect((await api('GET', '/v1/me/provider-credentials', { token: other.accessToken })).body.items).toEqual([]);
+    expect((await api('GET', `/v1/me/provider-credentials/${id}`, { token: other.accessToken })).status).toBe(404);
+    const renamed = await api('PATCH', `/v1/me/provider-credentials/${id}`, {
+      token: owner.accessToken,
+      body: { label: 'Mine' },
+    });
+    expect(renamed.body.label).toBe('Mine');
+    expect(JSON.stringify(renamed.body)).not.toContain(key);
+    expect((await api('DELETE', `/v1/me/provider-credentials/${id}`, { token: other.accessToken })).status).toBe(404);
+    expect((await api('DELETE', `/v1/me/provider-credentials/${id}`, { token: owner.accessToken })).status).toBe(204);
+  });
+});
+
+describe('the platform’s own provider keys', () => {
+  it('are managed by platform admins only, and audited', async () => {
+    const provider = `prov-${randomUUID().slice(0, 8)}`;
+    await api('PUT', `/v1/admin/providers/${provider}`, {
+      token: admin.accessToken,
+      body: { displayName: 'Keys test', adapter: 'openai', group: { name: 'Test' } },
+    });
+    const body = { label: 'Platform key', providerSlug: provider, key: secret() };
+    expect((await api('POST', '/v1/admin/provider-credentials', { token: owner.accessToken, body })).status).toBe(403);
+    const created = await api('POST', '/v1/admin/provider-credentials', { token: admin.accessToken, body });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ ownerType: 'platform', isDefault: true });
+    const id = created.body.credentialId as string;
+    const list = await api('GET', `/v1/admin/provider-credentials?providerSlug=${provider}`, { token: admin.accessToken });
+    expect(list.body.items.map((c: { credentialId: string }) => c.credentialId)).toEqual([id]);
+    expect((await api('GET', `/v1/admin/provider-credentials/${id}`, { token: admin.accessToken })).body.label).toBe(
+      'Platform key',
+    );
+    expect((await api('GET', `/v1/admin/provider-credentials/${id}`, { token: owner.accessToken })).status).toBe(403);
+    expect(
+      (await api('PATCH', `/v1/admin/provider-credentials/${id}`, { token: admin.accessToken, body: { monthlyQuota: 100 } })).body
+        .monthlyQuota,
+    ).toBe(100);
+    expect((await api('DELETE', `/v1/admin/provider-credentials/${id}`, { token: admin.accessToken })).status).toBe(204);
+    const audit = await api('GET', '/v1/admin/audit-events', { token: admin.accessToken });
+    const actions = audit.body.items
+      .filter((e: { targetId: string }) => e.targetId === id)
+      .map((e: { action: string }) => e.action);
+    expect(actions).toEqual(['provider-credential.deleted', 'provider-credential.updated', 'provider-credential.created']);
+  });
+});

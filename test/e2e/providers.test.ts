@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { api, createTeam, errorPaths, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
+
+let user: SignedInUser;
+let admin: SignedInUser;
+
+beforeAll(async () => {
+  [user, admin] = await Promise.all([signUpUser('providers-user'), signUpPlatformAdmin('providers-admin')]);
+});
+
+const slug = () => `prov-${randomUUID().slice(0, 8)}`;
+const provider = {
+  displayName: 'Acme LLM',
+  description: 'An OpenAI-compatible server',
+  website: 'https://acme.example.com',
+  adapter: 'openai',
+  requiresApiKey: true,
+  requiresBaseUrl: true,
+  capabilities: ['chat', 'stream'],
+  configSchema: {
+    type: 'object',
+    properties: { region: { type: 'string', enum: ['eu', 'us'] }, timeoutMs: { type: 'integer', minimum: 1000 } },
+    required: ['region'],
+    additionalProperties: false,
+  },
+  group: { name: 'Acme', icon: 'acme', color: '#123456' },
+};
+
+describe('providers', () => {
+  it('are listed to any signed-in principal: the five built-in ones with their adapters, groups and config schemas', async () => {
+    const { orgId } = await createTeam(user);
+    const created = await api('POST', `/v1/orgs/${orgId}/api-clients`, {
+      token: user.accessToken,
+      body: { name: 'Reader', scopes: ['org:read'] },
+    });
+    for (const credentials of [{ token: user.accessToken }, { apiKey: created.body.key as string }]) {
+      const res = await api('GET', '/v1/providers', credentials);
+      expect(res.status).toBe(200);
+      const slugs = res.body.items.map((p: { slug: string }) => p.slug);
+      expect(slugs.slice(0, 5)).toEqual(['bedrock', 'openai', 'anthropic', 'google', 'local']);
+      const bedrock = res.body.items[0];
+      expect(bedrock).toMatchObject({
+        adapter: 'bedrock',
+        requiresApiKey: false,
+        supportsStreaming: true,
+        isBuiltIn: true,
+        group: { name: 'AWS', color: '#FF9900' },
+        configSchema: { type: 'object', properties: { region: { type: 'string' } } },
+      });
+      expect(res.body.items.find((p: { slug: string }) => p.slug === 'openai')).toMatchObject({
+        requiresApiKey: true,
+        defaultBaseUrl: 'https://api.openai.com/v1',
+      });
+    }
+    expect((await api('GET', '/v1/providers')).status).toBe(401);
+  });
+
+  it('are added, changed and removed by platform admins only, each change in the platform’s audit log', async () => {
+    const id = slug();
+    expect((await api('PUT', `/v1/admin/providers/${id}`, { token: user.accessToken, body: provider })).status).toBe(403);
+    const saved = await api('PUT', `/v1/admin/providers/${id}`, { token: admin.accessToken, body: provider });
+    expect(saved.status).toBe(200);
+    expect(saved.body).toMatchObject({
+      slug: id,
+      status: 'Active',
+      supportsStreaming: true,
+      isBuiltIn: false,
+      updatedBy: admin.userId,
+    });
+    const listed = await api('GET', '/v1/providers', { token: user.accessToken });
+    expect(listed.body.items.map((p: { slug: string }) => p.slug)).toContain(id);
+
+    const patched = await api('PATCH', `/v1/admin/providers/${id}`, {
+      token: admin.accessToken,
+      body: { status: 'Deprecated', displayName: 'Acme LLM (old)' },
+    });
+    expect(patched.body).toMatchObject({ slug: id, status: 'Deprecated', displayName: 'Acme LLM (old)', adapter: 'openai' });
+
+    const audit = await api('GET', '/v1/admin/audit-events?action=provider.saved', { token: admin.accessToken });
+    const change = audit.body.items.find((e: { targetId: string }) => e.targetId === id);
+    expect(change).toMatchObject({ action: 'provider.saved', actorId: admin.userId, targetType: 'provider' });
+    expect(change.details.before).toMatchObject({ status: 'Active' });
+    expect(change.details.after).toMatchObject({ status: 'Deprecated' });
+
+    expect((await api('DELETE', `/v1/admin/providers/${id}`, { token: user.accessToken })).status).toBe(403);
+    expect((await api('DELETE', `/v1/admin/providers/${id}`, { token: admin.accessToken })).status).toBe(204);
+    const after = await api('GET', '/v1/providers?includeInactive=true', { token: user.accessToken });
+    expect(after.body.items.map((p: { slug: string }) => p.slug)).not.toContain(id);
+    expect((await api('DELETE', `/v1/admin/providers/${id}`, { token: admin.accessToken })).status).toBe(404);
+    expect(
+      (await api('PATCH', `/v1/admin/providers/${slug()}`, { token: admin.accessToken, body: { status: 'Active' } })).status,
+    ).toBe(404);
+  });
+
+  it('list inactive ones only when asked', async () => {
+    const id = slug();
+    await api('PUT', `/v1/admin/providers/${id}`, { token: admin.accessToken, body: { ...provider, status: 'Inactive' } });
+    const active = await api('GET', '/v1/providers', { token: user.accessToken });
+    expect(active.body.items.map((p: { slug: string }) => p.slug)).not.toContain(id);
+    const all = await api('GET', '/v1/providers?includeInactive=true', { token: user.accessToken });
+    expect(all.body.items.find((p: { slug: string }) => p.slug === id)).toMatchObject({ status: 'Inactive' });
+  });
+
+  it('refuse a config schema that uses keywords the platform does not enforce, or is malformed', async () => {
+    const res = await api('PUT', `/v1/admin/providers/${slug()}`, {
+      token: admin.accessToken,
+      body: {
+        ...provider,
+        configSchema: {
+          type: 'object',
+          properties: { email: { type: 'string', format: 'email' }, n: { type: 'integer', minimum: 'one' } },
+          oneOf: [],
+        },
+      },
+    });
+    expect(res.status).toBe(400);
+    expect(errorPaths(res.body).sort()).toEqual(
+      ['body.configSchema.oneOf', 'body.configSchema.properties.email.format', 'body.configSchema.properties.n.minimum'].sort(),
+    );
+    const badUrl = await api('PUT', `/v1/admin/providers/${slug()}`, {
+      token: admin.accessToken,
+      body: { ...provider, defaultBaseUrl: 'http://169.254.169.254/latest' },
+    });
+    expect(errorPaths(badUrl.body)).toEqual(['body.defaultBaseUrl']);
+  });
+});

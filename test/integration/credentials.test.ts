@@ -1,0 +1,239 @@
+import { randomUUID } from 'node:crypto';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { resolveRoute } from '@platform/domain/gateway/routing';
+import {
+  consumeCredentialQuota,
+  createCredential,
+  decryptedKey,
+  getCredentialForCall,
+  getCredential,
+  listCredentials,
+  patchCredential,
+  recordCredentialTest,
+} from '@platform/domain/hub/credentials';
+import { hubDb } from '@platform/domain/hub/entities';
+import { patchProvider, saveProvider } from '@platform/domain/hub/providers';
+import { saveCatalogueModel } from '@platform/domain/hub/models';
+import { dynamo, tableName } from '@platform/domain/shared/dynamo';
+import { decryptSecret } from '@platform/domain/shared/secrets';
+import { newOrgId, orgOwnerOf, platformOwnerOf, uniqueSlug, userOwnerOf } from '../helpers/hub.ts';
+
+/**
+ * Provider credentials against DynamoDB Local: what is stored (never the key in clear), what
+ * decrypts it (only the owner's context), the provider's config schema enforced, one default
+ * per provider under concurrency, quotas, and what the `.../test` route will need.
+ */
+const admin = platformOwnerOf();
+const provider = uniqueSlug('keys');
+const secret = () => `sk-live-${randomUUID().replace(/-/g, '')}`;
+const status = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 200,
+    (e: { status?: number }) => e.status,
+  );
+
+beforeAll(async () => {
+  await saveProvider(admin, provider, {
+    displayName: 'Schema test',
+    adapter: 'openai',
+    requiresApiKey: true,
+    requiresBaseUrl: false,
+    supportsStreaming: true,
+    capabilities: ['chat'],
+    configSchema: { type: 'object', properties: { region: { type: 'string', enum: ['eu', 'us'] } }, additionalProperties: false },
+    group: { name: 'Test' },
+    status: 'Active',
+  });
+});
+
+async function storedItem(owner: string, credentialId: string) {
+  const { Key } = hubDb.credential.get({ owner, credentialId }).params() as { Key: Record<string, string> };
+  const { Item } = await dynamo().send(new GetCommand({ TableName: tableName(), Key }));
+  return Item!;
+}
+
+describe('a stored provider key', () => {
+  it('is never in the item in clear: an envelope-encrypted blob and the last four characters', async () => {
+    const owner = orgOwnerOf(newOrgId());
+    const key = secret();
+    const created = await createCredential(owner, { label: 'Prod', providerSlug: provider, key });
+    const item = await storedItem(owner.key, created.credentialId);
+    const raw = JSON.stringify(item);
+    expect(raw).not.toContain(key);
+    expect(raw).not.toContain(key.slice(8, 24));
+    expect(item.keyCipher).toMatch(/^v1\.local\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+    expect(item.keyLast4).toBe(key.slice(-4));
+    expect(await decryptedKey(hubDb.credential.parse({ Item: item }).data!)).toBe(key);
+  });
+
+  it('decrypts only with its own encryption context: another owner’s or credential’s context fails', async () => {
+    const owner = orgOwnerOf(newOrgId());
+    const created = await createCredential(owner, { label: 'Prod', providerSlug: provider, key: secret() });
+    const { keyCipher } = await storedItem(owner.key, created.credentialId);
+    const context = { purpose: 'provider-credential', owner: owner.key, credentialId: created.credentialId };
+    await expect(decryptSecret(keyCipher, context)).resolves.toMatch(/^sk-live-/);
+    await expect(decryptSecret(keyCipher, { ...context, owner: orgOwnerOf(newOrgId()).key })).rejects.toThrow();
+    await expect(decryptSecret(keyCipher, { ...context, credentialId: 'pcr_01jq0000000000000000000000' })).rejects.toThrow();
+
+    // A blob copied into another owner's credential does not open there.
+    const thief = orgOwnerOf(newOrgId());
+    const theirs = await createCredential(thief, { label: 'Theirs', providerSlug: provider, key: secret() });
+    const copied = { ...(await getStored(thief.key, theirs.credentialId)), keyCipher, updatedAt: new Date().toISOString() };
+    await expect(decryptedKey(copied)).rejects.toThrow();
+  });
+
+  it('is re-encrypted when rotated; the old one is gone', async () => {
+    const owner = userOwnerOf();
+    const created = await createCredential(owner, { label: 'Mine', providerSlug: provider, key: secret() });
+    const before = (await storedItem(owner.key, created.credentialId)).keyCipher;
+    const rotated = secret();
+    await patchCredential(owner, created.credentialId, { key: rotated });
+    const after = await storedItem(owner.key, created.credentialId);
+    expect(after.keyCipher).not.toBe(before);
+    expect(await decryptedKey(hubDb.credential.parse({ Item: after }).data!)).toBe(rotated);
+  });
+});
+
+async function getStored(owner: string, credentialId: string) {
+  return hubDb.credential.parse({ Item: await storedItem(owner, credentialId) }).data!;
+}
+
+describe('the provider’s config schema', () => {
+  it('is enforced on every save, as the platform admin last set it', async () => {
+    const owner = orgOwnerOf(newOrgId());
+    const refused = createCredential(owner, { label: 'x', providerSlug: provider, key: secret(), config: { region: 'asia' } });
+    await expect(refused).rejects.toMatchObject({ status: 400, fieldErrors: [{ path: 'config.region' }] });
+    const created = await createCredential(owner, {
+      label: 'x',
+      providerSlug: provider,
+      key: secret(),
+      config: { region: 'eu' },
+    });
+
+    await patchProvider(admin, provider, {
+      configSchema: {
+        type: 'object',
+        properties: { region: { type: 'string', enum: ['eu', 'us', 'asia'] }, project: { type: 'string', pattern: '^p-' } },
+        required: ['project'],
+        additionalProperties: false,
+      },
+    });
+    const missing = patchCredential(owner, created.credentialId, { label: 'renamed' });
+    await expect(missing).rejects.toMatchObject({
+      status: 400,
+      fieldErrors: [{ path: 'config.project', message: 'Is required' }],
+    });
+    const fixed = await patchCredential(owner, created.credentialId, { config: { region: 'asia', project: 'p-1' } });
+    expect(fixed.config).toEqual({ region: 'asia', project: 'p-1' });
+    await patchProvider(admin, provider, {
+      configSchema: {
+        type: 'object',
+        properties: { region: { type: 'string' }, project: { type: 'string' } },
+        additionalProperties: false,
+      },
+    });
+  });
+});
+
+describe('defaults', () => {
+  it('stay one per owner and provider when keys are added concurrently', async () => {
+    const owner = orgOwnerOf(newOrgId());
+    const created = await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        createCredential(owner, { label: `k${i}`, providerSlug: provider, key: secret(), isDefault: true }),
+      ),
+    );
+    const { items } = await listCredentials(owner, {});
+    expect(items).toHaveLength(6);
+    const defaults = items.filter((c) => c.isDefault);
+    expect(defaults).toHaveLength(1);
+    expect(created.map((c) => c.credentialId)).toContain(defaults[0]!.credentialId);
+  });
+});
+
+describe('using a key', () => {
+  it('counts provider calls against its daily quota with one conditional write, and refuses past it', async () => {
+    const orgId = newOrgId();
+    const owner = orgOwnerOf(orgId);
+    const model = uniqueSlug('quota-model');
+    await saveCatalogueModel(admin, model, {
+      kind: 'external',
+      providerSlug: provider,
+      providerModelId: 'quota-1',
+      name: 'Quota',
+      type: 'TEXT',
+      capabilities: ['chat'],
+      pricing: { inputPerMTokMicros: 1, outputPerMTokMicros: 1 },
+      status: 'Active',
+      tags: [],
+      aliases: [],
+    });
+    const credential = await createCredential(owner, {
+      label: 'Limited',
+      providerSlug: provider,
+      key: secret(),
+      dailyQuota: 2,
+      monthlyQuota: 100,
+    });
+    const plan = await resolveRoute({ orgId, requestedModel: model, type: 'TEXT', planId: 'free', apiKeyStrategy: 'BYOK' });
+    const candidate = plan.candidates[0]!;
+    expect(candidate.credentialId).toBe(credential.credentialId);
+    await consumeCredentialQuota(candidate);
+    await consumeCredentialQuota(candidate);
+    const refused = consumeCredentialQuota(candidate);
+    await expect(refused).rejects.toMatchObject({ status: 429, headers: { 'x-ratelimit-limit': '2' } });
+    // The last use is recorded (at most once a minute).
+    expect((await getCredential(owner, credential.credentialId)).lastUsedAt).toBeDefined();
+    // A platform-served candidate has no credential to count.
+    await expect(consumeCredentialQuota({})).resolves.toBeUndefined();
+  });
+
+  it('gives the test route a decrypted target, and stores the outcome without the key', async () => {
+    const owner = orgOwnerOf(newOrgId());
+    const key = secret();
+    const created = await createCredential(owner, {
+      label: 'To test',
+      providerSlug: 'openai',
+      key,
+      defaultModel: 'gpt-4o-mini',
+      config: { organization: 'org-acme' },
+    });
+    const { credential, provider: openai, target } = await getCredentialForCall(owner, created.credentialId);
+    expect(credential).toMatchObject({ credentialId: created.credentialId, providerSlug: 'openai' });
+    expect(openai.adapter).toBe('openai');
+    expect(target).toEqual({
+      adapter: 'openai',
+      providerSlug: 'openai',
+      providerModelId: 'gpt-4o-mini',
+      apiKey: key,
+      baseUrl: 'https://api.openai.com/v1',
+      config: { organization: 'org-acme' },
+    });
+    const failed = await recordCredentialTest(owner, created.credentialId, {
+      success: false,
+      responseTimeMs: 812.4,
+      error: `401 Incorrect API key provided: ${key}`,
+    });
+    expect(failed).toMatchObject({ success: false, responseTimeMs: 812 });
+    expect(failed.error).not.toContain(key);
+    const stored = await getCredential(owner, created.credentialId);
+    expect(stored.lastTest).toEqual(failed);
+    expect(JSON.stringify(await storedItem(owner.key, created.credentialId))).not.toContain(key);
+    expect(
+      await status(recordCredentialTest(owner, 'pcr_01jq0000000000000000000000', { success: true, responseTimeMs: 1 })),
+    ).toBe(404);
+    expect(await status(getCredentialForCall(orgOwnerOf(newOrgId()), created.credentialId))).toBe(404);
+  });
+
+  it('builds a target from the provider’s defaults when the credential sets none', async () => {
+    const owner = orgOwnerOf(newOrgId());
+    const created = await createCredential(owner, { label: 'Bedrock key', providerSlug: 'bedrock' });
+    const { target } = await getCredentialForCall(owner, created.credentialId);
+    expect(target).toEqual({
+      adapter: 'bedrock',
+      providerSlug: 'bedrock',
+      providerModelId: 'anthropic.claude-3-haiku-20240307-v1:0',
+    });
+  });
+});
