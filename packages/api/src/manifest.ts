@@ -13,6 +13,8 @@ import * as plans from './routes/billing/plans.ts';
 import * as limits from './routes/billing/limits.ts';
 import * as notifications from './routes/notifications.ts';
 import * as usage from './routes/billing/usage.ts';
+import * as subscription from './routes/billing/subscription.ts';
+import * as payments from './routes/billing/payments.ts';
 
 /**
  * The one route manifest. CDK builds a Lambda and an API route from each entry (except
@@ -34,6 +36,8 @@ export const routes: RouteDefinition[] = [
   ...Object.values(limits),
   ...Object.values(notifications),
   ...Object.values(usage),
+  ...Object.values(subscription),
+  ...Object.values(payments),
 ];
 
 export const deployedRoutes = () => routes.filter((r) => !r.localOnly);

@@ -21,7 +21,9 @@ export type AuditAction =
   | 'api-client.created'
   | 'api-client.revoked'
   | 'credits.adjusted'
-  | 'limits.changed';
+  | 'limits.changed'
+  | 'payment.recorded'
+  | 'plan.updated';
 
 export interface AuditInput {
   orgId: string;
@@ -32,6 +34,9 @@ export interface AuditInput {
   targetId?: string;
   details?: Record<string, unknown>;
 }
+
+/** Where platform-wide changes (the plan catalogue) are audited: not an organization, listed by platform admins. */
+export const PLATFORM_AUDIT_SCOPE = 'platform';
 
 export const auditBy = (access: OrgAccess) => ({
   orgId: access.orgId,
@@ -47,6 +52,14 @@ export function auditItem(input: AuditInput) {
 
 export async function listAuditEvents(access: OrgAccess, options: { cursor?: string; limit?: number; action?: string }) {
   const query = db.auditEvent.query.byOrg({ orgId: access.orgId });
+  const filtered = options.action ? query.where(({ action }, { eq }) => eq(action, options.action!)) : query;
+  const { data, cursor } = await filtered.go({ cursor: options.cursor ?? null, limit: options.limit ?? 50, order: 'desc' });
+  return { items: data, nextCursor: cursor };
+}
+
+/** The platform's own audit log (plan edits), newest first: platform admins only. */
+export async function listPlatformAuditEvents(options: { cursor?: string; limit?: number; action?: string }) {
+  const query = db.auditEvent.query.byOrg({ orgId: PLATFORM_AUDIT_SCOPE });
   const filtered = options.action ? query.where(({ action }, { eq }) => eq(action, options.action!)) : query;
   const { data, cursor } = await filtered.go({ cursor: options.cursor ?? null, limit: options.limit ?? 50, order: 'desc' });
   return { items: data, nextCursor: cursor };

@@ -84,3 +84,17 @@ export class PaymentRequiredError extends DomainError {
   readonly type = 'insufficient-credits';
   readonly title = 'Not enough credits';
 }
+
+/** A paid plan needs a payment first: the detail says where to get one (checkout). */
+export class PaymentMethodRequiredError extends DomainError {
+  readonly status = 402;
+  readonly type = 'payment-required';
+  readonly title = 'A payment is required';
+}
+
+/** The payment provider (or another service we call) failed or refused. */
+export class UpstreamError extends DomainError {
+  readonly status = 502;
+  readonly type = 'upstream-error';
+  readonly title = 'A service we depend on failed';
+}
