@@ -2,7 +2,7 @@ import type { WriteItem } from '../shared/transactions.ts';
 import { put } from '../shared/transactions.ts';
 import { billingDb, type Subscription } from './entities.ts';
 import { FREE_PLAN_ID, getPlan } from './plans.ts';
-import { addMonths, dueWrites, grantWrites, periodGrant } from './subscription-store.ts';
+import { addMonths, dueWrites, grantWrites, periodGrant, wholeSecond } from './subscription-store.ts';
 
 export { addMonths };
 
@@ -12,8 +12,9 @@ export { addMonths };
  * creates the organization, so an organization never exists without them. The grant's key
  * names the period: the renewal job, granting the same period again, changes nothing.
  */
-export async function startingPlanWrites(orgId: string, now = new Date().toISOString()): Promise<WriteItem[]> {
+export async function startingPlanWrites(orgId: string, at = new Date().toISOString()): Promise<WriteItem[]> {
   const plan = (await getPlan(FREE_PLAN_ID))!;
+  const now = wholeSecond(at);
   const subscription: Subscription = {
     orgId,
     planId: plan.planId,

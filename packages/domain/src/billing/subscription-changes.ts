@@ -3,7 +3,7 @@ import type { Plan, Subscription } from './entities.ts';
 import { effectivePlanId, nextStatus } from './lifecycle.ts';
 import { FREE_PLAN_ID, planIn } from './plans.ts';
 import { proratedCredits, prorationKey } from './proration.ts';
-import { GRACE_DAYS, addMonths, periodGrant, plusDays, type Grant } from './subscription-store.ts';
+import { GRACE_DAYS, addMonths, periodGrant, plusDays, wholeSecond, type Grant } from './subscription-store.ts';
 
 /**
  * Every change a subscription can undergo, as pure functions of (subscription, catalogue,
@@ -52,7 +52,7 @@ export const trialUsed = (sub: Subscription) => sub.trialStart !== undefined;
 /** A paid plan's trial starts now and is the period: its credits are the plan's monthly grant for that length. */
 export function startTrial(sub: Subscription, plan: Plan, ctx: Context): Outcome {
   if (trialUsed(sub)) throw new UnprocessableError('This organization has had its trial; subscribe through checkout');
-  const start = iso(ctx);
+  const start = wholeSecond(iso(ctx));
   const trialEnd = plusDays(start, plan.trialDays);
   const next: Subscription = {
     ...sub,

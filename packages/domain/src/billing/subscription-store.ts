@@ -22,6 +22,9 @@ export const LOW_BALANCE_SHARE = 0.1;
 
 const DAY_MS = 86_400_000;
 export const plusDays = (iso: string, days: number) => new Date(Date.parse(iso) + days * DAY_MS).toISOString();
+/** Periods start on a whole second: Stripe counts in seconds, so its periods and ours compare equal. */
+export const wholeSecond = (iso: string) => new Date(Math.floor(Date.parse(iso) / 1000) * 1000).toISOString();
+
 export const addMonths = (iso: string, months: number) => {
   const date = new Date(iso);
   date.setUTCMonth(date.getUTCMonth() + months);
