@@ -59,6 +59,15 @@ const samples: Record<string, Sample> = {
   listUsage: (w) => ({ path: { orgId: w.orgB } }),
   getDailyUsage: (w) => ({ path: { orgId: w.orgB } }),
   exportUsage: (w) => ({ path: { orgId: w.orgB } }),
+  changeSubscriptionPlan: (w) => ({ path: { orgId: w.orgB }, body: { planId: 'pro' } }),
+  cancelSubscription: (w) => ({ path: { orgId: w.orgB } }),
+  resumeSubscription: (w) => ({ path: { orgId: w.orgB } }),
+  createCheckout: (w) => ({ path: { orgId: w.orgB }, body: { packId: 'credits-1000' } }),
+  listPayments: (w) => ({ path: { orgId: w.orgB } }),
+  recordManualPayment: (w) => ({
+    path: { orgId: w.orgB },
+    body: { provider: 'PayPal', reference: 'CAPTURE-INTRUDER', amountMinor: 100, currency: 'USD', packId: 'credits-20000' },
+  }),
 };
 
 /** Routes that name no tenant resource: they act on the caller alone, or on nobody. */
@@ -91,6 +100,9 @@ const notTenantScoped: Record<string, string> = {
   markAllNotificationsRead: 'the caller’s own notifications (keyed by the caller’s user id)',
   listPlans: 'public catalogue',
   savePlan: 'platform catalogue, platform admins only',
+  listCreditPacks: 'public catalogue',
+  listPlatformAuditEvents: 'the platform’s own audit log (plan edits), platform admins only',
+  stripeWebhook: 'public, authenticated by the Stripe signature; the signed event names its organization',
 };
 
 const w = {} as World;
@@ -102,8 +114,8 @@ function fill(route: RouteDefinition, values: Record<string, string>) {
 /** Everything of B a caller could observe or change. */
 async function snapshotOfB() {
   const token = w.b.accessToken;
-  const [org, members, invitations, roles, clients, credits] = await Promise.all(
-    ['', '/members', '/invitations', '/roles', '/api-clients', '/credits'].map((s) =>
+  const [org, members, invitations, roles, clients, credits, subscription, payments] = await Promise.all(
+    ['', '/members', '/invitations', '/roles', '/api-clients', '/credits', '/subscription', '/payments'].map((s) =>
       api('GET', `/v1/orgs/${w.orgB}${s}`, { token }),
     ),
   );
@@ -116,6 +128,8 @@ async function snapshotOfB() {
     roles: roles!.body,
     clients: clients!.body,
     credits: credits!.body,
+    subscription: subscription!.body,
+    payments: payments!.body,
     sessions: sessions.body.items.map((s: { sessionId: string }) => s.sessionId),
     notifications: notifications.body,
   };

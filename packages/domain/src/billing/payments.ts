@@ -66,6 +66,8 @@ export interface BillingRecord {
   credits?: Grant;
   /** More writes of the same transaction (an audit row, a uniqueness guard). */
   writes?: Tagged[];
+  /** The answer when a `guard` write fails (a value used by another organization). */
+  guardConflict?: ConflictError;
 }
 
 const EVENT_RETENTION_DAYS = 30;
@@ -172,6 +174,7 @@ export async function recordBilling(record: BillingRecord): Promise<{ outcome: B
     }
     if (!failed) return { outcome: result, payment: payment?.item };
     if (failed === 'event') return { outcome: 'duplicate-event' };
+    if (failed === 'guard') throw record.guardConflict ?? new ConflictError('This value is already used elsewhere');
     if (failed === 'other' || attempt >= ATTEMPTS) throw new ConflictError('The payment could not be recorded; retry');
   }
 }
@@ -276,29 +279,24 @@ export async function recordManualPayment(access: OrgAccess, input: ManualPaymen
   ];
   if (input.odooSaleOrderId)
     writes.push({
-      role: 'other',
+      role: 'guard',
       write: put(
         db.unique
           .put({ kind: 'odoo-sale-order', value: input.odooSaleOrderId, ownerId: access.orgId })
           .where(({ ownerId }, { notExists, eq }) => `${notExists(ownerId)} OR ${eq(ownerId, access.orgId)}`),
       ),
     });
-  try {
-    const { payment: recorded, outcome } = await recordBilling({ orgId: access.orgId, payment, ...effectsOf(payment), writes });
-    if (outcome === 'payment-already-recorded') return { payment: recorded!, created: false };
-    return { payment: recorded!, created: true };
-  } catch (error) {
-    if (error instanceof ConflictError && input.odooSaleOrderId && (await saleOrderOwner(input.odooSaleOrderId)) !== access.orgId)
-      throw new ConflictError('This Odoo sale order belongs to another organization', [
-        { path: 'body.odooSaleOrderId', message: 'Already used by another organization' },
-      ]);
-    throw error;
-  }
-}
-
-async function saleOrderOwner(odooSaleOrderId: string) {
-  const { data } = await db.unique.get({ kind: 'odoo-sale-order', value: odooSaleOrderId }).go({ consistent: true });
-  return data?.ownerId;
+  const guardConflict = new ConflictError('This Odoo sale order belongs to another organization', [
+    { path: 'body.odooSaleOrderId', message: 'Already used by another organization' },
+  ]);
+  const { payment: recorded, outcome } = await recordBilling({
+    orgId: access.orgId,
+    payment,
+    ...effectsOf(payment),
+    writes,
+    guardConflict,
+  });
+  return { payment: recorded!, created: outcome !== 'payment-already-recorded' };
 }
 
 export async function listPayments(orgId: string, options: { cursor?: string; limit?: number }) {

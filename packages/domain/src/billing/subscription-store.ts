@@ -110,7 +110,8 @@ export function grantWrites(orgId: string, grants: Grant[]): WriteItem[] {
 
 /** A write and what it stands for, so a failed condition can be told apart from the others. */
 export interface Tagged {
-  role: 'subscription' | 'payment' | 'event' | 'other';
+  /** `guard`: a uniqueness item whose failure has its own answer. */
+  role: 'subscription' | 'payment' | 'event' | 'guard' | 'other';
   write: WriteItem;
 }
 

@@ -36,9 +36,9 @@ export async function changePlan(access: OrgAccess, planId: string): Promise<Sub
   const target = planIn(plans, planId);
   if (target.isPublic === false && !(access.caller.kind === 'user' && access.caller.isPlatformAdmin))
     throw new UnprocessableError(`The ${target.name} plan is sold by contract; a platform admin records it`);
-  if (target.planId === FREE_PLAN_ID) return sub.planId === FREE_PLAN_ID ? sub : cancel(access);
+  if (target.planId === FREE_PLAN_ID) return sub.planId === FREE_PLAN_ID ? sub : cancelSubscription(sub);
   const inUse = planIn(plans, effectivePlanId(sub));
-  if (target.planId === sub.planId && effectivePlanId(sub) === sub.planId) return resume(access);
+  if (target.planId === sub.planId && effectivePlanId(sub) === sub.planId) return resumeSubscription(sub, plans);
 
   if (!isUpgrade(inUse, target)) {
     if (billedByStripe(sub)) await paymentGateway.changePrice(sub.providerSubscriptionId!, priceOf(target), false);
@@ -56,7 +56,15 @@ export async function changePlan(access: OrgAccess, planId: string): Promise<Sub
 
 /** Cancels at the end of the period (the organization keeps its plan until then). */
 export async function cancel(access: OrgAccess): Promise<Subscription> {
-  const sub = await getSubscription(access.orgId);
+  return cancelSubscription(await getSubscription(access.orgId));
+}
+
+/** Takes back a cancellation or a scheduled downgrade before the period ends. */
+export async function resume(access: OrgAccess): Promise<Subscription> {
+  return resumeSubscription(await getSubscription(access.orgId));
+}
+
+async function cancelSubscription(sub: Subscription): Promise<Subscription> {
   if (sub.planId === FREE_PLAN_ID) throw new UnprocessableError('The Free plan has nothing to cancel');
   const outcome = changes.requestCancel(sub);
   if (outcome.next === sub) return sub;
@@ -64,15 +72,15 @@ export async function cancel(access: OrgAccess): Promise<Subscription> {
   return commitOrConflict({ prev: sub, ...outcome });
 }
 
-/** Takes back a cancellation or a scheduled downgrade before the period ends. */
-export async function resume(access: OrgAccess): Promise<Subscription> {
-  const sub = await getSubscription(access.orgId);
+async function resumeSubscription(sub: Subscription, plans?: Map<string, Plan>): Promise<Subscription> {
   const outcome = changes.resume(sub);
   if (outcome.next === sub) return sub;
   if (billedByStripe(sub)) {
     if (sub.cancelAtPeriodEnd) await paymentGateway.setCancelAtPeriodEnd(sub.providerSubscriptionId!, false);
-    if (sub.pendingPlanId)
-      await paymentGateway.changePrice(sub.providerSubscriptionId!, priceOf(planIn(await planCatalogue(), sub.planId)), false);
+    if (sub.pendingPlanId) {
+      const plan = planIn(plans ?? (await planCatalogue()), sub.planId);
+      await paymentGateway.changePrice(sub.providerSubscriptionId!, priceOf(plan), false);
+    }
   }
   return commitOrConflict({ prev: sub, ...outcome });
 }
