@@ -1,26 +1,47 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Tags, type StackProps } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
+import { EventSourceMapping, FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
-import { StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
+import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
+import { BILLING_STREAM_FILTER } from '@platform/domain/billing/notifications';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import type { PlatformConfig } from './config.ts';
+import { limits, type PlatformConfig } from './config.ts';
+import { grantKeyUse, grantTableData } from './constructs/access.ts';
+import { FunctionBundles } from './constructs/bundles.ts';
 import { acknowledge } from './constructs/nag.ts';
-import { stateMachinesDir } from './paths.ts';
+import { PlatformFunction } from './constructs/platform-function.ts';
+import { SCHEDULED_JOBS } from './jobs.ts';
+import { functionsDir, handlerEntry, stateMachinesDir } from './paths.ts';
 
 export interface AsyncStackProps extends StackProps {
   config: PlatformConfig;
+  table: ITableV2;
+  key: IKey;
 }
 
-/** Asynchronous work: the work queue and its DLQ, and the periodic housekeeping pipeline. */
+/** The tag naming the handler module a job's function runs (read by the local registry's test). */
+export const HANDLER_TAG = 'platform:handler';
+
+/**
+ * Asynchronous work: the work queue and its DLQ, the periodic housekeeping pipeline, the
+ * scheduled jobs (one function and one EventBridge schedule each), and billing's
+ * notifications fed by the table's stream.
+ */
 export class AsyncStack extends Stack {
   readonly workQueue: Queue;
   readonly workDeadLetterQueue: Queue;
   readonly housekeeping: StateMachine;
   readonly housekeepingSchedule: Schedule;
+  readonly jobs = new Map<string, { fn: PlatformFunction; schedule: Schedule }>();
+  readonly billingNotifications: PlatformFunction;
 
   constructor(scope: Construct, id: string, props: AsyncStackProps) {
     super(scope, id, props);
@@ -67,8 +88,7 @@ export class AsyncStack extends Stack {
       retentionPeriod: Duration.days(14),
     });
     acknowledge(scheduleDeadLetterQueue, {
-      'AwsSolutions-SQS3':
-        'This is the dead-letter queue of the housekeeping schedule (scheduler targets take a DLQ, not a redrive policy).',
+      'AwsSolutions-SQS3': 'This is the dead-letter queue of the schedules (scheduler targets take a DLQ, not a redrive policy).',
     });
 
     this.housekeepingSchedule = new Schedule(this, 'HousekeepingSchedule', {
@@ -82,7 +102,102 @@ export class AsyncStack extends Stack {
       }),
     });
 
+    const bundles = FunctionBundles.build(this, [
+      ...SCHEDULED_JOBS.map((job) => handlerEntry(functionsDir, job.handler)),
+      handlerEntry(functionsDir, 'streams/billing-notifications'),
+    ]);
+    const environment = (service: string) => ({
+      TABLE_NAME: props.table.tableName,
+      KMS_KEY_ID: props.key.keyArn,
+      POWERTOOLS_SERVICE_NAME: service,
+      POWERTOOLS_METRICS_NAMESPACE: config.prefix,
+    });
+
+    for (const job of SCHEDULED_JOBS) {
+      const fn = new PlatformFunction(this, `${pascal(job.name)}Job`, {
+        entry: handlerEntry(functionsDir, job.handler),
+        bundles,
+        functionName: `${config.prefix}-job-${job.name}`,
+        description: job.description.slice(0, 256),
+        environment: environment(job.name === 'daily-usage' ? 'usage' : 'billing'),
+        timeout: limits.jobTimeout,
+        logRetention: config.logRetention,
+        retainLogs: config.isProduction,
+      });
+      Tags.of(fn.function).add(HANDLER_TAG, job.handler);
+      grantTableData(fn.function, props.table.tableArn);
+      grantKeyUse(fn.function, props.key.keyArn);
+      const schedule = new Schedule(this, `${pascal(job.name)}Schedule`, {
+        description: `${config.prefix}: ${job.description}`.slice(0, 512),
+        schedule: ScheduleExpression.expression(config[job.schedule]),
+        target: new LambdaInvoke(fn.function, {
+          input: ScheduleTargetInput.fromObject({ job: job.name }),
+          deadLetterQueue: scheduleDeadLetterQueue,
+          retryAttempts: 3,
+          maxEventAge: Duration.hours(1),
+        }),
+      });
+      this.jobs.set(job.name, { fn, schedule });
+    }
+
+    // Billing's notifications: the table's stream, only credit accounts, subscriptions and payments.
+    const notificationsDeadLetterQueue = new Queue(this, 'BillingNotificationsDeadLetterQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledge(notificationsDeadLetterQueue, {
+      'AwsSolutions-SQS3':
+        'This is the on-failure destination of the billing notifications stream mapping (it keeps the records a retry could not deliver).',
+    });
+    this.billingNotifications = new PlatformFunction(this, 'BillingNotifications', {
+      entry: handlerEntry(functionsDir, 'streams/billing-notifications'),
+      bundles,
+      functionName: `${config.prefix}-billing-notifications`,
+      description: 'Billing notifications (low balance, payments, subscription changes) from the table stream',
+      environment: environment('billing'),
+      timeout: limits.streamWorkerTimeout,
+      logRetention: config.logRetention,
+      retainLogs: config.isProduction,
+    });
+    grantTableData(this.billingNotifications.function, props.table.tableArn);
+    grantKeyUse(this.billingNotifications.function, props.key.keyArn);
+    const streamArn = props.table.tableStreamArn!;
+    this.billingNotifications.function.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'TableStream',
+        actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+        resources: [streamArn],
+      }),
+    );
+    this.billingNotifications.function.addToRolePolicy(
+      new PolicyStatement({
+        sid: 'TableStreams',
+        actions: ['dynamodb:ListStreams'],
+        resources: [`${props.table.tableArn}/stream/*`],
+      }),
+    );
+    notificationsDeadLetterQueue.grantSendMessages(this.billingNotifications.function);
+    acknowledge(this.billingNotifications, {
+      'AwsSolutions-IAM5[Resource::<TableArn>/stream/*]':
+        'dynamodb:ListStreams names the streams of the table by a pattern (the stream label is set by DynamoDB); every other stream action names the stream itself.',
+    });
+    new EventSourceMapping(this, 'BillingNotificationsStream', {
+      target: this.billingNotifications.function,
+      eventSourceArn: streamArn,
+      startingPosition: StartingPosition.LATEST,
+      batchSize: 100,
+      maxBatchingWindow: Duration.seconds(1),
+      bisectBatchOnError: true,
+      retryAttempts: 5,
+      reportBatchItemFailures: true,
+      filters: [FilterCriteria.filter(BILLING_STREAM_FILTER)],
+      onFailure: new SqsDlq(notificationsDeadLetterQueue),
+    });
+
     new CfnOutput(this, 'WorkQueueUrl', { value: this.workQueue.queueUrl });
     new CfnOutput(this, 'HousekeepingStateMachineArn', { value: this.housekeeping.stateMachineArn });
   }
 }
+
+const pascal = (name: string) => name.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());

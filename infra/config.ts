@@ -36,6 +36,12 @@ export interface PlatformConfig {
   logRetention: RetentionDays;
   /** Rate or cron expression of the housekeeping schedule (EventBridge Scheduler syntax). */
   housekeepingSchedule: string;
+  /** Schedule of the subscription jobs (renewal, cancellation, trial end and reminder, grace end, expiry). */
+  billingJobsSchedule: string;
+  /** Schedule of the daily usage aggregation. */
+  dailyUsageSchedule: string;
+  /** Secrets Manager secret holding Stripe's `{ "apiKey": "sk_…", "webhookSecret": "whsec_…" }`. */
+  stripeSecretName: string;
 }
 
 export const APP_NAME = 'platform';
@@ -89,6 +95,9 @@ export function readConfig(node: Context): PlatformConfig {
     },
     logRetention: retentionDays as RetentionDays,
     housekeepingSchedule: str(node, 'housekeepingSchedule') ?? 'rate(1 hour)',
+    billingJobsSchedule: str(node, 'billingJobsSchedule') ?? 'rate(1 hour)',
+    dailyUsageSchedule: str(node, 'dailyUsageSchedule') ?? 'cron(30 0 * * ? *)',
+    stripeSecretName: str(node, 'stripeSecretName') ?? `${prefix}/stripe`,
   };
 }
 
@@ -135,6 +144,8 @@ export const limits = {
   /** A streamed completion of a large model may take minutes; metering runs after it. */
   gatewayTimeout: Duration.minutes(5),
   gatewayMemoryMb: 1024,
+  jobTimeout: Duration.minutes(5),
+  streamWorkerTimeout: Duration.seconds(60),
 } as const;
 
 // --- context readers -------------------------------------------------------------------

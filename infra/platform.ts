@@ -51,8 +51,10 @@ export function buildPlatform(app: App, options: PlatformOptions): Platform {
     ...(options.functionsDir ? { functionsDir: options.functionsDir } : {}),
   });
   const async = new AsyncStack(app, `${config.prefix}-async`, {
-    ...stackProps('async', 'work queue, housekeeping pipeline and schedule'),
+    ...stackProps('async', 'work queue, housekeeping pipeline, scheduled jobs, billing notifications'),
     config,
+    table: data.table,
+    key: data.key,
   });
   const api = new ApiStack(app, `${config.prefix}-api`, {
     ...stackProps('api', 'HTTP API, authorizers, one function per route'),

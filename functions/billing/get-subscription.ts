@@ -1,5 +1,5 @@
 import { getSubscription as route } from '@platform/api/routes/billing/plans';
-import { getSubscription } from '@platform/domain/billing/subscriptions';
+import { getSubscription, subscriptionView } from '@platform/domain/billing/subscriptions';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ access }) => getSubscription(access.orgId));
+export const handler = httpHandler(route, async ({ access }) => subscriptionView(await getSubscription(access.orgId)));

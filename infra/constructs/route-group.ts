@@ -10,6 +10,7 @@ import {
   type IHttpRouteAuthorizer,
 } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { AuthKind, RouteDefinition } from '@platform/http/route';
 import { limits, type PlatformConfig } from '../config.ts';
@@ -59,6 +60,8 @@ export interface RouteGroupProps {
 
 /** Contexts whose handlers call the Cognito Admin* APIs (account deletion, group changes). */
 const USER_POOL_ADMIN_CONTEXTS = new Set(['identity']);
+/** Contexts whose handlers call Stripe or verify its webhooks: they read Stripe's secret. */
+const STRIPE_CONTEXTS = new Set(['billing']);
 
 /**
  * The routes of one bounded context, in a nested stack of their own: one function per
@@ -104,6 +107,9 @@ export class RouteGroup extends NestedStack {
     };
 
     const { config } = props;
+    const stripeSecret = STRIPE_CONTEXTS.has(props.context)
+      ? Secret.fromSecretNameV2(this, 'StripeSecret', config.stripeSecretName)
+      : undefined;
     for (const route of props.routes) {
       const name = pascalCase(route.id);
       const fn = new PlatformFunction(this, name, {
@@ -123,6 +129,7 @@ export class RouteGroup extends NestedStack {
           MAIL_FROM: config.mailFrom,
           POWERTOOLS_SERVICE_NAME: props.context,
           POWERTOOLS_METRICS_NAMESPACE: config.prefix,
+          ...(stripeSecret ? { STRIPE_SECRET_ID: stripeSecret.secretName } : {}),
         },
         logRetention: config.logRetention,
         retainLogs: config.isProduction,
@@ -132,6 +139,7 @@ export class RouteGroup extends NestedStack {
       grantAssetObjects(fn.function, input.AssetsBucketArn);
       grantSendMail(fn.function, config.mailFrom);
       if (USER_POOL_ADMIN_CONTEXTS.has(props.context)) grantUserPoolAdmin(fn.function, input.UserPoolArn);
+      stripeSecret?.grantRead(fn.function);
       acknowledge(fn, {
         'AwsSolutions-IAM5[Resource::<AssetsBucketArn>/*]':
           'Objects of the assets bucket are keyed by organization and created at run time; object-level actions (get, put, delete, abort upload) need the object ARN pattern. Tenant scoping is enforced by the domain layer that builds the keys.',

@@ -165,3 +165,46 @@ export async function signUpPlatformAdmin(prefix = 'admin'): Promise<SignedInUse
   await identityProvider.addToGroup(user.email, 'admin');
   return signIn(user.email);
 }
+
+/**
+ * Waits for a notification of `type` to reach `user` (billing's arrive through the table's
+ * stream, a moment after the change that causes them); answers it.
+ */
+export async function waitForNotification(
+  user: SignedInUser,
+  type: string,
+  match: (n: any) => boolean = () => true,
+  timeoutMs = 8_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { body } = await api('GET', '/v1/me/notifications?limit=100', { token: user.accessToken });
+    const found = (body.items as Array<{ type: string }>).find((n) => n.type === type && match(n));
+    if (found) return found as any;
+    if (Date.now() > deadline) throw new Error(`No ${type} notification for ${user.email} within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+}
+
+/** Polls `read` until `done` holds of its answer (a webhook applies a checkout a moment after the payment). */
+export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 8_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`Not reached within ${timeoutMs} ms: ${JSON.stringify(value).slice(0, 500)}`);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+}
+
+/** Opens a checkout's payment page on the local Stripe: it pays, and Stripe's webhooks follow. */
+export async function payCheckout(url: string) {
+  const res = await fetch(url);
+  expect(res.status).toBe(200);
+}
+
+/** The calls the local Stripe received (the API's adapter talking to "Stripe"). */
+export async function stripeCalls(): Promise<Array<{ method: string; path: string; params: Record<string, string> }>> {
+  const res = await fetch(`${inject('cloud').env.STRIPE_API_BASE}/__local/requests`);
+  return ((await res.json()) as { items: [] }).items;
+}

@@ -48,6 +48,9 @@ export default async function setup(project: TestProject) {
       USER_POOL_CLIENT_ID: cloud.cognito.clientId,
       COGNITO_JWKS: JSON.stringify(cloud.cognito.jwks),
       LOCAL_MASTER_KEY: process.env.LOCAL_MASTER_KEY!,
+      STRIPE_API_BASE: cloud.stripe.apiBase,
+      STRIPE_API_KEY: process.env.STRIPE_API_KEY!,
+      STRIPE_WEBHOOK_SECRET: cloud.stripe.webhookSecret,
     },
   });
 

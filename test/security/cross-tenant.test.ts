@@ -105,6 +105,15 @@ const samples: Record<string, Sample> = {
   getRoutingRule: (w) => ({ path: { orgId: w.orgB, ruleId: w.ruleB } }),
   updateRoutingRule: (w) => ({ path: { orgId: w.orgB, ruleId: w.ruleB }, body: { priority: 100, isActive: false } }),
   deleteRoutingRule: (w) => ({ path: { orgId: w.orgB, ruleId: w.ruleB } }),
+  changeSubscriptionPlan: (w) => ({ path: { orgId: w.orgB }, body: { planId: 'pro' } }),
+  cancelSubscription: (w) => ({ path: { orgId: w.orgB } }),
+  resumeSubscription: (w) => ({ path: { orgId: w.orgB } }),
+  createCheckout: (w) => ({ path: { orgId: w.orgB }, body: { packId: 'credits-1000' } }),
+  listPayments: (w) => ({ path: { orgId: w.orgB } }),
+  recordManualPayment: (w) => ({
+    path: { orgId: w.orgB },
+    body: { provider: 'PayPal', reference: 'CAPTURE-INTRUDER', amountMinor: 100, currency: 'USD', packId: 'credits-20000' },
+  }),
 };
 
 /** Routes that name no tenant resource: they act on the caller alone, or on nobody. */
@@ -168,6 +177,9 @@ const notTenantScoped: Record<string, string> = {
   getAdminConfig: 'platform configuration, platform admins only',
   saveAdminConfig: 'platform configuration, platform admins only',
   listPlatformAuditEvents: 'platform audit log, platform admins only',
+  listCreditPacks: 'public catalogue',
+  listPlatformAuditEvents: 'the platform’s own audit log (plan edits), platform admins only',
+  stripeWebhook: 'public, authenticated by the Stripe signature; the signed event names its organization',
 };
 
 const w = {} as World;
@@ -180,19 +192,22 @@ function fill(route: RouteDefinition, values: Record<string, string>, query?: Re
 /** Everything of B a caller could observe or change. */
 async function snapshotOfB() {
   const token = w.b.accessToken;
-  const [org, members, invitations, roles, clients, credits, models, credentials, rules] = await Promise.all(
-    [
-      '',
-      '/members',
-      '/invitations',
-      '/roles',
-      '/api-clients',
-      '/credits',
-      '/models',
-      '/provider-credentials',
-      '/routing-rules',
-    ].map((s) => api('GET', `/v1/orgs/${w.orgB}${s}`, { token })),
-  );
+  const [org, members, invitations, roles, clients, credits, models, credentials, rules, subscription, payments] =
+    await Promise.all(
+      [
+        '',
+        '/members',
+        '/invitations',
+        '/roles',
+        '/api-clients',
+        '/credits',
+        '/models',
+        '/provider-credentials',
+        '/routing-rules',
+        '/subscription',
+        '/payments',
+      ].map((s) => api('GET', `/v1/orgs/${w.orgB}${s}`, { token })),
+    );
   const sessions = await api('GET', '/v1/me/sessions', { token });
   const notifications = await api('GET', '/v1/me/notifications', { token });
   const [myCredentials, favorites] = await Promise.all(
@@ -210,6 +225,8 @@ async function snapshotOfB() {
     roles: roles!.body,
     clients: clients!.body,
     credits: credits!.body,
+    subscription: subscription!.body,
+    payments: payments!.body,
     sessions: sessions.body.items.map((s: { sessionId: string }) => s.sessionId),
     notifications: notifications.body,
   };

@@ -19,6 +19,8 @@ import * as models from './routes/hub/models.ts';
 import * as credentials from './routes/hub/credentials.ts';
 import * as routingRules from './routes/hub/routing-rules.ts';
 import * as hubAdmin from './routes/hub/admin.ts';
+import * as subscription from './routes/billing/subscription.ts';
+import * as payments from './routes/billing/payments.ts';
 
 /**
  * The one route manifest. CDK builds a Lambda and an API route from each entry (except
@@ -46,6 +48,8 @@ export const routes: RouteDefinition[] = [
   ...Object.values(credentials),
   ...Object.values(routingRules),
   ...Object.values(hubAdmin),
+  ...Object.values(subscription),
+  ...Object.values(payments),
 ];
 
 export const deployedRoutes = () => routes.filter((r) => !r.localOnly);

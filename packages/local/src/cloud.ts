@@ -10,6 +10,16 @@ import { LocalQueues } from './queues.ts';
 import type { RequestRecord } from './recorder.ts';
 import type { LocalS3 } from './s3.ts';
 import { startLocalServer } from './server.ts';
+import type { LocalStream } from './streams.ts';
+import type { LocalStripe } from './stripe.ts';
+
+/**
+ * The local Stripe's secrets: fixed, so that `.local/dev.json` can tell them and a signed
+ * test webhook can be sent with curl. Local only: a deployed stage reads its own from
+ * Secrets Manager (STRIPE_SECRET_ID).
+ */
+export const LOCAL_STRIPE_WEBHOOK_SECRET = 'whsec_local_development_only';
+export const LOCAL_STRIPE_API_KEY = 'sk_test_local_development_only';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -31,6 +41,10 @@ export interface LocalCloud {
   s3: LocalS3;
   /** SQS with its Lambda triggers, in process: workers `register` here. */
   queues: LocalQueues;
+  /** The local Stripe (API and webhooks), unless STRIPE_API_BASE pointed elsewhere. */
+  stripe: { apiBase: string; webhookUrl: string; webhookSecret: string };
+  /** The table's stream feeding billing's notifications, as the deployed event source mapping does. */
+  stream: LocalStream;
   outbox: Outbox;
   routes: RouteDefinition[];
   demo?: DemoData;
@@ -90,6 +104,22 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   process.env.DYNAMODB_ENDPOINT = dynamo.endpoint;
   await ensureTable(dynamo.endpoint, tableName);
 
+  let apiUrl: string | undefined;
+  let localStripe: LocalStripe | undefined;
+  if (!process.env.STRIPE_API_BASE) {
+    const { startLocalStripe } = await import('./stripe.ts');
+    localStripe = await startLocalStripe({
+      apiKey: LOCAL_STRIPE_API_KEY,
+      webhookSecret: LOCAL_STRIPE_WEBHOOK_SECRET,
+      webhookUrl: () => apiUrl && `${apiUrl}/v1/webhooks/stripe`,
+    });
+    Object.assign(process.env, {
+      STRIPE_API_BASE: localStripe.url,
+      STRIPE_API_KEY: LOCAL_STRIPE_API_KEY,
+      STRIPE_WEBHOOK_SECRET: LOCAL_STRIPE_WEBHOOK_SECRET,
+    });
+  }
+
   const functionsDir = join(REPO_ROOT, 'functions');
   const postConfirmation = async (event: PostConfirmationTriggerEvent) => {
     const module = await import(pathToFileURL(join(functionsDir, 'identity/post-confirmation.ts')).href);
@@ -129,6 +159,19 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     onRequest: options.onRequest,
   });
   process.env.APP_URL = server.url;
+  apiUrl = server.url;
+
+  const [{ startLocalStream }, { BILLING_STREAM_ENTITIES }] = await Promise.all([
+    import('./streams.ts'),
+    import('@platform/domain/billing/notifications'),
+  ]);
+  const notifications = await import(pathToFileURL(join(functionsDir, 'streams/billing-notifications.ts')).href);
+  const stream = await startLocalStream({
+    endpoint: dynamo.endpoint,
+    tableName,
+    entities: BILLING_STREAM_ENTITIES,
+    handler: (records) => notifications.handler({ Records: records }),
+  });
 
   const cloud: LocalCloud = {
     url: server.url,
@@ -137,12 +180,19 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     cognito,
     s3,
     queues,
+    stripe: {
+      apiBase: process.env.STRIPE_API_BASE!,
+      webhookUrl: `${server.url}/v1/webhooks/stripe`,
+      webhookSecret: process.env.STRIPE_WEBHOOK_SECRET ?? '',
+    },
+    stream,
     outbox,
     routes,
     stop: async () => {
       await server.close();
       queues.stop();
-      await Promise.allSettled([cognito.stop(), dynamo.stop(), s3.stop()]);
+      await stream.stop();
+      await Promise.allSettled([cognito.stop(), dynamo.stop(), s3.stop(), localStripe?.stop()]);
     },
   };
   if (options.seed) cloud.demo = await (await import('./seed.ts')).seedDemoData(cloud);

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,8 @@ import { promisify } from 'node:util';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { AsyncStack } from '../../../infra/async-stack.ts';
+import { AsyncStack, HANDLER_TAG } from '../../../infra/async-stack.ts';
+import { DataStack } from '../../../infra/data-stack.ts';
 import { readConfig } from '../../../infra/config.ts';
 import { repoRoot, stateMachinesDir } from '../../../infra/paths.ts';
 import { freePort } from './ports.ts';
@@ -21,22 +22,36 @@ describe('the schedules of the CDK app', () => {
   it('are the jobs the local registry knows, with the same targets and inputs', () => {
     const outdir = mkdtempSync(join(tmpdir(), 'platform-schedules-'));
     temporary.push(outdir);
-    const app = new App({ outdir, context: { 'aws:cdk:bundling-stacks': [] } });
-    const stack = new AsyncStack(app, 'Async', {
-      config: readConfig(app.node),
-      env: { account: '123456789012', region: 'us-east-1' },
-    });
+    // cdk.json's context (feature flags) as the CLI passes it: the data stack needs them.
+    const cdkJson = JSON.parse(readFileSync(join(repoRoot, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> };
+    const app = new App({ outdir, context: { ...cdkJson.context, 'aws:cdk:bundling-stacks': [] } });
+    const env = { account: '123456789012', region: 'us-east-1' };
+    const config = readConfig(app.node);
+    const data = new DataStack(app, 'Data', { config, env });
+    const stack = new AsyncStack(app, 'Async', { config, env, table: data.table, key: data.key });
     const template = Template.fromStack(stack);
     const machines = template.findResources('AWS::StepFunctions::StateMachine');
+    const functions = template.findResources('AWS::Lambda::Function');
     const deployed = Object.values(template.findResources('AWS::Scheduler::Schedule')).map((schedule) => {
       const { Arn, Input } = schedule.Properties.Target;
-      return { definition: JSON.parse(machines[Arn.Ref]!.Properties.DefinitionString), input: JSON.parse(Input) };
+      const input = JSON.parse(Input);
+      if (Arn.Ref) return { definition: JSON.parse(machines[Arn.Ref]!.Properties.DefinitionString), input };
+      const tags = functions[Arn['Fn::GetAtt'][0]]!.Properties.Tags as { Key: string; Value: string }[];
+      return { handler: tags.find((t) => t.Key === HANDLER_TAG)!.Value, input };
     });
-    const local = SCHEDULES.map((schedule) => ({
-      definition: JSON.parse(readFileSync(join(stateMachinesDir, `${schedule.target.stateMachine}.asl.json`), 'utf8')),
-      input: schedule.target.input,
-    }));
-    expect(local).toEqual(deployed);
+    const local = SCHEDULES.map(({ target }) =>
+      'handler' in target
+        ? { handler: target.handler, input: target.input }
+        : {
+            definition: JSON.parse(readFileSync(join(stateMachinesDir, `${target.stateMachine}.asl.json`), 'utf8')),
+            input: target.input,
+          },
+    );
+    const byInput = (a: { input: unknown }, b: { input: unknown }) =>
+      JSON.stringify(a.input).localeCompare(JSON.stringify(b.input));
+    expect(local.sort(byInput)).toEqual(deployed.sort(byInput));
+    for (const { target } of SCHEDULES)
+      if ('handler' in target) expect(existsSync(join(repoRoot, 'functions', `${target.handler}.ts`)), target.handler).toBe(true);
   });
 });
 
@@ -45,7 +60,7 @@ describe('runJob', () => {
     const result = await runJob('housekeeping');
     expect(result).toMatchObject({
       name: 'housekeeping',
-      stateMachine: 'housekeeping',
+      target: 'housekeeping',
       output: { job: 'housekeeping', startedAt: expect.any(String), workItems: 0 },
     });
   });

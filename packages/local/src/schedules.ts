@@ -1,5 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { SCHEDULED_JOBS } from '../../../infra/jobs.ts';
+import { functionsDir } from '../../../infra/paths.ts';
+import { localLambdaContext } from './lambda-context.ts';
 import { runStateMachine, type LocalFunction, type StateMachineOverrides } from './state-machines.ts';
 
 type Json = Parameters<typeof runStateMachine>[1];
@@ -13,8 +17,8 @@ export interface LocalSchedule {
   description: string;
   /** The construct that deploys it, for the reader. */
   deployedBy: string;
-  /** What the schedule starts, with the input its target is deployed with. */
-  target: { stateMachine: string; input: Json };
+  /** What the schedule starts (a state machine, or a function by its handler module), with the input its target is deployed with. */
+  target: { stateMachine: string; input: Json } | { handler: string; input: Json };
   /** The in-process Lambda functions the target's Task states invoke (see `runStateMachine`). */
   functions?: () => Promise<Record<string, LocalFunction>>;
 }
@@ -27,6 +31,12 @@ export const SCHEDULES: readonly LocalSchedule[] = [
     deployedBy: 'AsyncStack/HousekeepingSchedule (every `housekeepingSchedule` of the CDK context)',
     target: { stateMachine: 'housekeeping', input: { job: 'housekeeping' } },
   },
+  ...SCHEDULED_JOBS.map((job) => ({
+    name: job.name,
+    description: job.description,
+    deployedBy: `AsyncStack/${job.name} job function and schedule (every \`${job.schedule}\` of the CDK context)`,
+    target: { handler: job.handler, input: { job: job.name } },
+  })),
 ];
 
 export class UnknownJobError extends Error {
@@ -42,7 +52,8 @@ export function findJob(name: string): LocalSchedule | undefined {
 
 export interface JobRun {
   name: string;
-  stateMachine: string;
+  /** The state machine or the handler module that ran. */
+  target: string;
   output: Json;
   durationMs: number;
 }
@@ -56,9 +67,20 @@ export async function runJob(name: string, overrides: StateMachineOverrides = {}
   const schedule = findJob(name);
   if (!schedule) throw new UnknownJobError(name);
   const started = Date.now();
+  const { target } = schedule;
+  if ('handler' in target) {
+    const module = (await import(pathToFileURL(join(functionsDir, `${target.handler}.ts`)).href)) as {
+      handler: (event: Json, context: ReturnType<typeof localLambdaContext>) => Promise<Json>;
+    };
+    const output = await module.handler(
+      target.input,
+      localLambdaContext(`job-${name}`, process.env.AWS_REGION ?? 'us-east-1', 300_000),
+    );
+    return { name, target: target.handler, output, durationMs: Date.now() - started };
+  }
   const functions = { ...(await schedule.functions?.()), ...overrides.functions };
-  const output = await runStateMachine(schedule.target.stateMachine, schedule.target.input, { ...overrides, functions });
-  return { name, stateMachine: schedule.target.stateMachine, output, durationMs: Date.now() - started };
+  const output = await runStateMachine(target.stateMachine, target.input, { ...overrides, functions });
+  return { name, target: target.stateMachine, output, durationMs: Date.now() - started };
 }
 
 /** The parts of `.local/dev.json` (written by `npm run dev`) a job needs. */

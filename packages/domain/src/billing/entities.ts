@@ -22,6 +22,10 @@ const CreditAccountEntity = lazy(
           orgId: { type: 'string', required: true, readOnly: true },
           available: { type: 'number', required: true, default: 0 },
           reserved: { type: 'number', required: true, default: 0 },
+          /** Below this many available credits the organization's admins hear of it (10% of the plan's grant). */
+          lowBalanceThreshold: { type: 'number' },
+          /** The period that threshold belongs to: the warning goes out once per period. */
+          lowBalancePeriod: { type: 'string' },
           updatedAt: { type: 'string', watch: '*', default: () => new Date().toISOString(), set: () => new Date().toISOString() },
         },
         indexes: {
@@ -177,11 +181,52 @@ const SubscriptionEntity = lazy(
           providerSubscriptionId: { type: 'string' },
           paymentMethodId: { type: 'string' },
           odooSaleOrderId: { type: 'string' },
+          /** Paid plans: the end of the last period paid for; a renewal into an unpaid period starts the grace period. */
+          paidThrough: { type: 'string' },
+          /** A payment is due: unpaid by then, the subscription is suspended. */
+          graceUntil: { type: 'string' },
+          suspendedAt: { type: 'string' },
+          /** `created` (epoch seconds) of the last provider subscription event applied: older ones change nothing. */
+          providerEventAt: { type: 'number' },
+          /** Optimistic concurrency: every change is conditioned on the version it read. */
+          version: { type: 'number', required: true, default: 1 },
           createdAt: { type: 'string', required: true, readOnly: true },
           updatedAt: { type: 'string', watch: '*', default: () => new Date().toISOString(), set: () => new Date().toISOString() },
         },
         indexes: {
           byOrg: { pk: { field: 'pk', composite: ['orgId'] }, sk: { field: 'sk', composite: [] } },
+        },
+      },
+      config(),
+    ),
+);
+
+export const DUE_KINDS = ['renewal', 'cancellation', 'trial-end', 'trial-reminder', 'grace-end', 'expiry'] as const;
+export type DueKind = (typeof DUE_KINDS)[number];
+
+/**
+ * What is due on a subscription and when: one marker per (organization, kind), rewritten in
+ * the transaction of every subscription change. The schedules read them by kind and date
+ * through a sharded index (no Scan, no single hot partition), like the reservation sweep.
+ */
+const SubscriptionDueEntity = lazy(
+  () =>
+    new Entity(
+      {
+        model: { entity: 'subscriptiondue', version: '1', service },
+        attributes: {
+          orgId: { type: 'string', required: true, readOnly: true },
+          kind: { type: DUE_KINDS, required: true, readOnly: true },
+          dueAt: { type: 'string', required: true },
+          shard: { type: 'number', required: true },
+        },
+        indexes: {
+          byOrg: { pk: { field: 'pk', composite: ['orgId'] }, sk: { field: 'sk', composite: ['kind'] } },
+          byDue: {
+            index: 'gsi2',
+            pk: { field: 'gsi2pk', composite: ['kind', 'shard'] },
+            sk: { field: 'gsi2sk', composite: ['dueAt', 'orgId'] },
+          },
         },
       },
       config(),
@@ -195,10 +240,14 @@ export const billingDb = {
   get subscription() {
     return SubscriptionEntity();
   },
+  get due() {
+    return SubscriptionDueEntity();
+  },
 };
 
 export type Plan = EntityItem<ReturnType<typeof PlanEntity>>;
 export type Subscription = EntityItem<ReturnType<typeof SubscriptionEntity>>;
+export type SubscriptionDue = EntityItem<ReturnType<typeof SubscriptionDueEntity>>;
 
 export const LIMIT_WINDOWS = ['hourly', 'daily', 'monthly'] as const;
 export type LimitWindow = (typeof LIMIT_WINDOWS)[number];

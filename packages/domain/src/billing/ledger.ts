@@ -68,6 +68,12 @@ async function apply(
   throw new PaymentRequiredError('The organization does not have enough credits for this');
 }
 
+/** What a period's grant also sets on the account: the low-balance warning of that period. */
+export interface LowBalanceMark {
+  lowBalanceThreshold: number;
+  lowBalancePeriod: string;
+}
+
 /** The writes that add credits, for a caller that needs them inside its own transaction. */
 export function creditWrites(
   orgId: string,
@@ -75,11 +81,13 @@ export function creditWrites(
   type: 'grant' | 'purchase' | 'refund' | 'adjustment',
   amount: number,
   links: Links = {},
+  mark?: LowBalanceMark,
 ) {
   checkAmount(amount);
+  const account = ledgerDb.account.update({ orgId }).add({ available: amount });
   return {
     row: ledgerRow(orgId, key, type, amount, links),
-    account: update(ledgerDb.account.update({ orgId }).add({ available: amount })),
+    account: update(mark ? account.set(mark) : account),
   };
 }
 

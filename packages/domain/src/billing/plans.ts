@@ -1,3 +1,7 @@
+import { NotFoundError } from '../shared/errors.ts';
+import { put, transactWrite } from '../shared/transactions.ts';
+import { PLATFORM_AUDIT_SCOPE, auditItem } from '../identity/audit.ts';
+import { db } from '../identity/entities.ts';
 import { billingDb, type Plan, type PlanLimits } from './entities.ts';
 
 /**
@@ -79,9 +83,28 @@ export async function listPlans(options: { includePrivate?: boolean } = {}): Pro
     .sort((a, b) => (a.sortOrder ?? 0) - (b.sortOrder ?? 0));
 }
 
+/** Every plan by id, private ones included, in one query. */
+export async function planCatalogue(): Promise<Map<string, Plan>> {
+  return new Map((await listPlans({ includePrivate: true })).map((p) => [p.planId, p]));
+}
+
+/** A plan of the catalogue, or 404. */
+export function planIn(catalogue: Map<string, Plan>, planId: string): Plan {
+  const plan = catalogue.get(planId);
+  if (!plan) throw new NotFoundError(`There is no plan ${planId}`);
+  return plan;
+}
+
+/** Whether moving from one plan to another costs more: by price, then by monthly credits. */
+export const isUpgrade = (from: Plan, to: Plan) =>
+  to.priceMinor > from.priceMinor || (to.priceMinor === from.priceMinor && to.monthlyCredits > from.monthlyCredits);
+
 export type PlanChanges = Partial<Omit<Plan, 'planId' | 'updatedAt' | 'updatedBy'>>;
 
-/** A platform admin edits a plan (or adds one); the result replaces the default. */
+/**
+ * A platform admin edits a plan (or adds one); the result replaces the default. The edit is
+ * audited in the same transaction, in the platform's own audit log (what changed, from what).
+ */
 export async function savePlan(planId: string, changes: PlanChanges, actorId: string): Promise<Plan> {
   const current = (await getPlan(planId)) ?? {
     planId,
@@ -92,6 +115,22 @@ export async function savePlan(planId: string, changes: PlanChanges, actorId: st
     trialDays: 0,
   };
   const plan: Plan = { ...current, ...changes, planId, updatedBy: actorId, updatedAt: new Date().toISOString() };
-  await billingDb.plan.put(plan).go();
+  const before = Object.fromEntries(Object.keys(changes).map((k) => [k, current[k as keyof Plan]]));
+  await transactWrite([
+    put(billingDb.plan.put(plan)),
+    put(
+      db.auditEvent.create(
+        auditItem({
+          orgId: PLATFORM_AUDIT_SCOPE,
+          actorType: 'user',
+          actorId,
+          action: 'plan.updated',
+          targetType: 'plan',
+          targetId: planId,
+          details: { changes, before },
+        }),
+      ),
+    ),
+  ]);
   return plan;
 }

@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { page, pageQuery, utcDateTime } from '../shared/schemas.ts';
-import { TRANSACTION_TYPES } from './entities.ts';
+import { PAYMENT_PROVIDERS, SUBSCRIPTION_STATUSES, TRANSACTION_TYPES } from './entities.ts';
+import { PAYMENT_PURPOSES, PAYMENT_STATUSES } from './payment-entities.ts';
 
 /** Credits: the balance, the ledger, and admin adjustments. */
 export const balanceResponse = z.object({
@@ -90,16 +91,101 @@ export const savePlanBody = z
 export const subscriptionResponse = z.object({
   orgId: z.string(),
   planId: z.string(),
-  status: z.enum(['Active', 'Trial', 'Suspended', 'Cancelled', 'Expired']),
+  effectivePlanId: z
+    .string()
+    .describe('The plan whose limits and credits apply now: the plan while Active or Trial, Free otherwise'),
+  status: z.enum(SUBSCRIPTION_STATUSES),
   currentPeriodStart: z.string(),
   currentPeriodEnd: z.string(),
   trialStart: z.string().optional(),
   trialEnd: z.string().optional(),
   cancelAtPeriodEnd: z.boolean().optional(),
   cancelledAt: z.string().optional(),
-  pendingPlanId: z.string().optional(),
-  paymentProvider: z.enum(['Stripe', 'PayPal', 'OdooManual']).optional(),
+  pendingPlanId: z.string().optional().describe('A cheaper plan that starts at the end of the period'),
+  paymentProvider: z.enum(PAYMENT_PROVIDERS).optional(),
+  paidThrough: z.string().optional().describe('Paid plans: the end of the last period paid for'),
+  graceUntil: z.string().optional().describe('A payment is due: unpaid by then, the subscription is suspended'),
+  suspendedAt: z.string().optional(),
+  odooSaleOrderId: z.string().optional(),
+  version: z.number().optional(),
   createdAt: z.string(),
+  updatedAt: z.string().optional(),
+});
+
+const planIdField = z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, 'A lower-case plan id');
+const packIdField = z.string().regex(/^[a-z][a-z0-9-]{1,39}$/, 'A credit pack id');
+
+export const changePlanBody = z.object({ planId: planIdField }).strict();
+
+export const checkoutBody = z
+  .object({ planId: planIdField.optional(), packId: packIdField.optional() })
+  .strict()
+  .refine((b) => (b.planId === undefined) !== (b.packId === undefined), 'Send a planId or a packId, not both');
+
+export const checkoutResponse = z.object({
+  sessionId: z.string(),
+  url: z.string().describe('The payment page to open'),
+  expiresAt: z.string().optional(),
+  amountMinor: z.number(),
+  currency: z.string(),
+});
+
+export const creditPackResponse = z.object({
+  packId: z.string(),
+  name: z.string(),
+  credits: z.number(),
+  priceMinor: z.number(),
+  currency: z.string(),
+});
+export const creditPacksList = z.object({ items: z.array(creditPackResponse) });
+
+export const paymentResponse = z.object({
+  paymentId: z.string(),
+  paymentIntentId: z.string(),
+  orgId: z.string(),
+  provider: z.enum(PAYMENT_PROVIDERS),
+  amountMinor: z.number().describe('In minor units (cents) of `currency`'),
+  currency: z.string(),
+  status: z.enum(PAYMENT_STATUSES),
+  method: z.string().optional(),
+  purpose: z.enum(PAYMENT_PURPOSES).describe('What it paid for: a plan period or a credit pack'),
+  planId: z.string().optional(),
+  packId: z.string().optional(),
+  periodStart: z.string().optional(),
+  periodEnd: z.string().optional(),
+  invoiceId: z.string().optional(),
+  odooSaleOrderId: z.string().optional(),
+  failureMessage: z.string().optional(),
+  recordedBy: z.string().optional(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export const paymentsPage = page(paymentResponse);
+
+export const manualPaymentBody = z
+  .object({
+    provider: z.enum(['PayPal', 'OdooManual']),
+    reference: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:/-]{3,100}$/, 'The PayPal capture id or the Odoo invoice number')
+      .describe('The provider’s id of the payment: a second payment with the same reference is the same payment'),
+    amountMinor: z.number().int().min(1).max(1e9),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'An ISO 4217 code like USD'),
+    method: z.string().trim().min(1).max(40).optional(),
+    odooSaleOrderId: z
+      .string()
+      .regex(/^[A-Za-z0-9_./-]{1,64}$/, 'An Odoo sale order reference')
+      .optional(),
+    planId: planIdField.optional(),
+    packId: packIdField.optional(),
+  })
+  .strict()
+  .refine((b) => (b.planId === undefined) !== (b.packId === undefined), 'Name the planId or the packId it paid for');
+
+export const webhookResponse = z.object({
+  received: z.literal(true),
+  eventId: z.string(),
+  outcome: z.string().describe('applied, duplicate-event, payment-already-recorded, stale, no-subscription or ignored'),
 });
 
 const windowLimit = z.number().int().min(0).max(1e9).optional();

@@ -1,11 +1,11 @@
 import type { CreditReservation } from '../billing/entities.ts';
 import type { Caller } from '../identity/access.ts';
 import {
-  BadGatewayError,
   DomainError,
   GatewayTimeoutError,
   TooManyRequestsError,
   UnprocessableError,
+  UpstreamError,
   ValidationError,
 } from '../shared/errors.ts';
 import { consumeCredentialQuota } from '../hub/credentials.ts';
@@ -125,7 +125,7 @@ function failure(error: unknown): { status: CallRecord['status']; errorType: str
   return {
     status: 'ERROR',
     errorType: kind,
-    answer: new BadGatewayError(`Every model that could serve this failed; last: ${message}`),
+    answer: new UpstreamError(`Every model that could serve this failed; last: ${message}`),
   };
 }
 

@@ -32,7 +32,9 @@ export type AuditAction =
   | 'routing-rule.created'
   | 'routing-rule.updated'
   | 'routing-rule.deleted'
-  | 'admin-config.changed';
+  | 'admin-config.changed'
+  | 'payment.recorded'
+  | 'plan.updated';
 
 export interface AuditInput {
   orgId: string;
@@ -43,6 +45,9 @@ export interface AuditInput {
   targetId?: string;
   details?: Record<string, unknown>;
 }
+
+/** Where platform-wide changes (the plan catalogue) are audited: not an organization, listed by platform admins. */
+export const PLATFORM_AUDIT_SCOPE = 'platform';
 
 export const auditBy = (access: OrgAccess) => ({
   orgId: access.orgId,
@@ -58,6 +63,14 @@ export function auditItem(input: AuditInput) {
 
 export async function listAuditEvents(access: OrgAccess, options: { cursor?: string; limit?: number; action?: string }) {
   const query = db.auditEvent.query.byOrg({ orgId: access.orgId });
+  const filtered = options.action ? query.where(({ action }, { eq }) => eq(action, options.action!)) : query;
+  const { data, cursor } = await filtered.go({ cursor: options.cursor ?? null, limit: options.limit ?? 50, order: 'desc' });
+  return { items: data, nextCursor: cursor };
+}
+
+/** The platform's own audit log (plan edits), newest first: platform admins only. */
+export async function listPlatformAuditEvents(options: { cursor?: string; limit?: number; action?: string }) {
+  const query = db.auditEvent.query.byOrg({ orgId: PLATFORM_AUDIT_SCOPE });
   const filtered = options.action ? query.where(({ action }, { eq }) => eq(action, options.action!)) : query;
   const { data, cursor } = await filtered.go({ cursor: options.cursor ?? null, limit: options.limit ?? 50, order: 'desc' });
   return { items: data, nextCursor: cursor };

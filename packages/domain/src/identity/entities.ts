@@ -56,14 +56,14 @@ const UserEntity = lazy(
     ),
 );
 
-/** A value that must be unique platform-wide (org slug, username): a row per value. */
+/** A value that must be unique platform-wide (org slug, username, Odoo sale order): a row per value. */
 const UniqueEntity = lazy(
   () =>
     new Entity(
       {
         model: { entity: 'unique', version: '1', service },
         attributes: {
-          kind: { type: ['slug', 'username'] as const, required: true },
+          kind: { type: ['slug', 'username', 'odoo-sale-order'] as const, required: true },
           value: { type: 'string', required: true },
           ownerId: { type: 'string', required: true },
         },

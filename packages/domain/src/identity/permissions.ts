@@ -21,6 +21,7 @@ export const PERMISSIONS = [
   'api-clients:revoke',
   'audit:read',
   'billing:read',
+  'billing:manage',
   'usage:read',
   'gateway:invoke',
   'metrics:read',

@@ -3,7 +3,7 @@
  * endpoint (never a global AWS_ENDPOINT_URL), a region and fake credentials, so the same
  * code runs unchanged on AWS, where none of these variables is set.
  */
-export type AwsService = 'dynamodb' | 'cognito' | 's3' | 'sqs' | 'sfn' | 'kms' | 'bedrock' | 'ses';
+export type AwsService = 'dynamodb' | 'cognito' | 's3' | 'sqs' | 'sfn' | 'kms' | 'bedrock' | 'ses' | 'secretsmanager';
 
 const ENDPOINT_VARIABLES: Record<AwsService, string> = {
   dynamodb: 'DYNAMODB_ENDPOINT',
@@ -14,6 +14,7 @@ const ENDPOINT_VARIABLES: Record<AwsService, string> = {
   kms: 'KMS_ENDPOINT',
   bedrock: 'BEDROCK_ENDPOINT',
   ses: 'SES_ENDPOINT',
+  secretsmanager: 'SECRETS_MANAGER_ENDPOINT',
 };
 
 export function awsClientConfig(service: AwsService) {

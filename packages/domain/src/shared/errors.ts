@@ -85,16 +85,23 @@ export class PaymentRequiredError extends DomainError {
   readonly title = 'Not enough credits';
 }
 
-/** A provider behind the gateway failed, after retries and fallbacks. */
-export class BadGatewayError extends DomainError {
-  readonly status = 502;
-  readonly type = 'upstream-error';
-  readonly title = 'The model provider failed';
-}
-
 /** A provider behind the gateway did not answer in time, after retries and fallbacks. */
 export class GatewayTimeoutError extends DomainError {
   readonly status = 504;
   readonly type = 'upstream-timeout';
   readonly title = 'The model provider did not answer in time';
+}
+
+/** A paid plan needs a payment first: the detail says where to get one (checkout). */
+export class PaymentMethodRequiredError extends DomainError {
+  readonly status = 402;
+  readonly type = 'payment-required';
+  readonly title = 'A payment is required';
+}
+
+/** The payment provider (or another service we call) failed or refused. */
+export class UpstreamError extends DomainError {
+  readonly status = 502;
+  readonly type = 'upstream-error';
+  readonly title = 'A service we depend on failed';
 }

@@ -26,6 +26,12 @@ const devInfo = {
   },
   dynamodb: { endpoint: cloud.dynamo.endpoint, tableName: cloud.tableName },
   s3: { endpoint: cloud.s3.endpoint, bucket: cloud.s3.bucket },
+  stripe: {
+    apiBase: cloud.stripe.apiBase,
+    webhookUrl: cloud.stripe.webhookUrl,
+    webhookSecret: cloud.stripe.webhookSecret,
+    note: 'The local Stripe: checkout URLs pay when opened and send signed webhooks; sign your own with webhookSecret (README, "How billing works").',
+  },
   demoUsers: cloud.demo
     ? [
         { role: 'platform admin', ...cloud.demo.admin },
@@ -42,6 +48,7 @@ console.log(`
   Docs     ${devInfo.docsUrl}
   Outbox   ${devInfo.outboxUrl}
   S3       ${cloud.s3.endpoint}   (bucket ${cloud.s3.bucket}, in memory)
+  Stripe   ${cloud.stripe.apiBase}   (local; webhook secret in .local/dev.json)
   Admin    ${cloud.demo?.admin.email} / ${cloud.demo?.admin.password}
   Demo     ${cloud.demo?.user.email} / ${cloud.demo?.user.password}   (team org ${cloud.demo?.teamOrgId})
   Details  .local/dev.json        Ctrl-C stops everything.

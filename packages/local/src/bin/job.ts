@@ -14,7 +14,9 @@ const name = process.argv[2];
 if (!name || name === '--list') {
   console.log('Jobs (EventBridge schedules of the CDK app):');
   for (const schedule of SCHEDULES) {
-    console.log(`  ${schedule.name.padEnd(16)} → state machine ${schedule.target.stateMachine}  ${schedule.description}`);
+    const target =
+      'handler' in schedule.target ? `function ${schedule.target.handler}` : `state machine ${schedule.target.stateMachine}`;
+    console.log(`  ${schedule.name.padEnd(16)} → ${target}  ${schedule.description}`);
   }
   console.log('\nRun one with: npm run job -- <name>');
   process.exit(0);
@@ -35,12 +37,13 @@ if (devEnvironment) {
   console.error('No local cloud running: starting one on the dev data…');
   const { startLocalCloud } = await import('../cloud.ts');
   const cloud = await startLocalCloud({ port: 0, persistDir: join(localDir, 'data') });
-  stop = () => cloud.stop();
+  // What the job changed reaches the stream's workers (billing notifications) before the cloud stops.
+  stop = () => cloud.stream.settle().finally(() => cloud.stop());
 }
 
 try {
   const run = await runJob(name);
-  console.error(`Job ${run.name} (state machine ${run.stateMachine}) finished in ${run.durationMs} ms.`);
+  console.error(`Job ${run.name} (${run.target}) finished in ${run.durationMs} ms.`);
   console.log(JSON.stringify(run.output, null, 2));
 } catch (error) {
   console.error(`Job ${name} failed:`, error);

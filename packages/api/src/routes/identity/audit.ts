@@ -16,3 +16,13 @@ export const listAuditEvents = defineRoute({
   summary: 'Who changed what, newest first',
   schemas: { params: orgParams, query: auditQuery, response: auditPage },
 });
+export const listPlatformAuditEvents = defineRoute({
+  id: 'listPlatformAuditEvents',
+  method: 'GET',
+  path: '/v1/admin/audit-events',
+  handler: 'identity/list-platform-audit-events',
+  auth: 'admin',
+  tag,
+  summary: 'Platform admins: the platform’s own audit log (plan edits), newest first',
+  schemas: { query: auditQuery, response: auditPage },
+});

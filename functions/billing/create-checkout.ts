@@ -1,0 +1,7 @@
+import { createCheckout as route } from '@platform/api/routes/billing/payments';
+import { createCheckout, type CheckoutInput } from '@platform/domain/billing/checkout';
+import { httpHandler } from '@platform/http/handler';
+
+export const handler = httpHandler(route, async ({ access, body, event }) =>
+  createCheckout(access, body as CheckoutInput, event.headers?.['idempotency-key']),
+);

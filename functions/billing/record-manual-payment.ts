@@ -1,0 +1,9 @@
+import { recordManualPayment as route } from '@platform/api/routes/billing/payments';
+import { recordManualPayment } from '@platform/domain/billing/payments';
+import { httpHandler, reply } from '@platform/http/handler';
+
+export const handler = httpHandler(route, async ({ access, body }) => {
+  const { payment, created } = await recordManualPayment(access, body);
+  // The same reference again is the same payment: answered as it is, not recorded twice.
+  return reply(payment, { status: created ? 201 : 200 });
+});

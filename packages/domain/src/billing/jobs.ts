@@ -1,0 +1,116 @@
+import { clock } from '../shared/clock.ts';
+import { notifyOrgAdmins } from '../notifications/notify.ts';
+import { billingDb, type DueKind, type Subscription, type SubscriptionDue } from './entities.ts';
+import { planCatalogue } from './plans.ts';
+import * as changes from './subscription-changes.ts';
+import { DUE_SHARDS, commitChange, dueDates, getSubscription } from './subscription-store.ts';
+
+/**
+ * The billing schedules. Each reads the markers of its kind that are due (a query per shard
+ * of the due index, never a Scan), re-reads each subscription and, if the work is still
+ * due, commits the change under the version it read. So a job run twice, or two runs
+ * overlapping, apply each change once: the second finds the marker moved on (or the
+ * version changed) and skips; credits are keyed by period besides.
+ */
+export interface JobReport {
+  job: DueKind;
+  at: string;
+  due: number;
+  applied: number;
+  skipped: number;
+  /** Subscriptions whose step failed: their markers stay for the next run. */
+  failed: Array<{ orgId: string; error: string }>;
+}
+
+const AT_ONCE = 8;
+/** A subscription many periods behind (the job was off) catches up this many periods per run. */
+const MAX_CATCH_UP = 24;
+
+type Step = (sub: Subscription, ctx: changes.Context) => changes.Outcome;
+
+const STEPS: Record<Exclude<DueKind, 'trial-reminder'>, Step> = {
+  renewal: changes.renew,
+  cancellation: changes.endCancelled,
+  'trial-end': changes.endTrial,
+  'grace-end': changes.endGrace,
+  expiry: changes.endSuspension,
+};
+
+const isDue = (sub: Subscription, kind: DueKind, at: string) => {
+  const due = dueDates(sub)[kind];
+  return due !== undefined && due <= at;
+};
+
+async function dueMarkers(kind: DueKind, at: string): Promise<SubscriptionDue[]> {
+  const shards = await Promise.all(
+    Array.from({ length: DUE_SHARDS }, (_, shard) =>
+      billingDb.due.query.byDue({ kind, shard }).lte({ dueAt: at }).go({ pages: 'all' }),
+    ),
+  );
+  return shards.flatMap((s) => s.data);
+}
+
+/** Removes a marker unless it was moved meanwhile. */
+async function clearMarker(marker: SubscriptionDue) {
+  await billingDb.due
+    .delete({ orgId: marker.orgId, kind: marker.kind })
+    .where(({ dueAt }, { eq }) => eq(dueAt, marker.dueAt))
+    .go()
+    .catch((error: { cause?: { name?: string } }) => {
+      if (error.cause?.name !== 'ConditionalCheckFailedException') throw error;
+    });
+}
+
+async function remindTrialEnding(sub: Subscription, now: Date) {
+  const days = Math.max(0, Math.ceil((Date.parse(sub.trialEnd!) - now.getTime()) / 86_400_000));
+  await notifyOrgAdmins(sub.orgId, {
+    type: 'trial-ending',
+    title: 'Your trial ends soon',
+    message: `The trial of the ${sub.planId} plan ends in ${days} day${days === 1 ? '' : 's'} (${sub.trialEnd}). Subscribe through checkout to keep it; otherwise the organization returns to Free.`,
+    metadata: { planId: sub.planId, trialEnd: sub.trialEnd },
+    dedupeKey: `trial-ending:${sub.orgId}:${sub.trialEnd}`,
+  });
+}
+
+/** One subscription's due work; true when something was applied. */
+async function applyDue(kind: DueKind, marker: SubscriptionDue, ctx: changes.Context): Promise<boolean> {
+  const at = ctx.now.toISOString();
+  let sub = await getSubscription(marker.orgId);
+  if (!isDue(sub, kind, at)) {
+    if (dueDates(sub)[kind] === undefined) await clearMarker(marker);
+    return false;
+  }
+  if (kind === 'trial-reminder') {
+    await remindTrialEnding(sub, ctx.now);
+    await clearMarker(marker);
+    return true;
+  }
+  for (let step = 0; step < MAX_CATCH_UP && isDue(sub, kind, at); step++) {
+    const committed = await commitChange({ prev: sub, ...STEPS[kind](sub, ctx) });
+    if (!committed.ok) return step > 0;
+    sub = committed.next;
+  }
+  return true;
+}
+
+/** Runs the job of one kind for everything due at `now`. */
+export async function runSubscriptionJob(kind: DueKind, now = clock.now()): Promise<JobReport> {
+  const at = now.toISOString();
+  const [markers, plans] = await Promise.all([dueMarkers(kind, at), planCatalogue()]);
+  const report: JobReport = { job: kind, at, due: markers.length, applied: 0, skipped: 0, failed: [] };
+  let next = 0;
+  const worker = async () => {
+    while (next < markers.length) {
+      const marker = markers[next++]!;
+      try {
+        if (await applyDue(kind, marker, { plans, now })) report.applied++;
+        else report.skipped++;
+      } catch (error) {
+        // One subscription's failure must not stop the others.
+        report.failed.push({ orgId: marker.orgId, error: String(error) });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(AT_ONCE, markers.length) }, worker));
+  return report;
+}

@@ -1,0 +1,137 @@
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { notifyOrgAdmins } from '../notifications/notify.ts';
+import type { CreditAccount, Subscription } from './entities.ts';
+import type { Payment } from './payment-entities.ts';
+
+/**
+ * Billing's notifications to an organization's owners and admins, derived from the table's
+ * stream (new and old image of every change): low balance, payment received or failed,
+ * subscription changed. A route, a webhook or a job only writes its change; the stream
+ * delivers it here afterwards, so telling people costs no request path anything, and every
+ * writer (the debit of a gateway call as much as a webhook) is covered the same way. Each
+ * notification has a dedupe key, so a stream batch delivered again notifies nobody twice.
+ */
+
+/** The entities whose changes this reads: the stream's filter (deployed and local) keeps only them. */
+export const BILLING_STREAM_ENTITIES = ['creditaccount', 'subscription', 'payment'] as const;
+const ENTITY_ATTRIBUTE = '__edb_e__';
+
+/** The shape of a stream record that matters here (Lambda's `DynamoDBRecord`). */
+export interface StreamRecord {
+  eventName?: 'INSERT' | 'MODIFY' | 'REMOVE' | string;
+  dynamodb?: {
+    NewImage?: Record<string, unknown>;
+    OldImage?: Record<string, unknown>;
+    SequenceNumber?: string;
+  };
+}
+
+/** The stream filter, as Lambda's event source mapping takes it (and the local stream applies it). */
+export const BILLING_STREAM_FILTER = { dynamodb: { NewImage: { [ENTITY_ATTRIBUTE]: { S: [...BILLING_STREAM_ENTITIES] } } } };
+
+const image = <T>(raw: Record<string, unknown> | undefined) =>
+  raw ? (unmarshall(raw as Record<string, AttributeValue>) as T & { [ENTITY_ATTRIBUTE]?: string }) : undefined;
+
+export const entityOf = (record: StreamRecord) => image<object>(record.dynamodb?.NewImage)?.[ENTITY_ATTRIBUTE];
+
+const money = (p: Pick<Payment, 'amountMinor' | 'currency'>) => `${(p.amountMinor / 100).toFixed(2)} ${p.currency.toUpperCase()}`;
+
+async function onAccount(before: CreditAccount | undefined, after: CreditAccount) {
+  const threshold = after.lowBalanceThreshold ?? 0;
+  if (!before || threshold <= 0 || !(before.available >= threshold && after.available < threshold)) return;
+  await notifyOrgAdmins(after.orgId, {
+    type: 'low-balance',
+    title: 'Credits are running low',
+    message: `${after.available} credits are left (below ${threshold}). Buy a credit pack or upgrade the plan to keep working.`,
+    metadata: { available: after.available, threshold, period: after.lowBalancePeriod },
+    dedupeKey: `low-balance:${after.orgId}:${after.lowBalancePeriod ?? '-'}`,
+  });
+}
+
+/** What changed for the people paying, in a sentence each; nothing for a plain renewal. */
+export function describeChange(before: Subscription, after: Subscription): string[] {
+  const lines: string[] = [];
+  if (before.planId !== after.planId) lines.push(`The plan is now ${after.planId} (was ${before.planId}).`);
+  if (before.status !== after.status) lines.push(`The subscription is now ${after.status} (was ${before.status}).`);
+  if (after.status === 'Trial' && before.status !== 'Trial') lines.push(`The trial ends on ${after.trialEnd}.`);
+  if (after.pendingPlanId && after.pendingPlanId !== before.pendingPlanId)
+    lines.push(`The ${after.pendingPlanId} plan starts on ${after.currentPeriodEnd}.`);
+  if (!after.pendingPlanId && before.pendingPlanId && before.planId === after.planId)
+    lines.push('The scheduled plan change was taken back.');
+  if (after.cancelAtPeriodEnd && !before.cancelAtPeriodEnd) lines.push(`The subscription ends on ${after.currentPeriodEnd}.`);
+  if (!after.cancelAtPeriodEnd && before.cancelAtPeriodEnd && after.status === before.status)
+    lines.push('The cancellation was taken back.');
+  return lines;
+}
+
+async function onSubscription(before: Subscription | undefined, after: Subscription) {
+  if (!before) return;
+  const lines = describeChange(before, after);
+  if (!lines.length) return;
+  await notifyOrgAdmins(after.orgId, {
+    type: 'subscription-changed',
+    title: 'Your subscription changed',
+    message: lines.join(' '),
+    metadata: {
+      planId: after.planId,
+      status: after.status,
+      pendingPlanId: after.pendingPlanId,
+      cancelAtPeriodEnd: after.cancelAtPeriodEnd,
+    },
+    dedupeKey: `subscription:${after.orgId}:${after.version}`,
+  });
+}
+
+async function onPayment(before: Payment | undefined, after: Payment) {
+  if (before?.status === after.status) return;
+  const succeeded = after.status === 'succeeded';
+  const what = after.purpose === 'credit-pack' ? `the credit pack ${after.packId}` : `the ${after.planId} plan`;
+  await notifyOrgAdmins(after.orgId, {
+    type: succeeded ? 'payment-received' : 'payment-failed',
+    title: succeeded ? 'Payment received' : 'A payment failed',
+    message: succeeded
+      ? `We received ${money(after)} for ${what}. Thank you.`
+      : `A payment of ${money(after)} for ${what} failed${after.failureMessage ? `: ${after.failureMessage}` : ''}. Update the payment method before the grace period ends.`,
+    metadata: {
+      paymentIntentId: after.paymentIntentId,
+      amountMinor: after.amountMinor,
+      currency: after.currency,
+      purpose: after.purpose,
+    },
+    dedupeKey: `payment:${after.paymentIntentId}:${after.status}`,
+  });
+}
+
+/** Sends what one stream record calls for (nothing for records of other entities). */
+export async function notifyFromRecord(record: StreamRecord): Promise<void> {
+  if (record.eventName === 'REMOVE') return;
+  const after = image<Record<string, unknown>>(record.dynamodb?.NewImage);
+  const before = image<Record<string, unknown>>(record.dynamodb?.OldImage);
+  switch (after?.[ENTITY_ATTRIBUTE]) {
+    case 'creditaccount':
+      return onAccount(before as unknown as CreditAccount | undefined, after as unknown as CreditAccount);
+    case 'subscription':
+      return onSubscription(before as unknown as Subscription | undefined, after as unknown as Subscription);
+    case 'payment':
+      return onPayment(before as unknown as Payment | undefined, after as unknown as Payment);
+  }
+}
+
+/**
+ * A batch of the stream, in order. The first record that fails stops the batch and is
+ * reported (with `ReportBatchItemFailures`, Lambda retries from it; the records before it
+ * are done, and their notifications deduplicated anyway), with its error for the log.
+ */
+export async function notifyFromStream(
+  records: StreamRecord[],
+): Promise<{ batchItemFailures: { itemIdentifier: string }[]; error?: unknown }> {
+  for (const record of records) {
+    try {
+      await notifyFromRecord(record);
+    } catch (error) {
+      return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' }], error };
+    }
+  }
+  return { batchItemFailures: [] };
+}

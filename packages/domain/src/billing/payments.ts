@@ -1,0 +1,309 @@
+import { auditBy, auditItem } from '../identity/audit.ts';
+import type { OrgAccess } from '../identity/access.ts';
+import { db } from '../identity/entities.ts';
+import { clock } from '../shared/clock.ts';
+import { ConflictError, ValidationError } from '../shared/errors.ts';
+import { newId } from '../shared/ids.ts';
+import { put, transactGet, transactWrite, update } from '../shared/transactions.ts';
+import { pageOf } from '../usage/pages.ts';
+import { billingDb, type Subscription } from './entities.ts';
+import { creditPack } from './credit-packs.ts';
+import { canTake } from './lifecycle.ts';
+import { paymentDb, type Payment, type ProviderEvent } from './payment-entities.ts';
+import { planCatalogue, planIn } from './plans.ts';
+import * as changes from './subscription-changes.ts';
+import { commitChange, grantWrites, type Grant, type Tagged } from './subscription-store.ts';
+
+/**
+ * Payments, recorded exactly once and applied with what they pay for, whichever way they
+ * arrive: a Stripe webhook (checkout, invoice, payment intent) or a platform admin recording
+ * a PayPal or Odoo payment. One transaction holds the payment (keyed by its payment intent
+ * id), the provider event (keyed by its id), the credits and the subscription change; so a
+ * replayed event, a second event about the same payment, or two racing deliveries apply it
+ * once. Notifications (payment received or failed) follow from the payment's record through
+ * the table's stream (see notifications.ts).
+ */
+export type Provider = Payment['provider'];
+
+export interface PaymentInput {
+  paymentIntentId: string;
+  orgId: string;
+  provider: Provider;
+  amountMinor: number;
+  currency: string;
+  status: Payment['status'];
+  method?: string;
+  purpose: Payment['purpose'];
+  planId?: string;
+  packId?: string;
+  periodStart?: string;
+  periodEnd?: string;
+  invoiceId?: string;
+  checkoutSessionId?: string;
+  providerSubscriptionId?: string;
+  odooSaleOrderId?: string;
+  failureMessage?: string;
+  recordedBy?: string;
+}
+
+export interface EventInput {
+  provider: Provider;
+  eventId: string;
+  type: string;
+  /** The provider's `created`, epoch seconds. */
+  created: number;
+}
+
+export type BillingOutcome = 'applied' | 'duplicate-event' | 'payment-already-recorded' | 'stale' | 'no-subscription' | 'ignored';
+
+export interface BillingRecord {
+  orgId?: string;
+  event?: EventInput;
+  payment?: PaymentInput;
+  /** The subscription change, decided on the subscription as read; undefined: none. */
+  change?: (sub: Subscription, ctx: changes.Context) => changes.Outcome | 'stale' | undefined;
+  /** Credits bought (a credit pack). */
+  credits?: Grant;
+  /** More writes of the same transaction (an audit row, a uniqueness guard). */
+  writes?: Tagged[];
+  /** The answer when a `guard` write fails (a value used by another organization). */
+  guardConflict?: ConflictError;
+}
+
+const EVENT_RETENTION_DAYS = 30;
+const ATTEMPTS = 3;
+
+function eventWrite(event: EventInput, orgId: string | undefined, outcome: BillingOutcome): Tagged {
+  const now = clock.now();
+  const item: ProviderEvent = {
+    ...event,
+    orgId,
+    outcome,
+    receivedAt: now.toISOString(),
+    ttl: Math.floor(now.getTime() / 1000) + EVENT_RETENTION_DAYS * 86_400,
+  };
+  return { role: 'event', write: put(paymentDb.event.create(item)) };
+}
+
+function paymentWrite(existing: Payment | null, input: PaymentInput): { item: Payment; tagged: Tagged } {
+  const now = clock.nowIso();
+  if (existing) {
+    // Only failed → succeeded: a later success of the same intent (a retried charge).
+    const changed = { status: input.status, updatedAt: now, failureMessage: undefined, amountMinor: input.amountMinor };
+    return {
+      item: { ...existing, ...changed },
+      tagged: {
+        role: 'payment',
+        write: update(
+          paymentDb.payment
+            .patch({ paymentIntentId: existing.paymentIntentId })
+            .set({ status: input.status, updatedAt: now, amountMinor: input.amountMinor })
+            .remove(['failureMessage'])
+            .where(({ status }, { eq }) => eq(status, 'failed')),
+        ),
+      },
+    };
+  }
+  const item: Payment = {
+    ...input,
+    currency: input.currency.toUpperCase(),
+    paymentId: newId('pay'),
+    createdAt: now,
+    updatedAt: now,
+  };
+  return { item, tagged: { role: 'payment', write: put(paymentDb.payment.create(item)) } };
+}
+
+/** Commits tagged writes; answers the role of a failed condition, if one failed. */
+async function commit(tagged: Tagged[]): Promise<Tagged['role'] | undefined> {
+  if (!tagged.length) return undefined;
+  const outcome = await transactWrite(tagged.map((t) => t.write));
+  if (!outcome.canceled) return undefined;
+  const index = outcome.reasons.findIndex((r) => r === 'ConditionalCheckFailed');
+  return tagged[index]?.role ?? 'other';
+}
+
+/**
+ * Records a payment and applies its effects, or records that an event changed nothing. Reads
+ * once (event, payment and subscription together) and writes once; a race with another
+ * delivery or change is re-read and retried.
+ */
+export async function recordBilling(record: BillingRecord): Promise<{ outcome: BillingOutcome; payment?: Payment }> {
+  const plans = record.change ? await planCatalogue() : undefined;
+  for (let attempt = 1; ; attempt++) {
+    const { event, payment: input, orgId } = record;
+    const [seen, existing, sub] = await transactGet<[ProviderEvent, Payment, Subscription]>([
+      {
+        op: paymentDb.event.get({ provider: event?.provider ?? 'Stripe', eventId: event?.eventId ?? '-' }),
+        entity: paymentDb.event,
+      },
+      { op: paymentDb.payment.get({ paymentIntentId: input?.paymentIntentId ?? '-' }), entity: paymentDb.payment },
+      { op: billingDb.subscription.get({ orgId: orgId ?? '-' }), entity: billingDb.subscription },
+    ]);
+    if (event && seen) return { outcome: 'duplicate-event' };
+    if (input && existing && existing.orgId !== input.orgId)
+      throw new ConflictError('This payment is already recorded for another organization');
+    const recorded = input && existing && (existing.status === 'succeeded' || existing.status === input.status);
+    if (recorded) {
+      if (event) await commit([eventWrite(event, orgId, 'payment-already-recorded')]);
+      return { outcome: 'payment-already-recorded', payment: existing };
+    }
+    const payment = input ? paymentWrite(existing, input) : undefined;
+    const succeeded = !input || input.status === 'succeeded';
+    const outcome = record.change && sub ? record.change(sub, { plans: plans!, now: clock.now() }) : undefined;
+    const result: BillingOutcome =
+      outcome === 'stale'
+        ? 'stale'
+        : record.change && !sub
+          ? 'no-subscription'
+          : !outcome && !payment && !record.credits
+            ? 'ignored'
+            : 'applied';
+    const writes: Tagged[] = [
+      ...(payment ? [payment.tagged] : []),
+      ...(event ? [eventWrite(event, orgId, result)] : []),
+      ...(record.writes ?? []),
+    ];
+    const credits = record.credits && succeeded ? [record.credits] : [];
+    let failed: Tagged['role'] | undefined;
+    if (outcome && outcome !== 'stale') {
+      const committed = await commitChange({ prev: sub!, next: outcome.next, grants: [...outcome.grants, ...credits], writes });
+      failed = committed.ok ? undefined : committed.failed;
+    } else {
+      failed = await commit([...writes, ...grantWrites(orgId!, credits).map((write) => ({ role: 'other' as const, write }))]);
+    }
+    if (!failed) return { outcome: result, payment: payment?.item };
+    if (failed === 'event') return { outcome: 'duplicate-event' };
+    if (failed === 'guard') throw record.guardConflict ?? new ConflictError('This value is already used elsewhere');
+    if (failed === 'other' || attempt >= ATTEMPTS) throw new ConflictError('The payment could not be recorded; retry');
+  }
+}
+
+/** The effects of a payment for a plan or a credit pack, for `recordBilling`. */
+export function effectsOf(
+  input: PaymentInput,
+  plan?: Omit<changes.PlanPayment, 'planId' | 'provider'>,
+): Pick<BillingRecord, 'change' | 'credits'> {
+  if (input.purpose === 'credit-pack') {
+    const pack = creditPack(input.packId ?? '');
+    return {
+      credits: {
+        key: `payment:${input.paymentIntentId}`,
+        type: 'purchase',
+        amount: pack.credits,
+        description: `${pack.name} bought`,
+        invoiceId: input.invoiceId,
+        metadata: { paymentIntentId: input.paymentIntentId, packId: pack.packId },
+      },
+    };
+  }
+  return {
+    change: (sub, ctx) =>
+      input.status === 'succeeded'
+        ? changes.planPaid(
+            sub,
+            {
+              planId: input.planId!,
+              provider: input.provider,
+              providerSubscriptionId: input.providerSubscriptionId,
+              odooSaleOrderId: input.odooSaleOrderId,
+              periodStart: input.periodStart,
+              periodEnd: input.periodEnd,
+              ...plan,
+            },
+            ctx,
+          )
+        : matchesSubscription(sub, input) && canTake(sub.status, 'payment.failed')
+          ? changes.paymentFailed(sub, ctx)
+          : undefined,
+  };
+}
+
+/** A failure only concerns the subscription it was for (not an old, replaced one). */
+const matchesSubscription = (sub: Subscription, input: PaymentInput) =>
+  !input.providerSubscriptionId || input.providerSubscriptionId === sub.providerSubscriptionId;
+
+export interface ManualPaymentInput {
+  provider: 'PayPal' | 'OdooManual';
+  /** The provider's id of the payment (PayPal capture id, Odoo invoice number): unique per provider. */
+  reference: string;
+  amountMinor: number;
+  currency: string;
+  method?: string;
+  odooSaleOrderId?: string;
+  planId?: string;
+  packId?: string;
+}
+
+/**
+ * A platform admin records a payment made outside Stripe. It has the effects of a webhook
+ * payment (plan period or credit pack) and is audited. An Odoo sale order belongs to one
+ * organization: using another's is a 409 (a uniqueness item, in the same transaction).
+ */
+export async function recordManualPayment(access: OrgAccess, input: ManualPaymentInput) {
+  if (input.provider === 'OdooManual' && !input.odooSaleOrderId)
+    throw new ValidationError('An Odoo payment names its sale order', [
+      { path: 'body.odooSaleOrderId', message: 'Required for OdooManual' },
+    ]);
+  if (input.planId) planIn(await planCatalogue(), input.planId);
+  if (input.packId) creditPack(input.packId);
+  const payment: PaymentInput = {
+    paymentIntentId: `${input.provider === 'PayPal' ? 'paypal' : 'odoo'}:${input.reference}`,
+    orgId: access.orgId,
+    provider: input.provider,
+    amountMinor: input.amountMinor,
+    currency: input.currency,
+    status: 'succeeded',
+    method: input.method ?? (input.provider === 'PayPal' ? 'paypal' : 'bank_transfer'),
+    purpose: input.planId ? 'plan' : 'credit-pack',
+    planId: input.planId,
+    packId: input.packId,
+    odooSaleOrderId: input.odooSaleOrderId,
+    recordedBy: access.actorId,
+  };
+  const writes: Tagged[] = [
+    {
+      role: 'other',
+      write: put(
+        db.auditEvent.create(
+          auditItem({
+            ...auditBy(access),
+            action: 'payment.recorded',
+            targetType: 'payment',
+            targetId: payment.paymentIntentId,
+            details: { ...input },
+          }),
+        ),
+      ),
+    },
+  ];
+  if (input.odooSaleOrderId)
+    writes.push({
+      role: 'guard',
+      write: put(
+        db.unique
+          .put({ kind: 'odoo-sale-order', value: input.odooSaleOrderId, ownerId: access.orgId })
+          .where(({ ownerId }, { notExists, eq }) => `${notExists(ownerId)} OR ${eq(ownerId, access.orgId)}`),
+      ),
+    });
+  const guardConflict = new ConflictError('This Odoo sale order belongs to another organization', [
+    { path: 'body.odooSaleOrderId', message: 'Already used by another organization' },
+  ]);
+  const { payment: recorded, outcome } = await recordBilling({
+    orgId: access.orgId,
+    payment,
+    ...effectsOf(payment),
+    writes,
+    guardConflict,
+  });
+  return { payment: recorded!, created: outcome !== 'payment-already-recorded' };
+}
+
+export async function listPayments(orgId: string, options: { cursor?: string; limit?: number }) {
+  const { data, cursor } = await pageOf(paymentDb.payment.query.byOrg({ orgId }), {
+    cursor: options.cursor,
+    limit: options.limit ?? 50,
+    order: 'desc',
+  });
+  return { items: data, nextCursor: cursor };
+}

@@ -1,0 +1,249 @@
+import * as z from 'zod';
+import { ValidationError } from '../../shared/errors.ts';
+import type { Subscription } from '../entities.ts';
+import { canTake } from '../lifecycle.ts';
+import { effectsOf, recordBilling, type BillingOutcome, type EventInput, type PaymentInput } from '../payments.ts';
+import * as changes from '../subscription-changes.ts';
+import { stripeConfig } from './config.ts';
+import { verifyStripeSignature } from './signature.ts';
+
+/**
+ * Stripe's webhook: a verified event is applied once (its id is recorded in the same
+ * transaction as its effects) and safely in any order:
+ * - checkout.session.completed: a credit pack is paid (its payment intent), or a plan starts;
+ * - invoice.paid / invoice.payment_failed: a plan period paid (or not: the grace period);
+ * - payment_intent.succeeded / payment_intent.payment_failed: a credit pack, whichever of
+ *   this and the checkout event comes first (the payment intent id records it once);
+ * - customer.subscription.updated / deleted: cancellation set or taken back at Stripe, or
+ *   the subscription ended there. An event older than the last one applied (`created`), or
+ *   about a subscription that is no longer the organization's, changes nothing.
+ * Any other event type is acknowledged and ignored.
+ */
+const metadata = z.record(z.string(), z.string().nullable()).nullish();
+const id = z.string().min(1).max(255);
+
+const eventSchema = z.object({
+  id,
+  type: z.string().max(100),
+  created: z.number().int(),
+  data: z.object({ object: z.record(z.string(), z.unknown()) }),
+});
+
+const checkoutSession = z.object({
+  id,
+  mode: z.enum(['payment', 'subscription', 'setup']),
+  payment_status: z.string().nullish(),
+  payment_intent: id.nullish(),
+  subscription: id.nullish(),
+  amount_total: z.number().int().nullish(),
+  currency: z.string().nullish(),
+  metadata,
+});
+
+const invoice = z.object({
+  id,
+  subscription: id.nullish(),
+  payment_intent: id.nullish(),
+  amount_paid: z.number().int().default(0),
+  amount_due: z.number().int().default(0),
+  currency: z.string(),
+  subscription_details: z.object({ metadata }).nullish(),
+  lines: z
+    .object({
+      data: z.array(z.object({ metadata, period: z.object({ start: z.number().int(), end: z.number().int() }).nullish() })),
+    })
+    .nullish(),
+  last_finalization_error: z.object({ message: z.string().nullish() }).nullish(),
+});
+
+const paymentIntent = z.object({
+  id,
+  amount: z.number().int(),
+  amount_received: z.number().int().nullish(),
+  currency: z.string(),
+  payment_method_types: z.array(z.string()).nullish(),
+  last_payment_error: z.object({ message: z.string().nullish() }).nullish(),
+  metadata,
+});
+
+const subscription = z.object({
+  id,
+  status: z.string(),
+  cancel_at_period_end: z.boolean().default(false),
+  metadata,
+});
+
+const isoOf = (seconds: number) => new Date(seconds * 1000).toISOString();
+const meta = (value: z.infer<typeof metadata>, key: string) => value?.[key] ?? undefined;
+
+function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new ValidationError('The event does not have the shape its type promises');
+  return result.data;
+}
+
+type Handled = { outcome: BillingOutcome; orgId?: string };
+
+/** Records an event that changes nothing (so its redelivery is recognised too). */
+const ignore = (event: EventInput, orgId?: string) => recordBilling({ event, orgId });
+
+async function onCheckoutCompleted(event: EventInput, object: unknown): Promise<Handled> {
+  const session = parse(checkoutSession, object);
+  const orgId = meta(session.metadata, 'orgId');
+  const kind = meta(session.metadata, 'kind');
+  if (!orgId) return ignore(event);
+  if (session.mode === 'payment' && kind === 'credit-pack' && session.payment_intent && session.payment_status === 'paid') {
+    const payment: PaymentInput = {
+      paymentIntentId: session.payment_intent,
+      orgId,
+      provider: 'Stripe',
+      amountMinor: session.amount_total ?? 0,
+      currency: session.currency ?? 'usd',
+      status: 'succeeded',
+      purpose: 'credit-pack',
+      packId: meta(session.metadata, 'packId'),
+      checkoutSessionId: session.id,
+    };
+    return { orgId, ...(await recordBilling({ event, orgId, payment, ...effectsOf(payment) })) };
+  }
+  const planId = meta(session.metadata, 'planId');
+  if (session.mode === 'subscription' && kind === 'plan' && planId && session.subscription) {
+    const change = (sub: Subscription, ctx: changes.Context) =>
+      changes.planPaid(
+        sub,
+        { planId, provider: 'Stripe', providerSubscriptionId: session.subscription!, activationOnly: true },
+        ctx,
+      );
+    return { orgId, ...(await recordBilling({ event, orgId, change })) };
+  }
+  return ignore(event, orgId);
+}
+
+function invoicePayment(event: EventInput, object: unknown, status: 'succeeded' | 'failed') {
+  const inv = parse(invoice, object);
+  const line = inv.lines?.data[0];
+  const md = inv.subscription_details?.metadata ?? line?.metadata;
+  const orgId = meta(md, 'orgId');
+  const planId = meta(md, 'planId');
+  if (!orgId || !planId || !inv.subscription) return undefined;
+  const payment: PaymentInput | undefined = inv.payment_intent
+    ? {
+        paymentIntentId: inv.payment_intent,
+        orgId,
+        provider: 'Stripe',
+        amountMinor: status === 'succeeded' ? inv.amount_paid : inv.amount_due,
+        currency: inv.currency,
+        status,
+        method: 'card',
+        purpose: 'plan',
+        planId,
+        invoiceId: inv.id,
+        providerSubscriptionId: inv.subscription,
+        ...(line?.period ? { periodStart: isoOf(line.period.start), periodEnd: isoOf(line.period.end) } : {}),
+        ...(status === 'failed' ? { failureMessage: inv.last_finalization_error?.message ?? 'The charge failed' } : {}),
+      }
+    : undefined;
+  return { orgId, planId, subscriptionId: inv.subscription, period: line?.period, payment };
+}
+
+async function onInvoice(event: EventInput, object: unknown, status: 'succeeded' | 'failed'): Promise<Handled> {
+  const found = invoicePayment(event, object, status);
+  if (!found) return ignore(event);
+  const { orgId, payment } = found;
+  if (payment) return { orgId, ...(await recordBilling({ event, orgId, payment, ...effectsOf(payment) })) };
+  // Nothing charged (a trial's first invoice): the plan starts, no payment to record.
+  if (status === 'failed') return ignore(event, orgId);
+  const change = (sub: Subscription, ctx: changes.Context) =>
+    changes.planPaid(
+      sub,
+      {
+        planId: found.planId,
+        provider: 'Stripe',
+        providerSubscriptionId: found.subscriptionId,
+        ...(found.period ? { periodStart: isoOf(found.period.start), periodEnd: isoOf(found.period.end) } : {}),
+      },
+      ctx,
+    );
+  return { orgId, ...(await recordBilling({ event, orgId, change })) };
+}
+
+async function onPaymentIntent(event: EventInput, object: unknown, status: 'succeeded' | 'failed'): Promise<Handled> {
+  const intent = parse(paymentIntent, object);
+  const orgId = meta(intent.metadata, 'orgId');
+  // Invoices' payment intents carry no metadata of ours: the invoice events apply those.
+  if (!orgId || meta(intent.metadata, 'kind') !== 'credit-pack') return ignore(event, orgId);
+  const payment: PaymentInput = {
+    paymentIntentId: intent.id,
+    orgId,
+    provider: 'Stripe',
+    amountMinor: status === 'succeeded' ? (intent.amount_received ?? intent.amount) : intent.amount,
+    currency: intent.currency,
+    status,
+    method: intent.payment_method_types?.[0] ?? 'card',
+    purpose: 'credit-pack',
+    packId: meta(intent.metadata, 'packId'),
+    ...(status === 'failed' ? { failureMessage: intent.last_payment_error?.message ?? 'The charge failed' } : {}),
+  };
+  return { orgId, ...(await recordBilling({ event, orgId, payment, ...effectsOf(payment) })) };
+}
+
+async function onSubscription(event: EventInput, object: unknown, deleted: boolean): Promise<Handled> {
+  const stripeSub = parse(subscription, object);
+  const orgId = meta(stripeSub.metadata, 'orgId');
+  if (!orgId) return ignore(event);
+  const change = (sub: Subscription, ctx: changes.Context): changes.Outcome | 'stale' | undefined => {
+    if (sub.providerSubscriptionId !== stripeSub.id) return undefined;
+    if (event.created <= (sub.providerEventAt ?? 0)) return 'stale';
+    const seen = { ...sub, providerEventAt: event.created };
+    if (deleted) {
+      const ended = changes.providerCancelled(sub, ctx);
+      return { ...ended, next: { ...ended.next, providerEventAt: event.created } };
+    }
+    if (stripeSub.cancel_at_period_end !== !!sub.cancelAtPeriodEnd) {
+      const wanted = stripeSub.cancel_at_period_end ? 'cancel.requested' : 'resumed';
+      if (canTake(sub.status, wanted)) return stripeSub.cancel_at_period_end ? changes.requestCancel(seen) : changes.resume(seen);
+    }
+    if (stripeSub.status === 'past_due' && canTake(sub.status, 'payment.failed')) return changes.paymentFailed(seen, ctx);
+    return { next: seen, grants: [] };
+  };
+  return { orgId, ...(await recordBilling({ event, orgId, change })) };
+}
+
+/** Verifies and applies one webhook delivery. A forged or old signature is a 400 and changes nothing. */
+export async function handleStripeWebhook(
+  rawBody: string,
+  signature: string | undefined,
+): Promise<Handled & { eventId: string }> {
+  const { webhookSecret } = await stripeConfig();
+  verifyStripeSignature(rawBody, signature, webhookSecret);
+  let json: unknown;
+  try {
+    json = JSON.parse(rawBody);
+  } catch {
+    throw new ValidationError('The event is not JSON');
+  }
+  const parsed = parse(eventSchema, json);
+  const event: EventInput = { provider: 'Stripe', eventId: parsed.id, type: parsed.type, created: parsed.created };
+  const object = parsed.data.object;
+  const handled = await (() => {
+    switch (parsed.type) {
+      case 'checkout.session.completed':
+        return onCheckoutCompleted(event, object);
+      case 'invoice.paid':
+        return onInvoice(event, object, 'succeeded');
+      case 'invoice.payment_failed':
+        return onInvoice(event, object, 'failed');
+      case 'payment_intent.succeeded':
+        return onPaymentIntent(event, object, 'succeeded');
+      case 'payment_intent.payment_failed':
+        return onPaymentIntent(event, object, 'failed');
+      case 'customer.subscription.updated':
+        return onSubscription(event, object, false);
+      case 'customer.subscription.deleted':
+        return onSubscription(event, object, true);
+      default:
+        return ignore(event);
+    }
+  })();
+  return { eventId: parsed.id, ...handled };
+}

@@ -1,0 +1,230 @@
+import { UnprocessableError } from '../shared/errors.ts';
+import type { Plan, Subscription } from './entities.ts';
+import { effectivePlanId, nextStatus } from './lifecycle.ts';
+import { FREE_PLAN_ID, planIn } from './plans.ts';
+import { proratedCredits, prorationKey } from './proration.ts';
+import { GRACE_DAYS, addMonths, periodGrant, plusDays, wholeSecond, type Grant } from './subscription-store.ts';
+
+/**
+ * Every change a subscription can undergo, as pure functions of (subscription, catalogue,
+ * now) → the next subscription and the credits the change grants. The status always comes
+ * from the transition table (`nextStatus`); the routes, the webhooks and the schedules only
+ * pick the change and commit it (subscription-store.ts).
+ */
+export interface Context {
+  plans: Map<string, Plan>;
+  now: Date;
+}
+
+export interface Outcome {
+  next: Subscription;
+  grants: Grant[];
+}
+
+const iso = (ctx: Context) => ctx.now.toISOString();
+const same = (sub: Subscription): Outcome => ({ next: sub, grants: [] });
+
+/** The prorated difference when the plan in use moves up mid-period (nothing when it moves down). */
+function proration(prev: Subscription, next: Subscription, ctx: Context): Grant[] {
+  const from = planIn(ctx.plans, effectivePlanId(prev));
+  const to = planIn(ctx.plans, effectivePlanId(next));
+  const amount = proratedCredits(
+    from.monthlyCredits,
+    to.monthlyCredits,
+    { start: next.currentPeriodStart, end: next.currentPeriodEnd },
+    ctx.now,
+  );
+  if (amount <= 0) return [];
+  return [
+    {
+      key: prorationKey(next.orgId, next.currentPeriodStart, to.planId),
+      type: 'grant',
+      amount,
+      description: `${to.name} plan from ${from.name}: prorated monthly credits`,
+      metadata: { fromPlanId: from.planId, toPlanId: to.planId, periodEnd: next.currentPeriodEnd },
+    },
+  ];
+}
+
+/** Whether the organization ever had a trial (it gets one, once). */
+export const trialUsed = (sub: Subscription) => sub.trialStart !== undefined;
+
+/** A paid plan's trial starts now and is the period: its credits are the plan's monthly grant for that length. */
+export function startTrial(sub: Subscription, plan: Plan, ctx: Context): Outcome {
+  if (trialUsed(sub)) throw new UnprocessableError('This organization has had its trial; subscribe through checkout');
+  const start = wholeSecond(iso(ctx));
+  const trialEnd = plusDays(start, plan.trialDays);
+  const next: Subscription = {
+    ...sub,
+    planId: plan.planId,
+    status: nextStatus(sub.status, 'trial.started'),
+    trialStart: start,
+    trialEnd,
+    currentPeriodStart: start,
+    currentPeriodEnd: trialEnd,
+    cancelAtPeriodEnd: false,
+    pendingPlanId: undefined,
+    cancelledAt: undefined,
+    graceUntil: undefined,
+  };
+  const monthMs = Date.parse(addMonths(start, 1)) - Date.parse(start);
+  const amount = Math.floor((plan.monthlyCredits * (Date.parse(trialEnd) - Date.parse(start))) / monthMs);
+  return { next, grants: [periodGrant(sub.orgId, plan, start, Math.min(amount, plan.monthlyCredits))] };
+}
+
+/** A more expensive plan at once (paid through the provider subscription on file), with prorated credits. */
+export function upgradeNow(sub: Subscription, plan: Plan, ctx: Context): Outcome {
+  const next: Subscription = {
+    ...sub,
+    planId: plan.planId,
+    status: nextStatus(sub.status, 'plan.upgraded'),
+    pendingPlanId: undefined,
+    cancelAtPeriodEnd: false,
+  };
+  return { next, grants: proration(sub, next, ctx) };
+}
+
+export function scheduleDowngrade(sub: Subscription, plan: Plan): Outcome {
+  return {
+    next: { ...sub, status: nextStatus(sub.status, 'downgrade.scheduled'), pendingPlanId: plan.planId, cancelAtPeriodEnd: false },
+    grants: [],
+  };
+}
+
+export function requestCancel(sub: Subscription): Outcome {
+  if (sub.cancelAtPeriodEnd) return same(sub);
+  return {
+    next: { ...sub, status: nextStatus(sub.status, 'cancel.requested'), cancelAtPeriodEnd: true, pendingPlanId: undefined },
+    grants: [],
+  };
+}
+
+export function resume(sub: Subscription): Outcome {
+  if (!sub.cancelAtPeriodEnd && !sub.pendingPlanId) return same(sub);
+  return {
+    next: { ...sub, status: nextStatus(sub.status, 'resumed'), cancelAtPeriodEnd: false, pendingPlanId: undefined },
+    grants: [],
+  };
+}
+
+export interface PlanPayment {
+  planId: string;
+  provider: NonNullable<Subscription['paymentProvider']>;
+  providerSubscriptionId?: string;
+  paymentMethodId?: string;
+  odooSaleOrderId?: string;
+  /** The period the provider says it paid for (Stripe invoices); a manual payment pays one period. */
+  periodStart?: string;
+  periodEnd?: string;
+  /** Stripe's checkout completion: the plan starts, the money comes with its invoice. */
+  activationOnly?: boolean;
+}
+
+/**
+ * A payment (or a completed checkout) for a plan. The subscription is Active on that plan
+ * from now on: a more expensive plan than the one in use brings the prorated difference of
+ * credits; a payment for a period already behind the current one changes no plan. The paid
+ * period moves `paidThrough` forward, which ends a grace period.
+ */
+export function planPaid(sub: Subscription, payment: PlanPayment, ctx: Context): Outcome {
+  const plan = planIn(ctx.plans, payment.planId);
+  const stale = payment.periodEnd !== undefined && payment.periodEnd <= sub.currentPeriodStart;
+  const next: Subscription = { ...sub, status: nextStatus(sub.status, 'payment.succeeded') };
+  if (!stale && (plan.planId !== sub.planId || effectivePlanId(sub) !== sub.planId)) {
+    next.planId = plan.planId;
+    next.pendingPlanId = undefined;
+    next.cancelAtPeriodEnd = false;
+    next.cancelledAt = undefined;
+  }
+  if (!stale) {
+    next.paymentProvider = payment.provider;
+    if (payment.provider === 'Stripe') next.providerSubscriptionId = payment.providerSubscriptionId ?? sub.providerSubscriptionId;
+    else next.providerSubscriptionId = undefined;
+    if (payment.paymentMethodId) next.paymentMethodId = payment.paymentMethodId;
+    if (payment.odooSaleOrderId) next.odooSaleOrderId = payment.odooSaleOrderId;
+  }
+  if (!payment.activationOnly) {
+    const paidThrough =
+      payment.periodEnd ??
+      addMonths(
+        [sub.paidThrough, next.currentPeriodStart].filter((d): d is string => !!d).reduce((a, b) => (a > b ? a : b)),
+        1,
+      );
+    if (!sub.paidThrough || paidThrough > sub.paidThrough) next.paidThrough = paidThrough;
+  }
+  if (next.paidThrough && next.paidThrough >= next.currentPeriodEnd) next.graceUntil = undefined;
+  next.suspendedAt = undefined;
+  return { next, grants: proration(sub, next, ctx) };
+}
+
+/** A failed payment for the plan: the grace period starts (once); after it, the schedule suspends. */
+export function paymentFailed(sub: Subscription, ctx: Context): Outcome {
+  const status = nextStatus(sub.status, 'payment.failed');
+  if (status !== 'Active' || sub.graceUntil) return { next: { ...sub, status }, grants: [] };
+  return { next: { ...sub, status, graceUntil: plusDays(iso(ctx), GRACE_DAYS) }, grants: [] };
+}
+
+/**
+ * The period ended: the next one starts where it ended, a scheduled downgrade takes effect,
+ * and the plan in use grants its monthly credits for the new period (once: the key names
+ * the period). A paid plan whose new period is not paid yet enters its grace period.
+ */
+export function renew(sub: Subscription, ctx: Context): Outcome {
+  const status = nextStatus(sub.status, 'period.renewed');
+  const start = sub.currentPeriodEnd;
+  const next: Subscription = {
+    ...sub,
+    status,
+    planId: sub.pendingPlanId ?? sub.planId,
+    pendingPlanId: undefined,
+    currentPeriodStart: start,
+    currentPeriodEnd: addMonths(start, 1),
+  };
+  const plan = planIn(ctx.plans, effectivePlanId(next));
+  if (status === 'Active' && plan.priceMinor > 0 && (!next.paidThrough || next.paidThrough < next.currentPeriodEnd))
+    next.graceUntil ??= plusDays(start, GRACE_DAYS);
+  return { next, grants: [periodGrant(sub.orgId, plan, start)] };
+}
+
+/** Back to Free with a new period and its credits: how every paid subscription ends. */
+function endOnFree(sub: Subscription, status: Subscription['status'], ctx: Context, rollPeriod: boolean): Outcome {
+  const free = planIn(ctx.plans, FREE_PLAN_ID);
+  const start = rollPeriod ? sub.currentPeriodEnd : sub.currentPeriodStart;
+  const next: Subscription = {
+    ...sub,
+    status,
+    planId: FREE_PLAN_ID,
+    pendingPlanId: undefined,
+    cancelAtPeriodEnd: false,
+    cancelledAt: status === 'Cancelled' ? iso(ctx) : sub.cancelledAt,
+    graceUntil: undefined,
+    suspendedAt: undefined,
+    providerSubscriptionId: undefined,
+    currentPeriodStart: start,
+    currentPeriodEnd: rollPeriod ? addMonths(start, 1) : sub.currentPeriodEnd,
+  };
+  return { next, grants: rollPeriod ? [periodGrant(sub.orgId, free, start)] : [] };
+}
+
+/** The period of a subscription set to cancel ended. */
+export const endCancelled = (sub: Subscription, ctx: Context) =>
+  endOnFree(sub, nextStatus(sub.status, 'period.ended.cancelled'), ctx, true);
+
+/** The trial ended unpaid. */
+export const endTrial = (sub: Subscription, ctx: Context) => endOnFree(sub, nextStatus(sub.status, 'trial.ended'), ctx, true);
+
+/** The provider ended the subscription (cancelled at Stripe): Free for the rest of the period, no new grant. */
+export const providerCancelled = (sub: Subscription, ctx: Context) =>
+  endOnFree(sub, nextStatus(sub.status, 'provider.cancelled'), ctx, false);
+
+/** The grace period ran out unpaid: suspended, the organization works on Free meanwhile. */
+export function endGrace(sub: Subscription, ctx: Context): Outcome {
+  return {
+    next: { ...sub, status: nextStatus(sub.status, 'grace.ended'), graceUntil: undefined, suspendedAt: iso(ctx) },
+    grants: [],
+  };
+}
+
+/** Suspended too long: expired, back to Free for the rest of the period. */
+export const endSuspension = (sub: Subscription, ctx: Context) =>
+  endOnFree(sub, nextStatus(sub.status, 'suspension.ended'), ctx, false);

@@ -1,0 +1,180 @@
+import { createHash } from 'node:crypto';
+import { db } from '../identity/entities.ts';
+import { ConflictError, NotFoundError } from '../shared/errors.ts';
+import { put, remove, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
+import { DUE_KINDS, billingDb, ledgerDb, type DueKind, type Plan, type Subscription } from './entities.ts';
+import { effectivePlanId } from './lifecycle.ts';
+import { creditWrites, periodGrantKey, type LowBalanceMark } from './ledger.ts';
+
+/**
+ * Reading and writing a subscription, the one way every change goes: the new item is put
+ * under the condition that its version is still the one read (optimistic concurrency), in
+ * one transaction with the organization's effective plan (`org.planId`, which limits read),
+ * the markers of what falls due next (read by the schedules), the credits the change grants,
+ * and whatever the caller records with it (a payment, a provider event).
+ */
+export const GRACE_DAYS = 7;
+export const SUSPENSION_DAYS = 30;
+export const TRIAL_REMINDER_DAYS = 3;
+export const DUE_SHARDS = 8;
+/** Share of a plan's monthly credits below which the organization is warned. */
+export const LOW_BALANCE_SHARE = 0.1;
+
+const DAY_MS = 86_400_000;
+export const plusDays = (iso: string, days: number) => new Date(Date.parse(iso) + days * DAY_MS).toISOString();
+/** Periods start on a whole second: Stripe counts in seconds, so its periods and ours compare equal. */
+export const wholeSecond = (iso: string) => new Date(Math.floor(Date.parse(iso) / 1000) * 1000).toISOString();
+
+export const addMonths = (iso: string, months: number) => {
+  const date = new Date(iso);
+  date.setUTCMonth(date.getUTCMonth() + months);
+  return date.toISOString();
+};
+
+export async function getSubscription(orgId: string): Promise<Subscription> {
+  const { data } = await billingDb.subscription.get({ orgId }).go({ consistent: true });
+  if (!data) throw new NotFoundError('This organization has no subscription');
+  return data;
+}
+
+/** When each kind of scheduled work falls due for this subscription (absent: nothing of that kind). */
+export function dueDates(sub: Subscription): Partial<Record<DueKind, string>> {
+  const due: Partial<Record<DueKind, string>> = {};
+  if (sub.status === 'Trial') {
+    const trialEnd = sub.trialEnd ?? sub.currentPeriodEnd;
+    if (sub.cancelAtPeriodEnd) due.cancellation = sub.currentPeriodEnd;
+    else {
+      due['trial-end'] = trialEnd;
+      due['trial-reminder'] = plusDays(trialEnd, -TRIAL_REMINDER_DAYS);
+    }
+  } else if (sub.status === 'Active' && sub.cancelAtPeriodEnd) due.cancellation = sub.currentPeriodEnd;
+  else due.renewal = sub.currentPeriodEnd;
+  if (sub.status === 'Active' && sub.graceUntil) due['grace-end'] = sub.graceUntil;
+  if (sub.status === 'Suspended')
+    due.expiry = plusDays(sub.suspendedAt ?? sub.updatedAt ?? sub.currentPeriodStart, SUSPENSION_DAYS);
+  return due;
+}
+
+const shardOf = (orgId: string) => createHash('sha256').update(orgId).digest()[0]! % DUE_SHARDS;
+
+/** Puts or removes the markers whose date changed (all of them for a subscription never written this way). */
+export function dueWrites(prev: Subscription | undefined, next: Subscription): WriteItem[] {
+  const before = prev && prev.version !== undefined ? dueDates(prev) : undefined;
+  const after = dueDates(next);
+  const shard = shardOf(next.orgId);
+  return DUE_KINDS.filter((kind) => !before || before[kind] !== after[kind]).map((kind) =>
+    after[kind]
+      ? put(billingDb.due.put({ orgId: next.orgId, kind, dueAt: after[kind]!, shard }))
+      : remove(billingDb.due.delete({ orgId: next.orgId, kind })),
+  );
+}
+
+/** Credits a change grants, keyed so that each applies once whatever retries happen. */
+export interface Grant {
+  key: string;
+  type: 'grant' | 'purchase';
+  amount: number;
+  description: string;
+  invoiceId?: string;
+  metadata?: Record<string, unknown>;
+  /** A period's grant also sets that period's low-balance warning. */
+  mark?: LowBalanceMark;
+}
+
+/** The monthly grant of `plan` for the period starting at `periodStart`. */
+export function periodGrant(orgId: string, plan: Plan, periodStart: string, amount = plan.monthlyCredits): Grant {
+  return {
+    key: periodGrantKey(orgId, periodStart),
+    type: 'grant',
+    amount,
+    description: `${plan.name} plan: monthly credits`,
+    mark: { lowBalanceThreshold: Math.floor(plan.monthlyCredits * LOW_BALANCE_SHARE), lowBalancePeriod: periodStart },
+  };
+}
+
+/**
+ * A ledger row per grant, then one update of the account (a transaction may touch an item
+ * once): the total added, and the latest period's low-balance warning.
+ */
+export function grantWrites(orgId: string, grants: Grant[]): WriteItem[] {
+  const credited = grants.filter((g) => g.amount > 0);
+  const rows = credited.map((g) =>
+    creditWrites(orgId, g.key, g.type, g.amount, { description: g.description, invoiceId: g.invoiceId, metadata: g.metadata }),
+  );
+  const total = credited.reduce((sum, g) => sum + g.amount, 0);
+  const mark = [...grants].reverse().find((g) => g.mark)?.mark;
+  if (!total && !mark) return [];
+  const account = ledgerDb.account.update({ orgId }).add({ available: total });
+  return [...rows.map((r) => r.row.write), update(mark ? account.set(mark) : account)];
+}
+
+/** A write and what it stands for, so a failed condition can be told apart from the others. */
+export interface Tagged {
+  /** `guard`: a uniqueness item whose failure has its own answer. */
+  role: 'subscription' | 'payment' | 'event' | 'guard' | 'other';
+  write: WriteItem;
+}
+
+export interface Change {
+  /** Absent for a subscription created by this change. */
+  prev?: Subscription;
+  next: Subscription;
+  grants?: Grant[];
+  writes?: Tagged[];
+}
+
+export type CommitOutcome = { ok: true; next: Subscription } | { ok: false; failed: Tagged['role'] };
+
+function subscriptionWrite(prev: Subscription | undefined, next: Subscription): WriteItem {
+  const expected = prev?.version;
+  const op = billingDb.subscription.put(next);
+  if (!prev) return put(op.where(({ orgId }, { notExists }) => notExists(orgId)));
+  return put(op.where(({ version }, { eq, notExists }) => (expected === undefined ? notExists(version) : eq(version, expected))));
+}
+
+/**
+ * Commits a change in one transaction. A grant whose key was already used (the same
+ * proration or period grant applied by an earlier change) is dropped and the rest retried:
+ * credits are never granted twice. Any other failed condition is answered, not retried:
+ * `subscription` means someone changed it meanwhile.
+ */
+export async function commitChange(change: Change): Promise<CommitOutcome> {
+  const version = (change.prev?.version ?? 0) + 1;
+  const next: Subscription = { ...change.next, version };
+  let grants = change.grants ?? [];
+  const prevPlan = change.prev ? effectivePlanId(change.prev) : undefined;
+  const nextPlan = effectivePlanId(next);
+  for (;;) {
+    const tagged: Tagged[] = [
+      { role: 'subscription', write: subscriptionWrite(change.prev, next) },
+      ...(prevPlan !== nextPlan
+        ? [{ role: 'other' as const, write: update(db.organization.patch({ orgId: next.orgId }).set({ planId: nextPlan })) }]
+        : []),
+      ...dueWrites(change.prev, next).map((write) => ({ role: 'other' as const, write })),
+      ...(change.writes ?? []),
+    ];
+    const grantStart = tagged.length;
+    tagged.push(...grantWrites(next.orgId, grants).map((write) => ({ role: 'other' as const, write })));
+    const credited = grants.filter((g) => g.amount > 0);
+    const outcome = await transactWrite(tagged.map((t) => t.write));
+    if (!outcome.canceled) return { ok: true, next };
+    const failed = outcome.reasons.map((reason, i) => (reason === 'ConditionalCheckFailed' ? i : -1)).filter((i) => i >= 0);
+    const usedGrants = new Set(failed.filter((i) => i >= grantStart).map((i) => credited[i - grantStart]?.key));
+    const other = failed.find((i) => i < grantStart);
+    if (other !== undefined) return { ok: false, failed: tagged[other]!.role };
+    if (!usedGrants.size || usedGrants.has(undefined)) throw new ConflictError('The subscription could not be changed; retry');
+    grants = grants.filter((g) => !usedGrants.has(g.key));
+  }
+}
+
+/** Commits a change made on a request: a concurrent change is a 409 the caller may retry. */
+export async function commitOrConflict(change: Change): Promise<Subscription> {
+  const outcome = await commitChange(change);
+  if (!outcome.ok)
+    throw new ConflictError(
+      outcome.failed === 'subscription'
+        ? 'The subscription changed meanwhile; read it again and retry'
+        : 'This change conflicts with another one; retry',
+    );
+  return outcome.next;
+}

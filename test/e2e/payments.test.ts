@@ -1,0 +1,315 @@
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { signStripePayload } from '@platform/domain/billing/stripe/signature';
+import {
+  api,
+  createTeam,
+  eventually,
+  payCheckout,
+  signUpPlatformAdmin,
+  signUpUser,
+  waitForNotification,
+  type SignedInUser,
+} from '../helpers/api.ts';
+
+/**
+ * Payments over HTTP: credit packs and plans bought through checkout (the local Stripe pays
+ * and sends signed webhooks), the webhook's verification, payments a platform admin records
+ * by hand, the payments list, and the notifications that follow.
+ */
+let buyer: SignedInUser;
+let owner: SignedInUser;
+let viewer: SignedInUser;
+let admin: SignedInUser;
+let teamId: string;
+
+beforeAll(async () => {
+  [buyer, owner, viewer, admin] = await Promise.all([
+    signUpUser('pay-buyer'),
+    signUpUser('pay-owner'),
+    signUpUser('pay-viewer'),
+    signUpPlatformAdmin('pay-admin'),
+  ]);
+  ({ orgId: teamId } = await createTeam(owner, [{ user: viewer, role: 'viewer' }]));
+});
+
+const secret = () => inject('cloud').env.STRIPE_WEBHOOK_SECRET!;
+const webhook = (raw: string, signature?: string) =>
+  api('POST', '/v1/webhooks/stripe', {
+    rawBody: raw,
+    headers: { 'content-type': 'application/json', ...(signature !== undefined ? { 'stripe-signature': signature } : {}) },
+  });
+const event = (type: string, object: object) =>
+  JSON.stringify({
+    id: `evt_e2e_${Math.random().toString(36).slice(2)}`,
+    object: 'event',
+    type,
+    created: Math.floor(Date.now() / 1000),
+    data: { object },
+  });
+const balance = async (user: SignedInUser, orgId: string) =>
+  (await api('GET', `/v1/orgs/${orgId}/credits`, { token: user.accessToken })).body.available as number;
+
+describe('credit packs and checkout', () => {
+  it('lists the packs on sale without signing in', async () => {
+    const res = await api('GET', '/v1/credit-packs');
+    expect(res.status).toBe(200);
+    expect(res.body.items).toContainEqual({
+      packId: 'credits-1000',
+      name: '1,000 credits',
+      credits: 1000,
+      priceMinor: 1000,
+      currency: 'USD',
+    });
+  });
+
+  it('sells a pack: the checkout pays, the webhook credits it once, the payment is listed and announced', async () => {
+    const orgId = buyer.personalOrgId;
+    const before = await balance(buyer, orgId);
+    const checkout = await api('POST', `/v1/orgs/${orgId}/checkout`, {
+      token: buyer.accessToken,
+      body: { packId: 'credits-5000' },
+      headers: { 'idempotency-key': `pack-${orgId}` },
+    });
+    expect(checkout.status, JSON.stringify(checkout.body)).toBe(201);
+    expect(checkout.body).toMatchObject({ amountMinor: 4500, currency: 'USD' });
+    await payCheckout(checkout.body.url);
+    await eventually(
+      () => balance(buyer, orgId),
+      (b) => b === before + 5000,
+    );
+    const payments = await api('GET', `/v1/orgs/${orgId}/payments`, { token: buyer.accessToken });
+    expect(payments.body.items).toMatchObject([
+      {
+        purpose: 'credit-pack',
+        packId: 'credits-5000',
+        amountMinor: 4500,
+        currency: 'USD',
+        status: 'succeeded',
+        provider: 'Stripe',
+      },
+    ]);
+    expect(await waitForNotification(buyer, 'payment-received')).toMatchObject({ message: expect.stringContaining('45.00 USD') });
+    // Both of Stripe's events about that payment arrived; it counts once.
+    expect(await balance(buyer, orgId)).toBe(before + 5000);
+  });
+
+  it('sells a plan to a Free organization mid-period: prorated charge and credits, newest payment first', async () => {
+    const orgId = buyer.personalOrgId;
+    // The buyer skips the trial: checkout straight away.
+    const checkout = await api('POST', `/v1/orgs/${orgId}/checkout`, { token: buyer.accessToken, body: { planId: 'pro' } });
+    expect(checkout.status).toBe(201);
+    const before = await balance(buyer, orgId);
+    await payCheckout(checkout.body.url);
+    const sub = await eventually(
+      () => api('GET', `/v1/orgs/${orgId}/subscription`, { token: buyer.accessToken }),
+      (r) => r.body.planId === 'pro',
+    );
+    expect(sub.body).toMatchObject({ status: 'Active', paymentProvider: 'Stripe', effectivePlanId: 'pro' });
+    expect(sub.body.paidThrough).toBe(sub.body.currentPeriodEnd);
+    expect(await balance(buyer, orgId)).toBeGreaterThan(before + 1_800);
+    const first = await api('GET', `/v1/orgs/${orgId}/payments?limit=1`, { token: buyer.accessToken });
+    expect(first.body.items).toMatchObject([{ purpose: 'plan', planId: 'pro', status: 'succeeded' }]);
+    expect(first.body.nextCursor).toEqual(expect.any(String));
+    const second = await api('GET', `/v1/orgs/${orgId}/payments?limit=1&cursor=${encodeURIComponent(first.body.nextCursor)}`, {
+      token: buyer.accessToken,
+    });
+    expect(second.body.items).toMatchObject([{ purpose: 'credit-pack' }]);
+  });
+
+  it('refuses a checkout that names both or neither, an unknown pack, the Free plan, or a viewer', async () => {
+    const post = (body: object, token = owner.accessToken) => api('POST', `/v1/orgs/${teamId}/checkout`, { token, body });
+    expect((await post({ planId: 'pro', packId: 'credits-1000' })).status).toBe(400);
+    expect((await post({})).status).toBe(400);
+    expect((await post({ packId: 'credits-7' })).status).toBe(404);
+    expect((await post({ planId: 'free' })).status).toBe(422);
+    expect((await post({ packId: 'credits-1000' }, viewer.accessToken)).status).toBe(403);
+    expect((await api('GET', `/v1/orgs/${teamId}/payments`, { token: viewer.accessToken })).status).toBe(403);
+  });
+});
+
+describe('the Stripe webhook', () => {
+  it('refuses a forged, stale, missing or malformed signature with a 400 problem, changing nothing', async () => {
+    const raw = event('payment_intent.succeeded', {
+      id: 'pi_forged',
+      amount: 100000,
+      currency: 'usd',
+      metadata: { orgId: teamId, kind: 'credit-pack', packId: 'credits-20000' },
+    });
+    const before = await balance(owner, teamId);
+    const now = Math.floor(Date.now() / 1000);
+    for (const signature of [
+      signStripePayload(raw, 'whsec_guessed'),
+      signStripePayload(raw, secret(), now - 301),
+      `t=${now},v1=${'a'.repeat(64)}`,
+      'garbage',
+      undefined,
+    ]) {
+      const res = await webhook(raw, signature);
+      expect(res.status, String(signature)).toBe(400);
+      expect(res.body).toMatchObject({ status: 400, type: expect.stringContaining('validation-error') });
+    }
+    expect((await webhook(raw.replace('100000', '1'), signStripePayload(raw, secret()))).status).toBe(400);
+    expect(await balance(owner, teamId)).toBe(before);
+  });
+
+  it('acknowledges an event once: a redelivery is recognised, an unknown type ignored, a body that is not an event refused', async () => {
+    const raw = event('customer.created', { id: 'cus_1' });
+    const first = await webhook(raw, signStripePayload(raw, secret()));
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({ received: true, outcome: 'ignored' });
+    expect((await webhook(raw, signStripePayload(raw, secret()))).body.outcome).toBe('duplicate-event');
+    const notEvent = '{"hello":"world"}';
+    expect((await webhook(notEvent, signStripePayload(notEvent, secret()))).status).toBe(400);
+  });
+
+  it('starts the grace period on a failed invoice and tells the owners', async () => {
+    const orgId = buyer.personalOrgId;
+    const sub = (await api('GET', `/v1/orgs/${orgId}/subscription`, { token: buyer.accessToken })).body;
+    const metadata = { orgId, planId: 'pro' };
+    const raw = event('invoice.payment_failed', {
+      id: 'in_failed',
+      subscription: sub.providerSubscriptionId ?? (await providerSubscriptionOf(orgId)),
+      payment_intent: `pi_failed_${orgId}`,
+      amount_due: 2000,
+      currency: 'usd',
+      subscription_details: { metadata },
+      last_finalization_error: { message: 'Your card was declined.' },
+      lines: {
+        data: [
+          {
+            metadata,
+            period: {
+              start: Math.floor(Date.parse(sub.currentPeriodEnd) / 1000),
+              end: Math.floor(Date.parse(sub.currentPeriodEnd) / 1000) + 2_592_000,
+            },
+          },
+        ],
+      },
+    });
+    expect((await webhook(raw, signStripePayload(raw, secret()))).body.outcome).toBe('applied');
+    const after = (await api('GET', `/v1/orgs/${orgId}/subscription`, { token: buyer.accessToken })).body;
+    expect(after.status).toBe('Active');
+    expect(after.graceUntil).toEqual(expect.any(String));
+    expect(await waitForNotification(buyer, 'payment-failed')).toMatchObject({
+      message: expect.stringContaining('Your card was declined.'),
+    });
+  });
+});
+
+/** The provider subscription is not in the API's answer; the payments list names it through its invoice's plan. */
+async function providerSubscriptionOf(orgId: string) {
+  const { billingDb } = await import('@platform/domain/billing/entities');
+  return (await billingDb.subscription.get({ orgId }).go()).data!.providerSubscriptionId!;
+}
+
+describe('payments recorded by a platform admin', () => {
+  it('credit a PayPal pack once per reference, and are audited', async () => {
+    const body = {
+      provider: 'PayPal',
+      reference: `CAPTURE-${teamId.slice(-8)}`,
+      amountMinor: 1000,
+      currency: 'USD',
+      packId: 'credits-1000',
+    };
+    const before = await balance(owner, teamId);
+    const first = await api('POST', `/v1/admin/orgs/${teamId}/payments`, { token: admin.accessToken, body });
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    expect(first.body).toMatchObject({ provider: 'PayPal', method: 'paypal', purpose: 'credit-pack', recordedBy: admin.userId });
+    const again = await api('POST', `/v1/admin/orgs/${teamId}/payments`, { token: admin.accessToken, body });
+    expect(again.status).toBe(200);
+    expect(again.body.paymentId).toBe(first.body.paymentId);
+    expect(await balance(owner, teamId)).toBe(before + 1000);
+    const audit = await api('GET', `/v1/orgs/${teamId}/audit-events?action=payment.recorded`, { token: owner.accessToken });
+    expect(audit.body.items).toHaveLength(1); // the repeat was the same payment, not a second one
+    expect((await api('POST', `/v1/admin/orgs/${teamId}/payments`, { token: owner.accessToken, body })).status).toBe(403);
+  });
+
+  it('put an organization on a plan billed through Odoo; a sale order belongs to one organization', async () => {
+    const saleOrder = `SO-${teamId.slice(-10)}`;
+    const res = await api('POST', `/v1/admin/orgs/${teamId}/payments`, {
+      token: admin.accessToken,
+      body: {
+        provider: 'OdooManual',
+        reference: `INV-${saleOrder}`,
+        amountMinor: 9900,
+        currency: 'USD',
+        planId: 'team',
+        odooSaleOrderId: saleOrder,
+      },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const sub = (await api('GET', `/v1/orgs/${teamId}/subscription`, { token: owner.accessToken })).body;
+    expect(sub).toMatchObject({ planId: 'team', status: 'Active', paymentProvider: 'OdooManual', odooSaleOrderId: saleOrder });
+    expect(sub.paidThrough).toBe(sub.currentPeriodEnd);
+    // The next period's invoice on the same sale order is fine; another organization using it is not.
+    const next = await api('POST', `/v1/admin/orgs/${teamId}/payments`, {
+      token: admin.accessToken,
+      body: {
+        provider: 'OdooManual',
+        reference: `INV2-${saleOrder}`,
+        amountMinor: 9900,
+        currency: 'USD',
+        planId: 'team',
+        odooSaleOrderId: saleOrder,
+      },
+    });
+    expect(next.status).toBe(201);
+    const taken = await api('POST', `/v1/admin/orgs/${buyer.personalOrgId}/payments`, {
+      token: admin.accessToken,
+      body: {
+        provider: 'OdooManual',
+        reference: `INV3-${saleOrder}`,
+        amountMinor: 9900,
+        currency: 'USD',
+        planId: 'team',
+        odooSaleOrderId: saleOrder,
+      },
+    });
+    expect(taken.status).toBe(409);
+    expect(
+      (await api('GET', `/v1/orgs/${buyer.personalOrgId}/payments`, { token: buyer.accessToken })).body.items,
+    ).not.toContainEqual(expect.objectContaining({ odooSaleOrderId: saleOrder }));
+    const missingOrder = await api('POST', `/v1/admin/orgs/${teamId}/payments`, {
+      token: admin.accessToken,
+      body: { provider: 'OdooManual', reference: 'INV-none', amountMinor: 100, currency: 'USD', packId: 'credits-1000' },
+    });
+    expect(missingOrder.status).toBe(400);
+  });
+});
+
+describe('billing notifications and plan edits', () => {
+  it('warn owners once when the credits fall below a tenth of the plan’s monthly grant', async () => {
+    const user = await signUpUser('pay-low');
+    const orgId = user.personalOrgId;
+    const take = (amount: number) =>
+      api('POST', `/v1/admin/orgs/${orgId}/credits/adjustments`, {
+        token: admin.accessToken,
+        body: { amount: -amount, reason: 'Spent' },
+      });
+    expect((await take(85)).status).toBe(201); // 15 left: above 10
+    expect((await take(6)).status).toBe(201); // 9 left: crossed
+    const warning = await waitForNotification(user, 'low-balance');
+    expect(warning.message).toContain('9 credits are left');
+    expect((await take(1)).status).toBe(201);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const all = (await api('GET', '/v1/me/notifications?limit=100', { token: user.accessToken })).body.items;
+    expect(all.filter((n: { type: string }) => n.type === 'low-balance')).toHaveLength(1);
+  });
+
+  it('audit a platform admin’s plan edit in the platform’s audit log', async () => {
+    const res = await api('PUT', '/v1/admin/plans/pro', {
+      token: admin.accessToken,
+      body: { description: 'For individuals who create every day.' },
+    });
+    expect(res.status).toBe(200);
+    const audit = await api('GET', '/v1/admin/audit-events?action=plan.updated', { token: admin.accessToken });
+    expect(audit.status).toBe(200);
+    expect(audit.body.items[0]).toMatchObject({
+      action: 'plan.updated',
+      targetId: 'pro',
+      actorId: admin.userId,
+      details: { changes: { description: 'For individuals who create every day.' } },
+    });
+    expect((await api('GET', '/v1/admin/audit-events', { token: owner.accessToken })).status).toBe(403);
+  });
+});

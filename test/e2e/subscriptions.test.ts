@@ -1,0 +1,137 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  api,
+  createTeam,
+  eventually,
+  payCheckout,
+  signUpUser,
+  stripeCalls,
+  waitForNotification,
+  type SignedInUser,
+} from '../helpers/api.ts';
+
+/**
+ * A team's subscription over HTTP: a trial, a plan bought through checkout (the local Stripe
+ * pays and sends its webhooks), an upgrade on the Stripe subscription with prorated credits,
+ * a downgrade at the period end, cancel and resume, and who may do what.
+ */
+let owner: SignedInUser;
+let admin: SignedInUser;
+let viewer: SignedInUser;
+let orgId: string;
+
+beforeAll(async () => {
+  [owner, admin, viewer] = await Promise.all([signUpUser('sub-owner'), signUpUser('sub-admin'), signUpUser('sub-viewer')]);
+  ({ orgId } = await createTeam(owner, [
+    { user: admin, role: 'admin' },
+    { user: viewer, role: 'viewer' },
+  ]));
+});
+
+const subscription = () => api('GET', `/v1/orgs/${orgId}/subscription`, { token: owner.accessToken });
+const change = (planId: string, token = owner.accessToken) =>
+  api('PUT', `/v1/orgs/${orgId}/subscription`, { token, body: { planId } });
+const credits = async () =>
+  (await api('GET', `/v1/orgs/${orgId}/credits`, { token: owner.accessToken })).body.available as number;
+
+describe('a subscription', () => {
+  it('starts a paid plan’s trial for a Free organization, with the trial’s share of the plan’s credits', async () => {
+    const res = await change('pro');
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ planId: 'pro', effectivePlanId: 'pro', status: 'Trial', cancelAtPeriodEnd: false });
+    const days = (Date.parse(res.body.trialEnd) - Date.parse(res.body.trialStart)) / 86_400_000;
+    expect(days).toBe(14);
+    expect(res.body.currentPeriodEnd).toBe(res.body.trialEnd);
+    expect(await credits()).toBeGreaterThanOrEqual(100 + 900);
+    // Owners and admins hear of it (through the table's stream).
+    for (const user of [owner, admin])
+      expect(await waitForNotification(user, 'subscription-changed', (n) => n.metadata?.status === 'Trial')).toMatchObject({
+        title: 'Your subscription changed',
+      });
+  });
+
+  it('is changed by owners and admins only: a viewer gets 403, an unknown plan 404, a plan sold by contract 422', async () => {
+    expect((await change('team', viewer.accessToken)).status).toBe(403);
+    expect((await api('POST', `/v1/orgs/${orgId}/subscription/cancel`, { token: viewer.accessToken })).status).toBe(403);
+    expect((await change('platinum')).status).toBe(404);
+    expect((await change('enterprise')).status).toBe(422);
+    expect((await change('Not A Plan')).status).toBe(400);
+  });
+
+  it('needs a payment method for a more expensive plan: 402, pointing at checkout', async () => {
+    const res = await change('team');
+    expect(res.status).toBe(402);
+    expect(res.body).toMatchObject({ type: expect.stringContaining('payment-required') });
+    expect(res.body.detail).toContain(`/v1/orgs/${orgId}/checkout`);
+  });
+
+  it('becomes Active on the plan bought through checkout during the trial, charged from the trial’s end', async () => {
+    const before = (await subscription()).body;
+    const checkout = await api('POST', `/v1/orgs/${orgId}/checkout`, { token: admin.accessToken, body: { planId: 'pro' } });
+    expect(checkout.status, JSON.stringify(checkout.body)).toBe(201);
+    expect(checkout.body).toMatchObject({ url: expect.stringContaining('/checkout/cs_'), amountMinor: 2000, currency: 'USD' });
+    const call = (await stripeCalls()).find((c) => c.params['metadata[orgId]'] === orgId && c.path === '/v1/checkout/sessions');
+    expect(call!.params['subscription_data[trial_end]']).toBe(String(Math.floor(Date.parse(before.trialEnd) / 1000)));
+    await payCheckout(checkout.body.url);
+    const after = await eventually(subscription, (r) => r.body.status === 'Active');
+    expect(after.body).toMatchObject({ planId: 'pro', status: 'Active', paymentProvider: 'Stripe', trialEnd: before.trialEnd });
+    // Once paid through Stripe, another checkout for a plan is refused: the plan is changed instead.
+    const again = await api('POST', `/v1/orgs/${orgId}/checkout`, { token: owner.accessToken, body: { planId: 'team' } });
+    expect(again.status).toBe(409);
+  });
+
+  it('upgrades at once on the Stripe subscription, with the prorated difference of credits', async () => {
+    const before = await credits();
+    const res = await change('team', admin.accessToken);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ planId: 'team', status: 'Active' });
+    const share =
+      (Date.parse(res.body.currentPeriodEnd) - Date.now()) /
+      (Date.parse(res.body.currentPeriodEnd) - Date.parse(res.body.currentPeriodStart));
+    const granted = (await credits()) - before;
+    expect(granted).toBeGreaterThan(8_000 * share - 20);
+    expect(granted).toBeLessThanOrEqual(8_000 * share + 1);
+    const ledger = await api('GET', `/v1/orgs/${orgId}/credits/transactions?type=grant`, { token: owner.accessToken });
+    expect(ledger.body.items[0]).toMatchObject({ amount: granted, description: 'Team plan from Pro: prorated monthly credits' });
+    const swap = (await stripeCalls()).filter((c) => c.method === 'POST' && c.path.startsWith('/v1/subscriptions/')).at(-1);
+    expect(swap!.params).toMatchObject({ proration_behavior: 'always_invoice', 'items[0][price_data][unit_amount]': '9900' });
+  });
+
+  it('schedules a cheaper plan for the period end, and takes it back on resume', async () => {
+    const res = await change('pro');
+    expect(res.body).toMatchObject({ planId: 'team', pendingPlanId: 'pro', status: 'Active' });
+    const swap = (await stripeCalls()).filter((c) => c.method === 'POST' && c.path.startsWith('/v1/subscriptions/')).at(-1);
+    expect(swap!.params).toMatchObject({ proration_behavior: 'none', 'items[0][price_data][unit_amount]': '2000' });
+    await waitForNotification(owner, 'subscription-changed', (n) => n.message.includes('The pro plan starts on'));
+    const resumed = await api('POST', `/v1/orgs/${orgId}/subscription/resume`, { token: owner.accessToken });
+    expect(resumed.status).toBe(200);
+    expect(resumed.body.pendingPlanId).toBeUndefined();
+    expect(resumed.body.planId).toBe('team');
+  });
+
+  it('cancels at the period end (Free by then), resumes, and treats a repeated cancel or resume as done', async () => {
+    const cancel = () => api('POST', `/v1/orgs/${orgId}/subscription/cancel`, { token: owner.accessToken });
+    const resume = () => api('POST', `/v1/orgs/${orgId}/subscription/resume`, { token: owner.accessToken });
+    const first = await cancel();
+    expect(first.body).toMatchObject({ cancelAtPeriodEnd: true, planId: 'team', effectivePlanId: 'team', status: 'Active' });
+    expect((await cancel()).body.version).toBe(first.body.version);
+    const cancelCall = (await stripeCalls()).filter((c) => c.params.cancel_at_period_end !== undefined).at(-1);
+    expect(cancelCall!.params.cancel_at_period_end).toBe('true');
+    await waitForNotification(owner, 'subscription-changed', (n) => n.message.includes('The subscription ends on'));
+    expect((await resume()).body).toMatchObject({ cancelAtPeriodEnd: false });
+    expect((await resume()).status).toBe(200);
+    // Free is reached by cancelling.
+    expect((await change('free')).body).toMatchObject({ cancelAtPeriodEnd: true });
+    expect((await resume()).body.cancelAtPeriodEnd).toBe(false);
+  });
+
+  it('cannot cancel the Free plan of another organization (422), nor act on an organization one is not in (404)', async () => {
+    const other = await signUpUser('sub-other');
+    const res = await api('POST', `/v1/orgs/${other.personalOrgId}/subscription/cancel`, { token: other.accessToken });
+    expect(res.status).toBe(422);
+    expect(
+      (await api('PUT', `/v1/orgs/${other.personalOrgId}/subscription`, { token: owner.accessToken, body: { planId: 'pro' } }))
+        .status,
+    ).toBe(404);
+  });
+});

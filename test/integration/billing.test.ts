@@ -1,0 +1,355 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { billingDb, ledgerDb, type Subscription } from '@platform/domain/billing/entities';
+import { runSubscriptionJob } from '@platform/domain/billing/jobs';
+import { getBalance, periodGrantKey } from '@platform/domain/billing/ledger';
+import { startingPlanWrites } from '@platform/domain/billing/onboarding';
+import { paymentDb } from '@platform/domain/billing/payment-entities';
+import { planCatalogue } from '@platform/domain/billing/plans';
+import { proratedCredits, prorationKey } from '@platform/domain/billing/proration';
+import { signStripePayload } from '@platform/domain/billing/stripe/signature';
+import { handleStripeWebhook } from '@platform/domain/billing/stripe/webhooks';
+import * as changes from '@platform/domain/billing/subscription-changes';
+import { addMonths, commitChange, getSubscription, plusDays } from '@platform/domain/billing/subscription-store';
+import { changePlan } from '@platform/domain/billing/subscriptions';
+import type { OrgAccess } from '@platform/domain/identity/access';
+import { db } from '@platform/domain/identity/entities';
+import { newId } from '@platform/domain/shared/ids';
+import { put, transactWrite } from '@platform/domain/shared/transactions';
+
+/**
+ * Billing against DynamoDB Local: webhooks delivered twice and out of order, plan changes
+ * racing, the schedules run twice, proration. Jobs run at the real "now" and only find the
+ * subscriptions these tests dated in the past.
+ */
+const DAY = 86_400_000;
+const ago = (days: number) => new Date(Date.now() - days * DAY).toISOString();
+const secs = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+/** An organization (as identity creates it) on Free, its first period starting at `start`. */
+async function newOrg(start = ago(10)) {
+  const orgId = newId('org');
+  const owner = randomUUID();
+  await transactWrite([
+    put(
+      db.organization.create({
+        orgId,
+        name: 'Billing test',
+        slug: `billing-${orgId.slice(-12)}`,
+        orgType: 'TEAM',
+        ownerId: owner,
+        createdBy: owner,
+        roles: [],
+        version: 1,
+      }),
+    ),
+    ...(await startingPlanWrites(orgId, start)),
+  ]);
+  return orgId;
+}
+
+/** Moves a subscription to the given state as a change would (markers, org plan, version). */
+async function setSubscription(orgId: string, patch: Partial<Subscription>) {
+  const prev = await getSubscription(orgId);
+  const committed = await commitChange({ prev, next: { ...prev, ...patch } });
+  expect(committed.ok).toBe(true);
+  return getSubscription(orgId);
+}
+
+async function ledger(orgId: string) {
+  const { data } = await ledgerDb.transaction.query.byKey({ orgId }).go({ pages: 'all' });
+  return data;
+}
+
+async function expectConsistent(orgId: string) {
+  const [balance, rows] = await Promise.all([getBalance(orgId), ledger(orgId)]);
+  expect(balance.balance).toBe(rows.reduce((sum, r) => sum + r.amount, 0));
+  expect(balance.available).toBeGreaterThanOrEqual(0);
+  return balance;
+}
+
+const orgPlan = async (orgId: string) => (await db.organization.get({ orgId }).go({ consistent: true })).data?.planId;
+
+const secret = () => process.env.STRIPE_WEBHOOK_SECRET!;
+function stripeEvent(type: string, object: Record<string, unknown>, created = Math.floor(Date.now() / 1000)) {
+  return { id: `evt_${randomUUID().replace(/-/g, '')}`, object: 'event', type, created, data: { object } };
+}
+const deliver = (event: object) => {
+  const raw = JSON.stringify(event);
+  return handleStripeWebhook(raw, signStripePayload(raw, secret()));
+};
+
+function invoice(
+  orgId: string,
+  planId: string,
+  options: { sub: string; intent: string | null; period: [string, string]; amount?: number },
+) {
+  const metadata = { orgId, planId };
+  return {
+    id: `in_${randomUUID().slice(0, 12)}`,
+    object: 'invoice',
+    subscription: options.sub,
+    payment_intent: options.intent,
+    amount_paid: options.amount ?? 2000,
+    amount_due: options.amount ?? 2000,
+    currency: 'usd',
+    subscription_details: { metadata },
+    lines: { data: [{ metadata, period: { start: secs(options.period[0]), end: secs(options.period[1]) } }] },
+  };
+}
+
+describe('Stripe webhooks (DynamoDB Local)', () => {
+  it('record an invoice paid once, delivered twice at once, again later, and as another event of the same payment', async () => {
+    const orgId = await newOrg();
+    const sub = await getSubscription(orgId);
+    const paid = stripeEvent(
+      'invoice.paid',
+      invoice(orgId, 'pro', { sub: 'sub_A', intent: 'pi_A' + orgId, period: [new Date().toISOString(), sub.currentPeriodEnd] }),
+    );
+    const outcomes = await Promise.all([deliver(paid), deliver(paid)]);
+    expect(outcomes.map((o) => o.outcome).sort()).toEqual(['applied', 'duplicate-event']);
+    expect((await deliver(paid)).outcome).toBe('duplicate-event');
+    expect((await deliver({ ...paid, id: `evt_other_${orgId}` })).outcome).toBe('payment-already-recorded');
+
+    const after = await getSubscription(orgId);
+    expect(after).toMatchObject({
+      planId: 'pro',
+      status: 'Active',
+      paymentProvider: 'Stripe',
+      providerSubscriptionId: 'sub_A',
+      paidThrough: sub.currentPeriodEnd,
+    });
+    expect(after.version).toBe((sub.version ?? 0) + 1);
+    expect(await orgPlan(orgId)).toBe('pro');
+    const { data: payments } = await paymentDb.payment.query.byOrg({ orgId }).go();
+    expect(payments).toMatchObject([
+      { paymentIntentId: 'pi_A' + orgId, status: 'succeeded', amountMinor: 2000, currency: 'USD', purpose: 'plan' },
+    ]);
+    const prorations = (await ledger(orgId)).filter((r) => r.key.startsWith('prorate:'));
+    expect(prorations).toHaveLength(1);
+    expect(prorations[0]!.key).toBe(prorationKey(orgId, sub.currentPeriodStart, 'pro'));
+    expect(prorations[0]!.amount).toBeGreaterThan(1_900 * 0.6); // about 20 of 30 days left
+    await expectConsistent(orgId);
+  });
+
+  it('apply subscription events in order of creation: an older update arriving after a newer one changes nothing', async () => {
+    const orgId = await newOrg();
+    const { currentPeriodEnd } = await getSubscription(orgId);
+    await deliver(
+      stripeEvent(
+        'invoice.paid',
+        invoice(orgId, 'pro', { sub: 'sub_B', intent: `pi_B${orgId}`, period: [ago(0), currentPeriodEnd] }),
+      ),
+    );
+    const t = Math.floor(Date.now() / 1000);
+    const update = (created: number, cancel: boolean, id = 'sub_B') =>
+      stripeEvent(
+        'customer.subscription.updated',
+        { id, object: 'subscription', status: 'active', cancel_at_period_end: cancel, metadata: { orgId, planId: 'pro' } },
+        created,
+      );
+    expect((await deliver(update(t + 20, true))).outcome).toBe('applied');
+    expect((await getSubscription(orgId)).cancelAtPeriodEnd).toBe(true);
+    expect((await deliver(update(t + 10, false))).outcome).toBe('stale');
+    expect((await getSubscription(orgId)).cancelAtPeriodEnd).toBe(true);
+    // About a subscription that is no longer the organization's: nothing.
+    expect((await deliver(update(t + 30, false, 'sub_old'))).outcome).toBe('ignored');
+    const deletedOld = stripeEvent(
+      'customer.subscription.deleted',
+      { id: 'sub_old', status: 'canceled', metadata: { orgId } },
+      t + 40,
+    );
+    expect((await deliver(deletedOld)).outcome).toBe('ignored');
+    expect(await getSubscription(orgId)).toMatchObject({ status: 'Active', planId: 'pro', cancelAtPeriodEnd: true });
+    // The newest word: the subscription ended at Stripe.
+    const deleted = stripeEvent(
+      'customer.subscription.deleted',
+      { id: 'sub_B', status: 'canceled', metadata: { orgId } },
+      t + 50,
+    );
+    expect((await deliver(deleted)).outcome).toBe('applied');
+    expect(await getSubscription(orgId)).toMatchObject({ status: 'Cancelled', planId: 'free', cancelAtPeriodEnd: false });
+    expect(await orgPlan(orgId)).toBe('free');
+  });
+
+  it('credit a pack once, whichever of payment_intent.succeeded and checkout.session.completed comes first', async () => {
+    for (const order of [0, 1]) {
+      const orgId = await newOrg();
+      const intent = `pi_pack_${orgId}`;
+      const metadata = { orgId, kind: 'credit-pack', packId: 'credits-1000' };
+      const events = [
+        stripeEvent('payment_intent.succeeded', { id: intent, amount: 1000, amount_received: 1000, currency: 'usd', metadata }),
+        stripeEvent('checkout.session.completed', {
+          id: `cs_${orgId}`,
+          mode: 'payment',
+          payment_status: 'paid',
+          payment_intent: intent,
+          amount_total: 1000,
+          currency: 'usd',
+          metadata,
+        }),
+      ];
+      const [first, second] = order ? [events[1]!, events[0]!] : events;
+      expect((await deliver(first!)).outcome).toBe('applied');
+      expect((await deliver(second!)).outcome).toBe('payment-already-recorded');
+      expect(await expectConsistent(orgId)).toMatchObject({ available: 1_100 });
+      expect((await ledger(orgId)).filter((r) => r.type === 'purchase')).toMatchObject([
+        { key: `payment:${intent}`, amount: 1000 },
+      ]);
+    }
+  });
+
+  it('start the grace period on a failed invoice, end it when the same payment later succeeds, and ignore a late failure', async () => {
+    const orgId = await newOrg();
+    const { currentPeriodEnd } = await getSubscription(orgId);
+    const intent = `pi_F${orgId}`;
+    const period: [string, string] = [ago(0), currentPeriodEnd];
+    await deliver(stripeEvent('invoice.paid', invoice(orgId, 'pro', { sub: 'sub_F', intent: `pi_first${orgId}`, period })));
+    const renewal = invoice(orgId, 'pro', { sub: 'sub_F', intent, period: [currentPeriodEnd, addMonths(currentPeriodEnd, 1)] });
+    expect((await deliver(stripeEvent('invoice.payment_failed', renewal))).outcome).toBe('applied');
+    const failed = await getSubscription(orgId);
+    expect(failed.status).toBe('Active');
+    expect(Date.parse(failed.graceUntil!)).toBeGreaterThan(Date.now() + 6 * DAY);
+    expect((await paymentDb.payment.get({ paymentIntentId: intent }).go()).data).toMatchObject({ status: 'failed' });
+
+    expect((await deliver(stripeEvent('invoice.paid', renewal))).outcome).toBe('applied');
+    const recovered = await getSubscription(orgId);
+    expect(recovered.graceUntil).toBeUndefined();
+    expect(recovered.paidThrough).toBe(addMonths(currentPeriodEnd, 1));
+    expect((await deliver(stripeEvent('invoice.payment_failed', renewal))).outcome).toBe('payment-already-recorded');
+    expect((await paymentDb.payment.get({ paymentIntentId: intent }).go()).data).toMatchObject({ status: 'succeeded' });
+    expect((await getSubscription(orgId)).graceUntil).toBeUndefined();
+  });
+});
+
+describe('plan changes under concurrency (DynamoDB Local)', () => {
+  const accessTo = (orgId: string): OrgAccess =>
+    ({
+      orgId,
+      org: { orgId } as never,
+      caller: { kind: 'user', userId: randomUUID(), groups: [], isPlatformAdmin: false },
+      permissions: new Set(['billing:manage']),
+      actorId: 'u',
+      actorType: 'user',
+    }) as OrgAccess;
+
+  it('let exactly one of concurrent changes win; the others get 409 or find it done, and credits are granted once', async () => {
+    const orgId = await newOrg();
+    const before = await getSubscription(orgId);
+    const outcomes = await Promise.allSettled(Array.from({ length: 8 }, () => changePlan(accessTo(orgId), 'pro')));
+    for (const o of outcomes) {
+      if (o.status === 'rejected') expect(o.reason).toMatchObject({ status: 409 });
+      else expect(o.value).toMatchObject({ planId: 'pro', status: 'Trial' });
+    }
+    expect(outcomes.some((o) => o.status === 'fulfilled')).toBe(true);
+    const after = await getSubscription(orgId);
+    expect(after).toMatchObject({ planId: 'pro', status: 'Trial' });
+    expect(after.version).toBe(before.version! + 1);
+    expect((await ledger(orgId)).filter((r) => r.key === periodGrantKey(orgId, after.currentPeriodStart))).toHaveLength(1);
+    expect(await orgPlan(orgId)).toBe('pro');
+    await expectConsistent(orgId);
+  });
+
+  it('refuse the second of two changes made from the same read (optimistic concurrency)', async () => {
+    const orgId = await newOrg();
+    const read = await getSubscription(orgId);
+    const [a, b] = await Promise.all([
+      commitChange({ prev: read, next: { ...read, cancelAtPeriodEnd: true } }),
+      commitChange({ prev: read, next: { ...read, pendingPlanId: 'pro' } }),
+    ]);
+    expect([a.ok, b.ok].sort()).toEqual([false, true]);
+    expect([a, b].find((o) => !o.ok)).toEqual({ ok: false, failed: 'subscription' });
+  });
+});
+
+describe('the billing schedules (DynamoDB Local)', () => {
+  it('renew a period once and grant it once, however often and however concurrently the job runs', async () => {
+    const orgId = await newOrg(ago(40)); // its first period ended ten days ago
+    const before = await getSubscription(orgId);
+    const reports = await Promise.all([runSubscriptionJob('renewal'), runSubscriptionJob('renewal')]);
+    await runSubscriptionJob('renewal');
+    for (const report of reports) expect(report.failed).toEqual([]);
+    const after = await getSubscription(orgId);
+    expect(after.currentPeriodStart).toBe(before.currentPeriodEnd);
+    expect(after.currentPeriodEnd).toBe(addMonths(before.currentPeriodEnd, 1));
+    const grants = (await ledger(orgId)).filter((r) => r.type === 'grant');
+    expect(grants.map((g) => g.key).sort()).toEqual(
+      [periodGrantKey(orgId, before.currentPeriodStart), periodGrantKey(orgId, after.currentPeriodStart)].sort(),
+    );
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 200 });
+  });
+
+  it('catch up several missed periods one by one, and apply a scheduled downgrade at the period end', async () => {
+    const behind = await newOrg(ago(95)); // three periods ended
+    const downgrading = await newOrg(ago(35));
+    await setSubscription(downgrading, {
+      planId: 'team',
+      pendingPlanId: 'pro',
+      paymentProvider: 'Stripe',
+      paidThrough: plusDays(ago(0), 400),
+    });
+    await runSubscriptionJob('renewal');
+    await runSubscriptionJob('renewal');
+    expect((await ledger(behind)).filter((r) => r.type === 'grant')).toHaveLength(4);
+    expect(Date.parse((await getSubscription(behind)).currentPeriodEnd)).toBeGreaterThan(Date.now());
+    expect(await getSubscription(downgrading)).toMatchObject({ planId: 'pro', status: 'Active' });
+    expect((await getSubscription(downgrading)).pendingPlanId).toBeUndefined();
+    expect(await orgPlan(downgrading)).toBe('pro');
+    const latest = (await ledger(downgrading)).filter((r) => r.type === 'grant').sort((a, b) => a.key.localeCompare(b.key));
+    expect(latest.map((g) => g.amount)).toContain(2_000);
+  });
+
+  it('end a cancelled period, an unpaid trial, a grace period and a long suspension, each once', async () => {
+    const [cancelling, trial, grace, suspended] = await Promise.all([newOrg(ago(35)), newOrg(), newOrg(), newOrg()]);
+    await setSubscription(cancelling, { planId: 'pro', cancelAtPeriodEnd: true, paidThrough: plusDays(ago(0), 30) });
+    await setSubscription(trial, {
+      planId: 'pro',
+      status: 'Trial',
+      trialStart: ago(14),
+      trialEnd: ago(0.01),
+      currentPeriodStart: ago(14),
+      currentPeriodEnd: ago(0.01),
+    });
+    await setSubscription(grace, { planId: 'pro', graceUntil: ago(0.01) });
+    await setSubscription(suspended, { planId: 'pro', status: 'Suspended', suspendedAt: ago(31) });
+    for (let run = 0; run < 2; run++)
+      for (const job of ['cancellation', 'trial-end', 'grace-end', 'expiry'] as const)
+        expect((await runSubscriptionJob(job)).failed).toEqual([]);
+
+    expect(await getSubscription(cancelling)).toMatchObject({ status: 'Cancelled', planId: 'free', cancelAtPeriodEnd: false });
+    expect(await getSubscription(trial)).toMatchObject({ status: 'Expired', planId: 'free' });
+    expect(await getSubscription(grace)).toMatchObject({ status: 'Suspended', planId: 'pro' });
+    expect(await getSubscription(suspended)).toMatchObject({ status: 'Expired', planId: 'free' });
+    for (const orgId of [cancelling, trial, grace, suspended]) expect(await orgPlan(orgId)).toBe('free');
+    // Back on Free with its credits for the new period, once.
+    for (const orgId of [cancelling, trial]) {
+      const sub = await getSubscription(orgId);
+      expect((await ledger(orgId)).filter((r) => r.key === periodGrantKey(orgId, sub.currentPeriodStart))).toMatchObject([
+        { amount: 100 },
+      ]);
+    }
+    // Nothing is due any more: a third run finds none of them.
+    const { data: markers } = await billingDb.due.query.byOrg({ orgId: grace }).go();
+    expect(markers.map((m) => m.kind).sort()).toEqual(['expiry', 'renewal']);
+  });
+});
+
+describe('proration (DynamoDB Local)', () => {
+  it('grants the difference of monthly credits times the share of the period left, once however often it is applied', async () => {
+    const orgId = await newOrg(ago(10));
+    const onPro = await setSubscription(orgId, { planId: 'pro', paymentProvider: 'Stripe', providerSubscriptionId: 'sub_P' });
+    const plans = await planCatalogue();
+    const now = new Date();
+    const upgrade = changes.upgradeNow(onPro, plans.get('team')!, { plans, now });
+    const expected = proratedCredits(2_000, 10_000, { start: onPro.currentPeriodStart, end: onPro.currentPeriodEnd }, now);
+    expect(upgrade.grants).toMatchObject([{ key: prorationKey(orgId, onPro.currentPeriodStart, 'team'), amount: expected }]);
+    expect(expected).toBeGreaterThan(8_000 * 0.6);
+    expect(expected).toBeLessThan(8_000 * 0.72);
+    expect((await commitChange({ prev: onPro, ...upgrade })).ok).toBe(true);
+    // The same grant again (a retried change): the key was used, nothing more is granted.
+    const onTeam = await getSubscription(orgId);
+    expect((await commitChange({ prev: onTeam, next: onTeam, grants: upgrade.grants })).ok).toBe(true);
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 100 + expected });
+    expect(await orgPlan(orgId)).toBe('team');
+  });
+});
