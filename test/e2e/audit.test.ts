@@ -187,7 +187,10 @@ describe.concurrent('the audit log of an organization', () => {
     const { orgId } = await createTeam(owner);
     const { body: client } = await api('POST', `/v1/orgs/${orgId}/api-clients`, {
       token: owner.accessToken,
-      body: { name: 'Inviter bot', scopes: ['invitations:create', 'audit:read', 'org:read', 'members:read', 'roles:read', 'models:read'] },
+      body: {
+        name: 'Inviter bot',
+        scopes: ['invitations:create', 'audit:read', 'org:read', 'members:read', 'roles:read', 'models:read'],
+      },
     });
     expect(
       (

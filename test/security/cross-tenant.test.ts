@@ -176,7 +176,6 @@ const notTenantScoped: Record<string, string> = {
   listAdminConfigs: 'platform configuration, platform admins only',
   getAdminConfig: 'platform configuration, platform admins only',
   saveAdminConfig: 'platform configuration, platform admins only',
-  listPlatformAuditEvents: 'platform audit log, platform admins only',
   listCreditPacks: 'public catalogue',
   listPlatformAuditEvents: 'the platform’s own audit log (plan edits), platform admins only',
   stripeWebhook: 'public, authenticated by the Stripe signature; the signed event names its organization',

@@ -1,9 +1,8 @@
 import type { OrgAccess, UserCaller } from '../identity/access.ts';
-import { auditItem, type AuditAction } from '../identity/audit.ts';
+import { PLATFORM_AUDIT_SCOPE, auditItem, type AuditAction } from '../identity/audit.ts';
 import { db } from '../identity/entities.ts';
 import { ForbiddenError } from '../shared/errors.ts';
 import { put, type WriteItem } from '../shared/transactions.ts';
-import { pageOf } from '../usage/pages.ts';
 
 /**
  * Who owns a hub item (a key, a rule, a custom model), and who is acting for that owner. An
@@ -52,7 +51,6 @@ export function platformOwner(caller: UserCaller): Owner {
  * Platform-level changes (catalogue, global rules, platform keys, admin config) are audited
  * under this pseudo-organization id, which no organization can have (`org_…` ids only).
  */
-export const PLATFORM_AUDIT_ORG = 'platform';
 
 /**
  * The audit row of a change by `owner`: in the organization's log for an organization, in the
@@ -65,7 +63,7 @@ export function auditWrites(
   details?: Record<string, unknown>,
 ): WriteItem[] {
   if (owner.kind === 'user') return [];
-  const orgId = owner.kind === 'org' ? owner.orgId! : PLATFORM_AUDIT_ORG;
+  const orgId = owner.kind === 'org' ? owner.orgId! : PLATFORM_AUDIT_SCOPE;
   return [
     put(
       db.auditEvent.create(
@@ -84,10 +82,3 @@ export function auditWrites(
 }
 
 /** The platform's audit log, newest first: catalogue, global rules, platform keys, admin config. */
-export async function listPlatformAuditEvents(options: { cursor?: string; limit?: number; action?: string }) {
-  const query = db.auditEvent.query
-    .byOrg({ orgId: PLATFORM_AUDIT_ORG })
-    .where(({ action }, { eq }) => (options.action ? eq(action, options.action) : ''));
-  const { data, cursor } = await pageOf(query, { cursor: options.cursor, limit: options.limit ?? 50, order: 'desc' });
-  return { items: data, nextCursor: cursor };
-}

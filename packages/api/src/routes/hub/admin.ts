@@ -1,12 +1,5 @@
 import { defineRoute } from '@platform/http/route';
-import {
-  configParams,
-  configResponse,
-  configsList,
-  platformAuditPage,
-  platformAuditQuery,
-  saveConfigBody,
-} from '@platform/domain/hub/schemas/admin';
+import { configParams, configResponse, configsList, saveConfigBody } from '@platform/domain/hub/schemas/admin';
 
 /** Platform-wide agent configuration and the platform's audit log, for platform admins. */
 const tag = 'Admin';
@@ -40,14 +33,4 @@ export const saveAdminConfig = defineRoute({
   tag,
   summary: 'Platform admins: save an agent config, validated per key family and audited',
   schemas: { params: configParams, body: saveConfigBody, response: configResponse },
-});
-export const listPlatformAuditEvents = defineRoute({
-  id: 'listPlatformAuditEvents',
-  method: 'GET',
-  path: '/v1/admin/audit-events',
-  handler: 'hub/list-platform-audit-events',
-  auth: 'admin',
-  tag,
-  summary: 'Platform admins: the platform’s audit log (catalogue, global rules, platform keys, admin config), newest first',
-  schemas: { query: platformAuditQuery, response: platformAuditPage },
 });

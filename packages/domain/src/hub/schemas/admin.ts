@@ -24,21 +24,3 @@ export const configResponse = z.object({
   createdAt: z.string().optional(),
 });
 export const configsList = z.object({ items: z.array(configResponse) });
-
-export const platformAuditQuery = pageQuery.extend({
-  action: z
-    .string()
-    .regex(/^[a-z-]+\.[a-z-]+$/)
-    .optional(),
-});
-export const platformAuditEvent = z.object({
-  eventId: z.string(),
-  action: z.string(),
-  actorType: z.enum(['user', 'apiClient', 'system']),
-  actorId: z.string(),
-  targetType: z.string().optional(),
-  targetId: z.string().optional(),
-  details: z.unknown().optional(),
-  at: z.string(),
-});
-export const platformAuditPage = page(platformAuditEvent);
