@@ -40,6 +40,8 @@ export interface PlatformConfig {
   billingJobsSchedule: string;
   /** Schedule of the daily usage aggregation. */
   dailyUsageSchedule: string;
+  /** Schedule of the model metrics roll-up (a few minutes past each hour). */
+  modelMetricsSchedule: string;
   /** Secrets Manager secret holding Stripe's `{ "apiKey": "sk_…", "webhookSecret": "whsec_…" }`. */
   stripeSecretName: string;
 }
@@ -97,6 +99,7 @@ export function readConfig(node: Context): PlatformConfig {
     housekeepingSchedule: str(node, 'housekeepingSchedule') ?? 'rate(1 hour)',
     billingJobsSchedule: str(node, 'billingJobsSchedule') ?? 'rate(1 hour)',
     dailyUsageSchedule: str(node, 'dailyUsageSchedule') ?? 'cron(30 0 * * ? *)',
+    modelMetricsSchedule: str(node, 'modelMetricsSchedule') ?? 'cron(5 * * * ? *)',
     stripeSecretName: str(node, 'stripeSecretName') ?? `${prefix}/stripe`,
   };
 }

@@ -11,7 +11,7 @@ export interface ScheduledJob {
   handler: string;
   description: string;
   /** Which context setting gives its schedule expression (see infra/config.ts). */
-  schedule: 'billingJobsSchedule' | 'dailyUsageSchedule';
+  schedule: 'billingJobsSchedule' | 'dailyUsageSchedule' | 'modelMetricsSchedule';
 }
 
 export const SCHEDULED_JOBS: readonly ScheduledJob[] = [
@@ -57,5 +57,11 @@ export const SCHEDULED_JOBS: readonly ScheduledJob[] = [
     handler: 'jobs/daily-usage',
     description: 'Rebuilds the daily usage aggregates of yesterday and the day before from the usage logs.',
     schedule: 'dailyUsageSchedule',
+  },
+  {
+    name: 'model-metrics',
+    handler: 'jobs/model-metrics',
+    description: 'Rolls the model metrics of the last two hours up per model, platform-wide and per organization.',
+    schedule: 'modelMetricsSchedule',
   },
 ];

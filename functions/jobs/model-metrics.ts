@@ -1,0 +1,5 @@
+import { modelMetricsJob } from '@platform/domain/gateway/metrics';
+import { scheduledJob } from '@platform/http/job';
+
+/** EventBridge schedule `model-metrics`: rolls the last two hours of gateway calls up per model. */
+export const handler = scheduledJob('model-metrics', async () => modelMetricsJob());
