@@ -82,19 +82,27 @@ describe('the scheduled jobs', () => {
   it('are one function and one EventBridge schedule each, invoking it with the job’s name, with retries and a DLQ', () => {
     for (const job of SCHEDULED_JOBS) {
       const [id] = Object.entries(functions()).find(([, fn]) => fn.Properties.FunctionName === `platform-dev-job-${job.name}`)!;
-      const schedule = schedules().find((s) => JSON.stringify(s.Properties.Target.Arn) === JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] }));
+      const schedule = schedules().find(
+        (s) => JSON.stringify(s.Properties.Target.Arn) === JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] }),
+      );
       expect(schedule, job.name).toBeDefined();
       expect(schedule!.Properties).toMatchObject({
         ScheduleExpression: job.schedule === 'dailyUsageSchedule' ? 'cron(30 0 * * ? *)' : 'rate(1 hour)',
         State: 'ENABLED',
-        Target: { Input: JSON.stringify({ job: job.name }), RetryPolicy: { MaximumRetryAttempts: 3 }, DeadLetterConfig: { Arn: expect.anything() } },
+        Target: {
+          Input: JSON.stringify({ job: job.name }),
+          RetryPolicy: { MaximumRetryAttempts: 3 },
+          DeadLetterConfig: { Arn: expect.anything() },
+        },
       });
     }
   });
 
   it('reach the table with item actions only (no Scan)', () => {
     const policies = Object.values(dev.async.findResources('AWS::IAM::Policy')) as CfnResource[];
-    const actions = policies.flatMap((p) => p.Properties.PolicyDocument.Statement.flatMap((s: { Action: string | string[] }) => [s.Action].flat()));
+    const actions = policies.flatMap((p) =>
+      p.Properties.PolicyDocument.Statement.flatMap((s: { Action: string | string[] }) => [s.Action].flat()),
+    );
     expect(actions).toContain('dynamodb:Query');
     expect(actions).not.toContain('dynamodb:Scan');
   });
