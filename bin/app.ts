@@ -17,6 +17,9 @@
  *   throttling            { burstLimit, rateLimit } of the API stage (default 200 / 100 per second)
  *   logRetentionDays      CloudWatch Logs retention (default 30; 365 in prod)
  *   housekeepingSchedule  EventBridge Scheduler expression (default `rate(1 hour)`)
+ *   billingJobsSchedule   schedule of the subscription jobs (default `rate(1 hour)`)
+ *   dailyUsageSchedule    schedule of the daily usage aggregation (default `cron(30 0 * * ? *)`)
+ *   stripeSecretName      Secrets Manager secret with Stripe's apiKey and webhookSecret (default `platform-<stage>/stripe`)
  * Secret names default to `platform-<stage>/<provider>-...`; see infra/README.md.
  */
 import { App, Validations } from 'aws-cdk-lib';

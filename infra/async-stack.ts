@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CfnOutput, Duration, RemovalPolicy, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { EventSourceMapping, FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { type CfnFunction, EventSourceMapping, FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
@@ -113,6 +113,11 @@ export class AsyncStack extends Stack {
       POWERTOOLS_METRICS_NAMESPACE: config.prefix,
     });
 
+    // One role for the job schedules: it may invoke the job functions, nothing else.
+    const schedulerRole = new Role(this, 'JobSchedulerRole', {
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com'),
+      description: `${config.prefix}: EventBridge Scheduler invoking the scheduled jobs`,
+    });
     for (const job of SCHEDULED_JOBS) {
       const fn = new PlatformFunction(this, `${pascal(job.name)}Job`, {
         entry: handlerEntry(functionsDir, job.handler),
@@ -131,6 +136,7 @@ export class AsyncStack extends Stack {
         description: `${config.prefix}: ${job.description}`.slice(0, 512),
         schedule: ScheduleExpression.expression(config[job.schedule]),
         target: new LambdaInvoke(fn.function, {
+          role: schedulerRole,
           input: ScheduleTargetInput.fromObject({ job: job.name }),
           deadLetterQueue: scheduleDeadLetterQueue,
           retryAttempts: 3,
@@ -138,6 +144,11 @@ export class AsyncStack extends Stack {
         }),
       });
       this.jobs.set(job.name, { fn, schedule });
+      const logicalId = this.resolve(this.getLogicalId(fn.function.node.defaultChild as CfnFunction)) as string;
+      acknowledge(schedulerRole, {
+        [`AwsSolutions-IAM5[Resource::<${logicalId}.Arn>:*]`]:
+          'CDK grants lambda:InvokeFunction on the function and its versions (`<arn>:*`); the pattern covers only versions of this job function.',
+      });
     }
 
     // Billing's notifications: the table's stream, only credit accounts, subscriptions and payments.
@@ -170,18 +181,7 @@ export class AsyncStack extends Stack {
         resources: [streamArn],
       }),
     );
-    this.billingNotifications.function.addToRolePolicy(
-      new PolicyStatement({
-        sid: 'TableStreams',
-        actions: ['dynamodb:ListStreams'],
-        resources: [`${props.table.tableArn}/stream/*`],
-      }),
-    );
     notificationsDeadLetterQueue.grantSendMessages(this.billingNotifications.function);
-    acknowledge(this.billingNotifications, {
-      'AwsSolutions-IAM5[Resource::<TableArn>/stream/*]':
-        'dynamodb:ListStreams names the streams of the table by a pattern (the stream label is set by DynamoDB); every other stream action names the stream itself.',
-    });
     new EventSourceMapping(this, 'BillingNotificationsStream', {
       target: this.billingNotifications.function,
       eventSourceArn: streamArn,

@@ -83,4 +83,16 @@ describe('the deployed API', () => {
   it('leaves no AwsSolutions (cdk-nag) finding unacknowledged', () => {
     expect(app.nagFindings).toEqual([]);
   });
+
+  it('gives the billing functions Stripe’s secret by name from Secrets Manager, and no other context', () => {
+    const billing = app.routeGroups.get('billing')!;
+    for (const fn of Object.values(billing.findResources('AWS::Lambda::Function')) as Array<{ Properties: any }>)
+      expect(fn.Properties.Environment.Variables.STRIPE_SECRET_ID).toBe('platform-dev/stripe');
+    const statements = Object.values(billing.findResources('AWS::IAM::Policy')).flatMap(
+      (p: any) => p.Properties.PolicyDocument.Statement,
+    );
+    expect(statements.some((s: any) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))).toBe(true);
+    for (const fn of resourcesOf([app.routeGroups.get('identity')!], 'AWS::Lambda::Function'))
+      expect(fn.Properties.Environment.Variables.STRIPE_SECRET_ID).toBeUndefined();
+  });
 });

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { stateMachinesDir } from '../../infra/paths.ts';
+import { SCHEDULED_JOBS } from '../../infra/jobs.ts';
+import { BILLING_STREAM_FILTER } from '@platform/domain/billing/notifications';
 import { fixtureFunctionsDir, fixtureRoutes } from './fixtures/routes.ts';
 import { synthPlatform, type CfnResource, type Synthesized } from './synth.ts';
 
@@ -69,6 +71,52 @@ describe('the housekeeping state machine', () => {
         RetryPolicy: Match.objectLike({ MaximumRetryAttempts: 3 }),
         DeadLetterConfig: { Arn: Match.anyValue() },
       }),
+    });
+  });
+});
+
+describe('the scheduled jobs', () => {
+  const functions = () => dev.async.findResources('AWS::Lambda::Function') as Record<string, CfnResource>;
+  const schedules = () => Object.values(dev.async.findResources('AWS::Scheduler::Schedule')) as CfnResource[];
+
+  it('are one function and one EventBridge schedule each, invoking it with the job’s name, with retries and a DLQ', () => {
+    for (const job of SCHEDULED_JOBS) {
+      const [id] = Object.entries(functions()).find(([, fn]) => fn.Properties.FunctionName === `platform-dev-job-${job.name}`)!;
+      const schedule = schedules().find(
+        (s) => JSON.stringify(s.Properties.Target.Arn) === JSON.stringify({ 'Fn::GetAtt': [id, 'Arn'] }),
+      );
+      expect(schedule, job.name).toBeDefined();
+      expect(schedule!.Properties).toMatchObject({
+        ScheduleExpression: job.schedule === 'dailyUsageSchedule' ? 'cron(30 0 * * ? *)' : 'rate(1 hour)',
+        State: 'ENABLED',
+        Target: {
+          Input: JSON.stringify({ job: job.name }),
+          RetryPolicy: { MaximumRetryAttempts: 3 },
+          DeadLetterConfig: { Arn: expect.anything() },
+        },
+      });
+    }
+  });
+
+  it('reach the table with item actions only (no Scan)', () => {
+    const policies = Object.values(dev.async.findResources('AWS::IAM::Policy')) as CfnResource[];
+    const actions = policies.flatMap((p) =>
+      p.Properties.PolicyDocument.Statement.flatMap((s: { Action: string | string[] }) => [s.Action].flat()),
+    );
+    expect(actions).toContain('dynamodb:Query');
+    expect(actions).not.toContain('dynamodb:Scan');
+  });
+});
+
+describe('billing notifications', () => {
+  it('read the table’s stream, only credit accounts, subscriptions and payments, retrying from a failed record', () => {
+    dev.async.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      StartingPosition: 'LATEST',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BisectBatchOnFunctionError: true,
+      MaximumRetryAttempts: 5,
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify(BILLING_STREAM_FILTER) }] },
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
     });
   });
 });

@@ -27,6 +27,8 @@ if (!findJob(name)) {
   process.exit(2);
 }
 
+// The job's report is what stdout shows; its handler's info logs would mix into it.
+process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
 const localDir = process.env.LOCAL_DIR ?? join(repoRoot, '.local');
 const devEnvironment = await runningDevEnvironment(localDir);
 let stop = async () => undefined as void;
