@@ -22,7 +22,7 @@ describe.concurrent('listing roles', () => {
     expect(byId.admin).not.toContain('org:delete');
     expect(byId.admin).not.toContain('members:transfer-ownership');
     expect(byId.admin).toContain('roles:manage');
-    expect([...byId.viewer].sort()).toEqual(['members:read', 'models:read', 'org:read', 'roles:read']);
+    expect([...byId.viewer].sort()).toEqual(['members:read', 'org:read', 'roles:read']);
 
     const created = await createRole(owner, orgId, {
       name: 'Auditor',

@@ -100,7 +100,7 @@ async function getStored(owner: string, credentialId: string) {
 }
 
 describe('the provider’s config schema', () => {
-  it('is enforced on every save, as the platform admin last set it', async () => {
+  it('is enforced whenever a config is saved, as the platform admin last set it', async () => {
     const owner = orgOwnerOf(newOrgId());
     const refused = createCredential(owner, { label: 'x', providerSlug: provider, key: secret(), config: { region: 'asia' } });
     await expect(refused).rejects.toMatchObject({ status: 400, fieldErrors: [{ path: 'config.region' }] });
@@ -119,20 +119,36 @@ describe('the provider’s config schema', () => {
         additionalProperties: false,
       },
     });
-    const missing = patchCredential(owner, created.credentialId, { label: 'renamed' });
-    await expect(missing).rejects.toMatchObject({
-      status: 400,
-      fieldErrors: [{ path: 'config.project', message: 'Is required' }],
-    });
-    const fixed = await patchCredential(owner, created.credentialId, { config: { region: 'asia', project: 'p-1' } });
-    expect(fixed.config).toEqual({ region: 'asia', project: 'p-1' });
-    await patchProvider(admin, provider, {
-      configSchema: {
-        type: 'object',
-        properties: { region: { type: 'string' }, project: { type: 'string' } },
-        additionalProperties: false,
-      },
-    });
+    try {
+      // A change that does not save the config (a label, deactivating the key) is not held up by the new schema…
+      expect((await patchCredential(owner, created.credentialId, { label: 'renamed', isActive: false })).label).toBe('renamed');
+      // …a saved config must fit it.
+      const missing = patchCredential(owner, created.credentialId, { config: { region: 'asia' } });
+      await expect(missing).rejects.toMatchObject({
+        status: 400,
+        fieldErrors: [{ path: 'config.project', message: 'Is required' }],
+      });
+      const fixed = await patchCredential(owner, created.credentialId, { config: { region: 'asia', project: 'p-1' } });
+      expect(fixed.config).toEqual({ region: 'asia', project: 'p-1' });
+      const another = createCredential(owner, {
+        label: 'y',
+        providerSlug: provider,
+        key: secret(),
+        config: { region: 'us', project: 'x' },
+      });
+      await expect(another).rejects.toMatchObject({
+        status: 400,
+        fieldErrors: [{ path: 'config.project', message: 'Must match ^p-' }],
+      });
+    } finally {
+      await patchProvider(admin, provider, {
+        configSchema: {
+          type: 'object',
+          properties: { region: { type: 'string', enum: ['eu', 'us'] } },
+          additionalProperties: false,
+        },
+      });
+    }
   });
 });
 

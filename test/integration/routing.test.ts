@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { resolveRoute } from '@platform/domain/gateway/routing';
+import { findModel, resolveRoute } from '@platform/domain/gateway/routing';
 import type { RouteRequest } from '@platform/domain/gateway/types';
 import { createCredential, deleteCredential, patchCredential } from '@platform/domain/hub/credentials';
 import { hubDb } from '@platform/domain/hub/entities';
 import { saveCatalogueModel } from '@platform/domain/hub/models';
 import { saveProvider } from '@platform/domain/hub/providers';
 import { createRule, deleteRule, patchRule } from '@platform/domain/hub/routing-rules';
-import { forgetSnapshot, OWNER_TTL_MS, PLATFORM_TTL_MS } from '@platform/domain/hub/snapshot';
+import { cachedSnapshot, forgetSnapshot, OWNER_TTL_MS, PLATFORM_TTL_MS } from '@platform/domain/hub/snapshot';
 import { orgKey } from '@platform/domain/hub/owners';
 import { db } from '@platform/domain/identity/entities';
+import type { OrgAccess } from '@platform/domain/identity/access';
+import { createCustomModel } from '@platform/domain/hub/custom-models';
 import { countRequests, newOrgId, orgOwnerOf, platformOwnerOf, uniqueSlug, userOwnerOf } from '../helpers/hub.ts';
 
 /**
@@ -104,6 +106,34 @@ describe('the requested model, when no rule applies', () => {
     expect(await status(resolveRoute(request(orgId, 'nova-micro', { operation: 'embeddings' })))).toBe(422);
     const image = await resolveRoute(request(orgId, 'default-image', { type: 'IMAGE' }));
     expect(image.candidates[0]).toMatchObject({ modelId: 'nova-canvas', pricing: { perImageMicros: 40_000 } });
+  });
+});
+
+describe('an organization’s custom models', () => {
+  it('shadow the catalogue’s aliases for that organization only, never a catalogue id', async () => {
+    const orgId = newOrgId();
+    const access = { orgId, actorId: randomUUID(), actorType: 'user' } as OrgAccess;
+    const custom = await createCustomModel(access, {
+      providerSlug: 'bedrock',
+      providerModelId: 'gpt-4o-mini',
+      name: 'Our fast model',
+      type: 'TEXT',
+      capabilities: ['chat'],
+      pricing: { inputPerMTokMicros: 1, outputPerMTokMicros: 1 },
+      status: 'Active',
+      tags: [],
+      aliases: ['fast'],
+    });
+    expect((await resolveRoute(request(orgId, 'fast'))).candidates[0]!.modelId).toBe(custom.modelId);
+    expect((await resolveRoute(request(orgId, custom.modelId))).candidates[0]).toMatchObject({
+      modelName: 'Our fast model',
+      target: { adapter: 'bedrock', providerModelId: 'gpt-4o-mini' },
+    });
+    expect((await resolveRoute(request(newOrgId(), 'fast'))).candidates[0]!.modelId).toBe('nova-micro');
+    // By provider model id, the catalogue's own `gpt-4o-mini` id comes first.
+    const [orgSnapshot, platformSnapshot] = await Promise.all([cachedSnapshot(orgKey(orgId)), cachedSnapshot('platform')]);
+    expect(findModel('gpt-4o-mini', orgSnapshot, platformSnapshot)?.modelId).toBe('gpt-4o-mini');
+    expect(findModel('GPT-4o-mini', orgSnapshot, platformSnapshot)?.modelId).toBe('gpt-4o-mini');
   });
 });
 

@@ -37,9 +37,37 @@ export async function seedDemoData(cloud: LocalCloud): Promise<DemoData> {
   const team =
     mine.items.find((o) => o.slug === DEMO.team.slug) ??
     (await createOrganization({ kind: 'user', userId, groups: [], isPlatformAdmin: false }, { ...DEMO.team, orgType: 'TEAM' }));
+  await ensureLocalRouting();
   return {
     admin: { email: DEMO.admin.email, password: DEMO.admin.password },
     user: { email: DEMO.user.email, password: DEMO.user.password },
     teamOrgId: team.orgId,
   };
+}
+
+/**
+ * There is no Bedrock on a laptop: two global routing rules (tried after every organization's
+ * own) send text, embedding and image calls to the local models. Demo data like the users:
+ * delete them (`/v1/admin/routing-rules`) to call real providers from `npm run dev`.
+ */
+export const LOCAL_ROUTING_RULES = [
+  {
+    name: 'Local development: text and embeddings',
+    modelType: 'TEXT' as const,
+    targets: [
+      { modelId: 'local-chat', weight: 1 },
+      { modelId: 'local-embed', weight: 1 },
+    ],
+  },
+  { name: 'Local development: images', modelType: 'IMAGE' as const, targets: [{ modelId: 'local-image', weight: 1 }] },
+];
+
+async function ensureLocalRouting() {
+  const { createRule, listRules } = await import('@platform/domain/hub/routing-rules');
+  const { PLATFORM } = await import('@platform/domain/hub/owners');
+  const owner = { kind: 'platform' as const, key: PLATFORM, actorId: 'local-seed', actorType: 'user' as const };
+  const existing = await listRules(owner);
+  for (const rule of LOCAL_ROUTING_RULES)
+    if (!existing.some((r) => r.name === rule.name))
+      await createRule(owner, { ...rule, priority: 100, conditions: {}, fallbacks: [], isActive: true });
 }

@@ -71,19 +71,23 @@ async function strategyOf(orgId: string): Promise<ApiKeyStrategy> {
 /** Forgets cached strategies (tests; an organization's change is otherwise seen within the TTL). */
 export const forgetStrategies = () => strategies.clear();
 
-function matches(model: Model, name: string): boolean {
-  const lower = name.toLowerCase();
-  return model.modelId === lower || model.aliases.includes(lower) || model.providerModelId === name;
-}
-
-/** The model a client named: the organization's own first, then the catalogue; active ones before retired ones. */
+/**
+ * The model a client named: by id, then by alias, then by the provider's model id; at each
+ * step the organization's own models before the catalogue's, active ones before retired ones.
+ */
 export function findModel(name: string, org: HubSnapshot, platform: HubSnapshot): Model | undefined {
-  for (const models of [org.models, platform.models]) {
-    const found = models.filter((m) => matches(m, name));
-    const exact = found.find((m) => m.modelId === name.toLowerCase());
-    const chosen = exact ?? found.find((m) => m.status !== 'Inactive') ?? found[0];
-    if (chosen) return chosen;
-  }
+  const lower = name.toLowerCase();
+  const ways: Array<(m: Model) => boolean> = [
+    (m) => m.modelId === lower,
+    (m) => m.aliases.includes(lower),
+    (m) => m.providerModelId === name,
+  ];
+  for (const way of ways)
+    for (const models of [org.models, platform.models]) {
+      const found = models.filter(way);
+      const chosen = found.find((m) => m.status !== 'Inactive') ?? found[0];
+      if (chosen) return chosen;
+    }
   return undefined;
 }
 

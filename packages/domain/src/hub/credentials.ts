@@ -92,14 +92,23 @@ function defaultsWrite(owner: string, before: Defaults, defaults: Record<string,
   );
 }
 
-/** A provider's rules for a credential: required key and base URL, config per its JSON Schema. */
-function checkAgainstProvider(provider: Provider, value: { hasKey: boolean; baseUrl?: string; config?: unknown }) {
+/**
+ * A provider's rules for a credential: an active provider for a new one, the key and base URL
+ * it requires, and the config its JSON Schema accepts, checked whenever the config is saved
+ * (a change of the schema applies to a credential's config from its next save).
+ */
+function checkAgainstProvider(
+  provider: Provider,
+  value: { hasKey: boolean; baseUrl?: string; config?: unknown },
+  check: { creating: boolean; config: boolean },
+) {
   const errors: FieldError[] = [];
-  if (provider.status === 'Inactive') errors.push({ path: 'providerSlug', message: `The provider ${provider.slug} is inactive` });
+  if (check.creating && provider.status === 'Inactive')
+    errors.push({ path: 'providerSlug', message: `The provider ${provider.slug} is inactive` });
   if (provider.requiresApiKey && !value.hasKey) errors.push({ path: 'key', message: `${provider.displayName} needs an API key` });
   if (provider.requiresBaseUrl && !value.baseUrl)
     errors.push({ path: 'baseUrl', message: `${provider.displayName} needs a base URL` });
-  errors.push(...validateJson(provider.configSchema, value.config ?? {}, 'config'));
+  if (check.config) errors.push(...validateJson(provider.configSchema, value.config ?? {}, 'config'));
   if (errors.length) throw new ValidationError(`The credential does not fit the provider ${provider.slug}`, errors);
 }
 
@@ -125,7 +134,11 @@ export async function createCredential(owner: Owner, input: CredentialInput): Pr
       { op: hubDb.credentialDefaults.get({ owner: owner.key }), entity: hubDb.credentialDefaults },
     ]);
     const provider = providerOf(catalogue, input.providerSlug);
-    checkAgainstProvider(provider, { hasKey: Boolean(input.key), baseUrl: input.baseUrl, config: input.config });
+    checkAgainstProvider(
+      provider,
+      { hasKey: Boolean(input.key), baseUrl: input.baseUrl, config: input.config },
+      { creating: true, config: true },
+    );
 
     const before = defaultsOf(defaultsItem);
     const isDefault = input.isDefault ?? !before.defaults[input.providerSlug];
@@ -211,7 +224,11 @@ export async function patchCredential(owner: Owner, credentialId: string, change
   }
   const after = { ...item, ...set } as CredentialItem;
   for (const k of cleared) delete after[k];
-  checkAgainstProvider(provider, { hasKey: Boolean(after.keyCipher), baseUrl: after.baseUrl, config: after.config });
+  checkAgainstProvider(
+    provider,
+    { hasKey: Boolean(after.keyCipher), baseUrl: after.baseUrl, config: after.config },
+    { creating: false, config: changes.config !== undefined },
+  );
 
   const slug = item.providerSlug;
   const defaults = { ...before.defaults };

@@ -4,10 +4,9 @@ import { newId } from '../shared/ids.ts';
 import { put, remove, transactGet, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
 import { pageOf } from '../usage/pages.ts';
 import type { Model } from './default-models.ts';
-import type { Provider } from './default-providers.ts';
 import { hubDb, type ModelItem } from './entities.ts';
 import { checkModelProvider, ruleNames, type ModelInput, type ModelView } from './models.ts';
-import { auditWrites, orgKey, orgOwner } from './owners.ts';
+import { auditWrites, orgKey, orgOwner, PLATFORM } from './owners.ts';
 import { providerCatalogue } from './providers.ts';
 import { forgetSnapshot, loadSnapshot, mergeProviders, modelFromItem } from './snapshot.ts';
 
@@ -73,14 +72,14 @@ export async function patchCustomModel(
   // The model and the provider catalogue in one read.
   const [item, catalogue] = await transactGet<[ModelItem, { providers?: unknown }]>([
     { op: hubDb.model.get({ owner, modelId }), entity: hubDb.model },
-    { op: hubDb.providerCatalogue.get({ owner: 'platform' }), entity: hubDb.providerCatalogue },
+    { op: hubDb.providerCatalogue.get({ owner: PLATFORM }), entity: hubDb.providerCatalogue },
   ]);
   if (!item) throw notFound(modelId);
   const before = modelFromItem(item);
   const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as Partial<Model>;
   if (defined.aliases) defined.aliases = [...new Set(defined.aliases.map((a) => a.toLowerCase()))];
   const after: Model = { ...before, ...defined, modelId, kind: 'custom', updatedBy: access.actorId };
-  if (changes.providerSlug) checkModelProvider(mergeProviders(catalogue?.providers) as Map<string, Provider>, after);
+  if (changes.providerSlug) checkModelProvider(mergeProviders(catalogue?.providers), after);
 
   const added = after.aliases.filter((a) => !before.aliases.includes(a));
   const dropped = before.aliases.filter((a) => !after.aliases.includes(a));
