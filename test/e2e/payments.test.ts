@@ -313,3 +313,11 @@ describe('billing notifications and plan edits', () => {
     expect((await api('GET', '/v1/admin/audit-events', { token: owner.accessToken })).status).toBe(403);
   });
 });
+
+describe('the platform audit log', () => {
+  it('refuses a cursor of another list with a 400', async () => {
+    const cursor = Buffer.from(JSON.stringify({ pk: '$platform#orgid_org_x', sk: 'x' })).toString('base64url');
+    const res = await api('GET', `/v1/admin/audit-events?cursor=${cursor}`, { token: admin.accessToken });
+    expect(res.status).toBe(400);
+  });
+});

@@ -1,4 +1,5 @@
 import { newId } from '../shared/ids.ts';
+import { pageOf } from '../usage/pages.ts';
 import { db, type AuditEvent } from './entities.ts';
 import type { OrgAccess } from './access.ts';
 
@@ -72,6 +73,6 @@ export async function listAuditEvents(access: OrgAccess, options: { cursor?: str
 export async function listPlatformAuditEvents(options: { cursor?: string; limit?: number; action?: string }) {
   const query = db.auditEvent.query.byOrg({ orgId: PLATFORM_AUDIT_SCOPE });
   const filtered = options.action ? query.where(({ action }, { eq }) => eq(action, options.action!)) : query;
-  const { data, cursor } = await filtered.go({ cursor: options.cursor ?? null, limit: options.limit ?? 50, order: 'desc' });
+  const { data, cursor } = await pageOf(filtered, { cursor: options.cursor, limit: options.limit ?? 50, order: 'desc' });
   return { items: data, nextCursor: cursor };
 }
