@@ -87,7 +87,9 @@ describe('the scheduled jobs', () => {
       );
       expect(schedule, job.name).toBeDefined();
       expect(schedule!.Properties).toMatchObject({
-        ScheduleExpression: job.schedule === 'dailyUsageSchedule' ? 'cron(30 0 * * ? *)' : 'rate(1 hour)',
+        ScheduleExpression:
+          { dailyUsageSchedule: 'cron(30 0 * * ? *)', modelMetricsSchedule: 'cron(5 * * * ? *)' }[job.schedule as string] ??
+          'rate(1 hour)',
         State: 'ENABLED',
         Target: {
           Input: JSON.stringify({ job: job.name }),
