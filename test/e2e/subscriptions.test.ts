@@ -48,7 +48,7 @@ describe('a subscription', () => {
       expect(await waitForNotification(user, 'subscription-changed', (n) => n.metadata?.status === 'Trial')).toMatchObject({
         title: 'Your subscription changed',
       });
-  });
+  }, 40_000);
 
   it('is changed by owners and admins only: a viewer gets 403, an unknown plan 404, a plan sold by contract 422', async () => {
     expect((await change('team', viewer.accessToken)).status).toBe(403);

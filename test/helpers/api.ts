@@ -174,7 +174,7 @@ export async function waitForNotification(
   user: SignedInUser,
   type: string,
   match: (n: any) => boolean = () => true,
-  timeoutMs = 8_000,
+  timeoutMs = 15_000,
 ) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
