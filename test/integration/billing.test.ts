@@ -245,7 +245,9 @@ describe('plan changes under concurrency (DynamoDB Local)', () => {
     const after = await getSubscription(orgId);
     expect(after).toMatchObject({ planId: 'pro', status: 'Trial' });
     expect(after.version).toBe(before.version! + 1);
-    expect((await ledger(orgId)).filter((r) => r.key === periodGrantKey(orgId, after.currentPeriodStart))).toHaveLength(1);
+    expect(
+      (await ledger(orgId)).filter((r) => r.key === periodGrantKey(orgId, after.planId, after.currentPeriodStart)),
+    ).toHaveLength(1);
     expect(await orgPlan(orgId)).toBe('pro');
     await expectConsistent(orgId);
   });
@@ -274,7 +276,10 @@ describe('the billing schedules (DynamoDB Local)', () => {
     expect(after.currentPeriodEnd).toBe(addMonths(before.currentPeriodEnd, 1));
     const grants = (await ledger(orgId)).filter((r) => r.type === 'grant');
     expect(grants.map((g) => g.key).sort()).toEqual(
-      [periodGrantKey(orgId, before.currentPeriodStart), periodGrantKey(orgId, after.currentPeriodStart)].sort(),
+      [
+        periodGrantKey(orgId, before.planId, before.currentPeriodStart),
+        periodGrantKey(orgId, after.planId, after.currentPeriodStart),
+      ].sort(),
     );
     expect(await expectConsistent(orgId)).toMatchObject({ available: 200 });
   });
@@ -324,9 +329,9 @@ describe('the billing schedules (DynamoDB Local)', () => {
     // Back on Free with its credits for the new period, once.
     for (const orgId of [cancelling, trial]) {
       const sub = await getSubscription(orgId);
-      expect((await ledger(orgId)).filter((r) => r.key === periodGrantKey(orgId, sub.currentPeriodStart))).toMatchObject([
-        { amount: 100 },
-      ]);
+      expect(
+        (await ledger(orgId)).filter((r) => r.key === periodGrantKey(orgId, sub.planId, sub.currentPeriodStart)),
+      ).toMatchObject([{ amount: 100 }]);
     }
     // Nothing is due any more: a third run finds none of them.
     const { data: markers } = await billingDb.due.query.byOrg({ orgId: grace }).go();

@@ -92,7 +92,7 @@ export function creditWrites(
 }
 
 /** The key of a plan's grant for the period starting at `periodStart`: one grant per period, ever. */
-export const periodGrantKey = (orgId: string, periodStart: string) => `grant:${orgId}:${periodStart}`;
+export const periodGrantKey = (orgId: string, planId: string, periodStart: string) => `grant:${orgId}:${planId}:${periodStart}`;
 
 /** Adds credits: a plan's grant, a purchase, a refund, or a positive admin adjustment. */
 export async function credit(

@@ -84,7 +84,7 @@ export interface Grant {
 /** The monthly grant of `plan` for the period starting at `periodStart`. */
 export function periodGrant(orgId: string, plan: Plan, periodStart: string, amount = plan.monthlyCredits): Grant {
   return {
-    key: periodGrantKey(orgId, periodStart),
+    key: periodGrantKey(orgId, plan.planId, periodStart),
     type: 'grant',
     amount,
     description: `${plan.name} plan: monthly credits`,
