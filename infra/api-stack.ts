@@ -242,7 +242,7 @@ export class ApiStack extends Stack {
           allowedOrigins: config.corsOrigins,
           allowedMethods: [UrlMethod.GET, UrlMethod.POST],
           allowedHeaders: ['authorization', 'content-type', 'x-api-key', 'openai-organization'],
-          exposedHeaders: [...CORS_EXPOSE_HEADERS, 'x-route'],
+          exposedHeaders: CORS_EXPOSE_HEADERS,
           maxAge: Duration.hours(1),
         },
       });

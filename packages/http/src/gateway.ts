@@ -167,11 +167,13 @@ export function gatewayHandler(entries: GatewayRoute[]) {
     if (method === 'OPTIONS') return end(responseStream, { statusCode: 204, headers: { ...corsHeaders() } });
     if (!match) {
       const status = matches.length ? 405 : 404;
-      const { body } = openAiError(undefined);
-      (body as { error: { message: string; type: string; code: string | null } }).error = {
-        message: status === 404 ? `No route for ${method} ${path}` : `${method} is not allowed on ${path}`,
-        type: 'invalid_request_error',
-        code: status === 404 ? 'unknown_url' : 'method_not_allowed',
+      const body = {
+        error: {
+          message: status === 404 ? `No route for ${method} ${path}` : `${method} is not allowed on ${path}`,
+          type: 'invalid_request_error',
+          param: null,
+          code: status === 404 ? 'unknown_url' : 'method_not_allowed',
+        },
       };
       return end(responseStream, json(status, body));
     }

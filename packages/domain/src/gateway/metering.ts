@@ -131,15 +131,11 @@ export async function record(call: MeteredCall, held: CreditReservation | undefi
     else credits = await chargeWithoutHold(call, charged, links, [usage.write, metric]);
   } else {
     if (held) await release(access.orgId, held.reservationId);
-    await writeOnce([usage.write, metric]);
+    // All or nothing; a second record of the same call (its usage key exists) changes nothing.
+    await transactWrite([usage.write, metric]);
   }
   await Promise.all([usageRecorded(usage.log), markModelHour(modelId, at)]);
   return { credits, costMicros: cost.totalCostMicros };
-}
-
-/** All-or-nothing; a second record of the same call (its usage key exists) changes nothing. */
-async function writeOnce(writes: WriteItem[]) {
-  await transactWrite(writes);
 }
 
 /**

@@ -136,7 +136,7 @@ async function failed(admitted: Admitted, requestedModel: string, error: unknown
   const last = attempts.at(-1);
   const candidate = last ? admitted.plan.candidates[last.candidate] : undefined;
   await record(admitted.metered, admitted.held, {
-    candidate: candidate && { ...candidate, keySource: candidate.keySource },
+    candidate,
     requestedModel,
     usage: {},
     status,

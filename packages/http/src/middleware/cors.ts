@@ -10,6 +10,7 @@ export const EXPOSED_HEADERS = [
   'x-ratelimit-limit',
   'x-ratelimit-remaining',
   'x-ratelimit-reset',
+  'x-route',
 ];
 
 export function corsHeaders(): Record<string, string> {
