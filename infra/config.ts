@@ -42,6 +42,8 @@ export interface PlatformConfig {
   dailyUsageSchedule: string;
   /** Schedule of the model metrics roll-up (a few minutes past each hour). */
   modelMetricsSchedule: string;
+  /** Schedule of the sweep of expired credit holds. */
+  holdSweepSchedule: string;
   /** Secrets Manager secret holding Stripe's `{ "apiKey": "sk_…", "webhookSecret": "whsec_…" }`. */
   stripeSecretName: string;
 }
@@ -100,6 +102,7 @@ export function readConfig(node: Context): PlatformConfig {
     billingJobsSchedule: str(node, 'billingJobsSchedule') ?? 'rate(1 hour)',
     dailyUsageSchedule: str(node, 'dailyUsageSchedule') ?? 'cron(30 0 * * ? *)',
     modelMetricsSchedule: str(node, 'modelMetricsSchedule') ?? 'cron(5 * * * ? *)',
+    holdSweepSchedule: str(node, 'holdSweepSchedule') ?? 'rate(5 minutes)',
     stripeSecretName: str(node, 'stripeSecretName') ?? `${prefix}/stripe`,
   };
 }

@@ -11,7 +11,7 @@ export interface ScheduledJob {
   handler: string;
   description: string;
   /** Which context setting gives its schedule expression (see infra/config.ts). */
-  schedule: 'billingJobsSchedule' | 'dailyUsageSchedule' | 'modelMetricsSchedule';
+  schedule: 'billingJobsSchedule' | 'dailyUsageSchedule' | 'modelMetricsSchedule' | 'holdSweepSchedule';
 }
 
 export const SCHEDULED_JOBS: readonly ScheduledJob[] = [
@@ -63,5 +63,12 @@ export const SCHEDULED_JOBS: readonly ScheduledJob[] = [
     handler: 'jobs/model-metrics',
     description: 'Rolls the model metrics of the last two hours up per model, platform-wide and per organization.',
     schedule: 'modelMetricsSchedule',
+  },
+  {
+    name: 'expired-holds',
+    handler: 'jobs/expired-holds',
+    description:
+      'Closes credit holds past their expiry (work that never settled, a gateway container that died with a lease): what was drawn is charged, the rest returns to the balance.',
+    schedule: 'holdSweepSchedule',
   },
 ];

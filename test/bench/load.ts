@@ -1,42 +1,75 @@
 /**
  * A load generator in its own process, so the server under test keeps its event loop:
- * `tsx load.ts <url> <token> <concurrency> <seconds> <serialSeconds>` prints JSON latencies.
+ * `tsx load.ts '<json LoadSpec>'` prints `{ serial, loaded, seconds }` (latencies in ms) as JSON.
+ * First a warm-up, then one client in sequence (`serial`), then `concurrency` clients (`loaded`).
+ * With `firstToken`, a sample is the time to the first server-sent event that carries content,
+ * and the rest of the stream is read before the next request.
  */
 import { Agent, request } from 'node:http';
 
-const [url, token, concurrency, seconds, serialSeconds] = process.argv.slice(2);
-const target = new URL(url!);
-const agent = new Agent({ keepAlive: true, maxSockets: Number(concurrency) });
-
-function get(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const started = process.hrtime.bigint();
-    const req = request(target, { agent, headers: { authorization: `Bearer ${token}` } }, (res) => {
-      res.resume();
-      res.on('end', () =>
-        res.statusCode === 200
-          ? resolve(Number(process.hrtime.bigint() - started) / 1e6)
-          : reject(new Error(`status ${res.statusCode}`)),
-      );
-    });
-    req.on('error', reject);
-    req.end();
-  });
+export interface LoadSpec {
+  url: string;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  body?: unknown;
+  concurrency: number;
+  seconds: number;
+  serialSeconds: number;
+  warmupSeconds?: number;
+  firstToken?: boolean;
 }
 
-const warmEnd = Date.now() + Number(process.env.BENCH_WARMUP_SECONDS ?? 5) * 1000;
-while (Date.now() < warmEnd) await get(); // warm-up: both JITs, connections
-const serial: number[] = [];
-const serialEnd = Date.now() + Number(serialSeconds) * 1000;
-while (Date.now() < serialEnd) serial.push(await get());
+/** A streamed chunk with text in it: OpenAI's `"content":"x…"` delta. */
+const CONTENT = /"content":"[^"]/;
 
-const loaded: number[] = [];
-const started = Date.now();
-const end = started + Number(seconds) * 1000;
-await Promise.all(
-  Array.from({ length: Number(concurrency) }, async () => {
-    while (Date.now() < end) loaded.push(await get());
-  }),
-);
-process.stdout.write(JSON.stringify({ serial, loaded, seconds: (Date.now() - started) / 1000 }));
-agent.destroy();
+export async function runLoad(spec: LoadSpec) {
+  const target = new URL(spec.url);
+  const agent = new Agent({ keepAlive: true, maxSockets: spec.concurrency });
+  const payload = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+  const headers = { ...spec.headers, ...(payload ? { 'content-type': 'application/json' } : {}) };
+
+  const once = () =>
+    new Promise<number>((resolve, reject) => {
+      const started = process.hrtime.bigint();
+      const elapsed = () => Number(process.hrtime.bigint() - started) / 1e6;
+      const req = request(target, { agent, method: spec.method ?? 'GET', headers }, (res) => {
+        let first: number | undefined;
+        let seen = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          if (!spec.firstToken || first !== undefined) return;
+          seen += chunk;
+          if (CONTENT.test(seen)) first = elapsed();
+        });
+        res.on('end', () => {
+          if (res.statusCode !== 200) return reject(new Error(`${spec.url}: status ${res.statusCode} ${seen}`));
+          if (spec.firstToken && first === undefined) return reject(new Error(`${spec.url}: no content in the stream`));
+          resolve(first ?? elapsed());
+        });
+      });
+      req.on('error', reject);
+      req.end(payload);
+    });
+
+  const warmEnd = Date.now() + (spec.warmupSeconds ?? 5) * 1000;
+  while (Date.now() < warmEnd) await once(); // both JITs, connections, caches
+  const serial: number[] = [];
+  const serialEnd = Date.now() + spec.serialSeconds * 1000;
+  while (Date.now() < serialEnd) serial.push(await once());
+
+  const loaded: number[] = [];
+  const started = Date.now();
+  const end = started + spec.seconds * 1000;
+  if (spec.seconds > 0)
+    await Promise.all(
+      Array.from({ length: spec.concurrency }, async () => {
+        while (Date.now() < end) loaded.push(await once());
+      }),
+    );
+  agent.destroy();
+  return { serial, loaded, seconds: (Date.now() - started) / 1000 };
+}
+
+if (process.argv[1] === import.meta.filename) {
+  process.stdout.write(JSON.stringify(await runLoad(JSON.parse(process.argv[2]!) as LoadSpec)));
+}

@@ -11,6 +11,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { bundle, writeBareHandler } from './bundle.ts';
+import { gatewayBench } from './gateway.ts';
+import type { LoadSpec } from './load.ts';
 
 const execFileAsync = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../..');
@@ -89,6 +91,22 @@ async function ledgerBench() {
   };
 }
 
+/** Runs the load generator in its own process (see load.ts). */
+async function load(spec: LoadSpec) {
+  const { stdout } = await execFileAsync(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'load.ts'), JSON.stringify(spec)],
+    { maxBuffer: 256 * 1024 * 1024 },
+  );
+  return JSON.parse(stdout.toString()) as { serial: number[]; loaded: number[]; seconds: number };
+}
+
+const stats = (xs: number[]) => ({
+  samples: xs.length,
+  p50Ms: +percentile(xs, 50).toFixed(2),
+  p99Ms: +percentile(xs, 99).toFixed(2),
+});
+
 async function latencyBench() {
   const { startLocalCloud } = await import('@platform/local/cloud');
   const cloud = await startLocalCloud({ port: 0, seed: true });
@@ -99,35 +117,25 @@ async function latencyBench() {
       body: JSON.stringify({ email: cloud.demo!.user.email, password: cloud.demo!.user.password }),
     });
     const { accessToken } = (await signIn.json()) as { accessToken: string };
-    // Asynchronous: this process serves the requests while the generator sends them.
-    const { stdout: out } = await execFileAsync(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        join(import.meta.dirname, 'load.ts'),
-        `${cloud.url}/v1/me`,
-        accessToken,
-        String(CONCURRENCY),
-        String(LOAD_SECONDS),
-        '2',
-      ],
-      { maxBuffer: 256 * 1024 * 1024 },
-    );
-    const { serial, loaded, seconds } = JSON.parse(out.toString()) as { serial: number[]; loaded: number[]; seconds: number };
-    const ledger = await ledgerBench();
-    return {
-      ledger,
+    const { serial, loaded, seconds } = await load({
+      url: `${cloud.url}/v1/me`,
+      headers: { authorization: `Bearer ${accessToken}` },
+      concurrency: CONCURRENCY,
+      seconds: LOAD_SECONDS,
+      serialSeconds: 2,
+    });
+    const me = {
       route: 'GET /v1/me',
-      serial: { samples: serial.length, p50Ms: +percentile(serial, 50).toFixed(2), p99Ms: +percentile(serial, 99).toFixed(2) },
-      loaded: {
-        concurrency: CONCURRENCY,
-        samples: loaded.length,
-        requestsPerSecond: Math.round(loaded.length / seconds),
-        p50Ms: +percentile(loaded, 50).toFixed(2),
-        p99Ms: +percentile(loaded, 99).toFixed(2),
-      },
+      serial: stats(serial),
+      loaded: { concurrency: CONCURRENCY, requestsPerSecond: Math.round(loaded.length / seconds), ...stats(loaded) },
     };
+    if (process.env.BENCH_ONLY !== 'me') console.log('Load-testing the gateway against a fake provider…');
+    const gateway =
+      process.env.BENCH_ONLY === 'me'
+        ? undefined
+        : await gatewayBench(cloud, load, stats, { concurrency: CONCURRENCY, seconds: LOAD_SECONDS });
+    const ledger = await ledgerBench();
+    return { ledger, me, gateway };
   } finally {
     await cloud.stop();
   }
@@ -161,6 +169,10 @@ const targets = {
   meRpsMin: 1000,
   ledgerP50MsMax: 3,
   dynamoRequestsPerRouteMax: 3,
+  gatewayOverheadP50MsMax: 3,
+  gatewayOverheadP99MsMax: 10,
+  gatewayFirstTokenOverheadMsMax: 3,
+  gatewayRpsMin: 500,
 };
 const worstInit = functions.functions.reduce((a, b) => (b.ratio > a.ratio ? b : a));
 const results = { machine, targets, functions, latency, dynamoRequestsPerRoute: dynamo };
@@ -175,10 +187,17 @@ const lines = [
   '| measure | target | result | |',
   '|---|---|---|---|',
   `| cold import of a function vs a bare DynamoDB handler (${functions.bare.initMs} ms, ${(functions.bare.bytes / 1024).toFixed(0)} KiB) | ≤ ${targets.initRatioMax}× | worst ${worstInit.ratio}× (${worstInit.function}) | ${check(worstInit.ratio <= targets.initRatioMax)} |`,
-  `| GET /v1/me p50, one client | ≤ ${targets.meP50MsMax} ms | ${latency.serial.p50Ms} ms (p99 ${latency.serial.p99Ms} ms) | ${check(latency.serial.p50Ms <= targets.meP50MsMax)} |`,
-  `| GET /v1/me throughput, ${latency.loaded.concurrency} clients | ≥ ${targets.meRpsMin}/s | ${latency.loaded.requestsPerSecond}/s (p50 ${latency.loaded.p50Ms} ms, p99 ${latency.loaded.p99Ms} ms) | ${check(latency.loaded.requestsPerSecond >= targets.meRpsMin)} |`,
+  `| GET /v1/me p50, one client | ≤ ${targets.meP50MsMax} ms | ${latency.me.serial.p50Ms} ms (p99 ${latency.me.serial.p99Ms} ms) | ${check(latency.me.serial.p50Ms <= targets.meP50MsMax)} |`,
+  `| GET /v1/me throughput, ${latency.me.loaded.concurrency} clients | ≥ ${targets.meRpsMin}/s | ${latency.me.loaded.requestsPerSecond}/s (p50 ${latency.me.loaded.p50Ms} ms, p99 ${latency.me.loaded.p99Ms} ms) | ${check(latency.me.loaded.requestsPerSecond >= targets.meRpsMin)} |`,
   `| a debit (one transaction), p50 | ≤ ${targets.ledgerP50MsMax} ms | ${latency.ledger.debit.p50Ms} ms (p99 ${latency.ledger.debit.p99Ms} ms) | ${check(latency.ledger.debit.p50Ms <= targets.ledgerP50MsMax)} |`,
   `| a limit check (one conditional write), p50 | ≤ ${targets.ledgerP50MsMax} ms | ${latency.ledger.limitCheck.p50Ms} ms (p99 ${latency.ledger.limitCheck.p99Ms} ms) | ${check(latency.ledger.limitCheck.p50Ms <= targets.ledgerP50MsMax)} |`,
+  ...(latency.gateway
+    ? [
+        `| gateway overhead over the provider called directly, one client (${latency.gateway.completion.direct.p50Ms} ms direct) | p50 ≤ ${targets.gatewayOverheadP50MsMax} ms, p99 ≤ ${targets.gatewayOverheadP99MsMax} ms | p50 ${latency.gateway.completion.overheadP50Ms} ms, p99 ${latency.gateway.completion.overheadP99Ms} ms | ${check(latency.gateway.completion.overheadP50Ms <= targets.gatewayOverheadP50MsMax && latency.gateway.completion.overheadP99Ms <= targets.gatewayOverheadP99MsMax)} |`,
+        `| gateway time-to-first-token overhead, streaming, p50 | ≤ ${targets.gatewayFirstTokenOverheadMsMax} ms | ${latency.gateway.firstToken.overheadP50Ms} ms (${latency.gateway.firstToken.gateway.p50Ms} ms against ${latency.gateway.firstToken.direct.p50Ms} ms) | ${check(latency.gateway.firstToken.overheadP50Ms <= targets.gatewayFirstTokenOverheadMsMax)} |`,
+        `| gateway completions per second, ${latency.gateway.throughput.concurrency} clients, metered | ≥ ${targets.gatewayRpsMin}/s | ${latency.gateway.throughput.gatewayPerSecond}/s (p50 ${latency.gateway.throughput.gatewayLoaded.p50Ms} ms, p99 ${latency.gateway.throughput.gatewayLoaded.p99Ms} ms; direct ${latency.gateway.throughput.directPerSecond}/s) | ${check(latency.gateway.throughput.gatewayPerSecond >= targets.gatewayRpsMin)} |`,
+      ]
+    : []),
   dynamo
     ? `| DynamoDB requests per route (max seen in the test run), Scans | ≤ ${targets.dynamoRequestsPerRouteMax}, none | max ${dynamo.maxPerRoute} (${dynamo.worstRoute}), ${dynamo.scans} Scans | ${check(dynamo.maxPerRoute <= targets.dynamoRequestsPerRouteMax && dynamo.scans === 0)} |`
     : '| DynamoDB requests per route | ≤ 3, no Scan | run `npm test` first | |',
@@ -203,4 +222,4 @@ const lines = [
   '',
 ];
 writeFileSync(join(OUT, 'README.md'), lines.join('\n'));
-console.log(lines.slice(4, 10).join('\n'));
+console.log(lines.slice(4, 13).join('\n'));

@@ -88,8 +88,11 @@ describe('the scheduled jobs', () => {
       expect(schedule, job.name).toBeDefined();
       expect(schedule!.Properties).toMatchObject({
         ScheduleExpression:
-          { dailyUsageSchedule: 'cron(30 0 * * ? *)', modelMetricsSchedule: 'cron(5 * * * ? *)' }[job.schedule as string] ??
-          'rate(1 hour)',
+          {
+            dailyUsageSchedule: 'cron(30 0 * * ? *)',
+            modelMetricsSchedule: 'cron(5 * * * ? *)',
+            holdSweepSchedule: 'rate(5 minutes)',
+          }[job.schedule as string] ?? 'rate(1 hour)',
         State: 'ENABLED',
         Target: {
           Input: JSON.stringify({ job: job.name }),

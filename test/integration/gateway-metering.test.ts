@@ -1,13 +1,21 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { ledgerDb } from '@platform/domain/billing/entities';
 import { credit, getBalance, releaseExpiredReservations } from '@platform/domain/billing/ledger';
 import type { OrgAccess } from '@platform/domain/identity/access';
 import type { Organization } from '@platform/domain/identity/entities';
-import { admit, record, type CallRecord, type MeteredCall } from '@platform/domain/gateway/metering';
+import {
+  admit,
+  forgetLeases,
+  record,
+  setLeaseSizing,
+  type CallRecord,
+  type MeteredCall,
+} from '@platform/domain/gateway/metering';
 import { hourOf, modelMetrics, percentile, rollUpHour, bucketOf, ALL } from '@platform/domain/gateway/metrics';
 import type { Candidate } from '@platform/domain/gateway/types';
 import { listUsage } from '@platform/domain/usage/logs';
+import { limitsWithUsage } from '@platform/domain/billing/limits';
 
 /**
  * Metering of gateway calls against DynamoDB Local: admission (limits + hold) is all or
@@ -58,6 +66,12 @@ const done = (c: Candidate | undefined, usage: CallRecord['usage'], latencyMs = 
     responseAt: new Date(requestAt.getTime() + latencyMs),
   };
 };
+
+/** What the organization's hourly chat counter says is used. */
+async function hourlyUsed(access: OrgAccess) {
+  const limits = await limitsWithUsage(access.org);
+  return limits.find((l) => l.resource === 'chat' && l.window === 'hourly')!.used;
+}
 
 async function ledgerSum(orgId: string) {
   const { data } = await ledgerDb.transaction.query.byKey({ orgId }).go({ pages: 'all' });
@@ -116,7 +130,7 @@ describe('gateway metering (DynamoDB Local)', () => {
     await credit(orgId, 'grant', 'grant', 10);
     const call: MeteredCall = { access: accessFor(orgId), requestId: randomUUID(), agentType: 'chat' };
     const held = await admit(call, 0);
-    expect(held).toBeUndefined();
+    expect(held.hold).toBeUndefined();
     expect(await record(call, held, done(candidate('byok'), { inputTokens: 50_000, outputTokens: 50_000 }))).toEqual({
       credits: 0,
       costMicros: 100_000,
@@ -144,9 +158,9 @@ describe('gateway metering (DynamoDB Local)', () => {
     const orgId = newOrg();
     await credit(orgId, 'grant', 'grant', 10);
     const call: MeteredCall = { access: accessFor(orgId), requestId: randomUUID(), agentType: 'chat' };
-    const held = (await admit(call, 5))!;
+    const held = await admit(call, 5);
     // The sweep runs later than the hold's expiry.
-    await releaseExpiredReservations(new Date(Date.parse(held.expiresAt) + 1_000));
+    await releaseExpiredReservations(new Date(Date.parse(held.hold!.expiresAt) + 1_000));
     expect(await getBalance(orgId)).toMatchObject({ available: 10, reserved: 0 });
     const outcome = done(candidate(), { inputTokens: 30_000 });
     expect(await record(call, held, outcome)).toMatchObject({ credits: 3 });
@@ -154,6 +168,107 @@ describe('gateway metering (DynamoDB Local)', () => {
     expect(await getBalance(orgId)).toMatchObject({ available: 7, reserved: 0 });
     expect(await ledgerSum(orgId)).toBe(7);
     expect((await listUsage(orgId)).items).toHaveLength(1);
+  });
+});
+
+describe('gateway admission leases (DynamoDB Local)', () => {
+  afterEach(() => setLeaseSizing());
+  const pricey = (credits: number) => ({ inputTokens: credits * 10_000 });
+
+  it('admit a caller’s calls from one lease under load, and settle them as one ledger row when it closes', async () => {
+    setLeaseSizing(() => 5);
+    const orgId = newOrg();
+    await credit(orgId, 'grant', 'grant', 100);
+    const access = accessFor(orgId);
+    const charged: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const call: MeteredCall = { access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' };
+      const admission = await admit(call, 4);
+      // The whole lease is held from the first call: 5 calls × 4 credits.
+      expect(await getBalance(orgId)).toMatchObject({ available: 80, reserved: 20 });
+      charged.push((await record(call, admission, done(candidate(), pricey(i % 2 ? 1 : 3)))).credits);
+    }
+    expect(charged).toEqual([3, 1, 3, 1, 3]);
+    // The fifth call spent the lease: it closed, charging what its calls drew.
+    expect(await getBalance(orgId)).toMatchObject({ available: 89, reserved: 0 });
+    const { data: rows } = await ledgerDb.transaction.query.byKey({ orgId }).go({ pages: 'all' });
+    expect(rows.filter((r) => r.type === 'settle')).toEqual([
+      expect.objectContaining({ amount: -11, metadata: expect.objectContaining({ calls: 5 }) }),
+    ]);
+    expect(await ledgerSum(orgId)).toBe(89);
+    const { items } = await listUsage(orgId);
+    expect(items.map((u) => u.credits).sort()).toEqual([1, 1, 3, 3, 3]);
+  });
+
+  it('give back what a lease did not use: credits, and the limit units its calls did not make', async () => {
+    setLeaseSizing(() => 10);
+    const orgId = newOrg();
+    await credit(orgId, 'grant', 'grant', 100);
+    const access = accessFor(orgId, [{ subject: 'org', resource: 'chat', hourly: 50 }]);
+    const call: MeteredCall = { access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' };
+    const admission = await admit(call, 2);
+    expect(await getBalance(orgId)).toMatchObject({ available: 80, reserved: 20 });
+    expect(await hourlyUsed(access)).toBe(10);
+    await record(call, admission, done(candidate(), pricey(1)));
+    // Its time is up (the container went quiet): the caller's next call closes it and opens another.
+    admission.lease.validUntil = Date.now() - 1;
+    setLeaseSizing(() => 1);
+    const next: MeteredCall = { access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' };
+    await record(next, await admit(next, 2), done(candidate(), pricey(2)));
+    expect(await getBalance(orgId)).toMatchObject({ available: 97, reserved: 0 });
+    expect(await hourlyUsed(access)).toBe(2);
+    expect(await ledgerSum(orgId)).toBe(97);
+  });
+
+  it('refuse exactly where calls one by one would: at a limit (429) and at the balance (402)', async () => {
+    setLeaseSizing(() => 20);
+    const orgId = newOrg();
+    await credit(orgId, 'grant', 'grant', 10);
+    const access = accessFor(orgId, [{ subject: 'org', resource: 'chat', hourly: 4 }]);
+    const admitted = [];
+    for (let i = 0; i < 3; i++) {
+      const call: MeteredCall = { access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' };
+      admitted.push(await admit(call, 3).then((a) => record(call, a, done(candidate(), pricey(3)))));
+    }
+    // A lease of 4 calls (the hourly limit) × 3 credits is more than the 10 there are: calls came one by one.
+    expect(admitted.map((r) => r.credits)).toEqual([3, 3, 3]);
+    expect(await getBalance(orgId)).toMatchObject({ available: 1, reserved: 0 });
+    await expect(admit({ access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' }, 3)).rejects.toMatchObject({
+      status: 402,
+    });
+    const org2 = newOrg();
+    await credit(org2, 'grant', 'grant', 100);
+    const limited = accessFor(org2, [{ subject: 'org', resource: 'chat', hourly: 3 }]);
+    const results = [];
+    for (let i = 0; i < 4; i++) {
+      const call: MeteredCall = { access: limited, requestId: randomUUID(), agentType: 'chat', resource: 'chat' };
+      results.push(
+        await admit(call, 1).then(
+          (a) => record(call, a, done(candidate(), pricey(1))).then(() => 'ok'),
+          (e) => e.status,
+        ),
+      );
+    }
+    expect(results).toEqual(['ok', 'ok', 'ok', 429]);
+  });
+
+  it('leave a dead container’s lease to the sweep, which charges what its calls drew and releases the rest', async () => {
+    setLeaseSizing(() => 5);
+    const orgId = newOrg();
+    await credit(orgId, 'grant', 'grant', 100);
+    const access = accessFor(orgId);
+    let hold;
+    for (let i = 0; i < 2; i++) {
+      const call: MeteredCall = { access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' };
+      const admission = await admit(call, 5);
+      hold = admission.hold!;
+      await record(call, admission, done(candidate(), pricey(2)));
+    }
+    forgetLeases(); // the container is gone, its lease open
+    expect(await getBalance(orgId)).toMatchObject({ available: 75, reserved: 25 });
+    await releaseExpiredReservations(new Date(Date.parse(hold!.expiresAt) + 1_000));
+    expect(await getBalance(orgId)).toMatchObject({ available: 96, reserved: 0 });
+    expect(await ledgerSum(orgId)).toBe(96);
   });
 });
 

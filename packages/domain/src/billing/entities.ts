@@ -90,6 +90,8 @@ const CreditReservationEntity = lazy(
           /** Spreads the sweep index over partitions: no single hot key for the platform. */
           shard: { type: 'number', required: true, readOnly: true },
           settledAmount: { type: 'number' },
+          /** Charged so far from a hold that serves several calls (a gateway lease); settled when it closes. */
+          drawn: { type: 'number' },
           closedAt: { type: 'string' },
           ttl: { type: 'number' },
           createdAt: { type: 'string', required: true, readOnly: true },

@@ -208,8 +208,42 @@ function close(held: CreditReservation, status: 'settled' | 'released', settledA
         ttl: Math.floor(now / 1000) + CLOSED_RETENTION_DAYS * 86_400,
         ...(settledAmount !== undefined ? { settledAmount } : {}),
       })
-      .where(({ status: current }, { eq }) => eq(current, 'held')),
+      .where(({ status: current }, { eq }) => eq(current, 'held'))
+      // A hold that serves several calls closes on what was drawn from it when it was read.
+      .where(({ drawn }, { eq, notExists }) => (held.drawn === undefined ? notExists(drawn) : eq(drawn, held.drawn))),
   );
+}
+
+/**
+ * One call's charge against a hold that serves several calls (a gateway container's lease):
+ * counted on the hold while it is open, and settled with the rest when it closes (`closeHeld`),
+ * so the calls of a lease touch neither the account nor the ledger one by one. Fails (in its
+ * transaction) when the hold is no longer held.
+ */
+export function drawWrite(held: CreditReservation, amount: number): WriteItem {
+  checkAmount(amount);
+  return update(
+    ledgerDb.reservation
+      .update({ orgId: held.orgId, reservationId: held.reservationId })
+      .add({ drawn: amount })
+      .where(({ status }, { eq }) => eq(status, 'held')),
+  );
+}
+
+/**
+ * Closes a hold as it stands: what was drawn from it is settled (one ledger row), the rest
+ * returns to `available`; nothing drawn, it is released. `withWrites` land in the same
+ * transaction. False when it was closed before (or drawn from since it was read).
+ */
+export async function closeHeld(held: CreditReservation, links: Links = {}, withWrites: WriteItem[] = []): Promise<boolean> {
+  if (held.status !== 'held') return false;
+  if (held.drawn) return (await settleHeld(held, held.drawn, links, withWrites)).settled;
+  const outcome = await transactWrite([
+    close(held, 'released'),
+    update(ledgerDb.account.update({ orgId: held.orgId }).add({ reserved: -held.amount, available: held.amount })),
+    ...withWrites,
+  ]);
+  return !outcome.canceled;
 }
 
 export type SettleOutcome =
@@ -264,15 +298,12 @@ export async function settleHeld(
   return { settled: true, charged, transaction: row };
 }
 
-/** Gives the hold back unused. Returns false when it was already settled or released. */
+/**
+ * Gives the hold back unused (what calls drew from a lease's hold is charged). Returns false
+ * when it was already settled or released.
+ */
 export async function release(orgId: string, reservationId: string): Promise<boolean> {
-  const held = await getReservation(orgId, reservationId);
-  if (held.status !== 'held') return false;
-  const outcome = await transactWrite([
-    close(held, 'released'),
-    update(ledgerDb.account.update({ orgId }).add({ reserved: -held.amount, available: held.amount })),
-  ]);
-  return !outcome.canceled;
+  return closeHeld(await getReservation(orgId, reservationId), { description: 'Calls of an expired hold' });
 }
 
 /** Releases every hold past its expiry (the schedule's job); a late settle that won first stays. */

@@ -131,19 +131,32 @@ export async function countUse(limits: CountedLimit[], now = new Date()): Promis
  * (the gateway, with its credit reservation), and the 429 to answer when some of them failed:
  * `refusal(reasons)` takes the cancellation reasons of these writes, in order.
  */
-export async function limitWrites(org: LimitedOrg, subjects: Subject[], resources: string[], now = new Date()) {
-  return counterWrites(await effectiveLimits(org, subjects, resources), now);
+export async function limitWrites(org: LimitedOrg, subjects: Subject[], resources: string[], now = new Date(), units = 1) {
+  return counterWrites(await effectiveLimits(org, subjects, resources), now, units);
 }
 
-function counterWrites(limits: CountedLimit[], now: Date) {
+/** A counter a check went up on: where it is and when its window ends. */
+export interface CountedCounter {
+  subject: string;
+  resource: string;
+  window: string;
+  resetsAt: Date;
+}
+
+/**
+ * `units` uses at once (a gateway container's admission lease), each counter under
+ * `used <= limit - units`; no more units than the smallest limit allows.
+ */
+function counterWrites(limits: CountedLimit[], now: Date, requested = 1) {
+  const units = Math.max(1, Math.min(requested, ...limits.map((l) => l.limit)));
   const counters = limits.map((l) => ({ ...l, ...windowOf(l.window, now) }));
   const writes = counters.map((c) =>
     update(
       limitsDb.counter
         .update({ subject: c.subject, resource: c.resource, window: c.key })
-        .add({ used: 1 })
+        .add({ used: units })
         .set({ ttl: Math.floor(c.resetsAt.getTime() / 1000) + 86_400 })
-        .where(({ used }, { notExists, lt }) => `${notExists(used)} OR ${lt(used, c.limit)}`),
+        .where(({ used }, { notExists, lte }) => `${notExists(used)} OR ${lte(used, c.limit - units)}`),
     ),
   ) as Array<WriteItem & { op: { go(options: { response: 'none' }): Promise<unknown> } }>;
   const refusal = (reasons: string[]) => {
@@ -161,7 +174,28 @@ function counterWrites(limits: CountedLimit[], now: Date) {
     });
     return error;
   };
-  return { writes, refusal };
+  const counted: CountedCounter[] = counters.map((c) => ({
+    subject: c.subject,
+    resource: c.resource,
+    window: c.key,
+    resetsAt: c.resetsAt,
+  }));
+  return { writes, refusal, units, counters: counted };
+}
+
+/** Gives back uses counted and not made (the unused part of a lease), on counters whose window is still open. */
+export function refundWrites(counters: CountedCounter[], units: number, now = new Date()): WriteItem[] {
+  if (units <= 0) return [];
+  return counters
+    .filter((c) => c.resetsAt.getTime() > now.getTime())
+    .map((c) =>
+      update(
+        limitsDb.counter
+          .update({ subject: c.subject, resource: c.resource, window: c.window })
+          .add({ used: -units })
+          .where(({ used }, { gte }) => gte(used, units)),
+      ),
+    );
 }
 
 /** Each limit of the organization with what is used of it now (one read of the counters). */

@@ -1,8 +1,8 @@
-import { debit, release, reserveWrites, settleHeld } from '../billing/ledger.ts';
+import { closeHeld, debit, drawWrite, reserveWrites, settleHeld } from '../billing/ledger.ts';
 import type { CreditReservation } from '../billing/entities.ts';
-import { limitWrites, type Subject } from '../billing/limits.ts';
+import { limitWrites, refundWrites, subjectKey, type CountedCounter, type Subject } from '../billing/limits.ts';
 import type { OrgAccess } from '../identity/access.ts';
-import { ConflictError, PaymentRequiredError } from '../shared/errors.ts';
+import { PaymentRequiredError } from '../shared/errors.ts';
 import { transactWrite, type WriteItem } from '../shared/transactions.ts';
 import type { AgentType } from '../usage/entities.ts';
 import { usageLogWrite, usageRecorded } from '../usage/logs.ts';
@@ -11,12 +11,27 @@ import { costOf, creditsFor, type Usage } from './pricing.ts';
 import type { Candidate } from './types.ts';
 
 /**
- * Metering of a gateway call, in two transactions around the provider call:
- * - `admit` before: the limits the call consumes and the credit reservation, all or nothing
- *   (a refused limit reserves nothing; a short balance counts no limit);
- * - `record` after: the settlement (or release), the usage log and the model metric, all or
- *   nothing, keyed by the request id, so a call is charged and recorded exactly once.
- * A BYOK call reserves and charges no credits but is logged the same way.
+ * Metering of a gateway call: admission before the provider call (the limits it consumes and
+ * a credit hold, all or nothing: a refused limit holds nothing, a short balance counts no
+ * limit), the record after it (the charge, the usage log and the model metric, all or nothing,
+ * keyed by the request id, so a call is charged and recorded exactly once).
+ *
+ * Admission leases keep DynamoDB off the request path under load. A container admits a call
+ * from a lease: limit units and credits taken ahead in one transaction, given out in memory.
+ * - A caller's first calls, and any call after a quiet second, lease one call: exactly one
+ *   transaction before the call and one after, as without leases.
+ * - Under sustained traffic a lease covers about a second of calls (at most `MAX_LEASE_UNITS`
+ *   and `MAX_LEASE_CREDITS`); a call then makes no request before the provider call, and its
+ *   record draws its charge from the lease's hold with the usage log and metric (one transaction).
+ * - A lease serves one call at a time (as a Lambda container does) and new calls for
+ *   `LEASE_MS` at most, never past a limit window. It then closes: what was drawn is settled
+ *   as one ledger row, the rest of the hold and the unused limit units are given back.
+ * - When a lease of several calls would pass a limit or the balance, the call is admitted on
+ *   its own, so refusals (429, 402) come exactly where they would without leases.
+ * - A container that dies with a lease open leaves its hold to the sweep of expired holds,
+ *   which settles what was drawn and releases the rest; its unused limit units stay counted
+ *   until the window ends (at most one lease's worth, on the safe side).
+ * A BYOK call holds and charges no credits but is logged the same way.
  */
 export interface MeteredCall {
   access: OrgAccess;
@@ -26,7 +41,64 @@ export interface MeteredCall {
   resource?: string;
 }
 
-const reservationIdOf = (call: MeteredCall) => `gw:${call.requestId}`;
+/** The most calls, and credits, one lease takes ahead. */
+export const MAX_LEASE_UNITS = 50;
+export const MAX_LEASE_CREDITS = 2_000;
+/** How long a lease admits new calls, and how long its hold lives if its container dies. */
+export const LEASE_MS = 10_000;
+const LEASE_HOLD_MINUTES = 2;
+const CALL_HOLD_MINUTES = 15;
+
+interface Lease {
+  key: string;
+  orgId: string;
+  /** The credit hold behind it, kept current as calls draw from it; none when it holds no credits. */
+  held?: CreditReservation;
+  /** Calls it may still admit, and credits of its hold not promised to a call or drawn. */
+  units: number;
+  credits: number;
+  counters: CountedCounter[];
+  /** Made for one call: it is settled with that call's record, as without leases. */
+  single: boolean;
+  validUntil: number;
+  busy: boolean;
+  calls: number;
+  closing?: Promise<void>;
+}
+
+/** What `admit` hands the call, for `record`. */
+export interface Admission {
+  lease: Lease;
+  /** Recorded (a second record changes nothing). */
+  recorded?: boolean;
+  /** The credits promised to this call from the lease (its estimate). */
+  credits: number;
+  /** The hold backing the call, if any. */
+  hold?: CreditReservation;
+}
+
+interface Pool {
+  leases: Lease[];
+  /** Admissions this second and the one before: the demand a new lease is sized for. */
+  second: number;
+  thisSecond: number;
+  lastSecond: number;
+}
+
+const pools = new Map<string, Pool>();
+
+/** Calls a lease opened now should cover: about a second of the caller's recent demand. */
+let leaseUnits = (callsLastSecond: number, leasesInUse: number) =>
+  Math.min(MAX_LEASE_UNITS, Math.max(1, Math.ceil(callsLastSecond / Math.max(1, leasesInUse))));
+
+const defaultSizing = leaseUnits;
+/** Tests: choose how leases are sized (`undefined` restores the default). */
+export function setLeaseSizing(size?: typeof leaseUnits) {
+  leaseUnits = size ?? defaultSizing;
+}
+
+/** Tests: this container forgets its leases without closing them (as when it dies). */
+export const forgetLeases = () => pools.clear();
 
 function subjectsOf(access: OrgAccess): Subject[] {
   const caller = access.caller;
@@ -36,26 +108,113 @@ function subjectsOf(access: OrgAccess): Subject[] {
   ];
 }
 
-/** Checks the limits and holds `credits` (none for BYOK) in one transaction; 429 or 402 otherwise. */
-export async function admit(call: MeteredCall, credits: number): Promise<CreditReservation | undefined> {
+const resourcesOf = (call: MeteredCall) =>
+  [call.resource, call.access.caller.kind === 'apiClient' ? 'api' : undefined].filter((r): r is string => !!r);
+
+function poolOf(key: string): Pool {
+  let pool = pools.get(key);
+  if (!pool) {
+    if (pools.size >= 10_000) pools.clear();
+    pool = { leases: [], second: 0, thisSecond: 0, lastSecond: 0 };
+    pools.set(key, pool);
+  }
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== pool.second) {
+    pool.lastSecond = second === pool.second + 1 ? pool.thisSecond : 0;
+    pool.thisSecond = 0;
+    pool.second = second;
+  }
+  pool.thisSecond++;
+  return pool;
+}
+
+/**
+ * Admits a call that may cost up to `credits` (0 for BYOK): from an idle lease of this
+ * caller that can cover it, else from a new one. 429 past a limit, 402 past the balance.
+ */
+export async function admit(call: MeteredCall, credits: number): Promise<Admission> {
+  const resources = resourcesOf(call);
+  const subjects = subjectsOf(call.access);
+  const key = [call.access.orgId, subjectKey(subjects[1]!), ...resources].join('|');
+  const pool = poolOf(key);
+  const now = Date.now();
+  const lease = pool.leases.find((l) => !l.busy && !l.closing && l.units > 0 && l.credits >= credits && now < l.validUntil);
+  if (lease) return take(lease, credits);
+  // Closed in the background; the next record of this caller waits for them (and reports a failure).
+  for (const stale of pool.leases.filter((l) => !l.busy && !l.closing)) closeLease(pool, stale).catch(() => undefined);
+  const busy = pool.leases.filter((l) => l.busy).length;
+  const units = Math.min(
+    leaseUnits(pool.lastSecond, busy + 1),
+    credits > 0 ? Math.floor(MAX_LEASE_CREDITS / credits) : MAX_LEASE_UNITS,
+  );
+  const opened = (units > 1 && (await open(call, subjects, resources, credits, units, key).catch(() => undefined))) || undefined;
+  const fresh = opened ?? (await open(call, subjects, resources, credits, 1, key));
+  pool.leases.push(fresh);
+  return take(fresh, credits);
+}
+
+function take(lease: Lease, credits: number): Admission {
+  lease.busy = true;
+  lease.units--;
+  lease.credits -= credits;
+  lease.calls++;
+  return { lease, credits, hold: lease.held };
+}
+
+/** Takes `units` limit units and `units × credits` credits in one transaction; 429 / 402 when refused. */
+async function open(call: MeteredCall, subjects: Subject[], resources: string[], credits: number, wanted: number, key: string) {
   const { access } = call;
-  const resources = [call.resource, access.caller.kind === 'apiClient' ? 'api' : undefined].filter((r): r is string => !!r);
-  const limits = await limitWrites(access.org, subjectsOf(access), resources);
+  const now = new Date();
+  const limits = await limitWrites(access.org, subjects, resources, now, wanted);
+  const units = limits.writes.length ? limits.units : wanted;
+  const amount = credits * units;
+  const single = units === 1;
   const hold =
-    credits > 0
-      ? reserveWrites(access.orgId, reservationIdOf(call), credits, { purpose: 'gateway', holdMinutes: 15 })
+    amount > 0
+      ? reserveWrites(access.orgId, `gw:${call.requestId}`, amount, {
+          purpose: single ? 'gateway' : 'gateway-lease',
+          holdMinutes: single ? CALL_HOLD_MINUTES : LEASE_HOLD_MINUTES,
+        })
       : undefined;
   const writes: WriteItem[] = [...limits.writes, ...(hold?.writes ?? [])];
-  if (!writes.length) return undefined;
-  const outcome = await transactWrite(writes);
-  if (!outcome.canceled) return hold?.item;
-  const limitReasons = outcome.reasons.slice(0, limits.writes.length);
-  if (limitReasons.includes('ConditionalCheckFailed')) throw limits.refusal(limitReasons);
-  const [holdReason, accountReason] = outcome.reasons.slice(limits.writes.length);
-  if (holdReason === 'ConditionalCheckFailed') throw new ConflictError('This request id was already used');
-  if (accountReason === 'ConditionalCheckFailed')
-    throw new PaymentRequiredError(`The organization does not have the ${credits} credits this call may cost`);
-  throw new ConflictError('The call could not be admitted; retry');
+  if (writes.length) {
+    const outcome = await transactWrite(writes);
+    if (outcome.canceled) {
+      const limitReasons = outcome.reasons.slice(0, limits.writes.length);
+      if (limitReasons.includes('ConditionalCheckFailed')) throw limits.refusal(limitReasons);
+      throw new PaymentRequiredError(`The organization does not have the ${credits} credits this call may cost`);
+    }
+  }
+  const ends = Math.min(...limits.counters.map((c) => c.resetsAt.getTime()), now.getTime() + LEASE_MS);
+  return {
+    key,
+    orgId: access.orgId,
+    held: hold?.item,
+    units,
+    credits: amount,
+    counters: limits.counters,
+    single,
+    validUntil: ends,
+    busy: false,
+    calls: 0,
+  } satisfies Lease as Lease;
+}
+
+/** Settles what the lease's calls drew, gives back the rest of its hold and its unused units; once. */
+function closeLease(pool: Pool, lease: Lease): Promise<void> {
+  lease.closing ??= (async () => {
+    const held = lease.held;
+    if (held?.status === 'held') {
+      await closeHeld(held, { description: `gateway · ${lease.calls} calls`, metadata: { calls: lease.calls } });
+      held.status = 'settled';
+    }
+    // Apart from the hold: a counter refused (its window ended meanwhile) must not keep the credits held.
+    const refunds = refundWrites(lease.counters, lease.units);
+    if (refunds.length) await transactWrite(refunds);
+  })().finally(() => {
+    pool.leases = pool.leases.filter((l) => l !== lease);
+  });
+  return lease.closing;
 }
 
 export interface CallRecord {
@@ -79,10 +238,11 @@ export interface Recorded {
 const USAGE_STATUS = { SUCCESS: 'success', ERROR: 'error', TIMEOUT: 'timeout' } as const;
 
 /**
- * Settles (or releases) the hold and writes the usage log and the model metric together. Safe
- * to call again for the same request: the usage log's key makes a second record a no-op.
+ * Charges the call (from its hold) and writes its usage log and model metric together, then
+ * frees its lease for the next call. Safe to call again for the same request: the usage log's
+ * key makes a second record a no-op.
  */
-export async function record(call: MeteredCall, held: CreditReservation | undefined, done: CallRecord): Promise<Recorded> {
+export async function record(call: MeteredCall, admission: Admission, done: CallRecord): Promise<Recorded> {
   const { access, requestId } = call;
   const { candidate } = done;
   const cost = candidate
@@ -124,20 +284,53 @@ export async function record(call: MeteredCall, held: CreditReservation | undefi
     errorType: done.errorType,
   });
   const links = { apiCallId: requestId, description: `${call.agentType} · ${modelId}` };
+  const { lease } = admission;
+  const held = lease.held;
+  const first = !admission.recorded;
+  admission.recorded = true;
+  const writes = [usage.write, metric];
   let credits = 0;
-  if (held && charged > 0) {
-    const outcome = await settleHeld(held, charged, links, [usage.write, metric]);
-    if (outcome.settled) credits = outcome.charged;
-    else credits = await chargeWithoutHold(call, charged, links, [usage.write, metric]);
-  } else {
-    if (held) await release(access.orgId, held.reservationId);
-    // All or nothing; a second record of the same call (its usage key exists) changes nothing.
-    await transactWrite([usage.write, metric]);
+  try {
+    if (lease.single) {
+      if (held && charged > 0) {
+        const outcome = await settleHeld(held, charged, links, writes);
+        if (outcome.settled) credits = outcome.charged;
+        else credits = await chargeWithoutHold(call, charged, links, writes);
+      } else if (held) {
+        // Released with the records, or (recorded before) not at all.
+        await closeHeld(held, links, writes);
+      } else await transactWrite(writes);
+      if (held) held.status = 'settled';
+    } else if (held && charged > 0 && held.status === 'held') {
+      const outcome = await transactWrite([drawWrite(held, charged), ...writes]);
+      if (!outcome.canceled) {
+        held.drawn = (held.drawn ?? 0) + charged;
+        lease.credits -= charged;
+        credits = charged;
+      } else if (outcome.reasons[0] === 'ConditionalCheckFailed') {
+        held.status = 'released'; // swept while the call ran
+        credits = await chargeWithoutHold(call, charged, links, writes);
+      }
+    } else if (charged > 0) credits = await chargeWithoutHold(call, charged, links, writes);
+    else await transactWrite(writes);
+  } finally {
+    if (first) {
+      lease.credits += admission.credits;
+      lease.busy = false;
+    }
   }
-  await Promise.all([usageRecorded(usage.log), markModelHour(modelId, at)]);
+  const pool = pools.get(lease.key);
+  if (lease.single && pool) pool.leases = pool.leases.filter((l) => l !== lease);
+  const spent = lease.units <= 0 || Date.now() >= lease.validUntil || (held !== undefined && held.status !== 'held');
+  if (spent && pool && !lease.single) void closeLease(pool, lease).catch(() => undefined);
+  await Promise.all([
+    usageRecorded(usage.log),
+    markModelHour(modelId, at),
+    // This container's closing leases, so none is left half done when the invocation ends.
+    ...(pool?.leases ?? []).map((l) => l.closing),
+  ]);
   return { credits, costMicros: cost.totalCostMicros };
 }
-
 /**
  * The hold is gone (a sweep released it while a slow call ran): charge what was used directly,
  * as far as the balance goes, and record the call in any case.
@@ -151,7 +344,8 @@ async function chargeWithoutHold(
   const outcome = await transactWrite(writes);
   if (outcome.canceled) return 0; // recorded before: charged then
   try {
-    await debit(call.access.orgId, `settle:${reservationIdOf(call)}`, charged, links);
+    // Its own key: a lease's hold, swept, is settled under the hold's.
+    await debit(call.access.orgId, `call:gw:${call.requestId}`, charged, links);
     return charged;
   } catch (error) {
     if (error instanceof PaymentRequiredError) return 0;

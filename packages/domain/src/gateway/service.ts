@@ -1,4 +1,3 @@
-import type { CreditReservation } from '../billing/entities.ts';
 import type { Caller } from '../identity/access.ts';
 import {
   DomainError,
@@ -12,7 +11,7 @@ import { consumeCredentialQuota } from '../hub/credentials.ts';
 import { gatewayAccess } from './access.ts';
 import { adapterFor } from './adapters/registry.ts';
 import { ExecutionError, execute, executeStream, explainAttempts, type Attempt } from './executor.ts';
-import { admit, record, type CallRecord, type MeteredCall } from './metering.ts';
+import { admit, record, type Admission, type CallRecord, type MeteredCall } from './metering.ts';
 import {
   chatChunks,
   chatCompletion,
@@ -67,7 +66,7 @@ const CALL_TIMEOUT_MS = 60_000;
 interface Admitted {
   metered: MeteredCall;
   plan: RoutePlan;
-  held: CreditReservation | undefined;
+  admission: Admission;
   requestAt: Date;
 }
 
@@ -95,8 +94,8 @@ async function admitCall(
   // The hold covers the dearest platform-paid candidate, so any fallback is covered too.
   const credits = Math.max(0, ...plan.candidates.filter((c) => c.keySource === 'platform').map(estimate));
   const metered: MeteredCall = { access, requestId: call.requestId, agentType, resource: call.resource };
-  const held = await admit(metered, credits);
-  return { metered, plan, held, requestAt };
+  const admission = await admit(metered, credits);
+  return { metered, plan, admission, requestAt };
 }
 
 /** A bring-your-own key's quota is checked as it is used; a spent key is skipped like a throttled one. */
@@ -135,7 +134,7 @@ async function failed(admitted: Admitted, requestedModel: string, error: unknown
   const attempts = error instanceof ExecutionError ? error.attempts : [];
   const last = attempts.at(-1);
   const candidate = last ? admitted.plan.candidates[last.candidate] : undefined;
-  await record(admitted.metered, admitted.held, {
+  await record(admitted.metered, admitted.admission, {
     candidate,
     requestedModel,
     usage: {},
@@ -175,7 +174,7 @@ export async function chat(call: GatewayCall, body: ChatCompletionBody): Promise
       headers: routeHeader(admitted.plan, attempts),
       json: chatCompletion(id, candidate.modelId, created, result),
       after: async () => {
-        await record(admitted.metered, admitted.held, {
+        await record(admitted.metered, admitted.admission, {
           candidate,
           requestedModel: body.model,
           usage: result.usage,
@@ -237,7 +236,7 @@ export async function chat(call: GatewayCall, body: ChatCompletionBody): Promise
       // an estimate of the delivered text when it broke off or the client left.
       const finished = state.usage !== undefined;
       const usage = state.usage ?? { inputTokens: estimateTokens(request), outputTokens: estimateTextTokens(state.text) };
-      await record(admitted.metered, admitted.held, {
+      await record(admitted.metered, admitted.admission, {
         candidate,
         requestedModel: body.model,
         usage,
@@ -278,7 +277,7 @@ export async function embeddings(call: GatewayCall, body: EmbeddingsBody): Promi
     headers: routeHeader(admitted.plan, attempts),
     json: embeddingsAnswer(candidate.modelId, value.vectors, value.usage.inputTokens, body.encoding_format),
     after: async () => {
-      await record(admitted.metered, admitted.held, {
+      await record(admitted.metered, admitted.admission, {
         candidate,
         requestedModel: body.model,
         usage: { inputTokens: value.usage.inputTokens },
@@ -316,7 +315,7 @@ export async function images(call: GatewayCall, body: ImagesBody): Promise<Gatew
     headers: routeHeader(admitted.plan, attempts),
     json: { created: Math.floor(responseAt.getTime() / 1000), data: value.images.map((b64_json) => ({ b64_json })) },
     after: async () => {
-      await record(admitted.metered, admitted.held, {
+      await record(admitted.metered, admitted.admission, {
         candidate,
         requestedModel: model,
         usage: { images: value.usage.images },
