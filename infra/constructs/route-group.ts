@@ -15,7 +15,14 @@ import type { Construct } from 'constructs';
 import type { AuthKind, RouteDefinition } from '@platform/http/route';
 import { limits, type PlatformConfig } from '../config.ts';
 import { handlerEntry } from '../paths.ts';
-import { grantAssetObjects, grantKeyUse, grantSendMail, grantTableData, grantUserPoolAdmin } from './access.ts';
+import {
+  grantAssetObjects,
+  grantBedrockInvoke,
+  grantKeyUse,
+  grantSendMail,
+  grantTableData,
+  grantUserPoolAdmin,
+} from './access.ts';
 import type { FunctionBundles } from './bundles.ts';
 import { functionName, pascalCase } from './names.ts';
 import { acknowledge } from './nag.ts';
@@ -62,6 +69,14 @@ export interface RouteGroupProps {
 const USER_POOL_ADMIN_CONTEXTS = new Set(['identity']);
 /** Contexts whose handlers call Stripe or verify its webhooks: they read Stripe's secret. */
 const STRIPE_CONTEXTS = new Set(['billing']);
+
+/** Why a function that tests provider keys may invoke any Bedrock model (the same reasons as the gateway's). */
+const BEDROCK_ACKNOWLEDGEMENTS = {
+  'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/*]':
+    'A provider key is tested on the model it names or the catalogue’s cheapest, both data edited at run time, so the function may invoke any foundation model; the domain decides which model a key is tested on.',
+  'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:inference-profile/*]':
+    'Inference profiles are named by the model catalogue at run time, like the models.',
+};
 
 /**
  * The routes of one bounded context, in a nested stack of their own: one function per
@@ -140,9 +155,11 @@ export class RouteGroup extends NestedStack {
       grantSendMail(fn.function, config.mailFrom);
       if (USER_POOL_ADMIN_CONTEXTS.has(props.context)) grantUserPoolAdmin(fn.function, input.UserPoolArn);
       stripeSecret?.grantRead(fn.function);
+      if (route.invokesModels) grantBedrockInvoke(fn.function);
       acknowledge(fn, {
         'AwsSolutions-IAM5[Resource::<AssetsBucketArn>/*]':
           'Objects of the assets bucket are keyed by organization and created at run time; object-level actions (get, put, delete, abort upload) need the object ARN pattern. Tenant scoping is enforced by the domain layer that builds the keys.',
+        ...(route.invokesModels ? BEDROCK_ACKNOWLEDGEMENTS : {}),
       });
 
       const httpRoute = new HttpRoute(this, `${name}Route`, {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { api, baseUrl, createTeam, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
+import { api, createTeam, signUpPlatformAdmin, signUpUser } from '../helpers/api.ts';
+import { credits, gateway, keyFor, readStream, stream, usageOf } from '../helpers/gateway.ts';
 
 /**
  * The OpenAI-compatible gateway end to end, through the local server and the local model:
@@ -8,69 +9,6 @@ import { api, baseUrl, createTeam, signUpPlatformAdmin, signUpUser, type SignedI
  */
 const CHAT = 'local-chat';
 const messages = [{ role: 'user', content: 'Say something about lighthouses and the sea at night.' }];
-
-async function gateway(
-  path: string,
-  auth: { token?: string; apiKey?: string },
-  body?: unknown,
-  headers: Record<string, string> = {},
-) {
-  return api(body === undefined ? 'GET' : 'POST', `/openai/v1${path}`, {
-    ...auth,
-    ...(body !== undefined ? { body } : {}),
-    headers,
-  });
-}
-
-/** Metering runs after the answer: wait until the usage log of the organization has `count` entries. */
-async function usageOf(owner: SignedInUser, orgId: string, count: number) {
-  for (let i = 0; i < 100; i++) {
-    const res = await api('GET', `/v1/orgs/${orgId}/usage`, { token: owner.accessToken });
-    if (res.body.items.length >= count) return res.body.items as Array<Record<string, any>>;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`No ${count} usage logs in ${orgId}`);
-}
-
-const credits = async (user: SignedInUser, orgId: string) =>
-  (await api('GET', `/v1/orgs/${orgId}/credits`, { token: user.accessToken })).body as { available: number; reserved: number };
-
-async function keyFor(owner: SignedInUser, orgId: string, scopes = ['gateway:invoke']) {
-  const created = await api('POST', `/v1/orgs/${orgId}/api-clients`, {
-    token: owner.accessToken,
-    body: { name: 'gateway', scopes },
-  });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  return created.body.key as string;
-}
-
-/** Reads a server-sent-event stream, noting when each event arrived. */
-async function readStream(response: Response) {
-  const reader = response.body!.getReader();
-  const decoder = new TextDecoder();
-  const events: Array<{ at: number; data: string }> = [];
-  let buffer = '';
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += decoder.decode(value, { stream: true });
-    let end;
-    while ((end = buffer.indexOf('\n\n')) !== -1) {
-      const frame = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      if (frame.startsWith('data: ')) events.push({ at: performance.now(), data: frame.slice(6) });
-    }
-  }
-  return events;
-}
-
-const stream = (auth: string, body: unknown, signal?: AbortSignal) =>
-  fetch(`${baseUrl()}/openai/v1/chat/completions`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${auth}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-    signal,
-  });
 
 describe.concurrent('chat completions', () => {
   it('answer in OpenAI’s shape, explain the route, and charge the real tokens once', async () => {

@@ -1,19 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { api, createTeam, errorPaths, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
+import { useFakeProvider } from '../helpers/use-fake-provider.ts';
 
 let owner: SignedInUser;
 let editor: SignedInUser;
+let viewer: SignedInUser;
 let admin: SignedInUser;
 let orgId: string;
+const fake = useFakeProvider();
 
 beforeAll(async () => {
-  [owner, editor, admin] = await Promise.all([
+  [owner, editor, viewer, admin] = await Promise.all([
     signUpUser('keys-owner'),
     signUpUser('keys-editor'),
+    signUpUser('keys-viewer'),
     signUpPlatformAdmin('keys-admin'),
   ]);
-  ({ orgId } = await createTeam(owner, [{ user: editor, role: 'editor' }]));
+  ({ orgId } = await createTeam(owner, [
+    { user: editor, role: 'editor' },
+    { user: viewer, role: 'viewer' },
+  ]));
 });
 
 const secret = () => `sk-proj-${randomUUID().replace(/-/g, '')}`;
@@ -228,5 +235,132 @@ describe('the platform’s own provider keys', () => {
       .filter((e: { targetId: string }) => e.targetId === id)
       .map((e: { action: string }) => e.action);
     expect(actions).toEqual(['provider-credential.deleted', 'provider-credential.updated', 'provider-credential.created']);
+  });
+});
+
+describe('testing a provider key', () => {
+  /** An organization's OpenAI key pointing at the fake provider (loopback is allowed in the local cloud). */
+  async function fakeKey(extra: Record<string, unknown> = {}, org = orgId) {
+    const key = secret();
+    const created = await api('POST', `/v1/orgs/${org}/provider-credentials`, {
+      token: owner.accessToken,
+      body: { label: 'Tested', providerSlug: 'openai', key, baseUrl: fake().baseUrl('openai'), isDefault: false, ...extra },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const path = `/v1/orgs/${org}/provider-credentials/${created.body.credentialId}`;
+    return { key, path, credentialId: created.body.credentialId as string };
+  }
+
+  it('calls the provider once with a one-token request and answers the time; not metered', async () => {
+    const { key, path, credentialId } = await fakeKey();
+    const before = await api('GET', `/v1/orgs/${orgId}/credits`, { token: owner.accessToken });
+    const res = await api('POST', `${path}/test`, { token: owner.accessToken });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toEqual({
+      ok: true,
+      responseTimeMs: expect.any(Number),
+      testedAt: expect.any(String),
+      model: 'gpt-4o-mini', // the provider's cheapest chat model: the key names none
+      operation: 'chat',
+    });
+    expect(fake().requests).toHaveLength(1);
+    const [call] = fake().requests;
+    expect(call).toMatchObject({ operation: 'chat', model: 'gpt-4o-mini', body: { max_tokens: 1 } });
+    expect(call!.headers.authorization).toBe(`Bearer ${key}`);
+
+    const read = await api('GET', path, { token: owner.accessToken });
+    expect(read.body.lastTest).toEqual(res.body);
+    expect(read.body.lastUsedAt).toBe(res.body.testedAt);
+    // No credits, no usage log; the test is audited like the key's other changes.
+    expect((await api('GET', `/v1/orgs/${orgId}/credits`, { token: owner.accessToken })).body).toEqual(before.body);
+    expect((await api('GET', `/v1/orgs/${orgId}/usage`, { token: owner.accessToken })).body.items).toEqual([]);
+    const audit = await api('GET', `/v1/orgs/${orgId}/audit-events`, { token: owner.accessToken });
+    const tested = audit.body.items.find((e: { action: string; targetId: string }) => e.targetId === credentialId);
+    expect(tested).toMatchObject({ action: 'provider-credential.tested', actorId: owner.userId, details: { ok: true } });
+  });
+
+  it('answers a refused key as a result (no retry), stored and shown by GET, without the key', async () => {
+    const { key, path } = await fakeKey({ defaultModel: 'gpt-4o' });
+    fake().script('gpt-4o', { kind: 'fail', status: 401, message: `Incorrect API key provided: ${key}` });
+    const res = await api('POST', `${path}/test`, { token: owner.accessToken });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ ok: false, model: 'gpt-4o', error: { type: 'auth', status: 401 } });
+    expect(res.body.error.message).toContain('Incorrect API key provided');
+    expect(JSON.stringify(res.body)).not.toContain(key);
+    expect(fake().received()).toBe(1);
+    const read = await api('GET', path, { token: owner.accessToken });
+    expect(read.body.lastTest).toEqual(res.body);
+    expect(read.body).not.toHaveProperty('lastUsedAt');
+    expect(JSON.stringify(read.body)).not.toContain(key);
+  });
+
+  it('answers a provider that does not answer in time as a timeout result', async () => {
+    const { path } = await fakeKey();
+    fake().script('gpt-4o-mini', { kind: 'hang' });
+    const started = performance.now();
+    const res = await api('POST', `${path}/test`, { token: owner.accessToken, body: { timeoutMs: 300 } });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ ok: false, error: { type: 'timeout' } });
+    expect(res.body.responseTimeMs).toBeGreaterThanOrEqual(290);
+    expect(performance.now() - started).toBeLessThan(3_000);
+    expect((await api('GET', path, { token: owner.accessToken })).body.lastTest.error.type).toBe('timeout');
+    // The wait is bounded: never past the route's own limit.
+    expect((await api('POST', `${path}/test`, { token: owner.accessToken, body: { timeoutMs: 60_000 } })).status).toBe(400);
+  });
+
+  it('makes one embedding for a key named for a model that only embeds', async () => {
+    const { path } = await fakeKey({ defaultModel: 'text-embedding-3-small' });
+    const res = await api('POST', `${path}/test`, { token: owner.accessToken });
+    expect(res.body).toMatchObject({ ok: true, model: 'text-embedding-3-small', operation: 'embeddings' });
+    expect(fake().requests.map((r) => r.operation)).toEqual(['embeddings']);
+  });
+
+  it('is for those who manage the keys: 403 for viewers and editors, 404 for another organization’s key', async () => {
+    const { path } = await fakeKey();
+    for (const user of [viewer, editor])
+      expect((await api('POST', `${path}/test`, { token: user.accessToken })).status).toBe(403);
+    const stranger = await signUpUser('keys-stranger');
+    expect((await api('POST', `${path}/test`, { token: stranger.accessToken })).status).toBe(404);
+    // Another organization's key named under one's own organization is not found either.
+    const { orgId: elsewhere } = await createTeam(stranger);
+    const theirs = await fakeKey({}, orgId);
+    const crossed = `/v1/orgs/${elsewhere}/provider-credentials/${theirs.credentialId}/test`;
+    expect((await api('POST', crossed, { token: stranger.accessToken })).status).toBe(404);
+    expect(fake().received()).toBe(0);
+  });
+
+  it('tests a user’s own key and a platform key the same way, each for its owner only', async () => {
+    const mine = await api('POST', '/v1/me/provider-credentials', {
+      token: owner.accessToken,
+      body: { label: 'Mine', providerSlug: 'openai', key: secret(), baseUrl: fake().baseUrl('openai'), defaultModel: 'my-model' },
+    });
+    const myPath = `/v1/me/provider-credentials/${mine.body.credentialId}`;
+    expect((await api('POST', `${myPath}/test`, { token: editor.accessToken })).status).toBe(404);
+    const tested = await api('POST', `${myPath}/test`, { token: owner.accessToken });
+    expect(tested.body).toMatchObject({ ok: true, model: 'my-model' });
+    expect((await api('GET', myPath, { token: owner.accessToken })).body.lastTest).toEqual(tested.body);
+    await api('DELETE', myPath, { token: owner.accessToken });
+
+    const provider = `prov-${randomUUID().slice(0, 8)}`;
+    await api('PUT', `/v1/admin/providers/${provider}`, {
+      token: admin.accessToken,
+      body: { displayName: 'Tested provider', adapter: 'openai', group: { name: 'Test' } },
+    });
+    const platformKey = await api('POST', '/v1/admin/provider-credentials', {
+      token: admin.accessToken,
+      body: { label: 'Platform', providerSlug: provider, key: secret(), baseUrl: fake().baseUrl('openai') },
+    });
+    const platformPath = `/v1/admin/provider-credentials/${platformKey.body.credentialId}`;
+    // No catalogue model of the new provider and none named: nothing to test with.
+    const nothing = await api('POST', `${platformPath}/test`, { token: admin.accessToken });
+    expect(nothing.status).toBe(422);
+    expect(errorPaths(nothing.body)).toEqual(['defaultModel']);
+    await api('PATCH', platformPath, { token: admin.accessToken, body: { defaultModel: 'platform-model' } });
+    expect((await api('POST', `${platformPath}/test`, { token: owner.accessToken })).status).toBe(403);
+    fake().script('platform-model', { kind: 'fail', status: 429, retryAfter: 1 });
+    const throttled = await api('POST', `${platformPath}/test`, { token: admin.accessToken });
+    expect(throttled.body).toMatchObject({ ok: false, model: 'platform-model', error: { type: 'throttled', status: 429 } });
+    expect(fake().received()).toBe(2);
+    await api('DELETE', platformPath, { token: admin.accessToken });
   });
 });

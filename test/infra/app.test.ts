@@ -95,4 +95,17 @@ describe('the deployed API', () => {
     for (const fn of resourcesOf([app.routeGroups.get('identity')!], 'AWS::Lambda::Function'))
       expect(fn.Properties.Environment.Variables.STRIPE_SECRET_ID).toBeUndefined();
   });
+
+  it('lets only the routes that call a provider themselves (testing a key) invoke Bedrock models', () => {
+    const invoking = deployed.filter((route) => route.invokesModels);
+    expect(invoking.map((route) => route.id).sort()).toEqual([
+      'testMyProviderCredential',
+      'testPlatformProviderCredential',
+      'testProviderCredential',
+    ]);
+    const policies = resourcesOf(app.routeGroups.values(), 'AWS::IAM::Policy').filter((p) =>
+      (p.Properties.PolicyDocument.Statement as Array<{ Sid?: string }>).some((s) => s.Sid === 'BedrockInvoke'),
+    );
+    expect(policies).toHaveLength(invoking.length);
+  });
 });

@@ -215,9 +215,10 @@ describe('using a key', () => {
       defaultModel: 'gpt-4o-mini',
       config: { organization: 'org-acme' },
     });
-    const { credential, provider: openai, target } = await getCredentialForCall(owner, created.credentialId);
+    const { credential, provider: openai, target, operation } = await getCredentialForCall(owner, created.credentialId);
     expect(credential).toMatchObject({ credentialId: created.credentialId, providerSlug: 'openai' });
     expect(openai.adapter).toBe('openai');
+    expect(operation).toBe('chat');
     expect(target).toEqual({
       adapter: 'openai',
       providerSlug: 'openai',
@@ -227,29 +228,59 @@ describe('using a key', () => {
       config: { organization: 'org-acme' },
     });
     const failed = await recordCredentialTest(owner, created.credentialId, {
-      success: false,
+      ok: false,
       responseTimeMs: 812.4,
-      error: `401 Incorrect API key provided: ${key}`,
+      model: 'gpt-4o-mini',
+      operation: 'chat',
+      error: { type: 'auth', message: `401 Incorrect API key provided: ${key}`, status: 401 },
     });
-    expect(failed).toMatchObject({ success: false, responseTimeMs: 812 });
-    expect(failed.error).not.toContain(key);
+    expect(failed).toMatchObject({ ok: false, responseTimeMs: 812, error: { type: 'auth', status: 401 } });
+    expect(failed.error!.message).not.toContain(key);
     const stored = await getCredential(owner, created.credentialId);
     expect(stored.lastTest).toEqual(failed);
     expect(JSON.stringify(await storedItem(owner.key, created.credentialId))).not.toContain(key);
     expect(
-      await status(recordCredentialTest(owner, 'pcr_01jq0000000000000000000000', { success: true, responseTimeMs: 1 })),
+      await status(
+        recordCredentialTest(owner, 'pcr_01jq0000000000000000000000', {
+          ok: true,
+          responseTimeMs: 1,
+          model: 'gpt-4o-mini',
+          operation: 'chat',
+        }),
+      ),
     ).toBe(404);
     expect(await status(getCredentialForCall(orgOwnerOf(newOrgId()), created.credentialId))).toBe(404);
   });
 
-  it('builds a target from the provider’s defaults when the credential sets none', async () => {
+  it('tests a key on the provider’s cheapest chat model when the credential names none', async () => {
     const owner = orgOwnerOf(newOrgId());
     const created = await createCredential(owner, { label: 'Bedrock key', providerSlug: 'bedrock' });
-    const { target } = await getCredentialForCall(owner, created.credentialId);
-    expect(target).toEqual({
-      adapter: 'bedrock',
+    const { target, operation } = await getCredentialForCall(owner, created.credentialId);
+    expect(operation).toBe('chat');
+    expect(target).toEqual({ adapter: 'bedrock', providerSlug: 'bedrock', providerModelId: 'amazon.nova-micro-v1:0' });
+  });
+
+  it('tests a key named for a model that only embeds or only draws with that kind of call', async () => {
+    const owner = orgOwnerOf(newOrgId());
+    const forModel = async (defaultModel: string) => {
+      const created = await createCredential(owner, { label: defaultModel, providerSlug: 'openai', key: secret(), defaultModel });
+      return getCredentialForCall(owner, created.credentialId);
+    };
+    expect((await forModel('text-embedding-3-small')).operation).toBe('embeddings');
+    expect((await forModel('my-fine-tune')).operation).toBe('chat');
+    const images = await createCredential(owner, {
+      label: 'Canvas',
       providerSlug: 'bedrock',
-      providerModelId: 'anthropic.claude-3-haiku-20240307-v1:0',
+      defaultModel: 'amazon.nova-canvas-v1:0',
     });
+    expect((await getCredentialForCall(owner, images.credentialId)).operation).toBe('images');
+  });
+
+  it('cannot test a key of a provider without catalogue models unless it names a model', async () => {
+    const owner = orgOwnerOf(newOrgId());
+    const bare = await createCredential(owner, { label: 'Bare', providerSlug: provider, key: secret() });
+    expect(await status(getCredentialForCall(owner, bare.credentialId))).toBe(422);
+    const named = await createCredential(owner, { label: 'Named', providerSlug: provider, key: secret(), defaultModel: 'm-1' });
+    expect((await getCredentialForCall(owner, named.credentialId)).target.providerModelId).toBe('m-1');
   });
 });

@@ -43,6 +43,11 @@ export interface RouteDefinition<S extends RouteSchemas = RouteSchemas> {
    * against the plan's limits before any work. Calls by API clients always use `api` too.
    */
   consumes?: string;
+  /**
+   * The handler calls a model provider itself (outside the gateway: testing a key), so its
+   * function may invoke Bedrock models with its role, as the gateway's does.
+   */
+  invokesModels?: boolean;
   /** The media type of a raw answer (`text/csv`, `text/html`); JSON when absent. */
   produces?: string;
   /**

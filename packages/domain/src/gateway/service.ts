@@ -98,14 +98,19 @@ async function admitCall(
   return { metered, plan, admission, requestAt };
 }
 
-/** A bring-your-own key's quota is checked as it is used; a spent key is skipped like a throttled one. */
+/**
+ * A bring-your-own key's quota is checked as it is used; a spent key is skipped like a throttled
+ * one, its Retry-After the end of the spent window (so the executor falls back at once).
+ */
 async function useQuota(candidate: Candidate) {
   if (candidate.keySource !== 'byok') return;
   try {
     await consumeCredentialQuota(candidate);
   } catch (error) {
     if (!(error instanceof TooManyRequestsError)) throw error;
-    throw new ProviderError('throttled', 'The credential’s quota is spent', { retryAfterMs: 3_600_000 });
+    throw new ProviderError('throttled', `The quota of the key for ${candidate.modelId} is spent: ${error.message}`, {
+      retryAfterMs: Number(error.headers['retry-after'] ?? 3_600) * 1_000,
+    });
   }
 }
 
@@ -113,7 +118,11 @@ const routeHeader = (plan: RoutePlan, attempts: Attempt[]) => ({
   'x-route': `${plan.ruleId}; ${plan.explanation}; ${explainAttempts(attempts)}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 1_000),
 });
 
-/** How a failed execution is answered: the request's fault stays a 4xx, the providers' is a 502 / 504. */
+/**
+ * How a failed execution is answered: the request's fault stays a 4xx; when the last candidate
+ * was throttled (by its provider, or a spent quota of its key) a 429 with Retry-After, so the
+ * client backs off as it would with OpenAI; otherwise the providers' failure is a 502 / 504.
+ */
 function failure(error: unknown): { status: CallRecord['status']; errorType: string; answer: Error } {
   if (!(error instanceof ExecutionError)) return { status: 'ERROR', errorType: 'internal', answer: error as Error };
   const { kind, message } = error.error;
@@ -121,6 +130,14 @@ function failure(error: unknown): { status: CallRecord['status']; errorType: str
   if (kind === 'content_filter')
     return { status: 'ERROR', errorType: kind, answer: new UnprocessableError(`The provider refused the content: ${message}`) };
   if (kind === 'timeout') return { status: 'TIMEOUT', errorType: kind, answer: new GatewayTimeoutError(message) };
+  if (kind === 'throttled') {
+    const retryAfterSeconds = Math.max(1, Math.ceil((error.error.options.retryAfterMs ?? 1_000) / 1_000));
+    return {
+      status: 'ERROR',
+      errorType: kind,
+      answer: new TooManyRequestsError(`Every model that could serve this is rate-limited; last: ${message}`, retryAfterSeconds),
+    };
+  }
   return {
     status: 'ERROR',
     errorType: kind,

@@ -1,12 +1,12 @@
 import { countUse, type CountedLimit } from '../billing/limits.ts';
-import type { Target } from '../gateway/types.ts';
-import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../shared/errors.ts';
+import type { GatewayOperation, ProviderErrorKind, Target } from '../gateway/types.ts';
+import { ConflictError, NotFoundError, UnprocessableError, ValidationError, type FieldError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import { validateJson } from '../shared/json-schema.ts';
 import { decryptSecret, encryptSecret } from '../shared/secrets.ts';
 import { put, remove, transactGet, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
 import { pageOf } from '../usage/pages.ts';
-import { DEFAULT_MODELS } from './default-models.ts';
+import { DEFAULT_MODELS, type Model } from './default-models.ts';
 import type { Provider } from './default-providers.ts';
 import { hubDb, type CredentialItem } from './entities.ts';
 import { auditWrites, PLATFORM, type Owner } from './owners.ts';
@@ -49,11 +49,24 @@ export type CredentialChanges = Partial<
   monthlyQuota?: number | null;
 };
 
+/** What a test call hit at the provider, classified like any provider failure; the message never holds the key. */
+export interface CredentialTestError {
+  type: ProviderErrorKind;
+  message: string;
+  /** The provider's HTTP status, when it answered with one. */
+  status?: number;
+}
+
+/** The outcome of testing a credential (seed 000 provider_test_results), kept on it as `lastTest`. */
 export interface CredentialTest {
-  success: boolean;
+  ok: boolean;
   responseTimeMs: number;
-  error?: string;
   testedAt: string;
+  /** The provider's model id the test called. */
+  model: string;
+  /** The kind of call: a one-token chat completion, or for a model that only embeds or draws, one embedding or one image. */
+  operation: GatewayOperation;
+  error?: CredentialTestError;
 }
 
 const encryptionContext = (owner: string, credentialId: string) => ({ purpose: 'provider-credential', owner, credentialId });
@@ -317,21 +330,51 @@ export async function credentialTarget(item: CredentialItem, provider: Provider,
   return target;
 }
 
+const TEST_OPERATIONS: GatewayOperation[] = ['chat', 'embeddings', 'images'];
+/** What one minimal call of a model costs, roughly: its two token prices and its image price. */
+const callPrice = (m: Model) => m.pricing.inputPerMTokMicros + m.pricing.outputPerMTokMicros + (m.pricing.perImageMicros ?? 0);
+
 /**
- * A credential ready for a call outside routing (the `.../test` route): its view, its provider
- * and a target for its default model (the credential's `defaultModel`, else the provider's
- * first catalogue model). One read; the key is decrypted.
+ * The model and kind of call that test a key of this provider at the least cost: the credential's
+ * `defaultModel` (a chat, unless the catalogue knows it as a model that only embeds or only draws),
+ * else the provider's cheapest active catalogue model that chats, else that embeds, else that draws.
+ */
+export function modelToTest(
+  providerSlug: string,
+  defaultModel?: string,
+): { model: string; operation: GatewayOperation } | undefined {
+  const models = Object.values(DEFAULT_MODELS).filter((m) => m.providerSlug === providerSlug && m.status !== 'Inactive');
+  if (defaultModel) {
+    const known = models.find((m) => m.providerModelId === defaultModel);
+    return { model: defaultModel, operation: (known && TEST_OPERATIONS.find((op) => known.capabilities.includes(op))) ?? 'chat' };
+  }
+  for (const operation of TEST_OPERATIONS) {
+    const cheapest = models.filter((m) => m.capabilities.includes(operation)).sort((a, b) => callPrice(a) - callPrice(b))[0];
+    if (cheapest) return { model: cheapest.providerModelId, operation };
+  }
+  return undefined;
+}
+
+/**
+ * A credential ready for a call outside routing (the `.../test` route): its view, its provider,
+ * the kind of call and a target for the model to test (`modelToTest`). One read; the key is
+ * decrypted. A credential with no model to call (no default model, none in the catalogue) is a 422.
  */
 export async function getCredentialForCall(owner: Owner, credentialId: string) {
   const { item, defaults, catalogue } = await readCredential(owner, credentialId);
   const provider = providerOf(catalogue, item.providerSlug);
-  const model =
-    item.defaultModel ??
-    Object.values(DEFAULT_MODELS).find((m) => m.providerSlug === provider.slug && m.capabilities.includes('chat'))
-      ?.providerModelId ??
-    Object.values(DEFAULT_MODELS).find((m) => m.providerSlug === provider.slug)?.providerModelId ??
-    '';
-  return { credential: credentialView(item, defaults.defaults), provider, target: await credentialTarget(item, provider, model) };
+  const chosen = modelToTest(provider.slug, item.defaultModel);
+  if (!chosen)
+    throw new UnprocessableError(
+      `The catalogue has no model of ${provider.slug} to test this key with: set the credential's defaultModel`,
+      [{ path: 'defaultModel', message: 'Needed to test this key' }],
+    );
+  return {
+    credential: credentialView(item, defaults.defaults),
+    provider,
+    operation: chosen.operation,
+    target: await credentialTarget(item, provider, chosen.model),
+  };
 }
 
 const MAX_ERROR = 500;
@@ -339,28 +382,52 @@ const MAX_ERROR = 500;
 const scrub = (message: string, key?: string) =>
   (key ? message.split(key).join('[key]') : message).replace(/[A-Za-z0-9_\-]{32,}/g, '[redacted]').slice(0, MAX_ERROR);
 
-/** Stores the outcome of testing a credential (seed 000 provider_test_results). One write. */
+/**
+ * Stores the outcome of testing a credential (seed 000 provider_test_results) as its `lastTest`,
+ * with the key scrubbed from the error, and audits it like the credential's other changes
+ * (`provider-credential.tested`): one transaction. A success is also the key's last use.
+ */
 export async function recordCredentialTest(
   owner: Owner,
   credentialId: string,
-  result: { success: boolean; responseTimeMs: number; error?: string },
+  result: Omit<CredentialTest, 'testedAt'>,
 ): Promise<CredentialTest> {
   const key = decrypted.get(credentialId)?.key;
   const lastTest: CredentialTest = {
-    success: result.success,
+    ok: result.ok,
     responseTimeMs: Math.max(0, Math.round(result.responseTimeMs)),
-    ...(result.error ? { error: scrub(result.error, key) } : {}),
     testedAt: new Date().toISOString(),
+    model: result.model,
+    operation: result.operation,
+    ...(result.error
+      ? {
+          error: {
+            type: result.error.type,
+            message: scrub(result.error.message, key),
+            ...(result.error.status ? { status: result.error.status } : {}),
+          },
+        }
+      : {}),
   };
-  try {
-    await hubDb.credential
-      .patch({ owner: owner.key, credentialId })
-      .set({ lastTest, ...(result.success ? { lastUsedAt: lastTest.testedAt } : {}) })
-      .go({ response: 'none' });
-  } catch (error) {
-    if ((error as { cause?: { name?: string } }).cause?.name === 'ConditionalCheckFailedException') throw notFound(credentialId);
-    throw error;
-  }
+  const outcome = await transactWrite([
+    update(
+      hubDb.credential
+        .patch({ owner: owner.key, credentialId })
+        .set({ lastTest, ...(result.ok ? { lastUsedAt: lastTest.testedAt } : {}) }),
+    ),
+    ...auditWrites(
+      owner,
+      'provider-credential.tested',
+      { type: 'provider-credential', id: credentialId },
+      {
+        ok: lastTest.ok,
+        model: lastTest.model,
+        operation: lastTest.operation,
+        ...(lastTest.error ? { errorType: lastTest.error.type } : {}),
+      },
+    ),
+  ]);
+  if (outcome.canceled) throw notFound(credentialId);
   forgetSnapshot(owner.key);
   return lastTest;
 }

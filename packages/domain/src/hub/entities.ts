@@ -164,7 +164,7 @@ const ProviderCredentialEntity = lazy(
           dailyQuota: { type: 'number' },
           monthlyQuota: { type: 'number' },
           lastUsedAt: { type: 'string' },
-          /** { success, responseTimeMs, error?, testedAt } */
+          /** The last test (credentials.ts `CredentialTest`): { ok, responseTimeMs, testedAt, model, operation, error? } */
           lastTest: { type: 'any' },
           createdBy: { type: 'string', required: true },
           ...timestamps,

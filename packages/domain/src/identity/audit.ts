@@ -30,6 +30,7 @@ export type AuditAction =
   | 'provider-credential.created'
   | 'provider-credential.updated'
   | 'provider-credential.deleted'
+  | 'provider-credential.tested'
   | 'routing-rule.created'
   | 'routing-rule.updated'
   | 'routing-rule.deleted'

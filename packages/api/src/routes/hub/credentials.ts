@@ -6,15 +6,19 @@ import {
   credentialResponse,
   credentialsPage,
   credentialsQuery,
+  credentialTestResponse,
   orgCredentialParams,
   patchCredentialBody,
+  testCredentialBody,
 } from '@platform/domain/hub/schemas/credentials';
 
 /**
  * Provider credentials (bring your own key) of an organization, of the signed-in user, and the
  * platform's own (platform admins). Keys go in and are never answered: only their last four.
+ * `…/test` calls the provider once through a key and answers the outcome, accepted or refused.
  */
 const tag = 'Model hub';
+const testSummary = 'call the provider once with the key (a one-token request) and store the outcome';
 
 // An organization's keys
 export const createProviderCredential = defineRoute({
@@ -75,6 +79,18 @@ export const deleteProviderCredential = defineRoute({
   successStatus: 204,
   schemas: { params: orgCredentialParams },
 });
+export const testProviderCredential = defineRoute({
+  id: 'testProviderCredential',
+  method: 'POST',
+  path: '/v1/orgs/{orgId}/provider-credentials/{credentialId}/test',
+  handler: 'hub/test-provider-credential',
+  auth: 'principal',
+  permission: 'provider-credentials:manage',
+  invokesModels: true,
+  tag,
+  summary: `Test a provider key of the organization: ${testSummary}`,
+  schemas: { params: orgCredentialParams, body: testCredentialBody, response: credentialTestResponse },
+});
 
 // The signed-in user's own keys
 export const createMyProviderCredential = defineRoute({
@@ -130,6 +146,17 @@ export const deleteMyProviderCredential = defineRoute({
   successStatus: 204,
   schemas: { params: credentialParams },
 });
+export const testMyProviderCredential = defineRoute({
+  id: 'testMyProviderCredential',
+  method: 'POST',
+  path: '/v1/me/provider-credentials/{credentialId}/test',
+  handler: 'hub/test-my-provider-credential',
+  auth: 'user',
+  invokesModels: true,
+  tag,
+  summary: `Test one of your own provider keys: ${testSummary}`,
+  schemas: { params: credentialParams, body: testCredentialBody, response: credentialTestResponse },
+});
 
 // The platform's own keys
 export const createPlatformProviderCredential = defineRoute({
@@ -184,4 +211,15 @@ export const deletePlatformProviderCredential = defineRoute({
   summary: 'Platform admins: delete a platform provider key',
   successStatus: 204,
   schemas: { params: credentialParams },
+});
+export const testPlatformProviderCredential = defineRoute({
+  id: 'testPlatformProviderCredential',
+  method: 'POST',
+  path: '/v1/admin/provider-credentials/{credentialId}/test',
+  handler: 'hub/test-platform-provider-credential',
+  auth: 'admin',
+  invokesModels: true,
+  tag,
+  summary: `Platform admins: test a platform provider key: ${testSummary}`,
+  schemas: { params: credentialParams, body: testCredentialBody, response: credentialTestResponse },
 });

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { orgId } from '../../identity/schemas/common.ts';
+import { PROVIDER_ERROR_KINDS } from '../../gateway/types.ts';
 import { page, pageQuery } from '../../shared/schemas.ts';
 import { baseUrl, credentialId, providerSlug } from './common.ts';
 
@@ -60,6 +61,37 @@ export const patchCredentialBody = z
   .strict()
   .refine((b) => Object.keys(b).length > 0, 'Send at least one field to change');
 
+/** The longest a credential test waits for the provider: well inside the route function's 10 s timeout. */
+export const CREDENTIAL_TEST_TIMEOUT_MS = 8_000;
+
+export const testCredentialBody = z
+  .object({
+    timeoutMs: z
+      .number()
+      .int()
+      .min(100)
+      .max(CREDENTIAL_TEST_TIMEOUT_MS)
+      .optional()
+      .describe('How long to wait for the provider, in milliseconds (default and at most 8,000)'),
+  })
+  .strict();
+
+/** The outcome of a test: the route's answer, and the credential's `lastTest`. */
+export const credentialTestResponse = z.object({
+  ok: z.boolean().describe('Whether the provider accepted the key and answered'),
+  responseTimeMs: z.number(),
+  testedAt: z.string(),
+  model: z.string().describe('The provider’s model id the test called'),
+  operation: z.enum(['chat', 'embeddings', 'images']).describe('A one-token chat completion, or one embedding or image'),
+  error: z
+    .object({
+      type: z.enum(PROVIDER_ERROR_KINDS).describe('auth: the key was refused; throttled, server, timeout, network, invalid, …'),
+      message: z.string().describe('What the provider said, with the key cut out'),
+      status: z.number().optional().describe('The provider’s HTTP status'),
+    })
+    .optional(),
+});
+
 export const credentialResponse = z.object({
   credentialId: z.string(),
   ownerType: z.enum(['org', 'user', 'platform']),
@@ -77,9 +109,7 @@ export const credentialResponse = z.object({
   dailyQuota: z.number().optional(),
   monthlyQuota: z.number().optional(),
   lastUsedAt: z.string().optional(),
-  lastTest: z
-    .object({ success: z.boolean(), responseTimeMs: z.number(), error: z.string().optional(), testedAt: z.string() })
-    .optional(),
+  lastTest: credentialTestResponse.optional().describe('The outcome of the last `POST …/test`'),
   createdBy: z.string(),
   createdAt: z.string(),
   updatedAt: z.string(),

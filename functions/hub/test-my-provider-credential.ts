@@ -1,0 +1,9 @@
+import { testMyProviderCredential as route } from '@platform/api/routes/hub/credentials';
+import { testCredential } from '@platform/domain/hub/credential-tests';
+import { userOwner } from '@platform/domain/hub/owners';
+import { userOf } from '@platform/http/caller';
+import { httpHandler } from '@platform/http/handler';
+
+export const handler = httpHandler(route, async ({ caller, params, body }) =>
+  testCredential(userOwner(userOf(caller)), params.credentialId, body),
+);

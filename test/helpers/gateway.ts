@@ -1,0 +1,71 @@
+import { expect } from 'vitest';
+import { api, baseUrl, type SignedInUser } from './api.ts';
+
+/**
+ * Calling the OpenAI-compatible gateway in end-to-end tests: requests, streams read event by
+ * event, and what a call leaves behind (usage logs, credits), which metering writes after the answer.
+ */
+export async function gateway(
+  path: string,
+  auth: { token?: string; apiKey?: string },
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
+  return api(body === undefined ? 'GET' : 'POST', `/openai/v1${path}`, {
+    ...auth,
+    ...(body !== undefined ? { body } : {}),
+    headers,
+  });
+}
+
+/** A streamed chat completion (`fetch`, so the body can be read as it arrives). */
+export const stream = (auth: string, body: unknown, signal?: AbortSignal, headers: Record<string, string> = {}) =>
+  fetch(`${baseUrl()}/openai/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${auth}`, 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+    signal,
+  });
+
+/** Reads a server-sent-event stream, noting when each event arrived. */
+export async function readStream(response: Response) {
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  const events: Array<{ at: number; data: string }> = [];
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += decoder.decode(value, { stream: true });
+    let end;
+    while ((end = buffer.indexOf('\n\n')) !== -1) {
+      const frame = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      if (frame.startsWith('data: ')) events.push({ at: performance.now(), data: frame.slice(6) });
+    }
+  }
+  return events;
+}
+
+/** Metering runs after the answer: wait until the usage log of the organization has `count` entries. */
+export async function usageOf(owner: SignedInUser, orgId: string, count: number) {
+  for (let i = 0; i < 100; i++) {
+    const res = await api('GET', `/v1/orgs/${orgId}/usage`, { token: owner.accessToken });
+    if (res.body.items.length >= count) return res.body.items as Array<Record<string, any>>;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`No ${count} usage logs in ${orgId}`);
+}
+
+export const credits = async (user: SignedInUser, orgId: string) =>
+  (await api('GET', `/v1/orgs/${orgId}/credits`, { token: user.accessToken })).body as { available: number; reserved: number };
+
+/** An API client key of the organization with the given scopes (`gateway:invoke` to call models). */
+export async function keyFor(owner: SignedInUser, orgId: string, scopes = ['gateway:invoke']) {
+  const created = await api('POST', `/v1/orgs/${orgId}/api-clients`, {
+    token: owner.accessToken,
+    body: { name: 'gateway', scopes },
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  return created.body.key as string;
+}
