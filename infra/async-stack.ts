@@ -10,6 +10,7 @@ import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke, StepFunctionsStartExecution } from 'aws-cdk-lib/aws-scheduler-targets';
 import { BILLING_STREAM_FILTER } from '@platform/domain/billing/notifications';
+import { DEPARTURE_STREAM_FILTERS } from '@platform/domain/identity/departures';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
@@ -32,8 +33,8 @@ export const HANDLER_TAG = 'platform:handler';
 
 /**
  * Asynchronous work: the work queue and its DLQ, the periodic housekeeping pipeline, the
- * scheduled jobs (one function and one EventBridge schedule each), and billing's
- * notifications fed by the table's stream.
+ * scheduled jobs (one function and one EventBridge schedule each), and the consumers of the
+ * table's stream: billing's notifications and the revocation of departed members' API clients.
  */
 export class AsyncStack extends Stack {
   readonly workQueue: Queue;
@@ -42,6 +43,7 @@ export class AsyncStack extends Stack {
   readonly housekeepingSchedule: Schedule;
   readonly jobs = new Map<string, { fn: PlatformFunction; schedule: Schedule }>();
   readonly billingNotifications: PlatformFunction;
+  readonly apiClientDepartures: PlatformFunction;
 
   constructor(scope: Construct, id: string, props: AsyncStackProps) {
     super(scope, id, props);
@@ -105,6 +107,7 @@ export class AsyncStack extends Stack {
     const bundles = FunctionBundles.build(this, [
       ...SCHEDULED_JOBS.map((job) => handlerEntry(functionsDir, job.handler)),
       handlerEntry(functionsDir, 'streams/billing-notifications'),
+      handlerEntry(functionsDir, 'streams/api-client-departures'),
     ]);
     const environment = (service: string) => ({
       TABLE_NAME: props.table.tableName,
@@ -151,48 +154,70 @@ export class AsyncStack extends Stack {
       });
     }
 
-    // Billing's notifications: the table's stream, only credit accounts, subscriptions and payments.
-    const notificationsDeadLetterQueue = new Queue(this, 'BillingNotificationsDeadLetterQueue', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    acknowledge(notificationsDeadLetterQueue, {
-      'AwsSolutions-SQS3':
-        'This is the on-failure destination of the billing notifications stream mapping (it keeps the records a retry could not deliver).',
-    });
-    this.billingNotifications = new PlatformFunction(this, 'BillingNotifications', {
-      entry: handlerEntry(functionsDir, 'streams/billing-notifications'),
-      bundles,
-      functionName: `${config.prefix}-billing-notifications`,
-      description: 'Billing notifications (low balance, payments, subscription changes) from the table stream',
-      environment: environment('billing'),
-      timeout: limits.streamWorkerTimeout,
-      logRetention: config.logRetention,
-      retainLogs: config.isProduction,
-    });
-    grantTableData(this.billingNotifications.function, props.table.tableArn);
-    grantKeyUse(this.billingNotifications.function, props.key.keyArn);
+    // The table's stream, each consumer with its own filter, dead-letter queue and retries.
+    interface StreamConsumerProps {
+      /** The handler module under functions/streams/. */
+      module: string;
+      /** The bounded context, as its service name in logs and metrics. */
+      service: string;
+      description: string;
+      filters: object[];
+    }
+    const streamConsumer = (id: string, { module, service, description, filters }: StreamConsumerProps) => {
+      const deadLetterQueue = new Queue(this, `${id}DeadLetterQueue`, {
+        encryption: QueueEncryption.SQS_MANAGED,
+        enforceSSL: true,
+        retentionPeriod: Duration.days(14),
+      });
+      acknowledge(deadLetterQueue, {
+        'AwsSolutions-SQS3': `This is the on-failure destination of the ${module} stream mapping (it keeps the records a retry could not deliver).`,
+      });
+      const consumer = new PlatformFunction(this, id, {
+        entry: handlerEntry(functionsDir, `streams/${module}`),
+        bundles,
+        functionName: `${config.prefix}-${module}`,
+        description,
+        environment: environment(service),
+        timeout: limits.streamWorkerTimeout,
+        logRetention: config.logRetention,
+        retainLogs: config.isProduction,
+      });
+      grantTableData(consumer.function, props.table.tableArn);
+      grantKeyUse(consumer.function, props.key.keyArn);
+      consumer.function.addToRolePolicy(
+        new PolicyStatement({
+          sid: 'TableStream',
+          actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+          resources: [streamArn],
+        }),
+      );
+      deadLetterQueue.grantSendMessages(consumer.function);
+      new EventSourceMapping(this, `${id}Stream`, {
+        target: consumer.function,
+        eventSourceArn: streamArn,
+        startingPosition: StartingPosition.LATEST,
+        batchSize: 100,
+        maxBatchingWindow: Duration.seconds(1),
+        bisectBatchOnError: true,
+        retryAttempts: 5,
+        reportBatchItemFailures: true,
+        filters: filters.map((filter) => FilterCriteria.filter(filter as Record<string, unknown>)),
+        onFailure: new SqsDlq(deadLetterQueue),
+      });
+      return consumer;
+    };
     const streamArn = props.table.tableStreamArn!;
-    this.billingNotifications.function.addToRolePolicy(
-      new PolicyStatement({
-        sid: 'TableStream',
-        actions: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
-        resources: [streamArn],
-      }),
-    );
-    notificationsDeadLetterQueue.grantSendMessages(this.billingNotifications.function);
-    new EventSourceMapping(this, 'BillingNotificationsStream', {
-      target: this.billingNotifications.function,
-      eventSourceArn: streamArn,
-      startingPosition: StartingPosition.LATEST,
-      batchSize: 100,
-      maxBatchingWindow: Duration.seconds(1),
-      bisectBatchOnError: true,
-      retryAttempts: 5,
-      reportBatchItemFailures: true,
-      filters: [FilterCriteria.filter(BILLING_STREAM_FILTER)],
-      onFailure: new SqsDlq(notificationsDeadLetterQueue),
+    this.billingNotifications = streamConsumer('BillingNotifications', {
+      module: 'billing-notifications',
+      service: 'billing',
+      description: 'Billing notifications (low balance, payments, subscription changes) from the table stream',
+      filters: [BILLING_STREAM_FILTER],
+    });
+    this.apiClientDepartures = streamConsumer('ApiClientDepartures', {
+      module: 'api-client-departures',
+      service: 'identity',
+      description: 'Revokes the API clients of a member who left an organization, from the table stream',
+      filters: DEPARTURE_STREAM_FILTERS,
     });
 
     new CfnOutput(this, 'WorkQueueUrl', { value: this.workQueue.queueUrl });

@@ -19,7 +19,13 @@ export const handler = async (
   if (principal.kind === 'apiClient')
     return {
       isAuthorized: true,
-      context: { kind: 'apiClient', clientId: principal.clientId, orgId: principal.orgId, scopes: principal.scopes.join(' ') },
+      context: {
+        kind: 'apiClient',
+        clientId: principal.clientId,
+        orgId: principal.orgId,
+        memberId: principal.memberId,
+        scopes: principal.scopes.join(' '),
+      },
     };
   return { isAuthorized: true, context: { kind: 'user', userId: principal.userId, groups: `[${principal.groups.join(' ')}]` } };
 };

@@ -1,15 +1,8 @@
-import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { notifyFromStream, type StreamRecord } from '@platform/domain/billing/notifications';
-import { logger } from '@platform/http/observability';
+import { notifyFromRecord } from '@platform/domain/billing/notifications';
+import { streamConsumer } from '@platform/http/stream-consumer';
 
 /**
  * The table's stream, filtered to credit accounts, subscriptions and payments: billing's
- * notifications (low balance, payment received or failed, subscription changed). Reports the
- * first failed record so that Lambda retries from it (ReportBatchItemFailures).
+ * notifications (low balance, payment received or failed, subscription changed).
  */
-export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
-  const { batchItemFailures, error } = await notifyFromStream(event.Records as StreamRecord[]);
-  if (error)
-    logger.error('A billing notification failed; the batch is retried from it', { error: error as Error, batchItemFailures });
-  return { batchItemFailures };
-};
+export const handler = streamConsumer('billing notifications', notifyFromRecord);

@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { stateMachinesDir } from '../../infra/paths.ts';
 import { SCHEDULED_JOBS } from '../../infra/jobs.ts';
 import { BILLING_STREAM_FILTER } from '@platform/domain/billing/notifications';
+import { DEPARTURE_STREAM_FILTERS } from '@platform/domain/identity/departures';
 import { fixtureFunctionsDir, fixtureRoutes } from './fixtures/routes.ts';
 import { synthPlatform, type CfnResource, type Synthesized } from './synth.ts';
 
@@ -113,14 +114,17 @@ describe('the scheduled jobs', () => {
   });
 });
 
-describe('billing notifications', () => {
-  it('read the table’s stream, only credit accounts, subscriptions and payments, retrying from a failed record', () => {
+describe('the table’s stream consumers', () => {
+  it.each([
+    ['billing notifications: only credit accounts, subscriptions and payments', [BILLING_STREAM_FILTER]],
+    ['API client departures: only memberships and deleted users', DEPARTURE_STREAM_FILTERS],
+  ])('%s, retrying from a failed record', (_, filters) => {
     dev.async.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       StartingPosition: 'LATEST',
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       BisectBatchOnFunctionError: true,
       MaximumRetryAttempts: 5,
-      FilterCriteria: { Filters: [{ Pattern: JSON.stringify(BILLING_STREAM_FILTER) }] },
+      FilterCriteria: { Filters: filters.map((filter) => ({ Pattern: JSON.stringify(filter) })) },
       DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
     });
   });

@@ -31,11 +31,12 @@ export function callerFromEvent(event: APIGatewayProxyEventV2): Caller {
     const groups = parseGroups(context.groups);
     return { kind: 'user', userId: String(context.userId), groups, isPlatformAdmin: groups.includes(PLATFORM_ADMIN_GROUP) };
   }
-  if (context?.kind === 'apiClient' && context.clientId && context.orgId) {
+  if (context?.kind === 'apiClient' && context.clientId && context.orgId && context.memberId) {
     return {
       kind: 'apiClient',
       clientId: String(context.clientId),
       orgId: String(context.orgId),
+      memberId: String(context.memberId),
       scopes: String(context.scopes ?? '')
         .split(' ')
         .filter(Boolean),

@@ -43,7 +43,7 @@ export interface LocalCloud {
   queues: LocalQueues;
   /** The local Stripe (API and webhooks), unless STRIPE_API_BASE pointed elsewhere. */
   stripe: { apiBase: string; webhookUrl: string; webhookSecret: string };
-  /** The table's stream feeding billing's notifications, as the deployed event source mapping does. */
+  /** The table's stream feeding billing's notifications and API client departures, as the deployed mappings do. */
   stream: LocalStream;
   outbox: Outbox;
   routes: RouteDefinition[];
@@ -161,16 +161,22 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   process.env.APP_URL = server.url;
   apiUrl = server.url;
 
-  const [{ startLocalStream }, { BILLING_STREAM_ENTITIES }] = await Promise.all([
+  const [{ startLocalStream }, { BILLING_STREAM_FILTER }, { DEPARTURE_STREAM_FILTERS }] = await Promise.all([
     import('./streams.ts'),
     import('@platform/domain/billing/notifications'),
+    import('@platform/domain/identity/departures'),
   ]);
-  const notifications = await import(pathToFileURL(join(functionsDir, 'streams/billing-notifications.ts')).href);
+  const consumer = async (module: string, filters: readonly object[]) => {
+    const { handler } = await import(pathToFileURL(join(functionsDir, `streams/${module}.ts`)).href);
+    return { filters, handler: (records: unknown[]) => handler({ Records: records }) };
+  };
   const stream = await startLocalStream({
     endpoint: dynamo.endpoint,
     tableName,
-    entities: BILLING_STREAM_ENTITIES,
-    handler: (records) => notifications.handler({ Records: records }),
+    consumers: await Promise.all([
+      consumer('billing-notifications', [BILLING_STREAM_FILTER]),
+      consumer('api-client-departures', DEPARTURE_STREAM_FILTERS),
+    ]),
   });
 
   const cloud: LocalCloud = {

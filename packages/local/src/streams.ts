@@ -1,28 +1,52 @@
 import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 /**
- * The table's stream feeding a Lambda function, as an event source mapping does on AWS:
- * DynamoDB Local keeps the stream (NEW_AND_OLD_IMAGES); this polls its shards, keeps the
- * records the mapping's filter keeps, and hands them to the handler in order, in batches.
- * A batch whose handler reports a failed record is retried from that record (three times,
- * then skipped, as a mapping with a retry limit does). DynamoDB Local speaks the Streams API
- * on its own endpoint; the SDK has no client for it here, so the few calls go as JSON.
+ * The table's stream feeding Lambda functions, as event source mappings do on AWS:
+ * DynamoDB Local keeps the stream (NEW_AND_OLD_IMAGES); this polls its shards once, and for
+ * each consumer keeps the records its deployed filter patterns keep (`matchesFilter`) and
+ * hands them to its handler in order, in batches. A batch whose handler reports a failed
+ * record is retried from that record (three times, then skipped, as a mapping with a retry
+ * limit does). DynamoDB Local speaks the Streams API on its own endpoint; the SDK has no
+ * client for it here, so the few calls go as JSON.
  */
 export interface StreamRecordShape {
   eventName?: string;
-  dynamodb?: { NewImage?: Record<string, { S?: string }>; SequenceNumber?: string };
+  dynamodb?: { NewImage?: Record<string, unknown>; OldImage?: Record<string, unknown>; SequenceNumber?: string };
 }
 
 export type StreamHandler = (records: StreamRecordShape[]) => Promise<{ batchItemFailures: { itemIdentifier: string }[] }>;
 
+/** One event source mapping: its filter patterns (any may match, as on AWS) and its function's handler. */
+export interface StreamConsumer {
+  filters: readonly object[];
+  handler: StreamHandler;
+}
+
 export interface LocalStreamOptions {
   endpoint: string;
   tableName: string;
-  /** The entity names (`__edb_e__`) the deployed filter lets through. */
-  entities: readonly string[];
-  handler: StreamHandler;
+  consumers: readonly StreamConsumer[];
   pollMs?: number;
   batchSize?: number;
+}
+
+/**
+ * Whether a record matches a Lambda filter pattern, for the part of the pattern language the
+ * deployed filters use: nested keys, a list of accepted values, and `{ exists: true | false }`.
+ * Anything else throws, so a filter the local stream cannot honour is never silently ignored.
+ */
+export function matchesFilter(pattern: object, value: unknown): boolean {
+  return Object.entries(pattern).every(([key, rule]) => {
+    const field = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+    if (!Array.isArray(rule)) return field !== undefined && matchesFilter(rule as object, field);
+    return rule.some((accepted: unknown) => {
+      if (accepted === null || typeof accepted !== 'object') return field === accepted;
+      const { exists, ...rest } = accepted as { exists?: unknown };
+      if (typeof exists !== 'boolean' || Object.keys(rest).length)
+        throw new Error(`The local stream does not apply the filter rule ${JSON.stringify(accepted)}`);
+      return (field !== undefined) === exists;
+    });
+  });
 }
 
 export interface LocalStream {
@@ -89,13 +113,10 @@ export async function startLocalStream(options: LocalStreamOptions): Promise<Loc
     first = false;
   }
 
-  const wanted = (record: StreamRecordShape) =>
-    options.entities.includes(record.dynamodb?.NewImage?.__edb_e__?.S ?? '') && record.eventName !== 'REMOVE';
-
-  async function deliver(records: StreamRecordShape[]) {
+  async function deliver({ handler }: StreamConsumer, records: StreamRecordShape[]) {
     let pending = records;
     for (let attempt = 1; pending.length; attempt++) {
-      const { batchItemFailures } = await options.handler(pending).catch(() => ({
+      const { batchItemFailures } = await handler(pending).catch(() => ({
         batchItemFailures: [{ itemIdentifier: pending[0]?.dynamodb?.SequenceNumber ?? '' }],
       }));
       const failed = batchItemFailures[0]?.itemIdentifier;
@@ -123,8 +144,10 @@ export async function startLocalStream(options: LocalStreamOptions): Promise<Loc
       );
       seen += Records.length;
       iterators.set(shardId, NextShardIterator ?? null);
-      const batch = Records.filter(wanted);
-      if (batch.length) await deliver(batch);
+      for (const consumer of options.consumers) {
+        const batch = Records.filter((record) => consumer.filters.some((filter) => matchesFilter(filter, record)));
+        if (batch.length) await deliver(consumer, batch);
+      }
     }
     return seen;
   }

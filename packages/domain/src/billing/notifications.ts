@@ -1,8 +1,7 @@
-import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { notifyOrgAdmins } from '../notifications/notify.ts';
 import type { CreditAccount, Subscription } from './entities.ts';
 import type { Payment } from './payment-entities.ts';
+import { ENTITY_ATTRIBUTE, entityFilter, imageOf, type StreamRecord } from '../shared/streams.ts';
 
 /**
  * Billing's notifications to an organization's owners and admins, derived from the table's
@@ -15,25 +14,9 @@ import type { Payment } from './payment-entities.ts';
 
 /** The entities whose changes this reads: the stream's filter (deployed and local) keeps only them. */
 export const BILLING_STREAM_ENTITIES = ['creditaccount', 'subscription', 'payment'] as const;
-const ENTITY_ATTRIBUTE = '__edb_e__';
-
-/** The shape of a stream record that matters here (Lambda's `DynamoDBRecord`). */
-export interface StreamRecord {
-  eventName?: 'INSERT' | 'MODIFY' | 'REMOVE' | string;
-  dynamodb?: {
-    NewImage?: Record<string, unknown>;
-    OldImage?: Record<string, unknown>;
-    SequenceNumber?: string;
-  };
-}
 
 /** The stream filter, as Lambda's event source mapping takes it (and the local stream applies it). */
-export const BILLING_STREAM_FILTER = { dynamodb: { NewImage: { [ENTITY_ATTRIBUTE]: { S: [...BILLING_STREAM_ENTITIES] } } } };
-
-const image = <T>(raw: Record<string, unknown> | undefined) =>
-  raw ? (unmarshall(raw as Record<string, AttributeValue>) as T & { [ENTITY_ATTRIBUTE]?: string }) : undefined;
-
-export const entityOf = (record: StreamRecord) => image<object>(record.dynamodb?.NewImage)?.[ENTITY_ATTRIBUTE];
+export const BILLING_STREAM_FILTER = entityFilter('NewImage', BILLING_STREAM_ENTITIES);
 
 const money = (p: Pick<Payment, 'amountMinor' | 'currency'>) => `${(p.amountMinor / 100).toFixed(2)} ${p.currency.toUpperCase()}`;
 
@@ -106,8 +89,8 @@ async function onPayment(before: Payment | undefined, after: Payment) {
 /** Sends what one stream record calls for (nothing for records of other entities). */
 export async function notifyFromRecord(record: StreamRecord): Promise<void> {
   if (record.eventName === 'REMOVE') return;
-  const after = image<Record<string, unknown>>(record.dynamodb?.NewImage);
-  const before = image<Record<string, unknown>>(record.dynamodb?.OldImage);
+  const after = imageOf(record.dynamodb?.NewImage);
+  const before = imageOf(record.dynamodb?.OldImage);
   switch (after?.[ENTITY_ATTRIBUTE]) {
     case 'creditaccount':
       return onAccount(before as unknown as CreditAccount | undefined, after as unknown as CreditAccount);
@@ -116,22 +99,4 @@ export async function notifyFromRecord(record: StreamRecord): Promise<void> {
     case 'payment':
       return onPayment(before as unknown as Payment | undefined, after as unknown as Payment);
   }
-}
-
-/**
- * A batch of the stream, in order. The first record that fails stops the batch and is
- * reported (with `ReportBatchItemFailures`, Lambda retries from it; the records before it
- * are done, and their notifications deduplicated anyway), with its error for the log.
- */
-export async function notifyFromStream(
-  records: StreamRecord[],
-): Promise<{ batchItemFailures: { itemIdentifier: string }[]; error?: unknown }> {
-  for (const record of records) {
-    try {
-      await notifyFromRecord(record);
-    } catch (error) {
-      return { batchItemFailures: [{ itemIdentifier: record.dynamodb?.SequenceNumber ?? '' }], error };
-    }
-  }
-  return { batchItemFailures: [] };
 }

@@ -5,7 +5,7 @@ import { clock } from '../shared/clock.ts';
 import { ConflictError, ValidationError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import { put, transactGet, transactWrite, update } from '../shared/transactions.ts';
-import { pageOf } from '../usage/pages.ts';
+import { pageOf } from '../shared/pages.ts';
 import { billingDb, type Subscription } from './entities.ts';
 import { creditPack } from './credit-packs.ts';
 import { canTake } from './lifecycle.ts';

@@ -5,7 +5,7 @@ import { newId } from '../shared/ids.ts';
 import { validateJson } from '../shared/json-schema.ts';
 import { decryptSecret, encryptSecret } from '../shared/secrets.ts';
 import { put, remove, transactGet, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
-import { pageOf } from '../usage/pages.ts';
+import { pageOf } from '../shared/pages.ts';
 import { DEFAULT_MODELS, type Model } from './default-models.ts';
 import type { Provider } from './default-providers.ts';
 import { hubDb, type CredentialItem } from './entities.ts';

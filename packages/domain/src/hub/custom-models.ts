@@ -2,7 +2,7 @@ import type { OrgAccess } from '../identity/access.ts';
 import { ConflictError, NotFoundError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import { put, remove, transactGet, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
-import { pageOf } from '../usage/pages.ts';
+import { pageOf } from '../shared/pages.ts';
 import type { Model } from './default-models.ts';
 import { hubDb, type ModelItem } from './entities.ts';
 import { checkModelProvider, ruleNames, type ModelInput, type ModelView } from './models.ts';

@@ -38,265 +38,197 @@ export interface Model {
   updatedAt?: string;
 }
 
-/** Dollars per million tokens → micro-USD per million tokens. */
+/** Dollars per million tokens (or per image) → micro-USD. */
 const usd = (dollars: number) => Math.round(dollars * 1_000_000);
 
-type Entry = Omit<Model, 'kind' | 'status' | 'tags' | 'aliases'> & Partial<Pick<Model, 'tags' | 'aliases'>>;
-
-const text = (entry: Omit<Entry, 'type' | 'taskType'> & { type?: ModelType }): Model => ({
+const model = (entry: Omit<Model, 'kind' | 'status'>): Model => ({
   kind: 'external',
   status: 'Active',
-  type: 'TEXT',
-  taskType: 'TextGeneration',
-  tags: [],
-  aliases: [],
   ...entry,
 });
 
-const image = (entry: Omit<Entry, 'type' | 'taskType' | 'capabilities'>): Model => ({
-  kind: 'external',
-  status: 'Active',
-  type: 'IMAGE',
-  taskType: 'ImageGeneration',
-  capabilities: ['images'],
-  tags: [],
-  aliases: [],
-  ...entry,
-});
+interface TextSpec {
+  version?: string;
+  description?: string;
+  /** Capabilities beyond chat and streaming. */
+  can?: Capability[];
+  contextWindow?: number;
+  maxTokens?: number;
+  /** Tags after the vendor's. */
+  tags?: string[];
+  aliases?: string[];
+}
 
-const chat: Capability[] = ['chat', 'stream'];
+type EmbedSpec = Pick<TextSpec, 'version' | 'contextWindow' | 'aliases'>;
+type ImageSpec = Pick<TextSpec, 'version' | 'description' | 'aliases'>;
+
+/**
+ * The catalogue entries of one provider, each model one call: a chat model with its
+ * [input, output] dollars per million tokens, an embedding model with its input price, an
+ * image model with its price per image. Every entry is tagged with its vendor first (the
+ * provider, or for Bedrock the prefix of the model id: `anthropic.…`, `amazon.…`).
+ */
+function provider(providerSlug: string, vendorOf: (providerModelId: string) => string = () => providerSlug) {
+  const base = (modelId: string, providerModelId: string, name: string, version?: string, description?: string) => ({
+    modelId,
+    providerSlug,
+    providerModelId,
+    name,
+    version,
+    description,
+  });
+  return {
+    text: (modelId: string, providerModelId: string, name: string, [input, output]: [number, number], spec: TextSpec): Model =>
+      model({
+        type: 'TEXT',
+        taskType: 'TextGeneration',
+        tags: [vendorOf(providerModelId), ...(spec.tags ?? [])],
+        aliases: spec.aliases ?? [],
+        ...base(modelId, providerModelId, name, spec.version, spec.description),
+        capabilities: ['chat', 'stream', ...(spec.can ?? [])],
+        contextWindow: spec.contextWindow,
+        maxTokens: spec.maxTokens,
+        pricing: { inputPerMTokMicros: usd(input), outputPerMTokMicros: usd(output) },
+      }),
+    embed: (modelId: string, providerModelId: string, name: string, input: number, spec: EmbedSpec): Model =>
+      model({
+        type: 'TEXT',
+        tags: [vendorOf(providerModelId), 'embeddings'],
+        aliases: spec.aliases ?? [],
+        ...base(modelId, providerModelId, name, spec.version),
+        capabilities: ['embeddings'],
+        contextWindow: spec.contextWindow,
+        pricing: { inputPerMTokMicros: usd(input), outputPerMTokMicros: 0 },
+      }),
+    image: (modelId: string, providerModelId: string, name: string, perImage: number, spec: ImageSpec = {}): Model =>
+      model({
+        type: 'IMAGE',
+        taskType: 'ImageGeneration',
+        capabilities: ['images'],
+        tags: [vendorOf(providerModelId)],
+        aliases: spec.aliases ?? [],
+        ...base(modelId, providerModelId, name, spec.version, spec.description),
+        pricing: { inputPerMTokMicros: 0, outputPerMTokMicros: 0, perImageMicros: usd(perImage) },
+      }),
+  };
+}
+
+const bedrock = provider('bedrock', (providerModelId) => providerModelId.split('.')[0]!);
+const openai = provider('openai');
+const anthropic = provider('anthropic');
+const google = provider('google');
+const local = provider('local');
+
+const perImage1024 = 'Priced per standard 1024 × 1024 image';
 
 const list: Model[] = [
   // Amazon Bedrock
-  text({
-    modelId: 'claude-3-haiku',
-    providerSlug: 'bedrock',
-    providerModelId: 'anthropic.claude-3-haiku-20240307-v1:0',
-    name: 'Claude 3 Haiku',
+  bedrock.text('claude-3-haiku', 'anthropic.claude-3-haiku-20240307-v1:0', 'Claude 3 Haiku', [0.25, 1.25], {
     version: '20240307',
-    capabilities: [...chat, 'vision', 'tools'],
+    can: ['vision', 'tools'],
     contextWindow: 200_000,
     maxTokens: 4096,
-    pricing: { inputPerMTokMicros: usd(0.25), outputPerMTokMicros: usd(1.25) },
-    tags: ['anthropic', 'fast'],
+    tags: ['fast'],
     aliases: ['default-chat'],
   }),
-  text({
-    modelId: 'claude-3-5-sonnet',
-    providerSlug: 'bedrock',
-    providerModelId: 'anthropic.claude-3-5-sonnet-20240620-v1:0',
-    name: 'Claude 3.5 Sonnet',
+  bedrock.text('claude-3-5-sonnet', 'anthropic.claude-3-5-sonnet-20240620-v1:0', 'Claude 3.5 Sonnet', [3, 15], {
     version: '20240620',
-    capabilities: [...chat, 'vision', 'tools'],
+    can: ['vision', 'tools'],
     contextWindow: 200_000,
     maxTokens: 4096,
-    pricing: { inputPerMTokMicros: usd(3), outputPerMTokMicros: usd(15) },
-    tags: ['anthropic', 'smart'],
+    tags: ['smart'],
     aliases: ['smart'],
   }),
-  text({
-    modelId: 'nova-micro',
-    providerSlug: 'bedrock',
-    providerModelId: 'amazon.nova-micro-v1:0',
-    name: 'Amazon Nova Micro',
+  bedrock.text('nova-micro', 'amazon.nova-micro-v1:0', 'Amazon Nova Micro', [0.035, 0.14], {
     version: 'v1',
-    capabilities: [...chat, 'tools'],
+    can: ['tools'],
     contextWindow: 128_000,
     maxTokens: 5000,
-    pricing: { inputPerMTokMicros: usd(0.035), outputPerMTokMicros: usd(0.14) },
-    tags: ['amazon', 'fast', 'cheap'],
+    tags: ['fast', 'cheap'],
     aliases: ['fast'],
   }),
-  text({
-    modelId: 'nova-lite',
-    providerSlug: 'bedrock',
-    providerModelId: 'amazon.nova-lite-v1:0',
-    name: 'Amazon Nova Lite',
+  bedrock.text('nova-lite', 'amazon.nova-lite-v1:0', 'Amazon Nova Lite', [0.06, 0.24], {
     version: 'v1',
-    capabilities: [...chat, 'vision', 'tools'],
+    can: ['vision', 'tools'],
     contextWindow: 300_000,
     maxTokens: 5000,
-    pricing: { inputPerMTokMicros: usd(0.06), outputPerMTokMicros: usd(0.24) },
-    tags: ['amazon', 'cheap'],
+    tags: ['cheap'],
   }),
-  text({
-    modelId: 'nova-pro',
-    providerSlug: 'bedrock',
-    providerModelId: 'amazon.nova-pro-v1:0',
-    name: 'Amazon Nova Pro',
+  bedrock.text('nova-pro', 'amazon.nova-pro-v1:0', 'Amazon Nova Pro', [0.8, 3.2], {
     version: 'v1',
-    capabilities: [...chat, 'vision', 'tools'],
+    can: ['vision', 'tools'],
     contextWindow: 300_000,
     maxTokens: 5000,
-    pricing: { inputPerMTokMicros: usd(0.8), outputPerMTokMicros: usd(3.2) },
-    tags: ['amazon'],
   }),
-  text({
-    modelId: 'llama3-1-8b',
-    providerSlug: 'bedrock',
-    providerModelId: 'meta.llama3-1-8b-instruct-v1:0',
-    name: 'Llama 3.1 8B Instruct',
+  bedrock.text('llama3-1-8b', 'meta.llama3-1-8b-instruct-v1:0', 'Llama 3.1 8B Instruct', [0.22, 0.22], {
     version: '3.1',
-    capabilities: chat,
     contextWindow: 128_000,
     maxTokens: 2048,
-    pricing: { inputPerMTokMicros: usd(0.22), outputPerMTokMicros: usd(0.22) },
-    tags: ['meta', 'open-weights'],
+    tags: ['open-weights'],
   }),
-  text({
-    modelId: 'llama3-1-70b',
-    providerSlug: 'bedrock',
-    providerModelId: 'meta.llama3-1-70b-instruct-v1:0',
-    name: 'Llama 3.1 70B Instruct',
+  bedrock.text('llama3-1-70b', 'meta.llama3-1-70b-instruct-v1:0', 'Llama 3.1 70B Instruct', [0.72, 0.72], {
     version: '3.1',
-    capabilities: [...chat, 'tools'],
+    can: ['tools'],
     contextWindow: 128_000,
     maxTokens: 2048,
-    pricing: { inputPerMTokMicros: usd(0.72), outputPerMTokMicros: usd(0.72) },
-    tags: ['meta', 'open-weights'],
+    tags: ['open-weights'],
   }),
-  text({
-    modelId: 'mistral-large',
-    providerSlug: 'bedrock',
-    providerModelId: 'mistral.mistral-large-2402-v1:0',
-    name: 'Mistral Large (24.02)',
+  bedrock.text('mistral-large', 'mistral.mistral-large-2402-v1:0', 'Mistral Large (24.02)', [4, 12], {
     version: '2402',
-    capabilities: [...chat, 'tools'],
+    can: ['tools'],
     contextWindow: 32_000,
     maxTokens: 8192,
-    pricing: { inputPerMTokMicros: usd(4), outputPerMTokMicros: usd(12) },
-    tags: ['mistral'],
   }),
-  {
-    ...text({
-      modelId: 'titan-embed-text-v2',
-      providerSlug: 'bedrock',
-      providerModelId: 'amazon.titan-embed-text-v2:0',
-      name: 'Amazon Titan Text Embeddings V2',
-      version: 'v2',
-      capabilities: ['embeddings'],
-      contextWindow: 8192,
-      pricing: { inputPerMTokMicros: usd(0.02), outputPerMTokMicros: 0 },
-      tags: ['amazon', 'embeddings'],
-      aliases: ['default-embed'],
-    }),
-    taskType: undefined,
-  },
-  image({
-    modelId: 'titan-image-v2',
-    providerSlug: 'bedrock',
-    providerModelId: 'amazon.titan-image-generator-v2:0',
-    name: 'Amazon Titan Image Generator V2',
+  bedrock.embed('titan-embed-text-v2', 'amazon.titan-embed-text-v2:0', 'Amazon Titan Text Embeddings V2', 0.02, {
     version: 'v2',
-    description: 'Priced per standard 1024 × 1024 image',
-    pricing: { inputPerMTokMicros: 0, outputPerMTokMicros: 0, perImageMicros: usd(0.01) },
-    tags: ['amazon'],
+    contextWindow: 8192,
+    aliases: ['default-embed'],
   }),
-  image({
-    modelId: 'nova-canvas',
-    providerSlug: 'bedrock',
-    providerModelId: 'amazon.nova-canvas-v1:0',
-    name: 'Amazon Nova Canvas',
+  bedrock.image('titan-image-v2', 'amazon.titan-image-generator-v2:0', 'Amazon Titan Image Generator V2', 0.01, {
+    version: 'v2',
+    description: perImage1024,
+  }),
+  bedrock.image('nova-canvas', 'amazon.nova-canvas-v1:0', 'Amazon Nova Canvas', 0.04, {
     version: 'v1',
-    description: 'Priced per standard 1024 × 1024 image',
-    pricing: { inputPerMTokMicros: 0, outputPerMTokMicros: 0, perImageMicros: usd(0.04) },
-    tags: ['amazon'],
+    description: perImage1024,
     aliases: ['default-image'],
   }),
   // Bring-your-own-key providers
-  text({
-    modelId: 'gpt-4o-mini',
-    providerSlug: 'openai',
-    providerModelId: 'gpt-4o-mini',
-    name: 'GPT-4o mini',
+  openai.text('gpt-4o-mini', 'gpt-4o-mini', 'GPT-4o mini', [0.15, 0.6], {
     version: '2024-07-18',
-    capabilities: [...chat, 'vision', 'tools', 'json'],
+    can: ['vision', 'tools', 'json'],
     contextWindow: 128_000,
     maxTokens: 16_384,
-    pricing: { inputPerMTokMicros: usd(0.15), outputPerMTokMicros: usd(0.6) },
-    tags: ['openai', 'fast'],
+    tags: ['fast'],
   }),
-  text({
-    modelId: 'gpt-4o',
-    providerSlug: 'openai',
-    providerModelId: 'gpt-4o',
-    name: 'GPT-4o',
+  openai.text('gpt-4o', 'gpt-4o', 'GPT-4o', [2.5, 10], {
     version: '2024-08-06',
-    capabilities: [...chat, 'vision', 'tools', 'json'],
+    can: ['vision', 'tools', 'json'],
     contextWindow: 128_000,
     maxTokens: 16_384,
-    pricing: { inputPerMTokMicros: usd(2.5), outputPerMTokMicros: usd(10) },
-    tags: ['openai'],
   }),
-  {
-    ...text({
-      modelId: 'text-embedding-3-small',
-      providerSlug: 'openai',
-      providerModelId: 'text-embedding-3-small',
-      name: 'OpenAI text-embedding-3-small',
-      capabilities: ['embeddings'],
-      contextWindow: 8191,
-      pricing: { inputPerMTokMicros: usd(0.02), outputPerMTokMicros: 0 },
-      tags: ['openai', 'embeddings'],
-    }),
-    taskType: undefined,
-  },
-  text({
-    modelId: 'claude-3-5-haiku',
-    providerSlug: 'anthropic',
-    providerModelId: 'claude-3-5-haiku-latest',
-    name: 'Claude 3.5 Haiku (Anthropic API)',
-    capabilities: [...chat, 'tools'],
+  openai.embed('text-embedding-3-small', 'text-embedding-3-small', 'OpenAI text-embedding-3-small', 0.02, {
+    contextWindow: 8191,
+  }),
+  anthropic.text('claude-3-5-haiku', 'claude-3-5-haiku-latest', 'Claude 3.5 Haiku (Anthropic API)', [0.8, 4], {
+    can: ['tools'],
     contextWindow: 200_000,
     maxTokens: 8192,
-    pricing: { inputPerMTokMicros: usd(0.8), outputPerMTokMicros: usd(4) },
-    tags: ['anthropic'],
   }),
-  text({
-    modelId: 'gemini-1-5-flash',
-    providerSlug: 'google',
-    providerModelId: 'gemini-1.5-flash',
-    name: 'Gemini 1.5 Flash',
-    capabilities: [...chat, 'vision', 'json'],
+  google.text('gemini-1-5-flash', 'gemini-1.5-flash', 'Gemini 1.5 Flash', [0.075, 0.3], {
+    can: ['vision', 'json'],
     contextWindow: 1_000_000,
     maxTokens: 8192,
-    pricing: { inputPerMTokMicros: usd(0.075), outputPerMTokMicros: usd(0.3) },
-    tags: ['google', 'fast'],
+    tags: ['fast'],
   }),
   // Local development: small non-zero prices, so metering shows up locally.
-  text({
-    modelId: 'local-chat',
-    providerSlug: 'local',
-    providerModelId: 'local-chat',
-    name: 'Local chat (development)',
+  local.text('local-chat', 'local-chat', 'Local chat (development)', [0.1, 0.2], {
     description: 'A deterministic local model; answers are labelled local',
-    capabilities: chat,
     contextWindow: 32_000,
     maxTokens: 4096,
-    pricing: { inputPerMTokMicros: usd(0.1), outputPerMTokMicros: usd(0.2) },
-    tags: ['local'],
   }),
-  {
-    ...text({
-      modelId: 'local-embed',
-      providerSlug: 'local',
-      providerModelId: 'local-embed',
-      name: 'Local embeddings (development)',
-      capabilities: ['embeddings'],
-      contextWindow: 8192,
-      pricing: { inputPerMTokMicros: usd(0.01), outputPerMTokMicros: 0 },
-      tags: ['local', 'embeddings'],
-    }),
-    taskType: undefined,
-  },
-  image({
-    modelId: 'local-image',
-    providerSlug: 'local',
-    providerModelId: 'local-image',
-    name: 'Local images (development)',
-    pricing: { inputPerMTokMicros: 0, outputPerMTokMicros: 0, perImageMicros: usd(0.001) },
-    tags: ['local'],
-  }),
+  local.embed('local-embed', 'local-embed', 'Local embeddings (development)', 0.01, { contextWindow: 8192 }),
+  local.image('local-image', 'local-image', 'Local images (development)', 0.001),
 ];
 
 export const DEFAULT_MODELS: Record<string, Model> = Object.fromEntries(

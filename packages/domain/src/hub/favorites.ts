@@ -2,7 +2,7 @@ import { isMembershipLive, type OrgAccess, type UserCaller } from '../identity/a
 import { db, type Membership } from '../identity/entities.ts';
 import { NotFoundError } from '../shared/errors.ts';
 import { transactGet } from '../shared/transactions.ts';
-import { pageOf } from '../usage/pages.ts';
+import { pageOf } from '../shared/pages.ts';
 import type { Model } from './default-models.ts';
 import { hubDb, type FavoriteItem, type ModelItem } from './entities.ts';
 import { getModel, isBuiltInModel, isCustomModelId, type ModelView } from './models.ts';

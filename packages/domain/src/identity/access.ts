@@ -1,4 +1,4 @@
-import { ForbiddenError, NotFoundError } from '../shared/errors.ts';
+import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../shared/errors.ts';
 import { transactGet } from '../shared/transactions.ts';
 import { db, type Membership, type Organization } from './entities.ts';
 import { BUILT_IN_ROLE_PERMISSIONS, PERMISSIONS, isBuiltInRole, type Permission } from './permissions.ts';
@@ -6,7 +6,8 @@ import { BUILT_IN_ROLE_PERMISSIONS, PERMISSIONS, isBuiltInRole, type Permission 
 /** Who is calling, as the authorizers established it. */
 export type Caller =
   | { kind: 'user'; userId: string; email?: string; groups: string[]; isPlatformAdmin: boolean }
-  | { kind: 'apiClient'; clientId: string; orgId: string; scopes: string[] }
+  /** `memberId`: the member the key acts for, whose current permissions bound its scopes. */
+  | { kind: 'apiClient'; clientId: string; orgId: string; scopes: string[]; memberId: string }
   | { kind: 'anonymous' };
 
 export type UserCaller = Extract<Caller, { kind: 'user' }>;
@@ -39,24 +40,45 @@ export function isMembershipLive(m: Membership | null | undefined, now = new Dat
 }
 
 /**
+ * What a member may do by their role alone: the bound of the API clients they create. A
+ * platform admin's group does not travel with a key, and a member who is gone bounds nothing.
+ */
+export function memberPermissions(org: Organization, membership: Membership | null | undefined): ReadonlySet<string> {
+  return new Set(isMembershipLive(membership) ? permissionsOfRole(org, membership.role) : []);
+}
+
+/**
  * Authorizes `caller` for `permission` in `orgId` with one consistent read of the
  * membership and the organization. A caller who is not a member gets 404, as if the
  * organization did not exist; a member without the permission gets 403.
+ *
+ * An API client acts within its scopes AND its member's current permissions: the same read
+ * fetches that member, so a demotion or a custom role that shrinks holds at the next call,
+ * and a key whose member has left (or is suspended) authenticates no more (401).
  */
 export async function authorizeOrg(caller: Caller, orgId: string, permission?: Permission): Promise<OrgAccess> {
   if (caller.kind === 'anonymous') throw notFound();
 
   if (caller.kind === 'apiClient') {
     if (caller.orgId !== orgId) throw notFound();
-    const { data: org } = await db.organization.get({ orgId }).go({ consistent: true });
+    // The member the key acts for is read with the organization, in the same one request.
+    const [member, org] = await transactGet<[Membership, Organization]>([
+      { op: db.membership.get({ orgId, userId: caller.memberId }), entity: db.membership },
+      { op: db.organization.get({ orgId }), entity: db.organization },
+    ]);
     if (!org || org.deletedAt) throw notFound();
+    if (!isMembershipLive(member))
+      throw new UnauthenticatedError('This API key no longer works: the member it acts for is no longer an active member');
+    const bound = memberPermissions(org, member);
     if (permission && !caller.scopes.includes(permission))
       throw new ForbiddenError(`This API client lacks the scope ${permission}`);
+    if (permission && !bound.has(permission))
+      throw new ForbiddenError(`The member this API client acts for no longer holds ${permission}`);
     return {
       orgId,
       org,
       caller,
-      permissions: new Set(caller.scopes),
+      permissions: new Set(caller.scopes.filter((s) => bound.has(s))),
       actorId: caller.clientId,
       actorType: 'apiClient',
     };

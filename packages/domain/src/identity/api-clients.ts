@@ -3,7 +3,7 @@ import { ForbiddenError, NotFoundError, ConflictError, ValidationError } from '.
 import { newId } from '../shared/ids.ts';
 import { safeEqual, sha256 } from '../shared/secrets.ts';
 import { auditBy, auditItem } from './audit.ts';
-import type { Caller, OrgAccess } from './access.ts';
+import { isMembershipLive, memberPermissions, type Caller, type OrgAccess } from './access.ts';
 import { db, type ApiClient } from './entities.ts';
 import { isPermission } from './permissions.ts';
 import { transactWrite, put, update } from '../shared/transactions.ts';
@@ -17,6 +17,19 @@ export const apiClientView = (c: ApiClient) => {
   return { ...rest, scopes: [...(c.scopes ?? [])].sort() };
 };
 
+/**
+ * The member a new key acts for, and what bounds its scopes: a user's role permissions (not a
+ * platform admin's group, which no key carries), or for a key made by a key, that key's member
+ * and its already bounded permissions. Checked here at creation and again at every use
+ * (`authorizeOrg`), so a key never acts beyond its member's current permissions.
+ */
+function keyHolder(access: OrgAccess): { memberId: string; bound: ReadonlySet<string> } {
+  if (access.caller.kind === 'apiClient') return { memberId: access.caller.memberId, bound: access.permissions };
+  if (!isMembershipLive(access.membership))
+    throw new ForbiddenError('Only a member of the organization can create its API clients: a key acts for its member');
+  return { memberId: access.caller.userId, bound: memberPermissions(access.org, access.membership) };
+}
+
 export async function createApiClient(access: OrgAccess, input: { name: string; scopes: string[]; expiresAt?: string }) {
   const unknown = input.scopes.filter((s) => !isPermission(s));
   if (unknown.length)
@@ -24,7 +37,8 @@ export async function createApiClient(access: OrgAccess, input: { name: string; 
       'Unknown scopes',
       unknown.map((s) => ({ path: 'scopes', message: `Unknown scope ${s}` })),
     );
-  const beyond = input.scopes.filter((s) => !access.permissions.has(s));
+  const { memberId, bound } = keyHolder(access);
+  const beyond = input.scopes.filter((s) => !bound.has(s));
   if (beyond.length) throw new ForbiddenError(`An API client cannot hold scopes you do not hold: ${beyond.join(', ')}`);
   if (input.expiresAt && new Date(input.expiresAt) <= new Date())
     throw new ValidationError('The expiry must be in the future', [{ path: 'expiresAt', message: 'In the past' }]);
@@ -42,6 +56,7 @@ export async function createApiClient(access: OrgAccess, input: { name: string; 
     scopes: input.scopes,
     isActive: true,
     createdBy: access.actorId,
+    memberId,
     expiresAt: input.expiresAt,
     createdAt: now,
     updatedAt: now,
@@ -108,5 +123,7 @@ export async function authenticateApiKey(key: string): Promise<Extract<Caller, {
       .go()
       .catch(() => undefined); // another request recorded it first
   }
-  return { kind: 'apiClient', clientId, orgId: data.orgId, scopes: [...(data.scopes ?? [])] };
+  // A key made before `memberId` existed acts for its creator; one a key made then finds no member: it stops working.
+  const memberId = data.memberId ?? data.createdBy;
+  return { kind: 'apiClient', clientId, orgId: data.orgId, scopes: [...(data.scopes ?? [])], memberId };
 }

@@ -1,5 +1,5 @@
 import { newId } from '../shared/ids.ts';
-import { pageOf } from '../usage/pages.ts';
+import { pageOf } from '../shared/pages.ts';
 import { db, type AuditEvent } from './entities.ts';
 import type { OrgAccess } from './access.ts';
 

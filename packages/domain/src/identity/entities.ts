@@ -217,6 +217,8 @@ const ApiClientEntity = lazy(
           scopes: { type: 'set', items: 'string', required: true },
           isActive: { type: 'boolean', default: true },
           createdBy: { type: 'string', required: true },
+          /** The member the key acts for (its creator, or the member of the key that made it): bounds its scopes. */
+          memberId: { type: 'string' },
           lastUsedAt: { type: 'string' },
           expiresAt: { type: 'string' },
           revokedAt: { type: 'string' },

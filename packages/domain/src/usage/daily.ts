@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { clock } from '../shared/clock.ts';
 import { ValidationError } from '../shared/errors.ts';
 import { usageDb, type DimensionKind, type UsageDaily, type UsageLog } from './entities.ts';
-import { pageOf } from './pages.ts';
+import { pageOf } from '../shared/pages.ts';
 import { DAILY_MAX_ITEMS, nextDay } from './schemas.ts';
 
 /**

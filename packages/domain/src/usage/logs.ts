@@ -5,7 +5,7 @@ import { newId } from '../shared/ids.ts';
 import { usageCsv } from './csv.ts';
 import { usageDb, type UsageLog } from './entities.ts';
 import { put } from '../shared/transactions.ts';
-import { pageOf } from './pages.ts';
+import { pageOf } from '../shared/pages.ts';
 import {
   EXPORT_MAX_ROWS,
   dayOf,

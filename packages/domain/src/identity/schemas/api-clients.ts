@@ -23,9 +23,14 @@ export const apiClientResponse = z.object({
   scopes: z.array(z.string()),
   isActive: z.boolean().optional(),
   createdBy: z.string(),
+  memberId: z
+    .string()
+    .optional()
+    .describe('The member the key acts for: it never acts beyond their current permissions, and is revoked when they leave'),
   lastUsedAt: z.string().optional(),
   expiresAt: z.string().optional(),
   revokedAt: z.string().optional(),
+  revokedBy: z.string().optional().describe('Who revoked it: a user, an API client, or `system` when its member left'),
   createdAt: z.string(),
 });
 export const createdApiClientResponse = apiClientResponse.extend({

@@ -1,10 +1,10 @@
-import { ValidationError } from '../shared/errors.ts';
+import { ValidationError } from './errors.ts';
 
 /**
  * One page of an ElectroDB query, continuing from a caller's cursor. The cursor is opaque to
  * callers but not trusted: it must name the partition this query reads (a cursor of another
  * organization, user or list is refused, never followed), and a key DynamoDB rejects is a
- * 400 rather than a 500.
+ * 400 rather than a 500. Shared by the lists of every context (usage, billing, audit, hub).
  */
 interface PagedQuery<T> {
   params(): Record<string, unknown>;
