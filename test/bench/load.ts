@@ -17,6 +17,8 @@ export interface LoadSpec {
   serialSeconds: number;
   warmupSeconds?: number;
   firstToken?: boolean;
+  /** A numeric response header to collect from the serial samples (the gateway's own overhead). */
+  reportHeader?: string;
 }
 
 /** A streamed chunk with text in it: OpenAI's `"content":"x…"` delta. */
@@ -28,13 +30,16 @@ export async function runLoad(spec: LoadSpec) {
   const payload = spec.body === undefined ? undefined : JSON.stringify(spec.body);
   const headers = { ...spec.headers, ...(payload ? { 'content-type': 'application/json' } : {}) };
 
-  const once = () =>
+  const reported: number[] = [];
+  const once = (report = false) =>
     new Promise<number>((resolve, reject) => {
       const started = process.hrtime.bigint();
       const elapsed = () => Number(process.hrtime.bigint() - started) / 1e6;
       const req = request(target, { agent, method: spec.method ?? 'GET', headers }, (res) => {
         let first: number | undefined;
         let seen = '';
+        const value = spec.reportHeader && report ? Number(res.headers[spec.reportHeader]) : Number.NaN;
+        if (Number.isFinite(value)) reported.push(value);
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
           if (!spec.firstToken || first !== undefined) return;
@@ -55,7 +60,7 @@ export async function runLoad(spec: LoadSpec) {
   while (Date.now() < warmEnd) await once(); // both JITs, connections, caches
   const serial: number[] = [];
   const serialEnd = Date.now() + spec.serialSeconds * 1000;
-  while (Date.now() < serialEnd) serial.push(await once());
+  while (Date.now() < serialEnd) serial.push(await once(true));
 
   const loaded: number[] = [];
   const started = Date.now();
@@ -67,7 +72,7 @@ export async function runLoad(spec: LoadSpec) {
       }),
     );
   agent.destroy();
-  return { serial, loaded, seconds: (Date.now() - started) / 1000 };
+  return { serial, loaded, reported, seconds: (Date.now() - started) / 1000 };
 }
 
 if (process.argv[1] === import.meta.filename) {

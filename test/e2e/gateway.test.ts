@@ -25,6 +25,9 @@ describe.concurrent('chat completions', () => {
     });
     expect(res.body.id).toMatch(/^chatcmpl-/);
     expect(res.headers.get('x-route')).toContain(CHAT);
+    // The gateway's own time, apart from the provider's: a small non-negative number of milliseconds.
+    expect(Number(res.headers.get('x-gateway-overhead-ms'))).toBeGreaterThanOrEqual(0);
+    expect(Number(res.headers.get('x-gateway-overhead-ms'))).toBeLessThan(5_000);
 
     const log = (await usageOf(owner, orgId, 1))[0]!;
     expect(log).toMatchObject({

@@ -41,6 +41,8 @@ export interface GatewayAnswer {
   status?: number;
   headers?: Record<string, string>;
   json?: unknown;
+  /** Time spent waiting on providers: the rest of the time to the answer is the gateway's overhead. */
+  providerMs?: number;
   /** Server-sent events, already framed (`data: …\n\n`). */
   sse?: AsyncIterable<string>;
   /** Runs after the answer is complete (or the client left), before the invocation ends. */
@@ -56,6 +58,9 @@ export const gatewayRoute = <S extends RouteSchemas>(
   route: RouteDefinition<S>,
   fn: (input: GatewayInput<S>) => Promise<GatewayAnswer>,
 ): GatewayRoute => ({ route, fn }) as unknown as GatewayRoute;
+
+/** Milliseconds the gateway itself spent on a call before its answer started: all but the providers' time. */
+export const OVERHEAD_HEADER = 'x-gateway-overhead-ms';
 
 /** Seconds a credential's principal is remembered by a gateway container. */
 export const PRINCIPAL_CACHE_MS = 10_000;
@@ -152,6 +157,7 @@ export function gatewayHandler(entries: GatewayRoute[]) {
   const pipelines = new Map(compiled.map(({ entry }) => [entry.route.id, pipelineFor(entry)]));
 
   return streamifyResponse(async (event: APIGatewayProxyEventV2, responseStream: ResponseStream, context: Context) => {
+    const started = performance.now();
     const aborted = new AbortController();
     signals.set(event, aborted.signal);
     const onGone = () => aborted.abort(new Error('The client went away'));
@@ -181,6 +187,9 @@ export function gatewayHandler(entries: GatewayRoute[]) {
     const result = (await pipelines.get(match.entry.route.id)!(event, context)) as Answer;
     const answer = result.answer;
     const headers = { ...corsHeaders(), ...(result.headers as Record<string, string>) };
+    // The gateway's own time before the answer starts (as LiteLLM's x-litellm-overhead-duration-ms).
+    if (answer?.providerMs !== undefined)
+      headers[OVERHEAD_HEADER] = Math.max(0, performance.now() - started - answer.providerMs).toFixed(2);
     try {
       if (answer?.sse) {
         const out = httpResponseStream(responseStream, {
@@ -193,12 +202,13 @@ export function gatewayHandler(entries: GatewayRoute[]) {
         }
         if (!aborted.signal.aborted) await new Promise<void>((resolve) => out.end(resolve));
       } else if (answer) {
-        end(responseStream, {
+        // Sent before the after-work starts: the client must not wait on metering.
+        await end(responseStream, {
           statusCode: result.statusCode ?? 200,
           headers: { 'content-type': 'application/json', ...headers },
           body: JSON.stringify(answer.json),
         });
-      } else end(responseStream, { ...result, headers });
+      } else await end(responseStream, { ...result, headers });
     } finally {
       // Metering and its records happen once, whether the client stayed or not.
       await answer?.after?.().catch((error: unknown) => logger.error('Gateway after-work failed', { error: error as Error }));
@@ -212,10 +222,14 @@ const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResul
   body: JSON.stringify(body),
 });
 
-function end(stream: ResponseStream, result: APIGatewayProxyStructuredResultV2) {
+/** Writes a whole answer; resolves once it has left (or the client is gone). */
+function end(stream: ResponseStream, result: APIGatewayProxyStructuredResultV2): Promise<void> {
   const out = httpResponseStream(stream, {
     statusCode: result.statusCode ?? 200,
     headers: result.headers as Record<string, string>,
   });
-  out.end(result.body ?? '');
+  return new Promise((resolve) => {
+    out.once('close', resolve);
+    out.end(result.body ?? '', () => resolve());
+  });
 }

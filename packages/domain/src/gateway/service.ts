@@ -53,6 +53,8 @@ export interface GatewayCall {
 
 export interface GatewayReply {
   headers: Record<string, string>;
+  /** Time spent waiting on providers (every attempt; to the first chunk for a stream), for the overhead header. */
+  providerMs?: number;
   json?: unknown;
   sse?: AsyncIterable<string>;
   after?: () => Promise<void>;
@@ -177,6 +179,7 @@ export async function chat(call: GatewayCall, body: ChatCompletionBody): Promise
   const meta = (attempts: Attempt[]) => ({ route: explainAttempts(attempts), ruleId: admitted.plan.ruleId });
 
   if (!body.stream) {
+    const calling = performance.now();
     const execution = await execute(
       admitted.plan.candidates,
       async (candidate, o) => {
@@ -189,6 +192,7 @@ export async function chat(call: GatewayCall, body: ChatCompletionBody): Promise
     const responseAt = new Date();
     return {
       headers: routeHeader(admitted.plan, attempts),
+      providerMs: performance.now() - calling,
       json: chatCompletion(id, candidate.modelId, created, result),
       after: async () => {
         await record(admitted.metered, admitted.admission, {
@@ -204,6 +208,7 @@ export async function chat(call: GatewayCall, body: ChatCompletionBody): Promise
     };
   }
 
+  const calling = performance.now();
   const execution = await executeStream(
     admitted.plan.candidates,
     (candidate, o) => ({
@@ -247,6 +252,7 @@ export async function chat(call: GatewayCall, body: ChatCompletionBody): Promise
   }
   return {
     headers: routeHeader(admitted.plan, attempts),
+    providerMs: performance.now() - calling,
     sse: frames(),
     after: async () => {
       // What was delivered is what is charged: the provider's count when the stream finished,
@@ -278,6 +284,7 @@ export async function embeddings(call: GatewayCall, body: EmbeddingsBody): Promi
   const admitted = await admitCall(call, body.model, 'TEXT', 'embeddings', 'chat', (c) =>
     creditsFor(costOf(c.pricing, { inputTokens: estimatedTokens }).totalCostMicros),
   );
+  const calling = performance.now();
   const execution = await execute(
     admitted.plan.candidates,
     async (candidate, o) => {
@@ -292,6 +299,7 @@ export async function embeddings(call: GatewayCall, body: EmbeddingsBody): Promi
   const responseAt = new Date();
   return {
     headers: routeHeader(admitted.plan, attempts),
+    providerMs: performance.now() - calling,
     json: embeddingsAnswer(candidate.modelId, value.vectors, value.usage.inputTokens, body.encoding_format),
     after: async () => {
       await record(admitted.metered, admitted.admission, {
@@ -316,6 +324,7 @@ export async function images(call: GatewayCall, body: ImagesBody): Promise<Gatew
   const admitted = await admitCall(call, model, 'IMAGE', 'images', 'generation', (c) =>
     creditsFor(costOf(c.pricing, { images: n }).totalCostMicros),
   );
+  const calling = performance.now();
   const execution = await execute(
     admitted.plan.candidates,
     async (candidate, o) => {
@@ -330,6 +339,7 @@ export async function images(call: GatewayCall, body: ImagesBody): Promise<Gatew
   const responseAt = new Date();
   return {
     headers: routeHeader(admitted.plan, attempts),
+    providerMs: performance.now() - calling,
     json: { created: Math.floor(responseAt.getTime() / 1000), data: value.images.map((b64_json) => ({ b64_json })) },
     after: async () => {
       await record(admitted.metered, admitted.admission, {

@@ -11,6 +11,7 @@ export const EXPOSED_HEADERS = [
   'x-ratelimit-remaining',
   'x-ratelimit-reset',
   'x-route',
+  'x-gateway-overhead-ms',
 ];
 
 export function corsHeaders(): Record<string, string> {
