@@ -173,13 +173,15 @@ describe('gateway metering (DynamoDB Local)', () => {
 
 describe('gateway admission leases (DynamoDB Local)', () => {
   afterEach(() => setLeaseSizing());
+  /** Limits with room for leases (a lease takes at most a tenth of a limit). */
+  const roomy = [{ subject: 'org', resource: 'chat', hourly: 1000 }];
   const pricey = (credits: number) => ({ inputTokens: credits * 10_000 });
 
   it('admit a caller’s calls from one lease under load, and settle them as one ledger row when it closes', async () => {
     setLeaseSizing(() => 5);
     const orgId = newOrg();
     await credit(orgId, 'grant', 'grant', 100);
-    const access = accessFor(orgId);
+    const access = accessFor(orgId, roomy);
     const charged: number[] = [];
     for (let i = 0; i < 5; i++) {
       const call: MeteredCall = { access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' };
@@ -204,7 +206,7 @@ describe('gateway admission leases (DynamoDB Local)', () => {
     setLeaseSizing(() => 10);
     const orgId = newOrg();
     await credit(orgId, 'grant', 'grant', 100);
-    const access = accessFor(orgId, [{ subject: 'org', resource: 'chat', hourly: 50 }]);
+    const access = accessFor(orgId, [{ subject: 'org', resource: 'chat', hourly: 500 }]);
     const call: MeteredCall = { access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' };
     const admission = await admit(call, 2);
     expect(await getBalance(orgId)).toMatchObject({ available: 80, reserved: 20 });
@@ -252,11 +254,51 @@ describe('gateway admission leases (DynamoDB Local)', () => {
     expect(results).toEqual(['ok', 'ok', 'ok', 429]);
   });
 
+  it('serve a caller’s next call from its lease while the last call’s record is still being written', async () => {
+    setLeaseSizing(() => 5);
+    const orgId = newOrg();
+    await credit(orgId, 'grant', 'grant', 100);
+    const access = accessFor(orgId, roomy);
+    const call = (): MeteredCall => ({ access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' });
+    const [a, b] = [call(), call()];
+    const first = await admit(a, 2);
+    const recording = record(a, first, done(candidate(), pricey(1)));
+    const second = await admit(b, 2);
+    expect(second.lease).toBe(first.lease);
+    await Promise.all([recording, record(b, second, done(candidate(), pricey(2)))]);
+    // One lease (5 × 2 credits) held; its two draws wait for its close to be settled.
+    expect(await getBalance(orgId)).toMatchObject({ available: 90, reserved: 10 });
+    expect((await listUsage(orgId)).items.map((u) => u.credits).sort()).toEqual([1, 2]);
+  });
+
+  it('group the records of concurrent calls into shared transactions, each recorded once', async () => {
+    setLeaseSizing(() => 5);
+    const orgId = newOrg();
+    await credit(orgId, 'grant', 'grant', 1000);
+    // Twelve callers at once (a lease each), and one record sent twice.
+    const calls: MeteredCall[] = Array.from({ length: 12 }, () => ({
+      access: accessFor(orgId, roomy),
+      requestId: randomUUID(),
+      agentType: 'chat',
+      resource: 'chat',
+    }));
+    const admissions = await Promise.all(calls.map((call) => admit(call, 2)));
+    const outcome = done(candidate(), pricey(1));
+    const recorded = await Promise.all([
+      ...calls.map((call, i) => record(call, admissions[i]!, outcome)),
+      record(calls[0]!, admissions[0]!, outcome),
+    ]);
+    expect(recorded.reduce((sum, r) => sum + r.credits, 0)).toBe(12);
+    expect((await listUsage(orgId, { limit: 50 })).items).toHaveLength(12);
+    // Twelve leases of 5 calls × 2 credits are held; what was drawn is settled when they close.
+    expect(await getBalance(orgId)).toMatchObject({ available: 880, reserved: 120 });
+  });
+
   it('leave a dead container’s lease to the sweep, which charges what its calls drew and releases the rest', async () => {
     setLeaseSizing(() => 5);
     const orgId = newOrg();
     await credit(orgId, 'grant', 'grant', 100);
-    const access = accessFor(orgId);
+    const access = accessFor(orgId, roomy);
     let hold;
     for (let i = 0; i < 2; i++) {
       const call: MeteredCall = { access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' };

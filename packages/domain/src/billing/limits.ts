@@ -145,10 +145,11 @@ export interface CountedCounter {
 
 /**
  * `units` uses at once (a gateway container's admission lease), each counter under
- * `used <= limit - units`; no more units than the smallest limit allows.
+ * `used <= limit - units`; at most a tenth of the smallest limit, so that a few leases cannot
+ * hold a whole window's allowance (small limits are counted one use at a time).
  */
 function counterWrites(limits: CountedLimit[], now: Date, requested = 1) {
-  const units = Math.max(1, Math.min(requested, ...limits.map((l) => l.limit)));
+  const units = Math.max(1, Math.min(requested, ...limits.map((l) => Math.floor(l.limit / 10))));
   const counters = limits.map((l) => ({ ...l, ...windowOf(l.window, now) }));
   const writes = counters.map((c) =>
     update(

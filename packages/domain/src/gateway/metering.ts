@@ -3,7 +3,7 @@ import type { CreditReservation } from '../billing/entities.ts';
 import { limitWrites, refundWrites, subjectKey, type CountedCounter, type Subject } from '../billing/limits.ts';
 import type { OrgAccess } from '../identity/access.ts';
 import { PaymentRequiredError } from '../shared/errors.ts';
-import { transactWrite, type WriteItem } from '../shared/transactions.ts';
+import { transactWrite, type WriteItem, type WriteOutcome } from '../shared/transactions.ts';
 import type { AgentType } from '../usage/entities.ts';
 import { usageLogWrite, usageRecorded } from '../usage/logs.ts';
 import { markModelHour, metricWrite, type MetricStatus } from './metrics.ts';
@@ -63,6 +63,8 @@ interface Lease {
   validUntil: number;
   busy: boolean;
   calls: number;
+  /** Draws of its calls on their way to the table: the lease closes after them. */
+  drawing: Set<Promise<unknown>>;
   closing?: Promise<void>;
 }
 
@@ -197,12 +199,14 @@ async function open(call: MeteredCall, subjects: Subject[], resources: string[],
     validUntil: ends,
     busy: false,
     calls: 0,
+    drawing: new Set(),
   } satisfies Lease as Lease;
 }
 
 /** Settles what the lease's calls drew, gives back the rest of its hold and its unused units; once. */
 function closeLease(pool: Pool, lease: Lease): Promise<void> {
   lease.closing ??= (async () => {
+    await Promise.allSettled(lease.drawing);
     const held = lease.held;
     if (held?.status === 'held') {
       await closeHeld(held, { description: `gateway · ${lease.calls} calls`, metadata: { calls: lease.calls } });
@@ -215,6 +219,63 @@ function closeLease(pool: Pool, lease: Lease): Promise<void> {
     pool.leases = pool.leases.filter((l) => l !== lease);
   });
   return lease.closing;
+}
+
+/**
+ * Group commit of the records: while one transaction of records is in flight, records that
+ * arrive wait and go together in the next one (at most `MAX_TRANSACTION_ITEMS` items). A Lambda
+ * container runs one call at a time, so there each record is its own transaction; a host that
+ * runs calls concurrently (the local server) writes fewer, larger ones. When a batch does not
+ * land (one of its records was recorded before, a hold was swept), each record is written again
+ * on its own, so each keeps its own outcome.
+ */
+const MAX_TRANSACTION_ITEMS = 100;
+interface PendingRecord {
+  writes: WriteItem[];
+  /** The hold it draws from: one transaction never names an item twice. */
+  hold?: string;
+  done(outcome: WriteOutcome): void;
+  fail(error: unknown): void;
+}
+const pending: PendingRecord[] = [];
+let committing = false;
+
+function commit(writes: WriteItem[], hold?: string): Promise<WriteOutcome> {
+  return new Promise((done, fail) => {
+    pending.push({ writes, hold, done, fail });
+    if (!committing) void commitPending();
+  });
+}
+
+async function commitPending() {
+  committing = true;
+  while (pending.length) {
+    const batch: PendingRecord[] = [];
+    const holds = new Set<string>();
+    let items = 0;
+    for (let i = 0; i < pending.length && items < MAX_TRANSACTION_ITEMS;) {
+      const next = pending[i]!;
+      const fits = !batch.length || items + next.writes.length <= MAX_TRANSACTION_ITEMS;
+      if (!fits || (next.hold && holds.has(next.hold))) {
+        i++; // the next transaction takes it
+        continue;
+      }
+      if (next.hold) holds.add(next.hold);
+      items += next.writes.length;
+      batch.push(next);
+      pending.splice(i, 1);
+    }
+    const alone = async () => {
+      for (const record of batch) await transactWrite(record.writes).then(record.done, record.fail);
+    };
+    if (batch.length === 1) await alone();
+    else {
+      const outcome = await transactWrite(batch.flatMap((r) => r.writes)).catch(() => undefined);
+      if (outcome && !outcome.canceled) for (const record of batch) record.done(outcome);
+      else await alone();
+    }
+  }
+  committing = false;
 }
 
 export interface CallRecord {
@@ -302,26 +363,38 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
       } else await transactWrite(writes);
       if (held) held.status = 'settled';
     } else if (held && charged > 0 && held.status === 'held') {
-      const outcome = await transactWrite([drawWrite(held, charged), ...writes]);
+      // The lease serves its next call while this draw is on its way (draws of one hold go one
+      // transaction after another); its credits count the draw now and get it back if it fails.
+      const drawing = commit([drawWrite(held, charged), ...writes], held.reservationId);
+      lease.drawing.add(drawing);
+      if (first) {
+        lease.credits += admission.credits - charged;
+        lease.busy = false;
+      }
+      const outcome = await drawing.finally(() => lease.drawing.delete(drawing));
       if (!outcome.canceled) {
         held.drawn = (held.drawn ?? 0) + charged;
-        lease.credits -= charged;
         credits = charged;
-      } else if (outcome.reasons[0] === 'ConditionalCheckFailed') {
-        held.status = 'released'; // swept while the call ran
-        credits = await chargeWithoutHold(call, charged, links, writes);
+      } else {
+        lease.credits += charged;
+        if (outcome.reasons[0] === 'ConditionalCheckFailed') {
+          held.status = 'released'; // swept while the call ran
+          credits = await chargeWithoutHold(call, charged, links, writes);
+        }
       }
     } else if (charged > 0) credits = await chargeWithoutHold(call, charged, links, writes);
-    else await transactWrite(writes);
+    else await commit(writes);
   } finally {
-    if (first) {
+    if (first && lease.busy) {
       lease.credits += admission.credits;
       lease.busy = false;
     }
   }
   const pool = pools.get(lease.key);
   if (lease.single && pool) pool.leases = pool.leases.filter((l) => l !== lease);
-  const spent = lease.units <= 0 || Date.now() >= lease.validUntil || (held !== undefined && held.status !== 'held');
+  // Closed by the record of its last call (another may be using it now).
+  const spent =
+    !lease.busy && (lease.units <= 0 || Date.now() >= lease.validUntil || (held !== undefined && held.status !== 'held'));
   if (spent && pool && !lease.single) void closeLease(pool, lease).catch(() => undefined);
   await Promise.all([
     usageRecorded(usage.log),
