@@ -177,22 +177,24 @@ describe('gateway admission leases (DynamoDB Local)', () => {
   const roomy = [{ subject: 'org', resource: 'chat', hourly: 1000 }];
   const pricey = (credits: number) => ({ inputTokens: credits * 10_000 });
 
-  it('admit a caller’s calls from one lease under load, and settle them as one ledger row when it closes', async () => {
+  it('admit a caller’s calls from one lease under load, take the next ahead, and settle each as one ledger row', async () => {
     setLeaseSizing(() => 5);
     const orgId = newOrg();
     await credit(orgId, 'grant', 'grant', 100);
     const access = accessFor(orgId, roomy);
     const charged: number[] = [];
+    const reserved: number[] = [];
     for (let i = 0; i < 5; i++) {
       const call: MeteredCall = { access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' };
       const admission = await admit(call, 4);
-      // The whole lease is held from the first call: 5 calls × 4 credits.
-      expect(await getBalance(orgId)).toMatchObject({ available: 80, reserved: 20 });
       charged.push((await record(call, admission, done(candidate(), pricey(i % 2 ? 1 : 3)))).credits);
+      reserved.push((await getBalance(orgId)).reserved);
     }
     expect(charged).toEqual([3, 1, 3, 1, 3]);
-    // The fifth call spent the lease: it closed, charging what its calls drew.
-    expect(await getBalance(orgId)).toMatchObject({ available: 89, reserved: 0 });
+    // A lease of 5 calls × 4 credits; at the third call (half used) the next one was taken ahead;
+    // the fifth spent the first, which closed, charging what its calls drew.
+    expect(reserved).toEqual([20, 20, 40, 40, 20]);
+    expect(await getBalance(orgId)).toMatchObject({ available: 69, reserved: 20 });
     const { data: rows } = await ledgerDb.transaction.query.byKey({ orgId }).go({ pages: 'all' });
     expect(rows.filter((r) => r.type === 'settle')).toEqual([
       expect.objectContaining({ amount: -11, metadata: expect.objectContaining({ calls: 5 }) }),

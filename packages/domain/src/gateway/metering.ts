@@ -60,6 +60,9 @@ interface Lease {
   counters: CountedCounter[];
   /** Made for one call: it is settled with that call's record, as without leases. */
   single: boolean;
+  /** Calls it was opened for; when half are used the next lease is taken ahead. */
+  size: number;
+  renewing?: boolean;
   validUntil: number;
   busy: boolean;
   calls: number;
@@ -85,6 +88,8 @@ interface Pool {
   second: number;
   thisSecond: number;
   lastSecond: number;
+  /** The next lease, being taken ahead in the background. */
+  opening?: Promise<void>;
 }
 
 const pools = new Map<string, Pool>();
@@ -141,14 +146,26 @@ export async function admit(call: MeteredCall, credits: number): Promise<Admissi
   const pool = poolOf(key);
   const now = Date.now();
   const lease = pool.leases.find((l) => !l.busy && !l.closing && l.units > 0 && l.credits >= credits && now < l.validUntil);
-  if (lease) return take(lease, credits);
+  const size = () =>
+    Math.min(
+      leaseUnits(pool.lastSecond, pool.leases.filter((l) => l.busy).length + 1),
+      credits > 0 ? Math.floor(MAX_LEASE_CREDITS / credits) : MAX_LEASE_UNITS,
+    );
+  if (lease) {
+    const admission = take(lease, credits);
+    // Half used: the next lease is taken ahead, in the background, so that no call waits for it.
+    if (!lease.single && !lease.renewing && !pool.opening && lease.units <= lease.size / 2) {
+      lease.renewing = true;
+      pool.opening = open(call, subjects, resources, credits, Math.max(2, size()), key)
+        .then((next) => void pool.leases.push(next))
+        .catch(() => undefined) // the next call opens one itself, and meets the refusal then
+        .finally(() => (pool.opening = undefined));
+    }
+    return admission;
+  }
   // Closed in the background; the next record of this caller waits for them (and reports a failure).
   for (const stale of pool.leases.filter((l) => !l.busy && !l.closing)) closeLease(pool, stale).catch(() => undefined);
-  const busy = pool.leases.filter((l) => l.busy).length;
-  const units = Math.min(
-    leaseUnits(pool.lastSecond, busy + 1),
-    credits > 0 ? Math.floor(MAX_LEASE_CREDITS / credits) : MAX_LEASE_UNITS,
-  );
+  const units = size();
   const opened = (units > 1 && (await open(call, subjects, resources, credits, units, key).catch(() => undefined))) || undefined;
   const fresh = opened ?? (await open(call, subjects, resources, credits, 1, key));
   pool.leases.push(fresh);
@@ -196,6 +213,7 @@ async function open(call: MeteredCall, subjects: Subject[], resources: string[],
     credits: amount,
     counters: limits.counters,
     single,
+    size: units,
     validUntil: ends,
     busy: false,
     calls: 0,
@@ -399,8 +417,9 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
   await Promise.all([
     usageRecorded(usage.log),
     markModelHour(modelId, at),
-    // This container's closing leases, so none is left half done when the invocation ends.
+    // This container's closing and opening leases, so none is left half done when the invocation ends.
     ...(pool?.leases ?? []).map((l) => l.closing),
+    pool?.opening,
   ]);
   return { credits, costMicros: cost.totalCostMicros };
 }
