@@ -130,7 +130,7 @@ describe('gateway metering (DynamoDB Local)', () => {
     await credit(orgId, 'grant', 'grant', 10);
     const call: MeteredCall = { access: accessFor(orgId), requestId: randomUUID(), agentType: 'chat' };
     const held = await admit(call, 0);
-    expect(held.hold).toBeUndefined();
+    expect(held.lease.held).toBeUndefined();
     expect(await record(call, held, done(candidate('byok'), { inputTokens: 50_000, outputTokens: 50_000 }))).toEqual({
       credits: 0,
       costMicros: 100_000,
@@ -160,7 +160,7 @@ describe('gateway metering (DynamoDB Local)', () => {
     const call: MeteredCall = { access: accessFor(orgId), requestId: randomUUID(), agentType: 'chat' };
     const held = await admit(call, 5);
     // The sweep runs later than the hold's expiry.
-    await releaseExpiredReservations(new Date(Date.parse(held.hold!.expiresAt) + 1_000));
+    await releaseExpiredReservations(new Date(Date.parse(held.lease.held!.expiresAt) + 1_000));
     expect(await getBalance(orgId)).toMatchObject({ available: 10, reserved: 0 });
     const outcome = done(candidate(), { inputTokens: 30_000 });
     expect(await record(call, held, outcome)).toMatchObject({ credits: 3 });
@@ -305,7 +305,7 @@ describe('gateway admission leases (DynamoDB Local)', () => {
     for (let i = 0; i < 2; i++) {
       const call: MeteredCall = { access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' };
       const admission = await admit(call, 5);
-      hold = admission.hold!;
+      hold = admission.lease.held!;
       await record(call, admission, done(candidate(), pricey(2)));
     }
     forgetLeases(); // the container is gone, its lease open

@@ -78,8 +78,6 @@ export interface Admission {
   recorded?: boolean;
   /** The credits promised to this call from the lease (its estimate). */
   credits: number;
-  /** The hold backing the call, if any. */
-  hold?: CreditReservation;
 }
 
 interface Pool {
@@ -177,7 +175,7 @@ function take(lease: Lease, credits: number): Admission {
   lease.units--;
   lease.credits -= credits;
   lease.calls++;
-  return { lease, credits, hold: lease.held };
+  return { lease, credits };
 }
 
 /** Takes `units` limit units and `units × credits` credits in one transaction; 429 / 402 when refused. */
