@@ -1,5 +1,7 @@
 import { changeSubscriptionPlan as route } from '@platform/api/routes/billing/subscription';
-import { changePlan, subscriptionView } from '@platform/domain/billing/subscriptions';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ access, body }) => subscriptionView(await changePlan(access, body.planId)));
+export const handler = httpHandler(route, async ({ access, body }) => {
+  const { changePlan, subscriptionView } = await import('@platform/domain/billing/subscriptions');
+  return subscriptionView(await changePlan(access, body.planId));
+});

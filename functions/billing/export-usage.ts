@@ -1,8 +1,8 @@
 import { exportUsage as route } from '@platform/api/routes/billing/usage';
-import { exportUsage } from '@platform/domain/usage/logs';
 import { httpHandler, reply } from '@platform/http/handler';
 
 export const handler = httpHandler(route, async ({ access, query }) => {
+  const { exportUsage } = await import('@platform/domain/usage/logs');
   const { csv, nextCursor } = await exportUsage(access.orgId, query);
   return reply(undefined, {
     headers: {

@@ -1,5 +1,7 @@
 import { getSubscription as route } from '@platform/api/routes/billing/plans';
-import { getSubscription, subscriptionView } from '@platform/domain/billing/subscriptions';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ access }) => subscriptionView(await getSubscription(access.orgId)));
+export const handler = httpHandler(route, async ({ access }) => {
+  const { getSubscription, subscriptionView } = await import('@platform/domain/billing/subscriptions');
+  return subscriptionView(await getSubscription(access.orgId));
+});

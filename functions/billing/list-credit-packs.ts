@@ -1,5 +1,7 @@
 import { listCreditPacks as route } from '@platform/api/routes/billing/payments';
-import { CREDIT_PACKS } from '@platform/domain/billing/credit-packs';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async () => ({ items: [...CREDIT_PACKS] }));
+export const handler = httpHandler(route, async () => {
+  const { CREDIT_PACKS } = await import('@platform/domain/billing/credit-packs');
+  return { items: [...CREDIT_PACKS] };
+});

@@ -1,5 +1,7 @@
 import { listPlans as route } from '@platform/api/routes/billing/plans';
-import { listPlans } from '@platform/domain/billing/plans';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async () => ({ items: await listPlans() }));
+export const handler = httpHandler(route, async () => {
+  const { listPlans } = await import('@platform/domain/billing/plans');
+  return { items: await listPlans() };
+});

@@ -1,10 +1,10 @@
 import { stripeWebhook as route } from '@platform/api/routes/billing/payments';
-import { handleStripeWebhook } from '@platform/domain/billing/stripe/webhooks';
 import { httpHandler } from '@platform/http/handler';
 import { logger } from '@platform/http/observability';
 
 /** The raw body, as Stripe signed it: this route has no body schema, so the HTTP kit never parses it. */
 export const handler = httpHandler(route, async ({ event }) => {
+  const { handleStripeWebhook } = await import('@platform/domain/billing/stripe/webhooks');
   const raw =
     event.body === undefined ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   const handled = await handleStripeWebhook(raw, event.headers?.['stripe-signature']);

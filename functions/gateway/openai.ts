@@ -1,13 +1,12 @@
 import * as routes from '@platform/api/routes/gateway';
-import { chat, embeddings, images, type GatewayCall } from '@platform/domain/gateway/service';
-import { openAiModels } from '@platform/domain/gateway/models';
-import { gatewayAccess } from '@platform/domain/gateway/access';
+import type { GatewayCall } from '@platform/domain/gateway/service';
 import { gatewayHandler, gatewayRoute, type GatewayInput } from '@platform/http/gateway';
 import type { RouteDefinition, RouteSchemas } from '@platform/http/route';
 
 /**
  * The OpenAI-compatible gateway: one function behind a Lambda function URL with response
- * streaming (see infra/api-stack.ts), serving every `surface: 'gateway'` route.
+ * streaming (see infra/api-stack.ts), serving every `surface: 'gateway'` route. Like every
+ * handler, it loads the domain on its first call, not at a cold start (see README, "Cold starts").
  */
 const callOf = (route: RouteDefinition, input: GatewayInput<RouteSchemas>): GatewayCall => ({
   principal: input.principal,
@@ -18,10 +17,21 @@ const callOf = (route: RouteDefinition, input: GatewayInput<RouteSchemas>): Gate
 });
 
 export const handler = gatewayHandler([
-  gatewayRoute(routes.createChatCompletion, async (input) => chat(callOf(routes.createChatCompletion, input), input.body)),
-  gatewayRoute(routes.createEmbeddings, async (input) => embeddings(callOf(routes.createEmbeddings, input), input.body)),
-  gatewayRoute(routes.createImages, async (input) => images(callOf(routes.createImages, input), input.body)),
+  gatewayRoute(routes.createChatCompletion, async (input) => {
+    const { chat } = await import('@platform/domain/gateway/service');
+    return chat(callOf(routes.createChatCompletion, input), input.body);
+  }),
+  gatewayRoute(routes.createEmbeddings, async (input) => {
+    const { embeddings } = await import('@platform/domain/gateway/service');
+    return embeddings(callOf(routes.createEmbeddings, input), input.body);
+  }),
+  gatewayRoute(routes.createImages, async (input) => {
+    const { images } = await import('@platform/domain/gateway/service');
+    return images(callOf(routes.createImages, input), input.body);
+  }),
   gatewayRoute(routes.listOpenAiModels, async (input) => {
+    const { gatewayAccess } = await import('@platform/domain/gateway/access');
+    const { openAiModels } = await import('@platform/domain/gateway/models');
     const access = await gatewayAccess(input.principal, input.event.headers?.['openai-organization'] || undefined);
     return { json: await openAiModels(access) };
   }),

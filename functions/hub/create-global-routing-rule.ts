@@ -1,7 +1,9 @@
 import { createGlobalRoutingRule as route } from '@platform/api/routes/hub/routing-rules';
-import { createRule } from '@platform/domain/hub/routing-rules';
-import { platformOwner } from '@platform/domain/hub/owners';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ caller, body }) => createRule(platformOwner(userOf(caller)), body));
+export const handler = httpHandler(route, async ({ caller, body }) => {
+  const { createRule } = await import('@platform/domain/hub/routing-rules');
+  const { platformOwner } = await import('@platform/domain/hub/owners');
+  return createRule(platformOwner(userOf(caller)), body);
+});

@@ -1,7 +1,9 @@
 import { createPlatformProviderCredential as route } from '@platform/api/routes/hub/credentials';
-import { createCredential } from '@platform/domain/hub/credentials';
-import { platformOwner } from '@platform/domain/hub/owners';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ caller, body }) => createCredential(platformOwner(userOf(caller)), body));
+export const handler = httpHandler(route, async ({ caller, body }) => {
+  const { createCredential } = await import('@platform/domain/hub/credentials');
+  const { platformOwner } = await import('@platform/domain/hub/owners');
+  return createCredential(platformOwner(userOf(caller)), body);
+});

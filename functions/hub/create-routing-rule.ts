@@ -1,6 +1,8 @@
 import { createRoutingRule as route } from '@platform/api/routes/hub/routing-rules';
-import { createRule } from '@platform/domain/hub/routing-rules';
-import { orgOwner } from '@platform/domain/hub/owners';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ access, body }) => createRule(orgOwner(access), body));
+export const handler = httpHandler(route, async ({ access, body }) => {
+  const { createRule } = await import('@platform/domain/hub/routing-rules');
+  const { orgOwner } = await import('@platform/domain/hub/owners');
+  return createRule(orgOwner(access), body);
+});

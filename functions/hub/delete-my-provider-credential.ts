@@ -1,9 +1,9 @@
 import { deleteMyProviderCredential as route } from '@platform/api/routes/hub/credentials';
-import { deleteCredential } from '@platform/domain/hub/credentials';
-import { userOwner } from '@platform/domain/hub/owners';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ caller, params }) =>
-  deleteCredential(userOwner(userOf(caller)), params.credentialId),
-);
+export const handler = httpHandler(route, async ({ caller, params }) => {
+  const { deleteCredential } = await import('@platform/domain/hub/credentials');
+  const { userOwner } = await import('@platform/domain/hub/owners');
+  return deleteCredential(userOwner(userOf(caller)), params.credentialId);
+});

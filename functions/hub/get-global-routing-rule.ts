@@ -1,7 +1,9 @@
 import { getGlobalRoutingRule as route } from '@platform/api/routes/hub/routing-rules';
-import { getRule } from '@platform/domain/hub/routing-rules';
-import { platformOwner } from '@platform/domain/hub/owners';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ caller, params }) => getRule(platformOwner(userOf(caller)), params.ruleId));
+export const handler = httpHandler(route, async ({ caller, params }) => {
+  const { getRule } = await import('@platform/domain/hub/routing-rules');
+  const { platformOwner } = await import('@platform/domain/hub/owners');
+  return getRule(platformOwner(userOf(caller)), params.ruleId);
+});

@@ -1,8 +1,8 @@
 import { getModel as route } from '@platform/api/routes/hub/models';
-import { authorizeOrg } from '@platform/domain/identity/access';
-import { getModel } from '@platform/domain/hub/models';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ caller, params, query }) =>
-  getModel(params.modelId, query.orgId ? await authorizeOrg(caller, query.orgId, 'models:read') : undefined),
-);
+export const handler = httpHandler(route, async ({ caller, params, query }) => {
+  const { authorizeOrg } = await import('@platform/domain/identity/access');
+  const { getModel } = await import('@platform/domain/hub/models');
+  return getModel(params.modelId, query.orgId ? await authorizeOrg(caller, query.orgId, 'models:read') : undefined);
+});

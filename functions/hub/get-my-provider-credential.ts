@@ -1,9 +1,9 @@
 import { getMyProviderCredential as route } from '@platform/api/routes/hub/credentials';
-import { getCredential } from '@platform/domain/hub/credentials';
-import { userOwner } from '@platform/domain/hub/owners';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ caller, params }) =>
-  getCredential(userOwner(userOf(caller)), params.credentialId),
-);
+export const handler = httpHandler(route, async ({ caller, params }) => {
+  const { getCredential } = await import('@platform/domain/hub/credentials');
+  const { userOwner } = await import('@platform/domain/hub/owners');
+  return getCredential(userOwner(userOf(caller)), params.credentialId);
+});

@@ -1,9 +1,9 @@
 import { getPlatformProviderCredential as route } from '@platform/api/routes/hub/credentials';
-import { getCredential } from '@platform/domain/hub/credentials';
-import { platformOwner } from '@platform/domain/hub/owners';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ caller, params }) =>
-  getCredential(platformOwner(userOf(caller)), params.credentialId),
-);
+export const handler = httpHandler(route, async ({ caller, params }) => {
+  const { getCredential } = await import('@platform/domain/hub/credentials');
+  const { platformOwner } = await import('@platform/domain/hub/owners');
+  return getCredential(platformOwner(userOf(caller)), params.credentialId);
+});

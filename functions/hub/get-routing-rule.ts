@@ -1,6 +1,8 @@
 import { getRoutingRule as route } from '@platform/api/routes/hub/routing-rules';
-import { getRule } from '@platform/domain/hub/routing-rules';
-import { orgOwner } from '@platform/domain/hub/owners';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ access, params }) => getRule(orgOwner(access), params.ruleId));
+export const handler = httpHandler(route, async ({ access, params }) => {
+  const { getRule } = await import('@platform/domain/hub/routing-rules');
+  const { orgOwner } = await import('@platform/domain/hub/owners');
+  return getRule(orgOwner(access), params.ruleId);
+});

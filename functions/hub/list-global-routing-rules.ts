@@ -1,7 +1,9 @@
 import { listGlobalRoutingRules as route } from '@platform/api/routes/hub/routing-rules';
-import { listRules } from '@platform/domain/hub/routing-rules';
-import { platformOwner } from '@platform/domain/hub/owners';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ caller }) => ({ items: await listRules(platformOwner(userOf(caller))) }));
+export const handler = httpHandler(route, async ({ caller }) => {
+  const { listRules } = await import('@platform/domain/hub/routing-rules');
+  const { platformOwner } = await import('@platform/domain/hub/owners');
+  return { items: await listRules(platformOwner(userOf(caller))) };
+});

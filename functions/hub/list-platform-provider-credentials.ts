@@ -1,7 +1,9 @@
 import { listPlatformProviderCredentials as route } from '@platform/api/routes/hub/credentials';
-import { listCredentials } from '@platform/domain/hub/credentials';
-import { platformOwner } from '@platform/domain/hub/owners';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ caller, query }) => listCredentials(platformOwner(userOf(caller)), query));
+export const handler = httpHandler(route, async ({ caller, query }) => {
+  const { listCredentials } = await import('@platform/domain/hub/credentials');
+  const { platformOwner } = await import('@platform/domain/hub/owners');
+  return listCredentials(platformOwner(userOf(caller)), query);
+});

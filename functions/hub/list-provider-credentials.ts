@@ -1,6 +1,8 @@
 import { listProviderCredentials as route } from '@platform/api/routes/hub/credentials';
-import { listCredentials } from '@platform/domain/hub/credentials';
-import { orgOwner } from '@platform/domain/hub/owners';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ access, query }) => listCredentials(orgOwner(access), query));
+export const handler = httpHandler(route, async ({ access, query }) => {
+  const { listCredentials } = await import('@platform/domain/hub/credentials');
+  const { orgOwner } = await import('@platform/domain/hub/owners');
+  return listCredentials(orgOwner(access), query);
+});

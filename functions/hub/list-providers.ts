@@ -1,5 +1,7 @@
 import { listProviders as route } from '@platform/api/routes/hub/providers';
-import { listProviders } from '@platform/domain/hub/providers';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ query }) => ({ items: await listProviders(query) }));
+export const handler = httpHandler(route, async ({ query }) => {
+  const { listProviders } = await import('@platform/domain/hub/providers');
+  return { items: await listProviders(query) };
+});

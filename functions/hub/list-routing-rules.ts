@@ -1,6 +1,8 @@
 import { listRoutingRules as route } from '@platform/api/routes/hub/routing-rules';
-import { listRules } from '@platform/domain/hub/routing-rules';
-import { orgOwner } from '@platform/domain/hub/owners';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ access }) => ({ items: await listRules(orgOwner(access)) }));
+export const handler = httpHandler(route, async ({ access }) => {
+  const { listRules } = await import('@platform/domain/hub/routing-rules');
+  const { orgOwner } = await import('@platform/domain/hub/owners');
+  return { items: await listRules(orgOwner(access)) };
+});

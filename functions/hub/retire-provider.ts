@@ -1,9 +1,9 @@
 import { retireProvider as route } from '@platform/api/routes/hub/providers';
-import { platformOwner } from '@platform/domain/hub/owners';
-import { retireProvider } from '@platform/domain/hub/providers';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ caller, params }) =>
-  retireProvider(platformOwner(userOf(caller)), params.slug),
-);
+export const handler = httpHandler(route, async ({ caller, params }) => {
+  const { platformOwner } = await import('@platform/domain/hub/owners');
+  const { retireProvider } = await import('@platform/domain/hub/providers');
+  return retireProvider(platformOwner(userOf(caller)), params.slug);
+});

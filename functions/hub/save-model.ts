@@ -1,9 +1,9 @@
 import { saveModel as route } from '@platform/api/routes/hub/models';
-import { saveCatalogueModel } from '@platform/domain/hub/models';
-import { platformOwner } from '@platform/domain/hub/owners';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ caller, params, body }) =>
-  saveCatalogueModel(platformOwner(userOf(caller)), params.modelId, body),
-);
+export const handler = httpHandler(route, async ({ caller, params, body }) => {
+  const { saveCatalogueModel } = await import('@platform/domain/hub/models');
+  const { platformOwner } = await import('@platform/domain/hub/owners');
+  return saveCatalogueModel(platformOwner(userOf(caller)), params.modelId, body);
+});

@@ -1,9 +1,9 @@
 import { updateGlobalRoutingRule as route } from '@platform/api/routes/hub/routing-rules';
-import { patchRule } from '@platform/domain/hub/routing-rules';
-import { platformOwner } from '@platform/domain/hub/owners';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ caller, params, body }) =>
-  patchRule(platformOwner(userOf(caller)), params.ruleId, body),
-);
+export const handler = httpHandler(route, async ({ caller, params, body }) => {
+  const { patchRule } = await import('@platform/domain/hub/routing-rules');
+  const { platformOwner } = await import('@platform/domain/hub/owners');
+  return patchRule(platformOwner(userOf(caller)), params.ruleId, body);
+});

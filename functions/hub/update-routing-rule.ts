@@ -1,6 +1,8 @@
 import { updateRoutingRule as route } from '@platform/api/routes/hub/routing-rules';
-import { patchRule } from '@platform/domain/hub/routing-rules';
-import { orgOwner } from '@platform/domain/hub/owners';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ access, params, body }) => patchRule(orgOwner(access), params.ruleId, body));
+export const handler = httpHandler(route, async ({ access, params, body }) => {
+  const { patchRule } = await import('@platform/domain/hub/routing-rules');
+  const { orgOwner } = await import('@platform/domain/hub/owners');
+  return patchRule(orgOwner(access), params.ruleId, body);
+});

@@ -1,5 +1,7 @@
 import { listMembers as route } from '@platform/api/routes/identity/members';
-import { listMembers } from '@platform/domain/identity/members';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ access, query }) => listMembers(access, query));
+export const handler = httpHandler(route, async ({ access, query }) => {
+  const { listMembers } = await import('@platform/domain/identity/members');
+  return listMembers(access, query);
+});

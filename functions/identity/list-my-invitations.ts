@@ -1,6 +1,8 @@
 import { listMyInvitations as route } from '@platform/api/routes/identity/me';
-import { listMyInvitations } from '@platform/domain/identity/invitations';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ caller }) => listMyInvitations(userOf(caller)));
+export const handler = httpHandler(route, async ({ caller }) => {
+  const { listMyInvitations } = await import('@platform/domain/identity/invitations');
+  return listMyInvitations(userOf(caller));
+});

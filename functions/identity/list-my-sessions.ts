@@ -1,9 +1,9 @@
 import { listMySessions as route } from '@platform/api/routes/identity/me';
-import { listSessions, sessionView } from '@platform/domain/identity/sessions';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';
 
 export const handler = httpHandler(route, async ({ caller, query, event }) => {
+  const { listSessions, sessionView } = await import('@platform/domain/identity/sessions');
   const page = await listSessions(userOf(caller).userId, query);
   const current = event.headers?.['x-session-id'];
   return { items: page.items.map((s) => sessionView(s, current)), nextCursor: page.nextCursor };

@@ -1,6 +1,8 @@
 import { mfaDisable as route } from '@platform/api/routes/identity/auth';
-import { setMfa } from '@platform/domain/identity/auth';
 import { bearerToken } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ event }) => setMfa(bearerToken(event), undefined));
+export const handler = httpHandler(route, async ({ event }) => {
+  const { setMfa } = await import('@platform/domain/identity/auth');
+  return setMfa(bearerToken(event), undefined);
+});

@@ -1,5 +1,4 @@
 import type { PostConfirmationTriggerEvent } from 'aws-lambda';
-import { provisionUser } from '@platform/domain/identity/users';
 import { logger } from '@platform/http/observability';
 
 const SOCIAL = /^(google|facebook|signinwithapple)_(.+)$/i;
@@ -13,6 +12,7 @@ export const handler = async (event: PostConfirmationTriggerEvent) => {
   const attributes = event.request.userAttributes;
   const social = SOCIAL.exec(event.userName);
   const provider = social?.[1]?.toLowerCase();
+  const { provisionUser } = await import('@platform/domain/identity/users');
   const { created } = await provisionUser({
     userId: attributes.sub!,
     email: attributes.email!,

@@ -1,5 +1,7 @@
 import { transferOwnership as route } from '@platform/api/routes/identity/members';
-import { transferOwnership } from '@platform/domain/identity/members';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ access, body }) => transferOwnership(access, body.userId));
+export const handler = httpHandler(route, async ({ access, body }) => {
+  const { transferOwnership } = await import('@platform/domain/identity/members');
+  return transferOwnership(access, body.userId);
+});

@@ -1,8 +1,10 @@
 import { updateOrg as route } from '@platform/api/routes/identity/orgs';
-import { updateOrganization } from '@platform/domain/identity/organizations';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ access, body }) => ({
-  ...(await updateOrganization(access, body)),
-  role: access.role,
-}));
+export const handler = httpHandler(route, async ({ access, body }) => {
+  const { updateOrganization } = await import('@platform/domain/identity/organizations');
+  return {
+    ...(await updateOrganization(access, body)),
+    role: access.role,
+  };
+});

@@ -1,5 +1,7 @@
-import { dailyUsageJob } from '@platform/domain/usage/daily';
 import { scheduledJob } from '@platform/http/job';
 
 /** EventBridge schedule `daily-usage`: rebuilds yesterday's (and the day before's) usage aggregates. */
-export const handler = scheduledJob('daily-usage', async () => ({ days: await dailyUsageJob() }));
+export const handler = scheduledJob('daily-usage', async () => {
+  const { dailyUsageJob } = await import('@platform/domain/usage/daily');
+  return { days: await dailyUsageJob() };
+});

@@ -1,5 +1,7 @@
-import { runSubscriptionJob } from '@platform/domain/billing/jobs';
 import { scheduledJob } from '@platform/http/job';
 
 /** EventBridge schedule `expiry`: see packages/domain/src/billing/jobs.ts. */
-export const handler = scheduledJob('expiry', () => runSubscriptionJob('expiry'));
+export const handler = scheduledJob('expiry', async () => {
+  const { runSubscriptionJob } = await import('@platform/domain/billing/jobs');
+  return runSubscriptionJob('expiry');
+});

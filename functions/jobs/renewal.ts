@@ -1,5 +1,7 @@
-import { runSubscriptionJob } from '@platform/domain/billing/jobs';
 import { scheduledJob } from '@platform/http/job';
 
 /** EventBridge schedule `renewal`: see packages/domain/src/billing/jobs.ts. */
-export const handler = scheduledJob('renewal', () => runSubscriptionJob('renewal'));
+export const handler = scheduledJob('renewal', async () => {
+  const { runSubscriptionJob } = await import('@platform/domain/billing/jobs');
+  return runSubscriptionJob('renewal');
+});

@@ -1,5 +1,7 @@
-import { runSubscriptionJob } from '@platform/domain/billing/jobs';
 import { scheduledJob } from '@platform/http/job';
 
 /** EventBridge schedule `trial-end`: see packages/domain/src/billing/jobs.ts. */
-export const handler = scheduledJob('trial-end', () => runSubscriptionJob('trial-end'));
+export const handler = scheduledJob('trial-end', async () => {
+  const { runSubscriptionJob } = await import('@platform/domain/billing/jobs');
+  return runSubscriptionJob('trial-end');
+});

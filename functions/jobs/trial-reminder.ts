@@ -1,5 +1,7 @@
-import { runSubscriptionJob } from '@platform/domain/billing/jobs';
 import { scheduledJob } from '@platform/http/job';
 
 /** EventBridge schedule `trial-reminder`: see packages/domain/src/billing/jobs.ts. */
-export const handler = scheduledJob('trial-reminder', () => runSubscriptionJob('trial-reminder'));
+export const handler = scheduledJob('trial-reminder', async () => {
+  const { runSubscriptionJob } = await import('@platform/domain/billing/jobs');
+  return runSubscriptionJob('trial-reminder');
+});

@@ -1,5 +1,5 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { notifyFromStream, type StreamRecord } from '@platform/domain/billing/notifications';
+import type { StreamRecord } from '@platform/domain/billing/notifications';
 import { logger } from '@platform/http/observability';
 
 /**
@@ -8,6 +8,7 @@ import { logger } from '@platform/http/observability';
  * first failed record so that Lambda retries from it (ReportBatchItemFailures).
  */
 export const handler = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+  const { notifyFromStream } = await import('@platform/domain/billing/notifications');
   const { batchItemFailures, error } = await notifyFromStream(event.Records as StreamRecord[]);
   if (error)
     logger.error('A billing notification failed; the batch is retried from it', { error: error as Error, batchItemFailures });

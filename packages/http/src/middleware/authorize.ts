@@ -1,6 +1,6 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { authorizeOrg, type Caller, type OrgAccess } from '@platform/domain/identity/access';
+import type { Caller, OrgAccess } from '@platform/domain/identity/access';
 import { ForbiddenError, UnauthenticatedError } from '@platform/domain/shared/errors';
 import { callerFromEvent } from '../caller.ts';
 import type { RouteDefinition } from '../route.ts';
@@ -36,6 +36,8 @@ export const authorize = (route: RouteDefinition): Middleware => ({
     const state = stateOf(request.event);
     const orgId = (state.input?.params as { orgId?: string } | undefined)?.orgId;
     if (!orgId || route.auth === 'public' || !state.auth) return;
+    // Loaded on first use, with the entities it reads: a cold start loads no domain code (see handler.ts).
+    const { authorizeOrg } = await import('@platform/domain/identity/access');
     state.auth.access = await authorizeOrg(state.auth.caller, orgId, route.permission);
   },
 });

@@ -1,6 +1,5 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { claimIdempotencyKey } from '../idempotency.ts';
 import type { RouteDefinition } from '../route.ts';
 import type { AuthContext } from './authorize.ts';
 import { stateOf } from '../state.ts';
@@ -24,6 +23,8 @@ export const idempotency = (
       const key = request.event.headers?.['idempotency-key'];
       if (!key) return;
       const state = stateOf(request.event);
+      // Loaded on first use: only requests that send a key need the record (and ElectroDB).
+      const { claimIdempotencyKey } = await import('../idempotency.ts');
       const claim = await claimIdempotencyKey(`${route.id}#${principalOf(state.auth)}`, key, request.event.body);
       if (claim.kind === 'replay') {
         return { ...claim.response, headers: { ...corsHeaders(), ...claim.response.headers, 'idempotent-replayed': 'true' } };
