@@ -10,7 +10,9 @@ import { promisify } from 'node:util';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { bundle, writeBareHandler } from './bundle.ts';
+import { pathToFileURL } from 'node:url';
+import { FUNCTION_NODE_OPTIONS, bundleFunctions, bundleName } from '../../infra/constructs/esbuild.ts';
+import { deployedFunctionGroups, writeBareHandler } from './bundle.ts';
 
 const execFileAsync = promisify(execFile);
 const ROOT = join(import.meta.dirname, '../..');
@@ -26,44 +28,64 @@ const percentile = (xs: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 };
 
-/** Cold start as Lambda pays it: a fresh Node process importing the bundle, median of runs. */
-function initTime(file: string): number {
-  const script = `const t=performance.now();await import(${JSON.stringify('file://' + file)});process.stdout.write(String(performance.now()-t));`;
-  const samples: number[] = [];
+/**
+ * Cold start as Lambda pays it: a fresh Node process, with the deployed NODE_OPTIONS, importing
+ * the bundle. Each sample of a function is paired with one of the bare handler, taken right
+ * before it, so a machine busy with something else skews both alike.
+ */
+function importMs(file: string): number {
+  const script = `const t=performance.now();await import(${JSON.stringify(pathToFileURL(file).href)});process.stdout.write(String(performance.now()-t));`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+    env: {
+      ...process.env,
+      NODE_OPTIONS: FUNCTION_NODE_OPTIONS,
+      AWS_REGION: 'us-east-1',
+      TABLE_NAME: 'bench',
+      USER_POOL_ID: 'us-east-1_x',
+      USER_POOL_CLIENT_ID: 'x',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
+  });
+  return Number(out.toString());
+}
+
+function pairedInit(file: string, bareFile: string) {
+  const bare: number[] = [];
+  const own: number[] = [];
   for (let i = 0; i < INIT_RUNS; i++) {
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-      env: {
-        ...process.env,
-        AWS_REGION: 'us-east-1',
-        TABLE_NAME: 'bench',
-        USER_POOL_ID: 'us-east-1_x',
-        USER_POOL_CLIENT_ID: 'x',
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      },
-    });
-    samples.push(Number(out.toString()));
+    bare.push(importMs(bareFile));
+    own.push(importMs(file));
   }
-  return median(samples);
+  return { bare, initMs: median(own), ratio: median(own) / median(bare) };
 }
 
 async function functionsBench() {
   const { routes } = await import('@platform/api/manifest');
-  const modules = [
-    ...new Set([
-      ...routes.filter((r) => !r.localOnly).map((r) => r.handler),
-      'identity/authorizer',
-      'identity/post-confirmation',
-    ]),
-  ].filter((m) => !process.env.BENCH_FUNCTIONS || process.env.BENCH_FUNCTIONS.split(',').includes(m));
-  const bare = await bundle(writeBareHandler(TMP), TMP, 'bare');
-  const bareInit = initTime(bare.outfile);
+  const selected = (entry: string) =>
+    !process.env.BENCH_FUNCTIONS ||
+    process.env.BENCH_FUNCTIONS.split(',').includes(bundleName(entry).replace(/^functions\//, ''));
+  const bare = (await bundleFunctions([writeBareHandler(TMP)], join(TMP, 'bare'))).values().next().value!;
+  const bareFile = join(bare.dir, 'index.mjs');
+  const bareSamples: number[] = [];
   const rows = [];
-  for (const module of modules) {
-    const built = await bundle(join(ROOT, 'functions', `${module}.ts`), TMP, module.replace('/', '__'));
-    const init = initTime(built.outfile);
-    rows.push({ function: module, bytes: built.bytes, initMs: +init.toFixed(1), ratio: +(init / bareInit).toFixed(2) });
+  // Each group is built whole, as its stack builds it, whatever is selected: chunks depend on the group.
+  for (const [i, group] of deployedFunctionGroups(routes).entries()) {
+    if (!group.some(selected)) continue;
+    for (const [entry, built] of await bundleFunctions(group, join(TMP, `group-${i}`))) {
+      if (!selected(entry)) continue;
+      const { bare: pairedBare, initMs, ratio } = pairedInit(join(built.dir, 'index.mjs'), bareFile);
+      bareSamples.push(...pairedBare);
+      rows.push({
+        function: bundleName(entry).replace(/^functions\//, ''),
+        bytes: built.initBytes,
+        files: built.initFiles,
+        lazyBytes: built.lazyBytes,
+        initMs: +initMs.toFixed(1),
+        ratio: +ratio.toFixed(2),
+      });
+    }
   }
-  return { bare: { bytes: bare.bytes, initMs: +bareInit.toFixed(1) }, functions: rows };
+  return { bare: { bytes: bare.initBytes, initMs: +median(bareSamples).toFixed(1) }, functions: rows };
 }
 
 /** A debit (one transaction) and a limit check (one conditional write), each in sequence, warm. */

@@ -5,7 +5,8 @@ import { pathToFileURL } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
 import type { AssetCode } from 'aws-cdk-lib/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ESM_REQUIRE_SHIM, FunctionBundles } from '../../infra/constructs/bundles.ts';
+import { FunctionBundles } from '../../infra/constructs/bundles.ts';
+import { ESM_REQUIRE_SHIM } from '../../infra/constructs/esbuild.ts';
 import { handlerEntry } from '../../infra/paths.ts';
 import { fixtureFunctionsDir } from './fixtures/routes.ts';
 
