@@ -5,18 +5,19 @@ import { functionsDir, handlerEntry } from '../../infra/paths.ts';
 import type { RouteDefinition } from '@platform/http/route';
 
 /**
- * What the bench bundles, grouped as the stacks bundle it (one esbuild run per stack, see
- * infra/constructs/bundles.ts), so each function is measured with the chunks it deploys with.
+ * Every function the stacks deploy: the authorizer, each deployed route's handler, the Cognito
+ * trigger, the scheduled jobs and the stream consumer.
  */
-export function deployedFunctionGroups(routes: readonly RouteDefinition[]): string[][] {
+export function deployedFunctions(routes: readonly RouteDefinition[]): string[] {
   const entry = (handler: string) => handlerEntry(functionsDir, handler);
   return [
-    // api stack: the authorizer and every deployed route's handler
-    [entry('identity/authorizer'), ...routes.filter((r) => !r.localOnly).map((r) => entry(r.handler))],
-    // auth stack: the post-confirmation trigger
-    [entry('identity/post-confirmation')],
-    // async stack: the scheduled jobs and the table stream's consumer
-    [...SCHEDULED_JOBS.map((job) => entry(job.handler)), entry('streams/billing-notifications')],
+    ...new Set([
+      entry('identity/authorizer'),
+      ...routes.filter((r) => !r.localOnly).map((r) => entry(r.handler)),
+      entry('identity/post-confirmation'),
+      ...SCHEDULED_JOBS.map((job) => entry(job.handler)),
+      entry('streams/billing-notifications'),
+    ]),
   ];
 }
 
