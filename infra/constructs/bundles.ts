@@ -29,11 +29,10 @@ export const NODEJS_BUNDLING: BundlingOptions = {
 };
 
 /**
- * Bundles the handlers of a stack in one esbuild run (`esbuild.ts`): NodejsFunction bundles
- * each function in its own esbuild process (about a second each, so minutes for the whole
- * manifest); one run over every entry takes seconds. When the stack is not being bundled (the
- * infra tests, or `cdk synth` of another stack), nothing is built and `code()` answers
- * undefined: NodejsFunction then skips bundling as usual.
+ * Bundles the handlers of a stack as `esbuild.ts` says (code splitting: an `index.mjs` and the
+ * `chunks/` it loads on demand, which NodejsFunction's single-file bundling cannot produce).
+ * When the stack is not being bundled (the infra tests, or `cdk synth` of another stack),
+ * nothing is built and `code()` answers undefined: NodejsFunction then skips bundling as usual.
  */
 export class FunctionBundles {
   private constructor(

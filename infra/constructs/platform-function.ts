@@ -28,7 +28,7 @@ export interface PlatformFunctionProps {
 
 /**
  * One Lambda function the platform's way: Node.js 22 on arm64, an ESM bundle built by the
- * local esbuild (no Docker) with the AWS SDK inside (see `bundles.ts`), X-Ray tracing,
+ * local esbuild (no Docker) with the AWS SDK inside (see `esbuild.ts`), X-Ray tracing,
  * JSON logs into its own log group with a retention, and a role of its own that starts
  * with nothing but writing to that log group (no AWSLambdaBasicExecutionRole).
  */

@@ -1,8 +1,7 @@
 /**
  * The hub enumerations (and the admin config keys) that both the domain and the API's zod
- * schemas use.
- * Apart from the entities so that a schema (which a handler loads at a cold start) does not
- * load ElectroDB and the DynamoDB client with them.
+ * schemas use. Apart from the entities so that a schema (which a handler loads at a cold
+ * start) does not load ElectroDB and the DynamoDB client with them.
  */
 export const STATUSES = ['Active', 'Inactive', 'Deprecated'] as const;
 export type Status = (typeof STATUSES)[number];
