@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: measures what ARCHITECTURE.md and the issues set as targets, on this
  * machine, and writes bench-results/latest.json and bench-results/README.md.
- *  - bundle size and init (cold import) time of every function vs a bare DynamoDB handler;
+ *  - bundle size and init (cold import) time of every function vs a bare DynamoDB handler, and
+ *    what its first call loads (its domain);
  *  - p50 / p99 latency and requests per second of GET /v1/me through the local server;
  *  - DynamoDB requests per route (from the end-to-end recorder of the last test run).
  */
@@ -52,7 +53,7 @@ process.stdout.write(JSON.stringify({ initMs: t1 - t0, domainMs: performance.now
   return JSON.parse(out.toString()) as { initMs: number; domainMs: number };
 }
 
-/** Each sample of a function is paired with one of the bare handler, taken right before it: a busy machine skews both alike. */
+/** Each sample of a function is paired with one of the bare handler, taken just before: a busy machine skews both alike. */
 function pairedColdStarts(built: FunctionBundle, bare: FunctionBundle) {
   const samples = Array.from({ length: INIT_RUNS }, () => ({
     bare: coldStart(bare.dir).initMs,
@@ -68,13 +69,11 @@ async function functionsBench() {
   const selected = (entry: string) =>
     !process.env.BENCH_FUNCTIONS ||
     process.env.BENCH_FUNCTIONS.split(',').includes(bundleName(entry).replace(/^functions\//, ''));
-  const bare = bundleFunctions([writeBareHandler(TMP)], join(TMP, 'bare'))
-    .values()
-    .next().value!;
+  const [bare] = [...bundleFunctions([writeBareHandler(TMP)], join(TMP, 'bare')).values()];
   const bareSamples: number[] = [];
   const rows = [];
   for (const [entry, built] of bundleFunctions(deployedFunctions(routes).filter(selected), join(TMP, 'functions'))) {
-    const { bare: pairedBare, initMs, domainMs, ratio } = pairedColdStarts(built, bare);
+    const { bare: pairedBare, initMs, domainMs, ratio } = pairedColdStarts(built, bare!);
     bareSamples.push(...pairedBare);
     rows.push({
       function: bundleName(entry).replace(/^functions\//, ''),
@@ -86,7 +85,7 @@ async function functionsBench() {
       domainMs: +domainMs.toFixed(1),
     });
   }
-  return { bare: { bytes: bare.initBytes, initMs: +median(bareSamples).toFixed(1) }, functions: rows };
+  return { bare: { bytes: bare!.initBytes, initMs: +median(bareSamples).toFixed(1) }, functions: rows };
 }
 
 /** A debit (one transaction) and a limit check (one conditional write), each in sequence, warm. */
