@@ -1,7 +1,10 @@
 import { cancelSubscription as route } from '@platform/api/routes/billing/subscription';
 import { httpHandler } from '@platform/http/handler';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadSubscriptions = lazy(() => import('@platform/domain/billing/subscriptions'));
 
 export const handler = httpHandler(route, async ({ access }) => {
-  const { cancel, subscriptionView } = await import('@platform/domain/billing/subscriptions');
+  const { cancel, subscriptionView } = await loadSubscriptions();
   return subscriptionView(await cancel(access));
 });

@@ -1,7 +1,10 @@
 import { changeSubscriptionPlan as route } from '@platform/api/routes/billing/subscription';
 import { httpHandler } from '@platform/http/handler';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadSubscriptions = lazy(() => import('@platform/domain/billing/subscriptions'));
 
 export const handler = httpHandler(route, async ({ access, body }) => {
-  const { changePlan, subscriptionView } = await import('@platform/domain/billing/subscriptions');
+  const { changePlan, subscriptionView } = await loadSubscriptions();
   return subscriptionView(await changePlan(access, body.planId));
 });

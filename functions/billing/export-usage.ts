@@ -1,8 +1,11 @@
 import { exportUsage as route } from '@platform/api/routes/billing/usage';
 import { httpHandler, reply } from '@platform/http/handler';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadLogs = lazy(() => import('@platform/domain/usage/logs'));
 
 export const handler = httpHandler(route, async ({ access, query }) => {
-  const { exportUsage } = await import('@platform/domain/usage/logs');
+  const { exportUsage } = await loadLogs();
   const { csv, nextCursor } = await exportUsage(access.orgId, query);
   return reply(undefined, {
     headers: {

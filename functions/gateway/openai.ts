@@ -2,6 +2,11 @@ import * as routes from '@platform/api/routes/gateway';
 import type { GatewayCall } from '@platform/domain/gateway/service';
 import { gatewayHandler, gatewayRoute, type GatewayInput } from '@platform/http/gateway';
 import type { RouteDefinition, RouteSchemas } from '@platform/http/route';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadService = lazy(() => import('@platform/domain/gateway/service'));
+const loadAccess = lazy(() => import('@platform/domain/gateway/access'));
+const loadModels = lazy(() => import('@platform/domain/gateway/models'));
 
 /**
  * The OpenAI-compatible gateway: one function behind a Lambda function URL with response
@@ -18,20 +23,20 @@ const callOf = (route: RouteDefinition, input: GatewayInput<RouteSchemas>): Gate
 
 export const handler = gatewayHandler([
   gatewayRoute(routes.createChatCompletion, async (input) => {
-    const { chat } = await import('@platform/domain/gateway/service');
+    const { chat } = await loadService();
     return chat(callOf(routes.createChatCompletion, input), input.body);
   }),
   gatewayRoute(routes.createEmbeddings, async (input) => {
-    const { embeddings } = await import('@platform/domain/gateway/service');
+    const { embeddings } = await loadService();
     return embeddings(callOf(routes.createEmbeddings, input), input.body);
   }),
   gatewayRoute(routes.createImages, async (input) => {
-    const { images } = await import('@platform/domain/gateway/service');
+    const { images } = await loadService();
     return images(callOf(routes.createImages, input), input.body);
   }),
   gatewayRoute(routes.listOpenAiModels, async (input) => {
-    const { gatewayAccess } = await import('@platform/domain/gateway/access');
-    const { openAiModels } = await import('@platform/domain/gateway/models');
+    const { gatewayAccess } = await loadAccess();
+    const { openAiModels } = await loadModels();
     const access = await gatewayAccess(input.principal, input.event.headers?.['openai-organization'] || undefined);
     return { json: await openAiModels(access) };
   }),

@@ -1,9 +1,13 @@
 import { createMyProviderCredential as route } from '@platform/api/routes/hub/credentials';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadCredentials = lazy(() => import('@platform/domain/hub/credentials'));
+const loadOwners = lazy(() => import('@platform/domain/hub/owners'));
 
 export const handler = httpHandler(route, async ({ caller, body }) => {
-  const { createCredential } = await import('@platform/domain/hub/credentials');
-  const { userOwner } = await import('@platform/domain/hub/owners');
+  const { createCredential } = await loadCredentials();
+  const { userOwner } = await loadOwners();
   return createCredential(userOwner(userOf(caller)), body);
 });

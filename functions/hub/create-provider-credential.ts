@@ -1,8 +1,12 @@
 import { createProviderCredential as route } from '@platform/api/routes/hub/credentials';
 import { httpHandler } from '@platform/http/handler';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadCredentials = lazy(() => import('@platform/domain/hub/credentials'));
+const loadOwners = lazy(() => import('@platform/domain/hub/owners'));
 
 export const handler = httpHandler(route, async ({ access, body }) => {
-  const { createCredential } = await import('@platform/domain/hub/credentials');
-  const { orgOwner } = await import('@platform/domain/hub/owners');
+  const { createCredential } = await loadCredentials();
+  const { orgOwner } = await loadOwners();
   return createCredential(orgOwner(access), body);
 });

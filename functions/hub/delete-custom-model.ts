@@ -1,7 +1,10 @@
 import { deleteCustomModel as route } from '@platform/api/routes/hub/models';
 import { httpHandler } from '@platform/http/handler';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadCustomModels = lazy(() => import('@platform/domain/hub/custom-models'));
 
 export const handler = httpHandler(route, async ({ access, params }) => {
-  const { deleteCustomModel } = await import('@platform/domain/hub/custom-models');
+  const { deleteCustomModel } = await loadCustomModels();
   return deleteCustomModel(access, params.modelId);
 });

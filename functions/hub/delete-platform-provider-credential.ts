@@ -1,9 +1,13 @@
 import { deletePlatformProviderCredential as route } from '@platform/api/routes/hub/credentials';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadCredentials = lazy(() => import('@platform/domain/hub/credentials'));
+const loadOwners = lazy(() => import('@platform/domain/hub/owners'));
 
 export const handler = httpHandler(route, async ({ caller, params }) => {
-  const { deleteCredential } = await import('@platform/domain/hub/credentials');
-  const { platformOwner } = await import('@platform/domain/hub/owners');
+  const { deleteCredential } = await loadCredentials();
+  const { platformOwner } = await loadOwners();
   return deleteCredential(platformOwner(userOf(caller)), params.credentialId);
 });

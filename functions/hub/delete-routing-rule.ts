@@ -1,8 +1,12 @@
 import { deleteRoutingRule as route } from '@platform/api/routes/hub/routing-rules';
 import { httpHandler } from '@platform/http/handler';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadRoutingRules = lazy(() => import('@platform/domain/hub/routing-rules'));
+const loadOwners = lazy(() => import('@platform/domain/hub/owners'));
 
 export const handler = httpHandler(route, async ({ access, params }) => {
-  const { deleteRule } = await import('@platform/domain/hub/routing-rules');
-  const { orgOwner } = await import('@platform/domain/hub/owners');
+  const { deleteRule } = await loadRoutingRules();
+  const { orgOwner } = await loadOwners();
   return deleteRule(orgOwner(access), params.ruleId);
 });

@@ -1,7 +1,10 @@
 import { listCustomModels as route } from '@platform/api/routes/hub/models';
 import { httpHandler } from '@platform/http/handler';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadCustomModels = lazy(() => import('@platform/domain/hub/custom-models'));
 
 export const handler = httpHandler(route, async ({ access, query }) => {
-  const { listCustomModels } = await import('@platform/domain/hub/custom-models');
+  const { listCustomModels } = await loadCustomModels();
   return listCustomModels(access, query);
 });

@@ -1,8 +1,11 @@
 import { removeFavoriteModel as route } from '@platform/api/routes/hub/models';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadFavorites = lazy(() => import('@platform/domain/hub/favorites'));
 
 export const handler = httpHandler(route, async ({ caller, params }) => {
-  const { removeFavorite } = await import('@platform/domain/hub/favorites');
+  const { removeFavorite } = await loadFavorites();
   return removeFavorite(userOf(caller), params.modelId);
 });

@@ -1,7 +1,10 @@
 import { updateCustomModel as route } from '@platform/api/routes/hub/models';
 import { httpHandler } from '@platform/http/handler';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadCustomModels = lazy(() => import('@platform/domain/hub/custom-models'));
 
 export const handler = httpHandler(route, async ({ access, params, body }) => {
-  const { patchCustomModel } = await import('@platform/domain/hub/custom-models');
+  const { patchCustomModel } = await loadCustomModels();
   return patchCustomModel(access, params.modelId, body);
 });

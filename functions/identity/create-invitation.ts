@@ -1,7 +1,10 @@
 import { createInvitation as route } from '@platform/api/routes/identity/invitations';
 import { httpHandler } from '@platform/http/handler';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadInvitations = lazy(() => import('@platform/domain/identity/invitations'));
 
 export const handler = httpHandler(route, async ({ access, body }) => {
-  const { createInvitation } = await import('@platform/domain/identity/invitations');
+  const { createInvitation } = await loadInvitations();
   return createInvitation(access, body);
 });

@@ -1,7 +1,10 @@
 import { createRole as route } from '@platform/api/routes/identity/roles';
 import { httpHandler } from '@platform/http/handler';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadRoles = lazy(() => import('@platform/domain/identity/roles'));
 
 export const handler = httpHandler(route, async ({ access, body }) => {
-  const { createRole } = await import('@platform/domain/identity/roles');
+  const { createRole } = await loadRoles();
   return createRole(access, body);
 });

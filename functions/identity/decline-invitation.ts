@@ -1,8 +1,11 @@
 import { declineInvitation as route } from '@platform/api/routes/identity/invitations';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadInvitations = lazy(() => import('@platform/domain/identity/invitations'));
 
 export const handler = httpHandler(route, async ({ caller, params }) => {
-  const { declineInvitation } = await import('@platform/domain/identity/invitations');
+  const { declineInvitation } = await loadInvitations();
   return declineInvitation(userOf(caller), params.invitationId);
 });

@@ -1,7 +1,10 @@
 import { deleteRole as route } from '@platform/api/routes/identity/roles';
 import { httpHandler } from '@platform/http/handler';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadRoles = lazy(() => import('@platform/domain/identity/roles'));
 
 export const handler = httpHandler(route, async ({ access, params }) => {
-  const { deleteRole } = await import('@platform/domain/identity/roles');
+  const { deleteRole } = await loadRoles();
   return deleteRole(access, params.roleId);
 });

@@ -1,8 +1,11 @@
 import { getMe as route } from '@platform/api/routes/identity/me';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadUsers = lazy(() => import('@platform/domain/identity/users'));
 
 export const handler = httpHandler(route, async ({ caller }) => {
-  const { requireUser } = await import('@platform/domain/identity/users');
+  const { requireUser } = await loadUsers();
   return requireUser(userOf(caller).userId);
 });

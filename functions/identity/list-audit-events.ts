@@ -1,7 +1,10 @@
 import { listAuditEvents as route } from '@platform/api/routes/identity/audit';
 import { httpHandler } from '@platform/http/handler';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadAudit = lazy(() => import('@platform/domain/identity/audit'));
 
 export const handler = httpHandler(route, async ({ access, query }) => {
-  const { listAuditEvents } = await import('@platform/domain/identity/audit');
+  const { listAuditEvents } = await loadAudit();
   return listAuditEvents(access, query);
 });

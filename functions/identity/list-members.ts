@@ -1,7 +1,10 @@
 import { listMembers as route } from '@platform/api/routes/identity/members';
 import { httpHandler } from '@platform/http/handler';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadMembers = lazy(() => import('@platform/domain/identity/members'));
 
 export const handler = httpHandler(route, async ({ access, query }) => {
-  const { listMembers } = await import('@platform/domain/identity/members');
+  const { listMembers } = await loadMembers();
   return listMembers(access, query);
 });

@@ -1,8 +1,11 @@
 import { mfaVerify as route } from '@platform/api/routes/identity/auth';
 import { bearerToken } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadAuth = lazy(() => import('@platform/domain/identity/auth'));
 
 export const handler = httpHandler(route, async ({ body, event }) => {
-  const { setMfa } = await import('@platform/domain/identity/auth');
+  const { setMfa } = await loadAuth();
   return setMfa(bearerToken(event), body.code);
 });

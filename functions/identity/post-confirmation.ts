@@ -1,5 +1,8 @@
 import type { PostConfirmationTriggerEvent } from 'aws-lambda';
 import { logger } from '@platform/http/observability';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadUsers = lazy(() => import('@platform/domain/identity/users'));
 
 const SOCIAL = /^(google|facebook|signinwithapple)_(.+)$/i;
 
@@ -12,7 +15,7 @@ export const handler = async (event: PostConfirmationTriggerEvent) => {
   const attributes = event.request.userAttributes;
   const social = SOCIAL.exec(event.userName);
   const provider = social?.[1]?.toLowerCase();
-  const { provisionUser } = await import('@platform/domain/identity/users');
+  const { provisionUser } = await loadUsers();
   const { created } = await provisionUser({
     userId: attributes.sub!,
     email: attributes.email!,

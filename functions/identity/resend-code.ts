@@ -1,8 +1,11 @@
 import { resendCode as route } from '@platform/api/routes/identity/auth';
 import { httpHandler } from '@platform/http/handler';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadCognito = lazy(() => import('@platform/domain/identity/cognito'));
 
 export const handler = httpHandler(route, async ({ body }) => {
-  const { identityProvider } = await import('@platform/domain/identity/cognito');
+  const { identityProvider } = await loadCognito();
   await identityProvider.resendConfirmation(body.email).catch((error: unknown) => {
     if ((error as { status?: number }).status !== 401) throw error; // unknown account: same answer
   });

@@ -1,7 +1,10 @@
 import { updateMember as route } from '@platform/api/routes/identity/members';
 import { httpHandler } from '@platform/http/handler';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadMembers = lazy(() => import('@platform/domain/identity/members'));
 
 export const handler = httpHandler(route, async ({ access, params, body }) => {
-  const { updateMember } = await import('@platform/domain/identity/members');
+  const { updateMember } = await loadMembers();
   return updateMember(access, params.userId, body);
 });

@@ -1,7 +1,10 @@
 import { scheduledJob } from '@platform/http/job';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadJobs = lazy(() => import('@platform/domain/billing/jobs'));
 
 /** EventBridge schedule `trial-reminder`: see packages/domain/src/billing/jobs.ts. */
 export const handler = scheduledJob('trial-reminder', async () => {
-  const { runSubscriptionJob } = await import('@platform/domain/billing/jobs');
+  const { runSubscriptionJob } = await loadJobs();
   return runSubscriptionJob('trial-reminder');
 });

@@ -8,7 +8,7 @@ import { deployedFunctions } from '../bench/bundle.ts';
 
 /**
  * A cold start loads the HTTP kit and the route, not the domain: a handler loads its domain
- * (and with it ElectroDB, the entities and the AWS SDK) with `await import()` on its first
+ * (and with it ElectroDB, the entities and the AWS SDK) with `import()` on its first
  * call (README, "Cold starts"). This reads every deployed function's static import graph,
  * what its bundle's index.mjs holds, from one quick unminified esbuild pass.
  */
@@ -54,6 +54,6 @@ describe('cold starts', () => {
     const heavy = [...loadedAtColdStart(entry)].flatMap(([input, chain]) =>
       HEAVY.filter(({ pattern }) => pattern.test(input)).map(({ what }) => `${what}: ${chain.join(' → ')}`),
     );
-    expect(heavy.slice(0, 1), 'load it with `await import()` where it is used (README, "Cold starts")').toEqual([]);
+    expect(heavy.slice(0, 1), 'load it with `lazy(() => import(…))` where it is used (README, "Cold starts")').toEqual([]);
   });
 });

@@ -53,7 +53,7 @@ type Output<S extends RouteSchemas> = S['response'] extends z.ZodType ? z.input<
  * logging → tracing (opt-in) → metrics → problem+json errors → CORS → authentication →
  * validation → authorization → limits → idempotency → the function. The answer is serialized through the response schema, so a
  * field the schema does not list (a hash, a secret) cannot leave by accident.
- * The function loads its domain with `await import()`, and the middlewares what only some
+ * The function loads its domain with `lazy(() => import(…))`, and the middlewares what only some
  * requests need: a cold start loads this kit and the route, nothing else (README, "Cold starts").
  */
 export function httpHandler<S extends RouteSchemas>(

@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import { CognitoJwtVerifier } from 'aws-jwt-verify';
 import type { Caller } from '@platform/domain/identity/access';
 import { PLATFORM_ADMIN_GROUP } from './caller.ts';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadApiClients = lazy(() => import('@platform/domain/identity/api-clients'));
 
 /**
  * Who presents these credentials: a Cognito access token or an API client key, in
@@ -35,7 +38,7 @@ export async function authenticatePrincipal(presented: string): Promise<Principa
   try {
     if (presented.startsWith('ak_')) {
       // Loaded on first use: a token needs no DynamoDB (see handler.ts on cold starts).
-      const { authenticateApiKey } = await import('@platform/domain/identity/api-clients');
+      const { authenticateApiKey } = await loadApiClients();
       return await authenticateApiKey(presented);
     }
     const claims = await jwtVerifier().verify(presented);

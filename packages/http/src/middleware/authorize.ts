@@ -5,6 +5,9 @@ import { ForbiddenError, UnauthenticatedError } from '@platform/domain/shared/er
 import { callerFromEvent } from '../caller.ts';
 import type { RouteDefinition } from '../route.ts';
 import { stateOf } from '../state.ts';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadAccess = lazy(() => import('@platform/domain/identity/access'));
 
 type Middleware = middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
 
@@ -37,7 +40,7 @@ export const authorize = (route: RouteDefinition): Middleware => ({
     const orgId = (state.input?.params as { orgId?: string } | undefined)?.orgId;
     if (!orgId || route.auth === 'public' || !state.auth) return;
     // Loaded on first use, with the entities it reads: a cold start loads no domain code (see handler.ts).
-    const { authorizeOrg } = await import('@platform/domain/identity/access');
+    const { authorizeOrg } = await loadAccess();
     state.auth.access = await authorizeOrg(state.auth.caller, orgId, route.permission);
   },
 });
