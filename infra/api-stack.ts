@@ -144,7 +144,7 @@ export class ApiStack extends Stack {
       jwtAudience: [props.userPoolClient.userPoolClientId],
     });
 
-    // Every handler of this stack (nested route groups included) in one esbuild run.
+    // Every handler of this stack (nested route groups included), built before the functions that use them.
     const authorizerEntry = handlerEntry(functionsDir, 'identity/authorizer');
     const bundles = FunctionBundles.build(this, [
       authorizerEntry,

@@ -19,7 +19,7 @@ import { grantKeyUse, grantTableData } from './constructs/access.ts';
 import { FunctionBundles } from './constructs/bundles.ts';
 import { acknowledge } from './constructs/nag.ts';
 import { PlatformFunction } from './constructs/platform-function.ts';
-import { SCHEDULED_JOBS } from './jobs.ts';
+import { SCHEDULED_JOBS, STREAM_HANDLERS } from './jobs.ts';
 import { functionsDir, handlerEntry, stateMachinesDir } from './paths.ts';
 
 export interface AsyncStackProps extends StackProps {
@@ -106,8 +106,7 @@ export class AsyncStack extends Stack {
 
     const bundles = FunctionBundles.build(this, [
       ...SCHEDULED_JOBS.map((job) => handlerEntry(functionsDir, job.handler)),
-      handlerEntry(functionsDir, 'streams/billing-notifications'),
-      handlerEntry(functionsDir, 'streams/api-client-departures'),
+      ...STREAM_HANDLERS.map((handler) => handlerEntry(functionsDir, handler)),
     ]);
     const environment = (service: string) => ({
       TABLE_NAME: props.table.tableName,

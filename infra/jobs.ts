@@ -72,3 +72,6 @@ export const SCHEDULED_JOBS: readonly ScheduledJob[] = [
     schedule: 'holdSweepSchedule',
   },
 ];
+
+/** The table-stream consumers (async stack), by handler path under functions/. */
+export const STREAM_HANDLERS = ['streams/billing-notifications', 'streams/api-client-departures'] as const;

@@ -6,6 +6,7 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { lockFile, repoRoot } from '../paths.ts';
 import { NODEJS_BUNDLING, type FunctionBundles } from './bundles.ts';
+import { FUNCTION_NODE_OPTIONS } from './esbuild.ts';
 import { acknowledge } from './nag.ts';
 
 export const FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
@@ -27,7 +28,7 @@ export interface PlatformFunctionProps {
 
 /**
  * One Lambda function the platform's way: Node.js 22 on arm64, an ESM bundle built by the
- * local esbuild (no Docker) with the AWS SDK inside (see `bundles.ts`), X-Ray tracing,
+ * local esbuild (no Docker) with the AWS SDK inside (see `esbuild.ts`), X-Ray tracing,
  * JSON logs into its own log group with a retention, and a role of its own that starts
  * with nothing but writing to that log group (no AWSLambdaBasicExecutionRole).
  */
@@ -76,7 +77,7 @@ export class PlatformFunction extends Construct {
       tracing: Tracing.ACTIVE,
       environment: {
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: FUNCTION_NODE_OPTIONS,
         ...props.environment,
       },
     });

@@ -1,28 +1,27 @@
-import { mkdirSync, writeFileSync, statSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { SCHEDULED_JOBS, STREAM_HANDLERS } from '../../infra/jobs.ts';
+import { functionsDir, handlerEntry } from '../../infra/paths.ts';
+import type { RouteDefinition } from '@platform/http/route';
 
-/** The esbuild options CDK's NodejsFunction uses for our functions (ESM, minified, SDK bundled). */
-export const bundleOptions = {
-  bundle: true,
-  platform: 'node' as const,
-  format: 'esm' as const,
-  target: 'node20',
-  minify: true,
-  sourcemap: false,
-  mainFields: ['module', 'main'],
-  banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
-  logLevel: 'silent' as const,
-};
-
-export async function bundle(entry: string, outDir: string, name: string) {
-  mkdirSync(outDir, { recursive: true });
-  const outfile = join(outDir, `${name}.mjs`);
-  await build({ ...bundleOptions, entryPoints: [entry], outfile });
-  return { outfile, bytes: statSync(outfile).size };
+/**
+ * Every function the stacks deploy: the authorizer, each deployed route's handler, the Cognito
+ * trigger, the scheduled jobs and the stream consumers.
+ */
+export function deployedFunctions(routes: readonly RouteDefinition[]): string[] {
+  const entry = (handler: string) => handlerEntry(functionsDir, handler);
+  return [
+    ...new Set([
+      entry('identity/authorizer'),
+      ...routes.filter((r) => !r.localOnly).map((r) => entry(r.handler)),
+      entry('identity/post-confirmation'),
+      ...SCHEDULED_JOBS.map((job) => entry(job.handler)),
+      ...STREAM_HANDLERS.map(entry),
+    ]),
+  ];
 }
 
-/** The baseline: a handler that only builds a DynamoDB client. */
+/** The baseline: a handler that only builds a DynamoDB client, at init. */
 export function writeBareHandler(dir: string) {
   mkdirSync(dir, { recursive: true });
   const entry = join(dir, 'bare.ts');

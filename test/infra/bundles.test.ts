@@ -1,16 +1,18 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { App, Stack } from 'aws-cdk-lib';
 import type { AssetCode } from 'aws-cdk-lib/aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ESM_REQUIRE_SHIM, FunctionBundles } from '../../infra/constructs/bundles.ts';
+import { FunctionBundles } from '../../infra/constructs/bundles.ts';
+import { ESM_REQUIRE_SHIM } from '../../infra/constructs/esbuild.ts';
 import { handlerEntry } from '../../infra/paths.ts';
 import { fixtureFunctionsDir } from './fixtures/routes.ts';
 
 const getMe = handlerEntry(fixtureFunctionsDir, 'identity/get-me');
 const authorizer = handlerEntry(fixtureFunctionsDir, 'identity/authorizer');
+const getOrg = handlerEntry(fixtureFunctionsDir, 'identity/get-org');
 
 const outdirs: string[] = [];
 const stackWith = (context: Record<string, unknown> = {}) => {
@@ -23,7 +25,7 @@ afterAll(() => outdirs.forEach((dir) => rmSync(dir, { recursive: true, force: tr
 describe('shared function bundles', () => {
   let bundles: FunctionBundles;
   beforeAll(() => {
-    bundles = FunctionBundles.build(stackWith(), [getMe, authorizer, getMe]);
+    bundles = FunctionBundles.build(stackWith(), [getMe, authorizer, getOrg, getMe]);
     outdirs.push(bundles.outdir!);
   });
 
@@ -40,6 +42,15 @@ describe('shared function bundles', () => {
     const dir = (bundles.code(authorizer) as AssetCode).path;
     const module = (await import(pathToFileURL(join(dir, 'index.mjs')).href)) as { handler: () => Promise<unknown> };
     await expect(module.handler()).resolves.toEqual({ isAuthorized: false });
+  });
+
+  it('put what a handler loads with import() in a chunk of its own folder, read on first call', async () => {
+    const dir = (bundles.code(getOrg) as AssetCode).path;
+    expect(readFileSync(join(dir, 'index.mjs'), 'utf8')).not.toContain('loaded-on-first-call');
+    const chunks = readdirSync(join(dir, 'chunks')).filter((file) => file.endsWith('.mjs'));
+    expect(chunks.some((chunk) => readFileSync(join(dir, 'chunks', chunk), 'utf8').includes('loaded-on-first-call'))).toBe(true);
+    const module = (await import(pathToFileURL(join(dir, 'index.mjs')).href)) as { handler: () => Promise<unknown> };
+    await expect(module.handler()).resolves.toEqual({ statusCode: 200, body: 'loaded-on-first-call' });
   });
 
   it('refuse an entry that was not part of the build', () => {

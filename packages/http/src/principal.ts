@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { CognitoJwtVerifier } from 'aws-jwt-verify';
 import type { Caller } from '@platform/domain/identity/access';
-import { authenticateApiKey } from '@platform/domain/identity/api-clients';
 import { PLATFORM_ADMIN_GROUP } from './caller.ts';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadApiClients = lazy(() => import('@platform/domain/identity/api-clients'));
 
 /**
  * Who presents these credentials: a Cognito access token or an API client key, in
@@ -34,7 +36,11 @@ export function presentedCredential(headers: Record<string, string | undefined>)
 /** The principal behind a credential, or null when it is not valid (never throws for bad input). */
 export async function authenticatePrincipal(presented: string): Promise<Principal | null> {
   try {
-    if (presented.startsWith('ak_')) return await authenticateApiKey(presented);
+    if (presented.startsWith('ak_')) {
+      // Loaded on first use: a token needs no DynamoDB (see handler.ts on cold starts).
+      const { authenticateApiKey } = await loadApiClients();
+      return await authenticateApiKey(presented);
+    }
     const claims = await jwtVerifier().verify(presented);
     const groups = (claims['cognito:groups'] as string[] | undefined) ?? [];
     return { kind: 'user', userId: claims.sub, groups, isPlatformAdmin: groups.includes(PLATFORM_ADMIN_GROUP) };

@@ -1,5 +1,7 @@
 import { Entity, type EntityItem } from 'electrodb';
 import { SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
+import { TRANSACTION_TYPES, SUBSCRIPTION_STATUSES, PAYMENT_PROVIDERS } from './enums.ts';
+export { TRANSACTION_TYPES, SUBSCRIPTION_STATUSES, PAYMENT_PROVIDERS, type TransactionType } from './enums.ts';
 
 /**
  * The credit ledger (DOMAIN.md §2, CreditTransaction). Per organization, one account item
@@ -9,9 +11,6 @@ import { SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
  */
 const service = SERVICE;
 const config = entityConfig;
-
-export const TRANSACTION_TYPES = ['grant', 'purchase', 'debit', 'settle', 'refund', 'adjustment'] as const;
-export type TransactionType = (typeof TRANSACTION_TYPES)[number];
 
 const CreditAccountEntity = lazy(
   () =>
@@ -127,8 +126,6 @@ export type CreditTransaction = EntityItem<ReturnType<typeof CreditTransactionEn
 export type CreditReservation = EntityItem<ReturnType<typeof CreditReservationEntity>>;
 
 export const PLAN_IDS = ['free', 'pro', 'team', 'enterprise'] as const;
-export const SUBSCRIPTION_STATUSES = ['Active', 'Trial', 'Suspended', 'Cancelled', 'Expired'] as const;
-export const PAYMENT_PROVIDERS = ['Stripe', 'PayPal', 'OdooManual'] as const;
 
 /** Limits of a plan per resource or agent type, per window (enforced by the limits middleware). */
 export type PlanLimits = Record<string, { hourly?: number; daily?: number; monthly?: number }>;

@@ -1,5 +1,7 @@
 import { Entity, type EntityItem } from 'electrodb';
 import { SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
+import { PAYMENT_STATUSES, PAYMENT_PURPOSES } from './enums.ts';
+export { PAYMENT_STATUSES, PAYMENT_PURPOSES, type PaymentStatus, type PaymentPurpose } from './enums.ts';
 import { PAYMENT_PROVIDERS } from './entities.ts';
 
 /**
@@ -10,11 +12,6 @@ import { PAYMENT_PROVIDERS } from './entities.ts';
  */
 const service = SERVICE;
 const config = entityConfig;
-
-export const PAYMENT_STATUSES = ['succeeded', 'failed'] as const;
-export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
-export const PAYMENT_PURPOSES = ['plan', 'credit-pack'] as const;
-export type PaymentPurpose = (typeof PAYMENT_PURPOSES)[number];
 
 const PaymentEntity = lazy(
   () =>

@@ -1,7 +1,6 @@
 import * as z from 'zod';
 import { page, pageQuery, utcDateTime } from '../shared/schemas.ts';
-import { PAYMENT_PROVIDERS, SUBSCRIPTION_STATUSES, TRANSACTION_TYPES } from './entities.ts';
-import { PAYMENT_PURPOSES, PAYMENT_STATUSES } from './payment-entities.ts';
+import { PAYMENT_PROVIDERS, PAYMENT_PURPOSES, PAYMENT_STATUSES, SUBSCRIPTION_STATUSES, TRANSACTION_TYPES } from './enums.ts';
 
 /** Credits: the balance, the ledger, and admin adjustments. */
 export const balanceResponse = z.object({

@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { put, transactWrite } from '../shared/transactions.ts';
 import { hubDb, type AdminConfigItem } from './entities.ts';
+import { CONFIG_KEY_PATTERN, type ConfigFamily } from './enums.ts';
 import { auditWrites, type Owner } from './owners.ts';
 
 /**
@@ -11,9 +12,6 @@ import { auditWrites, type Owner } from './owners.ts';
  * The seed's four keys have defaults in code (served until an admin saves one). Platform
  * admins only; every change is audited with what it was before and after.
  */
-export const CONFIG_KEY_PATTERN = /^(routing_agent|(chat|artifact|git_mcp)_agent_[a-z0-9]{2,30})$/;
-export const CONFIG_FAMILIES = ['routing_agent', 'chat_agent', 'artifact_agent', 'git_mcp_agent'] as const;
-export type ConfigFamily = (typeof CONFIG_FAMILIES)[number];
 
 const modelRef = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/, 'A model id, provider model id or alias');
 /** Per-agent limits per user (seed 004 RATE_LIMIT_TRACKING: hourly and daily). */

@@ -1,6 +1,8 @@
 import { Entity, Service, type EntityItem } from 'electrodb';
 import { MODEL_TYPES } from '../gateway/types.ts';
 import { SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
+import { STATUSES, MODEL_KINDS, TASK_TYPES, CAPABILITIES } from './enums.ts';
+export { STATUSES, MODEL_KINDS, TASK_TYPES, CAPABILITIES, type Status, type Capability } from './enums.ts';
 
 /**
  * The model hub's entities (DOMAIN.md §3). Everything the router needs about one owner lives
@@ -29,14 +31,6 @@ const timestamps = {
     set: () => new Date().toISOString(),
   },
 } as const;
-
-export const STATUSES = ['Active', 'Inactive', 'Deprecated'] as const;
-export type Status = (typeof STATUSES)[number];
-export const MODEL_KINDS = ['external', 'reference', 'custom'] as const;
-export const TASK_TYPES = ['ImageGeneration', 'TextGeneration', 'ImageTransformation', 'StyleTransfer', 'ContentSafety'] as const;
-/** What a model (or provider) can do; the gateway's operations need `chat`, `embeddings` or `images`. */
-export const CAPABILITIES = ['chat', 'stream', 'embeddings', 'images', 'vision', 'tools', 'json'] as const;
-export type Capability = (typeof CAPABILITIES)[number];
 
 /**
  * Providers are few and change rarely: the admin's edits are one item (a map by slug) over

@@ -1,5 +1,7 @@
 import { Entity, type EntityItem } from 'electrodb';
 import { SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
+import { NOTIFICATION_TYPES } from './enums.ts';
+export { NOTIFICATION_TYPES, type NotificationType } from './enums.ts';
 
 /**
  * Notifications (DOMAIN.md §5, seed 003 `Notification`): messages to one user, kept for a
@@ -20,17 +22,6 @@ import { SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
  */
 const service = SERVICE;
 const config = entityConfig;
-
-export const NOTIFICATION_TYPES = [
-  'low-balance',
-  'payment-received',
-  'payment-failed',
-  'trial-ending',
-  'subscription-changed',
-  'invitation',
-  'system',
-] as const;
-export type NotificationType = (typeof NOTIFICATION_TYPES)[number];
 
 /** `unread` > `read` as strings: a descending gsi1 query lists unread first. */
 export const READ_STATES = ['unread', 'read'] as const;

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { idOf, page, pageQuery } from '../shared/schemas.ts';
-import { NOTIFICATION_TYPES } from './entities.ts';
+import { NOTIFICATION_TYPES } from './enums.ts';
 
 /** The signed-in user's notifications. */
 export const notificationParams = z.object({ notificationId: idOf('ntf') });

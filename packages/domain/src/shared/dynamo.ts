@@ -2,6 +2,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { awsClientConfig } from './aws.ts';
 
+export { lazy } from './lazy.ts';
+
 let documentClient: DynamoDBDocumentClient | undefined;
 
 /** One DynamoDB document client per process, built on first use (not at import). */
@@ -21,12 +23,3 @@ export const SERVICE = 'platform';
 
 /** ElectroDB's configuration for an entity of the single table. */
 export const entityConfig = () => ({ client: dynamo(), table: tableName() });
-
-/**
- * Builds a value on first use. Entities are built this way: ElectroDB validates a model when
- * it builds it, and a Lambda should pay only for the entities it touches.
- */
-export function lazy<T>(build: () => T): () => T {
-  let value: T | undefined;
-  return () => (value ??= build());
-}

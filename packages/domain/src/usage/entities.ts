@@ -1,5 +1,7 @@
 import { Entity, type EntityItem } from 'electrodb';
 import { SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
+import { AGENT_TYPES, USAGE_STATUSES } from './enums.ts';
+export { AGENT_TYPES, USAGE_STATUSES, type AgentType, type UsageStatus } from './enums.ts';
 
 /**
  * Metering (DOMAIN.md §2, UsageLog). Every billable call leaves one UsageLog, written once
@@ -13,10 +15,6 @@ import { SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
 const service = SERVICE;
 const config = entityConfig;
 
-export const AGENT_TYPES = ['routing', 'chat', 'artifact', 'git_mcp', 'generation', 'training'] as const;
-export type AgentType = (typeof AGENT_TYPES)[number];
-export const USAGE_STATUSES = ['success', 'error', 'timeout'] as const;
-export type UsageStatus = (typeof USAGE_STATUSES)[number];
 export const DIMENSION_KINDS = ['org', 'user', 'model'] as const;
 export type DimensionKind = (typeof DIMENSION_KINDS)[number];
 

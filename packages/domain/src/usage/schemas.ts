@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { idOf, isoDateTime, page, pageQuery, uuid } from '../shared/schemas.ts';
-import { AGENT_TYPES, USAGE_STATUSES } from './entities.ts';
+import { AGENT_TYPES, USAGE_STATUSES } from './enums.ts';
 
 /** Usage logs: what the gateway records, what the API lists, filters and exports. */
 const DAY_MS = 86_400_000;

@@ -1,10 +1,12 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { claimIdempotencyKey } from '../idempotency.ts';
 import type { RouteDefinition } from '../route.ts';
 import type { AuthContext } from './authorize.ts';
 import { stateOf } from '../state.ts';
 import { corsHeaders } from './cors.ts';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadIdempotency = lazy(() => import('../idempotency.ts'));
 
 type Request = middy.Request<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
 
@@ -24,6 +26,8 @@ export const idempotency = (
       const key = request.event.headers?.['idempotency-key'];
       if (!key) return;
       const state = stateOf(request.event);
+      // Loaded on first use: only requests that send a key need the record (and ElectroDB).
+      const { claimIdempotencyKey } = await loadIdempotency();
       const claim = await claimIdempotencyKey(`${route.id}#${principalOf(state.auth)}`, key, request.event.body);
       if (claim.kind === 'replay') {
         return { ...claim.response, headers: { ...corsHeaders(), ...claim.response.headers, 'idempotent-replayed': 'true' } };

@@ -3,6 +3,9 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { Subject } from '@platform/domain/billing/limits';
 import type { RouteDefinition } from '../route.ts';
 import { stateOf } from '../state.ts';
+import { lazy } from '@platform/domain/shared/lazy';
+
+const loadLimits = lazy(() => import('@platform/domain/billing/limits'));
 
 /**
  * Enforces usage limits before any work: what the route consumes (from the manifest), and
@@ -24,7 +27,7 @@ export const limits = (
       caller.kind === 'apiClient' ? { kind: 'client', id: caller.clientId } : { kind: 'user', id: caller.userId },
     ];
     // Loaded on first use: most calls of most routes consume nothing, and cold starts stay lean.
-    const { consume } = await import('@platform/domain/billing/limits');
+    const { consume } = await loadLimits();
     await consume(access.org, subjects, resources);
   },
 });

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { page, pageQuery } from '../../shared/schemas.ts';
-import { CONFIG_FAMILIES, CONFIG_KEY_PATTERN } from '../admin-config.ts';
+import { CONFIG_FAMILIES, CONFIG_KEY_PATTERN } from '../enums.ts';
 
 /** Admin config and the platform's audit log. */
 export const configParams = z.object({

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { MODEL_TYPES } from '../../gateway/types.ts';
 import { idOf } from '../../shared/schemas.ts';
-import { CAPABILITIES, STATUSES } from '../entities.ts';
+import { CAPABILITIES, STATUSES } from '../enums.ts';
 
 /** Ids, names and small fields the hub's schemas share. */
 export const providerSlug = z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, 'A lower-case provider slug like `openai`');

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { orgId } from '../../identity/schemas/common.ts';
 import { page, pageQuery } from '../../shared/schemas.ts';
-import { MODEL_KINDS, TASK_TYPES } from '../entities.ts';
+import { MODEL_KINDS, TASK_TYPES } from '../enums.ts';
 import { alias, capability, catalogueModelId, customModelId, modelId, modelType, providerSlug, status, tag } from './common.ts';
 
 /** Models: the catalogue, organizations' custom models, favourites. */
