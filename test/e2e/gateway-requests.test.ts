@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routes } from '@platform/api/manifest';
+import { dynamo } from '@platform/domain/shared/dynamo';
+import { REPO_ROOT } from '@platform/local/cloud';
+import { recordDynamoRequests, type RequestRecord } from '@platform/local/recorder';
+import { startLocalServer } from '@platform/local/server';
+import { signUpUser } from '../helpers/api.ts';
+import { keyFor } from '../helpers/gateway.ts';
+
+/**
+ * What a gateway call costs in DynamoDB requests, after-work included. The shared recorder of
+ * the test run sees the gateway's first calls, which fill the container's caches (see
+ * test/helpers/budget.ts); this test runs its own local server in this process, a fresh
+ * container, and tells the first call from the warm ones. The gateway answers before it records
+ * the call; its function returns only when the record is written, which is when the server
+ * reports the request, as Lambda ends the invocation.
+ */
+type Recorded = RequestRecord & { status: number };
+const records: Recorded[] = [];
+let server: Awaited<ReturnType<typeof startLocalServer>>;
+
+beforeAll(async () => {
+  recordDynamoRequests(dynamo());
+  server = await startLocalServer({
+    routes,
+    functionsDir: `${REPO_ROOT}/functions`,
+    port: 0,
+    cognito: {
+      userPoolId: process.env.USER_POOL_ID!,
+      clientId: process.env.USER_POOL_CLIENT_ID!,
+      jwks: JSON.parse(process.env.COGNITO_JWKS!),
+    },
+    onRequest: (record) => records.push(record),
+  });
+});
+afterAll(() => server?.close());
+
+/** One chat completion through this process's server, and what it cost once its record is written. */
+async function call(key: string, stream = false): Promise<Recorded> {
+  const before = records.length;
+  const res = await fetch(`${server.url}/openai/v1/chat/completions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ model: 'local-chat', messages: [{ role: 'user', content: 'Count the waves.' }], stream }),
+  });
+  expect(res.status).toBe(200);
+  await res.text();
+  for (let i = 0; records.length === before && i < 200; i++) await new Promise((r) => setTimeout(r, 10));
+  return records.at(-1)!;
+}
+
+/** The requests the route's function makes: its own, its admission (limit counters and hold), its authentication. */
+const all = (r: Recorded) => [...r.dynamoRequests, ...r.limitRequests, ...r.authorizerRequests];
+
+describe('gateway DynamoDB requests', () => {
+  it('a warm call makes two (its admission and its record); the first call of a container fills its caches', async () => {
+    const owner = await signUpUser('gwrequests');
+    const key = await keyFor(owner, owner.personalOrgId);
+
+    const first = await call(key);
+    // Authentication (the key, and its last use), the caller's access (member and organization),
+    // the routing snapshots (the organization's, the platform's), the plan's limits, the admission,
+    // the record, and the hour and day markers of the roll-ups.
+    expect(all(first).sort(), all(first).join(',')).toEqual(
+      [
+        'GetItem',
+        'UpdateItem',
+        'TransactGetItems',
+        'Query',
+        'Query',
+        'Query',
+        'TransactWriteItems',
+        'TransactWriteItems',
+        'PutItem',
+        'PutItem',
+      ].sort(),
+    );
+
+    const warm = [await call(key), await call(key), await call(key, true)];
+    for (const record of warm) {
+      expect(all(record).sort(), all(record).join(',')).toEqual(['TransactWriteItems', 'TransactWriteItems']);
+    }
+  });
+});
