@@ -56,6 +56,8 @@ export interface LocalStream {
 }
 
 const MAX_ATTEMPTS = 3;
+/** How often the shard list is read again (shards appear rarely; reading them on every poll cost DynamoDB Local more than the records). */
+const DISCOVER_MS = 1_000;
 
 export async function startLocalStream(options: LocalStreamOptions): Promise<LocalStream> {
   const pollMs = options.pollMs ?? 100;
@@ -89,12 +91,18 @@ export async function startLocalStream(options: LocalStreamOptions): Promise<Loc
 
   const iterators = new Map<string, string | null>();
   const known = new Set<string>();
+  let discoveredAt = 0;
+  /** Set when a shard closed or a caller waits to settle: the next poll reads the shard list again. */
+  let rediscover = true;
   let first = true;
   let stopped = false;
   /** When the latest poll that found nothing started: every record written before then was delivered. */
   let quietSince = 0;
 
   async function discover() {
+    if (!rediscover && Date.now() - discoveredAt < DISCOVER_MS) return;
+    rediscover = false;
+    discoveredAt = Date.now();
     const { StreamDescription } = await call<{
       StreamDescription: { Shards: { ShardId: string; SequenceNumberRange?: { EndingSequenceNumber?: string } }[] };
     }>('DescribeStream', { StreamArn: streamArn });
@@ -144,6 +152,7 @@ export async function startLocalStream(options: LocalStreamOptions): Promise<Loc
       );
       seen += Records.length;
       iterators.set(shardId, NextShardIterator ?? null);
+      if (!NextShardIterator) rediscover = true; // the shard closed: its successor is to be found
       for (const consumer of options.consumers) {
         const batch = Records.filter((record) => consumer.filters.some((filter) => matchesFilter(filter, record)));
         if (batch.length) await deliver(consumer, batch);
@@ -160,6 +169,10 @@ export async function startLocalStream(options: LocalStreamOptions): Promise<Loc
         if (!seen) {
           quietSince = started;
           await new Promise((resolve) => setTimeout(resolve, pollMs));
+        } else if (seen < batchSize) {
+          // A steady trickle is read in small batches a few times a second, not in a tight loop
+          // (a mapping's batching window does the same on AWS).
+          await new Promise((resolve) => setTimeout(resolve, pollMs / 4));
         }
       } catch (error) {
         if (!stopped) console.error('local stream:', error);
@@ -176,6 +189,7 @@ export async function startLocalStream(options: LocalStreamOptions): Promise<Loc
     async settle(timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       const mark = Date.now();
+      rediscover = true;
       while (quietSince <= mark) {
         if (Date.now() > deadline) throw new Error('The local stream did not settle');
         await new Promise((resolve) => setTimeout(resolve, pollMs / 2));
