@@ -54,6 +54,10 @@ export async function startDynamoLocal(options: { port?: number; dbPath?: string
     child.once('exit', (code) => reject(new Error(`DynamoDB Local exited (${code}): ${stderr}`))),
   );
   exited.catch(() => undefined);
+  // A process that dies without stopping the cloud (an uncaught error, process.exit) takes Java with it.
+  const orphanGuard = () => child.kill('SIGKILL');
+  process.once('exit', orphanGuard);
+  child.once('exit', () => process.removeListener('exit', orphanGuard));
   child.once('error', (error) => {
     stderr += String(error);
   });
