@@ -384,10 +384,27 @@ describe('proration (DynamoDB Local)', () => {
     expect(expected).toBeGreaterThan(8_000 * 0.6);
     expect(expected).toBeLessThan(8_000 * 0.72);
     expect((await commitChange({ prev: onPro, ...upgrade })).ok).toBe(true);
-    // The same grant again (a retried change): the key was used, nothing more is granted.
+    // The same grant again (a retried change): the subscription lists it as credited, nothing more is granted.
     const onTeam = await getSubscription(orgId);
+    expect(onTeam.periodGrants).toEqual([periodGrantKey(orgId, 'free', onPro.currentPeriodStart), upgrade.grants[0]!.key]);
     expect((await commitChange({ prev: onTeam, next: onTeam, grants: upgrade.grants })).ok).toBe(true);
     expect(await expectConsistent(orgId)).toMatchObject({ available: 100 + expected });
     expect(await orgPlan(orgId)).toBe('team');
+    // A subscription written before it listed its grants: the ledger row's condition still refuses the second credit.
+    const { periodGrants: _listed, ...unlisted } = await getSubscription(orgId);
+    expect((await commitChange({ prev: unlisted, next: unlisted, grants: upgrade.grants })).ok).toBe(true);
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 100 + expected });
+    expect((await getSubscription(orgId)).periodGrants).toEqual([upgrade.grants[0]!.key]);
+    // A new period forgets the last one's list: its grant is credited.
+    const renewed = await getSubscription(orgId);
+    const grant = { ...upgrade.grants[0]!, key: `${upgrade.grants[0]!.key}:next` };
+    const moved = {
+      ...renewed,
+      currentPeriodStart: renewed.currentPeriodEnd,
+      currentPeriodEnd: addMonths(renewed.currentPeriodEnd, 1),
+    };
+    expect((await commitChange({ prev: renewed, next: moved, grants: [grant] })).ok).toBe(true);
+    expect((await getSubscription(orgId)).periodGrants).toEqual([grant.key]);
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 100 + 2 * expected });
   });
 });
