@@ -7,6 +7,7 @@ import { isMembershipLive, memberPermissions, type Caller, type OrgAccess } from
 import { db, type ApiClient } from './entities.ts';
 import { isPermission } from './permissions.ts';
 import { transactWrite, put, update } from '../shared/transactions.ts';
+import { pageOf } from '../shared/pages.ts';
 
 /** Keys read `ak_<id>.<secret>`: the id finds the row, the secret is checked against its hash. */
 const KEY_PATTERN = /^(ak_[0-9a-z]{26})\.([A-Za-z0-9_-]{43})$/;
@@ -79,9 +80,11 @@ export async function createApiClient(access: OrgAccess, input: { name: string; 
 }
 
 export async function listApiClients(access: OrgAccess, options: { cursor?: string; limit?: number }) {
-  const { data, cursor } = await db.apiClient.query
-    .byOrg({ orgId: access.orgId })
-    .go({ cursor: options.cursor ?? null, limit: options.limit ?? 50 });
+  const { data, cursor } = await pageOf(db.apiClient.query.byOrg({ orgId: access.orgId }), {
+    cursor: options.cursor,
+    limit: options.limit ?? 50,
+    order: 'asc',
+  });
   return { items: data.map(apiClientView), nextCursor: cursor };
 }
 
