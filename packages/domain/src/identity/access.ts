@@ -48,6 +48,15 @@ export function memberPermissions(org: Organization, membership: Membership | nu
 }
 
 /**
+ * What an API client may do now: its stored scopes clipped by its member's current permissions
+ * (nothing once the member is gone). The one rule, for `authorizeOrg` and for the keys' list.
+ */
+export function effectiveScopes(scopes: readonly string[], org: Organization, member: Membership | null | undefined): string[] {
+  const bound = memberPermissions(org, member);
+  return scopes.filter((s) => bound.has(s));
+}
+
+/**
  * Authorizes `caller` for `permission` in `orgId` with one consistent read of the
  * membership and the organization. A caller who is not a member gets 404, as if the
  * organization did not exist; a member without the permission gets 403.
@@ -78,7 +87,7 @@ export async function authorizeOrg(caller: Caller, orgId: string, permission?: P
       orgId,
       org,
       caller,
-      permissions: new Set(caller.scopes.filter((s) => bound.has(s))),
+      permissions: new Set(effectiveScopes(caller.scopes, org, member)),
       actorId: caller.clientId,
       actorType: 'apiClient',
     };
