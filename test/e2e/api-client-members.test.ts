@@ -204,3 +204,32 @@ describe.concurrent('an API key whose member leaves', () => {
     expect(await revokedInList(owner, second, keys[1]!.clientId)).toMatchObject({ revokedBy: 'system' });
   });
 });
+
+describe('the API clients list', () => {
+  it('shows each key’s effective scopes: its scopes within its member’s current role, none once revoked', async () => {
+    const owner = await signUpUser('keylist');
+    const admin = await signUpUser('keylist-a');
+    const { orgId } = await createTeam(owner, [{ user: admin, role: 'admin' }]);
+    const adminKey = await createKey(admin, orgId, ['org:read', 'billing:read', 'members:read']);
+    const ownerKey = await createKey(owner, orgId, ['org:read', 'billing:read']);
+    const gone = await createKey(owner, orgId, ['org:read']);
+    expect((await api('DELETE', `/v1/orgs/${orgId}/api-clients/${gone.clientId}`, { token: owner.accessToken })).status).toBe(
+      204,
+    );
+    await setRole(owner, orgId, admin.userId, { role: 'viewer' });
+
+    const res = await api('GET', `/v1/orgs/${orgId}/api-clients`, { token: owner.accessToken });
+    expect(res.status).toBe(200);
+    const byId = new Map(res.body.items.map((c: { clientId: string }) => [c.clientId, c]));
+    // Stored scopes stay as created; what the key may do follows its member's role (a viewer reads no billing).
+    expect(byId.get(adminKey.clientId)).toMatchObject({
+      scopes: ['billing:read', 'members:read', 'org:read'],
+      effectiveScopes: ['members:read', 'org:read'],
+    });
+    expect(byId.get(ownerKey.clientId)).toMatchObject({ effectiveScopes: ['billing:read', 'org:read'] });
+    expect(byId.get(gone.clientId)).toMatchObject({ scopes: ['org:read'], effectiveScopes: [] });
+    // The same as what the key is allowed at its next call.
+    expect((await readCredits(adminKey.key, orgId)).status).toBe(403);
+    expect((await readMembers(adminKey.key, orgId)).status).toBe(200);
+  });
+});

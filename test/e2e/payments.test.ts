@@ -162,6 +162,29 @@ describe('the Stripe webhook', () => {
     expect((await webhook(notEvent, signStripePayload(notEvent, secret()))).status).toBe(400);
   });
 
+  it('acknowledges a signed pack payment for an organization that does not exist without applying it, twice', async () => {
+    // Well-formed, so that the admin's look-up below reaches the organization check.
+    const ghost = `org_doesnotexist${Date.now().toString(36).padStart(14, '0').slice(-14)}`;
+    const raw = event('payment_intent.succeeded', {
+      id: `pi_${ghost}`,
+      amount: 15000,
+      currency: 'usd',
+      metadata: { orgId: ghost, kind: 'credit-pack', packId: 'credits-20000' },
+    });
+    const first = await webhook(raw, signStripePayload(raw, secret()));
+    expect(first.status).toBe(200);
+    expect(first.body).toMatchObject({
+      received: true,
+      outcome: 'unknown-organization',
+      ignored: expect.stringContaining(ghost),
+    });
+    const again = await webhook(raw, signStripePayload(raw, secret()));
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ received: true, outcome: 'duplicate-event' });
+    // A platform admin finds no such organization, nor anything billed to it.
+    expect((await api('GET', `/v1/orgs/${ghost}/credits`, { token: admin.accessToken })).status).toBe(404);
+  });
+
   it('starts the grace period on a failed invoice and tells the owners', async () => {
     const orgId = buyer.personalOrgId;
     const sub = (await api('GET', `/v1/orgs/${orgId}/subscription`, { token: buyer.accessToken })).body;

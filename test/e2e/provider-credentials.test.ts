@@ -364,3 +364,57 @@ describe('testing a provider key', () => {
     await api('DELETE', platformPath, { token: admin.accessToken });
   });
 });
+
+describe('provider keys added at the same time', () => {
+  type Created = { status: number; body: { credentialId: string; providerSlug: string; isDefault: boolean } };
+  const add = (user: SignedInUser, org: string, label: string, providerSlug: string, extra: object = {}) =>
+    api('POST', `/v1/orgs/${org}/provider-credentials`, {
+      token: user.accessToken,
+      body: { label, providerSlug, key: secret(), ...extra },
+    }) as Promise<Created>;
+  const defaultsOf = async (user: SignedInUser, org: string, providerSlug: string) => {
+    const res = await api('GET', `/v1/orgs/${org}/provider-credentials?providerSlug=${providerSlug}&limit=100`, {
+      token: user.accessToken,
+    });
+    return {
+      all: res.body.items as Created['body'][],
+      defaults: (res.body.items as Created['body'][]).filter((c) => c.isDefault),
+    };
+  };
+
+  // api() fails any of these calls that goes past 3 DynamoDB requests.
+  it('all land within the request budget; exactly one is the default, and it is the one that said so', async () => {
+    const racer = await signUpUser('keys-race');
+    const { orgId: org } = await createTeam(racer);
+    const created = await Promise.all(Array.from({ length: 6 }, (_, i) => add(racer, org, `Key ${i}`, 'openai')));
+    for (const res of created) expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const claimed = created.filter((res) => res.body.isDefault);
+    expect(claimed).toHaveLength(1);
+    const { all, defaults } = await defaultsOf(racer, org, 'openai');
+    expect(all).toHaveLength(6);
+    expect(defaults.map((c) => c.credentialId)).toEqual([claimed[0]!.body.credentialId]);
+  });
+
+  it('told to be the default at the same time, all land and one of them is', async () => {
+    const racer = await signUpUser('keys-race-told');
+    const { orgId: org } = await createTeam(racer);
+    const created = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => add(racer, org, `Told ${i}`, 'openai', { isDefault: true })),
+    );
+    for (const res of created) expect(res.status, JSON.stringify(res.body)).toBe(201);
+    const { defaults } = await defaultsOf(racer, org, 'openai');
+    expect(defaults).toHaveLength(1);
+    expect(created.map((res) => res.body.credentialId)).toContain(defaults[0]!.credentialId);
+  });
+
+  it('for several providers at once, as an organization’s first keys, each provider gets its default', async () => {
+    const racer = await signUpUser('keys-race-mixed');
+    const { orgId: org } = await createTeam(racer);
+    const providers = ['openai', 'anthropic', 'google'];
+    // The defaults item is created by one of them; the others learn it from their failed write and take their slot.
+    const created = await Promise.all(providers.map((p) => add(racer, org, `${p} key`, p)));
+    for (const res of created) expect(res.status, JSON.stringify(res.body)).toBe(201);
+    for (const res of created) expect(res.body.isDefault).toBe(true);
+    for (const p of providers) expect((await defaultsOf(racer, org, p)).defaults).toHaveLength(1);
+  });
+});

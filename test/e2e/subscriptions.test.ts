@@ -1,4 +1,6 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { billingDb } from '@platform/domain/billing/entities';
+import { signStripePayload } from '@platform/domain/billing/stripe/signature';
 import {
   api,
   createTeam,
@@ -134,4 +136,59 @@ describe('a subscription', () => {
         .status,
     ).toBe(404);
   });
+});
+
+describe('a plan bought twice in one period', () => {
+  const ledgerOf = async (user: SignedInUser, id: string) =>
+    (await api('GET', `/v1/orgs/${id}/credits/transactions?type=grant&limit=100`, { token: user.accessToken })).body
+      .items as Array<{
+      amount: number;
+      description: string;
+    }>;
+  const buyPro = async (user: SignedInUser, id: string) => {
+    const checkout = await api('POST', `/v1/orgs/${id}/checkout`, { token: user.accessToken, body: { planId: 'pro' } });
+    expect(checkout.status, JSON.stringify(checkout.body)).toBe(201);
+    await payCheckout(checkout.body.url);
+    await eventually(
+      () => api('GET', `/v1/orgs/${id}/subscription`, { token: user.accessToken }),
+      (r) => r.body.planId === 'pro' && r.body.status === 'Active',
+    );
+  };
+
+  it('upgrades again within the request budget without a second proration of the same plan', async () => {
+    const buyer = await signUpUser('sub-twice');
+    const { orgId: id } = await createTeam(buyer);
+    const upgrade = () => api('PUT', `/v1/orgs/${id}/subscription`, { token: buyer.accessToken, body: { planId: 'team' } });
+    await buyPro(buyer, id);
+    expect((await upgrade()).body).toMatchObject({ planId: 'team', status: 'Active' });
+    // Stripe ends the subscription: Free for the rest of the same period, then Pro is bought again.
+    const stripeSubscription = (await billingDb.subscription.get({ orgId: id }).go()).data!.providerSubscriptionId!;
+    const raw = JSON.stringify({
+      id: `evt_twice_${id}`,
+      object: 'event',
+      type: 'customer.subscription.deleted',
+      created: Math.floor(Date.now() / 1000) + 1,
+      data: { object: { id: stripeSubscription, status: 'canceled', metadata: { orgId: id } } },
+    });
+    const deleted = await api('POST', '/v1/webhooks/stripe', {
+      rawBody: raw,
+      headers: {
+        'content-type': 'application/json',
+        'stripe-signature': signStripePayload(raw, inject('cloud').env.STRIPE_WEBHOOK_SECRET!),
+      },
+    });
+    expect(deleted.body).toMatchObject({ outcome: 'applied' });
+    await buyPro(buyer, id);
+    const before = await ledgerOf(buyer, id);
+
+    // Team's proration for this period was granted by the first upgrade: the second one is
+    // the same change of plan, and api() fails it past the budget of 3 DynamoDB requests.
+    const again = await upgrade();
+    expect(again.status, JSON.stringify(again.body)).toBe(200);
+    expect(again.body).toMatchObject({ planId: 'team', status: 'Active' });
+    const after = await ledgerOf(buyer, id);
+    expect(after).toHaveLength(before.length);
+    expect(after.filter((g) => g.description === 'Team plan from Pro: prorated monthly credits')).toHaveLength(1);
+    expect(after.filter((g) => g.description === 'Pro plan from Free: prorated monthly credits')).toHaveLength(1);
+  }, 40_000);
 });

@@ -1,15 +1,13 @@
 /** A route's own DynamoDB requests per API request (authorizer and Idempotency-Key bookkeeping apart). */
 export const DYNAMO_BUDGET = 3;
 
-/** Routes allowed past the budget, each with its reason. */
 const GATEWAY_FIRST_CALL =
   "a gateway container's first call authenticates in the function (the key and its last use, which other routes' authorizer does) and fills its caches: access (10 s), routing snapshots and the plan's limits (30-60 s), markers of the hour and day; a warm call makes 2, its admission and its record (test/e2e/gateway-requests.test.ts)";
 
+/** Routes allowed past the budget, each with its reason. */
 export const OVER_BUDGET: Record<string, string> = {
   createChatCompletion: GATEWAY_FIRST_CALL,
   createEmbeddings: GATEWAY_FIRST_CALL,
   createImages: GATEWAY_FIRST_CALL,
-  changeSubscriptionPlan:
-    'when a grant of the change was already applied (its key is used), the change is retried once without it: one more transaction, never a second grant',
   deleteMe: 'account deletion revokes each live session of the user (one write per session), after reading memberships',
 };

@@ -220,6 +220,39 @@ describe('Stripe webhooks (DynamoDB Local)', () => {
     expect((await paymentDb.payment.get({ paymentIntentId: intent }).go()).data).toMatchObject({ status: 'succeeded' });
     expect((await getSubscription(orgId)).graceUntil).toBeUndefined();
   });
+  it('apply nothing for an organization that does not exist: no credits, no payment, no ledger, even delivered twice', async () => {
+    const ghost = `org_doesnotexist${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    const intent = `pi_ghost_${ghost}`;
+    const metadata = { orgId: ghost, kind: 'credit-pack', packId: 'credits-20000' };
+    const pack = stripeEvent('payment_intent.succeeded', { id: intent, amount: 15000, currency: 'usd', metadata });
+    const checkout = stripeEvent('checkout.session.completed', {
+      id: `cs_${ghost}`,
+      mode: 'payment',
+      payment_status: 'paid',
+      payment_intent: intent,
+      amount_total: 15000,
+      currency: 'usd',
+      metadata,
+    });
+    const plan = stripeEvent(
+      'invoice.paid',
+      invoice(ghost, 'pro', { sub: 'sub_ghost', intent: `pi_plan_${ghost}`, period: [ago(0), addMonths(ago(0), 1)] }),
+    );
+    for (const event of [pack, checkout, plan]) {
+      expect(await deliver(event)).toMatchObject({ outcome: 'unknown-organization', orgId: ghost });
+      expect((await deliver(event)).outcome).toBe('duplicate-event');
+      expect((await paymentDb.event.get({ provider: 'Stripe', eventId: event.id }).go()).data).toMatchObject({
+        orgId: ghost,
+        outcome: 'unknown-organization',
+      });
+    }
+    expect(await getBalance(ghost)).toMatchObject({ available: 0, reserved: 0 });
+    expect(await ledger(ghost)).toEqual([]);
+    expect((await ledgerDb.account.get({ orgId: ghost }).go()).data).toBeNull();
+    expect((await paymentDb.payment.get({ paymentIntentId: intent }).go()).data).toBeNull();
+    expect((await paymentDb.payment.query.byOrg({ orgId: ghost }).go()).data).toEqual([]);
+    expect((await billingDb.subscription.get({ orgId: ghost }).go()).data).toBeNull();
+  });
 });
 
 describe('plan changes under concurrency (DynamoDB Local)', () => {
@@ -351,10 +384,27 @@ describe('proration (DynamoDB Local)', () => {
     expect(expected).toBeGreaterThan(8_000 * 0.6);
     expect(expected).toBeLessThan(8_000 * 0.72);
     expect((await commitChange({ prev: onPro, ...upgrade })).ok).toBe(true);
-    // The same grant again (a retried change): the key was used, nothing more is granted.
+    // The same grant again (a retried change): the subscription lists it as credited, nothing more is granted.
     const onTeam = await getSubscription(orgId);
+    expect(onTeam.periodGrants).toEqual([periodGrantKey(orgId, 'free', onPro.currentPeriodStart), upgrade.grants[0]!.key]);
     expect((await commitChange({ prev: onTeam, next: onTeam, grants: upgrade.grants })).ok).toBe(true);
     expect(await expectConsistent(orgId)).toMatchObject({ available: 100 + expected });
     expect(await orgPlan(orgId)).toBe('team');
+    // A subscription written before it listed its grants: the ledger row's condition still refuses the second credit.
+    const { periodGrants: _listed, ...unlisted } = await getSubscription(orgId);
+    expect((await commitChange({ prev: unlisted, next: unlisted, grants: upgrade.grants })).ok).toBe(true);
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 100 + expected });
+    expect((await getSubscription(orgId)).periodGrants).toEqual([upgrade.grants[0]!.key]);
+    // A new period forgets the last one's list: its grant is credited.
+    const renewed = await getSubscription(orgId);
+    const grant = { ...upgrade.grants[0]!, key: `${upgrade.grants[0]!.key}:next` };
+    const moved = {
+      ...renewed,
+      currentPeriodStart: renewed.currentPeriodEnd,
+      currentPeriodEnd: addMonths(renewed.currentPeriodEnd, 1),
+    };
+    expect((await commitChange({ prev: renewed, next: moved, grants: [grant] })).ok).toBe(true);
+    expect((await getSubscription(orgId)).periodGrants).toEqual([grant.key]);
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 100 + 2 * expected });
   });
 });

@@ -4,7 +4,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { z } from 'zod';
 import type { Caller, OrgAccess } from '@platform/domain/identity/access';
 import { logger } from './observability.ts';
-import { authenticate, authorize } from './middleware/authorize.ts';
+import { authenticate, authorize, type Preload } from './middleware/authorize.ts';
 import { cors } from './middleware/cors.ts';
 import { idempotency } from './middleware/idempotency.ts';
 import { limits } from './middleware/limits.ts';
@@ -57,6 +57,10 @@ type Output<S extends RouteSchemas> = S['response'] extends z.ZodType ? z.input<
 export function httpHandler<S extends RouteSchemas>(
   route: RouteDefinition<S>,
   fn: (input: HandlerInput<S>) => Promise<Output<S> | Reply<Output<S>>>,
+  options: {
+    /** On `/orgs/{orgId}/...` routes: items to read with the authorization, in its one request (`access.preloaded`). */
+    preload?: (input: Pick<HandlerInput<S>, 'params' | 'query' | 'body'>) => ReturnType<Preload>;
+  } = {},
 ) {
   const core = async (event: APIGatewayProxyEventV2) => {
     const { input, auth } = stateOf(event) as Required<Pick<RequestState, 'input' | 'auth'>>;
@@ -92,7 +96,7 @@ export function httpHandler<S extends RouteSchemas>(
     .use(cors())
     .use(authenticate(route))
     .use(validate(route))
-    .use(authorize(route))
+    .use(authorize(route, options.preload as Preload | undefined))
     .use(limits(route));
   return (route.idempotent ? stack.use(idempotency(route)) : stack).handler(core);
 }

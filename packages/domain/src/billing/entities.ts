@@ -187,6 +187,12 @@ const SubscriptionEntity = lazy(
           suspendedAt: { type: 'string' },
           /** `created` (epoch seconds) of the last provider subscription event applied: older ones change nothing. */
           providerEventAt: { type: 'number' },
+          /**
+           * The keys of the credits granted for the current period (its plan's grant, prorations):
+           * every change is conditioned on the version, so a change knows before it writes whether
+           * its grant was already credited, and leaves it out instead of failing on the ledger row.
+           */
+          periodGrants: { type: 'list', items: { type: 'string' } },
           /** Optimistic concurrency: every change is conditioned on the version it read. */
           version: { type: 'number', required: true, default: 1 },
           createdAt: { type: 'string', required: true, readOnly: true },

@@ -3,6 +3,7 @@ import { ConflictError, NotFoundError, PaymentRequiredError, ValidationError } f
 import { newId } from '../shared/ids.ts';
 import { put, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
 import { ledgerDb, type CreditReservation, type CreditTransaction, type TransactionType } from './entities.ts';
+import { pageOf } from '../shared/pages.ts';
 
 /**
  * The one API other capabilities use to move credits (the gateway, generation, training):
@@ -340,6 +341,6 @@ export async function listTransactions(
           ? query.lte({ createdAt: options.to })
           : query;
   const filtered = options.type ? ranged.where(({ type }, { eq }) => eq(type, options.type!)) : ranged;
-  const { data, cursor } = await filtered.go({ cursor: options.cursor ?? null, limit: options.limit ?? 50, order: 'desc' });
+  const { data, cursor } = await pageOf(filtered, { cursor: options.cursor, limit: options.limit ?? 50, order: 'desc' });
   return { items: data, nextCursor: cursor };
 }

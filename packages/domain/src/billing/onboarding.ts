@@ -15,6 +15,7 @@ export { addMonths };
 export async function startingPlanWrites(orgId: string, at = new Date().toISOString()): Promise<WriteItem[]> {
   const plan = (await getPlan(FREE_PLAN_ID))!;
   const now = wholeSecond(at);
+  const grant = periodGrant(orgId, plan, now);
   const subscription: Subscription = {
     orgId,
     planId: plan.planId,
@@ -22,12 +23,13 @@ export async function startingPlanWrites(orgId: string, at = new Date().toISOStr
     currentPeriodStart: now,
     currentPeriodEnd: addMonths(now, 1),
     cancelAtPeriodEnd: false,
+    periodGrants: [grant.key],
     version: 1,
     createdAt: now,
   };
   return [
     put(billingDb.subscription.create(subscription)),
     ...dueWrites(undefined, subscription),
-    ...grantWrites(orgId, [periodGrant(orgId, plan, now)]),
+    ...grantWrites(orgId, [grant]),
   ];
 }

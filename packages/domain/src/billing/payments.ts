@@ -1,8 +1,8 @@
 import { auditBy, auditItem } from '../identity/audit.ts';
 import type { OrgAccess } from '../identity/access.ts';
-import { db } from '../identity/entities.ts';
+import { db, type Organization } from '../identity/entities.ts';
 import { clock } from '../shared/clock.ts';
-import { ConflictError, ValidationError } from '../shared/errors.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import { put, transactGet, transactWrite, update } from '../shared/transactions.ts';
 import { pageOf } from '../shared/pages.ts';
@@ -54,7 +54,8 @@ export interface EventInput {
   created: number;
 }
 
-export type BillingOutcome = 'applied' | 'duplicate-event' | 'payment-already-recorded' | 'stale' | 'no-subscription' | 'ignored';
+export type BillingOutcome =
+  'applied' | 'duplicate-event' | 'payment-already-recorded' | 'stale' | 'no-subscription' | 'unknown-organization' | 'ignored';
 
 export interface BillingRecord {
   orgId?: string;
@@ -125,22 +126,29 @@ async function commit(tagged: Tagged[]): Promise<Tagged['role'] | undefined> {
 
 /**
  * Records a payment and applies its effects, or records that an event changed nothing. Reads
- * once (event, payment and subscription together) and writes once; a race with another
- * delivery or change is re-read and retried.
+ * once (event, payment, subscription and organization together) and writes once; a race with
+ * another delivery or change is re-read and retried. An event about an organization that does
+ * not exist (a signed event whose metadata names no organization of ours) credits and changes
+ * nothing: only the event is recorded, as `unknown-organization`, so a redelivery is a no-op.
  */
 export async function recordBilling(record: BillingRecord): Promise<{ outcome: BillingOutcome; payment?: Payment }> {
   const plans = record.change ? await planCatalogue() : undefined;
   for (let attempt = 1; ; attempt++) {
     const { event, payment: input, orgId } = record;
-    const [seen, existing, sub] = await transactGet<[ProviderEvent, Payment, Subscription]>([
+    const [seen, existing, sub, org] = await transactGet<[ProviderEvent, Payment, Subscription, Organization]>([
       {
         op: paymentDb.event.get({ provider: event?.provider ?? 'Stripe', eventId: event?.eventId ?? '-' }),
         entity: paymentDb.event,
       },
       { op: paymentDb.payment.get({ paymentIntentId: input?.paymentIntentId ?? '-' }), entity: paymentDb.payment },
       { op: billingDb.subscription.get({ orgId: orgId ?? '-' }), entity: billingDb.subscription },
+      { op: db.organization.get({ orgId: orgId ?? '-' }), entity: db.organization },
     ]);
     if (event && seen) return { outcome: 'duplicate-event' };
+    if (orgId && !org) {
+      const failed = event ? await commit([eventWrite(event, orgId, 'unknown-organization')]) : undefined;
+      return { outcome: failed ? 'duplicate-event' : 'unknown-organization' };
+    }
     if (input && existing && existing.orgId !== input.orgId)
       throw new ConflictError('This payment is already recorded for another organization');
     const recorded = input && existing && (existing.status === 'succeeded' || existing.status === input.status);
@@ -296,6 +304,8 @@ export async function recordManualPayment(access: OrgAccess, input: ManualPaymen
     writes,
     guardConflict,
   });
+  // authorizeOrg read the organization; it can only be missing if it vanished since.
+  if (outcome === 'unknown-organization') throw new NotFoundError('Organization not found');
   return { payment: recorded!, created: outcome !== 'payment-already-recorded' };
 }
 

@@ -184,7 +184,10 @@ export const manualPaymentBody = z
 export const webhookResponse = z.object({
   received: z.literal(true),
   eventId: z.string(),
-  outcome: z.string().describe('applied, duplicate-event, payment-already-recorded, stale, no-subscription or ignored'),
+  outcome: z
+    .string()
+    .describe('applied, duplicate-event, payment-already-recorded, stale, no-subscription, unknown-organization or ignored'),
+  ignored: z.string().optional().describe('Why the event changed nothing, when it was acknowledged without effect'),
 });
 
 const windowLimit = z.number().int().min(0).max(1e9).optional();

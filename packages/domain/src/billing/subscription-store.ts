@@ -133,18 +133,25 @@ function subscriptionWrite(prev: Subscription | undefined, next: Subscription): 
 }
 
 /**
- * Commits a change in one transaction. A grant whose key was already used (the same
- * proration or period grant applied by an earlier change) is dropped and the rest retried:
- * credits are never granted twice. Any other failed condition is answered, not retried:
- * `subscription` means someone changed it meanwhile.
+ * Commits a change in one transaction. A grant already credited in the subscription's period
+ * (the same proration or period grant applied by an earlier change: the subscription lists
+ * their keys, and the version condition orders every change after the one it read) is left
+ * out before writing, so a change is one request and credits are never granted twice. The
+ * ledger row keeps its own condition: should a key be used all the same (a subscription
+ * last written before it listed its grants), that grant is dropped, listed, and the rest
+ * retried. Any other failed condition is answered, not retried: `subscription` means
+ * someone changed it meanwhile.
  */
 export async function commitChange(change: Change): Promise<CommitOutcome> {
   const version = (change.prev?.version ?? 0) + 1;
-  const next: Subscription = { ...change.next, version };
-  let grants = change.grants ?? [];
   const prevPlan = change.prev ? effectivePlanId(change.prev) : undefined;
-  const nextPlan = effectivePlanId(next);
+  const nextPlan = effectivePlanId(change.next);
+  const samePeriod = change.prev?.currentPeriodStart === change.next.currentPeriodStart;
+  let listed = samePeriod ? (change.prev?.periodGrants ?? []) : [];
+  let grants = (change.grants ?? []).filter((g) => !listed.includes(g.key));
   for (;;) {
+    const credited = grants.filter((g) => g.amount > 0);
+    const next: Subscription = { ...change.next, version, periodGrants: [...listed, ...credited.map((g) => g.key)] };
     const tagged: Tagged[] = [
       { role: 'subscription', write: subscriptionWrite(change.prev, next) },
       ...(prevPlan !== nextPlan
@@ -155,7 +162,6 @@ export async function commitChange(change: Change): Promise<CommitOutcome> {
     ];
     const grantStart = tagged.length;
     tagged.push(...grantWrites(next.orgId, grants).map((write) => ({ role: 'other' as const, write })));
-    const credited = grants.filter((g) => g.amount > 0);
     const outcome = await transactWrite(tagged.map((t) => t.write));
     if (!outcome.canceled) return { ok: true, next };
     const failed = outcome.reasons.map((reason, i) => (reason === 'ConditionalCheckFailed' ? i : -1)).filter((i) => i >= 0);
@@ -164,6 +170,8 @@ export async function commitChange(change: Change): Promise<CommitOutcome> {
     if (other !== undefined) return { ok: false, failed: tagged[other]!.role };
     if (!usedGrants.size || usedGrants.has(undefined)) throw new ConflictError('The subscription could not be changed; retry');
     grants = grants.filter((g) => !usedGrants.has(g.key));
+    // Listed from now on, so that the next change leaves them out at once.
+    listed = [...listed, ...(usedGrants as Set<string>)];
   }
 }
 

@@ -4,7 +4,7 @@ import { ConflictError, NotFoundError, UnprocessableError, ValidationError, type
 import { newId } from '../shared/ids.ts';
 import { validateJson } from '../shared/json-schema.ts';
 import { decryptSecret, encryptSecret } from '../shared/secrets.ts';
-import { put, remove, transactGet, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
+import { put, remove, returningOnFailure, transactGet, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
 import { pageOf } from '../shared/pages.ts';
 import { DEFAULT_MODELS, type Model } from './default-models.ts';
 import type { Provider } from './default-providers.ts';
@@ -22,7 +22,8 @@ import { forgetSnapshot, mergeProviders } from './snapshot.ts';
  *   characters), never logged, and decrypted only to make a call.
  * - `config` is validated against the provider's JSON Schema on every save.
  * - One default per owner and provider: an item per owner maps provider → credential, changed
- *   under optimistic locking in the same transaction as the credential.
+ *   in the same transaction as the credential (under optimistic locking, or for a new
+ *   credential by its one slot: see `createCredential`).
  * - Quotas count provider calls (requests) per UTC day and calendar month through the key,
  *   in billing's limit counters: one conditional write per call (`consumeCredentialQuota`).
  */
@@ -131,52 +132,92 @@ function providerOf(catalogue: { providers?: unknown } | null, slug: string): Pr
   return provider;
 }
 
-const DEFAULTS_ATTEMPTS = 8;
+/** What creating a credential reads first: the provider catalogue and the owner's defaults. */
+type CreationRead = [{ providers?: unknown } | null, { defaults?: unknown; version?: number } | null];
+
+/**
+ * The reads of `createCredential`, for a route to make with its authorization in one request
+ * (`httpHandler`'s `preload`); `creationRead` takes them back from `access.preloaded`.
+ */
+export const creationReads = (ownerKey: string) => [
+  { op: hubDb.providerCatalogue.get({ owner: PLATFORM }), entity: hubDb.providerCatalogue },
+  { op: hubDb.credentialDefaults.get({ owner: ownerKey }), entity: hubDb.credentialDefaults },
+];
+export const creationRead = (preloaded?: readonly unknown[]): CreationRead | undefined =>
+  preloaded?.length === 2 ? (preloaded as CreationRead) : undefined;
+
+/**
+ * The write that makes `credentialId` the owner's default for `slug`, from the defaults as
+ * read. Told to (`isDefault: true`), it takes the slot whatever holds it; by default, only a
+ * free slot. Either way it changes the one slot (not the whole map) and moves the version on,
+ * so the version-locked changes (patch, delete) still see it; and a failed condition answers
+ * the item as it is then, so a lost race is decided without reading it again.
+ */
+function defaultWrite(owner: string, before: Defaults, slug: string, credentialId: string, told: boolean): WriteItem {
+  if (before.version === undefined)
+    return returningOnFailure(put(hubDb.credentialDefaults.create({ owner, defaults: { [slug]: credentialId }, version: 1 })));
+  const { Key, TableName } = hubDb.credentialDefaults.get({ owner }).params() as Record<string, unknown>;
+  const params = {
+    TableName,
+    Key,
+    UpdateExpression: 'SET #defaults.#slug = :id ADD #version :one',
+    ConditionExpression: told
+      ? 'attribute_exists(#version)'
+      : 'attribute_exists(#version) AND attribute_not_exists(#defaults.#slug)',
+    ExpressionAttributeNames: { '#defaults': 'defaults', '#slug': slug, '#version': 'version' },
+    ExpressionAttributeValues: { ':id': credentialId, ':one': 1 },
+  };
+  return returningOnFailure(update({ params: () => params }));
+}
+
+/** A lost race for the default slot is decided again from the item that failed; beyond that, 409. */
+const CREATE_ATTEMPTS = 3;
 
 /**
  * Creates a credential; the first one of an owner for a provider becomes its default unless
- * told otherwise. A concurrent change of the owner's defaults makes it read them again (with
- * jittered backoff), so concurrent additions all land and one default remains.
+ * told otherwise. Reads once (or not at all, given what the route read with its
+ * authorization) and writes once. Concurrent creations never re-read: a creation whose
+ * default-slot condition fails learns the defaults from that failure and writes again, as
+ * not the default (the slot was taken) or taking the slot now that the item exists; so
+ * concurrent additions all land, each answers whether it is the default, and one remains.
  */
-export async function createCredential(owner: Owner, input: CredentialInput): Promise<CredentialView> {
+export async function createCredential(owner: Owner, input: CredentialInput, read?: CreationRead): Promise<CredentialView> {
   const credentialId = newId('pcr');
   const keyCipher = input.key ? await encryptSecret(input.key, encryptionContext(owner.key, credentialId)) : undefined;
+  const [catalogue, defaultsItem] = read ?? (await transactGet<CreationRead>(creationReads(owner.key) as never));
+  const provider = providerOf(catalogue, input.providerSlug);
+  checkAgainstProvider(
+    provider,
+    { hasKey: Boolean(input.key), baseUrl: input.baseUrl, config: input.config },
+    { creating: true, config: true },
+  );
+  const now = new Date().toISOString();
+  const item: CredentialItem = {
+    owner: owner.key,
+    credentialId,
+    providerSlug: input.providerSlug,
+    label: input.label,
+    keyCipher,
+    keyLast4: input.key ? last4(input.key) : undefined,
+    baseUrl: input.baseUrl,
+    defaultModel: input.defaultModel,
+    config: input.config,
+    isActive: input.isActive ?? true,
+    dailyQuota: input.dailyQuota,
+    monthlyQuota: input.monthlyQuota,
+    createdBy: owner.actorId,
+    createdAt: now,
+    updatedAt: now,
+  };
+  let before = defaultsOf(defaultsItem);
   for (let attempt = 1; ; attempt++) {
-    const [catalogue, defaultsItem] = await transactGet<[{ providers?: unknown }, { defaults?: unknown; version?: number }]>([
-      { op: hubDb.providerCatalogue.get({ owner: PLATFORM }), entity: hubDb.providerCatalogue },
-      { op: hubDb.credentialDefaults.get({ owner: owner.key }), entity: hubDb.credentialDefaults },
-    ]);
-    const provider = providerOf(catalogue, input.providerSlug);
-    checkAgainstProvider(
-      provider,
-      { hasKey: Boolean(input.key), baseUrl: input.baseUrl, config: input.config },
-      { creating: true, config: true },
-    );
-
-    const before = defaultsOf(defaultsItem);
     const isDefault = input.isDefault ?? !before.defaults[input.providerSlug];
-    const now = new Date().toISOString();
-    const item: CredentialItem = {
-      owner: owner.key,
-      credentialId,
-      providerSlug: input.providerSlug,
-      label: input.label,
-      keyCipher,
-      keyLast4: input.key ? last4(input.key) : undefined,
-      baseUrl: input.baseUrl,
-      defaultModel: input.defaultModel,
-      config: input.config,
-      isActive: input.isActive ?? true,
-      dailyQuota: input.dailyQuota,
-      monthlyQuota: input.monthlyQuota,
-      createdBy: owner.actorId,
-      createdAt: now,
-      updatedAt: now,
-    };
-    const defaults = isDefault ? { ...before.defaults, [input.providerSlug]: credentialId } : before.defaults;
+    const slotWrite = isDefault
+      ? defaultWrite(owner.key, before, input.providerSlug, credentialId, input.isDefault === true)
+      : undefined;
     const outcome = await transactWrite([
+      ...(slotWrite ? [slotWrite] : []),
       put(hubDb.credential.create(item)),
-      ...(isDefault ? [defaultsWrite(owner.key, before, defaults)] : []),
       ...auditWrites(
         owner,
         'provider-credential.created',
@@ -184,13 +225,16 @@ export async function createCredential(owner: Owner, input: CredentialInput): Pr
         { providerSlug: input.providerSlug, label: input.label, isDefault },
       ),
     ]);
-    if (outcome.canceled) {
-      if (attempt >= DEFAULTS_ATTEMPTS) throw new ConflictError('The default credentials changed meanwhile; retry');
-      await new Promise((r) => setTimeout(r, Math.random() * 5 * 2 ** attempt));
-      continue;
+    if (!outcome.canceled) {
+      forgetSnapshot(owner.key);
+      const defaults = isDefault ? { ...before.defaults, [input.providerSlug]: credentialId } : before.defaults;
+      return credentialView(item, defaults);
     }
-    forgetSnapshot(owner.key);
-    return credentialView(item, defaults);
+    // Only the slot's condition can fail (the credential and its audit row are new items).
+    if (!slotWrite || outcome.reasons[0] !== 'ConditionalCheckFailed' || attempt >= CREATE_ATTEMPTS)
+      throw new ConflictError('The default credentials changed meanwhile; retry');
+    const current = outcome.items[0];
+    before = defaultsOf(current ? hubDb.credentialDefaults.parse({ Item: current }).data : null);
   }
 }
 

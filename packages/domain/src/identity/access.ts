@@ -26,7 +26,12 @@ export interface OrgAccess {
   readonly permissions: ReadonlySet<string>;
   readonly actorId: string;
   readonly actorType: 'user' | 'apiClient';
+  /** What a route asked to read with the authorization (`reads` of `authorizeOrg`), in order: null for a missing item. */
+  readonly preloaded?: readonly unknown[];
 }
+
+/** An item to read with the authorization, in its one request: what `transactGet` takes. */
+export type PreloadRead = Parameters<typeof transactGet<[unknown]>>[0][0];
 
 const notFound = () => new NotFoundError('Organization not found');
 
@@ -48,24 +53,40 @@ export function memberPermissions(org: Organization, membership: Membership | nu
 }
 
 /**
+ * What an API client may do now: its stored scopes clipped by its member's current permissions
+ * (nothing once the member is gone). The one rule, for `authorizeOrg` and for the keys' list.
+ */
+export function effectiveScopes(scopes: readonly string[], org: Organization, member: Membership | null | undefined): string[] {
+  const bound = memberPermissions(org, member);
+  return scopes.filter((s) => bound.has(s));
+}
+
+/**
  * Authorizes `caller` for `permission` in `orgId` with one consistent read of the
- * membership and the organization. A caller who is not a member gets 404, as if the
+ * membership and the organization (and of the `reads` a route needs next, in the same
+ * request: they reach it through `access.preloaded` only once the caller is authorized). A caller who is not a member gets 404, as if the
  * organization did not exist; a member without the permission gets 403.
  *
  * An API client acts within its scopes AND its member's current permissions: the same read
  * fetches that member, so a demotion or a custom role that shrinks holds at the next call,
  * and a key whose member has left (or is suspended) authenticates no more (401).
  */
-export async function authorizeOrg(caller: Caller, orgId: string, permission?: Permission): Promise<OrgAccess> {
+export async function authorizeOrg(
+  caller: Caller,
+  orgId: string,
+  permission?: Permission,
+  reads: readonly PreloadRead[] = [],
+): Promise<OrgAccess> {
   if (caller.kind === 'anonymous') throw notFound();
 
   if (caller.kind === 'apiClient') {
     if (caller.orgId !== orgId) throw notFound();
     // The member the key acts for is read with the organization, in the same one request.
-    const [member, org] = await transactGet<[Membership, Organization]>([
+    const [member, org, ...preloaded] = (await transactGet<unknown[]>([
       { op: db.membership.get({ orgId, userId: caller.memberId }), entity: db.membership },
       { op: db.organization.get({ orgId }), entity: db.organization },
-    ]);
+      ...reads,
+    ])) as [Membership | null, Organization | null, ...unknown[]];
     if (!org || org.deletedAt) throw notFound();
     if (!isMembershipLive(member))
       throw new UnauthenticatedError('This API key no longer works: the member it acts for is no longer an active member');
@@ -78,21 +99,23 @@ export async function authorizeOrg(caller: Caller, orgId: string, permission?: P
       orgId,
       org,
       caller,
-      permissions: new Set(caller.scopes.filter((s) => bound.has(s))),
+      permissions: new Set(effectiveScopes(caller.scopes, org, member)),
       actorId: caller.clientId,
       actorType: 'apiClient',
+      preloaded,
     };
   }
 
-  const [membership, org] = await transactGet<[Membership, Organization]>([
+  const [membership, org, ...preloaded] = (await transactGet<unknown[]>([
     { op: db.membership.get({ orgId, userId: caller.userId }), entity: db.membership },
     { op: db.organization.get({ orgId }), entity: db.organization },
-  ]);
+    ...reads,
+  ])) as [Membership | null, Organization | null, ...unknown[]];
   if (!org || org.deletedAt) throw notFound();
 
   if (!isMembershipLive(membership)) {
     if (!caller.isPlatformAdmin) throw notFound();
-    return { orgId, org, caller, permissions: new Set(PERMISSIONS), actorId: caller.userId, actorType: 'user' };
+    return { orgId, org, caller, permissions: new Set(PERMISSIONS), actorId: caller.userId, actorType: 'user', preloaded };
   }
   const permissions = new Set(caller.isPlatformAdmin ? PERMISSIONS : permissionsOfRole(org, membership.role));
   if (permission && !permissions.has(permission))
@@ -106,5 +129,6 @@ export async function authorizeOrg(caller: Caller, orgId: string, permission?: P
     permissions,
     actorId: caller.userId,
     actorType: 'user',
+    preloaded,
   };
 }

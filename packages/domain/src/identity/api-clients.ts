@@ -3,10 +3,11 @@ import { ForbiddenError, NotFoundError, ConflictError, ValidationError } from '.
 import { newId } from '../shared/ids.ts';
 import { safeEqual, sha256 } from '../shared/secrets.ts';
 import { auditBy, auditItem } from './audit.ts';
-import { isMembershipLive, memberPermissions, type Caller, type OrgAccess } from './access.ts';
-import { db, type ApiClient } from './entities.ts';
+import { effectiveScopes, isMembershipLive, memberPermissions, type Caller, type OrgAccess } from './access.ts';
+import { db, type ApiClient, type Membership } from './entities.ts';
 import { isPermission } from './permissions.ts';
 import { transactWrite, put, update } from '../shared/transactions.ts';
+import { pageOf } from '../shared/pages.ts';
 
 /** Keys read `ak_<id>.<secret>`: the id finds the row, the secret is checked against its hash. */
 const KEY_PATTERN = /^(ak_[0-9a-z]{26})\.([A-Za-z0-9_-]{43})$/;
@@ -78,11 +79,39 @@ export async function createApiClient(access: OrgAccess, input: { name: string; 
   return { ...apiClientView(client), key };
 }
 
+/** The member a key acts for: a key made before `memberId` was kept acts for its creator. */
+const memberOf = (client: ApiClient) => client.memberId ?? client.createdBy;
+
+/** Whether a key still authenticates at all (active, not revoked, not expired). */
+const isLive = (client: ApiClient, now = new Date()) =>
+  client.isActive !== false && !client.revokedAt && !(client.expiresAt && new Date(client.expiresAt) <= now);
+
+/**
+ * A page of the organization's keys, each with its `effectiveScopes`: what it may do now, as
+ * `authorizeOrg` computes it (nothing for a key that no longer authenticates). Their members
+ * are read in one batch: the page costs a query and a batch read. A member the batch could not
+ * read this time leaves its keys without `effectiveScopes` rather than guessing.
+ */
 export async function listApiClients(access: OrgAccess, options: { cursor?: string; limit?: number }) {
-  const { data, cursor } = await db.apiClient.query
-    .byOrg({ orgId: access.orgId })
-    .go({ cursor: options.cursor ?? null, limit: options.limit ?? 50 });
-  return { items: data.map(apiClientView), nextCursor: cursor };
+  const { data, cursor } = await pageOf(db.apiClient.query.byOrg({ orgId: access.orgId }), {
+    cursor: options.cursor,
+    limit: options.limit ?? 50,
+    order: 'asc',
+  });
+  const memberIds = [...new Set(data.filter((c) => isLive(c)).map(memberOf))];
+  const read = memberIds.length
+    ? await db.membership.get(memberIds.map((userId) => ({ orgId: access.orgId, userId }))).go({ consistent: true })
+    : { data: [] as Membership[], unprocessed: [] as Array<{ userId: string }> };
+  const members = new Map<string, Membership | null>(memberIds.map((id) => [id, null]));
+  for (const member of read.data) members.set(member.userId, member);
+  for (const missed of read.unprocessed) members.delete(missed.userId);
+  const items = data.map((client) => {
+    const view = apiClientView(client);
+    if (!isLive(client)) return { ...view, effectiveScopes: [] };
+    const member = members.get(memberOf(client));
+    return member === undefined ? view : { ...view, effectiveScopes: effectiveScopes(view.scopes, access.org, member) };
+  });
+  return { items, nextCursor: cursor };
 }
 
 export async function revokeApiClient(access: OrgAccess, clientId: string) {
@@ -110,9 +139,8 @@ export async function authenticateApiKey(key: string): Promise<Extract<Caller, {
   if (!match) return null;
   const [, clientId, secret] = match as unknown as [string, string, string];
   const { data } = await db.apiClient.get({ clientId }).go();
-  if (!data || !data.isActive || data.revokedAt) return null;
+  if (!data || !data.isActive || !isLive(data)) return null;
   if (!safeEqual(sha256(secret), (data as ApiClient & { secretHash: string }).secretHash)) return null;
-  if (data.expiresAt && new Date(data.expiresAt) <= new Date()) return null;
   const now = Date.now();
   if (!data.lastUsedAt || now - Date.parse(data.lastUsedAt) > LAST_USED_GRANULARITY_MS) {
     const cutoff = new Date(now - LAST_USED_GRANULARITY_MS).toISOString();
@@ -123,7 +151,6 @@ export async function authenticateApiKey(key: string): Promise<Extract<Caller, {
       .go()
       .catch(() => undefined); // another request recorded it first
   }
-  // A key made before `memberId` existed acts for its creator; one a key made then finds no member: it stops working.
-  const memberId = data.memberId ?? data.createdBy;
-  return { kind: 'apiClient', clientId, orgId: data.orgId, scopes: [...(data.scopes ?? [])], memberId };
+  // A key made by a key before `memberId` existed finds no member as its creator: it stops working.
+  return { kind: 'apiClient', clientId, orgId: data.orgId, scopes: [...(data.scopes ?? [])], memberId: memberOf(data) };
 }

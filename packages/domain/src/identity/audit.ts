@@ -66,7 +66,7 @@ export function auditItem(input: AuditInput) {
 export async function listAuditEvents(access: OrgAccess, options: { cursor?: string; limit?: number; action?: string }) {
   const query = db.auditEvent.query.byOrg({ orgId: access.orgId });
   const filtered = options.action ? query.where(({ action }, { eq }) => eq(action, options.action!)) : query;
-  const { data, cursor } = await filtered.go({ cursor: options.cursor ?? null, limit: options.limit ?? 50, order: 'desc' });
+  const { data, cursor } = await pageOf(filtered, { cursor: options.cursor, limit: options.limit ?? 50, order: 'desc' });
   return { items: data, nextCursor: cursor };
 }
 

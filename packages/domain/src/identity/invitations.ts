@@ -9,6 +9,7 @@ import { assertMayGrant, assertRoleExists } from './members.ts';
 import { requireUser } from './users.ts';
 import { check, put, transactGet, transactWrite, update } from '../shared/transactions.ts';
 import { notificationPut } from '../notifications/notify.ts';
+import { pageOf } from '../shared/pages.ts';
 
 export const INVITATION_LIFETIME_DAYS = 7;
 const DAY_MS = 86_400_000;
@@ -87,9 +88,11 @@ export async function createInvitation(access: OrgAccess, input: { email: string
 }
 
 export async function listInvitations(access: OrgAccess, options: { cursor?: string; limit?: number; status?: string }) {
-  const { data, cursor } = await db.invitation.query
-    .byOrg({ orgId: access.orgId })
-    .go({ cursor: options.cursor ?? null, limit: options.limit ?? 50, order: 'desc' });
+  const { data, cursor } = await pageOf(db.invitation.query.byOrg({ orgId: access.orgId }), {
+    cursor: options.cursor,
+    limit: options.limit ?? 50,
+    order: 'desc',
+  });
   const items = data.map(invitationView).filter((i) => !options.status || i.status === options.status);
   return { items, nextCursor: cursor };
 }

@@ -4,11 +4,14 @@ import { isMembershipLive, permissionsOfRole, type OrgAccess } from './access.ts
 import { db, type Membership } from './entities.ts';
 import { ROLE_RANK, isBuiltInRole } from './permissions.ts';
 import { put, remove, transactWrite, update } from '../shared/transactions.ts';
+import { pageOf } from '../shared/pages.ts';
 
 export async function listMembers(access: OrgAccess, options: { cursor?: string; limit?: number }) {
-  const { data, cursor } = await db.membership.query
-    .byOrg({ orgId: access.orgId })
-    .go({ cursor: options.cursor ?? null, limit: options.limit ?? 50 });
+  const { data, cursor } = await pageOf(db.membership.query.byOrg({ orgId: access.orgId }), {
+    cursor: options.cursor,
+    limit: options.limit ?? 50,
+    order: 'asc',
+  });
   return { items: data, nextCursor: cursor };
 }
 

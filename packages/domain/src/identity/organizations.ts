@@ -6,6 +6,7 @@ import { db, type Organization } from './entities.ts';
 import { requireUser } from './users.ts';
 import { startingPlanWrites } from '../billing/onboarding.ts';
 import { transactWrite, put, update, remove } from '../shared/transactions.ts';
+import { pageOf } from '../shared/pages.ts';
 
 export interface NewOrganization {
   name: string;
@@ -120,7 +121,11 @@ export async function deleteOrganization(access: OrgAccess): Promise<void> {
 
 /** The organizations the user belongs to, with their role in each. */
 export async function listMyOrganizations(userId: string, options: { cursor?: string; limit?: number }) {
-  const page = await db.membership.query.byUser({ userId }).go({ cursor: options.cursor ?? null, limit: options.limit ?? 50 });
+  const page = await pageOf(db.membership.query.byUser({ userId }), {
+    cursor: options.cursor,
+    limit: options.limit ?? 50,
+    order: 'asc',
+  });
   const live = page.data.filter((m) => m.isActive !== false);
   const orgs = live.length ? (await db.organization.get(live.map((m) => ({ orgId: m.orgId }))).go()).data : [];
   const byId = new Map(orgs.filter((o) => !o.deletedAt).map((o) => [o.orgId, o]));

@@ -4,6 +4,7 @@ import { decryptSecret, encryptSecret, sha256 } from '../shared/secrets.ts';
 import { identityProvider, type Tokens } from './cognito.ts';
 import { db, type Session } from './entities.ts';
 import { transactWrite, put, update } from '../shared/transactions.ts';
+import { pageOf } from '../shared/pages.ts';
 
 /** Matches the app client's refresh-token validity (30 days). */
 export const SESSION_LIFETIME_DAYS = 30;
@@ -78,9 +79,11 @@ export async function refreshSession(refreshToken: string): Promise<Tokens & { s
 }
 
 export async function listSessions(userId: string, options: { cursor?: string; limit?: number }) {
-  const { data, cursor } = await db.session.query
-    .byUser({ userId })
-    .go({ cursor: options.cursor ?? null, limit: options.limit ?? 50, order: 'desc' });
+  const { data, cursor } = await pageOf(db.session.query.byUser({ userId }), {
+    cursor: options.cursor,
+    limit: options.limit ?? 50,
+    order: 'desc',
+  });
   const now = new Date();
   return { items: data.filter((s) => !s.revokedAt && new Date(s.expiresAt) > now), nextCursor: cursor };
 }

@@ -2,9 +2,9 @@ import { ValidationError } from './errors.ts';
 
 /**
  * One page of an ElectroDB query, continuing from a caller's cursor. The cursor is opaque to
- * callers but not trusted: it must name the partition this query reads (a cursor of another
- * organization, user or list is refused, never followed), and a key DynamoDB rejects is a
- * 400 rather than a 500. Shared by the lists of every context (usage, billing, audit, hub).
+ * callers but not trusted: it must name the partition this query reads, and the prefix of its
+ * sort keys (a cursor of another organization, user or list is refused, never followed), and
+ * a key DynamoDB rejects all the same is a 400 rather than a 500. Shared by the lists of every context (usage, billing, audit, hub).
  */
 interface PagedQuery<T> {
   params(): Record<string, unknown>;
@@ -16,12 +16,20 @@ const badCursor = () =>
     { path: 'query.cursor', message: 'Use a nextCursor of this list' },
   ]);
 
-function partitionOf(query: PagedQuery<unknown>) {
+/** The key a cursor of this query must carry: its partition, and its sort key prefix when it reads one entity's rows. */
+function boundsOf(query: PagedQuery<unknown>) {
   const params = query.params() as {
+    KeyConditionExpression?: string;
     ExpressionAttributeNames: Record<string, string>;
     ExpressionAttributeValues: Record<string, unknown>;
   };
-  return { field: params.ExpressionAttributeNames['#pk']!, value: params.ExpressionAttributeValues[':pk'] };
+  const names = params.ExpressionAttributeNames;
+  const values = params.ExpressionAttributeValues;
+  const prefixed = /begins_with\(#sk1, :sk1\)/.test(params.KeyConditionExpression ?? '');
+  return {
+    partition: { field: names['#pk']!, value: values[':pk'] },
+    prefix: prefixed ? { field: names['#sk1']!, value: String(values[':sk1']) } : undefined,
+  };
 }
 
 function decode(cursor: string): Record<string, unknown> | undefined {
@@ -39,8 +47,11 @@ export async function pageOf<T>(
 ): Promise<{ data: T[]; cursor: string | null }> {
   const cursor = options.cursor ?? null;
   if (cursor === null) return query.go({ ...options, cursor });
-  const { field, value } = partitionOf(query);
-  if (decode(cursor)?.[field] !== value) throw badCursor();
+  const { partition, prefix } = boundsOf(query);
+  const key = decode(cursor);
+  if (!key || key[partition.field] !== partition.value) throw badCursor();
+  // Another list kept in the same partition (an organization's members beside its audit events).
+  if (prefix && !String(key[prefix.field] ?? '').startsWith(prefix.value)) throw badCursor();
   try {
     return await query.go({ ...options, cursor });
   } catch (error) {

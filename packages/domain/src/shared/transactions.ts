@@ -1,4 +1,5 @@
 import { TransactGetCommand, TransactWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { dynamo } from './dynamo.ts';
 import { ConflictError } from './errors.ts';
 
@@ -11,22 +12,27 @@ interface Operation {
   params(): Record<string, unknown>;
 }
 
-export type WriteItem =
-  | { kind: 'Put'; op: Operation }
-  | { kind: 'Update'; op: Operation }
-  | { kind: 'Delete'; op: Operation }
-  | { kind: 'ConditionCheck'; op: Operation };
+export type WriteItem = {
+  kind: 'Put' | 'Update' | 'Delete' | 'ConditionCheck';
+  op: Operation;
+  /** When its condition fails, the item as it is then comes back in `WriteOutcome.items`: no read to learn why. */
+  returnOnFailure?: boolean;
+};
 
 export const put = (op: Operation): WriteItem => ({ kind: 'Put', op });
 export const update = (op: Operation): WriteItem => ({ kind: 'Update', op });
 export const remove = (op: Operation): WriteItem => ({ kind: 'Delete', op });
 export const check = (op: Operation): WriteItem => ({ kind: 'ConditionCheck', op });
+/** The same write, answering the item that failed its condition. */
+export const returningOnFailure = (item: WriteItem): WriteItem => ({ ...item, returnOnFailure: true });
 
 export interface WriteOutcome {
   /** True when a condition failed: nothing was written. */
   canceled: boolean;
   /** Per item, in order: the reason code (`ConditionalCheckFailed`, `None`, …) when canceled. */
   reasons: string[];
+  /** Per item, in order: the item that failed its condition, for a write `returningOnFailure` (undefined: none). */
+  items: Array<Record<string, unknown> | undefined>;
 }
 
 const CONFLICT_ATTEMPTS = 6;
@@ -37,24 +43,27 @@ const CONFLICT_ATTEMPTS = 6;
  * not retry those), then answered 409.
  */
 export async function transactWrite(items: WriteItem[]): Promise<WriteOutcome> {
-  const TransactItems = items.map(({ kind, op }) => {
+  const TransactItems = items.map(({ kind, op, returnOnFailure }) => {
     const params = op.params() as Record<string, unknown>;
+    const onFailure = returnOnFailure ? { ReturnValuesOnConditionCheckFailure: 'ALL_OLD' } : {};
     if (kind === 'ConditionCheck') {
       const { UpdateExpression: _u, ReturnValues: _r, ...rest } = params;
-      return { ConditionCheck: rest };
+      return { ConditionCheck: { ...rest, ...onFailure } };
     }
     const { ReturnValues: _r, ...rest } = params;
-    return { [kind]: rest };
+    return { [kind]: { ...rest, ...onFailure } };
   });
   for (let attempt = 1; ; attempt++) {
     try {
       await dynamo().send(new TransactWriteCommand({ TransactItems: TransactItems as never }));
-      return { canceled: false, reasons: [] };
+      return { canceled: false, reasons: [], items: [] };
     } catch (error) {
-      const e = error as { name?: string; CancellationReasons?: Array<{ Code?: string }> };
+      const e = error as { name?: string; CancellationReasons?: Array<{ Code?: string; Item?: Record<string, never> }> };
       if (e.name !== 'TransactionCanceledException') throw error;
       const reasons = (e.CancellationReasons ?? []).map((r) => r.Code ?? 'None');
-      if (reasons.includes('ConditionalCheckFailed')) return { canceled: true, reasons };
+      // The exception is not unmarshalled by the document client: its items are raw attribute values.
+      const returned = (e.CancellationReasons ?? []).map((r) => (r.Item ? unmarshall(r.Item) : undefined));
+      if (reasons.includes('ConditionalCheckFailed')) return { canceled: true, reasons, items: returned };
       if (!reasons.includes('TransactionConflict')) throw error;
       if (attempt >= CONFLICT_ATTEMPTS) throw new ConflictError('A concurrent change got there first; retry');
       await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** attempt));

@@ -1,10 +1,11 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { authorizeOrg, type Caller, type OrgAccess } from '@platform/domain/identity/access';
+import { authorizeOrg, type Caller, type OrgAccess, type PreloadRead } from '@platform/domain/identity/access';
 import { ForbiddenError, UnauthenticatedError } from '@platform/domain/shared/errors';
 import { callerFromEvent } from '../caller.ts';
 import type { RouteDefinition } from '../route.ts';
 import { stateOf } from '../state.ts';
+import type { ValidatedInput } from './validate.ts';
 
 type Middleware = middy.MiddlewareObj<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>;
 
@@ -27,15 +28,19 @@ export const authenticate = (route: RouteDefinition): Middleware => ({
   },
 });
 
+/** Items a handler needs, read with the authorization in its one request (see `httpHandler`'s `preload`). */
+export type Preload = (input: ValidatedInput) => readonly PreloadRead[];
+
 /**
  * On `/orgs/{orgId}/...` routes, what the caller may do there: the route's permission,
  * declared in the manifest and checked once, here.
  */
-export const authorize = (route: RouteDefinition): Middleware => ({
+export const authorize = (route: RouteDefinition, preload?: Preload): Middleware => ({
   before: async (request) => {
     const state = stateOf(request.event);
     const orgId = (state.input?.params as { orgId?: string } | undefined)?.orgId;
     if (!orgId || route.auth === 'public' || !state.auth) return;
-    state.auth.access = await authorizeOrg(state.auth.caller, orgId, route.permission);
+    const reads = preload && state.input ? preload(state.input) : [];
+    state.auth.access = await authorizeOrg(state.auth.caller, orgId, route.permission, reads);
   },
 });

@@ -36,4 +36,12 @@ export const apiClientResponse = z.object({
 export const createdApiClientResponse = apiClientResponse.extend({
   key: z.string().describe('Shown once: store it now, it cannot be read again'),
 });
-export const apiClientsPage = page(apiClientResponse);
+export const listedApiClient = apiClientResponse.extend({
+  effectiveScopes: z
+    .array(z.string())
+    .optional()
+    .describe(
+      'What the key may do now: its scopes within its member’s current role (none once it no longer authenticates); absent when its member could not be read this time',
+    ),
+});
+export const apiClientsPage = page(listedApiClient);
