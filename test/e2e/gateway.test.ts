@@ -47,7 +47,6 @@ describe.concurrent('chat completions', () => {
   it('stream as server-sent events, really incrementally, with the usage in the last chunk', async () => {
     const owner = await signUpUser('gwstream');
     const key = await keyFor(owner, owner.personalOrgId);
-    const started = performance.now();
     const response = await stream(key, { model: CHAT, messages, stream: true });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toContain('text/event-stream');
@@ -63,10 +62,14 @@ describe.concurrent('chat completions', () => {
     // The same prompt answers the same text without streaming (the local model is deterministic).
     const whole = await gateway('/chat/completions', { apiKey: key }, { model: CHAT, messages });
     expect(text).toBe(whole.body.choices[0].message.content);
-    // Streamed: the first token came well before the end.
-    const firstToken = events.find((e) => e.data.includes('"content":"') && !e.data.includes('"content":""'))!;
-    expect(events.at(-1)!.at - firstToken.at).toBeGreaterThan(5);
-    expect(firstToken.at - started).toBeLessThan(events.at(-1)!.at - started);
+    // Streamed: the first token came well before the end. A busy machine can hold this client back
+    // until the whole stream is in; one stream seen arriving in pieces proves it (up to 3 tries).
+    const gap = (seen: typeof events) =>
+      seen.at(-1)!.at - seen.find((e) => e.data.includes('"content":"') && !e.data.includes('"content":""'))!.at;
+    let arrivedOver = gap(events);
+    for (let attempt = 2; arrivedOver <= 5 && attempt <= 3; attempt++)
+      arrivedOver = gap(await readStream(await stream(key, { model: CHAT, messages, stream: true })));
+    expect(arrivedOver).toBeGreaterThan(5);
 
     const logs = await usageOf(owner, owner.personalOrgId, 2);
     const streamed = logs.find((l) => l.metadata?.stream)!;
