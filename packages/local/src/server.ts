@@ -4,11 +4,11 @@ import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { CognitoJwtVerifier } from 'aws-jwt-verify';
 import type { RouteDefinition } from '@platform/http/route';
 import { pathParameterNames } from '@platform/http/route';
 import { PROBLEM_BASE } from '@platform/http/problem';
 import { isStreamingHandler, type LocalResponseStream, type ResponsePrelude } from '@platform/http/streaming';
+import { jwtAuthorizer } from './jwt-authorizer.ts';
 import { localLambdaContext } from './lambda-context.ts';
 import { currentRequest, type RequestRecord } from './recorder.ts';
 
@@ -64,12 +64,7 @@ export async function startLocalServer(
     }
     return loaded;
   };
-  const verifier = CognitoJwtVerifier.create({
-    userPoolId: options.cognito.userPoolId,
-    tokenUse: 'access',
-    clientId: options.cognito.clientId,
-  });
-  verifier.cacheJwks(options.cognito.jwks as never);
+  const claimsOf = jwtAuthorizer(options.cognito);
 
   async function authorize(
     route: RouteDefinition,
@@ -104,19 +99,9 @@ export async function startLocalServer(
       return;
     }
     const token = event.headers.authorization?.replace(/^Bearer\s+/i, '');
-    if (!token) return unauthorized;
-    try {
-      const claims = await verifier.verify(token);
-      const rendered = Object.fromEntries(
-        Object.entries(claims).map(([k, v]) => [
-          k,
-          Array.isArray(v) ? `[${v.join(' ')}]` : typeof v === 'object' ? JSON.stringify(v) : String(v),
-        ]),
-      );
-      (event.requestContext as unknown as { authorizer: unknown }).authorizer = { jwt: { claims: rendered, scopes: null } };
-    } catch {
-      return unauthorized;
-    }
+    const claims = token ? await claimsOf(token) : undefined;
+    if (!claims) return unauthorized;
+    (event.requestContext as unknown as { authorizer: unknown }).authorizer = { jwt: { claims, scopes: null } };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
