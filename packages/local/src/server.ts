@@ -19,7 +19,11 @@ export interface LocalServerOptions {
   functionsDir: string;
   port: number;
   cognito: { userPoolId: string; clientId: string; jwks: { keys: unknown[] } };
-  /** Called after each request with the DynamoDB requests it made. */
+  /**
+   * Called after each request with the DynamoDB requests it made. Only then are they recorded
+   * (and sent back in `x-local-dynamodb*` headers): the recorder follows each request with
+   * AsyncLocalStorage, which on Node 20 runs a hook for every promise the process creates.
+   */
   onRequest?: (record: RequestRecord & { method: string; path: string; status: number }) => void;
   corsOrigin?: string;
 }
@@ -180,7 +184,8 @@ export async function startLocalServer(
       limitRequests: [],
     };
     const extra = { ...corsHeaders, 'x-local-route': match.route.id };
-    const result = await currentRequest.run(record, async () => {
+    const recorded = <T>(fn: () => Promise<T>) => (options.onRequest ? currentRequest.run(record, fn) : fn());
+    const result = await recorded(async () => {
       const denied = await authorize(match.route, event);
       if (denied) return denied;
       const handler = await load(match.route.handler);
@@ -201,7 +206,8 @@ export async function startLocalServer(
       typeof result === 'string' || !result || !('statusCode' in (result as object))
         ? { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(result) }
         : (result as APIGatewayProxyStructuredResultV2);
-    options.onRequest?.({ ...record, method, path: url.pathname, status: structured.statusCode ?? 200 });
+    if (!options.onRequest) return send(res, structured, extra);
+    options.onRequest({ ...record, method, path: url.pathname, status: structured.statusCode ?? 200 });
     // Local only: what the request cost in DynamoDB, for the end-to-end recorder.
     send(res, structured, {
       ...extra,
