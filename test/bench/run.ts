@@ -121,39 +121,48 @@ const stats = (xs: number[]) => ({
   p99Ms: +percentile(xs, 99).toFixed(2),
 });
 
-async function latencyBench() {
+type Cloud = Awaited<ReturnType<typeof import('@platform/local/cloud').startLocalCloud>>;
+
+/** GET /v1/me as the demo user: one client in sequence, then CONCURRENCY clients. */
+async function meBench(cloud: Cloud) {
+  const signIn = await fetch(`${cloud.url}/v1/auth/sign-in`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email: cloud.demo!.user.email, password: cloud.demo!.user.password }),
+  });
+  const { accessToken } = (await signIn.json()) as { accessToken: string };
+  const { serial, loaded, seconds } = await load({
+    url: `${cloud.url}/v1/me`,
+    headers: { authorization: `Bearer ${accessToken}` },
+    concurrency: CONCURRENCY,
+    seconds: LOAD_SECONDS,
+    serialSeconds: 2,
+  });
+  return {
+    route: 'GET /v1/me',
+    serial: stats(serial),
+    loaded: { concurrency: CONCURRENCY, requestsPerSecond: Math.round(loaded.length / seconds), ...stats(loaded) },
+  };
+}
+
+async function withCloud<T>(fn: (cloud: Cloud) => Promise<T>): Promise<T> {
   const { startLocalCloud } = await import('@platform/local/cloud');
   const cloud = await startLocalCloud({ port: 0, seed: true });
   try {
-    const signIn = await fetch(`${cloud.url}/v1/auth/sign-in`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: cloud.demo!.user.email, password: cloud.demo!.user.password }),
-    });
-    const { accessToken } = (await signIn.json()) as { accessToken: string };
-    const { serial, loaded, seconds } = await load({
-      url: `${cloud.url}/v1/me`,
-      headers: { authorization: `Bearer ${accessToken}` },
-      concurrency: CONCURRENCY,
-      seconds: LOAD_SECONDS,
-      serialSeconds: 2,
-    });
-    const me = {
-      route: 'GET /v1/me',
-      serial: stats(serial),
-      loaded: { concurrency: CONCURRENCY, requestsPerSecond: Math.round(loaded.length / seconds), ...stats(loaded) },
-    };
-    if (process.env.BENCH_ONLY !== 'me') console.log('Load-testing the gateway against a fake provider…');
-    const gateway =
-      process.env.BENCH_ONLY === 'me'
-        ? undefined
-        : await gatewayBench(cloud, load, stats, { concurrency: CONCURRENCY, seconds: LOAD_SECONDS });
-    const ledger = await ledgerBench();
-    return { ledger, me, gateway };
+    return await fn(cloud);
   } finally {
     await cloud.stop();
   }
 }
+
+const latencyBench = () =>
+  withCloud(async (cloud) => {
+    const me = await meBench(cloud);
+    console.log('Load-testing the gateway against a fake provider…');
+    const gateway = await gatewayBench(cloud, load, stats, { concurrency: CONCURRENCY, seconds: LOAD_SECONDS });
+    const ledger = await ledgerBench();
+    return { ledger, me, gateway };
+  });
 
 function dynamoRequestsReport() {
   const file = join(ROOT, 'test/.out/dynamodb-requests.json');
@@ -164,6 +173,10 @@ mkdirSync(OUT, { recursive: true });
 const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, date: new Date().toISOString() };
 if (process.env.BENCH_ONLY === 'latency') {
   console.log(JSON.stringify(await latencyBench(), null, 2));
+  process.exit(0);
+}
+if (process.env.BENCH_ONLY === 'me') {
+  console.log(JSON.stringify({ machine, me: await withCloud(meBench) }, null, 2));
   process.exit(0);
 }
 console.log('Bundling and timing cold imports of every function…');

@@ -29,6 +29,7 @@ export interface LocalCloudOptions {
   /** Keep DynamoDB, Cognito and the local key here between runs (dev); in memory when absent (tests). */
   persistDir?: string;
   seed?: boolean;
+  /** Records the DynamoDB requests behind each API request (the test harness); see LocalServerOptions. */
   onRequest?: (record: RequestRecord & { method: string; path: string; status: number }) => void;
 }
 
@@ -144,7 +145,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     import('./recorder.ts'),
     import('@platform/api/manifest'),
   ]);
-  recordDynamoRequests(documentClient());
+  if (options.onRequest) recordDynamoRequests(documentClient());
   const outbox = cognito.outbox;
   setMailTransport(async (mail) => {
     outbox.add(mail);

@@ -4,11 +4,11 @@ import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { CognitoJwtVerifier } from 'aws-jwt-verify';
 import type { RouteDefinition } from '@platform/http/route';
 import { pathParameterNames } from '@platform/http/route';
 import { PROBLEM_BASE } from '@platform/http/problem';
 import { isStreamingHandler, type LocalResponseStream, type ResponsePrelude } from '@platform/http/streaming';
+import { jwtAuthorizer } from './jwt-authorizer.ts';
 import { localLambdaContext } from './lambda-context.ts';
 import { currentRequest, type RequestRecord } from './recorder.ts';
 
@@ -19,7 +19,11 @@ export interface LocalServerOptions {
   functionsDir: string;
   port: number;
   cognito: { userPoolId: string; clientId: string; jwks: { keys: unknown[] } };
-  /** Called after each request with the DynamoDB requests it made. */
+  /**
+   * Called after each request with the DynamoDB requests it made. Only then are they recorded
+   * (and sent back in `x-local-dynamodb*` headers): the recorder follows each request with
+   * AsyncLocalStorage, which on Node 20 runs a hook for every promise the process creates.
+   */
   onRequest?: (record: RequestRecord & { method: string; path: string; status: number }) => void;
   corsOrigin?: string;
 }
@@ -64,12 +68,7 @@ export async function startLocalServer(
     }
     return loaded;
   };
-  const verifier = CognitoJwtVerifier.create({
-    userPoolId: options.cognito.userPoolId,
-    tokenUse: 'access',
-    clientId: options.cognito.clientId,
-  });
-  verifier.cacheJwks(options.cognito.jwks as never);
+  const claimsOf = jwtAuthorizer(options.cognito);
 
   async function authorize(
     route: RouteDefinition,
@@ -104,19 +103,9 @@ export async function startLocalServer(
       return;
     }
     const token = event.headers.authorization?.replace(/^Bearer\s+/i, '');
-    if (!token) return unauthorized;
-    try {
-      const claims = await verifier.verify(token);
-      const rendered = Object.fromEntries(
-        Object.entries(claims).map(([k, v]) => [
-          k,
-          Array.isArray(v) ? `[${v.join(' ')}]` : typeof v === 'object' ? JSON.stringify(v) : String(v),
-        ]),
-      );
-      (event.requestContext as unknown as { authorizer: unknown }).authorizer = { jwt: { claims: rendered, scopes: null } };
-    } catch {
-      return unauthorized;
-    }
+    const claims = token ? await claimsOf(token) : undefined;
+    if (!claims) return unauthorized;
+    (event.requestContext as unknown as { authorizer: unknown }).authorizer = { jwt: { claims, scopes: null } };
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
@@ -195,7 +184,8 @@ export async function startLocalServer(
       limitRequests: [],
     };
     const extra = { ...corsHeaders, 'x-local-route': match.route.id };
-    const result = await currentRequest.run(record, async () => {
+    const recorded = <T>(fn: () => Promise<T>) => (options.onRequest ? currentRequest.run(record, fn) : fn());
+    const result = await recorded(async () => {
       const denied = await authorize(match.route, event);
       if (denied) return denied;
       const handler = await load(match.route.handler);
@@ -216,7 +206,8 @@ export async function startLocalServer(
       typeof result === 'string' || !result || !('statusCode' in (result as object))
         ? { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(result) }
         : (result as APIGatewayProxyStructuredResultV2);
-    options.onRequest?.({ ...record, method, path: url.pathname, status: structured.statusCode ?? 200 });
+    if (!options.onRequest) return send(res, structured, extra);
+    options.onRequest({ ...record, method, path: url.pathname, status: structured.statusCode ?? 200 });
     // Local only: what the request cost in DynamoDB, for the end-to-end recorder.
     send(res, structured, {
       ...extra,
