@@ -3,11 +3,14 @@ export const DYNAMO_BUDGET = 3;
 
 const GATEWAY_FIRST_CALL =
   "a gateway container's first call authenticates in the function (the key and its last use, which other routes' authorizer does) and fills its caches: access (10 s), routing snapshots and the plan's limits (30-60 s), markers of the hour and day; a warm call makes 2, its admission and its record (test/e2e/gateway-requests.test.ts)";
+const GATEWAY_FIRST_LIST =
+  "a gateway container's first call authenticates in the function (the key and its last use, which other routes' authorizer does) and fills its access cache (10 s); a warm list makes 2, the platform's models and the organization's (test/e2e/gateway-requests.test.ts)";
 
 /** Routes allowed past the budget, each with its reason. */
 export const OVER_BUDGET: Record<string, string> = {
   createChatCompletion: GATEWAY_FIRST_CALL,
   createEmbeddings: GATEWAY_FIRST_CALL,
   createImages: GATEWAY_FIRST_CALL,
+  listOpenAiModels: GATEWAY_FIRST_LIST,
   deleteMe: 'account deletion revokes each live session of the user (one write per session), after reading memberships',
 };

@@ -1,3 +1,0 @@
-import { startLocalCloud } from '@platform/local/cloud';
-await startLocalCloud({ port: 0 });
-throw new Error('boom');
