@@ -35,13 +35,13 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-/** One chat completion through this process's server, and what it cost once its record is written. */
-async function call(key: string, stream = false): Promise<Recorded> {
+/** A request through this process's server, and what it cost once the server reports it (after its record). */
+async function recorded(path: string, key: string, body?: unknown): Promise<Recorded> {
   const before = records.length;
-  const res = await fetch(`${server.url}/openai/v1/chat/completions`, {
-    method: 'POST',
+  const res = await fetch(`${server.url}/openai/v1${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ model: 'local-chat', messages: [{ role: 'user', content: 'Count the waves.' }], stream }),
+    body: body === undefined ? undefined : JSON.stringify(body),
   });
   expect(res.status).toBe(200);
   await res.text();
@@ -49,15 +49,13 @@ async function call(key: string, stream = false): Promise<Recorded> {
   return records.at(-1)!;
 }
 
-/** The model list through this process's server, and what it cost. */
-async function listModels(key: string): Promise<Recorded> {
-  const before = records.length;
-  const res = await fetch(`${server.url}/openai/v1/models`, { headers: { authorization: `Bearer ${key}` } });
-  expect(res.status).toBe(200);
-  await res.text();
-  for (let i = 0; records.length === before && i < 200; i++) await new Promise((r) => setTimeout(r, 10));
-  return records.at(-1)!;
-}
+const call = (key: string, stream = false) =>
+  recorded('/chat/completions', key, {
+    model: 'local-chat',
+    messages: [{ role: 'user', content: 'Count the waves.' }],
+    stream,
+  });
+const listModels = (key: string) => recorded('/models', key);
 
 /** The requests the route's function makes: its own, its admission (limit counters and hold), its authentication. */
 const all = (r: Recorded) => [...r.dynamoRequests, ...r.limitRequests, ...r.authorizerRequests];

@@ -2,7 +2,7 @@
 export const DYNAMO_BUDGET = 3;
 
 const GATEWAY_FIRST_CALL =
-  "a gateway container's first call authenticates in the function (the key and its last use, which other routes' authorizer does) and fills its caches: access (10 s), routing snapshots and the plan's limits (30-60 s), markers of the hour and day; a warm call makes 2, its admission and its record (test/e2e/gateway-requests.test.ts)";
+  "a gateway container's first call authenticates in the function (the key and its last use, which other routes' authorizer does) and fills its caches: access (10 s), routing snapshots and the plan's limits (30-60 s), markers of the hour and day; a warm call makes only writes, at most 3: its admission (one by one, or a lease for the calls ahead) and its record (test/e2e/gateway-requests.test.ts)";
 const GATEWAY_FIRST_LIST =
   "a gateway container's first call authenticates in the function (the key and its last use, which other routes' authorizer does) and fills its access cache (10 s); a warm list makes 2, the platform's models and the organization's (test/e2e/gateway-requests.test.ts)";
 
