@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ledgerDb } from '@platform/domain/billing/entities';
+import { dynamo } from '@platform/domain/shared/dynamo';
 import { credit, getBalance, releaseExpiredReservations } from '@platform/domain/billing/ledger';
 import type { OrgAccess } from '@platform/domain/identity/access';
 import type { Organization } from '@platform/domain/identity/entities';
@@ -294,6 +295,44 @@ describe('gateway admission leases (DynamoDB Local)', () => {
     expect((await listUsage(orgId, { limit: 50 })).items).toHaveLength(12);
     // Twelve leases of 5 calls × 2 credits are held; what was drawn is settled when they close.
     expect(await getBalance(orgId)).toMatchObject({ available: 880, reserved: 120 });
+  });
+
+  it('draw the records of one lease’s calls that wait for a transaction together, with one draw of their sum', async () => {
+    setLeaseSizing(() => 10);
+    const orgId = newOrg();
+    await credit(orgId, 'grant', 'grant', 100);
+    const access = accessFor(orgId, roomy);
+    const drawsSent: number[] = [];
+    const middleware = (next: (args: any) => Promise<any>) => async (args: any) => {
+      const items: Array<Record<string, any>> = args.input?.TransactItems ?? [];
+      const draws = items.filter((item) => String(item.Update?.Key?.sk ?? '').startsWith('$creditreservation'));
+      if (draws.length) drawsSent.push(draws.length);
+      return next(args);
+    };
+    dynamo().middlewareStack.add(middleware, { step: 'initialize', name: 'countDraws' });
+    try {
+      // The first call's record is in flight when the next four are recorded: they wait, then go together.
+      const calls = Array.from({ length: 5 }, (): MeteredCall => ({
+        access,
+        requestId: randomUUID(),
+        agentType: 'chat',
+        resource: 'chat',
+      }));
+      const recording: Promise<unknown>[] = [];
+      for (const [i, call] of calls.entries()) {
+        const admission = await admit(call, 2);
+        recording.push(record(call, admission, done(candidate(), pricey(i + 1))));
+      }
+      const recorded = await Promise.all(recording);
+      expect(recorded.map((r: any) => r.credits)).toEqual([1, 2, 3, 4, 5]);
+    } finally {
+      dynamo().middlewareStack.remove('countDraws');
+    }
+    expect(drawsSent).toEqual([1, 1]);
+    expect((await listUsage(orgId)).items.map((u) => u.credits).sort()).toEqual([1, 2, 3, 4, 5]);
+    const { data: holds } = await ledgerDb.reservation.query.byId({ orgId }).go({ pages: 'all' });
+    // The lease drew all five calls; the next lease, taken ahead at half, none yet.
+    expect(holds.map((h) => h.drawn ?? 0).sort((a, b) => a - b)).toEqual([0, 15]);
   });
 
   it('leave a dead container’s lease to the sweep, which charges what its calls drew and releases the rest', async () => {

@@ -241,53 +241,73 @@ function closeLease(pool: Pool, lease: Lease): Promise<void> {
  * Group commit of the records: while one transaction of records is in flight, records that
  * arrive wait and go together in the next one (at most `MAX_TRANSACTION_ITEMS` items). A Lambda
  * container runs one call at a time, so there each record is its own transaction; a host that
- * runs calls concurrently (the local server) writes fewer, larger ones. When a batch does not
- * land (one of its records was recorded before, a hold was swept), each record is written again
- * on its own, so each keeps its own outcome.
+ * runs calls concurrently (the local server) writes fewer, larger ones.
+ *
+ * Records that draw from the same hold (the calls of one lease) share one draw of their sum: a
+ * transaction never names an item twice, and one record per hold and transaction could not
+ * keep up with a lease's calls (its queue, and the memory behind it, would only grow).
+ * When a batch does not land (one of its records was recorded before, a hold was swept), each
+ * record is written again on its own, with its own draw, so each keeps its own outcome.
  */
 const MAX_TRANSACTION_ITEMS = 100;
+interface Draw {
+  held: CreditReservation;
+  amount: number;
+}
 interface PendingRecord {
   writes: WriteItem[];
-  /** The hold it draws from: one transaction never names an item twice. */
-  hold?: string;
+  /** Its charge, drawn from a lease's hold. */
+  draw?: Draw;
   done(outcome: WriteOutcome): void;
   fail(error: unknown): void;
 }
 const pending: PendingRecord[] = [];
 let committing = false;
 
-function commit(writes: WriteItem[], hold?: string): Promise<WriteOutcome> {
+function commit(writes: WriteItem[], draw?: Draw): Promise<WriteOutcome> {
   return new Promise((done, fail) => {
-    pending.push({ writes, hold, done, fail });
+    pending.push({ writes, draw, done, fail });
     if (!committing) void commitPending();
   });
+}
+
+/** A record's own writes, its draw first (a failed condition there reads as `reasons[0]`). */
+const ownWrites = (record: PendingRecord) =>
+  (record.draw ? [drawWrite(record.draw.held, record.draw.amount)] : []).concat(record.writes);
+
+/** The next batch, taken from the queue in order: as many records as fit in one transaction. */
+function nextBatch(): { records: PendingRecord[]; writes: WriteItem[] } {
+  const draws = new Map<string, Draw>();
+  let items = 0;
+  let taken = 0;
+  for (const record of pending) {
+    const { draw } = record;
+    const newHold = draw !== undefined && !draws.has(draw.held.reservationId);
+    const size = record.writes.length + (newHold ? 1 : 0);
+    if (taken > 0 && items + size > MAX_TRANSACTION_ITEMS) break;
+    if (draw) {
+      const sum = draws.get(draw.held.reservationId);
+      draws.set(draw.held.reservationId, { held: draw.held, amount: (sum?.amount ?? 0) + draw.amount });
+    }
+    items += size;
+    taken++;
+  }
+  const records = pending.splice(0, taken);
+  const writes = [...draws.values()].map((d) => drawWrite(d.held, d.amount)).concat(records.flatMap((r) => r.writes));
+  return { records, writes };
 }
 
 async function commitPending() {
   committing = true;
   while (pending.length) {
-    const batch: PendingRecord[] = [];
-    const holds = new Set<string>();
-    let items = 0;
-    for (let i = 0; i < pending.length && items < MAX_TRANSACTION_ITEMS;) {
-      const next = pending[i]!;
-      const fits = !batch.length || items + next.writes.length <= MAX_TRANSACTION_ITEMS;
-      if (!fits || (next.hold && holds.has(next.hold))) {
-        i++; // the next transaction takes it
-        continue;
-      }
-      if (next.hold) holds.add(next.hold);
-      items += next.writes.length;
-      batch.push(next);
-      pending.splice(i, 1);
-    }
+    const batch = nextBatch();
     const alone = async () => {
-      for (const record of batch) await transactWrite(record.writes).then(record.done, record.fail);
+      for (const record of batch.records) await transactWrite(ownWrites(record)).then(record.done, record.fail);
     };
-    if (batch.length === 1) await alone();
+    if (batch.records.length === 1) await alone();
     else {
-      const outcome = await transactWrite(batch.flatMap((r) => r.writes)).catch(() => undefined);
-      if (outcome && !outcome.canceled) for (const record of batch) record.done(outcome);
+      const outcome = await transactWrite(batch.writes).catch(() => undefined);
+      if (outcome && !outcome.canceled) for (const record of batch.records) record.done(outcome);
       else await alone();
     }
   }
@@ -381,7 +401,7 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
     } else if (held && charged > 0 && held.status === 'held') {
       // The lease serves its next call while this draw is on its way (draws of one hold go one
       // transaction after another); its credits count the draw now and get it back if it fails.
-      const drawing = commit([drawWrite(held, charged), ...writes], held.reservationId);
+      const drawing = commit(writes, { held, amount: charged });
       lease.drawing.add(drawing);
       if (first) {
         lease.credits += admission.credits - charged;
