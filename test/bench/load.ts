@@ -24,6 +24,8 @@ export interface LoadSpec {
   firstToken?: boolean;
   /** A numeric response header to collect from the serial samples (the gateway's own overhead). */
   reportHeader?: string;
+  /** A pause after each warm-up and serial request: the pace of one client that thinks between calls. */
+  pauseMs?: number;
 }
 
 /** A streamed chunk with text in it: OpenAI's `"content":"x…"` delta. */
@@ -173,12 +175,19 @@ export async function runLoad(spec: LoadSpec) {
     return answer.firstMs ?? elapsed;
   };
 
+  const pause = () => (spec.pauseMs ? new Promise((resolve) => setTimeout(resolve, spec.pauseMs)) : undefined);
   const first = new Connection(target);
   const warmEnd = Date.now() + (spec.warmupSeconds ?? 5) * 1000;
-  while (Date.now() < warmEnd) await once(first); // both JITs, connections, caches
+  while (Date.now() < warmEnd) {
+    await once(first); // both JITs, connections, caches
+    await pause();
+  }
   const serial: number[] = [];
   const serialEnd = Date.now() + spec.serialSeconds * 1000;
-  while (Date.now() < serialEnd) serial.push(await once(first, true));
+  while (Date.now() < serialEnd) {
+    serial.push(await once(first, true));
+    await pause();
+  }
   first.close();
 
   const loaded: number[] = [];

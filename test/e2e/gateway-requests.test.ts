@@ -35,7 +35,7 @@ beforeAll(async () => {
 });
 afterAll(() => server?.close());
 
-/** A request through this process's server, and what it cost once the server reports it (after its record). */
+/** A request through this process's server, and what it cost once its invocation ended (after its record). */
 async function recorded(path: string, key: string, body?: unknown): Promise<Recorded> {
   const before = records.length;
   const res = await fetch(`${server.url}/openai/v1${path}`, {
@@ -45,7 +45,9 @@ async function recorded(path: string, key: string, body?: unknown): Promise<Reco
   });
   expect(res.status).toBe(200);
   await res.text();
-  for (let i = 0; records.length === before && i < 200; i++) await new Promise((r) => setTimeout(r, 10));
+  // The answer is in; the invocation ends when its record is written.
+  await server.settled();
+  expect(records).toHaveLength(before + 1);
   return records.at(-1)!;
 }
 

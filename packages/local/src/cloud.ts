@@ -49,6 +49,8 @@ export interface LocalCloud {
   outbox: Outbox;
   routes: RouteDefinition[];
   demo?: DemoData;
+  /** Resolves once the API has no invocation running, the work handlers do after answering included. */
+  settled(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -195,6 +197,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     stream,
     outbox,
     routes,
+    settled: server.settled,
     stop: async () => {
       await server.close();
       queues.stop();

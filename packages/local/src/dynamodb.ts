@@ -34,10 +34,12 @@ export async function startDynamoLocal(options: { port?: number; dbPath?: string
   const port = options.port || (await freePort());
   const dir = jarDirectory();
   const args = [
-    '-XX:+UseSerialGC',
-    // C1 only: a faster start, and on two cores more requests a second than with C2 compiling alongside.
-    '-XX:TieredStopAtLevel=1',
-    '-Xshare:auto',
+    ...(process.env.DYNAMODB_LOCAL_JAVA_OPTS?.split(' ').filter(Boolean) ?? [
+      '-XX:+UseSerialGC',
+      // C1 only: a faster start, and on two cores more requests a second than with C2 compiling alongside.
+      '-XX:TieredStopAtLevel=1',
+      '-Xshare:auto',
+    ]),
     `-Djava.library.path=${join(dir, 'DynamoDBLocal_lib')}`,
     '-jar',
     join(dir, 'DynamoDBLocal.jar'),

@@ -57,7 +57,7 @@ const problem = (status: number, title: string, detail: string) => ({
  */
 export async function startLocalServer(
   options: LocalServerOptions,
-): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+): Promise<{ server: Server; url: string; settled(): Promise<void>; close(): Promise<void> }> {
   const compiled = options.routes.map(compile);
   const handlers = new Map<string, Promise<LambdaHandler>>();
   const load = (module: string) => {
@@ -217,11 +217,22 @@ export async function startLocalServer(
     });
   }
 
+  // Invocations still running, answered or not: a handler may work on after its answer (the
+  // gateway meters a call after its last chunk), as a Lambda invocation does until it returns.
+  let running = 0;
+  let idle: Array<() => void> = [];
   const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => {
-      console.error('local server: unhandled error', error);
-      if (!res.headersSent) send(res, problem(500, 'Internal error', 'The local server failed; see its log'));
-    });
+    running++;
+    handle(req, res)
+      .catch((error: unknown) => {
+        console.error('local server: unhandled error', error);
+        if (!res.headersSent) send(res, problem(500, 'Internal error', 'The local server failed; see its log'));
+      })
+      .finally(() => {
+        if (--running > 0) return;
+        for (const resolve of idle) resolve();
+        idle = [];
+      });
   });
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve) => server.listen(options.port, '127.0.0.1', resolve));
@@ -229,6 +240,8 @@ export async function startLocalServer(
   return {
     server,
     url: `http://127.0.0.1:${port}`,
+    /** Resolves once no invocation is running: every answer given and the work after it done. */
+    settled: () => (running === 0 ? Promise.resolve() : new Promise<void>((resolve) => idle.push(resolve))),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
