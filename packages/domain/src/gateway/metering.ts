@@ -280,15 +280,11 @@ function nextBatch(): { records: PendingRecord[]; writes: WriteItem[] } {
   const draws = new Map<string, Draw>();
   let items = 0;
   let taken = 0;
-  for (const record of pending) {
-    const { draw } = record;
-    const newHold = draw !== undefined && !draws.has(draw.held.reservationId);
-    const size = record.writes.length + (newHold ? 1 : 0);
+  for (const { writes, draw } of pending) {
+    const sum = draw && draws.get(draw.held.reservationId);
+    const size = writes.length + (draw && !sum ? 1 : 0);
     if (taken > 0 && items + size > MAX_TRANSACTION_ITEMS) break;
-    if (draw) {
-      const sum = draws.get(draw.held.reservationId);
-      draws.set(draw.held.reservationId, { held: draw.held, amount: (sum?.amount ?? 0) + draw.amount });
-    }
+    if (draw) draws.set(draw.held.reservationId, { held: draw.held, amount: (sum?.amount ?? 0) + draw.amount });
     items += size;
     taken++;
   }
@@ -399,8 +395,8 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
       } else await transactWrite(writes);
       if (held) held.status = 'settled';
     } else if (held && charged > 0 && held.status === 'held') {
-      // The lease serves its next call while this draw is on its way (draws of one hold go one
-      // transaction after another); its credits count the draw now and get it back if it fails.
+      // The lease serves its next call while this draw is on its way (the draws of one hold that
+      // wait go together as one); its credits count the draw now and get it back if it fails.
       const drawing = commit(writes, { held, amount: charged });
       lease.drawing.add(drawing);
       if (first) {
