@@ -6,9 +6,9 @@
  * an organization routing rule. Metering's second transaction runs after the answer, so it
  * counts in throughput, not in latency, as on AWS:
  *  - Latency is one client in sequence that pauses `PAUSE_MS` after each call, direct or ours:
- *    DynamoDB Local writes about 300 calls' records a second here, fewer than one client sends
- *    back to back, and a backlog of records would be measured instead of the call. On AWS the
- *    next call would run in another container while this one meters.
+ *    back to back, one client sends calls faster than DynamoDB Local writes their records
+ *    (alone, one transaction each), and a backlog of records would be measured instead of the
+ *    call. On AWS the next call would run in another container while this one meters.
  *  - Throughput is sustained: the calls of the loaded phase over its time plus the time the
  *    server then takes to finish their metering (`cloud.settled()`).
  */

@@ -297,16 +297,19 @@ describe('gateway admission leases (DynamoDB Local)', () => {
     expect(await getBalance(orgId)).toMatchObject({ available: 880, reserved: 120 });
   });
 
-  it('draw the records of one lease’s calls that wait for a transaction together, with one draw of their sum', async () => {
+  it('draw the records of one lease’s calls that wait for a transaction together, with one draw of their sum and one metric item', async () => {
     setLeaseSizing(() => 10);
     const orgId = newOrg();
     await credit(orgId, 'grant', 'grant', 100);
     const access = accessFor(orgId, roomy);
     const drawsSent: number[] = [];
+    const metricItemsSent: number[] = [];
     const middleware = (next: (args: any) => Promise<any>) => async (args: any) => {
       const items: Array<Record<string, any>> = args.input?.TransactItems ?? [];
       const draws = items.filter((item) => String(item.Update?.Key?.sk ?? '').startsWith('$creditreservation'));
       if (draws.length) drawsSent.push(draws.length);
+      const metrics = items.filter((item) => String(item.Put?.Item?.sk ?? '').startsWith('$modelmetric'));
+      if (metrics.length) metricItemsSent.push(metrics.length);
       return next(args);
     };
     dynamo().middlewareStack.add(middleware, { step: 'initialize', name: 'countDraws' });
@@ -329,6 +332,16 @@ describe('gateway admission leases (DynamoDB Local)', () => {
       dynamo().middlewareStack.remove('countDraws');
     }
     expect(drawsSent).toEqual([1, 1]);
+    // The four calls' metrics went as one item, and each call counts once.
+    expect(metricItemsSent).toEqual([1, 1]);
+    const hour = new Date();
+    const metrics = await modelMetrics(
+      modelId,
+      orgId,
+      new Date(hour.getTime() - 3_600_000),
+      new Date(hour.getTime() + 3_600_000),
+    );
+    expect(metrics).toMatchObject({ calls: 5, errors: 0 });
     expect((await listUsage(orgId)).items.map((u) => u.credits).sort()).toEqual([1, 2, 3, 4, 5]);
     const { data: holds } = await ledgerDb.reservation.query.byId({ orgId }).go({ pages: 'all' });
     // The lease drew all five calls; the next lease, taken ahead at half, none yet.

@@ -6,7 +6,7 @@ import { PaymentRequiredError } from '../shared/errors.ts';
 import { transactWrite, type WriteItem, type WriteOutcome } from '../shared/transactions.ts';
 import type { AgentType } from '../usage/entities.ts';
 import { usageLogWrite, usageRecorded } from '../usage/logs.ts';
-import { markModelHour, metricWrite, type MetricStatus } from './metrics.ts';
+import { markModelHour, metricGroupOf, metricWrites, type MetricInput, type MetricStatus } from './metrics.ts';
 import { costOf, creditsFor, type Usage } from './pricing.ts';
 import type { Candidate } from './types.ts';
 
@@ -245,7 +245,8 @@ function closeLease(pool: Pool, lease: Lease): Promise<void> {
  *
  * Records that draw from the same hold (the calls of one lease) share one draw of their sum: a
  * transaction never names an item twice, and one record per hold and transaction could not
- * keep up with a lease's calls (its queue, and the memory behind it, would only grow).
+ * keep up with a lease's calls (its queue, and the memory behind it, would only grow). Their
+ * metrics of one model and hour share one item (`metricWrites`).
  * When a batch does not land (one of its records was recorded before, a hold was swept), each
  * record is written again on its own, with its own draw, so each keeps its own outcome.
  */
@@ -255,7 +256,9 @@ interface Draw {
   amount: number;
 }
 interface PendingRecord {
+  /** Its usage log. */
   writes: WriteItem[];
+  metric: MetricInput;
   /** Its charge, drawn from a lease's hold. */
   draw?: Draw;
   done(outcome: WriteOutcome): void;
@@ -264,32 +267,40 @@ interface PendingRecord {
 const pending: PendingRecord[] = [];
 let committing = false;
 
-function commit(writes: WriteItem[], draw?: Draw): Promise<WriteOutcome> {
+function commit(writes: WriteItem[], metric: MetricInput, draw?: Draw): Promise<WriteOutcome> {
   return new Promise((done, fail) => {
-    pending.push({ writes, draw, done, fail });
+    pending.push({ writes, metric, draw, done, fail });
     if (!committing) void commitPending();
   });
 }
 
 /** A record's own writes, its draw first (a failed condition there reads as `reasons[0]`). */
 const ownWrites = (record: PendingRecord) =>
-  (record.draw ? [drawWrite(record.draw.held, record.draw.amount)] : []).concat(record.writes);
+  (record.draw ? [drawWrite(record.draw.held, record.draw.amount)] : []).concat(record.writes, metricWrites([record.metric]));
 
 /** The next batch, taken from the queue in order: as many records as fit in one transaction. */
 function nextBatch(): { records: PendingRecord[]; writes: WriteItem[] } {
   const draws = new Map<string, Draw>();
+  const metricItems = new Set<string>();
   let items = 0;
   let taken = 0;
-  for (const { writes, draw } of pending) {
+  for (const { writes, metric, draw } of pending) {
     const sum = draw && draws.get(draw.held.reservationId);
-    const size = writes.length + (draw && !sum ? 1 : 0);
+    const group = metricGroupOf(metric);
+    const size = writes.length + (draw && !sum ? 1 : 0) + (metricItems.has(group) ? 0 : 1);
     if (taken > 0 && items + size > MAX_TRANSACTION_ITEMS) break;
     if (draw) draws.set(draw.held.reservationId, { held: draw.held, amount: (sum?.amount ?? 0) + draw.amount });
+    metricItems.add(group);
     items += size;
     taken++;
   }
   const records = pending.splice(0, taken);
-  const writes = [...draws.values()].map((d) => drawWrite(d.held, d.amount)).concat(records.flatMap((r) => r.writes));
+  const writes = [...draws.values()]
+    .map((d) => drawWrite(d.held, d.amount))
+    .concat(
+      records.flatMap((r) => r.writes),
+      metricWrites(records.map((r) => r.metric)),
+    );
   return { records, writes };
 }
 
@@ -363,7 +374,7 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
     },
     `gw:${requestId}`,
   );
-  const metric = metricWrite({
+  const metric: MetricInput = {
     modelId,
     orgId: access.orgId,
     provider: candidate?.target.providerSlug ?? 'none',
@@ -375,29 +386,30 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
     costMicros: cost.totalCostMicros,
     status: done.status,
     errorType: done.errorType,
-  });
+  };
   const links = { apiCallId: requestId, description: `${call.agentType} · ${modelId}` };
   const { lease } = admission;
   const held = lease.held;
   const first = !admission.recorded;
   admission.recorded = true;
-  const writes = [usage.write, metric];
+  // Its usage log and metric, for a transaction of its own (the group commit takes them apart).
+  const own = () => [usage.write, ...metricWrites([metric])];
   let credits = 0;
   try {
     if (lease.single) {
       if (held && charged > 0) {
-        const outcome = await settleHeld(held, charged, links, writes);
+        const outcome = await settleHeld(held, charged, links, own());
         if (outcome.settled) credits = outcome.charged;
-        else credits = await chargeWithoutHold(call, charged, links, writes);
+        else credits = await chargeWithoutHold(call, charged, links, own());
       } else if (held) {
         // Released with the records, or (recorded before) not at all.
-        await closeHeld(held, links, writes);
-      } else await transactWrite(writes);
+        await closeHeld(held, links, own());
+      } else await transactWrite(own());
       if (held) held.status = 'settled';
     } else if (held && charged > 0 && held.status === 'held') {
       // The lease serves its next call while this draw is on its way (the draws of one hold that
       // wait go together as one); its credits count the draw now and get it back if it fails.
-      const drawing = commit(writes, { held, amount: charged });
+      const drawing = commit([usage.write], metric, { held, amount: charged });
       lease.drawing.add(drawing);
       if (first) {
         lease.credits += admission.credits - charged;
@@ -411,11 +423,11 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
         lease.credits += charged;
         if (outcome.reasons[0] === 'ConditionalCheckFailed') {
           held.status = 'released'; // swept while the call ran
-          credits = await chargeWithoutHold(call, charged, links, writes);
+          credits = await chargeWithoutHold(call, charged, links, own());
         }
       }
-    } else if (charged > 0) credits = await chargeWithoutHold(call, charged, links, writes);
-    else await commit(writes);
+    } else if (charged > 0) credits = await chargeWithoutHold(call, charged, links, own());
+    else await commit([usage.write], metric);
   } finally {
     if (first && lease.busy) {
       lease.credits += admission.credits;

@@ -1,13 +1,20 @@
 import { Entity, type EntityItem } from 'electrodb';
 import { SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
 import { newId } from '../shared/ids.ts';
-import { put } from '../shared/transactions.ts';
+import { put, type WriteItem } from '../shared/transactions.ts';
 
 /**
- * Model metrics (DOMAIN.md §3, ModelMetric). Each gateway call leaves one metric item, written in
- * the same transaction as its usage log; an hourly job rolls an hour's calls up per model, for
+ * Model metrics (DOMAIN.md §3, ModelMetric). Each gateway call leaves its metric, written in the
+ * same transaction as its usage log; an hourly job rolls an hour's calls up per model, for
  * the whole platform and per organization; `GET /v1/models/{modelId}/metrics` reads the roll-ups
  * of a range (one Query) plus the raw calls of the hour not yet rolled up (one Query).
+ *
+ * The calls of one model and hour that are recorded in one transaction (the group commit of
+ * `metering.ts`) share one item, its `calls` one entry each: a call is never in two items, since
+ * the item lands only with the calls' usage logs, whose keys make each record once. A Lambda
+ * container records one call at a time, so there an item holds one call. On the local server,
+ * which records many together, one item per call doubled DynamoDB Local's cost of a record
+ * (measured: 1.2 against 0.73 ms a call, 49 calls a transaction).
  *
  * Percentiles over a range come from merged histograms: each roll-up keeps how many calls fell
  * in each latency bucket, so p50 / p95 of any set of hours is exact to the bucket (the answer
@@ -31,33 +38,40 @@ export const ALL = 'all';
 /** `2026-11-22T10`: the UTC hour of an instant. */
 export const hourOf = (instant: string | Date) => new Date(instant).toISOString().slice(0, 13);
 
-const MetricCallEntity = lazy(
+/** What is kept of each call. */
+const callProperties = {
+  at: { type: 'string', required: true },
+  orgId: { type: 'string', required: true },
+  provider: { type: 'string', required: true },
+  latencyMs: { type: 'number', required: true },
+  /** Streams: time to the first token. */
+  firstTokenMs: { type: 'number' },
+  inputTokens: { type: 'number', required: true },
+  outputTokens: { type: 'number', required: true },
+  costMicros: { type: 'number', required: true },
+  status: { type: METRIC_STATUSES, required: true },
+  errorType: { type: 'string' },
+} as const;
+
+const MetricCallsEntity = lazy(
   () =>
     new Entity(
       {
-        model: { entity: 'modelmetric', version: '1', service },
+        model: { entity: 'modelmetric', version: '2', service },
         attributes: {
           modelId: { type: 'string', required: true, readOnly: true },
           hour: { type: 'string', required: true, readOnly: true },
+          /** The first call's start. */
           at: { type: 'string', required: true, readOnly: true },
-          callId: { type: 'string', required: true, readOnly: true },
-          orgId: { type: 'string', required: true, readOnly: true },
-          provider: { type: 'string', required: true, readOnly: true },
-          latencyMs: { type: 'number', required: true, readOnly: true },
-          /** Streams: time to the first token. */
-          firstTokenMs: { type: 'number', readOnly: true },
-          inputTokens: { type: 'number', required: true, readOnly: true },
-          outputTokens: { type: 'number', required: true, readOnly: true },
-          costMicros: { type: 'number', required: true, readOnly: true },
-          status: { type: METRIC_STATUSES, required: true, readOnly: true },
-          errorType: { type: 'string', readOnly: true },
+          writeId: { type: 'string', required: true, readOnly: true },
+          calls: { type: 'list', items: { type: 'map', properties: callProperties }, required: true, readOnly: true },
           ttl: { type: 'number', readOnly: true },
         },
         indexes: {
           /** A model's calls of one hour, in time order: what the roll-up and the current hour read. */
           byModelHour: {
             pk: { field: 'pk', composite: ['modelId', 'hour'], casing: 'none' },
-            sk: { field: 'sk', composite: ['at', 'callId'] },
+            sk: { field: 'sk', composite: ['at', 'writeId'] },
           },
         },
       },
@@ -118,8 +132,8 @@ const RollupEntity = lazy(
 );
 
 export const metricsDb = {
-  get call() {
-    return MetricCallEntity();
+  get calls() {
+    return MetricCallsEntity();
   },
   get activeHour() {
     return ActiveModelHourEntity();
@@ -129,7 +143,7 @@ export const metricsDb = {
   },
 };
 
-export type MetricCall = EntityItem<ReturnType<typeof MetricCallEntity>>;
+export type MetricCall = EntityItem<ReturnType<typeof MetricCallsEntity>>['calls'][number] & { modelId: string };
 export type MetricRollup = EntityItem<ReturnType<typeof RollupEntity>>;
 
 export interface MetricInput {
@@ -146,18 +160,37 @@ export interface MetricInput {
   errorType?: string;
 }
 
-/** The metric of one call as a write, for the transaction that records the call. */
-export function metricWrite(input: MetricInput) {
-  const item = {
-    ...input,
-    latencyMs: Math.max(0, Math.round(input.latencyMs)),
-    firstTokenMs: input.firstTokenMs === undefined ? undefined : Math.max(0, Math.round(input.firstTokenMs)),
-    hour: hourOf(input.at),
-    callId: newId('mm'),
-    ttl: Math.floor(Date.parse(input.at) / 1000) + CALL_RETENTION_DAYS * 86_400,
-  };
-  return put(metricsDb.call.create(item));
+/**
+ * The metrics of calls recorded together, as writes for their transaction: one item per model
+ * and hour.
+ */
+export function metricWrites(inputs: readonly MetricInput[]): WriteItem[] {
+  const groups = new Map<string, MetricInput[]>();
+  for (const input of inputs) {
+    const group = metricGroupOf(input);
+    groups.set(group, [...(groups.get(group) ?? []), input]);
+  }
+  return [...groups.values()].map((group) => {
+    const { modelId, at } = group[0]!;
+    return put(
+      metricsDb.calls.create({
+        modelId,
+        hour: hourOf(at),
+        at,
+        writeId: newId('mm'),
+        calls: group.map(({ modelId: _, ...call }) => ({
+          ...call,
+          latencyMs: Math.max(0, Math.round(call.latencyMs)),
+          firstTokenMs: call.firstTokenMs === undefined ? undefined : Math.max(0, Math.round(call.firstTokenMs)),
+        })),
+        ttl: Math.floor(Date.parse(at) / 1000) + CALL_RETENTION_DAYS * 86_400,
+      }),
+    );
+  });
 }
+
+/** The item a call's metric goes into, among those recorded with it. */
+export const metricGroupOf = (input: Pick<MetricInput, 'modelId' | 'at'>) => `${input.modelId}|${hourOf(input.at)}`;
 
 const markedHours = new Set<string>();
 /** Notes that the model had calls this hour, for the roll-up job: once per process, model and hour. */
@@ -242,8 +275,8 @@ export function percentile(histogram: number[], q: number): number | null {
 }
 
 async function callsOf(modelId: string, hour: string): Promise<MetricCall[]> {
-  const { data } = await metricsDb.call.query.byModelHour({ modelId, hour }).go({ pages: 'all' });
-  return data;
+  const { data } = await metricsDb.calls.query.byModelHour({ modelId, hour }).go({ pages: 'all' });
+  return data.flatMap((item) => item.calls.map((call) => ({ ...call, modelId })));
 }
 
 /**
