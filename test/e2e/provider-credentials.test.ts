@@ -277,6 +277,10 @@ describe('testing a provider key', () => {
     const audit = await api('GET', `/v1/orgs/${orgId}/audit-events`, { token: owner.accessToken });
     const tested = audit.body.items.find((e: { action: string; targetId: string }) => e.targetId === credentialId);
     expect(tested).toMatchObject({ action: 'provider-credential.tested', actorId: owner.userId, details: { ok: true } });
+    // The catalogue now cached, a test makes three requests: access, the key, the result.
+    const again = await api('POST', `${path}/test`, { token: owner.accessToken });
+    expect(again.body).toMatchObject({ ok: true, model: 'gpt-4o-mini' });
+    expect(again.dynamoRequests).toHaveLength(3);
   });
 
   it('answers a refused key as a result (no retry), stored and shown by GET, without the key', async () => {
@@ -355,12 +359,28 @@ describe('testing a provider key', () => {
     const nothing = await api('POST', `${platformPath}/test`, { token: admin.accessToken });
     expect(nothing.status).toBe(422);
     expect(errorPaths(nothing.body)).toEqual(['defaultModel']);
+    // A model the admins add to the catalogue for it is what a key without a default model is tested with.
+    const added = await api('PUT', `/v1/admin/models/${provider}-embed`, {
+      token: admin.accessToken,
+      body: {
+        providerSlug: provider,
+        providerModelId: 'catalogued-embed',
+        name: 'Catalogued embeddings',
+        type: 'TEXT',
+        capabilities: ['embeddings'],
+        pricing: { inputPerMTokMicros: 20_000, outputPerMTokMicros: 0 },
+      },
+    });
+    expect(added.status, JSON.stringify(added.body)).toBe(200);
+    const catalogued = await api('POST', `${platformPath}/test`, { token: admin.accessToken });
+    expect(catalogued.body).toMatchObject({ ok: true, model: 'catalogued-embed', operation: 'embeddings' });
+    await api('DELETE', `/v1/admin/models/${provider}-embed`, { token: admin.accessToken });
     await api('PATCH', platformPath, { token: admin.accessToken, body: { defaultModel: 'platform-model' } });
     expect((await api('POST', `${platformPath}/test`, { token: owner.accessToken })).status).toBe(403);
     fake().script('platform-model', { kind: 'fail', status: 429, retryAfter: 1 });
     const throttled = await api('POST', `${platformPath}/test`, { token: admin.accessToken });
     expect(throttled.body).toMatchObject({ ok: false, model: 'platform-model', error: { type: 'throttled', status: 429 } });
-    expect(fake().received()).toBe(2);
+    expect(fake().received()).toBe(3);
     await api('DELETE', platformPath, { token: admin.accessToken });
   });
 });

@@ -277,10 +277,35 @@ describe('using a key', () => {
   });
 
   it('cannot test a key of a provider without catalogue models unless it names a model', async () => {
+    const uncatalogued = uniqueSlug('uncatalogued');
+    await saveProvider(admin, uncatalogued, {
+      displayName: 'No models',
+      adapter: 'openai',
+      requiresApiKey: true,
+      requiresBaseUrl: false,
+      supportsStreaming: true,
+      capabilities: ['chat'],
+      configSchema: { type: 'object' },
+      group: { name: 'Test' },
+      status: 'Active',
+    });
+    const owner = orgOwnerOf(newOrgId());
+    const bare = await createCredential(owner, { label: 'Bare', providerSlug: uncatalogued, key: secret() });
+    expect(await status(getCredentialForCall(owner, bare.credentialId))).toBe(422);
+    const named = await createCredential(owner, {
+      label: 'Named',
+      providerSlug: uncatalogued,
+      key: secret(),
+      defaultModel: 'm-1',
+    });
+    expect((await getCredentialForCall(owner, named.credentialId)).target.providerModelId).toBe('m-1');
+  });
+
+  it('tests a key without a default model with its provider’s cheapest model in the catalogue as admins edited it', async () => {
+    // The quota test above added `quota-1` to this provider's catalogue; none is built in.
     const owner = orgOwnerOf(newOrgId());
     const bare = await createCredential(owner, { label: 'Bare', providerSlug: provider, key: secret() });
-    expect(await status(getCredentialForCall(owner, bare.credentialId))).toBe(422);
-    const named = await createCredential(owner, { label: 'Named', providerSlug: provider, key: secret(), defaultModel: 'm-1' });
-    expect((await getCredentialForCall(owner, named.credentialId)).target.providerModelId).toBe('m-1');
+    const chosen = await getCredentialForCall(owner, bare.credentialId);
+    expect(chosen).toMatchObject({ operation: 'chat', target: { providerModelId: 'quota-1' } });
   });
 });

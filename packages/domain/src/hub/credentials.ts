@@ -6,11 +6,11 @@ import { validateJson } from '../shared/json-schema.ts';
 import { decryptSecret, encryptSecret } from '../shared/secrets.ts';
 import { put, remove, returningOnFailure, transactGet, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
 import { pageOf } from '../shared/pages.ts';
-import { DEFAULT_MODELS, type Model } from './default-models.ts';
+import type { Model } from './default-models.ts';
 import type { Provider } from './default-providers.ts';
 import { hubDb, type CredentialItem } from './entities.ts';
 import { auditWrites, PLATFORM, type Owner } from './owners.ts';
-import { forgetSnapshot, mergeProviders } from './snapshot.ts';
+import { cachedSnapshot, forgetSnapshot, mergeProviders } from './snapshot.ts';
 
 /**
  * Provider credentials, bring-your-own-key (DOMAIN.md §3, ProviderCredential): an
@@ -381,13 +381,15 @@ const callPrice = (m: Model) => m.pricing.inputPerMTokMicros + m.pricing.outputP
 /**
  * The model and kind of call that test a key of this provider at the least cost: the credential's
  * `defaultModel` (a chat, unless the catalogue knows it as a model that only embeds or only draws),
- * else the provider's cheapest active catalogue model that chats, else that embeds, else that draws.
+ * else the provider's cheapest active model of the catalogue (as platform admins edited it) that
+ * chats, else that embeds, else that draws.
  */
 export function modelToTest(
+  catalogue: readonly Model[],
   providerSlug: string,
   defaultModel?: string,
 ): { model: string; operation: GatewayOperation } | undefined {
-  const models = Object.values(DEFAULT_MODELS).filter((m) => m.providerSlug === providerSlug && m.status !== 'Inactive');
+  const models = catalogue.filter((m) => m.providerSlug === providerSlug && m.status !== 'Inactive');
   if (defaultModel) {
     const known = models.find((m) => m.providerModelId === defaultModel);
     return { model: defaultModel, operation: (known && TEST_OPERATIONS.find((op) => known.capabilities.includes(op))) ?? 'chat' };
@@ -405,9 +407,12 @@ export function modelToTest(
  * decrypted. A credential with no model to call (no default model, none in the catalogue) is a 422.
  */
 export async function getCredentialForCall(owner: Owner, credentialId: string) {
-  const { item, defaults, catalogue } = await readCredential(owner, credentialId);
+  const [{ item, defaults, catalogue }, platform] = await Promise.all([
+    readCredential(owner, credentialId),
+    cachedSnapshot(PLATFORM),
+  ]);
   const provider = providerOf(catalogue, item.providerSlug);
-  const chosen = modelToTest(provider.slug, item.defaultModel);
+  const chosen = modelToTest(platform.models, provider.slug, item.defaultModel);
   if (!chosen)
     throw new UnprocessableError(
       `The catalogue has no model of ${provider.slug} to test this key with: set the credential's defaultModel`,
