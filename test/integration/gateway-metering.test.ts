@@ -312,7 +312,7 @@ describe('gateway admission leases (DynamoDB Local)', () => {
       if (metrics.length) metricItemsSent.push(metrics.length);
       return next(args);
     };
-    dynamo().middlewareStack.add(middleware, { step: 'initialize', name: 'countDraws' });
+    dynamo().middlewareStack.add(middleware, { step: 'initialize', name: 'countTransactItems' });
     try {
       // The first call's record is in flight when the next four are recorded: they wait, then go together.
       const calls = Array.from({ length: 5 }, (): MeteredCall => ({
@@ -329,7 +329,7 @@ describe('gateway admission leases (DynamoDB Local)', () => {
       const recorded = await Promise.all(recording);
       expect(recorded.map((r: any) => r.credits)).toEqual([1, 2, 3, 4, 5]);
     } finally {
-      dynamo().middlewareStack.remove('countDraws');
+      dynamo().middlewareStack.remove('countTransactItems');
     }
     expect(drawsSent).toEqual([1, 1]);
     // The four calls' metrics went as one item, and each call counts once.

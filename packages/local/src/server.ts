@@ -101,6 +101,8 @@ export async function startLocalServer(
   };
   const claimsOf = jwtAuthorizer(options.cognito);
   const concurrency = options.concurrency ?? Number(process.env.LOCAL_FUNCTION_CONCURRENCY ?? 1000);
+  if (!Number.isInteger(concurrency) || concurrency < 1)
+    throw new Error(`LOCAL_FUNCTION_CONCURRENCY must be a whole number of at least 1, not ${concurrency}`);
   const slots = new Map<string, Slots>();
   /** Runs an invocation of a function once it has a slot. */
   async function invoke<T>(module: string, fn: () => Promise<T>): Promise<T> {

@@ -256,8 +256,7 @@ interface Draw {
   amount: number;
 }
 interface PendingRecord {
-  /** Its usage log. */
-  writes: WriteItem[];
+  usage: WriteItem;
   metric: MetricInput;
   /** Its charge, drawn from a lease's hold. */
   draw?: Draw;
@@ -267,16 +266,16 @@ interface PendingRecord {
 const pending: PendingRecord[] = [];
 let committing = false;
 
-function commit(writes: WriteItem[], metric: MetricInput, draw?: Draw): Promise<WriteOutcome> {
+function commit(usage: WriteItem, metric: MetricInput, draw?: Draw): Promise<WriteOutcome> {
   return new Promise((done, fail) => {
-    pending.push({ writes, metric, draw, done, fail });
+    pending.push({ usage, metric, draw, done, fail });
     if (!committing) void commitPending();
   });
 }
 
 /** A record's own writes, its draw first (a failed condition there reads as `reasons[0]`). */
 const ownWrites = (record: PendingRecord) =>
-  (record.draw ? [drawWrite(record.draw.held, record.draw.amount)] : []).concat(record.writes, metricWrites([record.metric]));
+  (record.draw ? [drawWrite(record.draw.held, record.draw.amount)] : []).concat(record.usage, metricWrites([record.metric]));
 
 /** The next batch, taken from the queue in order: as many records as fit in one transaction. */
 function nextBatch(): { records: PendingRecord[]; writes: WriteItem[] } {
@@ -284,10 +283,10 @@ function nextBatch(): { records: PendingRecord[]; writes: WriteItem[] } {
   const metricItems = new Set<string>();
   let items = 0;
   let taken = 0;
-  for (const { writes, metric, draw } of pending) {
+  for (const { metric, draw } of pending) {
     const sum = draw && draws.get(draw.held.reservationId);
     const group = metricGroupOf(metric);
-    const size = writes.length + (draw && !sum ? 1 : 0) + (metricItems.has(group) ? 0 : 1);
+    const size = 1 + (draw && !sum ? 1 : 0) + (metricItems.has(group) ? 0 : 1);
     if (taken > 0 && items + size > MAX_TRANSACTION_ITEMS) break;
     if (draw) draws.set(draw.held.reservationId, { held: draw.held, amount: (sum?.amount ?? 0) + draw.amount });
     metricItems.add(group);
@@ -298,7 +297,7 @@ function nextBatch(): { records: PendingRecord[]; writes: WriteItem[] } {
   const writes = [...draws.values()]
     .map((d) => drawWrite(d.held, d.amount))
     .concat(
-      records.flatMap((r) => r.writes),
+      records.map((r) => r.usage),
       metricWrites(records.map((r) => r.metric)),
     );
   return { records, writes };
@@ -409,7 +408,7 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
     } else if (held && charged > 0 && held.status === 'held') {
       // The lease serves its next call while this draw is on its way (the draws of one hold that
       // wait go together as one); its credits count the draw now and get it back if it fails.
-      const drawing = commit([usage.write], metric, { held, amount: charged });
+      const drawing = commit(usage.write, metric, { held, amount: charged });
       lease.drawing.add(drawing);
       if (first) {
         lease.credits += admission.credits - charged;
@@ -427,7 +426,7 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
         }
       }
     } else if (charged > 0) credits = await chargeWithoutHold(call, charged, links, own());
-    else await commit([usage.write], metric);
+    else await commit(usage.write, metric);
   } finally {
     if (first && lease.busy) {
       lease.credits += admission.credits;

@@ -168,7 +168,9 @@ export function metricWrites(inputs: readonly MetricInput[]): WriteItem[] {
   const groups = new Map<string, MetricInput[]>();
   for (const input of inputs) {
     const group = metricGroupOf(input);
-    groups.set(group, [...(groups.get(group) ?? []), input]);
+    const members = groups.get(group);
+    if (members) members.push(input);
+    else groups.set(group, [input]);
   }
   return [...groups.values()].map((group) => {
     const { modelId, at } = group[0]!;
