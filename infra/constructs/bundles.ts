@@ -6,7 +6,7 @@ import { Code } from 'aws-cdk-lib/aws-lambda';
 import { type BundlingOptions, LogLevel, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { IConstruct } from 'constructs';
 import { tsconfigFile } from '../paths.ts';
-import { ESM_REQUIRE_SHIM, MAIN_FIELDS, TARGET, bundleFunctions, type FunctionBundle } from './esbuild.ts';
+import { ESM_REQUIRE_SHIM, MAIN_FIELDS, TARGET, bundleFunctionsSync, type FunctionBundle } from './esbuild.ts';
 
 /**
  * NodejsFunction's terms for a function built without a shared bundle: only used when the
@@ -49,7 +49,7 @@ export class FunctionBundles {
     const outdir = mkdtempSync(join(tmpdir(), 'platform-bundles-'));
     // The asset stage copies each bundle into the cloud assembly; the build folder goes with the process.
     process.once('exit', () => rmSync(outdir, { recursive: true, force: true }));
-    return new FunctionBundles(outdir, unique, bundleFunctions(unique, outdir));
+    return new FunctionBundles(outdir, unique, bundleFunctionsSync(unique, outdir));
   }
 
   /** The built code of an entry (its handler is `index.handler`), or undefined when not bundling. */

@@ -64,10 +64,10 @@ async function functionsBench() {
   const selected = (entry: string) =>
     !process.env.BENCH_FUNCTIONS ||
     process.env.BENCH_FUNCTIONS.split(',').includes(bundleName(entry).replace(/^functions\//, ''));
-  const [bare] = [...bundleFunctions([writeBareHandler(TMP)], join(TMP, 'bare')).values()];
+  const [bare] = [...(await bundleFunctions([writeBareHandler(TMP)], join(TMP, 'bare'))).values()];
   const bareSamples: number[] = [];
   const rows = [];
-  for (const [entry, built] of bundleFunctions(deployedFunctions(routes).filter(selected), join(TMP, 'functions'))) {
+  for (const [entry, built] of await bundleFunctions(deployedFunctions(routes).filter(selected), join(TMP, 'functions'))) {
     const { bare: pairedBare, initMs, ratio } = pairedColdStarts(built, bare!);
     bareSamples.push(...pairedBare);
     rows.push({

@@ -1,5 +1,5 @@
 import { relative } from 'node:path';
-import { build, type Metafile } from 'esbuild';
+import { build, type Metafile, type OutputFile } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '@platform/api/manifest';
 import { ESBUILD_OPTIONS } from '../../infra/constructs/esbuild.ts';
@@ -11,7 +11,9 @@ import { deployedFunctions } from '../bench/bundle.ts';
  * static import graph (what its bundle's index.mjs holds) in one quick unminified esbuild pass:
  *  - no function loads the tracer and the X-Ray SDK unless tracing is on;
  *  - the Lambda authorizer, in front of every request, verifies tokens without the domain:
- *    ElectroDB and the AWS SDK come with the first API key it sees.
+ *    ElectroDB and the AWS SDK come with the first API key it sees;
+ *  - no AWS SDK module is wrapped for a CommonJS `require` (esbuild's `__esm`), which would
+ *    turn the SDK into closures run on first use (`electrodbSdk` in esbuild.ts).
  */
 const TRACING = [
   { pattern: /^node_modules\/aws-xray-sdk-core\//, what: 'the X-Ray SDK' },
@@ -24,12 +26,13 @@ const DOMAIN = [
 ];
 
 let metafile: Metafile;
+let outputFiles: OutputFile[];
 const metafileRoot = ESBUILD_OPTIONS.absWorkingDir ?? process.cwd();
 const entries = deployedFunctions(routes);
 const authorizer = handlerEntry(functionsDir, 'identity/authorizer');
 
 beforeAll(async () => {
-  ({ metafile } = await build({
+  ({ metafile, outputFiles } = await build({
     ...ESBUILD_OPTIONS,
     entryPoints: entries,
     outdir: 'cold-start-graph',
@@ -70,6 +73,14 @@ describe('cold starts', () => {
     expect(found(authorizer, DOMAIN).slice(0, 1), 'API keys are looked up with lazy(() => import(…)) in principal.ts').toEqual(
       [],
     );
+  });
+
+  it('no function wraps an AWS SDK module for a require()', () => {
+    const wrapped = outputFiles.flatMap((file) =>
+      [...file.text.matchAll(/__esm\(\{\s*"(node_modules\/@aws-sdk\/[^"]+)"/g)].map((m) => m[1]),
+    );
+    expect(outputFiles.length).toBeGreaterThan(entries.length);
+    expect(wrapped.slice(0, 3)).toEqual([]);
   });
 
   it('sees the domain where a handler does load it', () => {

@@ -1,16 +1,25 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import * as libDynamodb from '@aws-sdk/lib-dynamodb';
+import * as utilDynamodb from '@aws-sdk/util-dynamodb';
 import { awsClientConfig } from './aws.ts';
+import { electrodbSdk } from './electrodb-sdk.ts';
+
+// In a bundle, ElectroDB's `require`s of these two modules answer with these objects (electrodb-sdk.ts).
+Object.assign(electrodbSdk['@aws-sdk/lib-dynamodb'], libDynamodb);
+Object.assign(electrodbSdk['@aws-sdk/util-dynamodb'], utilDynamodb);
 
 export { lazy } from './lazy.ts';
 
-let documentClient: DynamoDBDocumentClient | undefined;
+let documentClient: libDynamodb.DynamoDBDocumentClient | undefined;
 
 /** One DynamoDB document client per process, built on first use (not at import). */
-export function dynamo(): DynamoDBDocumentClient {
-  documentClient ??= DynamoDBDocumentClient.from(new DynamoDBClient({ ...awsClientConfig('dynamodb'), maxAttempts: 3 }), {
-    marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
-  });
+export function dynamo(): libDynamodb.DynamoDBDocumentClient {
+  documentClient ??= libDynamodb.DynamoDBDocumentClient.from(
+    new DynamoDBClient({ ...awsClientConfig('dynamodb'), maxAttempts: 3 }),
+    {
+      marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+    },
+  );
   return documentClient;
 }
 
