@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bundleFunctions } from '../../infra/constructs/esbuild.ts';
+import { build } from 'esbuild';
+import { ESBUILD_OPTIONS, bundleFunctions } from '../../infra/constructs/esbuild.ts';
 import { newId } from '@platform/domain/shared/ids';
 import { run as runFromSource } from './fixtures/domain/electrodb-calls.ts';
 
@@ -30,5 +31,15 @@ describe('ElectroDB in a bundled function', () => {
       listed: ['b'],
     });
     expect(fromBundle).toEqual(await runFromSource(newId('usr')));
+  });
+
+  it('stops the build when ElectroDB requires an SDK module that is not handed over', async () => {
+    const electrodb = join(outdir, 'node_modules/electrodb');
+    mkdirSync(electrodb, { recursive: true });
+    writeFileSync(join(electrodb, 'index.js'), 'module.exports = require("@aws-sdk/client-s3");');
+    writeFileSync(join(outdir, 'entry.js'), 'import s3 from "electrodb"; export const handler = () => s3;');
+    await expect(
+      build({ ...ESBUILD_OPTIONS, entryPoints: [join(outdir, 'entry.js')], outdir: join(outdir, 'out'), write: false }),
+    ).rejects.toThrow(/ElectroDB requires @aws-sdk\/client-s3/);
   });
 });
