@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { build, type BuildOptions, type Metafile, type Plugin } from 'esbuild';
+import { electrodbSdk as handedOver } from '../../packages/domain/src/shared/electrodb-sdk.ts';
 import { repoRoot, tsconfigFile } from '../paths.ts';
 
 /**
@@ -40,7 +41,7 @@ export const electrodbSdk: Plugin = {
   setup(build) {
     build.onResolve({ filter: /^@aws-sdk\// }, ({ path, importer, kind }) => {
       if (kind !== 'require-call' || !/[\\/]node_modules[\\/]electrodb[\\/]/.test(importer)) return undefined;
-      if (!['@aws-sdk/lib-dynamodb', '@aws-sdk/util-dynamodb'].includes(path)) {
+      if (!Object.hasOwn(handedOver, path)) {
         return { errors: [{ text: `ElectroDB requires ${path}: hand it over in electrodb-sdk.ts and dynamo.ts` }] };
       }
       return { path, namespace: 'electrodb-sdk' };
