@@ -30,27 +30,45 @@ export const FUNCTION_NODE_OPTIONS = '--enable-source-maps';
 const ELECTRODB_SDK = join(repoRoot, 'packages/domain/src/shared/electrodb-sdk.ts');
 
 /**
- * ElectroDB (CommonJS) `require`s two AWS SDK modules. Bundled as they are, those `require`s make
- * esbuild wrap the whole SDK, ES modules, in closures run on first use: +25 ms on every cold
- * start. This answers each with its object in `electrodb-sdk.ts`, which `dynamo.ts` fills from
- * the SDK as ES modules import it. Any other SDK module ElectroDB may come to require stops
- * the build, so that it is handed over the same way rather than wrapping the SDK again.
+ * What ElectroDB gets for `jsonschema` in a bundle: a validator that finds every model valid.
+ * ElectroDB checks an entity's model against its JSON Schemas each time it builds the entity:
+ * about 5 ms per entity on a cold container's first request (and 3 ms at init for the library).
+ * Our models are fixed in the code, and `entity-models.test.ts` builds every one of them with the
+ * real check on each test run, so a bundle skips it.
  */
-export const electrodbSdk: Plugin = {
-  name: 'electrodb-sdk',
+const MODELS_CHECKED_IN_TESTS = `class Validator { addSchema() {} validate() { return { valid: true, errors: [] }; } }
+Validator.prototype.customFormats = {};
+module.exports = { Validator };`;
+
+/**
+ * ElectroDB (CommonJS), bundled:
+ *  - it `require`s two AWS SDK modules. Bundled as they are, those `require`s make esbuild wrap
+ *    the whole SDK, ES modules, in closures run on first use: +25 ms on every cold start. Each
+ *    is answered with its object in `electrodb-sdk.ts`, which `dynamo.ts` fills from the SDK as
+ *    ES modules import it. Any other SDK module ElectroDB may come to require stops the build,
+ *    so that it is handed over the same way rather than wrapping the SDK again;
+ *  - its model check is skipped (`MODELS_CHECKED_IN_TESTS`).
+ */
+export const electrodbInBundles: Plugin = {
+  name: 'electrodb-in-bundles',
   setup(build) {
+    const fromElectrodb = (importer: string) => /[\\/]node_modules[\\/]electrodb[\\/]/.test(importer);
     build.onResolve({ filter: /^@aws-sdk\// }, ({ path, importer, kind }) => {
-      if (kind !== 'require-call' || !/[\\/]node_modules[\\/]electrodb[\\/]/.test(importer)) return undefined;
+      if (kind !== 'require-call' || !fromElectrodb(importer)) return undefined;
       if (!Object.hasOwn(handedOver, path)) {
         return { errors: [{ text: `ElectroDB requires ${path}: hand it over in electrodb-sdk.ts and dynamo.ts` }] };
       }
       return { path, namespace: 'electrodb-sdk' };
     });
+    build.onResolve({ filter: /^jsonschema$/ }, ({ path, importer }) =>
+      fromElectrodb(importer) ? { path, namespace: 'electrodb-models' } : undefined,
+    );
     build.onLoad({ filter: /.*/, namespace: 'electrodb-sdk' }, ({ path }) => ({
       contents: `module.exports = require(${JSON.stringify(ELECTRODB_SDK)}).electrodbSdk[${JSON.stringify(path)}];`,
       loader: 'js',
       resolveDir: repoRoot,
     }));
+    build.onLoad({ filter: /.*/, namespace: 'electrodb-models' }, () => ({ contents: MODELS_CHECKED_IN_TESTS, loader: 'js' }));
   },
 };
 
@@ -80,7 +98,7 @@ export const ESBUILD_OPTIONS = {
   tsconfig: tsconfigFile,
   absWorkingDir: repoRoot,
   logLevel: 'error',
-  plugins: [electrodbSdk],
+  plugins: [electrodbInBundles],
 } satisfies BuildOptions;
 
 /** A built function: its folder (deployable as is, handler `index.handler`) and what it holds. */

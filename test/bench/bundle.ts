@@ -34,3 +34,24 @@ export const handler = async () => ({ statusCode: 200, body: String(Boolean(clie
   );
   return entry;
 }
+
+/**
+ * The baseline of a cold request: a handler that builds a DynamoDB client at init and sends one
+ * GetItem per call (the work of `GET /v1/me` without the platform around it).
+ */
+export function writeBareGetItemHandler(dir: string) {
+  mkdirSync(dir, { recursive: true });
+  const entry = join(dir, 'bare-get-item.ts');
+  writeFileSync(
+    entry,
+    `import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+const endpoint = process.env.DYNAMODB_ENDPOINT;
+const client = new DynamoDBClient(endpoint ? { endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {});
+export const handler = async () => {
+  const { Item } = await client.send(new GetItemCommand({ TableName: process.env.TABLE_NAME, Key: { pk: { S: 'bench' }, sk: { S: 'bench' } } }));
+  return { statusCode: 200, body: String(Boolean(Item)) };
+};
+`,
+  );
+  return entry;
+}

@@ -3,6 +3,7 @@
  * machine, and writes bench-results/latest.json and bench-results/README.md.
  *  - bundle size and init (cold import) time of every function vs a bare DynamoDB handler;
  *  - p50 / p99 latency and requests per second of GET /v1/me through the local server;
+ *  - a cold request: a fresh process imports GET /v1/me's function and answers once;
  *  - DynamoDB requests per route (from the end-to-end recorder of the last test run).
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -12,7 +13,8 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { FUNCTION_NODE_OPTIONS, bundleFunctions, bundleName, type FunctionBundle } from '../../infra/constructs/esbuild.ts';
-import { deployedFunctions, writeBareHandler } from './bundle.ts';
+import { functionsDir, handlerEntry } from '../../infra/paths.ts';
+import { deployedFunctions, writeBareGetItemHandler, writeBareHandler } from './bundle.ts';
 import { PAUSE_MS, gatewayBench } from './gateway.ts';
 import type { LoadSpec } from './load.ts';
 
@@ -155,14 +157,18 @@ const stats = (xs: number[]) => ({
 
 type Cloud = Awaited<ReturnType<typeof import('@platform/local/cloud').startLocalCloud>>;
 
-/** GET /v1/me as the demo user: one client in sequence, then CONCURRENCY clients. */
-async function meBench(cloud: Cloud) {
+async function demoAccessToken(cloud: Cloud) {
   const signIn = await fetch(`${cloud.url}/v1/auth/sign-in`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ email: cloud.demo!.user.email, password: cloud.demo!.user.password }),
   });
-  const { accessToken } = (await signIn.json()) as { accessToken: string };
+  return ((await signIn.json()) as { accessToken: string }).accessToken;
+}
+
+/** GET /v1/me as the demo user: one client in sequence, then CONCURRENCY clients. */
+async function meBench(cloud: Cloud) {
+  const accessToken = await demoAccessToken(cloud);
   const { serial, loaded, seconds } = await load({
     url: `${cloud.url}/v1/me`,
     headers: { authorization: `Bearer ${accessToken}` },
@@ -175,6 +181,66 @@ async function meBench(cloud: Cloud) {
     serial: stats(serial),
     loaded: { concurrency: CONCURRENCY, requestsPerSecond: Math.round(loaded.length / seconds), ...stats(loaded) },
   };
+}
+
+/**
+ * A cold request as the user meets it: a fresh Node process, with the deployed NODE_OPTIONS,
+ * imports `identity/get-me` and answers one GET /v1/me from the local cloud's DynamoDB, beside a
+ * bare handler that imports the DynamoDB client and sends one GetItem (sample paired with
+ * sample). Its first call pays what is built on first use: the DynamoDB client, the entity.
+ */
+async function coldRequestBench(cloud: Cloud) {
+  const built = await bundleFunctions(
+    [handlerEntry(functionsDir, 'identity/get-me'), writeBareGetItemHandler(join(TMP, 'cold-request-src'))],
+    join(TMP, 'cold-request'),
+  );
+  const [getMe, bare] = [...built.values()];
+  const token = await demoAccessToken(cloud);
+  const sub = (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { sub: string }).sub;
+  const event = {
+    version: '2.0',
+    routeKey: 'GET /v1/me',
+    rawPath: '/v1/me',
+    rawQueryString: '',
+    headers: { accept: 'application/json' },
+    requestContext: {
+      requestId: 'bench',
+      routeKey: 'GET /v1/me',
+      http: { method: 'GET', path: '/v1/me', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'bench' },
+      authorizer: { jwt: { claims: { sub, token_use: 'access' }, scopes: null } },
+    },
+    isBase64Encoded: false,
+  };
+  const script = `const t0 = performance.now();
+const { handler } = await import(process.env.BENCH_BUNDLE);
+const t1 = performance.now();
+const context = { functionName: 'bench', functionVersion: '$LATEST', invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:bench', memoryLimitInMB: '1024', awsRequestId: 'bench', logGroupName: '/aws/lambda/bench', logStreamName: 'bench', callbackWaitsForEmptyEventLoop: true, getRemainingTimeInMillis: () => 10_000 };
+const result = await handler(JSON.parse(process.env.BENCH_EVENT), context);
+const t2 = performance.now();
+process.stdout.write(JSON.stringify({ status: result.statusCode, initMs: t1 - t0, firstCallMs: t2 - t1 }));`;
+  const coldRequest = (dir: string) => {
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: {
+        ...process.env,
+        NODE_OPTIONS: FUNCTION_NODE_OPTIONS,
+        BENCH_BUNDLE: pathToFileURL(join(dir, 'index.mjs')).href,
+        BENCH_EVENT: JSON.stringify(event),
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      },
+    });
+    const sample = JSON.parse(out.toString()) as { status: number; initMs: number; firstCallMs: number };
+    if (sample.status !== 200) throw new Error(`A cold GET /v1/me answered ${sample.status}`);
+    return sample;
+  };
+  const samples = Array.from({ length: INIT_RUNS }, () => ({ bare: coldRequest(bare!.dir), getMe: coldRequest(getMe!.dir) }));
+  const summary = (xs: { initMs: number; firstCallMs: number }[]) => ({
+    totalMs: +median(xs.map((x) => x.initMs + x.firstCallMs)).toFixed(1),
+    initMs: +median(xs.map((x) => x.initMs)).toFixed(1),
+    firstCallMs: +median(xs.map((x) => x.firstCallMs)).toFixed(1),
+  });
+  const me = summary(samples.map((s) => s.getMe));
+  const baseline = summary(samples.map((s) => s.bare));
+  return { route: 'GET /v1/me', ...me, bare: baseline, ratio: +(me.totalMs / baseline.totalMs).toFixed(2) };
 }
 
 async function withCloud<T>(fn: (cloud: Cloud) => Promise<T>): Promise<T> {
@@ -192,7 +258,9 @@ async function latencyRound(cloud: Cloud) {
   console.log('Load-testing the gateway against a fake provider…');
   const gateway = await gatewayBench(cloud, load, stats, { concurrency: CONCURRENCY, seconds: LOAD_SECONDS });
   const ledger = await ledgerBench();
-  return { ledger, me, gateway };
+  console.log('Timing cold requests…');
+  const coldRequest = await coldRequestBench(cloud);
+  return { ledger, me, gateway, coldRequest };
 }
 
 /**
@@ -216,6 +284,11 @@ mkdirSync(OUT, { recursive: true });
 const machine = { cpus: cpus().length, cpu: cpus()[0]?.model, node: process.version, date: new Date().toISOString() };
 if (process.env.BENCH_ONLY === 'latency') {
   console.log(JSON.stringify(await latencyBench(), null, 2));
+  process.exit(0);
+}
+if (process.env.BENCH_ONLY === 'cold-request') {
+  console.log(JSON.stringify({ machine, coldRequest: await withCloud(coldRequestBench) }, null, 2));
+  rmSync(TMP, { recursive: true, force: true });
   process.exit(0);
 }
 if (process.env.BENCH_ONLY === 'me') {
@@ -258,6 +331,7 @@ const lines = [
   '| measure | target | result | |',
   '|---|---|---|---|',
   `| cold import of a function vs a bare DynamoDB handler (${functions.bare.initMs} ms, ${(functions.bare.bytes / 1024).toFixed(0)} KiB) | ≤ ${targets.initRatioMax}× | worst ${worstInit.ratio}× (${worstInit.function}) | ${check(worstInit.ratio <= targets.initRatioMax)} |`,
+  `| a cold request: a fresh process imports \`identity/get-me\` and answers one GET /v1/me (init + first call) | (no target) | ${latency.coldRequest.totalMs} ms (${latency.coldRequest.initMs} + ${latency.coldRequest.firstCallMs}) against a bare GetItem handler's ${latency.coldRequest.bare.totalMs} ms (${latency.coldRequest.bare.initMs} + ${latency.coldRequest.bare.firstCallMs}): ${latency.coldRequest.ratio}× | |`,
   `| GET /v1/me p50, one client | ≤ ${targets.meP50MsMax} ms | ${latency.me.serial.p50Ms} ms (p99 ${latency.me.serial.p99Ms} ms) | ${check(latency.me.serial.p50Ms <= targets.meP50MsMax)} |`,
   `| GET /v1/me throughput, ${latency.me.loaded.concurrency} clients | ≥ ${targets.meRpsMin}/s | ${latency.me.loaded.requestsPerSecond}/s (p50 ${latency.me.loaded.p50Ms} ms, p99 ${latency.me.loaded.p99Ms} ms) | ${check(latency.me.loaded.requestsPerSecond >= targets.meRpsMin)} |`,
   `| a debit (one transaction), p50 | ≤ ${targets.ledgerP50MsMax} ms | ${latency.ledger.debit.p50Ms} ms (p99 ${latency.ledger.debit.p99Ms} ms; a bare two-item transaction, an update and a conditional put of small items with no index, sent raw: ${latency.ledger.rawTransaction.p50Ms} ms) | ${check(latency.ledger.debit.p50Ms <= targets.ledgerP50MsMax)} |`,

@@ -13,7 +13,8 @@ import { deployedFunctions } from '../bench/bundle.ts';
  *  - the Lambda authorizer, in front of every request, verifies tokens without the domain:
  *    ElectroDB and the AWS SDK come with the first API key it sees;
  *  - no AWS SDK module is wrapped for a CommonJS `require` (esbuild's `__esm`), which would
- *    turn the SDK into closures run on first use (`electrodbSdk` in esbuild.ts).
+ *    turn the SDK into closures run on first use (`electrodbInBundles` in esbuild.ts);
+ *  - no function bundles jsonschema, ElectroDB's check of a model (it runs in the tests instead).
  */
 const TRACING = [
   { pattern: /^node_modules\/aws-xray-sdk-core\//, what: 'the X-Ray SDK' },
@@ -81,6 +82,11 @@ describe('cold starts', () => {
     );
     expect(outputFiles.length).toBeGreaterThan(entries.length);
     expect(wrapped.slice(0, 3)).toEqual([]);
+  });
+
+  it('no function bundles jsonschema: ElectroDB’s check of our models runs in the tests', () => {
+    expect(Object.keys(metafile.inputs).filter((input) => input.includes('node_modules/jsonschema/'))).toEqual([]);
+    expect(Object.keys(metafile.inputs)).toContain('electrodb-models:jsonschema');
   });
 
   it('sees the domain where a handler does load it', () => {
