@@ -157,6 +157,7 @@ const stats = (xs: number[]) => ({
 
 type Cloud = Awaited<ReturnType<typeof import('@platform/local/cloud').startLocalCloud>>;
 
+/** The seeded demo user's access token, from the local cloud's sign-in. */
 async function demoAccessToken(cloud: Cloud) {
   const signIn = await fetch(`${cloud.url}/v1/auth/sign-in`, {
     method: 'POST',
