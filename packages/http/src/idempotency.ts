@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Entity } from 'electrodb';
-import { dynamo, tableName } from '@platform/domain/shared/dynamo';
+import { conditionFailed, dynamo, tableName } from '@platform/domain/shared/dynamo';
 import { ConflictError, UnprocessableError, ValidationError } from '@platform/domain/shared/errors';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 
@@ -67,7 +67,7 @@ export async function claimIdempotencyKey(scope: string, key: string, body: stri
       })
       .go();
   } catch (error) {
-    if ((error as { cause?: { name?: string } }).cause?.name !== 'ConditionalCheckFailedException') throw error;
+    if (!conditionFailed(error)) throw error;
     const { data } = await records().get({ scope, key }).go({ consistent: true });
     if (data && data.payloadHash !== payloadHash)
       throw new UnprocessableError('This Idempotency-Key was used with a different request body');

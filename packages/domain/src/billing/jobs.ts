@@ -1,3 +1,4 @@
+import { conditionFailed } from '../shared/dynamo.ts';
 import { clock } from '../shared/clock.ts';
 import { notifyOrgAdmins } from '../notifications/notify.ts';
 import { billingDb, type DueKind, type Subscription, type SubscriptionDue } from './entities.ts';
@@ -56,8 +57,8 @@ async function clearMarker(marker: SubscriptionDue) {
     .delete({ orgId: marker.orgId, kind: marker.kind })
     .where(({ dueAt }, { eq }) => eq(dueAt, marker.dueAt))
     .go()
-    .catch((error: { cause?: { name?: string } }) => {
-      if (error.cause?.name !== 'ConditionalCheckFailedException') throw error;
+    .catch((error: unknown) => {
+      if (!conditionFailed(error)) throw error;
     });
 }
 

@@ -1,3 +1,4 @@
+import { conditionFailed } from '../shared/dynamo.ts';
 import { TooManyRequestsError } from '../shared/errors.ts';
 import { transactWrite, update, type WriteItem } from '../shared/transactions.ts';
 import { LIMIT_WINDOWS, limitsDb, type LimitWindow, type PlanLimits } from './entities.ts';
@@ -117,8 +118,8 @@ export async function countUse(limits: CountedLimit[], now = new Date()): Promis
     check.writes.length === 1
       ? await check.writes[0]!.op.go({ response: 'none' }).then(
           () => ({ canceled: false, reasons: [] as string[] }),
-          (error: { cause?: { name?: string } }) => {
-            if (error.cause?.name !== 'ConditionalCheckFailedException') throw error;
+          (error: unknown) => {
+            if (!conditionFailed(error)) throw error;
             return { canceled: true, reasons: ['ConditionalCheckFailed'] };
           },
         )

@@ -1,3 +1,4 @@
+import { conditionFailed } from '../shared/dynamo.ts';
 import { isMembershipLive, type OrgAccess, type UserCaller } from '../identity/access.ts';
 import { db, type Membership } from '../identity/entities.ts';
 import { NotFoundError } from '../shared/errors.ts';
@@ -33,8 +34,7 @@ export async function removeFavorite(caller: UserCaller, modelId: string): Promi
   try {
     await hubDb.favorite.remove({ owner: userKey(caller.userId), modelId }).go({ response: 'none' });
   } catch (error) {
-    if ((error as { cause?: { name?: string } }).cause?.name === 'ConditionalCheckFailedException')
-      throw new NotFoundError(`${modelId} is not one of your favourites`);
+    if (conditionFailed(error)) throw new NotFoundError(`${modelId} is not one of your favourites`);
     throw error;
   }
 }

@@ -1,6 +1,6 @@
 import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { clock } from '../shared/clock.ts';
-import { dynamo } from '../shared/dynamo.ts';
+import { conditionFailed, dynamo } from '../shared/dynamo.ts';
 import { NotFoundError, ValidationError } from '../shared/errors.ts';
 import { transactWrite, update } from '../shared/transactions.ts';
 import { notificationDb, type Notification } from './entities.ts';
@@ -102,7 +102,7 @@ export async function markRead(userId: string, notificationId: string): Promise<
   try {
     await markReadOf({ userId, notificationId }, clock.nowIso()).go({ response: 'none' });
   } catch (error) {
-    if ((error as { cause?: { name?: string } }).cause?.name !== 'ConditionalCheckFailedException') throw error;
+    if (!conditionFailed(error)) throw error;
     const { data } = await notificationDb.notification.get({ userId, notificationId }).go({ consistent: true });
     if (!data) throw new NotFoundError('Notification not found');
   }

@@ -32,3 +32,7 @@ export const SERVICE = 'platform';
 
 /** ElectroDB's configuration for an entity of the single table. */
 export const entityConfig = () => ({ client: dynamo(), table: tableName() });
+
+/** True when an ElectroDB write was refused by its condition (ElectroDB wraps the SDK's error as `cause`). */
+export const conditionFailed = (error: unknown): boolean =>
+  (error as { cause?: { name?: string } } | undefined)?.cause?.name === 'ConditionalCheckFailedException';

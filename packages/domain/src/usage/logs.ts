@@ -1,3 +1,4 @@
+import { conditionFailed } from '../shared/dynamo.ts';
 import type * as z from 'zod';
 import { clock } from '../shared/clock.ts';
 import { ValidationError } from '../shared/errors.ts';
@@ -61,9 +62,6 @@ async function markActive(orgId: string, day: string) {
   if (markedActive.size >= 10_000) markedActive.clear();
   markedActive.add(memo);
 }
-
-const conditionFailed = (error: unknown) =>
-  (error as { cause?: { name?: string } }).cause?.name === 'ConditionalCheckFailedException';
 
 /**
  * Records one billable call, exactly once per idempotency key: the log is a conditional put
