@@ -101,7 +101,7 @@ export function readConfig(node: Context): PlatformConfig {
     housekeepingSchedule: str(node, 'housekeepingSchedule') ?? 'rate(1 hour)',
     billingJobsSchedule: str(node, 'billingJobsSchedule') ?? 'rate(1 hour)',
     dailyUsageSchedule: str(node, 'dailyUsageSchedule') ?? 'cron(30 0 * * ? *)',
-    modelMetricsSchedule: str(node, 'modelMetricsSchedule') ?? 'cron(5 * * * ? *)',
+    modelMetricsSchedule: str(node, 'modelMetricsSchedule') ?? 'rate(1 minute)',
     holdSweepSchedule: str(node, 'holdSweepSchedule') ?? 'rate(5 minutes)',
     stripeSecretName: str(node, 'stripeSecretName') ?? `${prefix}/stripe`,
   };

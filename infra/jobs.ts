@@ -61,7 +61,8 @@ export const SCHEDULED_JOBS: readonly ScheduledJob[] = [
   {
     name: 'model-metrics',
     handler: 'jobs/model-metrics',
-    description: 'Rolls the model metrics of the last two hours up per model, platform-wide and per organization.',
+    description:
+      'Carries the model metrics roll-ups of the current hour (and of the last, until complete) forward to 15 seconds ago, per model, platform-wide and per organization.',
     schedule: 'modelMetricsSchedule',
   },
   {

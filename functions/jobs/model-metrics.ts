@@ -1,5 +1,5 @@
 import { modelMetricsJob } from '@platform/domain/gateway/metrics';
 import { scheduledJob } from '@platform/http/job';
 
-/** EventBridge schedule `model-metrics`: rolls the last two hours of gateway calls up per model. */
+/** EventBridge schedule `model-metrics` (every minute): carries the hour's roll-ups of gateway calls forward, per model. */
 export const handler = scheduledJob('model-metrics', async () => modelMetricsJob());

@@ -70,7 +70,8 @@ describe('gateway DynamoDB requests', () => {
     const first = await call(key);
     // Authentication (the key, and its last use), the caller's access (member and organization),
     // the routing snapshots (the organization's, the platform's), the plan's limits, the admission,
-    // the record, and the hour and day markers of the roll-ups.
+    // the record, and the roll-ups' markers: the model's hour (an update, which keeps how far the
+    // metrics job got) and the organization's day.
     expect(all(first).sort(), all(first).join(',')).toEqual(
       [
         'GetItem',
@@ -81,7 +82,7 @@ describe('gateway DynamoDB requests', () => {
         'Query',
         'TransactWriteItems',
         'TransactWriteItems',
-        'PutItem',
+        'UpdateItem',
         'PutItem',
       ].sort(),
     );

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { SETTLE_MS, modelMetricsJob } from '@platform/domain/gateway/metrics';
 import { api, createTeam, signUpPlatformAdmin, signUpUser } from '../helpers/api.ts';
 import { credits, gateway, keyFor, readStream, stream, usageOf } from '../helpers/gateway.ts';
 
@@ -239,6 +240,11 @@ describe('model metrics', () => {
     expect(mine.body).toMatchObject({ modelId: CHAT, scope: orgId, calls: 3, errors: 0, errorRate: 0 });
     expect(mine.body.latencyMs.p50).toBeGreaterThanOrEqual(0);
     expect(mine.body.tokens.total).toBeGreaterThan(0);
+    expect(Date.parse(mine.body.asOf)).toBeGreaterThanOrEqual(Date.parse(mine.body.to) - 1_000);
+    // Once the job has rolled them up, the same three calls, from the roll-up.
+    await modelMetricsJob(new Date(Date.now() + SETTLE_MS + 1_000));
+    const rolled = await api('GET', `/v1/models/${CHAT}/metrics?orgId=${orgId}`, { token: owner.accessToken });
+    expect(rolled.body).toMatchObject({ calls: 3, errors: 0, tokens: mine.body.tokens });
     expect((await api('GET', `/v1/models/${CHAT}/metrics?orgId=${orgId}`, { token: editor.accessToken })).status).toBe(403);
     expect((await api('GET', `/v1/models/${CHAT}/metrics`, { token: owner.accessToken })).status).toBe(403);
     const admin = await signUpPlatformAdmin();

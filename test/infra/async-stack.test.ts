@@ -91,7 +91,7 @@ describe('the scheduled jobs', () => {
         ScheduleExpression:
           {
             dailyUsageSchedule: 'cron(30 0 * * ? *)',
-            modelMetricsSchedule: 'cron(5 * * * ? *)',
+            modelMetricsSchedule: 'rate(1 minute)',
             holdSweepSchedule: 'rate(5 minutes)',
           }[job.schedule as string] ?? 'rate(1 hour)',
         State: 'ENABLED',

@@ -13,7 +13,7 @@ import {
   type CallRecord,
   type MeteredCall,
 } from '@platform/domain/gateway/metering';
-import { hourOf, modelMetrics, percentile, rollUpHour, bucketOf, ALL } from '@platform/domain/gateway/metrics';
+import { modelMetrics, modelMetricsJob, percentile, bucketOf, ALL, SETTLE_MS } from '@platform/domain/gateway/metrics';
 import type { Candidate } from '@platform/domain/gateway/types';
 import { listUsage } from '@platform/domain/usage/logs';
 import { limitsWithUsage } from '@platform/domain/billing/limits';
@@ -369,7 +369,7 @@ describe('gateway admission leases (DynamoDB Local)', () => {
 });
 
 describe('model metrics', () => {
-  it('roll an hour up per model and organization, with percentiles from the histogram', async () => {
+  it('of recorded calls roll up per model and organization, with percentiles from the histogram', async () => {
     const orgA = newOrg();
     const orgB = newOrg();
     await credit(orgA, 'grant', 'grant', 1000);
@@ -382,22 +382,27 @@ describe('model metrics', () => {
       const outcome = done(candidate('platform', measured), { inputTokens: 100, outputTokens: 10 }, latency);
       await record(call, await admit(call, 1), i === 4 ? { ...outcome, status: 'ERROR', errorType: 'server' } : outcome);
     }
-    const hour = hourOf(new Date());
-    expect(await rollUpHour(hour)).toBeGreaterThanOrEqual(3); // all, orgA, orgB
-    expect(await rollUpHour(hour)).toBeGreaterThanOrEqual(3); // twice: the same roll-ups
-
-    const later = new Date(Date.now() + 2 * 3_600_000); // the hour is no longer current: read from its roll-up
     const from = new Date(Date.now() - 3_600_000);
-    const all = await modelMetrics(measured, ALL, from, later, later);
+    const to = new Date(Date.now() + 3_600_000);
+    // Before any roll-up, the current hour is read from the calls themselves.
+    expect(await modelMetrics(measured, orgB, from, to)).toMatchObject({ calls: 1, errors: 1, errorTypes: { server: 1 } });
+
+    const settled = new Date(Date.now() + SETTLE_MS + 1_000);
+    const run = await modelMetricsJob(settled);
+    expect(run.rollups).toBeGreaterThanOrEqual(3); // all, orgA, orgB
+    // Read two hours on, when only the roll-ups hold these calls.
+    const later = new Date(Date.now() + 2 * 3_600_000);
+    const all = await modelMetrics(measured, ALL, from, to, { now: later });
     expect(all).toMatchObject({ calls: 5, errors: 1, errorRate: 0.2, tokens: { input: 500, output: 50, total: 550 } });
     expect(all.latencyMs.p50).toBeGreaterThanOrEqual(35);
     expect(all.latencyMs.p50).toBeLessThanOrEqual(50);
     expect(all.latencyMs.p95).toBeGreaterThan(750);
-    const a = await modelMetrics(measured, orgA, from, later, later);
-    expect(a).toMatchObject({ calls: 4, errors: 0 });
-    // The current hour is read from the calls themselves.
-    const live = await modelMetrics(measured, orgB, from, later);
-    expect(live).toMatchObject({ calls: 1, errors: 1, errorTypes: { server: 1 } });
+    expect(await modelMetrics(measured, orgA, from, to, { now: later })).toMatchObject({ calls: 4, errors: 0 });
+    expect(await modelMetrics(measured, orgB, from, to, { now: later })).toMatchObject({
+      calls: 1,
+      errors: 1,
+      errorTypes: { server: 1 },
+    });
   });
 
   it('computes percentiles from bucket counts', () => {

@@ -9,8 +9,9 @@ import { runStateMachine, type LocalFunction, type StateMachineOverrides } from 
 type Json = Parameters<typeof runStateMachine>[1];
 
 /**
- * One EventBridge schedule of the CDK app, runnable by name. Locally nothing fires on a
- * clock: `npm run job -- <name>` and tests start the target when they choose.
+ * One EventBridge schedule of the CDK app, runnable by name. Locally `npm run job -- <name>`
+ * and tests start the target when they choose; only `model-metrics` also fires on a clock, in
+ * `npm run dev` (every minute, as on AWS).
  */
 export interface LocalSchedule {
   name: string;

@@ -2,6 +2,7 @@ import { closeHeld, debit, drawWrite, reserveWrites, settleHeld } from '../billi
 import type { CreditReservation } from '../billing/entities.ts';
 import { limitWrites, refundWrites, subjectKey, type CountedCounter, type Subject } from '../billing/limits.ts';
 import type { OrgAccess } from '../identity/access.ts';
+import { clock } from '../shared/clock.ts';
 import { PaymentRequiredError } from '../shared/errors.ts';
 import { transactWrite, type WriteItem, type WriteOutcome } from '../shared/transactions.ts';
 import type { AgentType } from '../usage/entities.ts';
@@ -378,6 +379,7 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
     orgId: access.orgId,
     provider: candidate?.target.providerSlug ?? 'none',
     at,
+    recordedAt: clock.nowIso(),
     latencyMs: done.responseAt.getTime() - done.requestAt.getTime(),
     firstTokenMs: done.firstTokenAt ? done.firstTokenAt.getTime() - done.requestAt.getTime() : undefined,
     inputTokens: done.usage.inputTokens ?? 0,
@@ -441,7 +443,7 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
   if (spent && pool && !lease.single) void closeLease(pool, lease).catch(() => undefined);
   await Promise.all([
     usageRecorded(usage.log),
-    markModelHour(modelId, at),
+    markModelHour(modelId, metric.recordedAt),
     // This container's closing and opening leases, so none is left half done when the invocation ends.
     ...(pool?.leases ?? []).map((l) => l.closing),
     pool?.opening,

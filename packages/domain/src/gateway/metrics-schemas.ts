@@ -38,6 +38,11 @@ export const modelMetricsResponse = z.object({
   scope: z.string().describe('`all`, or the organization id'),
   from: z.string(),
   to: z.string(),
+  asOf: z
+    .string()
+    .describe(
+      'The current hour counts every call recorded before this: now, unless its latest calls fill more than one read. Earlier hours come from roll-ups that a job brings up to date every minute',
+    ),
   calls: z.number(),
   errors: z.number(),
   timeouts: z.number(),

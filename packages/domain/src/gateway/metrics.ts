@@ -1,20 +1,34 @@
 import { Entity, type EntityItem } from 'electrodb';
-import { SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
+import { clock } from '../shared/clock.ts';
+import { SERVICE, conditionFailed, entityConfig, lazy } from '../shared/dynamo.ts';
 import { newId } from '../shared/ids.ts';
 import { put, type WriteItem } from '../shared/transactions.ts';
 
 /**
  * Model metrics (DOMAIN.md §3, ModelMetric). Each gateway call leaves its metric, written in the
- * same transaction as its usage log; an hourly job rolls an hour's calls up per model, for
- * the whole platform and per organization; `GET /v1/models/{modelId}/metrics` reads the roll-ups
- * of a range (one Query) plus the raw calls of the hour not yet rolled up (one Query).
+ * same transaction as its usage log. A job (every minute on AWS) rolls the calls up per model
+ * and hour, for the whole platform and per organization, carrying each roll-up forward from
+ * where it stopped; `GET /v1/models/{modelId}/metrics` reads the roll-ups of a range (one
+ * Query) plus, for the current hour, the calls recorded since its roll-up (one Query, one page).
+ * Neither reads more as traffic grows: the route reads at most one page, and the job reads each
+ * call once. An organization's latest calls start where the platform-wide roll-up of the hour
+ * got to (read with the caller's authorization), since the job moves every organization's
+ * roll-up past a time before the platform's: a quiet organization, whose own roll-up has not
+ * moved for a while, reads the latest minute of the model's calls, not all since its last.
+ *
+ * Calls are filed by when they were recorded (`recordedAt`), not when they started: a roll-up
+ * that reached time T has counted every call recorded before T, and a call recorded later
+ * cannot land behind it. The job stops `SETTLE_MS` short of its clock, the time a record surely
+ * takes to land once stamped.
  *
  * The calls of one model and hour that are recorded in one transaction (the group commit of
- * `metering.ts`) share one item, its `calls` one entry each: a call is never in two items, since
- * the item lands only with the calls' usage logs, whose keys make each record once. A Lambda
- * container records one call at a time, so there an item holds one call. On the local server,
- * which records many together, one item per call doubled DynamoDB Local's cost of a record
- * (measured: 1.2 against 0.73 ms a call, 49 calls a transaction).
+ * `metering.ts`) share one item, its `calls` one entry each: a call is never in two items,
+ * since the item lands only with the calls' usage logs, whose keys make each record once. A
+ * Lambda container records one call at a time, so there an item holds one call. On the local
+ * server, which records many together, one item per call doubled DynamoDB Local's cost of a
+ * record (measured: 1.2 against 0.73 ms a call, 49 calls a transaction). An index per
+ * organization would have served an organization's latest calls too, but at one more write per
+ * call, on the gateway's hot path.
  *
  * Percentiles over a range come from merged histograms: each roll-up keeps how many calls fell
  * in each latency bucket, so p50 / p95 of any set of hours is exact to the bucket (the answer
@@ -34,9 +48,14 @@ const CALL_RETENTION_DAYS = 8;
 const ROLLUP_RETENTION_DAYS = 400;
 /** The scope of platform-wide roll-ups (an organization's are scoped by its id). */
 export const ALL = 'all';
+/** How long a record stamped `recordedAt` may take to land: the job rolls up to its clock minus this. */
+export const SETTLE_MS = 15_000;
+/** The most items the route reads of the current hour's latest calls: one page, whatever the traffic. */
+export const TAIL_ITEMS = 1_000;
 
 /** `2026-11-22T10`: the UTC hour of an instant. */
-export const hourOf = (instant: string | Date) => new Date(instant).toISOString().slice(0, 13);
+export const hourOf = (instant: string | number | Date) => new Date(instant).toISOString().slice(0, 13);
+const hourStart = (hour: string) => Date.parse(`${hour}:00:00Z`);
 
 /** What is kept of each call. */
 const callProperties = {
@@ -57,21 +76,22 @@ const MetricCallsEntity = lazy(
   () =>
     new Entity(
       {
-        model: { entity: 'modelmetric', version: '2', service },
+        model: { entity: 'modelmetric', version: '3', service },
         attributes: {
           modelId: { type: 'string', required: true, readOnly: true },
+          /** The hour of `recordedAt`. */
           hour: { type: 'string', required: true, readOnly: true },
-          /** The first call's start. */
-          at: { type: 'string', required: true, readOnly: true },
+          /** When the calls were recorded (the latest of them). */
+          recordedAt: { type: 'string', required: true, readOnly: true },
           writeId: { type: 'string', required: true, readOnly: true },
           calls: { type: 'list', items: { type: 'map', properties: callProperties }, required: true, readOnly: true },
           ttl: { type: 'number', readOnly: true },
         },
         indexes: {
-          /** A model's calls of one hour, in time order: what the roll-up and the current hour read. */
+          /** A model's calls of one hour, in the order they were recorded: what the job and the route read. */
           byModelHour: {
             pk: { field: 'pk', composite: ['modelId', 'hour'], casing: 'none' },
-            sk: { field: 'sk', composite: ['at', 'writeId'] },
+            sk: { field: 'sk', composite: ['recordedAt', 'writeId'] },
           },
         },
       },
@@ -79,7 +99,10 @@ const MetricCallsEntity = lazy(
     ),
 );
 
-/** Which models had calls in an hour: written once per process, model and hour; read by the roll-up job. */
+/**
+ * Which models had calls in an hour, and how far the job has rolled each up (`upTo`): written
+ * once per process, model and hour; read by the job.
+ */
 const ActiveModelHourEntity = lazy(
   () =>
     new Entity(
@@ -88,6 +111,8 @@ const ActiveModelHourEntity = lazy(
         attributes: {
           hour: { type: 'string', required: true, readOnly: true },
           modelId: { type: 'string', required: true, readOnly: true },
+          /** The job has rolled up every call of the hour recorded before this. */
+          upTo: { type: 'string' },
           ttl: { type: 'number' },
         },
         indexes: {
@@ -108,6 +133,8 @@ const RollupEntity = lazy(
           /** `all`, or an organization id. */
           scope: { type: 'string', required: true, readOnly: true },
           hour: { type: 'string', required: true, readOnly: true },
+          /** It counts the calls of its scope recorded before this: all of the hour's once it reaches the hour's end. */
+          upTo: { type: 'string' },
           calls: { type: 'number', required: true },
           errors: { type: 'number', required: true },
           timeouts: { type: 'number', required: true },
@@ -143,14 +170,22 @@ export const metricsDb = {
   },
 };
 
-export type MetricCall = EntityItem<ReturnType<typeof MetricCallsEntity>>['calls'][number] & { modelId: string };
+type CallsItem = EntityItem<ReturnType<typeof MetricCallsEntity>>;
+export type MetricCall = CallsItem['calls'][number];
+/** A call with when it was recorded (its item's). */
+type RecordedCall = MetricCall & { recordedAt: string };
+const recordedCalls = (items: CallsItem[]): RecordedCall[] =>
+  items.flatMap((item) => item.calls.map((call) => ({ ...call, recordedAt: item.recordedAt })));
 export type MetricRollup = EntityItem<ReturnType<typeof RollupEntity>>;
 
 export interface MetricInput {
   modelId: string;
   orgId: string;
   provider: string;
+  /** When the call started. */
   at: string;
+  /** When the call was recorded (the transaction that writes its metric is sent just after). */
+  recordedAt: string;
   latencyMs: number;
   firstTokenMs?: number;
   inputTokens: number;
@@ -173,35 +208,40 @@ export function metricWrites(inputs: readonly MetricInput[]): WriteItem[] {
     else groups.set(group, [input]);
   }
   return [...groups.values()].map((group) => {
-    const { modelId, at } = group[0]!;
+    const { modelId } = group[0]!;
+    const recordedAt = group.reduce((latest, input) => (input.recordedAt > latest ? input.recordedAt : latest), '');
     return put(
       metricsDb.calls.create({
         modelId,
-        hour: hourOf(at),
-        at,
+        hour: hourOf(recordedAt),
+        recordedAt,
         writeId: newId('mm'),
-        calls: group.map(({ modelId: _, ...call }) => ({
+        calls: group.map(({ modelId: _m, recordedAt: _r, ...call }) => ({
           ...call,
           latencyMs: Math.max(0, Math.round(call.latencyMs)),
           firstTokenMs: call.firstTokenMs === undefined ? undefined : Math.max(0, Math.round(call.firstTokenMs)),
         })),
-        ttl: Math.floor(Date.parse(at) / 1000) + CALL_RETENTION_DAYS * 86_400,
+        ttl: Math.floor(Date.parse(recordedAt) / 1000) + CALL_RETENTION_DAYS * 86_400,
       }),
     );
   });
 }
 
 /** The item a call's metric goes into, among those recorded with it. */
-export const metricGroupOf = (input: Pick<MetricInput, 'modelId' | 'at'>) => `${input.modelId}|${hourOf(input.at)}`;
+export const metricGroupOf = (input: Pick<MetricInput, 'modelId' | 'recordedAt'>) =>
+  `${input.modelId}|${hourOf(input.recordedAt)}`;
 
 const markedHours = new Set<string>();
-/** Notes that the model had calls this hour, for the roll-up job: once per process, model and hour. */
-export async function markModelHour(modelId: string, at: string) {
-  const hour = hourOf(at);
+/**
+ * Notes that the model had calls recorded in the hour of `recordedAt`, for the job: once per
+ * process, model and hour. An update, so that it never resets how far the job has got.
+ */
+export async function markModelHour(modelId: string, recordedAt: string) {
+  const hour = hourOf(recordedAt);
   const memo = `${hour}|${modelId}`;
   if (markedHours.has(memo)) return;
-  const ttl = Math.floor(Date.parse(`${hour}:00:00Z`) / 1000) + CALL_RETENTION_DAYS * 86_400;
-  await metricsDb.activeHour.put({ hour, modelId, ttl }).go({ response: 'none' });
+  const ttl = Math.floor(hourStart(hour) / 1000) + CALL_RETENTION_DAYS * 86_400;
+  await metricsDb.activeHour.update({ hour, modelId }).set({ ttl }).go({ response: 'none' });
   if (markedHours.size >= 10_000) markedHours.clear();
   markedHours.add(memo);
 }
@@ -276,40 +316,123 @@ export function percentile(histogram: number[], q: number): number | null {
   return LATENCY_BUCKETS_MS.at(-1)!;
 }
 
-async function callsOf(modelId: string, hour: string): Promise<MetricCall[]> {
-  const { data } = await metricsDb.calls.query.byModelHour({ modelId, hour }).go({ pages: 'all' });
-  return data.flatMap((item) => item.calls.map((call) => ({ ...call, modelId })));
+/** A roll-up's counts, without its key. */
+const totalsOf = ({ modelId: _m, scope: _s, hour: _h, upTo: _u, ttl: _t, ...totals }: MetricRollup): Totals => totals;
+
+/** The roll-ups of these keys that exist, read consistently (what DynamoDB leaves unprocessed is asked again). */
+async function rollupsOf(keys: Array<Pick<MetricRollup, 'modelId' | 'scope' | 'hour'>>): Promise<MetricRollup[]> {
+  const found: MetricRollup[] = [];
+  for (let pending = keys, attempt = 0; pending.length; attempt++) {
+    if (attempt) await new Promise((resolve) => setTimeout(resolve, Math.min(1_000, 25 * 2 ** attempt)));
+    const { data, unprocessed } = await metricsDb.rollup.get(pending).go({ consistent: true });
+    found.push(...data);
+    pending = unprocessed;
+  }
+  return found;
+}
+
+const ROLLUP_WRITE_ATTEMPTS = 5;
+/** Scopes rewritten at once. */
+const ROLLUP_WRITES_AT_ONCE = 25;
+
+/**
+ * Carries one scope's roll-up of an hour forward to `upTo` with its `calls`: it counts those
+ * recorded at or after its own `upTo`, and is rewritten on the condition that its `upTo` is
+ * still the one read. So a run that stopped halfway, or two runs at once, count each call once.
+ * Answers whether it wrote.
+ */
+async function carryRollup(
+  key: Pick<MetricRollup, 'modelId' | 'scope' | 'hour'>,
+  calls: RecordedCall[],
+  upTo: string,
+  rollup?: MetricRollup,
+) {
+  const ttl = Math.floor(hourStart(key.hour) / 1000) + ROLLUP_RETENTION_DAYS * 86_400;
+  for (let attempt = 1; ; attempt++) {
+    const seen = rollup?.upTo ?? '';
+    if (rollup && seen >= upTo) return false;
+    const totals = rollup ? totalsOf(rollup) : emptyTotals();
+    for (const call of calls) if (call.recordedAt >= seen) addCall(totals, call);
+    const next = { ...key, upTo, ...totals, ttl };
+    try {
+      if (rollup)
+        await metricsDb.rollup
+          .put(next)
+          .where(({ upTo: at }, { eq, notExists }) => (seen ? eq(at, seen) : notExists(at)))
+          .go({ response: 'none' });
+      else await metricsDb.rollup.create(next).go({ response: 'none' });
+      return true;
+    } catch (error) {
+      if (!conditionFailed(error) || attempt >= ROLLUP_WRITE_ATTEMPTS) throw error;
+      rollup = (await metricsDb.rollup.get(key).go({ consistent: true })).data ?? undefined;
+    }
+  }
 }
 
 /**
- * Rolls one hour up: for each model with calls in it, the platform-wide totals and each
- * organization's. Deterministic from the calls, written with plain puts: running it twice, or
- * again once late calls arrived, gives the same roll-ups. Returns how many it wrote.
+ * Carries the roll-ups of one model and hour forward to `upTo`, from the calls recorded since
+ * `from` (where the job last got to for it): those of each organization with calls among them,
+ * then the platform's. An organization without calls since `from` keeps its roll-up as it is:
+ * it had none in between either, since a run that sees an organization's calls moves its
+ * roll-up before the model's `from`. And the platform's roll-up moves last, so every
+ * organization's calls recorded before the platform's `upTo` are in its own roll-up (what the
+ * route's read of an organization's latest calls relies on). Returns how many roll-ups it wrote.
  */
-export async function rollUpHour(hour: string): Promise<number> {
-  const { data: models } = await metricsDb.activeHour.query.byHour({ hour }).go({ pages: 'all' });
-  let written = 0;
-  for (const { modelId } of models) {
-    const byScope = new Map<string, Totals>([[ALL, emptyTotals()]]);
-    for (const call of await callsOf(modelId, hour)) {
-      addCall(byScope.get(ALL)!, call);
-      if (!byScope.has(call.orgId)) byScope.set(call.orgId, emptyTotals());
-      addCall(byScope.get(call.orgId)!, call);
-    }
-    const ttl = Math.floor(Date.parse(`${hour}:00:00Z`) / 1000) + ROLLUP_RETENTION_DAYS * 86_400;
-    const items = [...byScope].map(([scope, totals]) => ({ modelId, scope, hour, ...totals, ttl }));
-    await metricsDb.rollup.put(items).go();
-    written += items.length;
+async function carryForward(modelId: string, hour: string, from: string, upTo: string): Promise<number> {
+  const { data } = await metricsDb.calls.query
+    .byModelHour({ modelId, hour })
+    .between({ recordedAt: from }, { recordedAt: upTo })
+    .go({ pages: 'all' });
+  const calls = recordedCalls(data.filter((item) => item.recordedAt >= from && item.recordedAt < upTo));
+  if (!calls.length) return 0;
+  const byOrg = new Map<string, RecordedCall[]>();
+  for (const call of calls) {
+    const own = byOrg.get(call.orgId);
+    if (own) own.push(call);
+    else byOrg.set(call.orgId, [call]);
   }
+  const orgs = [...byOrg.keys()];
+  const existing = new Map((await rollupsOf([ALL, ...orgs].map((scope) => ({ modelId, scope, hour })))).map((r) => [r.scope, r]));
+  const carry = (scope: string, scoped: RecordedCall[]) =>
+    carryRollup({ modelId, scope, hour }, scoped, upTo, existing.get(scope));
+  let written = 0;
+  for (let i = 0; i < orgs.length; i += ROLLUP_WRITES_AT_ONCE) {
+    const wrote = await Promise.all(orgs.slice(i, i + ROLLUP_WRITES_AT_ONCE).map((org) => carry(org, byOrg.get(org)!)));
+    written += wrote.filter(Boolean).length;
+  }
+  if (await carry(ALL, calls)) written++;
   return written;
 }
 
-/** The hourly job: rolls up the hour that just ended (and the one before, for late writers). */
-export async function modelMetricsJob(now = new Date()): Promise<{ hours: string[]; rollups: number }> {
-  const hours = [2, 1].map((back) => hourOf(new Date(now.getTime() - back * 3_600_000)));
+/**
+ * The job (every minute on AWS, `npm run job -- model-metrics` locally): carries the roll-ups
+ * of the current hour, and of the one before until they hold all of it, forward to `SETTLE_MS`
+ * before `now`. It reads each call once; running it twice, or two at once, changes nothing.
+ */
+export async function modelMetricsJob(now = clock.now()): Promise<{ hours: string[]; models: number; rollups: number }> {
+  const cutoff = now.getTime() - SETTLE_MS;
+  const hours = [hourOf(cutoff - 3_600_000), hourOf(cutoff)];
+  let models = 0;
   let rollups = 0;
-  for (const hour of hours) rollups += await rollUpHour(hour);
-  return { hours, rollups };
+  for (const hour of hours) {
+    const upTo = new Date(Math.min(cutoff, hourStart(hour) + 3_600_000)).toISOString();
+    const { data: markers } = await metricsDb.activeHour.query.byHour({ hour }).go({ pages: 'all' });
+    for (const { modelId, upTo: from } of markers) {
+      if (from !== undefined && from >= upTo) continue;
+      rollups += await carryForward(modelId, hour, from ?? '', upTo);
+      models++;
+      // Only forward: a slower run that got less far leaves it (its roll-ups were conditional all the same).
+      await metricsDb.activeHour
+        .patch({ hour, modelId })
+        .set({ upTo })
+        .where(({ upTo: at }, { notExists, lt }) => `${notExists(at)} OR ${lt(at, upTo)}`)
+        .go({ response: 'none' })
+        .catch((error: unknown) => {
+          if (!conditionFailed(error)) throw error;
+        });
+    }
+  }
+  return { hours, models, rollups };
 }
 
 export interface MetricsSummary {
@@ -317,6 +440,8 @@ export interface MetricsSummary {
   scope: string;
   from: string;
   to: string;
+  /** Every call of the current hour recorded before this is counted (now, unless it had more calls than one read holds). */
+  asOf: string;
   calls: number;
   errors: number;
   timeouts: number;
@@ -328,29 +453,70 @@ export interface MetricsSummary {
   hourly: Array<{ hour: string; calls: number; errors: number; p50: number | null; p95: number | null; costMicros: number }>;
 }
 
+export interface MetricsReadOptions {
+  now?: Date;
+  /** The most items of the current hour's latest calls read: one page. */
+  tailItems?: number;
+  /**
+   * For an organization's metrics: the platform-wide roll-up of the current hour, as read with
+   * the caller's authorization (`platformRollupRead`, strongly consistent like every
+   * transaction). Read here when not given.
+   */
+  platform?: MetricRollup | null;
+}
+
+/** The read of a model's platform-wide roll-up of the current hour, to go in one request with an organization's authorization. */
+export const platformRollupRead = (modelId: string, now: Date) => ({
+  op: metricsDb.rollup.get({ modelId, scope: ALL, hour: hourOf(now) }),
+  entity: metricsDb.rollup,
+});
+
 /**
  * A model's metrics over [from, to), platform-wide (`scope` = `all`) or for one organization:
- * its hourly roll-ups, plus the calls of the current hour, which no roll-up holds yet.
+ * its hourly roll-ups, and for the current hour the calls recorded since then (one read of at
+ * most `tailItems` items). An organization's start where its roll-up or the platform's got to,
+ * whichever is later (see `carryForward`).
  */
 export async function modelMetrics(
   modelId: string,
   scope: string,
   from: Date,
   to: Date,
-  now = new Date(),
+  { now = clock.now(), tailItems = TAIL_ITEMS, platform }: MetricsReadOptions = {},
 ): Promise<MetricsSummary> {
   const fromHour = hourOf(from);
-  const lastHour = hourOf(new Date(to.getTime() - 1));
+  const lastHour = hourOf(to.getTime() - 1);
   const currentHour = hourOf(now);
+  const live = currentHour >= fromHour && currentHour <= lastHour;
+  // The platform's roll-up first, then the scope's, consistently: the job moves the platform's
+  // last, so the scope's can be no older than the platform's read before it.
+  const platformRollup =
+    scope === ALL || !live || platform !== undefined
+      ? platform
+      : (await metricsDb.rollup.get({ modelId, scope: ALL, hour: currentHour }).go({ consistent: true })).data;
   const { data: rollups } = await metricsDb.rollup.query
     .byScope({ modelId, scope })
     .between({ hour: fromHour }, { hour: lastHour })
-    .go({ pages: 'all' });
-  const hours = new Map<string, Totals>(rollups.filter((r) => r.hour !== currentHour).map((r) => [r.hour, r]));
-  if (currentHour >= fromHour && currentHour <= lastHour) {
-    const live = emptyTotals();
-    for (const call of await callsOf(modelId, currentHour)) if (scope === ALL || call.orgId === scope) addCall(live, call);
-    if (live.calls) hours.set(currentHour, live);
+    .go({ pages: 'all', consistent: true });
+  const hours = new Map<string, Totals>(rollups.map((r) => [r.hour, totalsOf(r)]));
+  let asOf = now.toISOString();
+  if (live) {
+    const rolled = rollups.find((r) => r.hour === currentHour);
+    const platformUpTo = platformRollup?.hour === currentHour ? (platformRollup.upTo ?? '') : '';
+    const since = [rolled?.upTo ?? '', platformUpTo].reduce((a, b) => (a > b ? a : b));
+    // One item more than it counts: DynamoDB cannot say that a full page was the last.
+    const { data, cursor } = await metricsDb.calls.query
+      .byModelHour({ modelId, hour: currentHour })
+      .gte({ recordedAt: since })
+      .go({ limit: tailItems + 1 });
+    const counted = data.slice(0, tailItems);
+    const totals = rolled ? totalsOf(rolled) : emptyTotals();
+    for (const call of recordedCalls(counted))
+      if (call.recordedAt >= since && (scope === ALL || call.orgId === scope)) addCall(totals, call);
+    // Items come in the order they were recorded: every call before the first one left out is counted.
+    const next = data[tailItems] ?? (cursor ? counted.at(-1) : undefined);
+    if (next) asOf = next.recordedAt;
+    if (totals.calls) hours.set(currentHour, totals);
   }
   const total = emptyTotals();
   for (const totals of hours.values()) merge(total, totals);
@@ -359,6 +525,7 @@ export async function modelMetrics(
     scope,
     from: from.toISOString(),
     to: to.toISOString(),
+    asOf,
     calls: total.calls,
     errors: total.errors,
     timeouts: total.timeouts,

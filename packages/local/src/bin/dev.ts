@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT, startLocalCloud } from '../cloud.ts';
+import { runJob } from '../schedules.ts';
 
 /**
  * `npm run dev`: the whole API on PORT (default 3000), with demo data, persisted under
@@ -54,10 +55,18 @@ console.log(`
   Details  .local/dev.json        Ctrl-C stops everything.
 `);
 
+// Nothing else fires on a clock here (`npm run job -- <name>`), but model metrics would show
+// nothing of past hours without this one, which runs every minute on AWS.
+const MODEL_METRICS_EVERY_MS = 60_000;
+const metricsTimer = setInterval(() => {
+  runJob('model-metrics').catch((error: unknown) => console.error('model-metrics job failed:', error));
+}, MODEL_METRICS_EVERY_MS);
+
 let stopping = false;
 async function shutdown() {
   if (stopping) return;
   stopping = true;
+  clearInterval(metricsTimer);
   console.log('Stopping…');
   await cloud.stop();
   process.exit(0);

@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import {
+  ALL,
+  SETTLE_MS,
+  markModelHour,
+  metricWrites,
+  metricsDb,
+  modelMetrics,
+  modelMetricsJob,
+  type MetricInput,
+} from '@platform/domain/gateway/metrics';
+import { transactWrite } from '@platform/domain/shared/transactions';
+
+/**
+ * Model metrics against DynamoDB Local: the job carries each hour's roll-ups forward a minute at
+ * a time and counts every call once, however it is run; the route adds the current hour's
+ * latest calls to them in one read. Calls are written as the gateway's records write them
+ * (`metricWrites`, then `markModelHour`), at chosen times in an hour five hours ago, with the
+ * job and the route told what "now" is.
+ */
+const HOUR_MS = 3_600_000;
+const H = Math.floor(Date.now() / HOUR_MS) * HOUR_MS - 5 * HOUR_MS;
+/** An instant of hour H (or after it): minutes and seconds past its start. */
+const at = (minutes: number, seconds = 0) => new Date(H + minutes * 60_000 + seconds * 1_000);
+const iso = (minutes: number, seconds = 0) => at(minutes, seconds).toISOString();
+const newOrg = () => `org_${randomUUID().replace(/-/g, '').slice(0, 26)}`;
+const newModel = () => `metrics-model-${randomUUID().slice(0, 8)}`;
+const range = { from: at(0), to: at(120) };
+
+interface Call {
+  orgId: string;
+  recordedAt: string;
+  latencyMs?: number;
+  status?: MetricInput['status'];
+}
+
+/** Records calls as the gateway does: one transaction for those given together. */
+async function recordCalls(modelId: string, calls: Call[]) {
+  const inputs = calls.map(({ orgId, recordedAt, latencyMs = 40, status = 'SUCCESS' }): MetricInput => ({
+    modelId,
+    orgId,
+    provider: 'local',
+    at: new Date(Date.parse(recordedAt) - latencyMs).toISOString(),
+    recordedAt,
+    latencyMs,
+    inputTokens: 100,
+    outputTokens: 10,
+    costMicros: 110,
+    status,
+    ...(status === 'SUCCESS' ? {} : { errorType: 'server' }),
+  }));
+  await transactWrite(metricWrites(inputs));
+  for (const input of inputs) await markModelHour(modelId, input.recordedAt);
+}
+
+/** What the route answers, read at `now`. */
+const read = (modelId: string, scope: string, now: Date, tailItems?: number) =>
+  modelMetrics(modelId, scope, range.from, range.to, { now, tailItems });
+/** Read after both hours have passed: roll-ups only. */
+const rolledUp = (modelId: string, scope: string) => read(modelId, scope, at(180));
+
+describe('the model metrics job', () => {
+  it('rolls an hour up per model, for the platform and each organization, once the calls have settled', async () => {
+    const modelId = newModel();
+    const [a, b] = [newOrg(), newOrg()];
+    await recordCalls(modelId, [
+      { orgId: a, recordedAt: iso(10), latencyMs: 30 },
+      { orgId: a, recordedAt: iso(10, 1), latencyMs: 60 },
+      { orgId: b, recordedAt: iso(20), latencyMs: 900, status: 'ERROR' },
+    ]);
+    await recordCalls(modelId, [{ orgId: b, recordedAt: iso(30) }]);
+
+    // Calls recorded less than SETTLE_MS ago may still be landing: the job leaves them.
+    await modelMetricsJob(new Date(at(30).getTime() + SETTLE_MS - 1_000));
+    expect(await rolledUp(modelId, ALL)).toMatchObject({ calls: 3, errors: 1 });
+    expect(await rolledUp(modelId, b)).toMatchObject({ calls: 1, errors: 1, errorTypes: { server: 1 } });
+
+    await modelMetricsJob(at(31));
+    const all = await rolledUp(modelId, ALL);
+    expect(all).toMatchObject({ calls: 4, errors: 1, errorRate: 0.25, tokens: { input: 400, output: 40, total: 440 } });
+    expect(all.hourly).toEqual([expect.objectContaining({ hour: iso(0).slice(0, 13), calls: 4, errors: 1 })]);
+    expect(all.latencyMs.p95).toBeGreaterThan(750);
+    expect(await rolledUp(modelId, a)).toMatchObject({ calls: 2, errors: 0, latencyMs: { mean: 45 } });
+    expect(await rolledUp(modelId, b)).toMatchObject({ calls: 2, errors: 1 });
+  });
+
+  it('counts each call once when run again, at once, or after stopping halfway', async () => {
+    const modelId = newModel();
+    const [a, b, c] = [newOrg(), newOrg(), newOrg()];
+    await recordCalls(modelId, [
+      { orgId: a, recordedAt: iso(5) },
+      { orgId: b, recordedAt: iso(6) },
+    ]);
+    await modelMetricsJob(at(10));
+    await recordCalls(modelId, [
+      { orgId: b, recordedAt: iso(12) },
+      { orgId: c, recordedAt: iso(13) },
+      { orgId: c, recordedAt: iso(14) },
+    ]);
+    await Promise.all([modelMetricsJob(at(20)), modelMetricsJob(at(20)), modelMetricsJob(at(21))]);
+    await modelMetricsJob(at(21));
+    const expected = { [ALL]: 5, [a]: 1, [b]: 2, [c]: 2 };
+    for (const [scope, calls] of Object.entries(expected)) expect((await rolledUp(modelId, scope)).calls, scope).toBe(calls);
+
+    // A run that stopped before noting how far it got: the next starts from further back, and
+    // each roll-up still counts only what it has not.
+    await recordCalls(modelId, [{ orgId: a, recordedAt: iso(25) }]);
+    await metricsDb.activeHour
+      .patch({ hour: iso(0).slice(0, 13), modelId })
+      .set({ upTo: iso(0) })
+      .go();
+    await modelMetricsJob(at(30));
+    expected[ALL] = 6;
+    expected[a] = 2;
+    for (const [scope, calls] of Object.entries(expected)) expect((await rolledUp(modelId, scope)).calls, scope).toBe(calls);
+  });
+
+  it('completes the hour before once its end has settled, and then leaves it', async () => {
+    const modelId = newModel();
+    const org = newOrg();
+    await recordCalls(modelId, [{ orgId: org, recordedAt: iso(59, 59) }]);
+    await recordCalls(modelId, [{ orgId: org, recordedAt: iso(60, 1) }]);
+    const run = await modelMetricsJob(at(60, 30));
+    expect(run.hours).toEqual([iso(0).slice(0, 13), iso(60).slice(0, 13)]);
+    const hourly = (await rolledUp(modelId, org)).hourly;
+    expect(hourly.map((h) => [h.hour, h.calls])).toEqual([
+      [iso(0).slice(0, 13), 1],
+      [iso(60).slice(0, 13), 1],
+    ]);
+    const { data: marker } = await metricsDb.activeHour.get({ hour: iso(0).slice(0, 13), modelId }).go();
+    expect(marker?.upTo).toBe(iso(60));
+    // Complete: later runs do not read it again.
+    expect((await modelMetricsJob(at(61))).models).toBe(1);
+  });
+});
+
+describe('GET /v1/models/{modelId}/metrics, in the current hour', () => {
+  it('adds the calls recorded since the roll-up to it', async () => {
+    const modelId = newModel();
+    const org = newOrg();
+    await recordCalls(modelId, [
+      { orgId: org, recordedAt: iso(5) },
+      { orgId: org, recordedAt: iso(6) },
+    ]);
+    await modelMetricsJob(at(10));
+    await recordCalls(modelId, [{ orgId: org, recordedAt: iso(15) }]);
+    await recordCalls(modelId, [{ orgId: org, recordedAt: iso(16), status: 'TIMEOUT' }]);
+    for (const scope of [ALL, org]) {
+      const now = at(17);
+      const live = await read(modelId, scope, now);
+      expect(live).toMatchObject({ calls: 4, timeouts: 1, asOf: now.toISOString() });
+      expect(live.hourly).toHaveLength(1);
+    }
+  });
+
+  it('reads one page of the latest calls, and says up to when it counted', async () => {
+    const modelId = newModel();
+    const [quiet, busy, fresh] = [newOrg(), newOrg(), newOrg()];
+    await recordCalls(modelId, [{ orgId: quiet, recordedAt: iso(1) }]);
+    await modelMetricsJob(at(2));
+    for (let second = 0; second < 5; second++) await recordCalls(modelId, [{ orgId: busy, recordedAt: iso(3, second) }]);
+    await modelMetricsJob(at(4)); // the platform's roll-up and the busy organization's reach 3:45; the quiet one's stays at 1:45
+    await recordCalls(modelId, [{ orgId: quiet, recordedAt: iso(5) }]);
+    await recordCalls(modelId, [{ orgId: busy, recordedAt: iso(5, 10) }]);
+    await recordCalls(modelId, [{ orgId: fresh, recordedAt: iso(5, 20) }]);
+    const now = at(6);
+
+    // Platform-wide: the roll-up's six, and two of the three items since; the third counts from the next read on.
+    expect(await read(modelId, ALL, now, 2)).toMatchObject({ calls: 8, asOf: iso(5, 20) });
+    expect(await read(modelId, ALL, now, 3)).toMatchObject({ calls: 9, asOf: now.toISOString() });
+    // An organization's latest calls start where the platform's roll-up got to, even when its
+    // own stopped earlier: three items, not the eight since 1:45.
+    expect(await read(modelId, quiet, now, 3)).toMatchObject({ calls: 2, asOf: now.toISOString() });
+    expect(await read(modelId, busy, now, 3)).toMatchObject({ calls: 6, asOf: now.toISOString() });
+    expect(await read(modelId, fresh, now, 3)).toMatchObject({ calls: 1, asOf: now.toISOString() });
+    expect(await read(modelId, quiet, now, 1)).toMatchObject({ calls: 2, asOf: iso(5, 10) });
+  });
+});
