@@ -292,6 +292,12 @@ if (process.env.BENCH_ONLY === 'cold-request') {
   rmSync(TMP, { recursive: true, force: true });
   process.exit(0);
 }
+if (process.env.BENCH_ONLY === 'gateway') {
+  const round = (cloud: Cloud) => gatewayBench(cloud, load, stats, { concurrency: CONCURRENCY, seconds: LOAD_SECONDS });
+  const gateway = await withCloud(async (cloud) => (await round(cloud), round(cloud))); // the first round warms up
+  console.log(JSON.stringify({ machine, gateway }, null, 2));
+  process.exit(0);
+}
 if (process.env.BENCH_ONLY === 'me') {
   console.log(JSON.stringify({ machine, me: await withCloud(meBench) }, null, 2));
   process.exit(0);
