@@ -10,6 +10,7 @@ import {
   modelMetricsJob,
   type MetricInput,
 } from '@platform/domain/gateway/metrics';
+import { dynamo } from '@platform/domain/shared/dynamo';
 import { transactWrite } from '@platform/domain/shared/transactions';
 
 /**
@@ -114,6 +115,36 @@ describe('the model metrics job', () => {
     expected[ALL] = 6;
     expected[a] = 2;
     for (const [scope, calls] of Object.entries(expected)) expect((await rolledUp(modelId, scope)).calls, scope).toBe(calls);
+  });
+
+  it('moves the platform-wide roll-up only after every organization’s, so a failed run leaves it behind them', async () => {
+    const modelId = newModel();
+    const [a, b] = [newOrg(), newOrg()];
+    await recordCalls(modelId, [
+      { orgId: a, recordedAt: iso(40) },
+      { orgId: b, recordedAt: iso(40, 1) },
+    ]);
+    const refuseB = (next: (args: any) => Promise<any>) => async (args: any) => {
+      if (args.input?.Item?.scope === b) throw new Error('DynamoDB is unavailable');
+      return next(args);
+    };
+    dynamo().middlewareStack.add(refuseB, { step: 'initialize', name: 'refuseB' });
+    try {
+      await expect(modelMetricsJob(at(45))).rejects.toThrow('unavailable');
+    } finally {
+      dynamo().middlewareStack.remove('refuseB');
+    }
+    const hour = iso(0).slice(0, 13);
+    const platform = await metricsDb.rollup.get({ modelId, scope: ALL, hour }).go();
+    expect(platform.data, 'the platform roll-up waits for every organization’s').toBeNull();
+    // The next run finishes the work, each call counted once.
+    await modelMetricsJob(at(46));
+    for (const [scope, calls] of [
+      [ALL, 2],
+      [a, 1],
+      [b, 1],
+    ] as const)
+      expect((await rolledUp(modelId, scope)).calls, scope).toBe(calls);
   });
 
   it('completes the hour before once its end has settled, and then leaves it', async () => {
