@@ -171,7 +171,7 @@ export const metricsDb = {
 };
 
 type CallsItem = EntityItem<ReturnType<typeof MetricCallsEntity>>;
-export type MetricCall = CallsItem['calls'][number];
+type MetricCall = CallsItem['calls'][number];
 /** A call with when it was recorded (its item's). */
 type RecordedCall = MetricCall & { recordedAt: string };
 const recordedCalls = (items: CallsItem[]): RecordedCall[] =>
