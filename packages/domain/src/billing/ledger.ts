@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { ConflictError, NotFoundError, PaymentRequiredError, ValidationError } from '../shared/errors.ts';
-import { newId } from '../shared/ids.ts';
+import { newId, shardOf } from '../shared/ids.ts';
 import { put, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
 import { ledgerDb, type CreditReservation, type CreditTransaction, type TransactionType } from './entities.ts';
 import { pageOf } from '../shared/pages.ts';
@@ -129,8 +128,6 @@ export async function debit(
   );
 }
 
-const shardOf = (reservationId: string) => createHash('sha256').update(reservationId).digest()[0]! % RESERVATION_SHARDS;
-
 /**
  * Holds credits for work in flight. `reservationId` is the caller's idempotency key: a retry
  * returns the same hold. The hold ends by `settle` (the real cost) or `release` (nothing
@@ -173,7 +170,7 @@ export function reserveWrites(
     status: 'held' as const,
     purpose: options.purpose,
     expiresAt: new Date(now + (options.holdMinutes ?? DEFAULT_HOLD_MINUTES) * 60_000).toISOString(),
-    shard: shardOf(reservationId),
+    shard: shardOf(reservationId, RESERVATION_SHARDS),
     createdAt: new Date(now).toISOString(),
   } as CreditReservation;
   const writes = [

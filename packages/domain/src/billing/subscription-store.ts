@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { shardOf } from '../shared/ids.ts';
 import { db } from '../identity/entities.ts';
 import { ConflictError, NotFoundError } from '../shared/errors.ts';
 import { put, remove, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
@@ -55,13 +55,11 @@ export function dueDates(sub: Subscription): Partial<Record<DueKind, string>> {
   return due;
 }
 
-const shardOf = (orgId: string) => createHash('sha256').update(orgId).digest()[0]! % DUE_SHARDS;
-
 /** Puts or removes the markers whose date changed (all of them for a subscription never written this way). */
 export function dueWrites(prev: Subscription | undefined, next: Subscription): WriteItem[] {
   const before = prev && prev.version !== undefined ? dueDates(prev) : undefined;
   const after = dueDates(next);
-  const shard = shardOf(next.orgId);
+  const shard = shardOf(next.orgId, DUE_SHARDS);
   return DUE_KINDS.filter((kind) => !before || before[kind] !== after[kind]).map((kind) =>
     after[kind]
       ? put(billingDb.due.put({ orgId: next.orgId, kind, dueAt: after[kind]!, shard }))

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
 
@@ -20,3 +20,6 @@ export function newId(prefix: string, now = Date.now()): string {
 }
 
 export const ID_PATTERN = /^[a-z]{2,5}_[0-9a-z]{26}$/;
+
+/** A stable shard in [0, shards) for a key (at most 256 shards): spreads a hot partition's writes. */
+export const shardOf = (key: string, shards: number): number => createHash('sha256').update(key).digest()[0]! % shards;
