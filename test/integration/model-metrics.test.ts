@@ -2,8 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   ALL,
+  METRIC_SHARDS,
   SETTLE_MS,
   markModelHour,
+  metricShardOf,
   metricWrites,
   metricsDb,
   modelMetrics,
@@ -26,6 +28,13 @@ const H = Math.floor(Date.now() / HOUR_MS) * HOUR_MS - 5 * HOUR_MS;
 const at = (minutes: number, seconds = 0) => new Date(H + minutes * 60_000 + seconds * 1_000);
 const iso = (minutes: number, seconds = 0) => at(minutes, seconds).toISOString();
 const newOrg = () => `org_${randomUUID().replace(/-/g, '').slice(0, 26)}`;
+/** A new organization whose calls go to this shard. */
+function orgIn(shard: number): string {
+  for (;;) {
+    const orgId = newOrg();
+    if (metricShardOf(orgId) === shard) return orgId;
+  }
+}
 const newModel = () => `metrics-model-${randomUUID().slice(0, 8)}`;
 const range = { from: at(0), to: at(120) };
 
@@ -52,7 +61,7 @@ async function recordCalls(modelId: string, calls: Call[]) {
     ...(status === 'SUCCESS' ? {} : { errorType: 'server' }),
   }));
   await transactWrite(metricWrites(inputs));
-  for (const input of inputs) await markModelHour(modelId, input.recordedAt);
+  for (const input of inputs) await markModelHour(input);
 }
 
 /** What the route answers, read at `now`. */
@@ -64,7 +73,8 @@ const rolledUp = (modelId: string, scope: string) => read(modelId, scope, at(180
 describe('the model metrics job', () => {
   it('rolls an hour up per model, for the platform and each organization, once the calls have settled', async () => {
     const modelId = newModel();
-    const [a, b] = [newOrg(), newOrg()];
+    const [a, b] = [orgIn(0), orgIn(METRIC_SHARDS - 1)]; // calls in two shards, both read
+
     await recordCalls(modelId, [
       { orgId: a, recordedAt: iso(10), latencyMs: 30 },
       { orgId: a, recordedAt: iso(10, 1), latencyMs: 60 },
@@ -88,7 +98,7 @@ describe('the model metrics job', () => {
 
   it('counts each call once when run again, at once, or after stopping halfway', async () => {
     const modelId = newModel();
-    const [a, b, c] = [newOrg(), newOrg(), newOrg()];
+    const [a, b, c] = [orgIn(1), orgIn(1), orgIn(2)];
     await recordCalls(modelId, [
       { orgId: a, recordedAt: iso(5) },
       { orgId: b, recordedAt: iso(6) },
@@ -167,7 +177,7 @@ describe('the model metrics job', () => {
 });
 
 describe('GET /v1/models/{modelId}/metrics, in the current hour', () => {
-  it('adds the calls recorded since the roll-up to it', async () => {
+  it('adds an organization’s calls recorded since the roll-up to it', async () => {
     const modelId = newModel();
     const org = newOrg();
     await recordCalls(modelId, [
@@ -177,17 +187,18 @@ describe('GET /v1/models/{modelId}/metrics, in the current hour', () => {
     await modelMetricsJob(at(10));
     await recordCalls(modelId, [{ orgId: org, recordedAt: iso(15) }]);
     await recordCalls(modelId, [{ orgId: org, recordedAt: iso(16), status: 'TIMEOUT' }]);
-    for (const scope of [ALL, org]) {
-      const now = at(17);
-      const live = await read(modelId, scope, now);
-      expect(live).toMatchObject({ calls: 4, timeouts: 1, asOf: now.toISOString() });
-      expect(live.hourly).toHaveLength(1);
-    }
+    const now = at(17);
+    const live = await read(modelId, org, now);
+    expect(live).toMatchObject({ calls: 4, timeouts: 1, asOf: now.toISOString() });
+    expect(live.hourly).toHaveLength(1);
+    // Platform-wide, the current hour is the roll-up, and says how far it got.
+    expect(await read(modelId, ALL, now)).toMatchObject({ calls: 2, timeouts: 0, asOf: iso(9, 45) });
   });
 
-  it('reads one page of the latest calls, and says up to when it counted', async () => {
+  it('reads one page of the organization’s shard, and says up to when it counted', async () => {
     const modelId = newModel();
-    const [quiet, busy, fresh] = [newOrg(), newOrg(), newOrg()];
+    const [quiet, busy, fresh] = [orgIn(3), orgIn(3), orgIn(3)];
+    const elsewhere = orgIn(4);
     await recordCalls(modelId, [{ orgId: quiet, recordedAt: iso(1) }]);
     await modelMetricsJob(at(2));
     for (let second = 0; second < 5; second++) await recordCalls(modelId, [{ orgId: busy, recordedAt: iso(3, second) }]);
@@ -195,16 +206,20 @@ describe('GET /v1/models/{modelId}/metrics, in the current hour', () => {
     await recordCalls(modelId, [{ orgId: quiet, recordedAt: iso(5) }]);
     await recordCalls(modelId, [{ orgId: busy, recordedAt: iso(5, 10) }]);
     await recordCalls(modelId, [{ orgId: fresh, recordedAt: iso(5, 20) }]);
+    for (let second = 0; second < 5; second++) await recordCalls(modelId, [{ orgId: elsewhere, recordedAt: iso(5, second) }]);
     const now = at(6);
 
-    // Platform-wide: the roll-up's six, and two of the three items since; the third counts from the next read on.
-    expect(await read(modelId, ALL, now, 2)).toMatchObject({ calls: 8, asOf: iso(5, 20) });
-    expect(await read(modelId, ALL, now, 3)).toMatchObject({ calls: 9, asOf: now.toISOString() });
     // An organization's latest calls start where the platform's roll-up got to, even when its
-    // own stopped earlier: three items, not the eight since 1:45.
+    // own stopped earlier: three items of its shard, not the eight since 1:45; another shard's
+    // calls are not in its read.
     expect(await read(modelId, quiet, now, 3)).toMatchObject({ calls: 2, asOf: now.toISOString() });
     expect(await read(modelId, busy, now, 3)).toMatchObject({ calls: 6, asOf: now.toISOString() });
     expect(await read(modelId, fresh, now, 3)).toMatchObject({ calls: 1, asOf: now.toISOString() });
+    expect(await read(modelId, elsewhere, now, 3)).toMatchObject({ calls: 3, asOf: iso(5, 3) });
+    // One item short: what was left out counts from the next read on.
     expect(await read(modelId, quiet, now, 1)).toMatchObject({ calls: 2, asOf: iso(5, 10) });
+    expect(await read(modelId, ALL, now, 1)).toMatchObject({ calls: 6, asOf: iso(3, 45) });
+    await modelMetricsJob(at(7));
+    expect(await read(modelId, ALL, at(7), 1)).toMatchObject({ calls: 14, asOf: iso(6, 45) });
   });
 });

@@ -443,7 +443,7 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
   if (spent && pool && !lease.single) void closeLease(pool, lease).catch(() => undefined);
   await Promise.all([
     usageRecorded(usage.log),
-    markModelHour(modelId, metric.recordedAt),
+    markModelHour(metric),
     // This container's closing and opening leases, so none is left half done when the invocation ends.
     ...(pool?.leases ?? []).map((l) => l.closing),
     pool?.opening,

@@ -41,7 +41,7 @@ export const modelMetricsResponse = z.object({
   asOf: z
     .string()
     .describe(
-      'The current hour counts every call recorded before this: now, unless its latest calls fill more than one read. Earlier hours come from roll-ups that a job brings up to date every minute',
+      'The current hour counts every call recorded before this. For an organization: now, unless its latest calls fill more than one read. Platform-wide: where the roll-up job got to, about a minute ago. Earlier hours come from the same roll-ups',
     ),
   calls: z.number(),
   errors: z.number(),

@@ -1,7 +1,7 @@
 import { Entity, type EntityItem } from 'electrodb';
 import { clock } from '../shared/clock.ts';
 import { SERVICE, conditionFailed, entityConfig, lazy } from '../shared/dynamo.ts';
-import { newId } from '../shared/ids.ts';
+import { newId, shardOf } from '../shared/ids.ts';
 import { put, type WriteItem } from '../shared/transactions.ts';
 
 /**
@@ -9,20 +9,28 @@ import { put, type WriteItem } from '../shared/transactions.ts';
  * same transaction as its usage log. A job (every minute on AWS) rolls the calls up per model
  * and hour, for the whole platform and per organization, carrying each roll-up forward from
  * where it stopped; `GET /v1/models/{modelId}/metrics` reads the roll-ups of a range (one
- * Query) plus, for the current hour, the calls recorded since its roll-up (one Query, one page).
- * Neither reads more as traffic grows: the route reads at most one page, and the job reads each
- * call once. An organization's latest calls start where the platform-wide roll-up of the hour
- * got to (read with the caller's authorization), since the job moves every organization's
- * roll-up past a time before the platform's: a quiet organization, whose own roll-up has not
- * moved for a while, reads the latest minute of the model's calls, not all since its last.
+ * Query), and for an organization the calls of the current hour recorded since (one Query, one
+ * page). Neither reads more as traffic grows: the route reads at most one page, and the job
+ * reads each call once. An organization's latest calls start where the platform-wide roll-up
+ * of the hour got to (read with the caller's authorization), since the job moves every
+ * organization's roll-up past a time before the platform's: a quiet organization, whose own
+ * roll-up has not moved for a while, reads the latest minute of its shard's calls, not all
+ * since its last. Platform-wide, the current hour is its roll-up, at most about a minute behind.
+ *
+ * The calls of a model and hour are spread over `METRIC_SHARDS` partitions by organization:
+ * the metric is written in the record's transaction, at two write units, and one partition
+ * takes 1,000 a second, so a single partition would cap a model at about 500 calls a second,
+ * platform-wide, and throttling there would fail whole records. Its sort key grows with time,
+ * so DynamoDB's split for heat could not spread it. An organization's calls stay in one shard,
+ * which its read of the latest calls needs.
  *
  * Calls are filed by when they were recorded (`recordedAt`), not when they started: a roll-up
  * that reached time T has counted every call recorded before T, and a call recorded later
  * cannot land behind it. The job stops `SETTLE_MS` short of its clock, the time a record surely
  * takes to land once stamped.
  *
- * The calls of one model and hour that are recorded in one transaction (the group commit of
- * `metering.ts`) share one item, its `calls` one entry each: a call is never in two items,
+ * The calls of one model, hour and shard that are recorded in one transaction (the group
+ * commit of `metering.ts`) share one item, its `calls` one entry each: a call is never in two items,
  * since the item lands only with the calls' usage logs, whose keys make each record once. A
  * Lambda container records one call at a time, so there an item holds one call. On the local
  * server, which records many together, one item per call doubled DynamoDB Local's cost of a
@@ -52,6 +60,9 @@ export const ALL = 'all';
 export const SETTLE_MS = 15_000;
 /** The most items the route reads of the current hour's latest calls: one page, whatever the traffic. */
 export const TAIL_ITEMS = 1_000;
+/** The partitions a model's calls of an hour are spread over, by organization. */
+export const METRIC_SHARDS = 16;
+export const metricShardOf = (orgId: string) => shardOf(orgId, METRIC_SHARDS);
 
 /** `2026-11-22T10`: the UTC hour of an instant. */
 export const hourOf = (instant: string | number | Date) => new Date(instant).toISOString().slice(0, 13);
@@ -81,6 +92,8 @@ const MetricCallsEntity = lazy(
           modelId: { type: 'string', required: true, readOnly: true },
           /** The hour of `recordedAt`. */
           hour: { type: 'string', required: true, readOnly: true },
+          /** `metricShardOf` the calls' organization. */
+          shard: { type: 'number', required: true, readOnly: true },
           /** When the calls were recorded (the latest of them). */
           recordedAt: { type: 'string', required: true, readOnly: true },
           writeId: { type: 'string', required: true, readOnly: true },
@@ -88,9 +101,9 @@ const MetricCallsEntity = lazy(
           ttl: { type: 'number', readOnly: true },
         },
         indexes: {
-          /** A model's calls of one hour, in the order they were recorded: what the job and the route read. */
+          /** A model's calls of one hour and shard, in the order they were recorded: what the job and the route read. */
           byModelHour: {
-            pk: { field: 'pk', composite: ['modelId', 'hour'], casing: 'none' },
+            pk: { field: 'pk', composite: ['modelId', 'hour', 'shard'], casing: 'none' },
             sk: { field: 'sk', composite: ['recordedAt', 'writeId'] },
           },
         },
@@ -100,8 +113,8 @@ const MetricCallsEntity = lazy(
 );
 
 /**
- * Which models had calls in an hour, and how far the job has rolled each up (`upTo`): written
- * once per process, model and hour; read by the job.
+ * Which models had calls in an hour, in which shards, and how far the job has rolled each up
+ * (`upTo`): written once per process, model, hour and shard; read by the job.
  */
 const ActiveModelHourEntity = lazy(
   () =>
@@ -111,6 +124,8 @@ const ActiveModelHourEntity = lazy(
         attributes: {
           hour: { type: 'string', required: true, readOnly: true },
           modelId: { type: 'string', required: true, readOnly: true },
+          /** The shards that had calls. */
+          shards: { type: 'set', items: 'number' },
           /** The job has rolled up every call of the hour recorded before this. */
           upTo: { type: 'string' },
           ttl: { type: 'number' },
@@ -196,8 +211,8 @@ export interface MetricInput {
 }
 
 /**
- * The metrics of calls recorded together, as writes for their transaction: one item per model
- * and hour.
+ * The metrics of calls recorded together, as writes for their transaction: one item per model,
+ * hour and shard.
  */
 export function metricWrites(inputs: readonly MetricInput[]): WriteItem[] {
   const groups = new Map<string, MetricInput[]>();
@@ -208,12 +223,13 @@ export function metricWrites(inputs: readonly MetricInput[]): WriteItem[] {
     else groups.set(group, [input]);
   }
   return [...groups.values()].map((group) => {
-    const { modelId } = group[0]!;
+    const { modelId, orgId } = group[0]!;
     const recordedAt = group.reduce((latest, input) => (input.recordedAt > latest ? input.recordedAt : latest), '');
     return put(
       metricsDb.calls.create({
         modelId,
         hour: hourOf(recordedAt),
+        shard: metricShardOf(orgId),
         recordedAt,
         writeId: newId('mm'),
         calls: group.map(({ modelId: _m, recordedAt: _r, ...call }) => ({
@@ -228,20 +244,26 @@ export function metricWrites(inputs: readonly MetricInput[]): WriteItem[] {
 }
 
 /** The item a call's metric goes into, among those recorded with it. */
-export const metricGroupOf = (input: Pick<MetricInput, 'modelId' | 'recordedAt'>) =>
-  `${input.modelId}|${hourOf(input.recordedAt)}`;
+export const metricGroupOf = (input: Pick<MetricInput, 'modelId' | 'orgId' | 'recordedAt'>) =>
+  `${input.modelId}|${hourOf(input.recordedAt)}|${metricShardOf(input.orgId)}`;
 
 const markedHours = new Set<string>();
 /**
- * Notes that the model had calls recorded in the hour of `recordedAt`, for the job: once per
- * process, model and hour. An update, so that it never resets how far the job has got.
+ * Notes that the model had calls recorded in the hour of `recordedAt`, in the organization's
+ * shard, for the job: once per process, model, hour and shard. An update, so that it never
+ * resets how far the job has got.
  */
-export async function markModelHour(modelId: string, recordedAt: string) {
+export async function markModelHour({ modelId, orgId, recordedAt }: Pick<MetricInput, 'modelId' | 'orgId' | 'recordedAt'>) {
   const hour = hourOf(recordedAt);
-  const memo = `${hour}|${modelId}`;
+  const shard = metricShardOf(orgId);
+  const memo = `${hour}|${modelId}|${shard}`;
   if (markedHours.has(memo)) return;
   const ttl = Math.floor(hourStart(hour) / 1000) + CALL_RETENTION_DAYS * 86_400;
-  await metricsDb.activeHour.update({ hour, modelId }).set({ ttl }).go({ response: 'none' });
+  await metricsDb.activeHour
+    .update({ hour, modelId })
+    .add({ shards: [shard] })
+    .set({ ttl })
+    .go({ response: 'none' });
   if (markedHours.size >= 10_000) markedHours.clear();
   markedHours.add(memo);
 }
@@ -371,19 +393,24 @@ async function carryRollup(
 
 /**
  * Carries the roll-ups of one model and hour forward to `upTo`, from the calls recorded since
- * `from` (where the job last got to for it): those of each organization with calls among them,
+ * `from` (where the job last got to for it) in its `shards`: those of each organization with calls among them,
  * then the platform's. An organization without calls since `from` keeps its roll-up as it is:
  * it had none in between either, since a run that sees an organization's calls moves its
  * roll-up before the model's `from`. And the platform's roll-up moves last, so every
  * organization's calls recorded before the platform's `upTo` are in its own roll-up (what the
  * route's read of an organization's latest calls relies on). Returns how many roll-ups it wrote.
  */
-async function carryForward(modelId: string, hour: string, from: string, upTo: string): Promise<number> {
-  const { data } = await metricsDb.calls.query
-    .byModelHour({ modelId, hour })
-    .between({ recordedAt: from }, { recordedAt: upTo })
-    .go({ pages: 'all' });
-  const calls = recordedCalls(data.filter((item) => item.recordedAt >= from && item.recordedAt < upTo));
+async function carryForward(modelId: string, hour: string, shards: number[], from: string, upTo: string): Promise<number> {
+  const pages = await Promise.all(
+    shards.map((shard) =>
+      metricsDb.calls.query
+        .byModelHour({ modelId, hour, shard })
+        .between({ recordedAt: from }, { recordedAt: upTo })
+        .go({ pages: 'all' }),
+    ),
+  );
+  const items = pages.flatMap((page) => page.data);
+  const calls = recordedCalls(items.filter((item) => item.recordedAt >= from && item.recordedAt < upTo));
   if (!calls.length) return 0;
   const byOrg = new Map<string, RecordedCall[]>();
   for (const call of calls) {
@@ -417,9 +444,9 @@ export async function modelMetricsJob(now = clock.now()): Promise<{ hours: strin
   for (const hour of hours) {
     const upTo = new Date(Math.min(cutoff, hourStart(hour) + 3_600_000)).toISOString();
     const { data: markers } = await metricsDb.activeHour.query.byHour({ hour }).go({ pages: 'all' });
-    for (const { modelId, upTo: from } of markers) {
+    for (const { modelId, shards = [], upTo: from } of markers) {
       if (from !== undefined && from >= upTo) continue;
-      rollups += await carryForward(modelId, hour, from ?? '', upTo);
+      rollups += await carryForward(modelId, hour, shards, from ?? '', upTo);
       models++;
       // Only forward: a slower run that got less far leaves it (its roll-ups were conditional all the same).
       await metricsDb.activeHour
@@ -440,7 +467,10 @@ export interface MetricsSummary {
   scope: string;
   from: string;
   to: string;
-  /** Every call of the current hour recorded before this is counted (now, unless it had more calls than one read holds). */
+  /**
+   * Every call of the current hour recorded before this is counted: for an organization, now
+   * unless its latest calls held more than one read; platform-wide, where the roll-up got to.
+   */
   asOf: string;
   calls: number;
   errors: number;
@@ -472,10 +502,11 @@ export const platformRollupRead = (modelId: string, now: Date) => ({
 });
 
 /**
- * A model's metrics over [from, to), platform-wide (`scope` = `all`) or for one organization:
- * its hourly roll-ups, and for the current hour the calls recorded since then (one read of at
- * most `tailItems` items). An organization's start where its roll-up or the platform's got to,
- * whichever is later (see `carryForward`).
+ * A model's metrics over [from, to), platform-wide (`scope` = `all`) or for one organization,
+ * from its hourly roll-ups. For an organization, the current hour adds the calls recorded
+ * since, in its shard (one read of at most `tailItems` items), from where its roll-up or the
+ * platform's got to, whichever is later (see `carryForward`). Platform-wide, the current hour
+ * is its roll-up: its calls are spread over every shard, which one read cannot cover.
  */
 export async function modelMetrics(
   modelId: string,
@@ -502,21 +533,23 @@ export async function modelMetrics(
   let asOf = now.toISOString();
   if (live) {
     const rolled = rollups.find((r) => r.hour === currentHour);
-    const platformUpTo = platformRollup?.hour === currentHour ? (platformRollup.upTo ?? '') : '';
-    const since = [rolled?.upTo ?? '', platformUpTo].reduce((a, b) => (a > b ? a : b));
-    // One item more than it counts: DynamoDB cannot say that a full page was the last.
-    const { data, cursor } = await metricsDb.calls.query
-      .byModelHour({ modelId, hour: currentHour })
-      .gte({ recordedAt: since })
-      .go({ limit: tailItems + 1 });
-    const counted = data.slice(0, tailItems);
-    const totals = rolled ? totalsOf(rolled) : emptyTotals();
-    for (const call of recordedCalls(counted))
-      if (call.recordedAt >= since && (scope === ALL || call.orgId === scope)) addCall(totals, call);
-    // Items come in the order they were recorded: every call before the first one left out is counted.
-    const next = data[tailItems] ?? (cursor ? counted.at(-1) : undefined);
-    if (next) asOf = next.recordedAt;
-    if (totals.calls) hours.set(currentHour, totals);
+    if (scope === ALL) asOf = rolled?.upTo ?? new Date(hourStart(currentHour)).toISOString();
+    else {
+      const platformUpTo = platformRollup?.hour === currentHour ? (platformRollup.upTo ?? '') : '';
+      const since = [rolled?.upTo ?? '', platformUpTo].reduce((a, b) => (a > b ? a : b));
+      // One item more than it counts: DynamoDB cannot say that a full page was the last.
+      const { data, cursor } = await metricsDb.calls.query
+        .byModelHour({ modelId, hour: currentHour, shard: metricShardOf(scope) })
+        .gte({ recordedAt: since })
+        .go({ limit: tailItems + 1 });
+      const counted = data.slice(0, tailItems);
+      const totals = rolled ? totalsOf(rolled) : emptyTotals();
+      for (const call of recordedCalls(counted)) if (call.recordedAt >= since && call.orgId === scope) addCall(totals, call);
+      // Items come in the order they were recorded: every call before the first one left out is counted.
+      const next = data[tailItems] ?? (cursor ? counted.at(-1) : undefined);
+      if (next) asOf = next.recordedAt;
+      if (totals.calls) hours.set(currentHour, totals);
+    }
   }
   const total = emptyTotals();
   for (const totals of hours.values()) merge(total, totals);
