@@ -22,7 +22,8 @@ import { put, type WriteItem } from '../shared/transactions.ts';
  * takes 1,000 a second, so a single partition would cap a model at about 500 calls a second,
  * platform-wide, and throttling there would fail whole records. Its sort key grows with time,
  * so DynamoDB's split for heat could not spread it. An organization's calls stay in one shard,
- * which its read of the latest calls needs.
+ * which its read of the latest calls needs; the job reads every shard of an active model (most
+ * of them empty Queries, at half a read unit each).
  *
  * Calls are filed by when they were recorded (`recordedAt`), not when they started: a roll-up
  * that reached time T has counted every call recorded before T, and a call recorded later
@@ -63,6 +64,7 @@ export const TAIL_ITEMS = 1_000;
 /** The partitions a model's calls of an hour are spread over, by organization. */
 export const METRIC_SHARDS = 16;
 export const metricShardOf = (orgId: string) => shardOf(orgId, METRIC_SHARDS);
+const SHARDS = Array.from({ length: METRIC_SHARDS }, (_, shard) => shard);
 
 /** `2026-11-22T10`: the UTC hour of an instant. */
 export const hourOf = (instant: string | number | Date) => new Date(instant).toISOString().slice(0, 13);
@@ -113,8 +115,10 @@ const MetricCallsEntity = lazy(
 );
 
 /**
- * Which models had calls in an hour, in which shards, and how far the job has rolled each up
- * (`upTo`): written once per process, model, hour and shard; read by the job.
+ * Which models had calls in an hour, and how far the job has rolled each up (`upTo`): written
+ * once per process, model and hour; read by the job, which reads each of the model's shards.
+ * (Noting the shards used too would update one item per process, model and shard at the top
+ * of each hour: a hot item on a popular model.)
  */
 const ActiveModelHourEntity = lazy(
   () =>
@@ -124,8 +128,6 @@ const ActiveModelHourEntity = lazy(
         attributes: {
           hour: { type: 'string', required: true, readOnly: true },
           modelId: { type: 'string', required: true, readOnly: true },
-          /** The shards that had calls. */
-          shards: { type: 'set', items: 'number' },
           /** The job has rolled up every call of the hour recorded before this. */
           upTo: { type: 'string' },
           ttl: { type: 'number' },
@@ -249,21 +251,15 @@ export const metricGroupOf = (input: Pick<MetricInput, 'modelId' | 'orgId' | 're
 
 const markedHours = new Set<string>();
 /**
- * Notes that the model had calls recorded in the hour of `recordedAt`, in the organization's
- * shard, for the job: once per process, model, hour and shard. An update, so that it never
- * resets how far the job has got.
+ * Notes that the model had calls recorded in the hour of `recordedAt`, for the job: once per
+ * process, model and hour. An update, so that it never resets how far the job has got.
  */
-export async function markModelHour({ modelId, orgId, recordedAt }: Pick<MetricInput, 'modelId' | 'orgId' | 'recordedAt'>) {
+export async function markModelHour({ modelId, recordedAt }: Pick<MetricInput, 'modelId' | 'recordedAt'>) {
   const hour = hourOf(recordedAt);
-  const shard = metricShardOf(orgId);
-  const memo = `${hour}|${modelId}|${shard}`;
+  const memo = `${hour}|${modelId}`;
   if (markedHours.has(memo)) return;
   const ttl = Math.floor(hourStart(hour) / 1000) + CALL_RETENTION_DAYS * 86_400;
-  await metricsDb.activeHour
-    .update({ hour, modelId })
-    .add({ shards: [shard] })
-    .set({ ttl })
-    .go({ response: 'none' });
+  await metricsDb.activeHour.update({ hour, modelId }).set({ ttl }).go({ response: 'none' });
   if (markedHours.size >= 10_000) markedHours.clear();
   markedHours.add(memo);
 }
@@ -393,16 +389,16 @@ async function carryRollup(
 
 /**
  * Carries the roll-ups of one model and hour forward to `upTo`, from the calls recorded since
- * `from` (where the job last got to for it) in its `shards`: those of each organization with calls among them,
+ * `from` (where the job last got to for it) in each shard: those of each organization with calls among them,
  * then the platform's. An organization without calls since `from` keeps its roll-up as it is:
  * it had none in between either, since a run that sees an organization's calls moves its
  * roll-up before the model's `from`. And the platform's roll-up moves last, so every
  * organization's calls recorded before the platform's `upTo` are in its own roll-up (what the
  * route's read of an organization's latest calls relies on). Returns how many roll-ups it wrote.
  */
-async function carryForward(modelId: string, hour: string, shards: number[], from: string, upTo: string): Promise<number> {
+async function carryForward(modelId: string, hour: string, from: string, upTo: string): Promise<number> {
   const pages = await Promise.all(
-    shards.map((shard) =>
+    SHARDS.map((shard) =>
       metricsDb.calls.query
         .byModelHour({ modelId, hour, shard })
         .between({ recordedAt: from }, { recordedAt: upTo })
@@ -444,9 +440,9 @@ export async function modelMetricsJob(now = clock.now()): Promise<{ hours: strin
   for (const hour of hours) {
     const upTo = new Date(Math.min(cutoff, hourStart(hour) + 3_600_000)).toISOString();
     const { data: markers } = await metricsDb.activeHour.query.byHour({ hour }).go({ pages: 'all' });
-    for (const { modelId, shards = [], upTo: from } of markers) {
+    for (const { modelId, upTo: from } of markers) {
       if (from !== undefined && from >= upTo) continue;
-      rollups += await carryForward(modelId, hour, shards, from ?? '', upTo);
+      rollups += await carryForward(modelId, hour, from ?? '', upTo);
       models++;
       // Only forward: a slower run that got less far leaves it (its roll-ups were conditional all the same).
       await metricsDb.activeHour
