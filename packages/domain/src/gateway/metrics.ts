@@ -63,7 +63,17 @@ export const SETTLE_MS = 15_000;
 export const TAIL_ITEMS = 1_000;
 /** The partitions a model's calls of an hour are spread over, by organization. */
 export const METRIC_SHARDS = 16;
-export const metricShardOf = (orgId: string) => shardOf(orgId, METRIC_SHARDS);
+const shards = new Map<string, number>();
+/** The shard of an organization's calls (remembered: a record asks three times, and a hash costs 2.5 µs). */
+export function metricShardOf(orgId: string): number {
+  let shard = shards.get(orgId);
+  if (shard === undefined) {
+    if (shards.size >= 10_000) shards.clear();
+    shard = shardOf(orgId, METRIC_SHARDS);
+    shards.set(orgId, shard);
+  }
+  return shard;
+}
 const SHARDS = Array.from({ length: METRIC_SHARDS }, (_, shard) => shard);
 
 /** `2026-11-22T10`: the UTC hour of an instant. */
