@@ -247,7 +247,7 @@ function closeLease(pool: Pool, lease: Lease): Promise<void> {
  * Records that draw from the same hold (the calls of one lease) share one draw of their sum: a
  * transaction never names an item twice, and one record per hold and transaction could not
  * keep up with a lease's calls (its queue, and the memory behind it, would only grow). Their
- * metrics of one model and hour share one item (`metricWrites`).
+ * metrics of one model, hour and shard (by organization) share one item (`metricWrites`).
  * When a batch does not land (one of its records was recorded before, a hold was swept), each
  * record is written again on its own, with its own draw, so each keeps its own outcome.
  */

@@ -227,14 +227,7 @@ export interface MetricInput {
  * hour and shard.
  */
 export function metricWrites(inputs: readonly MetricInput[]): WriteItem[] {
-  const groups = new Map<string, MetricInput[]>();
-  for (const input of inputs) {
-    const group = metricGroupOf(input);
-    const members = groups.get(group);
-    if (members) members.push(input);
-    else groups.set(group, [input]);
-  }
-  return [...groups.values()].map((group) => {
+  return [...groupBy(inputs, metricGroupOf).values()].map((group) => {
     const { modelId, orgId } = group[0]!;
     const recordedAt = group.reduce((latest, input) => (input.recordedAt > latest ? input.recordedAt : latest), '');
     return put(
@@ -253,6 +246,18 @@ export function metricWrites(inputs: readonly MetricInput[]): WriteItem[] {
       }),
     );
   });
+}
+
+/** Items by key, in the order they came. */
+function groupBy<T>(items: readonly T[], keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const key = keyOf(item);
+    const members = groups.get(key);
+    if (members) members.push(item);
+    else groups.set(key, [item]);
+  }
+  return groups;
 }
 
 /** The item a call's metric goes into, among those recorded with it. */
@@ -418,12 +423,7 @@ async function carryForward(modelId: string, hour: string, from: string, upTo: s
   const items = pages.flatMap((page) => page.data);
   const calls = recordedCalls(items.filter((item) => item.recordedAt >= from && item.recordedAt < upTo));
   if (!calls.length) return 0;
-  const byOrg = new Map<string, RecordedCall[]>();
-  for (const call of calls) {
-    const own = byOrg.get(call.orgId);
-    if (own) own.push(call);
-    else byOrg.set(call.orgId, [call]);
-  }
+  const byOrg = groupBy(calls, (call) => call.orgId);
   const orgs = [...byOrg.keys()];
   const existing = new Map((await rollupsOf([ALL, ...orgs].map((scope) => ({ modelId, scope, hour })))).map((r) => [r.scope, r]));
   const carry = (scope: string, scoped: RecordedCall[]) =>
