@@ -17,7 +17,7 @@ const outdir = mkdtempSync(join(tmpdir(), 'platform-bundled-electrodb-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
 describe('ElectroDB in a bundled function', () => {
-  it('sends every kind of request, and reads a rejected condition check, as it does from the source', async () => {
+  it('sends every kind of request, and reads a rejected condition check and a refused write, as it does from the source', async () => {
     const entry = join(import.meta.dirname, 'fixtures/domain/electrodb-calls.ts');
     const [bundle] = [...(await bundleFunctions([entry], outdir)).values()];
     const bundled = (await import(pathToFileURL(join(bundle!.dir, 'index.mjs')).href)) as { run: typeof runFromSource };
@@ -26,6 +26,7 @@ describe('ElectroDB in a bundled function', () => {
     expect(fromBundle).toEqual({
       got: { itemId: 'a', count: 1 },
       rejected: { rejected: true, data: { itemId: 'a', count: 1 } },
+      refused: 'refused by its condition',
       updated: { itemId: 'b', count: 42 },
       batch: [1, 42],
       listed: ['b'],

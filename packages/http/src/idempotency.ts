@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Entity } from 'electrodb';
-import { conditionFailed, dynamo, tableName } from '@platform/domain/shared/dynamo';
+import { Entity, conditionFailed, dynamo, tableName } from '@platform/domain/shared/dynamo';
 import { ConflictError, UnprocessableError, ValidationError } from '@platform/domain/shared/errors';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 

@@ -31,12 +31,10 @@ function clientFault(error: unknown): DomainError | undefined {
     code?: number;
     name?: string;
     message?: string;
-    cause?: { name?: string; message?: string };
   };
-  const aws = e.cause ?? e;
   const badCursor =
     (e.isElectroError && e.code === 4001) ||
-    (aws.name === 'ValidationException' && /exclusive ?start ?key|starting key/i.test(aws.message ?? ''));
+    (e.name === 'ValidationException' && /exclusive ?start ?key|starting key/i.test(e.message ?? ''));
   if (badCursor)
     return new ValidationError('The cursor does not continue this list', [
       { path: 'query.cursor', message: 'Use a nextCursor of this list' },

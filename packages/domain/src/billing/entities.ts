@@ -1,5 +1,5 @@
-import { Entity, type EntityItem } from 'electrodb';
-import { SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
+import { type EntityItem } from 'electrodb';
+import { Entity, SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
 import { TRANSACTION_TYPES, SUBSCRIPTION_STATUSES, PAYMENT_PROVIDERS } from './enums.ts';
 export { TRANSACTION_TYPES, SUBSCRIPTION_STATUSES, PAYMENT_PROVIDERS, type TransactionType } from './enums.ts';
 

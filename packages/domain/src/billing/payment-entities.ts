@@ -1,5 +1,5 @@
-import { Entity, type EntityItem } from 'electrodb';
-import { SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
+import { type EntityItem } from 'electrodb';
+import { Entity, SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
 import { PAYMENT_STATUSES, PAYMENT_PURPOSES } from './enums.ts';
 export { PAYMENT_STATUSES, PAYMENT_PURPOSES, type PaymentStatus, type PaymentPurpose } from './enums.ts';
 import { PAYMENT_PROVIDERS } from './entities.ts';

@@ -1,6 +1,6 @@
-import { Entity, type EntityItem } from 'electrodb';
+import { type EntityItem } from 'electrodb';
 import { clock } from '../shared/clock.ts';
-import { SERVICE, conditionFailed, entityConfig, lazy } from '../shared/dynamo.ts';
+import { Entity, SERVICE, conditionFailed, entityConfig, lazy } from '../shared/dynamo.ts';
 import { newId, shardOf } from '../shared/ids.ts';
 import { put, type WriteItem } from '../shared/transactions.ts';
 

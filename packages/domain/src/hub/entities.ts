@@ -1,6 +1,6 @@
-import { Entity, Service, type EntityItem } from 'electrodb';
+import { Service, type EntityItem } from 'electrodb';
 import { MODEL_TYPES } from '../gateway/types.ts';
-import { SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
+import { Entity, SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
 import { STATUSES, MODEL_KINDS, TASK_TYPES, CAPABILITIES } from './enums.ts';
 export { STATUSES, MODEL_KINDS, TASK_TYPES, CAPABILITIES, type Status, type Capability } from './enums.ts';
 

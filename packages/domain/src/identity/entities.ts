@@ -1,5 +1,5 @@
-import { Entity, Service, type EntityItem } from 'electrodb';
-import { SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
+import { Service, type EntityItem } from 'electrodb';
+import { Entity, SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
 
 /**
  * Identity & access entities (DOMAIN.md §1). Keys are composed by ElectroDB; nothing else

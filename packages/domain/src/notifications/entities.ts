@@ -1,5 +1,5 @@
-import { Entity, type EntityItem } from 'electrodb';
-import { SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
+import { type EntityItem } from 'electrodb';
+import { Entity, SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
 import { NOTIFICATION_TYPES } from './enums.ts';
 export { NOTIFICATION_TYPES, type NotificationType } from './enums.ts';
 

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Entity as ElectroEntity } from 'electrodb';
 import * as libDynamodb from '@aws-sdk/lib-dynamodb';
 import * as utilDynamodb from '@aws-sdk/util-dynamodb';
 import { awsClientConfig } from './aws.ts';
@@ -33,6 +34,28 @@ export const SERVICE = 'platform';
 /** ElectroDB's configuration for an entity of the single table. */
 export const entityConfig = () => ({ client: dynamo(), table: tableName() });
 
-/** True when an ElectroDB write was refused by its condition (ElectroDB wraps the SDK's error as `cause`). */
+/**
+ * ElectroDB's Entity, every entity's class, with one default changed: a request that fails
+ * rejects with the AWS SDK's own error (`originalErr`), whose name says what failed
+ * (`ConditionalCheckFailedException`, `ValidationException`, …). ElectroDB's default builds an
+ * Error before every request, to wrap a failure in it with the caller's stack, failed or not:
+ * about 10 µs in a bundle, and 75 µs of a GetItem's 980 in the local server (measured
+ * interleaved; under load `GET /v1/me` costs the server 1,702 µs of CPU against 1,736).
+ * Node's async stack traces already show the awaiting callers. ElectroDB's own errors (a bad
+ * cursor, a missing attribute) are unchanged.
+ */
+class PlatformEntity extends ElectroEntity<string, string, string, any> {}
+export const Entity = PlatformEntity as unknown as typeof ElectroEntity;
+
+interface Executes {
+  go(method: string, parameters: unknown, config: { originalErr?: boolean }): Promise<unknown>;
+}
+const execute = (ElectroEntity.prototype as unknown as Executes).go;
+(Entity.prototype as unknown as Executes).go = function go(this: Executes, method, parameters, config) {
+  config.originalErr = true;
+  return execute.call(this, method, parameters, config);
+};
+
+/** True when a write was refused by its condition. */
 export const conditionFailed = (error: unknown): boolean =>
-  (error as { cause?: { name?: string } } | undefined)?.cause?.name === 'ConditionalCheckFailedException';
+  (error as { name?: string } | undefined)?.name === 'ConditionalCheckFailedException';

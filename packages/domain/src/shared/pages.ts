@@ -55,8 +55,7 @@ export async function pageOf<T>(
   try {
     return await query.go({ ...options, cursor });
   } catch (error) {
-    const cause = (error as { cause?: { name?: string } }).cause;
-    if (cause?.name === 'ValidationException') throw badCursor();
+    if ((error as { name?: string }).name === 'ValidationException') throw badCursor();
     throw error;
   }
 }

@@ -1,5 +1,5 @@
-import { Entity, type EntityItem } from 'electrodb';
-import { SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
+import { type EntityItem } from 'electrodb';
+import { Entity, SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
 import { AGENT_TYPES, USAGE_STATUSES } from './enums.ts';
 export { AGENT_TYPES, USAGE_STATUSES, type AgentType, type UsageStatus } from './enums.ts';
 
