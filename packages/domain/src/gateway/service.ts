@@ -125,7 +125,7 @@ const routeHeader = (plan: RoutePlan, attempts: Attempt[]) => ({
  * was throttled (by its provider, or a spent quota of its key) a 429 with Retry-After, so the
  * client backs off as it would with OpenAI; otherwise the providers' failure is a 502 / 504.
  */
-function failure(error: unknown): { status: CallRecord['status']; errorType: string; answer: Error } {
+export function failure(error: unknown): { status: CallRecord['status']; errorType: string; answer: Error } {
   if (!(error instanceof ExecutionError)) return { status: 'ERROR', errorType: 'internal', answer: error as Error };
   const { kind, message } = error.error;
   if (kind === 'invalid') return { status: 'ERROR', errorType: kind, answer: new ValidationError(message) };
@@ -140,10 +140,16 @@ function failure(error: unknown): { status: CallRecord['status']; errorType: str
       answer: new TooManyRequestsError(`Every model that could serve this is rate-limited; last: ${message}`, retryAfterSeconds),
     };
   }
+  // The platform's own key refused: what the provider said is about the platform's account (an
+  // AWS account id and role in Bedrock's AccessDenied), for the logs, not for the client.
+  const platformKeyRefused = kind === 'auth' && error.attempts.at(-1)?.keySource === 'platform';
+  const shown = platformKeyRefused
+    ? `${error.attempts.at(-1)!.modelId}: the provider refused the platform's credentials`
+    : message;
   return {
     status: 'ERROR',
     errorType: kind,
-    answer: new UpstreamError(`Every model that could serve this failed; last: ${message}`),
+    answer: new UpstreamError(`Every model that could serve this failed; last: ${shown}`, undefined, { cause: error }),
   };
 }
 

@@ -15,8 +15,10 @@ export abstract class DomainError extends Error {
   constructor(
     message: string,
     readonly fieldErrors?: FieldError[],
+    /** What the logs get beside the message (`cause`), when the client is told less. */
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
     this.name = new.target.name;
   }
 }
