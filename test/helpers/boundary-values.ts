@@ -179,7 +179,13 @@ function numberOf(schema: JsonSchema, variant: Variant): number {
   return Math.min(Math.max(1, lo ?? 1), hi ?? 1);
 }
 
-export function valueOf(schema: JsonSchema, variant: Variant, salt = 0, depth = 0): unknown {
+/**
+ * Values for fields that name something which must exist (a provider, a model, a plan), by
+ * field name: the n-th item of an array gets the n-th value, so that items stay distinct.
+ */
+export type Hints = Record<string, readonly unknown[]>;
+
+export function valueOf(schema: JsonSchema, variant: Variant, salt = 0, depth = 0, hints: Hints = {}): unknown {
   if (depth > 8) return undefined;
   if (schema.const !== undefined) return schema.const;
   if (schema.enum) return variant === 'max' ? schema.enum.at(-1) : schema.enum[salt % schema.enum.length];
@@ -187,9 +193,9 @@ export function valueOf(schema: JsonSchema, variant: Variant, salt = 0, depth = 
   if (branches) {
     const usable = branches.filter((b) => b.type !== 'null');
     const pick = variant === 'max' ? usable.at(-1) : usable[0];
-    return pick ? valueOf(pick, variant, salt, depth + 1) : null;
+    return pick ? valueOf(pick, variant, salt, depth + 1, hints) : null;
   }
-  if (schema.allOf) return valueOf(Object.assign({}, ...schema.allOf), variant, salt, depth + 1);
+  if (schema.allOf) return valueOf(Object.assign({}, ...schema.allOf), variant, salt, depth + 1, hints);
   const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
   switch (type) {
     case 'string':
@@ -204,7 +210,7 @@ export function valueOf(schema: JsonSchema, variant: Variant, salt = 0, depth = 
     case 'array': {
       const n = variant === 'min' ? (schema.minItems ?? 0) : Math.min(schema.maxItems ?? 20, variant === 'max' ? 50 : 2);
       return Array.from({ length: Math.max(n, schema.minItems ?? 0) }, (_, k) =>
-        valueOf(schema.items ?? {}, variant, salt + k, depth + 1),
+        valueOf(schema.items ?? {}, variant, salt + k, depth + 1, hints),
       );
     }
     default: {
@@ -213,13 +219,14 @@ export function valueOf(schema: JsonSchema, variant: Variant, salt = 0, depth = 
       for (const [name, prop] of Object.entries(schema.properties ?? {})) {
         const required = schema.required?.includes(name) ?? false;
         if (!required && (variant === 'min' || (variant === 'one' && optionalSent))) continue;
-        const v = valueOf(prop, variant, salt, depth + 1);
+        const hinted = hints[name];
+        const v = hinted ? hinted[salt % hinted.length] : valueOf(prop, variant, salt, depth + 1, hints);
         if (v === undefined) continue;
         out[name] = v;
         if (!required) optionalSent = true;
       }
       if (typeof schema.additionalProperties === 'object' && variant !== 'min') {
-        const v = valueOf(schema.additionalProperties, variant, salt, depth + 1);
+        const v = valueOf(schema.additionalProperties, variant, salt, depth + 1, hints);
         if (v !== undefined) out[`key${salt}`] = v;
       }
       return out;
@@ -257,11 +264,11 @@ function repaired(schema: z.ZodType, value: unknown): unknown {
 }
 
 /** The values of each variant that the schema accepts, each once. */
-export function boundaryValues(schema: z.ZodType): unknown[] {
+export function boundaryValues(schema: z.ZodType, hints: Hints = {}): unknown[] {
   const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
   const out = new Map<string, unknown>();
   for (const variant of ['min', 'one', 'max', 'odd'] as const) {
-    const value = repaired(schema, valueOf(json, variant));
+    const value = repaired(schema, valueOf(json, variant, 0, 0, hints));
     if (value !== undefined) out.set(JSON.stringify(value), value);
   }
   return [...out.values()];

@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '@platform/api/manifest';
 import { api, createTeam, signUpPlatformAdmin, type SignedInUser } from '../helpers/api.ts';
-import { boundaryValues } from '../helpers/boundary-values.ts';
+import { boundaryValues, type Hints } from '../helpers/boundary-values.ts';
+import { useFakeProvider } from '../helpers/use-fake-provider.ts';
 
 /**
  * Valid input at its edges, route by route from the manifest: the shortest and longest strings
@@ -11,28 +12,68 @@ import { boundaryValues } from '../helpers/boundary-values.ts';
  * the model adapters, and must still never get a 5xx. Sent by a platform admin who owns a
  * team, on that team, so that authorization lets them through.
  */
+/** The keys' provider: tests of a key call it, never the internet. */
+const fake = useFakeProvider();
 let admin: SignedInUser;
+/** Path parameters by name: the admin's team and things in it, so that updates find what they change. */
 let ids: Record<string, string>;
+/** The same for the caller's own provider keys (`/v1/me/provider-credentials/{credentialId}`). */
+let myIds: Record<string, string>;
+
+async function created(path: string, body: unknown, id: string): Promise<string> {
+  const res = await api('POST', path, { token: admin.accessToken, body });
+  expect(res.status, `${path} ${JSON.stringify(res.body)}`).toBe(201);
+  return res.body[id] as string;
+}
+
 beforeAll(async () => {
   admin = await signUpPlatformAdmin('boundary');
   const { orgId } = await createTeam(admin);
-  const role = await api('POST', `/v1/orgs/${orgId}/roles`, {
-    token: admin.accessToken,
-    body: { name: 'Boundary', permissions: ['org:read'] },
-  });
-  expect(role.status).toBe(201);
+  const credential = {
+    label: 'Boundary',
+    providerSlug: 'openai',
+    key: 'sk-boundary-0000000000000000',
+    baseUrl: fake().baseUrl('openai'),
+  };
   ids = {
     orgId,
     userId: admin.userId,
-    roleId: role.body.roleId,
     sessionId: admin.sessionId,
     invitationId: 'inv_01jq0000000000000000000000',
     clientId: 'ak_01jq0000000000000000000000',
-    credentialId: 'pcr_01jq0000000000000000000000',
-    ruleId: 'rtr_01jq0000000000000000000000',
-    modelId: 'mdl_01jq0000000000000000000000',
+    roleId: await created(`/v1/orgs/${orgId}/roles`, { name: 'Boundary', permissions: ['org:read'] }, 'roleId'),
+    modelId: await created(
+      `/v1/orgs/${orgId}/models`,
+      {
+        providerSlug: 'openai',
+        providerModelId: 'ft:gpt-4o-mini:boundary',
+        name: 'Boundary',
+        type: 'TEXT',
+        pricing: { inputPerMTokMicros: 1, outputPerMTokMicros: 1 },
+      },
+      'modelId',
+    ),
+    credentialId: await created(`/v1/orgs/${orgId}/provider-credentials`, credential, 'credentialId'),
+    ruleId: await created(
+      `/v1/orgs/${orgId}/routing-rules`,
+      { name: 'Boundary', priority: 1, modelType: 'TEXT', targets: [{ modelId: 'local-chat' }] },
+      'ruleId',
+    ),
   };
+  myIds = { ...ids, credentialId: await created('/v1/me/provider-credentials', credential, 'credentialId') };
 });
+
+/** Fields that name something which must exist, so that a request gets past looking it up. */
+const HINTS: Hints = {
+  providerSlug: ['openai'],
+  modelId: ['local-chat', 'nova-micro', 'gpt-4o-mini', 'claude-3-5-haiku'],
+  models: [['local-chat']],
+  fallbacks: [['nova-lite']],
+  planId: ['pro'],
+  planIds: [['pro', 'team']],
+  defaultModel: ['gpt-4o-mini'],
+  config: [{}],
+};
 
 /** Routes that would end the caller's session or membership, which the next requests need. */
 const ENDS_THE_CALLER = new Set([
@@ -63,9 +104,10 @@ describe('valid input at its edges never gets a 5xx, across the route manifest',
     const schema = route.schemas.body;
     if (!schema || ENDS_THE_CALLER.has(route.id) || changesThePlatform(route.path) || route.localOnly) continue;
     it(`${route.method} ${route.path}`, async () => {
-      const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) => ids[name]!);
+      const params = route.path.startsWith('/v1/me/') ? myIds : ids;
+      const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) => params[name]!);
       const model = LOCAL_MODEL[route.id];
-      const bodies = boundaryValues(schema)
+      const bodies = boundaryValues(schema, { ...HINTS, baseUrl: [fake().baseUrl('openai')] })
         .map((body) => (model ? { ...(body as object), model } : body))
         .filter((body) => schema.safeParse(body).success);
       for (const body of bodies) {
