@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redact } from './observability.ts';
+import { logger, redact } from './observability.ts';
 
 describe('log redaction', () => {
   it('hides secrets and credentials wherever they are nested, and keeps the rest', () => {
@@ -14,5 +14,21 @@ describe('log redaction', () => {
       expect(logged).not.toContain(secret);
     expect(logged).toContain('ada@example.com');
     expect(logged).toContain('application/json');
+  });
+
+  it('writes a logged error whole: name, message, stack and cause, its secrets still hidden', () => {
+    const error = Object.assign(new Error('The card was declined', { cause: new TypeError('amount is not a number') }), {
+      details: { apiKey: 'ak_1.s3cr3t', orderId: 'ord_1' },
+    });
+    // The replacer the logger writes every line with (protected in Powertools' types).
+    const { getJsonReplacer } = logger as unknown as { getJsonReplacer(): (key: string, value: unknown) => unknown };
+    const logged = JSON.parse(JSON.stringify({ error }, getJsonReplacer.call(logger)));
+    expect(logged.error).toMatchObject({
+      name: 'Error',
+      message: 'The card was declined',
+      stack: expect.stringContaining('observability.test.ts'),
+      cause: { name: 'TypeError', message: 'amount is not a number' },
+      details: { apiKey: '[redacted]', orderId: 'ord_1' },
+    });
   });
 });

@@ -4,8 +4,13 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 /** Keys whose values never reach a log line, wherever they are nested. */
 const SECRET_KEY = /pass(word)?|secret|token|authorization|api[-_]?key|cookie|^key$|^code$|cipher|credential/i;
 
+/**
+ * The logger's JSON replacer. An Error passes as it is: the logger then writes its name, message,
+ * stack and cause (copying its own fields, as for other objects, would write `{}`), and this runs
+ * again on what it writes.
+ */
 export function redact(_key: string, value: unknown): unknown {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
+  if (!value || typeof value !== 'object' || Array.isArray(value) || value instanceof Error) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? '[redacted]' : v;
   return out;
