@@ -6,7 +6,6 @@ import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { lockFile, repoRoot } from '../paths.ts';
 import { NODEJS_BUNDLING, type FunctionBundles } from './bundles.ts';
-import { FUNCTION_NODE_OPTIONS } from './esbuild.ts';
 import { acknowledge } from './nag.ts';
 
 export const FUNCTION_RUNTIME = Runtime.NODEJS_22_X;
@@ -77,7 +76,6 @@ export class PlatformFunction extends Construct {
       tracing: Tracing.ACTIVE,
       environment: {
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-        NODE_OPTIONS: FUNCTION_NODE_OPTIONS,
         ...props.environment,
       },
     });

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { FUNCTION_NODE_OPTIONS, bundleFunctions, bundleName, type FunctionBundle } from '../../infra/constructs/esbuild.ts';
+import { bundleFunctions, bundleName, type FunctionBundle } from '../../infra/constructs/esbuild.ts';
 import { functionsDir, handlerEntry } from '../../infra/paths.ts';
 import { deployedFunctions, writeBareGetItemHandler, writeBareHandler } from './bundle.ts';
 import { PAUSE_MS, gatewayBench } from './gateway.ts';
@@ -32,14 +32,14 @@ const percentile = (xs: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 };
 
-/** Cold start as Lambda pays it: a fresh Node process, with the deployed NODE_OPTIONS, importing the bundle. */
+/** Cold start as Lambda pays it: a fresh Node process, with no NODE_OPTIONS as deployed, importing the bundle. */
 function coldStart(dir: string): number {
   const script = `const t0 = performance.now(); await import(${JSON.stringify(pathToFileURL(join(dir, 'index.mjs')).href)});
 process.stdout.write(String(performance.now() - t0));`;
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
     env: {
       ...process.env,
-      NODE_OPTIONS: FUNCTION_NODE_OPTIONS,
+      NODE_OPTIONS: '',
       AWS_REGION: 'us-east-1',
       TABLE_NAME: 'bench',
       USER_POOL_ID: 'us-east-1_x',
@@ -185,7 +185,7 @@ async function meBench(cloud: Cloud) {
 }
 
 /**
- * A cold request as the user meets it: a fresh Node process, with the deployed NODE_OPTIONS,
+ * A cold request as the user meets it: a fresh Node process, with no NODE_OPTIONS as deployed,
  * imports `identity/get-me` and answers one GET /v1/me from the local cloud's DynamoDB, beside a
  * bare handler that imports the DynamoDB client and sends one GetItem (sample paired with
  * sample). Its first call pays what is built on first use: the DynamoDB client, the entity.
@@ -223,7 +223,7 @@ process.stdout.write(JSON.stringify({ status: result.statusCode, initMs: t1 - t0
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
       env: {
         ...process.env,
-        NODE_OPTIONS: FUNCTION_NODE_OPTIONS,
+        NODE_OPTIONS: '',
         BENCH_BUNDLE: pathToFileURL(join(dir, 'index.mjs')).href,
         BENCH_EVENT: JSON.stringify(event),
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',

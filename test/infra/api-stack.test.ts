@@ -128,7 +128,6 @@ describe('route functions', () => {
       POWERTOOLS_SERVICE_NAME: 'gateway',
       POWERTOOLS_METRICS_NAMESPACE: 'platform-dev',
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      NODE_OPTIONS: '--enable-source-maps',
     });
   });
 

@@ -1,5 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
+import type { LogItemExtraInput, LogItemMessage } from '@aws-lambda-powertools/logger/types';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { withSourceStack } from './source-stack.ts';
 
 /** Keys whose values never reach a log line, wherever they are nested. */
 const SECRET_KEY = /pass(word)?|secret|token|authorization|api[-_]?key|cookie|^key$|^code$|cipher|credential/i;
@@ -16,7 +18,18 @@ export function redact(_key: string, value: unknown): unknown {
   return out;
 }
 
-export const logger = new Logger({
+/** Errors among what a log line carries get their stacks told in the sources (`source-stack.ts`). */
+class SourceStackLogger extends Logger {
+  protected override processLogItem(logLevel: number, input: LogItemMessage, extraInput: LogItemExtraInput): void {
+    for (const extra of extraInput) {
+      if (extra instanceof Error) withSourceStack(extra);
+      else if (extra && typeof extra === 'object') for (const value of Object.values(extra)) withSourceStack(value);
+    }
+    super.processLogItem(logLevel, input, extraInput);
+  }
+}
+
+export const logger = new SourceStackLogger({
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'platform-api',
   jsonReplacerFn: redact,
 });
