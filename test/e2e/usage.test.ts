@@ -297,6 +297,10 @@ describe('daily usage', () => {
     );
     expect((await api('GET', daily('?dimension=team'), { token })).status).toBe(400);
     expect((await api('GET', daily(`?from=${d3}&to=${d1}`), { token })).status).toBe(400);
+    // `to` defaults to today: a `from` after it is the same reversed range.
+    const future = await api('GET', daily('?from=2999-01-01'), { token });
+    expect(future.status).toBe(400);
+    expect(future.body.errors).toEqual([{ path: 'query.from', message: 'On or before `to` (default: today)' }]);
   });
 });
 

@@ -176,6 +176,10 @@ export async function getDailyUsage(orgId: string, query: DailyUsageQuery = {}) 
   const from = query.from ?? new Date(Date.parse(`${to}T00:00:00Z`) - (DEFAULT_DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
   checkDay(from);
   checkDay(to);
+  if (from > to)
+    throw new ValidationError('`from` must not be after `to`, which is today when not given', [
+      { path: 'query.from', message: 'On or before `to` (default: today)' },
+    ]);
   const dimension = normalDimension(query.dimension ?? 'org');
   const page = { cursor: query.cursor, limit: query.limit ?? DAILY_MAX_ITEMS, order: 'asc' as const };
   const { data, cursor } =
