@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '@platform/api/manifest';
+import type { RouteDefinition } from '@platform/http/route';
 import { api, createTeam, signUpPlatformAdmin, type SignedInUser } from '../helpers/api.ts';
 import { boundaryValues, type Hints } from '../helpers/boundary-values.ts';
 import { useFakeProvider } from '../helpers/use-fake-provider.ts';
@@ -99,21 +100,42 @@ const LOCAL_MODEL: Record<string, string> = {
   createImages: 'local-image',
 };
 
+const pathOf = (route: RouteDefinition) => {
+  const params = route.path.startsWith('/v1/me/') ? myIds : ids;
+  return route.path.replace(/\{(\w+)\}/g, (_, name: string) => params[name]!);
+};
+const skipped = (route: RouteDefinition) => ENDS_THE_CALLER.has(route.id) || changesThePlatform(route.path) || route.localOnly;
+const as = (route: RouteDefinition) => (route.auth === 'public' ? {} : { token: admin.accessToken });
+
 describe('valid input at its edges never gets a 5xx, across the route manifest', () => {
   for (const route of routes) {
     const schema = route.schemas.body;
-    if (!schema || ENDS_THE_CALLER.has(route.id) || changesThePlatform(route.path) || route.localOnly) continue;
+    if (!schema || skipped(route)) continue;
     it(`${route.method} ${route.path}`, async () => {
-      const params = route.path.startsWith('/v1/me/') ? myIds : ids;
-      const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) => params[name]!);
+      const path = pathOf(route);
       const model = LOCAL_MODEL[route.id];
       const bodies = boundaryValues(schema, { ...HINTS, baseUrl: [fake().baseUrl('openai')] })
         .map((body) => (model ? { ...(body as object), model } : body))
         .filter((body) => schema.safeParse(body).success);
       for (const body of bodies) {
-        const res = await api(route.method, path, route.auth === 'public' ? { body } : { token: admin.accessToken, body });
+        const res = await api(route.method, path, { ...as(route), body });
         const sent = JSON.stringify(body).slice(0, 300);
         expect(res.status, `${route.id} ${sent} → ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`).toBeLessThan(500);
+      }
+    });
+  }
+
+  for (const route of routes) {
+    const schema = route.schemas.query;
+    if (!schema || skipped(route)) continue;
+    it(`${route.method} ${route.path}?…`, async () => {
+      for (const query of boundaryValues(schema, HINTS)) {
+        const search = new URLSearchParams(Object.entries(query as object).map(([k, v]): [string, string] => [k, String(v)]));
+        const res = await api(route.method, `${pathOf(route)}?${search}`, as(route));
+        expect(
+          res.status,
+          `${route.id}?${search.toString().slice(0, 300)} → ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`,
+        ).toBeLessThan(500);
       }
     });
   }
