@@ -1,5 +1,4 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { LogItemExtraInput, LogItemMessage } from '@aws-lambda-powertools/logger/types';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { withSourceStack } from './source-stack.ts';
 
@@ -7,29 +6,20 @@ import { withSourceStack } from './source-stack.ts';
 const SECRET_KEY = /pass(word)?|secret|token|authorization|api[-_]?key|cookie|^key$|^code$|cipher|credential/i;
 
 /**
- * The logger's JSON replacer. An Error passes as it is: the logger then writes its name, message,
+ * The logger's JSON replacer, run as a line is written. An Error passes on, its stack (and its
+ * causes') told in the sources (`source-stack.ts`): the logger then writes its name, message,
  * stack and cause (copying its own fields, as for other objects, would write `{}`), and this runs
  * again on what it writes.
  */
 export function redact(_key: string, value: unknown): unknown {
-  if (!value || typeof value !== 'object' || Array.isArray(value) || value instanceof Error) return value;
+  if (value instanceof Error) return withSourceStack(value);
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = SECRET_KEY.test(k) ? '[redacted]' : v;
   return out;
 }
 
-/** Errors among what a log line carries get their stacks told in the sources (`source-stack.ts`). */
-class SourceStackLogger extends Logger {
-  protected override processLogItem(logLevel: number, input: LogItemMessage, extraInput: LogItemExtraInput): void {
-    for (const extra of extraInput) {
-      if (extra instanceof Error) withSourceStack(extra);
-      else if (extra && typeof extra === 'object') for (const value of Object.values(extra)) withSourceStack(value);
-    }
-    super.processLogItem(logLevel, input, extraInput);
-  }
-}
-
-export const logger = new SourceStackLogger({
+export const logger = new Logger({
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'platform-api',
   jsonReplacerFn: redact,
 });

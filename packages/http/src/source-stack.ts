@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
  *
  * Node's `--enable-source-maps` does this for every stack, but reads every file's map as the
  * file loads: about 15 ms of each cold start (README, "Cold starts"). This reads a file's map
- * the first time an error logged in the container passes through it. Outside bundles (the
+ * the first time a logged error passes through it, as the line is written. Outside bundles (the
  * tests, the local server) stacks already name the sources and pass unchanged.
  */
 const maps = new Map<string, SourceMap | undefined>();
@@ -32,7 +32,7 @@ type Entry = { originalSource?: string; originalLine: number; originalColumn: nu
 /** A position in a bundle file, as a stack frame writes it. */
 const BUNDLE_POSITION = /(file:\/\/[^\s()]+?\.mjs):(\d+):(\d+)/;
 
-function entryAt(frame: string | undefined): Entry | undefined {
+function entryAt(frame: string): Entry | undefined {
   const at = frame && BUNDLE_POSITION.exec(frame);
   if (!at) return undefined;
   const entry = mapOf(fileURLToPath(at[1]!))?.findEntry(Number(at[2]) - 1, Number(at[3]) - 1) as Entry | undefined;
@@ -41,14 +41,15 @@ function entryAt(frame: string | undefined): Entry | undefined {
 
 export function sourceStack(stack: string): string {
   const frames = stack.split('\n');
+  const entries = frames.map(entryAt);
   return frames
     .map((frame, i) => {
-      const entry = entryAt(frame);
+      const entry = entries[i];
       if (!entry) return frame;
       const source = entry.originalSource!.replace(/^(?:\.\.\/)+/, '');
       const located = frame.replace(BUNDLE_POSITION, `${source}:${entry.originalLine + 1}:${entry.originalColumn + 1}`);
       // A minified function's name: the caller's frame calls it by its source name, there.
-      const name = entryAt(frames[i + 1])?.name;
+      const name = entries[i + 1]?.name;
       return name ? located.replace(/^(\s*at (?:async )?)[\w$.]+ \(/, `$1${name} (`) : located;
     })
     .join('\n');
