@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DocumentClient } from '@platform/domain/shared/documents';
 import { newId } from '@platform/domain/shared/ids';
 import { dynamo } from '@platform/domain/shared/dynamo';
 import { orgKey, userKey, PLATFORM, type Owner } from '@platform/domain/hub/owners';
@@ -33,7 +33,7 @@ export const platformOwnerOf = (actorId = randomUUID()): Owner => ({
 /** A slug no other test uses: platform-wide things made by a test stay out of everyone else's way. */
 export const uniqueSlug = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
 
-const counted = new WeakSet<DynamoDBDocumentClient>();
+const counted = new WeakSet<DocumentClient>();
 let sent: string[] = [];
 
 /** The DynamoDB requests `work` makes in this process. */
@@ -41,13 +41,7 @@ export async function countRequests<T>(work: () => Promise<T>): Promise<{ result
   const client = dynamo();
   if (!counted.has(client)) {
     counted.add(client);
-    client.middlewareStack.add(
-      (next, context) => async (args) => {
-        sent.push(String(context.commandName).replace(/Command$/, ''));
-        return next(args);
-      },
-      { step: 'initialize', name: 'testRequestCounter' },
-    );
+    client.observe(({ operation }) => sent.push(operation));
   }
   sent = [];
   const result = await work();

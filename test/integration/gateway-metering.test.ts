@@ -304,15 +304,13 @@ describe('gateway admission leases (DynamoDB Local)', () => {
     const access = accessFor(orgId, roomy);
     const drawsSent: number[] = [];
     const metricItemsSent: number[] = [];
-    const middleware = (next: (args: any) => Promise<any>) => async (args: any) => {
-      const items: Array<Record<string, any>> = args.input?.TransactItems ?? [];
+    const stopCounting = dynamo().observe(({ input }) => {
+      const items: Array<Record<string, any>> = input.TransactItems ?? [];
       const draws = items.filter((item) => String(item.Update?.Key?.sk ?? '').startsWith('$creditreservation'));
       if (draws.length) drawsSent.push(draws.length);
       const metrics = items.filter((item) => String(item.Put?.Item?.sk ?? '').startsWith('$modelmetric'));
       if (metrics.length) metricItemsSent.push(metrics.length);
-      return next(args);
-    };
-    dynamo().middlewareStack.add(middleware, { step: 'initialize', name: 'countTransactItems' });
+    });
     try {
       // The first call's record is in flight when the next four are recorded: they wait, then go together.
       const calls = Array.from({ length: 5 }, (): MeteredCall => ({
@@ -329,7 +327,7 @@ describe('gateway admission leases (DynamoDB Local)', () => {
       const recorded = await Promise.all(recording);
       expect(recorded.map((r: any) => r.credits)).toEqual([1, 2, 3, 4, 5]);
     } finally {
-      dynamo().middlewareStack.remove('countTransactItems');
+      stopCounting();
     }
     expect(drawsSent).toEqual([1, 1]);
     // The four calls' metrics went as one item, and each call counts once.

@@ -134,15 +134,13 @@ describe('the model metrics job', () => {
       { orgId: a, recordedAt: iso(40) },
       { orgId: b, recordedAt: iso(40, 1) },
     ]);
-    const refuseB = (next: (args: any) => Promise<any>) => async (args: any) => {
-      if (args.input?.Item?.scope === b) throw new Error('DynamoDB is unavailable');
-      return next(args);
-    };
-    dynamo().middlewareStack.add(refuseB, { step: 'initialize', name: 'refuseB' });
+    const stopRefusing = dynamo().observe(({ input }) => {
+      if (input.Item?.scope === b) throw new Error('DynamoDB is unavailable');
+    });
     try {
       await expect(modelMetricsJob(at(45))).rejects.toThrow('unavailable');
     } finally {
-      dynamo().middlewareStack.remove('refuseB');
+      stopRefusing();
     }
     const hour = iso(0).slice(0, 13);
     const platform = await metricsDb.rollup.get({ modelId, scope: ALL, hour }).go();

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { DocumentClient } from '@platform/domain/shared/documents';
 
 /**
  * DynamoDB requests made while serving one HTTP request, as a route's Lambda would make them.
@@ -43,26 +43,20 @@ export const currentRequest = new AsyncLocalStorage<RequestRecord>();
 const installed = new WeakSet<object>();
 
 /** Counts every command the client sends, per HTTP request being served. */
-export function recordDynamoRequests(client: DynamoDBDocumentClient) {
+export function recordDynamoRequests(client: DocumentClient) {
   if (installed.has(client)) return;
   installed.add(client);
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const record = currentRequest.getStore();
-      if (record) {
-        const operation = String(context.commandName ?? 'unknown').replace(/Command$/, '');
-        const kind = bookkeeping(args.input as Input);
-        const list = record.inAuthorizer
-          ? record.authorizerRequests
-          : kind === 'idempotency'
-            ? record.idempotencyRequests
-            : kind === 'limits'
-              ? record.limitRequests
-              : record.dynamoRequests;
-        list.push(operation);
-      }
-      return next(args);
-    },
-    { step: 'initialize', name: 'localRequestRecorder' },
-  );
+  client.observe(({ operation, input }) => {
+    const record = currentRequest.getStore();
+    if (!record) return;
+    const kind = bookkeeping(input as Input);
+    const list = record.inAuthorizer
+      ? record.authorizerRequests
+      : kind === 'idempotency'
+        ? record.idempotencyRequests
+        : kind === 'limits'
+          ? record.limitRequests
+          : record.dynamoRequests;
+    list.push(operation);
+  });
 }

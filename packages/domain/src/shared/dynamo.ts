@@ -3,6 +3,7 @@ import { Entity as ElectroEntity } from 'electrodb';
 import * as libDynamodb from '@aws-sdk/lib-dynamodb';
 import * as utilDynamodb from '@aws-sdk/util-dynamodb';
 import { awsClientConfig } from './aws.ts';
+import { DocumentClient } from './documents.ts';
 import { electrodbSdk } from './electrodb-sdk.ts';
 
 // In a bundle, ElectroDB's `require`s of these two modules answer with these objects (electrodb-sdk.ts).
@@ -11,14 +12,15 @@ Object.assign(electrodbSdk['@aws-sdk/util-dynamodb'], utilDynamodb);
 
 export { lazy } from './lazy.ts';
 
-let documentClient: libDynamodb.DynamoDBDocumentClient | undefined;
+let documentClient: DocumentClient | undefined;
 
 /** One DynamoDB document client per process, built on first use (not at import). */
-export function dynamo(): libDynamodb.DynamoDBDocumentClient {
-  documentClient ??= libDynamodb.DynamoDBDocumentClient.from(
-    new DynamoDBClient({ ...awsClientConfig('dynamodb'), maxAttempts: 3 }),
+export function dynamo(): DocumentClient {
+  documentClient ??= new DocumentClient(
+    new DynamoDBClient({ ...awsClientConfig('dynamodb'), maxAttempts: 3, cacheMiddleware: true }),
     {
-      marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+      removeUndefinedValues: true,
+      convertEmptyValues: false,
     },
   );
   return documentClient;
