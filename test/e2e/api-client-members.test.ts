@@ -99,6 +99,33 @@ describe.concurrent('an API key acts within its member’s current permissions',
     expect((await patch(viewer.userId, 'editor')).status).toBe(200);
   });
 
+  it('of a custom-role member cannot change nor remove a member who outranks them, as that member could not (403)', async () => {
+    const owner = await signUpUser('keyrank');
+    const admin = await signUpUser('keyrank-a');
+    const manager = await signUpUser('keyrank-m');
+    const { orgId } = await createTeam(owner, [
+      { user: admin, role: 'admin' },
+      { user: manager, role: 'viewer' },
+    ]);
+    const permissions = ['org:read', 'members:read', 'roles:read', 'members:update', 'members:remove', 'api-clients:create'];
+    const role = await api('POST', `/v1/orgs/${orgId}/roles`, {
+      token: owner.accessToken,
+      body: { name: 'Member manager', permissions },
+    });
+    expect(role.status, JSON.stringify(role.body)).toBe(201);
+    await setRole(owner, orgId, manager.userId, { role: role.body.roleId });
+    const client = await createKey(manager, orgId, permissions.slice(0, 5));
+
+    const demote = await api('PATCH', `/v1/orgs/${orgId}/members/${admin.userId}`, {
+      apiKey: client.key,
+      body: { role: 'viewer' },
+    });
+    expect(demote.status).toBe(403);
+    expect((await api('DELETE', `/v1/orgs/${orgId}/members/${admin.userId}`, { apiKey: client.key })).status).toBe(403);
+    const members = await api('GET', `/v1/orgs/${orgId}/members`, { token: owner.accessToken });
+    expect(members.body.items.find((m: { userId: string }) => m.userId === admin.userId)).toMatchObject({ role: 'admin' });
+  });
+
   it('pauses while its member is suspended and works again when they are reactivated', async () => {
     const owner = await signUpUser('keysuspend');
     const admin = await signUpUser('keysuspend-a');

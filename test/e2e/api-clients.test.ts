@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { db } from '@platform/domain/identity/entities';
 import { api, createTeam, errorPaths, signUpUser, type SignedInUser } from '../helpers/api.ts';
@@ -70,6 +71,41 @@ describe.concurrent('creating an API client', () => {
     expect((await createClient(editor, orgId, { name: 'Editor key', scopes: ['org:read'] })).status).toBe(403);
     const list = await api('GET', `/v1/orgs/${orgId}/api-clients`, { token: owner.accessToken });
     expect(list.body.items).toEqual([]);
+  });
+});
+
+describe.concurrent('creating an API client with an Idempotency-Key', () => {
+  it('never shows the key again: a replay is a 409 naming the client created, and no second client is made', async () => {
+    const owner = await signUpUser('apiidem');
+    const { orgId } = await createTeam(owner);
+    const headers = { 'idempotency-key': `ci-key-${randomUUID()}` };
+    const body = { name: 'CI', scopes: ['org:read'] };
+    const first = await api('POST', `/v1/orgs/${orgId}/api-clients`, { token: owner.accessToken, body, headers });
+    expect(first.status).toBe(201);
+    expect(first.body.key).toMatch(KEY);
+
+    const again = await api('POST', `/v1/orgs/${orgId}/api-clients`, { token: owner.accessToken, body, headers });
+    expect(again.status).toBe(409);
+    expect(again.body.key).toBeUndefined();
+    expect(JSON.stringify(again.body)).not.toContain(first.body.key.split('.')[1]);
+    expect(again.body.detail).toContain(first.body.clientId);
+    expect(again.body.detail).toMatch(/created by the earlier request with this Idempotency-Key.*shown only/);
+    const list = await api('GET', `/v1/orgs/${orgId}/api-clients`, { token: owner.accessToken });
+    expect(list.body.items.map((c: { clientId: string }) => c.clientId)).toEqual([first.body.clientId]);
+  });
+
+  it('keeps keys apart per organization: the same key and body on another organization creates its own client there', async () => {
+    const owner = await signUpUser('apiidem-2');
+    const [a, b] = [await createTeam(owner), await createTeam(owner)];
+    const headers = { 'idempotency-key': `ci-key-${randomUUID()}` };
+    const body = { name: 'CI', scopes: ['org:read'] };
+    const inA = await api('POST', `/v1/orgs/${a.orgId}/api-clients`, { token: owner.accessToken, body, headers });
+    const inB = await api('POST', `/v1/orgs/${b.orgId}/api-clients`, { token: owner.accessToken, body, headers });
+    expect(inA.status).toBe(201);
+    expect(inB.status).toBe(201);
+    expect(inB.headers.get('idempotent-replayed')).toBeNull();
+    expect(inB.body).toMatchObject({ orgId: b.orgId });
+    expect((await api('GET', `/v1/orgs/${b.orgId}`, { apiKey: inB.body.key })).status).toBe(200);
   });
 });
 

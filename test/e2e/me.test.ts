@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { db } from '@platform/domain/identity/entities';
+import { newId } from '@platform/domain/shared/ids';
 import { PASSWORD, addMember, api, createTeam, errorPaths, signIn, signUpUser } from '../helpers/api.ts';
 
 const refresh = (refreshToken: string) => api('POST', '/v1/auth/refresh', { body: { refreshToken } });
@@ -191,6 +193,34 @@ describe.concurrent('deleting my account', () => {
     const members = await api('GET', `/v1/orgs/${orgId}/members`, { token: teamOwner.accessToken });
     const row = members.body.items.find((m: { userId: string }) => m.userId === user.userId);
     expect(row === undefined || row.isActive === false).toBe(true);
+  });
+
+  it('ends every membership, however many one transaction could hold, each with its owner count', async () => {
+    const user = await signUpUser('delete-many');
+    const teamOwner = await signUpUser('delete-many-o');
+    const { orgId } = await createTeam(teamOwner, [{ user, role: 'owner' }]);
+    // 100 more memberships, listed before the team's (older ids): past the items of one transaction.
+    const assignedAt = new Date().toISOString();
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) =>
+        db.membership
+          .create({
+            orgId: newId('org', i + 1),
+            userId: user.userId,
+            email: user.email,
+            role: 'viewer',
+            assignedBy: teamOwner.userId,
+            assignedAt,
+          })
+          .go(),
+      ),
+    );
+    expect((await api('DELETE', '/v1/me', { token: user.accessToken })).status).toBe(204);
+    const { data: memberships } = await db.membership.query.byUser({ userId: user.userId }).go({ pages: 'all' });
+    expect(memberships).toHaveLength(102);
+    expect(memberships.filter((m) => m.isActive !== false).map((m) => m.orgId)).toEqual([]);
+    const { data: org } = await db.organization.get({ orgId }).go({ consistent: true });
+    expect(org!.ownerCount).toBe(1);
   });
 
   it('a co-owner who deletes their account no longer counts as an owner: the last one left cannot step down', async () => {

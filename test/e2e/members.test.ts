@@ -20,7 +20,14 @@ const decline = (user: SignedInUser, invitationId: string) =>
 const membersOf = async (by: SignedInUser, orgId: string) => {
   const res = await api('GET', `/v1/orgs/${orgId}/members`, { token: by.accessToken });
   expect(res.status).toBe(200);
-  return res.body.items as Array<{ userId: string; role: string; email: string; isActive?: boolean; assignedBy: string }>;
+  return res.body.items as Array<{
+    userId: string;
+    role: string;
+    email: string;
+    isActive?: boolean;
+    assignedBy: string;
+    expiresAt?: string;
+  }>;
 };
 const roleOf = async (by: SignedInUser, orgId: string, userId: string) =>
   (await membersOf(by, orgId)).find((m) => m.userId === userId)?.role;
@@ -359,6 +366,49 @@ describe.concurrent('managing members', () => {
     expect(cleared.status).toBe(200);
     expect(cleared.body.expiresAt).toBeUndefined();
     expect((await api('GET', `/v1/orgs/${orgId}`, { token: member.accessToken })).status).toBe(200);
+  });
+});
+
+describe.concurrent('temporary members and deleted accounts', () => {
+  it('a temporary admin can neither lift nor extend their own expiry (403); the owner can', async () => {
+    const owner = await signUpUser('temp-o');
+    const temp = await signUpUser('temp-a');
+    const { orgId } = await createTeam(owner, [{ user: temp, role: 'admin' }]);
+    const until = new Date(Date.now() + 3_600_000).toISOString();
+    const later = new Date(Date.now() + 30 * 86_400_000).toISOString();
+    const patch = (by: SignedInUser, body: Record<string, unknown>) =>
+      api('PATCH', `/v1/orgs/${orgId}/members/${temp.userId}`, { token: by.accessToken, body });
+    expect((await patch(owner, { expiresAt: until })).status).toBe(200);
+
+    const lift = await patch(temp, { expiresAt: null });
+    expect(lift.status).toBe(403);
+    expect(lift.body.detail).toMatch(/expiry/);
+    expect((await patch(temp, { expiresAt: later })).status).toBe(403);
+    expect((await membersOf(owner, orgId)).find((m) => m.userId === temp.userId)).toMatchObject({ expiresAt: until });
+    // Bringing it forward only narrows their access; lifting it is the owner's to do.
+    expect((await patch(temp, { expiresAt: new Date(Date.now() + 1_800_000).toISOString() })).status).toBe(200);
+    expect((await patch(owner, { expiresAt: null })).status).toBe(200);
+  });
+
+  it('a deleted account’s membership cannot be reactivated (422), so it never counts as an owner', async () => {
+    const owner = await signUpUser('gone-o');
+    const coOwner = await signUpUser('gone-c');
+    const { orgId } = await createTeam(owner, [{ user: coOwner, role: 'owner' }]);
+    expect((await api('DELETE', '/v1/me', { token: coOwner.accessToken })).status).toBe(204);
+
+    const reactivate = await api('PATCH', `/v1/orgs/${orgId}/members/${coOwner.userId}`, {
+      token: owner.accessToken,
+      body: { isActive: true },
+    });
+    expect(reactivate.status).toBe(422);
+    expect(reactivate.body.detail).toMatch(/deleted their account/);
+    expect((await membersOf(owner, orgId)).find((m) => m.userId === coOwner.userId)).toMatchObject({ isActive: false });
+    // The owner remains the only owner, so they still cannot step down.
+    const stepDown = await api('PATCH', `/v1/orgs/${orgId}/members/${owner.userId}`, {
+      token: owner.accessToken,
+      body: { role: 'admin' },
+    });
+    expect(stepDown.status).toBe(409);
   });
 });
 

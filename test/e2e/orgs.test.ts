@@ -76,6 +76,23 @@ describe.concurrent('listing my organizations', () => {
     const me = await api('GET', '/v1/me/orgs', { token: viewer.accessToken });
     expect(me.body.items.map((o: { orgId: string }) => o.orgId).sort()).toEqual([...byId.keys()].sort());
   });
+
+  it('leaves out an organization whose membership has expired, as authorization does', async () => {
+    const owner = await signUpUser('lister-exp');
+    const member = await signUpUser('lister-exp-m');
+    const { orgId } = await createTeam(owner, [{ user: member, role: 'editor' }]);
+    const past = new Date(Date.now() - 60_000).toISOString();
+    const expire = await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, {
+      token: owner.accessToken,
+      body: { expiresAt: past },
+    });
+    expect(expire.status).toBe(200);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { token: member.accessToken })).status).toBe(404);
+    for (const path of ['/v1/me/orgs', '/v1/orgs']) {
+      const mine = await api('GET', path, { token: member.accessToken });
+      expect(mine.body.items.map((o: { orgId: string }) => o.orgId)).toEqual([member.personalOrgId]);
+    }
+  });
 });
 
 describe.concurrent('reading and changing an organization', () => {

@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { authorizeOrg, type Caller } from '@platform/domain/identity/access';
-import { db } from '@platform/domain/identity/entities';
-import { updateMember } from '@platform/domain/identity/members';
-import { createOrganization } from '@platform/domain/identity/organizations';
+import { createApiClient, revokeApiClient } from '@platform/domain/identity/api-clients';
+import { db, type Invitation, type Membership } from '@platform/domain/identity/entities';
+import { acceptInvitation, declineInvitation, revokeInvitation } from '@platform/domain/identity/invitations';
+import { removeMember, transferOwnership, updateMember } from '@platform/domain/identity/members';
+import { createOrganization, deleteOrganization, updateOrganization } from '@platform/domain/identity/organizations';
 import { personalOrgId, provisionUser } from '@platform/domain/identity/users';
 import { decryptSecret, encryptSecret } from '@platform/domain/shared/secrets';
 import { billingDb, ledgerDb } from '@platform/domain/billing/entities';
@@ -68,6 +70,196 @@ describe('an organization always keeps an owner', () => {
   });
 });
 
+/** A team owned by `owner`, with `others` as members in the given roles (written directly, as an accepted invitation would). */
+async function teamOf(owner: string, others: Array<[string, string]> = []) {
+  const org = await createOrganization(user(owner), { name: 'Team', slug: `team-${randomUUID().slice(0, 8)}`, orgType: 'TEAM' });
+  for (const [userId, role] of others) {
+    const { data: profile } = await db.user.get({ userId }).go();
+    await db.membership
+      .create({ orgId: org.orgId, userId, email: profile!.email, role, assignedBy: owner, assignedAt: new Date().toISOString() })
+      .go();
+  }
+  return org.orgId;
+}
+
+async function ownersOf(orgId: string) {
+  const [{ data: org }, { data: members }] = await Promise.all([
+    db.organization.get({ orgId }).go({ consistent: true }),
+    db.membership.query.byOrg({ orgId }).go({ pages: 'all' }),
+  ]);
+  const owners = members.filter((m) => m.role === 'owner' && m.isActive !== false).map((m) => m.userId);
+  return { owners, ownerCount: org!.ownerCount, ownerId: org!.ownerId };
+}
+
+/**
+ * The service's next read of this kind of item answers `snapshot`: as if another request changed
+ * the item right after the service read it. Forces the race's interleaving instead of hoping for it.
+ */
+function readsStale(entity: { get: (...args: never[]) => unknown }, snapshot: unknown) {
+  return vi.spyOn(entity, 'get').mockReturnValueOnce({ go: async () => ({ data: snapshot }) } as never);
+}
+
+const membershipOf = async (orgId: string, userId: string) =>
+  (await db.membership.get({ orgId, userId }).go({ consistent: true })).data as Membership;
+
+describe('member changes decided on a stale read change nothing (409)', () => {
+  it('a role change of a member made owner since it was read is refused, and the owner count stays right', async () => {
+    const [owner, member] = [await newUser('stale-o'), await newUser('stale-m')];
+    const orgId = await teamOf(owner, [[member, 'admin']]);
+    const access = await authorizeOrg(user(owner), orgId);
+    const asAdmin = await membershipOf(orgId, member);
+    await updateMember(access, member, { role: 'owner' });
+
+    readsStale(db.membership, asAdmin);
+    await expect(updateMember(access, member, { role: 'viewer' })).rejects.toMatchObject({ status: 409 });
+    expect(await ownersOf(orgId)).toMatchObject({ owners: expect.arrayContaining([owner, member]), ownerCount: 2 });
+    // And the last owner still cannot step down once the other does.
+    await updateMember(access, member, { role: 'admin' });
+    await expect(updateMember(access, owner, { role: 'admin' })).rejects.toMatchObject({ status: 409 });
+    expect(await ownersOf(orgId)).toMatchObject({ owners: [owner], ownerCount: 1 });
+  });
+
+  it('removing a member made owner since it was read is refused, and they stay a counted owner', async () => {
+    const [owner, member] = [await newUser('stale-rm-o'), await newUser('stale-rm-m')];
+    const orgId = await teamOf(owner, [[member, 'admin']]);
+    const access = await authorizeOrg(user(owner), orgId);
+    const asAdmin = await membershipOf(orgId, member);
+    await updateMember(access, member, { role: 'owner' });
+
+    readsStale(db.membership, asAdmin);
+    await expect(removeMember(access, member)).rejects.toMatchObject({ status: 409 });
+    const after = await ownersOf(orgId);
+    expect(after.owners.sort()).toEqual([owner, member].sort());
+    expect(after.ownerCount).toBe(2);
+  });
+
+  it('a transfer to a member removed meanwhile is a 409, not a 204 that changed nothing', async () => {
+    const [owner, heir] = [await newUser('stale-tr-o'), await newUser('stale-tr-h')];
+    const orgId = await teamOf(owner, [[heir, 'admin']]);
+    const access = await authorizeOrg(user(owner), orgId);
+    const asRead = await membershipOf(orgId, heir);
+    await removeMember(access, heir);
+
+    readsStale(db.membership, asRead);
+    await expect(transferOwnership(access, heir)).rejects.toMatchObject({
+      status: 409,
+      message: expect.stringContaining('no longer in the organization'),
+    });
+    expect(await ownersOf(orgId)).toEqual({ owners: [owner], ownerCount: 1, ownerId: owner });
+  });
+
+  it('of two transfers by the same owner, the second (the caller no longer owner) is refused', async () => {
+    const [owner, b, c] = [await newUser('stale-2tr-o'), await newUser('stale-2tr-b'), await newUser('stale-2tr-c')];
+    const orgId = await teamOf(owner, [
+      [b, 'admin'],
+      [c, 'admin'],
+    ]);
+    const access = await authorizeOrg(user(owner), orgId);
+    await transferOwnership(access, b);
+    await expect(transferOwnership(access, c)).rejects.toMatchObject({
+      status: 409,
+      message: expect.stringContaining('no longer an owner'),
+    });
+    expect(await ownersOf(orgId)).toEqual({ owners: [b], ownerCount: 1, ownerId: b });
+    expect((await membershipOf(orgId, c)).role).toBe('admin');
+  });
+});
+
+describe('answering an invitation answered meanwhile (409, nothing changed)', () => {
+  async function pendingInvitation(orgId: string, invitee: string) {
+    const { data: profile } = await db.user.get({ userId: invitee }).go();
+    const now = Date.now();
+    const { data } = await db.invitation
+      .create({
+        invitationId: `inv_${randomUUID().replace(/-/g, '').slice(0, 26)}`,
+        orgId,
+        orgName: 'Team',
+        email: profile!.email.toLowerCase(),
+        role: 'viewer',
+        invitedBy: 'someone',
+        expiresAt: new Date(now + 86_400_000).toISOString(),
+        ttl: Math.floor(now / 1000) + 86_400 * 40,
+      })
+      .go();
+    return data as Invitation;
+  }
+  const auditsOf = async (orgId: string, action: string) =>
+    (await db.auditEvent.query.byOrg({ orgId }).go({ pages: 'all' })).data.filter((e) => e.action === action);
+
+  it('revoking an invitation accepted meanwhile is refused: it stays accepted, no revocation audited', async () => {
+    const [owner, invitee] = [await newUser('inv-rv-o'), await newUser('inv-rv-i')];
+    const orgId = await teamOf(owner);
+    const pending = await pendingInvitation(orgId, invitee);
+    const access = await authorizeOrg(user(owner), orgId);
+    await acceptInvitation(user(invitee), pending.invitationId);
+
+    readsStale(db.invitation, pending);
+    await expect(revokeInvitation(access, pending.invitationId)).rejects.toMatchObject({
+      status: 409,
+      message: expect.stringContaining('accepted'),
+    });
+    expect((await db.invitation.get({ invitationId: pending.invitationId }).go()).data?.status).toBe('accepted');
+    expect(await auditsOf(orgId, 'invitation.revoked')).toHaveLength(0);
+  });
+
+  it('declining an invitation accepted meanwhile is refused: no decline audited', async () => {
+    const [owner, invitee] = [await newUser('inv-dc-o'), await newUser('inv-dc-i')];
+    const orgId = await teamOf(owner);
+    const pending = await pendingInvitation(orgId, invitee);
+    await acceptInvitation(user(invitee), pending.invitationId);
+
+    // The decline reads the invitation with the profile, in one TransactGet: its parse answers the stale item.
+    vi.spyOn(db.invitation, 'parse').mockReturnValueOnce({ data: pending } as never);
+    await expect(declineInvitation(user(invitee), pending.invitationId)).rejects.toMatchObject({ status: 409 });
+    expect((await db.invitation.get({ invitationId: pending.invitationId }).go()).data?.status).toBe('accepted');
+    expect(await auditsOf(orgId, 'invitation.declined')).toHaveLength(0);
+  });
+});
+
+describe('deleting and revoking on a stale read', () => {
+  const auditsOf = async (orgId: string, action: string) =>
+    (await db.auditEvent.query.byOrg({ orgId }).go({ pages: 'all' })).data.filter((e) => e.action === action);
+
+  it('deleting a team whose slug changed since it was read is a 409: nothing deleted, the new slug stays its own', async () => {
+    const owner = await newUser('del-slug');
+    const orgId = await teamOf(owner);
+    const stale = await authorizeOrg(user(owner), orgId);
+    const newSlug = `moved-${randomUUID().slice(0, 8)}`;
+    await updateOrganization(await authorizeOrg(user(owner), orgId), { slug: newSlug });
+
+    await expect(deleteOrganization(stale)).rejects.toMatchObject({ status: 409 });
+    const { data: org } = await db.organization.get({ orgId }).go({ consistent: true });
+    expect(org).toMatchObject({ slug: newSlug });
+    expect(org!.deletedAt).toBeUndefined();
+    // Deleted on a fresh read, it releases the slug it has.
+    await deleteOrganization(await authorizeOrg(user(owner), orgId));
+    const { data: slugRow } = await db.unique.get({ kind: 'slug', value: newSlug }).go({ consistent: true });
+    expect(slugRow).toBeNull();
+  });
+
+  it('a second delete on the same read is a 404 and audits nothing more', async () => {
+    const owner = await newUser('del-twice');
+    const orgId = await teamOf(owner);
+    const access = await authorizeOrg(user(owner), orgId);
+    await deleteOrganization(access);
+    await expect(deleteOrganization(access)).rejects.toMatchObject({ status: 404 });
+    expect(await auditsOf(orgId, 'org.deleted')).toHaveLength(1);
+  });
+
+  it('a second revocation of an API client read before the first is refused and audits nothing more', async () => {
+    const owner = await newUser('rev-twice');
+    const orgId = await teamOf(owner);
+    const access = await authorizeOrg(user(owner), orgId);
+    const client = await createApiClient(access, { name: 'k', scopes: ['org:read'] });
+    const { data: unrevoked } = await db.apiClient.get({ clientId: client.clientId }).go();
+    await revokeApiClient(access, client.clientId);
+
+    readsStale(db.apiClient, unrevoked);
+    await expect(revokeApiClient(access, client.clientId)).rejects.toMatchObject({ status: 409 });
+    expect(await auditsOf(orgId, 'api-client.revoked')).toHaveLength(1);
+  });
+});
+
 describe('secrets at rest', () => {
   it('round-trips through envelope encryption and refuses another context', async () => {
     const blob = await encryptSecret('refresh-token-value', { userId: 'u1', sessionId: 's1' });
@@ -95,5 +287,22 @@ describe('idempotency keys', () => {
       response: { statusCode: 201 },
     });
     await expect(claimIdempotencyKey(scope, 'key-12345678', '{"a":2}')).rejects.toMatchObject({ status: 422 });
+  });
+
+  it('never stores a field shown once, and answers a replay of it with a 409 naming what was created', async () => {
+    const scope = `test#${randomUUID()}`;
+    const shownOnce = { fields: ['key'], idField: 'clientId', what: 'API client' };
+    const first = await claimIdempotencyKey(scope, 'key-secret-1', '{}', { shownOnce });
+    if (first.kind !== 'run') throw new Error('expected to run');
+    await first.complete({ statusCode: 201, body: JSON.stringify({ clientId: 'ak_1', key: 'ak_1.s3cret' }) });
+
+    await expect(claimIdempotencyKey(scope, 'key-secret-1', '{}', { shownOnce })).rejects.toMatchObject({
+      status: 409,
+      message: expect.stringMatching(/API client ak_1 was created by the earlier request.*key was shown only/),
+    });
+    // What the record holds, read as a route without secrets would replay it.
+    const stored = await claimIdempotencyKey(scope, 'key-secret-1', '{}');
+    expect(stored).toMatchObject({ kind: 'replay', response: { statusCode: 201 } });
+    expect(JSON.stringify(stored)).not.toContain('s3cret');
   });
 });

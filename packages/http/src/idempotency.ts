@@ -2,11 +2,18 @@ import { createHash } from 'node:crypto';
 import { Entity, conditionFailed, dynamo, tableName } from '@platform/domain/shared/dynamo';
 import { ConflictError, UnprocessableError, ValidationError } from '@platform/domain/shared/errors';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { RouteDefinition } from './route.ts';
+
+type ShownOnce = NonNullable<RouteDefinition['shownOnce']>;
 
 /**
  * `Idempotency-Key` on POSTs that create things: the first request with a key runs, later
- * ones with the same key (same caller, same route) get the stored answer back. A reuse
- * with another body is refused, as is one that arrives while the first is still running.
+ * ones with the same key (same caller, same route, same path parameters: the organization)
+ * get the stored answer back. A reuse with another body is refused, as is one that arrives
+ * while the first is still running.
+ *
+ * A secret shown once (a new API client's key) is never stored: the record keeps the answer
+ * without it, and a replay of that creation is a 409 naming what was created, never the secret.
  */
 const RECORD_TTL_SECONDS = 24 * 3600;
 const IN_PROGRESS_SECONDS = 30;
@@ -47,7 +54,40 @@ export type Claim =
   | { kind: 'run'; complete(response: APIGatewayProxyStructuredResultV2): Promise<void>; abandon(): Promise<void> }
   | { kind: 'replay'; response: APIGatewayProxyStructuredResultV2 };
 
-export async function claimIdempotencyKey(scope: string, key: string, body: string | undefined): Promise<Claim> {
+/** The answer as the record keeps it: without the fields shown once. */
+function storable(response: APIGatewayProxyStructuredResultV2, shownOnce?: ShownOnce): APIGatewayProxyStructuredResultV2 {
+  if (!shownOnce || typeof response.body !== 'string') return response;
+  try {
+    const body = JSON.parse(response.body) as Record<string, unknown>;
+    for (const field of shownOnce.fields) delete body[field];
+    return { ...response, body: JSON.stringify(body) };
+  } catch {
+    return { ...response, body: undefined };
+  }
+}
+
+/** A replay of a creation whose answer held a secret: what was created, and that its secret is gone. */
+function secretShownOnce(response: APIGatewayProxyStructuredResultV2, { fields, idField, what }: ShownOnce) {
+  let id: unknown;
+  try {
+    id = (JSON.parse(String(response.body)) as Record<string, unknown>)[idField];
+  } catch {
+    id = undefined;
+  }
+  const name = typeof id === 'string' ? `${what} ${id}` : `${what}`;
+  return new ConflictError(
+    `The ${name} was created by the earlier request with this Idempotency-Key; its ${fields.join(', ')} ` +
+      `was shown only in that answer and is not kept, so it cannot be shown again. ` +
+      `If you no longer have it, revoke the ${name} and create another.`,
+  );
+}
+
+export async function claimIdempotencyKey(
+  scope: string,
+  key: string,
+  body: string | undefined,
+  options: { shownOnce?: ShownOnce } = {},
+): Promise<Claim> {
   if (!IDEMPOTENCY_KEY_PATTERN.test(key))
     throw new ValidationError('Idempotency-Key must be 8–128 letters, digits or _.:-', [
       { path: 'headers.idempotency-key', message: 'Invalid format' },
@@ -70,7 +110,11 @@ export async function claimIdempotencyKey(scope: string, key: string, body: stri
     const { data } = await records().get({ scope, key }).go({ consistent: true });
     if (data && data.payloadHash !== payloadHash)
       throw new UnprocessableError('This Idempotency-Key was used with a different request body');
-    if (data?.status === 'completed') return { kind: 'replay', response: data.response as APIGatewayProxyStructuredResultV2 };
+    if (data?.status === 'completed') {
+      const response = data.response as APIGatewayProxyStructuredResultV2;
+      if (options.shownOnce && (response.statusCode ?? 200) < 300) throw secretShownOnce(response, options.shownOnce);
+      return { kind: 'replay', response };
+    }
     if (data && data.lockedUntil > now) throw new ConflictError('A request with this Idempotency-Key is still being processed');
     // The first attempt died mid-way: take the lock over.
     await records()
@@ -81,7 +125,10 @@ export async function claimIdempotencyKey(scope: string, key: string, body: stri
   return {
     kind: 'run',
     complete: async (response) => {
-      await records().patch({ scope, key }).set({ status: 'completed', response }).go();
+      await records()
+        .patch({ scope, key })
+        .set({ status: 'completed', response: storable(response, options.shownOnce) })
+        .go();
     },
     abandon: async () => {
       await records().delete({ scope, key }).go();

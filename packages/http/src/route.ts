@@ -36,6 +36,11 @@ export interface RouteDefinition<S extends RouteSchemas = RouteSchemas> {
   successStatus?: 200 | 201 | 202 | 204;
   /** POST that creates something: honours an `Idempotency-Key` header. */
   idempotent?: boolean;
+  /**
+   * Fields of the answer shown once (a new key's secret): an `Idempotency-Key` record never
+   * stores them, and a replay is a 409 naming what the first request created (its `idField`).
+   */
+  shownOnce?: { fields: readonly string[]; idField: string; what: string };
   /** Served by the local cloud only, never deployed. */
   localOnly?: boolean;
   /**

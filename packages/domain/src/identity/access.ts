@@ -23,6 +23,11 @@ export interface OrgAccess {
   readonly caller: Exclude<Caller, { kind: 'anonymous' }>;
   readonly membership?: Membership;
   readonly role?: string;
+  /**
+   * The role of the member whose rights the call carries: the user's own (`role`), or for an API
+   * client, its member's. What the rank rules compare, so a key never outranks its member.
+   */
+  readonly memberRole?: string;
   readonly permissions: ReadonlySet<string>;
   readonly actorId: string;
   readonly actorType: 'user' | 'apiClient';
@@ -99,6 +104,7 @@ export async function authorizeOrg(
       orgId,
       org,
       caller,
+      memberRole: member.role,
       permissions: new Set(effectiveScopes(caller.scopes, org, member)),
       actorId: caller.clientId,
       actorType: 'apiClient',
@@ -126,6 +132,7 @@ export async function authorizeOrg(
     caller,
     membership,
     role: membership.role,
+    memberRole: membership.role,
     permissions,
     actorId: caller.userId,
     actorType: 'user',

@@ -1,9 +1,23 @@
 import { ConflictError } from '../shared/errors.ts';
-import { transactWrite, update } from '../shared/transactions.ts';
+import { transactWrite, update, type WriteItem } from '../shared/transactions.ts';
 import { identityProvider } from './cognito.ts';
 import { db } from './entities.ts';
 import { revokeAllSessions } from './sessions.ts';
 import { personalOrgId, requireUser } from './users.ts';
+
+/** DynamoDB's bound on the items of one transaction. */
+const MAX_TRANSACTION_ITEMS = 100;
+
+/** Packs groups of writes (each to stay together) into as few transactions as fit; the first group leads the first. */
+function inTransactions(groups: WriteItem[][]): WriteItem[][] {
+  const transactions: WriteItem[][] = [];
+  for (const group of groups) {
+    const last = transactions.at(-1);
+    if (last && last.length + group.length <= MAX_TRANSACTION_ITEMS) last.push(...group);
+    else transactions.push([...group]);
+  }
+  return transactions;
+}
 
 /**
  * Soft-deletes the account: the profile is marked deleted, the personal organization goes
@@ -22,25 +36,36 @@ export async function deleteAccount(userId: string, username: string): Promise<v
   if (blocking.length)
     throw new ConflictError(`Transfer ownership of ${blocking.map((o) => o.name).join(', ')} before deleting your account`);
   const now = new Date().toISOString();
-  const ownedTeams = liveOwned.slice(0, 30);
-  const result = await transactWrite([
+  const owners = new Set(liveOwned.map((o) => o.orgId));
+  // Each membership ends with its owner count, in one transaction: an owner who leaves no longer
+  // counts, and each team they co-own keeps at least one other owner.
+  const departures: WriteItem[][] = memberships
+    .filter((m) => m.isActive !== false)
+    .map((m) => [
+      update(db.membership.patch({ orgId: m.orgId, userId }).set({ isActive: false })),
+      ...(owners.has(m.orgId)
+        ? [
+            update(
+              db.organization
+                .patch({ orgId: m.orgId })
+                .add({ ownerCount: -1 })
+                .where(({ ownerCount }, { gt }) => gt(ownerCount, 1)),
+            ),
+          ]
+        : []),
+    ]);
+  const account = [
     update(db.user.patch({ userId }).set({ deletedAt: now, isActive: false })),
     update(db.organization.patch({ orgId: personalOrgId(userId) }).set({ deletedAt: now })),
-    ...memberships
-      .filter((m) => m.isActive !== false)
-      .slice(0, 90 - ownedTeams.length)
-      .map((m) => update(db.membership.patch({ orgId: m.orgId, userId }).set({ isActive: false }))),
-    // An owner who leaves no longer counts: each team they co-own keeps at least one other owner.
-    ...ownedTeams.map((o) =>
-      update(
-        db.organization
-          .patch({ orgId: o.orgId })
-          .add({ ownerCount: -1 })
-          .where(({ ownerCount }, { gt }) => gt(ownerCount, 1)),
-      ),
-    ),
-  ]);
-  if (result.canceled) throw new ConflictError('An organization you own changed meanwhile; transfer ownership first, then retry');
+  ];
+  // Past one transaction's items, the memberships end in earlier ones and the account goes last:
+  // a refusal on the way leaves the account in place, and a retry ends only what is still live.
+  const transactions = inTransactions([account, ...departures]);
+  for (const items of [...transactions.slice(1), transactions[0]!]) {
+    const result = await transactWrite(items);
+    if (result.canceled)
+      throw new ConflictError('An organization you own changed meanwhile; transfer ownership first, then retry');
+  }
   await revokeAllSessions(userId);
   await identityProvider.disableEverywhere(username || current.email);
 }

@@ -117,10 +117,15 @@ export async function listApiClients(access: OrgAccess, options: { cursor?: stri
 export async function revokeApiClient(access: OrgAccess, clientId: string) {
   const { data } = await db.apiClient.get({ clientId }).go();
   if (!data || data.orgId !== access.orgId) throw new NotFoundError('API client not found');
-  if (data.revokedAt) throw new ConflictError('The API client is already revoked');
-  await transactWrite([
+  const alreadyRevoked = () => new ConflictError('The API client is already revoked');
+  if (data.revokedAt) throw alreadyRevoked();
+  // Revoked once: of two revocations at once, the second finds it revoked and audits nothing.
+  const result = await transactWrite([
     update(
-      db.apiClient.patch({ clientId }).set({ isActive: false, revokedAt: new Date().toISOString(), revokedBy: access.actorId }),
+      db.apiClient
+        .patch({ clientId })
+        .set({ isActive: false, revokedAt: new Date().toISOString(), revokedBy: access.actorId })
+        .where(({ revokedAt }, { notExists }) => notExists(revokedAt)),
     ),
     put(
       db.auditEvent.create(
@@ -128,6 +133,7 @@ export async function revokeApiClient(access: OrgAccess, clientId: string) {
       ),
     ),
   ]);
+  if (result.canceled) throw alreadyRevoked();
 }
 
 /**

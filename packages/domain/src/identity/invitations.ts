@@ -7,7 +7,7 @@ import { db, inboxService, type Invitation, type User } from './entities.ts';
 import { isBuiltInRole } from './permissions.ts';
 import { assertMayGrant, assertRoleExists } from './members.ts';
 import { requireUser } from './users.ts';
-import { check, put, transactGet, transactWrite, update } from '../shared/transactions.ts';
+import { check, put, returningOnFailure, transactGet, transactWrite, update, type WriteOutcome } from '../shared/transactions.ts';
 import { notificationPut } from '../notifications/notify.ts';
 import { pageOf } from '../shared/pages.ts';
 
@@ -99,11 +99,13 @@ export async function listInvitations(access: OrgAccess, options: { cursor?: str
 
 /** Answers a pending invitation, once: the condition refuses one already answered. */
 function answer(invitationId: string, status: 'accepted' | 'declined' | 'revoked', at: string) {
-  return update(
-    db.invitation
-      .patch({ invitationId })
-      .set({ status, respondedAt: at })
-      .where(({ status: current }, { eq }) => eq(current, 'pending')),
+  return returningOnFailure(
+    update(
+      db.invitation
+        .patch({ invitationId })
+        .set({ status, respondedAt: at })
+        .where(({ status: current }, { eq }) => eq(current, 'pending')),
+    ),
   );
 }
 
@@ -111,7 +113,7 @@ export async function revokeInvitation(access: OrgAccess, invitationId: string) 
   const { data } = await db.invitation.get({ invitationId }).go();
   if (!data || data.orgId !== access.orgId) throw new NotFoundError('Invitation not found');
   if (data.status !== 'pending') throw new ConflictError(`The invitation is already ${data.status}`);
-  await transactWrite([
+  const result = await transactWrite([
     answer(invitationId, 'revoked', new Date().toISOString()),
     put(
       db.auditEvent.create(
@@ -119,6 +121,15 @@ export async function revokeInvitation(access: OrgAccess, invitationId: string) 
       ),
     ),
   ]);
+  if (result.canceled) throw answeredMeanwhile(result);
+}
+
+/** The invitation was answered between our read and our answer (accepted, say): ours is refused. */
+function answeredMeanwhile(result: WriteOutcome) {
+  const status = result.items[0]?.status;
+  return new ConflictError(
+    status ? `The invitation was ${status} meanwhile; nothing was changed` : 'The invitation was answered meanwhile',
+  );
 }
 
 /** Only the invited person can answer, and only once, before the invitation expires. */
@@ -202,7 +213,7 @@ export async function acceptInvitation(caller: UserCaller, invitationId: string)
 
 export async function declineInvitation(caller: UserCaller, invitationId: string) {
   const { inv, profile } = await requireOwnPendingInvitation(caller, invitationId);
-  await transactWrite([
+  const result = await transactWrite([
     answer(invitationId, 'declined', new Date().toISOString()),
     put(
       db.auditEvent.create(
@@ -217,6 +228,7 @@ export async function declineInvitation(caller: UserCaller, invitationId: string
       ),
     ),
   ]);
+  if (result.canceled) throw answeredMeanwhile(result);
 }
 
 export async function listMyInvitations(caller: UserCaller) {

@@ -3,7 +3,7 @@ import { auditBy, auditItem } from './audit.ts';
 import { isMembershipLive, permissionsOfRole, type OrgAccess } from './access.ts';
 import { db, type Membership } from './entities.ts';
 import { ROLE_RANK, isBuiltInRole } from './permissions.ts';
-import { put, remove, transactWrite, update } from '../shared/transactions.ts';
+import { check, put, remove, returningOnFailure, transactWrite, update } from '../shared/transactions.ts';
 import { pageOf } from '../shared/pages.ts';
 
 export async function listMembers(access: OrgAccess, options: { cursor?: string; limit?: number }) {
@@ -29,14 +29,32 @@ export function assertMayGrant(access: OrgAccess, role: string) {
   if (beyond.length) throw new ForbiddenError(`You cannot give a role with permissions you do not hold: ${beyond.join(', ')}`);
 }
 
-/** Nobody hands out or takes away more than they hold: only owners touch owners. */
-function assertMayManage(access: OrgAccess, target: Membership, newRole?: string) {
+/**
+ * Whether a member's expiry is lifted (cleared) or pushed later by `expiresAt` (`null` clears it).
+ * Setting one where there was none, or bringing it forward, only narrows their access.
+ */
+function loosensExpiry(target: Membership, expiresAt: string | null | undefined) {
+  if (!target.expiresAt || expiresAt === undefined) return false;
+  return expiresAt === null || new Date(expiresAt) > new Date(target.expiresAt);
+}
+
+/**
+ * Nobody hands out or takes away more than they hold: only owners touch owners, nobody changes
+ * someone who outranks them, and only an owner or someone who outranks a temporary member lifts
+ * or extends their expiry (a temporary admin cannot make themselves permanent). An API client is
+ * ranked by the role of the member it acts for, as that member would be.
+ */
+function assertMayManage(access: OrgAccess, target: Membership, change: { role?: string; expiresAt?: string | null } = {}) {
   const callerIsOwner = access.role === 'owner' || access.permissions.has('members:transfer-ownership');
-  if ((target.role === 'owner' || newRole === 'owner') && !callerIsOwner)
+  if ((target.role === 'owner' || change.role === 'owner') && !callerIsOwner)
     throw new ForbiddenError('Only an owner can change an owner or make one');
-  if (access.role && !callerIsOwner && rank(target.role) > rank(access.role))
+  const callerRole = access.memberRole;
+  if (!callerIsOwner && (!callerRole || rank(target.role) > rank(callerRole)))
     throw new ForbiddenError('You cannot change a member whose role outranks yours');
-  if (newRole) assertMayGrant(access, newRole);
+  const outranksTarget = callerIsOwner || (!!callerRole && rank(callerRole) > rank(target.role));
+  if (loosensExpiry(target, change.expiresAt) && !outranksTarget)
+    throw new ForbiddenError('Only an owner or someone whose role outranks this member can lift or extend their expiry');
+  if (change.role) assertMayGrant(access, change.role);
 }
 
 async function requireMember(access: OrgAccess, userId: string): Promise<Membership> {
@@ -44,6 +62,50 @@ async function requireMember(access: OrgAccess, userId: string): Promise<Members
   if (!data) throw new NotFoundError('Member not found');
   return data;
 }
+
+type Ops = { eq(a: unknown, v: unknown): string; notExists(a: unknown): string };
+type MembershipAttributes = { role: unknown; isActive: unknown; expiresAt: unknown };
+
+/**
+ * The condition that a membership is still as it was read (role, active or not, expiry): a write
+ * under it cannot apply a decision taken on a stale read, such as the owner count it moves.
+ */
+const asRead =
+  (read: Membership) =>
+  ({ role, isActive, expiresAt }: MembershipAttributes, { eq, notExists }: Ops) =>
+    [
+      eq(role, read.role),
+      read.isActive === false ? eq(isActive, false) : `(${notExists(isActive)} OR ${eq(isActive, true)})`,
+      read.expiresAt ? eq(expiresAt, read.expiresAt) : notExists(expiresAt),
+    ].join(' AND ');
+
+/**
+ * A ConditionCheck that the account exists and was not deleted: a deleted account's membership
+ * is never brought back nor counted as an owner. ElectroDB has `check` on every entity at run
+ * time but types it only inside its own transactions.
+ */
+function accountIsLive(userId: string) {
+  type Conditional = ReturnType<ReturnType<typeof db.user.patch>['set']>;
+  const user = db.user as unknown as { check(key: { userId: string }): Conditional };
+  return check(
+    user
+      .check({ userId })
+      .where(({ userId: id, deletedAt }, { exists, notExists }) => `${exists(id)} AND ${notExists(deletedAt)}`),
+  );
+}
+
+const failed = (reason: string | undefined) => reason === 'ConditionalCheckFailed';
+
+/** Why a member's write was refused because the member is not as read: gone (404) or changed (409). */
+function memberChanged(current: Record<string, unknown> | undefined) {
+  return current
+    ? new ConflictError('The member changed meanwhile; nothing was changed: read it again and retry')
+    : new NotFoundError('Member not found');
+}
+
+const lastOwner = () => new ConflictError('An organization always keeps an owner; make someone else owner first');
+const accountDeleted = () =>
+  new UnprocessableError('This member deleted their account: their membership cannot be reactivated nor made owner');
 
 /** Changing who is an owner moves the owner count in the same transaction, under a condition. */
 function ownerCountChange(orgId: string, delta: number) {
@@ -57,10 +119,14 @@ export interface MemberPatch {
   isActive?: boolean;
 }
 
+/**
+ * Changes a member's role, activity or expiry. The write is conditioned on the member being as
+ * read, so two changes at once cannot both move the owner count; a refused one changes nothing.
+ */
 export async function updateMember(access: OrgAccess, userId: string, patch: MemberPatch): Promise<Membership> {
   const target = await requireMember(access, userId);
   if (patch.role) assertRoleExists(access, patch.role);
-  assertMayManage(access, target, patch.role);
+  assertMayManage(access, target, patch);
   const wasOwner = target.role === 'owner' && target.isActive !== false;
   const nextRole = patch.role ?? target.role;
   const nextExpiresAt = patch.expiresAt === null ? undefined : (patch.expiresAt ?? target.expiresAt);
@@ -70,17 +136,18 @@ export async function updateMember(access: OrgAccess, userId: string, patch: Mem
   const nextActive = patch.isActive ?? target.isActive !== false;
   const isOwner = nextRole === 'owner' && nextActive;
   const delta = Number(isOwner) - Number(wasOwner);
+  const reactivated = nextActive && target.isActive === false;
   const set: Record<string, unknown> = {};
   if (patch.role) Object.assign(set, { role: patch.role, assignedBy: access.actorId, assignedAt: new Date().toISOString() });
   if (patch.isActive !== undefined) set.isActive = patch.isActive;
   if (patch.expiresAt) set.expiresAt = patch.expiresAt;
+  const membership = db.membership.patch({ orgId: access.orgId, userId }).set(set);
+  const countChange = delta ? [ownerCountChange(access.orgId, delta)] : [];
+  const accountCheck = reactivated || delta > 0 ? [accountIsLive(userId)] : [];
   const result = await transactWrite([
-    update(
-      patch.expiresAt === null
-        ? db.membership.patch({ orgId: access.orgId, userId }).set(set).remove(['expiresAt'])
-        : db.membership.patch({ orgId: access.orgId, userId }).set(set),
-    ),
-    ...(delta ? [ownerCountChange(access.orgId, delta)] : []),
+    returningOnFailure(update((patch.expiresAt === null ? membership.remove(['expiresAt']) : membership).where(asRead(target)))),
+    ...countChange,
+    ...accountCheck,
     put(
       db.auditEvent.create(
         auditItem({
@@ -93,7 +160,11 @@ export async function updateMember(access: OrgAccess, userId: string, patch: Mem
       ),
     ),
   ]);
-  if (result.canceled) throw new ConflictError('An organization always keeps an owner; make someone else owner first');
+  if (result.canceled) {
+    if (failed(result.reasons[0])) throw memberChanged(result.items[0]);
+    if (countChange.length && failed(result.reasons[1])) throw lastOwner();
+    throw accountDeleted();
+  }
   return {
     ...target,
     ...set,
@@ -113,7 +184,8 @@ export async function removeMember(
     throw new UnprocessableError('You cannot leave your personal organization');
   const wasOwner = target.role === 'owner' && target.isActive !== false;
   const result = await transactWrite([
-    remove(db.membership.delete({ orgId: access.orgId, userId })),
+    // Removed as read: a member made owner (or removed) meanwhile is not removed on a stale decision.
+    returningOnFailure(remove(db.membership.delete({ orgId: access.orgId, userId }).where(asRead(target)))),
     ...(wasOwner ? [ownerCountChange(access.orgId, -1)] : []),
     put(
       db.auditEvent.create(
@@ -121,12 +193,14 @@ export async function removeMember(
       ),
     ),
   ]);
-  if (result.canceled) throw new ConflictError('An organization always keeps an owner; make someone else owner first');
+  if (result.canceled) throw failed(result.reasons[0]) ? memberChanged(result.items[0]) : lastOwner();
 }
 
 /**
  * Hands the organization to another member: they become owner (and the recorded owner),
- * the caller steps down to admin. Both in one transaction.
+ * the caller steps down to admin. Both in one transaction, under conditions: the heir is still
+ * the live member that was read (and their account not deleted), the caller still an owner. Two
+ * transfers at once, or a transfer racing the heir's removal, cannot both happen: one is a 409.
  */
 export async function transferOwnership(access: OrgAccess, toUserId: string) {
   if (access.caller.kind !== 'user' || access.role !== 'owner') throw new ForbiddenError('Only an owner can transfer ownership');
@@ -136,17 +210,23 @@ export async function transferOwnership(access: OrgAccess, toUserId: string) {
   if (!isMembershipLive(target)) throw new UnprocessableError('That member is not active');
   const now = new Date().toISOString();
   const becomesOwner = target.role !== 'owner';
-  await transactWrite([
-    update(
-      db.membership
-        .patch({ orgId: access.orgId, userId: toUserId })
-        .set({ role: 'owner', assignedBy: access.actorId, assignedAt: now })
-        .remove(['expiresAt']),
+  const result = await transactWrite([
+    returningOnFailure(
+      update(
+        db.membership
+          .patch({ orgId: access.orgId, userId: toUserId })
+          .set({ role: 'owner', assignedBy: access.actorId, assignedAt: now })
+          .remove(['expiresAt'])
+          .where(asRead(target)),
+      ),
     ),
     update(
       db.membership
         .patch({ orgId: access.orgId, userId: access.actorId })
-        .set({ role: 'admin', assignedBy: access.actorId, assignedAt: now }),
+        .set({ role: 'admin', assignedBy: access.actorId, assignedAt: now })
+        .where(
+          ({ role, isActive }, { eq, notExists }) => `${eq(role, 'owner')} AND (${notExists(isActive)} OR ${eq(isActive, true)})`,
+        ),
     ),
     update(
       db.organization
@@ -154,6 +234,7 @@ export async function transferOwnership(access: OrgAccess, toUserId: string) {
         .set({ ownerId: toUserId })
         .add({ ownerCount: becomesOwner ? 0 : -1 }),
     ),
+    accountIsLive(toUserId),
     put(
       db.auditEvent.create(
         auditItem({
@@ -166,4 +247,15 @@ export async function transferOwnership(access: OrgAccess, toUserId: string) {
       ),
     ),
   ]);
+  if (!result.canceled) return;
+  const [heir, caller, , account] = result.reasons.map(failed);
+  if (heir)
+    throw new ConflictError(
+      result.items[0]
+        ? 'That member changed meanwhile; nothing was transferred: read the members again and retry'
+        : 'That member is no longer in the organization; nothing was transferred',
+    );
+  if (caller) throw new ConflictError('You are no longer an owner of this organization; nothing was transferred');
+  if (account) throw new UnprocessableError('That member deleted their account; nothing was transferred');
+  throw new ConflictError('The organization changed meanwhile; nothing was transferred: retry');
 }

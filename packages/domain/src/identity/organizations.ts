@@ -1,11 +1,11 @@
-import { ConflictError, UnprocessableError } from '../shared/errors.ts';
+import { ConflictError, NotFoundError, UnprocessableError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import { auditBy, auditItem } from './audit.ts';
-import type { OrgAccess, UserCaller } from './access.ts';
+import { isMembershipLive, type OrgAccess, type UserCaller } from './access.ts';
 import { db, type Organization } from './entities.ts';
 import { requireUser } from './users.ts';
 import { startingPlanWrites } from '../billing/onboarding.ts';
-import { transactWrite, put, update, remove } from '../shared/transactions.ts';
+import { transactWrite, put, update, remove, returningOnFailure } from '../shared/transactions.ts';
 import { pageOf } from '../shared/pages.ts';
 
 export interface NewOrganization {
@@ -106,17 +106,31 @@ export async function updateOrganization(access: OrgAccess, patch: OrganizationP
   return (await db.organization.get({ orgId: org.orgId }).go({ consistent: true })).data!;
 }
 
-/** Soft delete; the slug is released. A personal organization goes only with its user. */
+/**
+ * Soft delete; the slug is released. A personal organization goes only with its user. The
+ * delete is conditioned on the version read (as an edit is), so the slug released is the one
+ * the organization has: a slug change that got there first makes it a 409, and a second delete
+ * a 404 with no second `org.deleted`.
+ */
 export async function deleteOrganization(access: OrgAccess): Promise<void> {
-  if (access.org.orgType === 'SOLO')
-    throw new UnprocessableError('A personal organization is deleted with its account (DELETE /v1/me)');
-  await transactWrite([
-    update(db.organization.patch({ orgId: access.orgId }).set({ deletedAt: new Date().toISOString() })),
-    remove(db.unique.delete({ kind: 'slug', value: access.org.slug })),
-    put(
-      db.auditEvent.create(auditItem({ ...auditBy(access), action: 'org.deleted', targetType: 'org', targetId: access.orgId })),
+  const { org } = access;
+  if (org.orgType === 'SOLO') throw new UnprocessableError('A personal organization is deleted with its account (DELETE /v1/me)');
+  const result = await transactWrite([
+    returningOnFailure(
+      update(
+        db.organization
+          .patch({ orgId: org.orgId })
+          .set({ deletedAt: new Date().toISOString() })
+          .add({ version: 1 })
+          .where(({ version, deletedAt }, { eq, notExists }) => `${eq(version, org.version ?? 1)} AND ${notExists(deletedAt)}`),
+      ),
     ),
+    remove(db.unique.delete({ kind: 'slug', value: org.slug })),
+    put(db.auditEvent.create(auditItem({ ...auditBy(access), action: 'org.deleted', targetType: 'org', targetId: org.orgId }))),
   ]);
+  if (!result.canceled) return;
+  if (result.items[0]?.deletedAt) throw new NotFoundError('Organization not found');
+  throw new ConflictError('The organization changed while you deleted it; nothing was deleted: read it again and retry');
 }
 
 /** The organizations the user belongs to, with their role in each. */
@@ -126,7 +140,8 @@ export async function listMyOrganizations(userId: string, options: { cursor?: st
     limit: options.limit ?? 50,
     order: 'asc',
   });
-  const live = page.data.filter((m) => m.isActive !== false);
+  // The same liveness as authorization: a suspended or expired membership opens nothing.
+  const live = page.data.filter((m) => isMembershipLive(m));
   const orgs = live.length ? (await db.organization.get(live.map((m) => ({ orgId: m.orgId }))).go()).data : [];
   const byId = new Map(orgs.filter((o) => !o.deletedAt).map((o) => [o.orgId, o]));
   return {

@@ -1,8 +1,8 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { RouteDefinition } from '../route.ts';
+import { pathParameterNames, type RouteDefinition } from '../route.ts';
 import type { AuthContext } from './authorize.ts';
-import { stateOf } from '../state.ts';
+import { stateOf, type RequestState } from '../state.ts';
 import { corsHeaders } from './cors.ts';
 import { lazy } from '@platform/domain/shared/lazy';
 
@@ -17,6 +17,13 @@ const principalOf = (auth?: AuthContext) => {
   return 'anonymous';
 };
 
+/** Whose request on what: the route, the caller and the path parameters (`orgId`, …), in the path's order. */
+const scopeOf = (route: RouteDefinition, state: RequestState) => {
+  const params = (state.input?.params ?? {}) as Record<string, unknown>;
+  const path = pathParameterNames(route.path).map((name) => String(params[name] ?? ''));
+  return [route.id, principalOf(state.auth), ...path].join('#');
+};
+
 /** Honours `Idempotency-Key` on routes that create things; see ../idempotency.ts. */
 export const idempotency = (
   route: RouteDefinition,
@@ -28,7 +35,8 @@ export const idempotency = (
       const state = stateOf(request.event);
       // Loaded on first use: only requests that send a key need the record (and ElectroDB).
       const { claimIdempotencyKey } = await loadIdempotency();
-      const claim = await claimIdempotencyKey(`${route.id}#${principalOf(state.auth)}`, key, request.event.body);
+      // The same key on another organization's route (another path) is another request.
+      const claim = await claimIdempotencyKey(scopeOf(route, state), key, request.event.body, { shownOnce: route.shownOnce });
       if (claim.kind === 'replay') {
         return { ...claim.response, headers: { ...corsHeaders(), ...claim.response.headers, 'idempotent-replayed': 'true' } };
       }

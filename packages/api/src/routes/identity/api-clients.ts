@@ -17,6 +17,8 @@ export const createApiClient = defineRoute({
   summary: 'Create a machine key (shown once) with scopes',
   successStatus: 201,
   idempotent: true,
+  // The key is never kept, not even for a replay: a retry learns the clientId, to revoke it.
+  shownOnce: { fields: ['key'], idField: 'clientId', what: 'API client' },
   schemas: { params: orgParams, body: createApiClientBody, response: createdApiClientResponse },
 });
 export const listApiClients = defineRoute({
