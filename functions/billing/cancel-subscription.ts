@@ -1,5 +1,10 @@
 import { cancelSubscription as route } from '@platform/api/routes/billing/subscription';
-import { cancel, subscriptionView } from '@platform/domain/billing/subscriptions';
+import { cancel, subscriptionRead, subscriptionView } from '@platform/domain/billing/subscriptions';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ access }) => subscriptionView(await cancel(access)));
+export const handler = httpHandler(
+  route,
+  async ({ access }) => subscriptionView(await cancel(access)),
+  // Read with the authorization, in its one request: the change then claims, and commits.
+  { preload: ({ params }) => [subscriptionRead(params.orgId)] },
+);

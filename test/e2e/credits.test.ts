@@ -87,6 +87,16 @@ describe('credits', () => {
     expect(bad.status).toBe(400);
   });
 
+  it('include a transaction at exactly `to`: both bounds are inclusive, so from == to names one instant', async () => {
+    const { items } = (await api('GET', `/v1/orgs/${orgId}/credits/transactions?type=grant`, { token: owner.accessToken })).body;
+    const at = encodeURIComponent(items[0].createdAt);
+    const exact = await api('GET', `/v1/orgs/${orgId}/credits/transactions?from=${at}&to=${at}`, { token: owner.accessToken });
+    expect(exact.status).toBe(200);
+    expect(exact.body.items.map((t: { transactionId: string }) => t.transactionId)).toEqual([items[0].transactionId]);
+    const upTo = await api('GET', `/v1/orgs/${orgId}/credits/transactions?type=grant&to=${at}`, { token: owner.accessToken });
+    expect(upTo.body.items.map((t: { transactionId: string }) => t.transactionId)).toContain(items[0].transactionId);
+  });
+
   it('are hidden from viewers (403) and cannot be adjusted by anyone but a platform admin (403)', async () => {
     expect((await api('GET', `/v1/orgs/${orgId}/credits`, { token: viewer.accessToken })).status).toBe(403);
     const res = await api('POST', `/v1/admin/orgs/${orgId}/credits/adjustments`, {

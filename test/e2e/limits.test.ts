@@ -70,6 +70,31 @@ describe('usage limits', () => {
     expect((await api('GET', `/v1/orgs/${orgId}`, { apiKey: key })).status).toBe(200);
   });
 
+  it('let nothing through a limit of 0: the very first call is refused, and nothing is counted', async () => {
+    const created = await api('POST', `/v1/orgs/${orgId}/api-clients`, {
+      token: owner.accessToken,
+      body: { name: 'Closed', scopes: ['org:read', 'billing:read'] },
+    });
+    expect(created.status).toBe(201);
+    const set = await api('PUT', `/v1/admin/orgs/${orgId}/limits`, {
+      token: admin.accessToken,
+      body: { subject: `client#${created.body.clientId}`, resource: 'api', hourly: 0 },
+    });
+    expect(set.status).toBe(200);
+    for (let call = 0; call < 2; call++) {
+      const refused = await api('GET', `/v1/orgs/${orgId}`, { apiKey: created.body.key });
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('x-ratelimit-limit')).toBe('0');
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+    const limits = await api('GET', `/v1/orgs/${orgId}/limits`, { token: owner.accessToken });
+    expect(limits.body.items).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ subject: `client#${created.body.clientId}`, resource: 'api', limit: 0, used: 0, remaining: 0 }),
+      ]),
+    );
+  });
+
   it('hold the whole organization to an org-wide override, whoever calls', async () => {
     const { orgId: team } = await createTeam(owner);
     const created = await api('POST', `/v1/orgs/${team}/api-clients`, {

@@ -247,6 +247,28 @@ describe('payments recorded by a platform admin', () => {
     expect((await api('POST', `/v1/admin/orgs/${teamId}/payments`, { token: owner.accessToken, body })).status).toBe(403);
   });
 
+  it('pay, during a trial, the month after the trial (which was free), as Stripe charges from the trial’s end', async () => {
+    const user = await signUpUser('pay-trial-hand');
+    const { orgId } = await createTeam(user);
+    const trial = await api('PUT', `/v1/orgs/${orgId}/subscription`, { token: user.accessToken, body: { planId: 'pro' } });
+    expect(trial.body).toMatchObject({ status: 'Trial', planId: 'pro' });
+    const paid = await api('POST', `/v1/admin/orgs/${orgId}/payments`, {
+      token: admin.accessToken,
+      body: {
+        provider: 'PayPal',
+        reference: `CAPTURE-TRIAL-${orgId.slice(-8)}`,
+        amountMinor: 2000,
+        currency: 'USD',
+        planId: 'pro',
+      },
+    });
+    expect(paid.status, JSON.stringify(paid.body)).toBe(201);
+    const sub = (await api('GET', `/v1/orgs/${orgId}/subscription`, { token: user.accessToken })).body;
+    const monthAfterTrial = new Date(trial.body.trialEnd);
+    monthAfterTrial.setUTCMonth(monthAfterTrial.getUTCMonth() + 1);
+    expect(sub).toMatchObject({ status: 'Active', paidThrough: monthAfterTrial.toISOString() });
+  });
+
   it('put an organization on a plan billed through Odoo; a sale order belongs to one organization', async () => {
     const saleOrder = `SO-${teamId.slice(-10)}`;
     const res = await api('POST', `/v1/admin/orgs/${teamId}/payments`, {
@@ -318,6 +340,28 @@ describe('billing notifications and plan edits', () => {
     const all = (await api('GET', '/v1/me/notifications?limit=100', { token: user.accessToken })).body.items;
     expect(all.filter((n: { type: string }) => n.type === 'low-balance')).toHaveLength(1);
   });
+
+  it('warn at a tenth of the plan in use after a plan is bought mid-period (Pro: below 200), not the old plan’s', async () => {
+    const user = await signUpUser('pay-low-pro');
+    const { orgId } = await createTeam(user);
+    const checkout = await api('POST', `/v1/orgs/${orgId}/checkout`, { token: user.accessToken, body: { planId: 'pro' } });
+    expect(checkout.status).toBe(201);
+    await payCheckout(checkout.body.url);
+    await eventually(
+      () => api('GET', `/v1/orgs/${orgId}/subscription`, { token: user.accessToken }),
+      (r) => r.body.planId === 'pro' && r.body.status === 'Active',
+    );
+    const available = await balance(user, orgId);
+    expect(available).toBeGreaterThan(300);
+    const take = await api('POST', `/v1/admin/orgs/${orgId}/credits/adjustments`, {
+      token: admin.accessToken,
+      body: { amount: -(available - 150), reason: 'Spent down to 150' },
+    });
+    expect(take.status).toBe(201);
+    // 150 is above Free's 10 but below Pro's 200.
+    const warning = await waitForNotification(user, 'low-balance');
+    expect(warning).toMatchObject({ message: expect.stringContaining('150 credits are left (below 200)') });
+  }, 40_000);
 
   it('audit a platform admin’s plan edit in the platform’s audit log', async () => {
     const res = await api('PUT', '/v1/admin/plans/pro', {

@@ -192,3 +192,78 @@ describe('a plan bought twice in one period', () => {
     expect(after.filter((g) => g.description === 'Pro plan from Free: prorated monthly credits')).toHaveLength(1);
   }, 40_000);
 });
+
+describe('the Stripe subscription behind it', () => {
+  /** The Stripe subscription as the local Stripe holds it: Team is charged 9,900 cents a month, Pro 2,000. */
+  const atStripe = async (stripeId: string) => {
+    const env = inject('cloud').env;
+    const res = await fetch(`${env.STRIPE_API_BASE}/v1/subscriptions/${stripeId}`, {
+      headers: { authorization: `Bearer ${env.STRIPE_API_KEY ?? 'sk_test_local_development_only'}` },
+    });
+    const sub = (await res.json()) as {
+      cancel_at_period_end: boolean;
+      items: { data: Array<{ price: { unit_amount: number } }> };
+    };
+    return { price: sub.items.data[0]!.price.unit_amount, cancel: sub.cancel_at_period_end };
+  };
+  const PRICE: Record<string, number> = { pro: 2000, team: 9900 };
+  /** What Stripe must hold for our subscription: the price of the plan charged next, and whether it ends. */
+  const expected = (ours: { planId: string; pendingPlanId?: string; cancelAtPeriodEnd?: boolean }) => ({
+    price: PRICE[ours.pendingPlanId ?? ours.planId],
+    cancel: ours.cancelAtPeriodEnd ?? false,
+  });
+  const buy = async (user: SignedInUser, id: string, planId: string) => {
+    const checkout = await api('POST', `/v1/orgs/${id}/checkout`, { token: user.accessToken, body: { planId } });
+    expect(checkout.status, JSON.stringify(checkout.body)).toBe(201);
+    await payCheckout(checkout.body.url);
+    await eventually(
+      () => api('GET', `/v1/orgs/${id}/subscription`, { token: user.accessToken }),
+      (r) => r.body.planId === planId && r.body.status === 'Active' && r.body.paymentProvider === 'Stripe',
+    );
+    return (await billingDb.subscription.get({ orgId: id }).go()).data!.providerSubscriptionId!;
+  };
+
+  it('agrees with ours after every step of cancel → upgrade, cancel → downgrade, and downgrade → cancel → resume', async () => {
+    const user = await signUpUser('sub-stripe-steps');
+    const steps: Array<[orgId: string, stripeId: string, step: string]> = [];
+    const [a, b, c] = await Promise.all([createTeam(user), createTeam(user), createTeam(user)]);
+    const [onPro, onTeam, onTeam2] = await Promise.all([
+      buy(user, a.orgId, 'pro'),
+      buy(user, b.orgId, 'team'),
+      buy(user, c.orgId, 'team'),
+    ]);
+    steps.push([a.orgId, onPro, 'cancel'], [a.orgId, onPro, 'team']);
+    steps.push([b.orgId, onTeam, 'cancel'], [b.orgId, onTeam, 'pro']);
+    steps.push([c.orgId, onTeam2, 'pro'], [c.orgId, onTeam2, 'cancel'], [c.orgId, onTeam2, 'resume']);
+    for (const [id, stripeId, step] of steps) {
+      const res =
+        step === 'cancel' || step === 'resume'
+          ? await api('POST', `/v1/orgs/${id}/subscription/${step}`, { token: user.accessToken })
+          : await api('PUT', `/v1/orgs/${id}/subscription`, { token: user.accessToken, body: { planId: step } });
+      expect(res.status, `${step}: ${JSON.stringify(res.body)}`).toBe(200);
+      expect(await atStripe(stripeId), `after ${step}`).toEqual(expected(res.body));
+    }
+    // Where each sequence ends: Team now (the cancellation taken back), Pro from the period end, Team again.
+    const end = await Promise.all(
+      [a, b, c].map(async ({ orgId: id }) => (await api('GET', `/v1/orgs/${id}/subscription`, { token: user.accessToken })).body),
+    );
+    expect(end.map((s) => [s.planId, s.pendingPlanId ?? null, s.cancelAtPeriodEnd])).toEqual([
+      ['team', null, false],
+      ['team', 'pro', false],
+      ['team', null, false],
+    ]);
+  }, 60_000);
+
+  it('is left as the winner left it when an upgrade and a cancel race: the loser (409) never reached Stripe', async () => {
+    const user = await signUpUser('sub-stripe-race');
+    const { orgId: id } = await createTeam(user);
+    const stripeId = await buy(user, id, 'pro');
+    const [up, cancelled] = await Promise.all([
+      api('PUT', `/v1/orgs/${id}/subscription`, { token: user.accessToken, body: { planId: 'team' } }),
+      api('POST', `/v1/orgs/${id}/subscription/cancel`, { token: user.accessToken }),
+    ]);
+    for (const res of [up, cancelled]) expect([200, 409]).toContain(res.status);
+    const ours = (await api('GET', `/v1/orgs/${id}/subscription`, { token: user.accessToken })).body;
+    expect(await atStripe(stripeId), JSON.stringify({ statuses: [up.status, cancelled.status], ours })).toEqual(expected(ours));
+  }, 40_000);
+});

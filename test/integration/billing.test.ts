@@ -10,8 +10,8 @@ import { proratedCredits, prorationKey } from '@platform/domain/billing/proratio
 import { signStripePayload } from '@platform/domain/billing/stripe/signature';
 import { handleStripeWebhook } from '@platform/domain/billing/stripe/webhooks';
 import * as changes from '@platform/domain/billing/subscription-changes';
-import { addMonths, commitChange, getSubscription, plusDays } from '@platform/domain/billing/subscription-store';
-import { changePlan } from '@platform/domain/billing/subscriptions';
+import { addMonths, claimChange, commitChange, getSubscription, plusDays } from '@platform/domain/billing/subscription-store';
+import { cancel, changePlan } from '@platform/domain/billing/subscriptions';
 import type { OrgAccess } from '@platform/domain/identity/access';
 import { db } from '@platform/domain/identity/entities';
 import { newId } from '@platform/domain/shared/ids';
@@ -220,6 +220,93 @@ describe('Stripe webhooks (DynamoDB Local)', () => {
     expect((await paymentDb.payment.get({ paymentIntentId: intent }).go()).data).toMatchObject({ status: 'succeeded' });
     expect((await getSubscription(orgId)).graceUntil).toBeUndefined();
   });
+  it('record a late invoice.paid for a period already behind, and change nothing: a suspension stays, with no deadline lost', async () => {
+    const orgId = await newOrg(ago(10));
+    const sub = await setSubscription(orgId, {
+      planId: 'pro',
+      status: 'Suspended',
+      paymentProvider: 'Stripe',
+      providerSubscriptionId: 'sub_L',
+      paidThrough: ago(10),
+      suspendedAt: ago(1),
+    });
+    const previous: [string, string] = [addMonths(sub.currentPeriodStart, -1), sub.currentPeriodStart];
+    const intent = `pi_late${orgId}`;
+    const late = await deliver(stripeEvent('invoice.paid', invoice(orgId, 'pro', { sub: 'sub_L', intent, period: previous })));
+    expect(late.outcome).toBe('stale');
+    // The money is on record; the subscription is as it was (still Suspended, the same version).
+    expect((await paymentDb.payment.get({ paymentIntentId: intent }).go()).data).toMatchObject({ status: 'succeeded', orgId });
+    const after = await getSubscription(orgId);
+    expect(after).toMatchObject({ status: 'Suspended', paidThrough: sub.paidThrough, version: sub.version });
+    expect(await orgPlan(orgId)).toBe('free');
+  });
+
+  it('ignore a late invoice.payment_failed for a period already behind: a paid subscription starts no grace period', async () => {
+    const orgId = await newOrg(ago(10));
+    const sub = await setSubscription(orgId, { planId: 'pro', paymentProvider: 'Stripe', providerSubscriptionId: 'sub_P' });
+    const current: [string, string] = [sub.currentPeriodStart, sub.currentPeriodEnd];
+    await deliver(
+      stripeEvent('invoice.paid', invoice(orgId, 'pro', { sub: 'sub_P', intent: `pi_cur${orgId}`, period: current })),
+    );
+    expect((await getSubscription(orgId)).paidThrough).toBe(sub.currentPeriodEnd);
+    const previous: [string, string] = [addMonths(sub.currentPeriodStart, -1), sub.currentPeriodStart];
+    const failed = invoice(orgId, 'pro', { sub: 'sub_P', intent: `pi_prev${orgId}`, period: previous });
+    expect((await deliver(stripeEvent('invoice.payment_failed', failed))).outcome).toBe('stale');
+    // The current period is paid too: a failure about it (a retried charge already collected) changes nothing either.
+    const paidAlready = invoice(orgId, 'pro', { sub: 'sub_P', intent: `pi_cur2${orgId}`, period: current });
+    expect((await deliver(stripeEvent('invoice.payment_failed', paidAlready))).outcome).toBe('stale');
+    const after = await getSubscription(orgId);
+    expect({ status: after.status, graceUntil: after.graceUntil }).toEqual({ status: 'Active', graceUntil: undefined });
+  });
+
+  it('change no plan for an invoice.paid of a Stripe subscription that is no longer the organization’s', async () => {
+    const orgId = await newOrg(ago(10));
+    const sub = await setSubscription(orgId, {
+      planId: 'pro',
+      paymentProvider: 'Stripe',
+      providerSubscriptionId: 'sub_NEW',
+      paidThrough: plusDays(ago(0), 25),
+    });
+    const current: [string, string] = [sub.currentPeriodStart, sub.currentPeriodEnd];
+    const old = invoice(orgId, 'team', { sub: 'sub_OLD', intent: `pi_oldsub${orgId}`, period: current });
+    expect((await deliver(stripeEvent('invoice.paid', old))).outcome).toBe('stale');
+    expect(await getSubscription(orgId)).toMatchObject({
+      planId: 'pro',
+      providerSubscriptionId: 'sub_NEW',
+      version: sub.version,
+    });
+    expect(await orgPlan(orgId)).toBe('pro');
+  });
+
+  it('apply two customer.subscription.updated events of the same second in order: the last word (resume) holds', async () => {
+    const orgId = await newOrg(ago(10));
+    await setSubscription(orgId, {
+      planId: 'pro',
+      paymentProvider: 'Stripe',
+      providerSubscriptionId: 'sub_U',
+      paidThrough: plusDays(ago(0), 25),
+    });
+    const t = Math.floor(Date.now() / 1000);
+    const update = (cancel: boolean, created = t) =>
+      stripeEvent(
+        'customer.subscription.updated',
+        {
+          id: 'sub_U',
+          object: 'subscription',
+          status: 'active',
+          cancel_at_period_end: cancel,
+          metadata: { orgId, planId: 'pro' },
+        },
+        created,
+      );
+    expect((await deliver(update(true))).outcome).toBe('applied');
+    expect((await deliver(update(false))).outcome).toBe('applied');
+    expect((await getSubscription(orgId)).cancelAtPeriodEnd).toBe(false);
+    // A second earlier is still older: it changes nothing.
+    expect((await deliver(update(true, t - 1))).outcome).toBe('stale');
+    expect((await getSubscription(orgId)).cancelAtPeriodEnd).toBe(false);
+  });
+
   it('apply nothing for an organization that does not exist: no credits, no payment, no ledger, even delivered twice', async () => {
     const ghost = `org_doesnotexist${randomUUID().replace(/-/g, '').slice(0, 12)}`;
     const intent = `pi_ghost_${ghost}`;
@@ -297,6 +384,54 @@ describe('plan changes under concurrency (DynamoDB Local)', () => {
   });
 });
 
+describe('plan changes made at Stripe first (DynamoDB Local)', () => {
+  const accessTo = (orgId: string, preloaded?: unknown[]): OrgAccess =>
+    ({
+      orgId,
+      preloaded,
+      org: { orgId } as never,
+      caller: { kind: 'user', userId: randomUUID(), groups: [], isPlatformAdmin: false },
+      permissions: new Set(['billing:manage']),
+      actorId: 'u',
+      actorType: 'user',
+    }) as OrgAccess;
+  // The local Stripe has no such subscription: a change that called it would fail with 502, not 409.
+  const onStripeTeam = async () => {
+    const orgId = await newOrg();
+    const sub = await setSubscription(orgId, {
+      planId: 'team',
+      paymentProvider: 'Stripe',
+      providerSubscriptionId: `sub_nowhere_${orgId}`,
+      paidThrough: plusDays(ago(0), 25),
+    });
+    return { orgId, sub };
+  };
+
+  it('refuse (409) a change racing one that claimed the subscription, before calling Stripe; nothing else commits meanwhile', async () => {
+    const { orgId, sub: read } = await onStripeTeam();
+    const claimed = await claimChange(read);
+    // Read before the claim (stale) or after it: refused either way, and Stripe never called (502).
+    await expect(changePlan(accessTo(orgId, [read]), 'pro')).rejects.toMatchObject({ status: 409 });
+    await expect(cancel(accessTo(orgId))).rejects.toMatchObject({ status: 409 });
+    // A webhook or a job reading it now cannot commit under the live claim either.
+    const meanwhile = await getSubscription(orgId);
+    expect(await commitChange({ prev: meanwhile, next: { ...meanwhile, cancelAtPeriodEnd: true } })).toEqual({
+      ok: false,
+      failed: 'subscription',
+    });
+    // The claimant commits its change, which ends the claim.
+    expect((await commitChange({ prev: claimed, claimed: true, next: { ...claimed, pendingPlanId: 'pro' } })).ok).toBe(true);
+    const after = await getSubscription(orgId);
+    expect(after).toMatchObject({ planId: 'team', pendingPlanId: 'pro', cancelAtPeriodEnd: false });
+    expect(after.claimedUntil).toBeUndefined();
+    // A change Stripe refuses gives its claim back: nothing changed, and the next change goes ahead.
+    await expect(cancel(accessTo(orgId))).rejects.toMatchObject({ status: 502 });
+    const refused = await getSubscription(orgId);
+    expect({ pending: refused.pendingPlanId, claim: refused.claimedUntil }).toEqual({ pending: 'pro', claim: undefined });
+    expect((await commitChange({ prev: refused, next: { ...refused, pendingPlanId: undefined } })).ok).toBe(true);
+  });
+});
+
 describe('the billing schedules (DynamoDB Local)', () => {
   it('renew a period once and grant it once, however often and however concurrently the job runs', async () => {
     const orgId = await newOrg(ago(40)); // its first period ended ten days ago
@@ -369,6 +504,16 @@ describe('the billing schedules (DynamoDB Local)', () => {
     // Nothing is due any more: a third run finds none of them.
     const { data: markers } = await billingDb.due.query.byOrg({ orgId: grace }).go();
     expect(markers.map((m) => m.kind).sort()).toEqual(['expiry', 'renewal']);
+  });
+
+  it('carry out a cancellation asked for during the grace period after the grace ends (Suspended)', async () => {
+    const orgId = await newOrg(ago(35)); // its period ended about five days ago
+    await setSubscription(orgId, { planId: 'pro', paymentProvider: 'PayPal', graceUntil: ago(0.01), cancelAtPeriodEnd: true });
+    expect((await runSubscriptionJob('grace-end')).failed).toEqual([]);
+    expect(await getSubscription(orgId)).toMatchObject({ status: 'Suspended', cancelAtPeriodEnd: true });
+    for (const job of ['renewal', 'cancellation'] as const) expect((await runSubscriptionJob(job)).failed).toEqual([]);
+    expect(await getSubscription(orgId)).toMatchObject({ status: 'Cancelled', planId: 'free', cancelAtPeriodEnd: false });
+    expect(await orgPlan(orgId)).toBe('free');
   });
 });
 

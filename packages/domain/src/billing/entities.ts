@@ -188,6 +188,11 @@ const SubscriptionEntity = lazy(
           /** `created` (epoch seconds) of the last provider subscription event applied: older ones change nothing. */
           providerEventAt: { type: 'number' },
           /**
+           * A route is changing the subscription at the payment provider until then (`claimChange`):
+           * no other change commits meanwhile, so a change refused with 409 never touched the provider.
+           */
+          claimedUntil: { type: 'string' },
+          /**
            * The keys of the credits granted for the current period (its plan's grant, prorations):
            * every change is conditioned on the version, so a change knows before it writes whether
            * its grant was already credited, and leaves it out instead of failing on the ledger row.

@@ -329,13 +329,16 @@ export async function listTransactions(
   options: { cursor?: string; limit?: number; type?: TransactionType; from?: string; to?: string },
 ) {
   const query = ledgerDb.transaction.query.byTime({ orgId });
+  // Both bounds are inclusive. Rows sort by `createdAt#transactionId`, so a row at exactly `to`
+  // sorts after the key `to` alone: the upper bound is the next millisecond, exclusive.
+  const through = options.to ? new Date(Date.parse(options.to) + 1).toISOString() : undefined;
   const ranged =
-    options.from && options.to
-      ? query.between({ createdAt: options.from }, { createdAt: options.to })
+    options.from && through
+      ? query.between({ createdAt: options.from }, { createdAt: through })
       : options.from
         ? query.gte({ createdAt: options.from })
-        : options.to
-          ? query.lte({ createdAt: options.to })
+        : through
+          ? query.lt({ createdAt: through })
           : query;
   const filtered = options.type ? ranged.where(({ type }, { eq }) => eq(type, options.type!)) : ranged;
   const { data, cursor } = await pageOf(filtered, { cursor: options.cursor, limit: options.limit ?? 50, order: 'desc' });

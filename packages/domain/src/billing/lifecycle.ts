@@ -70,6 +70,7 @@ export const TRANSITIONS: Record<SubscriptionStatus, Partial<Record<Subscription
     'payment.succeeded': 'Active',
     'payment.failed': 'Suspended',
     'period.renewed': 'Suspended',
+    'period.ended.cancelled': 'Cancelled',
     'suspension.ended': 'Expired',
     'provider.cancelled': 'Cancelled',
   },

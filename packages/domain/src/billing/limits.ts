@@ -152,6 +152,9 @@ export interface CountedCounter {
 function counterWrites(limits: CountedLimit[], now: Date, requested = 1) {
   const units = Math.max(1, Math.min(requested, ...limits.map((l) => Math.floor(l.limit / 10))));
   const counters = limits.map((l) => ({ ...l, ...windowOf(l.window, now) }));
+  // A limit below one use (0: nothing allowed) refuses at once, with no write: a counter that
+  // does not exist yet would pass its condition (`notExists(used)`).
+  const closed = counters.map((c) => (c.limit < units ? 'ConditionalCheckFailed' : 'None'));
   const writes = counters.map((c) =>
     update(
       limitsDb.counter
@@ -176,6 +179,7 @@ function counterWrites(limits: CountedLimit[], now: Date, requested = 1) {
     });
     return error;
   };
+  if (closed.includes('ConditionalCheckFailed')) throw refusal(closed);
   const counted: CountedCounter[] = counters.map((c) => ({
     subject: c.subject,
     resource: c.resource,

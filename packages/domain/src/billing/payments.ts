@@ -222,7 +222,7 @@ export function effectsOf(
             ctx,
           )
         : matchesSubscription(sub, input) && canTake(sub.status, 'payment.failed')
-          ? changes.paymentFailed(sub, ctx)
+          ? changes.paymentFailed(sub, ctx, input.periodEnd)
           : undefined,
   };
 }

@@ -3,7 +3,7 @@ import type { Plan, Subscription } from './entities.ts';
 import { effectivePlanId, nextStatus } from './lifecycle.ts';
 import { FREE_PLAN_ID, planIn } from './plans.ts';
 import { proratedCredits, prorationKey } from './proration.ts';
-import { GRACE_DAYS, addMonths, periodGrant, plusDays, wholeSecond, type Grant } from './subscription-store.ts';
+import { GRACE_DAYS, addMonths, lowBalanceMark, periodGrant, plusDays, wholeSecond, type Grant } from './subscription-store.ts';
 
 /**
  * Every change a subscription can undergo, as pure functions of (subscription, catalogue,
@@ -46,6 +46,28 @@ function proration(prev: Subscription, next: Subscription, ctx: Context): Grant[
   ];
 }
 
+/**
+ * When the plan in use changes within a period (an upgrade, a payment, a suspension), the
+ * low-balance warning follows the new plan's monthly credits from now on (a period's grant
+ * sets it otherwise): the change's grants carry the mark, or a grant of nothing does.
+ */
+function withThreshold(prev: Subscription, next: Subscription, ctx: Context, grants: Grant[] = []): Grant[] {
+  const planId = effectivePlanId(next);
+  if (planId === effectivePlanId(prev)) return grants;
+  const plan = planIn(ctx.plans, planId);
+  const mark = lowBalanceMark(plan, next.currentPeriodStart);
+  if (grants.length) return grants.map((g) => ({ ...g, mark }));
+  return [
+    {
+      key: `low-balance:${next.orgId}:${next.currentPeriodStart}:${planId}`,
+      type: 'grant',
+      amount: 0,
+      description: `${plan.name} plan: low-balance warning`,
+      mark,
+    },
+  ];
+}
+
 /** Whether the organization ever had a trial (it gets one, once). */
 export const trialUsed = (sub: Subscription) => sub.trialStart !== undefined;
 
@@ -81,7 +103,7 @@ export function upgradeNow(sub: Subscription, plan: Plan, ctx: Context): Outcome
     pendingPlanId: undefined,
     cancelAtPeriodEnd: false,
   };
-  return { next, grants: proration(sub, next, ctx) };
+  return { next, grants: withThreshold(sub, next, ctx, proration(sub, next, ctx)) };
 }
 
 export function scheduleDowngrade(sub: Subscription, plan: Plan): Outcome {
@@ -120,45 +142,66 @@ export interface PlanPayment {
   activationOnly?: boolean;
 }
 
+/** A period that ended before the current one started: news about it changes nothing now. */
+const behind = (sub: Subscription, periodEnd?: string) => periodEnd !== undefined && periodEnd <= sub.currentPeriodStart;
+
+/**
+ * An invoice of a Stripe subscription that is not the organization's (an old, replaced one).
+ * Only a completed checkout moves the organization to another Stripe subscription.
+ */
+const otherStripeSubscription = (sub: Subscription, payment: PlanPayment) =>
+  payment.provider === 'Stripe' &&
+  !payment.activationOnly &&
+  !!payment.providerSubscriptionId &&
+  sub.paymentProvider === 'Stripe' &&
+  !!sub.providerSubscriptionId &&
+  payment.providerSubscriptionId !== sub.providerSubscriptionId;
+
 /**
  * A payment (or a completed checkout) for a plan. The subscription is Active on that plan
  * from now on: a more expensive plan than the one in use brings the prorated difference of
- * credits; a payment for a period already behind the current one changes no plan. The paid
- * period moves `paidThrough` forward, which ends a grace period.
+ * credits. The paid period moves `paidThrough` forward, which ends a grace period; a payment
+ * with no period of its own (by hand) pays the month after what is paid already, and during
+ * a trial the month after the trial (which was free), as Stripe charges from the trial's end.
+ * A payment for a period already behind the current one, or for a Stripe subscription that is
+ * no longer the organization's, is `stale`: recorded, it changes nothing here.
  */
-export function planPaid(sub: Subscription, payment: PlanPayment, ctx: Context): Outcome {
+export function planPaid(sub: Subscription, payment: PlanPayment, ctx: Context): Outcome | 'stale' {
+  if (behind(sub, payment.periodEnd) || otherStripeSubscription(sub, payment)) return 'stale';
   const plan = planIn(ctx.plans, payment.planId);
-  const stale = payment.periodEnd !== undefined && payment.periodEnd <= sub.currentPeriodStart;
   const next: Subscription = { ...sub, status: nextStatus(sub.status, 'payment.succeeded') };
-  if (!stale && (plan.planId !== sub.planId || effectivePlanId(sub) !== sub.planId)) {
+  if (plan.planId !== sub.planId || effectivePlanId(sub) !== sub.planId) {
     next.planId = plan.planId;
     next.pendingPlanId = undefined;
     next.cancelAtPeriodEnd = false;
     next.cancelledAt = undefined;
   }
-  if (!stale) {
-    next.paymentProvider = payment.provider;
-    if (payment.provider === 'Stripe') next.providerSubscriptionId = payment.providerSubscriptionId ?? sub.providerSubscriptionId;
-    else next.providerSubscriptionId = undefined;
-    if (payment.paymentMethodId) next.paymentMethodId = payment.paymentMethodId;
-    if (payment.odooSaleOrderId) next.odooSaleOrderId = payment.odooSaleOrderId;
-  }
+  next.paymentProvider = payment.provider;
+  if (payment.provider === 'Stripe') next.providerSubscriptionId = payment.providerSubscriptionId ?? sub.providerSubscriptionId;
+  else next.providerSubscriptionId = undefined;
+  if (payment.paymentMethodId) next.paymentMethodId = payment.paymentMethodId;
+  if (payment.odooSaleOrderId) next.odooSaleOrderId = payment.odooSaleOrderId;
   if (!payment.activationOnly) {
+    const unpaidFrom = sub.status === 'Trial' ? (sub.trialEnd ?? sub.currentPeriodEnd) : sub.currentPeriodStart;
     const paidThrough =
       payment.periodEnd ??
       addMonths(
-        [sub.paidThrough, next.currentPeriodStart].filter((d): d is string => !!d).reduce((a, b) => (a > b ? a : b)),
+        [sub.paidThrough, unpaidFrom].filter((d): d is string => !!d).reduce((a, b) => (a > b ? a : b)),
         1,
       );
     if (!sub.paidThrough || paidThrough > sub.paidThrough) next.paidThrough = paidThrough;
   }
   if (next.paidThrough && next.paidThrough >= next.currentPeriodEnd) next.graceUntil = undefined;
   next.suspendedAt = undefined;
-  return { next, grants: proration(sub, next, ctx) };
+  return { next, grants: withThreshold(sub, next, ctx, proration(sub, next, ctx)) };
 }
 
-/** A failed payment for the plan: the grace period starts (once); after it, the schedule suspends. */
-export function paymentFailed(sub: Subscription, ctx: Context): Outcome {
+/**
+ * A failed payment for the plan: the grace period starts (once); after it, the schedule
+ * suspends. A failure for a period already behind, or already paid (`paidThrough`), is `stale`.
+ */
+export function paymentFailed(sub: Subscription, ctx: Context, periodEnd?: string): Outcome | 'stale' {
+  if (behind(sub, periodEnd) || (periodEnd !== undefined && !!sub.paidThrough && periodEnd <= sub.paidThrough)) return 'stale';
   const status = nextStatus(sub.status, 'payment.failed');
   if (status !== 'Active' || sub.graceUntil) return { next: { ...sub, status }, grants: [] };
   return { next: { ...sub, status, graceUntil: plusDays(iso(ctx), GRACE_DAYS) }, grants: [] };
@@ -203,7 +246,7 @@ function endOnFree(sub: Subscription, status: Subscription['status'], ctx: Conte
     currentPeriodStart: start,
     currentPeriodEnd: rollPeriod ? addMonths(start, 1) : sub.currentPeriodEnd,
   };
-  return { next, grants: rollPeriod ? [periodGrant(sub.orgId, free, start)] : [] };
+  return { next, grants: rollPeriod ? [periodGrant(sub.orgId, free, start)] : withThreshold(sub, next, ctx) };
 }
 
 /** The period of a subscription set to cancel ended. */
@@ -219,10 +262,13 @@ export const providerCancelled = (sub: Subscription, ctx: Context) =>
 
 /** The grace period ran out unpaid: suspended, the organization works on Free meanwhile. */
 export function endGrace(sub: Subscription, ctx: Context): Outcome {
-  return {
-    next: { ...sub, status: nextStatus(sub.status, 'grace.ended'), graceUntil: undefined, suspendedAt: iso(ctx) },
-    grants: [],
+  const next: Subscription = {
+    ...sub,
+    status: nextStatus(sub.status, 'grace.ended'),
+    graceUntil: undefined,
+    suspendedAt: iso(ctx),
   };
+  return { next, grants: withThreshold(sub, next, ctx) };
 }
 
 /** Suspended too long: expired, back to Free for the rest of the period. */

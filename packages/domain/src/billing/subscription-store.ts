@@ -1,4 +1,6 @@
 import { shardOf } from '../shared/ids.ts';
+import { clock } from '../shared/clock.ts';
+import { conditionFailed } from '../shared/dynamo.ts';
 import { db } from '../identity/entities.ts';
 import { ConflictError, NotFoundError } from '../shared/errors.ts';
 import { put, remove, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
@@ -33,9 +35,23 @@ export const addMonths = (iso: string, months: number) => {
 
 export async function getSubscription(orgId: string): Promise<Subscription> {
   const { data } = await billingDb.subscription.get({ orgId }).go({ consistent: true });
-  if (!data) throw new NotFoundError('This organization has no subscription');
-  return data;
+  return found(data);
 }
+
+const found = (sub: Subscription | null | undefined): Subscription => {
+  if (!sub) throw new NotFoundError('This organization has no subscription');
+  return sub;
+};
+
+/** The subscription's read, for a route to make with its authorization (`httpHandler`'s `preload`). */
+export const subscriptionRead = (orgId: string) => ({
+  op: billingDb.subscription.get({ orgId }),
+  entity: billingDb.subscription,
+});
+
+/** The subscription read with the authorization (`subscriptionRead`), or read now. */
+export const preloadedSubscription = (orgId: string, preloaded?: readonly unknown[]): Promise<Subscription> =>
+  preloaded?.length === 1 ? Promise.resolve(found(preloaded[0] as Subscription | null)) : getSubscription(orgId);
 
 /** When each kind of scheduled work falls due for this subscription (absent: nothing of that kind). */
 export function dueDates(sub: Subscription): Partial<Record<DueKind, string>> {
@@ -47,7 +63,9 @@ export function dueDates(sub: Subscription): Partial<Record<DueKind, string>> {
       due['trial-end'] = trialEnd;
       due['trial-reminder'] = plusDays(trialEnd, -TRIAL_REMINDER_DAYS);
     }
-  } else if (sub.status === 'Active' && sub.cancelAtPeriodEnd) due.cancellation = sub.currentPeriodEnd;
+  } else if ((sub.status === 'Active' || sub.status === 'Suspended') && sub.cancelAtPeriodEnd)
+    // Suspended too: a cancellation asked for during the grace period still ends the subscription.
+    due.cancellation = sub.currentPeriodEnd;
   else due.renewal = sub.currentPeriodEnd;
   if (sub.status === 'Active' && sub.graceUntil) due['grace-end'] = sub.graceUntil;
   if (sub.status === 'Suspended')
@@ -86,9 +104,15 @@ export function periodGrant(orgId: string, plan: Plan, periodStart: string, amou
     type: 'grant',
     amount,
     description: `${plan.name} plan: monthly credits`,
-    mark: { lowBalanceThreshold: Math.floor(plan.monthlyCredits * LOW_BALANCE_SHARE), lowBalancePeriod: periodStart },
+    mark: lowBalanceMark(plan, periodStart),
   };
 }
+
+/** The low-balance warning of `plan` in the period starting at `periodStart`. */
+export const lowBalanceMark = (plan: Plan, periodStart: string): LowBalanceMark => ({
+  lowBalanceThreshold: Math.floor(plan.monthlyCredits * LOW_BALANCE_SHARE),
+  lowBalancePeriod: periodStart,
+});
 
 /**
  * A ledger row per grant, then one update of the account (a transaction may touch an item
@@ -116,6 +140,8 @@ export interface Tagged {
 export interface Change {
   /** Absent for a subscription created by this change. */
   prev?: Subscription;
+  /** `prev` is the subscription as this change claimed it (`claimChange`): the commit releases the claim. */
+  claimed?: boolean;
   next: Subscription;
   grants?: Grant[];
   writes?: Tagged[];
@@ -123,11 +149,67 @@ export interface Change {
 
 export type CommitOutcome = { ok: true; next: Subscription } | { ok: false; failed: Tagged['role'] };
 
-function subscriptionWrite(prev: Subscription | undefined, next: Subscription): WriteItem {
+/**
+ * The put of a changed subscription: under the version read, and (unless this change holds
+ * it) under no live claim, so nothing commits between a route's claim and its commit.
+ */
+function subscriptionWrite(prev: Subscription | undefined, next: Subscription, claimed: boolean): WriteItem {
   const expected = prev?.version;
   const op = billingDb.subscription.put(next);
   if (!prev) return put(op.where(({ orgId }, { notExists }) => notExists(orgId)));
-  return put(op.where(({ version }, { eq, notExists }) => (expected === undefined ? notExists(version) : eq(version, expected))));
+  const now = clock.nowIso();
+  return put(
+    op.where(({ version, claimedUntil }, { eq, notExists, lt }) => {
+      const sameVersion = expected === undefined ? notExists(version) : eq(version, expected);
+      return claimed ? sameVersion : `${sameVersion} AND (${notExists(claimedUntil)} OR ${lt(claimedUntil, now)})`;
+    }),
+  );
+}
+
+/** How long a claim holds at most: past it (the function died mid-change), other changes go ahead. */
+export const CLAIM_MS = 60_000;
+const CHANGED_MEANWHILE = 'The subscription changed meanwhile; read it again and retry';
+
+/**
+ * Claims the subscription for a change that calls the payment provider before it commits
+ * here: one conditional write, under the version read and no live claim, that moves the
+ * version on and marks it claimed. Racing changes: the loser gets 409 here, before it has
+ * touched the provider. The claim ends with the change's commit (`claimed: true`) or with
+ * `releaseClaim` when the provider refused; a claim left behind expires after `CLAIM_MS`.
+ */
+export async function claimChange(sub: Subscription): Promise<Subscription> {
+  const now = clock.now();
+  const claimedUntil = new Date(now.getTime() + CLAIM_MS).toISOString();
+  const version = (sub.version ?? 0) + 1;
+  const expected = sub.version;
+  try {
+    await billingDb.subscription
+      .patch({ orgId: sub.orgId })
+      .set({ claimedUntil, version })
+      .where(({ version: current, claimedUntil: claim }, { eq, notExists, lt }) => {
+        const sameVersion = expected === undefined ? notExists(current) : eq(current, expected);
+        return `${sameVersion} AND (${notExists(claim)} OR ${lt(claim, now.toISOString())})`;
+      })
+      .go({ response: 'none' });
+  } catch (error) {
+    if (conditionFailed(error)) throw new ConflictError(CHANGED_MEANWHILE);
+    throw error;
+  }
+  return { ...sub, version, claimedUntil };
+}
+
+/** Gives a claim back unused (the provider refused the change); nothing if it was lost meanwhile. */
+export async function releaseClaim(claimed: Subscription): Promise<void> {
+  await billingDb.subscription
+    .patch({ orgId: claimed.orgId })
+    .remove(['claimedUntil'])
+    .where(
+      ({ version, claimedUntil }, { eq }) => `${eq(version, claimed.version)} AND ${eq(claimedUntil, claimed.claimedUntil!)}`,
+    )
+    .go({ response: 'none' })
+    .catch((error: unknown) => {
+      if (!conditionFailed(error)) throw error;
+    });
 }
 
 /**
@@ -149,9 +231,15 @@ export async function commitChange(change: Change): Promise<CommitOutcome> {
   let grants = (change.grants ?? []).filter((g) => !listed.includes(g.key));
   for (;;) {
     const credited = grants.filter((g) => g.amount > 0);
-    const next: Subscription = { ...change.next, version, periodGrants: [...listed, ...credited.map((g) => g.key)] };
+    const next: Subscription = {
+      ...change.next,
+      version,
+      periodGrants: [...listed, ...credited.map((g) => g.key)],
+      // A commit ends its own claim; any other commits only where no claim is live, and clears an expired one.
+      claimedUntil: undefined,
+    };
     const tagged: Tagged[] = [
-      { role: 'subscription', write: subscriptionWrite(change.prev, next) },
+      { role: 'subscription', write: subscriptionWrite(change.prev, next, !!change.claimed) },
       ...(prevPlan !== nextPlan
         ? [{ role: 'other' as const, write: update(db.organization.patch({ orgId: next.orgId }).set({ planId: nextPlan })) }]
         : []),
@@ -178,9 +266,7 @@ export async function commitOrConflict(change: Change): Promise<Subscription> {
   const outcome = await commitChange(change);
   if (!outcome.ok)
     throw new ConflictError(
-      outcome.failed === 'subscription'
-        ? 'The subscription changed meanwhile; read it again and retry'
-        : 'This change conflicts with another one; retry',
+      outcome.failed === 'subscription' ? CHANGED_MEANWHILE : 'This change conflicts with another one; retry',
     );
   return outcome.next;
 }

@@ -4,11 +4,18 @@ import type { OrgAccess } from '../identity/access.ts';
 import type { Plan, Subscription } from './entities.ts';
 import { effectivePlanId } from './lifecycle.ts';
 import { FREE_PLAN_ID, isUpgrade, planCatalogue, planIn } from './plans.ts';
-import { paymentGateway } from './stripe/client.ts';
+import { paymentGateway, type SubscriptionTerms } from './stripe/client.ts';
 import * as changes from './subscription-changes.ts';
-import { commitOrConflict, getSubscription } from './subscription-store.ts';
+import {
+  claimChange,
+  commitOrConflict,
+  getSubscription,
+  preloadedSubscription,
+  releaseClaim,
+  subscriptionRead,
+} from './subscription-store.ts';
 
-export { getSubscription };
+export { getSubscription, subscriptionRead };
 
 /**
  * What an organization's owners and admins do with its subscription: change plan, cancel at
@@ -19,7 +26,8 @@ export { getSubscription };
  *   the Stripe subscription on file (Stripe prorates the charge), otherwise a checkout;
  *   a Free organization that never had a trial starts the plan's trial instead;
  * - a subscription billed by Stripe is changed at Stripe first, then here, so a refusal by
- *   Stripe changes nothing.
+ *   Stripe changes nothing; after any change Stripe's price and cancellation match ours
+ *   (`commitThroughStripe`).
  */
 const billedByStripe = (sub: Subscription) => sub.paymentProvider === 'Stripe' && !!sub.providerSubscriptionId;
 
@@ -31,59 +39,87 @@ const priceOf = (plan: Plan) => ({
 });
 
 export async function changePlan(access: OrgAccess, planId: string): Promise<Subscription> {
-  const [sub, plans] = await Promise.all([getSubscription(access.orgId), planCatalogue()]);
+  const [sub, plans] = await Promise.all([preloadedSubscription(access.orgId, access.preloaded), planCatalogue()]);
   const ctx = { plans, now: clock.now() };
   const target = planIn(plans, planId);
   if (target.isPublic === false && !(access.caller.kind === 'user' && access.caller.isPlatformAdmin))
     throw new UnprocessableError(`The ${target.name} plan is sold by contract; a platform admin records it`);
-  if (target.planId === FREE_PLAN_ID) return sub.planId === FREE_PLAN_ID ? sub : cancelSubscription(sub);
+  if (target.planId === FREE_PLAN_ID) return sub.planId === FREE_PLAN_ID ? sub : cancelSubscription(sub, plans);
   const inUse = planIn(plans, effectivePlanId(sub));
   if (target.planId === sub.planId && effectivePlanId(sub) === sub.planId) return resumeSubscription(sub, plans);
 
-  if (!isUpgrade(inUse, target)) {
-    if (billedByStripe(sub)) await paymentGateway.changePrice(sub.providerSubscriptionId!, priceOf(target), false);
-    return commitOrConflict({ prev: sub, ...changes.scheduleDowngrade(sub, target) });
-  }
+  if (!isUpgrade(inUse, target)) return commitThroughStripe(sub, changes.scheduleDowngrade(sub, target), plans);
   if (inUse.planId === FREE_PLAN_ID && target.trialDays > 0 && !changes.trialUsed(sub))
     return commitOrConflict({ prev: sub, ...changes.startTrial(sub, target, ctx) });
   if (sub.status !== 'Active' || !billedByStripe(sub))
     throw new PaymentMethodRequiredError(
       `The ${target.name} plan needs a payment method: buy it with POST /v1/orgs/${access.orgId}/checkout {"planId":"${target.planId}"}`,
     );
-  await paymentGateway.changePrice(sub.providerSubscriptionId!, priceOf(target), true);
-  return commitOrConflict({ prev: sub, ...changes.upgradeNow(sub, target, ctx) });
+  return commitThroughStripe(sub, changes.upgradeNow(sub, target, ctx), plans, { prorate: true });
 }
 
 /** Cancels at the end of the period (the organization keeps its plan until then). */
 export async function cancel(access: OrgAccess): Promise<Subscription> {
-  return cancelSubscription(await getSubscription(access.orgId));
+  return cancelSubscription(await preloadedSubscription(access.orgId, access.preloaded));
 }
 
 /** Takes back a cancellation or a scheduled downgrade before the period ends. */
 export async function resume(access: OrgAccess): Promise<Subscription> {
-  return resumeSubscription(await getSubscription(access.orgId));
+  return resumeSubscription(await preloadedSubscription(access.orgId, access.preloaded));
 }
 
-async function cancelSubscription(sub: Subscription): Promise<Subscription> {
+async function cancelSubscription(sub: Subscription, plans?: Map<string, Plan>): Promise<Subscription> {
   if (sub.planId === FREE_PLAN_ID) throw new UnprocessableError('The Free plan has nothing to cancel');
-  const outcome = changes.requestCancel(sub);
-  if (outcome.next === sub) return sub;
-  if (billedByStripe(sub)) await paymentGateway.setCancelAtPeriodEnd(sub.providerSubscriptionId!, true);
-  return commitOrConflict({ prev: sub, ...outcome });
+  return commitThroughStripe(sub, changes.requestCancel(sub), plans);
 }
 
 async function resumeSubscription(sub: Subscription, plans?: Map<string, Plan>): Promise<Subscription> {
-  const outcome = changes.resume(sub);
+  return commitThroughStripe(sub, changes.resume(sub), plans);
+}
+
+/**
+ * What the Stripe subscription must say for ours: the price of the plan it charges next (a
+ * scheduled downgrade's, else the plan's) and whether it ends at the period end. Every change
+ * moves Stripe from the terms of the subscription before to those after, so whatever the
+ * sequence (cancel then upgrade, downgrade then cancel then resume), Stripe and we agree.
+ */
+const stripeTerms = (sub: Subscription) => ({ planId: sub.pendingPlanId ?? sub.planId, cancel: !!sub.cancelAtPeriodEnd });
+
+/**
+ * Commits a change made on a request. One billed by Stripe whose terms change is made at
+ * Stripe first, then here, so that a refusal by Stripe changes nothing; and it first claims
+ * the subscription (`claimChange`, a conditional write on its version), so that of two racing
+ * changes the loser is refused (409) before it has touched Stripe, and nothing else commits
+ * until the claimant does. (Re-syncing Stripe after a lost commit instead could not take back
+ * the prorated charge of an upgrade Stripe had already invoiced.)
+ */
+async function commitThroughStripe(
+  sub: Subscription,
+  outcome: changes.Outcome,
+  plans?: Map<string, Plan>,
+  options: { prorate?: boolean } = {},
+): Promise<Subscription> {
   if (outcome.next === sub) return sub;
-  if (billedByStripe(sub)) {
-    if (sub.cancelAtPeriodEnd) await paymentGateway.setCancelAtPeriodEnd(sub.providerSubscriptionId!, false);
-    if (sub.pendingPlanId) {
-      const plan = planIn(plans ?? (await planCatalogue()), sub.planId);
-      await paymentGateway.changePrice(sub.providerSubscriptionId!, priceOf(plan), false);
-    }
+  const before = stripeTerms(sub);
+  const after = stripeTerms(outcome.next);
+  if (!billedByStripe(sub) || (before.planId === after.planId && before.cancel === after.cancel))
+    return commitOrConflict({ prev: sub, ...outcome });
+  const terms: SubscriptionTerms = {};
+  if (after.planId !== before.planId)
+    terms.price = { plan: priceOf(planIn(plans ?? (await planCatalogue()), after.planId)), prorate: !!options.prorate };
+  if (after.cancel !== before.cancel) terms.cancelAtPeriodEnd = after.cancel;
+  const claimed = await claimChange(sub);
+  try {
+    await paymentGateway.updateSubscription(sub.providerSubscriptionId!, terms);
+  } catch (error) {
+    await releaseClaim(claimed);
+    throw error;
   }
-  return commitOrConflict({ prev: sub, ...outcome });
+  return commitOrConflict({ prev: claimed, claimed: true, ...outcome });
 }
 
 /** The subscription as the API shows it: with the plan in use now. */
-export const subscriptionView = (sub: Subscription) => ({ ...sub, effectivePlanId: effectivePlanId(sub) });
+export const subscriptionView = ({ claimedUntil: _claim, ...sub }: Subscription) => ({
+  ...sub,
+  effectivePlanId: effectivePlanId(sub),
+});

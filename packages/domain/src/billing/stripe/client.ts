@@ -37,12 +37,21 @@ export interface PlanPrice {
   currency: string;
 }
 
+/** What a subscription at the provider is to become: the price it charges and whether it ends at the period end. */
+export interface SubscriptionTerms {
+  /** `prorate` bills the difference at once (an upgrade), otherwise the price applies from the next period. */
+  price?: { plan: PlanPrice; prorate: boolean };
+  cancelAtPeriodEnd?: boolean;
+}
+
 export interface PaymentGateway {
   createCheckoutSession(request: CheckoutRequest): Promise<CheckoutSession>;
   /** Cancel at the period end (true) or take that back (false). */
   setCancelAtPeriodEnd(subscriptionId: string, cancel: boolean): Promise<void>;
   /** Charge another price from now on; `prorate` bills the difference at once (an upgrade), otherwise from the next period. */
   changePrice(subscriptionId: string, price: PlanPrice, prorate: boolean): Promise<void>;
+  /** Both at once, in one update of the provider's subscription (so it never takes one and not the other). */
+  updateSubscription(subscriptionId: string, terms: SubscriptionTerms): Promise<void>;
 }
 
 type Params = Record<string, string | number | boolean | undefined>;
@@ -139,22 +148,32 @@ export const paymentGateway: PaymentGateway = {
   },
 
   async setCancelAtPeriodEnd(subscriptionId, cancel) {
-    await call('POST', `/v1/subscriptions/${encodeURIComponent(subscriptionId)}`, { cancel_at_period_end: cancel });
+    await paymentGateway.updateSubscription(subscriptionId, { cancelAtPeriodEnd: cancel });
   },
 
   async changePrice(subscriptionId, price, prorate) {
+    await paymentGateway.updateSubscription(subscriptionId, { price: { plan: price, prorate } });
+  },
+
+  async updateSubscription(subscriptionId, { price, cancelAtPeriodEnd }) {
     const path = `/v1/subscriptions/${encodeURIComponent(subscriptionId)}`;
-    const current = await call<{ items: { data: Array<{ id: string; price: { product: string } }> } }>('GET', path);
-    const item = current.items.data[0];
-    if (!item) throw new UpstreamError('The provider subscription has no item to change');
-    await call('POST', path, {
-      'items[0][id]': item.id,
-      'items[0][price_data][currency]': price.currency.toLowerCase(),
-      'items[0][price_data][unit_amount]': price.amountMinor,
-      'items[0][price_data][product]': item.price.product,
-      'items[0][price_data][recurring][interval]': 'month',
-      'metadata[planId]': price.planId,
-      proration_behavior: prorate ? 'always_invoice' : 'none',
-    });
+    let params: Params = { cancel_at_period_end: cancelAtPeriodEnd };
+    if (price) {
+      // The item to reprice is the subscription's one item (its id is needed to change it).
+      const current = await call<{ items: { data: Array<{ id: string; price: { product: string } }> } }>('GET', path);
+      const item = current.items.data[0];
+      if (!item) throw new UpstreamError('The provider subscription has no item to change');
+      params = {
+        ...params,
+        'items[0][id]': item.id,
+        'items[0][price_data][currency]': price.plan.currency.toLowerCase(),
+        'items[0][price_data][unit_amount]': price.plan.amountMinor,
+        'items[0][price_data][product]': item.price.product,
+        'items[0][price_data][recurring][interval]': 'month',
+        'metadata[planId]': price.plan.planId,
+        proration_behavior: price.prorate ? 'always_invoice' : 'none',
+      };
+    }
+    await call('POST', path, params);
   },
 };

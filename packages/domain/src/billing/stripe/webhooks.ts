@@ -15,8 +15,9 @@ import { verifyStripeSignature } from './signature.ts';
  * - payment_intent.succeeded / payment_intent.payment_failed: a credit pack, whichever of
  *   this and the checkout event comes first (the payment intent id records it once);
  * - customer.subscription.updated / deleted: cancellation set or taken back at Stripe, or
- *   the subscription ended there. An event older than the last one applied (`created`), or
- *   about a subscription that is no longer the organization's, changes nothing.
+ *   the subscription ended there. An event older than the last one applied (`created`, in
+ *   seconds: one of the same second still applies), or about a subscription that is no
+ *   longer the organization's, changes nothing. So do invoices for a period already behind.
  * Any other event type is acknowledged and ignored.
  */
 const metadata = z.record(z.string(), z.string().nullable()).nullish();
@@ -193,7 +194,9 @@ async function onSubscription(event: EventInput, object: unknown, deleted: boole
   if (!orgId) return ignore(event);
   const change = (sub: Subscription, ctx: changes.Context): changes.Outcome | 'stale' | undefined => {
     if (sub.providerSubscriptionId !== stripeSub.id) return undefined;
-    if (event.created <= (sub.providerEventAt ?? 0)) return 'stale';
+    // `created` counts seconds: an event of the same second as the last one applied is not
+    // older, and Stripe sends a subscription's events in order, so it is the latest word.
+    if (event.created < (sub.providerEventAt ?? 0)) return 'stale';
     const seen = { ...sub, providerEventAt: event.created };
     if (deleted) {
       const ended = changes.providerCancelled(sub, ctx);
