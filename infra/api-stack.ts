@@ -241,7 +241,7 @@ export class ApiStack extends Stack {
         cors: {
           allowedOrigins: config.corsOrigins,
           allowedMethods: [UrlMethod.GET, UrlMethod.POST],
-          allowedHeaders: ['authorization', 'content-type', 'x-api-key', 'openai-organization'],
+          allowedHeaders: ['authorization', 'content-type', 'x-api-key', 'openai-organization', 'x-route-tags'],
           exposedHeaders: CORS_EXPOSE_HEADERS,
           maxAge: Duration.hours(1),
         },

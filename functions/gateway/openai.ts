@@ -1,5 +1,6 @@
 import * as routes from '@platform/api/routes/gateway';
 import { chat, embeddings, images, type GatewayCall } from '@platform/domain/gateway/service';
+import { routeTags } from '@platform/domain/gateway/openai';
 import { openAiModels } from '@platform/domain/gateway/models';
 import { gatewayAccess } from '@platform/domain/gateway/access';
 import { gatewayHandler, gatewayRoute, type GatewayInput } from '@platform/http/gateway';
@@ -15,6 +16,7 @@ const callOf = (route: RouteDefinition, input: GatewayInput<RouteSchemas>): Gate
   requestId: input.requestId,
   signal: input.signal,
   resource: route.consumes,
+  tags: routeTags(input.event.headers),
 });
 
 export const handler = gatewayHandler([

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, signUpUser, type SignedInUser } from '../helpers/api.ts';
+import { request } from 'node:http';
+import { api, baseUrl, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
 import { FAKE_TEXT, times } from '../helpers/fake-provider.ts';
 import { credits, gateway, readStream, stream, usageOf } from '../helpers/gateway.ts';
 import { useFakeProvider } from '../helpers/use-fake-provider.ts';
@@ -10,24 +11,27 @@ import { useFakeProvider } from '../helpers/use-fake-provider.ts';
  * apiKeyStrategy is BYOK calls models through its own provider keys, which point at the fake
  * provider on loopback. A failing key's model falls back to another key's model and `x-route`
  * says so; the call is logged but charged no credits; streams really stream; a key's daily quota
- * refuses the call past it in OpenAI's error shape.
+ * refuses the call past it in OpenAI's error shape. Under HYBRID a refused or spent own key falls
+ * back to the platform's key, which is charged. Clients that leave (a stream they stop reading,
+ * or a call they cancel) are metered once, as the client leaving, not as the model's failure.
  */
 const fake = useFakeProvider();
 const messages = [{ role: 'user', content: 'Which way to the lighthouse?' }];
 const secret = () => `sk-byok-${randomUUID().replace(/-/g, '')}`;
 
 let owner: SignedInUser;
+let admin: SignedInUser;
 
 beforeAll(async () => {
-  owner = await signUpUser('byok');
+  [owner, admin] = await Promise.all([signUpUser('byok'), signUpPlatformAdmin('byokadmin')]);
 });
 
-/** A team organization that pays its providers with its own keys. */
-async function byokOrg() {
+/** A team organization that pays its providers with its own keys (or, HYBRID, with them first). */
+async function byokOrg(apiKeyStrategy: 'BYOK' | 'HYBRID' = 'BYOK') {
   const slug = `byok-${randomUUID().slice(0, 8)}`;
   const created = await api('POST', '/v1/orgs', {
     token: owner.accessToken,
-    body: { name: `BYOK ${slug}`, slug, apiKeyStrategy: 'BYOK' },
+    body: { name: `BYOK ${slug}`, slug, apiKeyStrategy },
   });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   return created.body.orgId as string;
@@ -152,5 +156,216 @@ describe('an organization with its own keys (BYOK)', () => {
     expect(refused.headers.get('x-route')).toMatch(/1:gpt-4o-mini throttled \d+ms/);
     // The test and the one admitted call reached the provider; the refused call did not.
     expect(fake().received()).toBe(2);
+  });
+});
+
+/**
+ * A provider of the platform at the fake provider (OpenAI dialect) and a catalogue model of it;
+ * with `platformKey`, the provider needs a key and the platform has one.
+ */
+async function platformModel(platformKey?: string) {
+  const suffix = randomUUID().slice(0, 8);
+  const slug = `fake-${suffix}`;
+  const provider = await api('PUT', `/v1/admin/providers/${slug}`, {
+    token: admin.accessToken,
+    body: {
+      displayName: `Fake ${suffix}`,
+      adapter: 'openai',
+      requiresApiKey: platformKey !== undefined,
+      defaultBaseUrl: fake().baseUrl('openai'),
+      capabilities: ['chat', 'stream'],
+      group: { name: 'Fake' },
+    },
+  });
+  expect(provider.status, JSON.stringify(provider.body)).toBeLessThan(300);
+  if (platformKey) {
+    const credential = await api('POST', '/v1/admin/provider-credentials', {
+      token: admin.accessToken,
+      body: { label: 'Platform', providerSlug: slug, key: platformKey, baseUrl: fake().baseUrl('openai') },
+    });
+    expect(credential.status, JSON.stringify(credential.body)).toBe(201);
+  }
+  const modelId = `fake-model-${suffix}`;
+  const providerModelId = `fake-upstream-${suffix}`;
+  const model = await api('PUT', `/v1/admin/models/${modelId}`, {
+    token: admin.accessToken,
+    body: {
+      providerSlug: slug,
+      providerModelId,
+      name: `Fake ${suffix}`,
+      type: 'TEXT',
+      pricing: { inputPerMTokMicros: 1_000_000, outputPerMTokMicros: 2_000_000 },
+    },
+  });
+  expect(model.status, JSON.stringify(model.body)).toBeLessThan(300);
+  return { slug, modelId, providerModelId };
+}
+
+describe('an organization with its own keys and the platform’s behind them (HYBRID)', () => {
+  it('falls back to the platform’s key when the provider refuses its own, says so, and charges that call', async () => {
+    const platformKey = secret();
+    const { slug, modelId, providerModelId } = await platformModel(platformKey);
+    const orgId = await byokOrg('HYBRID');
+    const own = secret();
+    const created = await api('POST', `/v1/orgs/${orgId}/provider-credentials`, {
+      token: owner.accessToken,
+      body: { label: 'Own', providerSlug: slug, key: own, baseUrl: fake().baseUrl('openai') },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    fake().script(providerModelId, { kind: 'fail', status: 401, message: 'Incorrect API key provided' });
+    const before = await credits(owner, orgId);
+
+    const res = await gateway('/chat/completions', { token: owner.accessToken }, { model: modelId, messages }, asOrg(orgId));
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(fake().requests.map((r) => r.headers.authorization)).toEqual([`Bearer ${own}`, `Bearer ${platformKey}`]);
+    const route = res.headers.get('x-route')!;
+    expect(route).toContain(`pick=${modelId} key=byok then=${modelId}@platform`);
+    expect(route).toMatch(new RegExp(`1:${modelId} auth/401 \\d+ms, 2:${modelId} ok \\d+ms$`));
+
+    const [log] = await usageOf(owner, orgId, 1);
+    expect(log).toMatchObject({ model: modelId, status: 'success', metadata: { keySource: 'platform' } });
+    expect(log!.credits).toBeGreaterThan(0);
+    expect((await credits(owner, orgId)).available).toBe(before.available - log!.credits);
+  });
+
+  it('serves the call with its own key alone when its balance cannot cover the platform’s behind it', async () => {
+    const { slug, modelId } = await platformModel(secret());
+    const orgId = await byokOrg('HYBRID');
+    const own = secret();
+    const created = await api('POST', `/v1/orgs/${orgId}/provider-credentials`, {
+      token: owner.accessToken,
+      body: { label: 'Own', providerSlug: slug, key: own, baseUrl: fake().baseUrl('openai') },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const { available } = await credits(owner, orgId);
+    const emptied = await api('POST', `/v1/admin/orgs/${orgId}/credits/adjustments`, {
+      token: admin.accessToken,
+      body: { amount: -available, reason: 'test: nothing left' },
+    });
+    expect(emptied.status, JSON.stringify(emptied.body)).toBe(201);
+
+    const res = await gateway('/chat/completions', { token: owner.accessToken }, { model: modelId, messages }, asOrg(orgId));
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.headers.get('x-route')).toContain('no-platform-backup=balance');
+    expect(fake().requests.map((r) => r.headers.authorization)).toEqual([`Bearer ${own}`]);
+    expect(await credits(owner, orgId)).toMatchObject({ available: 0, reserved: 0 });
+  });
+
+  it('skips its own key once its quota is spent, for the platform’s', async () => {
+    const platformKey = secret();
+    const { slug, modelId } = await platformModel(platformKey);
+    const orgId = await byokOrg('HYBRID');
+    const own = secret();
+    const created = await api('POST', `/v1/orgs/${orgId}/provider-credentials`, {
+      token: owner.accessToken,
+      body: { label: 'Own', providerSlug: slug, key: own, baseUrl: fake().baseUrl('openai'), dailyQuota: 1 },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const call = () => gateway('/chat/completions', { token: owner.accessToken }, { model: modelId, messages }, asOrg(orgId));
+    expect((await call()).status).toBe(200);
+    const second = await call();
+    expect(second.status, JSON.stringify(second.body)).toBe(200);
+    expect(second.headers.get('x-route')).toMatch(new RegExp(`1:${modelId} throttled \\d+ms, 2:${modelId} ok \\d+ms$`));
+    expect(fake().requests.map((r) => r.headers.authorization)).toEqual([`Bearer ${own}`, `Bearer ${platformKey}`]);
+    const logs = await usageOf(owner, orgId, 2);
+    expect(logs.map((l) => [l.metadata.keySource, l.credits > 0]).sort()).toEqual([
+      ['byok', false],
+      ['platform', true],
+    ]);
+  });
+});
+
+/**
+ * Opens a stream and reads only its head, never its body (a client that stopped reading), then
+ * hangs up after `holdMs`.
+ */
+function openAndAbandon(token: string, body: unknown, holdMs: number, headers: Record<string, string> = {}) {
+  return new Promise<number>((resolve) => {
+    const req = request(
+      new URL('/openai/v1/chat/completions', baseUrl()),
+      { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers } },
+      (res) => {
+        res.pause();
+        setTimeout(() => {
+          req.destroy();
+          resolve(res.statusCode ?? 0);
+        }, holdMs);
+      },
+    );
+    req.on('error', () => undefined);
+    req.end(JSON.stringify(body));
+  });
+}
+
+const modelMetricsOf = async (modelId: string, orgId: string) =>
+  (await api('GET', `/v1/models/${modelId}/metrics?orgId=${orgId}`, { token: owner.accessToken })).body;
+
+describe('a client that leaves', () => {
+  it('a stream it stopped reading before hanging up is metered once: logged, charged for what was sent, its hold settled', async () => {
+    const { modelId, providerModelId } = await platformModel();
+    // Far more than the sockets between the gateway and the client hold: the gateway's writes back up.
+    fake().script(providerModelId, { kind: 'ok', text: 'a '.repeat(300_000) });
+    const orgId = await byokOrg('HYBRID'); // no key of its own: the platform's pays
+    const before = await credits(owner, orgId);
+    const status = await openAndAbandon(
+      owner.accessToken,
+      { model: modelId, stream: true, max_tokens: 1_000, messages: [{ role: 'user', content: 'Talk a lot' }] },
+      2_000,
+      asOrg(orgId),
+    );
+    expect(status).toBe(200);
+
+    const [log] = await usageOf(owner, orgId, 1);
+    expect(log).toMatchObject({
+      status: 'success',
+      metadata: { stream: true, usageEstimated: true, clientClosed: true, keySource: 'platform' },
+    });
+    expect(log!.outputTokens).toBeGreaterThan(0);
+    expect(log!.credits).toBeGreaterThan(0);
+    expect(await credits(owner, orgId)).toMatchObject({ reserved: 0, available: before.available - log!.credits });
+  }, 60_000);
+
+  it('a stream it leaves between chunks is logged as the client leaving, not as an error of the model', async () => {
+    const orgId = await byokOrg();
+    await providerKey(orgId, 'openai');
+    fake().script('gpt-4o-mini', { kind: 'ok', text: 'one two three four five six seven eight', chunkDelayMs: 300 });
+    const controller = new AbortController();
+    const response = await stream(
+      owner.accessToken,
+      { model: 'gpt-4o-mini', stream: true, messages },
+      controller.signal,
+      asOrg(orgId),
+    );
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    const decoder = new TextDecoder();
+    let seen = '';
+    while (!seen.includes('"content":"one')) seen += decoder.decode((await reader.read()).value, { stream: true });
+    controller.abort();
+
+    const [log] = await usageOf(owner, orgId, 1);
+    expect(log).toMatchObject({ status: 'success', metadata: { stream: true, usageEstimated: true, clientClosed: true } });
+    expect(log!.outputTokens).toBeGreaterThan(0);
+    expect(await modelMetricsOf('gpt-4o-mini', orgId)).toMatchObject({ calls: 1, errors: 0, errorTypes: {} });
+  });
+
+  it('a call it cancels before the answer is logged as the client leaving, charged nothing, no error of the model', async () => {
+    const orgId = await byokOrg();
+    await providerKey(orgId, 'openai');
+    fake().script('gpt-4o-mini', { kind: 'ok', delayMs: 5_000 });
+    const controller = new AbortController();
+    const call = fetch(`${baseUrl()}/openai/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${owner.accessToken}`, 'content-type': 'application/json', ...asOrg(orgId) },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages }),
+      signal: controller.signal,
+    }).catch(() => undefined);
+    while (fake().received() === 0) await new Promise((r) => setTimeout(r, 20));
+    controller.abort();
+    await call;
+
+    const [log] = await usageOf(owner, orgId, 1);
+    expect(log).toMatchObject({ status: 'success', outputTokens: 0, credits: 0, metadata: { clientClosed: true } });
+    expect(await modelMetricsOf('gpt-4o-mini', orgId)).toMatchObject({ calls: 1, errors: 0, errorTypes: {} });
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SETTLE_MS, modelMetricsJob } from '@platform/domain/gateway/metrics';
-import { api, createTeam, signUpPlatformAdmin, signUpUser } from '../helpers/api.ts';
+import { api, baseUrl, createTeam, signUpPlatformAdmin, signUpUser } from '../helpers/api.ts';
 import { credits, gateway, keyFor, readStream, stream, usageOf } from '../helpers/gateway.ts';
 
 /**
@@ -94,6 +94,30 @@ describe.concurrent('chat completions', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(await usageOf(owner, owner.personalOrgId, 1)).toHaveLength(1);
     expect((await credits(owner, owner.personalOrgId)).reserved).toBe(0);
+  });
+
+  it('answer an unknown path or a wrong method under /openai in OpenAI’s error shape', async () => {
+    const owner = await signUpUser('gwpaths');
+    const raw = async (method: string, path: string) => {
+      const res = await fetch(`${baseUrl()}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${owner.accessToken}`, 'content-type': 'application/json' },
+        ...(method === 'POST' ? { body: '{}' } : {}),
+      });
+      return { status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as { error: unknown } };
+    };
+    const unknown = await raw('POST', '/openai/v1/completions');
+    const method = await raw('GET', '/openai/v1/chat/completions');
+    for (const [res, status, code] of [
+      [unknown, 404, 'unknown_url'],
+      [method, 405, 'method_not_allowed'],
+    ] as const) {
+      expect(res.type).toContain('application/json');
+      expect([res.status, res.body.error]).toEqual([
+        status,
+        { message: expect.any(String), type: 'invalid_request_error', param: null, code },
+      ]);
+    }
   });
 
   it('refuse unknown models, unsupported features and bad input in OpenAI’s error shape', async () => {
@@ -235,12 +259,24 @@ describe('model metrics', () => {
         ).status,
       ).toBe(200);
     await usageOf(owner, orgId, 3);
+    const asked = Date.now();
     const mine = await api('GET', `/v1/models/${CHAT}/metrics?orgId=${orgId}`, { token: owner.accessToken });
     expect(mine.status, JSON.stringify(mine.body)).toBe(200);
     expect(mine.body).toMatchObject({ modelId: CHAT, scope: orgId, calls: 3, errors: 0, errorRate: 0 });
     expect(mine.body.latencyMs.p50).toBeGreaterThanOrEqual(0);
     expect(mine.body.tokens.total).toBeGreaterThan(0);
-    expect(Date.parse(mine.body.asOf)).toBeGreaterThanOrEqual(Date.parse(mine.body.to) - 1_000);
+    expect(Date.parse(mine.body.asOf)).toBeGreaterThanOrEqual(asked - 1_000);
+    // The range counted is whole hours (calls are kept by the hour), and the answer says which.
+    const hour = (ms: number) => new Date(Math.floor(ms / 3_600_000) * 3_600_000).toISOString();
+    const [from, to] = [new Date(asked - 7_200_000 + 1_234), new Date(asked + 60_000)];
+    const ranged = await api(
+      'GET',
+      `/v1/models/${CHAT}/metrics?orgId=${orgId}&from=${from.toISOString()}&to=${to.toISOString()}`,
+      {
+        token: owner.accessToken,
+      },
+    );
+    expect(ranged.body).toMatchObject({ calls: 3, from: hour(from.getTime()), to: hour(to.getTime() - 1 + 3_600_000) });
     // Once the job has rolled them up, the same three calls, from the roll-up.
     await modelMetricsJob(new Date(Date.now() + SETTLE_MS + 1_000));
     const rolled = await api('GET', `/v1/models/${CHAT}/metrics?orgId=${orgId}`, { token: owner.accessToken });

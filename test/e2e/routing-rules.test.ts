@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { api, createTeam, errorPaths, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
+import { gateway } from '../helpers/gateway.ts';
 
 let owner: SignedInUser;
 let editor: SignedInUser;
@@ -144,6 +145,49 @@ describe('an organization’s routing rules', () => {
     expect(withTargets.body).toMatchObject({ modelType: 'IMAGE', fallbacks: [] });
     const mismatch = await api('PATCH', path, { token: owner.accessToken, body: { fallbacks: ['nova-micro'] } });
     expect(errorPaths(mismatch.body)).toEqual(['fallbacks.0']);
+  });
+});
+
+describe('a rule with a tags condition', () => {
+  it('applies to the gateway calls that carry every one of its tags in x-route-tags; a bad header is a 400', async () => {
+    const { orgId: team } = await createTeam(owner);
+    const tagged = await api('POST', `/v1/orgs/${team}/routing-rules`, {
+      token: owner.accessToken,
+      body: {
+        name: 'EU batch',
+        priority: 1,
+        modelType: 'TEXT',
+        conditions: { tags: ['batch', 'eu'] },
+        targets: [{ modelId: 'local-chat' }],
+      },
+    });
+    expect(tagged.status, JSON.stringify(tagged.body)).toBe(201);
+    const call = (headers: Record<string, string> = {}) =>
+      gateway(
+        '/chat/completions',
+        { token: owner.accessToken },
+        { model: 'local-chat', messages: [{ role: 'user', content: 'Hello' }] },
+        { 'openai-organization': team, ...headers },
+      );
+    const routeOf = async (headers?: Record<string, string>) => {
+      const res = await call(headers);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      return res.headers.get('x-route')!;
+    };
+    expect(await routeOf({ 'x-route-tags': 'eu, batch,nightly' })).toMatch(new RegExp(`^${tagged.body.ruleId};`));
+    expect(await routeOf({ 'x-route-tags': 'batch' })).toMatch(/^default;/);
+    expect(await routeOf()).toMatch(/^default;/);
+
+    const tooMany = Array.from({ length: 21 }, (_, i) => `t${i}`).join(',');
+    for (const [header, param] of [
+      ['Batch!', 'headers.x-route-tags.0'],
+      ['eu,-x', 'headers.x-route-tags.1'],
+      [tooMany, 'headers.x-route-tags'],
+      ['x'.repeat(1_001), 'headers.x-route-tags'],
+    ]) {
+      const res = await call({ 'x-route-tags': header! });
+      expect([res.status, res.body.error?.type, res.body.error?.param], header).toEqual([400, 'invalid_request_error', param]);
+    }
   });
 });
 

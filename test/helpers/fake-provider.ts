@@ -23,16 +23,27 @@ export type Dialect = 'openai' | 'anthropic' | 'gemini';
 export type Operation = 'chat' | 'stream' | 'embeddings' | 'images';
 
 export type Behaviour =
-  /** Answer: `text` split in words (one stream chunk each), after `delayMs`, chunks `chunkDelayMs` apart. */
-  | { kind: 'ok'; text?: string; inputTokens?: number; outputTokens?: number; delayMs?: number; chunkDelayMs?: number }
+  /**
+   * Answer: `text` split in words (one stream chunk each), after `delayMs`, chunks `chunkDelayMs` apart.
+   * `omitUsage` (OpenAI dialect): a compatible server that ignores `include_usage`, finishing its stream without a usage chunk.
+   */
+  | {
+      kind: 'ok';
+      text?: string;
+      inputTokens?: number;
+      outputTokens?: number;
+      delayMs?: number;
+      chunkDelayMs?: number;
+      omitUsage?: boolean;
+    }
   /** Answer an error status in the dialect's error shape; `retryAfter` in seconds. */
   | { kind: 'fail'; status: number; retryAfter?: number; code?: string; message?: string; delayMs?: number }
   /** Stream `afterChunks` deltas, then destroy the connection (a non-streamed request: destroyed unanswered). */
   | { kind: 'drop'; afterChunks: number }
   /** Stream `afterChunks` deltas, then end cleanly without the final usage event. */
   | { kind: 'truncate'; afterChunks: number }
-  /** Stream `afterChunks` deltas, then the dialect's in-stream error event (Anthropic `error`, an OpenAI error chunk). */
-  | { kind: 'stream-error'; afterChunks: number; code?: string }
+  /** Stream `afterChunks` deltas, then the dialect's in-stream error event (Anthropic `error`, an OpenAI error chunk), with `message` if given. */
+  | { kind: 'stream-error'; afterChunks: number; code?: string; message?: string }
   /** Never answer (until the client gives up or the server closes). */
   | { kind: 'hang' };
 
@@ -193,7 +204,14 @@ function answer(route: Route, body: Record<string, unknown>, ok: Extract<Behavio
 }
 
 /** A dialect's stream as SSE frames: the deltas, then the frames that close it (finish reason and usage). */
-function streamFrames(route: Route, body: Record<string, unknown>, text: string, inputTokens: number, outputTokens: number) {
+function streamFrames(
+  route: Route,
+  body: Record<string, unknown>,
+  text: string,
+  inputTokens: number,
+  outputTokens: number,
+  omitUsage = false,
+) {
   const pieces = words(text);
   const sse = (data: unknown, event?: string) => `${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`;
   if (route.dialect === 'anthropic') {
@@ -231,7 +249,8 @@ function streamFrames(route: Route, body: Record<string, unknown>, text: string,
         ),
         sse({ type: 'message_stop' }, 'message_stop'),
       ],
-      error: (code = 'overloaded_error') => sse({ type: 'error', error: { type: code, message: 'Overloaded' } }, 'error'),
+      error: (code = 'overloaded_error', message = 'Overloaded') =>
+        sse({ type: 'error', error: { type: code, message } }, 'error'),
     };
   }
   if (route.dialect === 'gemini') {
@@ -253,7 +272,7 @@ function streamFrames(route: Route, body: Record<string, unknown>, text: string,
         }),
       ),
       closing: [],
-      error: (code = 'INTERNAL') => frame({ error: { code: 500, message: 'Internal error', status: code } }),
+      error: (code = 'INTERNAL', message = 'Internal error') => frame({ error: { code: 500, message, status: code } }),
     };
   }
   const chunk = (choices: unknown[], usage?: unknown) =>
@@ -265,7 +284,7 @@ function streamFrames(route: Route, body: Record<string, unknown>, text: string,
       choices,
       ...(usage ? { usage } : {}),
     });
-  const includeUsage = (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+  const includeUsage = !omitUsage && (body.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
   return {
     opening: [chunk([{ index: 0, delta: { role: 'assistant', content: '' }, finish_reason: null }])],
     deltas: pieces.map((piece) => chunk([{ index: 0, delta: { content: piece }, finish_reason: null }])),
@@ -276,7 +295,7 @@ function streamFrames(route: Route, body: Record<string, unknown>, text: string,
         : []),
       'data: [DONE]\n\n',
     ],
-    error: (code = 'server_error') => sse({ error: { message: 'The server had an error', type: code, code } }),
+    error: (code = 'server_error', message = 'The server had an error') => sse({ error: { message, type: code, code } }),
   };
 }
 
@@ -294,7 +313,14 @@ export async function startFakeProvider(options: { record?: boolean } = {}): Pro
   async function stream(res: ServerResponse, r: Route, body: Record<string, unknown>, behaviour: Behaviour) {
     const ok = behaviour.kind === 'ok' ? behaviour : { kind: 'ok' as const };
     const text = ok.text ?? FAKE_TEXT;
-    const frames = streamFrames(r, body, text, ok.inputTokens ?? DEFAULT_INPUT_TOKENS, ok.outputTokens ?? words(text).length);
+    const frames = streamFrames(
+      r,
+      body,
+      text,
+      ok.inputTokens ?? DEFAULT_INPUT_TOKENS,
+      ok.outputTokens ?? words(text).length,
+      ok.omitUsage,
+    );
     if (ok.delayMs) await sleep(ok.delayMs);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
     const cut =
@@ -318,7 +344,7 @@ export async function startFakeProvider(options: { record?: boolean } = {}): Pro
       res.socket?.destroy();
       return;
     }
-    if (behaviour.kind === 'stream-error') return res.end(frames.error(behaviour.code));
+    if (behaviour.kind === 'stream-error') return res.end(frames.error(behaviour.code, behaviour.message));
     res.end(behaviour.kind === 'truncate' ? '' : frames.closing.join(''));
   }
 

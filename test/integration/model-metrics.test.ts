@@ -221,3 +221,24 @@ describe('GET /v1/models/{modelId}/metrics, in the current hour', () => {
     expect(await read(modelId, ALL, at(7), 1)).toMatchObject({ calls: 14, asOf: iso(6, 45) });
   });
 });
+
+describe('GET /v1/models/{modelId}/metrics, over a range', () => {
+  it('counts whole hours, from the start of `from`’s hour to the end of `to`’s, and answers that range', async () => {
+    const modelId = newModel();
+    const org = newOrg();
+    await recordCalls(modelId, [
+      { orgId: org, recordedAt: iso(5) },
+      { orgId: org, recordedAt: iso(70) },
+      { orgId: org, recordedAt: iso(130) },
+    ]);
+    await modelMetricsJob(at(62));
+    await modelMetricsJob(at(122));
+    await modelMetricsJob(at(182));
+    const now = at(240);
+    // Within the hours: both of them, whole, and the answer says so.
+    const inside = await modelMetrics(modelId, org, at(30), at(80, 30), { now });
+    expect(inside).toMatchObject({ calls: 2, from: iso(0), to: iso(120) });
+    // On the hours' edges: exactly them.
+    expect(await modelMetrics(modelId, org, at(60), at(120), { now })).toMatchObject({ calls: 1, from: iso(60), to: iso(120) });
+  });
+});

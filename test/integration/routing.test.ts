@@ -329,6 +329,41 @@ describe('whose key pays (apiKeyStrategy)', () => {
     }
   });
 
+  it('list every key a call may fall back to: the user’s then the organization’s (BYOK), then the platform’s (HYBRID)', async () => {
+    const orgId = newOrgId();
+    const user = userOwnerOf();
+    const platformCredential = await createCredential(admin, { label: 'Platform', providerSlug: provider, key: key() });
+    try {
+      const orgCredential = await createCredential(orgOwnerOf(orgId), { label: 'Org', providerSlug: provider, key: key() });
+      const userCredential = await createCredential(user, { label: 'Mine', providerSlug: provider, key: key() });
+      const keys = (plan: Awaited<ReturnType<typeof resolveRoute>>) =>
+        plan.candidates.map((c) => [c.modelId, c.keySource, c.credentialId]);
+      const byok = await resolveRoute(request(orgId, chatModel, { apiKeyStrategy: 'BYOK', userId: user.userId }));
+      expect(keys(byok)).toEqual([
+        [chatModel, 'byok', userCredential.credentialId],
+        [chatModel, 'byok', orgCredential.credentialId],
+      ]);
+      expect(byok.explanation).toContain(`pick=${chatModel} key=byok then=${chatModel}@byok`);
+      const hybrid = await resolveRoute(request(orgId, chatModel, { apiKeyStrategy: 'HYBRID' }));
+      expect(keys(hybrid)).toEqual([
+        [chatModel, 'byok', orgCredential.credentialId],
+        [chatModel, 'platform', platformCredential.credentialId],
+      ]);
+      expect(hybrid.explanation).toContain(`pick=${chatModel} key=byok then=${chatModel}@platform`);
+      // Under a rule, each model's keys come together, before the next model.
+      const name = virtual();
+      await createRule(orgOwnerOf(orgId), rule([chatModel], { conditions: { models: [name] }, fallbacks: ['nova-micro'] }));
+      const ruled = await resolveRoute(request(orgId, name, { apiKeyStrategy: 'HYBRID' }));
+      expect(ruled.candidates.map((c) => [c.modelId, c.keySource])).toEqual([
+        [chatModel, 'byok'],
+        [chatModel, 'platform'],
+        ['nova-micro', 'platform'],
+      ]);
+    } finally {
+      await deleteCredential(admin, platformCredential.credentialId);
+    }
+  });
+
   it('use the default key of the provider, skip inactive keys, and serve a rotated key at once', async () => {
     const orgId = newOrgId();
     const owner = orgOwnerOf(orgId);

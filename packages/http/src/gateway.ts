@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
@@ -198,7 +200,7 @@ export function gatewayHandler(entries: GatewayRoute[]) {
         });
         for await (const frame of answer.sse) {
           if (aborted.signal.aborted) break;
-          if (!out.write(frame)) await new Promise((resolve) => out.once('drain', resolve));
+          if (!out.write(frame) && !(await drained(out, aborted.signal))) break;
         }
         if (!aborted.signal.aborted) await new Promise<void>((resolve) => out.end(resolve));
       } else if (answer) {
@@ -214,6 +216,20 @@ export function gatewayHandler(entries: GatewayRoute[]) {
       await answer?.after?.().catch((error: unknown) => logger.error('Gateway after-work failed', { error: error as Error }));
     }
   });
+}
+
+/**
+ * Waits until a full stream takes writes again: true then, false when the client left first. A
+ * stream destroyed under a slow reader never emits 'drain', so waiting on it alone would never
+ * reach the metering after the answer.
+ */
+async function drained(out: Writable, gone: AbortSignal): Promise<boolean> {
+  try {
+    await once(out, 'drain', { signal: gone });
+    return true;
+  } catch {
+    return false; // aborted (the client left), or the stream failed: either way nobody reads on
+  }
 }
 
 const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({

@@ -99,6 +99,19 @@ export async function startLocalServer(
     }
     return loaded;
   };
+  /**
+   * On AWS the gateway's function URL takes every path under /openai/ and its function answers
+   * an unknown path or method in OpenAI's error shape: so here too, rather than problem+json.
+   */
+  const gateway = compiled.find((c) => c.route.surface === 'gateway' && c.route.path.startsWith('/openai/'));
+  const gatewayFunctionUrl = (path: string, method: string): CompiledRoute | undefined =>
+    gateway && path.startsWith('/openai/')
+      ? {
+          route: { ...gateway.route, id: 'gatewayFunctionUrl', method: method as RouteDefinition['method'], path },
+          pattern: /^.*$/,
+          names: [],
+        }
+      : undefined;
   const claimsOf = jwtAuthorizer(options.cognito);
   const concurrency = options.concurrency ?? Number(process.env.LOCAL_FUNCTION_CONCURRENCY ?? 1000);
   if (!Number.isInteger(concurrency) || concurrency < 1)
@@ -159,7 +172,8 @@ export async function startLocalServer(
     const method = (req.method ?? 'GET').toUpperCase();
     const corsHeaders = {
       'access-control-allow-origin': options.corsOrigin ?? '*',
-      'access-control-allow-headers': 'authorization, content-type, x-api-key, idempotency-key, x-device-name, x-session-id',
+      'access-control-allow-headers':
+        'authorization, content-type, x-api-key, idempotency-key, x-device-name, x-session-id, openai-organization, x-route-tags',
       'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE, OPTIONS',
       'access-control-max-age': '600',
     };
@@ -175,7 +189,7 @@ export async function startLocalServer(
       chunks.push(chunk as Buffer);
     }
     const candidates = compiled.filter((c) => c.pattern.test(url.pathname));
-    const match = candidates.find((c) => c.route.method === method);
+    const match = candidates.find((c) => c.route.method === method) ?? gatewayFunctionUrl(url.pathname, method);
     if (!match) {
       const status = candidates.length ? 405 : 404;
       return send(

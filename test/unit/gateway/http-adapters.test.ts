@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { adapter as anthropic } from '@platform/domain/gateway/adapters/anthropic';
 import { adapter as google } from '@platform/domain/gateway/adapters/google';
 import { adapter as openai } from '@platform/domain/gateway/adapters/openai';
+import { estimateTextTokens, estimateTokens } from '@platform/domain/gateway/pricing';
 import { ProviderError } from '@platform/domain/gateway/types';
 import type { Adapter, ChatChunk, ChatRequest, Target } from '@platform/domain/gateway/types';
 import { FAKE_TEXT, times } from '../../helpers/fake-provider.ts';
@@ -163,6 +164,13 @@ describe.each(dialects)('the $dialect adapter', ({ dialect, adapter, keyHeader, 
     expect(failed.error).toMatchObject({ kind: 'server' });
   });
 
+  it('never repeats the key in an error sent in the middle of a stream', async () => {
+    fake().script('model-1', { kind: 'stream-error', afterChunks: 1, message: `Key ${KEY} is not allowed to do this` });
+    const failed = await read(adapter.chatStream(target(), request));
+    expect(failed.error).toMatchObject({ kind: 'server', message: expect.stringContaining('[redacted]') });
+    expect(failed.error!.message).not.toContain(KEY);
+  });
+
   it('fails a refused connection as network', async () => {
     const closed = await startFakeProvider();
     const baseUrl = closed.baseUrl(dialect);
@@ -175,5 +183,35 @@ describe.each(dialects)('the $dialect adapter', ({ dialect, adapter, keyHeader, 
     const throttled = await read(adapter.chatStream(target(), request));
     expect(throttled.chunks).toEqual([]);
     expect(throttled.error).toMatchObject({ kind: 'throttled', options: { status: 429, retryAfterMs: 1_000 } });
+  });
+});
+
+describe('the openai adapter, against a compatible server that ignores include_usage', () => {
+  it('meters a complete stream without usage by the estimate, as without streaming', async () => {
+    const target: Target = {
+      adapter: 'openai',
+      providerSlug: 'openai',
+      providerModelId: 'model-1',
+      apiKey: KEY,
+      baseUrl: fake().baseUrl('openai'),
+    };
+    fake().script('model-1', { kind: 'ok', text: 'Hi there, friend.', omitUsage: true });
+    const streamed = await read(openai.chatStream(target, request));
+    expect(streamed.error).toBeUndefined();
+    expect(streamed.text).toBe('Hi there, friend.');
+    const estimate = { inputTokens: estimateTokens(request), outputTokens: estimateTextTokens('Hi there, friend.') };
+    expect(streamed.chunks.at(-1)).toEqual({ type: 'done', finishReason: 'stop', usage: estimate });
+  });
+
+  it('still raises network for a stream that stops short, without its finish', async () => {
+    const target: Target = {
+      adapter: 'openai',
+      providerSlug: 'openai',
+      providerModelId: 'model-1',
+      apiKey: KEY,
+      baseUrl: fake().baseUrl('openai'),
+    };
+    fake().script('model-1', { kind: 'truncate', afterChunks: 2 });
+    expect((await read(openai.chatStream(target, request))).error).toMatchObject({ kind: 'network' });
   });
 });

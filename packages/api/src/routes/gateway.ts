@@ -13,7 +13,8 @@ import { modelIdParams, modelMetricsQuery, modelMetricsResponse } from '@platfor
 /**
  * The AI gateway, OpenAI-compatible: an OpenAI client works by changing only its base URL and
  * key. Served by one streaming function (`surface: 'gateway'`), authenticated there by an API
- * key or a user's access token; a user picks the organization with `OpenAI-Organization`.
+ * key or a user's access token; a user picks the organization with `OpenAI-Organization`, and
+ * any caller may tag a call for routing rules with `x-route-tags: a,b`.
  */
 const tag = 'AI gateway';
 const handler = 'gateway/openai';
@@ -28,7 +29,8 @@ export const createChatCompletion = defineRoute({
   auth: 'principal',
   consumes: 'chat',
   tag,
-  summary: 'A chat completion; `stream: true` answers server-sent events with the usage in the last chunk',
+  summary:
+    'A chat completion; `stream: true` answers server-sent events with the usage in the last chunk; `x-route-tags: a,b` tags the call for routing rules',
   schemas: { body: chatCompletionBody, response: chatCompletionResponse },
 });
 export const createEmbeddings = defineRoute({

@@ -18,11 +18,11 @@ export const modelMetricsQuery = z
     from: isoDateTime
       .transform((v) => new Date(v))
       .optional()
-      .describe('Inclusive; default 24 hours ago'),
+      .describe('Inclusive, rounded down to the start of its hour (metrics are kept by the hour); default 24 hours ago'),
     to: isoDateTime
       .transform((v) => new Date(v))
       .optional()
-      .describe('Exclusive; default now'),
+      .describe('Exclusive, rounded up to the end of its hour; default now'),
   })
   .transform((q) => {
     const to = q.to ?? new Date();
@@ -36,8 +36,8 @@ const percentiles = z.object({ p50: z.number().nullable(), p95: z.number().nulla
 export const modelMetricsResponse = z.object({
   modelId: z.string(),
   scope: z.string().describe('`all`, or the organization id'),
-  from: z.string(),
-  to: z.string(),
+  from: z.string().describe('The start of the range counted: the requested `from`, rounded down to the start of its hour'),
+  to: z.string().describe('The end of the range counted (exclusive): the requested `to`, rounded up to the end of its hour'),
   asOf: z
     .string()
     .describe(

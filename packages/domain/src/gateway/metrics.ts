@@ -508,8 +508,9 @@ export const platformRollupRead = (modelId: string, now: Date) => ({
 });
 
 /**
- * A model's metrics over [from, to), platform-wide (`scope` = `all`) or for one organization,
- * from its hourly roll-ups. For an organization, the current hour adds the calls recorded
+ * A model's metrics over [from, to) in whole hours, platform-wide (`scope` = `all`) or for one
+ * organization, from its hourly roll-ups: `from` rounded down to the start of its hour, `to` up
+ * to the end of its, and the answer says so (a roll-up cannot be cut within its hour). For an organization, the current hour adds the calls recorded
  * since, in its shard (one read of at most `tailItems` items), from where its roll-up or the
  * platform's got to, whichever is later (see `carryForward`). Platform-wide, the current hour
  * is its roll-up: its calls are spread over every shard, which one read cannot cover.
@@ -562,8 +563,9 @@ export async function modelMetrics(
   return {
     modelId,
     scope,
-    from: from.toISOString(),
-    to: to.toISOString(),
+    // The range counted: whole hours.
+    from: new Date(hourStart(fromHour)).toISOString(),
+    to: new Date(hourStart(lastHour) + 3_600_000).toISOString(),
     asOf,
     calls: total.calls,
     errors: total.errors,

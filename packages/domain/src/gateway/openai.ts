@@ -1,4 +1,6 @@
 import * as z from 'zod';
+import { tag } from '../hub/schemas/common.ts';
+import { ValidationError } from '../shared/errors.ts';
 import type { ChatChunk, ChatMessage, ChatRequest, ChatResult, FinishReason, TokenUsage } from './types.ts';
 
 /**
@@ -32,6 +34,41 @@ const unsupported = (what: string) =>
       (v) => v === undefined || v === null || (Array.isArray(v) && v.length === 0),
       `${what} are not supported by this gateway`,
     );
+
+/**
+ * `x-route-tags: batch,eu`: tags a call carries for routing rules (a rule with a `tags` condition
+ * applies to a call that carries every one of its tags). Tags are those of the rules' schema,
+ * lower-case, at most 20 a call; an empty or missing header carries none.
+ */
+export const ROUTE_TAGS_HEADER = 'x-route-tags';
+const MAX_ROUTE_TAGS = 20;
+const routeTagsHeader = z
+  .string()
+  .max(1_000)
+  .transform((v) => [
+    ...new Set(
+      v
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean),
+    ),
+  ])
+  .pipe(z.array(tag).max(MAX_ROUTE_TAGS, `At most ${MAX_ROUTE_TAGS} tags`));
+
+/** The routing tags of a request's headers; a 400 naming the header when they are not valid. */
+export function routeTags(headers: Record<string, string | undefined> | undefined): string[] | undefined {
+  const header = headers?.[ROUTE_TAGS_HEADER];
+  if (header === undefined) return undefined;
+  const parsed = routeTagsHeader.safeParse(header);
+  if (parsed.success) return parsed.data.length ? parsed.data : undefined;
+  throw new ValidationError(
+    'The x-route-tags header is not valid',
+    parsed.error.issues.map((issue) => ({
+      path: ['headers', ROUTE_TAGS_HEADER, ...issue.path.map(String)].join('.'),
+      message: issue.message,
+    })),
+  );
+}
 
 export const modelName = z
   .string()

@@ -23,8 +23,11 @@ import type { ApiKeyStrategy, Candidate, GatewayOperation, RoutePlan, RouteReque
  *    organization's custom models and aliases first).
  *
  * Keys: PLATFORM → the platform's keys only; BYOK → the caller's own key for the provider,
- * else the organization's (a provider that needs no key, such as Bedrock on the platform's IAM
- * role, is served by the platform); HYBRID → an own key when there is one, else the platform's.
+ * then the organization's (a provider that needs no key, such as Bedrock on the platform's IAM
+ * role, is served by the platform when there is no own key); HYBRID → the own keys when there
+ * are any, then the platform's. Each key of a model is a candidate of its own, in that order,
+ * so a key the provider refuses or whose quota is spent falls back to the next key of the same
+ * model before any other model (the executor falls back on exactly those failures).
  *
  * Hot path: everything comes from in-memory snapshots (hub/snapshot.ts; the organization's
  * strategy is cached alike) and decrypted keys are cached (hub/credentials.ts), so in steady
@@ -105,26 +108,33 @@ function ownCredential(snapshot: HubSnapshot | undefined, slug: string): Credent
   return preferred ?? usable.sort((a, b) => b.credentialId.localeCompare(a.credentialId))[0];
 }
 
-/** Whose key pays for a call to the provider, or why there is none. */
-function keyFor(ctx: Context, provider: Provider): Pick<Choice, 'keySource' | 'credential'> | string {
-  const own = () => ownCredential(ctx.user, provider.slug) ?? ownCredential(ctx.org, provider.slug);
-  const platform = () => {
+type Key = Pick<Choice, 'keySource' | 'credential'>;
+
+/** Whose keys may pay for a call to the provider, in the order to try them, or why there is none. */
+function keysFor(ctx: Context, provider: Provider): Key[] | string {
+  const platform = (): Key | string => {
     const credential = ownCredential(ctx.platform, provider.slug);
-    if (credential) return { keySource: 'platform' as const, credential };
-    return provider.requiresApiKey ? `no platform key for ${provider.slug}` : { keySource: 'platform' as const };
+    if (credential) return { keySource: 'platform', credential };
+    return provider.requiresApiKey ? `no platform key for ${provider.slug}` : { keySource: 'platform' };
   };
-  if (ctx.strategy === 'PLATFORM') return platform();
-  const credential = own();
-  if (credential) return { keySource: 'byok', credential };
-  if (ctx.strategy === 'HYBRID' || !provider.requiresApiKey) return platform();
-  return `no own key for ${provider.slug}`;
+  const only = (key: Key | string) => (typeof key === 'string' ? key : [key]);
+  if (ctx.strategy === 'PLATFORM') return only(platform());
+  // The caller's own key, then the organization's: another key of the organization is a fallback.
+  const own = [ownCredential(ctx.user, provider.slug), ownCredential(ctx.org, provider.slug)]
+    .filter((c): c is CredentialItem => c !== undefined)
+    .map((credential): Key => ({ keySource: 'byok', credential }));
+  if (!own.length)
+    return ctx.strategy === 'HYBRID' || !provider.requiresApiKey ? only(platform()) : `no own key for ${provider.slug}`;
+  // HYBRID: the platform's key after the own ones, should they be refused or spent.
+  const fallback = ctx.strategy === 'HYBRID' ? platform() : undefined;
+  return typeof fallback === 'object' ? [...own, fallback] : own;
 }
 
 /** The larger of a model's two per-million-token prices, which a rule's cost cap bounds. */
 const pricePerMTok = (m: Model) => Math.max(m.pricing.inputPerMTokMicros, m.pricing.outputPerMTokMicros);
 
-/** Whether the model can serve this call (and through whose key), or why not. */
-function choose(ctx: Context, model: Model | undefined, modelId: string, reason: string, maxCost?: number): Choice | string {
+/** Whether the model can serve this call (and through whose keys, one choice each), or why not. */
+function choose(ctx: Context, model: Model | undefined, modelId: string, reason: string, maxCost?: number): Choice[] | string {
   if (!model) return `${modelId}:unknown`;
   if (model.status === 'Inactive') return `${modelId}:inactive`;
   const provider = ctx.platform.providers.get(model.providerSlug);
@@ -132,9 +142,9 @@ function choose(ctx: Context, model: Model | undefined, modelId: string, reason:
   if (!typesCompatible(model.type, ctx.request.type)) return `${modelId}:type-${model.type}`;
   if (!model.capabilities.includes(ctx.operation)) return `${modelId}:no-${ctx.operation}`;
   if (maxCost !== undefined && pricePerMTok(model) > maxCost) return `${modelId}:over-cost`;
-  const key = keyFor(ctx, provider);
-  if (typeof key === 'string') return `${modelId}:${key.replace(/ /g, '-')}`;
-  return { model, provider, reason, ...key };
+  const keys = keysFor(ctx, provider);
+  if (typeof keys === 'string') return `${modelId}:${keys.replace(/ /g, '-')}`;
+  return keys.map((key, i) => ({ model, provider, reason: i ? `${reason}, next key` : reason, ...key }));
 }
 
 /** A model a rule names: the organization's custom model, or the catalogue's. */
@@ -172,14 +182,16 @@ function applyRule(ctx: Context, rule: RoutingRule, random: () => number) {
   if (targets.length) {
     let roll = Math.min(Math.max(random(), 0), 0.999_999_999) * total;
     const primary = targets.find((t) => (roll -= t.entry.weight) < 0) ?? targets[targets.length - 1]!;
-    chosen.push({ ...primary.choice, reason: `rule ${rule.ruleId} weighted ${primary.entry.weight}/${total}` });
-    chosen.push(...targets.filter((t) => t !== primary).map((t) => t.choice));
+    const [first, ...nextKeys] = primary.choice;
+    chosen.push({ ...first!, reason: `rule ${rule.ruleId} weighted ${primary.entry.weight}/${total}` }, ...nextKeys);
+    chosen.push(...targets.filter((t) => t !== primary).flatMap((t) => t.choice));
   }
   const fallbacks = usable(
     rule.fallbacks.map((modelId) => ({ modelId })),
     (_, i) => `rule ${rule.ruleId} fallback ${i + 1}`,
   );
-  for (const { choice } of fallbacks) if (!chosen.some((c) => c.model.modelId === choice.model.modelId)) chosen.push(choice);
+  for (const { choice } of fallbacks)
+    if (!chosen.some((c) => c.model.modelId === choice[0]!.model.modelId)) chosen.push(...choice);
   return { chosen, skipped };
 }
 
@@ -213,7 +225,12 @@ const quoted = (text: string, max: number) => `"${ascii(text, max).replace(/"/g,
 function explain(head: string, chosen: Choice[], skipped: string[]): string {
   const [first, ...rest] = chosen;
   const parts = [head, `pick=${first!.model.modelId}`, `key=${first!.keySource}`];
-  if (rest.length) parts.push(`then=${rest.map((c) => c.model.modelId).join(',')}`);
+  // A model seen before is the same model through its next key: `model@platform`.
+  const named = (c: Choice, i: number) =>
+    chosen.slice(0, i + 1).some((e) => e.model.modelId === c.model.modelId)
+      ? `${c.model.modelId}@${c.keySource}`
+      : c.model.modelId;
+  if (rest.length) parts.push(`then=${rest.map(named).join(',')}`);
   if (skipped.length) parts.push(`skipped=${skipped.slice(0, 5).join(',')}${skipped.length > 5 ? ',...' : ''}`);
   return ascii(parts.join(' '), 400);
 }
@@ -256,12 +273,12 @@ export async function resolveRoute(request: RouteRequest, options: ResolveOption
     throw new NotFoundError(`Unknown model ${request.requestedModel}: list the models you can use at GET /v1/models`, [
       { path: 'model', message: 'Not a model id, provider model id or alias' },
     ]);
-  const choice = choose(ctx, requested, requested.modelId, 'requested');
-  if (typeof choice === 'string') throw new UnprocessableError(cannotServe(ctx, requested, choice));
+  const choices = choose(ctx, requested, requested.modelId, 'requested');
+  if (typeof choices === 'string') throw new UnprocessableError(cannotServe(ctx, requested, choices));
   return {
-    candidates: [await toCandidate(choice)],
+    candidates: await Promise.all(choices.map(toCandidate)),
     ruleId: 'default',
-    explanation: explain(`rule=default requested=${ascii(request.requestedModel, 60)}`, [choice], passed),
+    explanation: explain(`rule=default requested=${ascii(request.requestedModel, 60)}`, choices, passed),
   };
 }
 

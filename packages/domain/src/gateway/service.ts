@@ -2,6 +2,7 @@ import type { Caller } from '../identity/access.ts';
 import {
   DomainError,
   GatewayTimeoutError,
+  PaymentRequiredError,
   TooManyRequestsError,
   UnprocessableError,
   UpstreamError,
@@ -49,6 +50,8 @@ export interface GatewayCall {
   signal: AbortSignal;
   /** What the route consumes (manifest `consumes`). */
   resource?: string;
+  /** The call's routing tags (`x-route-tags`), for rules with a `tags` condition. */
+  tags?: string[];
 }
 
 export interface GatewayReply {
@@ -91,13 +94,23 @@ async function admitCall(
     type,
     operation,
     planId: access.org.planId ?? 'free',
+    ...(call.tags?.length ? { tags: call.tags } : {}),
     apiKeyStrategy: access.org.apiKeyStrategy,
   });
-  // The hold covers the dearest platform-paid candidate, so any fallback is covered too.
-  const credits = Math.max(0, ...plan.candidates.filter((c) => c.keySource === 'platform').map(estimate));
   const metered: MeteredCall = { access, requestId: call.requestId, agentType, resource: call.resource };
-  const admission = await admit(metered, credits);
-  return { metered, plan, admission, requestAt };
+  // The hold covers the dearest platform-paid candidate, so any fallback is covered too.
+  const hold = (candidates: Candidate[]) => Math.max(0, ...candidates.filter((c) => c.keySource === 'platform').map(estimate));
+  try {
+    return { metered, plan, admission: await admit(metered, hold(plan.candidates)), requestAt };
+  } catch (error) {
+    // HYBRID: the platform's key only backs up the organization's own. A balance too short for
+    // it leaves the own keys to serve the call alone, as they would without that backup (a
+    // refused admission counted nothing, so it is asked again).
+    if (!(error instanceof PaymentRequiredError) || plan.candidates[0]?.keySource !== 'byok') throw error;
+    const own = plan.candidates.filter((c) => c.keySource === 'byok');
+    const ownOnly = { ...plan, candidates: own, explanation: `${plan.explanation} no-platform-backup=balance` };
+    return { metered, plan: ownOnly, admission: await admit(metered, hold(own)), requestAt };
+  }
 }
 
 /**
@@ -153,22 +166,41 @@ export function failure(error: unknown): { status: CallRecord['status']; errorTy
   };
 }
 
-/** Records a call that got no answer (releasing its hold) and throws what the client should see. */
-async function failed(admitted: Admitted, requestedModel: string, error: unknown): Promise<never> {
+/** The client went away before the call ended well (and not after a provider's failure of its own). */
+const clientLeft = (call: GatewayCall, providerError?: ProviderError) => call.signal.aborted && !providerError;
+
+/**
+ * What a call the client cancelled ends with: nobody reads it, but it must not pass for the
+ * providers' failure (a 502, logged as an error). 499 is the status proxies log for it.
+ */
+export class ClientClosedError extends DomainError {
+  readonly status = 499;
+  readonly type = 'client-closed-request';
+  readonly title = 'The client closed the request';
+}
+
+/**
+ * Records a call that got no answer (releasing its hold) and throws what the client should see.
+ * A call the client cancelled is recorded as the client leaving: nothing delivered, nothing
+ * charged, and no failure of the model's (its error rate counts the providers' failures only).
+ */
+async function failed(call: GatewayCall, admitted: Admitted, requestedModel: string, error: unknown): Promise<never> {
   const { status, errorType, answer } = failure(error);
   const attempts = error instanceof ExecutionError ? error.attempts : [];
   const last = attempts.at(-1);
   const candidate = last ? admitted.plan.candidates[last.candidate] : undefined;
+  const left = clientLeft(call);
   await record(admitted.metered, admitted.admission, {
     candidate,
     requestedModel,
     usage: {},
-    status,
-    errorType,
+    status: left ? 'SUCCESS' : status,
+    ...(left ? {} : { errorType }),
     requestAt: admitted.requestAt,
     responseAt: new Date(),
-    metadata: { route: explainAttempts(attempts), ruleId: admitted.plan.ruleId },
+    metadata: { route: explainAttempts(attempts), ruleId: admitted.plan.ruleId, ...(left ? { clientClosed: true } : {}) },
   });
+  if (left) throw new ClientClosedError('The client went away before the answer');
   if (answer instanceof DomainError) Object.assign(answer.headers, routeHeader(admitted.plan, attempts));
   throw answer;
 }
@@ -193,7 +225,7 @@ export async function chat(call: GatewayCall, body: ChatCompletionBody): Promise
         return (await adapterFor(candidate.target.adapter)).chat(candidate.target, request, o);
       },
       options(call),
-    ).catch((error: unknown) => failed(admitted, body.model, error));
+    ).catch((error: unknown) => failed(call, admitted, body.model, error));
     const { value: result, candidate, attempts } = execution;
     const responseAt = new Date();
     return {
@@ -224,7 +256,7 @@ export async function chat(call: GatewayCall, body: ChatCompletionBody): Promise
       },
     }),
     options(call),
-  ).catch((error: unknown) => failed(admitted, body.model, error));
+  ).catch((error: unknown) => failed(call, admitted, body.model, error));
   const { candidate, attempts } = execution;
   const chunks = chatChunks(id, candidate.modelId, created);
   const state = {
@@ -250,8 +282,10 @@ export async function chat(call: GatewayCall, body: ChatCompletionBody): Promise
         }
       }
     } catch (error) {
-      state.error = error instanceof ProviderError ? error : new ProviderError('network', 'The stream failed');
       state.responseAt = new Date();
+      // The client left, and its abort stopped the provider's stream: nobody to tell, and no provider's fault.
+      if (call.signal.aborted) return;
+      state.error = error instanceof ProviderError ? error : new ProviderError('network', 'The stream failed');
       yield chunks.error({ message: `The stream broke off: ${state.error.message}`, type: 'api_error', code: state.error.kind });
     }
     yield chunks.done();
@@ -262,7 +296,8 @@ export async function chat(call: GatewayCall, body: ChatCompletionBody): Promise
     sse: frames(),
     after: async () => {
       // What was delivered is what is charged: the provider's count when the stream finished,
-      // an estimate of the delivered text when it broke off or the client left.
+      // an estimate of the delivered text when it broke off or the client left. A client that
+      // left is no error of the model's: the call counts as served, up to where it was.
       const finished = state.usage !== undefined;
       const usage = state.usage ?? { inputTokens: estimateTokens(request), outputTokens: estimateTextTokens(state.text) };
       await record(admitted.metered, admitted.admission, {
@@ -277,7 +312,7 @@ export async function chat(call: GatewayCall, body: ChatCompletionBody): Promise
         metadata: {
           ...meta(attempts),
           stream: true,
-          ...(finished ? {} : { usageEstimated: true, clientClosed: !state.error && call.signal.aborted }),
+          ...(finished ? {} : { usageEstimated: true, clientClosed: clientLeft(call, state.error) }),
         },
       });
     },
@@ -300,7 +335,7 @@ export async function embeddings(call: GatewayCall, body: EmbeddingsBody): Promi
       return adapter.embed(candidate.target, { input, ...(body.dimensions ? { dimensions: body.dimensions } : {}) }, o);
     },
     options(call),
-  ).catch((error: unknown) => failed(admitted, body.model, error));
+  ).catch((error: unknown) => failed(call, admitted, body.model, error));
   const { value, candidate, attempts } = execution;
   const responseAt = new Date();
   return {
@@ -340,7 +375,7 @@ export async function images(call: GatewayCall, body: ImagesBody): Promise<Gatew
       return adapter.image(candidate.target, { prompt: body.prompt, n, ...(body.size ? { size: body.size } : {}) }, o);
     },
     options(call),
-  ).catch((error: unknown) => failed(admitted, model, error));
+  ).catch((error: unknown) => failed(call, admitted, model, error));
   const { value, candidate, attempts } = execution;
   const responseAt = new Date();
   return {

@@ -6,7 +6,7 @@
  */
 import { ProviderError } from '../types.ts';
 import type { Adapter, ChatChunk, ChatMessage, ChatRequest, FinishReason, Target, TokenUsage } from '../types.ts';
-import { eventJson, joinUrl, postForEvents, postJson } from './http.ts';
+import { eventJson, joinUrl, postForEvents, postJson, redact } from './http.ts';
 import type { HttpCall } from './http.ts';
 import { inlineImage, partsOf, splitSystem } from './messages.ts';
 
@@ -80,7 +80,7 @@ function inputTokensOf(usage: Usage): number {
 }
 
 /** The kind of an `error` event's type, as the HTTP statuses behind the same types would be classified. */
-function streamError(error: { type?: string; message?: string } | undefined): ProviderError {
+function streamError(error: { type?: string; message?: string } | undefined, secret: string | undefined): ProviderError {
   const kinds: Record<string, ProviderError['kind']> = {
     overloaded_error: 'server',
     api_error: 'server',
@@ -91,7 +91,7 @@ function streamError(error: { type?: string; message?: string } | undefined): Pr
   };
   return new ProviderError(
     kinds[error?.type ?? ''] ?? 'server',
-    `${PROVIDER} failed mid-stream: ${error?.message ?? error?.type ?? 'unknown error'}`,
+    `${PROVIDER} failed mid-stream: ${redact(error?.message ?? error?.type ?? 'unknown error', secret).slice(0, 300)}`,
   );
 }
 
@@ -132,7 +132,7 @@ export const adapter: Adapter = {
           yield { type: 'done', finishReason, usage };
           return;
         case 'error':
-          throw streamError(data.error);
+          throw streamError(data.error, target.apiKey);
       }
     }
     throw new ProviderError('network', `${PROVIDER}'s stream ended before message_stop`);

@@ -7,7 +7,7 @@
 import { estimateTextTokens } from '../pricing.ts';
 import { ProviderError } from '../types.ts';
 import type { Adapter, ChatChunk, ChatMessage, ChatRequest, FinishReason, Target, TokenUsage } from '../types.ts';
-import { eventJson, joinUrl, postForEvents, postJson } from './http.ts';
+import { eventJson, joinUrl, postForEvents, postJson, redact } from './http.ts';
 import type { HttpCall } from './http.ts';
 import { inlineImage, partsOf, splitSystem } from './messages.ts';
 
@@ -115,7 +115,10 @@ export const adapter: Adapter = {
     for await (const event of postForEvents(call(target, 'streamGenerateContent?alt=sse', generateBody(request)), options)) {
       const response = eventJson<GenerateContentResponse>(PROVIDER, event);
       if (response.error)
-        throw new ProviderError('server', `${PROVIDER} failed mid-stream: ${response.error.message ?? response.error.status}`);
+        throw new ProviderError(
+          'server',
+          `${PROVIDER} failed mid-stream: ${redact(response.error.message ?? response.error.status ?? 'unknown error', target.apiKey).slice(0, 300)}`,
+        );
       checkBlocked(response);
       const text = textOf(response);
       if (text) yield { type: 'delta', text };

@@ -7,7 +7,7 @@
 import { estimateTextTokens, estimateTokens } from '../pricing.ts';
 import { ProviderError } from '../types.ts';
 import type { Adapter, ChatChunk, ChatRequest, FinishReason, Target, TokenUsage } from '../types.ts';
-import { eventJson, joinUrl, postForEvents, postJson } from './http.ts';
+import { eventJson, joinUrl, postForEvents, postJson, redact } from './http.ts';
 import type { HttpCall } from './http.ts';
 
 const PROVIDER = 'OpenAI';
@@ -88,20 +88,30 @@ export const adapter: Adapter = {
   },
 
   async *chatStream(target, request, options): AsyncGenerator<ChatChunk> {
-    let finishReason: FinishReason = 'stop';
+    let finishReason: FinishReason | undefined;
     let usage: TokenUsage | undefined;
+    let text = '';
     for await (const event of postForEvents(call(target, '/chat/completions', chatBody(target, request, true)), options)) {
       if (event.data === '[DONE]') break;
       const chunk = eventJson<CompletionChunk>(PROVIDER, event);
       if (chunk.error)
-        throw new ProviderError('server', `${PROVIDER} failed mid-stream: ${chunk.error.message ?? 'unknown error'}`);
+        throw new ProviderError(
+          'server',
+          `${PROVIDER} failed mid-stream: ${redact(chunk.error.message ?? 'unknown error', target.apiKey).slice(0, 300)}`,
+        );
       const choice = chunk.choices?.[0];
-      if (choice?.delta?.content) yield { type: 'delta', text: choice.delta.content };
+      if (choice?.delta?.content) {
+        text += choice.delta.content;
+        yield { type: 'delta', text: choice.delta.content };
+      }
       if (choice?.finish_reason) finishReason = finishReasonOf(choice.finish_reason);
       if (chunk.usage) usage = usageOf(chunk.usage);
     }
+    // A complete answer (it said how it finished) from a compatible server that ignores
+    // include_usage: meter the estimate, as without streaming. Without a finish it broke off.
+    if (!usage && finishReason) usage = { inputTokens: estimateTokens(request), outputTokens: estimateTextTokens(text) };
     if (!usage) throw new ProviderError('network', `${PROVIDER}'s stream ended before its usage`);
-    yield { type: 'done', finishReason, usage };
+    yield { type: 'done', finishReason: finishReason ?? 'stop', usage };
   },
 
   async embed(target, request, options) {
