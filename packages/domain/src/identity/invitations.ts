@@ -7,7 +7,15 @@ import { db, inboxService, type Invitation, type User } from './entities.ts';
 import { isBuiltInRole } from './permissions.ts';
 import { assertMayGrant, assertRoleExists } from './members.ts';
 import { requireUser } from './users.ts';
-import { check, put, returningOnFailure, transactGet, transactWrite, update, type WriteOutcome } from '../shared/transactions.ts';
+import {
+  liveCheck,
+  put,
+  returningOnFailure,
+  transactGet,
+  transactWrite,
+  update,
+  type WriteOutcome,
+} from '../shared/transactions.ts';
 import { notificationPut } from '../notifications/notify.ts';
 import { pageOf } from '../shared/pages.ts';
 
@@ -146,20 +154,6 @@ async function requireOwnPendingInvitation(caller: UserCaller, invitationId: str
   return { inv: data, profile };
 }
 
-/**
- * A ConditionCheck that the organization exists and is not deleted. ElectroDB has `check` on
- * every entity at run time but types it only inside its own transactions.
- */
-function organizationIsLive(orgId: string) {
-  type Conditional = ReturnType<ReturnType<typeof db.organization.patch>['set']>;
-  const organization = db.organization as unknown as { check(key: { orgId: string }): Conditional };
-  return check(
-    organization
-      .check({ orgId })
-      .where(({ orgId: id, deletedAt }, { exists, notExists }) => `${exists(id)} AND ${notExists(deletedAt)}`),
-  );
-}
-
 export async function acceptInvitation(caller: UserCaller, invitationId: string) {
   const { inv, profile } = await requireOwnPendingInvitation(caller, invitationId);
   // A custom role deleted since the invitation was sent would grant nothing: refuse it.
@@ -190,7 +184,7 @@ export async function acceptInvitation(caller: UserCaller, invitationId: string)
             .add({ ownerCount: 1 })
             .where(({ deletedAt }, { notExists }) => notExists(deletedAt)),
         )
-      : organizationIsLive(inv.orgId),
+      : liveCheck(db.organization, { orgId: inv.orgId }),
     put(
       db.auditEvent.create(
         auditItem({

@@ -3,7 +3,7 @@ import { auditBy, auditItem } from './audit.ts';
 import { isMembershipLive, permissionsOfRole, type OrgAccess } from './access.ts';
 import { db, type Membership } from './entities.ts';
 import { ROLE_RANK, isBuiltInRole } from './permissions.ts';
-import { check, put, remove, returningOnFailure, transactWrite, update } from '../shared/transactions.ts';
+import { liveCheck, put, remove, returningOnFailure, transactWrite, update } from '../shared/transactions.ts';
 import { pageOf } from '../shared/pages.ts';
 
 export async function listMembers(access: OrgAccess, options: { cursor?: string; limit?: number }) {
@@ -79,21 +79,6 @@ const asRead =
       read.expiresAt ? eq(expiresAt, read.expiresAt) : notExists(expiresAt),
     ].join(' AND ');
 
-/**
- * A ConditionCheck that the account exists and was not deleted: a deleted account's membership
- * is never brought back nor counted as an owner. ElectroDB has `check` on every entity at run
- * time but types it only inside its own transactions.
- */
-function accountIsLive(userId: string) {
-  type Conditional = ReturnType<ReturnType<typeof db.user.patch>['set']>;
-  const user = db.user as unknown as { check(key: { userId: string }): Conditional };
-  return check(
-    user
-      .check({ userId })
-      .where(({ userId: id, deletedAt }, { exists, notExists }) => `${exists(id)} AND ${notExists(deletedAt)}`),
-  );
-}
-
 const failed = (reason: string | undefined) => reason === 'ConditionalCheckFailed';
 
 /** Why a member's write was refused because the member is not as read: gone (404) or changed (409). */
@@ -143,7 +128,7 @@ export async function updateMember(access: OrgAccess, userId: string, patch: Mem
   if (patch.expiresAt) set.expiresAt = patch.expiresAt;
   const membership = db.membership.patch({ orgId: access.orgId, userId }).set(set);
   const countChange = delta ? [ownerCountChange(access.orgId, delta)] : [];
-  const accountCheck = reactivated || delta > 0 ? [accountIsLive(userId)] : [];
+  const accountCheck = reactivated || delta > 0 ? [liveCheck(db.user, { userId })] : [];
   const result = await transactWrite([
     returningOnFailure(update((patch.expiresAt === null ? membership.remove(['expiresAt']) : membership).where(asRead(target)))),
     ...countChange,
@@ -234,7 +219,7 @@ export async function transferOwnership(access: OrgAccess, toUserId: string) {
         .set({ ownerId: toUserId })
         .add({ ownerCount: becomesOwner ? 0 : -1 }),
     ),
-    accountIsLive(toUserId),
+    liveCheck(db.user, { userId: toUserId }),
     put(
       db.auditEvent.create(
         auditItem({

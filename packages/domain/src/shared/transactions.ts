@@ -23,6 +23,22 @@ export const put = (op: Operation): WriteItem => ({ kind: 'Put', op });
 export const update = (op: Operation): WriteItem => ({ kind: 'Update', op });
 export const remove = (op: Operation): WriteItem => ({ kind: 'Delete', op });
 export const check = (op: Operation): WriteItem => ({ kind: 'ConditionCheck', op });
+type Checkable = { check(key: object): { where(condition: (attributes: any, operations: any) => string): Operation } };
+
+/**
+ * A ConditionCheck that the item at `key` exists and is not soft-deleted (no `deletedAt`), for
+ * the entity whose items carry `key`'s attribute. ElectroDB has `check` on every entity at run
+ * time but types it only inside its own transactions.
+ */
+export function liveCheck(entity: object, key: Record<string, string>): WriteItem {
+  const [id] = Object.keys(key);
+  return check(
+    (entity as Checkable)
+      .check(key)
+      .where((attributes, { exists, notExists }) => `${exists(attributes[id!])} AND ${notExists(attributes.deletedAt)}`),
+  );
+}
+
 /** The same write, answering the item that failed its condition. */
 export const returningOnFailure = (item: WriteItem): WriteItem => ({ ...item, returnOnFailure: true });
 
