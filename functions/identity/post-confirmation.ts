@@ -7,9 +7,14 @@ const SOCIAL = /^(google|facebook|signinwithapple)_(.+)$/i;
 /**
  * Cognito post-confirmation trigger: creates the User, the personal organization and its
  * Owner membership. Cognito retries triggers; provisioning is idempotent, so a retry is a no-op.
+ * A password reset also confirms an account that never confirmed its sign-up (trigger source
+ * PostConfirmation_ConfirmForgotPassword): that account must be provisioned too, and for an
+ * account provisioned long ago the same call changes nothing.
  */
+const PROVISIONING_SOURCES = new Set(['PostConfirmation_ConfirmSignUp', 'PostConfirmation_ConfirmForgotPassword']);
+
 export const handler = async (event: PostConfirmationTriggerEvent) => {
-  if (event.triggerSource !== 'PostConfirmation_ConfirmSignUp') return event;
+  if (!PROVISIONING_SOURCES.has(event.triggerSource)) return event;
   const attributes = event.request.userAttributes;
   const social = SOCIAL.exec(event.userName);
   const provider = social?.[1]?.toLowerCase();

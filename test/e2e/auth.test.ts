@@ -37,7 +37,7 @@ describe.concurrent('signing up', () => {
   it('refuses a long password that misses the policy (no digit, no symbol) with a field error on password', async () => {
     const res = await api('POST', '/v1/auth/sign-up', { body: { email: uniqueEmail('weak'), password: 'alllowercaseletters' } });
     expect(res.status).toBe(400);
-    expect(errorPaths(res.body).some((p) => p.endsWith('password'))).toBe(true);
+    expect(errorPaths(res.body)).toContain('body.password');
   });
 
   it('refuses a second sign-up with the same email with 409', async () => {
@@ -52,7 +52,7 @@ describe.concurrent('signing up', () => {
     const wrong = mail!.code === '000000' ? '111111' : '000000';
     const res = await api('POST', '/v1/auth/confirm-sign-up', { body: { email, code: wrong } });
     expect(res.status).toBe(400);
-    expect(errorPaths(res.body)).toContain('code');
+    expect(errorPaths(res.body)).toContain('body.code');
     const signInAttempt = await api('POST', '/v1/auth/sign-in', { body: { email, password: PASSWORD } });
     expect(signInAttempt.status).toBe(403);
   });
@@ -186,6 +186,7 @@ describe.concurrent('forgetting the password', () => {
       body: { email: user.email, code: wrong, password: NEW_PASSWORD },
     });
     expect(bad.status).toBe(400);
+    expect(errorPaths(bad.body)).toContain('body.code');
 
     const weak = await api('POST', '/v1/auth/confirm-forgot-password', {
       body: { email: user.email, code: mail!.code, password: 'short' },
@@ -201,6 +202,23 @@ describe.concurrent('forgetting the password', () => {
     const fresh = await api('POST', '/v1/auth/sign-in', { body: { email: user.email, password: NEW_PASSWORD } });
     expect(fresh.status).toBe(200);
     expect(fresh.body.accessToken).toEqual(expect.any(String));
+  });
+
+  it('a reset of a never-confirmed account confirms it and sets it up: profile, personal organization, working refresh', async () => {
+    const { email } = await signUpUnconfirmed('forgot-unconfirmed');
+    expect((await api('POST', '/v1/auth/forgot-password', { body: { email } })).status).toBe(202);
+    const mail = await latestMail(email, 'password-reset');
+    const reset = await api('POST', '/v1/auth/confirm-forgot-password', {
+      body: { email, code: mail!.code, password: NEW_PASSWORD },
+    });
+    expect(reset.status).toBe(204);
+
+    const signedIn = await api('POST', '/v1/auth/sign-in', { body: { email, password: NEW_PASSWORD } });
+    expect(signedIn.status, JSON.stringify(signedIn.body)).toBe(200);
+    expect((await api('GET', '/v1/me', { token: signedIn.body.accessToken })).status).toBe(200);
+    const orgs = await api('GET', '/v1/me/orgs', { token: signedIn.body.accessToken });
+    expect(orgs.body.items).toMatchObject([{ orgType: 'SOLO', role: 'owner' }]);
+    expect((await api('POST', '/v1/auth/refresh', { body: { refreshToken: signedIn.body.refreshToken } })).status).toBe(200);
   });
 });
 
@@ -261,6 +279,28 @@ describe.concurrent('authenticator-app (TOTP) MFA', () => {
     expect(disabled.body).toEqual({ mfaEnabled: false });
     const plain = await api('POST', '/v1/auth/sign-in', { body: { email: user.email, password: PASSWORD } });
     expect(plain.body.accessToken).toEqual(expect.any(String));
+  });
+
+  it('refuses the MFA step without the password step, a second answer, and another user’s challenge (401)', async () => {
+    const enrol = async (prefix: string) => {
+      const user = await signUpUser(prefix);
+      const setup = await api('POST', '/v1/auth/mfa/setup', { token: user.accessToken });
+      const code = totp(setup.body.secretCode);
+      expect((await api('POST', '/v1/auth/mfa/verify', { token: user.accessToken, body: { code } })).status).toBe(200);
+      return { ...user, secret: setup.body.secretCode as string };
+    };
+    const [a, b] = await Promise.all([enrol('mfa-a'), enrol('mfa-b')]);
+    const answer = (email: string, session: string, secret: string) =>
+      api('POST', '/v1/auth/sign-in/mfa', { body: { email, session, code: totp(secret) } });
+
+    expect((await answer(a.email, 'f'.repeat(36), a.secret)).status).toBe(401);
+
+    const forA = await api('POST', '/v1/auth/sign-in', { body: { email: a.email, password: PASSWORD } });
+    expect((await answer(b.email, forA.body.session, b.secret)).status).toBe(401);
+
+    const challenge = await api('POST', '/v1/auth/sign-in', { body: { email: a.email, password: PASSWORD } });
+    expect((await answer(a.email, challenge.body.session, a.secret)).status).toBe(200);
+    expect((await answer(a.email, challenge.body.session, a.secret)).status).toBe(401);
   });
 
   it('refuses MFA set-up without a token (401)', async () => {

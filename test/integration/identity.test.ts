@@ -6,7 +6,8 @@ import { db, type Invitation, type Membership } from '@platform/domain/identity/
 import { acceptInvitation, declineInvitation, revokeInvitation } from '@platform/domain/identity/invitations';
 import { removeMember, transferOwnership, updateMember } from '@platform/domain/identity/members';
 import { createOrganization, deleteOrganization, updateOrganization } from '@platform/domain/identity/organizations';
-import { personalOrgId, provisionUser } from '@platform/domain/identity/users';
+import { getUser, personalOrgId, provisionUser, updateProfile } from '@platform/domain/identity/users';
+import { openSession } from '@platform/domain/identity/sessions';
 import { decryptSecret, encryptSecret } from '@platform/domain/shared/secrets';
 import { billingDb, ledgerDb } from '@platform/domain/billing/entities';
 import { getBalance } from '@platform/domain/billing/ledger';
@@ -34,6 +35,63 @@ describe('sign-up provisioning (against DynamoDB Local)', () => {
     const { data: grants } = await ledgerDb.transaction.query.byKey({ orgId: personalOrgId(userId) }).go();
     expect(grants).toMatchObject([{ type: 'grant', amount: 100 }]);
     expect(await getBalance(personalOrgId(userId))).toMatchObject({ available: 100, balance: 100 });
+  });
+});
+
+describe('usernames', () => {
+  const reservationOf = async (name: string) =>
+    (await db.unique.get({ kind: 'username', value: name.toLowerCase() }).go({ consistent: true })).data;
+
+  it('a username change decided on a read made stale by another change is a 409 that reserves and releases nothing', async () => {
+    const userId = await newUser('uname-race');
+    const suffix = userId.slice(0, 8);
+    await updateProfile(userId, { username: `first_${suffix}` });
+    const stale = await getUser(userId);
+    await updateProfile(userId, { username: `winner_${suffix}` });
+
+    readsStale(db.user, stale);
+    await expect(updateProfile(userId, { username: `loser_${suffix}` })).rejects.toMatchObject({ status: 409 });
+    expect((await getUser(userId))!.username).toBe(`winner_${suffix}`);
+    expect(await reservationOf(`loser_${suffix}`)).toBeNull();
+    expect(await reservationOf(`winner_${suffix}`)).toMatchObject({ ownerId: userId });
+  });
+
+  it('a first username chosen on a read made stale by another first choice is a 409 too', async () => {
+    const userId = await newUser('uname-first');
+    const suffix = userId.slice(0, 8);
+    const stale = await getUser(userId);
+    await updateProfile(userId, { username: `winner_${suffix}` });
+
+    readsStale(db.user, stale);
+    await expect(updateProfile(userId, { username: `loser_${suffix}` })).rejects.toMatchObject({ status: 409 });
+    expect(await reservationOf(`loser_${suffix}`)).toBeNull();
+    expect((await getUser(userId))!.username).toBe(`winner_${suffix}`);
+  });
+
+  it('changing only the case of my username keeps its reservation and changes the name', async () => {
+    const userId = await newUser('uname-case');
+    const name = `Case_${userId.slice(0, 8)}`;
+    await updateProfile(userId, { username: name });
+    expect(await updateProfile(userId, { username: name.toLowerCase() })).toMatchObject({ username: name.toLowerCase() });
+    expect((await getUser(userId))!.username).toBe(name.toLowerCase());
+    expect(await reservationOf(name)).toMatchObject({ ownerId: userId });
+  });
+});
+
+describe('sessions', () => {
+  it('opening a session for a user with no profile throws and writes no session', async () => {
+    const userId = randomUUID();
+    const payload = Buffer.from(JSON.stringify({ sub: userId })).toString('base64url');
+    const tokens = {
+      accessToken: `e30.${payload}.sig`,
+      idToken: 'x',
+      refreshToken: 'not-a-cognito-token',
+      expiresIn: 3600,
+      tokenType: 'Bearer' as const,
+    };
+    await expect(openSession(tokens, {})).rejects.toMatchObject({ status: 403 });
+    expect((await db.session.query.byUser({ userId }).go()).data).toEqual([]);
+    expect(await getUser(userId)).toBeNull();
   });
 });
 

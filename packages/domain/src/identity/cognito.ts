@@ -61,12 +61,13 @@ function translate(error: unknown): never {
   const map: Record<string, () => DomainError> = {
     UsernameExistsException: () => new ConflictError('An account with this email already exists'),
     AliasExistsException: () => new ConflictError('An account with this email already exists'),
-    InvalidPasswordException: () => new ValidationError('The password does not meet the policy', [{ path: 'password', message }]),
+    InvalidPasswordException: () =>
+      new ValidationError('The password does not meet the policy', [{ path: 'body.password', message }]),
     InvalidParameterException: () => new ValidationError(message),
-    CodeMismatchException: () => new ValidationError('The code is not valid', [{ path: 'code', message: 'Invalid code' }]),
-    ExpiredCodeException: () => new ValidationError('The code has expired', [{ path: 'code', message: 'Expired code' }]),
+    CodeMismatchException: () => new ValidationError('The code is not valid', [{ path: 'body.code', message: 'Invalid code' }]),
+    ExpiredCodeException: () => new ValidationError('The code has expired', [{ path: 'body.code', message: 'Expired code' }]),
     EnableSoftwareTokenMFAException: () =>
-      new ValidationError('The code is not valid', [{ path: 'code', message: 'Invalid code' }]),
+      new ValidationError('The code is not valid', [{ path: 'body.code', message: 'Invalid code' }]),
     NotAuthorizedException: () => new UnauthenticatedError('Incorrect credentials or token'),
     UserNotFoundException: () => new UnauthenticatedError('Incorrect credentials or token'),
     UserNotConfirmedException: () => new ForbiddenError('Confirm your email address before signing in'),
@@ -184,7 +185,7 @@ export const identityProvider = {
         new VerifySoftwareTokenCommand({ AccessToken: accessToken, UserCode: code, FriendlyDeviceName: 'authenticator' }),
       );
       if (out.Status !== 'SUCCESS')
-        throw new ValidationError('The code is not valid', [{ path: 'code', message: 'Invalid code' }]);
+        throw new ValidationError('The code is not valid', [{ path: 'body.code', message: 'Invalid code' }]);
       await cognito().send(
         new SetUserMFAPreferenceCommand({
           AccessToken: accessToken,

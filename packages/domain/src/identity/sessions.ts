@@ -1,4 +1,4 @@
-import { NotFoundError, UnauthenticatedError } from '../shared/errors.ts';
+import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import { decryptSecret, encryptSecret, sha256 } from '../shared/secrets.ts';
 import { identityProvider, type Tokens } from './cognito.ts';
@@ -41,7 +41,7 @@ export async function openSession(tokens: Tokens, device: Device): Promise<strin
   const sessionId = newId('ses', now);
   const expiresAt = new Date(now + SESSION_LIFETIME_DAYS * DAY_MS);
   const refreshTokenCipher = await encryptSecret(tokens.refreshToken, { userId, sessionId });
-  await transactWrite([
+  const { canceled } = await transactWrite([
     put(
       db.session.create({
         userId,
@@ -56,6 +56,12 @@ export async function openSession(tokens: Tokens, device: Device): Promise<strin
     ),
     update(db.user.patch({ userId }).set({ lastLoginAt: new Date(now).toISOString(), lastLoginIp: device.ipAddress })),
   ]);
+  if (canceled) {
+    // The user row is missing (never provisioned): no session was written, so none may be answered, and the
+    // refresh token Cognito just issued is revoked rather than left without a session to end it.
+    await identityProvider.revoke(tokens.refreshToken).catch(() => undefined);
+    throw new ForbiddenError('This account has no profile, so it cannot sign in');
+  }
   return sessionId;
 }
 
@@ -84,6 +90,8 @@ export async function listSessions(userId: string, options: { cursor?: string; l
     limit: options.limit ?? 50,
     order: 'desc',
   });
+  // Revoked and expired sessions are left out of the page read (the README says so): a page may be short, even
+  // empty, while nextCursor is set.
   const now = new Date();
   return { items: data.filter((s) => !s.revokedAt && new Date(s.expiresAt) > now), nextCursor: cursor };
 }

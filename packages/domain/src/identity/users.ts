@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../shared/errors.ts';
+import { conditionFailed } from '../shared/dynamo.ts';
 import { isMembershipLive } from './access.ts';
 import { db, type Membership, type Organization, type User } from './entities.ts';
 import { slugify } from './slug.ts';
@@ -112,26 +113,44 @@ export async function updateProfile(userId: string, patch: ProfilePatch): Promis
     if (!isMembershipLive(membership) || !org || org.deletedAt)
       throw new NotFoundError('You are not a member of that organization');
   }
-  const usernameChanges = patch.username !== undefined && patch.username !== current.username;
   const changes = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
-  if (!usernameChanges) {
-    const { data } = await db.user
-      .patch({ userId })
-      .set(changes)
-      .where(({ deletedAt }, { notExists }) => notExists(deletedAt))
-      .go({ response: 'all_new' });
-    return data as User;
+  // Reservations are kept lower-cased: a change of case only keeps the same reservation.
+  const reservationChanges = patch.username !== undefined && patch.username.toLowerCase() !== current.username?.toLowerCase();
+  // A username change is written only over the username we read, so a concurrent change makes this one fail
+  // rather than leave the other's reservation (or ours) orphaned.
+  const sameUser = stillAsRead(current, patch.username !== undefined && patch.username !== current.username);
+  if (!reservationChanges) {
+    try {
+      const { data } = await db.user.patch({ userId }).set(changes).where(sameUser).go({ response: 'all_new' });
+      return data as User;
+    } catch (error) {
+      if (conditionFailed(error)) throw usernameRaced();
+      throw error;
+    }
   }
   const result = await transactWrite([
     put(db.unique.create({ kind: 'username', value: patch.username!.toLowerCase(), ownerId: userId })),
     ...(current.username ? [remove(db.unique.delete({ kind: 'username', value: current.username.toLowerCase() }))] : []),
-    update(
-      db.user
-        .patch({ userId })
-        .set(changes)
-        .where(({ deletedAt }, { notExists }) => notExists(deletedAt)),
-    ),
+    update(db.user.patch({ userId }).set(changes).where(sameUser)),
   ]);
-  if (result.canceled) throw new ConflictError('That username is taken', [{ path: 'username', message: 'Already taken' }]);
+  if (result.canceled) {
+    if (result.reasons[0] === 'ConditionalCheckFailed')
+      throw new ConflictError('That username is taken', [{ path: 'body.username', message: 'Already taken' }]);
+    throw usernameRaced();
+  }
   return { ...current, ...changes, updatedAt: new Date().toISOString() } as User;
 }
+
+const usernameRaced = () =>
+  new ConflictError('Your profile changed while this update was made; read it again and retry', [
+    { path: 'body.username', message: 'Changed meanwhile' },
+  ]);
+
+/** The user is not deleted and, when `username` changes, still has the username that was read. */
+const stillAsRead =
+  (current: User, usernameChanges: boolean) =>
+  ({ deletedAt, username }: any, { notExists, eq }: any): string => {
+    const live = notExists(deletedAt);
+    if (!usernameChanges) return live;
+    return `${live} AND ${current.username === undefined ? notExists(username) : eq(username, current.username)}`;
+  };

@@ -336,6 +336,48 @@ describe('local Cognito end to end', () => {
     await sdk.send(new GetUserCommand({ AccessToken: String(stillOk.AuthenticationResult?.AccessToken) }));
   });
 
+  it('RespondToAuthChallenge accepts only a live session issued to that user, once; never for a disabled user', async () => {
+    const answer = (session: string | undefined, username = email) =>
+      sdk.send(
+        new RespondToAuthChallengeCommand({
+          ClientId: cognito.clientId,
+          ChallengeName: 'SOFTWARE_TOKEN_MFA',
+          Session: session,
+          ChallengeResponses: { USERNAME: username, SOFTWARE_TOKEN_MFA_CODE: totp(totpSecret) },
+        }),
+      );
+    const invalidSession = { name: 'NotAuthorizedException', message: 'Invalid session for the user.' };
+
+    // Without the password step (a session it never issued), no tokens.
+    await expect(answer('f'.repeat(36))).rejects.toMatchObject(invalidSession);
+
+    // A session is answered once.
+    const challenge = await signIn(sdk, cognito.clientId, email, password);
+    await answer(challenge.Session);
+    await expect(answer(challenge.Session)).rejects.toMatchObject(invalidSession);
+
+    // Alice's session does not sign in another user.
+    const erin = 'erin@example.com';
+    await signUpAndConfirm(cognito, sdk, erin, 'Er1n-password!');
+    const forAlice = await signIn(sdk, cognito.clientId, email, password);
+    await expect(answer(forAlice.Session, erin)).rejects.toMatchObject(invalidSession);
+
+    // An expired session (Cognito's last 3 minutes) is refused.
+    vi.useFakeTimers({ now: Date.now(), toFake: ['Date'] });
+    try {
+      const late = await signIn(sdk, cognito.clientId, email, password);
+      vi.setSystemTime(Date.now() + 3 * 60_000 + 1);
+      await expect(answer(late.Session)).rejects.toMatchObject(invalidSession);
+    } finally {
+      vi.useRealTimers();
+    }
+
+    // A user disabled after the password step gets no tokens.
+    const pending = await signIn(sdk, cognito.clientId, email, password);
+    await sdk.send(new AdminDisableUserCommand({ UserPoolId: cognito.userPoolId, Username: email }));
+    await expect(answer(pending.Session)).rejects.toMatchObject({ name: 'NotAuthorizedException', message: 'User is disabled.' });
+  });
+
   it('GlobalSignOut (local shim) ends every session of the user; AdminDisableUser blocks sign-in', async () => {
     const bob = 'bob@example.com';
     const bobPassword = 'B0b-password!';
@@ -390,6 +432,38 @@ describe('local Cognito end to end', () => {
         }),
       ),
     ).rejects.toMatchObject({ name: 'InvalidLambdaResponseException' });
+  });
+
+  it('ConfirmForgotPassword confirms an UNCONFIRMED user through PostConfirmation_ConfirmForgotPassword; a failing trigger undoes it', async () => {
+    const frank = 'frank@example.com';
+    await sdk.send(new SignUpCommand({ ClientId: cognito.clientId, Username: frank, Password: 'Fr4nk-password!' }));
+    await sdk.send(new ForgotPasswordCommand({ ClientId: cognito.clientId, Username: frank }));
+    const reset = (code: string) =>
+      sdk.send(
+        new ConfirmForgotPasswordCommand({
+          ClientId: cognito.clientId,
+          Username: frank,
+          ConfirmationCode: code,
+          Password: 'N3w-Fr4nk!',
+        }),
+      );
+    const code = String(cognito.outbox.latest(frank)?.code);
+
+    postConfirmation.mockClear();
+    postConfirmation.mockRejectedValueOnce(new Error('tenant store down'));
+    await expect(reset(code)).rejects.toMatchObject({ name: 'UserLambdaValidationException' });
+    // Still UNCONFIRMED with its old password and the same code: the reset really failed and can be retried.
+    await expect(signIn(sdk, cognito.clientId, frank, 'Fr4nk-password!')).rejects.toMatchObject({
+      name: 'UserNotConfirmedException',
+    });
+
+    await reset(code);
+    expect(postConfirmation).toHaveBeenCalledTimes(2);
+    expect(postConfirmation.mock.calls[1]?.[0]).toMatchObject({
+      triggerSource: 'PostConfirmation_ConfirmForgotPassword',
+      request: { userAttributes: { email: frank } },
+    });
+    expect((await signIn(sdk, cognito.clientId, frank, 'N3w-Fr4nk!')).AuthenticationResult?.AccessToken).toBeTruthy();
   });
 });
 

@@ -11,7 +11,18 @@ export interface RouterState {
   revokedOrigins: Set<string>;
   /** Requests being processed, awaited by stop(). */
   inFlight: Set<Promise<unknown>>;
+  /** Challenge sessions issued by InitiateAuth / RespondToAuthChallenge, not yet answered: Session → its user. */
+  challengeSessions: Map<string, ChallengeSession>;
 }
+
+export interface ChallengeSession {
+  /** The user's canonical Username (not the e-mail alias). */
+  username: string;
+  expiresAt: number;
+}
+
+/** Cognito's challenge sessions last 3 minutes (the app client's default AuthSessionValidity). */
+export const CHALLENGE_SESSION_MS = 3 * 60_000;
 
 type PasswordPolicy = {
   MinimumLength?: number;
@@ -88,11 +99,37 @@ export const localRouter = (services: Services, base: Router, issuer: string, st
   const userForSignIn = async (pool: UserPoolService | null, ctx: Context, username: unknown): Promise<User | null> =>
     pool && typeof username === 'string' ? pool.getUserByUsername(ctx, username) : null;
 
+  /** Remembers the Session of a challenge answer so that only that user can answer it, once, within 3 minutes. */
+  const recordChallenge = (result: unknown, user: User | null): void => {
+    const session = str((result as { Session?: unknown } | undefined)?.Session);
+    if (session && user) {
+      state.challengeSessions.set(session, { username: user.Username, expiresAt: Date.now() + CHALLENGE_SESSION_MS });
+    }
+  };
+
+  /**
+   * cognito-local accepts any Session string, so the MFA step alone (no password) would give tokens. AWS refuses a
+   * session it did not issue, one already answered, an expired one and another user's. The session is taken out
+   * while the answer is checked (a concurrent second answer is refused) and put back only if the answer was wrong.
+   */
+  const claimChallenge = (session: unknown, user: User | null): ChallengeSession => {
+    const key = str(session);
+    const found = key === undefined ? undefined : state.challengeSessions.get(key);
+    if (key !== undefined) state.challengeSessions.delete(key);
+    for (const [k, s] of state.challengeSessions) if (s.expiresAt <= Date.now()) state.challengeSessions.delete(k);
+    if (!found || found.expiresAt <= Date.now() || !user || found.username !== user.Username) {
+      throw new NotAuthorizedError('Invalid session for the user.');
+    }
+    return found;
+  };
+
   const passwordAuth = async (ctx: Context, req: any, route: Route, pool: UserPoolService | null): Promise<unknown> => {
     const user = await userForSignIn(pool, ctx, req.AuthParameters?.USERNAME);
     if (user && user.Enabled === false) throw new NotAuthorizedError('User is disabled.');
     try {
-      return await route(ctx, req);
+      const result = await route(ctx, req);
+      recordChallenge(result, user);
+      return result;
     } catch (err) {
       // cognito-local answers InvalidPasswordException / "User not authorized"; AWS answers this for both.
       if (err instanceof CognitoError && (err.code === 'InvalidPasswordException' || err.code === 'NotAuthorizedException')) {
@@ -162,9 +199,18 @@ export const localRouter = (services: Services, base: Router, issuer: string, st
       checkPassword(await poolForClient(ctx, req.ClientId), req.Password);
       return route(ctx, req);
     },
+    // Like AWS, confirming a reset runs PostConfirmation (source PostConfirmation_ConfirmForgotPassword), which also
+    // confirms an UNCONFIRMED user. When the trigger fails the user is put back as it was, as for ConfirmSignUp.
     ConfirmForgotPassword: async (ctx, req, route) => {
-      checkPassword(await poolForClient(ctx, req.ClientId), req.Password);
-      return route(ctx, req);
+      const pool = await poolForClient(ctx, req.ClientId);
+      checkPassword(pool, req.Password);
+      const before = await userForSignIn(pool, ctx, req.Username);
+      try {
+        return await route(ctx, req);
+      } catch (err) {
+        if (pool && before && err instanceof CognitoError && TRIGGER_FAILURES.has(err.code)) await pool.saveUser(ctx, before);
+        throw err;
+      }
     },
     ChangePassword: async (ctx, req, route) => {
       const claims = checkAccessToken(req.AccessToken);
@@ -199,10 +245,21 @@ export const localRouter = (services: Services, base: Router, issuer: string, st
     // for REFRESH_TOKEN_AUTH nor revoked. Store it like the USER_PASSWORD_AUTH path does.
     RespondToAuthChallenge: async (ctx, req, route) => {
       const pool = await poolForClient(ctx, req.ClientId);
-      if (req.ChallengeName === 'NEW_PASSWORD_REQUIRED') checkPassword(pool, req.ChallengeResponses?.NEW_PASSWORD);
-      const result = (await route(ctx, req)) as { AuthenticationResult?: { RefreshToken?: string } } | undefined;
-      const refreshToken = result?.AuthenticationResult?.RefreshToken;
       const user = await userForSignIn(pool, ctx, req.ChallengeResponses?.USERNAME);
+      const claimed = claimChallenge(req.Session, user);
+      if (user?.Enabled === false) throw new NotAuthorizedError('User is disabled.');
+      let result: { AuthenticationResult?: { RefreshToken?: string } } | undefined;
+      try {
+        if (req.ChallengeName === 'NEW_PASSWORD_REQUIRED') checkPassword(pool, req.ChallengeResponses?.NEW_PASSWORD);
+        result = (await route(ctx, req)) as typeof result;
+      } catch (err) {
+        // A wrong code may be corrected within the session's lifetime.
+        if (err instanceof CognitoError && err.code !== 'NotAuthorizedException')
+          state.challengeSessions.set(req.Session, claimed);
+        throw err;
+      }
+      recordChallenge(result, user);
+      const refreshToken = result?.AuthenticationResult?.RefreshToken;
       if (pool && user && refreshToken) await pool.storeRefreshToken(ctx, refreshToken, user);
       return result;
     },
