@@ -24,14 +24,16 @@ fetch('openapi.json').then(r=>r.json()).then(doc=>{
   const byTag={};
   for(const [path,ops] of Object.entries(doc.paths))for(const [m,op] of Object.entries(ops))(byTag[op.tags[0]]??=[]).push({path,m:m.toUpperCase(),op});
   const esc=s=>String(s).replace(/[&<>]/g,c=>({'&':'&amp;','<':'&lt;','>':'&gt;'}[c]));
+  const media=content=>Object.entries(content)[0]??[];
   const app=document.getElementById('app');app.innerHTML='';
   for(const [tag,ops] of Object.entries(byTag)){
     app.insertAdjacentHTML('beforeend','<h2>'+esc(tag)+'</h2>');
     for(const {path,m,op} of ops){
       const auth=op.security.length?op.security.map(s=>Object.keys(s)[0]).join(' or '):'public';
-      const body=op.requestBody?'<div class="d"><b>Body</b></div><pre>'+esc(JSON.stringify(op.requestBody.content['application/json'].schema,null,2))+'</pre>':'';
+      const body=op.requestBody?'<div class="d"><b>Body</b></div><pre>'+esc(JSON.stringify(media(op.requestBody.content)[1]?.schema??{},null,2))+'</pre>':'';
       const ok=Object.entries(op.responses)[0];
-      const res=ok[1].content?'<div class="d"><b>'+ok[0]+'</b></div><pre>'+esc(JSON.stringify(ok[1].content['application/json'].schema,null,2))+'</pre>':'<div class="d"><b>'+ok[0]+'</b> no body</div>';
+      const [type,answer]=ok[1].content?media(ok[1].content):[];
+      const res=answer?'<div class="d"><b>'+ok[0]+'</b> '+esc(type)+'</div><pre>'+esc(JSON.stringify(answer.schema??{},null,2))+'</pre>':'<div class="d"><b>'+ok[0]+'</b> no body</div>';
       const params=op.parameters.length?'<div class="d"><b>Parameters</b>: '+op.parameters.map(p=>'<code>'+esc(p.name)+'</code> ('+p.in+')').join(', ')+'</div>':'';
       app.insertAdjacentHTML('beforeend','<details><summary><span class="m '+m+'">'+m+'</span><code>'+esc(path)+'</code> '+esc(op.summary)+'<span class="p">'+esc(auth)+(op['x-permission']?' · '+esc(op['x-permission']):'')+'</span></summary>'+params+body+res+'</details>');
     }

@@ -72,6 +72,35 @@ describe.concurrent('my profile', () => {
     expect((await api('GET', '/v1/me', { token: user.accessToken })).body.timezone).toBe('UTC');
   });
 
+  it('refuses settings DynamoDB could not store with 400 naming the field, and keeps the saved ones', async () => {
+    const user = await signUpUser('settings');
+    expect((await api('PATCH', '/v1/me', { token: user.accessToken, body: { settings: { theme: 'dark' } } })).status).toBe(200);
+    let nested: unknown = { leaf: true };
+    for (let i = 0; i < 40; i++) nested = { a: nested };
+    const refused = [
+      [JSON.stringify({ settings: nested }), 'body.settings.a'],
+      ['{"settings":{"big":12345678901234567890}}', 'body.settings.big'],
+      ['{"settings":{"inf":1e400}}', 'body.settings.inf'],
+      ['{"settings":{"tiny":1e-200}}', 'body.settings.tiny'],
+      ['{"settings":{"huge":1.5e200}}', 'body.settings.huge'],
+      ['{"settings":{"list":[1,{"":1}]}}', 'body.settings.list.1'],
+      ['{"settings":{"":1}}', 'body.settings'],
+    ] as const;
+    for (const [rawBody, path] of refused) {
+      const res = await api('PATCH', '/v1/me', {
+        token: user.accessToken,
+        rawBody,
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(res.status, rawBody.slice(0, 60)).toBe(400);
+      expect(errorPaths(res.body)[0], rawBody.slice(0, 60)).toMatch(new RegExp(`^${path.replace(/\./g, '\\.')}`));
+    }
+    expect((await api('GET', '/v1/me', { token: user.accessToken })).body.settings).toEqual({ theme: 'dark' });
+    const fine = { settings: { n: 9007199254740991, x: 1.5e-100, y: -2.5e15, z: 0, deep: { a: { b: [1, 'two', null] } } } };
+    expect((await api('PATCH', '/v1/me', { token: user.accessToken, body: fine })).status).toBe(200);
+    expect((await api('GET', '/v1/me', { token: user.accessToken })).body.settings).toEqual(fine.settings);
+  });
+
   it('refuses a username another user holds with 409, whatever its case', async () => {
     const first = await signUpUser('uname1');
     const second = await signUpUser('uname2');
@@ -79,11 +108,37 @@ describe.concurrent('my profile', () => {
     expect((await api('PATCH', '/v1/me', { token: first.accessToken, body: { username } })).status).toBe(200);
     const clash = await api('PATCH', '/v1/me', { token: second.accessToken, body: { username } });
     expect(clash.status).toBe(409);
-    expect(errorPaths(clash.body)).toContain('username');
+    expect(errorPaths(clash.body)).toContain('body.username');
     expect((await api('PATCH', '/v1/me', { token: second.accessToken, body: { username: username.toLowerCase() } })).status).toBe(
       409,
     );
     expect((await api('GET', '/v1/me', { token: second.accessToken })).body.username).toBeUndefined();
+  });
+
+  it('changes only the case of my own username (200), and no one else can take it', async () => {
+    const user = await signUpUser('ucase');
+    const other = await signUpUser('ucase2');
+    const username = `Case_${randomUUID().slice(0, 8)}`;
+    expect((await api('PATCH', '/v1/me', { token: user.accessToken, body: { username } })).status).toBe(200);
+    const lower = await api('PATCH', '/v1/me', { token: user.accessToken, body: { username: username.toLowerCase() } });
+    expect(lower.status, JSON.stringify(lower.body)).toBe(200);
+    expect((await api('GET', '/v1/me', { token: user.accessToken })).body.username).toBe(username.toLowerCase());
+    expect((await api('PATCH', '/v1/me', { token: other.accessToken, body: { username } })).status).toBe(409);
+  });
+
+  it('of two username changes at once, the loser leaves no reservation: its name stays free', async () => {
+    const user = await signUpUser('urace');
+    const other = await signUpUser('urace2');
+    const suffix = randomUUID().slice(0, 8);
+    const names = [`alpha_${suffix}`, `bravo_${suffix}`];
+    const results = await Promise.all(
+      names.map((username) => api('PATCH', '/v1/me', { token: user.accessToken, body: { username } })),
+    );
+    expect(results.every((r) => r.status === 200 || r.status === 409)).toBe(true);
+    const kept = (await api('GET', '/v1/me', { token: user.accessToken })).body.username;
+    expect(names).toContain(kept);
+    const free = names.find((n) => n !== kept)!;
+    expect((await api('PATCH', '/v1/me', { token: other.accessToken, body: { username: free } })).status).toBe(200);
   });
 
   it('sets the default organization to a team I belong to, and refuses one I am not in with 404', async () => {

@@ -62,3 +62,58 @@ describe('OpenAPI media types', () => {
     expect(Object.keys(body.paths['/docs'].get.responses['200'].content)).toEqual(['text/html']);
   });
 });
+
+describe('the /docs page', () => {
+  it('its script renders one entry per operation of the served /openapi.json, raw answers included', async () => {
+    const page: string = (await api('GET', '/docs')).body;
+    const { body: doc } = await api('GET', '/openapi.json');
+    const script = page.match(/<script>([\s\S]*?)<\/script>/)![1]!;
+    // Just enough DOM for the script: the description and the element it fills.
+    let html = '';
+    const app = {
+      set innerHTML(value: string) {
+        html = value;
+      },
+      insertAdjacentHTML: (_where: string, chunk: string) => (html += chunk),
+    };
+    const elements: Record<string, unknown> = { desc: { textContent: '' }, app };
+    const document = { getElementById: (id: string) => elements[id] };
+    const fetchDoc = async () => ({ json: async () => doc });
+    const run = new Function('fetch', 'document', `return ${script.trim()}`) as (f: unknown, d: unknown) => Promise<void>;
+    await run(fetchDoc, document);
+    const operations = Object.values(doc.paths as Record<string, object>).flatMap((ops) => Object.keys(ops)).length;
+    expect(operations).toBeGreaterThan(40);
+    expect(html.match(/<details>/g)?.length).toBe(operations);
+    expect(html).toContain('text/csv');
+  });
+});
+
+describe('OpenAPI failures', () => {
+  it('documents 429 with Retry-After where limits apply, and 402 where credits or a payment can be missing', async () => {
+    const { body: doc } = await api('GET', '/openapi.json');
+    const responses = (path: string, method: string) => doc.paths[path][method].responses;
+    for (const route of routes.filter((r) => !r.localOnly && (r.consumes || r.auth === 'principal'))) {
+      const tooMany = responses(route.path, route.method.toLowerCase())['429'];
+      expect(tooMany, `${route.id} 429`).toBeDefined();
+      expect(tooMany.headers['Retry-After']).toBeDefined();
+    }
+    expect(responses('/openai/v1/chat/completions', 'post')).toHaveProperty('429');
+    expect(responses('/v1/orgs/{orgId}/members', 'get')).toHaveProperty('429'); // API clients consume `api`
+    expect(responses('/v1/orgs/{orgId}/subscription', 'put')).toHaveProperty('402');
+    expect(responses('/openai/v1/chat/completions', 'post')).toHaveProperty('402');
+    expect(responses('/v1/me', 'get')).not.toHaveProperty('429');
+  });
+
+  it('documents the AI gateway’s errors in the OpenAI shape it answers, and problem+json elsewhere', async () => {
+    const { body: doc } = await api('GET', '/openapi.json');
+    const res = await api('POST', '/openai/v1/chat/completions', { body: {} });
+    expect(res.status).toBe(401);
+    const documented = doc.paths['/openai/v1/chat/completions'].post.responses['401'].content;
+    expect(Object.keys(documented)).toEqual([res.headers.get('content-type')!.split(';')[0]]);
+    expect(documented['application/json'].schema.$ref).toBe('#/components/schemas/OpenAiError');
+    expect(Object.keys(res.body.error).sort()).toEqual(
+      Object.keys(doc.components.schemas.OpenAiError.properties.error.properties).sort(),
+    );
+    expect(Object.keys(doc.paths['/v1/orgs'].post.responses['400'].content)).toEqual(['application/problem+json']);
+  });
+});

@@ -160,4 +160,23 @@ describe('bad input never reaches a 5xx, across the route manifest', () => {
     expectProblem(await api('GET', '/v1/nope'), 'unknown path');
     expect((await api('PUT', '/v1/me', { token: user.accessToken })).status).toBe(405);
   });
+
+  it('answers its own 404, 405, 413 and 401 with CORS headers, a 405 with Allow, each problem with its instance', async () => {
+    const origin = { origin: 'https://app.example.test' };
+    const answers = [
+      [await api('GET', '/v1/nope', { headers: origin }), 404, '/v1/nope'],
+      [await api('PUT', '/v1/me', { headers: origin }), 405, '/v1/me'],
+      [await api('HEAD', '/health', { headers: origin }), 405, '/health'],
+      [await api('POST', '/v1/orgs', { headers: origin, rawBody: 'x'.repeat(1024 * 1024 + 1) }), 413, '/v1/orgs'],
+      [await api('GET', '/v1/me', { headers: origin, token: 'nope' }), 401, '/v1/me'],
+    ] as const;
+    for (const [res, status, instance] of answers) {
+      expect(res.status).toBe(status);
+      expect(res.headers.get('access-control-allow-origin'), `${status} CORS`).toBe('*');
+      if (status !== 405 || instance !== '/health')
+        expect(res.body).toMatchObject({ status, instance, detail: expect.any(String) });
+    }
+    expect(answers[1][0].headers.get('allow')).toMatch(/\bGET\b.*\bPATCH\b/);
+    expect(answers[2][0].headers.get('allow')).toBe('GET');
+  });
 });

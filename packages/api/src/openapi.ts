@@ -18,6 +18,23 @@ const problem = {
   content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
 };
 
+/** The AI gateway's errors are OpenAI's shape (gateway.ts `openAiError`), not problem+json. */
+const openAiError = {
+  description: 'An error in OpenAI’s shape',
+  content: { 'application/json': { schema: { $ref: '#/components/schemas/OpenAiError' } } },
+};
+
+const withRetryAfter = (failure: object) => ({
+  ...failure,
+  headers: { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' } } },
+});
+
+/** Routes that can refuse for want of credits or a payment (402): the gateway's calls, a plan change, a debit. */
+const paymentRequired = (route: RouteDefinition) =>
+  route.surface === 'gateway' ||
+  (route.method === 'PUT' && route.path === '/v1/orgs/{orgId}/subscription') ||
+  route.id === 'adjustCredits';
+
 const SECURITY: Record<RouteDefinition['auth'], unknown[]> = {
   public: [],
   user: [{ cognito: [] }],
@@ -58,10 +75,14 @@ function operation(route: RouteDefinition) {
             description: 'Success',
             content: { 'application/json': { schema: route.schemas.response ? toSchema(route.schemas.response, 'output') : {} } },
           };
-  const failures: Record<string, unknown> = { '400': problem };
-  if (route.auth !== 'public') Object.assign(failures, { '401': problem, '403': problem });
-  if (route.schemas.params) failures['404'] = problem;
-  if (route.method !== 'GET') Object.assign(failures, { '409': problem, '422': problem });
+  const error = route.surface === 'gateway' ? openAiError : problem;
+  const failures: Record<string, unknown> = { '400': error };
+  if (route.auth !== 'public') Object.assign(failures, { '401': error, '403': error });
+  if (paymentRequired(route)) failures['402'] = error;
+  if (route.schemas.params) failures['404'] = error;
+  if (route.method !== 'GET') Object.assign(failures, { '409': error, '422': error });
+  // The limits middleware: what the route consumes, and `api` on every call by an API client.
+  if (route.consumes || route.auth === 'principal') failures['429'] = withRetryAfter(error);
   return {
     operationId: route.id,
     summary: route.summary,
@@ -89,7 +110,7 @@ export function openApiDocument(options: { includeLocal?: boolean; serverUrl?: s
       title: 'AI Platform API',
       version: '1.0.0',
       description:
-        'Multi-tenant AI platform. Errors are application/problem+json. Authenticate with a Cognito access token (`Authorization: Bearer`) or an API client key (`x-api-key` or `Authorization: Bearer`).',
+        'Multi-tenant AI platform. Errors are application/problem+json (OpenAI’s error shape on the /openai/v1 gateway). Authenticate with a Cognito access token (`Authorization: Bearer`) or an API client key (`x-api-key` or `Authorization: Bearer`).',
     },
     ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
     paths,
@@ -100,6 +121,22 @@ export function openApiDocument(options: { includeLocal?: boolean; serverUrl?: s
         apiKeyBearer: { type: 'http', scheme: 'bearer', description: 'An API client key `ak_….…`' },
       },
       schemas: {
+        OpenAiError: {
+          type: 'object',
+          required: ['error'],
+          properties: {
+            error: {
+              type: 'object',
+              required: ['message', 'type', 'param', 'code'],
+              properties: {
+                message: { type: 'string' },
+                type: { type: 'string' },
+                param: { type: ['string', 'null'] },
+                code: { type: ['string', 'null'] },
+              },
+            },
+          },
+        },
         Problem: {
           type: 'object',
           required: ['type', 'title', 'status'],

@@ -75,11 +75,27 @@ function compile(route: RouteDefinition): CompiledRoute {
   return { route, names: pathParameterNames(route.path), pattern: new RegExp(`^${source}$`) };
 }
 
-const problem = (status: number, title: string, detail: string) => ({
+/** The local gateway's own answers, in the shape of the handlers' problems (`instance` is the path). */
+const problem = (status: number, title: string, detail: string, instance: string, headers: Record<string, string> = {}) => ({
   statusCode: status,
-  headers: { 'content-type': 'application/problem+json' },
-  body: JSON.stringify({ type: `${PROBLEM_BASE}${title.toLowerCase().replace(/\s+/g, '-')}`, title, status, detail }),
+  headers: { 'content-type': 'application/problem+json', ...headers },
+  body: JSON.stringify({ type: `${PROBLEM_BASE}${title.toLowerCase().replace(/\s+/g, '-')}`, title, status, detail, instance }),
 });
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }); // a BOM stays in the text, as on AWS
+
+/**
+ * The event's body as API Gateway passes it: text when the bytes are UTF-8, else base64 (as it
+ * passes binary), so that the HTTP kit refuses them the same way on AWS and here.
+ */
+function eventBody(bytes: Buffer): Pick<APIGatewayProxyEventV2, 'body' | 'isBase64Encoded'> {
+  if (!bytes.length) return { body: undefined, isBase64Encoded: false };
+  try {
+    return { body: utf8.decode(bytes), isBase64Encoded: false };
+  } catch {
+    return { body: bytes.toString('base64'), isBase64Encoded: true };
+  }
+}
 
 /**
  * API Gateway (HTTP API, payload 2.0) on one machine: matches the manifest's routes, builds
@@ -135,7 +151,7 @@ export async function startLocalServer(
   ): Promise<APIGatewayProxyStructuredResultV2 | undefined> {
     // The gateway's function URL has no authorizer: the function authenticates (see gateway.ts).
     if (route.auth === 'public' || route.surface === 'gateway') return;
-    const unauthorized = problem(401, 'Unauthenticated', 'Send a valid access token or API key');
+    const unauthorized = problem(401, 'Unauthenticated', 'Send a valid access token or API key', event.rawPath);
     if (route.auth === 'principal') {
       const authorizer = await load('identity/authorizer');
       const record = currentRequest.getStore();
@@ -183,19 +199,22 @@ export async function startLocalServer(
     }
     const chunks: Buffer[] = [];
     let size = 0;
+    // A body past the limit is read to its end and dropped: leaving the loop would destroy the
+    // request, and its socket with it, before the client could read the 413.
     for await (const chunk of req) {
       size += (chunk as Buffer).length;
-      if (size > MAX_BODY_BYTES) return send(res, problem(413, 'Payload too large', 'Bodies are limited to 1 MiB'));
-      chunks.push(chunk as Buffer);
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk as Buffer);
     }
+    if (size > MAX_BODY_BYTES)
+      return send(res, problem(413, 'Payload too large', 'Bodies are limited to 1 MiB', url.pathname), corsHeaders);
     const candidates = compiled.filter((c) => c.pattern.test(url.pathname));
     const match = candidates.find((c) => c.route.method === method) ?? gatewayFunctionUrl(url.pathname, method);
     if (!match) {
-      const status = candidates.length ? 405 : 404;
-      return send(
-        res,
-        problem(status, status === 404 ? 'Not found' : 'Method not allowed', `No route for ${method} ${url.pathname}`),
-      );
+      const detail = `No route for ${method} ${url.pathname}`;
+      if (!candidates.length) return send(res, problem(404, 'Not found', detail, url.pathname), corsHeaders);
+      // RFC 9110 §15.5.6: a 405 names the methods the resource allows.
+      const allow = [...new Set(candidates.map((c) => c.route.method))].join(', ');
+      return send(res, problem(405, 'Method not allowed', detail, url.pathname, { allow }), corsHeaders);
     }
     const values = match.pattern.exec(url.pathname)!.slice(1);
     const headers: Record<string, string> = {};
@@ -215,8 +234,7 @@ export async function startLocalServer(
       headers,
       queryStringParameters: Object.keys(query).length ? query : undefined,
       pathParameters: match.names.length ? Object.fromEntries(match.names.map((n, i) => [n, safeDecode(values[i]!)])) : undefined,
-      body: body.length ? body.toString('utf8') : undefined,
-      isBase64Encoded: false,
+      ...eventBody(body),
       requestContext: {
         accountId: '000000000000',
         apiId: 'local',
@@ -288,7 +306,8 @@ export async function startLocalServer(
     handle(req, res)
       .catch((error: unknown) => {
         console.error('local server: unhandled error', error);
-        if (!res.headersSent) send(res, problem(500, 'Internal error', 'The local server failed; see its log'));
+        if (!res.headersSent)
+          send(res, problem(500, 'Internal error', 'The local server failed; see its log', (req.url ?? '/').split('?')[0]!));
       })
       .finally(() => {
         if (--running > 0) return;

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { idOf, isoDateTime, page, pageQuery, uuid } from '../shared/schemas.ts';
+import { storedJsonObject } from '../shared/json-value.ts';
 import { AGENT_TYPES, USAGE_STATUSES } from './enums.ts';
 
 /** Usage logs: what the gateway records, what the API lists, filters and exports. */
@@ -47,10 +48,7 @@ export const recordUsageInput = z
     /** Defaults to responseAt − requestAt. */
     durationMs: z.number().int().min(0).max(86_400_000).optional(),
     status: z.enum(USAGE_STATUSES),
-    metadata: z
-      .record(z.string(), z.unknown())
-      .refine((m) => JSON.stringify(m).length <= 8_192, 'At most 8 KiB')
-      .optional(),
+    metadata: storedJsonObject(8_192, 'At most 8 KiB').optional(),
   })
   .strict()
   .refine((u) => u.requestAt <= u.responseAt, { message: 'The response cannot come before the request', path: ['responseAt'] })

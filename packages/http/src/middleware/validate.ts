@@ -1,7 +1,8 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { z } from 'zod';
-import { ValidationError, type FieldError } from '@platform/domain/shared/errors';
+import { DomainError, ValidationError, type FieldError } from '@platform/domain/shared/errors';
+import { logger } from '../observability.ts';
 import type { RouteDefinition } from '../route.ts';
 import { stateOf } from '../state.ts';
 
@@ -13,21 +14,77 @@ export interface ValidatedInput {
 
 const MAX_BODY_BYTES = 256 * 1024;
 
+/** Deeper bodies are refused before parsing: no route takes them, and walking them overflows the stack. */
+const MAX_BODY_DEPTH = 64;
+
+/** 415: the body declares a charset the API does not decode. */
+class UnsupportedMediaTypeError extends DomainError {
+  readonly status = 415;
+  readonly type = 'unsupported-media-type';
+  readonly title = 'Unsupported media type';
+}
+
 function check(schema: z.ZodType | undefined, value: unknown, where: string, errors: FieldError[]) {
   if (!schema) return undefined;
-  const result = schema.safeParse(value);
+  let result: ReturnType<typeof schema.safeParse>;
+  try {
+    result = schema.safeParse(value);
+  } catch (error) {
+    // A refinement that walks the value (JSON.stringify) on a deeply nested one: the input's fault.
+    if (!(error instanceof RangeError)) throw error;
+    logger.warn('Validation threw', { error, where });
+    errors.push({ path: where, message: 'Nested too deeply' });
+    return undefined;
+  }
   if (result.success) return result.data;
   for (const issue of result.error.issues)
     errors.push({ path: [where, ...issue.path.map(String)].join('.'), message: issue.message });
   return undefined;
 }
 
+/** Maps and lists nested in JSON text, counted in one pass without recursion (strings skipped). */
+export function jsonDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c)
+        i++; // backslash: the next character is escaped
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) max = Math.max(max, ++depth);
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return max;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }); // a BOM stays in the text, as on AWS
+
+/**
+ * The body as text. The same on AWS and locally: the local server passes bytes that are not
+ * UTF-8 base64-encoded, as API Gateway passes binary, so both are refused here, never stored as U+FFFD.
+ */
+function bodyText(event: APIGatewayProxyEventV2): string {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(event.headers?.['content-type'] ?? '')?.[1];
+  if (charset && !/^utf-?8$/i.test(charset))
+    throw new UnsupportedMediaTypeError(`Send the body as UTF-8 (charset=utf-8), not ${charset}`);
+  if (!event.isBase64Encoded) return event.body!;
+  try {
+    return utf8.decode(Buffer.from(event.body!, 'base64'));
+  } catch {
+    throw new ValidationError('The body is not valid UTF-8');
+  }
+}
+
 function readBody(event: APIGatewayProxyEventV2): unknown {
   if (!event.body) return undefined;
-  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  const text = bodyText(event);
   if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new ValidationError(`The body is larger than ${MAX_BODY_BYTES} bytes`);
   const type = event.headers?.['content-type'] ?? 'application/json';
   if (!/json/i.test(type)) throw new ValidationError('Send the body as application/json');
+  if (jsonDepth(text) > MAX_BODY_DEPTH) throw new ValidationError(`The body is nested more than ${MAX_BODY_DEPTH} levels deep`);
   try {
     return JSON.parse(text);
   } catch {

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { page, pageQuery } from '../../shared/schemas.ts';
+import { storedJsonObject } from '../../shared/json-value.ts';
 import { CONFIG_FAMILIES, CONFIG_KEY_PATTERN } from '../enums.ts';
 
 /** Admin config and the platform's audit log. */
@@ -12,7 +13,7 @@ export const configParams = z.object({
     ),
 });
 /** Validated per key family in the domain (admin-config.ts). */
-export const saveConfigBody = z.record(z.string(), z.unknown()).describe('The config: its shape depends on the key family');
+export const saveConfigBody = storedJsonObject().describe('The config: its shape depends on the key family');
 export const configResponse = z.object({
   configKey: z.string(),
   family: z.enum(CONFIG_FAMILIES),

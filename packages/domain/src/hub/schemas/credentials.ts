@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { orgId } from '../../identity/schemas/common.ts';
 import { PROVIDER_ERROR_KINDS } from '../../gateway/types.ts';
 import { page, pageQuery } from '../../shared/schemas.ts';
+import { storedJsonObject } from '../../shared/json-value.ts';
 import { baseUrl, credentialId, providerSlug } from './common.ts';
 
 /** Provider credentials (bring your own key). The key goes in, never out. */
@@ -26,10 +27,9 @@ const defaultModel = z
   .describe('The provider’s model id used to test the key');
 const quota = z.number().int().min(1).max(1e9);
 /** At most 4 KB of JSON; the provider's JSON Schema decides the rest. */
-const config = z
-  .record(z.string(), z.unknown())
-  .refine((c) => JSON.stringify(c).length <= 4096, 'At most 4 KB')
-  .describe('Provider settings, validated against the provider’s configSchema');
+const config = storedJsonObject(4096, 'At most 4 KB').describe(
+  'Provider settings, validated against the provider’s configSchema',
+);
 
 export const createCredentialBody = z
   .object({

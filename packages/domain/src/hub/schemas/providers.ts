@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { ADAPTER_KINDS } from '../../gateway/types.ts';
 import { checkSchema, type JsonSchema } from '../../shared/json-schema.ts';
+import { storedJsonObject } from '../../shared/json-value.ts';
 import { baseUrl, capability, providerSlug, queryFlag, status, webUrl } from './common.ts';
 
 /** Providers: the catalogue and platform admins' edits. */
@@ -8,8 +9,7 @@ export const providerParams = z.object({ slug: providerSlug });
 export const providersQuery = z.object({ includeInactive: queryFlag.optional() });
 
 /** A JSON Schema of the supported subset (shared/json-schema.ts), checked when saved. */
-const configSchema = z
-  .record(z.string(), z.unknown())
+const configSchema = storedJsonObject()
   .superRefine((schema, ctx) => {
     for (const error of checkSchema(schema))
       ctx.addIssue({ code: 'custom', message: error.message, path: error.path ? error.path.split('.') : [] });

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { email, page } from '../../shared/schemas.ts';
+import { storedJsonObject } from '../../shared/json-value.ts';
 import { orgId, userId, name } from './common.ts';
 
 /** Profiles and signed-in devices. */
@@ -46,10 +47,7 @@ export const updateMeBody = z
       .regex(/^[a-z]{2,3}(-[A-Z]{2})?$/, 'A language tag like en-US')
       .optional(),
     timezone: z.string().max(64).refine(isTimeZone, 'An IANA time zone like Europe/Paris').optional(),
-    settings: z
-      .record(z.string().max(64), z.unknown())
-      .refine((s) => JSON.stringify(s).length <= 16_384, 'At most 16 KiB')
-      .optional(),
+    settings: storedJsonObject(16_384, 'At most 16 KiB', z.string().max(64)).optional(),
     defaultOrgId: orgId.optional(),
   })
   .strict()
