@@ -11,6 +11,16 @@ beforeAll(async () => {
 
 /** A provider suffix no other test uses, so each test's keys are its own. */
 const provider = () => `t${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+/** Such a provider, added to the catalogue: a per-provider key is saved only for a provider that exists. */
+async function knownProvider(): Promise<string> {
+  const slug = provider();
+  const saved = await api('PUT', `/v1/admin/providers/${slug}`, {
+    token: admin.accessToken,
+    body: { displayName: 'Config test', adapter: 'local', requiresApiKey: false, group: { name: 'Config' } },
+  });
+  expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+  return slug;
+}
 const chat = {
   enabled: true,
   model: 'default-chat',
@@ -60,7 +70,11 @@ describe('admin config', () => {
       allowedOperations: ['rm -rf'],
     });
     expect(errorPaths(git.body).sort()).toEqual(['body.access', 'body.allowedOperations.0']);
-    const artifact = await put(`artifact_agent_${provider()}`, { enabled: true, model: 'smart', kinds: ['code', 'sheet'] });
+    const artifact = await put(`artifact_agent_${await knownProvider()}`, {
+      enabled: true,
+      model: 'smart',
+      kinds: ['code', 'sheet'],
+    });
     expect(artifact.status).toBe(200);
     expect(artifact.body).toMatchObject({
       family: 'artifact_agent',
@@ -74,8 +88,34 @@ describe('admin config', () => {
     ).toBe(400);
   });
 
+  it('refuses a routing_agent whose default agent is not among its agents, and a key for a provider that does not exist', async () => {
+    const routing = await api('PUT', '/v1/admin/config/routing_agent', {
+      token: admin.accessToken,
+      body: { enabled: true, model: 'fast', strategy: 'rules', agents: ['chat'], defaultAgent: 'git_mcp' },
+    });
+    expect(routing.status).toBe(400);
+    expect(errorPaths(routing.body)).toEqual(['body.defaultAgent']);
+    expect((await api('GET', '/v1/admin/config/routing_agent', { token: admin.accessToken })).body.data.defaultAgent).not.toBe(
+      'git_mcp',
+    );
+
+    const unknown = await api('PUT', '/v1/admin/config/chat_agent_nosuchprovider', { token: admin.accessToken, body: chat });
+    expect(unknown.status).toBe(404);
+    expect(errorPaths(unknown.body)).toEqual(['params.configKey']);
+    // A provider slug with a dash is a valid key, once the provider exists.
+    const slug = `my-${provider()}`;
+    const saved = await api('PUT', `/v1/admin/providers/${slug}`, {
+      token: admin.accessToken,
+      body: { displayName: 'Dashed', adapter: 'local', requiresApiKey: false, group: { name: 'Dashed' } },
+    });
+    expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+    const dashed = await api('PUT', `/v1/admin/config/chat_agent_${slug}`, { token: admin.accessToken, body: chat });
+    expect(dashed.status, JSON.stringify(dashed.body)).toBe(200);
+    expect(dashed.body).toMatchObject({ configKey: `chat_agent_${slug}`, family: 'chat_agent', version: 1 });
+  });
+
   it('records every change with who made it and what it was before and after', async () => {
-    const key = `chat_agent_${provider()}`;
+    const key = `chat_agent_${await knownProvider()}`;
     const first = await api('PUT', `/v1/admin/config/${key}`, { token: admin.accessToken, body: chat });
     expect(first.body).toMatchObject({ configKey: key, version: 1, updatedBy: admin.userId, data: chat });
     const second = await api('PUT', `/v1/admin/config/${key}`, { token: admin.accessToken, body: { ...chat, temperature: 0.1 } });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addMember, api, createTeam, errorPaths, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
+import { gateway } from '../helpers/gateway.ts';
 
 let owner: SignedInUser;
 let editor: SignedInUser;
@@ -124,6 +125,39 @@ describe('the model catalogue', () => {
     const restored = await api('PATCH', '/v1/admin/models/llama3-1-8b', { token: admin.accessToken, body: { status: 'Active' } });
     expect(restored.body).toMatchObject({ status: 'Active', isBuiltIn: true, pricing: { inputPerMTokMicros: 220_000 } });
   });
+
+  it('leaves out the models of a provider an admin removed, here and on /openai/v1/models, unless asked for Inactive ones', async () => {
+    const slug = `gone${randomUUID().slice(0, 6)}`;
+    const saved = await api('PUT', `/v1/admin/providers/${slug}`, {
+      token: admin.accessToken,
+      body: { displayName: 'Soon gone', adapter: 'local', requiresApiKey: false, group: { name: 'Gone' } },
+    });
+    expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+    const modelId = `gone-${randomUUID().slice(0, 8)}`;
+    const model = await api('PUT', `/v1/admin/models/${modelId}`, {
+      token: admin.accessToken,
+      body: {
+        providerSlug: slug,
+        providerModelId: 'local-chat',
+        name: 'Orphan',
+        type: 'TEXT',
+        pricing: { inputPerMTokMicros: 1, outputPerMTokMicros: 1 },
+      },
+    });
+    expect(model.status, JSON.stringify(model.body)).toBe(200);
+    expect(ids((await api('GET', `/v1/models?provider=${slug}`, { token: owner.accessToken })).body)).toEqual([modelId]);
+    expect((await gateway('/models', { token: owner.accessToken })).body.data.map((m: { id: string }) => m.id)).toContain(
+      modelId,
+    );
+
+    expect((await api('DELETE', `/v1/admin/providers/${slug}`, { token: admin.accessToken })).status).toBe(204);
+    expect(ids((await api('GET', `/v1/models?provider=${slug}`, { token: owner.accessToken })).body)).toEqual([]);
+    expect(ids((await api('GET', '/v1/models?status=Active', { token: owner.accessToken })).body)).not.toContain(modelId);
+    expect(ids((await api('GET', '/v1/models?status=Inactive', { token: owner.accessToken })).body)).toContain(modelId);
+    const offered = await gateway('/models', { token: owner.accessToken });
+    expect(offered.status).toBe(200);
+    expect(offered.body.data.map((m: { id: string }) => m.id)).not.toContain(modelId);
+  });
 });
 
 describe('custom models of an organization', () => {
@@ -224,6 +258,48 @@ describe('custom models of an organization', () => {
     });
     expect(unknown.status).toBe(404);
     expect(errorPaths(unknown.body)).toEqual(['providerSlug']);
+  });
+
+  it('refuse an alias that is a catalogue model’s id: the id is matched first, the alias would never reach them', async () => {
+    const refused = await api('POST', `/v1/orgs/${orgId}/models`, {
+      token: owner.accessToken,
+      body: customModel({ aliases: ['mine-ok', 'local-embed'] }),
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.body.errors).toEqual([{ path: 'aliases', message: expect.stringContaining('local-embed') }]);
+    const created = await api('POST', `/v1/orgs/${orgId}/models`, {
+      token: owner.accessToken,
+      body: customModel({ aliases: [`mine-${randomUUID().slice(0, 6)}`] }),
+    });
+    expect(created.status).toBe(201);
+    const patched = await api('PATCH', `/v1/orgs/${orgId}/models/${created.body.modelId}`, {
+      token: owner.accessToken,
+      body: { aliases: ['claude-3-haiku'] },
+    });
+    expect(patched.status).toBe(409);
+    expect(errorPaths(patched.body)).toEqual(['aliases']);
+    // A model an admin added to the catalogue too.
+    const catalogueId = `cat-${randomUUID().slice(0, 8)}`;
+    const added = await api('PUT', `/v1/admin/models/${catalogueId}`, {
+      token: admin.accessToken,
+      body: {
+        providerSlug: 'local',
+        providerModelId: 'local-chat',
+        name: 'Added',
+        type: 'TEXT',
+        pricing: { inputPerMTokMicros: 1, outputPerMTokMicros: 1 },
+      },
+    });
+    expect(added.status).toBe(200);
+    const clash = await api('PATCH', `/v1/orgs/${orgId}/models/${created.body.modelId}`, {
+      token: owner.accessToken,
+      body: { aliases: [catalogueId] },
+    });
+    expect(clash.status).toBe(409);
+    expect(clash.body.errors).toEqual([{ path: 'aliases', message: `${catalogueId} is the id of a catalogue model` }]);
+    expect(
+      (await api('GET', `/v1/orgs/${orgId}/models/${created.body.modelId}`, { token: owner.accessToken })).body.aliases,
+    ).toEqual(created.body.aliases);
   });
 });
 

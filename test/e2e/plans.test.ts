@@ -35,6 +35,47 @@ describe('plans', () => {
     expect(listed.body.items.find((p: { planId: string }) => p.planId === 'team')).toMatchObject({ priceMinor: 8900 });
     expect((await api('PUT', '/v1/admin/plans/team', { token: admin.accessToken, body: {} })).status).toBe(400);
   });
+
+  it('concurrent partial edits of one plan: each change answered 200 is kept, the others are 409 and change nothing', async () => {
+    const planId = `race-${Date.now().toString(36)}`;
+    const created = await api('PUT', `/v1/admin/plans/${planId}`, {
+      token: admin.accessToken,
+      body: { name: 'Race', monthlyCredits: 10, priceMinor: 100, isPublic: false },
+    });
+    expect(created.status).toBe(200);
+    expect(created.body.version).toBe(1);
+    const edits = [
+      { name: 'Renamed' },
+      { description: 'Described' },
+      { monthlyCredits: 999 },
+      { priceMinor: 4200 },
+      { sortOrder: 500 },
+      { trialDays: 3 },
+    ];
+    const answers = await Promise.all(
+      edits.map((body) => api('PUT', `/v1/admin/plans/${planId}`, { token: admin.accessToken, body })),
+    );
+    for (const res of answers) expect([200, 409]).toContain(res.status);
+    const won = edits.filter((_, i) => answers[i]!.status === 200);
+    expect(won.length).toBeGreaterThan(0);
+    expect(new Set(answers.filter((r) => r.status === 200).map((r) => r.body.version)).size).toBe(won.length);
+    const after = await api('PUT', `/v1/admin/plans/${planId}`, { token: admin.accessToken, body: { isPublic: false } });
+    expect(after.body.version).toBe(2 + won.length);
+    const lost = edits.filter((_, i) => answers[i]!.status === 409);
+    expect(after.body).toMatchObject(Object.assign({}, ...won));
+    for (const edit of lost) expect(after.body).not.toMatchObject(edit);
+  });
+
+  it('refuses a trial or a price on the Free plan: every new organization starts on it Active and unpaid', async () => {
+    const res = await api('PUT', '/v1/admin/plans/free', { token: admin.accessToken, body: { trialDays: 7, priceMinor: 5000 } });
+    expect(res.status).toBe(400);
+    expect(res.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['body.priceMinor', 'body.trialDays']);
+    const free = (await api('GET', '/v1/plans')).body.items.find((p: { planId: string }) => p.planId === 'free');
+    expect(free).toMatchObject({ trialDays: 0, priceMinor: 0 });
+    expect((await api('PUT', '/v1/admin/plans/free', { token: admin.accessToken, body: { monthlyCredits: 100 } })).status).toBe(
+      200,
+    );
+  });
 });
 
 describe('subscriptions', () => {

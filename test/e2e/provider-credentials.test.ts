@@ -175,6 +175,46 @@ describe('an organization’s provider keys', () => {
     expect((await api('GET', path, { token: owner.accessToken })).status).toBe(404);
     expect((await api('PATCH', path, { token: owner.accessToken, body: { label: 'x' } })).status).toBe(404);
   });
+
+  it('of a provider an admin removed stay readable and can be relabelled, deactivated, re-quota’d and deleted, not re-keyed or tested', async () => {
+    const slug = `gone${randomUUID().slice(0, 6)}`;
+    const saved = await api('PUT', `/v1/admin/providers/${slug}`, {
+      token: admin.accessToken,
+      body: {
+        displayName: 'Soon gone',
+        adapter: 'openai',
+        group: { name: 'Gone' },
+        defaultBaseUrl: 'https://api.example.com/v1',
+      },
+    });
+    expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+    const created = await api('POST', `/v1/orgs/${orgId}/provider-credentials`, {
+      token: owner.accessToken,
+      body: { label: 'Orphan', providerSlug: slug, key: secret(), defaultModel: 'gpt-4o-mini' },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const path = `/v1/orgs/${orgId}/provider-credentials/${created.body.credentialId}`;
+    expect((await api('DELETE', `/v1/admin/providers/${slug}`, { token: admin.accessToken })).status).toBe(204);
+
+    expect((await api('GET', path, { token: owner.accessToken })).status).toBe(200);
+    const changed = await api('PATCH', path, {
+      token: owner.accessToken,
+      body: { label: 'Renamed', isActive: false, dailyQuota: 3, monthlyQuota: null },
+    });
+    expect(changed.status, JSON.stringify(changed.body)).toBe(200);
+    expect(changed.body).toMatchObject({ label: 'Renamed', isActive: false, dailyQuota: 3 });
+    for (const body of [{ key: secret() }, { config: {} }, { baseUrl: 'https://llm.example.com/v1' }]) {
+      const refused = await api('PATCH', path, { token: owner.accessToken, body });
+      expect(refused.status, JSON.stringify(body)).toBe(422);
+      expect(refused.body.detail).toContain(`${slug} was removed`);
+      expect(errorPaths(refused.body)).toEqual(Object.keys(body));
+    }
+    const tested = await api('POST', `${path}/test`, { token: owner.accessToken });
+    expect(tested.status).toBe(422);
+    expect(tested.body.detail).toContain(`${slug} was removed`);
+    expect((await api('GET', path, { token: owner.accessToken })).body).toMatchObject({ label: 'Renamed', isActive: false });
+    expect((await api('DELETE', path, { token: owner.accessToken })).status).toBe(204);
+  });
 });
 
 describe('a user’s own provider keys', () => {
@@ -425,6 +465,9 @@ describe('provider keys added at the same time', () => {
     const { defaults } = await defaultsOf(racer, org, 'openai');
     expect(defaults).toHaveLength(1);
     expect(created.map((res) => res.body.credentialId)).toContain(defaults[0]!.credentialId);
+    // The default is one that answered so (each answer is true when given: see the integration tests for the race).
+    const claimed = created.filter((res) => res.body.isDefault).map((res) => res.body.credentialId);
+    expect(claimed).toContain(defaults[0]!.credentialId);
   });
 
   it('for several providers at once, as an organization’s first keys, each provider gets its default', async () => {

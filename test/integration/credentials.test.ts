@@ -5,6 +5,7 @@ import { resolveRoute } from '@platform/domain/gateway/routing';
 import {
   consumeCredentialQuota,
   createCredential,
+  creationReads,
   decryptedKey,
   getCredentialForCall,
   getCredential,
@@ -16,6 +17,7 @@ import { hubDb } from '@platform/domain/hub/entities';
 import { patchProvider, saveProvider } from '@platform/domain/hub/providers';
 import { saveCatalogueModel } from '@platform/domain/hub/models';
 import { dynamo, tableName } from '@platform/domain/shared/dynamo';
+import { transactGet } from '@platform/domain/shared/transactions';
 import { decryptSecret } from '@platform/domain/shared/secrets';
 import { newOrgId, orgOwnerOf, platformOwnerOf, uniqueSlug, userOwnerOf } from '../helpers/hub.ts';
 
@@ -165,6 +167,27 @@ describe('defaults', () => {
     const defaults = items.filter((c) => c.isDefault);
     expect(defaults).toHaveLength(1);
     expect(created.map((c) => c.credentialId)).toContain(defaults[0]!.credentialId);
+    expect(created.filter((c) => c.isDefault).map((c) => c.credentialId)).toContain(defaults[0]!.credentialId);
+  });
+
+  it('go to the first of two creations told to be the default from the same read; the other lands and says it is not', async () => {
+    for (const existing of [false, true]) {
+      const owner = orgOwnerOf(newOrgId());
+      if (existing) await createCredential(owner, { label: 'old', providerSlug: provider, key: secret() });
+      // Both creations read the defaults before either writes (as concurrent requests do).
+      const staleRead = await transactGet<any>(creationReads(owner.key) as never);
+      const first = await createCredential(owner, { label: 'first', providerSlug: provider, key: secret(), isDefault: true }, [
+        ...staleRead,
+      ] as never);
+      const second = await createCredential(owner, { label: 'second', providerSlug: provider, key: secret(), isDefault: true }, [
+        ...staleRead,
+      ] as never);
+      expect(first.isDefault, `existing default: ${existing}`).toBe(true);
+      expect(second.isDefault, `existing default: ${existing}`).toBe(false);
+      const { items } = await listCredentials(owner, {});
+      expect(items.filter((c) => c.isDefault).map((c) => c.credentialId)).toEqual([first.credentialId]);
+      expect(items.map((c) => c.label).sort()).toEqual(existing ? ['first', 'old', 'second'] : ['first', 'second']);
+    }
   });
 });
 

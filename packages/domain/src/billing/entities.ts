@@ -147,6 +147,8 @@ const PlanEntity = lazy(
           limits: { type: 'any' },
           isPublic: { type: 'boolean', default: true },
           sortOrder: { type: 'number', default: 0 },
+          /** Moved on by each edit, which is written only over the version it read (plans.ts `savePlan`). */
+          version: { type: 'number' },
           updatedBy: { type: 'string' },
           updatedAt: { type: 'string' },
         },

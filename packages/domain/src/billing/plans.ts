@@ -1,4 +1,4 @@
-import { NotFoundError } from '../shared/errors.ts';
+import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../shared/errors.ts';
 import { put, transactWrite } from '../shared/transactions.ts';
 import { PLATFORM_AUDIT_SCOPE, auditItem } from '../identity/audit.ts';
 import { db } from '../identity/entities.ts';
@@ -99,25 +99,44 @@ export function planIn(catalogue: Map<string, Plan>, planId: string): Plan {
 export const isUpgrade = (from: Plan, to: Plan) =>
   to.priceMinor > from.priceMinor || (to.priceMinor === from.priceMinor && to.monthlyCredits > from.monthlyCredits);
 
-export type PlanChanges = Partial<Omit<Plan, 'planId' | 'updatedAt' | 'updatedBy'>>;
+export type PlanChanges = Partial<Omit<Plan, 'planId' | 'version' | 'updatedAt' | 'updatedBy'>>;
+
+/**
+ * Every new organization starts on Free, Active and unpaid (onboarding.ts), so a trial or a
+ * price on it would be promised and never applied: refused, with a field error each.
+ */
+function checkFreePlan(plan: Plan) {
+  if (plan.planId !== FREE_PLAN_ID) return;
+  const errors: FieldError[] = [];
+  if (plan.trialDays > 0)
+    errors.push({ path: 'body.trialDays', message: 'The Free plan has no trial: new organizations start on it Active' });
+  if (plan.priceMinor > 0)
+    errors.push({ path: 'body.priceMinor', message: 'The Free plan is free: new organizations start on it unpaid' });
+  if (errors.length) throw new ValidationError('The Free plan cannot have a trial or a price', errors);
+}
 
 /**
  * A platform admin edits a plan (or adds one); the result replaces the default. The edit is
  * audited in the same transaction, in the platform's own audit log (what changed, from what).
+ * The row is written only over the version this edit read (or, for a plan never saved, only
+ * if no row exists yet): of two concurrent edits one wins and the other is a 409, so no change
+ * is lost and each audit `before` is what its edit replaced.
  */
 export async function savePlan(planId: string, changes: PlanChanges, actorId: string): Promise<Plan> {
-  const current = (await getPlan(planId)) ?? {
-    planId,
-    name: planId,
-    monthlyCredits: 0,
-    priceMinor: 0,
-    currency: 'USD',
-    trialDays: 0,
-  };
-  const plan: Plan = { ...current, ...changes, planId, updatedBy: actorId, updatedAt: new Date().toISOString() };
+  const { data: saved } = await billingDb.plan.get({ planId }).go({ consistent: true });
+  const current: Plan = saved ??
+    DEFAULT_PLANS[planId] ?? { planId, name: planId, monthlyCredits: 0, priceMinor: 0, currency: 'USD', trialDays: 0 };
+  const version = (saved?.version ?? 0) + 1;
+  const plan: Plan = { ...current, ...changes, planId, version, updatedBy: actorId, updatedAt: new Date().toISOString() };
+  checkFreePlan(plan);
   const before = Object.fromEntries(Object.keys(changes).map((k) => [k, current[k as keyof Plan]]));
-  await transactWrite([
-    put(billingDb.plan.put(plan)),
+  const write = !saved
+    ? billingDb.plan.create(plan)
+    : billingDb.plan
+        .put(plan)
+        .where(({ version: v }, { eq, notExists }) => (saved.version === undefined ? notExists(v) : eq(v, saved.version)));
+  const outcome = await transactWrite([
+    put(write),
     put(
       db.auditEvent.create(
         auditItem({
@@ -132,5 +151,6 @@ export async function savePlan(planId: string, changes: PlanChanges, actorId: st
       ),
     ),
   ]);
+  if (outcome.canceled) throw new ConflictError(`The plan ${planId} changed meanwhile; read it again and retry`);
   return plan;
 }

@@ -65,6 +65,7 @@ export const planResponse = z.object({
   limits: limitsSchema.optional(),
   isPublic: z.boolean().optional(),
   sortOrder: z.number().optional(),
+  version: z.number().optional().describe('Moved on by each edit; absent while the plan is the default in code'),
   updatedAt: z.string().optional(),
 });
 export const plansList = z.object({ items: z.array(planResponse) });

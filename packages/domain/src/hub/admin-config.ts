@@ -4,6 +4,7 @@ import { put, transactWrite } from '../shared/transactions.ts';
 import { hubDb, type AdminConfigItem } from './entities.ts';
 import { CONFIG_KEY_PATTERN, type ConfigFamily } from './enums.ts';
 import { auditWrites, type Owner } from './owners.ts';
+import { providerCatalogue } from './providers.ts';
 
 /**
  * Platform-wide agent configuration (seed 004 ADMIN_CONFIG): `routing_agent`, and per
@@ -39,7 +40,9 @@ export const configSchemas = {
       agents: z.array(z.enum(['chat', 'artifact', 'git_mcp'])).min(1),
       defaultAgent: z.enum(['chat', 'artifact', 'git_mcp']),
     })
-    .strict(),
+    .strict()
+    // It falls back on the default agent: one it may not hand requests to would never be used.
+    .refine((c) => c.agents.includes(c.defaultAgent), { message: 'Must be one of `agents`', path: ['defaultAgent'] }),
   chat_agent: z
     .object({
       ...agentBase,
@@ -133,7 +136,22 @@ export function familyOf(configKey: string): ConfigFamily {
         message: 'routing_agent, or chat_agent_<provider>, artifact_agent_<provider>, git_mcp_agent_<provider>',
       },
     ]);
-  return configKey === 'routing_agent' ? 'routing_agent' : (configKey.replace(/_[a-z0-9]+$/, '') as ConfigFamily);
+  return configKey === 'routing_agent' ? 'routing_agent' : (configKey.slice(0, configKey.indexOf('_agent_') + 6) as ConfigFamily);
+}
+
+/** The provider a per-provider key is for (`chat_agent_<provider>` → `<provider>`); none for `routing_agent`. */
+export function providerOfConfigKey(configKey: string): string | undefined {
+  const family = familyOf(configKey);
+  return family === 'routing_agent' ? undefined : configKey.slice(family.length + 1);
+}
+
+/** A per-provider key names a provider of the catalogue (inactive ones too: an admin may prepare one). */
+function checkConfigProvider(configKey: string, providers: Map<string, unknown>) {
+  const slug = providerOfConfigKey(configKey);
+  if (slug !== undefined && !providers.has(slug))
+    throw new NotFoundError(`No provider ${slug}: ${configKey} would configure an agent for a provider that does not exist`, [
+      { path: 'params.configKey', message: `Unknown provider ${slug}` },
+    ]);
 }
 
 export interface AdminConfig {
@@ -197,7 +215,8 @@ export async function saveConfig(owner: Owner, configKey: string, input: unknown
       `Not a valid ${family} config`,
       parsed.error.issues.map((issue) => ({ path: ['body', ...issue.path.map(String)].join('.'), message: issue.message })),
     );
-  const before = await current(configKey);
+  const [before, providers] = await Promise.all([current(configKey), providerCatalogue()]);
+  checkConfigProvider(configKey, providers);
   const version = (before?.version ?? 0) + 1;
   const item = { configKey, data: parsed.data, version, updatedBy: owner.actorId };
   const write =

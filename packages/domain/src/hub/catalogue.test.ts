@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { checkSchema } from '../shared/json-schema.ts';
-import { configSchemas, DEFAULT_CONFIGS, familyOf } from './admin-config.ts';
+import { configSchemas, DEFAULT_CONFIGS, familyOf, providerOfConfigKey } from './admin-config.ts';
 import { DEFAULT_MODELS } from './default-models.ts';
 import { DEFAULT_PROVIDERS } from './default-providers.ts';
 import { alias, catalogueModelId, providerSlug } from './schemas/common.ts';
@@ -43,6 +43,10 @@ describe('admin config keys', () => {
     expect(familyOf('chat_agent_google')).toBe('chat_agent');
     expect(familyOf('artifact_agent_openai')).toBe('artifact_agent');
     expect(familyOf('git_mcp_agent_anthropic')).toBe('git_mcp_agent');
+    // Provider slugs may hold dashes.
+    expect(familyOf('chat_agent_my-llm')).toBe('chat_agent');
+    expect(providerOfConfigKey('git_mcp_agent_my-llm')).toBe('my-llm');
+    expect(providerOfConfigKey('routing_agent')).toBeUndefined();
     for (const bad of [
       'chat_agent',
       'chat_agent_',
@@ -52,6 +56,14 @@ describe('admin config keys', () => {
       'git_mcp_agent_a_b',
     ])
       expect(() => familyOf(bad), bad).toThrow();
+  });
+
+  it('refuse a routing_agent whose default agent is not among its agents', () => {
+    const routing = { ...DEFAULT_CONFIGS.routing_agent, agents: ['chat'], defaultAgent: 'git_mcp' };
+    const parsed = configSchemas.routing_agent.safeParse(routing);
+    expect(parsed.success).toBe(false);
+    expect(parsed.error?.issues.map((i) => i.path.join('.'))).toEqual(['defaultAgent']);
+    expect(configSchemas.routing_agent.safeParse({ ...routing, defaultAgent: 'chat' }).success).toBe(true);
   });
 
   it('have defaults their own schema accepts', () => {

@@ -132,6 +132,24 @@ function providerOf(catalogue: { providers?: unknown } | null, slug: string): Pr
   return provider;
 }
 
+/**
+ * The provider of an existing credential, for what needs it live (a new key, config or base
+ * URL, a test call). A provider an admin removed or deactivated is a 422: its credentials
+ * stay readable, and can still be relabelled, deactivated, re-quota'd or deleted.
+ */
+function liveProviderOf(catalogue: { providers?: unknown } | null, slug: string, path: string): Provider {
+  const provider = mergeProviders(catalogue?.providers).get(slug);
+  if (!provider || provider.status === 'Inactive')
+    throw new UnprocessableError(
+      `The provider ${slug} was ${provider ? 'retired' : 'removed'} by a platform admin: this credential can only be relabelled, deactivated, given quotas or deleted`,
+      [{ path, message: `Provider ${slug} ${provider ? 'retired' : 'removed'}` }],
+    );
+  return provider;
+}
+
+/** What a patch may change on a credential whose provider is gone: nothing that needs the provider. */
+const NEEDS_PROVIDER = ['key', 'baseUrl', 'config'] as const;
+
 /** What creating a credential reads first: the provider catalogue and the owner's defaults. */
 type CreationRead = [{ providers?: unknown } | null, { defaults?: unknown; version?: number } | null];
 
@@ -148,24 +166,28 @@ export const creationRead = (preloaded?: readonly unknown[]): CreationRead | und
 
 /**
  * The write that makes `credentialId` the owner's default for `slug`, from the defaults as
- * read. Told to (`isDefault: true`), it takes the slot whatever holds it; by default, only a
- * free slot. Either way it changes the one slot (not the whole map) and moves the version on,
- * so the version-locked changes (patch, delete) still see it; and a failed condition answers
- * the item as it is then, so a lost race is decided without reading it again.
+ * read, and only if the slot is still as read: free, or (told to, `isDefault: true`) held by
+ * the credential read there. So of concurrent creations told to be the default, the first to
+ * write takes the slot and the others fail their condition instead of silently taking it over
+ * (which would leave the first answering "default" wrongly). It changes the one slot (not the
+ * whole map) and moves the version on, so the version-locked changes (patch, delete) still see
+ * it; and a failed condition answers the item as it is then, so a lost race is decided without
+ * reading it again.
  */
-function defaultWrite(owner: string, before: Defaults, slug: string, credentialId: string, told: boolean): WriteItem {
+function defaultWrite(owner: string, before: Defaults, slug: string, credentialId: string): WriteItem {
   if (before.version === undefined)
     return returningOnFailure(put(hubDb.credentialDefaults.create({ owner, defaults: { [slug]: credentialId }, version: 1 })));
   const { Key, TableName } = hubDb.credentialDefaults.get({ owner }).params() as Record<string, unknown>;
+  const held = before.defaults[slug];
   const params = {
     TableName,
     Key,
     UpdateExpression: 'SET #defaults.#slug = :id ADD #version :one',
-    ConditionExpression: told
-      ? 'attribute_exists(#version)'
+    ConditionExpression: held
+      ? 'attribute_exists(#version) AND #defaults.#slug = :held'
       : 'attribute_exists(#version) AND attribute_not_exists(#defaults.#slug)',
     ExpressionAttributeNames: { '#defaults': 'defaults', '#slug': slug, '#version': 'version' },
-    ExpressionAttributeValues: { ':id': credentialId, ':one': 1 },
+    ExpressionAttributeValues: { ':id': credentialId, ':one': 1, ...(held ? { ':held': held } : {}) },
   };
   return returningOnFailure(update({ params: () => params }));
 }
@@ -177,9 +199,11 @@ const CREATE_ATTEMPTS = 3;
  * Creates a credential; the first one of an owner for a provider becomes its default unless
  * told otherwise. Reads once (or not at all, given what the route read with its
  * authorization) and writes once. Concurrent creations never re-read: a creation whose
- * default-slot condition fails learns the defaults from that failure and writes again, as
- * not the default (the slot was taken) or taking the slot now that the item exists; so
- * concurrent additions all land, each answers whether it is the default, and one remains.
+ * default-slot condition fails learns the defaults from that failure and writes again: as
+ * not the default when another credential took the slot meanwhile (even when told to be the
+ * default: the other one was answered "default" first), or taking the slot if it is still as
+ * read (only the item was created meanwhile); so concurrent additions all land, each answers
+ * (and audits) whether it is the default, and one is.
  */
 export async function createCredential(owner: Owner, input: CredentialInput, read?: CreationRead): Promise<CredentialView> {
   const credentialId = newId('pcr');
@@ -209,12 +233,12 @@ export async function createCredential(owner: Owner, input: CredentialInput, rea
     createdAt: now,
     updatedAt: now,
   };
+  const slug = input.providerSlug;
   let before = defaultsOf(defaultsItem);
+  let wantsDefault = input.isDefault;
   for (let attempt = 1; ; attempt++) {
-    const isDefault = input.isDefault ?? !before.defaults[input.providerSlug];
-    const slotWrite = isDefault
-      ? defaultWrite(owner.key, before, input.providerSlug, credentialId, input.isDefault === true)
-      : undefined;
+    const isDefault = wantsDefault ?? !before.defaults[slug];
+    const slotWrite = isDefault ? defaultWrite(owner.key, before, slug, credentialId) : undefined;
     const outcome = await transactWrite([
       ...(slotWrite ? [slotWrite] : []),
       put(hubDb.credential.create(item)),
@@ -222,19 +246,21 @@ export async function createCredential(owner: Owner, input: CredentialInput, rea
         owner,
         'provider-credential.created',
         { type: 'provider-credential', id: credentialId },
-        { providerSlug: input.providerSlug, label: input.label, isDefault },
+        { providerSlug: slug, label: input.label, isDefault },
       ),
     ]);
     if (!outcome.canceled) {
       forgetSnapshot(owner.key);
-      const defaults = isDefault ? { ...before.defaults, [input.providerSlug]: credentialId } : before.defaults;
+      const defaults = isDefault ? { ...before.defaults, [slug]: credentialId } : before.defaults;
       return credentialView(item, defaults);
     }
     // Only the slot's condition can fail (the credential and its audit row are new items).
     if (!slotWrite || outcome.reasons[0] !== 'ConditionalCheckFailed' || attempt >= CREATE_ATTEMPTS)
       throw new ConflictError('The default credentials changed meanwhile; retry');
     const current = outcome.items[0];
-    before = defaultsOf(current ? hubDb.credentialDefaults.parse({ Item: current }).data : null);
+    const now = defaultsOf(current ? hubDb.credentialDefaults.parse({ Item: current }).data : null);
+    if (now.defaults[slug] && now.defaults[slug] !== before.defaults[slug]) wantsDefault = false;
+    before = now;
   }
 }
 
@@ -270,7 +296,10 @@ export async function getCredential(owner: Owner, credentialId: string): Promise
 /** Changes a credential: a new key is encrypted afresh; the result must still fit its provider. */
 export async function patchCredential(owner: Owner, credentialId: string, changes: CredentialChanges): Promise<CredentialView> {
   const { item, defaults: before, catalogue } = await readCredential(owner, credentialId);
-  const provider = providerOf(catalogue, item.providerSlug);
+  const needed = NEEDS_PROVIDER.find((k) => changes[k] !== undefined);
+  const provider = needed
+    ? liveProviderOf(catalogue, item.providerSlug, needed)
+    : mergeProviders(catalogue?.providers).get(item.providerSlug);
   const cleared = (['baseUrl', 'defaultModel', 'dailyQuota', 'monthlyQuota'] as const).filter((k) => changes[k] === null);
   const set: Partial<CredentialItem> = { updatedAt: new Date().toISOString() };
   for (const k of ['label', 'baseUrl', 'defaultModel', 'config', 'isActive', 'dailyQuota', 'monthlyQuota'] as const)
@@ -281,11 +310,12 @@ export async function patchCredential(owner: Owner, credentialId: string, change
   }
   const after = { ...item, ...set } as CredentialItem;
   for (const k of cleared) delete after[k];
-  checkAgainstProvider(
-    provider,
-    { hasKey: Boolean(after.keyCipher), baseUrl: after.baseUrl, config: after.config },
-    { creating: false, config: changes.config !== undefined },
-  );
+  if (provider)
+    checkAgainstProvider(
+      provider,
+      { hasKey: Boolean(after.keyCipher), baseUrl: after.baseUrl, config: after.config },
+      { creating: false, config: changes.config !== undefined },
+    );
 
   const slug = item.providerSlug;
   const defaults = { ...before.defaults };
@@ -411,7 +441,7 @@ export async function getCredentialForCall(owner: Owner, credentialId: string) {
     readCredential(owner, credentialId),
     cachedSnapshot(PLATFORM),
   ]);
-  const provider = providerOf(catalogue, item.providerSlug);
+  const provider = liveProviderOf(catalogue, item.providerSlug, 'providerSlug');
   const chosen = modelToTest(platform.models, provider.slug, item.defaultModel);
   if (!chosen)
     throw new UnprocessableError(

@@ -1,13 +1,12 @@
 import type { OrgAccess } from '../identity/access.ts';
 import { ConflictError, NotFoundError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
-import { put, remove, transactGet, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
+import { check, put, remove, transactGet, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
 import { pageOf } from '../shared/pages.ts';
-import type { Model } from './default-models.ts';
+import { DEFAULT_MODELS, type Model } from './default-models.ts';
 import { hubDb, type ModelItem } from './entities.ts';
 import { checkModelProvider, ruleNames, type ModelInput, type ModelView } from './models.ts';
 import { auditWrites, orgKey, orgOwner, PLATFORM } from './owners.ts';
-import { providerCatalogue } from './providers.ts';
 import { forgetSnapshot, loadSnapshot, mergeProviders, modelFromItem } from './snapshot.ts';
 
 /**
@@ -30,12 +29,41 @@ const aliasWrites = (owner: string, modelId: string, added: string[], dropped: s
   ...dropped.map((alias) => remove(hubDb.modelAlias.delete({ owner, alias: alias.toLowerCase() }))),
 ];
 
+/**
+ * A model is named by its id before any alias (gateway `findModel`), so an alias that is a
+ * catalogue model's id (even a retired one's) would never reach the custom model: refused.
+ */
+function checkAliasesNotCatalogueIds(aliases: string[], catalogue: ReadonlyArray<Pick<Model, 'modelId'>>) {
+  const ids = new Set(catalogue.map((m) => m.modelId.toLowerCase()));
+  const clashes = aliases.filter((a) => ids.has(a));
+  if (clashes.length)
+    throw new ConflictError(
+      'Some aliases are ids of catalogue models: a model id is matched before any alias, so they would never reach this model',
+      clashes.map((a) => ({ path: 'aliases', message: `${a} is the id of a catalogue model` })),
+    );
+}
+
+type Checkable = {
+  check(key: object): { where(condition: (attributes: any, operations: any) => string): { params(): Record<string, unknown> } };
+};
+
+/** A condition that no catalogue model (one admins added) has this id; ElectroDB types `check` only in its own transactions. */
+const notACatalogueModel = (alias: string): WriteItem =>
+  check(
+    (hubDb.model as unknown as Checkable)
+      .check({ owner: PLATFORM, modelId: alias })
+      .where((attributes, { notExists }) => notExists(attributes.modelId)),
+  );
+
 export async function createCustomModel(access: OrgAccess, input: CustomModelInput): Promise<ModelView> {
-  checkModelProvider(await providerCatalogue(), input);
+  // The provider catalogue and the catalogue's models in one query.
+  const platform = await loadSnapshot(PLATFORM);
+  checkModelProvider(platform.providers, input);
   const owner = orgKey(access.orgId);
   const modelId = newId('mdl');
   const now = new Date().toISOString();
   const aliases = [...new Set(input.aliases.map((a) => a.toLowerCase()))];
+  checkAliasesNotCatalogueIds(aliases, platform.models);
   const model: Model = { ...input, aliases, kind: 'custom', modelId, orgId: access.orgId, createdBy: access.actorId };
   const { orgId: _o, ...fields } = model;
   const outcome = await transactWrite([
@@ -82,6 +110,9 @@ export async function patchCustomModel(
   if (changes.providerSlug) checkModelProvider(mergeProviders(catalogue?.providers), after);
 
   const added = after.aliases.filter((a) => !before.aliases.includes(a));
+  // The built-in catalogue is in code; the models admins added are checked in the write (no read more).
+  checkAliasesNotCatalogueIds(added, Object.values(DEFAULT_MODELS));
+  const catalogueChecks = added.map(notACatalogueModel);
   const dropped = before.aliases.filter((a) => !after.aliases.includes(a));
   const {
     modelId: _m,
@@ -100,10 +131,18 @@ export async function patchCustomModel(
         .where(({ updatedAt }, { eq }) => eq(updatedAt, before.updatedAt!)),
     ),
     ...aliasWrites(owner, modelId, added, dropped),
+    ...catalogueChecks,
     ...auditWrites(orgOwner(access), 'model.saved', { type: 'model', id: modelId }, { before, after }),
   ]);
   if (outcome.canceled) {
     if (outcome.reasons[0] === 'ConditionalCheckFailed') throw new ConflictError('The model changed meanwhile; retry');
+    const firstCheck = 1 + added.length + dropped.length;
+    const catalogueIds = added.filter((_, i) => outcome.reasons[firstCheck + i] === 'ConditionalCheckFailed');
+    if (catalogueIds.length)
+      checkAliasesNotCatalogueIds(
+        catalogueIds,
+        catalogueIds.map((id) => ({ modelId: id })),
+      );
     throw aliasTaken();
   }
   forgetSnapshot(owner);

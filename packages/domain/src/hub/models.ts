@@ -6,7 +6,7 @@ import type { Provider } from './default-providers.ts';
 import { hubDb, type Capability } from './entities.ts';
 import { auditWrites, orgKey, PLATFORM, type Owner } from './owners.ts';
 import { requireProvider } from './providers.ts';
-import { forgetSnapshot, loadSnapshot, mergeModels, modelFromItem } from './snapshot.ts';
+import { forgetSnapshot, loadSnapshot, modelFromItem } from './snapshot.ts';
 
 /**
  * The model catalogue (DOMAIN.md §3, Model: one table, kind external / reference / custom).
@@ -31,28 +31,36 @@ export interface ModelFilters {
   status?: Model['status'];
 }
 
-export function matchesFilters(m: Model, f: ModelFilters): boolean {
+/** Whether calls can reach a model's provider: it is in the catalogue and not deactivated. */
+export function providerIsLive(providers: Map<string, Provider>, m: Pick<Model, 'providerSlug'>): boolean {
+  const status = providers.get(m.providerSlug)?.status;
+  return status !== undefined && status !== 'Inactive';
+}
+
+/**
+ * Whether a model passes the filters. A model whose provider was removed or deactivated cannot
+ * be called, so it counts as retired (Inactive) like a deactivated model: left out unless the
+ * status filter asks for Inactive models.
+ */
+export function matchesFilters(m: Model, f: ModelFilters, providerLive = true): boolean {
   if (f.type && m.type !== f.type) return false;
   if (f.provider && m.providerSlug !== f.provider) return false;
   if (f.capability && !m.capabilities.includes(f.capability)) return false;
   if (f.kind && m.kind !== f.kind) return false;
   if (f.tag && !m.tags.includes(f.tag)) return false;
+  const status = providerLive ? m.status : 'Inactive';
   // Without a status filter, retired (Inactive) models are left out.
-  return f.status ? m.status === f.status : m.status !== 'Inactive';
-}
-
-async function catalogueRows(): Promise<Model[]> {
-  const { data } = await hubDb.model.query.byOwner({ owner: PLATFORM }).go({ pages: 'all' });
-  return data.map(modelFromItem);
+  return f.status ? status === f.status : status !== 'Inactive';
 }
 
 /**
  * The catalogue, filtered; with an `OrgAccess`, that organization's custom models too.
- * One query for the catalogue, one for the organization's models.
+ * One query for the catalogue with its providers (the platform's hub partition), one for the
+ * organization's models.
  */
 export async function listModels(filters: ModelFilters, access?: OrgAccess): Promise<ModelView[]> {
-  const [catalogue, custom] = await Promise.all([
-    catalogueRows().then(mergeModels),
+  const [platform, custom] = await Promise.all([
+    loadSnapshot(PLATFORM),
     access
       ? hubDb.model.query
           .byOwner({ owner: orgKey(access.orgId) })
@@ -60,7 +68,9 @@ export async function listModels(filters: ModelFilters, access?: OrgAccess): Pro
           .then(({ data }) => data.map(modelFromItem))
       : Promise.resolve([]),
   ]);
-  return [...custom, ...catalogue].filter((m) => matchesFilters(m, filters)).map(view);
+  return [...custom, ...platform.models]
+    .filter((m) => matchesFilters(m, filters, providerIsLive(platform.providers, m)))
+    .map(view);
 }
 
 /** One model: a catalogue model, or (with the organization's access) one of its custom models. */
