@@ -96,7 +96,7 @@ describe.concurrent('inviting people', () => {
     const { orgId } = await createTeam(owner, [{ user: member, role: 'viewer' }]);
     const res = await invite(owner, orgId, member.email, 'editor');
     expect(res.status).toBe(409);
-    expect(errorPaths(res.body)).toContain('email');
+    expect(errorPaths(res.body)).toContain('body.email');
     expect((await invite(owner, orgId, owner.email, 'editor')).status).toBe(409);
   });
 
@@ -107,7 +107,7 @@ describe.concurrent('inviting people', () => {
     expect((await invite(owner, orgId, email, 'viewer')).status).toBe(201);
     const again = await invite(owner, orgId, email, 'editor');
     expect(again.status).toBe(409);
-    expect(errorPaths(again.body)).toContain('email');
+    expect(errorPaths(again.body)).toContain('body.email');
   });
 
   it('refuses an unknown role (400), an owner invitation from an admin (403) and any invitation from an editor (403)', async () => {

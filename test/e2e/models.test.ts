@@ -98,7 +98,7 @@ describe('the model catalogue', () => {
 
     const clash = await api('PATCH', `/v1/admin/models/${modelId}`, { token: admin.accessToken, body: { aliases: ['fast'] } });
     expect(clash.status).toBe(409);
-    expect(clash.body.errors[0]).toMatchObject({ path: 'aliases', message: expect.stringContaining('nova-micro') });
+    expect(clash.body.errors[0]).toMatchObject({ path: 'body.aliases', message: expect.stringContaining('nova-micro') });
     const unknownProvider = await api('PUT', `/v1/admin/models/${modelId}`, {
       token: admin.accessToken,
       body: { ...body, providerSlug: 'nobody' },
@@ -204,7 +204,7 @@ describe('custom models of an organization', () => {
       body: customModel({ aliases: [alias] }),
     });
     expect(second.status).toBe(409);
-    expect(errorPaths(second.body)).toEqual(['aliases']);
+    expect(errorPaths(second.body)).toEqual(['body.aliases']);
     // Another organization may use the same alias.
     const { orgId: other } = await createTeam(owner);
     expect(
@@ -257,7 +257,7 @@ describe('custom models of an organization', () => {
       body: customModel({ providerSlug: 'nobody' }),
     });
     expect(unknown.status).toBe(404);
-    expect(errorPaths(unknown.body)).toEqual(['providerSlug']);
+    expect(errorPaths(unknown.body)).toEqual(['body.providerSlug']);
   });
 
   it('refuse an alias that is a catalogue model’s id: the id is matched first, the alias would never reach them', async () => {
@@ -266,7 +266,7 @@ describe('custom models of an organization', () => {
       body: customModel({ aliases: ['mine-ok', 'local-embed'] }),
     });
     expect(refused.status).toBe(409);
-    expect(refused.body.errors).toEqual([{ path: 'aliases', message: expect.stringContaining('local-embed') }]);
+    expect(refused.body.errors).toEqual([{ path: 'body.aliases', message: expect.stringContaining('local-embed') }]);
     const created = await api('POST', `/v1/orgs/${orgId}/models`, {
       token: owner.accessToken,
       body: customModel({ aliases: [`mine-${randomUUID().slice(0, 6)}`] }),
@@ -277,7 +277,7 @@ describe('custom models of an organization', () => {
       body: { aliases: ['claude-3-haiku'] },
     });
     expect(patched.status).toBe(409);
-    expect(errorPaths(patched.body)).toEqual(['aliases']);
+    expect(errorPaths(patched.body)).toEqual(['body.aliases']);
     // A model an admin added to the catalogue too.
     const catalogueId = `cat-${randomUUID().slice(0, 8)}`;
     const added = await api('PUT', `/v1/admin/models/${catalogueId}`, {
@@ -296,7 +296,7 @@ describe('custom models of an organization', () => {
       body: { aliases: [catalogueId] },
     });
     expect(clash.status).toBe(409);
-    expect(clash.body.errors).toEqual([{ path: 'aliases', message: `${catalogueId} is the id of a catalogue model` }]);
+    expect(clash.body.errors).toEqual([{ path: 'body.aliases', message: `${catalogueId} is the id of a catalogue model` }]);
     expect(
       (await api('GET', `/v1/orgs/${orgId}/models/${created.body.modelId}`, { token: owner.accessToken })).body.aliases,
     ).toEqual(created.body.aliases);

@@ -41,7 +41,7 @@ describe.concurrent('creating a team', () => {
     expect((await api('POST', '/v1/orgs', { token: first.accessToken, body: { name: 'One', slug } })).status).toBe(201);
     const clash = await api('POST', '/v1/orgs', { token: second.accessToken, body: { name: 'Two', slug: slug.toUpperCase() } });
     expect(clash.status).toBe(409);
-    expect(errorPaths(clash.body)).toContain('slug');
+    expect(errorPaths(clash.body)).toContain('body.slug');
     const mine = await api('GET', '/v1/orgs', { token: second.accessToken });
     expect(mine.body.items.map((o: { name: string }) => o.name)).not.toContain('Two');
   });
@@ -139,7 +139,7 @@ describe.concurrent('reading and changing an organization', () => {
     const b = await createTeam(owner);
     const res = await api('PATCH', `/v1/orgs/${a.orgId}`, { token: owner.accessToken, body: { slug: b.slug } });
     expect(res.status).toBe(409);
-    expect(errorPaths(res.body)).toContain('slug');
+    expect(errorPaths(res.body)).toContain('body.slug');
     expect((await api('GET', `/v1/orgs/${a.orgId}`, { token: owner.accessToken })).body.slug).toBe(a.slug);
   });
 

@@ -118,16 +118,16 @@ describe('an organization’s provider keys', () => {
       api('POST', `/v1/orgs/${orgId}/provider-credentials`, { token: owner.accessToken, body: { label: 'x', ...body } });
     const noKey = await post({ providerSlug: 'openai' });
     expect(noKey.status).toBe(400);
-    expect(errorPaths(noKey.body)).toEqual(['key']);
+    expect(errorPaths(noKey.body)).toEqual(['body.key']);
     const badConfig = await post({
       providerSlug: 'openai',
       key: secret(),
       config: { organization: 'acme', timeoutMs: 5, extra: 1 },
     });
     expect(badConfig.status).toBe(400);
-    expect(errorPaths(badConfig.body).sort()).toEqual(['config.extra', 'config.organization', 'config.timeoutMs']);
+    expect(errorPaths(badConfig.body).sort()).toEqual(['body.config.extra', 'body.config.organization', 'body.config.timeoutMs']);
     const badEnum = await post({ providerSlug: 'anthropic', key: secret(), config: { anthropicVersion: '2020-01-01' } });
-    expect(errorPaths(badEnum.body)).toEqual(['config.anthropicVersion']);
+    expect(errorPaths(badEnum.body)).toEqual(['body.config.anthropicVersion']);
     expect((await post({ providerSlug: 'nobody', key: secret() })).status).toBe(404);
     for (const baseUrl of [
       'http://api.example.com/v1',
@@ -144,7 +144,9 @@ describe('an organization’s provider keys', () => {
     expect((await post({ providerSlug: 'openai', key: secret(), baseUrl: 'http://127.0.0.1:9999/v1' })).status).toBe(201);
     // Bedrock needs no key; its config is checked all the same.
     expect((await post({ providerSlug: 'bedrock', config: { region: 'eu-west-1' } })).status).toBe(201);
-    expect(errorPaths((await post({ providerSlug: 'bedrock', config: { region: 'Mars' } })).body)).toEqual(['config.region']);
+    expect(errorPaths((await post({ providerSlug: 'bedrock', config: { region: 'Mars' } })).body)).toEqual([
+      'body.config.region',
+    ]);
   });
 
   it('are changed (a new key replaces the old, fields cleared with null) and deleted', async () => {
@@ -168,7 +170,7 @@ describe('an organization’s provider keys', () => {
     expect(read.body).not.toHaveProperty('baseUrl');
 
     const invalid = await api('PATCH', path, { token: owner.accessToken, body: { config: { nope: true } } });
-    expect(errorPaths(invalid.body)).toEqual(['config.nope']);
+    expect(errorPaths(invalid.body)).toEqual(['body.config.nope']);
     expect((await api('PATCH', path, { token: owner.accessToken, body: {} })).status).toBe(400);
 
     expect((await api('DELETE', path, { token: owner.accessToken })).status).toBe(204);
@@ -207,7 +209,7 @@ describe('an organization’s provider keys', () => {
       const refused = await api('PATCH', path, { token: owner.accessToken, body });
       expect(refused.status, JSON.stringify(body)).toBe(422);
       expect(refused.body.detail).toContain(`${slug} was removed`);
-      expect(errorPaths(refused.body)).toEqual(Object.keys(body));
+      expect(errorPaths(refused.body)).toEqual(Object.keys(body).map((field) => `body.${field}`));
     }
     const tested = await api('POST', `${path}/test`, { token: owner.accessToken });
     expect(tested.status).toBe(422);
@@ -398,7 +400,7 @@ describe('testing a provider key', () => {
     // No catalogue model of the new provider and none named: nothing to test with.
     const nothing = await api('POST', `${platformPath}/test`, { token: admin.accessToken });
     expect(nothing.status).toBe(422);
-    expect(errorPaths(nothing.body)).toEqual(['defaultModel']);
+    expect(errorPaths(nothing.body)).toEqual(['body.defaultModel']);
     // A model the admins add to the catalogue for it is what a key without a default model is tested with.
     const added = await api('PUT', `/v1/admin/models/${provider}-embed`, {
       token: admin.accessToken,

@@ -92,9 +92,9 @@ describe('an organization’s routing rules', () => {
       rule({ targets: [{ modelId: 'nova-micro' }, { modelId: 'no-such-model' }], fallbacks: ['gone-model'] }),
     );
     expect(unknown.status).toBe(400);
-    expect(errorPaths(unknown.body)).toEqual(['targets.1.modelId', 'fallbacks.0']);
+    expect(errorPaths(unknown.body)).toEqual(['body.targets.1.modelId', 'body.fallbacks.0']);
     const wrongType = await post(rule({ targets: [{ modelId: 'nova-canvas' }] }));
-    expect(errorPaths(wrongType.body)).toEqual(['targets.0.modelId']);
+    expect(errorPaths(wrongType.body)).toEqual(['body.targets.0.modelId']);
     expect(wrongType.body.errors[0].message).toContain('IMAGE');
     // Another organization's custom model is not one of ours.
     const { orgId: other } = await createTeam(owner);
@@ -108,7 +108,9 @@ describe('an organization’s routing rules', () => {
         pricing: { inputPerMTokMicros: 1, outputPerMTokMicros: 1 },
       },
     });
-    expect(errorPaths((await post(rule({ targets: [{ modelId: foreign.body.modelId }] }))).body)).toEqual(['targets.0.modelId']);
+    expect(errorPaths((await post(rule({ targets: [{ modelId: foreign.body.modelId }] }))).body)).toEqual([
+      'body.targets.0.modelId',
+    ]);
 
     for (const [body, path] of [
       [rule({ priority: 0 }), 'body.priority'],
@@ -144,7 +146,7 @@ describe('an organization’s routing rules', () => {
     expect(withTargets.status).toBe(200);
     expect(withTargets.body).toMatchObject({ modelType: 'IMAGE', fallbacks: [] });
     const mismatch = await api('PATCH', path, { token: owner.accessToken, body: { fallbacks: ['nova-micro'] } });
-    expect(errorPaths(mismatch.body)).toEqual(['fallbacks.0']);
+    expect(errorPaths(mismatch.body)).toEqual(['body.fallbacks.0']);
   });
 });
 
@@ -224,7 +226,7 @@ describe('global routing rules', () => {
     });
     expect(refused.status).toBe(400);
     expect(refused.body.errors[0]).toMatchObject({
-      path: 'targets.0.modelId',
+      path: 'body.targets.0.modelId',
       message: 'Global rules route to catalogue models only',
     });
 

@@ -92,7 +92,7 @@ export function httpHandler<S extends RouteSchemas>(
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(traced ? [traced] : [])
     .use(requestMetrics(route))
-    .use(problemJson())
+    .use(problemJson(route))
     .use(cors())
     .use(authenticate(route))
     .use(validate(route))
