@@ -201,17 +201,23 @@ async function platformModel(platformKey?: string) {
   return { slug, modelId, providerModelId };
 }
 
+/** A key of the organization's own for the provider, served by the fake provider; answers the key. */
+async function ownKey(orgId: string, slug: string, extra: Record<string, unknown> = {}) {
+  const key = secret();
+  const created = await api('POST', `/v1/orgs/${orgId}/provider-credentials`, {
+    token: owner.accessToken,
+    body: { label: 'Own', providerSlug: slug, key, baseUrl: fake().baseUrl('openai'), ...extra },
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  return key;
+}
+
 describe('an organization with its own keys and the platform’s behind them (HYBRID)', () => {
   it('falls back to the platform’s key when the provider refuses its own, says so, and charges that call', async () => {
     const platformKey = secret();
     const { slug, modelId, providerModelId } = await platformModel(platformKey);
     const orgId = await byokOrg('HYBRID');
-    const own = secret();
-    const created = await api('POST', `/v1/orgs/${orgId}/provider-credentials`, {
-      token: owner.accessToken,
-      body: { label: 'Own', providerSlug: slug, key: own, baseUrl: fake().baseUrl('openai') },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const own = await ownKey(orgId, slug);
     fake().script(providerModelId, { kind: 'fail', status: 401, message: 'Incorrect API key provided' });
     const before = await credits(owner, orgId);
 
@@ -231,12 +237,7 @@ describe('an organization with its own keys and the platform’s behind them (HY
   it('serves the call with its own key alone when its balance cannot cover the platform’s behind it', async () => {
     const { slug, modelId } = await platformModel(secret());
     const orgId = await byokOrg('HYBRID');
-    const own = secret();
-    const created = await api('POST', `/v1/orgs/${orgId}/provider-credentials`, {
-      token: owner.accessToken,
-      body: { label: 'Own', providerSlug: slug, key: own, baseUrl: fake().baseUrl('openai') },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const own = await ownKey(orgId, slug);
     const { available } = await credits(owner, orgId);
     const emptied = await api('POST', `/v1/admin/orgs/${orgId}/credits/adjustments`, {
       token: admin.accessToken,
@@ -255,12 +256,7 @@ describe('an organization with its own keys and the platform’s behind them (HY
     const platformKey = secret();
     const { slug, modelId } = await platformModel(platformKey);
     const orgId = await byokOrg('HYBRID');
-    const own = secret();
-    const created = await api('POST', `/v1/orgs/${orgId}/provider-credentials`, {
-      token: owner.accessToken,
-      body: { label: 'Own', providerSlug: slug, key: own, baseUrl: fake().baseUrl('openai'), dailyQuota: 1 },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const own = await ownKey(orgId, slug, { dailyQuota: 1 });
     const call = () => gateway('/chat/completions', { token: owner.accessToken }, { model: modelId, messages }, asOrg(orgId));
     expect((await call()).status).toBe(200);
     const second = await call();

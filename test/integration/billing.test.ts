@@ -342,17 +342,19 @@ describe('Stripe webhooks (DynamoDB Local)', () => {
   });
 });
 
-describe('plan changes under concurrency (DynamoDB Local)', () => {
-  const accessTo = (orgId: string): OrgAccess =>
-    ({
-      orgId,
-      org: { orgId } as never,
-      caller: { kind: 'user', userId: randomUUID(), groups: [], isPlatformAdmin: false },
-      permissions: new Set(['billing:manage']),
-      actorId: 'u',
-      actorType: 'user',
-    }) as OrgAccess;
+/** An owner's access to an organization's billing, as authorization would give it (with what it read along). */
+const accessTo = (orgId: string, preloaded?: unknown[]): OrgAccess =>
+  ({
+    orgId,
+    preloaded,
+    org: { orgId } as never,
+    caller: { kind: 'user', userId: randomUUID(), groups: [], isPlatformAdmin: false },
+    permissions: new Set(['billing:manage']),
+    actorId: 'u',
+    actorType: 'user',
+  }) as OrgAccess;
 
+describe('plan changes under concurrency (DynamoDB Local)', () => {
   it('let exactly one of concurrent changes win; the others get 409 or find it done, and credits are granted once', async () => {
     const orgId = await newOrg();
     const before = await getSubscription(orgId);
@@ -385,16 +387,6 @@ describe('plan changes under concurrency (DynamoDB Local)', () => {
 });
 
 describe('plan changes made at Stripe first (DynamoDB Local)', () => {
-  const accessTo = (orgId: string, preloaded?: unknown[]): OrgAccess =>
-    ({
-      orgId,
-      preloaded,
-      org: { orgId } as never,
-      caller: { kind: 'user', userId: randomUUID(), groups: [], isPlatformAdmin: false },
-      permissions: new Set(['billing:manage']),
-      actorId: 'u',
-      actorType: 'user',
-    }) as OrgAccess;
   // The local Stripe has no such subscription: a change that called it would fail with 502, not 409.
   const onStripeTeam = async () => {
     const orgId = await newOrg();

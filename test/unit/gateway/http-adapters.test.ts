@@ -187,16 +187,17 @@ describe.each(dialects)('the $dialect adapter', ({ dialect, adapter, keyHeader, 
 });
 
 describe('the openai adapter, against a compatible server that ignores include_usage', () => {
+  const compatible = (): Target => ({
+    adapter: 'openai',
+    providerSlug: 'openai',
+    providerModelId: 'model-1',
+    apiKey: KEY,
+    baseUrl: fake().baseUrl('openai'),
+  });
+
   it('meters a complete stream without usage by the estimate, as without streaming', async () => {
-    const target: Target = {
-      adapter: 'openai',
-      providerSlug: 'openai',
-      providerModelId: 'model-1',
-      apiKey: KEY,
-      baseUrl: fake().baseUrl('openai'),
-    };
     fake().script('model-1', { kind: 'ok', text: 'Hi there, friend.', omitUsage: true });
-    const streamed = await read(openai.chatStream(target, request));
+    const streamed = await read(openai.chatStream(compatible(), request));
     expect(streamed.error).toBeUndefined();
     expect(streamed.text).toBe('Hi there, friend.');
     const estimate = { inputTokens: estimateTokens(request), outputTokens: estimateTextTokens('Hi there, friend.') };
@@ -204,14 +205,7 @@ describe('the openai adapter, against a compatible server that ignores include_u
   });
 
   it('still raises network for a stream that stops short, without its finish', async () => {
-    const target: Target = {
-      adapter: 'openai',
-      providerSlug: 'openai',
-      providerModelId: 'model-1',
-      apiKey: KEY,
-      baseUrl: fake().baseUrl('openai'),
-    };
     fake().script('model-1', { kind: 'truncate', afterChunks: 2 });
-    expect((await read(openai.chatStream(target, request))).error).toMatchObject({ kind: 'network' });
+    expect((await read(openai.chatStream(compatible(), request))).error).toMatchObject({ kind: 'network' });
   });
 });
