@@ -3,22 +3,28 @@ import { handleStripeWebhook } from '@platform/domain/billing/stripe/webhooks';
 import { httpHandler } from '@platform/http/handler';
 import { logger } from '@platform/http/observability';
 
+/**
+ * Signed by Stripe, yet applied nowhere: acknowledged all the same (Stripe would retry an error
+ * for days), with why, and a warning for the operators.
+ */
+const IGNORED: Partial<Record<string, (orgId: string | undefined) => string>> = {
+  'unknown-organization': (orgId) => `The organization ${orgId} does not exist: nothing was applied`,
+  'payment-of-another-organization': (orgId) =>
+    `This payment is already recorded for another organization than ${orgId}: nothing was applied`,
+};
+
 /** The raw body, as Stripe signed it: this route has no body schema, so the HTTP kit never parses it. */
 export const handler = httpHandler(route, async ({ event }) => {
   const raw =
     event.body === undefined ? '' : event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
   const handled = await handleStripeWebhook(raw, event.headers?.['stripe-signature']);
   const facts = { eventId: handled.eventId, outcome: handled.outcome, orgId: handled.orgId };
-  if (handled.outcome !== 'unknown-organization') {
+  const answer = { received: true as const, eventId: handled.eventId, outcome: handled.outcome };
+  const ignored = IGNORED[handled.outcome]?.(handled.orgId);
+  if (!ignored) {
     logger.info('Stripe event', facts);
-    return { received: true as const, eventId: handled.eventId, outcome: handled.outcome };
+    return answer;
   }
-  // Signed by Stripe, yet about no organization of ours: acknowledged (Stripe would retry an error for days), applied nowhere.
-  logger.warn('Stripe event for an organization that does not exist: ignored', facts);
-  return {
-    received: true as const,
-    eventId: handled.eventId,
-    outcome: handled.outcome,
-    ignored: `The organization ${handled.orgId} does not exist: nothing was applied`,
-  };
+  logger.warn(`Stripe event ignored: ${handled.outcome}`, facts);
+  return { ...answer, ignored };
 });

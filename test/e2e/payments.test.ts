@@ -185,6 +185,32 @@ describe('the Stripe webhook', () => {
     expect((await api('GET', `/v1/orgs/${ghost}/credits`, { token: admin.accessToken })).status).toBe(404);
   });
 
+  it('acknowledges, without applying, a payment intent already recorded for another organization, and Stripe stops retrying', async () => {
+    const intent = `pi_e2e_twice_${Date.now().toString(36)}`;
+    const paid = (orgId: string) =>
+      event('payment_intent.succeeded', {
+        id: intent,
+        amount: 1000,
+        currency: 'usd',
+        metadata: { orgId, kind: 'credit-pack', packId: 'credits-1000' },
+      });
+    const first = paid(buyer.personalOrgId);
+    expect((await webhook(first, signStripePayload(first, secret()))).body.outcome).toBe('applied');
+    const before = await balance(owner, teamId);
+    const other = paid(teamId);
+    const res = await webhook(other, signStripePayload(other, secret()));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      received: true,
+      outcome: 'payment-of-another-organization',
+      ignored: expect.stringContaining(teamId),
+    });
+    expect((await webhook(other, signStripePayload(other, secret()))).body.outcome).toBe('duplicate-event');
+    expect(await balance(owner, teamId)).toBe(before);
+    const payments = await api('GET', `/v1/orgs/${teamId}/payments`, { token: owner.accessToken });
+    expect(payments.body.items.map((p: { paymentIntentId: string }) => p.paymentIntentId)).not.toContain(intent);
+  });
+
   it('starts the grace period on a failed invoice and tells the owners', async () => {
     const orgId = buyer.personalOrgId;
     const sub = (await api('GET', `/v1/orgs/${orgId}/subscription`, { token: buyer.accessToken })).body;

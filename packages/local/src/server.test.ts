@@ -15,10 +15,13 @@ const route: RouteDefinition = {
   schemas: {},
 };
 
+/** A route whose function cannot be loaded: the server's own failure. */
+const broken: RouteDefinition = { ...route, id: 'broken', path: '/broken', handler: 'no-such-function' };
+
 let server: Awaited<ReturnType<typeof startLocalServer>>;
 beforeAll(async () => {
   server = await startLocalServer({
-    routes: [route],
+    routes: [route, broken],
     functionsDir: join(import.meta.dirname, '../test-fixtures/functions'),
     port: 0,
     cognito: { userPoolId: 'us-east-1_local', clientId: 'local', jwks: { keys: [] } },
@@ -58,5 +61,13 @@ describe('the local server', () => {
     expect(settled).toBe(false);
     release('c');
     await settling;
+  });
+
+  it('answers its own failure as a 500 problem that a browser can read (CORS headers)', async () => {
+    const res = await fetch(`${server.url}/broken`);
+    expect(res.status).toBe(500);
+    expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(res.headers.get('access-control-allow-origin')).toBe('*');
+    expect(await res.json()).toMatchObject({ status: 500, instance: '/broken' });
   });
 });

@@ -183,16 +183,18 @@ export async function startLocalServer(
     (event.requestContext as unknown as { authorizer: unknown }).authorizer = { jwt: { claims, scopes: null } };
   }
 
+  /** On every answer, errors included, as API Gateway's CORS configuration adds them. */
+  const corsHeaders = {
+    'access-control-allow-origin': options.corsOrigin ?? '*',
+    'access-control-allow-headers':
+      'authorization, content-type, x-api-key, idempotency-key, x-device-name, x-session-id, openai-organization, x-route-tags',
+    'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE, OPTIONS',
+    'access-control-max-age': '600',
+  };
+
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
-    const corsHeaders = {
-      'access-control-allow-origin': options.corsOrigin ?? '*',
-      'access-control-allow-headers':
-        'authorization, content-type, x-api-key, idempotency-key, x-device-name, x-session-id, openai-organization, x-route-tags',
-      'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE, OPTIONS',
-      'access-control-max-age': '600',
-    };
     if (method === 'OPTIONS') {
       res.writeHead(204, corsHeaders).end();
       return;
@@ -307,7 +309,11 @@ export async function startLocalServer(
       .catch((error: unknown) => {
         console.error('local server: unhandled error', error);
         if (!res.headersSent)
-          send(res, problem(500, 'Internal error', 'The local server failed; see its log', (req.url ?? '/').split('?')[0]!));
+          send(
+            res,
+            problem(500, 'Internal error', 'The local server failed; see its log', (req.url ?? '/').split('?')[0]!),
+            corsHeaders,
+          );
       })
       .finally(() => {
         if (--running > 0) return;

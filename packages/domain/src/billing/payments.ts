@@ -55,7 +55,14 @@ export interface EventInput {
 }
 
 export type BillingOutcome =
-  'applied' | 'duplicate-event' | 'payment-already-recorded' | 'stale' | 'no-subscription' | 'unknown-organization' | 'ignored';
+  | 'applied'
+  | 'duplicate-event'
+  | 'payment-already-recorded'
+  | 'payment-of-another-organization'
+  | 'stale'
+  | 'no-subscription'
+  | 'unknown-organization'
+  | 'ignored';
 
 export interface BillingRecord {
   orgId?: string;
@@ -149,8 +156,13 @@ export async function recordBilling(record: BillingRecord): Promise<{ outcome: B
       const failed = event ? await commit([eventWrite(event, orgId, 'unknown-organization')]) : undefined;
       return { outcome: failed ? 'duplicate-event' : 'unknown-organization' };
     }
-    if (input && existing && existing.orgId !== input.orgId)
-      throw new ConflictError('This payment is already recorded for another organization');
+    if (input && existing && existing.orgId !== input.orgId) {
+      // A manual payment answers the admin with a conflict; a provider's event is acknowledged,
+      // as the unknown organization's is, since its provider would redeliver an error for days.
+      if (!event) throw new ConflictError('This payment is already recorded for another organization');
+      const failed = await commit([eventWrite(event, orgId, 'payment-of-another-organization')]);
+      return { outcome: failed ? 'duplicate-event' : 'payment-of-another-organization' };
+    }
     const recorded = input && existing && (existing.status === 'succeeded' || existing.status === input.status);
     if (recorded) {
       if (event) await commit([eventWrite(event, orgId, 'payment-already-recorded')]);

@@ -187,7 +187,9 @@ export const webhookResponse = z.object({
   eventId: z.string(),
   outcome: z
     .string()
-    .describe('applied, duplicate-event, payment-already-recorded, stale, no-subscription, unknown-organization or ignored'),
+    .describe(
+      'applied, duplicate-event, payment-already-recorded, payment-of-another-organization, stale, no-subscription, unknown-organization or ignored',
+    ),
   ignored: z.string().optional().describe('Why the event changed nothing, when it was acknowledged without effect'),
 });
 

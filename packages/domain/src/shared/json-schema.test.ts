@@ -71,6 +71,12 @@ describe('validating a value against a schema of the allowed subset', () => {
     expect(paths({ type: 'object', properties: {}, additionalProperties: false }, { toString: 'x' })).toEqual(['toString']);
   });
 
+  it('finds a required property missing even when its name is inherited by every object (toString, constructor)', () => {
+    const schema: JsonSchema = { type: 'object', required: ['toString', 'constructor', '__proto__'] };
+    expect(paths(schema, {}).sort()).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(paths(schema, JSON.parse('{"toString": "a", "constructor": "b", "__proto__": "c"}'))).toEqual([]);
+  });
+
   it('counts string lengths in characters, not bytes', () => {
     expect(paths({ type: 'string', maxLength: 2 }, 'éé')).toEqual([]);
     expect(paths({ type: 'string', minLength: 3 }, '😀😀')).toEqual(['']);

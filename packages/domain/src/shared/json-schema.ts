@@ -152,7 +152,7 @@ export function validateJson(schema: JsonSchema, value: unknown, path = ''): Fie
 
   if (isObject(value)) {
     const properties = schema.properties ?? {};
-    for (const name of schema.required ?? []) if (!(name in value)) fail('Is required', join(path, name));
+    for (const name of schema.required ?? []) if (!Object.hasOwn(value, name)) fail('Is required', join(path, name));
     for (const [name, item] of Object.entries(value)) {
       const own = Object.hasOwn(properties, name) ? properties[name] : undefined;
       if (own) errors.push(...validateJson(own, item, join(path, name)));

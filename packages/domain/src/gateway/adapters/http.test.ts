@@ -1,5 +1,7 @@
+import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { joinUrl, redact, retryAfterMs, statusError } from './http.ts';
+import { ProviderError } from '../types.ts';
+import { joinUrl, postJson, redact, retryAfterMs, statusError } from './http.ts';
 
 describe('provider HTTP errors', () => {
   it('reads Retry-After as seconds, as an HTTP date, or OpenAI’s retry-after-ms', () => {
@@ -52,5 +54,30 @@ describe('provider HTTP errors', () => {
   it('joins a base URL with or without trailing slashes', () => {
     expect(joinUrl('http://h/v1/', '/x')).toBe('http://h/v1/x');
     expect(joinUrl('http://h/v1', '/x')).toBe('http://h/v1/x');
+  });
+});
+
+describe('where the gateway connects', () => {
+  it('never opens a connection to an internal address a base URL’s host name resolves to', async () => {
+    const connections: unknown[] = [];
+    const listener = createServer((socket) => {
+      connections.push(socket);
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+    const { port } = listener.address() as { port: number };
+    try {
+      const call = postJson({ provider: 'Custom', url: `https://localhost:${port}/v1/chat/completions`, headers: {}, body: {} });
+      const error = await call.catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ProviderError);
+      expect(error).toMatchObject({
+        kind: 'invalid',
+        retryable: false,
+        message: 'Custom: localhost resolves to an internal address; the platform calls public hosts only',
+      });
+      expect(connections).toHaveLength(0);
+    } finally {
+      listener.close();
+    }
   });
 });

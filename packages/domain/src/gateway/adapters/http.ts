@@ -13,6 +13,7 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { InternalAddressError, publicAddressesOnly } from '../../shared/addresses.ts';
 import { ProviderError } from '../types.ts';
 import type { CallOptions, ProviderErrorKind } from '../types.ts';
 import { Deadline, withDeadline } from './deadline.ts';
@@ -31,10 +32,15 @@ export interface HttpCall {
 
 const MAX_ERROR_TEXT = 300;
 
-/** Connections stay open between calls: a warm container skips the TCP and TLS handshakes. */
+/**
+ * Connections stay open between calls: a warm container skips the TCP and TLS handshakes.
+ * HTTPS connects to public addresses only, whatever a base URL's host name resolves to. Plain
+ * HTTP is for the local cloud's fake providers on loopback: no stored base URL can be `http:`
+ * elsewhere (`baseUrl` in the hub's schemas).
+ */
 const agents = {
   http: new HttpAgent({ keepAlive: true, scheduling: 'lifo' }),
-  https: new HttpsAgent({ keepAlive: true, scheduling: 'lifo' }),
+  https: new HttpsAgent({ keepAlive: true, scheduling: 'lifo', lookup: publicAddressesOnly }),
 };
 
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -125,7 +131,13 @@ async function send(call: HttpCall, deadline: Deadline): Promise<IncomingMessage
         { method: 'POST', headers, agent: secure ? agents.https : agents.http, signal: deadline.signal },
         resolve,
       );
-      request.on('error', reject);
+      request.on('error', (error) =>
+        reject(
+          error instanceof InternalAddressError
+            ? new ProviderError('invalid', `${call.provider}: ${error.message}; the platform calls public hosts only`)
+            : error,
+        ),
+      );
       request.end(payload);
     }),
   );

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { MODEL_TYPES } from '../../gateway/types.ts';
+import { isInternalAddress } from '../../shared/addresses.ts';
 import { idOf } from '../../shared/schemas.ts';
 import { CAPABILITIES, STATUSES } from '../enums.ts';
 
@@ -25,28 +26,11 @@ export const modelReference = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,
 /** `?flag=true|false` */
 export const queryFlag = z.enum(['true', 'false']).transform((v) => v === 'true');
 
-const IPV4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
-
-/** Loopback, private, link-local (cloud metadata), carrier-grade NAT, unspecified. */
+/** Loopback, private, link-local (cloud metadata), carrier-grade NAT, unspecified, and the names of local networks. */
 function isPrivateHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
   if (host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.internal') || host.endsWith('.local')) return true;
-  const v4 = IPV4.exec(host.replace(/^::ffff:/, ''));
-  if (v4) {
-    const [a, b] = [Number(v4[1]), Number(v4[2])];
-    return (
-      a === 0 ||
-      a === 10 ||
-      a === 127 ||
-      (a === 169 && b === 254) ||
-      (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) ||
-      (a === 100 && b >= 64 && b <= 127)
-    );
-  }
-  if (host.includes(':'))
-    return host === '::' || host === '::1' || /^f[cd]/.test(host) || /^fe[89ab]/.test(host) || host.startsWith('::ffff:');
-  return false;
+  return isInternalAddress(host);
 }
 
 const isLoopback = (hostname: string) => ['localhost', '127.0.0.1', '[::1]', '::1'].includes(hostname.toLowerCase());
@@ -55,7 +39,8 @@ const isLoopback = (hostname: string) => ['localhost', '127.0.0.1', '[::1]', '::
  * A provider's base URL, which the gateway will call from inside the platform: HTTPS to a
  * public host, no credentials in it. Only the local cloud accepts plain HTTP to loopback
  * (for a fake provider in tests and dev). Keeps a key's base URL from pointing the gateway at
- * internal addresses (instance metadata, private networks).
+ * internal addresses (instance metadata, private networks); a host name is checked again where it
+ * resolves, as the gateway connects (`publicAddressesOnly`).
  */
 export const baseUrl = z
   .string()
