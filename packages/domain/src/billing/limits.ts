@@ -3,6 +3,9 @@ import { TooManyRequestsError } from '../shared/errors.ts';
 import { transactWrite, update, type WriteItem } from '../shared/transactions.ts';
 import { LIMIT_WINDOWS, limitsDb, type LimitWindow, type PlanLimits } from './entities.ts';
 import { FREE_PLAN_ID, listPlans } from './plans.ts';
+import { subjectKey, type Subject } from './subjects.ts';
+
+export { limitSubjects, subjectKey, type Subject } from './subjects.ts';
 
 /**
  * Usage limits and rate limits (DOMAIN.md §2, UsageLimit). A plan limits its organization
@@ -10,12 +13,6 @@ import { FREE_PLAN_ID, listPlans } from './plans.ts';
  * client) replaces it. A check is one request: the counters of every window in play go up
  * together in one transaction, each under `used < limit`, so a refused call counts nowhere.
  */
-export interface Subject {
-  kind: 'org' | 'user' | 'client';
-  id: string;
-}
-
-export const subjectKey = (s: Subject) => (s.kind === 'org' ? `org#${s.id}` : `${s.kind}#${s.id}`);
 
 const HOUR = 3_600_000;
 

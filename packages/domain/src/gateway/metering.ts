@@ -1,6 +1,6 @@
 import { closeHeld, debit, drawWrite, reserveWrites, settleHeld } from '../billing/ledger.ts';
 import type { CreditReservation } from '../billing/entities.ts';
-import { limitWrites, refundWrites, subjectKey, type CountedCounter, type Subject } from '../billing/limits.ts';
+import { limitSubjects, limitWrites, refundWrites, subjectKey, type CountedCounter, type Subject } from '../billing/limits.ts';
 import type { OrgAccess } from '../identity/access.ts';
 import { clock } from '../shared/clock.ts';
 import { PaymentRequiredError } from '../shared/errors.ts';
@@ -106,14 +106,6 @@ export function setLeaseSizing(size?: typeof leaseUnits) {
 /** Tests: this container forgets its leases without closing them (as when it dies). */
 export const forgetLeases = () => pools.clear();
 
-function subjectsOf(access: OrgAccess): Subject[] {
-  const caller = access.caller;
-  return [
-    { kind: 'org', id: access.orgId },
-    caller.kind === 'apiClient' ? { kind: 'client', id: caller.clientId } : { kind: 'user', id: caller.userId },
-  ];
-}
-
 const resourcesOf = (call: MeteredCall) =>
   [call.resource, call.access.caller.kind === 'apiClient' ? 'api' : undefined].filter((r): r is string => !!r);
 
@@ -140,7 +132,7 @@ function poolOf(key: string): Pool {
  */
 export async function admit(call: MeteredCall, credits: number): Promise<Admission> {
   const resources = resourcesOf(call);
-  const subjects = subjectsOf(call.access);
+  const subjects = limitSubjects(call.access);
   const key = [call.access.orgId, subjectKey(subjects[1]!), ...resources].join('|');
   const pool = poolOf(key);
   const now = Date.now();

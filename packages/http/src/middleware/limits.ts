@@ -1,6 +1,6 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { Subject } from '@platform/domain/billing/limits';
+import { limitSubjects } from '@platform/domain/billing/subjects';
 import type { RouteDefinition } from '../route.ts';
 import { stateOf } from '../state.ts';
 import { lazy } from '@platform/domain/shared/lazy';
@@ -22,12 +22,8 @@ export const limits = (
     const caller = access.caller;
     const resources = [route.consumes, caller.kind === 'apiClient' ? 'api' : undefined].filter((r): r is string => Boolean(r));
     if (!resources.length) return;
-    const subjects: Subject[] = [
-      { kind: 'org', id: access.orgId },
-      caller.kind === 'apiClient' ? { kind: 'client', id: caller.clientId } : { kind: 'user', id: caller.userId },
-    ];
     // Loaded on first use: most calls of most routes consume nothing, and cold starts stay lean.
     const { consume } = await loadLimits();
-    await consume(access.org, subjects, resources);
+    await consume(access.org, limitSubjects(access), resources);
   },
 });

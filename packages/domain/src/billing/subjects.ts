@@ -1,0 +1,22 @@
+import type { OrgAccess } from '../identity/access.ts';
+
+/** Whose use a limit counts: the organization's, a member's, or an API client's. */
+export interface Subject {
+  kind: 'org' | 'user' | 'client';
+  id: string;
+}
+
+export const subjectKey = (s: Subject) => (s.kind === 'org' ? `org#${s.id}` : `${s.kind}#${s.id}`);
+
+/**
+ * Whom a call counts against: its organization, and who makes it. An API key's call counts
+ * against the key and against the member it acts for, so a member's limit holds whether they
+ * call with their token or a key of their own. Only limits that exist are counted, so a subject
+ * with none costs no write. (No imports at run time: the HTTP kit loads the limits on first use.)
+ */
+export function limitSubjects(access: OrgAccess): Subject[] {
+  const caller = access.caller;
+  const org: Subject = { kind: 'org', id: access.orgId };
+  if (caller.kind === 'apiClient') return [org, { kind: 'client', id: caller.clientId }, { kind: 'user', id: caller.memberId }];
+  return [org, { kind: 'user', id: caller.userId }];
+}
