@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { pathParameterNames, type RouteDefinition } from '@platform/http/route';
+import { pathParameterNames, type ErrorStatus, type RouteDefinition } from '@platform/http/route';
 import { routes } from './manifest.ts';
 
 type JsonSchema = Record<string, unknown>;
@@ -13,27 +13,56 @@ const toSchema = (schema: z.ZodType, io: 'input' | 'output'): JsonSchema => {
   return rest;
 };
 
-const problem = {
-  description: 'Problem details (RFC 9457)',
-  content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
-};
+const problemContent = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } };
 
 /** The AI gateway's errors are OpenAI's shape (gateway.ts `openAiError`), not problem+json. */
-const openAiError = {
-  description: 'An error in OpenAI’s shape',
-  content: { 'application/json': { schema: { $ref: '#/components/schemas/OpenAiError' } } },
+const openAiErrorContent = { 'application/json': { schema: { $ref: '#/components/schemas/OpenAiError' } } };
+
+/** What each failure means, as the problem's `title` says it (shared/errors.ts). */
+const FAILURES: Record<ErrorStatus, string> = {
+  400: 'The request is not valid',
+  401: 'Authentication is required',
+  402: 'Not enough credits, or a payment is required',
+  403: 'Not allowed',
+  404: 'Not found',
+  409: 'Conflict with the current state',
+  410: 'No longer available',
+  412: 'The resource changed since it was read',
+  413: 'The body is larger than the platform takes',
+  415: 'The body declares a charset other than UTF-8',
+  422: 'The request cannot be carried out',
+  429: 'Too many requests',
+  500: 'Something went wrong on our side',
+  502: 'A service we depend on failed',
+  504: 'The model provider did not answer in time',
 };
 
-const withRetryAfter = (failure: object) => ({
-  ...failure,
-  headers: { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' } } },
-});
+const retryAfter = { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' } } };
 
-/** Routes that can refuse for want of credits or a payment (402): the gateway's calls, a plan change, a debit. */
-const paymentRequired = (route: RouteDefinition) =>
-  route.surface === 'gateway' ||
-  (route.method === 'PUT' && route.path === '/v1/orgs/{orgId}/subscription') ||
-  route.id === 'adjustCredits';
+/**
+ * Every failure a route can answer: those of its kind, from the middleware every route of that
+ * kind runs (handler.ts, gateway.ts, the local server's and API Gateway's body limit), and those
+ * its own code throws, which the route declares (`errors`).
+ */
+export function failureStatuses(route: RouteDefinition): ErrorStatus[] {
+  const statuses = new Set<ErrorStatus>([500, ...(route.errors ?? [])]);
+  const add = (...more: ErrorStatus[]) => more.forEach((s) => statuses.add(s));
+  const { params, query, body } = route.schemas;
+  if (params || query || body) add(400); // validation of the path, the query and the body
+  if (body) add(413, 415); // a body past the size limit; a charset other than UTF-8
+  if (route.auth !== 'public') add(401, 403); // no credentials; the wrong kind of caller, or no permission
+  if (pathParameterNames(route.path).length) add(404); // what the path names is not there (or the caller is no member)
+  if (route.idempotent) add(409, 422); // the Idempotency-Key is still in flight, or came with another body
+  // The limits middleware: what the route consumes, and `api` on every call by an API client.
+  if (route.consumes || route.auth === 'principal') add(429);
+  return [...statuses].sort((a, b) => a - b);
+}
+
+function failure(route: RouteDefinition, status: ErrorStatus) {
+  // The body limit answers before any function runs, as problem+json on every surface.
+  const content = route.surface === 'gateway' && status !== 413 ? openAiErrorContent : problemContent;
+  return { description: FAILURES[status], content, ...(status === 429 ? { headers: retryAfter } : {}) };
+}
 
 const SECURITY: Record<RouteDefinition['auth'], unknown[]> = {
   public: [],
@@ -75,14 +104,10 @@ function operation(route: RouteDefinition) {
             description: 'Success',
             content: { 'application/json': { schema: route.schemas.response ? toSchema(route.schemas.response, 'output') : {} } },
           };
-  const error = route.surface === 'gateway' ? openAiError : problem;
-  const failures: Record<string, unknown> = { '400': error };
-  if (route.auth !== 'public') Object.assign(failures, { '401': error, '403': error });
-  if (paymentRequired(route)) failures['402'] = error;
-  if (route.schemas.params) failures['404'] = error;
-  if (route.method !== 'GET') Object.assign(failures, { '409': error, '422': error });
-  // The limits middleware: what the route consumes, and `api` on every call by an API client.
-  if (route.consumes || route.auth === 'principal') failures['429'] = withRetryAfter(error);
+  const successes: Record<string, unknown> = { [status]: success };
+  if (route.replayStatus)
+    successes[String(route.replayStatus)] = { ...success, description: 'Already done: what the first request made' };
+  const failures = Object.fromEntries(failureStatuses(route).map((s) => [String(s), failure(route, s)]));
   return {
     operationId: route.id,
     summary: route.summary,
@@ -93,7 +118,7 @@ function operation(route: RouteDefinition) {
     ...(route.schemas.body
       ? { requestBody: { required: true, content: { 'application/json': { schema: toSchema(route.schemas.body, 'input') } } } }
       : {}),
-    responses: { [status]: success, ...failures },
+    responses: { ...successes, ...failures },
   };
 }
 

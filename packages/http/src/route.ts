@@ -12,6 +12,9 @@ export type AuthKind = 'public' | 'user' | 'principal' | 'admin';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
+/** The failure statuses the API answers (shared/errors.ts, the validation and the body limit). */
+export type ErrorStatus = 400 | 401 | 402 | 403 | 404 | 409 | 410 | 412 | 413 | 415 | 422 | 429 | 500 | 502 | 504;
+
 export interface RouteSchemas {
   params?: z.ZodType;
   query?: z.ZodType;
@@ -34,6 +37,18 @@ export interface RouteDefinition<S extends RouteSchemas = RouteSchemas> {
   tag: string;
   /** Status of a successful answer (200 unless said). */
   successStatus?: 200 | 201 | 202 | 204;
+  /**
+   * Status of an answer that finds done what the request asks (the same payment reference
+   * again): answered beside `successStatus`, with the same body.
+   */
+  replayStatus?: 200;
+  /**
+   * The failures the route's own code can answer, beyond those every route of its kind answers
+   * (`failureStatuses` in api/src/openapi.ts: validation, authentication, path lookups,
+   * idempotency, limits): what its domain calls throw, e.g. 410 for an expired invitation, 502
+   * when Stripe fails. The OpenAPI document lists exactly these and those.
+   */
+  errors?: readonly ErrorStatus[];
   /** POST that creates something: honours an `Idempotency-Key` header. */
   idempotent?: boolean;
   /**

@@ -19,6 +19,12 @@ import { modelIdParams, modelMetricsQuery, modelMetricsResponse } from '@platfor
 const tag = 'AI gateway';
 const handler = 'gateway/openai';
 const surface = 'gateway' as const;
+/**
+ * What a model call can answer beyond its kind: no credits to reserve 402, no such model 404, a
+ * refused concurrent ledger write 409, content the provider refused 422, the provider failing 502
+ * or not answering in time 504.
+ */
+const modelCallFailures = [402, 404, 409, 422, 502, 504] as const;
 
 export const createChatCompletion = defineRoute({
   id: 'createChatCompletion',
@@ -31,6 +37,7 @@ export const createChatCompletion = defineRoute({
   tag,
   summary:
     'A chat completion; `stream: true` answers server-sent events with the usage in the last chunk; `x-route-tags: a,b` tags the call for routing rules',
+  errors: modelCallFailures,
   schemas: { body: chatCompletionBody, response: chatCompletionResponse },
 });
 export const createEmbeddings = defineRoute({
@@ -43,6 +50,7 @@ export const createEmbeddings = defineRoute({
   consumes: 'embeddings',
   tag,
   summary: 'Embeddings of one text or several',
+  errors: modelCallFailures,
   schemas: { body: embeddingsBody, response: embeddingsResponse },
 });
 export const createImages = defineRoute({
@@ -55,6 +63,7 @@ export const createImages = defineRoute({
   consumes: 'generation',
   tag,
   summary: 'Images from a prompt, returned inline as base64',
+  errors: modelCallFailures,
   schemas: { body: imagesBody, response: imagesResponse },
 });
 export const listOpenAiModels = defineRoute({
@@ -66,6 +75,7 @@ export const listOpenAiModels = defineRoute({
   auth: 'principal',
   tag,
   summary: 'The models the caller’s organization can call',
+  errors: [400, 404],
   schemas: { response: modelsResponse },
 });
 

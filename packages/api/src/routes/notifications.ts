@@ -38,5 +38,6 @@ export const markAllNotificationsRead = defineRoute({
   auth: 'user',
   tag,
   summary: 'Mark your unread notifications read, up to 100 per call; says how many remain',
+  errors: [409],
   schemas: { response: markAllReadResponse },
 });

@@ -43,5 +43,6 @@ export const adjustCredits = defineRoute({
   summary: 'Platform admins: add or take credits, with a reason (send an Idempotency-Key to make retries safe)',
   successStatus: 201,
   idempotent: true,
+  errors: [402],
   schemas: { params: orgParams, body: adjustmentBody, response: creditTransactionResponse },
 });

@@ -24,5 +24,6 @@ export const setLimitOverride = defineRoute({
   auth: 'admin',
   tag,
   summary: 'Platform admins: set (or, with no window, remove) a limit for the organization, a user or an API client',
+  errors: [409],
   schemas: { params: orgParams, body: limitOverrideBody, response: limitsResponse },
 });

@@ -36,6 +36,8 @@ export const createCheckout = defineRoute({
     'A Stripe checkout for a plan or a credit pack: answers the payment page URL; the purchase applies when Stripe confirms it',
   successStatus: 201,
   idempotent: true,
+  // 502: Stripe failed or refused.
+  errors: [502],
   schemas: { params: orgParams, body: checkoutBody, response: checkoutResponse },
 });
 export const listPayments = defineRoute({
@@ -59,6 +61,7 @@ export const recordManualPayment = defineRoute({
   summary:
     'Platform admins: record a PayPal or Odoo payment for a plan period or a credit pack (applied as a webhook payment, audited)',
   successStatus: 201,
+  replayStatus: 200,
   idempotent: true,
   schemas: { params: orgParams, body: manualPaymentBody, response: paymentResponse },
 });
@@ -72,5 +75,6 @@ export const stripeWebhook = defineRoute({
   summary:
     'Stripe events, verified by their Stripe-Signature (HMAC-SHA256 of the raw body, 5 minutes tolerance): applied once each, in any order; forged or old ones get 400',
   // The body is read raw by the handler: the signature covers its exact bytes.
+  errors: [400, 404, 409],
   schemas: { response: webhookResponse },
 });

@@ -23,6 +23,7 @@ export const savePlan = defineRoute({
   auth: 'admin',
   tag,
   summary: 'Platform admins: change a plan (or add one)',
+  errors: [409],
   schemas: { params: planParams, body: savePlanBody, response: planResponse },
 });
 export const getSubscription = defineRoute({

@@ -15,6 +15,8 @@ export const changeSubscriptionPlan = defineRoute({
   tag,
   summary:
     'Change plan: a more expensive one now (prorated credits; needs the Stripe subscription on file, else 402 and checkout, or a first trial), a cheaper one at the period end, Free by cancelling',
+  // 502: Stripe failed or refused.
+  errors: [402, 409, 422, 502],
   schemas: { params: orgParams, body: changePlanBody, response: subscriptionResponse },
 });
 export const cancelSubscription = defineRoute({
@@ -26,6 +28,8 @@ export const cancelSubscription = defineRoute({
   permission: 'billing:manage',
   tag,
   summary: 'Cancel at the end of the period: the plan stays until then, then the organization returns to Free',
+  // 502: Stripe failed or refused.
+  errors: [409, 422, 502],
   schemas: { params: orgParams, response: subscriptionResponse },
 });
 export const resumeSubscription = defineRoute({
@@ -37,5 +41,7 @@ export const resumeSubscription = defineRoute({
   permission: 'billing:manage',
   tag,
   summary: 'Take back a cancellation or a scheduled downgrade before the period ends',
+  // 502: Stripe failed or refused.
+  errors: [409, 502],
   schemas: { params: orgParams, response: subscriptionResponse },
 });

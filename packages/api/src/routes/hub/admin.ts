@@ -12,6 +12,7 @@ export const listAdminConfigs = defineRoute({
   auth: 'admin',
   tag,
   summary: 'Platform admins: every agent config (routing_agent, chat_agent_*, artifact_agent_*, git_mcp_agent_*)',
+  errors: [400],
   schemas: { response: configsList },
 });
 export const getAdminConfig = defineRoute({
@@ -32,5 +33,6 @@ export const saveAdminConfig = defineRoute({
   auth: 'admin',
   tag,
   summary: 'Platform admins: save an agent config, validated per key family and audited',
+  errors: [409],
   schemas: { params: configParams, body: saveConfigBody, response: configResponse },
 });

@@ -65,6 +65,7 @@ export const updateProviderCredential = defineRoute({
   permission: 'provider-credentials:manage',
   tag,
   summary: 'Change a provider key of the organization: label, key, base URL, config, default, quotas',
+  errors: [409, 422],
   schemas: { params: orgCredentialParams, body: patchCredentialBody, response: credentialResponse },
 });
 export const deleteProviderCredential = defineRoute({
@@ -77,6 +78,7 @@ export const deleteProviderCredential = defineRoute({
   tag,
   summary: 'Delete a provider key of the organization',
   successStatus: 204,
+  errors: [409],
   schemas: { params: orgCredentialParams },
 });
 export const testProviderCredential = defineRoute({
@@ -89,6 +91,7 @@ export const testProviderCredential = defineRoute({
   invokesModels: true,
   tag,
   summary: `Test a provider key of the organization: ${testSummary}`,
+  errors: [409, 422],
   schemas: { params: orgCredentialParams, body: testCredentialBody, response: credentialTestResponse },
 });
 
@@ -103,6 +106,7 @@ export const createMyProviderCredential = defineRoute({
   summary: 'Add a provider key of your own (stored encrypted, never shown again)',
   successStatus: 201,
   idempotent: true,
+  errors: [404],
   schemas: { body: createCredentialBody, response: credentialResponse },
 });
 export const listMyProviderCredentials = defineRoute({
@@ -133,6 +137,7 @@ export const updateMyProviderCredential = defineRoute({
   auth: 'user',
   tag,
   summary: 'Change one of your own provider keys',
+  errors: [409, 422],
   schemas: { params: credentialParams, body: patchCredentialBody, response: credentialResponse },
 });
 export const deleteMyProviderCredential = defineRoute({
@@ -144,6 +149,7 @@ export const deleteMyProviderCredential = defineRoute({
   tag,
   summary: 'Delete one of your own provider keys',
   successStatus: 204,
+  errors: [409],
   schemas: { params: credentialParams },
 });
 export const testMyProviderCredential = defineRoute({
@@ -155,6 +161,7 @@ export const testMyProviderCredential = defineRoute({
   invokesModels: true,
   tag,
   summary: `Test one of your own provider keys: ${testSummary}`,
+  errors: [409, 422],
   schemas: { params: credentialParams, body: testCredentialBody, response: credentialTestResponse },
 });
 
@@ -169,6 +176,7 @@ export const createPlatformProviderCredential = defineRoute({
   summary: 'Platform admins: add a platform key for a provider (Bedrock needs none: IAM)',
   successStatus: 201,
   idempotent: true,
+  errors: [404],
   schemas: { body: createCredentialBody, response: credentialResponse },
 });
 export const listPlatformProviderCredentials = defineRoute({
@@ -199,6 +207,7 @@ export const updatePlatformProviderCredential = defineRoute({
   auth: 'admin',
   tag,
   summary: 'Platform admins: change a platform provider key',
+  errors: [409, 422],
   schemas: { params: credentialParams, body: patchCredentialBody, response: credentialResponse },
 });
 export const deletePlatformProviderCredential = defineRoute({
@@ -210,6 +219,7 @@ export const deletePlatformProviderCredential = defineRoute({
   tag,
   summary: 'Platform admins: delete a platform provider key',
   successStatus: 204,
+  errors: [409],
   schemas: { params: credentialParams },
 });
 export const testPlatformProviderCredential = defineRoute({
@@ -221,5 +231,6 @@ export const testPlatformProviderCredential = defineRoute({
   invokesModels: true,
   tag,
   summary: `Platform admins: test a platform provider key: ${testSummary}`,
+  errors: [409, 422],
   schemas: { params: credentialParams, body: testCredentialBody, response: credentialTestResponse },
 });

@@ -30,6 +30,7 @@ export const listModels = defineRoute({
   auth: 'principal',
   tag,
   summary: 'The models you can use, by type, provider, capability; with `orgId`, that organization’s custom models too',
+  errors: [404],
   schemas: { query: modelsQuery, response: modelsList },
 });
 export const getModel = defineRoute({
@@ -50,6 +51,7 @@ export const saveModel = defineRoute({
   auth: 'admin',
   tag,
   summary: 'Platform admins: create or replace a catalogue model',
+  errors: [409],
   schemas: { params: catalogueModelParams, body: saveModelBody, response: modelResponse },
 });
 export const patchModel = defineRoute({
@@ -60,6 +62,7 @@ export const patchModel = defineRoute({
   auth: 'admin',
   tag,
   summary: 'Platform admins: change some fields of a catalogue model (prices, status, aliases, …)',
+  errors: [409],
   schemas: { params: catalogueModelParams, body: patchModelBody, response: modelResponse },
 });
 export const retireModel = defineRoute({
@@ -71,6 +74,7 @@ export const retireModel = defineRoute({
   tag,
   summary: 'Platform admins: remove a catalogue model they added, or deactivate a built-in one',
   successStatus: 204,
+  errors: [409],
   schemas: { params: catalogueModelParams },
 });
 
@@ -118,6 +122,7 @@ export const updateCustomModel = defineRoute({
   permission: 'models:manage',
   tag,
   summary: 'Change a custom model of the organization',
+  errors: [409],
   schemas: { params: orgModelParams, body: patchCustomModelBody, response: modelResponse },
 });
 export const deleteCustomModel = defineRoute({
@@ -130,6 +135,7 @@ export const deleteCustomModel = defineRoute({
   tag,
   summary: 'Delete a custom model (refused while a routing rule sends calls to it)',
   successStatus: 204,
+  errors: [409],
   schemas: { params: orgModelParams },
 });
 

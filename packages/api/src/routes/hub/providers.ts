@@ -29,6 +29,7 @@ export const saveProvider = defineRoute({
   auth: 'admin',
   tag,
   summary: 'Platform admins: create or replace a provider',
+  errors: [409],
   schemas: { params: providerParams, body: saveProviderBody, response: providerResponse },
 });
 export const patchProvider = defineRoute({
@@ -39,6 +40,7 @@ export const patchProvider = defineRoute({
   auth: 'admin',
   tag,
   summary: 'Platform admins: change some fields of a provider',
+  errors: [409],
   schemas: { params: providerParams, body: patchProviderBody, response: providerResponse },
 });
 export const retireProvider = defineRoute({
@@ -50,5 +52,6 @@ export const retireProvider = defineRoute({
   tag,
   summary: 'Platform admins: remove a provider they added, or deactivate a built-in one',
   successStatus: 204,
+  errors: [409],
   schemas: { params: providerParams },
 });

@@ -56,6 +56,7 @@ export const updateRoutingRule = defineRoute({
   permission: 'routing:manage',
   tag,
   summary: 'Change a routing rule of the organization',
+  errors: [409],
   schemas: { params: orgRuleParams, body: patchRuleBody, response: ruleResponse },
 });
 export const deleteRoutingRule = defineRoute({
@@ -68,6 +69,7 @@ export const deleteRoutingRule = defineRoute({
   tag,
   summary: 'Delete a routing rule of the organization',
   successStatus: 204,
+  errors: [409],
   schemas: { params: orgRuleParams },
 });
 
@@ -111,6 +113,7 @@ export const updateGlobalRoutingRule = defineRoute({
   auth: 'admin',
   tag,
   summary: 'Platform admins: change a global routing rule',
+  errors: [409],
   schemas: { params: ruleParams, body: patchRuleBody, response: ruleResponse },
 });
 export const deleteGlobalRoutingRule = defineRoute({
@@ -122,5 +125,6 @@ export const deleteGlobalRoutingRule = defineRoute({
   tag,
   summary: 'Platform admins: delete a global routing rule',
   successStatus: 204,
+  errors: [409],
   schemas: { params: ruleParams },
 });

@@ -42,5 +42,6 @@ export const revokeApiClient = defineRoute({
   tag,
   summary: 'Revoke an API client: its key stops working',
   successStatus: 204,
+  errors: [409],
   schemas: { params: apiClientParams },
 });

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { defineRoute } from '@platform/http/route';
+import { cognitoRefusals } from './refusals.ts';
 import {
   acceptedResponse,
   confirmForgotPasswordBody,
@@ -27,6 +28,7 @@ export const signUp = defineRoute({
   tag: 'Auth',
   summary: 'Create an account; a verification code is emailed',
   successStatus: 201,
+  errors: cognitoRefusals,
   schemas: { body: signUpBody, response: signUpResponse },
 });
 export const confirmSignUp = defineRoute({
@@ -37,6 +39,7 @@ export const confirmSignUp = defineRoute({
   auth: 'public',
   tag: 'Auth',
   summary: 'Confirm the email with its code; creates the profile and personal organization',
+  errors: cognitoRefusals,
   schemas: { body: confirmSignUpBody, response: z.object({ confirmed: z.literal(true) }) },
 });
 export const resendCode = defineRoute({
@@ -48,6 +51,7 @@ export const resendCode = defineRoute({
   tag: 'Auth',
   summary: 'Send the verification code again',
   successStatus: 202,
+  errors: cognitoRefusals,
   schemas: { body: emailBody, response: acceptedResponse },
 });
 export const signIn = defineRoute({
@@ -58,6 +62,7 @@ export const signIn = defineRoute({
   auth: 'public',
   tag: 'Auth',
   summary: 'Sign in with email and password: tokens, or an MFA challenge',
+  errors: cognitoRefusals,
   schemas: { body: signInBody, response: signInResponse },
 });
 export const answerMfaChallenge = defineRoute({
@@ -68,6 +73,7 @@ export const answerMfaChallenge = defineRoute({
   auth: 'public',
   tag: 'Auth',
   summary: 'Finish a sign-in that asked for an authenticator code',
+  errors: cognitoRefusals,
   schemas: { body: mfaChallengeBody, response: tokensResponse },
 });
 export const refresh = defineRoute({
@@ -78,6 +84,7 @@ export const refresh = defineRoute({
   auth: 'public',
   tag: 'Auth',
   summary: 'New access and id tokens for a refresh token',
+  errors: cognitoRefusals,
   schemas: { body: refreshBody, response: tokensResponse },
 });
 export const signOut = defineRoute({
@@ -89,6 +96,7 @@ export const signOut = defineRoute({
   tag: 'Auth',
   summary: 'End this device’s session: its refresh token stops working',
   successStatus: 204,
+  errors: cognitoRefusals,
   schemas: { body: refreshBody },
 });
 export const forgotPassword = defineRoute({
@@ -100,6 +108,7 @@ export const forgotPassword = defineRoute({
   tag: 'Auth',
   summary: 'Email a password reset code (answers the same whether or not the account exists)',
   successStatus: 202,
+  errors: cognitoRefusals,
   schemas: { body: emailBody, response: acceptedResponse },
 });
 export const confirmForgotPassword = defineRoute({
@@ -111,6 +120,7 @@ export const confirmForgotPassword = defineRoute({
   tag: 'Auth',
   summary: 'Set a new password with the emailed code',
   successStatus: 204,
+  errors: cognitoRefusals,
   schemas: { body: confirmForgotPasswordBody },
 });
 export const mfaSetup = defineRoute({
@@ -121,6 +131,7 @@ export const mfaSetup = defineRoute({
   auth: 'user',
   tag: 'Auth',
   summary: 'Start TOTP set-up: a secret for an authenticator app',
+  errors: [...cognitoRefusals, 404],
   schemas: { response: mfaSetupResponse },
 });
 export const mfaVerify = defineRoute({
@@ -131,6 +142,7 @@ export const mfaVerify = defineRoute({
   auth: 'user',
   tag: 'Auth',
   summary: 'Finish TOTP set-up with a code from the app; sign-ins then ask for one',
+  errors: cognitoRefusals,
   schemas: { body: mfaCodeBody, response: mfaStatusResponse },
 });
 export const mfaDisable = defineRoute({
@@ -141,5 +153,6 @@ export const mfaDisable = defineRoute({
   auth: 'user',
   tag: 'Auth',
   summary: 'Stop asking for an authenticator code at sign-in',
+  errors: cognitoRefusals,
   schemas: { response: mfaStatusResponse },
 });

@@ -45,6 +45,7 @@ export const revokeInvitation = defineRoute({
   tag,
   summary: 'Withdraw a pending invitation',
   successStatus: 204,
+  errors: [409],
   schemas: { params: orgInvitationParams },
 });
 export const acceptInvitation = defineRoute({
@@ -55,6 +56,8 @@ export const acceptInvitation = defineRoute({
   auth: 'user',
   tag,
   summary: 'Accept an invitation sent to your email',
+  // 410: the invitation expired.
+  errors: [409, 410],
   schemas: { params: invitationParams, response: acceptInvitationResponse },
 });
 export const declineInvitation = defineRoute({
@@ -66,5 +69,7 @@ export const declineInvitation = defineRoute({
   tag,
   summary: 'Decline an invitation sent to your email',
   successStatus: 204,
+  // 410: the invitation expired.
+  errors: [409, 410],
   schemas: { params: invitationParams },
 });

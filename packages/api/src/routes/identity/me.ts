@@ -1,4 +1,5 @@
 import { defineRoute } from '@platform/http/route';
+import { cognitoRefusals } from './refusals.ts';
 import { pageQuery } from '@platform/domain/shared/schemas';
 import { orgParams, sessionParams } from '@platform/domain/identity/schemas/common';
 import { invitationsPage } from '@platform/domain/identity/schemas/invitations';
@@ -14,6 +15,8 @@ export const getMe = defineRoute({
   auth: 'user',
   tag: 'Me',
   summary: 'Your profile',
+  // 404: the profile is gone (the account was deleted while its token lives).
+  errors: [404],
   schemas: { response: userResponse },
 });
 export const updateMe = defineRoute({
@@ -24,6 +27,7 @@ export const updateMe = defineRoute({
   auth: 'user',
   tag: 'Me',
   summary: 'Change your profile',
+  errors: [404, 409],
   schemas: { body: updateMeBody, response: userResponse },
 });
 export const deleteMe = defineRoute({
@@ -35,6 +39,7 @@ export const deleteMe = defineRoute({
   tag: 'Me',
   summary: 'Delete your account (soft delete) and sign out everywhere',
   successStatus: 204,
+  errors: [...cognitoRefusals, 404],
   schemas: {},
 });
 export const listMyOrgs = defineRoute({
@@ -56,6 +61,7 @@ export const leaveOrg = defineRoute({
   tag: 'Me',
   summary: 'Leave an organization',
   successStatus: 204,
+  errors: [409, 422],
   schemas: { params: orgParams },
 });
 export const listMySessions = defineRoute({
@@ -77,6 +83,7 @@ export const revokeMySession = defineRoute({
   tag: 'Me',
   summary: 'Sign a device out: its refresh token stops working',
   successStatus: 204,
+  errors: cognitoRefusals,
   schemas: { params: sessionParams },
 });
 export const listMyInvitations = defineRoute({
@@ -87,5 +94,7 @@ export const listMyInvitations = defineRoute({
   auth: 'user',
   tag: 'Me',
   summary: 'Invitations waiting for your answer',
+  // 404: the profile is gone (the account was deleted while its token lives).
+  errors: [404],
   schemas: { response: invitationsPage },
 });

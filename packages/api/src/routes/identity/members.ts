@@ -26,6 +26,7 @@ export const updateMember = defineRoute({
   permission: 'members:update',
   tag,
   summary: 'Change a member’s role, expiry or activity',
+  errors: [409, 422],
   schemas: { params: memberParams, body: updateMemberBody, response: memberResponse },
 });
 export const removeMember = defineRoute({
@@ -38,6 +39,7 @@ export const removeMember = defineRoute({
   tag,
   summary: 'Remove a member',
   successStatus: 204,
+  errors: [409, 422],
   schemas: { params: memberParams },
 });
 export const transferOwnership = defineRoute({
@@ -50,5 +52,6 @@ export const transferOwnership = defineRoute({
   tag,
   summary: 'Hand the organization to another member; you become an admin',
   successStatus: 204,
+  errors: [409, 422],
   schemas: { params: orgParams, body: transferOwnershipBody },
 });

@@ -16,6 +16,7 @@ export const createOrg = defineRoute({
   summary: 'Create a team or enterprise organization; you become its owner',
   successStatus: 201,
   idempotent: true,
+  errors: [404],
   schemas: { body: createOrgBody, response: orgResponse },
 });
 export const listOrgs = defineRoute({
@@ -48,6 +49,7 @@ export const updateOrg = defineRoute({
   permission: 'org:update',
   tag,
   summary: 'Rename, change slug, type or key strategy',
+  errors: [409, 422],
   schemas: { params: orgParams, body: updateOrgBody, response: orgResponse },
 });
 export const deleteOrg = defineRoute({
@@ -60,5 +62,6 @@ export const deleteOrg = defineRoute({
   tag,
   summary: 'Delete a team organization (soft delete; the slug is released)',
   successStatus: 204,
+  errors: [409, 422],
   schemas: { params: orgParams },
 });

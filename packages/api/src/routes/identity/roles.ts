@@ -38,6 +38,7 @@ export const updateRole = defineRoute({
   permission: 'roles:manage',
   tag,
   summary: 'Change a custom role',
+  errors: [409],
   schemas: { params: roleParams, body: updateRoleBody, response: roleResponse },
 });
 export const deleteRole = defineRoute({
@@ -50,5 +51,6 @@ export const deleteRole = defineRoute({
   tag,
   summary: 'Delete a custom role nobody holds',
   successStatus: 204,
+  errors: [409],
   schemas: { params: roleParams },
 });
