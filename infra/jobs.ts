@@ -55,7 +55,8 @@ export const SCHEDULED_JOBS: readonly ScheduledJob[] = [
   {
     name: 'daily-usage',
     handler: 'jobs/daily-usage',
-    description: 'Rebuilds the daily usage aggregates of yesterday and the day before from the usage logs.',
+    description:
+      'Rebuilds the daily usage aggregates from the usage logs: yesterday and the day before, or, after missed runs, every day from the last one aggregated (31 a run).',
     schedule: 'dailyUsageSchedule',
   },
   {

@@ -1,5 +1,5 @@
 import { dailyUsageJob } from '@platform/domain/usage/daily';
 import { scheduledJob } from '@platform/http/job';
 
-/** EventBridge schedule `daily-usage`: rebuilds yesterday's (and the day before's) usage aggregates. */
+/** EventBridge schedule `daily-usage`: rebuilds the usage aggregates of the days since its last run (see `dailyUsageJob`). */
 export const handler = scheduledJob('daily-usage', async () => ({ days: await dailyUsageJob() }));

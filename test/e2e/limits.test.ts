@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { consume } from '@platform/domain/billing/limits';
 import { api, createTeam, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
+import { gateway, keyFor } from '../helpers/gateway.ts';
 
 let owner: SignedInUser;
 let admin: SignedInUser;
@@ -112,6 +114,61 @@ describe('usage limits', () => {
     );
     expect((await api('GET', `/v1/orgs/${team}`, { apiKey: created.body.key })).status).toBe(200);
     expect((await api('GET', `/v1/orgs/${team}`, { apiKey: created.body.key })).status).toBe(429);
+  });
+
+  it('keep the plan’s other windows when an override sets one, and show every window in force', async () => {
+    const { orgId: team } = await createTeam(owner);
+    const chat = async (body: object) => {
+      const res = await api('PUT', `/v1/admin/orgs/${team}/limits`, {
+        token: admin.accessToken,
+        body: { subject: 'org', resource: 'chat', ...body },
+      });
+      expect(res.status).toBe(200);
+      const windows = (items: Array<Record<string, unknown>>) =>
+        items
+          .filter((i) => i.subject === `org#${team}` && i.resource === 'chat')
+          .map((i) => `${i.window}:${i.limit}:${i.source}`);
+      const listed = await api('GET', `/v1/orgs/${team}/limits`, { token: owner.accessToken });
+      expect(windows(listed.body.items)).toEqual(windows(res.body.items));
+      return windows(res.body.items);
+    };
+    // The Free plan: chat 30 an hour and 300 a day.
+    expect(await chat({ hourly: 1000 })).toEqual(['hourly:1000:override', 'daily:300:plan']);
+    // A PUT replaces the subject’s override of the resource: the hourly window is the plan’s again.
+    expect(await chat({ daily: 5, monthly: 9 })).toEqual(['hourly:30:plan', 'daily:5:override', 'monthly:9:override']);
+    expect(await chat({})).toEqual(['hourly:30:plan', 'daily:300:plan']);
+  });
+
+  it('hold calls to a plan window that an override of another window left in place', async () => {
+    const { orgId: team } = await createTeam(owner);
+    // Raising the day above the plan leaves the plan’s hourly 30 counting.
+    const org = { orgId: team, planId: 'free', limitOverrides: [{ subject: 'org', resource: 'chat', daily: 1000 }] };
+    const subjects = [{ kind: 'org' as const, id: team }];
+    for (let call = 0; call < 30; call++) await consume(org, subjects, ['chat']);
+    await expect(consume(org, subjects, ['chat'])).rejects.toMatchObject({ status: 429 });
+  });
+
+  it('hold a member to their own limit whether they call with their token or with a key they made', async () => {
+    const { orgId: team } = await createTeam(owner);
+    const gatewayKey = await keyFor(owner, team, ['gateway:invoke', 'org:read']);
+    const set = await api('PUT', `/v1/admin/orgs/${team}/limits`, {
+      token: admin.accessToken,
+      body: { subject: `user#${owner.userId}`, resource: 'chat', hourly: 0 },
+    });
+    expect(set.status).toBe(200);
+    const body = { model: 'local-chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 };
+    const byToken = await gateway('/chat/completions', { token: owner.accessToken }, body, { 'openai-organization': team });
+    expect(byToken.status).toBe(429);
+    const byKey = await gateway('/chat/completions', { apiKey: gatewayKey }, body);
+    expect(byKey.status).toBe(429);
+    expect(byKey.headers.get('x-ratelimit-limit')).toBe('0');
+    // The routes count a key’s call against its member too: a member’s `api` limit holds their keys.
+    await api('PUT', `/v1/admin/orgs/${team}/limits`, {
+      token: admin.accessToken,
+      body: { subject: `user#${owner.userId}`, resource: 'api', hourly: 1 },
+    });
+    expect((await api('GET', `/v1/orgs/${team}`, { apiKey: gatewayKey })).status).toBe(200);
+    expect((await api('GET', `/v1/orgs/${team}`, { apiKey: gatewayKey })).status).toBe(429);
   });
 
   it('are set by platform admins only, for a well-formed subject', async () => {

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { notify } from '@platform/domain/notifications/notify';
+import { notify, RETENTION_DAYS } from '@platform/domain/notifications/notify';
+import { clock } from '@platform/domain/shared/clock';
 import { api, createTeam, signUpUser, uniqueEmail, type SignedInUser } from '../helpers/api.ts';
 
 let user: SignedInUser;
@@ -120,6 +121,26 @@ describe('notifications', () => {
     const second = await api('POST', '/v1/me/notifications/read-all', { token: bulk.accessToken });
     expect(second.body).toEqual({ marked: 5, remaining: 0 });
     expect((await list(bulk, '?limit=1')).body.unreadCount).toBe(0);
+  });
+
+  it('leave out one past its retention that the TTL has not deleted yet: not listed, counted, nor marked', async () => {
+    const late = await signUpUser('ntf-late');
+    clock.advance(-(RETENTION_DAYS + 1) * 86_400_000);
+    let expired: string | undefined;
+    try {
+      [expired] = await send(late, ['expired']);
+    } finally {
+      clock.reset();
+    }
+    await send(late, ['fresh']);
+    const res = await list(late);
+    expect(titles(res.body)).toEqual(['fresh']);
+    expect(res.body.unreadCount).toBe(1);
+    expect(titles((await list(late, '?unread=true')).body)).toEqual(['fresh']);
+    expect((await markRead(late, expired!)).status).toBe(404);
+    const all = await api('POST', '/v1/me/notifications/read-all', { token: late.accessToken });
+    expect(all.body).toEqual({ marked: 1, remaining: 0 });
+    expect(titles((await list(late, '?unread=false')).body)).toEqual(['fresh']);
   });
 
   it('tell someone with an account that they are invited to an organization', async () => {

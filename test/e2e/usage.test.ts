@@ -183,6 +183,45 @@ describe('usage logs', () => {
   });
 });
 
+describe('usage at the edges of the calendar', () => {
+  const token = () => owner.accessToken;
+
+  it('take the last day there is (9999-12-31) as a `to`, in the list, the export and the daily usage', async () => {
+    const all = idsOf((await api('GET', usage(), { token: token() })).body);
+    expect(all.length).toBeGreaterThan(0);
+    for (const query of ['?to=9999-12-31', `?userId=${owner.userId}&to=9999-12-31`]) {
+      const res = await api('GET', usage(query), { token: token() });
+      expect(res.status, query).toBe(200);
+    }
+    expect(idsOf((await api('GET', usage('?to=9999-12-31'), { token: token() })).body)).toEqual(all);
+    const csv = await api('GET', usage('/export.csv?to=9999-12-31'), { token: token() });
+    expect(csv.status).toBe(200);
+    expect(parseCsv(csv.body as string)).toHaveLength(1 + all.length);
+    for (const dimension of ['org', 'user', 'model']) {
+      const res = await api('GET', usage(`/daily?from=9999-12-01&to=9999-12-31&dimension=${dimension}`), { token: token() });
+      expect(res.status, dimension).toBe(200);
+      expect(res.body.items).toEqual([]);
+    }
+  });
+
+  it('refuse with 400 on the field a date whose UTC instant is outside years 0001–9999', async () => {
+    for (const [query, path] of [
+      [`?to=${encodeURIComponent('9999-12-31T23:00:00-05:00')}`, 'query.to'],
+      [`?to=${encodeURIComponent('0000-01-01T00:00:00+01:00')}`, 'query.to'],
+      ['?from=0000-06-01', 'query.from'],
+      [`/export.csv?from=${encodeURIComponent('9999-12-31T22:00:00-03:00')}`, 'query.from'],
+      ['/daily?from=0000-12-31&to=0001-01-02', 'query.from'],
+    ] as const) {
+      const res = await api('GET', usage(query), { token: token() });
+      expect(res.status, query).toBe(400);
+      expect(res.body.errors, query).toEqual([expect.objectContaining({ path })]);
+    }
+    // The 30 days before an early `to` stop at the first day there is.
+    const early = await api('GET', usage('/daily?to=0001-01-05&dimension=user'), { token: token() });
+    expect(early.status).toBe(200);
+  });
+});
+
 describe('usage export', () => {
   it('is a CSV file with a header row, quoting commas, quotes and line breaks, and defusing formulas', async () => {
     const res = await api('GET', usage('/export.csv'), { token: owner.accessToken });

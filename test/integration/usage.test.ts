@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { aggregateDay, dailyUsageJob, dimensionsOf, getDailyUsage } from '@platform/domain/usage/daily';
+import { DAILY_JOB_MAX_DAYS, aggregateDay, dailyUsageJob, dimensionsOf, getDailyUsage } from '@platform/domain/usage/daily';
 import { usageDb, type UsageLog } from '@platform/domain/usage/entities';
 import { exportUsage, listUsage, recordUsage } from '@platform/domain/usage/logs';
 import type { RecordUsageInput } from '@platform/domain/usage/schemas';
@@ -308,6 +308,7 @@ describe('daily aggregates', () => {
   });
 
   it('are rebuilt by the daily job for yesterday, and for the day before to take in late logs', async () => {
+    await usageDb.job.delete({ job: 'daily-usage' }).go(); // no earlier run
     const orgId = newOrg();
     const now = new Date(`${uniqueDay()}T00:30:00Z`);
     const yesterday = new Date(now.getTime() - 86_400_000).toISOString().slice(0, 10);
@@ -327,6 +328,31 @@ describe('daily aggregates', () => {
     ]);
     expect(await storedAggregates(orgId, dayBefore)).toEqual(sums([late]));
     expect(await storedAggregates(orgId, yesterday)).toEqual(sums([onTime]));
+  });
+
+  it('are caught up by the daily job from the last day it aggregated, when runs were missed', async () => {
+    const orgId = newOrg();
+    const today = uniqueDay();
+    const daysAgo = (n: number) => new Date(Date.parse(today) - n * 86_400_000).toISOString().slice(0, 10);
+    // The last run aggregated through 6 days ago: five runs were missed.
+    await usageDb.job.put({ job: 'daily-usage', aggregatedThrough: daysAgo(6), updatedAt: new Date().toISOString() }).go();
+    const missed = await recordUsage(
+      call(orgId, { requestAt: at(daysAgo(4), '12:00:00'), responseAt: at(daysAgo(4), '12:00:01') }),
+      'missed',
+    );
+    const outcomes = await dailyUsageJob(new Date(`${today}T00:30:00Z`));
+    expect(outcomes.map((o) => o.day)).toEqual([6, 5, 4, 3, 2, 1].map(daysAgo));
+    expect(await storedAggregates(orgId, daysAgo(4))).toEqual(sums([missed]));
+    expect((await usageDb.job.get({ job: 'daily-usage' }).go()).data?.aggregatedThrough).toBe(daysAgo(1));
+    // The next day's run is back to yesterday and the day before.
+    const next = await dailyUsageJob(new Date(`${daysAgo(-1)}T00:30:00Z`));
+    expect(next.map((o) => o.day)).toEqual([daysAgo(1), daysAgo(0)]);
+    // Far behind: a run rebuilds at most a month, oldest first, and the next resumes after it.
+    await usageDb.job.put({ job: 'daily-usage', aggregatedThrough: daysAgo(100), updatedAt: new Date().toISOString() }).go();
+    const far = await dailyUsageJob(new Date(`${today}T00:30:00Z`));
+    expect(far.map((o) => o.day)).toEqual(Array.from({ length: DAILY_JOB_MAX_DAYS }, (_, i) => daysAgo(100 - i)));
+    const resumed = await dailyUsageJob(new Date(`${today}T00:30:00Z`));
+    expect(resumed[0]!.day).toBe(daysAgo(100 - DAILY_JOB_MAX_DAYS + 1));
   });
 
   it('are read as a series or a breakdown over a range of days', async () => {

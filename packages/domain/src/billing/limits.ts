@@ -10,8 +10,9 @@ export { limitSubjects, subjectKey, type Subject } from './subjects.ts';
 /**
  * Usage limits and rate limits (DOMAIN.md §2, UsageLimit). A plan limits its organization
  * per resource or agent type and per window; an override (per organization, user or API
- * client) replaces it. A check is one request: the counters of every window in play go up
- * together in one transaction, each under `used < limit`, so a refused call counts nowhere.
+ * client) replaces the windows it names, the plan's other windows still applying. A check is
+ * one request: the counters of every window in play go up together in one transaction, each
+ * under `used < limit`, so a refused call counts nowhere.
  */
 
 const HOUR = 3_600_000;
@@ -80,11 +81,14 @@ export async function effectiveLimits(org: LimitedOrg, subjects: Subject[], reso
       // Overrides name the organization itself `org`; counters key it by id (`org#<id>`).
       const named = subject.kind === 'org' ? 'org' : key;
       const override = overrides.find((o) => o.subject === named && o.resource === resource);
-      const windows = override ?? (subject.kind === 'org' ? fromPlan[resource] : undefined);
-      if (!windows) continue;
+      // Only the organization has plan limits. An override sets the windows it names; the
+      // plan's other windows for that resource still apply.
+      const plan = subject.kind === 'org' ? fromPlan[resource] : undefined;
       for (const window of LIMIT_WINDOWS) {
-        const limit = windows[window];
-        if (limit !== undefined) out.push({ subject: key, resource, window, limit, source: override ? 'override' : 'plan' });
+        const overridden = override?.[window];
+        const limit = overridden ?? plan?.[window];
+        if (limit !== undefined)
+          out.push({ subject: key, resource, window, limit, source: overridden !== undefined ? 'override' : 'plan' });
       }
     }
   return out;
@@ -239,7 +243,11 @@ export async function limitsWithUsage(org: LimitedOrg, now = new Date()) {
   });
 }
 
-/** The overrides after setting (or, with no window given, removing) one. */
+/**
+ * The overrides after setting (or, with no window given, removing) one. Setting replaces the
+ * subject's override of that resource as a whole (PUT): windows it does not name are the plan's
+ * again, or unlimited for a user or an API client.
+ */
 export function withOverride(org: LimitedOrg, input: LimitOverride): LimitOverride[] {
   const others = overridesOf(org).filter((o) => !(o.subject === input.subject && o.resource === input.resource));
   const windows = Object.fromEntries(LIMIT_WINDOWS.filter((w) => input[w] !== undefined).map((w) => [w, input[w]]));

@@ -9,6 +9,10 @@ import { notificationDb, type Notification } from './entities.ts';
  * A user's notifications: list (unread first), count unread, mark read. Every function is
  * keyed by the caller's own user id, so another user's notification is never found.
  *
+ * A notification past its retention is gone, though DynamoDB's TTL deletes it only some time
+ * (up to days) later: every read and write here leaves out an item whose `ttl` has passed
+ * (a filter on the queries, a condition on the updates).
+ *
  * DynamoDB requests, per call:
  * - listNotifications: 2, in parallel (the page from gsi1, a COUNT of the unread prefix).
  * - markRead: 1 (a conditional update); 2 when it was already read or does not exist (a
@@ -34,8 +38,16 @@ export const notificationView = (n: Notification) => ({
   expiresAt: new Date(n.ttl * 1000).toISOString(),
 });
 
-const byState = (userId: string, readState?: 'unread' | 'read') =>
-  notificationDb.notification.query.byReadState(readState ? { userId, readState } : { userId });
+/**
+ * The user's live notifications, all or in one read state: one whose `ttl` (epoch seconds) is
+ * now or before has expired (its `expiresAt` is past) and is filtered out.
+ */
+const byState = (userId: string, readState?: 'unread' | 'read') => {
+  const now = clock.epochSeconds();
+  return notificationDb.notification.query
+    .byReadState(readState ? { userId, readState } : { userId })
+    .where(({ ttl }, { gt }) => gt(ttl, now));
+};
 
 /** A cursor that does not decode, or that points outside the caller's partition, is bad input. */
 async function withCursor<T>(cursor: string | undefined, run: () => Promise<T>): Promise<T> {
@@ -91,20 +103,25 @@ export async function listNotifications(userId: string, options: { cursor?: stri
   };
 }
 
-const markReadOf = (n: Pick<Notification, 'userId' | 'notificationId'>, at: string) =>
-  notificationDb.notification
+const markReadOf = (n: Pick<Notification, 'userId' | 'notificationId'>, at: string) => {
+  const now = clock.epochSeconds();
+  return notificationDb.notification
     .patch({ userId: n.userId, notificationId: n.notificationId })
     .set({ isRead: true, readState: 'read', readAt: at })
-    .where(({ readState }, { eq }) => eq(readState, 'unread'));
+    .where(({ readState, ttl }, { eq, gt }) => `${eq(readState, 'unread')} AND ${gt(ttl, now)}`);
+};
 
-/** Marks one of the user's notifications read; marking a read one again changes nothing. */
+/**
+ * Marks one of the user's notifications read; marking a read one again changes nothing. One
+ * that does not exist, or has expired, is not found.
+ */
 export async function markRead(userId: string, notificationId: string): Promise<void> {
   try {
     await markReadOf({ userId, notificationId }, clock.nowIso()).go({ response: 'none' });
   } catch (error) {
     if (!conditionFailed(error)) throw error;
     const { data } = await notificationDb.notification.get({ userId, notificationId }).go({ consistent: true });
-    if (!data) throw new NotFoundError('Notification not found');
+    if (!data || data.ttl <= clock.epochSeconds()) throw new NotFoundError('Notification not found');
   }
 }
 

@@ -1,9 +1,8 @@
-import * as z from 'zod';
 import { clock } from '../shared/clock.ts';
 import { ValidationError } from '../shared/errors.ts';
 import { usageDb, type DimensionKind, type UsageDaily, type UsageLog } from './entities.ts';
 import { pageOf } from '../shared/pages.ts';
-import { DAILY_MAX_ITEMS, nextDay } from './schemas.ts';
+import { DAILY_MAX_ITEMS, FIRST_DAY, endOfDay, usageDay } from './schemas.ts';
 
 /**
  * Daily aggregates for reports and charts: per organization and UTC day, one item per
@@ -30,8 +29,6 @@ const ORGS_AT_ONCE = 8;
 const WRITE_ATTEMPTS = 5;
 const DEFAULT_DAYS = 30;
 
-const isoDay = z.iso.date();
-
 export const dimensionsOf = (log: Pick<UsageLog, 'userId' | 'model'>): string[] => [
   'org',
   ...(log.userId ? [`user#${log.userId}`] : []),
@@ -53,8 +50,8 @@ const zero = (): Totals => ({
 });
 
 function checkDay(value: string) {
-  if (!isoDay.safeParse(value).success)
-    throw new ValidationError('A day is YYYY-MM-DD', [{ path: 'day', message: 'A UTC day, YYYY-MM-DD' }]);
+  if (!usageDay.safeParse(value).success)
+    throw new ValidationError('A day is YYYY-MM-DD', [{ path: 'day', message: 'A UTC day, YYYY-MM-DD, in years 0001–9999' }]);
 }
 
 /** Totals per dimension of one organization's logs of one day, read page by page (memory stays small). */
@@ -62,7 +59,7 @@ async function totalsOfDay(orgId: string, date: string) {
   const totals = new Map<string, Totals>();
   const query = usageDb.log.query
     .byTime({ orgId })
-    .between({ requestAt: `${date}T00:00:00.000Z` }, { requestAt: `${nextDay(date)}T00:00:00.000Z` });
+    .between({ requestAt: `${date}T00:00:00.000Z` }, { requestAt: endOfDay(date) });
   let cursor: string | null = null;
   let logs = 0;
   do {
@@ -140,15 +137,42 @@ export async function aggregateDay(orgId: string | undefined, date: string): Pro
   return outcome;
 }
 
+const DAILY_JOB = 'daily-usage';
+/** Days one run rebuilds at most: a month missed is caught up at once, a longer outage over a few runs. */
+export const DAILY_JOB_MAX_DAYS = 31;
+/** The organizations active on a day are known that long (`usageday` TTL): older days cannot be rebuilt. */
+const CATCH_UP_DAYS = 400;
+
+const addDays = (day: string, n: number) => new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+
 /**
- * What the daily schedule runs: yesterday (UTC), and the day before again, which takes in the
- * logs that arrived late (a recorder retrying past midnight). Both are rebuilds, so the
- * overlap with the previous run never counts a call twice.
+ * The days a run rebuilds, oldest first: from the last day aggregated before (again, to take
+ * in logs that arrived late, a recorder retrying past midnight) through yesterday, UTC. A
+ * schedule that missed runs catches up from there, `DAILY_JOB_MAX_DAYS` a run. With nothing
+ * behind (or no earlier run), yesterday and the day before.
+ */
+export function daysToAggregate(today: string, aggregatedThrough: string | undefined): string[] {
+  const yesterday = addDays(today, -1);
+  const behind = aggregatedThrough !== undefined && aggregatedThrough < addDays(yesterday, -1);
+  const first = behind ? [aggregatedThrough, addDays(today, -CATCH_UP_DAYS)].sort().at(-1)! : addDays(yesterday, -1);
+  const days: string[] = [];
+  for (let day = first; day <= yesterday && days.length < DAILY_JOB_MAX_DAYS; day = addDays(day, 1)) days.push(day);
+  return days;
+}
+
+/**
+ * What the daily schedule runs: the days of `daysToAggregate`, one after another, noting after
+ * each how far it got (a run cut short resumes there). Every day is a rebuild, so the overlap
+ * with the previous run never counts a call twice.
  */
 export async function dailyUsageJob(now = clock.now()): Promise<DayAggregation[]> {
-  const today = now.toISOString().slice(0, 10);
-  const daysBefore = (n: number) => new Date(Date.parse(`${today}T00:00:00Z`) - n * 86_400_000).toISOString().slice(0, 10);
-  return [await aggregateDay(undefined, daysBefore(2)), await aggregateDay(undefined, daysBefore(1))];
+  const { data: progress } = await usageDb.job.get({ job: DAILY_JOB }).go({ consistent: true });
+  const outcomes: DayAggregation[] = [];
+  for (const day of daysToAggregate(now.toISOString().slice(0, 10), progress?.aggregatedThrough)) {
+    outcomes.push(await aggregateDay(undefined, day));
+    await usageDb.job.put({ job: DAILY_JOB, aggregatedThrough: day, updatedAt: clock.nowIso() }).go({ response: 'none' });
+  }
+  return outcomes;
 }
 
 /** `user#<UUID>` in any case names the same series as the lower-case id the logs keep. */
@@ -171,9 +195,15 @@ export interface DailyUsageQuery {
   limit?: number;
 }
 
+/** 30 days up to `to`, not before the first day there is. */
+function defaultFrom(to: string) {
+  const from = addDays(to, -(DEFAULT_DAYS - 1));
+  return from > FIRST_DAY ? from : FIRST_DAY; // a year before 0001 (`-000001-…`) sorts first too
+}
+
 export async function getDailyUsage(orgId: string, query: DailyUsageQuery = {}) {
   const to = query.to ?? clock.nowIso().slice(0, 10);
-  const from = query.from ?? new Date(Date.parse(`${to}T00:00:00Z`) - (DEFAULT_DAYS - 1) * 86_400_000).toISOString().slice(0, 10);
+  const from = query.from ?? defaultFrom(to);
   checkDay(from);
   checkDay(to);
   if (from > to)
@@ -185,8 +215,9 @@ export async function getDailyUsage(orgId: string, query: DailyUsageQuery = {}) 
   const { data, cursor } =
     dimension === 'user' || dimension === 'model'
       ? await pageOf(
-          // Days are the first part of this sort key: the day after `to` ends the range.
-          usageDb.daily.query.byDay({ orgId, kind: dimension }).between({ day: from }, { day: nextDay(to) }),
+          // Days are the first part of this sort key, then `#dimension_…`: `~` sorts after that `#`,
+          // so the bound takes in every dimension of `to` and nothing of the day after.
+          usageDb.daily.query.byDay({ orgId, kind: dimension }).between({ day: from }, { day: `${to}~` }),
           page,
         )
       : await pageOf(usageDb.daily.query.byDimension({ orgId, dimension }).between({ day: from }, { day: to }), page);

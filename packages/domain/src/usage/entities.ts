@@ -147,6 +147,29 @@ const UsageDayEntity = lazy(
     ),
 );
 
+/**
+ * How far the daily job got: the last day it aggregated, so that a run after missed ones
+ * (a schedule down for days) catches up from there. One item per job.
+ */
+const UsageJobEntity = lazy(
+  () =>
+    new Entity(
+      {
+        model: { entity: 'usagejob', version: '1', service },
+        attributes: {
+          job: { type: 'string', required: true, readOnly: true },
+          /** A UTC day, `YYYY-MM-DD`. */
+          aggregatedThrough: { type: 'string', required: true },
+          updatedAt: { type: 'string', required: true },
+        },
+        indexes: {
+          byJob: { pk: { field: 'pk', composite: ['job'] }, sk: { field: 'sk', composite: [] } },
+        },
+      },
+      config(),
+    ),
+);
+
 export const usageDb = {
   get log() {
     return UsageLogEntity();
@@ -156,6 +179,9 @@ export const usageDb = {
   },
   get activeDay() {
     return UsageDayEntity();
+  },
+  get job() {
+    return UsageJobEntity();
   },
 };
 

@@ -4,13 +4,29 @@ import { storedJsonObject } from '../shared/json-value.ts';
 import { AGENT_TYPES, USAGE_STATUSES } from './enums.ts';
 
 /** Usage logs: what the gateway records, what the API lists, filters and exports. */
-const DAY_MS = 86_400_000;
 
-/** `2024-05-01` → `2024-05-02`. */
-export const nextDay = (day: string) => new Date(Date.parse(`${day}T00:00:00Z`) + DAY_MS).toISOString().slice(0, 10);
+/**
+ * The exclusive end of a UTC day as a key bound: ISO 8601's `24:00` sorts after every instant
+ * of the day and before the next day, and stays a four-digit year on 9999-12-31 (the next day
+ * would be `+010000-01-01`, which sorts before every year).
+ */
+export const endOfDay = (day: string) => `${day}T24:00:00.000Z`;
 export const dayOf = (instant: string) => new Date(instant).toISOString().slice(0, 10);
 
 const utc = (s: string) => new Date(s).toISOString();
+
+/**
+ * Dates are kept and compared as ISO strings, which sort as time only with a four-digit year:
+ * an instant of year 0 or before, or after 9999 (in UTC, `-000001-…`, `+010000-…`), would
+ * make a range run backwards. Such dates are refused.
+ */
+export const FIRST_DAY = '0001-01-01';
+const inYears = (utcIso: string) => /^\d{4}-/.test(utcIso) && utcIso >= FIRST_DAY;
+const yearsMessage = 'Between years 0001 and 9999 (UTC)';
+/** A date-time with any offset, as UTC ISO, in years 0001–9999. */
+const utcInstant = isoDateTime.transform(utc).refine(inYears, yearsMessage);
+/** A UTC day, YYYY-MM-DD, in years 0001–9999. */
+export const usageDay = z.iso.date().refine(inYears, yearsMessage);
 const lowerUuid = uuid.transform((s) => s.toLowerCase());
 /** Provider and model names: they become parts of keys (`model#<model>`), so no `#`. */
 const label = z
@@ -43,8 +59,8 @@ export const recordUsageInput = z
     /** Defaults to input + output. */
     totalCostMicros: micros.optional(),
     credits: count.default(0),
-    requestAt: isoDateTime.transform(utc),
-    responseAt: isoDateTime.transform(utc),
+    requestAt: utcInstant,
+    responseAt: utcInstant,
     /** Defaults to responseAt − requestAt. */
     durationMs: z.number().int().min(0).max(86_400_000).optional(),
     status: z.enum(USAGE_STATUSES),
@@ -76,12 +92,14 @@ export const usageFilters = z.object({
   model: label.optional(),
   from: dateOrInstant
     .transform((v) => (v.length === 10 ? `${v}T00:00:00.000Z` : utc(v)))
+    .refine(inYears, yearsMessage)
     .optional()
-    .describe('Inclusive: an instant, or a UTC day (from its start)'),
+    .describe('Inclusive: an instant, or a UTC day (from its start); years 0001–9999 in UTC'),
   to: dateOrInstant
-    .transform((v) => (v.length === 10 ? `${nextDay(v)}T00:00:00.000Z` : utc(v)))
+    .transform((v) => (v.length === 10 ? endOfDay(v) : utc(v)))
+    .refine(inYears, yearsMessage)
     .optional()
-    .describe('Exclusive instant, or a UTC day (up to its end, inclusive)'),
+    .describe('Exclusive instant, or a UTC day (up to its end, inclusive); years 0001–9999 in UTC'),
 });
 export type UsageFilters = z.output<typeof usageFilters>;
 
@@ -143,8 +161,8 @@ export const dimension = z
 export const DAILY_MAX_ITEMS = 1000;
 export const dailyUsageQuery = z
   .object({
-    from: z.iso.date().optional().describe('First UTC day, inclusive (default: 29 days before `to`)'),
-    to: z.iso.date().optional().describe('Last UTC day, inclusive (default: today)'),
+    from: usageDay.optional().describe('First UTC day, inclusive (default: 29 days before `to`); years 0001–9999'),
+    to: usageDay.optional().describe('Last UTC day, inclusive (default: today); years 0001–9999'),
     dimension: dimension.default('org'),
     cursor: z.string().max(2048).optional(),
     limit: z.coerce.number().int().min(1).max(DAILY_MAX_ITEMS).optional(),
