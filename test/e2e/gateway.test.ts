@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SETTLE_MS, modelMetricsJob } from '@platform/domain/gateway/metrics';
-import { api, baseUrl, createTeam, signUpPlatformAdmin, signUpUser } from '../helpers/api.ts';
+import { api, baseUrl, createTeam, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
 import { credits, gateway, keyFor, readStream, stream, usageOf } from '../helpers/gateway.ts';
 
 /**
@@ -239,6 +239,62 @@ describe.concurrent('embeddings, images and models', () => {
     expect(res.status).toBe(200);
     expect(res.body.object).toBe('list');
     expect(res.body.data.map((m: { id: string }) => m.id)).toContain(CHAT);
+  });
+});
+
+describe.concurrent('custom models', () => {
+  const free = { inputPerMTokMicros: 0, outputPerMTokMicros: 0, perImageMicros: 0 };
+  const customModel = (owner: SignedInUser, orgId: string, body: Record<string, unknown>) =>
+    api('POST', `/v1/orgs/${orgId}/models`, {
+      token: owner.accessToken,
+      body: { providerSlug: 'local', name: 'Priced by us', type: 'TEXT', pricing: free, ...body },
+    });
+
+  it('are charged at the platform’s price when the platform’s key serves them, whatever their own price', async () => {
+    const owner = await signUpUser('gwcustom');
+    const { orgId } = await createTeam(owner);
+    const h = { 'openai-organization': orgId };
+    const chat = await customModel(owner, orgId, { providerModelId: CHAT });
+    const images = await customModel(owner, orgId, { providerModelId: 'local-image', type: 'IMAGE', capabilities: ['images'] });
+    expect([chat.status, images.status]).toEqual([201, 201]);
+    const before = await credits(owner, orgId);
+    const res = await gateway('/chat/completions', { token: owner.accessToken }, { model: chat.body.modelId, messages }, h);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.headers.get('x-route')).toContain('key=platform');
+    const img = await gateway(
+      '/images/generations',
+      { token: owner.accessToken },
+      { model: images.body.modelId, prompt: 'a cat', n: 4 },
+      h,
+    );
+    expect(img.status, JSON.stringify(img.body)).toBe(200);
+
+    // Priced as the catalogue's local-chat (0.1 / 0.2 USD per million tokens) and local-image (0.001 USD an image).
+    const logs = await usageOf(owner, orgId, 2);
+    const chatLog = logs.find((l) => l.model === chat.body.modelId)!;
+    expect(chatLog.inputCostMicros).toBe(Math.ceil((chatLog.inputTokens * 100_000) / 1_000_000));
+    expect(chatLog.outputCostMicros).toBe(Math.ceil((chatLog.outputTokens * 200_000) / 1_000_000));
+    expect(logs.find((l) => l.model === images.body.modelId)).toMatchObject({ totalCostMicros: 4_000 });
+    expect(logs.every((l) => l.credits > 0)).toBe(true);
+    const after = await credits(owner, orgId);
+    expect(after).toMatchObject({ available: before.available - chatLog.credits - 1, reserved: 0 });
+  });
+
+  it('not in the platform’s catalogue are served only through an own key', async () => {
+    const owner = await signUpUser('gwcustom2');
+    const { orgId } = await createTeam(owner);
+    const made = await customModel(owner, orgId, { providerModelId: 'my-own-model' });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    const res = await gateway(
+      '/chat/completions',
+      { token: owner.accessToken },
+      { model: made.body.modelId, messages },
+      {
+        'openai-organization': orgId,
+      },
+    );
+    expect(res.status, JSON.stringify(res.body)).toBe(422);
+    expect(res.body.error.message).toContain('own key');
   });
 });
 

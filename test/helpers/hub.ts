@@ -49,3 +49,22 @@ export async function countRequests<T>(work: () => Promise<T>): Promise<{ result
   sent = [];
   return { result, requests };
 }
+
+/** The HTTP status a domain call answers: 200 when it succeeds, its error's status when it throws. */
+export const statusOf = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 200,
+    (e: { status?: number }) => e.status,
+  );
+
+/** A routing rule's input sending TEXT calls to `targets`, equally weighted, with `extra` fields over it. */
+export const ruleInput = (targets: string[], extra: Record<string, unknown> = {}) => ({
+  name: 'Test rule',
+  priority: 50,
+  modelType: 'TEXT' as const,
+  conditions: {},
+  targets: targets.map((modelId) => ({ modelId, weight: 1 })),
+  fallbacks: [] as string[],
+  isActive: true,
+  ...extra,
+});

@@ -19,7 +19,7 @@ import { saveCatalogueModel } from '@platform/domain/hub/models';
 import { dynamo, tableName } from '@platform/domain/shared/dynamo';
 import { transactGet } from '@platform/domain/shared/transactions';
 import { decryptSecret } from '@platform/domain/shared/secrets';
-import { newOrgId, orgOwnerOf, platformOwnerOf, uniqueSlug, userOwnerOf } from '../helpers/hub.ts';
+import { newOrgId, orgOwnerOf, platformOwnerOf, uniqueSlug, userOwnerOf, statusOf } from '../helpers/hub.ts';
 
 /**
  * Provider credentials against DynamoDB Local: what is stored (never the key in clear), what
@@ -29,11 +29,6 @@ import { newOrgId, orgOwnerOf, platformOwnerOf, uniqueSlug, userOwnerOf } from '
 const admin = platformOwnerOf();
 const provider = uniqueSlug('keys');
 const secret = () => `sk-live-${randomUUID().replace(/-/g, '')}`;
-const status = (promise: Promise<unknown>) =>
-  promise.then(
-    () => 200,
-    (e: { status?: number }) => e.status,
-  );
 
 beforeAll(async () => {
   await saveProvider(admin, provider, {
@@ -263,7 +258,7 @@ describe('using a key', () => {
     expect(stored.lastTest).toEqual(failed);
     expect(JSON.stringify(await storedItem(owner.key, created.credentialId))).not.toContain(key);
     expect(
-      await status(
+      await statusOf(
         recordCredentialTest(owner, 'pcr_01jq0000000000000000000000', {
           ok: true,
           responseTimeMs: 1,
@@ -272,7 +267,7 @@ describe('using a key', () => {
         }),
       ),
     ).toBe(404);
-    expect(await status(getCredentialForCall(orgOwnerOf(newOrgId()), created.credentialId))).toBe(404);
+    expect(await statusOf(getCredentialForCall(orgOwnerOf(newOrgId()), created.credentialId))).toBe(404);
   });
 
   it('tests a key on the provider’s cheapest chat model when the credential names none', async () => {
@@ -314,7 +309,7 @@ describe('using a key', () => {
     });
     const owner = orgOwnerOf(newOrgId());
     const bare = await createCredential(owner, { label: 'Bare', providerSlug: uncatalogued, key: secret() });
-    expect(await status(getCredentialForCall(owner, bare.credentialId))).toBe(422);
+    expect(await statusOf(getCredentialForCall(owner, bare.credentialId))).toBe(422);
     const named = await createCredential(owner, {
       label: 'Named',
       providerSlug: uncatalogued,

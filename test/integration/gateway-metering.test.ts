@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ledgerDb } from '@platform/domain/billing/entities';
 import { dynamo } from '@platform/domain/shared/dynamo';
 import { credit, getBalance, releaseExpiredReservations } from '@platform/domain/billing/ledger';
 import type { OrgAccess } from '@platform/domain/identity/access';
 import type { Organization } from '@platform/domain/identity/entities';
+import { clock } from '@platform/domain/shared/clock';
 import {
   admit,
   forgetLeases,
+  LEASE_MS,
   record,
   setLeaseSizing,
   type CallRecord,
@@ -173,7 +175,12 @@ describe('gateway metering (DynamoDB Local)', () => {
 });
 
 describe('gateway admission leases (DynamoDB Local)', () => {
-  afterEach(() => setLeaseSizing());
+  afterEach(() => {
+    setLeaseSizing();
+    vi.useRealTimers();
+    clock.reset();
+    forgetLeases(); // each test's leases are its own: none closes during the next test
+  });
   /** Limits with room for leases (a lease takes at most a tenth of a limit). */
   const roomy = [{ subject: 'org', resource: 'chat', hourly: 1000 }];
   const pricey = (credits: number) => ({ inputTokens: credits * 10_000 });
@@ -344,6 +351,52 @@ describe('gateway admission leases (DynamoDB Local)', () => {
     const { data: holds } = await ledgerDb.reservation.query.byId({ orgId }).go({ pages: 'all' });
     // The lease drew all five calls; the next lease, taken ahead at half, none yet.
     expect(holds.map((h) => h.drawn ?? 0).sort((a, b) => a - b)).toEqual([0, 15]);
+  });
+
+  /** Six calls of one caller from a lease of 10 (× 2 credits): half used, the next lease was taken ahead. */
+  async function burst(access: OrgAccess) {
+    setLeaseSizing(() => 10);
+    for (let i = 0; i < 6; i++) {
+      const call: MeteredCall = { access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' };
+      await record(call, await admit(call, 2), done(candidate(), pricey(1)));
+    }
+    expect(await getBalance(access.orgId)).toMatchObject({ available: 60, reserved: 40 });
+    expect(await hourlyUsed(access)).toBe(20);
+  }
+
+  it('close the leases of a caller that went quiet at their end, the one taken ahead too, giving back all they did not use', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'], shouldAdvanceTime: true });
+    const orgId = newOrg();
+    await credit(orgId, 'grant', 'grant', 100);
+    const access = accessFor(orgId, roomy);
+    await burst(access);
+    // No call comes any more: the leases' timers close them at their end.
+    clock.advance(LEASE_MS);
+    vi.advanceTimersByTime(LEASE_MS + 1);
+    await vi.waitFor(
+      async () => {
+        expect(await getBalance(orgId)).toMatchObject({ available: 94, reserved: 0 });
+        expect(await hourlyUsed(access)).toBe(6);
+      },
+      { timeout: 5_000, interval: 50 },
+    );
+    expect(await ledgerSum(orgId)).toBe(94);
+  });
+
+  it('close, at the container’s next call, leases whose end passed while it was frozen (no timer ran)', async () => {
+    const orgId = newOrg();
+    await credit(orgId, 'grant', 'grant', 100);
+    const access = accessFor(orgId, roomy);
+    await burst(access);
+    // A Lambda container frozen past the leases' end: the clock moved on, no timer ran. Another
+    // member's call is the container's next; its record waits for the closes.
+    clock.advance(LEASE_MS);
+    setLeaseSizing(() => 1);
+    const other: MeteredCall = { access: accessFor(orgId, roomy), requestId: randomUUID(), agentType: 'chat', resource: 'chat' };
+    await record(other, await admit(other, 2), done(candidate(), pricey(1)));
+    expect(await getBalance(orgId)).toMatchObject({ available: 93, reserved: 0 });
+    expect(await hourlyUsed(access)).toBe(7);
+    expect(await ledgerSum(orgId)).toBe(93);
   });
 
   it('leave a dead container’s lease to the sweep, which charges what its calls drew and releases the rest', async () => {

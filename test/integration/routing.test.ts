@@ -12,7 +12,16 @@ import { orgKey } from '@platform/domain/hub/owners';
 import { db } from '@platform/domain/identity/entities';
 import type { OrgAccess } from '@platform/domain/identity/access';
 import { createCustomModel } from '@platform/domain/hub/custom-models';
-import { countRequests, newOrgId, orgOwnerOf, platformOwnerOf, uniqueSlug, userOwnerOf } from '../helpers/hub.ts';
+import {
+  countRequests,
+  newOrgId,
+  orgOwnerOf,
+  platformOwnerOf,
+  uniqueSlug,
+  userOwnerOf,
+  statusOf,
+  ruleInput,
+} from '../helpers/hub.ts';
 
 /**
  * The router against DynamoDB Local: rules before the requested model, organization before
@@ -33,22 +42,7 @@ const request = (orgId: string, requestedModel: string, extra: Partial<RouteRequ
   apiKeyStrategy: 'PLATFORM',
   ...extra,
 });
-const rule = (targets: string[], extra: Record<string, unknown> = {}) => ({
-  name: 'Test rule',
-  priority: 50,
-  modelType: 'TEXT' as const,
-  conditions: {},
-  targets: targets.map((modelId) => ({ modelId, weight: 1 })),
-  fallbacks: [] as string[],
-  isActive: true,
-  ...extra,
-});
 const fixed = (value: number) => ({ random: () => value });
-const status = (promise: Promise<unknown>) =>
-  promise.then(
-    () => 200,
-    (e: { status?: number }) => e.status,
-  );
 
 beforeAll(async () => {
   await saveProvider(admin, provider, {
@@ -101,9 +95,9 @@ describe('the requested model, when no rule applies', () => {
 
   it('is a 404 when unknown and a 422 when it cannot serve the call', async () => {
     const orgId = newOrgId();
-    expect(await status(resolveRoute(request(orgId, 'no-such-model')))).toBe(404);
-    expect(await status(resolveRoute(request(orgId, 'nova-canvas')))).toBe(422); // an IMAGE model for a TEXT call
-    expect(await status(resolveRoute(request(orgId, 'nova-micro', { operation: 'embeddings' })))).toBe(422);
+    expect(await statusOf(resolveRoute(request(orgId, 'no-such-model')))).toBe(404);
+    expect(await statusOf(resolveRoute(request(orgId, 'nova-canvas')))).toBe(422); // an IMAGE model for a TEXT call
+    expect(await statusOf(resolveRoute(request(orgId, 'nova-micro', { operation: 'embeddings' })))).toBe(422);
     const image = await resolveRoute(request(orgId, 'default-image', { type: 'IMAGE' }));
     expect(image.candidates[0]).toMatchObject({ modelId: 'nova-canvas', pricing: { perImageMicros: 40_000 } });
   });
@@ -115,7 +109,7 @@ describe('an organization’s custom models', () => {
     const access = { orgId, actorId: randomUUID(), actorType: 'user' } as OrgAccess;
     const custom = await createCustomModel(access, {
       providerSlug: 'bedrock',
-      providerModelId: 'gpt-4o-mini',
+      providerModelId: 'amazon.nova-lite-v1:0',
       name: 'Our fast model',
       type: 'TEXT',
       capabilities: ['chat'],
@@ -127,13 +121,78 @@ describe('an organization’s custom models', () => {
     expect((await resolveRoute(request(orgId, 'fast'))).candidates[0]!.modelId).toBe(custom.modelId);
     expect((await resolveRoute(request(orgId, custom.modelId))).candidates[0]).toMatchObject({
       modelName: 'Our fast model',
-      target: { adapter: 'bedrock', providerModelId: 'gpt-4o-mini' },
+      target: { adapter: 'bedrock', providerModelId: 'amazon.nova-lite-v1:0' },
     });
     expect((await resolveRoute(request(newOrgId(), 'fast'))).candidates[0]!.modelId).toBe('nova-micro');
-    // By provider model id, the catalogue's own `gpt-4o-mini` id comes first.
+    // A catalogue id comes before any provider model id; by provider model id, the organization's own first.
     const [orgSnapshot, platformSnapshot] = await Promise.all([cachedSnapshot(orgKey(orgId)), cachedSnapshot('platform')]);
-    expect(findModel('gpt-4o-mini', orgSnapshot, platformSnapshot)?.modelId).toBe('gpt-4o-mini');
-    expect(findModel('GPT-4o-mini', orgSnapshot, platformSnapshot)?.modelId).toBe('gpt-4o-mini');
+    expect(findModel('NOVA-LITE', orgSnapshot, platformSnapshot)?.modelId).toBe('nova-lite');
+    expect(findModel('amazon.nova-lite-v1:0', orgSnapshot, platformSnapshot)?.modelId).toBe(custom.modelId);
+  });
+
+  it('are charged at the catalogue’s price through the platform’s key, at their own through an own key', async () => {
+    const orgId = newOrgId();
+    const access = { orgId, actorId: randomUUID(), actorType: 'user' } as OrgAccess;
+    const free = { inputPerMTokMicros: 0, outputPerMTokMicros: 0, perImageMicros: 0 };
+    const custom = (providerSlug: string, providerModelId: string, extra: Record<string, unknown> = {}) =>
+      createCustomModel(access, {
+        providerSlug,
+        providerModelId,
+        name: 'Priced by us',
+        type: 'TEXT',
+        capabilities: ['chat'],
+        pricing: free,
+        status: 'Active',
+        tags: [],
+        aliases: [],
+        ...extra,
+      });
+    // Bedrock runs on the platform's IAM role: Claude 3.5 Sonnet at zero is Claude 3.5 Sonnet at its price.
+    const sonnet = await custom('bedrock', 'anthropic.claude-3-5-sonnet-20240620-v1:0');
+    expect((await resolveRoute(request(orgId, sonnet.modelId))).candidates).toEqual([
+      expect.objectContaining({
+        keySource: 'platform',
+        pricing: { inputPerMTokMicros: 3_000_000, outputPerMTokMicros: 15_000_000 },
+      }),
+    ]);
+    const image = await custom('local', 'local-image', { type: 'IMAGE', capabilities: ['images'] });
+    expect((await resolveRoute(request(orgId, image.modelId, { type: 'IMAGE' }))).candidates[0]!.pricing).toMatchObject({
+      perImageMicros: 1_000,
+    });
+
+    // Not in the catalogue: the platform has no price for it, so its key does not serve it.
+    const unknown = await custom('bedrock', 'amazon.some-model-v9:0');
+    await expect(resolveRoute(request(orgId, unknown.modelId))).rejects.toMatchObject({
+      status: 422,
+      message: expect.stringContaining('your own key for bedrock'),
+    });
+    const name = virtual();
+    await createRule(orgOwnerOf(orgId), ruleInput([unknown.modelId, 'nova-micro'], { conditions: { models: [name] } }));
+    const ruled = await resolveRoute(request(orgId, name));
+    expect(ruled.candidates.map((c) => c.modelId)).toEqual(['nova-micro']);
+    expect(ruled.explanation).toContain(`skipped=${unknown.modelId}:needs-own-key`);
+
+    // HYBRID: the own key at the organization's price (not charged), the platform's key behind it at the platform's.
+    const ours = await custom(provider, 'test-chat-1');
+    const platformCredential = await createCredential(admin, {
+      label: 'Platform',
+      providerSlug: provider,
+      key: `sk-${randomUUID().replace(/-/g, '')}`,
+    });
+    try {
+      await createCredential(orgOwnerOf(orgId), {
+        label: 'Own',
+        providerSlug: provider,
+        key: `sk-${randomUUID().replace(/-/g, '')}`,
+      });
+      const plan = await resolveRoute(request(orgId, ours.modelId, { apiKeyStrategy: 'HYBRID' }));
+      expect(plan.candidates.map((c) => [c.keySource, c.pricing])).toEqual([
+        ['byok', free],
+        ['platform', { inputPerMTokMicros: 1_000_000, outputPerMTokMicros: 2_000_000 }],
+      ]);
+    } finally {
+      await deleteCredential(admin, platformCredential.credentialId);
+    }
   });
 });
 
@@ -142,9 +201,9 @@ describe('routing rules', () => {
     const orgId = newOrgId();
     const owner = orgOwnerOf(orgId);
     const name = virtual();
-    const global = await createRule(admin, rule(['claude-3-haiku'], { priority: 1, conditions: { models: [name] } }));
-    const late = await createRule(owner, rule(['nova-lite'], { priority: 50, conditions: { models: [name] } }));
-    const early = await createRule(owner, rule(['nova-pro'], { priority: 10, conditions: { models: [name] } }));
+    const global = await createRule(admin, ruleInput(['claude-3-haiku'], { priority: 1, conditions: { models: [name] } }));
+    const late = await createRule(owner, ruleInput(['nova-lite'], { priority: 50, conditions: { models: [name] } }));
+    const early = await createRule(owner, ruleInput(['nova-pro'], { priority: 10, conditions: { models: [name] } }));
     try {
       const first = await resolveRoute(request(orgId, name));
       expect(first).toMatchObject({ ruleId: early.ruleId, candidates: [{ modelId: 'nova-pro' }] });
@@ -161,14 +220,14 @@ describe('routing rules', () => {
     } finally {
       await deleteRule(admin, global.ruleId);
     }
-    expect(await status(resolveRoute(request(orgId, name)))).toBe(404);
+    expect(await statusOf(resolveRoute(request(orgId, name)))).toBe(404);
   });
 
   it('pick the primary target by weight, then the other targets, then the fallbacks, each model once', async () => {
     const orgId = newOrgId();
     const name = virtual();
     await createRule(orgOwnerOf(orgId), {
-      ...rule([], { conditions: { models: [name] }, fallbacks: ['nova-pro', 'nova-micro'] }),
+      ...ruleInput([], { conditions: { models: [name] }, fallbacks: ['nova-pro', 'nova-micro'] }),
       targets: [
         { modelId: 'nova-micro', weight: 1 },
         { modelId: 'nova-lite', weight: 3 },
@@ -195,8 +254,8 @@ describe('routing rules', () => {
   it('apply only when their plan and tag conditions hold', async () => {
     const orgId = newOrgId();
     const owner = orgOwnerOf(orgId);
-    await createRule(owner, rule(['nova-pro'], { priority: 1, conditions: { planIds: ['pro', 'team'] } }));
-    await createRule(owner, rule(['nova-lite'], { priority: 2, conditions: { tags: ['batch', 'eu'] } }));
+    await createRule(owner, ruleInput(['nova-pro'], { priority: 1, conditions: { planIds: ['pro', 'team'] } }));
+    await createRule(owner, ruleInput(['nova-lite'], { priority: 2, conditions: { tags: ['batch', 'eu'] } }));
     expect((await resolveRoute(request(orgId, 'fast'))).candidates[0]!.modelId).toBe('nova-micro');
     expect((await resolveRoute(request(orgId, 'fast', { planId: 'pro' }))).candidates[0]!.modelId).toBe('nova-pro');
     expect((await resolveRoute(request(orgId, 'fast', { tags: ['batch'] }))).candidates[0]!.modelId).toBe('nova-micro');
@@ -205,12 +264,28 @@ describe('routing rules', () => {
     expect((await resolveRoute(request(orgId, 'default-image', { type: 'IMAGE', planId: 'pro' }))).ruleId).toBe('default');
   });
 
+  it('of type CODE apply to chat calls, which are TEXT (TEXT and CODE are interchangeable)', async () => {
+    const orgId = newOrgId();
+    const name = virtual();
+    const code = await createRule(
+      orgOwnerOf(orgId),
+      ruleInput(['nova-lite'], { modelType: 'CODE', conditions: { models: [name] } }),
+    );
+    expect(await resolveRoute(request(orgId, name))).toMatchObject({
+      ruleId: code.ruleId,
+      candidates: [{ modelId: 'nova-lite' }],
+    });
+    expect((await resolveRoute(request(orgId, name, { type: 'CODE' }))).ruleId).toBe(code.ruleId);
+  });
+
   it('leave out models over the cost cap, retired ones and ones without a key, and say so', async () => {
     const orgId = newOrgId();
     const name = virtual();
     const created = await createRule(
       orgOwnerOf(orgId),
-      rule(['claude-3-5-sonnet', chatModel, 'nova-micro'], { conditions: { models: [name], maxCostPerMTokMicros: 2_000_000 } }),
+      ruleInput(['claude-3-5-sonnet', chatModel, 'nova-micro'], {
+        conditions: { models: [name], maxCostPerMTokMicros: 2_000_000 },
+      }),
     );
     const plan = await resolveRoute(request(orgId, name));
     expect(plan.candidates.map((c) => c.modelId)).toEqual(['nova-micro']);
@@ -218,13 +293,13 @@ describe('routing rules', () => {
 
     // A rule that offers nothing usable passes the call on.
     await patchRule(orgOwnerOf(orgId), created.ruleId, { targets: [{ modelId: 'claude-3-5-sonnet', weight: 1 }] });
-    expect(await status(resolveRoute(request(orgId, name)))).toBe(404);
+    expect(await statusOf(resolveRoute(request(orgId, name)))).toBe(404);
   });
 
   it('send each operation only to models that can do it', async () => {
     const orgId = newOrgId();
     const name = virtual();
-    await createRule(orgOwnerOf(orgId), rule(['nova-micro', 'titan-embed-text-v2'], { conditions: { models: [name] } }));
+    await createRule(orgOwnerOf(orgId), ruleInput(['nova-micro', 'titan-embed-text-v2'], { conditions: { models: [name] } }));
     const embed = await resolveRoute(request(orgId, name, { operation: 'embeddings' }));
     expect(embed.candidates.map((c) => c.modelId)).toEqual(['titan-embed-text-v2']);
     const chat = await resolveRoute(request(orgId, name));
@@ -236,7 +311,10 @@ describe('routing rules', () => {
   it('explain themselves in short printable ASCII', async () => {
     const orgId = newOrgId();
     const name = virtual();
-    await createRule(orgOwnerOf(orgId), rule(['nova-micro'], { name: 'Règle d’été ✓ "quoted"', conditions: { models: [name] } }));
+    await createRule(
+      orgOwnerOf(orgId),
+      ruleInput(['nova-micro'], { name: 'Règle d’été ✓ "quoted"', conditions: { models: [name] } }),
+    );
     const { explanation } = await resolveRoute(request(orgId, name));
     expect(explanation).toMatch(/^[\x20-\x7e]+$/);
     expect(explanation.length).toBeLessThanOrEqual(400);
@@ -250,7 +328,7 @@ describe('whose key pays (apiKeyStrategy)', () => {
   it('PLATFORM: the platform’s key only; a provider without one cannot be used', async () => {
     const orgId = newOrgId();
     await createCredential(orgOwnerOf(orgId), { label: 'Ours', providerSlug: provider, key: key() });
-    expect(await status(resolveRoute(request(orgId, chatModel)))).toBe(422);
+    expect(await statusOf(resolveRoute(request(orgId, chatModel)))).toBe(422);
     const platformKey = key();
     const credential = await createCredential(admin, { label: 'Platform', providerSlug: provider, key: platformKey });
     try {
@@ -312,7 +390,7 @@ describe('whose key pays (apiKeyStrategy)', () => {
   it('HYBRID: an own key when there is one, else the platform’s', async () => {
     const orgId = newOrgId();
     const hybrid = { apiKeyStrategy: 'HYBRID' as const };
-    expect(await status(resolveRoute(request(orgId, chatModel, hybrid)))).toBe(422);
+    expect(await statusOf(resolveRoute(request(orgId, chatModel, hybrid)))).toBe(422);
     const platformCredential = await createCredential(admin, { label: 'Platform', providerSlug: provider, key: key() });
     try {
       expect((await resolveRoute(request(orgId, chatModel, hybrid))).candidates[0]).toMatchObject({
@@ -352,7 +430,7 @@ describe('whose key pays (apiKeyStrategy)', () => {
       expect(hybrid.explanation).toContain(`pick=${chatModel} key=byok then=${chatModel}@platform`);
       // Under a rule, each model's keys come together, before the next model.
       const name = virtual();
-      await createRule(orgOwnerOf(orgId), rule([chatModel], { conditions: { models: [name] }, fallbacks: ['nova-micro'] }));
+      await createRule(orgOwnerOf(orgId), ruleInput([chatModel], { conditions: { models: [name] }, fallbacks: ['nova-micro'] }));
       const ruled = await resolveRoute(request(orgId, name, { apiKeyStrategy: 'HYBRID' }));
       expect(ruled.candidates.map((c) => [c.modelId, c.keySource])).toEqual([
         [chatModel, 'byok'],
@@ -393,10 +471,10 @@ describe('whose key pays (apiKeyStrategy)', () => {
       })
       .go();
     const { apiKeyStrategy: _none, ...withoutStrategy } = request(orgId, chatModel);
-    expect(await status(resolveRoute(withoutStrategy))).toBe(422); // BYOK without a key
+    expect(await statusOf(resolveRoute(withoutStrategy))).toBe(422); // BYOK without a key
     await createCredential(orgOwnerOf(orgId), { label: 'Own', providerSlug: provider, key: key() });
     expect((await resolveRoute(withoutStrategy)).candidates[0]!.keySource).toBe('byok');
-    expect(await status(resolveRoute({ ...withoutStrategy, orgId: newOrgId() }))).toBe(404);
+    expect(await statusOf(resolveRoute({ ...withoutStrategy, orgId: newOrgId() }))).toBe(404);
   });
 });
 
@@ -447,23 +525,23 @@ describe('the hot path', () => {
   it('sees another instance’s change only after the TTL, and its own at once', async () => {
     const orgId = newOrgId();
     const name = virtual();
-    expect(await status(resolveRoute(request(orgId, name)))).toBe(404);
+    expect(await statusOf(resolveRoute(request(orgId, name)))).toBe(404);
     // Written as another Lambda instance would: this process's snapshot is not told.
     const ruleId = `rtr_${randomUUID().replace(/-/g, '').slice(0, 26)}`;
     await hubDb.routingRule
       .create({
-        ...rule(['nova-micro'], { conditions: { models: [name] } }),
+        ...ruleInput(['nova-micro'], { conditions: { models: [name] } }),
         owner: orgKey(orgId),
         ruleId,
         createdBy: 'elsewhere',
       })
       .go();
-    expect(await status(resolveRoute(request(orgId, name)))).toBe(404);
+    expect(await statusOf(resolveRoute(request(orgId, name)))).toBe(404);
     vi.spyOn(Date, 'now').mockReturnValue(Date.now() + OWNER_TTL_MS + 1);
     expect((await resolveRoute(request(orgId, name))).ruleId).toBe(ruleId);
     vi.restoreAllMocks();
     // A change through the domain in this process invalidates the snapshot immediately.
     await deleteRule(orgOwnerOf(orgId), ruleId);
-    expect(await status(resolveRoute(request(orgId, name)))).toBe(404);
+    expect(await statusOf(resolveRoute(request(orgId, name)))).toBe(404);
   });
 });

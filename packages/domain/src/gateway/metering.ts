@@ -26,7 +26,11 @@ import type { Candidate } from './types.ts';
  *   record draws its charge from the lease's hold with the usage log and metric (one transaction).
  * - A lease serves one call at a time (as a Lambda container does) and new calls for
  *   `LEASE_MS` at most, never past a limit window. It then closes: what was drawn is settled
- *   as one ledger row, the rest of the hold and the unused limit units are given back.
+ *   as one ledger row, the rest of the hold and the unused limit units are given back. It
+ *   closes at its end whether or not calls still come (a lease the caller stopped using, or
+ *   one taken ahead and never used, gives everything back): an unref'd timer closes it, and
+ *   since a Lambda container is frozen between invocations, so does the container's next
+ *   admission or record past that end; the record of a call waits for the closes under way.
  * - When a lease of several calls would pass a limit or the balance, the call is admitted on
  *   its own, so refusals (429, 402) come exactly where they would without leases.
  * - A container that dies with a lease open leaves its hold to the sweep of expired holds,
@@ -93,6 +97,19 @@ interface Pool {
 
 const pools = new Map<string, Pool>();
 
+/**
+ * This container's open leases of several calls, each with the timer that closes it at its end
+ * (a lease of one call is settled with that call's record). `nextEnd` is the soonest end, so a
+ * call checks for ended leases with one comparison.
+ */
+const ending = new Map<Lease, ReturnType<typeof setTimeout>>();
+let nextEnd = Infinity;
+/** Closes under way: a record waits for them, so none is left half done when an invocation ends. */
+const closings = new Set<Promise<void>>();
+
+/** Lease time: the domain's clock (tests move it). */
+const nowMs = () => clock.now().getTime();
+
 /** Calls a lease opened now should cover: about a second of the caller's recent demand. */
 let leaseUnits = (callsLastSecond: number, leasesInUse: number) =>
   Math.min(MAX_LEASE_UNITS, Math.max(1, Math.ceil(callsLastSecond / Math.max(1, leasesInUse))));
@@ -104,7 +121,12 @@ export function setLeaseSizing(size?: typeof leaseUnits) {
 }
 
 /** Tests: this container forgets its leases without closing them (as when it dies). */
-export const forgetLeases = () => pools.clear();
+export function forgetLeases() {
+  pools.clear();
+  for (const timer of ending.values()) clearTimeout(timer);
+  ending.clear();
+  nextEnd = Infinity;
+}
 
 const resourcesOf = (call: MeteredCall) =>
   [call.resource, call.access.caller.kind === 'apiClient' ? 'api' : undefined].filter((r): r is string => !!r);
@@ -135,7 +157,8 @@ export async function admit(call: MeteredCall, credits: number): Promise<Admissi
   const subjects = limitSubjects(call.access);
   const key = [call.access.orgId, subjectKey(subjects[1]!), ...resources].join('|');
   const pool = poolOf(key);
-  const now = Date.now();
+  closeEnded();
+  const now = nowMs();
   const lease = pool.leases.find((l) => !l.busy && !l.closing && l.units > 0 && l.credits >= credits && now < l.validUntil);
   const size = () =>
     Math.min(
@@ -148,19 +171,44 @@ export async function admit(call: MeteredCall, credits: number): Promise<Admissi
     if (!lease.single && !lease.renewing && !pool.opening && lease.units <= lease.size / 2) {
       lease.renewing = true;
       pool.opening = open(call, subjects, resources, credits, Math.max(2, size()), key)
-        .then((next) => void pool.leases.push(next))
+        .then((next) => keep(pool, next))
         .catch(() => undefined) // the next call opens one itself, and meets the refusal then
         .finally(() => (pool.opening = undefined));
     }
     return admission;
   }
   // Closed in the background; the next record of this caller waits for them (and reports a failure).
-  for (const stale of pool.leases.filter((l) => !l.busy && !l.closing)) closeLease(pool, stale).catch(() => undefined);
+  for (const stale of pool.leases.filter((l) => !l.busy && !l.closing)) closeLease(stale).catch(() => undefined);
   const units = size();
   const opened = (units > 1 && (await open(call, subjects, resources, credits, units, key).catch(() => undefined))) || undefined;
   const fresh = opened ?? (await open(call, subjects, resources, credits, 1, key));
-  pool.leases.push(fresh);
+  keep(pool, fresh);
   return take(fresh, credits);
+}
+
+/** A new lease joins its caller's pool; one of several calls is closed at its end if no call closes it first. */
+function keep(pool: Pool, lease: Lease) {
+  pool.leases.push(lease);
+  if (lease.single) return;
+  const timer = setTimeout(closeEnded, Math.max(0, lease.validUntil - nowMs()) + 1);
+  // A lease must not keep a process alive: one that exits leaves the lease to the sweep, as one that dies.
+  timer.unref?.();
+  ending.set(lease, timer);
+  nextEnd = Math.min(nextEnd, lease.validUntil);
+}
+
+/**
+ * Closes this container's leases past their end that no call is using (the record of a call
+ * using one closes it). Run by the leases' timers and, for a container that was frozen past
+ * them (Lambda), by its next admission or record: one comparison while no lease has ended.
+ */
+function closeEnded() {
+  const now = nowMs();
+  if (now < nextEnd) return;
+  nextEnd = Infinity;
+  for (const lease of ending.keys())
+    if (now >= lease.validUntil && !lease.busy) void closeLease(lease).catch(() => undefined);
+    else nextEnd = Math.min(nextEnd, lease.validUntil);
 }
 
 function take(lease: Lease, credits: number): Admission {
@@ -195,7 +243,7 @@ async function open(call: MeteredCall, subjects: Subject[], resources: string[],
       throw new PaymentRequiredError(`The organization does not have the ${credits} credits this call may cost`);
     }
   }
-  const ends = Math.min(...limits.counters.map((c) => c.resetsAt.getTime()), now.getTime() + LEASE_MS);
+  const ends = Math.min(...limits.counters.map((c) => c.resetsAt.getTime()), nowMs() + LEASE_MS);
   return {
     key,
     orgId: access.orgId,
@@ -213,8 +261,11 @@ async function open(call: MeteredCall, subjects: Subject[], resources: string[],
 }
 
 /** Settles what the lease's calls drew, gives back the rest of its hold and its unused units; once. */
-function closeLease(pool: Pool, lease: Lease): Promise<void> {
-  lease.closing ??= (async () => {
+function closeLease(lease: Lease): Promise<void> {
+  if (lease.closing) return lease.closing;
+  clearTimeout(ending.get(lease));
+  ending.delete(lease);
+  const closing = (async () => {
     await Promise.allSettled(lease.drawing);
     const held = lease.held;
     if (held?.status === 'held') {
@@ -225,9 +276,13 @@ function closeLease(pool: Pool, lease: Lease): Promise<void> {
     const refunds = refundWrites(lease.counters, lease.units);
     if (refunds.length) await transactWrite(refunds);
   })().finally(() => {
-    pool.leases = pool.leases.filter((l) => l !== lease);
+    const pool = pools.get(lease.key);
+    if (pool) pool.leases = pool.leases.filter((l) => l !== lease);
+    closings.delete(closing);
   });
-  return lease.closing;
+  lease.closing = closing;
+  closings.add(closing);
+  return closing;
 }
 
 /**
@@ -431,13 +486,16 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
   if (lease.single && pool) pool.leases = pool.leases.filter((l) => l !== lease);
   // Closed by the record of its last call (another may be using it now).
   const spent =
-    !lease.busy && (lease.units <= 0 || Date.now() >= lease.validUntil || (held !== undefined && held.status !== 'held'));
-  if (spent && pool && !lease.single) void closeLease(pool, lease).catch(() => undefined);
+    !lease.busy && (lease.units <= 0 || nowMs() >= lease.validUntil || (held !== undefined && held.status !== 'held'));
+  if (spent && !lease.single) void closeLease(lease).catch(() => undefined);
+  closeEnded();
   await Promise.all([
     usageRecorded(usage.log),
     markModelHour(metric),
-    // This container's closing and opening leases, so none is left half done when the invocation ends.
+    // This container's closing and opening leases, so none is left half done when the invocation ends
+    // (a failure to close this caller's lease is reported; another caller's is its own record's business).
     ...(pool?.leases ?? []).map((l) => l.closing),
+    ...[...closings].map((c) => c.catch(() => undefined)),
     pool?.opening,
   ]);
   return { credits, costMicros: cost.totalCostMicros };

@@ -7,20 +7,27 @@ import { credentialTarget } from '../hub/credentials.ts';
 import { orgKey, PLATFORM, userKey } from '../hub/owners.ts';
 import { ruleFromItem, typesCompatible, type RoutingRule } from '../hub/routing-rules.ts';
 import { cachedSnapshot, OWNER_TTL_MS, type HubSnapshot } from '../hub/snapshot.ts';
-import type { ApiKeyStrategy, Candidate, GatewayOperation, RoutePlan, RouteRequest, Target } from './types.ts';
+import { costOf } from './pricing.ts';
+import type { ApiKeyStrategy, Candidate, GatewayOperation, ModelPricing, RoutePlan, RouteRequest, Target } from './types.ts';
 
 /**
  * The router: which models, through whose key, in which order, for one gateway call.
  *
- * 1. The organization's active rules of the call's model type, by priority (1 first), then
- *    the global rules. The first rule whose conditions hold (requested model or alias, plan,
- *    tags) and that yields at least one usable model decides.
+ * 1. The organization's active rules of the call's model type (TEXT and CODE are one: a chat
+ *    call passes TEXT, for a CODE model too), by priority (1 first), then the global rules.
+ *    The first rule whose conditions hold (requested model or alias, plan, tags) and that
+ *    yields at least one usable model decides.
  * 2. Its targets are filtered (active model and provider, compatible type, the operation's
  *    capability, the cost cap, a key under the organization's apiKeyStrategy); one is picked
  *    by weight (randomness injected for tests), then come the other targets in order, then
  *    the fallbacks in order.
  * 3. No rule: the requested model itself (by id, provider model id or alias; an
  *    organization's custom models and aliases first).
+ *
+ * Prices: what the platform pays for, the platform prices. A custom model served through the
+ * platform's key (or IAM role) is priced as the catalogue model of the same provider and
+ * provider model id; with no such model the platform's key does not serve it (it needs an own
+ * key: `model:needs-own-key`). Through an own key it keeps the organization's prices.
  *
  * Keys: PLATFORM → the platform's keys only; BYOK → the caller's own key for the provider,
  * then the organization's (a provider that needs no key, such as Bedrock on the platform's IAM
@@ -55,6 +62,8 @@ interface Choice {
   provider: Provider;
   keySource: Candidate['keySource'];
   credential?: CredentialItem;
+  /** What the call is charged at: the model's prices, or the catalogue's for a custom model on the platform's key. */
+  pricing: ModelPricing;
   reason: string;
 }
 
@@ -131,7 +140,35 @@ function keysFor(ctx: Context, provider: Provider): Key[] | string {
 }
 
 /** The larger of a model's two per-million-token prices, which a rule's cost cap bounds. */
-const pricePerMTok = (m: Model) => Math.max(m.pricing.inputPerMTokMicros, m.pricing.outputPerMTokMicros);
+const pricePerMTok = (pricing: ModelPricing) => Math.max(pricing.inputPerMTokMicros, pricing.outputPerMTokMicros);
+
+/** What a million tokens in and out and one image cost: how two catalogue prices of one provider model compare. */
+const referenceCost = (pricing: ModelPricing) =>
+  costOf(pricing, { inputTokens: 1_000_000, outputTokens: 1_000_000, images: 1 }).totalCostMicros;
+
+/**
+ * The platform's published price of the provider model behind a custom model: its catalogue
+ * model's (an active one before a retired one; of two, the dearer, so a call never costs less
+ * than the provider charges the platform). None when the catalogue does not have it.
+ */
+function cataloguePricing(ctx: Context, model: Model): ModelPricing | undefined {
+  const same = ctx.platform.models.filter(
+    (m) => !m.orgId && m.providerSlug === model.providerSlug && m.providerModelId === model.providerModelId,
+  );
+  const active = same.filter((m) => m.status !== 'Inactive');
+  const [dearest] = (active.length ? active : same).sort((a, b) => referenceCost(b.pricing) - referenceCost(a.pricing));
+  return dearest?.pricing;
+}
+
+/**
+ * What a call through this key is charged at. An organization prices its custom models only for
+ * its own keys (a BYOK call is logged, not charged); what the platform's key pays for is priced
+ * by the platform, or not served when the catalogue has no price for it.
+ */
+function pricingFor(ctx: Context, model: Model, key: Key): ModelPricing | undefined {
+  if (key.keySource !== 'platform' || !model.orgId) return model.pricing;
+  return cataloguePricing(ctx, model);
+}
 
 /** Whether the model can serve this call (and through whose keys, one choice each), or why not. */
 function choose(ctx: Context, model: Model | undefined, modelId: string, reason: string, maxCost?: number): Choice[] | string {
@@ -141,10 +178,17 @@ function choose(ctx: Context, model: Model | undefined, modelId: string, reason:
   if (!provider || provider.status === 'Inactive') return `${modelId}:provider-inactive`;
   if (!typesCompatible(model.type, ctx.request.type)) return `${modelId}:type-${model.type}`;
   if (!model.capabilities.includes(ctx.operation)) return `${modelId}:no-${ctx.operation}`;
-  if (maxCost !== undefined && pricePerMTok(model) > maxCost) return `${modelId}:over-cost`;
   const keys = keysFor(ctx, provider);
   if (typeof keys === 'string') return `${modelId}:${keys.replace(/ /g, '-')}`;
-  return keys.map((key, i) => ({ model, provider, reason: i ? `${reason}, next key` : reason, ...key }));
+  const priced = keys.flatMap((key) => {
+    const pricing = pricingFor(ctx, model, key);
+    return pricing ? [{ ...key, pricing }] : [];
+  });
+  if (!priced.length) return `${modelId}:needs-own-key`;
+  // The cap bounds what the call is charged at, which for a custom model depends on the key.
+  const capped = maxCost === undefined ? priced : priced.filter((key) => pricePerMTok(key.pricing) <= maxCost);
+  if (!capped.length) return `${modelId}:over-cost`;
+  return capped.map((key, i) => ({ model, provider, reason: i ? `${reason}, next key` : reason, ...key }));
 }
 
 /** A model a rule names: the organization's custom model, or the catalogue's. */
@@ -209,7 +253,7 @@ async function toCandidate(choice: Choice): Promise<Candidate> {
     modelId: model.modelId,
     modelName: model.name,
     type: model.type,
-    pricing: model.pricing,
+    pricing: choice.pricing,
     target,
     keySource: choice.keySource,
     ...(credential ? { credentialId: credential.credentialId } : {}),
@@ -249,7 +293,7 @@ export async function resolveRoute(request: RouteRequest, options: ResolveOption
 
   const rules = [org, platform].flatMap((s) =>
     s.rules
-      .filter((r) => r.isActive && r.modelType === request.type)
+      .filter((r) => r.isActive && typesCompatible(r.modelType, request.type))
       .map(ruleFromItem)
       .sort((a, b) => a.priority - b.priority || a.ruleId.localeCompare(b.ruleId)),
   );
@@ -291,6 +335,8 @@ function cannotServe(ctx: Context, model: Model, why: string): string {
   if (reason.startsWith('no-') && !reason.includes('key')) return `${model.modelId} cannot do ${ctx.operation}`;
   if (reason.startsWith('no-own-key'))
     return `This organization uses its own provider keys (BYOK) and has no active key for ${model.providerSlug}: add one at /v1/orgs/${ctx.request.orgId}/provider-credentials`;
+  if (reason === 'needs-own-key')
+    return `${model.modelId} is priced by this organization and is not in the platform's catalogue: it is served only through your own key for ${model.providerSlug} (apiKeyStrategy BYOK or HYBRID)`;
   if (reason.startsWith('no-platform-key'))
     return `The platform has no key for ${model.providerSlug}; use another model or your own key (HYBRID or BYOK)`;
   return `${model.modelId} cannot be served (${reason})`;
