@@ -1,23 +1,44 @@
 import { getModelMetrics as route } from '@platform/api/routes/gateway';
-import { ALL, modelMetrics, platformRollupRead, type MetricRollup } from '@platform/domain/gateway/metrics';
+import { ALL, modelMetrics, platformRollupRead, type MetricRollup, type MetricsSummary } from '@platform/domain/gateway/metrics';
+import type { ModelItem } from '@platform/domain/hub/entities';
+import { modelExists, modelRead } from '@platform/domain/hub/models';
 import { authorizeOrg } from '@platform/domain/identity/access';
-import { ForbiddenError } from '@platform/domain/shared/errors';
+import { ForbiddenError, NotFoundError } from '@platform/domain/shared/errors';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';
 
 /**
  * One organization's calls for its admins (`metrics:read`); every call for platform admins.
  * The platform-wide roll-up of the current hour, where an organization's latest calls start,
- * is read with the authorization: one request for both.
+ * and the model are read with the authorization: one request for all three.
  */
 export const handler = httpHandler(route, async ({ params, query, caller }) => {
   const user = userOf(caller);
+  const { modelId } = params;
   if (query.orgId) {
     const now = new Date();
-    const access = await authorizeOrg(user, query.orgId, 'metrics:read', [platformRollupRead(params.modelId, now)]);
-    const platform = (access.preloaded?.[0] ?? null) as MetricRollup | null;
-    return modelMetrics(params.modelId, access.orgId, query.from, query.to, { now, platform });
+    const access = await authorizeOrg(user, query.orgId, 'metrics:read', [
+      platformRollupRead(modelId, now),
+      modelRead(modelId, query.orgId),
+    ]);
+    const [platform, model] = (access.preloaded ?? []) as [MetricRollup | null, ModelItem | null];
+    return known(modelId, model, await modelMetrics(modelId, access.orgId, query.from, query.to, { now, platform }));
   }
   if (!user.isPlatformAdmin) throw new ForbiddenError('Name an organization (orgId) whose metrics you may read');
-  return modelMetrics(params.modelId, ALL, query.from, query.to);
+  const [{ data: model }, metrics] = await Promise.all([
+    modelRead(modelId).op.go(),
+    modelMetrics(modelId, ALL, query.from, query.to),
+  ]);
+  return known(modelId, model, metrics);
 });
+
+/**
+ * The metrics of a model of the catalogue (retired ones too) or of the organization: any other
+ * id (another organization's model, an alias, a typo) is a 404 rather than a page of zeros.
+ * A model removed since (a catalogue model an admin added, a deleted custom model) still
+ * answers for a range that holds calls of it.
+ */
+function known(modelId: string, model: ModelItem | null, metrics: MetricsSummary): MetricsSummary {
+  if (modelExists(modelId, model) || metrics.calls > 0) return metrics;
+  throw new NotFoundError(`No model ${modelId}`);
+}

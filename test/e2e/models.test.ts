@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { addMember, api, createTeam, errorPaths, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
-import { gateway } from '../helpers/gateway.ts';
+import { gateway, usageOf } from '../helpers/gateway.ts';
 
 let owner: SignedInUser;
 let editor: SignedInUser;
@@ -157,6 +157,48 @@ describe('the model catalogue', () => {
     const offered = await gateway('/models', { token: owner.accessToken });
     expect(offered.status).toBe(200);
     expect(offered.body.data.map((m: { id: string }) => m.id)).not.toContain(modelId);
+  });
+
+  it('come in pages (limit, cursor) like every list; a cursor of other filters or another organization is a 400', async () => {
+    const whole = ids((await api('GET', `/v1/models?orgId=${orgId}`, { token: owner.accessToken })).body);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = `orgId=${orgId}&limit=3${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+      const page = await api('GET', `/v1/models?${query}`, { token: owner.accessToken });
+      expect(page.status, JSON.stringify(page.body)).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(3);
+      seen.push(...ids(page.body));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(whole);
+    expect(new Set(seen).size).toBe(seen.length);
+
+    const first = await api('GET', '/v1/models?type=TEXT&limit=2', { token: owner.accessToken });
+    expect(first.body.items).toHaveLength(2);
+    const next = encodeURIComponent(first.body.nextCursor);
+    const second = await api('GET', `/v1/models?type=TEXT&limit=2&cursor=${next}`, { token: owner.accessToken });
+    expect(second.status).toBe(200);
+    expect(ids(second.body)).not.toContain(ids(first.body)[0]);
+    for (const query of [`type=IMAGE&cursor=${next}`, `orgId=${orgId}&type=TEXT&cursor=${next}`, 'cursor=garbage', 'limit=101']) {
+      const refused = await api('GET', `/v1/models?${query}`, { token: owner.accessToken });
+      expect(refused.status, query).toBe(400);
+      expect(errorPaths(refused.body), query).toEqual([query.startsWith('limit') ? 'query.limit' : 'query.cursor']);
+    }
+  });
+
+  it('offer on /openai/v1/models every model that can be called: a Deprecated one too, not an Inactive one', async () => {
+    const { orgId: team } = await createTeam(owner);
+    const make = async (status: string) =>
+      (await api('POST', `/v1/orgs/${team}/models`, { token: owner.accessToken, body: customModel({ status }) })).body
+        .modelId as string;
+    const [deprecated, inactive] = [await make('Deprecated'), await make('Inactive')];
+    const offered = await gateway('/models', { token: owner.accessToken }, undefined, { 'openai-organization': team });
+    expect(offered.status).toBe(200);
+    const offeredIds = offered.body.data.map((m: { id: string }) => m.id);
+    expect(offeredIds).toContain(deprecated);
+    expect(offeredIds).not.toContain(inactive);
+    expect(offeredIds).toContain('local-chat');
   });
 });
 
@@ -341,5 +383,51 @@ describe('favourite models', () => {
     expect((await api('DELETE', '/v1/me/favorite-models/nova-lite', { token: member.accessToken })).status).toBe(204);
     expect((await api('DELETE', '/v1/me/favorite-models/nova-lite', { token: member.accessToken })).status).toBe(404);
     expect((await api('GET', '/v1/me/favorite-models?limit=51', { token: member.accessToken })).status).toBe(400);
+  });
+});
+
+describe('model metrics', () => {
+  const metrics = (modelId: string, token: string, org?: string) =>
+    api('GET', `/v1/models/${modelId}/metrics${org ? `?orgId=${org}` : ''}`, { token });
+
+  it('are a 404 for an id that is neither a catalogue model nor one of the organization’s, not a page of zeros', async () => {
+    const { orgId: other } = await createTeam(outsider);
+    const theirs = await api('POST', `/v1/orgs/${other}/models`, { token: outsider.accessToken, body: customModel() });
+    const mine = await api('POST', `/v1/orgs/${orgId}/models`, { token: owner.accessToken, body: customModel() });
+    for (const modelId of ['no-such-model', 'fast', theirs.body.modelId]) {
+      const res = await metrics(modelId, owner.accessToken, orgId);
+      expect(res.status, modelId).toBe(404);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+    }
+    expect((await metrics('no-such-model', admin.accessToken)).status).toBe(404);
+    // Known models without calls: zeros. A retired built-in model stays in the catalogue.
+    for (const modelId of ['local-chat', 'llama3-1-8b', mine.body.modelId]) {
+      const res = await metrics(modelId, owner.accessToken, orgId);
+      expect(res.status, modelId).toBe(200);
+      expect(res.body).toMatchObject({ modelId, scope: orgId });
+    }
+    expect((await metrics('local-chat', admin.accessToken)).status).toBe(200);
+  });
+
+  it('of a custom model deleted since still answer for a range that holds its calls', async () => {
+    const { orgId: team } = await createTeam(owner);
+    const made = await api('POST', `/v1/orgs/${team}/models`, {
+      token: owner.accessToken,
+      body: customModel({ providerSlug: 'local', providerModelId: 'local-chat' }),
+    });
+    const modelId = made.body.modelId as string;
+    const messages = [{ role: 'user', content: 'Say hello.' }];
+    const call = await gateway(
+      '/chat/completions',
+      { token: owner.accessToken },
+      { model: modelId, messages },
+      { 'openai-organization': team },
+    );
+    expect(call.status, JSON.stringify(call.body)).toBe(200);
+    await usageOf(owner, team, 1);
+    expect((await api('DELETE', `/v1/orgs/${team}/models/${modelId}`, { token: owner.accessToken })).status).toBe(204);
+    const res = await metrics(modelId, owner.accessToken, team);
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ modelId, scope: team, calls: 1 });
   });
 });

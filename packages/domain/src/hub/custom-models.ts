@@ -1,7 +1,16 @@
 import type { OrgAccess } from '../identity/access.ts';
 import { ConflictError, NotFoundError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
-import { check, put, remove, transactGet, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
+import {
+  check,
+  put,
+  remove,
+  returningOnFailure,
+  transactGet,
+  transactWrite,
+  update,
+  type WriteItem,
+} from '../shared/transactions.ts';
 import { pageOf } from '../shared/pages.ts';
 import { DEFAULT_MODELS, type Model } from './default-models.ts';
 import { hubDb, type ModelItem } from './entities.ts';
@@ -149,21 +158,72 @@ export async function patchCustomModel(
   return view({ ...after, updatedAt: new Date().toISOString() });
 }
 
-/** Deletes a custom model with its aliases; refused while a routing rule of the organization sends calls to it. */
+/**
+ * A routing rule write's mark on a custom model the rule names, in the rule's transaction: it
+ * fails when the model is gone (deleted after the rule read it), and adds 1 to the model's
+ * `ruleWrites`, on which a deletion conditions (`deleteCustomModel`). A bare UpdateItem rather
+ * than an ElectroDB patch, which would also move `updatedAt`: a rule naming a model does not
+ * change the model.
+ */
+export function markNamedByRule(owner: string, modelId: string): WriteItem {
+  const exists = (hubDb.model as unknown as Checkable)
+    .check({ owner, modelId })
+    .where((attributes, { exists }) => exists(attributes.modelId))
+    .params() as { ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, unknown> };
+  return update({
+    params: () => ({
+      ...exists,
+      UpdateExpression: 'ADD #ruleWrites :one',
+      ExpressionAttributeNames: { ...exists.ExpressionAttributeNames, '#ruleWrites': 'ruleWrites' },
+      ExpressionAttributeValues: { ...exists.ExpressionAttributeValues, ':one': 1 },
+    }),
+  });
+}
+
+/** The model a deletion reads first, to go with the authorization (`httpHandler`'s preload, `access.preloaded`). */
+export const deletionReads = (orgId: string, modelId: string) => [
+  { op: hubDb.model.get({ owner: orgKey(orgId), modelId }), entity: hubDb.model },
+];
+
+/**
+ * Deletes a custom model with its aliases; refused while a routing rule of the organization
+ * sends calls to it. The model is read before the rules (with the authorization, when it was
+ * preloaded: `deletionReads`), and the deletion conditions on the model as read: a rule naming
+ * it that is too new for the rules read committed after the model read, so it moved
+ * `ruleWrites` (`markNamedByRule`) and the deletion is refused (409) rather than leave the
+ * rule naming nothing. An edit meanwhile (`updatedAt`) is refused the same way: the aliases
+ * removed are those read.
+ */
 export async function deleteCustomModel(access: OrgAccess, modelId: string): Promise<void> {
   const owner = orgKey(access.orgId);
-  const snapshot = await loadSnapshot(owner);
-  const model = snapshot.models.find((m) => m.modelId === modelId);
-  if (!model) throw notFound(modelId);
-  const rules = snapshot.rules.filter((r) => ruleNames(r, modelId));
-  if (rules.length)
+  const item = access.preloaded?.length
+    ? (access.preloaded[0] as ModelItem | null)
+    : (await hubDb.model.get({ owner, modelId }).go({ consistent: true })).data;
+  if (!item) throw notFound(modelId);
+  const { data: rules } = await hubDb.routingRule.query.byOwner({ owner }).go({ pages: 'all', consistent: true });
+  const naming = rules.filter((r) => ruleNames(r, modelId));
+  if (naming.length)
     throw new ConflictError(
-      `Routing rules send calls to this model: ${rules.map((r) => r.ruleId).join(', ')}; change them first`,
+      `Routing rules send calls to this model: ${naming.map((r) => r.ruleId).join(', ')}; change them first`,
     );
-  await transactWrite([
-    remove(hubDb.model.delete({ owner, modelId })),
+  const model = modelFromItem(item);
+  const outcome = await transactWrite([
+    returningOnFailure(
+      remove(
+        hubDb.model
+          .delete({ owner, modelId })
+          .where(
+            ({ ruleWrites, updatedAt }, { eq, notExists }) =>
+              `${item.ruleWrites === undefined ? notExists(ruleWrites) : eq(ruleWrites, item.ruleWrites)} AND ${eq(updatedAt, item.updatedAt)}`,
+          ),
+      ),
+    ),
     ...aliasWrites(owner, modelId, [], model.aliases),
     ...auditWrites(orgOwner(access), 'model.deleted', { type: 'model', id: modelId }, { before: model }),
   ]);
+  if (outcome.canceled) {
+    if (!outcome.items[0]) throw notFound(modelId);
+    throw new ConflictError('The model changed or a routing rule named it meanwhile; retry');
+  }
   forgetSnapshot(owner);
 }

@@ -80,6 +80,13 @@ const ModelEntity = lazy(
           status: { type: STATUSES, required: true },
           tags: { type: 'list', items: { type: 'string' } },
           aliases: { type: 'list', items: { type: 'string' } },
+          /**
+           * Custom models: how many routing rule writes named this model. Each such write adds 1
+           * under the condition that the model exists, and a deletion conditions on the count it
+           * read (custom-models.ts), so a rule can never be left naming a deleted model. Bookkeeping
+           * only: never part of the model as shown.
+           */
+          ruleWrites: { type: 'number' },
           createdBy: { type: 'string' },
           updatedBy: { type: 'string' },
           ...timestamps,

@@ -3,7 +3,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.
 import { put, remove, transactWrite } from '../shared/transactions.ts';
 import { DEFAULT_MODELS, type Model } from './default-models.ts';
 import type { Provider } from './default-providers.ts';
-import { hubDb, type Capability } from './entities.ts';
+import { hubDb, type Capability, type ModelItem } from './entities.ts';
 import { auditWrites, orgKey, PLATFORM, type Owner } from './owners.ts';
 import { requireProvider } from './providers.ts';
 import { forgetSnapshot, loadSnapshot, modelFromItem } from './snapshot.ts';
@@ -73,6 +73,64 @@ export async function listModels(filters: ModelFilters, access?: OrgAccess): Pro
     .map(view);
 }
 
+const badCursor = () =>
+  new ValidationError('The cursor does not continue this list', [
+    { path: 'query.cursor', message: 'Use a nextCursor of this list' },
+  ]);
+
+/** Where a page of models ends: the list it belongs to (its filters and organization) and its last model. */
+interface ModelsCursor {
+  list: string;
+  after: [number, string];
+}
+
+/** The organization's custom models first (by id, so by age), then the catalogue's, by id. */
+const sortKey = (m: Model): [number, string] => [m.orgId ? 0 : 1, m.modelId];
+const isAfter = (key: [number, string], than: [number, string]) => (key[0] !== than[0] ? key[0] > than[0] : key[1] > than[1]);
+
+function readCursor(cursor: string, list: string): ModelsCursor['after'] {
+  try {
+    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as ModelsCursor;
+    const [group, modelId] = parsed.after;
+    if (parsed.list === list && (group === 0 || group === 1) && typeof modelId === 'string') return [group, modelId];
+  } catch {
+    // Not one of ours: refused below like a cursor of another list.
+  }
+  throw badCursor();
+}
+
+/**
+ * A page of `listModels`. The list is built in memory from the catalogue (and the organization's
+ * models), so the cursor is the last model's place in the sorted list: a model added or removed
+ * meanwhile moves no other model. It names its list (filters and organization): a cursor of
+ * another list is a 400, as for every list.
+ */
+export async function listModelsPage(
+  filters: ModelFilters,
+  access: OrgAccess | undefined,
+  page: { cursor?: string; limit?: number },
+): Promise<{ items: ModelView[]; nextCursor: string | null }> {
+  const list = JSON.stringify([
+    access?.orgId ?? null,
+    ...Object.entries(filters)
+      .filter(([, v]) => v !== undefined)
+      .sort(),
+  ]);
+  const after = page.cursor === undefined ? undefined : readCursor(page.cursor, list);
+  const limit = page.limit ?? 100;
+  const sorted = (await listModels(filters, access))
+    .map((model) => ({ model, key: sortKey(model) }))
+    .sort((a, b) => (isAfter(a.key, b.key) ? 1 : -1));
+  const rest = after ? sorted.filter(({ key }) => isAfter(key, after)) : sorted;
+  const items = rest.slice(0, limit);
+  const last = items.at(-1);
+  const nextCursor =
+    rest.length > limit && last
+      ? Buffer.from(JSON.stringify({ list, after: last.key } satisfies ModelsCursor)).toString('base64url')
+      : null;
+  return { items: items.map(({ model }) => model), nextCursor };
+}
+
 /** One model: a catalogue model, or (with the organization's access) one of its custom models. */
 export async function getModel(modelId: string, access?: OrgAccess): Promise<ModelView> {
   const owner = isCustomModelId(modelId) ? (access ? orgKey(access.orgId) : undefined) : PLATFORM;
@@ -83,6 +141,18 @@ export async function getModel(modelId: string, access?: OrgAccess): Promise<Mod
   if (!model) throw notFound();
   return view(model);
 }
+
+/**
+ * The read of a model by id, to go in one request with a route's authorization (`authorizeOrg`
+ * reads): with `orgId`, a custom model of that organization; otherwise the catalogue's row.
+ */
+export const modelRead = (modelId: string, orgId?: string) => ({
+  op: hubDb.model.get({ owner: isCustomModelId(modelId) && orgId ? orgKey(orgId) : PLATFORM, modelId }),
+  entity: hubDb.model,
+});
+
+/** Whether the model read by `modelRead` exists: its row, or a built-in model (in code, a row only once edited). */
+export const modelExists = (modelId: string, row: ModelItem | null | undefined) => Boolean(row) || isBuiltInModel(modelId);
 
 const ALIAS_PATH = 'aliases';
 

@@ -4,6 +4,7 @@ import { newId } from '../shared/ids.ts';
 import { put, remove, transactGet, transactWrite, update } from '../shared/transactions.ts';
 import { DEFAULT_MODELS, type Model } from './default-models.ts';
 import { hubDb, type ModelItem, type RoutingRuleItem } from './entities.ts';
+import { markNamedByRule } from './custom-models.ts';
 import { isCustomModelId } from './models.ts';
 import { auditWrites, PLATFORM, type Owner } from './owners.ts';
 import { forgetSnapshot, modelFromItem } from './snapshot.ts';
@@ -113,15 +114,38 @@ function checkRule(owner: Owner, rule: RoutingRuleInput, models: Map<string, Mod
   if (errors.length) throw new ValidationError('The rule names models it cannot route to', errors);
 }
 
+/**
+ * The organization's custom models a rule names, marked in the rule's write: each mark fails
+ * when the model was deleted after the rule's read, and makes a deletion that read the model
+ * before this write fail (custom-models.ts `markNamedByRule`).
+ */
+const customModelsNamed = (owner: Owner, rule: Partial<RoutingRuleInput>) =>
+  [...new Set(namedIn(rule))].filter((modelId) => isCustomFor(owner, modelId));
+
+/**
+ * After a rule's write was canceled by its marks: the models found gone are refused as a rule
+ * saved after their deletion would be (400); with none gone, a concurrent change (409).
+ */
+function refuseGoneModels(owner: Owner, rule: RoutingRuleInput, models: Map<string, Model>, marked: string[], reasons: string[]) {
+  const gone = marked.filter((_, i) => reasons[i] === 'ConditionalCheckFailed');
+  const remaining = new Map([...models].filter(([modelId]) => !gone.includes(modelId)));
+  checkRule(owner, rule, remaining);
+  return new ConflictError('A model the rule names changed meanwhile; retry');
+}
+
 export async function createRule(owner: Owner, input: RoutingRuleInput): Promise<RoutingRule> {
-  checkRule(owner, input, (await read(owner, undefined, namedIn(input))).models);
+  const { models } = await read(owner, undefined, namedIn(input));
+  checkRule(owner, input, models);
   const ruleId = newId('rtr');
   const now = new Date().toISOString();
   const item: RoutingRuleItem = { ...input, owner: owner.key, ruleId, createdBy: owner.actorId, createdAt: now, updatedAt: now };
-  await transactWrite([
+  const marked = customModelsNamed(owner, input);
+  const outcome = await transactWrite([
     put(hubDb.routingRule.create(item)),
+    ...marked.map((modelId) => markNamedByRule(owner.key, modelId)),
     ...auditWrites(owner, 'routing-rule.created', { type: 'routing-rule', id: ruleId }, { after: input }),
   ]);
+  if (outcome.canceled) throw refuseGoneModels(owner, input, models, marked, outcome.reasons.slice(1));
   forgetSnapshot(owner.key);
   return ruleFromItem(item);
 }
@@ -154,10 +178,10 @@ export async function patchRule(owner: Owner, ruleId: string, changes: Partial<R
       { path: defined.targets ? 'fallbacks' : 'targets', message: 'Restate it for the new model type' },
     ]);
   const after: RoutingRule = { ...before, ...defined, updatedBy: owner.actorId };
-  if (defined.targets || defined.fallbacks || defined.modelType) {
-    const named = { ...after, targets: defined.targets ?? [], fallbacks: defined.fallbacks ?? [] };
-    checkRule(owner, named, models);
-  }
+  // The models the change names (only those: the rule's others were checked when it named them).
+  const named = { ...after, targets: defined.targets ?? [], fallbacks: defined.fallbacks ?? [] };
+  if (defined.targets || defined.fallbacks || defined.modelType) checkRule(owner, named, models);
+  const marked = customModelsNamed(owner, named);
   const outcome = await transactWrite([
     update(
       hubDb.routingRule
@@ -165,9 +189,13 @@ export async function patchRule(owner: Owner, ruleId: string, changes: Partial<R
         .set({ ...defined, updatedBy: owner.actorId })
         .where(({ updatedAt }, { eq }) => eq(updatedAt, item.updatedAt)),
     ),
+    ...marked.map((modelId) => markNamedByRule(owner.key, modelId)),
     ...auditWrites(owner, 'routing-rule.updated', { type: 'routing-rule', id: ruleId }, { before, after: defined }),
   ]);
-  if (outcome.canceled) throw new ConflictError('The rule changed meanwhile; retry');
+  if (outcome.canceled) {
+    if (outcome.reasons[0] === 'ConditionalCheckFailed') throw new ConflictError('The rule changed meanwhile; retry');
+    throw refuseGoneModels(owner, named, models, marked, outcome.reasons.slice(1));
+  }
   forgetSnapshot(owner.key);
   return { ...after, updatedAt: new Date().toISOString() };
 }

@@ -32,7 +32,7 @@ export interface HubSnapshot {
 }
 
 export function modelFromItem(item: ModelItem): Model {
-  const { owner, ...rest } = item;
+  const { owner, ruleWrites: _bookkeeping, ...rest } = item;
   const model = { ...rest, tags: rest.tags ?? [], aliases: rest.aliases ?? [] } as Model;
   if (owner.startsWith('org#')) model.orgId = owner.slice(4);
   return model;

@@ -9,7 +9,7 @@ export const catalogueModelParams = z.object({ modelId: catalogueModelId });
 export const modelParams = z.object({ modelId });
 export const orgModelParams = z.object({ orgId, modelId: customModelId });
 
-export const modelsQuery = z.object({
+export const modelsQuery = pageQuery.extend({
   type: modelType.optional(),
   provider: providerSlug.optional(),
   capability: capability.optional(),
@@ -122,7 +122,8 @@ export const modelResponse = z.object({
   createdAt: z.string().optional(),
   updatedAt: z.string().optional(),
 });
-export const modelsList = z.object({ items: z.array(modelResponse) });
+/** `GET /v1/models`: a page, like every list. */
+export const modelsList = page(modelResponse);
 export const modelsPage = page(modelResponse);
 export const customModelsQuery = pageQuery;
 
