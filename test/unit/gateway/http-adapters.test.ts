@@ -3,9 +3,10 @@
  * usage, the key only in its header, every failure classified, timeouts, cancellation, and streams
  * that drop, stop short or fail mid-way.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { adapter as anthropic } from '@platform/domain/gateway/adapters/anthropic';
 import { adapter as google } from '@platform/domain/gateway/adapters/google';
+import type { HttpCall } from '@platform/domain/gateway/adapters/http';
 import { adapter as openai } from '@platform/domain/gateway/adapters/openai';
 import { estimateTextTokens, estimateTokens } from '@platform/domain/gateway/pricing';
 import { ProviderError } from '@platform/domain/gateway/types';
@@ -14,6 +15,22 @@ import { FAKE_TEXT, times } from '../../helpers/fake-provider.ts';
 import type { Dialect } from '../../helpers/fake-provider.ts';
 import { startFakeProvider } from '../../helpers/fake-provider.ts';
 import { useFakeProvider } from '../../helpers/use-fake-provider.ts';
+
+/**
+ * OpenAI's own API played by the fake: while `openAiApi.servedAt` is set, calls to api.openai.com
+ * go there instead (every other call is untouched), so a test sees what OpenAI itself would receive.
+ */
+const openAiApi = vi.hoisted(() => ({ servedAt: '' }));
+vi.mock('@platform/domain/gateway/adapters/http', async (importOriginal) => {
+  const http = await importOriginal<typeof import('@platform/domain/gateway/adapters/http')>();
+  const served = (call: HttpCall): HttpCall =>
+    openAiApi.servedAt ? { ...call, url: call.url.replace('https://api.openai.com/v1', openAiApi.servedAt) } : call;
+  return {
+    ...http,
+    postJson: (call: HttpCall, ...rest: unknown[]) => http.postJson(served(call), ...(rest as [])),
+    postForEvents: (call: HttpCall, ...rest: unknown[]) => http.postForEvents(served(call), ...(rest as [])),
+  };
+});
 
 const KEY = 'sk-test-0123456789abcdef';
 const request: ChatRequest = {
@@ -207,5 +224,121 @@ describe('the openai adapter, against a compatible server that ignores include_u
   it('still raises network for a stream that stops short, without its finish', async () => {
     fake().script('model-1', { kind: 'truncate', afterChunks: 2 });
     expect((await read(openai.chatStream(compatible(), request))).error).toMatchObject({ kind: 'network' });
+  });
+});
+
+describe('translations for what OpenAI takes and the other dialects refuse', () => {
+  const target = (dialect: Dialect, extra: Partial<Target> = {}): Target => ({
+    adapter: dialect === 'gemini' ? 'google' : dialect,
+    providerSlug: dialect === 'gemini' ? 'google' : dialect,
+    providerModelId: 'model-1',
+    apiKey: KEY,
+    baseUrl: fake().baseUrl(dialect),
+    ...extra,
+  });
+  const sentBody = () => fake().requests[0]!.body;
+
+  it('Anthropic gets turns that alternate and start with the user: same-role messages merged, blank text dropped first', async () => {
+    await anthropic.chat(target('anthropic'), {
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'assistant', content: 'Hello! How can I help?' },
+        { role: 'user', content: 'Here is a document: …' },
+        { role: 'assistant', content: '' },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Summarise it.' },
+            { type: 'text', text: '' },
+          ],
+        },
+      ],
+    });
+    expect(sentBody()).toMatchObject({
+      system: 'Be brief.',
+      messages: [
+        { role: 'user', content: [{ type: 'text', text: '(conversation start)' }] },
+        { role: 'assistant', content: [{ type: 'text', text: 'Hello! How can I help?' }] },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Here is a document: …' },
+            { type: 'text', text: 'Summarise it.' },
+          ],
+        },
+      ],
+    });
+  });
+
+  it('Anthropic gets a request that is only a system prompt as the user’s turn', async () => {
+    await anthropic.chat(target('anthropic'), { messages: [{ role: 'system', content: 'Write a haiku about the sea.' }] });
+    expect(sentBody().messages).toEqual([{ role: 'user', content: [{ type: 'text', text: 'Write a haiku about the sea.' }] }]);
+    expect(sentBody().system).toBeUndefined();
+  });
+
+  it('Anthropic gets a temperature of at most 1 (OpenAI’s range goes to 2), and image/jpg as image/jpeg', async () => {
+    await anthropic.chat(target('anthropic'), {
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is this?' },
+            { type: 'image_url', image_url: { url: 'data:image/jpg;base64,/9j/4AAQ' } },
+          ],
+        },
+      ],
+      temperature: 1.5,
+    });
+    expect(sentBody().temperature).toBe(1);
+    expect(sentBody().messages).toEqual([
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'What is this?' },
+          { type: 'image', source: { type: 'base64', media_type: 'image/jpeg', data: '/9j/4AAQ' } },
+        ],
+      },
+    ]);
+  });
+
+  it('OpenAI’s own API gets the cap as max_completion_tokens; another compatible server as max_tokens, unless configured', async () => {
+    const hi = { messages: [{ role: 'user' as const, content: 'Hi' }], maxTokens: 500 };
+    openAiApi.servedAt = fake().baseUrl('openai');
+    try {
+      await openai.chat(target('openai', { baseUrl: undefined }), hi);
+      await read(openai.chatStream(target('openai', { baseUrl: 'https://api.openai.com/v1' }), hi));
+    } finally {
+      openAiApi.servedAt = '';
+    }
+    await openai.chat(target('openai'), hi);
+    await openai.chat(target('openai', { config: { tokenLimitParam: 'max_completion_tokens' } }), hi);
+    const caps = fake().requests.map(({ body }) => [body.max_tokens, body.max_completion_tokens]);
+    expect(caps).toEqual([
+      [undefined, 500],
+      [undefined, 500],
+      [500, undefined],
+      [undefined, 500],
+    ]);
+  });
+
+  it('Gemini gets at most 100 inputs a batchEmbedContents; the vectors come back in the inputs’ order', async () => {
+    const input = Array.from({ length: 256 }, (_, i) => `text ${i}`);
+    const result = await google.embed!(target('gemini'), { input, dimensions: 2 });
+    const batches = fake()
+      .requests.map(({ body }) =>
+        (body.requests as Array<{ content: { parts: Array<{ text: string }> } }>).map((r) => r.content.parts[0]!.text),
+      )
+      .sort((a, b) => input.indexOf(a[0]!) - input.indexOf(b[0]!));
+    expect(batches.map((batch) => batch.length)).toEqual([100, 100, 56]);
+    expect(batches.flat()).toEqual(input);
+    // The fake answers each batch's i-th input with the vector [(i+1)/100, 2(i+1)/100].
+    expect(result.vectors).toHaveLength(256);
+    expect([result.vectors[0], result.vectors[99], result.vectors[100], result.vectors[255]]).toEqual([
+      [0.01, 0.02],
+      [1, 2],
+      [0.01, 0.02],
+      [0.56, 1.12],
+    ]);
+    expect(result.usage.inputTokens).toBe(input.reduce((sum, text) => sum + estimateTextTokens(text), 0));
   });
 });

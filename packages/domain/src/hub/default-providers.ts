@@ -75,6 +75,11 @@ export const DEFAULT_PROVIDERS: Record<string, Provider> = {
       properties: {
         organization: { type: 'string', pattern: '^org-[A-Za-z0-9]+$', description: 'OpenAI-Organization header' },
         project: { type: 'string', pattern: '^proj_[A-Za-z0-9]+$', description: 'OpenAI-Project header' },
+        tokenLimitParam: {
+          type: 'string',
+          enum: ['max_tokens', 'max_completion_tokens'],
+          description: 'Name of the output cap (default: max_completion_tokens for api.openai.com, max_tokens elsewhere)',
+        },
         timeoutMs,
       },
       additionalProperties: false,

@@ -3,18 +3,24 @@
  * blocks, `max_tokens` always sent (the API requires it). A stream is message_start (input tokens),
  * content_block_delta (text), message_delta (stop reason, output tokens) and message_stop; an `error`
  * event mid-stream is the provider's failure. Config: `apiVersion` (default 2023-06-01).
+ *
+ * What OpenAI takes and Anthropic refuses is made acceptable here rather than failing the call:
+ * turns are made to alternate (`alternatingTurns`), and a temperature above Anthropic's maximum
+ * of 1 (OpenAI's range is 0–2) is sent as 1.
  */
 import { ProviderError } from '../types.ts';
-import type { Adapter, ChatChunk, ChatMessage, ChatRequest, FinishReason, Target, TokenUsage } from '../types.ts';
+import type { Adapter, ChatChunk, ChatRequest, FinishReason, Target, TokenUsage } from '../types.ts';
 import { eventJson, joinUrl, postForEvents, postJson, redact } from './http.ts';
 import type { HttpCall } from './http.ts';
-import { inlineImage, partsOf, splitSystem } from './messages.ts';
+import { alternatingTurns, inlineImage } from './messages.ts';
+import type { Turn } from './messages.ts';
 
 const PROVIDER = 'Anthropic';
 const DEFAULT_BASE_URL = 'https://api.anthropic.com';
 const DEFAULT_VERSION = '2023-06-01';
 /** Sent when the caller sets no limit; the gateway normally passes the model's own maximum. */
 const DEFAULT_MAX_TOKENS = 4_096;
+const MAX_TEMPERATURE = 1;
 
 interface Usage {
   input_tokens?: number;
@@ -37,8 +43,8 @@ type StreamEvent =
   | { type: 'error'; error?: { type?: string; message?: string } }
   | { type: 'ping' | 'content_block_start' | 'content_block_stop' };
 
-function content(message: ChatMessage) {
-  return partsOf(message.content).map((part) =>
+function content(turn: Turn) {
+  return turn.parts.map((part) =>
     part.type === 'text'
       ? { type: 'text', text: part.text }
       : (({ mediaType, data }) => ({ type: 'image', source: { type: 'base64', media_type: mediaType, data } }))(
@@ -48,7 +54,7 @@ function content(message: ChatMessage) {
 }
 
 function call(target: Target, request: ChatRequest, stream: boolean): HttpCall {
-  const { system, turns } = splitSystem(request.messages);
+  const { system, turns } = alternatingTurns(request.messages, PROVIDER);
   const version = typeof target.config?.apiVersion === 'string' ? target.config.apiVersion : DEFAULT_VERSION;
   return {
     provider: PROVIDER,
@@ -57,9 +63,9 @@ function call(target: Target, request: ChatRequest, stream: boolean): HttpCall {
     body: {
       model: target.providerModelId,
       system,
-      messages: turns.map((message) => ({ role: message.role, content: content(message) })),
+      messages: turns.map((turn) => ({ role: turn.role, content: content(turn) })),
       max_tokens: request.maxTokens ?? DEFAULT_MAX_TOKENS,
-      temperature: request.temperature,
+      temperature: request.temperature === undefined ? undefined : Math.min(request.temperature, MAX_TEMPERATURE),
       top_p: request.topP,
       stop_sequences: request.stop?.length ? request.stop : undefined,
       ...(stream ? { stream: true } : {}),

@@ -84,6 +84,65 @@ describe('the Bedrock adapter: Converse', () => {
     });
   });
 
+  const answered = () =>
+    bedrock.on(ConverseCommand).resolves({
+      output: { message: { role: 'assistant', content: [{ text: 'ok' }] } },
+      stopReason: 'end_turn',
+      usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
+    } as never);
+  const sentInput = () => bedrock.commandCalls(ConverseCommand)[0]!.args[0].input;
+
+  it('sends turns that alternate and start with the user: same-role messages merged, blank text dropped first', async () => {
+    answered();
+    await adapter.chat(target(), {
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'assistant', content: 'Hello! How can I help?' },
+        { role: 'user', content: 'Here is a document: …' },
+        { role: 'assistant', content: '' },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Summarise it.' },
+            { type: 'text', text: ' ' },
+          ],
+        },
+      ],
+    });
+    expect(sentInput()).toMatchObject({
+      system: [{ text: 'Be brief.' }],
+      messages: [
+        { role: 'user', content: [{ text: '(conversation start)' }] },
+        { role: 'assistant', content: [{ text: 'Hello! How can I help?' }] },
+        { role: 'user', content: [{ text: 'Here is a document: …' }, { text: 'Summarise it.' }] },
+      ],
+    });
+  });
+
+  it('sends a request that is only a system prompt as the user’s turn, and refuses one with no text at all', async () => {
+    answered();
+    await adapter.chat(target(), { messages: [{ role: 'system', content: 'Write a haiku about the sea.' }] });
+    const input = sentInput();
+    expect(input.messages).toEqual([{ role: 'user', content: [{ text: 'Write a haiku about the sea.' }] }]);
+    expect(input.system).toBeUndefined();
+
+    await expect(adapter.chat(target(), { messages: [{ role: 'user', content: '' }] })).rejects.toMatchObject({
+      kind: 'invalid',
+    });
+    expect(bedrock.commandCalls(ConverseCommand)).toHaveLength(1);
+  });
+
+  it('sends Claude a temperature of at most 1 (OpenAI’s range goes to 2), other models theirs', async () => {
+    answered();
+    const request = { messages: [{ role: 'user' as const, content: 'Hi' }], temperature: 1.5 };
+    await adapter.chat(target('us.anthropic.claude-3-5-haiku-20241022-v1:0'), request);
+    await adapter.chat(target('anthropic.claude-3-haiku-20240307-v1:0'), { ...request, temperature: 0.7 });
+    await adapter.chat(target('mistral.mistral-large-2407-v1:0'), request);
+    expect(bedrock.commandCalls(ConverseCommand).map((call) => call.args[0].input.inferenceConfig?.temperature)).toEqual([
+      1, 0.7, 1.5,
+    ]);
+  });
+
   it('maps a guardrail’s intervention to the content_filter finish reason', async () => {
     bedrock.on(ConverseCommand).resolves({
       output: { message: { role: 'assistant', content: [{ text: 'Sorry.' }] } },
@@ -91,6 +150,13 @@ describe('the Bedrock adapter: Converse', () => {
       usage: { inputTokens: 1, outputTokens: 1, totalTokens: 2 },
     } as never);
     expect((await adapter.chat(target(), { messages: [{ role: 'user', content: 'x' }] })).finishReason).toBe('content_filter');
+  });
+
+  it('takes an image/jpg data URL as a JPEG', async () => {
+    answered();
+    const image = { type: 'image_url' as const, image_url: { url: 'data:image/jpg;base64,AAEC' } };
+    await adapter.chat(target(), { messages: [{ role: 'user', content: [image] }] });
+    expect(sentInput().messages![0]!.content).toEqual([{ image: { format: 'jpeg', source: { bytes: Buffer.from([0, 1, 2]) } } }]);
   });
 
   it('refuses an image format Bedrock cannot take, before calling it', async () => {

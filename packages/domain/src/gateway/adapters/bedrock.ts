@@ -5,6 +5,10 @@
  * request and response body. The SDK's own retries are off: the executor retries, falls back and
  * cools down, and two layers of retries would multiply the wait.
  *
+ * Converse gets what OpenAI takes and Bedrock refuses made acceptable: turns that alternate
+ * (`alternatingTurns`), and for Anthropic's models a temperature above their maximum of 1 (OpenAI's
+ * range is 0–2) sent as 1.
+ *
  * Credentials are the function's IAM role; a bring-your-own Bedrock API key (`apiKey`) is sent as a
  * bearer token instead. `config.region` picks another region than the function's.
  */
@@ -40,12 +44,13 @@ import type {
   TokenUsage,
 } from '../types.ts';
 import { Deadline, withDeadline } from './deadline.ts';
-import { inlineImage, partsOf, splitSystem } from './messages.ts';
+import { alternatingTurns, inlineImage } from './messages.ts';
 
 const PROVIDER = 'Bedrock';
 const MAX_CLIENTS = 100;
 const COHERE_BATCH = 96;
 const TITAN_IMAGES_PER_CALL = 5;
+const ANTHROPIC_MAX_TEMPERATURE = 1;
 
 const clients = new Map<string, BedrockRuntimeClient>();
 
@@ -117,16 +122,20 @@ async function sdk<T>(deadline: Deadline, call: () => Promise<T>): Promise<T> {
 const IMAGE_FORMATS: Record<string, ImageFormat> = {
   'image/png': 'png',
   'image/jpeg': 'jpeg',
-  'image/jpg': 'jpeg',
   'image/gif': 'gif',
   'image/webp': 'webp',
 };
 
 function converseInput(target: Target, request: ChatRequest) {
-  const { system, turns } = splitSystem(request.messages);
-  const messages: Message[] = turns.map((message) => ({
-    role: message.role,
-    content: partsOf(message.content).map((part): ContentBlock => {
+  const { system, turns } = alternatingTurns(request.messages, PROVIDER);
+  const anthropic = family(target.providerModelId).startsWith('anthropic.');
+  const temperature =
+    anthropic && request.temperature !== undefined
+      ? Math.min(request.temperature, ANTHROPIC_MAX_TEMPERATURE)
+      : request.temperature;
+  const messages: Message[] = turns.map((turn) => ({
+    role: turn.role,
+    content: turn.parts.map((part): ContentBlock => {
       if (part.type === 'text') return { text: part.text };
       const { mediaType, data } = inlineImage(part.image_url.url, PROVIDER);
       const format = IMAGE_FORMATS[mediaType];
@@ -140,7 +149,7 @@ function converseInput(target: Target, request: ChatRequest) {
     system: system ? [{ text: system }] : undefined,
     inferenceConfig: {
       maxTokens: request.maxTokens,
-      temperature: request.temperature,
+      temperature,
       topP: request.topP,
       stopSequences: request.stop?.length ? request.stop : undefined,
     },

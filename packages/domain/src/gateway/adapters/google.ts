@@ -1,8 +1,8 @@
 /**
  * Google's Gemini API: generateContent, streamGenerateContent?alt=sse (each event a partial answer;
- * the last carries the finish reason and the final usageMetadata) and batchEmbedContents (every input
- * in one request). The key goes in the `x-goog-api-key` header, never in the URL. Gemini reports no
- * usage for embeddings: their input tokens are estimated.
+ * the last carries the finish reason and the final usageMetadata) and batchEmbedContents (at most
+ * 100 inputs a request, so more are sent as parallel batches). The key goes in the `x-goog-api-key`
+ * header, never in the URL. Gemini reports no usage for embeddings: their input tokens are estimated.
  */
 import { estimateTextTokens } from '../pricing.ts';
 import { ProviderError } from '../types.ts';
@@ -13,6 +13,8 @@ import { inlineImage, partsOf, splitSystem } from './messages.ts';
 
 const PROVIDER = 'Gemini';
 const DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com/v1beta';
+/** batchEmbedContents refuses more requests than this in one call. */
+const EMBED_BATCH = 100;
 
 interface UsageMetadata {
   promptTokenCount?: number;
@@ -131,21 +133,25 @@ export const adapter: Adapter = {
 
   async embed(target, request, options) {
     const model = `models/${target.providerModelId}`;
-    const response = await postJson<{ embeddings?: Array<{ values: number[] }> }>(
-      call(target, 'batchEmbedContents', {
-        requests: request.input.map((text) => ({
-          model,
-          content: { parts: [{ text }] },
-          outputDimensionality: request.dimensions,
-        })),
+    const batches: string[][] = [];
+    for (let i = 0; i < request.input.length; i += EMBED_BATCH) batches.push(request.input.slice(i, i + EMBED_BATCH));
+    const answers = await Promise.all(
+      batches.map(async (texts) => {
+        const response = await postJson<{ embeddings?: Array<{ values: number[] }> }>(
+          call(target, 'batchEmbedContents', {
+            requests: texts.map((text) => ({ model, content: { parts: [{ text }] }, outputDimensionality: request.dimensions })),
+          }),
+          options,
+        );
+        const embeddings = response.embeddings ?? [];
+        if (embeddings.length !== texts.length)
+          throw new ProviderError('server', `${PROVIDER} answered ${embeddings.length} embeddings for ${texts.length} inputs`);
+        return embeddings;
       }),
-      options,
     );
-    const embeddings = response.embeddings ?? [];
-    if (embeddings.length !== request.input.length)
-      throw new ProviderError('server', `${PROVIDER} answered ${embeddings.length} embeddings`);
     return {
-      vectors: embeddings.map((embedding) => embedding.values),
+      // Promise.all keeps the batches' order, so the vectors are in the inputs' order.
+      vectors: answers.flat().map((embedding) => embedding.values),
       usage: { inputTokens: request.input.reduce((sum, text) => sum + estimateTextTokens(text), 0) },
     };
   },

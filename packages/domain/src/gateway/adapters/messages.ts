@@ -1,7 +1,8 @@
 /**
  * The conversions every provider dialect needs from our OpenAI-like messages: the system prompt
- * split out (Anthropic, Gemini and Bedrock take it apart from the turns), plain text of a message,
- * and inline images from data URLs (the only image form every provider accepts).
+ * split out (Anthropic, Gemini and Bedrock take it apart from the turns), turns that alternate
+ * (Anthropic and Bedrock), plain text of a message, and inline images from data URLs (the only
+ * image form every provider accepts).
  */
 import { ProviderError } from '../types.ts';
 import type { ChatMessage, ContentPart } from '../types.ts';
@@ -12,12 +13,15 @@ export interface SplitMessages {
   turns: Array<ChatMessage & { role: 'user' | 'assistant' }>;
 }
 
+/** Blank text: Anthropic and Bedrock refuse it as a text block; it says nothing as a system prompt. */
+const isBlank = (text: string) => text.trim() === '';
+
 export function splitSystem(messages: ChatMessage[]): SplitMessages {
   const system: string[] = [];
   const turns: SplitMessages['turns'] = [];
   for (const message of messages) {
-    if (message.role === 'system') system.push(textOf(message.content));
-    else turns.push(message as SplitMessages['turns'][number]);
+    if (message.role !== 'system') turns.push(message as SplitMessages['turns'][number]);
+    else if (!isBlank(textOf(message.content))) system.push(textOf(message.content));
   }
   return { system: system.length ? system.join('\n\n') : undefined, turns };
 }
@@ -35,6 +39,48 @@ export function partsOf(content: ChatMessage['content']): ContentPart[] {
   return typeof content === 'string' ? [{ type: 'text', text: content }] : content;
 }
 
+export interface Turn {
+  role: 'user' | 'assistant';
+  /** Never empty, and no text part is blank. */
+  parts: ContentPart[];
+}
+
+export interface Conversation {
+  system: string | undefined;
+  /** At least one; they alternate, starting with the user's. */
+  turns: Turn[];
+}
+
+/** The user's turn put before a conversation that opens with the assistant's (a greeting). */
+export const OPENING_TURN = '(conversation start)';
+
+/**
+ * The turns as Anthropic's Messages API and Bedrock's Converse require them, where OpenAI takes
+ * any order: they refuse an empty or blank text block, turns that do not alternate, a first turn
+ * that is not the user's, and no turn at all. So blank text parts are dropped (and a turn left
+ * with nothing), consecutive turns of one role are merged into one (their parts in order), an
+ * assistant-first conversation gets a minimal user turn before it, and a request that is only a
+ * system prompt sends that prompt as the user's turn.
+ */
+export function alternatingTurns(messages: ChatMessage[], provider: string): Conversation {
+  const { system, turns } = splitSystem(messages);
+  const merged: Turn[] = [];
+  for (const { role, content } of turns) {
+    const parts = partsOf(content).filter((part) => part.type !== 'text' || !isBlank(part.text));
+    if (!parts.length) continue;
+    const last = merged.at(-1);
+    if (last?.role === role) last.parts.push(...parts);
+    else merged.push({ role, parts });
+  }
+  if (!merged.length) {
+    if (!system) throw new ProviderError('invalid', `${provider} needs a message with some text or an image`);
+    // Moved rather than copied: the prompt is the request to answer, and is not billed twice.
+    return { system: undefined, turns: [{ role: 'user', parts: [{ type: 'text', text: system }] }] };
+  }
+  if (merged[0]!.role === 'assistant') merged.unshift({ role: 'user', parts: [{ type: 'text', text: OPENING_TURN }] });
+  return { system, turns: merged };
+}
+
 export interface InlineImage {
   mediaType: string;
   /** Base64, as in the data URL. */
@@ -43,9 +89,13 @@ export interface InlineImage {
 
 const DATA_URL = /^data:(image\/[a-z0-9.+-]+);base64,(.*)$/is;
 
+/** Media types clients write that providers know by another name (Anthropic takes image/jpeg only). */
+const MEDIA_TYPE_ALIASES: Record<string, string> = { 'image/jpg': 'image/jpeg' };
+
 /** The image of a `data:image/...;base64,` URL; any other URL is the caller's mistake for this provider. */
 export function inlineImage(url: string, provider: string): InlineImage {
   const match = DATA_URL.exec(url);
   if (!match) throw new ProviderError('invalid', `${provider} takes images as base64 data URLs`);
-  return { mediaType: match[1]!.toLowerCase(), data: match[2]! };
+  const mediaType = match[1]!.toLowerCase();
+  return { mediaType: MEDIA_TYPE_ALIASES[mediaType] ?? mediaType, data: match[2]! };
 }

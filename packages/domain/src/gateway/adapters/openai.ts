@@ -3,6 +3,13 @@
  * /chat/completions (streamed with `stream_options.include_usage`, so the last chunk carries the
  * usage), /embeddings and /images/generations (base64 answers). Config: `organization` and `project`
  * become OpenAI's headers.
+ *
+ * The output cap goes by the name the server knows: OpenAI's own API (the `openai` provider's
+ * default base URL, any `api.openai.com` host) is sent `max_completion_tokens`, because its
+ * reasoning models (o-series, gpt-5) refuse the deprecated `max_tokens`; any other compatible server
+ * (the `openai` provider given another base URL, or another provider on this adapter) is sent
+ * `max_tokens`, the name they all know (some refuse unknown fields). Config `tokenLimitParam`
+ * (`max_tokens` or `max_completion_tokens`) overrides that, e.g. for a proxy in front of OpenAI.
  */
 import { estimateTextTokens, estimateTokens } from '../pricing.ts';
 import { ProviderError } from '../types.ts';
@@ -12,6 +19,8 @@ import type { HttpCall } from './http.ts';
 
 const PROVIDER = 'OpenAI';
 const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
+const OPENAI_HOST = 'api.openai.com';
+const TOKEN_LIMIT_PARAMS = ['max_tokens', 'max_completion_tokens'] as const;
 
 interface Usage {
   prompt_tokens?: number;
@@ -45,11 +54,28 @@ function call(target: Target, path: string, body: unknown): HttpCall {
   };
 }
 
+/** Whether the base URL is OpenAI's own API (or one of its regional hosts, `eu.api.openai.com`). */
+function isOpenAiItself(baseUrl: string): boolean {
+  let host: string;
+  try {
+    host = new URL(baseUrl).hostname;
+  } catch {
+    return false;
+  }
+  return host === OPENAI_HOST || host.endsWith(`.${OPENAI_HOST}`);
+}
+
+/** The name the server knows the output cap by (see the header). */
+function tokenLimitParam(target: Target): (typeof TOKEN_LIMIT_PARAMS)[number] {
+  const configured = TOKEN_LIMIT_PARAMS.find((param) => param === target.config?.tokenLimitParam);
+  return configured ?? (isOpenAiItself(target.baseUrl ?? DEFAULT_BASE_URL) ? 'max_completion_tokens' : 'max_tokens');
+}
+
 function chatBody(target: Target, request: ChatRequest, stream: boolean) {
   return {
     model: target.providerModelId,
     messages: request.messages.map(({ role, content }) => ({ role, content })),
-    max_tokens: request.maxTokens,
+    [tokenLimitParam(target)]: request.maxTokens,
     temperature: request.temperature,
     top_p: request.topP,
     stop: request.stop?.length ? request.stop : undefined,
