@@ -520,6 +520,32 @@ describe.concurrent('transferring ownership', () => {
     ).toBe(409);
   });
 
+  it('a custom role holding members:transfer-ownership is no owner: it neither transfers nor changes an owner (403)', async () => {
+    const owner = await signUpUser('co-owner');
+    const second = await signUpUser('co-owner-2');
+    const deputy = await signUpUser('co-owner-d');
+    const { orgId } = await createTeam(owner, [{ user: second, role: 'owner' }]);
+    const { body: role } = await api('POST', `/v1/orgs/${orgId}/roles`, {
+      token: owner.accessToken,
+      body: {
+        name: 'Deputy',
+        permissions: ['org:read', 'members:read', 'roles:read', 'members:update', 'members:transfer-ownership'],
+      },
+    });
+    await addMember(owner, orgId, deputy, role.roleId);
+    const transfer = await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, {
+      token: deputy.accessToken,
+      body: { userId: deputy.userId },
+    });
+    expect(transfer.status).toBe(403);
+    const demote = await api('PATCH', `/v1/orgs/${orgId}/members/${second.userId}`, {
+      token: deputy.accessToken,
+      body: { role: 'viewer' },
+    });
+    expect(demote.status, JSON.stringify(demote.body)).toBe(403);
+    expect(await roleOf(owner, orgId, second.userId)).toBe('owner');
+  });
+
   it('refuses a non-member (404), oneself (422), an admin caller (403) and the personal organization (422)', async () => {
     const owner = await signUpUser('transfer-bad');
     const admin = await signUpUser('transfer-bad-a');

@@ -128,6 +128,23 @@ describe.concurrent('custom roles', () => {
     expect((await createRole(owner, orgId, { name: 'Admin', permissions: ['org:read'] })).status).toBe(409);
   });
 
+  it('refuses renaming a custom role to a built-in name, whatever its case or spaces, or to another role’s name (409)', async () => {
+    const owner = await signUpUser('rename');
+    const { orgId } = await createTeam(owner);
+    const { body: role } = await createRole(owner, orgId, { name: 'Readers', permissions: ['org:read'] });
+    expect((await createRole(owner, orgId, { name: 'Writers', permissions: ['org:read'] })).status).toBe(201);
+    const rename = (name: string) =>
+      api('PATCH', `/v1/orgs/${orgId}/roles/${role.roleId}`, { token: owner.accessToken, body: { name } });
+    for (const name of ['Owner', 'ADMIN', ' viewer ', 'Edi tor', 'writers']) {
+      const res = await rename(name);
+      expect(res.status, name).toBe(409);
+      expect(errorPaths(res.body)).toContain('body.name');
+    }
+    expect((await createRole(owner, orgId, { name: ' Owner', permissions: ['org:read'] })).status).toBe(409);
+    // Its own name in another case is no clash.
+    expect((await rename('READERS')).status).toBe(200);
+  });
+
   it('refuses to delete a role someone holds (409), and deletes it once nobody does (204)', async () => {
     const owner = await signUpUser('delrole');
     const member = await signUpUser('delrole-m');

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { describe, expect, it, vi } from 'vitest';
 import { authorizeOrg, type Caller } from '@platform/domain/identity/access';
 import { createApiClient, revokeApiClient } from '@platform/domain/identity/api-clients';
@@ -6,12 +6,14 @@ import { db, type Invitation, type Membership } from '@platform/domain/identity/
 import { acceptInvitation, declineInvitation, revokeInvitation } from '@platform/domain/identity/invitations';
 import { removeMember, transferOwnership, updateMember } from '@platform/domain/identity/members';
 import { createOrganization, deleteOrganization, updateOrganization } from '@platform/domain/identity/organizations';
+import { createRole, deleteRole } from '@platform/domain/identity/roles';
 import { getUser, personalOrgId, provisionUser, updateProfile } from '@platform/domain/identity/users';
 import { openSession } from '@platform/domain/identity/sessions';
 import { decryptSecret, encryptSecret } from '@platform/domain/shared/secrets';
 import { billingDb, ledgerDb } from '@platform/domain/billing/entities';
 import { getBalance } from '@platform/domain/billing/ledger';
 import { claimIdempotencyKey } from '@platform/http/idempotency';
+import { Entity } from '@platform/domain/shared/dynamo';
 
 const user = (userId: string): Caller & { kind: 'user' } => ({ kind: 'user', userId, groups: [], isPlatformAdmin: false });
 const newUser = async (name = 'member') => {
@@ -19,6 +21,25 @@ const newUser = async (name = 'member') => {
   await provisionUser({ userId, email: `${name}-${userId.slice(0, 6)}@example.test`, emailVerified: true });
   return userId;
 };
+
+/** A pending invitation of `invitee` (an existing user) to the organization, with `role`, written as the domain writes one. */
+async function pendingInvitation(orgId: string, invitee: string, role: string) {
+  const { data: profile } = await db.user.get({ userId: invitee }).go();
+  const now = Date.now();
+  const { data } = await db.invitation
+    .create({
+      invitationId: `inv_${randomUUID().replace(/-/g, '').slice(0, 26)}`,
+      orgId,
+      orgName: 'Team',
+      email: profile!.email.toLowerCase(),
+      role,
+      invitedBy: 'someone',
+      expiresAt: new Date(now + 86_400_000).toISOString(),
+      ttl: Math.floor(now / 1000) + 86_400 * 40,
+    })
+    .go();
+  return data as Invitation;
+}
 
 describe('sign-up provisioning (against DynamoDB Local)', () => {
   it('creates user, personal organization, owner membership, Free subscription and first credits once, however often the trigger retries', async () => {
@@ -223,31 +244,92 @@ describe('member changes decided on a stale read change nothing (409)', () => {
   });
 });
 
-describe('answering an invitation answered meanwhile (409, nothing changed)', () => {
-  async function pendingInvitation(orgId: string, invitee: string) {
-    const { data: profile } = await db.user.get({ userId: invitee }).go();
-    const now = Date.now();
-    const { data } = await db.invitation
-      .create({
-        invitationId: `inv_${randomUUID().replace(/-/g, '').slice(0, 26)}`,
-        orgId,
-        orgName: 'Team',
-        email: profile!.email.toLowerCase(),
-        role: 'viewer',
-        invitedBy: 'someone',
-        expiresAt: new Date(now + 86_400_000).toISOString(),
-        ttl: Math.floor(now / 1000) + 86_400 * 40,
-      })
-      .go();
-    return data as Invitation;
+describe('a custom role deleted while it is given: one of the two is a 409, nobody holds a deleted role', () => {
+  /** The role deletion's count of the role's holders answers none: as if it ran before the role was given. */
+  const holdersCountedBefore = () =>
+    vi.spyOn(db.membership.query, 'byOrg').mockReturnValueOnce({ where: () => ({ go: async () => ({ data: [] }) }) } as never);
+  const rolesOf = async (orgId: string) =>
+    ((await db.organization.get({ orgId }).go({ consistent: true })).data!.roles ?? []).map((r) => r.roleId);
+
+  async function teamWithRole(name: string, memberRole = 'viewer') {
+    const [owner, member] = [await newUser(`${name}-o`), await newUser(`${name}-m`)];
+    const orgId = await teamOf(owner, [[member, memberRole]]);
+    const role = await createRole(await authorizeOrg(user(owner), orgId), { name: 'Reader', permissions: ['org:read'] });
+    return { owner, member, orgId, roleId: role.roleId, fresh: () => authorizeOrg(user(owner), orgId) };
   }
+
+  it('giving a role deleted since the organization was read is refused, and the member keeps their role', async () => {
+    const { member, orgId, roleId, fresh } = await teamWithRole('cr-give');
+    const stale = await fresh();
+    await deleteRole(await fresh(), roleId);
+
+    await expect(updateMember(stale, member, { role: roleId })).rejects.toMatchObject({ status: 409 });
+    expect((await membershipOf(orgId, member)).role).toBe('viewer');
+  });
+
+  it('deleting a role given after its holders were counted is refused, and the role stays', async () => {
+    const { member, orgId, roleId, fresh } = await teamWithRole('cr-del');
+    const forDeletion = await fresh();
+    await updateMember(await fresh(), member, { role: roleId });
+
+    holdersCountedBefore();
+    await expect(deleteRole(forDeletion, roleId)).rejects.toMatchObject({ status: 409 });
+    expect(await rolesOf(orgId)).toContain(roleId);
+    expect((await membershipOf(orgId, member)).role).toBe(roleId);
+  });
+
+  it('an owner stepping down to a custom role still keeps an owner (409 for the last one)', async () => {
+    const { owner, member, orgId, roleId, fresh } = await teamWithRole('cr-owner', 'owner');
+    await db.organization.patch({ orgId }).add({ ownerCount: 1 }).go();
+    await updateMember(await fresh(), member, { role: roleId });
+    await expect(updateMember(await fresh(), owner, { role: roleId })).rejects.toMatchObject({
+      status: 409,
+      message: expect.stringContaining('always keeps an owner'),
+    });
+    expect(await ownersOf(orgId)).toMatchObject({ owners: [owner], ownerCount: 1 });
+  });
+
+  const membershipOrNull = async (orgId: string, userId: string) =>
+    (await db.membership.get({ orgId, userId }).go({ consistent: true })).data;
+
+  it('accepting an invitation whose role was deleted after the organization was read is refused, and makes no member', async () => {
+    const { orgId, roleId, fresh } = await teamWithRole('cr-acc');
+    const invitee = await newUser('cr-acc-i');
+    const invitation = await pendingInvitation(orgId, invitee, roleId);
+    const { data: withRole } = await db.organization.get({ orgId }).go({ consistent: true });
+    await deleteRole(await fresh(), roleId);
+
+    readsStale(db.organization, withRole);
+    await expect(acceptInvitation(user(invitee), invitation.invitationId)).rejects.toMatchObject({
+      status: 409,
+      message: expect.stringContaining('no longer exists'),
+    });
+    expect(await membershipOrNull(orgId, invitee)).toBeNull();
+    expect((await db.invitation.get({ invitationId: invitation.invitationId }).go()).data?.status).toBe('pending');
+  });
+
+  it('deleting a role given by an invitation accepted after its holders were counted is refused, and the role stays', async () => {
+    const { orgId, roleId, fresh } = await teamWithRole('cr-acc-del');
+    const invitee = await newUser('cr-acc-del-i');
+    const invitation = await pendingInvitation(orgId, invitee, roleId);
+    const forDeletion = await fresh();
+    await acceptInvitation(user(invitee), invitation.invitationId);
+
+    holdersCountedBefore();
+    await expect(deleteRole(forDeletion, roleId)).rejects.toMatchObject({ status: 409 });
+    expect(await rolesOf(orgId)).toContain(roleId);
+    expect((await membershipOf(orgId, invitee)).role).toBe(roleId);
+  });
+});
+
+describe('answering an invitation answered meanwhile (409, nothing changed)', () => {
   const auditsOf = async (orgId: string, action: string) =>
     (await db.auditEvent.query.byOrg({ orgId }).go({ pages: 'all' })).data.filter((e) => e.action === action);
 
   it('revoking an invitation accepted meanwhile is refused: it stays accepted, no revocation audited', async () => {
     const [owner, invitee] = [await newUser('inv-rv-o'), await newUser('inv-rv-i')];
     const orgId = await teamOf(owner);
-    const pending = await pendingInvitation(orgId, invitee);
+    const pending = await pendingInvitation(orgId, invitee, 'viewer');
     const access = await authorizeOrg(user(owner), orgId);
     await acceptInvitation(user(invitee), pending.invitationId);
 
@@ -263,7 +345,7 @@ describe('answering an invitation answered meanwhile (409, nothing changed)', ()
   it('declining an invitation accepted meanwhile is refused: no decline audited', async () => {
     const [owner, invitee] = [await newUser('inv-dc-o'), await newUser('inv-dc-i')];
     const orgId = await teamOf(owner);
-    const pending = await pendingInvitation(orgId, invitee);
+    const pending = await pendingInvitation(orgId, invitee, 'viewer');
     await acceptInvitation(user(invitee), pending.invitationId);
 
     // The decline reads the invitation with the profile, in one TransactGet: its parse answers the stale item.
@@ -345,6 +427,31 @@ describe('idempotency keys', () => {
       response: { statusCode: 201 },
     });
     await expect(claimIdempotencyKey(scope, 'key-12345678', '{"a":2}')).rejects.toMatchObject({ status: 422 });
+  });
+
+  it('of two retries that both read a lapsed claim, only one takes it over and runs', async () => {
+    const scope = `test#${randomUUID()}`;
+    const body = '{"a":1}';
+    const start = Date.now();
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(start);
+    try {
+      expect((await claimIdempotencyKey(scope, 'key-lapsed-1', body)).kind).toBe('run');
+      const lapsed = {
+        scope,
+        key: 'key-lapsed-1',
+        payloadHash: createHash('sha256').update(body).digest('base64url'),
+        status: 'in-progress',
+        lockedUntil: Math.floor(start / 1000) + 30,
+      };
+      clock.mockReturnValue(start + 31_000);
+      expect((await claimIdempotencyKey(scope, 'key-lapsed-1', body)).kind).toBe('run');
+
+      // The second retry read the claim before the first took it over.
+      vi.spyOn(Entity.prototype, 'get').mockReturnValueOnce({ go: async () => ({ data: lapsed }) } as never);
+      await expect(claimIdempotencyKey(scope, 'key-lapsed-1', body)).rejects.toMatchObject({ status: 409 });
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 
   it('never stores a field shown once, and answers a replay of it with a 409 naming what was created', async () => {

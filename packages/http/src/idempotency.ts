@@ -82,6 +82,33 @@ function secretShownOnce(response: APIGatewayProxyStructuredResultV2, { fields, 
   );
 }
 
+const stillProcessing = () => new ConflictError('A request with this Idempotency-Key is still being processed');
+
+/**
+ * The first attempt died mid-way (its lock lapsed) or gave its claim up: take the claim over,
+ * under the condition that it is still the one read (same lock, still in progress; or still
+ * absent). Two retries that both read the lapsed lock cannot both run: the second is a 409.
+ */
+async function takeOver(scope: string, key: string, payloadHash: string, now: number, lockedUntil: number | undefined) {
+  const lock = now + IN_PROGRESS_SECONDS;
+  try {
+    if (lockedUntil === undefined) {
+      await records()
+        .create({ scope, key, payloadHash, status: 'in-progress', lockedUntil: lock, ttl: now + RECORD_TTL_SECONDS })
+        .go();
+      return;
+    }
+    await records()
+      .patch({ scope, key })
+      .set({ lockedUntil: lock })
+      .where(({ lockedUntil: current, status }, { eq }) => `${eq(current, lockedUntil)} AND ${eq(status, 'in-progress')}`)
+      .go();
+  } catch (error) {
+    if (conditionFailed(error)) throw stillProcessing();
+    throw error;
+  }
+}
+
 export async function claimIdempotencyKey(
   scope: string,
   key: string,
@@ -115,12 +142,8 @@ export async function claimIdempotencyKey(
       if (options.shownOnce && (response.statusCode ?? 200) < 300) throw secretShownOnce(response, options.shownOnce);
       return { kind: 'replay', response };
     }
-    if (data && data.lockedUntil > now) throw new ConflictError('A request with this Idempotency-Key is still being processed');
-    // The first attempt died mid-way: take the lock over.
-    await records()
-      .patch({ scope, key })
-      .set({ lockedUntil: now + IN_PROGRESS_SECONDS })
-      .go();
+    if (data && data.lockedUntil > now) throw stillProcessing();
+    await takeOver(scope, key, payloadHash, now, data?.lockedUntil);
   }
   return {
     kind: 'run',

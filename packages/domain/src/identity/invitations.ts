@@ -14,6 +14,7 @@ import {
   transactGet,
   transactWrite,
   update,
+  type WriteItem,
   type WriteOutcome,
 } from '../shared/transactions.ts';
 import { notificationPut } from '../notifications/notify.ts';
@@ -154,14 +155,42 @@ async function requireOwnPendingInvitation(caller: UserCaller, invitationId: str
   return { inv: data, profile };
 }
 
+const roleGone = () => new ConflictError('The role of this invitation no longer exists; ask for a new invitation');
+
+/**
+ * The organization's version when it still holds the invitation's custom role: a role deleted
+ * since the invitation was sent would grant nothing, so it is refused.
+ */
+async function versionHoldingRole(orgId: string, roleId: string) {
+  const { data: org } = await db.organization.get({ orgId }).go({ consistent: true });
+  if (!org || org.deletedAt) throw new NotFoundError('The organization of this invitation no longer exists');
+  if (!org.roles?.some((r) => r.roleId === roleId)) throw roleGone();
+  return org.version ?? 1;
+}
+
+/**
+ * The organization's part of an acceptance: it must still be there; an owner also counts towards
+ * its owners; and giving a custom role bumps its version under the version read (as a member
+ * change does, see `organizationChange` in members.ts): a role deleted since fails this write, and
+ * a deletion that counted the holders before it fails its own condition. Either way one is a 409.
+ */
+function organizationWrite(inv: Invitation, customRoleVersion: number | undefined): WriteItem {
+  const org = db.organization.patch({ orgId: inv.orgId });
+  if (inv.role === 'owner')
+    return update(org.add({ ownerCount: 1 }).where(({ deletedAt }, { notExists }) => notExists(deletedAt)));
+  if (customRoleVersion === undefined) return liveCheck(db.organization, { orgId: inv.orgId });
+  return returningOnFailure(
+    update(
+      org
+        .add({ version: 1 })
+        .where(({ version, deletedAt }, { eq, notExists }) => `${eq(version, customRoleVersion)} AND ${notExists(deletedAt)}`),
+    ),
+  );
+}
+
 export async function acceptInvitation(caller: UserCaller, invitationId: string) {
   const { inv, profile } = await requireOwnPendingInvitation(caller, invitationId);
-  // A custom role deleted since the invitation was sent would grant nothing: refuse it.
-  if (!isBuiltInRole(inv.role)) {
-    const { data: org } = await db.organization.get({ orgId: inv.orgId }).go({ consistent: true });
-    if (org && !org.roles?.some((r) => r.roleId === inv.role))
-      throw new ConflictError('The role of this invitation no longer exists; ask for a new invitation');
-  }
+  const customRoleVersion = isBuiltInRole(inv.role) ? undefined : await versionHoldingRole(inv.orgId, inv.role);
   const now = new Date().toISOString();
   const result = await transactWrite([
     answer(invitationId, 'accepted', now),
@@ -176,15 +205,7 @@ export async function acceptInvitation(caller: UserCaller, invitationId: string)
         assignedAt: now,
       }),
     ),
-    // The organization must still be there; an owner also counts towards its owners.
-    inv.role === 'owner'
-      ? update(
-          db.organization
-            .patch({ orgId: inv.orgId })
-            .add({ ownerCount: 1 })
-            .where(({ deletedAt }, { notExists }) => notExists(deletedAt)),
-        )
-      : liveCheck(db.organization, { orgId: inv.orgId }),
+    organizationWrite(inv, customRoleVersion),
     put(
       db.auditEvent.create(
         auditItem({
@@ -199,8 +220,15 @@ export async function acceptInvitation(caller: UserCaller, invitationId: string)
       ),
     ),
   ]);
-  if (result.reasons[2] === 'ConditionalCheckFailed')
+  if (result.reasons[2] === 'ConditionalCheckFailed') {
+    const org = result.items[2];
+    if (customRoleVersion !== undefined && org && !org.deletedAt) {
+      const roles = (org.roles ?? []) as Array<{ roleId?: string }>;
+      if (!roles.some((r) => r.roleId === inv.role)) throw roleGone();
+      throw new ConflictError('The organization changed while you accepted; nothing was changed: retry');
+    }
     throw new NotFoundError('The organization of this invitation no longer exists');
+  }
   if (result.canceled) throw new ConflictError('The invitation was answered already, or you are already a member');
   return { orgId: inv.orgId, role: inv.role };
 }

@@ -3,7 +3,7 @@ import { auditBy, auditItem } from './audit.ts';
 import { isMembershipLive, permissionsOfRole, type OrgAccess } from './access.ts';
 import { db, type Membership } from './entities.ts';
 import { ROLE_RANK, isBuiltInRole } from './permissions.ts';
-import { liveCheck, put, remove, returningOnFailure, transactWrite, update } from '../shared/transactions.ts';
+import { liveCheck, put, remove, returningOnFailure, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
 import { pageOf } from '../shared/pages.ts';
 
 export async function listMembers(access: OrgAccess, options: { cursor?: string; limit?: number }) {
@@ -39,13 +39,24 @@ function loosensExpiry(target: Membership, expiresAt: string | null | undefined)
 }
 
 /**
+ * Ownership is a role, not a permission: the caller acts as an owner if their role is owner (an
+ * API client of an owner only with the `members:transfer-ownership` scope), or as a platform
+ * admin. A custom role ranks as an editor whatever it holds, `members:transfer-ownership` too,
+ * just as `transferOwnership` refuses anyone but an owner.
+ */
+function actsAsOwner(access: OrgAccess) {
+  if (access.caller.kind === 'user' && access.caller.isPlatformAdmin) return true;
+  return access.memberRole === 'owner' && access.permissions.has('members:transfer-ownership');
+}
+
+/**
  * Nobody hands out or takes away more than they hold: only owners touch owners, nobody changes
  * someone who outranks them, and only an owner or someone who outranks a temporary member lifts
  * or extends their expiry (a temporary admin cannot make themselves permanent). An API client is
  * ranked by the role of the member it acts for, as that member would be.
  */
 function assertMayManage(access: OrgAccess, target: Membership, change: { role?: string; expiresAt?: string | null } = {}) {
-  const callerIsOwner = access.role === 'owner' || access.permissions.has('members:transfer-ownership');
+  const callerIsOwner = actsAsOwner(access);
   if ((target.role === 'owner' || change.role === 'owner') && !callerIsOwner)
     throw new ForbiddenError('Only an owner can change an owner or make one');
   const callerRole = access.memberRole;
@@ -98,6 +109,33 @@ function ownerCountChange(orgId: string, delta: number) {
   return update(delta < 0 ? change.where(({ ownerCount }, { gt }) => gt(ownerCount, 1)) : change);
 }
 
+/**
+ * The organization's part of a member change: the owner count it moves and, when it gives a
+ * custom role, a version bump under the version read. The role was found on that read, so a
+ * role deleted since fails this write; and a role deletion that counted the holders before this
+ * write fails its own condition on the version. One of the two is a 409: no member is left
+ * holding a role that no longer exists. (A ConditionCheck alone would not stop the second case.)
+ */
+function organizationChange(access: OrgAccess, delta: number, givesCustomRole: boolean): WriteItem[] {
+  if (!givesCustomRole) return delta ? [ownerCountChange(access.orgId, delta)] : [];
+  const version = access.org.version ?? 1;
+  const change = db.organization.patch({ orgId: access.orgId }).add({ version: 1, ...(delta ? { ownerCount: delta } : {}) });
+  return [
+    returningOnFailure(
+      update(
+        change.where(({ version: v, ownerCount }, { eq, gt }) =>
+          delta < 0 ? `${eq(v, version)} AND ${gt(ownerCount, 1)}` : eq(v, version),
+        ),
+      ),
+    ),
+  ];
+}
+
+const rolesChanged = () =>
+  new ConflictError(
+    'The organization changed since it was read (its roles may have); nothing was changed: read its roles again and retry',
+  );
+
 export interface MemberPatch {
   role?: string;
   expiresAt?: string | null;
@@ -127,11 +165,12 @@ export async function updateMember(access: OrgAccess, userId: string, patch: Mem
   if (patch.isActive !== undefined) set.isActive = patch.isActive;
   if (patch.expiresAt) set.expiresAt = patch.expiresAt;
   const membership = db.membership.patch({ orgId: access.orgId, userId }).set(set);
-  const countChange = delta ? [ownerCountChange(access.orgId, delta)] : [];
+  const givesCustomRole = !!patch.role && !isBuiltInRole(patch.role);
+  const orgChange = organizationChange(access, delta, givesCustomRole);
   const accountCheck = reactivated || delta > 0 ? [liveCheck(db.user, { userId })] : [];
   const result = await transactWrite([
     returningOnFailure(update((patch.expiresAt === null ? membership.remove(['expiresAt']) : membership).where(asRead(target)))),
-    ...countChange,
+    ...orgChange,
     ...accountCheck,
     put(
       db.auditEvent.create(
@@ -147,7 +186,10 @@ export async function updateMember(access: OrgAccess, userId: string, patch: Mem
   ]);
   if (result.canceled) {
     if (failed(result.reasons[0])) throw memberChanged(result.items[0]);
-    if (countChange.length && failed(result.reasons[1])) throw lastOwner();
+    if (orgChange.length && failed(result.reasons[1])) {
+      const org = result.items[1];
+      throw givesCustomRole && org?.version !== (access.org.version ?? 1) ? rolesChanged() : lastOwner();
+    }
     throw accountDeleted();
   }
   return {

@@ -79,15 +79,26 @@ async function saveRoles(
 
 const MAX_CUSTOM_ROLES = 50;
 
+/** Names compare without case or spaces: "Owner", "owner " and "O wner" would read as one role in a list. */
+const nameKey = (name: string) => name.replace(/\s+/g, '').toLowerCase();
+
+/**
+ * A custom role's name (on creation or rename) is neither a built-in role's nor another custom
+ * role's: a custom role named "Owner" would pass for the real one.
+ */
+function assertNameFree(access: OrgAccess, name: string, exceptRoleId?: string) {
+  const key = nameKey(name);
+  const taken =
+    BUILT_IN_ROLES.some((r) => r === key) ||
+    (access.org.roles ?? []).some((r) => r.roleId !== exceptRoleId && nameKey(r.name) === key);
+  if (taken) throw new ConflictError('A role with that name exists', [{ path: 'name', message: 'Already exists' }]);
+}
+
 export async function createRole(access: OrgAccess, input: { name: string; description?: string; permissions: string[] }) {
   checkPermissions(access, input.permissions);
   const roles = access.org.roles ?? [];
   if (roles.length >= MAX_CUSTOM_ROLES) throw new ConflictError(`An organization has at most ${MAX_CUSTOM_ROLES} custom roles`);
-  if (
-    roles.some((r) => r.name.toLowerCase() === input.name.toLowerCase()) ||
-    BUILT_IN_ROLES.some((r) => r === input.name.toLowerCase())
-  )
-    throw new ConflictError('A role with that name exists', [{ path: 'name', message: 'Already exists' }]);
+  assertNameFree(access, input.name);
   const now = new Date().toISOString();
   const role: CustomRole = {
     roleId: newId('role'),
@@ -116,9 +127,7 @@ export async function updateRole(
 ) {
   const current = findRole(access, roleId);
   if (patch.permissions) checkPermissions(access, patch.permissions);
-  const others = (access.org.roles ?? []).filter((r) => r.roleId !== roleId);
-  if (patch.name && others.some((r) => r.name.toLowerCase() === patch.name!.toLowerCase()))
-    throw new ConflictError('A role with that name exists', [{ path: 'name', message: 'Already exists' }]);
+  if (patch.name) assertNameFree(access, patch.name, roleId);
   const role: CustomRole = {
     ...current,
     ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)),
@@ -133,6 +142,12 @@ export async function updateRole(
   return customView(role);
 }
 
+/**
+ * Deletes a role nobody holds. The holders are counted before the write, so the write is
+ * conditioned on the organization's version as read: giving a custom role (a member change,
+ * an accepted invitation) bumps that version in its own transaction, so a holder made after
+ * the count fails this write (409) instead of being left on a role that no longer exists.
+ */
 export async function deleteRole(access: OrgAccess, roleId: string) {
   const role = findRole(access, roleId);
   const { data } = await db.membership.query

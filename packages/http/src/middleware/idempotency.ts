@@ -44,7 +44,10 @@ export const idempotency = (
     },
     after: async (request: Request) => {
       const { claim } = stateOf(request.event);
-      if (claim && request.response && (request.response.statusCode ?? 200) < 500) await claim.complete(request.response);
+      if (!claim || !request.response) return;
+      // A server error, thrown or answered, is not the request's answer: a retry with the key runs it again.
+      if ((request.response.statusCode ?? 200) >= 500) await claim.abandon().catch(() => undefined);
+      else await claim.complete(request.response);
     },
     onError: async (request: Request) => {
       const { claim } = stateOf(request.event);
