@@ -97,6 +97,22 @@ describe('credits', () => {
     expect(upTo.body.items.map((t: { transactionId: string }) => t.transactionId)).toContain(items[0].transactionId);
   });
 
+  it('list everything up to the last instant of year 9999, and refuse (400) a bound outside years 0001–9999', async () => {
+    const all = await api('GET', `/v1/orgs/${orgId}/credits/transactions`, { token: owner.accessToken });
+    const last = encodeURIComponent('9999-12-31T23:59:59.999Z');
+    const upTo = await api('GET', `/v1/orgs/${orgId}/credits/transactions?to=${last}`, { token: owner.accessToken });
+    expect(upTo.status).toBe(200);
+    expect(upTo.body.items).toEqual(all.body.items);
+    // 9999-12-31T23:00 at UTC-05:00 is in year 10000 in UTC; 0001-01-01T00:00 at UTC+01:00 is in year 0.
+    for (const query of [
+      `to=${encodeURIComponent('9999-12-31T23:00:00-05:00')}`,
+      `from=${encodeURIComponent('0001-01-01T00:00:00+01:00')}`,
+    ]) {
+      const res = await api('GET', `/v1/orgs/${orgId}/credits/transactions?${query}`, { token: owner.accessToken });
+      expect(res.status, query).toBe(400);
+    }
+  });
+
   it('are hidden from viewers (403) and cannot be adjusted by anyone but a platform admin (403)', async () => {
     expect((await api('GET', `/v1/orgs/${orgId}/credits`, { token: viewer.accessToken })).status).toBe(403);
     const res = await api('POST', `/v1/admin/orgs/${orgId}/credits/adjustments`, {

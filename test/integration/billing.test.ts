@@ -498,6 +498,31 @@ describe('the billing schedules (DynamoDB Local)', () => {
     expect(markers.map((m) => m.kind).sort()).toEqual(['expiry', 'renewal']);
   });
 
+  it('suspend, while catching up, a paid plan whose grace ended before its next period: later periods get Free’s credits', async () => {
+    const orgId = await newOrg(ago(95)); // three periods ended; Pro paid for the first only
+    const first = await getSubscription(orgId);
+    await setSubscription(orgId, { planId: 'pro', paymentProvider: 'PayPal', paidThrough: first.currentPeriodEnd });
+    for (let run = 0; run < 2; run++)
+      for (const job of ['renewal', 'grace-end', 'expiry'] as const) expect((await runSubscriptionJob(job)).failed).toEqual([]);
+    const sub = await getSubscription(orgId);
+    expect(sub).toMatchObject({ status: 'Suspended', planId: 'pro' });
+    expect(await orgPlan(orgId)).toBe('free');
+    // Pro's credits for the one period its grace covered (the second); the grace ended 7 days in, so Free's after it.
+    const second = first.currentPeriodEnd;
+    const third = addMonths(second, 1);
+    const grants = (await ledger(orgId)).filter((r) => r.type === 'grant').sort((a, b) => a.key.localeCompare(b.key));
+    expect(grants.map((g) => [g.key, g.amount])).toEqual(
+      [
+        [periodGrantKey(orgId, 'free', first.currentPeriodStart), 100],
+        [periodGrantKey(orgId, 'pro', second), 2_000],
+        [periodGrantKey(orgId, 'free', third), 100],
+        [periodGrantKey(orgId, 'free', addMonths(third, 1)), 100],
+      ].sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    );
+    expect(sub.currentPeriodStart).toBe(addMonths(third, 1));
+    await expectConsistent(orgId);
+  });
+
   it('carry out a cancellation asked for during the grace period after the grace ends (Suspended)', async () => {
     const orgId = await newOrg(ago(35)); // its period ended about five days ago
     await setSubscription(orgId, { planId: 'pro', paymentProvider: 'PayPal', graceUntil: ago(0.01), cancelAtPeriodEnd: true });
@@ -543,5 +568,51 @@ describe('proration (DynamoDB Local)', () => {
     expect((await commitChange({ prev: renewed, next: moved, grants: [grant] })).ok).toBe(true);
     expect((await getSubscription(orgId)).periodGrants).toEqual([grant.key]);
     expect(await expectConsistent(orgId)).toMatchObject({ available: 100 + 2 * expected });
+  });
+});
+
+describe('a plan’s monthly credits, once per period (DynamoDB Local)', () => {
+  /** A Pro subscription renewed into an unpaid period (Pro's grant for it), its grace over: Suspended, on Free. */
+  async function suspendedAfterItsGrant() {
+    const orgId = await newOrg(ago(40)); // the first period ended ten days ago
+    const first = await getSubscription(orgId);
+    await setSubscription(orgId, { planId: 'pro', paymentProvider: 'PayPal', paidThrough: first.currentPeriodEnd });
+    for (const job of ['renewal', 'grace-end'] as const) expect((await runSubscriptionJob(job)).failed).toEqual([]);
+    const suspended = await getSubscription(orgId);
+    expect(suspended.status).toBe('Suspended');
+    expect(suspended.periodGrants).toContain(periodGrantKey(orgId, 'pro', suspended.currentPeriodStart));
+    return suspended;
+  }
+
+  async function pay(sub: Subscription, planId: string, now: Date) {
+    const plans = await planCatalogue();
+    const paid = changes.planPaid(sub, { planId, provider: 'PayPal' }, { plans, now });
+    if (paid === 'stale') throw new Error('stale');
+    expect((await commitChange({ prev: sub, ...paid })).ok).toBe(true);
+    return paid;
+  }
+
+  const grantedIn = async (orgId: string, periodStart: string) =>
+    (await ledger(orgId)).filter((r) => r.type === 'grant' && r.key.includes(periodStart)).reduce((sum, r) => sum + r.amount, 0);
+
+  it('grant nothing more when the plan is paid again after a suspension in the period it was granted', async () => {
+    const suspended = await suspendedAfterItsGrant();
+    const paid = await pay(suspended, 'pro', new Date());
+    expect(paid.grants.filter((g) => g.amount > 0)).toEqual([]);
+    expect(await getSubscription(suspended.orgId)).toMatchObject({ status: 'Active', planId: 'pro' });
+    expect(await orgPlan(suspended.orgId)).toBe('pro');
+    expect(await grantedIn(suspended.orgId, suspended.currentPeriodStart)).toBe(2_000);
+    await expectConsistent(suspended.orgId);
+  });
+
+  it('prorate a richer plan paid after a suspension from the plan already granted in the period, not from Free', async () => {
+    const suspended = await suspendedAfterItsGrant();
+    const now = new Date();
+    const paid = await pay(suspended, 'team', now);
+    const period = { start: suspended.currentPeriodStart, end: suspended.currentPeriodEnd };
+    const expected = proratedCredits(2_000, 10_000, period, now);
+    expect(paid.grants).toMatchObject([{ key: prorationKey(suspended.orgId, period.start, 'team'), amount: expected }]);
+    expect(await grantedIn(suspended.orgId, period.start)).toBe(2_000 + expected);
+    await expectConsistent(suspended.orgId);
   });
 });

@@ -1,7 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { ledgerDb } from '@platform/domain/billing/entities';
-import { credit, debit, getBalance, releaseExpiredReservations, reserve, release, settle } from '@platform/domain/billing/ledger';
+import { adjustCredits } from '@platform/domain/billing/adjustments';
+import {
+  credit,
+  debit,
+  getBalance,
+  getTransaction,
+  listTransactions,
+  refund,
+  releaseExpiredReservations,
+  reserve,
+  release,
+  settle,
+} from '@platform/domain/billing/ledger';
+import type { OrgAccess } from '@platform/domain/identity/access';
+import { db } from '@platform/domain/identity/entities';
 
 const newOrg = () => `org_${randomUUID().replace(/-/g, '').slice(0, 26)}`;
 
@@ -84,5 +98,125 @@ describe('the credit ledger under concurrency (DynamoDB Local)', () => {
     expect((await reserve(orgId, 'r1', 5)).reservationId).toBe('r1');
     await expect(reserve(orgId, 'r1', 6)).rejects.toMatchObject({ status: 409 });
     expect(await expectConsistent(orgId)).toMatchObject({ available: 15, reserved: 5 });
+  });
+
+  it('refuses (409) a key reused for another operation, another type or another amount, and writes nothing', async () => {
+    const orgId = newOrg();
+    const granted = await credit(orgId, 'op-1', 'grant', 100);
+    await expect(debit(orgId, 'op-1', 30)).rejects.toMatchObject({
+      status: 409,
+      message: expect.stringContaining('a grant of 100'),
+    });
+    await expect(credit(orgId, 'op-1', 'purchase', 100)).rejects.toMatchObject({ status: 409 });
+    const charged = await debit(orgId, 'charge-1', 5);
+    await expect(debit(orgId, 'charge-1', 50)).rejects.toMatchObject({
+      status: 409,
+      message: expect.stringContaining('a debit of -5'),
+    });
+    // The same operation again is a retry: the first row, nothing applied twice.
+    expect((await credit(orgId, 'op-1', 'grant', 100)).transactionId).toBe(granted.transactionId);
+    expect((await debit(orgId, 'charge-1', 5)).transactionId).toBe(charged.transactionId);
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 95, balance: 95 });
+  });
+});
+
+describe('refunds (DynamoDB Local)', () => {
+  it('give back at most what a charge took, less earlier refunds, once per key, linked to the charge', async () => {
+    const orgId = newOrg();
+    await credit(orgId, 'g', 'grant', 100);
+    const charge = await debit(orgId, 'charge-1', 30);
+    const first = await refund(orgId, 'refund-1', { of: 'charge-1', amount: 10 });
+    expect(first).toMatchObject({ type: 'refund', amount: 10, refundOf: charge.transactionId });
+    // A retry answers the first refund; the key reused for another amount is a 409.
+    expect((await refund(orgId, 'refund-1', { of: 'charge-1', amount: 10 })).transactionId).toBe(first.transactionId);
+    await expect(refund(orgId, 'refund-1', { of: 'charge-1', amount: 5 })).rejects.toMatchObject({ status: 409 });
+    await expect(refund(orgId, 'refund-2', { of: charge, amount: 21 })).rejects.toMatchObject({
+      status: 409,
+      message: expect.stringContaining('at most 20 more'),
+    });
+    await expect(refund(orgId, 'refund-3', { of: 'charge-1', amount: 31 })).rejects.toMatchObject({ status: 409 });
+    await refund(orgId, 'refund-2', { of: charge, amount: 20 });
+    expect(await getTransaction(orgId, 'charge-1')).toMatchObject({ amount: -30, refunded: 30 });
+    await expect(refund(orgId, 'refund-4', { of: 'charge-1', amount: 1 })).rejects.toMatchObject({ status: 409 });
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 100, balance: 100 });
+  });
+
+  it('never return more than the charge took when refunds race', async () => {
+    const orgId = newOrg();
+    await credit(orgId, 'g', 'grant', 100);
+    await debit(orgId, 'charge-2', 10);
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 8 }, (_, i) => refund(orgId, `race-${i}`, { of: 'charge-2', amount: 3 })),
+    );
+    const refunded = outcomes.filter((o) => o.status === 'fulfilled').length * 3;
+    expect(refunded).toBeLessThanOrEqual(10);
+    expect((await getTransaction(orgId, 'charge-2')).refunded).toBe(refunded);
+    for (const o of outcomes) if (o.status === 'rejected') expect(o.reason.status).toBe(409);
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 90 + refunded });
+  });
+
+  it('refund a settled reservation, but nothing that is not a charge, and no charge that is not there', async () => {
+    const orgId = newOrg();
+    await credit(orgId, 'g', 'grant', 100);
+    await reserve(orgId, 'job-1', 40);
+    const settled = await settle(orgId, 'job-1', 25);
+    if (!settled.settled) throw new Error('not settled');
+    expect(await refund(orgId, 'refund-job-1', { of: settled.transaction, amount: 25 })).toMatchObject({ amount: 25 });
+    await expect(refund(orgId, 'refund-grant', { of: 'g', amount: 1 })).rejects.toMatchObject({ status: 409 });
+    await expect(refund(orgId, 'refund-none', { of: 'no-such-charge', amount: 1 })).rejects.toMatchObject({ status: 404 });
+    const unwritten = { ...settled.transaction, key: 'never-written' };
+    await expect(refund(orgId, 'refund-ghost', { of: unwritten, amount: 1 })).rejects.toMatchObject({ status: 404 });
+    await expect(getTransaction(orgId, 'never-written')).rejects.toMatchObject({ status: 404 });
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 100, reserved: 0 });
+  });
+});
+
+describe('admin adjustments (DynamoDB Local)', () => {
+  const adminOf = (orgId: string): OrgAccess =>
+    ({
+      orgId,
+      org: { orgId },
+      caller: { kind: 'user', userId: 'admin-1', groups: [], isPlatformAdmin: true },
+      permissions: new Set(),
+      actorId: 'admin-1',
+      actorType: 'user',
+    }) as unknown as OrgAccess;
+  const audited = async (orgId: string) =>
+    (await db.auditEvent.query.byOrg({ orgId }).go({ pages: 'all' })).data.filter((e) => e.action === 'credits.adjusted');
+
+  it('apply a request key once, audited once, and refuse it (409) for another amount once the HTTP record is gone', async () => {
+    const orgId = newOrg();
+    await credit(orgId, 'g', 'grant', 100);
+    const first = await adjustCredits(adminOf(orgId), { amount: 500, reason: 'bonus' }, 'req-key-1234');
+    expect(first).toMatchObject({ type: 'adjustment', amount: 500 });
+    // Past the Idempotency-Key record's 24 hours the same key reaches the ledger again.
+    const again = await adjustCredits(adminOf(orgId), { amount: 500, reason: 'bonus' }, 'req-key-1234');
+    expect(again.transactionId).toBe(first.transactionId);
+    await expect(adjustCredits(adminOf(orgId), { amount: -50, reason: 'take back' }, 'req-key-1234')).rejects.toMatchObject({
+      status: 409,
+    });
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 600 });
+    expect((await audited(orgId)).map((e) => e.targetId)).toEqual([first.transactionId]);
+  });
+
+  it('audit nothing for an adjustment refused for want of credits', async () => {
+    const orgId = newOrg();
+    await credit(orgId, 'g', 'grant', 10);
+    await expect(adjustCredits(adminOf(orgId), { amount: -50, reason: 'too much' }, 'req-key-5678')).rejects.toMatchObject({
+      status: 402,
+    });
+    expect(await audited(orgId)).toEqual([]);
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 10 });
+  });
+});
+
+describe('the transaction list (DynamoDB Local)', () => {
+  it('lists everything up to the last instant of year 9999 (the bound past it would sort before every year)', async () => {
+    const orgId = newOrg();
+    await credit(orgId, 'g', 'grant', 100);
+    const { items } = await listTransactions(orgId, { to: '9999-12-31T23:59:59.999Z' });
+    expect(items.map((t) => t.key)).toEqual(['g']);
+    const since = await listTransactions(orgId, { from: '2000-01-01T00:00:00.000Z', to: '9999-12-31T23:59:59.999Z' });
+    expect(since.items.map((t) => t.key)).toEqual(['g']);
   });
 });

@@ -54,6 +54,10 @@ const CreditTransactionEntity = lazy(
           generationRequestId: { type: 'string' },
           apiCallId: { type: 'string' },
           invoiceId: { type: 'string' },
+          /** On a refund: the transaction id of the charge (a debit or a settle) it gives back. */
+          refundOf: { type: 'string' },
+          /** On a charge: the credits its refunds gave back so far (never more than it took). */
+          refunded: { type: 'number' },
           metadata: { type: 'any' },
           syncedAt: { type: 'string' },
           createdAt: { type: 'string', required: true, readOnly: true },

@@ -1,14 +1,15 @@
 import { ConflictError, NotFoundError, PaymentRequiredError, ValidationError } from '../shared/errors.ts';
 import { newId, shardOf } from '../shared/ids.ts';
-import { put, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
+import { put, returningOnFailure, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
 import { ledgerDb, type CreditReservation, type CreditTransaction, type TransactionType } from './entities.ts';
 import { pageOf } from '../shared/pages.ts';
 
 /**
  * The one API other capabilities use to move credits (the gateway, generation, training):
- * grant / purchase / refund / adjust / debit apply a signed amount; reserve → settle or
- * release holds credits for work in flight. Each call is one DynamoDB transaction, applies
- * once per idempotency key, and never takes `available` below zero.
+ * grant / purchase / adjust / debit apply a signed amount, refund gives back (part of) a
+ * charge; reserve → settle or release holds credits for work in flight. Each call is one
+ * DynamoDB transaction, applies once per idempotency key (the key reused for another
+ * operation is a 409), and never takes `available` below zero.
  */
 export const RESERVATION_SHARDS = 16;
 const DEFAULT_HOLD_MINUTES = 30;
@@ -20,6 +21,8 @@ export interface Links {
   generationRequestId?: string;
   apiCallId?: string;
   invoiceId?: string;
+  /** A refund's charge: its transaction id. */
+  refundOf?: string;
   metadata?: Record<string, unknown>;
 }
 
@@ -50,22 +53,52 @@ function ledgerRow(orgId: string, key: string, type: TransactionType, amount: nu
   return { item: item as CreditTransaction, write: put(ledgerDb.transaction.create(item)) };
 }
 
-async function existingRow(orgId: string, key: string): Promise<CreditTransaction> {
-  const { data } = await ledgerDb.transaction.get({ orgId, key }).go({ consistent: true });
-  return data!;
+/** The writes of one ledger operation: its row and the account's change. */
+export interface LedgerWrites {
+  row: ReturnType<typeof ledgerRow>;
+  account: WriteItem;
 }
 
-/** Runs a ledger row and an account change together; a replayed key returns the first row. */
-async function apply(
-  orgId: string,
-  key: string,
-  row: ReturnType<typeof ledgerRow>,
-  account: WriteItem,
+/**
+ * Whether the row already under a key is this operation again (a retry) rather than another
+ * one that reused its key: the same type and amount, for the same thing (the ids it links).
+ * Descriptions and metadata are the caller's words and may be worded anew on a retry.
+ */
+function sameOperation(existing: CreditTransaction, row: CreditTransaction) {
+  const links = ['reservationId', 'generationRequestId', 'apiCallId', 'invoiceId', 'refundOf'] as const;
+  return (
+    existing.type === row.type &&
+    existing.amount === row.amount &&
+    links.every((link) => row[link] === undefined || existing[link] === row[link])
+  );
+}
+
+const operationText = (row: CreditTransaction) =>
+  `${row.type === 'adjustment' ? 'an' : 'a'} ${row.type} of ${row.amount} credits`;
+
+/**
+ * Runs a ledger row and an account change together, with the caller's `withWrites` (they land
+ * only with a new row: an audit event, say). A replay of the same operation returns the first
+ * row and writes nothing; a key used for another operation is a 409, nothing written.
+ */
+export async function applyLedgerWrites(
+  { row, account }: LedgerWrites,
+  withWrites: WriteItem[] = [],
 ): Promise<CreditTransaction> {
-  const outcome = await transactWrite([row.write, account]);
+  // The row that holds the key comes back with the failure: no read to tell a retry from a clash.
+  const outcome = await transactWrite([returningOnFailure(row.write), account, ...withWrites]);
   if (!outcome.canceled) return row.item;
-  if (outcome.reasons[0] === 'ConditionalCheckFailed') return existingRow(orgId, key);
+  if (outcome.reasons[0] === 'ConditionalCheckFailed') return replayed(row.item, outcome.items[0]);
   throw new PaymentRequiredError('The organization does not have enough credits for this');
+}
+
+/** The row already under `row`'s key (as the failed write returned it): a retry's answer, or a 409. */
+function replayed(row: CreditTransaction, raw: Record<string, unknown> | undefined): CreditTransaction {
+  const existing = ledgerDb.transaction.parse({ Item: raw }).data as CreditTransaction;
+  if (sameOperation(existing, row)) return existing;
+  throw new ConflictError(
+    `The key ${row.key} was used for another operation (${operationText(existing)}, not ${operationText(row)}); nothing was changed`,
+  );
 }
 
 /** What a period's grant also sets on the account: the low-balance warning of that period. */
@@ -82,7 +115,7 @@ export function creditWrites(
   amount: number,
   links: Links = {},
   mark?: LowBalanceMark,
-) {
+): LedgerWrites {
   checkAmount(amount);
   const account = ledgerDb.account.update({ orgId }).add({ available: amount });
   return {
@@ -91,19 +124,92 @@ export function creditWrites(
   };
 }
 
-/** The key of a plan's grant for the period starting at `periodStart`: one grant per period, ever. */
+/**
+ * The key of a plan's grant for the period starting at `periodStart`: one grant of that plan per
+ * period, ever. Another plan's grant in the same period is kept out by proration (it starts from
+ * the richest plan already credited: subscription-changes.ts) and by renewal granting only the
+ * plan in use.
+ */
 export const periodGrantKey = (orgId: string, planId: string, periodStart: string) => `grant:${orgId}:${planId}:${periodStart}`;
 
-/** Adds credits: a plan's grant, a purchase, a refund, or a positive admin adjustment. */
+/** Adds credits: a plan's grant, a purchase, or a positive admin adjustment (a refund goes through `refund`). */
 export async function credit(
   orgId: string,
   key: string,
-  type: 'grant' | 'purchase' | 'refund' | 'adjustment',
+  type: 'grant' | 'purchase' | 'adjustment',
   amount: number,
   links: Links = {},
 ) {
-  const { row, account } = creditWrites(orgId, key, type, amount, links);
-  return apply(orgId, key, row, account);
+  return applyLedgerWrites(creditWrites(orgId, key, type, amount, links));
+}
+
+export async function getTransaction(orgId: string, key: string): Promise<CreditTransaction> {
+  const { data } = await ledgerDb.transaction.get({ orgId, key }).go({ consistent: true });
+  if (!data) throw new NotFoundError('There is no credit transaction with this key');
+  return data;
+}
+
+/**
+ * Gives back credits a charge took (a debit, or a settled reservation), named by its key or
+ * its row: at most what it took, less what its earlier refunds gave back. The charge counts
+ * what was refunded (`refunded`) under that condition in the refund's own transaction, so
+ * racing refunds never return more than it took. Once per key: a retry answers the first
+ * refund; the key reused for anything else is a 409. 404 for no such charge; 409 for a row
+ * that is no charge, or a charge without that much left to refund.
+ */
+export async function refund(
+  orgId: string,
+  key: string,
+  { of, amount }: { of: string | CreditTransaction; amount: number },
+  links: Links = {},
+): Promise<CreditTransaction> {
+  checkAmount(amount);
+  const charge = typeof of === 'string' ? await getTransaction(orgId, of) : of;
+  if (charge.orgId !== orgId) throw new NotFoundError('There is no credit transaction with this key');
+  if (charge.type !== 'debit' && charge.type !== 'settle')
+    throw new ConflictError(`Only a charge (a debit or a settle) can be refunded, not ${operationText(charge)}`);
+  const taken = -charge.amount;
+  if (amount > taken) throw new ConflictError(`This charge took ${taken} credits: a refund of ${amount} is more than that`);
+  const { row, account } = creditWrites(orgId, key, 'refund', amount, { ...links, refundOf: charge.transactionId });
+  const counted = update(
+    ledgerDb.transaction
+      .update({ orgId, key: charge.key })
+      .add({ refunded: amount })
+      // The type too: the update must not create a row where none is (a charge passed in that was never written).
+      .where(
+        ({ type, refunded }, { eq, notExists, lte }) =>
+          `${eq(type, charge.type)} AND (${notExists(refunded)} OR ${lte(refunded, taken - amount)})`,
+      ),
+  );
+  const outcome = await transactWrite([returningOnFailure(row.write), account, returningOnFailure(counted)]);
+  if (!outcome.canceled) return row.item;
+  if (outcome.reasons[0] === 'ConditionalCheckFailed') return replayed(row.item, outcome.items[0]);
+  const now = outcome.items[2];
+  if (!now) throw new NotFoundError('There is no credit transaction with this key');
+  const refunded = Number(now.refunded ?? 0);
+  throw new ConflictError(
+    `This charge took ${taken} credits and ${refunded} were refunded already: at most ${taken - refunded} more can be, not ${amount}`,
+  );
+}
+
+/** The writes that take credits (only while `available` covers them), for a caller that adds its own. */
+export function debitWrites(
+  orgId: string,
+  key: string,
+  amount: number,
+  links: Links = {},
+  type: 'debit' | 'adjustment' = 'debit',
+): LedgerWrites {
+  checkAmount(amount);
+  return {
+    row: ledgerRow(orgId, key, type, -amount, links),
+    account: update(
+      ledgerDb.account
+        .update({ orgId })
+        .subtract({ available: amount })
+        .where(({ available }, { gte }) => gte(available, amount)),
+    ),
+  };
 }
 
 /** Takes credits at once (a charge with no reservation, or a negative adjustment); 402 if short. */
@@ -114,18 +220,7 @@ export async function debit(
   links: Links = {},
   type: 'debit' | 'adjustment' = 'debit',
 ) {
-  checkAmount(amount);
-  return apply(
-    orgId,
-    key,
-    ledgerRow(orgId, key, type, -amount, links),
-    update(
-      ledgerDb.account
-        .update({ orgId })
-        .subtract({ available: amount })
-        .where(({ available }, { gte }) => gte(available, amount)),
-    ),
-  );
+  return applyLedgerWrites(debitWrites(orgId, key, amount, links, type));
 }
 
 /**
@@ -324,14 +419,23 @@ export async function getBalance(orgId: string): Promise<Balance> {
   return { orgId, available, reserved, balance: available + reserved };
 }
 
+/** The last instant with a four-digit year: ISO strings past it (`+010000-…`) sort before every year. */
+const LAST_INSTANT = '9999-12-31T23:59:59.999Z';
+
+/**
+ * The exclusive key bound of an inclusive `to`. Rows sort by `createdAt#transactionId`, so a row
+ * at exactly `to` sorts after the key `to` alone: the bound is the next millisecond, or none at
+ * all when `to` is the last instant of year 9999 (the next one would sort first).
+ */
+const exclusiveEnd = (to: string) =>
+  Date.parse(to) >= Date.parse(LAST_INSTANT) ? undefined : new Date(Date.parse(to) + 1).toISOString();
+
 export async function listTransactions(
   orgId: string,
   options: { cursor?: string; limit?: number; type?: TransactionType; from?: string; to?: string },
 ) {
   const query = ledgerDb.transaction.query.byTime({ orgId });
-  // Both bounds are inclusive. Rows sort by `createdAt#transactionId`, so a row at exactly `to`
-  // sorts after the key `to` alone: the upper bound is the next millisecond, exclusive.
-  const through = options.to ? new Date(Date.parse(options.to) + 1).toISOString() : undefined;
+  const through = options.to ? exclusiveEnd(options.to) : undefined;
   const ranged =
     options.from && through
       ? query.between({ createdAt: options.from }, { createdAt: through })

@@ -2,6 +2,7 @@ import { UnprocessableError } from '../shared/errors.ts';
 import type { Plan, Subscription } from './entities.ts';
 import { effectivePlanId, nextStatus } from './lifecycle.ts';
 import { FREE_PLAN_ID, planIn } from './plans.ts';
+import { periodGrantKey } from './ledger.ts';
 import { proratedCredits, prorationKey } from './proration.ts';
 import { GRACE_DAYS, addMonths, lowBalanceMark, periodGrant, plusDays, wholeSecond, type Grant } from './subscription-store.ts';
 
@@ -24,9 +25,26 @@ export interface Outcome {
 const iso = (ctx: Context) => ctx.now.toISOString();
 const same = (sub: Subscription): Outcome => ({ next: sub, grants: [] });
 
+/**
+ * The plan whose monthly credits the organization already has this period: the plan in use, or
+ * a richer one whose period grant or proration was granted earlier in the period (a plan paid
+ * again after a suspension, or bought again after Stripe ended it). A plan's credits come once
+ * per period, whatever the organization went through meanwhile.
+ */
+function creditedPlan(prev: Subscription, ctx: Context): Plan {
+  const inUse = planIn(ctx.plans, effectivePlanId(prev));
+  const granted = new Set(prev.periodGrants ?? []);
+  const start = prev.currentPeriodStart;
+  return [...ctx.plans.values()]
+    .filter(
+      (p) => granted.has(periodGrantKey(prev.orgId, p.planId, start)) || granted.has(prorationKey(prev.orgId, start, p.planId)),
+    )
+    .reduce((richest, p) => (p.monthlyCredits > richest.monthlyCredits ? p : richest), inUse);
+}
+
 /** The prorated difference when the plan in use moves up mid-period (nothing when it moves down). */
 function proration(prev: Subscription, next: Subscription, ctx: Context): Grant[] {
-  const from = planIn(ctx.plans, effectivePlanId(prev));
+  const from = creditedPlan(prev, ctx);
   const to = planIn(ctx.plans, effectivePlanId(next));
   const amount = proratedCredits(
     from.monthlyCredits,
@@ -210,11 +228,15 @@ export function paymentFailed(sub: Subscription, ctx: Context, periodEnd?: strin
 /**
  * The period ended: the next one starts where it ended, a scheduled downgrade takes effect,
  * and the plan in use grants its monthly credits for the new period (once: the key names
- * the period). A paid plan whose new period is not paid yet enters its grace period.
+ * the period). A paid plan whose new period is not paid yet enters its grace period. A grace
+ * period that ended by the time the new period starts (the schedule catching up on periods
+ * missed) suspends first, as the grace-end job would have: the new period is Free's.
  */
-export function renew(sub: Subscription, ctx: Context): Outcome {
+export function renew(current: Subscription, ctx: Context): Outcome {
+  const start = current.currentPeriodEnd;
+  const graceOver = current.status === 'Active' && !!current.graceUntil && current.graceUntil <= start;
+  const sub = graceOver ? endGrace(current, ctx).next : current;
   const status = nextStatus(sub.status, 'period.renewed');
-  const start = sub.currentPeriodEnd;
   const next: Subscription = {
     ...sub,
     status,
