@@ -454,6 +454,34 @@ describe('idempotency keys', () => {
     }
   });
 
+  it('lets a run whose lock lapsed neither store its answer over, nor give up, the claim a retry took over', async () => {
+    const scope = `test#${randomUUID()}`;
+    const start = Date.now();
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(start);
+    try {
+      const slow = await claimIdempotencyKey(scope, 'key-slow-12', '{}');
+      if (slow.kind !== 'run') throw new Error('expected to run');
+      clock.mockReturnValue(start + 31_000);
+      const retry = await claimIdempotencyKey(scope, 'key-slow-12', '{}');
+      if (retry.kind !== 'run') throw new Error('expected to run');
+
+      // The slow run ends after the takeover: what it does touches nothing of the retry's claim.
+      await slow.abandon();
+      await expect(claimIdempotencyKey(scope, 'key-slow-12', '{}')).rejects.toMatchObject({ status: 409 });
+      await slow.complete({ statusCode: 201, body: '{"by":"slow"}' });
+      await expect(claimIdempotencyKey(scope, 'key-slow-12', '{}')).rejects.toMatchObject({ status: 409 });
+
+      await retry.complete({ statusCode: 201, body: '{"by":"retry"}' });
+      await slow.complete({ statusCode: 201, body: '{"by":"slow"}' });
+      expect(await claimIdempotencyKey(scope, 'key-slow-12', '{}')).toMatchObject({
+        kind: 'replay',
+        response: { statusCode: 201, body: '{"by":"retry"}' },
+      });
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+
   it('never stores a field shown once, and answers a replay of it with a 409 naming what was created', async () => {
     const scope = `test#${randomUUID()}`;
     const shownOnce = { fields: ['key'], idField: 'clientId', what: 'API client' };

@@ -96,13 +96,14 @@ async function takeOver(scope: string, key: string, payloadHash: string, now: nu
       await records()
         .create({ scope, key, payloadHash, status: 'in-progress', lockedUntil: lock, ttl: now + RECORD_TTL_SECONDS })
         .go();
-      return;
+      return lock;
     }
     await records()
       .patch({ scope, key })
       .set({ lockedUntil: lock })
       .where(({ lockedUntil: current, status }, { eq }) => `${eq(current, lockedUntil)} AND ${eq(status, 'in-progress')}`)
       .go();
+    return lock;
   } catch (error) {
     if (conditionFailed(error)) throw stillProcessing();
     throw error;
@@ -121,16 +122,11 @@ export async function claimIdempotencyKey(
     ]);
   const now = Math.floor(Date.now() / 1000);
   const payloadHash = hash(body);
+  /** This claim's lock: what `complete` and `abandon` condition on. */
+  let lock = now + IN_PROGRESS_SECONDS;
   try {
     await records()
-      .create({
-        scope,
-        key,
-        payloadHash,
-        status: 'in-progress',
-        lockedUntil: now + IN_PROGRESS_SECONDS,
-        ttl: now + RECORD_TTL_SECONDS,
-      })
+      .create({ scope, key, payloadHash, status: 'in-progress', lockedUntil: lock, ttl: now + RECORD_TTL_SECONDS })
       .go();
   } catch (error) {
     if (!conditionFailed(error)) throw error;
@@ -143,18 +139,29 @@ export async function claimIdempotencyKey(
       return { kind: 'replay', response };
     }
     if (data && data.lockedUntil > now) throw stillProcessing();
-    await takeOver(scope, key, payloadHash, now, data?.lockedUntil);
+    lock = await takeOver(scope, key, payloadHash, now, data?.lockedUntil);
   }
+  // Both act only on this claim: a run so slow that its lock lapsed and a retry took the key
+  // over leaves the record to that retry, which answers (and stores) for the key now.
+  const takenOver = (error: unknown) => {
+    if (!conditionFailed(error)) throw error;
+  };
   return {
     kind: 'run',
     complete: async (response) => {
       await records()
         .patch({ scope, key })
         .set({ status: 'completed', response: storable(response, options.shownOnce) })
-        .go();
+        .where(({ lockedUntil, status }, { eq }) => `${eq(lockedUntil, lock)} AND ${eq(status, 'in-progress')}`)
+        .go()
+        .catch(takenOver);
     },
     abandon: async () => {
-      await records().delete({ scope, key }).go();
+      await records()
+        .delete({ scope, key })
+        .where(({ lockedUntil, status }, { eq }) => `${eq(lockedUntil, lock)} AND ${eq(status, 'in-progress')}`)
+        .go()
+        .catch(takenOver);
     },
   };
 }

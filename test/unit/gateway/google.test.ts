@@ -16,11 +16,11 @@ const target = (extra: Partial<Target> = {}): Target => ({
   ...extra,
 });
 
-/** A one-answer server for bodies the fake does not produce (blocked prompts, thoughts). */
-async function answering(body: unknown) {
+/** A one-answer server for bodies the fake does not produce (blocked prompts, thoughts, errors mid-stream). */
+async function serving(contentType: string, text: string) {
   const server = createServer((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
+    res.writeHead(200, { 'content-type': contentType });
+    res.end(text);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
@@ -28,6 +28,10 @@ async function answering(body: unknown) {
     close: () => new Promise((resolve) => server.close(resolve)),
   };
 }
+const answering = (body: unknown) => serving('application/json', JSON.stringify(body));
+/** Streams these events (server-sent), then ends. */
+const streaming = (events: unknown[]) =>
+  serving('text/event-stream', events.map((e) => `data: ${JSON.stringify(e)}\r\n\r\n`).join(''));
 
 describe('the Gemini adapter', () => {
   it('sends contents with model turns, the system instruction and the generation config to the model’s path', async () => {
@@ -61,6 +65,31 @@ describe('the Gemini adapter', () => {
     for await (const chunk of adapter.chatStream(target(), { messages: [{ role: 'user', content: 'x' }] })) chunks.push(chunk);
     expect(chunks.at(-1)).toEqual({ type: 'done', finishReason: 'stop', usage: { inputTokens: 10, outputTokens: 5 } });
     expect(fake().requests[0]!.path).toBe('/v1beta/models/gemini-2.0-flash:streamGenerateContent');
+  });
+
+  it('classifies an error sent mid-stream by its status: exhausted quota is throttling, as a 429 would be', async () => {
+    const kindOf = async (status: string) => {
+      const server = await streaming([
+        { candidates: [{ content: { role: 'model', parts: [{ text: 'Hel' }] } }] },
+        { error: { code: 0, message: 'stopped', status } },
+      ]);
+      try {
+        for await (const _ of adapter.chatStream(target({ baseUrl: server.baseUrl }), {
+          messages: [{ role: 'user', content: 'x' }],
+        }));
+        return 'none';
+      } catch (error) {
+        return (error as { kind: string }).kind;
+      } finally {
+        await server.close();
+      }
+    };
+    expect(await kindOf('RESOURCE_EXHAUSTED')).toBe('throttled');
+    expect(await kindOf('DEADLINE_EXCEEDED')).toBe('timeout');
+    expect(await kindOf('PERMISSION_DENIED')).toBe('auth');
+    expect(await kindOf('INVALID_ARGUMENT')).toBe('invalid');
+    expect(await kindOf('INTERNAL')).toBe('server');
+    expect(await kindOf('UNAVAILABLE')).toBe('server');
   });
 
   it('embeds every input in one batch request', async () => {

@@ -6,12 +6,32 @@
  */
 import { estimateTextTokens } from '../pricing.ts';
 import { ProviderError } from '../types.ts';
-import type { Adapter, ChatChunk, ChatMessage, ChatRequest, FinishReason, Target, TokenUsage } from '../types.ts';
+import type {
+  Adapter,
+  ChatChunk,
+  ChatMessage,
+  ChatRequest,
+  FinishReason,
+  ProviderErrorKind,
+  Target,
+  TokenUsage,
+} from '../types.ts';
 import { eventJson, joinUrl, postForEvents, postJson, redact } from './http.ts';
 import type { HttpCall } from './http.ts';
 import { inlineImage, partsOf, splitSystem } from './messages.ts';
 
 const PROVIDER = 'Gemini';
+
+/** What an error event's status (google.rpc.Code) means, as the HTTP statuses it maps to would. */
+const STREAM_ERROR_KINDS: Record<string, ProviderErrorKind> = {
+  RESOURCE_EXHAUSTED: 'throttled',
+  DEADLINE_EXCEEDED: 'timeout',
+  UNAUTHENTICATED: 'auth',
+  PERMISSION_DENIED: 'auth',
+  INVALID_ARGUMENT: 'invalid',
+  FAILED_PRECONDITION: 'invalid',
+  NOT_FOUND: 'invalid',
+};
 const DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com/v1beta';
 /** batchEmbedContents refuses more requests than this in one call. */
 const EMBED_BATCH = 100;
@@ -118,7 +138,7 @@ export const adapter: Adapter = {
       const response = eventJson<GenerateContentResponse>(PROVIDER, event);
       if (response.error)
         throw new ProviderError(
-          'server',
+          STREAM_ERROR_KINDS[response.error.status ?? ''] ?? 'server',
           `${PROVIDER} failed mid-stream: ${redact(response.error.message ?? response.error.status ?? 'unknown error', target.apiKey).slice(0, 300)}`,
         );
       checkBlocked(response);
