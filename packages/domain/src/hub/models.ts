@@ -1,5 +1,6 @@
 import type { OrgAccess } from '../identity/access.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
+import { badCursor, decodeCursor, encodeCursor } from '../shared/pages.ts';
 import { put, remove, transactWrite } from '../shared/transactions.ts';
 import { DEFAULT_MODELS, type Model } from './default-models.ts';
 import type { Provider } from './default-providers.ts';
@@ -73,11 +74,6 @@ export async function listModels(filters: ModelFilters, access?: OrgAccess): Pro
     .map(view);
 }
 
-const badCursor = () =>
-  new ValidationError('The cursor does not continue this list', [
-    { path: 'query.cursor', message: 'Use a nextCursor of this list' },
-  ]);
-
 /** Where a page of models ends: the list it belongs to (its filters and organization) and its last model. */
 interface ModelsCursor {
   list: string;
@@ -89,13 +85,9 @@ const sortKey = (m: Model): [number, string] => [m.orgId ? 0 : 1, m.modelId];
 const isAfter = (key: [number, string], than: [number, string]) => (key[0] !== than[0] ? key[0] > than[0] : key[1] > than[1]);
 
 function readCursor(cursor: string, list: string): ModelsCursor['after'] {
-  try {
-    const parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as ModelsCursor;
-    const [group, modelId] = parsed.after;
-    if (parsed.list === list && (group === 0 || group === 1) && typeof modelId === 'string') return [group, modelId];
-  } catch {
-    // Not one of ours: refused below like a cursor of another list.
-  }
+  const parsed = decodeCursor(cursor) as Partial<ModelsCursor> | undefined;
+  const [group, modelId] = Array.isArray(parsed?.after) ? parsed.after : [];
+  if (parsed?.list === list && (group === 0 || group === 1) && typeof modelId === 'string') return [group, modelId];
   throw badCursor();
 }
 
@@ -124,10 +116,7 @@ export async function listModelsPage(
   const rest = after ? sorted.filter(({ key }) => isAfter(key, after)) : sorted;
   const items = rest.slice(0, limit);
   const last = items.at(-1);
-  const nextCursor =
-    rest.length > limit && last
-      ? Buffer.from(JSON.stringify({ list, after: last.key } satisfies ModelsCursor)).toString('base64url')
-      : null;
+  const nextCursor = rest.length > limit && last ? encodeCursor({ list, after: last.key } satisfies ModelsCursor) : null;
   return { items: items.map(({ model }) => model), nextCursor };
 }
 

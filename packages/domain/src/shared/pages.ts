@@ -11,10 +11,14 @@ interface PagedQuery<T> {
   go(options: { cursor: string | null; limit: number; order: 'asc' | 'desc' }): Promise<{ data: T[]; cursor: string | null }>;
 }
 
-const badCursor = () =>
+/** The answer to a cursor that is not a nextCursor of the list it is sent to. */
+export const badCursor = () =>
   new ValidationError('The cursor does not continue this list', [
     { path: 'query.cursor', message: 'Use a nextCursor of this list' },
   ]);
+
+/** A cursor as the lists hand them out: base64url JSON (ElectroDB's, and those of lists built in memory). */
+export const encodeCursor = (key: Record<string, unknown>) => Buffer.from(JSON.stringify(key)).toString('base64url');
 
 /** The key a cursor of this query must carry: its partition, and its sort key prefix when it reads one entity's rows. */
 function boundsOf(query: PagedQuery<unknown>) {
@@ -32,7 +36,8 @@ function boundsOf(query: PagedQuery<unknown>) {
   };
 }
 
-function decode(cursor: string): Record<string, unknown> | undefined {
+/** A cursor's key; undefined for anything that is not a cursor of ours. */
+export function decodeCursor(cursor: string): Record<string, unknown> | undefined {
   try {
     const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
     return key && typeof key === 'object' && !Array.isArray(key) ? (key as Record<string, unknown>) : undefined;
@@ -48,7 +53,7 @@ export async function pageOf<T>(
   const cursor = options.cursor ?? null;
   if (cursor === null) return query.go({ ...options, cursor });
   const { partition, prefix } = boundsOf(query);
-  const key = decode(cursor);
+  const key = decodeCursor(cursor);
   if (!key || key[partition.field] !== partition.value) throw badCursor();
   // Another list kept in the same partition (an organization's members beside its audit events).
   if (prefix && !String(key[prefix.field] ?? '').startsWith(prefix.value)) throw badCursor();

@@ -9,8 +9,19 @@ export const email = z.string().trim().toLowerCase().max(254).pipe(z.email());
 
 export const isoDateTime = z.iso.datetime({ offset: true });
 
-/** A date-time with any offset, as UTC ISO: stored times compare with it as strings. */
-export const utcDateTime = isoDateTime.transform((value) => new Date(value).toISOString());
+/**
+ * Stored times are kept and compared as ISO strings, which sort as time only with a four-digit
+ * year: an instant of year 0 or before, or after 9999 (in UTC, `-000001-…`, `+010000-…`), sorts
+ * before every other and would make a range run backwards. Such dates are refused.
+ */
+export const FIRST_DAY = '0001-01-01';
+export const inSortableYears = (utcIso: string) => /^\d{4}-/.test(utcIso) && utcIso >= FIRST_DAY;
+export const SORTABLE_YEARS = 'Between years 0001 and 9999 (UTC)';
+
+/** A date-time with any offset, as UTC ISO in years 0001–9999: stored times compare with it as strings. */
+export const utcDateTime = isoDateTime
+  .transform((value) => new Date(value).toISOString())
+  .refine(inSortableYears, SORTABLE_YEARS);
 
 export const pageQuery = z.object({
   cursor: z.string().max(2048).optional(),

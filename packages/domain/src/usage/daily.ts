@@ -2,7 +2,8 @@ import { clock } from '../shared/clock.ts';
 import { ValidationError } from '../shared/errors.ts';
 import { usageDb, type DimensionKind, type UsageDaily, type UsageLog } from './entities.ts';
 import { pageOf } from '../shared/pages.ts';
-import { DAILY_MAX_ITEMS, FIRST_DAY, endOfDay, usageDay } from './schemas.ts';
+import { FIRST_DAY } from '../shared/schemas.ts';
+import { DAILY_MAX_ITEMS, endOfDay, usageDay } from './schemas.ts';
 
 /**
  * Daily aggregates for reports and charts: per organization and UTC day, one item per

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { idOf, isoDateTime, page, pageQuery, uuid } from '../shared/schemas.ts';
+import { idOf, inSortableYears, isoDateTime, page, pageQuery, SORTABLE_YEARS, utcDateTime, uuid } from '../shared/schemas.ts';
 import { storedJsonObject } from '../shared/json-value.ts';
 import { AGENT_TYPES, USAGE_STATUSES } from './enums.ts';
 
@@ -15,18 +15,8 @@ export const dayOf = (instant: string) => new Date(instant).toISOString().slice(
 
 const utc = (s: string) => new Date(s).toISOString();
 
-/**
- * Dates are kept and compared as ISO strings, which sort as time only with a four-digit year:
- * an instant of year 0 or before, or after 9999 (in UTC, `-000001-…`, `+010000-…`), would
- * make a range run backwards. Such dates are refused.
- */
-export const FIRST_DAY = '0001-01-01';
-const inYears = (utcIso: string) => /^\d{4}-/.test(utcIso) && utcIso >= FIRST_DAY;
-const yearsMessage = 'Between years 0001 and 9999 (UTC)';
-/** A date-time with any offset, as UTC ISO, in years 0001–9999. */
-const utcInstant = isoDateTime.transform(utc).refine(inYears, yearsMessage);
-/** A UTC day, YYYY-MM-DD, in years 0001–9999. */
-export const usageDay = z.iso.date().refine(inYears, yearsMessage);
+/** A UTC day, YYYY-MM-DD, in years 0001–9999 (`inSortableYears`). */
+export const usageDay = z.iso.date().refine(inSortableYears, SORTABLE_YEARS);
 const lowerUuid = uuid.transform((s) => s.toLowerCase());
 /** Provider and model names: they become parts of keys (`model#<model>`), so no `#`. */
 const label = z
@@ -59,8 +49,8 @@ export const recordUsageInput = z
     /** Defaults to input + output. */
     totalCostMicros: micros.optional(),
     credits: count.default(0),
-    requestAt: utcInstant,
-    responseAt: utcInstant,
+    requestAt: utcDateTime,
+    responseAt: utcDateTime,
     /** Defaults to responseAt − requestAt. */
     durationMs: z.number().int().min(0).max(86_400_000).optional(),
     status: z.enum(USAGE_STATUSES),
@@ -92,12 +82,12 @@ export const usageFilters = z.object({
   model: label.optional(),
   from: dateOrInstant
     .transform((v) => (v.length === 10 ? `${v}T00:00:00.000Z` : utc(v)))
-    .refine(inYears, yearsMessage)
+    .refine(inSortableYears, SORTABLE_YEARS)
     .optional()
     .describe('Inclusive: an instant, or a UTC day (from its start); years 0001–9999 in UTC'),
   to: dateOrInstant
     .transform((v) => (v.length === 10 ? endOfDay(v) : utc(v)))
-    .refine(inYears, yearsMessage)
+    .refine(inSortableYears, SORTABLE_YEARS)
     .optional()
     .describe('Exclusive instant, or a UTC day (up to its end, inclusive); years 0001–9999 in UTC'),
 });
