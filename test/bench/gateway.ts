@@ -52,9 +52,9 @@ async function prepare(cloud: { url: string; demo?: any }, providerUrl: string) 
   });
   const client = await call(url, 'POST', `/v1/orgs/${orgId}/api-clients`, owner, { name: 'bench', scopes: ['gateway:invoke'] });
   await call(url, 'POST', `/v1/admin/orgs/${orgId}/credits/adjustments`, admin, { amount: 100_000_000, reason: 'bench' });
-  // Room for the load (an override replaces the plan's windows): the org's chat and API counters per hour.
+  // Room for the load: an override replaces only the windows it names, so it names every window of the org's chat and API counters.
   for (const resource of ['chat', 'api'])
-    await call(url, 'PUT', `/v1/admin/orgs/${orgId}/limits`, admin, { subject: 'org', resource, hourly: 1e9 });
+    await call(url, 'PUT', `/v1/admin/orgs/${orgId}/limits`, admin, { subject: 'org', resource, hourly: 1e9, daily: 1e9 });
   await call(url, 'POST', `/v1/orgs/${orgId}/routing-rules`, owner, {
     name: 'bench: the model asked for',
     priority: 1,
