@@ -67,6 +67,10 @@ interface CompiledRoute {
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
+/** Whether a request has a body to read (RFC 9112 §6.3: one of these headers frames it). */
+const hasBody = (req: IncomingMessage) =>
+  req.headers['transfer-encoding'] !== undefined || (req.headers['content-length'] ?? '0') !== '0';
+
 function compile(route: RouteDefinition): CompiledRoute {
   const source = route.path
     .split(/(\{\w+\+?\})/)
@@ -106,6 +110,10 @@ export async function startLocalServer(
   options: LocalServerOptions,
 ): Promise<{ server: Server; url: string; settled(): Promise<void>; close(): Promise<void> }> {
   const compiled = options.routes.map(compile);
+  // A path parameter is one segment, so a path can only match routes of as many segments.
+  const slashes = (path: string) => path.split('/').length - 1;
+  const bySegments = new Map<number, CompiledRoute[]>();
+  for (const c of compiled) bySegments.set(slashes(c.route.path), [...(bySegments.get(slashes(c.route.path)) ?? []), c]);
   const handlers = new Map<string, Promise<LambdaHandler>>();
   const load = (module: string) => {
     let loaded = handlers.get(module);
@@ -203,13 +211,14 @@ export async function startLocalServer(
     let size = 0;
     // A body past the limit is read to its end and dropped: leaving the loop would destroy the
     // request, and its socket with it, before the client could read the 413.
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk as Buffer);
-    }
+    if (hasBody(req))
+      for await (const chunk of req) {
+        size += (chunk as Buffer).length;
+        if (size <= MAX_BODY_BYTES) chunks.push(chunk as Buffer);
+      }
     if (size > MAX_BODY_BYTES)
       return send(res, problem(413, 'Payload too large', 'Bodies are limited to 1 MiB', url.pathname), corsHeaders);
-    const candidates = compiled.filter((c) => c.pattern.test(url.pathname));
+    const candidates = (bySegments.get(slashes(url.pathname)) ?? []).filter((c) => c.pattern.test(url.pathname));
     const match = candidates.find((c) => c.route.method === method) ?? gatewayFunctionUrl(url.pathname, method);
     if (!match) {
       const detail = `No route for ${method} ${url.pathname}`;

@@ -217,6 +217,15 @@ describe('the document client', () => {
     expect(ours.sent).toHaveLength(2);
   });
 
+  it("sends without the SDK's logger middleware, whose filtering of every request and answer feeds no logger", async () => {
+    const { ours } = pair();
+    const logged: unknown[] = [];
+    ours.client.config.logger = { debug() {}, info: (entry: unknown) => logged.push(entry), warn() {}, error() {} } as never;
+    ours.answerWith({ Item: marshall(key) });
+    expect(await ours.documents.send(new lib.GetCommand({ TableName: Table, Key: key }))).toMatchObject({ Item: key });
+    expect(logged).toEqual([]);
+  });
+
   it('refuses a client that would resolve its middleware per request', () => {
     expect(() => new DocumentClient(fakeDynamo(false).client)).toThrow(/cacheMiddleware/);
   });

@@ -104,7 +104,8 @@ function convertFields(value: any, nodes: Record<string, KeyNodes>, fn: Convert)
  * (`cacheMiddleware`, refused by lib-dynamodb: its cached handler would send the first command
  * again). This client converts the values itself, with the command's own description of its
  * fields, and sends the command's base command (`GetItemCommand`, …) on a client built with
- * `cacheMiddleware: true`, whose stack is resolved once per kind of command. Measured on this
+ * `cacheMiddleware: true`, whose stack is resolved once per kind of command (so the stack is
+ * trimmed here, before the first request). Measured on this
  * machine, 800 GetItems against DynamoDB Local, CPU per request: 798 µs through the document
  * client, 597 µs through this one.
  *
@@ -120,6 +121,9 @@ export class DocumentClient {
   ) {
     if (!(client.config as { cacheMiddleware?: boolean }).cacheMiddleware)
       throw new Error('DocumentClient needs a DynamoDBClient built with cacheMiddleware: true');
+    // The SDK's logger middleware filters every request and answer for sensitive fields, for a
+    // logger that discards them (we give the SDK none): about 60 µs of CPU per request, for nothing.
+    client.middlewareStack.remove('loggerMiddleware');
     this.marshalling = { ...marshalling, convertTopLevelContainer: marshalling.convertTopLevelContainer ?? true };
     this.unmarshalling = { ...unmarshalling, convertWithoutMapWrapper: unmarshalling.convertWithoutMapWrapper ?? true };
   }
