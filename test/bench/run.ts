@@ -167,20 +167,34 @@ async function demoAccessToken(cloud: Cloud) {
   return ((await signIn.json()) as { accessToken: string }).accessToken;
 }
 
-/** GET /v1/me as the demo user: one client in sequence, then CONCURRENCY clients. */
+/** Rounds of load until two in a row agree within this share: the server is then in its steady state. */
+const STEADY_WITHIN = 0.05;
+const MAX_LOAD_ROUNDS = 8;
+
+/**
+ * GET /v1/me as the demo user: one client in sequence, then CONCURRENCY clients. Throughput is
+ * the server's steady state: DynamoDB Local's JIT compiles its hot paths only after tens of
+ * thousands of requests (about 30 s of this load here), so rounds of LOAD_SECONDS run until two
+ * in a row agree within STEADY_WITHIN, and the last one counts. Every round is reported.
+ */
 async function meBench(cloud: Cloud) {
   const accessToken = await demoAccessToken(cloud);
-  const { serial, loaded, seconds } = await load({
-    url: `${cloud.url}/v1/me`,
-    headers: { authorization: `Bearer ${accessToken}` },
-    concurrency: CONCURRENCY,
-    seconds: LOAD_SECONDS,
-    serialSeconds: 2,
-  });
+  const spec = { url: `${cloud.url}/v1/me`, headers: { authorization: `Bearer ${accessToken}` }, concurrency: CONCURRENCY };
+  const { serial } = await load({ ...spec, seconds: 0, serialSeconds: 2 });
+  const rounds: number[] = [];
+  let loaded: number[] = [];
+  for (let round = 0; round < MAX_LOAD_ROUNDS; round++) {
+    const result = await load({ ...spec, seconds: LOAD_SECONDS, serialSeconds: 0, warmupSeconds: 0 });
+    const perSecond = result.loaded.length / result.seconds;
+    const previous = rounds.at(-1);
+    rounds.push(Math.round(perSecond));
+    loaded = result.loaded;
+    if (previous !== undefined && Math.abs(perSecond - previous) <= STEADY_WITHIN * previous) break;
+  }
   return {
     route: 'GET /v1/me',
     serial: stats(serial),
-    loaded: { concurrency: CONCURRENCY, requestsPerSecond: Math.round(loaded.length / seconds), ...stats(loaded) },
+    loaded: { concurrency: CONCURRENCY, requestsPerSecond: rounds.at(-1)!, rounds, ...stats(loaded) },
   };
 }
 
@@ -340,7 +354,7 @@ const lines = [
   `| cold import of a function vs a bare DynamoDB handler (${functions.bare.initMs} ms, ${(functions.bare.bytes / 1024).toFixed(0)} KiB) | ≤ ${targets.initRatioMax}× | worst ${worstInit.ratio}× (${worstInit.function}) | ${check(worstInit.ratio <= targets.initRatioMax)} |`,
   `| a cold request: a fresh process imports \`identity/get-me\` and answers one GET /v1/me (init + first call) | (no target) | ${latency.coldRequest.totalMs} ms (${latency.coldRequest.initMs} + ${latency.coldRequest.firstCallMs}) against a bare GetItem handler's ${latency.coldRequest.bare.totalMs} ms (${latency.coldRequest.bare.initMs} + ${latency.coldRequest.bare.firstCallMs}): ${latency.coldRequest.ratio}× | |`,
   `| GET /v1/me p50, one client | ≤ ${targets.meP50MsMax} ms | ${latency.me.serial.p50Ms} ms (p99 ${latency.me.serial.p99Ms} ms) | ${check(latency.me.serial.p50Ms <= targets.meP50MsMax)} |`,
-  `| GET /v1/me throughput, ${latency.me.loaded.concurrency} clients | ≥ ${targets.meRpsMin}/s | ${latency.me.loaded.requestsPerSecond}/s (p50 ${latency.me.loaded.p50Ms} ms, p99 ${latency.me.loaded.p99Ms} ms) | ${check(latency.me.loaded.requestsPerSecond >= targets.meRpsMin)} |`,
+  `| GET /v1/me throughput, ${latency.me.loaded.concurrency} clients, steady state (rounds of ${LOAD_SECONDS} s until two agree within ${STEADY_WITHIN * 100}%: ${latency.me.loaded.rounds.join(', ')}/s) | ≥ ${targets.meRpsMin}/s | ${latency.me.loaded.requestsPerSecond}/s (p50 ${latency.me.loaded.p50Ms} ms, p99 ${latency.me.loaded.p99Ms} ms) | ${check(latency.me.loaded.requestsPerSecond >= targets.meRpsMin)} |`,
   `| a debit (one transaction), p50 | ≤ ${targets.ledgerP50MsMax} ms | ${latency.ledger.debit.p50Ms} ms (p99 ${latency.ledger.debit.p99Ms} ms; a bare two-item transaction, an update and a conditional put of small items with no index, sent raw: ${latency.ledger.rawTransaction.p50Ms} ms) | ${check(latency.ledger.debit.p50Ms <= targets.ledgerP50MsMax)} |`,
   `| a limit check (one conditional write), p50 | ≤ ${targets.ledgerP50MsMax} ms | ${latency.ledger.limitCheck.p50Ms} ms (p99 ${latency.ledger.limitCheck.p99Ms} ms) | ${check(latency.ledger.limitCheck.p50Ms <= targets.ledgerP50MsMax)} |`,
   ...(g
