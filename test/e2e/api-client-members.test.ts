@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { revokeKeysOfDeparted } from '@platform/domain/identity/departures';
+import { db } from '@platform/domain/identity/entities';
 import { BUILT_IN_ROLE_PERMISSIONS } from '@platform/domain/identity/permissions';
-import { api, createTeam, eventually, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
+import type { StreamRecord } from '@platform/domain/shared/streams';
+import { addMember, api, createTeam, eventually, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
 
 /**
  * An API client acts for the member who created it: never beyond that member's current
@@ -217,6 +221,30 @@ describe.concurrent('an API key whose member leaves', () => {
       200,
     );
     expect((await api('GET', `/v1/orgs/${orgId}`, { apiKey: client.key })).status).toBe(401);
+  });
+
+  it('once the member is back, a late or repeated record of their departure revokes only the keys made before', async () => {
+    const owner = await signUpUser('keyreturn');
+    const member = await signUpUser('keyreturn-m');
+    const { orgId } = await createTeam(owner, [{ user: member, role: 'admin' }]);
+    const old = await createKey(member, orgId, ['org:read']);
+    // The membership as the stream's record of its removal carries it (Lambda may deliver it again, or late).
+    const { data } = (await db.membership.get({ orgId, userId: member.userId }).go({ data: 'raw' })) as unknown as {
+      data: { Item: Record<string, unknown> };
+    };
+    const departure = { eventName: 'REMOVE', dynamodb: { OldImage: marshall(data.Item) } };
+    expect((await api('DELETE', `/v1/orgs/${orgId}/members/${member.userId}`, { token: owner.accessToken })).status).toBe(204);
+    await revokedInList(owner, orgId, old.clientId);
+
+    await addMember(owner, orgId, member, 'admin');
+    const fresh = await createKey(member, orgId, ['org:read']);
+    await revokeKeysOfDeparted(departure as StreamRecord);
+
+    expect((await api('GET', `/v1/orgs/${orgId}`, { apiKey: fresh.key })).status).toBe(200);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { apiKey: old.key })).status).toBe(401);
+    const list = await api('GET', `/v1/orgs/${orgId}/api-clients`, { token: owner.accessToken });
+    expect(list.body.items.find((c: { clientId: string }) => c.clientId === fresh.clientId)).toMatchObject({ isActive: true });
+    expect(list.body.items.find((c: { clientId: string }) => c.clientId === fresh.clientId).revokedAt).toBeUndefined();
   });
 
   it('is revoked in every organization when the member deletes their account', async () => {

@@ -30,7 +30,10 @@ export async function revokeKeysOfDeparted(record: StreamRecord): Promise<void> 
   const after = imageOf(record.dynamodb?.NewImage);
   if (before?.[ENTITY_ATTRIBUTE] === 'membership' && !after) {
     const { orgId, userId } = before as unknown as Membership;
-    await revokeKeysOfMember(orgId, userId, 'member-left');
+    // The record may come late or twice (at-least-once delivery), after the member came back:
+    // only the keys of the membership that ended go, not those made since the return.
+    const { data: back } = await db.membership.get({ orgId, userId }).go();
+    await revokeKeysOfMember(orgId, userId, 'member-left', back?.createdAt);
   } else if (after?.[ENTITY_ATTRIBUTE] === 'user' && after.deletedAt && !before?.deletedAt) {
     const { userId } = after as unknown as User;
     const { data: memberships } = await db.membership.query.byUser({ userId }).go({ pages: 'all' });
@@ -38,13 +41,24 @@ export async function revokeKeysOfDeparted(record: StreamRecord): Promise<void> 
   }
 }
 
-/** Every live key of the organization that acts for `memberId` (or, made before `memberId` was kept, that they created). */
-export async function revokeKeysOfMember(orgId: string, memberId: string, reason: DepartureReason): Promise<string[]> {
+/**
+ * Every live key of the organization that acts for `memberId` (or, made before `memberId` was
+ * kept, that they created); with `madeBefore`, only the keys made before that instant.
+ */
+export async function revokeKeysOfMember(
+  orgId: string,
+  memberId: string,
+  reason: DepartureReason,
+  madeBefore?: string,
+): Promise<string[]> {
   const { data: keys } = await db.apiClient.query
     .byOrg({ orgId })
-    .where(
-      ({ memberId: member, createdBy, revokedAt }, { eq, notExists }) =>
-        `(${eq(member, memberId)} OR ${eq(createdBy, memberId)}) AND ${notExists(revokedAt)}`,
+    .where(({ memberId: member, createdBy, revokedAt, createdAt }, { eq, notExists, lt }) =>
+      [
+        `(${eq(member, memberId)} OR ${eq(createdBy, memberId)})`,
+        notExists(revokedAt),
+        ...(madeBefore ? [lt(createdAt, madeBefore)] : []),
+      ].join(' AND '),
     )
     .go({ pages: 'all' });
   const revoked: string[] = [];
