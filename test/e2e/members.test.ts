@@ -217,6 +217,38 @@ describe.concurrent('inviting people', () => {
     expect(listed.body.items.map((i: { invitationId: string }) => i.invitationId)).toContain(body.invitationId);
     expect((await invite(owner, orgId, invitee.email, 'editor')).status).toBe(201);
   });
+
+  it('lists the invitee’s waiting invitations a page at a time, newest first, leaving out withdrawn ones', async () => {
+    const owner = await signUpUser('inbox-pages');
+    const invitee = await signUpUser('inbox-pages-i');
+    const sent: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const { orgId } = await createTeam(owner);
+      const created = await invite(owner, orgId, invitee.email, 'viewer');
+      expect(created.status).toBe(201);
+      sent.push(created.body.invitationId);
+    }
+    const [, withdrawn] = sent;
+    const withdrawnOrg = (await db.invitation.get({ invitationId: withdrawn! }).go()).data!.orgId;
+    expect((await api('DELETE', `/v1/orgs/${withdrawnOrg}/invitations/${withdrawn}`, { token: owner.accessToken })).status).toBe(
+      204,
+    );
+
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = cursor ? `?limit=2&cursor=${encodeURIComponent(cursor)}` : '?limit=2';
+      const page = await api('GET', `/v1/me/invitations${query}`, { token: invitee.accessToken });
+      expect(page.status).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.items.map((i: { invitationId: string }) => i.invitationId));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(sent.filter((id) => id !== withdrawn).reverse());
+    expect(errorPaths((await api('GET', '/v1/me/invitations?limit=0', { token: invitee.accessToken })).body)).toEqual([
+      'query.limit',
+    ]);
+  });
 });
 
 describe.concurrent('managing members', () => {

@@ -253,13 +253,19 @@ export async function declineInvitation(caller: UserCaller, invitationId: string
   if (result.canceled) throw answeredMeanwhile(result);
 }
 
-export async function listMyInvitations(caller: UserCaller) {
+/** The invitations waiting for the caller's answer, newest first: pending and unexpired, a page at a time. */
+export async function listMyInvitations(caller: UserCaller, options: { cursor?: string; limit?: number } = {}) {
   const user = await requireUser(caller.userId);
-  const { data } = await db.invitation.query.byEmail({ email: user.email.toLowerCase() }).go({ limit: 100, order: 'desc' });
+  const now = new Date().toISOString();
+  // Filtered in the query, so the answered and expired ones (any number of them) hide nothing behind them.
+  const waiting = db.invitation.query
+    .byEmail({ email: user.email.toLowerCase() })
+    .where(({ status, expiresAt }, { eq, gt }) => `${eq(status, 'pending')} AND ${gt(expiresAt, now)}`);
+  const { data, cursor } = await pageOf(waiting, { cursor: options.cursor, limit: options.limit ?? 50, order: 'desc' });
   const pending = data.map(invitationView).filter((i) => i.status === 'pending');
   // Invitations into organizations deleted since are no longer on offer.
   const orgIds = [...new Set(pending.map((i) => i.orgId))];
   const { data: orgs } = orgIds.length ? await db.organization.get(orgIds.map((orgId) => ({ orgId }))).go() : { data: [] };
   const live = new Set(orgs.filter((o) => !o.deletedAt).map((o) => o.orgId));
-  return { items: pending.filter((i) => live.has(i.orgId)), nextCursor: null };
+  return { items: pending.filter((i) => live.has(i.orgId)), nextCursor: cursor };
 }

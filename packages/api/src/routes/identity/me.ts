@@ -96,5 +96,5 @@ export const listMyInvitations = defineRoute({
   summary: 'Invitations waiting for your answer',
   // 404: the profile is gone (the account was deleted while its token lives).
   errors: [404],
-  schemas: { response: invitationsPage },
+  schemas: { query: pageQuery, response: invitationsPage },
 });
