@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ledgerDb } from '@platform/domain/billing/entities';
 import { dynamo } from '@platform/domain/shared/dynamo';
-import { credit, getBalance, releaseExpiredReservations } from '@platform/domain/billing/ledger';
+import { credit, drawWrite, getBalance, releaseExpiredReservations } from '@platform/domain/billing/ledger';
+import { transactWrite } from '@platform/domain/shared/transactions';
 import type { OrgAccess } from '@platform/domain/identity/access';
 import type { Organization } from '@platform/domain/identity/entities';
 import { clock } from '@platform/domain/shared/clock';
@@ -171,6 +172,21 @@ describe('gateway metering (DynamoDB Local)', () => {
     expect(await getBalance(orgId)).toMatchObject({ available: 7, reserved: 0 });
     expect(await ledgerSum(orgId)).toBe(7);
     expect((await listUsage(orgId)).items).toHaveLength(1);
+  });
+
+  it('logs what was charged when the cost passes the hold and the balance: the hold, and the shortfall', async () => {
+    const orgId = newOrg();
+    await credit(orgId, 'grant', 'grant', 10);
+    const call: MeteredCall = { access: accessFor(orgId), requestId: randomUUID(), agentType: 'chat' };
+    const held = await admit(call, 5);
+    // The provider reports 50 credits of tokens; the hold has 5 and the balance 5 more.
+    expect(await record(call, held, done(candidate(), { inputTokens: 500_000 }))).toMatchObject({ credits: 5 });
+    expect(await getBalance(orgId)).toMatchObject({ available: 5, reserved: 0 });
+    expect(await ledgerSum(orgId)).toBe(5);
+    const { items } = await listUsage(orgId);
+    expect(items).toEqual([
+      expect.objectContaining({ credits: 5, metadata: expect.objectContaining({ requested: 50, shortfall: 45 }) }),
+    ]);
   });
 });
 
@@ -397,6 +413,106 @@ describe('gateway admission leases (DynamoDB Local)', () => {
     expect(await getBalance(orgId)).toMatchObject({ available: 93, reserved: 0 });
     expect(await hourlyUsed(access)).toBe(7);
     expect(await ledgerSum(orgId)).toBe(93);
+  });
+
+  it('settle a lease that closes while its last call’s draw is on its way with that draw, once', async () => {
+    setLeaseSizing(() => 5);
+    const orgId = newOrg();
+    await credit(orgId, 'grant', 'grant', 100);
+    const access = accessFor(orgId, roomy);
+    const call: MeteredCall = { access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' };
+    const admission = await admit(call, 4);
+    // Its record has sent its draw and freed the lease when the lease's end comes: the container's
+    // next call (another member's) closes the lease while that draw is still on its way.
+    const recording = record(call, admission, done(candidate(), pricey(3)));
+    clock.advance(LEASE_MS);
+    setLeaseSizing(() => 1);
+    const other: MeteredCall = { access: accessFor(orgId, roomy), requestId: randomUUID(), agentType: 'chat', resource: 'chat' };
+    await record(other, await admit(other, 2), done(candidate(), pricey(1)));
+    expect(await recording).toMatchObject({ credits: 3 });
+    expect(await getBalance(orgId)).toMatchObject({ available: 96, reserved: 0 });
+    expect(await ledgerSum(orgId)).toBe(96);
+    const { data: holds } = await ledgerDb.reservation.query.byId({ orgId }).go({ pages: 'all' });
+    expect(holds.filter((h) => h.status === 'held')).toEqual([]);
+  });
+
+  it('settle a lease’s hold as it stands in the table when a draw landed that the lease did not hear of', async () => {
+    setLeaseSizing(() => 5);
+    const orgId = newOrg();
+    await credit(orgId, 'grant', 'grant', 100);
+    const access = accessFor(orgId, roomy);
+    const call: MeteredCall = { access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' };
+    const admission = await admit(call, 4);
+    await record(call, admission, done(candidate(), pricey(3)));
+    // A draw whose answer was lost (it landed, the container never learned it): its `drawn` is behind.
+    await transactWrite([drawWrite(admission.lease.held!, 2)]);
+    clock.advance(LEASE_MS);
+    setLeaseSizing(() => 1);
+    const other: MeteredCall = { access: accessFor(orgId, roomy), requestId: randomUUID(), agentType: 'chat', resource: 'chat' };
+    await record(other, await admit(other, 2), done(candidate(), pricey(1)));
+    expect(await getBalance(orgId)).toMatchObject({ available: 94, reserved: 0 });
+    const { data: rows } = await ledgerDb.transaction.query.byKey({ orgId }).go({ pages: 'all' });
+    expect(rows.filter((r) => r.type === 'settle' && r.metadata?.calls)).toEqual([expect.objectContaining({ amount: -5 })]);
+  });
+
+  it('log what a lease’s call was charged when its cost passes what the lease holds: the rest from the balance as far as it goes', async () => {
+    setLeaseSizing(() => 2);
+    const orgId = newOrg();
+    await credit(orgId, 'grant', 'grant', 30);
+    const access = accessFor(orgId, roomy);
+    const charged = [];
+    for (let i = 0; i < 2; i++) {
+      // A lease of 2 calls × 3 credits each time; each call costs 20.
+      const call: MeteredCall = { access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' };
+      charged.push((await record(call, await admit(call, 3), done(candidate(), pricey(20)))).credits);
+    }
+    // The first: 6 from its lease, 14 from the 24 available. The second: 6 from its lease, and 4
+    // available were short of the 14 more, so the lease's 6 alone.
+    expect(charged).toEqual([20, 6]);
+    clock.advance(LEASE_MS); // both leases close at the container's next call
+    setLeaseSizing(() => 1);
+    const other: MeteredCall = { access: accessFor(orgId, roomy), requestId: randomUUID(), agentType: 'chat', resource: 'chat' };
+    await record(other, await admit(other, 1), done(candidate(), pricey(1)));
+    expect(await getBalance(orgId)).toMatchObject({ available: 3, reserved: 0 });
+    expect(await ledgerSum(orgId)).toBe(3);
+    const { items } = await listUsage(orgId);
+    expect(items.reduce((sum, u) => sum + u.credits, 0)).toBe(27);
+    expect(items.find((u) => u.credits === 6)).toMatchObject({
+      metadata: expect.objectContaining({ requested: 20, shortfall: 14 }),
+    });
+  });
+
+  it('give back what another caller’s idle lease holds when a call would be refused without it (402, 429)', async () => {
+    setLeaseSizing(() => 5);
+    const orgId = newOrg();
+    await credit(orgId, 'grant', 'grant', 12);
+    const member = (access: OrgAccess): MeteredCall => ({ access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' });
+    const first = member(accessFor(orgId, roomy));
+    await record(first, await admit(first, 2), done(candidate(), pricey(1)));
+    // Its idle lease holds 10 of the 11 credits left; another member's call of 5 is covered by the balance.
+    expect(await getBalance(orgId)).toMatchObject({ available: 2, reserved: 10 });
+    const second = member(accessFor(orgId, roomy));
+    expect(await record(second, await admit(second, 5), done(candidate(), pricey(4)))).toMatchObject({ credits: 4 });
+    expect(await getBalance(orgId)).toMatchObject({ available: 7, reserved: 0 });
+    expect(await ledgerSum(orgId)).toBe(7);
+
+    // The same for limit units: a lease of 2 (a tenth of 20) of which one call was made.
+    setLeaseSizing(() => 2);
+    const org2 = newOrg();
+    const limited = [{ subject: 'org', resource: 'chat', hourly: 20 }];
+    const idle = member(accessFor(org2, limited));
+    await record(idle, await admit(idle, 0), done(candidate('byok'), pricey(1)));
+    setLeaseSizing(() => 1);
+    const busy = accessFor(org2, limited);
+    for (let i = 0; i < 18; i++) {
+      const call = member(busy);
+      await record(call, await admit(call, 0), done(candidate('byok'), pricey(1)));
+    }
+    // 20 counted, 19 calls made: the 20th is allowed, the 21st is not.
+    const last = member(busy);
+    await record(last, await admit(last, 0), done(candidate('byok'), pricey(1)));
+    expect(await hourlyUsed(busy)).toBe(20);
+    await expect(admit(member(busy), 0)).rejects.toMatchObject({ status: 429 });
   });
 
   it('leave a dead container’s lease to the sweep, which charges what its calls drew and releases the rest', async () => {

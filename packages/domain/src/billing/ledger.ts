@@ -355,13 +355,14 @@ export async function settle(orgId: string, reservationId: string, actual: numbe
 /**
  * `settle` for a caller that holds the reservation it made (the gateway): no read first. `with`
  * adds the caller's own writes to the same transaction (a usage log), so they land exactly when
- * the charge does.
+ * the charge does; given as a function, it is asked for the writes of the charge made (less than
+ * `actual` when the balance is short), so that they can record what was charged.
  */
 export async function settleHeld(
   held: CreditReservation,
   actual: number,
   links: Links = {},
-  withWrites: WriteItem[] = [],
+  withWrites: WriteItem[] | ((charged: number) => WriteItem[]) = [],
 ): Promise<SettleOutcome> {
   if (!Number.isInteger(actual) || actual < 0)
     throw new ValidationError('Credits are whole numbers', [{ path: 'actual', message: 'A non-negative integer' }]);
@@ -377,7 +378,7 @@ export async function settleHeld(
       close(held, 'settled', charge),
       row.write,
       update(extra > 0 ? account.where(({ available }, { gte }) => gte(available, extra)) : account),
-      ...withWrites,
+      ...(typeof withWrites === 'function' ? withWrites(charge) : withWrites),
     ]);
     return { outcome, row: row.item };
   };

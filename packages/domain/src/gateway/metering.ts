@@ -1,9 +1,9 @@
-import { closeHeld, debit, drawWrite, reserveWrites, settleHeld } from '../billing/ledger.ts';
+import { closeHeld, debitWrites, drawWrite, getReservation, reserveWrites, settleHeld, type Links } from '../billing/ledger.ts';
 import type { CreditReservation } from '../billing/entities.ts';
 import { limitSubjects, limitWrites, refundWrites, subjectKey, type CountedCounter, type Subject } from '../billing/limits.ts';
 import type { OrgAccess } from '../identity/access.ts';
 import { clock } from '../shared/clock.ts';
-import { PaymentRequiredError } from '../shared/errors.ts';
+import { PaymentRequiredError, TooManyRequestsError } from '../shared/errors.ts';
 import { transactWrite, type WriteItem, type WriteOutcome } from '../shared/transactions.ts';
 import type { AgentType } from '../usage/entities.ts';
 import { usageLogWrite, usageRecorded } from '../usage/logs.ts';
@@ -32,7 +32,10 @@ import type { Candidate } from './types.ts';
  *   since a Lambda container is frozen between invocations, so does the container's next
  *   admission or record past that end; the record of a call waits for the closes under way.
  * - When a lease of several calls would pass a limit or the balance, the call is admitted on
- *   its own, so refusals (429, 402) come exactly where they would without leases.
+ *   its own, so refusals (429, 402) come exactly where they would without leases. When even
+ *   that is refused, the organization's leases in this container that no call is using (other
+ *   callers' too) are closed first, giving back what they took ahead, and the call asked once more.
+ *   Other containers' leases are not seen: they give back at their end, or the sweep's.
  * - A container that dies with a lease open leaves its hold to the sweep of expired holds,
  *   which settles what was drawn and releases the rest; its unused limit units stay counted
  *   until the window ends (at most one lease's worth, on the safe side).
@@ -181,9 +184,29 @@ export async function admit(call: MeteredCall, credits: number): Promise<Admissi
   for (const stale of pool.leases.filter((l) => !l.busy && !l.closing)) closeLease(stale).catch(() => undefined);
   const units = size();
   const opened = (units > 1 && (await open(call, subjects, resources, credits, units, key).catch(() => undefined))) || undefined;
-  const fresh = opened ?? (await open(call, subjects, resources, credits, 1, key));
+  const fresh = opened ?? (await open(call, subjects, resources, credits, 1, key).catch((refused) => retried(refused)));
   keep(pool, fresh);
   return take(fresh, credits);
+
+  /** Refused on its own: what this container's idle leases of the organization hold may be what the call needs. */
+  async function retried(refused: unknown) {
+    const refusal = refused instanceof PaymentRequiredError || refused instanceof TooManyRequestsError;
+    if (!refusal || !(await closeIdleLeases(call.access.orgId))) throw refused;
+    return open(call, subjects, resources, credits, 1, key);
+  }
+}
+
+/**
+ * Closes this container's leases of an organization that no call is using, of every caller (the
+ * ones being taken ahead once they are), and waits for them and the closes under way: the credits
+ * and limit units they held are back. Whether there was any.
+ */
+async function closeIdleLeases(orgId: string): Promise<boolean> {
+  const ours = [...pools].filter(([key]) => key.startsWith(`${orgId}|`)).map(([, pool]) => pool);
+  await Promise.all(ours.map((pool) => pool.opening));
+  const closes = ours.flatMap((pool) => pool.leases.filter((l) => l.closing || !l.busy)).map((l) => closeLease(l));
+  await Promise.allSettled(closes);
+  return closes.length > 0;
 }
 
 /** A new lease joins its caller's pool; one of several calls is closed at its end if no call closes it first. */
@@ -269,7 +292,7 @@ function closeLease(lease: Lease): Promise<void> {
     await Promise.allSettled(lease.drawing);
     const held = lease.held;
     if (held?.status === 'held') {
-      await closeHeld(held, { description: `gateway · ${lease.calls} calls`, metadata: { calls: lease.calls } });
+      await closeHold(held, { description: `gateway · ${lease.calls} calls`, metadata: { calls: lease.calls } });
       held.status = 'settled';
     }
     // Apart from the hold: a counter refused (its window ended meanwhile) must not keep the credits held.
@@ -283,6 +306,20 @@ function closeLease(lease: Lease): Promise<void> {
   lease.closing = closing;
   closings.add(closing);
   return closing;
+}
+
+/**
+ * Settles what was drawn from a lease's hold and releases the rest. The hold closes only on the
+ * `drawn` it has in the table: when ours is behind it (a draw whose answer was lost), the hold is
+ * read again and closed as it stands, so it is settled once whatever the interleaving (a hold
+ * closed meanwhile, by the sweep, stays as it is).
+ */
+async function closeHold(held: CreditReservation, links: Links) {
+  let current = held;
+  for (let attempt = 0; attempt < 3 && current.status === 'held'; attempt++) {
+    if (await closeHeld(current, links)) return;
+    current = await getReservation(held.orgId, held.reservationId);
+  }
 }
 
 /**
@@ -391,7 +428,9 @@ const USAGE_STATUS = { SUCCESS: 'success', ERROR: 'error', TIMEOUT: 'timeout' } 
 /**
  * Charges the call (from its hold) and writes its usage log and model metric together, then
  * frees its lease for the next call. Safe to call again for the same request: the usage log's
- * key makes a second record a no-op.
+ * key makes a second record a no-op. The log's `credits` are what the ledger charged: when the
+ * cost passes the hold and the balance, the hold alone, with `requested` and `shortfall` in its
+ * metadata (as the ledger row has them).
  */
 export async function record(call: MeteredCall, admission: Admission, done: CallRecord): Promise<Recorded> {
   const { access, requestId } = call;
@@ -403,24 +442,31 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
   const caller = access.caller;
   const at = done.requestAt.toISOString();
   const modelId = candidate?.modelId ?? done.requestedModel;
-  const usage = usageLogWrite(
-    {
-      orgId: access.orgId,
-      ...(caller.kind === 'apiClient' ? { apiClientId: caller.clientId } : { userId: caller.userId }),
-      agentType: call.agentType,
-      provider: candidate?.target.providerSlug ?? 'none',
-      model: modelId,
-      inputTokens: done.usage.inputTokens ?? 0,
-      outputTokens: done.usage.outputTokens ?? 0,
-      ...cost,
-      credits: charged,
-      requestAt: at,
-      responseAt: done.responseAt.toISOString(),
-      status: USAGE_STATUS[done.status],
-      metadata: { requestId, keySource: candidate?.keySource, ...done.metadata },
-    },
-    `gw:${requestId}`,
-  );
+  const usageLog = (credits: number) =>
+    usageLogWrite(
+      {
+        orgId: access.orgId,
+        ...(caller.kind === 'apiClient' ? { apiClientId: caller.clientId } : { userId: caller.userId }),
+        agentType: call.agentType,
+        provider: candidate?.target.providerSlug ?? 'none',
+        model: modelId,
+        inputTokens: done.usage.inputTokens ?? 0,
+        outputTokens: done.usage.outputTokens ?? 0,
+        ...cost,
+        credits,
+        requestAt: at,
+        responseAt: done.responseAt.toISOString(),
+        status: USAGE_STATUS[done.status],
+        metadata: {
+          requestId,
+          keySource: candidate?.keySource,
+          ...done.metadata,
+          ...(credits < charged ? { requested: charged, shortfall: charged - credits } : {}),
+        },
+      },
+      `gw:${requestId}`,
+    );
+  const usage = usageLog(charged);
   const metric: MetricInput = {
     modelId,
     orgId: access.orgId,
@@ -440,41 +486,50 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
   const held = lease.held;
   const first = !admission.recorded;
   admission.recorded = true;
-  // Its usage log and metric, for a transaction of its own (the group commit takes them apart).
-  const own = () => [usage.write, ...metricWrites([metric])];
+  // Its usage log (saying it was charged `credits`) and metric, for a transaction of its own.
+  const own = (credits: number) => [(credits === charged ? usage : usageLog(credits)).write, ...metricWrites([metric])];
   let credits = 0;
   try {
     if (lease.single) {
       if (held && charged > 0) {
-        const outcome = await settleHeld(held, charged, links, own());
+        const outcome = await settleHeld(held, charged, links, own);
         if (outcome.settled) credits = outcome.charged;
-        else credits = await chargeWithoutHold(call, charged, links, own());
+        else credits = await chargeWithoutHold(call, charged, links, own);
       } else if (held) {
         // Released with the records, or (recorded before) not at all.
-        await closeHeld(held, links, own());
-      } else await transactWrite(own());
+        await closeHeld(held, links, own(0));
+      } else await transactWrite(own(charged));
       if (held) held.status = 'settled';
     } else if (held && charged > 0 && held.status === 'held') {
       // The lease serves its next call while this draw is on its way (the draws of one hold that
-      // wait go together as one); its credits count the draw now and get it back if it fails.
-      const drawing = commit(usage.write, metric, { held, amount: charged });
+      // wait go together as one); its credits count the draw now and get back what it did not draw.
+      // A cost past what the lease can give (its promise to this call and what it promised no
+      // call) draws that much, and the rest comes from the balance as far as it goes.
+      const room = (first ? admission.credits : 0) + Math.max(0, lease.credits);
+      const fromHold = Math.min(charged, room);
+      const draw =
+        charged <= room
+          ? commit(usage.write, metric, { held, amount: charged }).then(drawnBy(charged))
+          : chargePastHold(call, charged, links, own, fromHold > 0 ? { held, amount: fromHold } : undefined);
+      // The hold learns what was drawn before anything waiting on the draw (a close) goes on.
+      const drawing = draw.then((drawn) => {
+        if (drawn !== 'swept' && drawn.drew > 0) held.drawn = (held.drawn ?? 0) + drawn.drew;
+        return drawn;
+      });
       lease.drawing.add(drawing);
+      lease.credits -= fromHold;
       if (first) {
-        lease.credits += admission.credits - charged;
+        lease.credits += admission.credits;
         lease.busy = false;
       }
-      const outcome = await drawing.finally(() => lease.drawing.delete(drawing));
-      if (!outcome.canceled) {
-        held.drawn = (held.drawn ?? 0) + charged;
-        credits = charged;
-      } else {
-        lease.credits += charged;
-        if (outcome.reasons[0] === 'ConditionalCheckFailed') {
-          held.status = 'released'; // swept while the call ran
-          credits = await chargeWithoutHold(call, charged, links, own());
-        }
+      const drawn = await drawing.finally(() => lease.drawing.delete(drawing));
+      lease.credits += fromHold - (drawn === 'swept' ? 0 : drawn.drew);
+      if (drawn !== 'swept') credits = drawn.charged;
+      else {
+        held.status = 'released'; // swept while the call ran
+        credits = await chargeWithoutHold(call, charged, links, own);
       }
-    } else if (charged > 0) credits = await chargeWithoutHold(call, charged, links, own());
+    } else if (charged > 0) credits = await chargeWithoutHold(call, charged, links, own);
     else await commit(usage.write, metric);
   } finally {
     if (first && lease.busy) {
@@ -500,24 +555,57 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
   ]);
   return { credits, costMicros: cost.totalCostMicros };
 }
+
+/** What a call of a lease drew from its hold and was charged in all; `swept` when the hold was no longer held. */
+type Drawn = { drew: number; charged: number } | 'swept';
+
+/** The draw of a group commit: landed, or failed at the hold (swept), or at the log (recorded before: nothing drawn). */
+const drawnBy =
+  (amount: number) =>
+  (outcome: WriteOutcome): Drawn =>
+    !outcome.canceled
+      ? { drew: amount, charged: amount }
+      : outcome.reasons[0] === 'ConditionalCheckFailed'
+        ? 'swept'
+        : { drew: 0, charged: 0 };
+
+/**
+ * A charge past what a hold covers: `draw` (the part its hold gives, if any) and the rest taken
+ * from `available`, with the call's records, in one transaction. When `available` is short, the
+ * hold's part alone is charged and the log records the shortfall, as `settleHeld` does (the
+ * balance never goes below zero). Recorded before, it charges nothing.
+ */
+async function chargePastHold(
+  call: MeteredCall,
+  charged: number,
+  links: Links,
+  records: (credits: number) => WriteItem[],
+  draw?: Draw,
+): Promise<Drawn> {
+  const covered = draw?.amount ?? 0;
+  const drawing = draw ? [drawWrite(draw.held, covered)] : [];
+  // Its own key: a lease's hold is settled under the hold's.
+  const rest = debitWrites(call.access.orgId, `call:gw:${call.requestId}`, charged - covered, links);
+  const whole = await transactWrite([...drawing, rest.row.write, rest.account, ...records(charged)]);
+  if (!whole.canceled) return { drew: covered, charged };
+  const swept = (outcome: WriteOutcome) => draw !== undefined && outcome.reasons[0] === 'ConditionalCheckFailed';
+  if (swept(whole)) return 'swept';
+  if (whole.reasons[drawing.length + 1] !== 'ConditionalCheckFailed') return { drew: 0, charged: 0 };
+  const short = await transactWrite([...drawing, ...records(covered)]);
+  if (!short.canceled) return { drew: covered, charged: covered };
+  return swept(short) ? 'swept' : { drew: 0, charged: 0 };
+}
+
 /**
  * The hold is gone (a sweep released it while a slow call ran): charge what was used directly,
- * as far as the balance goes, and record the call in any case.
+ * as far as the balance goes (all or, short, nothing), and record the call in any case.
  */
 async function chargeWithoutHold(
   call: MeteredCall,
   charged: number,
-  links: { apiCallId: string; description: string },
-  writes: WriteItem[],
+  links: Links,
+  records: (credits: number) => WriteItem[],
 ): Promise<number> {
-  const outcome = await transactWrite(writes);
-  if (outcome.canceled) return 0; // recorded before: charged then
-  try {
-    // Its own key: a lease's hold, swept, is settled under the hold's.
-    await debit(call.access.orgId, `call:gw:${call.requestId}`, charged, links);
-    return charged;
-  } catch (error) {
-    if (error instanceof PaymentRequiredError) return 0;
-    throw error;
-  }
+  const drawn = await chargePastHold(call, charged, links, records);
+  return drawn === 'swept' ? 0 : drawn.charged;
 }
