@@ -8,7 +8,7 @@ import { logger } from '@platform/http/observability';
  * for days), with why, and a warning for the operators.
  */
 const IGNORED: Partial<Record<string, (orgId: string | undefined) => string>> = {
-  'unknown-organization': (orgId) => `The organization ${orgId} does not exist: nothing was applied`,
+  'unknown-organization': (orgId) => `The organization ${orgId} does not exist or was deleted: nothing was applied`,
   'payment-of-another-organization': (orgId) =>
     `This payment is already recorded for another organization than ${orgId}: nothing was applied`,
 };

@@ -2,7 +2,9 @@ import { getModelMetrics as route } from '@platform/api/routes/gateway';
 import { ALL, modelMetrics, platformRollupRead, type MetricRollup, type MetricsSummary } from '@platform/domain/gateway/metrics';
 import type { ModelItem } from '@platform/domain/hub/entities';
 import { modelExists, modelRead } from '@platform/domain/hub/models';
-import { authorizeOrg } from '@platform/domain/identity/access';
+import { accountGone, accountRead, authorizeOrg, isAccountDeleted } from '@platform/domain/identity/access';
+import type { User } from '@platform/domain/identity/entities';
+import { transactGet } from '@platform/domain/shared/transactions';
 import { ForbiddenError, NotFoundError } from '@platform/domain/shared/errors';
 import { userOf } from '@platform/http/caller';
 import { httpHandler } from '@platform/http/handler';
@@ -25,10 +27,12 @@ export const handler = httpHandler(route, async ({ params, query, caller }) => {
     return known(modelId, model, await modelMetrics(modelId, access.orgId, query.from, query.to, { now, platform }));
   }
   if (!user.isPlatformAdmin) throw new ForbiddenError('Name an organization (orgId) whose metrics you may read');
-  const [{ data: model }, metrics] = await Promise.all([
-    modelRead(modelId).op.go(),
+  // The admin's profile is read with the model: a deleted admin's token has no powers left.
+  const [[model, account], metrics] = await Promise.all([
+    transactGet<[ModelItem, User]>([modelRead(modelId), accountRead(user.userId)]),
     modelMetrics(modelId, ALL, query.from, query.to),
   ]);
+  if (isAccountDeleted(account)) throw accountGone();
   return known(modelId, model, metrics);
 });
 

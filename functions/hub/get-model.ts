@@ -1,8 +1,8 @@
 import { getModel as route } from '@platform/api/routes/hub/models';
-import { authorizeOrg } from '@platform/domain/identity/access';
+import { authorizeOptionalOrg } from '@platform/domain/identity/access';
 import { getModel } from '@platform/domain/hub/models';
 import { httpHandler } from '@platform/http/handler';
 
 export const handler = httpHandler(route, async ({ caller, params, query }) =>
-  getModel(params.modelId, query.orgId ? await authorizeOrg(caller, query.orgId, 'models:read') : undefined),
+  getModel(params.modelId, await authorizeOptionalOrg(caller, query.orgId, 'models:read')),
 );

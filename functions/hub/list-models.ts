@@ -1,10 +1,10 @@
 import { listModels as route } from '@platform/api/routes/hub/models';
-import { authorizeOrg } from '@platform/domain/identity/access';
+import { authorizeOptionalOrg } from '@platform/domain/identity/access';
 import { listModelsPage } from '@platform/domain/hub/models';
 import { httpHandler } from '@platform/http/handler';
 
 export const handler = httpHandler(route, async ({ caller, query }) => {
   const { orgId, cursor, limit, ...filters } = query;
-  const access = orgId ? await authorizeOrg(caller, orgId, 'models:read') : undefined;
+  const access = await authorizeOptionalOrg(caller, orgId, 'models:read');
   return listModelsPage(filters, access, { cursor, limit });
 });

@@ -24,6 +24,7 @@ export const handler = async (
         clientId: principal.clientId,
         orgId: principal.orgId,
         memberId: principal.memberId,
+        createdAt: principal.createdAt,
         scopes: principal.scopes.join(' '),
       },
     };

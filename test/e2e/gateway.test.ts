@@ -192,6 +192,33 @@ describe.concurrent('tenancy and permissions', () => {
     expect(refused.body.error.type).toBe('permission_error');
   });
 
+  it('without OpenAI-Organization, bill the personal organization once the default one was left or deleted', async () => {
+    const [owner, member] = await Promise.all([signUpUser('gwdefault'), signUpUser('gwdefault-m')]);
+    const { orgId } = await createTeam(owner, [{ user: member, role: 'editor' }]);
+    for (const user of [owner, member])
+      expect((await api('PATCH', '/v1/me', { token: user.accessToken, body: { defaultOrgId: orgId } })).status).toBe(200);
+    expect((await api('DELETE', `/v1/me/orgs/${orgId}`, { token: member.accessToken })).status).toBe(204);
+    expect((await api('DELETE', `/v1/orgs/${orgId}`, { token: owner.accessToken })).status).toBe(204);
+    for (const user of [owner, member]) {
+      const res = await gateway('/chat/completions', { token: user.accessToken }, { model: CHAT, messages });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(await usageOf(user, user.personalOrgId, 1)).toHaveLength(1);
+    }
+  });
+
+  it('refuse the token of a deleted account (404), a platform admin’s too, with or without OpenAI-Organization', async () => {
+    const [user, admin, victim] = await Promise.all([
+      signUpUser('gwdeleted'),
+      signUpPlatformAdmin('gwdeleted-a'),
+      signUpUser('gwdeleted-v'),
+    ]);
+    for (const gone of [user, admin]) expect((await api('DELETE', '/v1/me', { token: gone.accessToken })).status).toBe(204);
+    expect((await gateway('/models', { token: user.accessToken })).status).toBe(404);
+    const elsewhere = { 'openai-organization': victim.personalOrgId };
+    const named = await gateway('/models', { token: admin.accessToken }, undefined, elsewhere);
+    expect(named.status, JSON.stringify(named.body)).toBe(404);
+  });
+
   it('let viewers not call models', async () => {
     const owner = await signUpUser('gwowner');
     const viewer = await signUpUser('gwviewer');

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { db } from '@platform/domain/identity/entities';
 import { newId } from '@platform/domain/shared/ids';
-import { PASSWORD, addMember, api, createTeam, errorPaths, signIn, signUpUser } from '../helpers/api.ts';
+import { hubDb } from '@platform/domain/hub/entities';
+import { userKey } from '@platform/domain/hub/owners';
+import { PASSWORD, addMember, api, createTeam, errorPaths, signIn, signUpPlatformAdmin, signUpUser } from '../helpers/api.ts';
 
 const refresh = (refreshToken: string) => api('POST', '/v1/auth/refresh', { body: { refreshToken } });
 
@@ -153,6 +155,18 @@ describe.concurrent('my profile', () => {
     expect((await api('GET', '/v1/me', { token: stranger.accessToken })).body.defaultOrgId).toBe(stranger.personalOrgId);
   });
 
+  it('shows the personal organization as default once the chosen one was left or deleted', async () => {
+    const [owner, member] = await Promise.all([signUpUser('deforg-gone'), signUpUser('deforg-gone-m')]);
+    const { orgId } = await createTeam(owner, [{ user: member, role: 'editor' }]);
+    for (const user of [owner, member])
+      expect((await api('PATCH', '/v1/me', { token: user.accessToken, body: { defaultOrgId: orgId } })).status).toBe(200);
+    expect((await api('GET', '/v1/me', { token: member.accessToken })).body.defaultOrgId).toBe(orgId);
+    expect((await api('DELETE', `/v1/me/orgs/${orgId}`, { token: member.accessToken })).status).toBe(204);
+    expect((await api('GET', '/v1/me', { token: member.accessToken })).body.defaultOrgId).toBe(member.personalOrgId);
+    expect((await api('DELETE', `/v1/orgs/${orgId}`, { token: owner.accessToken })).status).toBe(204);
+    expect((await api('GET', '/v1/me', { token: owner.accessToken })).body.defaultOrgId).toBe(owner.personalOrgId);
+  });
+
   it('refuses as default organization a team that has been deleted (404)', async () => {
     const owner = await signUpUser('deforg-del');
     const { orgId } = await createTeam(owner);
@@ -225,6 +239,50 @@ describe.concurrent('deleting my account', () => {
     expect((await refresh(other.refreshToken)).status).toBe(401);
     // The still-unexpired access token finds no profile any more.
     expect((await api('GET', '/v1/me', { token: other.accessToken })).status).toBe(404);
+  });
+
+  it('refuses the access token that outlives it on every route (404), and stores nothing for it', async () => {
+    const user = await signUpUser('delete-token');
+    expect((await api('DELETE', '/v1/me', { token: user.accessToken })).status).toBe(204);
+    const key = { label: 'after delete', providerSlug: 'openai', key: `sk-test-${randomUUID()}` };
+    const calls: Array<[string, string, unknown?]> = [
+      ['POST', '/v1/me/provider-credentials', key],
+      ['GET', '/v1/me/provider-credentials'],
+      ['PUT', '/v1/me/favorite-models/nova-lite'],
+      ['GET', '/v1/me/favorite-models'],
+      ['GET', '/v1/me/notifications'],
+      ['POST', '/v1/me/notifications/read-all'],
+      ['GET', '/v1/me/orgs'],
+      ['GET', '/v1/me/sessions'],
+      ['GET', '/v1/models'],
+      ['GET', `/v1/orgs/${user.personalOrgId}`],
+    ];
+    for (const [method, path, body] of calls) {
+      const res = await api(method, path, { token: user.accessToken, body });
+      expect(res.status, `${method} ${path}: ${JSON.stringify(res.body)}`).toBe(404);
+    }
+    const { data: favourites } = await hubDb.favorite.query.byOwner({ owner: userKey(user.userId) }).go();
+    const { data: keys } = await hubDb.credential.query.byOwner({ owner: userKey(user.userId) }).go();
+    expect({ favourites, keys }).toEqual({ favourites: [], keys: [] });
+  });
+
+  it('takes a platform admin’s powers with it: their token reads and grants nothing (404)', async () => {
+    const admin = await signUpPlatformAdmin('delete-admin');
+    const victim = await signUpUser('delete-admin-v');
+    expect((await api('GET', `/v1/orgs/${victim.personalOrgId}/members`, { token: admin.accessToken })).status).toBe(200);
+    expect((await api('DELETE', '/v1/me', { token: admin.accessToken })).status).toBe(204);
+    expect((await api('GET', `/v1/orgs/${victim.personalOrgId}/members`, { token: admin.accessToken })).status).toBe(404);
+    const grant = await api('POST', `/v1/admin/orgs/${victim.personalOrgId}/credits/adjustments`, {
+      token: admin.accessToken,
+      headers: { 'idempotency-key': randomUUID() },
+      body: { amount: 1_000_000, reason: 'deleted admin' },
+    });
+    expect(grant.status).toBe(404);
+    expect((await api('GET', '/v1/admin/config', { token: admin.accessToken })).status).toBe(404);
+    expect((await api('GET', '/v1/admin/provider-credentials', { token: admin.accessToken })).status).toBe(404);
+    expect((await api('GET', `/v1/orgs/${victim.personalOrgId}/credits`, { token: victim.accessToken })).body.available).toBe(
+      100,
+    );
   });
 
   it('takes the personal organization with it and ends my team memberships', async () => {

@@ -382,7 +382,24 @@ describe('favourite models', () => {
 
     expect((await api('DELETE', '/v1/me/favorite-models/nova-lite', { token: member.accessToken })).status).toBe(204);
     expect((await api('DELETE', '/v1/me/favorite-models/nova-lite', { token: member.accessToken })).status).toBe(404);
-    expect((await api('GET', '/v1/me/favorite-models?limit=51', { token: member.accessToken })).status).toBe(400);
+    expect((await api('GET', '/v1/me/favorite-models?limit=101', { token: member.accessToken })).status).toBe(400);
+  });
+
+  it('of an organization deleted since show no model (null), and the list takes limit 1–100 like every list', async () => {
+    const member = await signUpUser('models-fan-deleted');
+    const { orgId: team } = await createTeam(owner);
+    await addMember(owner, team, member, 'editor');
+    const custom = await api('POST', `/v1/orgs/${team}/models`, {
+      token: owner.accessToken,
+      body: customModel({ name: 'Gone bot' }),
+    });
+    const modelId = custom.body.modelId as string;
+    expect((await api('PUT', `/v1/me/favorite-models/${modelId}?orgId=${team}`, { token: member.accessToken })).status).toBe(200);
+    expect((await api('DELETE', `/v1/orgs/${team}`, { token: owner.accessToken })).status).toBe(204);
+
+    const list = await api('GET', '/v1/me/favorite-models?limit=100', { token: member.accessToken });
+    expect(list.status, JSON.stringify(list.body)).toBe(200);
+    expect(list.body.items).toEqual([{ modelId, orgId: team, addedAt: expect.any(String), model: null }]);
   });
 });
 

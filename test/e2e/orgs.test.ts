@@ -1,6 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
-import { api, createTeam, errorPaths, signUpUser, uniqueEmail } from '../helpers/api.ts';
+import { describe, expect, inject, it } from 'vitest';
+import { billingDb } from '@platform/domain/billing/entities';
+import { signStripePayload } from '@platform/domain/billing/stripe/signature';
+import {
+  api,
+  createTeam,
+  errorPaths,
+  eventually,
+  payCheckout,
+  signUpUser,
+  stripeCalls,
+  uniqueEmail,
+  type SignedInUser,
+} from '../helpers/api.ts';
 
 const newSlug = (prefix = 'org') => `${prefix}-${randomUUID().slice(0, 8)}`;
 
@@ -179,6 +191,70 @@ describe.concurrent('deleting an organization', () => {
     expect(lists.body.items.map((o: { orgId: string }) => o.orgId)).not.toContain(orgId);
     const reuse = await api('POST', '/v1/orgs', { token: other.accessToken, body: { name: 'Reborn', slug } });
     expect(reuse.status).toBe(201);
+  });
+
+  /** A team on Pro bought through checkout (the local Stripe pays it), and the id of its Stripe subscription. */
+  const onStripePro = async (owner: SignedInUser) => {
+    const { orgId } = await createTeam(owner);
+    const checkout = await api('POST', `/v1/orgs/${orgId}/checkout`, { token: owner.accessToken, body: { planId: 'pro' } });
+    expect(checkout.status, JSON.stringify(checkout.body)).toBe(201);
+    await payCheckout(checkout.body.url);
+    await eventually(
+      () => api('GET', `/v1/orgs/${orgId}/subscription`, { token: owner.accessToken }),
+      (r) => r.body.planId === 'pro' && r.body.status === 'Active' && r.body.paymentProvider === 'Stripe',
+    );
+    return { orgId, stripeId: (await billingDb.subscription.get({ orgId }).go()).data!.providerSubscriptionId! };
+  };
+  const subscriptionOf = async (orgId: string) => (await billingDb.subscription.get({ orgId }).go({ consistent: true })).data!;
+
+  it('cancels the team’s Stripe subscription at once: Stripe charges nothing more, nothing stays due, its last events apply nowhere', async () => {
+    const owner = await signUpUser('deleter-pro');
+    const { orgId, stripeId } = await onStripePro(owner);
+    const res = await api('DELETE', `/v1/orgs/${orgId}`, { token: owner.accessToken });
+    expect(res.status, JSON.stringify(res.body)).toBe(204);
+    const calls = (await stripeCalls()).filter((c) => c.path === `/v1/subscriptions/${stripeId}`);
+    expect(calls.map((c) => c.method)).toEqual(['DELETE']);
+    // Ours says what Stripe does: ended, on Free, no Stripe subscription; and no schedule finds it again.
+    const sub = await subscriptionOf(orgId);
+    expect(sub).toMatchObject({ status: 'Cancelled', planId: 'free', paymentProvider: 'Stripe' });
+    expect({ stripe: sub.providerSubscriptionId, claim: sub.claimedUntil }).toEqual({ stripe: undefined, claim: undefined });
+    expect((await billingDb.due.query.byOrg({ orgId }).go()).data).toEqual([]);
+    // The customer.subscription.deleted Stripe sends next names an organization that is gone.
+    const raw = JSON.stringify({
+      id: `evt_deleted_${randomUUID().slice(0, 8)}`,
+      object: 'event',
+      type: 'customer.subscription.deleted',
+      created: Math.floor(Date.now() / 1000),
+      data: { object: { id: stripeId, status: 'canceled', metadata: { orgId } } },
+    });
+    const signature = signStripePayload(raw, inject('cloud').env.STRIPE_WEBHOOK_SECRET!);
+    const hook = await api('POST', '/v1/webhooks/stripe', {
+      rawBody: raw,
+      headers: { 'content-type': 'application/json', 'stripe-signature': signature },
+    });
+    expect(hook.body).toMatchObject({ received: true, outcome: 'unknown-organization' });
+    // A second delete is a 404 and calls Stripe no more.
+    expect((await api('DELETE', `/v1/orgs/${orgId}`, { token: owner.accessToken })).status).toBe(404);
+    expect((await stripeCalls()).filter((c) => c.path === `/v1/subscriptions/${stripeId}`)).toHaveLength(1);
+  });
+
+  it('deletes nothing when Stripe fails to cancel the subscription (502), and leaves the subscription free to change', async () => {
+    const owner = await signUpUser('deleter-502');
+    const { orgId } = await createTeam(owner);
+    // Billed by a Stripe subscription that the (local) Stripe does not know: it refuses to cancel it.
+    await billingDb.subscription
+      .patch({ orgId })
+      .set({ planId: 'pro', paymentProvider: 'Stripe', providerSubscriptionId: `sub_unknown_${orgId}` })
+      .go();
+    const res = await api('DELETE', `/v1/orgs/${orgId}`, { token: owner.accessToken });
+    expect(res.status).toBe(502);
+    expect(res.body.detail).toContain('payment provider');
+    expect((await api('GET', `/v1/orgs/${orgId}`, { token: owner.accessToken })).status).toBe(200);
+    // The subscription is as it was, its claim given back: the next change need not wait for it to expire.
+    const after = await subscriptionOf(orgId);
+    expect(after).toMatchObject({ status: 'Active', planId: 'pro', providerSubscriptionId: `sub_unknown_${orgId}` });
+    expect(after.claimedUntil).toBeUndefined();
+    expect((await billingDb.due.query.byOrg({ orgId }).go()).data).not.toEqual([]);
   });
 
   it('refuses to delete the personal organization (422)', async () => {

@@ -7,6 +7,7 @@ import { startingPlanWrites } from '@platform/domain/billing/onboarding';
 import { paymentDb } from '@platform/domain/billing/payment-entities';
 import { planCatalogue } from '@platform/domain/billing/plans';
 import { proratedCredits, prorationKey } from '@platform/domain/billing/proration';
+import { paymentGateway } from '@platform/domain/billing/stripe/client';
 import { signStripePayload } from '@platform/domain/billing/stripe/signature';
 import { handleStripeWebhook } from '@platform/domain/billing/stripe/webhooks';
 import * as changes from '@platform/domain/billing/subscription-changes';
@@ -14,6 +15,8 @@ import { addMonths, claimChange, commitChange, getSubscription, plusDays } from 
 import { cancel, changePlan } from '@platform/domain/billing/subscriptions';
 import type { OrgAccess } from '@platform/domain/identity/access';
 import { db } from '@platform/domain/identity/entities';
+import { deleteOrganization } from '@platform/domain/identity/organizations';
+import { notificationDb } from '@platform/domain/notifications/entities';
 import { newId } from '@platform/domain/shared/ids';
 import { put, transactWrite } from '@platform/domain/shared/transactions';
 
@@ -25,6 +28,7 @@ import { put, transactWrite } from '@platform/domain/shared/transactions';
 const DAY = 86_400_000;
 const ago = (days: number) => new Date(Date.now() - days * DAY).toISOString();
 const secs = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** An organization (as identity creates it) on Free, its first period starting at `start`. */
 async function newOrg(start = ago(10)) {
@@ -614,5 +618,126 @@ describe('a plan’s monthly credits, once per period (DynamoDB Local)', () => {
     expect(paid.grants).toMatchObject([{ key: prorationKey(suspended.orgId, period.start, 'team'), amount: expected }]);
     expect(await grantedIn(suspended.orgId, period.start)).toBe(2_000 + expected);
     await expectConsistent(suspended.orgId);
+  });
+});
+
+describe('a deleted organization’s billing (DynamoDB Local)', () => {
+  const deleteDirectly = (orgId: string) =>
+    db.organization
+      .patch({ orgId })
+      .set({ deletedAt: ago(1) })
+      .go();
+  const ownerOf = async (orgId: string) => {
+    const userId = randomUUID();
+    const membership = { orgId, userId, email: `${userId}@example.test`, fullName: 'Owner', role: 'owner' };
+    await db.membership.create({ ...membership, assignedBy: userId, assignedAt: ago(20) }).go();
+    return userId;
+  };
+
+  it('apply no payment to an organization that was deleted: no credits, no payment, even delivered twice', async () => {
+    const orgId = await newOrg();
+    const before = await getBalance(orgId);
+    await deleteDirectly(orgId);
+    const intent = `pi_deleted_${randomUUID().slice(0, 8)}`;
+    const pack = stripeEvent('payment_intent.succeeded', {
+      id: intent,
+      amount: 1000,
+      currency: 'usd',
+      metadata: { orgId, kind: 'credit-pack', packId: 'credits-1000' },
+    });
+    const plan = stripeEvent(
+      'invoice.paid',
+      invoice(orgId, 'pro', { sub: `sub_${orgId}`, intent: `pi_plan_${orgId}`, period: [ago(0), addMonths(ago(0), 1)] }),
+    );
+    for (const event of [pack, plan]) {
+      expect(await deliver(event)).toMatchObject({ outcome: 'unknown-organization', orgId });
+      expect((await deliver(event)).outcome).toBe('duplicate-event');
+    }
+    expect(await getBalance(orgId)).toEqual(before);
+    expect((await paymentDb.payment.query.byOrg({ orgId }).go()).data).toEqual([]);
+    expect(await getSubscription(orgId)).toMatchObject({ planId: 'free', status: 'Active' });
+  });
+
+  it('a deletion refused after Stripe cancelled (the organization changed meanwhile): 409 saying so, and ours ends as Stripe’s did', async () => {
+    const orgId = await newOrg();
+    const owner = await ownerOf(orgId);
+    const session = await paymentGateway.createCheckoutSession({
+      orgId,
+      kind: 'plan',
+      planId: 'pro',
+      name: 'Pro plan',
+      amountMinor: 2000,
+      currency: 'USD',
+      successUrl: 'https://app.example/ok',
+      cancelUrl: 'https://app.example/no',
+    });
+    expect((await fetch(session.url)).status).toBe(200); // the local Stripe pays, its webhooks reach the local API
+    for (let i = 0; i < 50 && (await getSubscription(orgId)).paymentProvider !== 'Stripe'; i++) await sleep(100);
+    const sub = await getSubscription(orgId);
+    expect(sub).toMatchObject({ planId: 'pro', status: 'Active', paymentProvider: 'Stripe' });
+    // The organization as read before someone renamed it: its version is behind.
+    const org = (await db.organization.get({ orgId }).go({ consistent: true })).data!;
+    await db.organization.patch({ orgId }).set({ name: 'Renamed' }).add({ version: 1 }).go();
+    const access = {
+      orgId,
+      org,
+      preloaded: [sub],
+      caller: { kind: 'user', userId: owner, groups: [], isPlatformAdmin: false },
+      permissions: new Set(['org:delete']),
+      actorId: owner,
+      actorType: 'user',
+    } as unknown as OrgAccess;
+    await expect(deleteOrganization(access)).rejects.toMatchObject({
+      status: 409,
+      message: expect.stringContaining('its Stripe subscription is cancelled'),
+    });
+    expect((await db.organization.get({ orgId }).go({ consistent: true })).data).toMatchObject({ name: 'Renamed' });
+    expect((await db.organization.get({ orgId }).go({ consistent: true })).data!.deletedAt).toBeUndefined();
+    const after = await getSubscription(orgId);
+    expect(after).toMatchObject({ status: 'Cancelled', planId: 'free' });
+    expect({ stripe: after.providerSubscriptionId, claim: after.claimedUntil }).toEqual({ stripe: undefined, claim: undefined });
+    expect(await orgPlan(orgId)).toBe('free');
+  });
+
+  it('skip it in every schedule: no period rolls, no credits, no notification, and its markers go', async () => {
+    const [renewing, cancelling, trialEnded, trialEnding, grace, suspended] = await Promise.all([
+      newOrg(ago(40)),
+      newOrg(ago(35)),
+      newOrg(),
+      newOrg(),
+      newOrg(),
+      newOrg(),
+    ]);
+    await setSubscription(cancelling, { planId: 'pro', cancelAtPeriodEnd: true, paidThrough: plusDays(ago(0), 30) });
+    const trial = (end: string) => ({ planId: 'pro', status: 'Trial' as const, trialStart: ago(14), trialEnd: end });
+    await setSubscription(trialEnded, { ...trial(ago(0.01)), currentPeriodStart: ago(14), currentPeriodEnd: ago(0.01) });
+    await setSubscription(trialEnding, {
+      ...trial(plusDays(ago(0), 2)),
+      currentPeriodStart: ago(12),
+      currentPeriodEnd: plusDays(ago(0), 2),
+    });
+    await setSubscription(grace, { planId: 'pro', graceUntil: ago(0.01) });
+    await setSubscription(suspended, { planId: 'pro', status: 'Suspended', suspendedAt: ago(31) });
+    const orgs = [renewing, cancelling, trialEnded, trialEnding, grace, suspended];
+    const owners = await Promise.all([trialEnded, trialEnding].map(ownerOf));
+    // Deleted as before deletions cleared their markers: every one of them is due.
+    await Promise.all(orgs.map(deleteDirectly));
+    const before = await Promise.all(
+      orgs.map(async (orgId) => ({ sub: await getSubscription(orgId), ledger: await ledger(orgId) })),
+    );
+
+    for (let run = 0; run < 2; run++)
+      for (const job of ['renewal', 'cancellation', 'trial-end', 'trial-reminder', 'grace-end', 'expiry'] as const)
+        expect((await runSubscriptionJob(job)).failed).toEqual([]);
+
+    for (const [i, orgId] of orgs.entries()) {
+      expect(await getSubscription(orgId)).toEqual(before[i]!.sub);
+      expect(await ledger(orgId)).toEqual(before[i]!.ledger);
+      // What fell due is cleared unapplied: the next runs do not read it again.
+      const markers = (await billingDb.due.query.byOrg({ orgId }).go()).data;
+      expect(markers.filter((m) => m.dueAt <= new Date().toISOString())).toEqual([]);
+    }
+    for (const userId of owners)
+      expect((await notificationDb.notification.query.byId({ userId }).go({ pages: 'all' })).data).toEqual([]);
   });
 });

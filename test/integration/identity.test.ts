@@ -1,7 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { authorizeOrg, type Caller } from '@platform/domain/identity/access';
-import { createApiClient, revokeApiClient } from '@platform/domain/identity/api-clients';
+import { deleteAccount } from '@platform/domain/identity/account';
+import { authenticateApiKey, createApiClient, revokeApiClient } from '@platform/domain/identity/api-clients';
+import { identityProvider } from '@platform/domain/identity/cognito';
 import { db, type Invitation, type Membership } from '@platform/domain/identity/entities';
 import { acceptInvitation, declineInvitation, revokeInvitation } from '@platform/domain/identity/invitations';
 import { removeMember, transferOwnership, updateMember } from '@platform/domain/identity/members';
@@ -241,6 +243,156 @@ describe('member changes decided on a stale read change nothing (409)', () => {
     });
     expect(await ownersOf(orgId)).toEqual({ owners: [b], ownerCount: 1, ownerId: b });
     expect((await membershipOf(orgId, c)).role).toBe('admin');
+  });
+});
+
+describe('an account deleted while someone makes it an owner: every organization keeps a live owner', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  /** Deletes `userId`'s account as DELETE /v1/me does (Cognito left out: these users are not in it). */
+  const deleteAccountOf = (userId: string) => {
+    vi.spyOn(identityProvider, 'disableEverywhere').mockResolvedValue(undefined);
+    return deleteAccount(userId, userId);
+  };
+
+  /**
+   * Runs `meanwhile` right after the deletion reads `userId`'s memberships for the `nth` time
+   * (1: its first look; 2: its read once the account is closed), before it writes anything
+   * more: forces the race's interleaving. `outcome.settled` tells how `meanwhile` ended.
+   */
+  function afterMembershipsRead(userId: string, nth: 1 | 2, meanwhile: () => Promise<unknown>) {
+    const byUser = db.membership.query.byUser.bind(db.membership.query);
+    const outcome: { settled?: PromiseSettledResult<unknown> } = {};
+    let reads = 0;
+    vi.spyOn(db.membership.query, 'byUser').mockImplementation(((key: { userId: string }) => {
+      const query = byUser(key);
+      if (key.userId !== userId || ++reads !== nth) return query;
+      return {
+        go: async (options: never) => {
+          const read = await query.go(options);
+          [outcome.settled] = await Promise.allSettled([meanwhile()]);
+          return read;
+        },
+      };
+    }) as never);
+    return outcome;
+  }
+
+  const isDeleted = async (userId: string) => !!(await getUser(userId))?.deletedAt;
+  /** Neither deleted nor left closed: a refused deletion leaves the account as it was. */
+  const isOpen = async (userId: string) => {
+    const profile = await getUser(userId);
+    return !!profile && !profile.deletedAt && profile.isActive !== false;
+  };
+
+  it('a promotion to owner landing after the deletion’s first look is counted: the other owner stays the last one', async () => {
+    const [owner, member] = [await newUser('del-pro-o'), await newUser('del-pro-m')];
+    const orgId = await teamOf(owner, [[member, 'admin']]);
+    const access = await authorizeOrg(user(owner), orgId);
+    const promotion = afterMembershipsRead(member, 1, () => updateMember(access, member, { role: 'owner' }));
+
+    await deleteAccountOf(member);
+    expect(promotion.settled?.status).toBe('fulfilled');
+    expect(await isDeleted(member)).toBe(true);
+    expect(await ownersOf(orgId)).toMatchObject({ owners: [owner], ownerCount: 1 });
+    await expect(removeMember(await authorizeOrg(user(owner), orgId), owner, 'member.left')).rejects.toMatchObject({
+      status: 409,
+    });
+  });
+
+  it('a promotion to owner once the deletion closed the account is refused (422)', async () => {
+    const [owner, member] = [await newUser('del-pro2-o'), await newUser('del-pro2-m')];
+    const orgId = await teamOf(owner, [[member, 'admin']]);
+    const access = await authorizeOrg(user(owner), orgId);
+    const promotion = afterMembershipsRead(member, 2, () => updateMember(access, member, { role: 'owner' }));
+
+    await deleteAccountOf(member);
+    expect(promotion.settled).toMatchObject({ status: 'rejected', reason: { status: 422 } });
+    expect(await isDeleted(member)).toBe(true);
+    expect(await ownersOf(orgId)).toMatchObject({ owners: [owner], ownerCount: 1 });
+  });
+
+  it('a membership changed after the deletion read it is not ended on that read: 409, and the account stays open', async () => {
+    const [owner, member] = [await newUser('del-stale-o'), await newUser('del-stale-m')];
+    const orgId = await teamOf(owner, [[member, 'admin']]);
+    const asAdmin = await membershipOf(orgId, member);
+    await updateMember(await authorizeOrg(user(owner), orgId), member, { role: 'owner' });
+    const byUser = db.membership.query.byUser.bind(db.membership.query);
+    vi.spyOn(db.membership.query, 'byUser').mockImplementation(((key: { userId: string }) => {
+      if (key.userId !== member) return byUser(key);
+      return { go: async () => ({ data: [asAdmin] }) };
+    }) as never);
+
+    await expect(deleteAccountOf(member)).rejects.toMatchObject({ status: 409 });
+    expect(await isOpen(member)).toBe(true);
+    expect((await ownersOf(orgId)).ownerCount).toBe(2);
+    expect((await membershipOf(orgId, member)).isActive).not.toBe(false);
+    // Read again, the deletion counts them as the owner they are.
+    vi.restoreAllMocks();
+    await deleteAccountOf(member);
+    expect(await ownersOf(orgId)).toMatchObject({ owners: [owner], ownerCount: 1 });
+  });
+
+  it('a transfer to the member landing after the deletion’s first look makes them the last owner: the deletion is a 409', async () => {
+    const [owner, heir] = [await newUser('del-tr-o'), await newUser('del-tr-h')];
+    const orgId = await teamOf(owner, [[heir, 'admin']]);
+    const access = await authorizeOrg(user(owner), orgId);
+    const transfer = afterMembershipsRead(heir, 1, () => transferOwnership(access, heir));
+
+    await expect(deleteAccountOf(heir)).rejects.toMatchObject({ status: 409, message: expect.stringContaining('Transfer') });
+    expect(transfer.settled?.status).toBe('fulfilled');
+    expect(await isOpen(heir)).toBe(true);
+    expect(await ownersOf(orgId)).toEqual({ owners: [heir], ownerCount: 1, ownerId: heir });
+  });
+
+  it('a transfer once the deletion closed the account is refused (422): the owner stays', async () => {
+    const [owner, heir] = [await newUser('del-tr2-o'), await newUser('del-tr2-h')];
+    const orgId = await teamOf(owner, [[heir, 'admin']]);
+    const access = await authorizeOrg(user(owner), orgId);
+    const transfer = afterMembershipsRead(heir, 2, () => transferOwnership(access, heir));
+
+    await deleteAccountOf(heir);
+    expect(transfer.settled).toMatchObject({ status: 'rejected', reason: { status: 422 } });
+    expect(await isDeleted(heir)).toBe(true);
+    expect(await ownersOf(orgId)).toEqual({ owners: [owner], ownerCount: 1, ownerId: owner });
+  });
+
+  it('an owner invitation accepted after the deletion’s first look ends with the account, uncounted', async () => {
+    const [owner, invitee] = [await newUser('del-acc-o'), await newUser('del-acc-i')];
+    const orgId = await teamOf(owner);
+    const invitation = await pendingInvitation(orgId, invitee, 'owner');
+    const acceptance = afterMembershipsRead(invitee, 1, () => acceptInvitation(user(invitee), invitation.invitationId));
+
+    await deleteAccountOf(invitee);
+    expect(acceptance.settled?.status).toBe('fulfilled');
+    expect(await isDeleted(invitee)).toBe(true);
+    expect((await membershipOf(orgId, invitee)).isActive).toBe(false);
+    expect(await ownersOf(orgId)).toMatchObject({ owners: [owner], ownerCount: 1 });
+  });
+
+  it('creating a team once the deletion closed the account is refused (404): no team is owned by a deleted account', async () => {
+    const creator = await newUser('del-team');
+    const slug = `del-team-${randomUUID().slice(0, 8)}`;
+    const creation = afterMembershipsRead(creator, 2, () =>
+      createOrganization(user(creator), { name: 'Late team', slug, orgType: 'TEAM' }),
+    );
+
+    await deleteAccountOf(creator);
+    expect(creation.settled).toMatchObject({ status: 'rejected', reason: { status: 404 } });
+    expect((await db.unique.get({ kind: 'slug', value: slug }).go({ consistent: true })).data).toBeNull();
+    expect((await db.membership.query.byUser({ userId: creator }).go()).data.filter((m) => m.isActive !== false)).toEqual([]);
+  });
+
+  it('accepting an owner invitation once the deletion closed the account is refused (404) and makes no member', async () => {
+    const [owner, invitee] = [await newUser('del-acc2-o'), await newUser('del-acc2-i')];
+    const orgId = await teamOf(owner);
+    const invitation = await pendingInvitation(orgId, invitee, 'owner');
+    const acceptance = afterMembershipsRead(invitee, 2, () => acceptInvitation(user(invitee), invitation.invitationId));
+
+    await deleteAccountOf(invitee);
+    expect(acceptance.settled).toMatchObject({ status: 'rejected', reason: { status: 404 } });
+    expect((await db.membership.get({ orgId, userId: invitee }).go({ consistent: true })).data).toBeNull();
+    expect(await ownersOf(orgId)).toMatchObject({ owners: [owner], ownerCount: 1 });
   });
 });
 
@@ -497,5 +649,27 @@ describe('idempotency keys', () => {
     const stored = await claimIdempotencyKey(scope, 'key-secret-1', '{}');
     expect(stored).toMatchObject({ kind: 'replay', response: { statusCode: 201 } });
     expect(JSON.stringify(stored)).not.toContain('s3cret');
+  });
+});
+
+describe('a member who comes back does not get their old keys back', () => {
+  it('a key made before the member was removed and invited back is refused (401) before the departures stream revokes it', async () => {
+    const [owner, member] = [await newUser('back-o'), await newUser('back-m')];
+    const orgId = await teamOf(owner, [[member, 'admin']]);
+    const old = await createApiClient(await authorizeOrg(user(member), orgId), { name: 'old', scopes: ['org:read'] });
+    // The key as the authorizer read it, still unrevoked: the stream's revocation has not happened yet.
+    const oldCaller = (await authenticateApiKey(old.key))!;
+    await expect(authorizeOrg(oldCaller, orgId, 'org:read')).resolves.toMatchObject({ orgId });
+
+    await removeMember(await authorizeOrg(user(owner), orgId), member);
+    await acceptInvitation(user(member), (await pendingInvitation(orgId, member, 'admin')).invitationId);
+
+    await expect(authorizeOrg(oldCaller, orgId, 'org:read')).rejects.toMatchObject({
+      status: 401,
+      message: expect.stringMatching(/made before its member last joined/),
+    });
+    // A key made since the return is theirs.
+    const fresh = await createApiClient(await authorizeOrg(user(member), orgId), { name: 'new', scopes: ['org:read'] });
+    await expect(authorizeOrg((await authenticateApiKey(fresh.key))!, orgId, 'org:read')).resolves.toMatchObject({ orgId });
   });
 });

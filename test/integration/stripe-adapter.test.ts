@@ -47,6 +47,23 @@ const requests = async () =>
     }
   ).items;
 
+/** A Pro plan checkout of `orgId` paid at the local Stripe (its webhooks received): the subscription's id. */
+async function paidProSubscription(orgId: string): Promise<string> {
+  const session = await paymentGateway.createCheckoutSession({
+    orgId,
+    kind: 'plan',
+    planId: 'pro',
+    name: 'Pro plan',
+    amountMinor: 2000,
+    currency: 'USD',
+    successUrl: 'https://app.example/ok',
+    cancelUrl: 'https://app.example/no',
+  });
+  expect((await fetch(session.url)).status).toBe(200);
+  const paid = webhooks.find((w) => w.type === 'invoice.paid' && w.data.object.subscription_details.metadata.orgId === orgId);
+  return paid!.data.object.subscription as string;
+}
+
 describe('the Stripe adapter', () => {
   it('encodes nested parameters as Stripe reads them', () => {
     expect(formEncode({ 'line_items[0][quantity]': 1, mode: 'payment', skipped: undefined })).toBe(
@@ -102,20 +119,8 @@ describe('the Stripe adapter', () => {
   });
 
   it('pays a plan checkout with signed webhooks, then sets cancellation and swaps the price of that subscription', async () => {
-    const session = await paymentGateway.createCheckoutSession({
-      orgId: 'org_2',
-      kind: 'plan',
-      planId: 'pro',
-      name: 'Pro plan',
-      amountMinor: 2000,
-      currency: 'USD',
-      successUrl: 'https://app.example/ok',
-      cancelUrl: 'https://app.example/no',
-    });
-    expect((await fetch(session.url)).status).toBe(200);
-    const paid = webhooks.find((w) => w.type === 'invoice.paid' && w.data.object.subscription_details.metadata.orgId === 'org_2');
+    const subscriptionId = await paidProSubscription('org_2');
     expect(webhooks.map((w) => w.type)).toEqual(expect.arrayContaining(['checkout.session.completed', 'invoice.paid']));
-    const subscriptionId = paid!.data.object.subscription as string;
 
     await paymentGateway.setCancelAtPeriodEnd(subscriptionId, true);
     await paymentGateway.changePrice(
@@ -133,6 +138,18 @@ describe('the Stripe adapter', () => {
       'metadata[planId]': 'team',
     });
     expect(calls[2]!.params['items[0][id]']).toMatch(/^si_/);
+  });
+
+  it('cancels a subscription at once (DELETE), and answers one Stripe does not know with a 502', async () => {
+    const subscriptionId = await paidProSubscription('org_3');
+    await paymentGateway.cancelSubscription(subscriptionId);
+    const calls = (await requests()).filter((r) => r.path === `/v1/subscriptions/${subscriptionId}`);
+    expect(calls.map((c) => c.method)).toEqual(['DELETE']);
+    const held = await fetch(`${stripe.url}/v1/subscriptions/${subscriptionId}`, {
+      headers: { authorization: `Bearer ${API_KEY}` },
+    });
+    expect(await held.json()).toMatchObject({ status: 'canceled' });
+    await expect(paymentGateway.cancelSubscription('sub_missing')).rejects.toMatchObject({ status: 502 });
   });
 
   it('answers a refusal or an unreachable Stripe with a 502 problem, never a crash', async () => {

@@ -51,6 +51,7 @@ export function failureStatuses(route: RouteDefinition): ErrorStatus[] {
   if (params || query || body) add(400); // validation of the path, the query and the body
   if (body) add(413, 415); // a body past the size limit; a charset other than UTF-8
   if (route.auth !== 'public') add(401, 403); // no credentials; the wrong kind of caller, or no permission
+  if (route.auth !== 'public') add(404); // a user's token that outlived the deletion of their account
   if (pathParameterNames(route.path).length) add(404); // what the path names is not there (or the caller is no member)
   if (route.idempotent) add(409, 422); // the Idempotency-Key is still in flight, or came with another body
   // The limits middleware: what the route consumes, and `api` on every call by an API client.

@@ -31,12 +31,13 @@ export function callerFromEvent(event: APIGatewayProxyEventV2): Caller {
     const groups = parseGroups(context.groups);
     return { kind: 'user', userId: String(context.userId), groups, isPlatformAdmin: groups.includes(PLATFORM_ADMIN_GROUP) };
   }
-  if (context?.kind === 'apiClient' && context.clientId && context.orgId && context.memberId) {
+  if (context?.kind === 'apiClient' && context.clientId && context.orgId && context.memberId && context.createdAt) {
     return {
       kind: 'apiClient',
       clientId: String(context.clientId),
       orgId: String(context.orgId),
       memberId: String(context.memberId),
+      createdAt: String(context.createdAt),
       scopes: String(context.scopes ?? '')
         .split(' ')
         .filter(Boolean),

@@ -33,6 +33,13 @@ export interface RouteDefinition<S extends RouteSchemas = RouteSchemas> {
   auth: AuthKind;
   /** Checked for the `{orgId}` of the path before the handler runs. */
   permission?: Permission;
+  /**
+   * A signed-in user's token outlives the deletion of their account (until it expires), so the kit
+   * refuses a deleted account before the handler runs: through the membership on `{orgId}` routes,
+   * else by reading the profile (one GetItem). Set this on a route whose domain call already refuses
+   * a deleted account in a read or write it makes anyway, so the profile is not read twice.
+   */
+  refusesDeletedAccount?: true;
   summary: string;
   tag: string;
   /** Status of a successful answer (200 unless said). */

@@ -85,6 +85,7 @@ export const getModelMetrics = defineRoute({
   path: '/v1/models/{modelId}/metrics',
   handler: 'gateway/get-model-metrics',
   auth: 'user',
+  refusesDeletedAccount: true,
   tag,
   summary:
     'A model’s latency (p50, p95), error rate, tokens and cost over a range: one organization’s calls, or every call for platform admins',

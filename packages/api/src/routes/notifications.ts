@@ -36,6 +36,7 @@ export const markAllNotificationsRead = defineRoute({
   path: '/v1/me/notifications/read-all',
   handler: 'notifications/mark-all-notifications-read',
   auth: 'user',
+  refusesDeletedAccount: true,
   tag,
   summary: 'Mark your unread notifications read, up to 100 per call; says how many remain',
   errors: [409],

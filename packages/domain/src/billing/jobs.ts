@@ -1,17 +1,21 @@
 import { conditionFailed } from '../shared/dynamo.ts';
 import { clock } from '../shared/clock.ts';
 import { notifyOrgAdmins } from '../notifications/notify.ts';
+import { db, type Organization } from '../identity/entities.ts';
+import { NotFoundError } from '../shared/errors.ts';
+import { transactGet } from '../shared/transactions.ts';
 import { billingDb, type DueKind, type Subscription, type SubscriptionDue } from './entities.ts';
 import { planCatalogue } from './plans.ts';
 import * as changes from './subscription-changes.ts';
-import { DUE_SHARDS, commitChange, dueDates, getSubscription } from './subscription-store.ts';
+import { DUE_SHARDS, commitChange, dueDates } from './subscription-store.ts';
 
 /**
  * The billing schedules. Each reads the markers of its kind that are due (a query per shard
  * of the due index, never a Scan), re-reads each subscription and, if the work is still
  * due, commits the change under the version it read. So a job run twice, or two runs
  * overlapping, apply each change once: the second finds the marker moved on (or the
- * version changed) and skips; credits are keyed by period besides.
+ * version changed) and skips; credits are keyed by period besides. A deleted organization's
+ * markers are cleared unapplied.
  */
 export interface JobReport {
   job: DueKind;
@@ -73,10 +77,29 @@ async function remindTrialEnding(sub: Subscription, now: Date) {
   });
 }
 
+/**
+ * The subscription and its organization, in one consistent read. A deleted organization's
+ * subscription is done with: no period, grant or notification falls due for it any more.
+ */
+async function liveSubscription(orgId: string): Promise<Subscription | undefined> {
+  const [sub, org] = await transactGet<[Subscription, Organization]>([
+    { op: billingDb.subscription.get({ orgId }), entity: billingDb.subscription },
+    { op: db.organization.get({ orgId }), entity: db.organization },
+  ]);
+  if (!org || org.deletedAt) return undefined;
+  if (!sub) throw new NotFoundError('This organization has no subscription');
+  return sub;
+}
+
 /** One subscription's due work; true when something was applied. */
 async function applyDue(kind: DueKind, marker: SubscriptionDue, ctx: changes.Context): Promise<boolean> {
   const at = ctx.now.toISOString();
-  let sub = await getSubscription(marker.orgId);
+  const live = await liveSubscription(marker.orgId);
+  if (!live) {
+    await clearMarker(marker);
+    return false;
+  }
+  let sub = live;
   if (!isDue(sub, kind, at)) {
     if (dueDates(sub)[kind] === undefined) await clearMarker(marker);
     return false;

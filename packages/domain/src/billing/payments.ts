@@ -135,8 +135,9 @@ async function commit(tagged: Tagged[]): Promise<Tagged['role'] | undefined> {
  * Records a payment and applies its effects, or records that an event changed nothing. Reads
  * once (event, payment, subscription and organization together) and writes once; a race with
  * another delivery or change is re-read and retried. An event about an organization that does
- * not exist (a signed event whose metadata names no organization of ours) credits and changes
- * nothing: only the event is recorded, as `unknown-organization`, so a redelivery is a no-op.
+ * not exist (a signed event whose metadata names no organization of ours, or one since deleted)
+ * credits and changes nothing: only the event is recorded, as `unknown-organization`, so a
+ * redelivery is a no-op.
  */
 export async function recordBilling(record: BillingRecord): Promise<{ outcome: BillingOutcome; payment?: Payment }> {
   const plans = record.change ? await planCatalogue() : undefined;
@@ -152,7 +153,8 @@ export async function recordBilling(record: BillingRecord): Promise<{ outcome: B
       { op: db.organization.get({ orgId: orgId ?? '-' }), entity: db.organization },
     ]);
     if (event && seen) return { outcome: 'duplicate-event' };
-    if (orgId && !org) {
+    // A deleted organization is gone for billing as much as one that never existed.
+    if (orgId && (!org || org.deletedAt)) {
       const failed = event ? await commit([eventWrite(event, orgId, 'unknown-organization')]) : undefined;
       return { outcome: failed ? 'duplicate-event' : 'unknown-organization' };
     }

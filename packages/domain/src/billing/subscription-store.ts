@@ -85,6 +85,19 @@ export function dueWrites(prev: Subscription | undefined, next: Subscription): W
   );
 }
 
+/**
+ * What closes a deleted organization's billing, written in the deletion's transaction: none
+ * of its markers is left, so no schedule finds it again, and its subscription's last state
+ * (`end`, under the claim `end.prev`) when the deletion changed it. No grant: nothing is
+ * credited to an organization that is gone. The organization item is the deletion's to write.
+ */
+export function closingWrites(orgId: string, end?: { prev: Subscription; next: Subscription }): WriteItem[] {
+  const markers = DUE_KINDS.map((kind) => remove(billingDb.due.delete({ orgId, kind })));
+  if (!end) return markers;
+  const next = { ...end.next, version: (end.prev.version ?? 0) + 1, claimedUntil: undefined };
+  return [subscriptionWrite(end.prev, next, true), ...markers];
+}
+
 /** Credits a change grants, keyed so that each applies once whatever retries happen. */
 export interface Grant {
   key: string;

@@ -5,9 +5,12 @@ import type { Plan, Subscription } from './entities.ts';
 import { effectivePlanId } from './lifecycle.ts';
 import { FREE_PLAN_ID, isUpgrade, planCatalogue, planIn } from './plans.ts';
 import { paymentGateway, type SubscriptionTerms } from './stripe/client.ts';
+import type { WriteItem } from '../shared/transactions.ts';
 import * as changes from './subscription-changes.ts';
 import {
   claimChange,
+  closingWrites,
+  commitChange,
   commitOrConflict,
   getSubscription,
   preloadedSubscription,
@@ -116,6 +119,48 @@ async function commitThroughStripe(
     throw error;
   }
   return commitOrConflict({ prev: claimed, claimed: true, ...outcome });
+}
+
+/** What a deleted organization's billing comes to: the writes for the deletion's transaction, and what to do if it fails. */
+export interface BillingClosure {
+  writes: WriteItem[];
+  /** The plan in use to set on the organization item (the subscription ended with it), if it changed. */
+  planId?: string;
+  /** Whether its Stripe subscription was cancelled (it stays so, whatever the deletion's fate). */
+  cancelledAtStripe: boolean;
+  /** The deletion's transaction was refused: the subscription keeps what already happened at Stripe, and its claim ends. */
+  abandon(): Promise<void>;
+}
+
+/**
+ * An organization being deleted stops paying. A subscription billed by Stripe is cancelled
+ * there at once (nobody is charged again for an organization that no longer exists): it is
+ * claimed first, so that no plan change races the cancellation, and a refusal by Stripe (502)
+ * gives the claim back and leaves everything as it was. The subscription then ends on Free
+ * and nothing stays due (`closingWrites`), in the deletion's own transaction. Should that
+ * transaction be refused (the organization changed meanwhile), the subscription's end is
+ * committed alone, so that it says what Stripe does: the organization lives on, on Free.
+ */
+export async function closeBilling(access: OrgAccess): Promise<BillingClosure> {
+  const sub = await preloadedSubscription(access.orgId, access.preloaded);
+  if (!billedByStripe(sub)) return { writes: closingWrites(access.orgId), cancelledAtStripe: false, abandon: async () => {} };
+  const claimed = await claimChange(sub);
+  try {
+    await paymentGateway.cancelSubscription(sub.providerSubscriptionId!);
+  } catch (error) {
+    await releaseClaim(claimed);
+    throw error;
+  }
+  const end = changes.providerCancelled(claimed, { plans: await planCatalogue(), now: clock.now() });
+  return {
+    writes: closingWrites(access.orgId, { prev: claimed, next: end.next }),
+    planId: effectivePlanId(end.next),
+    cancelledAtStripe: true,
+    abandon: async () => {
+      const committed = await commitChange({ prev: claimed, claimed: true, ...end });
+      if (!committed.ok) await releaseClaim(claimed);
+    },
+  };
 }
 
 /** The subscription as the API shows it: with the plan in use now. */

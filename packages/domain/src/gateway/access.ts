@@ -1,5 +1,13 @@
-import { authorizeOrg, type Caller, type OrgAccess } from '../identity/access.ts';
+import {
+  accountGone,
+  authorizeOrg,
+  isAccountDeleted,
+  isMembershipLive,
+  type Caller,
+  type OrgAccess,
+} from '../identity/access.ts';
 import { db } from '../identity/entities.ts';
+import { personalOrgId } from '../identity/users.ts';
 import { NotFoundError, ValidationError } from '../shared/errors.ts';
 import { idOf } from '../shared/schemas.ts';
 
@@ -20,11 +28,29 @@ const cache = new Map<string, { access: Promise<OrgAccess>; until: number }>();
 const orgIdSchema = idOf('org');
 
 type Principal = Exclude<Caller, { kind: 'anonymous' }>;
+type UserPrincipal = Extract<Principal, { kind: 'user' }>;
 
-async function defaultOrgOf(userId: string): Promise<string> {
-  const { data } = await db.user.get({ userId }).go();
-  if (!data?.defaultOrgId) throw new NotFoundError('You have no default organization; send an OpenAI-Organization header');
-  return data.defaultOrgId;
+/**
+ * A user's access to their default organization. The profile read refuses a deleted account. The
+ * default can name an organization the user has since left (or that was deleted: nothing resets the
+ * defaults of its members); their personal organization then stands in, at the cost of a second
+ * authorization on that path only.
+ */
+async function defaultAccess(user: UserPrincipal): Promise<OrgAccess> {
+  const { data: profile } = await db.user.get({ userId: user.userId }).go();
+  if (!profile || isAccountDeleted(profile)) throw accountGone();
+  const personal = personalOrgId(user.userId);
+  const chosen = profile.defaultOrgId ?? personal;
+  if (chosen !== personal) {
+    try {
+      const access = await authorizeOrg(user, chosen, 'gateway:invoke');
+      // A platform admin is let into any organization; their default is still only one they belong to.
+      if (isMembershipLive(access.membership)) return access;
+    } catch (error) {
+      if (!(error instanceof NotFoundError)) throw error;
+    }
+  }
+  return authorizeOrg(user, personal, 'gateway:invoke');
 }
 
 export async function gatewayAccess(principal: Principal, requestedOrgId?: string): Promise<OrgAccess> {
@@ -38,11 +64,11 @@ export async function gatewayAccess(principal: Principal, requestedOrgId?: strin
   const hit = cache.get(key);
   if (hit && hit.until > now) return hit.access;
   const access = (async () => {
-    const orgId = principal.kind === 'apiClient' ? principal.orgId : (requestedOrgId ?? (await defaultOrgOf(principal.userId)));
+    if (principal.kind === 'user')
+      return requestedOrgId ? authorizeOrg(principal, requestedOrgId, 'gateway:invoke') : defaultAccess(principal);
     // A key acts for its organization only: naming another is a request for something that is not there.
-    if (principal.kind === 'apiClient' && requestedOrgId && requestedOrgId !== principal.orgId)
-      throw new NotFoundError('Organization not found');
-    return authorizeOrg(principal, orgId, 'gateway:invoke');
+    if (requestedOrgId && requestedOrgId !== principal.orgId) throw new NotFoundError('Organization not found');
+    return authorizeOrg(principal, principal.orgId, 'gateway:invoke');
   })();
   if (cache.size >= MAX_ENTRIES) cache.clear();
   cache.set(key, { access, until: now + ACCESS_CACHE_MS });

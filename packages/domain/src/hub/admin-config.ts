@@ -5,6 +5,7 @@ import { hubDb, type AdminConfigItem } from './entities.ts';
 import { CONFIG_KEY_PATTERN, type ConfigFamily } from './enums.ts';
 import { auditWrites, type Owner } from './owners.ts';
 import { providerCatalogue } from './providers.ts';
+import { accountGone, accountNotDeletedCheck } from '../identity/access.ts';
 
 /**
  * Platform-wide agent configuration (seed 004 ADMIN_CONFIG): `routing_agent`, and per
@@ -223,18 +224,18 @@ export async function saveConfig(owner: Owner, configKey: string, input: unknown
     before && !before.isDefault
       ? hubDb.adminConfig.put({ ...item, createdAt: before.createdAt }).where(({ version: v }, { eq }) => eq(v, before.version))
       : hubDb.adminConfig.create(item);
-  const outcome = await transactWrite([
-    put(write),
-    ...auditWrites(
-      owner,
-      'admin-config.changed',
-      { type: 'admin-config', id: configKey },
-      {
-        before: before?.data ?? null,
-        after: parsed.data,
-      },
-    ),
-  ]);
+  const audit = auditWrites(
+    owner,
+    'admin-config.changed',
+    { type: 'admin-config', id: configKey },
+    {
+      before: before?.data ?? null,
+      after: parsed.data,
+    },
+  );
+  // The admin's token outlives a deletion of their account: the write holds only while it is not deleted (no read).
+  const outcome = await transactWrite([put(write), ...audit, accountNotDeletedCheck(owner.actorId)]);
+  if (outcome.reasons[1 + audit.length] === 'ConditionalCheckFailed') throw accountGone();
   if (outcome.canceled) throw new ConflictError(`${configKey} changed meanwhile; retry`);
   const now = new Date().toISOString();
   return {

@@ -1,4 +1,6 @@
 import { countUse, type CountedLimit } from '../billing/limits.ts';
+import { accountGone, accountRead, isAccountDeleted } from '../identity/access.ts';
+import type { User } from '../identity/entities.ts';
 import type { GatewayOperation, ProviderErrorKind, Target } from '../gateway/types.ts';
 import { ConflictError, NotFoundError, UnprocessableError, ValidationError, type FieldError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
@@ -276,14 +278,21 @@ export async function listCredentials(owner: Owner, options: { cursor?: string; 
   return { items: page.data.map((item) => credentialView(item, defaults)), nextCursor: page.cursor };
 }
 
+/**
+ * A credential with its owner's defaults and the catalogue, in one read. A user's own keys and the
+ * platform's are reached by a user's token, which outlives the deletion of their account: their
+ * profile is read in the same request and a deleted account refused (the routes say
+ * `refusesDeletedAccount`). An organization's were authorized through a membership already.
+ */
 async function readCredential(owner: Owner, credentialId: string) {
-  const [item, defaultsItem, catalogue] = await transactGet<
-    [CredentialItem, { defaults?: unknown; version?: number }, { providers?: unknown }]
-  >([
+  const byUser = owner.kind !== 'org';
+  const [item, defaultsItem, catalogue, account] = (await transactGet<unknown[]>([
     { op: hubDb.credential.get({ owner: owner.key, credentialId }), entity: hubDb.credential },
     { op: hubDb.credentialDefaults.get({ owner: owner.key }), entity: hubDb.credentialDefaults },
     { op: hubDb.providerCatalogue.get({ owner: PLATFORM }), entity: hubDb.providerCatalogue },
-  ]);
+    ...(byUser ? [accountRead(owner.actorId)] : []),
+  ])) as [CredentialItem | null, { defaults?: unknown; version?: number } | null, { providers?: unknown } | null, User | null];
+  if (byUser && isAccountDeleted(account)) throw accountGone();
   if (!item) throw notFound(credentialId);
   return { item, defaults: defaultsOf(defaultsItem), catalogue };
 }

@@ -1,8 +1,16 @@
 import { conditionFailed } from '../shared/dynamo.ts';
-import { isMembershipLive, type OrgAccess, type UserCaller } from '../identity/access.ts';
-import { db, type Membership } from '../identity/entities.ts';
+import {
+  accountGone,
+  accountNotDeletedCheck,
+  accountRead,
+  isAccountDeleted,
+  isMembershipLive,
+  type OrgAccess,
+  type UserCaller,
+} from '../identity/access.ts';
+import { db, type Membership, type Organization, type User } from '../identity/entities.ts';
 import { NotFoundError } from '../shared/errors.ts';
-import { transactGet } from '../shared/transactions.ts';
+import { put, transactGet, transactWrite } from '../shared/transactions.ts';
 import { pageOf } from '../shared/pages.ts';
 import type { Model } from './default-models.ts';
 import { hubDb, type FavoriteItem, type ModelItem } from './entities.ts';
@@ -22,11 +30,16 @@ export interface Favorite {
   model: ModelView | null;
 }
 
-/** Marks a model as a favourite; a custom model needs the access of its organization. Idempotent. */
+/**
+ * Marks a model as a favourite; a custom model needs the access of its organization. Idempotent.
+ * Written on the condition that the user's account is not deleted (their token outlives it): in
+ * the same request, with no read.
+ */
 export async function addFavorite(caller: UserCaller, modelId: string, access?: OrgAccess): Promise<Favorite> {
   const model = await getModel(modelId, isCustomModelId(modelId) ? access : undefined);
   const item = { owner: userKey(caller.userId), modelId, orgId: model.orgId, createdAt: new Date().toISOString() };
-  await hubDb.favorite.put(item).go({ response: 'none' });
+  const result = await transactWrite([accountNotDeletedCheck(caller.userId), put(hubDb.favorite.put(item))]);
+  if (result.canceled) throw accountGone();
   return { modelId, orgId: model.orgId, addedAt: item.createdAt, model };
 }
 
@@ -39,14 +52,24 @@ export async function removeFavorite(caller: UserCaller, modelId: string): Promi
   }
 }
 
-/** At most this many favourites a page, so that one read checks every custom model on it and its membership. */
-export const FAVORITES_PAGE_MAX = 50;
+/** What one TransactGet reads at most: DynamoDB's bound on a transaction's items. */
+const MAX_TRANSACT_ITEMS = 100;
+
+/**
+ * At most this many favourites a page, so that one read checks the account, every custom model on
+ * the page, and for each of their organizations the user's membership and whether it was deleted
+ * (1 + 3 a favourite, at worst): a page asked for more (`limit` takes 1–100 like every list) is this long.
+ */
+export const FAVORITES_PAGE_MAX = Math.floor((MAX_TRANSACT_ITEMS - 1) / 3);
+
+type FavoriteRead = ModelItem | Membership | Organization | User;
 
 /**
  * The user's favourites, oldest first, each with its model as it is now: one query for the
- * page, the catalogue (from memory when fresh, see snapshot.ts), and one read of the custom
- * models on the page with the user's memberships of their organizations. A custom model of an
- * organization the user has left shows as `model: null`.
+ * page, the catalogue (from memory when fresh, see snapshot.ts), and one read of the user's
+ * profile with the custom models on the page, the user's memberships of their organizations and
+ * those organizations. A deleted account is refused (its token outlives it); a custom model of an
+ * organization the user has left, or that was deleted, shows as `model: null`.
  */
 export async function listFavorites(caller: UserCaller, options: { cursor?: string; limit?: number }) {
   const { data, cursor } = await pageOf(hubDb.favorite.query.byOwner({ owner: userKey(caller.userId) }), {
@@ -56,20 +79,26 @@ export async function listFavorites(caller: UserCaller, options: { cursor?: stri
   });
   const custom = data.filter((f): f is FavoriteItem & { orgId: string } => Boolean(f.orgId));
   const orgIds = [...new Set(custom.map((f) => f.orgId))];
-  const [catalogue, rows] = await Promise.all([
+  const [catalogue, [account, ...rows]] = await Promise.all([
     data.some((f) => !f.orgId) ? cachedSnapshot(PLATFORM).then((s) => s.models) : Promise.resolve([] as Model[]),
-    custom.length
-      ? transactGet<Array<ModelItem | Membership>>([
-          ...custom.map((f) => ({ op: hubDb.model.get({ owner: orgKey(f.orgId), modelId: f.modelId }), entity: hubDb.model })),
-          ...orgIds.map((orgId) => ({ op: db.membership.get({ orgId, userId: caller.userId }), entity: db.membership })),
-        ])
-      : Promise.resolve([] as Array<ModelItem | Membership | null>),
+    transactGet<FavoriteRead[]>([
+      accountRead(caller.userId),
+      ...custom.map((f) => ({ op: hubDb.model.get({ owner: orgKey(f.orgId), modelId: f.modelId }), entity: hubDb.model })),
+      ...orgIds.map((orgId) => ({ op: db.membership.get({ orgId, userId: caller.userId }), entity: db.membership })),
+      ...orgIds.map((orgId) => ({ op: db.organization.get({ orgId }), entity: db.organization })),
+    ]),
   ]);
-  const memberOf = new Set(orgIds.filter((_, i) => isMembershipLive(rows[custom.length + i] as Membership | null)));
+  if (isAccountDeleted(account as User | null)) throw accountGone();
+  const reachable = new Set(
+    orgIds.filter((_, i) => {
+      const org = rows[custom.length + orgIds.length + i] as Organization | null;
+      return isMembershipLive(rows[custom.length + i] as Membership | null) && org && !org.deletedAt;
+    }),
+  );
   const models = new Map<string, Model>(catalogue.map((m) => [m.modelId, m]));
   custom.forEach((f, i) => {
     const row = rows[i] as ModelItem | null;
-    if (row && memberOf.has(f.orgId)) models.set(f.modelId, modelFromItem(row));
+    if (row && reachable.has(f.orgId)) models.set(f.modelId, modelFromItem(row));
   });
   const items: Favorite[] = data.map((f) => {
     const model = models.get(f.modelId);

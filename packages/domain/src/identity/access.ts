@@ -1,13 +1,16 @@
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../shared/errors.ts';
-import { transactGet } from '../shared/transactions.ts';
-import { db, type Membership, type Organization } from './entities.ts';
+import { check, transactGet, type WriteItem } from '../shared/transactions.ts';
+import { db, type Membership, type Organization, type User } from './entities.ts';
 import { BUILT_IN_ROLE_PERMISSIONS, PERMISSIONS, isBuiltInRole, type Permission } from './permissions.ts';
 
 /** Who is calling, as the authorizers established it. */
 export type Caller =
   | { kind: 'user'; userId: string; email?: string; groups: string[]; isPlatformAdmin: boolean }
-  /** `memberId`: the member the key acts for, whose current permissions bound its scopes. */
-  | { kind: 'apiClient'; clientId: string; orgId: string; scopes: string[]; memberId: string }
+  /**
+   * `memberId`: the member the key acts for, whose current permissions bound its scopes.
+   * `createdAt`: when the key was made; a key older than its member's current membership is not theirs any more.
+   */
+  | { kind: 'apiClient'; clientId: string; orgId: string; scopes: string[]; memberId: string; createdAt: string }
   | { kind: 'anonymous' };
 
 export type UserCaller = Extract<Caller, { kind: 'user' }>;
@@ -39,6 +42,54 @@ export interface OrgAccess {
 export type PreloadRead = Parameters<typeof transactGet<[unknown]>>[0][0];
 
 const notFound = () => new NotFoundError('Organization not found');
+
+/**
+ * What every route answers a user whose account was deleted (their access token outlives the
+ * deletion until it expires): the same 404 as `GET /v1/me`, as if the profile did not exist.
+ */
+export const accountGone = () => new NotFoundError('Your profile does not exist or was deleted');
+
+/** A profile marked deleted: what the reads folded into a route's own request refuse. */
+export const isAccountDeleted = (user: User | null | undefined) => !!user?.deletedAt;
+
+/** The read of a user's profile, to fold into a `transactGet` a route makes anyway (then `isAccountDeleted`). */
+export const accountRead = (userId: string) => ({ op: db.user.get({ userId }), entity: db.user });
+
+type UserCheck = {
+  check(key: { userId: string }): {
+    where(condition: (attributes: any, operations: any) => string): { params(): Record<string, unknown> };
+  };
+};
+const userCheck = (userId: string, condition: (attributes: any, operations: any) => string): WriteItem =>
+  check((db.user as unknown as UserCheck).check({ userId }).where(condition));
+
+/** A ConditionCheck that the user's account is not deleted, to fold into a write a route makes anyway. */
+export const accountNotDeletedCheck = (userId: string): WriteItem =>
+  userCheck(userId, ({ deletedAt }, { notExists }) => notExists(deletedAt));
+
+/**
+ * A ConditionCheck that the user's account is open: there, not deleted, and not being deleted
+ * (`deleteAccount` closes it with `isActive: false` before it reads the memberships to end).
+ * Every write that makes someone a member or an owner (an accepted invitation, a promotion, a
+ * reactivation, a transfer, a new team) carries it in its transaction: none can land between the
+ * deletion's read and its writes, so no deleted account is left a live member or a counted owner.
+ */
+export const openAccountCheck = (userId: string): WriteItem =>
+  userCheck(
+    userId,
+    ({ userId: id, deletedAt, isActive }, { eq, exists, notExists }) =>
+      `${exists(id)} AND ${notExists(deletedAt)} AND (${notExists(isActive)} OR ${eq(isActive, true)})`,
+  );
+
+/**
+ * Refuses a missing or deleted profile, with one read: for the routes that read no membership (a
+ * deleted user's memberships are all inactive, so `authorizeOrg` refuses them without it).
+ */
+export async function requireLiveAccount(userId: string): Promise<User> {
+  const { data } = await db.user.get({ userId }).go({ consistent: true });
+  if (!data || isAccountDeleted(data)) throw accountGone();
+  return data;
+}
 
 export function permissionsOfRole(org: Organization, role: string): readonly string[] {
   if (isBuiltInRole(role)) return BUILT_IN_ROLE_PERMISSIONS[role];
@@ -95,6 +146,10 @@ export async function authorizeOrg(
     if (!org || org.deletedAt) throw notFound();
     if (!isMembershipLive(member))
       throw new UnauthenticatedError('This API key no longer works: the member it acts for is no longer an active member');
+    // A member who left and came back starts a new membership: keys of the earlier one stay theirs no more,
+    // even before the departures stream has revoked them.
+    if (caller.createdAt < member.createdAt)
+      throw new UnauthenticatedError('This API key no longer works: it was made before its member last joined the organization');
     const bound = memberPermissions(org, member);
     if (permission && !caller.scopes.includes(permission))
       throw new ForbiddenError(`This API client lacks the scope ${permission}`);
@@ -112,11 +167,16 @@ export async function authorizeOrg(
     };
   }
 
-  const [membership, org, ...preloaded] = (await transactGet<unknown[]>([
+  // A platform admin's powers come from the token's group, not a membership: their profile is read
+  // in the same request, so a deleted admin's token (valid until it expires) carries none of them.
+  const [membership, org, ...rest] = (await transactGet<unknown[]>([
     { op: db.membership.get({ orgId, userId: caller.userId }), entity: db.membership },
     { op: db.organization.get({ orgId }), entity: db.organization },
     ...reads,
+    ...(caller.isPlatformAdmin ? [accountRead(caller.userId)] : []),
   ])) as [Membership | null, Organization | null, ...unknown[]];
+  const preloaded = caller.isPlatformAdmin ? rest.slice(0, -1) : rest;
+  if (caller.isPlatformAdmin && isAccountDeleted(rest.at(-1) as User | null)) throw accountGone();
   if (!org || org.deletedAt) throw notFound();
 
   if (!isMembershipLive(membership)) {
@@ -138,4 +198,19 @@ export async function authorizeOrg(
     actorType: 'user',
     preloaded,
   };
+}
+
+/**
+ * The access of a route whose organization is optional (`?orgId=`): authorized when one is named
+ * (the membership refuses a deleted account); when none is, a user's account is read instead. For
+ * the routes that say `refusesDeletedAccount`, so the HTTP kit does not read it as well.
+ */
+export async function authorizeOptionalOrg(
+  caller: Caller,
+  orgId: string | undefined,
+  permission?: Permission,
+): Promise<OrgAccess | undefined> {
+  if (orgId) return authorizeOrg(caller, orgId, permission);
+  if (caller.kind === 'user') await requireLiveAccount(caller.userId);
+  return undefined;
 }

@@ -1,7 +1,9 @@
-import { ConflictError } from '../shared/errors.ts';
+import { ConflictError, NotFoundError } from '../shared/errors.ts';
+import { conditionFailed } from '../shared/dynamo.ts';
 import { transactWrite, update, type WriteItem } from '../shared/transactions.ts';
 import { identityProvider } from './cognito.ts';
 import { db } from './entities.ts';
+import { asRead, ownerCountChange } from './members.ts';
 import { revokeAllSessions } from './sessions.ts';
 import { personalOrgId, requireUser } from './users.ts';
 
@@ -23,39 +25,98 @@ function inTransactions(groups: WriteItem[][]): WriteItem[][] {
  * Soft-deletes the account: the profile is marked deleted, the personal organization goes
  * with it, memberships end, every session is revoked and Cognito stops accepting the user.
  * A user who is the last owner of a team must hand it over first.
+ *
+ * An organization always keeps a live owner, even when someone makes this user an owner
+ * meanwhile (a promotion, a transfer, an accepted invitation). So the account is first
+ * closed (`isActive: false`): every write that makes someone a member or an owner checks, in
+ * its own transaction, that their account is open (`openAccountCheck`), so none lands after
+ * this. The memberships read after it are then all there are, and each ends only as it was
+ * read, moving the owner counts that read decided. A refusal on the way (the last owner of a
+ * team, or a membership or organization changed meanwhile) reopens the account: a 409 that
+ * leaves it in place. The profile's `deletedAt` is written last, in the same transaction as
+ * the last memberships, so a failure before it leaves an account that a retry deletes.
  */
 export async function deleteAccount(userId: string, username: string): Promise<void> {
   const current = await requireUser(userId);
+  // The usual refusal (the last owner of a team) is answered before anything is written.
+  await departuresOf(userId);
+  await closeAccount(userId);
+  try {
+    await endAccount(userId, await departuresOf(userId));
+  } catch (error) {
+    await reopenAccount(userId);
+    throw error;
+  }
+  await revokeAllSessions(userId);
+  await identityProvider.disableEverywhere(username || current.email);
+}
+
+/**
+ * The writes that end the user's live memberships, each under the condition that it is still
+ * as read (role, active): a membership changed since (made owner, say) fails its transaction
+ * instead of ending on a stale decision. An owner who leaves no longer counts, and each team
+ * they co-own keeps at least one other owner; the last owner of a team is refused (409).
+ */
+async function departuresOf(userId: string): Promise<WriteItem[][]> {
   const { data: memberships } = await db.membership.query.byUser({ userId }).go({ pages: 'all' });
-  const owned = memberships.filter((m) => m.role === 'owner' && m.isActive !== false && m.orgId !== personalOrgId(userId));
+  const live = memberships.filter((m) => m.isActive !== false);
+  const owned = live.filter((m) => m.role === 'owner' && m.orgId !== personalOrgId(userId));
   const { data: ownedOrgs } = owned.length
-    ? await db.organization.get(owned.map((m) => ({ orgId: m.orgId }))).go()
+    ? await db.organization.get(owned.map((m) => ({ orgId: m.orgId }))).go({ consistent: true })
     : { data: [] };
   const liveOwned = ownedOrgs.filter((o) => !o.deletedAt);
   const blocking = liveOwned.filter((o) => (o.ownerCount ?? 1) <= 1);
   if (blocking.length)
     throw new ConflictError(`Transfer ownership of ${blocking.map((o) => o.name).join(', ')} before deleting your account`);
+  const counted = new Set(liveOwned.map((o) => o.orgId));
+  return live.map((m) => [
+    update(db.membership.patch({ orgId: m.orgId, userId }).set({ isActive: false }).where(asRead(m))),
+    ...(counted.has(m.orgId) ? [ownerCountChange(m.orgId, -1)] : []),
+  ]);
+}
+
+const notFound = () => new NotFoundError('Your profile does not exist or was deleted');
+
+/** From here on, no write makes this user a member or an owner (see `openAccountCheck`). */
+async function closeAccount(userId: string) {
+  try {
+    await db.user
+      .patch({ userId })
+      .set({ isActive: false })
+      .where(({ deletedAt }, { notExists }) => notExists(deletedAt))
+      .go();
+  } catch (error) {
+    throw conditionFailed(error) ? notFound() : error;
+  }
+}
+
+/** Undoes `closeAccount` after a refusal; an account deleted meanwhile (another request) stays deleted. */
+async function reopenAccount(userId: string) {
+  try {
+    await db.user
+      .patch({ userId })
+      .set({ isActive: true })
+      .where(({ deletedAt, isActive }, { eq, notExists }) => `${notExists(deletedAt)} AND ${eq(isActive, false)}`)
+      .go();
+  } catch (error) {
+    if (!conditionFailed(error)) throw error;
+  }
+}
+
+/**
+ * Ends the memberships and marks the profile and the personal organization deleted. The
+ * profile's write requires the account still closed: a concurrent deletion that was refused
+ * and reopened it lets grants in again, so this one is refused too rather than miss them.
+ */
+async function endAccount(userId: string, departures: WriteItem[][]) {
   const now = new Date().toISOString();
-  const owners = new Set(liveOwned.map((o) => o.orgId));
-  // Each membership ends with its owner count, in one transaction: an owner who leaves no longer
-  // counts, and each team they co-own keeps at least one other owner.
-  const departures: WriteItem[][] = memberships
-    .filter((m) => m.isActive !== false)
-    .map((m) => [
-      update(db.membership.patch({ orgId: m.orgId, userId }).set({ isActive: false })),
-      ...(owners.has(m.orgId)
-        ? [
-            update(
-              db.organization
-                .patch({ orgId: m.orgId })
-                .add({ ownerCount: -1 })
-                .where(({ ownerCount }, { gt }) => gt(ownerCount, 1)),
-            ),
-          ]
-        : []),
-    ]);
   const account = [
-    update(db.user.patch({ userId }).set({ deletedAt: now, isActive: false })),
+    update(
+      db.user
+        .patch({ userId })
+        .set({ deletedAt: now, isActive: false })
+        .where(({ deletedAt, isActive }, { eq, notExists }) => `${notExists(deletedAt)} AND ${eq(isActive, false)}`),
+    ),
     update(db.organization.patch({ orgId: personalOrgId(userId) }).set({ deletedAt: now })),
   ];
   // Past one transaction's items, the memberships end in earlier ones and the account goes last:
@@ -64,8 +125,8 @@ export async function deleteAccount(userId: string, username: string): Promise<v
   for (const items of [...transactions.slice(1), transactions[0]!]) {
     const result = await transactWrite(items);
     if (result.canceled)
-      throw new ConflictError('An organization you own changed meanwhile; transfer ownership first, then retry');
+      throw new ConflictError(
+        'An organization of yours or your membership in it changed meanwhile; your account was not deleted: retry (transfer ownership first if you are its last owner)',
+      );
   }
-  await revokeAllSessions(userId);
-  await identityProvider.disableEverywhere(username || current.email);
 }

@@ -158,5 +158,12 @@ export async function authenticateApiKey(key: string): Promise<Extract<Caller, {
       .catch(() => undefined); // another request recorded it first
   }
   // A key made by a key before `memberId` existed finds no member as its creator: it stops working.
-  return { kind: 'apiClient', clientId, orgId: data.orgId, scopes: [...(data.scopes ?? [])], memberId: memberOf(data) };
+  return {
+    kind: 'apiClient',
+    clientId,
+    orgId: data.orgId,
+    scopes: [...(data.scopes ?? [])],
+    memberId: memberOf(data),
+    createdAt: data.createdAt,
+  };
 }

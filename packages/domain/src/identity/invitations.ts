@@ -2,7 +2,7 @@ import { ConflictError, ForbiddenError, GoneError, NotFoundError, UnprocessableE
 import { newId } from '../shared/ids.ts';
 import { sendMail } from '../shared/mail.ts';
 import { auditBy, auditItem } from './audit.ts';
-import type { OrgAccess, UserCaller } from './access.ts';
+import { openAccountCheck, type OrgAccess, type UserCaller } from './access.ts';
 import { db, inboxService, type Invitation, type User } from './entities.ts';
 import { isBuiltInRole } from './permissions.ts';
 import { assertMayGrant, assertRoleExists } from './members.ts';
@@ -206,6 +206,8 @@ export async function acceptInvitation(caller: UserCaller, invitationId: string)
       }),
     ),
     organizationWrite(inv, customRoleVersion),
+    // The account must still be open: one deleted meanwhile would be left a live member (an owner even).
+    openAccountCheck(profile.userId),
     put(
       db.auditEvent.create(
         auditItem({
@@ -229,6 +231,8 @@ export async function acceptInvitation(caller: UserCaller, invitationId: string)
     }
     throw new NotFoundError('The organization of this invitation no longer exists');
   }
+  if (result.reasons[3] === 'ConditionalCheckFailed')
+    throw new NotFoundError('Your profile was deleted, or is being deleted: the invitation cannot be accepted');
   if (result.canceled) throw new ConflictError('The invitation was answered already, or you are already a member');
   return { orgId: inv.orgId, role: inv.role };
 }

@@ -1,9 +1,9 @@
 import { ConflictError, ForbiddenError, NotFoundError, UnprocessableError, ValidationError } from '../shared/errors.ts';
 import { auditBy, auditItem } from './audit.ts';
-import { isMembershipLive, permissionsOfRole, type OrgAccess } from './access.ts';
+import { isMembershipLive, openAccountCheck, permissionsOfRole, type OrgAccess } from './access.ts';
 import { db, type Membership } from './entities.ts';
 import { ROLE_RANK, isBuiltInRole } from './permissions.ts';
-import { liveCheck, put, remove, returningOnFailure, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
+import { put, remove, returningOnFailure, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
 import { pageOf } from '../shared/pages.ts';
 
 export async function listMembers(access: OrgAccess, options: { cursor?: string; limit?: number }) {
@@ -81,7 +81,7 @@ type MembershipAttributes = { role: unknown; isActive: unknown; expiresAt: unkno
  * The condition that a membership is still as it was read (role, active or not, expiry): a write
  * under it cannot apply a decision taken on a stale read, such as the owner count it moves.
  */
-const asRead =
+export const asRead =
   (read: Membership) =>
   ({ role, isActive, expiresAt }: MembershipAttributes, { eq, notExists }: Ops) =>
     [
@@ -101,10 +101,12 @@ function memberChanged(current: Record<string, unknown> | undefined) {
 
 const lastOwner = () => new ConflictError('An organization always keeps an owner; make someone else owner first');
 const accountDeleted = () =>
-  new UnprocessableError('This member deleted their account: their membership cannot be reactivated nor made owner');
+  new UnprocessableError(
+    'This member deleted their account (or is deleting it): their membership cannot be reactivated nor made owner',
+  );
 
 /** Changing who is an owner moves the owner count in the same transaction, under a condition. */
-function ownerCountChange(orgId: string, delta: number) {
+export function ownerCountChange(orgId: string, delta: number) {
   const change = db.organization.patch({ orgId }).add({ ownerCount: delta });
   return update(delta < 0 ? change.where(({ ownerCount }, { gt }) => gt(ownerCount, 1)) : change);
 }
@@ -167,7 +169,7 @@ export async function updateMember(access: OrgAccess, userId: string, patch: Mem
   const membership = db.membership.patch({ orgId: access.orgId, userId }).set(set);
   const givesCustomRole = !!patch.role && !isBuiltInRole(patch.role);
   const orgChange = organizationChange(access, delta, givesCustomRole);
-  const accountCheck = reactivated || delta > 0 ? [liveCheck(db.user, { userId })] : [];
+  const accountCheck = reactivated || delta > 0 ? [openAccountCheck(userId)] : [];
   const result = await transactWrite([
     returningOnFailure(update((patch.expiresAt === null ? membership.remove(['expiresAt']) : membership).where(asRead(target)))),
     ...orgChange,
@@ -226,7 +228,7 @@ export async function removeMember(
 /**
  * Hands the organization to another member: they become owner (and the recorded owner),
  * the caller steps down to admin. Both in one transaction, under conditions: the heir is still
- * the live member that was read (and their account not deleted), the caller still an owner. Two
+ * the live member that was read (and their account open), the caller still an owner. Two
  * transfers at once, or a transfer racing the heir's removal, cannot both happen: one is a 409.
  */
 export async function transferOwnership(access: OrgAccess, toUserId: string) {
@@ -261,7 +263,7 @@ export async function transferOwnership(access: OrgAccess, toUserId: string) {
         .set({ ownerId: toUserId })
         .add({ ownerCount: becomesOwner ? 0 : -1 }),
     ),
-    liveCheck(db.user, { userId: toUserId }),
+    openAccountCheck(toUserId),
     put(
       db.auditEvent.create(
         auditItem({
@@ -283,6 +285,6 @@ export async function transferOwnership(access: OrgAccess, toUserId: string) {
         : 'That member is no longer in the organization; nothing was transferred',
     );
   if (caller) throw new ConflictError('You are no longer an owner of this organization; nothing was transferred');
-  if (account) throw new UnprocessableError('That member deleted their account; nothing was transferred');
+  if (account) throw new UnprocessableError('That member deleted their account (or is deleting it); nothing was transferred');
   throw new ConflictError('The organization changed meanwhile; nothing was transferred: retry');
 }

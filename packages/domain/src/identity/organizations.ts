@@ -1,10 +1,11 @@
 import { ConflictError, NotFoundError, UnprocessableError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import { auditBy, auditItem } from './audit.ts';
-import { isMembershipLive, type OrgAccess, type UserCaller } from './access.ts';
+import { isMembershipLive, openAccountCheck, type OrgAccess, type UserCaller } from './access.ts';
 import { db, type Organization } from './entities.ts';
 import { requireUser } from './users.ts';
 import { startingPlanWrites } from '../billing/onboarding.ts';
+import { closeBilling } from '../billing/subscriptions.ts';
 import { transactWrite, put, update, remove, returningOnFailure } from '../shared/transactions.ts';
 import { pageOf } from '../shared/pages.ts';
 
@@ -35,6 +36,8 @@ export async function createOrganization(caller: UserCaller, input: NewOrganizat
     updatedAt: now,
   };
   const result = await transactWrite([
+    // Its owner's account is still open (not being deleted meanwhile): a team is never owned only by a deleted account.
+    openAccountCheck(caller.userId),
     put(db.unique.create({ kind: 'slug', value: input.slug, ownerId: orgId })),
     put(db.organization.create(org)),
     put(
@@ -62,6 +65,7 @@ export async function createOrganization(caller: UserCaller, input: NewOrganizat
     ),
     ...startingPlan,
   ]);
+  if (result.reasons[0] === 'ConditionalCheckFailed') throw new NotFoundError('Your profile does not exist or was deleted');
   if (result.canceled) throw slugTaken();
   return org;
 }
@@ -110,27 +114,36 @@ export async function updateOrganization(access: OrgAccess, patch: OrganizationP
  * Soft delete; the slug is released. A personal organization goes only with its user. The
  * delete is conditioned on the version read (as an edit is), so the slug released is the one
  * the organization has: a slug change that got there first makes it a 409, and a second delete
- * a 404 with no second `org.deleted`.
+ * a 404 with no second `org.deleted`. Its billing stops with it, in the same transaction
+ * (`closeBilling`): a subscription billed by Stripe is cancelled there first (Stripe failing,
+ * a 502, nothing is deleted), and nothing stays due for the schedules.
  */
 export async function deleteOrganization(access: OrgAccess): Promise<void> {
   const { org } = access;
   if (org.orgType === 'SOLO') throw new UnprocessableError('A personal organization is deleted with its account (DELETE /v1/me)');
+  const billing = await closeBilling(access);
   const result = await transactWrite([
     returningOnFailure(
       update(
         db.organization
           .patch({ orgId: org.orgId })
-          .set({ deletedAt: new Date().toISOString() })
+          .set({ deletedAt: new Date().toISOString(), ...(billing.planId ? { planId: billing.planId } : {}) })
           .add({ version: 1 })
           .where(({ version, deletedAt }, { eq, notExists }) => `${eq(version, org.version ?? 1)} AND ${notExists(deletedAt)}`),
       ),
     ),
     remove(db.unique.delete({ kind: 'slug', value: org.slug })),
     put(db.auditEvent.create(auditItem({ ...auditBy(access), action: 'org.deleted', targetType: 'org', targetId: org.orgId }))),
+    ...billing.writes,
   ]);
   if (!result.canceled) return;
+  await billing.abandon();
   if (result.items[0]?.deletedAt) throw new NotFoundError('Organization not found');
-  throw new ConflictError('The organization changed while you deleted it; nothing was deleted: read it again and retry');
+  throw new ConflictError(
+    billing.cancelledAtStripe
+      ? 'The organization changed while you deleted it; it was not deleted, but its Stripe subscription is cancelled (it is on Free now): read it again and retry'
+      : 'The organization changed while you deleted it; nothing was deleted: read it again and retry',
+  );
 }
 
 /** The organizations the user belongs to, with their role in each. */

@@ -88,6 +88,22 @@ export async function requireUser(userId: string): Promise<User> {
   return user;
 }
 
+/**
+ * The caller's profile with the default organization they act in now: the one they chose while it
+ * still exists and they are still a live member of it, else their personal organization (nothing
+ * resets a default when its organization is left or deleted; the gateway falls back the same way).
+ */
+export async function getProfile(userId: string): Promise<User> {
+  const user = await requireUser(userId);
+  const personal = personalOrgId(userId);
+  if (!user.defaultOrgId || user.defaultOrgId === personal) return { ...user, defaultOrgId: personal };
+  const [membership, org] = await transactGet<[Membership, Organization]>([
+    { op: db.membership.get({ orgId: user.defaultOrgId, userId }), entity: db.membership },
+    { op: db.organization.get({ orgId: user.defaultOrgId }), entity: db.organization },
+  ]);
+  return isMembershipLive(membership) && org && !org.deletedAt ? user : { ...user, defaultOrgId: personal };
+}
+
 export type ProfilePatch = Partial<
   Pick<
     User,

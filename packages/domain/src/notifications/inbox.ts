@@ -3,6 +3,7 @@ import { clock } from '../shared/clock.ts';
 import { conditionFailed, dynamo } from '../shared/dynamo.ts';
 import { NotFoundError, ValidationError } from '../shared/errors.ts';
 import { transactWrite, update } from '../shared/transactions.ts';
+import { accountGone, accountNotDeletedCheck, requireLiveAccount } from '../identity/access.ts';
 import { notificationDb, type Notification } from './entities.ts';
 
 /**
@@ -17,13 +18,16 @@ import { notificationDb, type Notification } from './entities.ts';
  * - listNotifications: 2, in parallel (the page from gsi1, a COUNT of the unread prefix).
  * - markRead: 1 (a conditional update); 2 when it was already read or does not exist (a
  *   consistent read tells which).
- * - markAllRead: 1 query of up to `MARK_ALL_BATCH` unread + 1 transaction marking them, and a
- *   COUNT of what is left only when the query page was full: at most 3. More than a batch of
- *   unread notifications takes several calls: the answer says how many `remaining`.
+ * - markAllRead: 1 query of up to `MARK_ALL_BATCH` unread + 1 transaction marking them (on the
+ *   condition that the account is not deleted: its token outlives it), and a COUNT of what is
+ *   left only when the query page was full: at most 3; with nothing to mark, a read of the
+ *   profile instead of the transaction. More than a batch of unread notifications takes several
+ *   calls: the answer says how many `remaining`.
+ * The other calls leave refusing a deleted account to the HTTP kit (one read of the profile).
  */
 export const UNREAD_COUNT_CAP = 1000;
-/** DynamoDB's limit of items in one transaction. */
-export const MARK_ALL_BATCH = 100;
+/** DynamoDB's limit of items in one transaction, less the check of the account. */
+export const MARK_ALL_BATCH = 99;
 
 export const notificationView = (n: Notification) => ({
   notificationId: n.notificationId,
@@ -134,10 +138,12 @@ export async function markRead(userId: string, notificationId: string): Promise<
 export async function markAllRead(userId: string): Promise<{ marked: number; remaining: number }> {
   const page = await byState(userId, 'unread').go({ limit: MARK_ALL_BATCH, order: 'desc' });
   let pending = page.data;
+  if (!pending.length) await requireLiveAccount(userId);
   const at = clock.nowIso();
   for (let attempt = 0; pending.length && attempt < 2; attempt++) {
-    const outcome = await transactWrite(pending.map((n) => update(markReadOf(n, at))));
+    const outcome = await transactWrite([...pending.map((n) => update(markReadOf(n, at))), accountNotDeletedCheck(userId)]);
     if (!outcome.canceled) break;
+    if (outcome.reasons[pending.length] === 'ConditionalCheckFailed') throw accountGone();
     pending = pending.filter((_, i) => outcome.reasons[i] === 'None');
     if (attempt === 1) pending = [];
   }

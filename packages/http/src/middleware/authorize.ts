@@ -1,6 +1,12 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { authorizeOrg, type Caller, type OrgAccess, type PreloadRead } from '@platform/domain/identity/access';
+import {
+  authorizeOrg,
+  requireLiveAccount,
+  type Caller,
+  type OrgAccess,
+  type PreloadRead,
+} from '@platform/domain/identity/access';
 import { ForbiddenError, UnauthenticatedError } from '@platform/domain/shared/errors';
 import { callerFromEvent } from '../caller.ts';
 import type { RouteDefinition } from '../route.ts';
@@ -33,14 +39,20 @@ export type Preload = (input: ValidatedInput) => readonly PreloadRead[];
 
 /**
  * On `/orgs/{orgId}/...` routes, what the caller may do there: the route's permission,
- * declared in the manifest and checked once, here.
+ * declared in the manifest and checked once, here. That read also refuses a deleted account (its
+ * memberships are inactive; a platform admin's profile is read with them). Elsewhere a user's
+ * profile is read here, unless the route's own domain call refuses a deleted account
+ * (`refusesDeletedAccount`): no user route can forget it.
  */
 export const authorize = (route: RouteDefinition, preload?: Preload): Middleware => ({
   before: async (request) => {
     const state = stateOf(request.event);
+    if (route.auth === 'public' || !state.auth) return;
+    const { caller } = state.auth;
     const orgId = (state.input?.params as { orgId?: string } | undefined)?.orgId;
-    if (!orgId || route.auth === 'public' || !state.auth) return;
-    const reads = preload && state.input ? preload(state.input) : [];
-    state.auth.access = await authorizeOrg(state.auth.caller, orgId, route.permission, reads);
+    if (orgId) {
+      const reads = preload && state.input ? preload(state.input) : [];
+      state.auth.access = await authorizeOrg(caller, orgId, route.permission, reads);
+    } else if (caller.kind === 'user' && !route.refusesDeletedAccount) await requireLiveAccount(caller.userId);
   },
 });

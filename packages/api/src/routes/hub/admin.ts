@@ -31,6 +31,7 @@ export const saveAdminConfig = defineRoute({
   path: '/v1/admin/config/{configKey}',
   handler: 'hub/save-admin-config',
   auth: 'admin',
+  refusesDeletedAccount: true,
   tag,
   summary: 'Platform admins: save an agent config, validated per key family and audited',
   errors: [409],

@@ -129,6 +129,7 @@ export const mfaSetup = defineRoute({
   path: '/v1/auth/mfa/setup',
   handler: 'identity/mfa-setup',
   auth: 'user',
+  refusesDeletedAccount: true,
   tag: 'Auth',
   summary: 'Start TOTP set-up: a secret for an authenticator app',
   errors: [...cognitoRefusals, 404],

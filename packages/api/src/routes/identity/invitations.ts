@@ -54,6 +54,7 @@ export const acceptInvitation = defineRoute({
   path: '/v1/invitations/{invitationId}/accept',
   handler: 'identity/accept-invitation',
   auth: 'user',
+  refusesDeletedAccount: true,
   tag,
   summary: 'Accept an invitation sent to your email',
   // 410: the invitation expired.
@@ -66,6 +67,7 @@ export const declineInvitation = defineRoute({
   path: '/v1/invitations/{invitationId}/decline',
   handler: 'identity/decline-invitation',
   auth: 'user',
+  refusesDeletedAccount: true,
   tag,
   summary: 'Decline an invitation sent to your email',
   successStatus: 204,

@@ -13,6 +13,7 @@ export const getMe = defineRoute({
   path: '/v1/me',
   handler: 'identity/get-me',
   auth: 'user',
+  refusesDeletedAccount: true,
   tag: 'Me',
   summary: 'Your profile',
   // 404: the profile is gone (the account was deleted while its token lives).
@@ -25,6 +26,7 @@ export const updateMe = defineRoute({
   path: '/v1/me',
   handler: 'identity/update-me',
   auth: 'user',
+  refusesDeletedAccount: true,
   tag: 'Me',
   summary: 'Change your profile',
   errors: [404, 409],
@@ -36,6 +38,7 @@ export const deleteMe = defineRoute({
   path: '/v1/me',
   handler: 'identity/delete-me',
   auth: 'user',
+  refusesDeletedAccount: true,
   tag: 'Me',
   summary: 'Delete your account (soft delete) and sign out everywhere',
   successStatus: 204,
@@ -92,6 +95,7 @@ export const listMyInvitations = defineRoute({
   path: '/v1/me/invitations',
   handler: 'identity/list-my-invitations',
   auth: 'user',
+  refusesDeletedAccount: true,
   tag: 'Me',
   summary: 'Invitations waiting for your answer',
   // 404: the profile is gone (the account was deleted while its token lives).

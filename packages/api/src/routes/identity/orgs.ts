@@ -12,6 +12,7 @@ export const createOrg = defineRoute({
   path: '/v1/orgs',
   handler: 'identity/create-org',
   auth: 'user',
+  refusesDeletedAccount: true,
   tag,
   summary: 'Create a team or enterprise organization; you become its owner',
   successStatus: 201,
@@ -60,8 +61,9 @@ export const deleteOrg = defineRoute({
   auth: 'user',
   permission: 'org:delete',
   tag,
-  summary: 'Delete a team organization (soft delete; the slug is released)',
+  summary: 'Delete a team organization (soft delete; the slug is released; a Stripe subscription is cancelled)',
   successStatus: 204,
-  errors: [409, 422],
+  // 502: Stripe failed to cancel the subscription (nothing was deleted).
+  errors: [409, 422, 502],
   schemas: { params: orgParams },
 });

@@ -52,6 +52,8 @@ export interface PaymentGateway {
   changePrice(subscriptionId: string, price: PlanPrice, prorate: boolean): Promise<void>;
   /** Both at once, in one update of the provider's subscription (so it never takes one and not the other). */
   updateSubscription(subscriptionId: string, terms: SubscriptionTerms): Promise<void>;
+  /** Ends the provider's subscription now: nothing more is charged. Retrying it is harmless. */
+  cancelSubscription(subscriptionId: string): Promise<void>;
 }
 
 type Params = Record<string, string | number | boolean | undefined>;
@@ -175,5 +177,11 @@ export const paymentGateway: PaymentGateway = {
       };
     }
     await call('POST', path, params);
+  },
+
+  async cancelSubscription(subscriptionId) {
+    // One idempotency key per subscription: a retry (the first answer lost, or the deletion that
+    // called it refused afterwards) gets Stripe's first answer again instead of an error.
+    await call('DELETE', `/v1/subscriptions/${encodeURIComponent(subscriptionId)}`, undefined, `cancel-${subscriptionId}`);
   },
 };

@@ -134,4 +134,5 @@ export const favoriteResponse = z.object({
   model: modelResponse.nullable().describe('The model as it is now; null once it is gone or out of your reach'),
 });
 export const favoritesPage = page(favoriteResponse);
-export const favoritesQuery = pageQuery.extend({ limit: z.coerce.number().int().min(1).max(50).optional() });
+/** `limit` 1–100 like every list; a page holds at most `FAVORITES_PAGE_MAX` (favorites.ts). */
+export const favoritesQuery = pageQuery;
