@@ -174,6 +174,25 @@ describe('gateway metering (DynamoDB Local)', () => {
     expect((await listUsage(orgId)).items).toHaveLength(1);
   });
 
+  it('records and charges a call whose provider reported counts that are not token counts: fractions up, the rest as 0', async () => {
+    const orgId = newOrg();
+    await credit(orgId, 'grant', 'grant', 100);
+    const call: MeteredCall = { access: accessFor(orgId), requestId: randomUUID(), agentType: 'chat' };
+    const held = await admit(call, 10);
+    const reported = { inputTokens: -5, outputTokens: 20_000.5 };
+    expect(await record(call, held, done(candidate(), reported))).toEqual({ credits: 3, costMicros: 20_001 });
+    expect(await getBalance(orgId)).toMatchObject({ available: 97, reserved: 0 });
+    const { items } = await listUsage(orgId);
+    expect(items).toEqual([
+      expect.objectContaining({
+        inputTokens: 0,
+        outputTokens: 20_001,
+        credits: 3,
+        metadata: expect.objectContaining({ usageInvalid: reported }),
+      }),
+    ]);
+  });
+
   it('logs what was charged when the cost passes the hold and the balance: the hold, and the shortfall', async () => {
     const orgId = newOrg();
     await credit(orgId, 'grant', 'grant', 10);

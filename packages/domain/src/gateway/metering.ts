@@ -8,7 +8,7 @@ import { transactWrite, type WriteItem, type WriteOutcome } from '../shared/tran
 import type { AgentType } from '../usage/entities.ts';
 import { usageLogWrite, usageRecorded } from '../usage/logs.ts';
 import { markModelHour, metricGroupOf, metricWrites, type MetricInput, type MetricStatus } from './metrics.ts';
-import { costOf, creditsFor, type Usage } from './pricing.ts';
+import { costOf, countableUsage, creditsFor, type Usage } from './pricing.ts';
 import type { Candidate } from './types.ts';
 
 /**
@@ -435,9 +435,8 @@ const USAGE_STATUS = { SUCCESS: 'success', ERROR: 'error', TIMEOUT: 'timeout' } 
 export async function record(call: MeteredCall, admission: Admission, done: CallRecord): Promise<Recorded> {
   const { access, requestId } = call;
   const { candidate } = done;
-  const cost = candidate
-    ? costOf(candidate.pricing, done.usage)
-    : { inputCostMicros: 0, outputCostMicros: 0, totalCostMicros: 0 };
+  const { usage: used, invalid } = countableUsage(done.usage);
+  const cost = candidate ? costOf(candidate.pricing, used) : { inputCostMicros: 0, outputCostMicros: 0, totalCostMicros: 0 };
   const charged = candidate?.keySource === 'platform' ? creditsFor(cost.totalCostMicros) : 0;
   const caller = access.caller;
   const at = done.requestAt.toISOString();
@@ -450,8 +449,8 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
         agentType: call.agentType,
         provider: candidate?.target.providerSlug ?? 'none',
         model: modelId,
-        inputTokens: done.usage.inputTokens ?? 0,
-        outputTokens: done.usage.outputTokens ?? 0,
+        inputTokens: used.inputTokens ?? 0,
+        outputTokens: used.outputTokens ?? 0,
         ...cost,
         credits,
         requestAt: at,
@@ -461,6 +460,7 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
           requestId,
           keySource: candidate?.keySource,
           ...done.metadata,
+          ...(invalid ? { usageInvalid: done.usage } : {}),
           ...(credits < charged ? { requested: charged, shortfall: charged - credits } : {}),
         },
       },
@@ -475,8 +475,8 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
     recordedAt: clock.nowIso(),
     latencyMs: done.responseAt.getTime() - done.requestAt.getTime(),
     firstTokenMs: done.firstTokenAt ? done.firstTokenAt.getTime() - done.requestAt.getTime() : undefined,
-    inputTokens: done.usage.inputTokens ?? 0,
-    outputTokens: done.usage.outputTokens ?? 0,
+    inputTokens: used.inputTokens ?? 0,
+    outputTokens: used.outputTokens ?? 0,
     costMicros: cost.totalCostMicros,
     status: done.status,
     errorType: done.errorType,

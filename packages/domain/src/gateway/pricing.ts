@@ -12,6 +12,28 @@ export interface Usage {
   images?: number;
 }
 
+/**
+ * Usage as a provider reported it, made countable: a fraction rounds up, and anything else that
+ * is not a non-negative number (negative, NaN, a string) counts 0, with `invalid` saying so. A
+ * provider's mistake must not cost the call its record: `costOf` refuses such counts.
+ */
+export function countableUsage(usage: Usage): { usage: Usage; invalid: boolean } {
+  let invalid = false;
+  const countable = (value: unknown): number | undefined => {
+    if (value === undefined) return undefined;
+    if (typeof value === 'number' && Number.isFinite(value) && value >= 0)
+      return Math.min(Math.ceil(value), Number.MAX_SAFE_INTEGER);
+    invalid = true;
+    return 0;
+  };
+  const counted = {
+    inputTokens: countable(usage.inputTokens),
+    outputTokens: countable(usage.outputTokens),
+    images: countable(usage.images),
+  };
+  return { usage: Object.fromEntries(Object.entries(counted).filter(([, v]) => v !== undefined)) as Usage, invalid };
+}
+
 export interface Cost {
   inputCostMicros: number;
   outputCostMicros: number;
