@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
 import { billingDb } from '@platform/domain/billing/entities';
 import { signStripePayload } from '@platform/domain/billing/stripe/signature';
+import { LOCAL_STRIPE_API_KEY } from '@platform/local/cloud';
 import {
   api,
   createTeam,
@@ -212,8 +213,10 @@ describe.concurrent('deleting an organization', () => {
     const { orgId, stripeId } = await onStripePro(owner);
     const res = await api('DELETE', `/v1/orgs/${orgId}`, { token: owner.accessToken });
     expect(res.status, JSON.stringify(res.body)).toBe(204);
+    // Cancelled (again, with the same idempotency key, if the checkout's invoice event came after the deletion).
     const calls = (await stripeCalls()).filter((c) => c.path === `/v1/subscriptions/${stripeId}`);
-    expect(calls.map((c) => c.method)).toEqual(['DELETE']);
+    expect(calls.length).toBeGreaterThan(0);
+    expect(new Set(calls.map((c) => c.method))).toEqual(new Set(['DELETE']));
     // Ours says what Stripe does: ended, on Free, no Stripe subscription; and no schedule finds it again.
     const sub = await subscriptionOf(orgId);
     expect(sub).toMatchObject({ status: 'Cancelled', planId: 'free', paymentProvider: 'Stripe' });
@@ -234,8 +237,39 @@ describe.concurrent('deleting an organization', () => {
     });
     expect(hook.body).toMatchObject({ received: true, outcome: 'unknown-organization' });
     // A second delete is a 404 and calls Stripe no more.
+    const before = (await stripeCalls()).filter((c) => c.path === `/v1/subscriptions/${stripeId}`).length;
     expect((await api('DELETE', `/v1/orgs/${orgId}`, { token: owner.accessToken })).status).toBe(404);
-    expect((await stripeCalls()).filter((c) => c.path === `/v1/subscriptions/${stripeId}`)).toHaveLength(1);
+    expect((await stripeCalls()).filter((c) => c.path === `/v1/subscriptions/${stripeId}`)).toHaveLength(before);
+  });
+
+  it('cancels at Stripe the subscription of a checkout paid after the team was deleted, and applies nothing', async () => {
+    const owner = await signUpUser('deleter-late');
+    const { orgId } = await createTeam(owner);
+    const checkout = await api('POST', `/v1/orgs/${orgId}/checkout`, { token: owner.accessToken, body: { planId: 'pro' } });
+    expect(checkout.status).toBe(201);
+    expect((await api('DELETE', `/v1/orgs/${orgId}`, { token: owner.accessToken })).status).toBe(204);
+    await payCheckout(checkout.body.url);
+
+    // The subscription that payment started at Stripe, found by the organization it names.
+    const stripe = inject('cloud').env.STRIPE_API_BASE;
+    const cancelled = await eventually(
+      async () => {
+        const deletes = (await stripeCalls()).filter((c) => c.method === 'DELETE' && c.path.startsWith('/v1/subscriptions/'));
+        const read = async (path: string) =>
+          (await (await fetch(`${stripe}${path}`, { headers: { authorization: `Bearer ${LOCAL_STRIPE_API_KEY}` } })).json()) as {
+            id: string;
+            status: string;
+            metadata?: { orgId?: string };
+          };
+        return (await Promise.all(deletes.map((c) => read(c.path)))).filter((sub) => sub.metadata?.orgId === orgId);
+      },
+      (subs) => subs.length > 0,
+    );
+    // Cancelled once or, the checkout's event and its invoice's each asking, again (one idempotency key).
+    expect(new Set(cancelled.map((sub) => JSON.stringify(sub))).size).toBe(1);
+    expect(cancelled[0]).toMatchObject({ status: 'canceled' });
+    expect(await subscriptionOf(orgId)).toMatchObject({ planId: 'free' });
+    expect((await subscriptionOf(orgId)).providerSubscriptionId).toBeUndefined();
   });
 
   it('deletes nothing when Stripe fails to cancel the subscription (502), and leaves the subscription free to change', async () => {

@@ -76,6 +76,12 @@ export interface BillingRecord {
   writes?: Tagged[];
   /** The answer when a `guard` write fails (a value used by another organization). */
   guardConflict?: ConflictError;
+  /**
+   * For an event about an organization deleted since (not one that never was ours: another
+   * environment may share the Stripe account), run before the event is recorded: a subscription
+   * it started is cancelled. A failure records nothing, so the provider's redelivery tries again.
+   */
+  ofDeletedOrganization?: () => Promise<void>;
 }
 
 const EVENT_RETENTION_DAYS = 30;
@@ -155,6 +161,7 @@ export async function recordBilling(record: BillingRecord): Promise<{ outcome: B
     if (event && seen) return { outcome: 'duplicate-event' };
     // A deleted organization is gone for billing as much as one that never existed.
     if (orgId && (!org || org.deletedAt)) {
+      if (org?.deletedAt && event) await record.ofDeletedOrganization?.();
       const failed = event ? await commit([eventWrite(event, orgId, 'unknown-organization')]) : undefined;
       return { outcome: failed ? 'duplicate-event' : 'unknown-organization' };
     }

@@ -52,8 +52,11 @@ export interface PaymentGateway {
   changePrice(subscriptionId: string, price: PlanPrice, prorate: boolean): Promise<void>;
   /** Both at once, in one update of the provider's subscription (so it never takes one and not the other). */
   updateSubscription(subscriptionId: string, terms: SubscriptionTerms): Promise<void>;
-  /** Ends the provider's subscription now: nothing more is charged. Retrying it is harmless. */
-  cancelSubscription(subscriptionId: string): Promise<void>;
+  /**
+   * Ends the provider's subscription now: nothing more is charged. Retrying it is harmless. With
+   * `ifExists`, a subscription Stripe does not have (404) counts as cancelled.
+   */
+  cancelSubscription(subscriptionId: string, options?: { ifExists?: boolean }): Promise<void>;
 }
 
 type Params = Record<string, string | number | boolean | undefined>;
@@ -67,7 +70,13 @@ export function formEncode(params: Params): string {
 
 const epoch = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 
-async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, params?: Params, idempotencyKey?: string): Promise<T> {
+async function call<T>(
+  method: 'GET' | 'POST' | 'DELETE',
+  path: string,
+  params?: Params,
+  idempotencyKey?: string,
+  tolerated: readonly number[] = [],
+): Promise<T> {
   const { apiKey, apiBase } = await stripeConfig();
   const headers: Record<string, string> = { authorization: `Bearer ${apiKey}` };
   if (params) headers['content-type'] = 'application/x-www-form-urlencoded';
@@ -84,7 +93,8 @@ async function call<T>(method: 'GET' | 'POST' | 'DELETE', path: string, params?:
     throw new UpstreamError('The payment provider could not be reached; try again');
   }
   const body = (await response.json().catch(() => ({}))) as T & { error?: { message?: string } };
-  if (!response.ok) throw new UpstreamError(`The payment provider refused: ${body.error?.message ?? response.status}`);
+  if (!response.ok && !tolerated.includes(response.status))
+    throw new UpstreamError(`The payment provider refused: ${body.error?.message ?? response.status}`);
   return body;
 }
 
@@ -179,9 +189,10 @@ export const paymentGateway: PaymentGateway = {
     await call('POST', path, params);
   },
 
-  async cancelSubscription(subscriptionId) {
+  async cancelSubscription(subscriptionId, options) {
     // One idempotency key per subscription: a retry (the first answer lost, or the deletion that
     // called it refused afterwards) gets Stripe's first answer again instead of an error.
-    await call('DELETE', `/v1/subscriptions/${encodeURIComponent(subscriptionId)}`, undefined, `cancel-${subscriptionId}`);
+    const path = `/v1/subscriptions/${encodeURIComponent(subscriptionId)}`;
+    await call('DELETE', path, undefined, `cancel-${subscriptionId}`, options?.ifExists ? [404] : []);
   },
 };

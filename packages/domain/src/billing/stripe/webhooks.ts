@@ -4,6 +4,7 @@ import type { Subscription } from '../entities.ts';
 import { canTake } from '../lifecycle.ts';
 import { effectsOf, recordBilling, type BillingOutcome, type EventInput, type PaymentInput } from '../payments.ts';
 import * as changes from '../subscription-changes.ts';
+import { paymentGateway } from './client.ts';
 import { stripeConfig } from './config.ts';
 import { verifyStripeSignature } from './signature.ts';
 
@@ -115,10 +116,19 @@ async function onCheckoutCompleted(event: EventInput, object: unknown): Promise<
         { planId, provider: 'Stripe', providerSubscriptionId: session.subscription!, activationOnly: true },
         ctx,
       );
-    return { orgId, ...(await recordBilling({ event, orgId, change })) };
+    const cancel = stopsBilling(session.subscription);
+    return { orgId, ...(await recordBilling({ event, orgId, change, ofDeletedOrganization: cancel })) };
   }
   return ignore(event, orgId);
 }
+
+/**
+ * A subscription Stripe bills for an organization deleted since (a checkout paid after the
+ * deletion, say) is cancelled there: nobody pays on for an organization that no longer exists.
+ * One Stripe no longer has is as good as cancelled.
+ */
+const stopsBilling = (subscriptionId: string | undefined) =>
+  subscriptionId ? () => paymentGateway.cancelSubscription(subscriptionId, { ifExists: true }) : undefined;
 
 function invoicePayment(event: EventInput, object: unknown, status: 'succeeded' | 'failed') {
   const inv = parse(invoice, object);
@@ -151,7 +161,9 @@ async function onInvoice(event: EventInput, object: unknown, status: 'succeeded'
   const found = invoicePayment(event, object, status);
   if (!found) return ignore(event);
   const { orgId, payment } = found;
-  if (payment) return { orgId, ...(await recordBilling({ event, orgId, payment, ...effectsOf(payment) })) };
+  const ofDeletedOrganization = stopsBilling(found.subscriptionId);
+  if (payment)
+    return { orgId, ...(await recordBilling({ event, orgId, payment, ...effectsOf(payment), ofDeletedOrganization })) };
   // Nothing charged (a trial's first invoice): the plan starts, no payment to record.
   if (status === 'failed') return ignore(event, orgId);
   const change = (sub: Subscription, ctx: changes.Context) =>
@@ -165,7 +177,7 @@ async function onInvoice(event: EventInput, object: unknown, status: 'succeeded'
       },
       ctx,
     );
-  return { orgId, ...(await recordBilling({ event, orgId, change })) };
+  return { orgId, ...(await recordBilling({ event, orgId, change, ofDeletedOrganization })) };
 }
 
 async function onPaymentIntent(event: EventInput, object: unknown, status: 'succeeded' | 'failed'): Promise<Handled> {
