@@ -4,7 +4,7 @@ import { db } from '@platform/domain/identity/entities';
 import { newId } from '@platform/domain/shared/ids';
 import { hubDb } from '@platform/domain/hub/entities';
 import { userKey } from '@platform/domain/hub/owners';
-import { PASSWORD, addMember, api, createTeam, errorPaths, signIn, signUpPlatformAdmin, signUpUser } from '../helpers/api.ts';
+import { PASSWORD, api, createTeam, errorPaths, signIn, signUpPlatformAdmin, signUpUser } from '../helpers/api.ts';
 
 const refresh = (refreshToken: string) => api('POST', '/v1/auth/refresh', { body: { refreshToken } });
 

@@ -113,7 +113,10 @@ export async function startLocalServer(
   // A path parameter is one segment, so a path can only match routes of as many segments.
   const slashes = (path: string) => path.split('/').length - 1;
   const bySegments = new Map<number, CompiledRoute[]>();
-  for (const c of compiled) bySegments.set(slashes(c.route.path), [...(bySegments.get(slashes(c.route.path)) ?? []), c]);
+  for (const c of compiled) {
+    const segments = slashes(c.route.path);
+    bySegments.set(segments, [...(bySegments.get(segments) ?? []), c]);
+  }
   const handlers = new Map<string, Promise<LambdaHandler>>();
   const load = (module: string) => {
     let loaded = handlers.get(module);

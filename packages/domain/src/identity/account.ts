@@ -1,7 +1,8 @@
-import { ConflictError, NotFoundError } from '../shared/errors.ts';
+import { ConflictError } from '../shared/errors.ts';
 import { conditionFailed } from '../shared/dynamo.ts';
 import { transactWrite, update, type WriteItem } from '../shared/transactions.ts';
 import { identityProvider } from './cognito.ts';
+import { accountGone } from './access.ts';
 import { db } from './entities.ts';
 import { asRead, ownerCountChange } from './members.ts';
 import { revokeAllSessions } from './sessions.ts';
@@ -75,8 +76,6 @@ async function departuresOf(userId: string): Promise<WriteItem[][]> {
   ]);
 }
 
-const notFound = () => new NotFoundError('Your profile does not exist or was deleted');
-
 /** From here on, no write makes this user a member or an owner (see `openAccountCheck`). */
 async function closeAccount(userId: string) {
   try {
@@ -86,7 +85,7 @@ async function closeAccount(userId: string) {
       .where(({ deletedAt }, { notExists }) => notExists(deletedAt))
       .go();
   } catch (error) {
-    throw conditionFailed(error) ? notFound() : error;
+    throw conditionFailed(error) ? accountGone() : error;
   }
 }
 

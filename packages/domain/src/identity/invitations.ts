@@ -2,7 +2,7 @@ import { ConflictError, ForbiddenError, GoneError, NotFoundError, UnprocessableE
 import { newId } from '../shared/ids.ts';
 import { sendMail } from '../shared/mail.ts';
 import { auditBy, auditItem } from './audit.ts';
-import { openAccountCheck, type OrgAccess, type UserCaller } from './access.ts';
+import { accountGone, isAccountDeleted, openAccountCheck, type OrgAccess, type UserCaller } from './access.ts';
 import { db, inboxService, type Invitation, type User } from './entities.ts';
 import { isBuiltInRole } from './permissions.ts';
 import { assertMayGrant, assertRoleExists } from './members.ts';
@@ -147,7 +147,7 @@ async function requireOwnPendingInvitation(caller: UserCaller, invitationId: str
     { op: db.invitation.get({ invitationId }), entity: db.invitation },
     { op: db.user.get({ userId: caller.userId }), entity: db.user },
   ]);
-  if (!profile || profile.deletedAt) throw new NotFoundError('Your profile does not exist or was deleted');
+  if (!profile || isAccountDeleted(profile)) throw accountGone();
   if (!data || data.email !== profile.email.toLowerCase()) throw new NotFoundError('Invitation not found');
   const status = invitationStatus(data);
   if (status === 'expired') throw new GoneError('The invitation has expired; ask for a new one');

@@ -1,7 +1,7 @@
 import { ConflictError, NotFoundError, UnprocessableError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import { auditBy, auditItem } from './audit.ts';
-import { isMembershipLive, openAccountCheck, type OrgAccess, type UserCaller } from './access.ts';
+import { accountGone, isMembershipLive, openAccountCheck, type OrgAccess, type UserCaller } from './access.ts';
 import { db, type Organization } from './entities.ts';
 import { requireUser } from './users.ts';
 import { startingPlanWrites } from '../billing/onboarding.ts';
@@ -65,7 +65,7 @@ export async function createOrganization(caller: UserCaller, input: NewOrganizat
     ),
     ...startingPlan,
   ]);
-  if (result.reasons[0] === 'ConditionalCheckFailed') throw new NotFoundError('Your profile does not exist or was deleted');
+  if (result.reasons[0] === 'ConditionalCheckFailed') throw accountGone();
   if (result.canceled) throw slugTaken();
   return org;
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConflictError, NotFoundError } from '../shared/errors.ts';
 import { conditionFailed } from '../shared/dynamo.ts';
-import { isMembershipLive } from './access.ts';
+import { isMembershipLive, requireLiveAccount } from './access.ts';
 import { db, type Membership, type Organization, type User } from './entities.ts';
 import { slugify } from './slug.ts';
 import { startingPlanWrites } from '../billing/onboarding.ts';
@@ -82,11 +82,8 @@ export async function getUser(userId: string): Promise<User | null> {
   return data;
 }
 
-export async function requireUser(userId: string): Promise<User> {
-  const user = await getUser(userId);
-  if (!user || user.deletedAt) throw new NotFoundError('Your profile does not exist or was deleted');
-  return user;
-}
+/** The caller's profile, refused (404) when it is missing or the account was deleted. */
+export const requireUser = requireLiveAccount;
 
 /**
  * The caller's profile with the default organization they act in now: the one they chose while it
