@@ -33,6 +33,12 @@ beforeAll(async () => {
 const subscription = () => api('GET', `/v1/orgs/${orgId}/subscription`, { token: owner.accessToken });
 const change = (planId: string, token = owner.accessToken) =>
   api('PUT', `/v1/orgs/${orgId}/subscription`, { token, body: { planId } });
+/** The last call that changed this organization's Stripe subscription (other files' calls reach the same local Stripe). */
+const lastStripeChange = async () => {
+  const stripeId = (await billingDb.subscription.get({ orgId }).go({ consistent: true })).data!.providerSubscriptionId;
+  const path = `/v1/subscriptions/${stripeId}`;
+  return (await stripeCalls()).filter((c) => c.method === 'POST' && c.path === path).at(-1);
+};
 const credits = async () =>
   (await api('GET', `/v1/orgs/${orgId}/credits`, { token: owner.accessToken })).body.available as number;
 
@@ -95,14 +101,14 @@ describe('a subscription', () => {
     expect(granted).toBeLessThanOrEqual(8_000 * share + 1);
     const ledger = await api('GET', `/v1/orgs/${orgId}/credits/transactions?type=grant`, { token: owner.accessToken });
     expect(ledger.body.items[0]).toMatchObject({ amount: granted, description: 'Team plan from Pro: prorated monthly credits' });
-    const swap = (await stripeCalls()).filter((c) => c.method === 'POST' && c.path.startsWith('/v1/subscriptions/')).at(-1);
+    const swap = await lastStripeChange();
     expect(swap!.params).toMatchObject({ proration_behavior: 'always_invoice', 'items[0][price_data][unit_amount]': '9900' });
   });
 
   it('schedules a cheaper plan for the period end, and takes it back on resume', async () => {
     const res = await change('pro');
     expect(res.body).toMatchObject({ planId: 'team', pendingPlanId: 'pro', status: 'Active' });
-    const swap = (await stripeCalls()).filter((c) => c.method === 'POST' && c.path.startsWith('/v1/subscriptions/')).at(-1);
+    const swap = await lastStripeChange();
     expect(swap!.params).toMatchObject({ proration_behavior: 'none', 'items[0][price_data][unit_amount]': '2000' });
     await waitForNotification(owner, 'subscription-changed', (n) => n.message.includes('The pro plan starts on'));
     const resumed = await api('POST', `/v1/orgs/${orgId}/subscription/resume`, { token: owner.accessToken });
@@ -117,7 +123,7 @@ describe('a subscription', () => {
     const first = await cancel();
     expect(first.body).toMatchObject({ cancelAtPeriodEnd: true, planId: 'team', effectivePlanId: 'team', status: 'Active' });
     expect((await cancel()).body.version).toBe(first.body.version);
-    const cancelCall = (await stripeCalls()).filter((c) => c.params.cancel_at_period_end !== undefined).at(-1);
+    const cancelCall = await lastStripeChange();
     expect(cancelCall!.params.cancel_at_period_end).toBe('true');
     await waitForNotification(owner, 'subscription-changed', (n) => n.message.includes('The subscription ends on'));
     expect((await resume()).body).toMatchObject({ cancelAtPeriodEnd: false });

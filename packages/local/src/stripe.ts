@@ -9,7 +9,8 @@ import { signStripePayload } from '@platform/domain/billing/stripe/signature';
  *
  * Opening a session's URL (`GET /checkout/<id>`, what a browser does) pays it at once:
  * `checkout.session.completed`, then `payment_intent.succeeded` (credit pack) or `invoice.paid`
- * (plan) go to the webhook URL. `GET /__local/requests` lists the API calls received.
+ * (plan) go to the webhook URL. `GET /__local/requests` lists the API calls received, and
+ * `GET /__local/subscriptions` the subscriptions as they stand (neither is recorded as a call).
  */
 export interface LocalStripeOptions {
   apiKey: string;
@@ -164,6 +165,7 @@ export async function startLocalStripe(options: LocalStripeOptions): Promise<Loc
       return send(res, 200, `<h1>Paid (local Stripe)</h1><p>Session ${session.id}: the webhooks were sent.</p>`, 'text/html');
     }
     if (url.pathname === '/__local/requests') return send(res, 200, { items: requests });
+    if (url.pathname === '/__local/subscriptions') return send(res, 200, { items: [...subscriptions.values()] });
     if (req.headers.authorization !== `Bearer ${options.apiKey}`)
       return send(res, 401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } });
     const params = new URLSearchParams(await readBody(req));
