@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, errorPaths, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
+import {
+  api,
+  errorPaths,
+  platformAuditEvents,
+  retryingConflicts,
+  signUpPlatformAdmin,
+  signUpUser,
+  type SignedInUser,
+} from '../helpers/api.ts';
 
 let user: SignedInUser;
 let admin: SignedInUser;
@@ -11,12 +19,20 @@ beforeAll(async () => {
 
 /** A provider suffix no other test uses, so each test's keys are its own. */
 const provider = () => `t${randomUUID().replace(/-/g, '').slice(0, 10)}`;
+/**
+ * Adds a provider to the catalogue: one item under optimistic locking, which other suites' admins
+ * change at the same time (their concurrent write makes this one a 409 "changed meanwhile; retry").
+ */
+const saveProvider = (slug: string, body: Record<string, unknown>) =>
+  retryingConflicts(() => api('PUT', `/v1/admin/providers/${slug}`, { token: admin.accessToken, body }));
 /** Such a provider, added to the catalogue: a per-provider key is saved only for a provider that exists. */
 async function knownProvider(): Promise<string> {
   const slug = provider();
-  const saved = await api('PUT', `/v1/admin/providers/${slug}`, {
-    token: admin.accessToken,
-    body: { displayName: 'Config test', adapter: 'local', requiresApiKey: false, group: { name: 'Config' } },
+  const saved = await saveProvider(slug, {
+    displayName: 'Config test',
+    adapter: 'local',
+    requiresApiKey: false,
+    group: { name: 'Config' },
   });
   expect(saved.status, JSON.stringify(saved.body)).toBe(200);
   return slug;
@@ -104,9 +120,11 @@ describe('admin config', () => {
     expect(errorPaths(unknown.body)).toEqual(['params.configKey']);
     // A provider slug with a dash is a valid key, once the provider exists.
     const slug = `my-${provider()}`;
-    const saved = await api('PUT', `/v1/admin/providers/${slug}`, {
-      token: admin.accessToken,
-      body: { displayName: 'Dashed', adapter: 'local', requiresApiKey: false, group: { name: 'Dashed' } },
+    const saved = await saveProvider(slug, {
+      displayName: 'Dashed',
+      adapter: 'local',
+      requiresApiKey: false,
+      group: { name: 'Dashed' },
     });
     expect(saved.status, JSON.stringify(saved.body)).toBe(200);
     const dashed = await api('PUT', `/v1/admin/config/chat_agent_${slug}`, { token: admin.accessToken, body: chat });
@@ -115,6 +133,7 @@ describe('admin config', () => {
   });
 
   it('records every change with who made it and what it was before and after', async () => {
+    const since = Date.now();
     const key = `chat_agent_${await knownProvider()}`;
     const first = await api('PUT', `/v1/admin/config/${key}`, { token: admin.accessToken, body: chat });
     expect(first.body).toMatchObject({ configKey: key, version: 1, updatedBy: admin.userId, data: chat });
@@ -127,26 +146,26 @@ describe('admin config', () => {
     const listed = await api('GET', '/v1/admin/config', { token: admin.accessToken });
     expect(listed.body.items.find((c: { configKey: string }) => c.configKey === key)).toMatchObject({ version: 2 });
 
-    const audit = await api('GET', '/v1/admin/audit-events?action=admin-config.changed', { token: admin.accessToken });
-    const changes = audit.body.items.filter((e: { targetId: string }) => e.targetId === key);
+    // The platform's log is every suite's: read back past this test's start, not its newest page only.
+    const changes = await platformAuditEvents(admin, key, since, 'admin-config.changed');
     expect(changes).toHaveLength(2);
     expect(changes[0]).toMatchObject({
       actorId: admin.userId,
       actorType: 'user',
       details: { before: { temperature: 0.5 }, after: { temperature: 0.1 } },
     });
-    expect(changes[1].details).toMatchObject({ before: null, after: { temperature: 0.5 } });
+    expect(changes[1]!.details).toMatchObject({ before: null, after: { temperature: 0.5 } });
   });
 
   it('saves over a seed default, which the audit records as the before', async () => {
+    const since = Date.now();
     const before = await api('GET', '/v1/admin/config/artifact_agent_google', { token: admin.accessToken });
     const saved = await api('PUT', '/v1/admin/config/artifact_agent_google', {
       token: admin.accessToken,
       body: { ...before.body.data, temperature: 0.3 },
     });
     expect(saved.body).toMatchObject({ isDefault: false, version: before.body.version + 1, data: { temperature: 0.3 } });
-    const audit = await api('GET', '/v1/admin/audit-events?action=admin-config.changed', { token: admin.accessToken });
-    const change = audit.body.items.find((e: { targetId: string }) => e.targetId === 'artifact_agent_google');
-    expect(change.details.before).toEqual(before.body.data);
+    const [change] = await platformAuditEvents(admin, 'artifact_agent_google', since, 'admin-config.changed');
+    expect(change!.details.before).toEqual(before.body.data);
   });
 });

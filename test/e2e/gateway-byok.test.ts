@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'node:http';
-import { api, baseUrl, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
+import {
+  api,
+  baseUrl,
+  clearOfPeriodEnd,
+  retryingConflicts,
+  signUpPlatformAdmin,
+  signUpUser,
+  type SignedInUser,
+} from '../helpers/api.ts';
 import { FAKE_TEXT, times } from '../helpers/fake-provider.ts';
 import { credits, gateway, readStream, stream, usageOf } from '../helpers/gateway.ts';
 import { useFakeProvider } from '../helpers/use-fake-provider.ts';
@@ -50,6 +58,13 @@ async function providerKey(orgId: string, providerSlug: 'openai' | 'anthropic', 
 }
 
 const asOrg = (orgId: string) => ({ 'openai-organization': orgId });
+
+/**
+ * For a test whose calls must fall in one UTC day (a key's daily quota) or hour (model metrics
+ * read before any roll-up count the current hour's calls only): waits out the end of the hour
+ * (a day ends with one) when it is close.
+ */
+const oneHour = () => clearOfPeriodEnd(3_600_000, 30_000);
 
 describe('an organization with its own keys (BYOK)', () => {
   it('falls back from a failing key’s model to another key’s model, explains it in x-route, logs it and charges nothing', async () => {
@@ -138,6 +153,7 @@ describe('an organization with its own keys (BYOK)', () => {
   });
 
   it('refuses a call past its key’s daily quota with a 429 in OpenAI’s shape; testing the key uses none of it', async () => {
+    await oneHour();
     const orgId = await byokOrg();
     const { credentialId } = await providerKey(orgId, 'openai', { dailyQuota: 1 });
     const tested = await api('POST', `/v1/orgs/${orgId}/provider-credentials/${credentialId}/test`, { token: owner.accessToken });
@@ -156,33 +172,39 @@ describe('an organization with its own keys (BYOK)', () => {
     expect(refused.headers.get('x-route')).toMatch(/1:gpt-4o-mini throttled \d+ms/);
     // The test and the one admitted call reached the provider; the refused call did not.
     expect(fake().received()).toBe(2);
-  });
+  }, 60_000);
 });
 
 /**
  * A provider of the platform at the fake provider (OpenAI dialect) and a catalogue model of it;
- * with `platformKey`, the provider needs a key and the platform has one.
+ * with `platformKey`, the provider needs a key and the platform has one. The provider catalogue
+ * and the platform's default keys are one item each, under optimistic locking, which other
+ * suites' admins change at the same time: a 409 "changed meanwhile; retry" is retried.
  */
 async function platformModel(platformKey?: string) {
   const suffix = randomUUID().slice(0, 8);
   const slug = `fake-${suffix}`;
-  const provider = await api('PUT', `/v1/admin/providers/${slug}`, {
-    token: admin.accessToken,
-    body: {
-      displayName: `Fake ${suffix}`,
-      adapter: 'openai',
-      requiresApiKey: platformKey !== undefined,
-      defaultBaseUrl: fake().baseUrl('openai'),
-      capabilities: ['chat', 'stream'],
-      group: { name: 'Fake' },
-    },
-  });
+  const provider = await retryingConflicts(() =>
+    api('PUT', `/v1/admin/providers/${slug}`, {
+      token: admin.accessToken,
+      body: {
+        displayName: `Fake ${suffix}`,
+        adapter: 'openai',
+        requiresApiKey: platformKey !== undefined,
+        defaultBaseUrl: fake().baseUrl('openai'),
+        capabilities: ['chat', 'stream'],
+        group: { name: 'Fake' },
+      },
+    }),
+  );
   expect(provider.status, JSON.stringify(provider.body)).toBeLessThan(300);
   if (platformKey) {
-    const credential = await api('POST', '/v1/admin/provider-credentials', {
-      token: admin.accessToken,
-      body: { label: 'Platform', providerSlug: slug, key: platformKey, baseUrl: fake().baseUrl('openai') },
-    });
+    const credential = await retryingConflicts(() =>
+      api('POST', '/v1/admin/provider-credentials', {
+        token: admin.accessToken,
+        body: { label: 'Platform', providerSlug: slug, key: platformKey, baseUrl: fake().baseUrl('openai') },
+      }),
+    );
     expect(credential.status, JSON.stringify(credential.body)).toBe(201);
   }
   const modelId = `fake-model-${suffix}`;
@@ -253,6 +275,7 @@ describe('an organization with its own keys and the platform’s behind them (HY
   });
 
   it('skips its own key once its quota is spent, for the platform’s', async () => {
+    await oneHour();
     const platformKey = secret();
     const { slug, modelId } = await platformModel(platformKey);
     const orgId = await byokOrg('HYBRID');
@@ -268,7 +291,7 @@ describe('an organization with its own keys and the platform’s behind them (HY
       ['byok', false],
       ['platform', true],
     ]);
-  });
+  }, 60_000);
 });
 
 /**
@@ -324,6 +347,7 @@ describe('a client that leaves', () => {
   it('a stream it leaves between chunks is logged as the client leaving, not as an error of the model', async () => {
     const orgId = await byokOrg();
     await providerKey(orgId, 'openai');
+    await oneHour();
     fake().script('gpt-4o-mini', { kind: 'ok', text: 'one two three four five six seven eight', chunkDelayMs: 300 });
     const controller = new AbortController();
     const response = await stream(
@@ -343,12 +367,13 @@ describe('a client that leaves', () => {
     expect(log).toMatchObject({ status: 'success', metadata: { stream: true, usageEstimated: true, clientClosed: true } });
     expect(log!.outputTokens).toBeGreaterThan(0);
     expect(await modelMetricsOf('gpt-4o-mini', orgId)).toMatchObject({ calls: 1, errors: 0, errorTypes: {} });
-  });
+  }, 60_000);
 
   it('a call it cancels before the answer is logged as the client leaving, charged nothing, no error of the model', async () => {
     const orgId = await byokOrg();
     await providerKey(orgId, 'openai');
     fake().script('gpt-4o-mini', { kind: 'ok', delayMs: 5_000 });
+    await oneHour();
     const controller = new AbortController();
     const call = fetch(`${baseUrl()}/openai/v1/chat/completions`, {
       method: 'POST',
@@ -363,5 +388,5 @@ describe('a client that leaves', () => {
     const [log] = await usageOf(owner, orgId, 1);
     expect(log).toMatchObject({ status: 'success', outputTokens: 0, credits: 0, metadata: { clientClosed: true } });
     expect(await modelMetricsOf('gpt-4o-mini', orgId)).toMatchObject({ calls: 1, errors: 0, errorTypes: {} });
-  });
+  }, 60_000);
 });

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { SETTLE_MS, modelMetricsJob } from '@platform/domain/gateway/metrics';
-import { api, baseUrl, createTeam, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
+import {
+  api,
+  baseUrl,
+  clearOfPeriodEnd,
+  createTeam,
+  signUpPlatformAdmin,
+  signUpUser,
+  type SignedInUser,
+} from '../helpers/api.ts';
 import { credits, gateway, keyFor, readStream, stream, usageOf } from '../helpers/gateway.ts';
 
 /**
@@ -330,6 +338,9 @@ describe('model metrics', () => {
     const owner = await signUpUser('gwmetrics');
     const editor = await signUpUser('gweditor');
     const { orgId } = await createTeam(owner, [{ user: editor, role: 'editor' }]);
+    // Until the job rolls them up, only the current hour's calls are read: the calls and the reads
+    // that count them must fall in one hour.
+    await clearOfPeriodEnd(3_600_000, 30_000);
     for (let i = 0; i < 3; i++)
       expect(
         (
@@ -360,8 +371,11 @@ describe('model metrics', () => {
       },
     );
     expect(ranged.body).toMatchObject({ calls: 3, from: hour(from.getTime()), to: hour(to.getTime() - 1 + 3_600_000) });
-    // Once the job has rolled them up, the same three calls, from the roll-up.
-    await modelMetricsJob(new Date(Date.now() + SETTLE_MS + 1_000));
+    // Once the job has rolled them up, the same three calls, from the roll-up. The job runs as if
+    // SETTLE_MS had passed since `asked` (after these calls were recorded), not since a later
+    // instant: every model's roll-up reaches that instant, and a call of another suite's recorded
+    // before it but landing after the job would be counted by no roll-up nor the reads after it.
+    await modelMetricsJob(new Date(asked + SETTLE_MS));
     const rolled = await api('GET', `/v1/models/${CHAT}/metrics?orgId=${orgId}`, { token: owner.accessToken });
     expect(rolled.body).toMatchObject({ calls: 3, errors: 0, tokens: mine.body.tokens });
     expect((await api('GET', `/v1/models/${CHAT}/metrics?orgId=${orgId}`, { token: editor.accessToken })).status).toBe(403);
@@ -371,5 +385,5 @@ describe('model metrics', () => {
     expect(all.status).toBe(200);
     expect(all.body.calls).toBeGreaterThanOrEqual(3);
     expect(all.body.scope).toBe('all');
-  });
+  }, 60_000);
 });

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { consume } from '@platform/domain/billing/limits';
-import { api, createTeam, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
+import { api, clearOfPeriodEnd, createTeam, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
 import { gateway, keyFor } from '../helpers/gateway.ts';
 
 let owner: SignedInUser;
@@ -8,6 +8,13 @@ let admin: SignedInUser;
 let orgId: string;
 let key: string;
 let clientId: string;
+
+const HOUR = 3_600_000;
+/**
+ * A test that counts calls against an hourly window must not straddle two hours (nor days, nor
+ * months): the calls after the turn would start a fresh window. Such tests start clear of it.
+ */
+const oneHourWindow = () => clearOfPeriodEnd(HOUR, 20_000);
 
 beforeAll(async () => {
   [owner, admin] = await Promise.all([signUpUser('limits-owner'), signUpPlatformAdmin('limits-admin')]);
@@ -39,6 +46,7 @@ describe('usage limits', () => {
   });
 
   it('stop an API client at its limit with 429, Retry-After and X-RateLimit headers, and let it go once lifted', async () => {
+    await oneHourWindow();
     const set = await api('PUT', `/v1/admin/orgs/${orgId}/limits`, {
       token: admin.accessToken,
       body: { subject: `client#${clientId}`, resource: 'api', hourly: 2 },
@@ -70,7 +78,7 @@ describe('usage limits', () => {
     });
     expect(lifted.status).toBe(200);
     expect((await api('GET', `/v1/orgs/${orgId}`, { apiKey: key })).status).toBe(200);
-  });
+  }, 60_000);
 
   it('let nothing through a limit of 0: the very first call is refused, and nothing is counted', async () => {
     const created = await api('POST', `/v1/orgs/${orgId}/api-clients`, {
@@ -98,6 +106,7 @@ describe('usage limits', () => {
   });
 
   it('hold the whole organization to an org-wide override, whoever calls', async () => {
+    await oneHourWindow();
     const { orgId: team } = await createTeam(owner);
     const created = await api('POST', `/v1/orgs/${team}/api-clients`, {
       token: owner.accessToken,
@@ -114,7 +123,7 @@ describe('usage limits', () => {
     );
     expect((await api('GET', `/v1/orgs/${team}`, { apiKey: created.body.key })).status).toBe(200);
     expect((await api('GET', `/v1/orgs/${team}`, { apiKey: created.body.key })).status).toBe(429);
-  });
+  }, 60_000);
 
   it('keep the plan’s other windows when an override sets one, and show every window in force', async () => {
     const { orgId: team } = await createTeam(owner);
@@ -144,11 +153,14 @@ describe('usage limits', () => {
     // Raising the day above the plan leaves the plan’s hourly 30 counting.
     const org = { orgId: team, planId: 'free', limitOverrides: [{ subject: 'org', resource: 'chat', daily: 1000 }] };
     const subjects = [{ kind: 'org' as const, id: team }];
-    for (let call = 0; call < 30; call++) await consume(org, subjects, ['chat']);
-    await expect(consume(org, subjects, ['chat'])).rejects.toMatchObject({ status: 429 });
+    // All 31 in one hour: the middle of the current one, whenever the loop runs.
+    const now = new Date(Math.floor(Date.now() / HOUR) * HOUR + HOUR / 2);
+    for (let call = 0; call < 30; call++) await consume(org, subjects, ['chat'], now);
+    await expect(consume(org, subjects, ['chat'], now)).rejects.toMatchObject({ status: 429 });
   });
 
   it('hold a member to their own limit whether they call with their token or with a key they made', async () => {
+    await oneHourWindow();
     const { orgId: team } = await createTeam(owner);
     const gatewayKey = await keyFor(owner, team, ['gateway:invoke', 'org:read']);
     const set = await api('PUT', `/v1/admin/orgs/${team}/limits`, {
@@ -169,7 +181,7 @@ describe('usage limits', () => {
     });
     expect((await api('GET', `/v1/orgs/${team}`, { apiKey: gatewayKey })).status).toBe(200);
     expect((await api('GET', `/v1/orgs/${team}`, { apiKey: gatewayKey })).status).toBe(429);
-  });
+  }, 60_000);
 
   it('are set by platform admins only, for a well-formed subject', async () => {
     const body = { subject: 'org', resource: 'api', hourly: 1 };

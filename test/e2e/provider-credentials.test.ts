@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, createTeam, errorPaths, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
+import {
+  api,
+  createTeam,
+  errorPaths,
+  platformAuditEvents,
+  retryingConflicts,
+  signUpPlatformAdmin,
+  signUpUser,
+  type SignedInUser,
+} from '../helpers/api.ts';
 import { useFakeProvider } from '../helpers/use-fake-provider.ts';
 
 let owner: SignedInUser;
@@ -24,6 +33,13 @@ beforeAll(async () => {
 });
 
 const secret = () => `sk-proj-${randomUUID().replace(/-/g, '')}`;
+/**
+ * A platform admin's write to what is one item platform-wide (the provider catalogue, the
+ * platform's default keys), which other suites' admins change at the same time: a 409 "changed
+ * meanwhile; retry" is retried.
+ */
+const asAdmin = (method: string, path: string, body?: unknown) =>
+  retryingConflicts(() => api(method, path, { token: admin.accessToken, ...(body !== undefined ? { body } : {}) }));
 
 describe('an organization’s provider keys', () => {
   it('are stored without ever being answered: only the last four characters', async () => {
@@ -180,14 +196,11 @@ describe('an organization’s provider keys', () => {
 
   it('of a provider an admin removed stay readable and can be relabelled, deactivated, re-quota’d and deleted, not re-keyed or tested', async () => {
     const slug = `gone${randomUUID().slice(0, 6)}`;
-    const saved = await api('PUT', `/v1/admin/providers/${slug}`, {
-      token: admin.accessToken,
-      body: {
-        displayName: 'Soon gone',
-        adapter: 'openai',
-        group: { name: 'Gone' },
-        defaultBaseUrl: 'https://api.example.com/v1',
-      },
+    const saved = await asAdmin('PUT', `/v1/admin/providers/${slug}`, {
+      displayName: 'Soon gone',
+      adapter: 'openai',
+      group: { name: 'Gone' },
+      defaultBaseUrl: 'https://api.example.com/v1',
     });
     expect(saved.status, JSON.stringify(saved.body)).toBe(200);
     const created = await api('POST', `/v1/orgs/${orgId}/provider-credentials`, {
@@ -196,7 +209,7 @@ describe('an organization’s provider keys', () => {
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const path = `/v1/orgs/${orgId}/provider-credentials/${created.body.credentialId}`;
-    expect((await api('DELETE', `/v1/admin/providers/${slug}`, { token: admin.accessToken })).status).toBe(204);
+    expect((await asAdmin('DELETE', `/v1/admin/providers/${slug}`)).status).toBe(204);
 
     expect((await api('GET', path, { token: owner.accessToken })).status).toBe(200);
     const changed = await api('PATCH', path, {
@@ -250,11 +263,14 @@ describe('a user’s own provider keys', () => {
 
 describe('the platform’s own provider keys', () => {
   it('are managed by platform admins only, and audited', async () => {
+    const since = Date.now() - 5_000;
     const provider = `prov-${randomUUID().slice(0, 8)}`;
-    await api('PUT', `/v1/admin/providers/${provider}`, {
-      token: admin.accessToken,
-      body: { displayName: 'Keys test', adapter: 'openai', group: { name: 'Test' } },
+    const saved = await asAdmin('PUT', `/v1/admin/providers/${provider}`, {
+      displayName: 'Keys test',
+      adapter: 'openai',
+      group: { name: 'Test' },
     });
+    expect(saved.status, JSON.stringify(saved.body)).toBe(200);
     const body = { label: 'Platform key', providerSlug: provider, key: secret() };
     expect((await api('POST', '/v1/admin/provider-credentials', { token: owner.accessToken, body })).status).toBe(403);
     const created = await api('POST', '/v1/admin/provider-credentials', { token: admin.accessToken, body });
@@ -271,11 +287,9 @@ describe('the platform’s own provider keys', () => {
       (await api('PATCH', `/v1/admin/provider-credentials/${id}`, { token: admin.accessToken, body: { monthlyQuota: 100 } })).body
         .monthlyQuota,
     ).toBe(100);
-    expect((await api('DELETE', `/v1/admin/provider-credentials/${id}`, { token: admin.accessToken })).status).toBe(204);
-    const audit = await api('GET', '/v1/admin/audit-events', { token: admin.accessToken });
-    const actions = audit.body.items
-      .filter((e: { targetId: string }) => e.targetId === id)
-      .map((e: { action: string }) => e.action);
+    // The platform's default keys are one item: another suite's admin adding a key meanwhile makes this a 409 to retry.
+    expect((await asAdmin('DELETE', `/v1/admin/provider-credentials/${id}`)).status).toBe(204);
+    const actions = (await platformAuditEvents(admin, id, since)).map((e) => e.action);
     expect(actions).toEqual(['provider-credential.deleted', 'provider-credential.updated', 'provider-credential.created']);
   });
 });
@@ -319,10 +333,17 @@ describe('testing a provider key', () => {
     const audit = await api('GET', `/v1/orgs/${orgId}/audit-events`, { token: owner.accessToken });
     const tested = audit.body.items.find((e: { action: string; targetId: string }) => e.targetId === credentialId);
     expect(tested).toMatchObject({ action: 'provider-credential.tested', actorId: owner.userId, details: { ok: true } });
-    // The catalogue now cached, a test makes three requests: access, the key, the result.
-    const again = await api('POST', `${path}/test`, { token: owner.accessToken });
-    expect(again.body).toMatchObject({ ok: true, model: 'gpt-4o-mini' });
-    expect(again.dynamoRequests).toHaveLength(3);
+    // The catalogue now cached, a test makes three requests: access, the key, the result. Another
+    // suite's admin changing the catalogue meanwhile (or its minute running out) has the next test
+    // read it again, four; the one after that is three again.
+    const counts: number[] = [];
+    for (let attempt = 0; attempt < 4 && !counts.includes(3); attempt++) {
+      const again = await api('POST', `${path}/test`, { token: owner.accessToken });
+      expect(again.body).toMatchObject({ ok: true, model: 'gpt-4o-mini' });
+      counts.push(again.dynamoRequests.length);
+    }
+    expect(counts).toContain(3);
+    expect(Math.max(...counts)).toBeLessThanOrEqual(4);
   });
 
   it('answers a refused key as a result (no retry), stored and shown by GET, without the key', async () => {
@@ -348,7 +369,8 @@ describe('testing a provider key', () => {
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ ok: false, error: { type: 'timeout' } });
     expect(res.body.responseTimeMs).toBeGreaterThanOrEqual(290);
-    expect(performance.now() - started).toBeLessThan(3_000);
+    // Well short of the 8 s a test waits by default, with room for a loaded machine.
+    expect(performance.now() - started).toBeLessThan(6_000);
     expect((await api('GET', path, { token: owner.accessToken })).body.lastTest.error.type).toBe('timeout');
     // The wait is bounded: never past the route's own limit.
     expect((await api('POST', `${path}/test`, { token: owner.accessToken, body: { timeoutMs: 60_000 } })).status).toBe(400);
@@ -388,10 +410,12 @@ describe('testing a provider key', () => {
     await api('DELETE', myPath, { token: owner.accessToken });
 
     const provider = `prov-${randomUUID().slice(0, 8)}`;
-    await api('PUT', `/v1/admin/providers/${provider}`, {
-      token: admin.accessToken,
-      body: { displayName: 'Tested provider', adapter: 'openai', group: { name: 'Test' } },
+    const saved = await asAdmin('PUT', `/v1/admin/providers/${provider}`, {
+      displayName: 'Tested provider',
+      adapter: 'openai',
+      group: { name: 'Test' },
     });
+    expect(saved.status, JSON.stringify(saved.body)).toBe(200);
     const platformKey = await api('POST', '/v1/admin/provider-credentials', {
       token: admin.accessToken,
       body: { label: 'Platform', providerSlug: provider, key: secret(), baseUrl: fake().baseUrl('openai') },

@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { api, createTeam, errorPaths, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
+import {
+  api,
+  createTeam,
+  errorPaths,
+  platformAuditEvents,
+  retryingConflicts,
+  signUpPlatformAdmin,
+  signUpUser,
+  type SignedInUser,
+} from '../helpers/api.ts';
 
 let user: SignedInUser;
 let admin: SignedInUser;
@@ -10,6 +19,12 @@ beforeAll(async () => {
 });
 
 const slug = () => `prov-${randomUUID().slice(0, 8)}`;
+/**
+ * A platform admin's change to the provider catalogue: one item under optimistic locking, which
+ * other suites' admins change at the same time (a 409 "changed meanwhile; retry" is retried).
+ */
+const asAdmin = (method: string, path: string, body?: unknown) =>
+  retryingConflicts(() => api(method, path, { token: admin.accessToken, ...(body !== undefined ? { body } : {}) }));
 const provider = {
   displayName: 'Acme LLM',
   description: 'An OpenAI-compatible server',
@@ -57,9 +72,10 @@ describe('providers', () => {
   });
 
   it('are added, changed and removed by platform admins only, each change in the platform’s audit log', async () => {
+    const since = Date.now() - 5_000;
     const id = slug();
     expect((await api('PUT', `/v1/admin/providers/${id}`, { token: user.accessToken, body: provider })).status).toBe(403);
-    const saved = await api('PUT', `/v1/admin/providers/${id}`, { token: admin.accessToken, body: provider });
+    const saved = await asAdmin('PUT', `/v1/admin/providers/${id}`, provider);
     expect(saved.status).toBe(200);
     expect(saved.body).toMatchObject({
       slug: id,
@@ -71,20 +87,16 @@ describe('providers', () => {
     const listed = await api('GET', '/v1/providers', { token: user.accessToken });
     expect(listed.body.items.map((p: { slug: string }) => p.slug)).toContain(id);
 
-    const patched = await api('PATCH', `/v1/admin/providers/${id}`, {
-      token: admin.accessToken,
-      body: { status: 'Deprecated', displayName: 'Acme LLM (old)' },
-    });
+    const patched = await asAdmin('PATCH', `/v1/admin/providers/${id}`, { status: 'Deprecated', displayName: 'Acme LLM (old)' });
     expect(patched.body).toMatchObject({ slug: id, status: 'Deprecated', displayName: 'Acme LLM (old)', adapter: 'openai' });
 
-    const audit = await api('GET', '/v1/admin/audit-events?action=provider.saved', { token: admin.accessToken });
-    const change = audit.body.items.find((e: { targetId: string }) => e.targetId === id);
+    const [change] = await platformAuditEvents(admin, id, since, 'provider.saved');
     expect(change).toMatchObject({ action: 'provider.saved', actorId: admin.userId, targetType: 'provider' });
-    expect(change.details.before).toMatchObject({ status: 'Active' });
-    expect(change.details.after).toMatchObject({ status: 'Deprecated' });
+    expect(change!.details.before).toMatchObject({ status: 'Active' });
+    expect(change!.details.after).toMatchObject({ status: 'Deprecated' });
 
     expect((await api('DELETE', `/v1/admin/providers/${id}`, { token: user.accessToken })).status).toBe(403);
-    expect((await api('DELETE', `/v1/admin/providers/${id}`, { token: admin.accessToken })).status).toBe(204);
+    expect((await asAdmin('DELETE', `/v1/admin/providers/${id}`)).status).toBe(204);
     const after = await api('GET', '/v1/providers?includeInactive=true', { token: user.accessToken });
     expect(after.body.items.map((p: { slug: string }) => p.slug)).not.toContain(id);
     expect((await api('DELETE', `/v1/admin/providers/${id}`, { token: admin.accessToken })).status).toBe(404);
@@ -95,7 +107,7 @@ describe('providers', () => {
 
   it('list inactive ones only when asked', async () => {
     const id = slug();
-    await api('PUT', `/v1/admin/providers/${id}`, { token: admin.accessToken, body: { ...provider, status: 'Inactive' } });
+    expect((await asAdmin('PUT', `/v1/admin/providers/${id}`, { ...provider, status: 'Inactive' })).status).toBe(200);
     const active = await api('GET', '/v1/providers', { token: user.accessToken });
     expect(active.body.items.map((p: { slug: string }) => p.slug)).not.toContain(id);
     const all = await api('GET', '/v1/providers?includeInactive=true', { token: user.accessToken });

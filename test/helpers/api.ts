@@ -217,3 +217,54 @@ export async function stripeSubscriptions(): Promise<Array<{ id: string; status:
   const res = await fetch(`${inject('cloud').env.STRIPE_API_BASE}/__local/subscriptions`);
   return ((await res.json()) as { items: [] }).items;
 }
+
+/**
+ * Retries a write that a suite running beside this one made a 409 "… changed meanwhile; retry":
+ * platform-wide things kept as one item under optimistic locking (the provider catalogue, the
+ * platform's default keys) refuse one of two concurrent writes, and tell the client to retry.
+ * Any other answer, or the same 409 after `attempts`, is answered as it is.
+ */
+export async function retryingConflicts<T = any>(write: () => Promise<ApiResponse<T>>, attempts = 6): Promise<ApiResponse<T>> {
+  for (let attempt = 1; ; attempt++) {
+    const res = await write();
+    const detail = (res.body as { detail?: unknown } | undefined)?.detail;
+    if (res.status !== 409 || typeof detail !== 'string' || !detail.includes('changed meanwhile') || attempt >= attempts)
+      return res;
+    await new Promise((resolve) => setTimeout(resolve, 50 * attempt + Math.random() * 100));
+  }
+}
+
+/**
+ * The platform audit log's events about `targetId` (optionally of one `action`), newest first.
+ * Every suite's platform-wide changes land in that one log at the same time, so it is read page
+ * by page back past `since` (epoch ms, before the test's first change), not one page of it.
+ */
+export async function platformAuditEvents(
+  admin: SignedInUser,
+  targetId: string,
+  since: number,
+  action?: string,
+): Promise<Array<{ action: string; targetId: string; actorId: string; at: string; [key: string]: any }>> {
+  const found = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < 100; page++) {
+    const query = new URLSearchParams({ limit: '100', ...(action ? { action } : {}), ...(cursor ? { cursor } : {}) });
+    const res: ApiResponse = await api('GET', `/v1/admin/audit-events?${query}`, { token: admin.accessToken });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const items = res.body.items as Array<{ action: string; targetId: string; actorId: string; at: string }>;
+    found.push(...items.filter((e) => e.targetId === targetId));
+    cursor = res.body.nextCursor;
+    if (!cursor || items.some((e) => Date.parse(e.at) < since)) break;
+  }
+  return found;
+}
+
+/**
+ * Waits, when fewer than `marginMs` are left of the current UTC period of `periodMs` (an hour:
+ * 3,600,000), until the next one starts: for a test that reads back, by the period, what it just
+ * did, which must not straddle two periods.
+ */
+export async function clearOfPeriodEnd(periodMs: number, marginMs: number) {
+  const left = periodMs - (Date.now() % periodMs);
+  if (left < marginMs) await new Promise((resolve) => setTimeout(resolve, left + 100));
+}

@@ -213,9 +213,11 @@ describe('using a key', () => {
     const plan = await resolveRoute({ orgId, requestedModel: model, type: 'TEXT', planId: 'free', apiKeyStrategy: 'BYOK' });
     const candidate = plan.candidates[0]!;
     expect(candidate.credentialId).toBe(credential.credentialId);
-    await consumeCredentialQuota(candidate);
-    await consumeCredentialQuota(candidate);
-    const refused = consumeCredentialQuota(candidate);
+    // The three calls on one day: the quota counts per UTC day, and the test may run across midnight.
+    const now = new Date();
+    await consumeCredentialQuota(candidate, now);
+    await consumeCredentialQuota(candidate, now);
+    const refused = consumeCredentialQuota(candidate, now);
     await expect(refused).rejects.toMatchObject({ status: 429, headers: { 'x-ratelimit-limit': '2' } });
     // The last use is recorded (at most once a minute).
     expect((await getCredential(owner, credential.credentialId)).lastUsedAt).toBeDefined();

@@ -6,6 +6,7 @@ import {
   credit,
   debit,
   getBalance,
+  getReservation,
   getTransaction,
   listTransactions,
   refund,
@@ -54,16 +55,17 @@ describe('the credit ledger under concurrency (DynamoDB Local)', () => {
   it('settles a reservation or releases it, never both: a sweep and a late worker race', async () => {
     const orgId = newOrg();
     await credit(orgId, 'grant', 'grant', 1000);
+    let charged = 0;
     for (let round = 0; round < 5; round++) {
       const id = `job-${round}`;
       await reserve(orgId, id, 40, { holdMinutes: -1 }); // already past its hold: the sweep may take it
-      const [released, settled] = await Promise.all([releaseExpiredReservations(), settle(orgId, id, 25)]);
-      const winners = Number(released > 0) + Number(settled.settled);
-      expect(winners, `round ${round}`).toBe(1);
-      await expectConsistent(orgId);
+      // The sweep closes every expired hold in the table (other files' too, and theirs may close this one):
+      // who won is read from this hold, and the balance shows it closed once.
+      const [, settled] = await Promise.all([releaseExpiredReservations(), settle(orgId, id, 25)]);
+      expect((await getReservation(orgId, id)).status, `round ${round}`).toBe(settled.settled ? 'settled' : 'released');
+      if (settled.settled) charged += 25;
+      expect(await expectConsistent(orgId), `round ${round}`).toMatchObject({ available: 1000 - charged, reserved: 0 });
     }
-    const { reserved } = await getBalance(orgId);
-    expect(reserved).toBe(0);
   });
 
   it('returns an unused hold, charges an overrun from what is available, and caps what it cannot cover', async () => {

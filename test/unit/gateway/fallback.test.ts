@@ -85,9 +85,10 @@ describe('retries and fallback over real providers', () => {
 
   it('falls back from a provider that times out', async () => {
     fake().script('slow', { kind: 'hang' });
+    // Each attempt's limit: the one that answers must do so within it too, on a loaded machine as well.
     const result = await execute([candidate('openai', 'slow'), candidate('openai', 'fast')], chat, {
       ...options,
-      timeoutMs: 100,
+      timeoutMs: 1_000,
       retry: { maxAttempts: 1 },
     });
     expect(result.candidate.target.providerModelId).toBe('fast');

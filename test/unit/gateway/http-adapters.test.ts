@@ -135,16 +135,17 @@ describe.each(dialects)('the $dialect adapter', ({ dialect, adapter, keyHeader, 
     fake().script('model-1', { kind: 'hang' });
     const never = await read(adapter.chatStream(target(), request, { timeoutMs: 50 }));
     expect(never.error).toMatchObject({ kind: 'timeout' });
+    // The first chunk comes at once (the timeout leaves a loaded machine time to deliver it), then a second of silence.
     fake().script('model-1', { kind: 'ok', chunkDelayMs: 1_000 });
-    const silent = await read(adapter.chatStream(target(), request, { timeoutMs: 100 }));
+    const silent = await read(adapter.chatStream(target(), request, { timeoutMs: 500 }));
     expect(silent.text).toBe('Hello ');
     expect(silent.error).toMatchObject({ kind: 'timeout' });
   });
 
   it('bounds each silence of a stream, not its whole length', async () => {
-    // Five chunks 40 ms apart take 200 ms, four times the timeout: each gap is within it.
-    fake().script('model-1', { kind: 'ok', chunkDelayMs: 40 });
-    const slow = await read(adapter.chatStream(target(), request, { timeoutMs: 150 }));
+    // Five chunks 100 ms apart take 500 ms, more than the timeout: each gap is well within it, even on a loaded machine.
+    fake().script('model-1', { kind: 'ok', chunkDelayMs: 100 });
+    const slow = await read(adapter.chatStream(target(), request, { timeoutMs: 400 }));
     expect(slow.error).toBeUndefined();
     expect(slow.text).toBe(FAKE_TEXT);
   });
