@@ -16,7 +16,7 @@ import {
   VerifySoftwareTokenCommand,
   type AuthenticationResultType,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { awsClientConfig, requiredEnv } from '../shared/aws.ts';
+import { awsClientConfig, requiredEnv, reuseSigners } from '../shared/aws.ts';
 import {
   ConflictError,
   ForbiddenError,
@@ -31,7 +31,7 @@ import {
  * into domain errors. Locally the same SDK calls reach cognito-local.
  */
 let client: CognitoIdentityProviderClient | undefined;
-const cognito = () => (client ??= new CognitoIdentityProviderClient(awsClientConfig('cognito')));
+const cognito = () => (client ??= reuseSigners(new CognitoIdentityProviderClient(awsClientConfig('cognito'))));
 const clientId = () => requiredEnv('USER_POOL_CLIENT_ID');
 const userPoolId = () => requiredEnv('USER_POOL_ID');
 

@@ -30,6 +30,34 @@ export function awsClientConfig(service: AwsService) {
   };
 }
 
+type Signer = (authScheme?: { signingRegion?: string; signingName?: string }) => Promise<unknown>;
+
+/**
+ * Has `client` sign every request with one SigV4 signer per signing region and service. The
+ * SDK builds a new signer for each request (a copy of the client's whole configuration), and a
+ * new signer starts with an empty cache of signing keys, so every request also derived its
+ * day's key again (four HMACs). A signer still reads the credentials through the client's
+ * provider at each signature, and keys its cache by them: rotated credentials are used as
+ * before. A signer that could not be built is not kept.
+ */
+export function reuseSigners<Client extends { config: object }>(client: Client): Client {
+  const config = client.config as { signer?: Signer };
+  const build = config.signer;
+  if (!build) return client;
+  const signers = new Map<string, Promise<unknown>>();
+  config.signer = (authScheme) => {
+    const key = `${authScheme?.signingRegion}/${authScheme?.signingName}`;
+    let signer = signers.get(key);
+    if (!signer) {
+      signer = build(authScheme);
+      signers.set(key, signer);
+      signer.catch(() => signers.delete(key));
+    }
+    return signer;
+  };
+  return client;
+}
+
 export function requiredEnv(name: string): string {
   const value = process.env[name];
   if (!value) throw new Error(`Missing environment variable ${name}`);

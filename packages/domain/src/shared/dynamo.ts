@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Entity as ElectroEntity } from 'electrodb';
 import * as libDynamodb from '@aws-sdk/lib-dynamodb';
 import * as utilDynamodb from '@aws-sdk/util-dynamodb';
-import { awsClientConfig } from './aws.ts';
+import { awsClientConfig, reuseSigners } from './aws.ts';
 import { DocumentClient } from './documents.ts';
 import { electrodbSdk } from './electrodb-sdk.ts';
 
@@ -17,7 +17,7 @@ let documentClient: DocumentClient | undefined;
 /** One DynamoDB document client per process, built on first use (not at import). */
 export function dynamo(): DocumentClient {
   documentClient ??= new DocumentClient(
-    new DynamoDBClient({ ...awsClientConfig('dynamodb'), maxAttempts: 3, cacheMiddleware: true }),
+    reuseSigners(new DynamoDBClient({ ...awsClientConfig('dynamodb'), maxAttempts: 3, cacheMiddleware: true })),
     {
       removeUndefinedValues: true,
       convertEmptyValues: false,

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { awsClientConfig } from './aws.ts';
+import { awsClientConfig, reuseSigners } from './aws.ts';
 
 /**
  * Envelope encryption for secrets stored at rest (refresh tokens, provider keys, OAuth tokens).
@@ -19,14 +19,14 @@ let kms: KMSClient | undefined;
 const kmsProvider: KeyProvider = {
   name: 'kms',
   async generate(context) {
-    kms ??= new KMSClient(awsClientConfig('kms'));
+    kms ??= reuseSigners(new KMSClient(awsClientConfig('kms')));
     const out = await kms.send(
       new GenerateDataKeyCommand({ KeyId: process.env.KMS_KEY_ID, KeySpec: 'AES_256', EncryptionContext: context }),
     );
     return { plaintext: Buffer.from(out.Plaintext!), wrapped: Buffer.from(out.CiphertextBlob!) };
   },
   async unwrap(wrapped, context) {
-    kms ??= new KMSClient(awsClientConfig('kms'));
+    kms ??= reuseSigners(new KMSClient(awsClientConfig('kms')));
     const out = await kms.send(new DecryptCommand({ CiphertextBlob: wrapped, EncryptionContext: context }));
     return Buffer.from(out.Plaintext!);
   },

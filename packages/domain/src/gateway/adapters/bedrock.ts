@@ -27,7 +27,7 @@ import type {
   Message,
   StopReason,
 } from '@aws-sdk/client-bedrock-runtime';
-import { awsClientConfig } from '../../shared/aws.ts';
+import { awsClientConfig, reuseSigners } from '../../shared/aws.ts';
 import { estimateTextTokens } from '../pricing.ts';
 import { ProviderError } from '../types.ts';
 import type {
@@ -64,7 +64,7 @@ function clientFor(target: Target): BedrockRuntimeClient {
     const config: BedrockRuntimeClientConfig = { ...base, region, maxAttempts: 1 };
     if (target.apiKey) Object.assign(config, { token: { token: target.apiKey }, authSchemePreference: ['httpBearerAuth'] });
     if (clients.size >= MAX_CLIENTS) clients.delete(clients.keys().next().value!);
-    client = new BedrockRuntimeClient(config);
+    client = reuseSigners(new BedrockRuntimeClient(config));
     clients.set(key, client);
   }
   return client;
