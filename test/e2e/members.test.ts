@@ -110,6 +110,23 @@ describe.concurrent('inviting people', () => {
     expect(errorPaths(again.body)).toContain('body.email');
   });
 
+  it('keeps one pending invitation when several for one address (written differently) are sent at once', async () => {
+    const owner = await signUpUser('dupracing');
+    const invitee = await signUpUser('dupracing-i');
+    const { orgId } = await createTeam(owner);
+    const spellings = [invitee.email, invitee.email.toUpperCase(), ` ${invitee.email} `, invitee.email];
+    const sent = await Promise.all(spellings.map((email) => invite(owner, orgId, email, 'viewer')));
+    expect(sent.map((r) => r.status).sort()).toEqual([201, 409, 409, 409]);
+    const pending = await api('GET', `/v1/orgs/${orgId}/invitations?status=pending`, { token: owner.accessToken });
+    expect(pending.body.items.map((i: { email: string }) => i.email)).toEqual([invitee.email]);
+    expect((await api('GET', '/v1/me/invitations', { token: invitee.accessToken })).body.items).toHaveLength(1);
+    // Once that one is answered, the address can be invited again.
+    const [created] = sent.filter((r) => r.status === 201);
+    const declined = await api('POST', `/v1/invitations/${created!.body.invitationId}/decline`, { token: invitee.accessToken });
+    expect(declined.status).toBe(204);
+    expect((await invite(owner, orgId, invitee.email, 'editor')).status).toBe(201);
+  });
+
   it('refuses an unknown role (400), an owner invitation from an admin (403) and any invitation from an editor (403)', async () => {
     const owner = await signUpUser('badrole');
     const admin = await signUpUser('badrole-a');
@@ -550,6 +567,36 @@ describe.concurrent('transferring ownership', () => {
       (await api('PATCH', `/v1/orgs/${orgId}/members/${heir.userId}`, { token: heir.accessToken, body: { role: 'admin' } }))
         .status,
     ).toBe(409);
+  });
+
+  it('takes a user id written in upper case as the same user: the owner recorded, the audit, a transfer to oneself (422)', async () => {
+    const owner = await signUpUser('transfer-case');
+    const heir = await signUpUser('transfer-case-h');
+    const { orgId } = await createTeam(owner, [{ user: heir, role: 'admin' }]);
+    const self = await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, {
+      token: owner.accessToken,
+      body: { userId: owner.userId.toUpperCase() },
+    });
+    expect(self.status, JSON.stringify(self.body)).toBe(422);
+    const res = await api('POST', `/v1/orgs/${orgId}/transfer-ownership`, {
+      token: owner.accessToken,
+      body: { userId: heir.userId.toUpperCase() },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(204);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { token: heir.accessToken })).body.ownerId).toBe(heir.userId);
+    const audit = await api('GET', `/v1/orgs/${orgId}/audit-events?action=org.ownership-transferred`, {
+      token: heir.accessToken,
+    });
+    expect(audit.body.items.map((e: { targetId: string }) => e.targetId)).toEqual([heir.userId]);
+    // The old owner leaving by their id in upper case leaves (member.left), not removed by someone.
+    expect(
+      (await api('DELETE', `/v1/orgs/${orgId}/members/${owner.userId.toUpperCase()}`, { token: owner.accessToken })).status,
+    ).toBe(204);
+    const left = await api('GET', `/v1/orgs/${orgId}/audit-events`, { token: heir.accessToken });
+    expect(left.body.items.find((e: { action: string }) => e.action.startsWith('member.'))).toMatchObject({
+      action: 'member.left',
+      targetId: owner.userId,
+    });
   });
 
   it('a custom role holding members:transfer-ownership is no owner: it neither transfers nor changes an owner (403)', async () => {

@@ -65,6 +65,25 @@ describe('request bodies', () => {
     expect(await fullName()).toBe('Zo\u00eb');
   });
 
+  it('refuses a body that is not JSON with 415, and one past 256 KiB with 413', async () => {
+    const body = '{"fullName":"Plain"}';
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'application/jsonx', 'text/json']) {
+      const res = await send('PATCH', '/v1/me', body, type);
+      expect(res.status, type).toBe(415);
+      expect(res.type).toContain('application/problem+json');
+    }
+    expect((await send('PATCH', '/v1/me', body, 'application/merge-patch+json')).status).toBe(200);
+    const large = await send(
+      'PATCH',
+      '/v1/me',
+      JSON.stringify({ fullName: 'Large', pad: 'x'.repeat(300 * 1024) }),
+      'application/json',
+    );
+    expect(large.status).toBe(413);
+    expect(large.body).toMatchObject({ status: 413, title: 'Payload too large' });
+    expect(await fullName()).toBe('Plain');
+  });
+
   it('refuses a credential config DynamoDB could not store with 400 naming the field', async () => {
     const credential = { label: 'Config', providerSlug: 'openai', key: 'sk-bodies-00000000000000' };
     for (const [config, path] of [

@@ -29,7 +29,7 @@ const FAILURES: Record<ErrorStatus, string> = {
   410: 'No longer available',
   412: 'The resource changed since it was read',
   413: 'The body is larger than the platform takes',
-  415: 'The body declares a charset other than UTF-8',
+  415: 'The body is not JSON, or declares a charset other than UTF-8',
   422: 'The request cannot be carried out',
   429: 'Too many requests',
   500: 'Something went wrong on our side',
@@ -49,7 +49,7 @@ export function failureStatuses(route: RouteDefinition): ErrorStatus[] {
   const add = (...more: ErrorStatus[]) => more.forEach((s) => statuses.add(s));
   const { params, query, body } = route.schemas;
   if (params || query || body) add(400); // validation of the path, the query and the body
-  if (body) add(413, 415); // a body past the size limit; a charset other than UTF-8
+  if (body) add(413, 415); // a body past the size limit; a body not JSON, or in a charset other than UTF-8
   if (route.auth !== 'public') add(401, 403); // no credentials; the wrong kind of caller, or no permission
   if (route.auth !== 'public') add(404); // a user's token that outlived the deletion of their account
   if (pathParameterNames(route.path).length) add(404); // what the path names is not there (or the caller is no member)

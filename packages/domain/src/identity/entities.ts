@@ -56,16 +56,21 @@ const UserEntity = lazy(
     ),
 );
 
-/** A value that must be unique platform-wide (org slug, username, Odoo sale order): a row per value. */
+/**
+ * A value that must be unique platform-wide (org slug, username, Odoo sale order), or for a
+ * while (the pending invitation of an address to an organization, until `expiresAt`): a row per value.
+ */
 const UniqueEntity = lazy(
   () =>
     new Entity(
       {
         model: { entity: 'unique', version: '1', service },
         attributes: {
-          kind: { type: ['slug', 'username', 'odoo-sale-order'] as const, required: true },
+          kind: { type: ['slug', 'username', 'odoo-sale-order', 'invitation'] as const, required: true },
           value: { type: 'string', required: true },
           ownerId: { type: 'string', required: true },
+          expiresAt: { type: 'string' },
+          ttl: { type: 'number' },
         },
         indexes: {
           byValue: { pk: { field: 'pk', composite: ['kind', 'value'] }, sk: { field: 'sk', composite: [] } },

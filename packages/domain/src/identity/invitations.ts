@@ -29,6 +29,30 @@ export const invitationStatus = (i: Invitation): Invitation['status'] | 'expired
 
 export const invitationView = (i: Invitation) => ({ ...i, status: invitationStatus(i), ttl: undefined });
 
+const alreadyInvited = () =>
+  new ConflictError('That person already has a pending invitation', [{ path: 'email', message: 'Already invited' }]);
+
+/**
+ * One pending invitation per address and organization, also when two are sent at once (the
+ * check of the inbox before reads an index, and both would pass it): a row per address and
+ * organization names the invitation last sent, and a new one takes it over only from one that
+ * is no longer pending: expired, or `answered` (the last one sent, answered when the inbox was read).
+ */
+function pendingGuard(
+  invitation: { invitationId: string; orgId: string; email: string; expiresAt: string; ttl: number },
+  answered: string | undefined,
+  now: string,
+): WriteItem {
+  const { invitationId, orgId, email, expiresAt, ttl } = invitation;
+  return put(
+    db.unique
+      .put({ kind: 'invitation', value: `${orgId}#${email}`, ownerId: invitationId, expiresAt, ttl })
+      .where(({ ownerId, expiresAt: until }, { notExists, lte, eq }) =>
+        [notExists(ownerId), lte(until, now), ...(answered ? [eq(ownerId, answered)] : [])].join(' OR '),
+      ),
+  );
+}
+
 export async function createInvitation(access: OrgAccess, input: { email: string; role: string }) {
   const email = input.email.toLowerCase();
   assertRoleExists(access, input.role);
@@ -38,8 +62,8 @@ export async function createInvitation(access: OrgAccess, input: { email: string
   const { data: inbox } = await inboxService().collections.inbox({ email }).go({ pages: 'all' });
   if (inbox.membership.some((m) => m.orgId === access.orgId))
     throw new ConflictError('That person is already a member', [{ path: 'email', message: 'Already a member' }]);
-  if (inbox.invitation.some((i) => i.orgId === access.orgId && invitationStatus(i) === 'pending'))
-    throw new ConflictError('That person already has a pending invitation', [{ path: 'email', message: 'Already invited' }]);
+  const ofThisOrg = inbox.invitation.filter((i) => i.orgId === access.orgId);
+  if (ofThisOrg.some((i) => invitationStatus(i) === 'pending')) throw alreadyInvited();
 
   const now = Date.now();
   const invitationId = newId('inv', now);
@@ -57,7 +81,13 @@ export async function createInvitation(access: OrgAccess, input: { email: string
   // Someone with an account has a membership (of their personal organization at least): the
   // inbox query above found it, so their notification joins the transaction, no request added.
   const invitee = inbox.membership.find((m) => m.isActive !== false)?.userId;
-  await transactWrite([
+  // The guard names the last invitation sent (ids sort by time), answered if the inbox holds none pending.
+  const lastSent = ofThisOrg
+    .map((i) => i.invitationId)
+    .sort()
+    .at(-1);
+  const outcome = await transactWrite([
+    pendingGuard(item, lastSent, new Date(now).toISOString()),
     put(db.invitation.create(item)),
     put(
       db.auditEvent.create(
@@ -83,6 +113,7 @@ export async function createInvitation(access: OrgAccess, input: { email: string
         ]
       : []),
   ]);
+  if (outcome.canceled) throw alreadyInvited();
   const base = process.env.APP_URL ?? 'http://localhost:3000';
   const link = `${base}/v1/invitations/${invitationId}/accept`;
   await sendMail({

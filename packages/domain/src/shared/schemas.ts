@@ -3,7 +3,11 @@ import * as z from 'zod';
 /** Building blocks every bounded context's schemas share. */
 export const idOf = (prefix: string) => z.string().regex(new RegExp(`^${prefix}_[0-9a-z]{26}$`), `Must be a ${prefix}_… id`);
 
-export const uuid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'Must be a UUID');
+/** A UUID (a user's id), taken in lower case as it is stored: one written in upper case names the same user. */
+export const uuid = z
+  .string()
+  .toLowerCase()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'Must be a UUID');
 
 export const email = z.string().trim().toLowerCase().max(254).pipe(z.email());
 

@@ -17,7 +17,6 @@ const utc = (s: string) => new Date(s).toISOString();
 
 /** A UTC day, YYYY-MM-DD, in years 0001–9999 (`inSortableYears`). */
 export const usageDay = z.iso.date().refine(inSortableYears, SORTABLE_YEARS);
-const lowerUuid = uuid.transform((s) => s.toLowerCase());
 /** Provider and model names: they become parts of keys (`model#<model>`), so no `#`. */
 const label = z
   .string()
@@ -33,7 +32,7 @@ const reference = z.string().trim().min(1).max(128);
 export const recordUsageInput = z
   .object({
     orgId: idOf('org'),
-    userId: lowerUuid.optional(),
+    userId: uuid.optional(),
     apiClientId: idOf('ak').optional(),
     chatId: reference.optional(),
     generationRequestId: reference.optional(),
@@ -76,7 +75,7 @@ const dateOrInstant = z.union([z.iso.date(), isoDateTime]);
 
 /** Which logs: the user and the date range are read through an index; the rest filter that range. */
 export const usageFilters = z.object({
-  userId: lowerUuid.optional().describe('Index-backed'),
+  userId: uuid.optional().describe('Index-backed'),
   apiClientId: idOf('ak').optional(),
   agentType: z.enum(AGENT_TYPES).optional(),
   model: label.optional(),

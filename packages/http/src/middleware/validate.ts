@@ -17,12 +17,23 @@ const MAX_BODY_BYTES = 256 * 1024;
 /** Deeper bodies are refused before parsing: no route takes them, and walking them overflows the stack. */
 const MAX_BODY_DEPTH = 64;
 
-/** 415: the body declares a charset the API does not decode. */
+/** 415: the body is not JSON, or declares a charset the API does not decode. */
 class UnsupportedMediaTypeError extends DomainError {
   readonly status = 415;
   readonly type = 'unsupported-media-type';
   readonly title = 'Unsupported media type';
 }
+
+/** 413: the body is larger than any route takes. */
+class PayloadTooLargeError extends DomainError {
+  readonly status = 413;
+  readonly type = 'payload-too-large';
+  readonly title = 'Payload too large';
+}
+
+/** JSON's media type, or a JSON-based one (`application/problem+json`, …); a missing type is taken as JSON. */
+const isJsonType = (contentType: string | undefined) =>
+  !contentType || /^application\/(?:[\w.+-]+\+)?json$/i.test(contentType.split(';')[0]!.trim());
 
 function check(schema: z.ZodType | undefined, value: unknown, where: string, errors: FieldError[]) {
   if (!schema) return undefined;
@@ -81,9 +92,9 @@ function bodyText(event: APIGatewayProxyEventV2): string {
 function readBody(event: APIGatewayProxyEventV2): unknown {
   if (!event.body) return undefined;
   const text = bodyText(event);
-  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new ValidationError(`The body is larger than ${MAX_BODY_BYTES} bytes`);
-  const type = event.headers?.['content-type'] ?? 'application/json';
-  if (!/json/i.test(type)) throw new ValidationError('Send the body as application/json');
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new PayloadTooLargeError(`The body is larger than ${MAX_BODY_BYTES} bytes`);
+  const type = event.headers?.['content-type'];
+  if (!isJsonType(type)) throw new UnsupportedMediaTypeError(`Send the body as application/json, not ${type!.slice(0, 100)}`);
   if (jsonDepth(text) > MAX_BODY_DEPTH) throw new ValidationError(`The body is nested more than ${MAX_BODY_DEPTH} levels deep`);
   try {
     return JSON.parse(text);
