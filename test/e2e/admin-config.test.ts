@@ -100,7 +100,13 @@ describe('admin config', () => {
     });
     expect((await put('chat_agent_UPPER', chat)).status).toBe(400);
     expect(
-      (await api('PUT', `/v1/admin/config/chat_agent_${provider()}`, { token: admin.accessToken, rawBody: '[]' })).status,
+      (
+        await api('PUT', `/v1/admin/config/chat_agent_${provider()}`, {
+          token: admin.accessToken,
+          rawBody: '[]',
+          headers: { 'content-type': 'application/json' },
+        })
+      ).status,
     ).toBe(400);
   });
 
