@@ -204,6 +204,23 @@ describe.concurrent('forgetting the password', () => {
     expect(fresh.body.accessToken).toEqual(expect.any(String));
   });
 
+  it('signs every device out: the refresh tokens of sessions opened before the reset stop working', async () => {
+    const user = await signUpUser('forgot-devices');
+    const other = await signIn(user.email);
+    expect((await api('POST', '/v1/auth/forgot-password', { body: { email: user.email.toUpperCase() } })).status).toBe(202);
+    const mail = await latestMail(user.email, 'password-reset');
+    const reset = await api('POST', '/v1/auth/confirm-forgot-password', {
+      body: { email: user.email.toUpperCase(), code: mail!.code, password: NEW_PASSWORD },
+    });
+    expect(reset.status).toBe(204);
+    for (const refreshToken of [user.refreshToken, other.refreshToken])
+      expect((await api('POST', '/v1/auth/refresh', { body: { refreshToken } })).status).toBe(401);
+    const fresh = await signIn(user.email, NEW_PASSWORD);
+    const sessions = await api('GET', '/v1/me/sessions', { token: fresh.accessToken });
+    expect(sessions.body.items.map((s: { sessionId: string }) => s.sessionId)).toEqual([fresh.sessionId]);
+    expect((await api('POST', '/v1/auth/refresh', { body: { refreshToken: fresh.refreshToken } })).status).toBe(200);
+  });
+
   it('a reset of a never-confirmed account confirms it and sets it up: profile, personal organization, working refresh', async () => {
     const { email } = await signUpUnconfirmed('forgot-unconfirmed');
     expect((await api('POST', '/v1/auth/forgot-password', { body: { email } })).status).toBe(202);

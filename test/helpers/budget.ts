@@ -19,4 +19,6 @@ export const OVER_BUDGET: Record<string, string> = {
   createImages: GATEWAY_FIRST_CALL,
   listOpenAiModels: GATEWAY_FIRST_LIST,
   deleteMe: 'account deletion revokes each live session of the user (one write per session), after reading memberships',
+  confirmForgotPassword:
+    'a password reset signs every device out: it finds the account by its memberships, reads its sessions and revokes each live one (one write per session)',
 };

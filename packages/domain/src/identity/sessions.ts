@@ -117,6 +117,16 @@ export async function signOut(refreshToken: string) {
   await revoke(await sessionOfRefreshToken(refreshToken));
 }
 
+/**
+ * After a password reset, every device signed in before it is signed out (its refresh token
+ * stops working): a reset after a stolen password locks the thief out. The account is found by
+ * its memberships' address (its personal organization's at least); none, nothing to sign out.
+ */
+export async function revokeSessionsOfEmail(email: string) {
+  const { data } = await db.membership.query.byEmail({ email: email.toLowerCase() }).go({ pages: 'all' });
+  for (const userId of new Set(data.map((m) => m.userId))) await revokeAllSessions(userId);
+}
+
 export async function revokeAllSessions(userId: string) {
   const { data } = await db.session.query.byUser({ userId }).go({ pages: 'all' });
   await Promise.all(data.filter((s) => !s.revokedAt).map(revoke));
