@@ -8,11 +8,29 @@ describe('log redaction', () => {
       body: { email: 'ada@example.com', password: 'hunter2', refreshToken: 'rt', code: '123456' },
       key: 'ak_x.y',
       providerKey: { secret: 'sk-live' },
+      // A Google service account's key, Stripe's webhook signature, a TOTP set-up URI, Cognito's MFA challenge session.
+      config: { privateKey: 'pk-live' },
+      webhook: { 'stripe-signature': 't=1,v1=sig' },
+      mfa: { otpauthUri: 'otpauth://totp/x?secret=S', session: 'cognito-session' },
+      sessionId: 'ses_1',
     };
     const logged = JSON.stringify(event, redact);
-    for (const secret of ['eyJ.secret', 's3cr3t', 'hunter2', '"rt"', '123456', 'ak_x.y', 'sk-live'])
+    for (const secret of [
+      'eyJ.secret',
+      's3cr3t',
+      'hunter2',
+      '"rt"',
+      '123456',
+      'ak_x.y',
+      'sk-live',
+      'pk-live',
+      'v1=sig',
+      'otpauth:',
+      'cognito-session',
+    ])
       expect(logged).not.toContain(secret);
     expect(logged).toContain('ada@example.com');
+    expect(logged).toContain('ses_1');
     expect(logged).toContain('application/json');
   });
 

@@ -3,7 +3,8 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { withSourceStack } from './source-stack.ts';
 
 /** Keys whose values never reach a log line, wherever they are nested. */
-const SECRET_KEY = /pass(word)?|secret|token|authorization|api[-_]?key|cookie|^key$|^code$|cipher|credential/i;
+const SECRET_KEY =
+  /pass(word)?|secret|token|authorization|api[-_]?key|private[-_]?key|cookie|^key$|^code$|cipher|credential|signature|otpauth|^session$/i;
 
 /**
  * The logger's JSON replacer, run as a line is written. An Error passes on, its stack (and its
