@@ -329,6 +329,35 @@ describe.concurrent('creating a team with an Idempotency-Key', () => {
     expect(mine.body.items.filter((o: { name: string }) => o.name === 'Once Only')).toHaveLength(1);
   });
 
+  it('takes the same body written otherwise (spacing, field order, a slug in capitals) as the same request', async () => {
+    const owner = await signUpUser('idem-same');
+    const key = `create-${randomUUID()}`;
+    const slug = newSlug('same');
+    const send = (rawBody: string) =>
+      api('POST', '/v1/orgs', {
+        token: owner.accessToken,
+        rawBody,
+        headers: { 'idempotency-key': key, 'content-type': 'application/json' },
+      });
+    const first = await send(JSON.stringify({ name: 'Same', slug }));
+    expect(first.status).toBe(201);
+    const again = await send(`{\n  "slug": "${slug.toUpperCase()}",\n  "name": "Same"\n}`);
+    expect(again.status, JSON.stringify(again.body)).toBe(201);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body.orgId).toBe(first.body.orgId);
+  });
+
+  it('refuses an empty key as malformed (400), as it refuses a short one', async () => {
+    const owner = await signUpUser('idem-empty');
+    const res = await api('POST', '/v1/orgs', {
+      token: owner.accessToken,
+      body: { name: 'Empty key', slug: newSlug('empty') },
+      headers: { 'idempotency-key': '' },
+    });
+    expect(res.status).toBe(400);
+    expect(errorPaths(res.body)).toEqual(['headers.idempotency-key']);
+  });
+
   it('refuses the same key with a different body (422)', async () => {
     const owner = await signUpUser('idem2');
     const key = `create-${randomUUID()}`;

@@ -31,12 +31,15 @@ export const idempotency = (
   return {
     before: async (request: Request) => {
       const key = request.event.headers?.['idempotency-key'];
-      if (!key) return;
+      if (key === undefined) return; // an empty one is refused as malformed, not ignored
       const state = stateOf(request.event);
       // Loaded on first use: only requests that send a key need the record (and ElectroDB).
       const { claimIdempotencyKey } = await loadIdempotency();
       // The same key on another organization's route (another path) is another request.
-      const claim = await claimIdempotencyKey(scopeOf(route, state), key, request.event.body, { shownOnce: route.shownOnce });
+      // The body as validated (its schema's field order, emails in lower case, …): the same request written
+      // with other spacing or key order is the same request.
+      const body = state.input?.body === undefined ? undefined : JSON.stringify(state.input.body);
+      const claim = await claimIdempotencyKey(scopeOf(route, state), key, body, { shownOnce: route.shownOnce });
       if (claim.kind === 'replay') {
         return { ...claim.response, headers: { ...corsHeaders(), ...claim.response.headers, 'idempotent-replayed': 'true' } };
       }
