@@ -74,7 +74,7 @@ export function readConfig(node: Context): PlatformConfig {
   const mailFrom = str(node, 'mailFrom') ?? 'no-reply@example.com';
   if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(mailFrom)) throw new Error(`context "mailFrom" is not an email address: "${mailFrom}"`);
 
-  const throttling = obj(node, 'throttling') ?? {};
+  const throttling = obj(node, 'throttling', ['burstLimit', 'rateLimit']) ?? {};
   const retentionDays = num(node, 'logRetentionDays') ?? (isProduction ? 365 : 30);
   if (!Object.values(RetentionDays).includes(retentionDays as RetentionDays)) {
     throw new Error(`context "logRetentionDays" must be a CloudWatch Logs retention value, got ${retentionDays}`);
@@ -113,14 +113,14 @@ export function readConfig(node: Context): PlatformConfig {
  */
 function readFederation(node: Context, prefix: string): FederationConfig {
   const federation: FederationConfig = {};
-  const google = obj(node, 'google');
+  const google = obj(node, 'google', ['clientId', 'clientSecretName']);
   if (google) {
     federation.google = {
       clientId: required('google.clientId', google.clientId),
       clientSecretName: optionalString(google.clientSecretName) ?? `${prefix}/google-client-secret`,
     };
   }
-  const facebook = obj(node, 'facebook');
+  const facebook = obj(node, 'facebook', ['clientId', 'clientSecretName', 'apiVersion']);
   if (facebook) {
     federation.facebook = {
       clientId: required('facebook.clientId', facebook.clientId),
@@ -128,7 +128,7 @@ function readFederation(node: Context, prefix: string): FederationConfig {
       ...(optionalString(facebook.apiVersion) ? { apiVersion: optionalString(facebook.apiVersion) } : {}),
     };
   }
-  const apple = obj(node, 'apple');
+  const apple = obj(node, 'apple', ['clientId', 'teamId', 'keyId', 'privateKeySecretName']);
   if (apple) {
     federation.apple = {
       clientId: required('apple.clientId', apple.clientId),
@@ -187,12 +187,19 @@ function list(node: Context, key: string): string[] | undefined {
   return items.length > 0 ? items : undefined;
 }
 
-function obj(node: Context, key: string): Record<string, unknown> | undefined {
+/** An object setting; a key it does not know is refused rather than dropped (a misspelt name would deploy a default). */
+function obj(node: Context, key: string, accepted: readonly string[]): Record<string, unknown> | undefined {
   let value = raw(node, key);
   if (value === undefined || value === null || value === false) return undefined;
   if (typeof value === 'string') value = JSON.parse(value);
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new Error(`context "${key}" must be an object`);
+  }
+  const unknown = Object.keys(value).filter((k) => !accepted.includes(k));
+  if (unknown.length) {
+    throw new Error(
+      `context "${key}" has no setting ${unknown.map((k) => `"${k}"`).join(', ')}; it accepts ${accepted.join(', ')}`,
+    );
   }
   return value as Record<string, unknown>;
 }

@@ -57,6 +57,12 @@ describe('admin config', () => {
       expect((await api(method, path, { token: user.accessToken, body })).status, `${method} ${path}`).toBe(403);
   });
 
+  it('comes whole: the list refuses a limit or cursor rather than ignore it', async () => {
+    const res = await api('GET', '/v1/admin/config?limit=2', { token: admin.accessToken });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([{ path: 'query.limit', message: 'This list comes whole: it takes no limit or cursor' }]);
+  });
+
   it('serves the seed’s four keys from defaults until they are saved', async () => {
     const list = await api('GET', '/v1/admin/config', { token: admin.accessToken });
     expect(list.status).toBe(200);

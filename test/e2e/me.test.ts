@@ -167,6 +167,19 @@ describe.concurrent('my profile', () => {
     expect((await api('GET', '/v1/me', { token: owner.accessToken })).body.defaultOrgId).toBe(owner.personalOrgId);
   });
 
+  it('answers a profile change with the personal organization as default once the chosen one was deleted, as GET does', async () => {
+    const owner = await signUpUser('deforg-patch');
+    const { orgId } = await createTeam(owner);
+    expect((await api('PATCH', '/v1/me', { token: owner.accessToken, body: { defaultOrgId: orgId } })).status).toBe(200);
+    expect((await api('DELETE', `/v1/orgs/${orgId}`, { token: owner.accessToken })).status).toBe(204);
+    const patched = await api('PATCH', '/v1/me', { token: owner.accessToken, body: { fullName: 'Still here' } });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ fullName: 'Still here', defaultOrgId: owner.personalOrgId });
+    expect((await api('GET', '/v1/me', { token: owner.accessToken })).body.defaultOrgId).toBe(owner.personalOrgId);
+    // Choosing it again (the value still stored) is refused as any organization one is not in.
+    expect((await api('PATCH', '/v1/me', { token: owner.accessToken, body: { defaultOrgId: orgId } })).status).toBe(404);
+  });
+
   it('refuses as default organization a team that has been deleted (404)', async () => {
     const owner = await signUpUser('deforg-del');
     const { orgId } = await createTeam(owner);

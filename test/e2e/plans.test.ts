@@ -22,6 +22,16 @@ describe('plans', () => {
     });
   });
 
+  it('come whole, as do the credit packs: their lists refuse a limit or cursor rather than ignore it', async () => {
+    for (const path of ['/v1/plans?limit=1', '/v1/credit-packs?cursor=x']) {
+      const res = await api('GET', path, { token: user.accessToken });
+      expect([res.status, res.body.errors?.[0]?.path], path).toEqual([
+        400,
+        path.includes('limit') ? 'query.limit' : 'query.cursor',
+      ]);
+    }
+  });
+
   it('are changed by platform admins only, and the change is what everyone then sees', async () => {
     const refused = await api('PUT', '/v1/admin/plans/team', { token: user.accessToken, body: { priceMinor: 1 } });
     expect(refused.status).toBe(403);

@@ -114,6 +114,15 @@ describe('providers', () => {
     expect(all.body.items.find((p: { slug: string }) => p.slug === id)).toMatchObject({ status: 'Inactive' });
   });
 
+  it('come whole: the list refuses a limit or cursor rather than ignore it', async () => {
+    const res = await api('GET', '/v1/providers?includeInactive=true&limit=1&cursor=x', { token: user.accessToken });
+    expect(res.status).toBe(400);
+    expect(res.body.errors).toEqual([
+      { path: 'query.limit', message: 'This list comes whole: it takes no limit or cursor' },
+      { path: 'query.cursor', message: 'This list comes whole: it takes no limit or cursor' },
+    ]);
+  });
+
   it('refuse a config schema that uses keywords the platform does not enforce, or is malformed', async () => {
     const res = await api('PUT', `/v1/admin/providers/${slug()}`, {
       token: admin.accessToken,

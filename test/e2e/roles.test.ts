@@ -7,6 +7,20 @@ const setRole = (by: SignedInUser, orgId: string, userId: string, role: string) 
   api('PATCH', `/v1/orgs/${orgId}/members/${userId}`, { token: by.accessToken, body: { role } });
 
 describe.concurrent('listing roles', () => {
+  it('comes whole (built-in roles and at most 50 custom ones): a 51st is a 409, and the list refuses a limit or cursor', async () => {
+    const owner = await signUpUser('roles-cap');
+    const { orgId } = await createTeam(owner);
+    for (let i = 0; i < 50; i++)
+      expect((await createRole(owner, orgId, { name: `Role ${i}`, permissions: ['org:read'] })).status).toBe(201);
+    const refused = await createRole(owner, orgId, { name: 'One more', permissions: ['org:read'] });
+    expect([refused.status, refused.body.detail]).toEqual([409, 'An organization has at most 50 custom roles']);
+    const list = await api('GET', `/v1/orgs/${orgId}/roles`, { token: owner.accessToken });
+    expect(list.body.items).toHaveLength(54);
+    expect(list.body).not.toHaveProperty('nextCursor');
+    const paged = await api('GET', `/v1/orgs/${orgId}/roles?limit=10`, { token: owner.accessToken });
+    expect([paged.status, errorPaths(paged.body)]).toEqual([400, ['query.limit']]);
+  }, 30_000);
+
   it('lists the four built-in roles with their permissions, then custom roles too', async () => {
     const owner = await signUpUser('roles');
     const viewer = await signUpUser('roles-v');

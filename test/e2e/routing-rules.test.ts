@@ -201,6 +201,39 @@ describe('a rule with a tags condition', () => {
   });
 });
 
+describe('how many routing rules an organization keeps', () => {
+  it('is at most 100: one more is a 409 that changes nothing, and deleting one makes room', async () => {
+    const { orgId: team } = await createTeam(owner);
+    const create = (i: number) =>
+      api('POST', `/v1/orgs/${team}/routing-rules`, { token: owner.accessToken, body: rule({ name: `Rule ${i}` }) });
+    const ids: string[] = [];
+    for (let i = 0; i < 100; i++) {
+      const created = await create(i);
+      expect(created.status).toBe(201);
+      ids.push(created.body.ruleId);
+    }
+    const refused = await create(100);
+    expect(refused.status).toBe(409);
+    expect(refused.body.detail).toBe('An organization has at most 100 routing rules; delete one first');
+    const list = await api('GET', `/v1/orgs/${team}/routing-rules`, { token: owner.accessToken });
+    expect(list.body.items).toHaveLength(100);
+
+    expect((await api('DELETE', `/v1/orgs/${team}/routing-rules/${ids[0]}`, { token: owner.accessToken })).status).toBe(204);
+    expect((await create(100)).status).toBe(201);
+    expect((await create(101)).status).toBe(409);
+  }, 60_000);
+
+  it('comes whole: the list refuses a limit or cursor rather than ignore it', async () => {
+    for (const query of ['limit=10', 'cursor=abc']) {
+      const res = await api('GET', `/v1/orgs/${orgId}/routing-rules?${query}`, { token: owner.accessToken });
+      expect(res.status).toBe(400);
+      expect(errorPaths(res.body)).toEqual([`query.${query.split('=')[0]}`]);
+    }
+    const admins = await api('GET', '/v1/admin/routing-rules?limit=10', { token: admin.accessToken });
+    expect(admins.status).toBe(400);
+  });
+});
+
 describe('global routing rules', () => {
   it('are managed by platform admins only, route to catalogue models only, and are audited', async () => {
     const since = Date.now() - 5_000;

@@ -50,4 +50,13 @@ describe('deployment settings from CDK context', () => {
     expect(() => configWith({ logRetentionDays: 42 })).toThrow(/logRetentionDays/);
     expect(() => configWith({ cognitoFeaturePlan: 'lite' })).toThrow(/cognitoFeaturePlan/);
   });
+
+  it('refuse a key an object setting does not know, naming it and the accepted ones, rather than drop it', () => {
+    expect(() => configWith({ google: '{"clientId":"abc","secretName":"my/secret"}' })).toThrow(
+      'context "google" has no setting "secretName"; it accepts clientId, clientSecretName',
+    );
+    expect(() => configWith({ facebook: { clientId: 'a', apiversion: 'v19.0' } })).toThrow(/"apiversion".*apiVersion/);
+    expect(() => configWith({ apple: { clientId: 'a', teamId: 't', keyId: 'k', privateKey: 'x' } })).toThrow(/"privateKey"/);
+    expect(() => configWith({ throttling: { burst: 10 } })).toThrow(/"burst".*burstLimit, rateLimit/);
+  });
 });

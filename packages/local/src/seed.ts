@@ -1,4 +1,10 @@
-import type { DemoData, LocalCloud } from './cloud.ts';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { PostConfirmationTriggerEvent } from 'aws-lambda';
+import { DEFAULT_MODELS } from '@platform/domain/hub/default-models';
+import type { ModelType } from '@platform/domain/gateway/types';
+import { REPO_ROOT, type DemoData, type LocalCloud } from './cloud.ts';
 
 export const DEMO = {
   admin: { email: 'admin@example.com', password: 'Admin-Passw0rd!', fullName: 'Platform Admin' },
@@ -38,6 +44,7 @@ export async function seedDemoData(cloud: LocalCloud): Promise<DemoData> {
     mine.items.find((o) => o.slug === DEMO.team.slug) ??
     (await createOrganization({ kind: 'user', userId, groups: [], isPlatformAdmin: false }, { ...DEMO.team, orgType: 'TEAM' }));
   await ensureLocalRouting();
+  await ensureSampleEventAccount();
   return {
     admin: { email: DEMO.admin.email, password: DEMO.admin.password },
     user: { email: DEMO.user.email, password: DEMO.user.password },
@@ -46,28 +53,58 @@ export async function seedDemoData(cloud: LocalCloud): Promise<DemoData> {
 }
 
 /**
+ * The user of `events/post-confirmation.json`, provisioned by the same trigger handler, so that
+ * `events/stripe-webhook.json` (a credit pack for that user's personal organization) applies when
+ * `npm run -s stripe:sign -- --post` delivers it to `npm run dev`. Idempotent, like the trigger.
+ */
+export async function ensureSampleEventAccount(): Promise<void> {
+  const event = JSON.parse(
+    readFileSync(join(REPO_ROOT, 'events/post-confirmation.json'), 'utf8'),
+  ) as PostConfirmationTriggerEvent;
+  const { handler } = await import(pathToFileURL(join(REPO_ROOT, 'functions/identity/post-confirmation.ts')).href);
+  await handler(event);
+}
+
+/** The catalogue's models a rule of `type` may serve, by id (aliases and provider model ids match through them). */
+const catalogueModelsOf = (type: ModelType) =>
+  Object.values(DEFAULT_MODELS)
+    .filter((m) => (m.type === 'CODE' ? 'TEXT' : m.type) === type)
+    .map((m) => m.modelId);
+
+/**
  * There is no Bedrock on a laptop: two global routing rules (tried after every organization's
- * own) send text, embedding and image calls to the local models. Demo data like the users:
- * delete them (`/v1/admin/routing-rules`) to call real providers from `npm run dev`.
+ * own) send calls for the catalogue's text, embedding and image models to the local models.
+ * They name those models, so an unknown model is a 404 here as on AWS, not a local answer.
+ * Demo data like the users: delete them (`/v1/admin/routing-rules`) to call real providers
+ * from `npm run dev`.
  */
 export const LOCAL_ROUTING_RULES = [
   {
     name: 'Local development: text and embeddings',
     modelType: 'TEXT' as const,
+    conditions: { models: catalogueModelsOf('TEXT') },
     targets: [
       { modelId: 'local-chat', weight: 1 },
       { modelId: 'local-embed', weight: 1 },
     ],
   },
-  { name: 'Local development: images', modelType: 'IMAGE' as const, targets: [{ modelId: 'local-image', weight: 1 }] },
+  {
+    name: 'Local development: images',
+    modelType: 'IMAGE' as const,
+    conditions: { models: catalogueModelsOf('IMAGE') },
+    targets: [{ modelId: 'local-image', weight: 1 }],
+  },
 ];
 
 async function ensureLocalRouting() {
-  const { createRule, listRules } = await import('@platform/domain/hub/routing-rules');
+  const { createRule, listRules, patchRule } = await import('@platform/domain/hub/routing-rules');
   const { PLATFORM } = await import('@platform/domain/hub/owners');
   const owner = { kind: 'platform' as const, key: PLATFORM, actorId: 'local-seed', actorType: 'user' as const };
   const existing = await listRules(owner);
-  for (const rule of LOCAL_ROUTING_RULES)
-    if (!existing.some((r) => r.name === rule.name))
-      await createRule(owner, { ...rule, priority: 100, conditions: {}, fallbacks: [], isActive: true });
+  for (const rule of LOCAL_ROUTING_RULES) {
+    const kept = existing.find((r) => r.name === rule.name);
+    if (!kept) await createRule(owner, { ...rule, priority: 100, fallbacks: [], isActive: true });
+    // Seeded by an earlier version without conditions, it would answer every unknown model.
+    else if (!kept.conditions.models) await patchRule(owner, kept.ruleId, { conditions: rule.conditions });
+  }
 }

@@ -176,6 +176,26 @@ const ProviderCredentialEntity = lazy(
     ),
 );
 
+/**
+ * Per owner, how many routing rules it has: each creation adds one under the condition that the
+ * cap is not reached, each deletion takes one off, in the same transaction as the rule's write.
+ * Outside the `hub` collection: the router has no use for it.
+ */
+const RoutingRuleCountEntity = lazy(
+  () =>
+    new Entity(
+      {
+        model: { entity: 'routingrulecount', version: '1', service },
+        attributes: {
+          owner: { type: 'string', required: true, readOnly: true },
+          rules: { type: 'number' },
+        },
+        indexes: { byOwner: { pk: { field: 'pk', composite: ['owner'] }, sk: { field: 'sk', composite: [] } } },
+      },
+      config(),
+    ),
+);
+
 /** Per owner, provider slug → its default credential: one item, so one default per provider always. */
 const CredentialDefaultsEntity = lazy(
   () =>
@@ -242,6 +262,9 @@ export const hubDb = {
   },
   get routingRule() {
     return RoutingRuleEntity();
+  },
+  get routingRuleCount() {
+    return RoutingRuleCountEntity();
   },
   get credential() {
     return ProviderCredentialEntity();

@@ -133,6 +133,21 @@ function refuseGoneModels(owner: Owner, rule: RoutingRuleInput, models: Map<stri
   return new ConflictError('A model the rule names changed meanwhile; retry');
 }
 
+/**
+ * Rules per organization, and global rules: every call tries them in order, and their lists come
+ * whole (`GET …/routing-rules` takes no cursor), so both stay bounded.
+ */
+export const MAX_RULES = 100;
+
+/** One more rule of the owner, refused (the transaction canceled) when it has MAX_RULES already. */
+const countOneMore = (owner: Owner) =>
+  update(
+    hubDb.routingRuleCount
+      .update({ owner: owner.key })
+      .add({ rules: 1 })
+      .where(({ rules }, { notExists, lt }) => `${notExists(rules)} OR ${lt(rules, MAX_RULES)}`),
+  );
+
 export async function createRule(owner: Owner, input: RoutingRuleInput): Promise<RoutingRule> {
   const { models } = await read(owner, undefined, namedIn(input));
   checkRule(owner, input, models);
@@ -142,10 +157,15 @@ export async function createRule(owner: Owner, input: RoutingRuleInput): Promise
   const marked = customModelsNamed(owner, input);
   const outcome = await transactWrite([
     put(hubDb.routingRule.create(item)),
+    countOneMore(owner),
     ...marked.map((modelId) => markNamedByRule(owner.key, modelId)),
     ...auditWrites(owner, 'routing-rule.created', { type: 'routing-rule', id: ruleId }, { after: input }),
   ]);
-  if (outcome.canceled) throw refuseGoneModels(owner, input, models, marked, outcome.reasons.slice(1));
+  if (outcome.canceled && outcome.reasons[1] === 'ConditionalCheckFailed')
+    throw new ConflictError(
+      `${owner.kind === 'platform' ? 'The platform has' : 'An organization has'} at most ${MAX_RULES} routing rules; delete one first`,
+    );
+  if (outcome.canceled) throw refuseGoneModels(owner, input, models, marked, outcome.reasons.slice(2));
   forgetSnapshot(owner.key);
   return ruleFromItem(item);
 }
@@ -203,6 +223,7 @@ export async function patchRule(owner: Owner, ruleId: string, changes: Partial<R
 export async function deleteRule(owner: Owner, ruleId: string): Promise<void> {
   const outcome = await transactWrite([
     remove(hubDb.routingRule.remove({ owner: owner.key, ruleId })),
+    update(hubDb.routingRuleCount.update({ owner: owner.key }).add({ rules: -1 })),
     ...auditWrites(owner, 'routing-rule.deleted', { type: 'routing-rule', id: ruleId }),
   ]);
   if (outcome.canceled) throw notFound(ruleId);

@@ -116,16 +116,28 @@ export type ProfilePatch = Partial<
   >
 >;
 
+/**
+ * The default organization the profile answers once patched, as `getProfile` would show it: a new
+ * choice must be an organization the user is a live member of (404), and a kept one that was left
+ * or deleted since gives way to the personal organization. One read at most, of the one it names.
+ */
+async function defaultOrgAfter(userId: string, current: User, patch: ProfilePatch): Promise<string> {
+  const personal = personalOrgId(userId);
+  const chosen = patch.defaultOrgId ?? current.defaultOrgId;
+  if (!chosen || chosen === personal) return personal;
+  const [membership, org] = await transactGet<[Membership, Organization]>([
+    { op: db.membership.get({ orgId: chosen, userId }), entity: db.membership },
+    { op: db.organization.get({ orgId: chosen }), entity: db.organization },
+  ]);
+  const live = isMembershipLive(membership) && org && !org.deletedAt;
+  if (live) return chosen;
+  if (patch.defaultOrgId) throw new NotFoundError('You are not a member of that organization');
+  return personal;
+}
+
 export async function updateProfile(userId: string, patch: ProfilePatch): Promise<User> {
   const current = await requireUser(userId);
-  if (patch.defaultOrgId && patch.defaultOrgId !== current.defaultOrgId) {
-    const [membership, org] = await transactGet<[Membership, Organization]>([
-      { op: db.membership.get({ orgId: patch.defaultOrgId, userId }), entity: db.membership },
-      { op: db.organization.get({ orgId: patch.defaultOrgId }), entity: db.organization },
-    ]);
-    if (!isMembershipLive(membership) || !org || org.deletedAt)
-      throw new NotFoundError('You are not a member of that organization');
-  }
+  const defaultOrgId = await defaultOrgAfter(userId, current, patch);
   const changes = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
   // Reservations are kept lower-cased: a change of case only keeps the same reservation.
   const reservationChanges = patch.username !== undefined && patch.username.toLowerCase() !== current.username?.toLowerCase();
@@ -135,7 +147,7 @@ export async function updateProfile(userId: string, patch: ProfilePatch): Promis
   if (!reservationChanges) {
     try {
       const { data } = await db.user.patch({ userId }).set(changes).where(sameUser).go({ response: 'all_new' });
-      return data as User;
+      return { ...(data as User), defaultOrgId };
     } catch (error) {
       if (conditionFailed(error)) throw usernameRaced();
       throw error;
@@ -151,7 +163,7 @@ export async function updateProfile(userId: string, patch: ProfilePatch): Promis
       throw new ConflictError('That username is taken', [{ path: 'body.username', message: 'Already taken' }]);
     throw usernameRaced();
   }
-  return { ...current, ...changes, updatedAt: new Date().toISOString() } as User;
+  return { ...current, ...changes, defaultOrgId, updatedAt: new Date().toISOString() } as User;
 }
 
 const usernameRaced = () =>

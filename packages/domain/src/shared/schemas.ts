@@ -32,6 +32,18 @@ export const pageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).optional(),
 });
 
+/**
+ * The query of a list that comes whole: a catalogue, or a set the domain caps (an organization's
+ * roles and routing rules). `limit` and `cursor` are refused, not ignored, so that a client paging
+ * it does not take the first answer for a page; other parameters are ignored as on every route.
+ */
+export const wholeListQuery = <S extends z.ZodRawShape>(shape: S = {} as S) =>
+  z.looseObject(shape).superRefine((query, ctx) => {
+    for (const key of ['limit', 'cursor'])
+      if (key in query)
+        ctx.addIssue({ code: 'custom', path: [key], message: 'This list comes whole: it takes no limit or cursor' });
+  });
+
 export const page = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), nextCursor: z.string().nullable() });
 
 export const noContent = z.undefined();

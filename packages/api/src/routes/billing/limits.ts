@@ -1,6 +1,7 @@
 import { defineRoute } from '@platform/http/route';
 import { orgParams } from '@platform/domain/identity/schemas/common';
 import { limitOverrideBody, limitsResponse } from '@platform/domain/billing/schemas';
+import { wholeListQuery } from '@platform/domain/shared/schemas';
 
 /** Usage limits of an organization, and their overrides. */
 const tag = 'Billing';
@@ -14,7 +15,7 @@ export const getLimits = defineRoute({
   permission: 'billing:read',
   tag,
   summary: 'Each usage limit with what is used of it in the current window',
-  schemas: { params: orgParams, response: limitsResponse },
+  schemas: { params: orgParams, query: wholeListQuery(), response: limitsResponse },
 });
 export const setLimitOverride = defineRoute({
   id: 'setLimitOverride',

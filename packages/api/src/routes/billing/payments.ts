@@ -1,6 +1,6 @@
 import { defineRoute } from '@platform/http/route';
 import { orgParams } from '@platform/domain/identity/schemas/common';
-import { pageQuery } from '@platform/domain/shared/schemas';
+import { pageQuery, wholeListQuery } from '@platform/domain/shared/schemas';
 import {
   checkoutBody,
   checkoutResponse,
@@ -22,7 +22,7 @@ export const listCreditPacks = defineRoute({
   auth: 'public',
   tag,
   summary: 'The credit packs on sale: credits bought once, on top of the plan',
-  schemas: { response: creditPacksList },
+  schemas: { query: wholeListQuery(), response: creditPacksList },
 });
 export const createCheckout = defineRoute({
   id: 'createCheckout',

@@ -1,4 +1,5 @@
 import { defineRoute } from '@platform/http/route';
+import { wholeListQuery } from '@platform/domain/shared/schemas';
 import { orgParams } from '@platform/domain/identity/schemas/common';
 import { planParams, planResponse, plansList, savePlanBody, subscriptionResponse } from '@platform/domain/billing/schemas';
 
@@ -13,7 +14,7 @@ export const listPlans = defineRoute({
   auth: 'public',
   tag,
   summary: 'The public plans: monthly credits, limits, price',
-  schemas: { response: plansList },
+  schemas: { query: wholeListQuery(), response: plansList },
 });
 export const savePlan = defineRoute({
   id: 'savePlan',

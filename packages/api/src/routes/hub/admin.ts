@@ -1,4 +1,5 @@
 import { defineRoute } from '@platform/http/route';
+import { wholeListQuery } from '@platform/domain/shared/schemas';
 import { configParams, configResponse, configsList, saveConfigBody } from '@platform/domain/hub/schemas/admin';
 
 /** Platform-wide agent configuration and the platform's audit log, for platform admins. */
@@ -13,7 +14,7 @@ export const listAdminConfigs = defineRoute({
   tag,
   summary: 'Platform admins: every agent config (routing_agent, chat_agent_*, artifact_agent_*, git_mcp_agent_*)',
   errors: [400],
-  schemas: { response: configsList },
+  schemas: { query: wholeListQuery(), response: configsList },
 });
 export const getAdminConfig = defineRoute({
   id: 'getAdminConfig',

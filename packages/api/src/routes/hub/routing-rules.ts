@@ -1,4 +1,5 @@
 import { defineRoute } from '@platform/http/route';
+import { wholeListQuery } from '@platform/domain/shared/schemas';
 import { orgParams } from '@platform/domain/identity/schemas/common';
 import {
   createRuleBody,
@@ -34,7 +35,7 @@ export const listRoutingRules = defineRoute({
   permission: 'routing:read',
   tag,
   summary: 'The organization’s routing rules, in the order they are tried',
-  schemas: { params: orgParams, response: rulesList },
+  schemas: { params: orgParams, query: wholeListQuery(), response: rulesList },
 });
 export const getRoutingRule = defineRoute({
   id: 'getRoutingRule',
@@ -93,7 +94,7 @@ export const listGlobalRoutingRules = defineRoute({
   auth: 'admin',
   tag,
   summary: 'Platform admins: the global routing rules, in the order they are tried',
-  schemas: { response: rulesList },
+  schemas: { query: wholeListQuery(), response: rulesList },
 });
 export const getGlobalRoutingRule = defineRoute({
   id: 'getGlobalRoutingRule',

@@ -1,4 +1,5 @@
 import { defineRoute } from '@platform/http/route';
+import { wholeListQuery } from '@platform/domain/shared/schemas';
 import { orgParams, roleParams } from '@platform/domain/identity/schemas/common';
 import { createRoleBody, roleResponse, rolesList, updateRoleBody } from '@platform/domain/identity/schemas/roles';
 
@@ -14,7 +15,7 @@ export const listRoles = defineRoute({
   permission: 'roles:read',
   tag,
   summary: 'Built-in and custom roles with their permissions',
-  schemas: { params: orgParams, response: rolesList },
+  schemas: { params: orgParams, query: wholeListQuery(), response: rolesList },
 });
 export const createRole = defineRoute({
   id: 'createRole',

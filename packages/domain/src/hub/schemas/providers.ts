@@ -2,11 +2,12 @@ import * as z from 'zod';
 import { ADAPTER_KINDS } from '../../gateway/types.ts';
 import { checkSchema, type JsonSchema } from '../../shared/json-schema.ts';
 import { storedJsonObject } from '../../shared/json-value.ts';
+import { wholeListQuery } from '../../shared/schemas.ts';
 import { baseUrl, capability, providerSlug, queryFlag, status, webUrl } from './common.ts';
 
 /** Providers: the catalogue and platform admins' edits. */
 export const providerParams = z.object({ slug: providerSlug });
-export const providersQuery = z.object({ includeInactive: queryFlag.optional() });
+export const providersQuery = wholeListQuery({ includeInactive: queryFlag.optional() });
 
 /** A JSON Schema of the supported subset (shared/json-schema.ts), checked when saved. */
 const configSchema = storedJsonObject()
