@@ -304,6 +304,18 @@ describe('tenant isolation across the route manifest', () => {
     { name: 'an API key of another organization', credentials: () => ({ apiKey: w.keyA }) },
   ];
 
+  // The control: a read aimed at B answers B's own owner, so each refusal below is for the caller, not for a sample
+  // naming nothing (a wrong id would be a 404 to anyone).
+  describe('B’s own owner', () => {
+    for (const route of tenantRoutes.filter((r) => r.method === 'GET')) {
+      it(`${route.method} ${route.path} answers with 2xx: the sample names B’s own resources`, async () => {
+        const sample = samples[route.id]!(w);
+        const res = await api('GET', fill(route, sample.path, sample.query), { token: w.b.accessToken });
+        expect(res.status, `${route.id} answered ${res.status}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
+      });
+    }
+  });
+
   for (const caller of callers) {
     describe(caller.name, () => {
       for (const route of tenantRoutes) {
