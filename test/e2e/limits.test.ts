@@ -183,6 +183,27 @@ describe('usage limits', () => {
     expect((await api('GET', `/v1/orgs/${team}`, { apiKey: gatewayKey })).status).toBe(429);
   }, 60_000);
 
+  it('are at most 50 per organization: one more is a 409, while replacing or removing one still works', async () => {
+    const { orgId: team } = await createTeam(owner);
+    const set = (resource: string, hourly?: number) =>
+      api('PUT', `/v1/admin/orgs/${team}/limits`, {
+        token: admin.accessToken,
+        body: { subject: 'org', resource, ...(hourly === undefined ? {} : { hourly }) },
+      });
+    for (let i = 0; i < 50; i++) expect((await set(`resource-${i}`, 1_000 + i)).status).toBe(200);
+    const more = await set('resource-50', 1);
+    expect(more.status).toBe(409);
+    expect(more.body.detail).toContain('at most 50');
+    expect((await set('resource-0', 7)).status).toBe(200);
+    expect((await set('resource-1')).status).toBe(200);
+    expect((await set('resource-50', 1)).status).toBe(200);
+    // Shown whole, within the request budget (the helper counts).
+    const limits = await api('GET', `/v1/orgs/${team}/limits`, { token: owner.accessToken });
+    const ours = limits.body.items.filter((l: { resource: string }) => l.resource.startsWith('resource-'));
+    expect(ours).toHaveLength(50);
+    expect(ours.find((l: { resource: string }) => l.resource === 'resource-0')).toMatchObject({ limit: 7 });
+  }, 60_000);
+
   it('are set by platform admins only, for a well-formed subject', async () => {
     const body = { subject: 'org', resource: 'api', hourly: 1 };
     expect((await api('PUT', `/v1/admin/orgs/${orgId}/limits`, { token: owner.accessToken, body })).status).toBe(403);

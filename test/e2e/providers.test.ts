@@ -139,6 +139,13 @@ describe('providers', () => {
     expect(errorPaths(res.body).sort()).toEqual(
       ['body.configSchema.oneOf', 'body.configSchema.properties.email.format', 'body.configSchema.properties.n.minimum'].sort(),
     );
+    // At most 4 KiB: the catalogue is one item, and an edit's audit row holds it twice.
+    const large = await api('PUT', `/v1/admin/providers/${slug()}`, {
+      token: admin.accessToken,
+      body: { ...provider, configSchema: { type: 'object', description: 'x'.repeat(5_000) } },
+    });
+    expect(large.status).toBe(400);
+    expect(errorPaths(large.body)).toEqual(['body.configSchema']);
     const badUrl = await api('PUT', `/v1/admin/providers/${slug()}`, {
       token: admin.accessToken,
       body: { ...provider, defaultBaseUrl: 'http://169.254.169.254/latest' },

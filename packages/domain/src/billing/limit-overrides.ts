@@ -6,12 +6,22 @@ import { db } from '../identity/entities.ts';
 import { withOverride, type LimitOverride } from './limits.ts';
 
 /**
+ * Overrides per organization, at most: they live in the organization item (400 KB at most, with
+ * its custom roles), and `GET …/limits` reads a counter for each of their windows.
+ */
+export const MAX_LIMIT_OVERRIDES = 50;
+
+/**
  * A platform admin sets a limit for an organization, one of its users or API clients (no
  * window given: the override is removed and the plan applies again). Overrides live in the
  * organization item, which authorization reads anyway: enforcing them costs no extra read.
  */
 export async function setLimitOverride(access: OrgAccess, input: LimitOverride) {
   const overrides = withOverride(access.org, input);
+  if (overrides.length > MAX_LIMIT_OVERRIDES && overrides.length > (access.org.limitOverrides?.length ?? 0))
+    throw new ConflictError(
+      `An organization has at most ${MAX_LIMIT_OVERRIDES} limit overrides; remove one first (PUT it with no window)`,
+    );
   const version = access.org.version ?? 1;
   const outcome = await transactWrite([
     update(

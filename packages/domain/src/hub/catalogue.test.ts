@@ -3,6 +3,7 @@ import { checkSchema } from '../shared/json-schema.ts';
 import { configSchemas, DEFAULT_CONFIGS, familyOf, providerOfConfigKey } from './admin-config.ts';
 import { DEFAULT_MODELS } from './default-models.ts';
 import { DEFAULT_PROVIDERS } from './default-providers.ts';
+import { assertCatalogueFits, MAX_CATALOGUE_BYTES } from './providers.ts';
 import { alias, catalogueModelId, providerSlug } from './schemas/common.ts';
 
 describe('the built-in catalogue', () => {
@@ -34,6 +35,32 @@ describe('the built-in catalogue', () => {
     expect(names.get('default-chat')).toBe('claude-3-haiku');
     expect(names.get('fast')).toBe('nova-micro');
     expect(names.get('smart')).toBe('claude-3-5-sonnet');
+  });
+});
+
+describe('the stored provider catalogue (one DynamoDB item)', () => {
+  const provider = (slug: string, padding: number) => ({ ...DEFAULT_PROVIDERS.openai!, slug, description: 'x'.repeat(padding) });
+  const catalogueOf = (count: number, padding: number) =>
+    Object.fromEntries(Array.from({ length: count }, (_, i) => [`p${i}`, provider(`p${i}`, padding)]));
+
+  it('refuses a change that grows it past its bound (a 409 before DynamoDB would refuse the item with a 500)', () => {
+    const full = catalogueOf(Math.ceil(MAX_CATALOGUE_BYTES / 5_000), 5_000);
+    const before = Object.fromEntries(Object.entries(full).slice(1));
+    expect(() => assertCatalogueFits(full, before)).toThrow(expect.objectContaining({ status: 409 }));
+  });
+
+  it('lets a change that shrinks or keeps an oversized one pass, and any change of a small one', () => {
+    const full = catalogueOf(Math.ceil(MAX_CATALOGUE_BYTES / 5_000), 5_000);
+    const smaller = Object.fromEntries(Object.entries(full).slice(1));
+    expect(() => assertCatalogueFits(smaller, full)).not.toThrow();
+    expect(() => assertCatalogueFits(full, full)).not.toThrow();
+    expect(() => assertCatalogueFits(catalogueOf(40, 1_000), catalogueOf(39, 1_000))).not.toThrow();
+  });
+
+  it('holds every built-in provider, each within the bound an admin’s config schema has (4 KiB)', () => {
+    for (const [slug, p] of Object.entries(DEFAULT_PROVIDERS))
+      expect(JSON.stringify(p.configSchema).length, slug).toBeLessThanOrEqual(4_096);
+    expect(() => assertCatalogueFits({ ...DEFAULT_PROVIDERS }, {})).not.toThrow();
   });
 });
 

@@ -51,6 +51,22 @@ export function requireProvider(providers: Map<string, Provider>, slug: string, 
   return provider;
 }
 
+/**
+ * The stored catalogue's size, at most: it is one item, and DynamoDB refuses one past 400 KB.
+ * A provider takes a few KB (its config schema 4 KiB at most), so this is some fifty of them.
+ */
+export const MAX_CATALOGUE_BYTES = 300_000;
+const sizeOf = (saved: Record<string, Provider>) => Buffer.byteLength(JSON.stringify(saved));
+
+/** Refuses a change that grows a catalogue past MAX_CATALOGUE_BYTES (one that shrinks it, or keeps its size, may pass). */
+export function assertCatalogueFits(saved: Record<string, Provider>, before: Record<string, Provider>) {
+  const size = sizeOf(saved);
+  if (size > MAX_CATALOGUE_BYTES && size > sizeOf(before))
+    throw new ConflictError(
+      `The provider catalogue is full (${MAX_CATALOGUE_BYTES / 1000} KB of providers added or edited by admins): remove one an admin added, or shorten one`,
+    );
+}
+
 /** Writes the stored catalogue item under optimistic locking, with the audit row, in one transaction. */
 async function writeCatalogue(
   owner: Owner,
@@ -58,6 +74,7 @@ async function writeCatalogue(
   saved: Record<string, Provider>,
   audit: Parameters<typeof auditWrites>,
 ) {
+  assertCatalogueFits(saved, catalogue.saved);
   const version = (catalogue.version ?? 0) + 1;
   const item = { owner: PLATFORM, providers: saved, version, updatedAt: new Date().toISOString() };
   const write =

@@ -9,8 +9,12 @@ import { baseUrl, capability, providerSlug, queryFlag, status, webUrl } from './
 export const providerParams = z.object({ slug: providerSlug });
 export const providersQuery = wholeListQuery({ includeInactive: queryFlag.optional() });
 
-/** A JSON Schema of the supported subset (shared/json-schema.ts), checked when saved. */
-const configSchema = storedJsonObject()
+/**
+ * A JSON Schema of the supported subset (shared/json-schema.ts), checked when saved; at most
+ * 4 KiB, so that the catalogue (one item, MAX_CATALOGUE_BYTES at most) holds some fifty providers
+ * and an edit's audit row (before and after) stays small.
+ */
+const configSchema = storedJsonObject(4_096, 'At most 4 KiB of JSON')
   .superRefine((schema, ctx) => {
     for (const error of checkSchema(schema))
       ctx.addIssue({ code: 'custom', message: error.message, path: error.path ? error.path.split('.') : [] });
