@@ -232,6 +232,20 @@ describe.concurrent('my signed-in devices', () => {
     expect((await api('DELETE', `/v1/me/sessions/${phone.sessionId}`, { token: laptop.accessToken })).status).toBe(404);
   });
 
+  it('signs a device out once when asked twice at the same moment: one 204, the other finds nothing', async () => {
+    const laptop = await signUpUser('revoke-twice');
+    const phone = await signIn(laptop.email);
+    const tablet = await signIn(laptop.email);
+    const revokes = await Promise.all(
+      [1, 2].map(() => api('DELETE', `/v1/me/sessions/${phone.sessionId}`, { token: laptop.accessToken })),
+    );
+    expect(revokes.map((r) => r.status).sort()).toEqual([204, 404]);
+    const signOuts = await Promise.all(
+      [1, 2].map(() => api('POST', '/v1/auth/sign-out', { body: { refreshToken: tablet.refreshToken } })),
+    );
+    expect(signOuts.map((r) => r.status).sort()).toEqual([204, 401]);
+  });
+
   it('does not let me sign out someone else’s device (404)', async () => {
     const victim = await signUpUser('victim');
     const attacker = await signUpUser('attacker');

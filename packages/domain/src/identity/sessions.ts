@@ -5,6 +5,7 @@ import { identityProvider, type Tokens } from './cognito.ts';
 import { db, type Session } from './entities.ts';
 import { transactWrite, put, update } from '../shared/transactions.ts';
 import { pageOf } from '../shared/pages.ts';
+import { conditionFailed } from '../shared/dynamo.ts';
 
 /** Matches the app client's refresh-token validity (30 days). */
 export const SESSION_LIFETIME_DAYS = 30;
@@ -96,7 +97,11 @@ export async function listSessions(userId: string, options: { cursor?: string; l
   return { items: data.filter((s) => !s.revokedAt && new Date(s.expiresAt) > now), nextCursor: cursor };
 }
 
-async function revoke(s: Session) {
+/**
+ * Revokes a session's refresh token at Cognito, then marks it revoked, once: answers false when
+ * another request marked it first (two sign-outs of one device at once), so that one is refused.
+ */
+async function revoke(s: Session): Promise<boolean> {
   if (s.refreshTokenCipher) {
     const token = await decryptSecret(s.refreshTokenCipher, { userId: s.userId, sessionId: s.sessionId });
     await identityProvider.revoke(token).catch((error: unknown) => {
@@ -104,17 +109,27 @@ async function revoke(s: Session) {
       if ((error as { status?: number }).status !== 401) throw error;
     });
   }
-  await db.session.patch({ userId: s.userId, sessionId: s.sessionId }).set({ revokedAt: new Date().toISOString() }).go();
+  try {
+    await db.session
+      .patch({ userId: s.userId, sessionId: s.sessionId })
+      .set({ revokedAt: new Date().toISOString() })
+      .where(({ revokedAt }, { notExists }) => notExists(revokedAt))
+      .go();
+    return true;
+  } catch (error) {
+    if (conditionFailed(error)) return false;
+    throw error;
+  }
 }
 
 export async function revokeSession(userId: string, sessionId: string) {
   const { data } = await db.session.get({ userId, sessionId }).go({ consistent: true });
-  if (!data || data.revokedAt) throw new NotFoundError('Session not found');
-  await revoke(data);
+  if (!data || data.revokedAt || !(await revoke(data))) throw new NotFoundError('Session not found');
 }
 
 export async function signOut(refreshToken: string) {
-  await revoke(await sessionOfRefreshToken(refreshToken));
+  if (!(await revoke(await sessionOfRefreshToken(refreshToken))))
+    throw new UnauthenticatedError('This session has ended; sign in again');
 }
 
 /**
@@ -127,7 +142,9 @@ export async function revokeSessionsOfEmail(email: string) {
   for (const userId of new Set(data.map((m) => m.userId))) await revokeAllSessions(userId);
 }
 
+/** Every live session of the user, ten at a time: each costs a KMS decrypt and a Cognito call, which both throttle bursts. */
 export async function revokeAllSessions(userId: string) {
   const { data } = await db.session.query.byUser({ userId }).go({ pages: 'all' });
-  await Promise.all(data.filter((s) => !s.revokedAt).map(revoke));
+  const live = data.filter((s) => !s.revokedAt);
+  for (let i = 0; i < live.length; i += 10) await Promise.all(live.slice(i, i + 10).map(revoke));
 }
