@@ -581,6 +581,30 @@ describe('idempotency keys', () => {
     await expect(claimIdempotencyKey(scope, 'key-12345678', '{"a":2}')).rejects.toMatchObject({ status: 422 });
   });
 
+  it('forgets a record past its 24 hours, whenever DynamoDB deletes it: the key runs again, with any body', async () => {
+    const scope = `test#${randomUUID()}`;
+    const start = Date.now();
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(start);
+    try {
+      const first = await claimIdempotencyKey(scope, 'key-expired-1', '{"a":1}');
+      if (first.kind === 'run') await first.complete({ statusCode: 201, body: '{"id":"x"}' });
+      clock.mockReturnValue(start + 24 * 3_600_000 - 1_000);
+      expect((await claimIdempotencyKey(scope, 'key-expired-1', '{"a":1}')).kind).toBe('replay');
+      clock.mockReturnValue(start + 24 * 3_600_000 + 1_000);
+      const again = await claimIdempotencyKey(scope, 'key-expired-1', '{"a":2}');
+      expect(again.kind).toBe('run');
+      // A retry meanwhile finds the new run still processing (409); once it completes, its answer is replayed.
+      await expect(claimIdempotencyKey(scope, 'key-expired-1', '{"a":2}')).rejects.toMatchObject({ status: 409 });
+      if (again.kind === 'run') await again.complete({ statusCode: 201, body: '{"id":"y"}' });
+      expect(await claimIdempotencyKey(scope, 'key-expired-1', '{"a":2}')).toMatchObject({
+        kind: 'replay',
+        response: { body: '{"id":"y"}' },
+      });
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+
   it('of two retries that both read a lapsed claim, only one takes it over and runs', async () => {
     const scope = `test#${randomUUID()}`;
     const body = '{"a":1}';

@@ -85,13 +85,28 @@ function secretShownOnce(response: APIGatewayProxyStructuredResultV2, { fields, 
 const stillProcessing = () => new ConflictError('A request with this Idempotency-Key is still being processed');
 
 /**
- * The first attempt died mid-way (its lock lapsed) or gave its claim up: take the claim over,
- * under the condition that it is still the one read (same lock, still in progress; or still
- * absent). Two retries that both read the lapsed lock cannot both run: the second is a 409.
+ * The first attempt died mid-way (its lock lapsed) or gave its claim up, or its record expired:
+ * take the claim over, under the condition that it is still the one read (same lock, still in
+ * progress; still absent; or the same expired record). Two retries that both read the lapsed
+ * lock cannot both run: the second is a 409.
  */
-async function takeOver(scope: string, key: string, payloadHash: string, now: number, lockedUntil: number | undefined) {
+async function takeOver(
+  scope: string,
+  key: string,
+  payloadHash: string,
+  now: number,
+  lockedUntil: number | undefined,
+  expiredTtl?: number,
+) {
   const lock = now + IN_PROGRESS_SECONDS;
   try {
+    if (expiredTtl !== undefined) {
+      await records()
+        .put({ scope, key, payloadHash, status: 'in-progress', lockedUntil: lock, ttl: now + RECORD_TTL_SECONDS })
+        .where(({ ttl }, { eq }) => eq(ttl, expiredTtl))
+        .go();
+      return lock;
+    }
     if (lockedUntil === undefined) {
       await records()
         .create({ scope, key, payloadHash, status: 'in-progress', lockedUntil: lock, ttl: now + RECORD_TTL_SECONDS })
@@ -131,6 +146,9 @@ export async function claimIdempotencyKey(
   } catch (error) {
     if (!conditionFailed(error)) throw error;
     const { data } = await records().get({ scope, key }).go({ consistent: true });
+    // Past its 24 hours, a record is gone for the client, whenever DynamoDB's TTL deletes it (up to days later).
+    if (data && data.ttl <= now)
+      return claimOf(scope, key, await takeOver(scope, key, payloadHash, now, undefined, data.ttl), options);
     if (data && data.payloadHash !== payloadHash)
       throw new UnprocessableError('This Idempotency-Key was used with a different request body');
     if (data?.status === 'completed') {
@@ -141,6 +159,11 @@ export async function claimIdempotencyKey(
     if (data && data.lockedUntil > now) throw stillProcessing();
     lock = await takeOver(scope, key, payloadHash, now, data?.lockedUntil);
   }
+  return claimOf(scope, key, lock, options);
+}
+
+/** The claim of a request that runs, holding `lock`. */
+function claimOf(scope: string, key: string, lock: number, options: { shownOnce?: ShownOnce }): Claim {
   // Both act only on this claim: a run so slow that its lock lapsed and a retry took the key
   // over leaves the record to that retry, which answers (and stores) for the key now.
   const takenOver = (error: unknown) => {
