@@ -4,7 +4,7 @@ import {
   api,
   errorPaths,
   platformAuditEvents,
-  retryingConflicts,
+  asPlatformAdmin,
   signUpPlatformAdmin,
   signUpUser,
   type SignedInUser,
@@ -24,7 +24,7 @@ const provider = () => `t${randomUUID().replace(/-/g, '').slice(0, 10)}`;
  * change at the same time (their concurrent write makes this one a 409 "changed meanwhile; retry").
  */
 const saveProvider = (slug: string, body: Record<string, unknown>) =>
-  retryingConflicts(() => api('PUT', `/v1/admin/providers/${slug}`, { token: admin.accessToken, body }));
+  asPlatformAdmin(admin, 'PUT', `/v1/admin/providers/${slug}`, body);
 /** Such a provider, added to the catalogue: a per-provider key is saved only for a provider that exists. */
 async function knownProvider(): Promise<string> {
   const slug = provider();

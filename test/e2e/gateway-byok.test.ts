@@ -5,7 +5,7 @@ import {
   api,
   baseUrl,
   clearOfPeriodEnd,
-  retryingConflicts,
+  asPlatformAdmin,
   signUpPlatformAdmin,
   signUpUser,
   type SignedInUser,
@@ -184,27 +184,22 @@ describe('an organization with its own keys (BYOK)', () => {
 async function platformModel(platformKey?: string) {
   const suffix = randomUUID().slice(0, 8);
   const slug = `fake-${suffix}`;
-  const provider = await retryingConflicts(() =>
-    api('PUT', `/v1/admin/providers/${slug}`, {
-      token: admin.accessToken,
-      body: {
-        displayName: `Fake ${suffix}`,
-        adapter: 'openai',
-        requiresApiKey: platformKey !== undefined,
-        defaultBaseUrl: fake().baseUrl('openai'),
-        capabilities: ['chat', 'stream'],
-        group: { name: 'Fake' },
-      },
-    }),
-  );
+  const provider = await asPlatformAdmin(admin, 'PUT', `/v1/admin/providers/${slug}`, {
+    displayName: `Fake ${suffix}`,
+    adapter: 'openai',
+    requiresApiKey: platformKey !== undefined,
+    defaultBaseUrl: fake().baseUrl('openai'),
+    capabilities: ['chat', 'stream'],
+    group: { name: 'Fake' },
+  });
   expect(provider.status, JSON.stringify(provider.body)).toBeLessThan(300);
   if (platformKey) {
-    const credential = await retryingConflicts(() =>
-      api('POST', '/v1/admin/provider-credentials', {
-        token: admin.accessToken,
-        body: { label: 'Platform', providerSlug: slug, key: platformKey, baseUrl: fake().baseUrl('openai') },
-      }),
-    );
+    const credential = await asPlatformAdmin(admin, 'POST', '/v1/admin/provider-credentials', {
+      label: 'Platform',
+      providerSlug: slug,
+      key: platformKey,
+      baseUrl: fake().baseUrl('openai'),
+    });
     expect(credential.status, JSON.stringify(credential.body)).toBe(201);
   }
   const modelId = `fake-model-${suffix}`;

@@ -6,7 +6,7 @@ import {
   clearOfPeriodEnd,
   createTeam,
   errorPaths,
-  retryingConflicts,
+  asPlatformAdmin,
   signUpPlatformAdmin,
   signUpUser,
   type SignedInUser,
@@ -139,12 +139,12 @@ describe('the model catalogue', () => {
   it('leaves out the models of a provider an admin removed, here and on /openai/v1/models, unless asked for Inactive ones', async () => {
     const slug = `gone${randomUUID().slice(0, 6)}`;
     // The provider catalogue is one item: another suite's admin changing it at the same time makes this a 409 to retry.
-    const saved = await retryingConflicts(() =>
-      api('PUT', `/v1/admin/providers/${slug}`, {
-        token: admin.accessToken,
-        body: { displayName: 'Soon gone', adapter: 'local', requiresApiKey: false, group: { name: 'Gone' } },
-      }),
-    );
+    const saved = await asPlatformAdmin(admin, 'PUT', `/v1/admin/providers/${slug}`, {
+      displayName: 'Soon gone',
+      adapter: 'local',
+      requiresApiKey: false,
+      group: { name: 'Gone' },
+    });
     expect(saved.status, JSON.stringify(saved.body)).toBe(200);
     const modelId = `gone-${randomUUID().slice(0, 8)}`;
     const model = await api('PUT', `/v1/admin/models/${modelId}`, {
@@ -163,9 +163,7 @@ describe('the model catalogue', () => {
       modelId,
     );
 
-    expect(
-      (await retryingConflicts(() => api('DELETE', `/v1/admin/providers/${slug}`, { token: admin.accessToken }))).status,
-    ).toBe(204);
+    expect((await asPlatformAdmin(admin, 'DELETE', `/v1/admin/providers/${slug}`)).status).toBe(204);
     expect(ids((await api('GET', `/v1/models?provider=${slug}`, { token: owner.accessToken })).body)).toEqual([]);
     expect(ids((await api('GET', '/v1/models?status=Active', { token: owner.accessToken })).body)).not.toContain(modelId);
     expect(ids((await api('GET', '/v1/models?status=Inactive', { token: owner.accessToken })).body)).toContain(modelId);

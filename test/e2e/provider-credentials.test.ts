@@ -5,7 +5,7 @@ import {
   createTeam,
   errorPaths,
   platformAuditEvents,
-  retryingConflicts,
+  asPlatformAdmin,
   signUpPlatformAdmin,
   signUpUser,
   type SignedInUser,
@@ -33,13 +33,6 @@ beforeAll(async () => {
 });
 
 const secret = () => `sk-proj-${randomUUID().replace(/-/g, '')}`;
-/**
- * A platform admin's write to what is one item platform-wide (the provider catalogue, the
- * platform's default keys), which other suites' admins change at the same time: a 409 "changed
- * meanwhile; retry" is retried.
- */
-const asAdmin = (method: string, path: string, body?: unknown) =>
-  retryingConflicts(() => api(method, path, { token: admin.accessToken, ...(body !== undefined ? { body } : {}) }));
 
 describe('an organization’s provider keys', () => {
   it('are stored without ever being answered: only the last four characters', async () => {
@@ -196,7 +189,7 @@ describe('an organization’s provider keys', () => {
 
   it('of a provider an admin removed stay readable and can be relabelled, deactivated, re-quota’d and deleted, not re-keyed or tested', async () => {
     const slug = `gone${randomUUID().slice(0, 6)}`;
-    const saved = await asAdmin('PUT', `/v1/admin/providers/${slug}`, {
+    const saved = await asPlatformAdmin(admin, 'PUT', `/v1/admin/providers/${slug}`, {
       displayName: 'Soon gone',
       adapter: 'openai',
       group: { name: 'Gone' },
@@ -209,7 +202,7 @@ describe('an organization’s provider keys', () => {
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const path = `/v1/orgs/${orgId}/provider-credentials/${created.body.credentialId}`;
-    expect((await asAdmin('DELETE', `/v1/admin/providers/${slug}`)).status).toBe(204);
+    expect((await asPlatformAdmin(admin, 'DELETE', `/v1/admin/providers/${slug}`)).status).toBe(204);
 
     expect((await api('GET', path, { token: owner.accessToken })).status).toBe(200);
     const changed = await api('PATCH', path, {
@@ -265,7 +258,7 @@ describe('the platform’s own provider keys', () => {
   it('are managed by platform admins only, and audited', async () => {
     const since = Date.now() - 5_000;
     const provider = `prov-${randomUUID().slice(0, 8)}`;
-    const saved = await asAdmin('PUT', `/v1/admin/providers/${provider}`, {
+    const saved = await asPlatformAdmin(admin, 'PUT', `/v1/admin/providers/${provider}`, {
       displayName: 'Keys test',
       adapter: 'openai',
       group: { name: 'Test' },
@@ -288,7 +281,7 @@ describe('the platform’s own provider keys', () => {
         .monthlyQuota,
     ).toBe(100);
     // The platform's default keys are one item: another suite's admin adding a key meanwhile makes this a 409 to retry.
-    expect((await asAdmin('DELETE', `/v1/admin/provider-credentials/${id}`)).status).toBe(204);
+    expect((await asPlatformAdmin(admin, 'DELETE', `/v1/admin/provider-credentials/${id}`)).status).toBe(204);
     const actions = (await platformAuditEvents(admin, id, since)).map((e) => e.action);
     expect(actions).toEqual(['provider-credential.deleted', 'provider-credential.updated', 'provider-credential.created']);
   });
@@ -410,7 +403,7 @@ describe('testing a provider key', () => {
     await api('DELETE', myPath, { token: owner.accessToken });
 
     const provider = `prov-${randomUUID().slice(0, 8)}`;
-    const saved = await asAdmin('PUT', `/v1/admin/providers/${provider}`, {
+    const saved = await asPlatformAdmin(admin, 'PUT', `/v1/admin/providers/${provider}`, {
       displayName: 'Tested provider',
       adapter: 'openai',
       group: { name: 'Test' },

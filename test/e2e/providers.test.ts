@@ -5,7 +5,7 @@ import {
   createTeam,
   errorPaths,
   platformAuditEvents,
-  retryingConflicts,
+  asPlatformAdmin,
   signUpPlatformAdmin,
   signUpUser,
   type SignedInUser,
@@ -19,12 +19,6 @@ beforeAll(async () => {
 });
 
 const slug = () => `prov-${randomUUID().slice(0, 8)}`;
-/**
- * A platform admin's change to the provider catalogue: one item under optimistic locking, which
- * other suites' admins change at the same time (a 409 "changed meanwhile; retry" is retried).
- */
-const asAdmin = (method: string, path: string, body?: unknown) =>
-  retryingConflicts(() => api(method, path, { token: admin.accessToken, ...(body !== undefined ? { body } : {}) }));
 const provider = {
   displayName: 'Acme LLM',
   description: 'An OpenAI-compatible server',
@@ -75,7 +69,7 @@ describe('providers', () => {
     const since = Date.now() - 5_000;
     const id = slug();
     expect((await api('PUT', `/v1/admin/providers/${id}`, { token: user.accessToken, body: provider })).status).toBe(403);
-    const saved = await asAdmin('PUT', `/v1/admin/providers/${id}`, provider);
+    const saved = await asPlatformAdmin(admin, 'PUT', `/v1/admin/providers/${id}`, provider);
     expect(saved.status).toBe(200);
     expect(saved.body).toMatchObject({
       slug: id,
@@ -87,7 +81,10 @@ describe('providers', () => {
     const listed = await api('GET', '/v1/providers', { token: user.accessToken });
     expect(listed.body.items.map((p: { slug: string }) => p.slug)).toContain(id);
 
-    const patched = await asAdmin('PATCH', `/v1/admin/providers/${id}`, { status: 'Deprecated', displayName: 'Acme LLM (old)' });
+    const patched = await asPlatformAdmin(admin, 'PATCH', `/v1/admin/providers/${id}`, {
+      status: 'Deprecated',
+      displayName: 'Acme LLM (old)',
+    });
     expect(patched.body).toMatchObject({ slug: id, status: 'Deprecated', displayName: 'Acme LLM (old)', adapter: 'openai' });
 
     const [change] = await platformAuditEvents(admin, id, since, 'provider.saved');
@@ -96,7 +93,7 @@ describe('providers', () => {
     expect(change!.details.after).toMatchObject({ status: 'Deprecated' });
 
     expect((await api('DELETE', `/v1/admin/providers/${id}`, { token: user.accessToken })).status).toBe(403);
-    expect((await asAdmin('DELETE', `/v1/admin/providers/${id}`)).status).toBe(204);
+    expect((await asPlatformAdmin(admin, 'DELETE', `/v1/admin/providers/${id}`)).status).toBe(204);
     const after = await api('GET', '/v1/providers?includeInactive=true', { token: user.accessToken });
     expect(after.body.items.map((p: { slug: string }) => p.slug)).not.toContain(id);
     expect((await api('DELETE', `/v1/admin/providers/${id}`, { token: admin.accessToken })).status).toBe(404);
@@ -107,7 +104,9 @@ describe('providers', () => {
 
   it('list inactive ones only when asked', async () => {
     const id = slug();
-    expect((await asAdmin('PUT', `/v1/admin/providers/${id}`, { ...provider, status: 'Inactive' })).status).toBe(200);
+    expect((await asPlatformAdmin(admin, 'PUT', `/v1/admin/providers/${id}`, { ...provider, status: 'Inactive' })).status).toBe(
+      200,
+    );
     const active = await api('GET', '/v1/providers', { token: user.accessToken });
     expect(active.body.items.map((p: { slug: string }) => p.slug)).not.toContain(id);
     const all = await api('GET', '/v1/providers?includeInactive=true', { token: user.accessToken });

@@ -224,7 +224,7 @@ export async function stripeSubscriptions(): Promise<Array<{ id: string; status:
  * platform's default keys) refuse one of two concurrent writes, and tell the client to retry.
  * Any other answer, or the same 409 after `attempts`, is answered as it is.
  */
-export async function retryingConflicts<T = any>(write: () => Promise<ApiResponse<T>>, attempts = 6): Promise<ApiResponse<T>> {
+async function retryingConflicts<T = any>(write: () => Promise<ApiResponse<T>>, attempts = 6): Promise<ApiResponse<T>> {
   for (let attempt = 1; ; attempt++) {
     const res = await write();
     const detail = (res.body as { detail?: unknown } | undefined)?.detail;
@@ -233,6 +233,10 @@ export async function retryingConflicts<T = any>(write: () => Promise<ApiRespons
     await new Promise((resolve) => setTimeout(resolve, 50 * attempt + Math.random() * 100));
   }
 }
+
+/** A platform admin's write to what is one item platform-wide, its 409 "changed meanwhile; retry" retried (`retryingConflicts`). */
+export const asPlatformAdmin = (admin: SignedInUser, method: string, path: string, body?: unknown) =>
+  retryingConflicts(() => api(method, path, { token: admin.accessToken, ...(body !== undefined ? { body } : {}) }));
 
 /**
  * The platform audit log's events about `targetId` (optionally of one `action`), newest first.
