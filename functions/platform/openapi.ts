@@ -1,10 +1,7 @@
 import { openApi as route } from '@platform/api/routes/platform';
-import { openApiDocument } from '@platform/api/openapi';
+import { openApiJson } from '@platform/api/openapi-json';
 import { httpHandler, reply } from '@platform/http/handler';
 
-let document: string | undefined;
-
-export const handler = httpHandler(route, async () => {
-  document ??= JSON.stringify(openApiDocument({ includeLocal: Boolean(process.env.LOCAL_CLOUD) }));
-  return reply(undefined, { headers: { 'content-type': 'application/json' }, raw: document });
-});
+export const handler = httpHandler(route, async () =>
+  reply(undefined, { headers: { 'content-type': 'application/json' }, raw: openApiJson() }),
+);

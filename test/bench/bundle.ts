@@ -36,6 +36,61 @@ export const handler = async () => ({ statusCode: 200, body: String(Boolean(clie
 }
 
 /**
+ * The floor under every function: the bare handler plus the libraries ARCHITECTURE.md and the
+ * foundation issue fix for every handler, each step adding some, and no code of ours. Each
+ * library is loaded and used the least a function uses it at init: middy wraps the handler,
+ * Powertools builds its logger and metrics, zod builds one schema; ElectroDB is loaded (a
+ * function builds its entities on first use, not at init).
+ */
+export const STACK_STEPS = [
+  {
+    name: '+ lib-dynamodb, middy, Powertools logger and metrics',
+    imports: [
+      "import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';",
+      "import middy from '@middy/core';",
+      "import { Logger } from '@aws-lambda-powertools/logger';",
+      "import { Metrics } from '@aws-lambda-powertools/metrics';",
+    ],
+    init: ['const logger = new Logger();', "const metrics = new Metrics({ namespace: 'bench' });"],
+    uses: ['DynamoDBDocumentClient', 'logger', 'metrics'],
+  },
+  {
+    name: '+ zod',
+    imports: ["import * as z from 'zod';"],
+    init: ['const schema = z.object({ id: z.uuid(), name: z.string().trim().min(1).max(100).optional() }).strict();'],
+    uses: ['schema'],
+  },
+  {
+    name: '+ ElectroDB',
+    imports: ["import { Entity } from 'electrodb';"],
+    init: [],
+    uses: ['Entity'],
+  },
+] as const;
+
+/** The handlers of the floor, one per step of `STACK_STEPS`, each with every step before it. */
+export function writeStackHandlers(dir: string): { name: string; entry: string }[] {
+  mkdirSync(dir, { recursive: true });
+  return STACK_STEPS.map((step, i) => {
+    const steps = STACK_STEPS.slice(0, i + 1);
+    const entry = join(dir, `stack-${i + 1}.ts`);
+    writeFileSync(
+      entry,
+      [
+        "import { DynamoDBClient } from '@aws-sdk/client-dynamodb';",
+        ...steps.flatMap((s) => s.imports),
+        'const client = new DynamoDBClient({});',
+        ...steps.flatMap((s) => s.init),
+        `const used = [client, ${steps.flatMap((s) => s.uses).join(', ')}];`,
+        'export const handler = middy(async () => ({ statusCode: 200, body: String(used.every(Boolean)) }));',
+        '',
+      ].join('\n'),
+    );
+    return { name: step.name, entry };
+  });
+}
+
+/**
  * The baseline of a cold request: a handler that builds a DynamoDB client at init and sends one
  * GetItem per call (the work of `GET /v1/me` without the platform around it).
  */
