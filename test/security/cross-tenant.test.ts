@@ -8,7 +8,7 @@ import { api, createTeam, signUpUser, type SignedInUser } from '../helpers/api.t
 /**
  * Tenant isolation, route by route from the manifest: a member of organization A (its owner,
  * holding every permission there) and A's API key reach for organization B's resources and
- * get 403 or 404, and nothing of B changes.
+ * get 403 or 404 (not 401: both are let into A), and nothing of B changes.
  */
 interface World {
   a: SignedInUser;
@@ -27,7 +27,15 @@ interface World {
   myCredentialB: string;
 }
 
-type Sample = (w: World) => { path: Record<string, string>; body?: unknown; query?: Record<string, string> };
+type Sample = (w: World) => {
+  path: Record<string, string>;
+  body?: unknown;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+};
+
+/** The AI gateway acts for the organization this header names (a user's default one without it). */
+const forB = (w: World) => ({ 'openai-organization': w.orgB });
 
 const customModel = {
   providerSlug: 'bedrock',
@@ -112,6 +120,19 @@ const samples: Record<string, Sample> = {
   resumeSubscription: (w) => ({ path: { orgId: w.orgB } }),
   createCheckout: (w) => ({ path: { orgId: w.orgB }, body: { packId: 'credits-1000' } }),
   listPayments: (w) => ({ path: { orgId: w.orgB } }),
+  createChatCompletion: (w) => ({
+    path: {},
+    headers: forB(w),
+    body: { model: 'local-chat', messages: [{ role: 'user', content: 'Charge this to B' }] },
+  }),
+  createEmbeddings: (w) => ({ path: {}, headers: forB(w), body: { model: 'local-embed', input: ['Charge this to B'] } }),
+  createImages: (w) => ({
+    path: {},
+    headers: forB(w),
+    body: { model: 'local-image', prompt: 'Charge this to B', size: '256x256' },
+  }),
+  listOpenAiModels: (w) => ({ path: {}, headers: forB(w) }),
+  getModelMetrics: (w) => ({ path: { modelId: 'local-chat' }, query: { orgId: w.orgB } }),
   recordManualPayment: (w) => ({
     path: { orgId: w.orgB },
     body: { provider: 'PayPal', reference: 'CAPTURE-INTRUDER', amountMinor: 100, currency: 'USD', packId: 'credits-20000' },
@@ -148,13 +169,6 @@ const notTenantScoped: Record<string, string> = {
   markAllNotificationsRead: 'the caller’s own notifications (keyed by the caller’s user id)',
   listPlans: 'public catalogue',
   savePlan: 'platform catalogue, platform admins only',
-  createChatCompletion:
-    'gateway: acts for the key’s organization or the OpenAI-Organization the user belongs to (test/e2e/gateway.test.ts, “tenancy and permissions”)',
-  createEmbeddings: 'gateway: the same access as chat completions',
-  createImages: 'gateway: the same access as chat completions',
-  listOpenAiModels: 'gateway: the catalogue plus the caller’s own organization’s custom models',
-  getModelMetrics:
-    'an orgId in the query is authorized like a path orgId (metrics:read); without one, platform admins only (test/e2e/gateway.test.ts, “model metrics”)',
   listProviders: 'platform catalogue, read-only',
   saveProvider: 'platform catalogue, platform admins only',
   patchProvider: 'platform catalogue, platform admins only',
@@ -194,7 +208,7 @@ function fill(route: RouteDefinition, values: Record<string, string>, query?: Re
 /** Everything of B a caller could observe or change. */
 async function snapshotOfB() {
   const token = w.b.accessToken;
-  const [org, members, invitations, roles, clients, credits, models, credentials, rules, subscription, payments] =
+  const [org, members, invitations, roles, clients, credits, models, credentials, rules, subscription, payments, usage] =
     await Promise.all(
       [
         '',
@@ -208,6 +222,7 @@ async function snapshotOfB() {
         '/routing-rules',
         '/subscription',
         '/payments',
+        '/usage',
       ].map((s) => api('GET', `/v1/orgs/${w.orgB}${s}`, { token })),
     );
   const sessions = await api('GET', '/v1/me/sessions', { token });
@@ -229,6 +244,7 @@ async function snapshotOfB() {
     credits: credits!.body,
     subscription: subscription!.body,
     payments: payments!.body,
+    usage: usage!.body,
     sessions: sessions.body.items.map((s: { sessionId: string }) => s.sessionId),
     notifications: notifications.body,
   };
@@ -310,10 +326,18 @@ describe('tenant isolation across the route manifest', () => {
     for (const route of tenantRoutes.filter((r) => r.method === 'GET')) {
       it(`${route.method} ${route.path} answers with 2xx: the sample names B’s own resources`, async () => {
         const sample = samples[route.id]!(w);
-        const res = await api('GET', fill(route, sample.path, sample.query), { token: w.b.accessToken });
+        const res = await api('GET', fill(route, sample.path, sample.query), { token: w.b.accessToken, headers: sample.headers });
         expect(res.status, `${route.id} answered ${res.status}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
       });
     }
+  });
+
+  // The callers are who they say: each works on A, so a refusal below is for B, not a credential that stopped working.
+  it.each(callers)('$name is let into its own organization', async ({ credentials }) => {
+    const own = await api('GET', `/v1/orgs/${w.orgA}`, credentials());
+    expect(own.status, JSON.stringify(own.body)).toBe(200);
+    const models = await api('GET', '/openai/v1/models', credentials());
+    expect(models.status, JSON.stringify(models.body)).toBe(200);
   });
 
   for (const caller of callers) {
@@ -328,8 +352,9 @@ describe('tenant isolation across the route manifest', () => {
           const res = await api(route.method, fill(route, sample.path, sample.query), {
             ...caller.credentials(),
             body: sample.body,
+            headers: sample.headers,
           });
-          expect([401, 403, 404], `${route.id} answered ${res.status}: ${JSON.stringify(res.body)}`).toContain(res.status);
+          expect([403, 404], `${route.id} answered ${res.status}: ${JSON.stringify(res.body)}`).toContain(res.status);
           expect(await snapshotOfB()).toEqual(before);
         });
       }
