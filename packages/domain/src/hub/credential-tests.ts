@@ -35,13 +35,18 @@ async function minimalCall(target: Target, operation: GatewayOperation, options:
   }
 }
 
-/** Calls the provider once through the credential, stores the outcome on it, and answers it. */
+/**
+ * Calls the provider once through the credential, stores the outcome on it, and answers it.
+ * `preloaded`: an organization's credential as its route read it with the authorization
+ * (`credentialReads`).
+ */
 export async function testCredential(
   owner: Owner,
   credentialId: string,
   options: { timeoutMs?: number } = {},
+  preloaded?: readonly unknown[],
 ): Promise<CredentialTest> {
-  const { target, operation } = await getCredentialForCall(owner, credentialId);
+  const { target, operation } = await getCredentialForCall(owner, credentialId, preloaded);
   await adapterFor(target.adapter); // loaded before the clock starts: the time is the provider's
   const started = performance.now();
   let error: CredentialTestError | undefined;

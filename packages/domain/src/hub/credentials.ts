@@ -284,14 +284,28 @@ export async function listCredentials(owner: Owner, options: { cursor?: string; 
  * profile is read in the same request and a deleted account refused (the routes say
  * `refusesDeletedAccount`). An organization's were authorized through a membership already.
  */
-async function readCredential(owner: Owner, credentialId: string) {
+type CredentialRead = [CredentialItem | null, { defaults?: unknown; version?: number } | null, { providers?: unknown } | null];
+
+/**
+ * What reading an organization's credential reads: the credential, the owner's defaults and the
+ * provider catalogue. A route can make these reads with its authorization, in one request
+ * (`httpHandler`'s `preload`), and hand them over from `access.preloaded`.
+ */
+export const credentialReads = (ownerKey: string, credentialId: string) => [
+  { op: hubDb.credential.get({ owner: ownerKey, credentialId }), entity: hubDb.credential },
+  { op: hubDb.credentialDefaults.get({ owner: ownerKey }), entity: hubDb.credentialDefaults },
+  { op: hubDb.providerCatalogue.get({ owner: PLATFORM }), entity: hubDb.providerCatalogue },
+];
+
+async function readCredential(owner: Owner, credentialId: string, preloaded?: readonly unknown[]) {
   const byUser = owner.kind !== 'org';
-  const [item, defaultsItem, catalogue, account] = (await transactGet<unknown[]>([
-    { op: hubDb.credential.get({ owner: owner.key, credentialId }), entity: hubDb.credential },
-    { op: hubDb.credentialDefaults.get({ owner: owner.key }), entity: hubDb.credentialDefaults },
-    { op: hubDb.providerCatalogue.get({ owner: PLATFORM }), entity: hubDb.providerCatalogue },
-    ...(byUser ? [accountRead(owner.actorId)] : []),
-  ])) as [CredentialItem | null, { defaults?: unknown; version?: number } | null, { providers?: unknown } | null, User | null];
+  const [item, defaultsItem, catalogue, account] =
+    !byUser && preloaded?.length === 3
+      ? (preloaded as CredentialRead)
+      : ((await transactGet<unknown[]>([
+          ...credentialReads(owner.key, credentialId),
+          ...(byUser ? [accountRead(owner.actorId)] : []),
+        ])) as [...CredentialRead, User | null]);
   if (byUser && isAccountDeleted(account)) throw accountGone();
   if (!item) throw notFound(credentialId);
   return { item, defaults: defaultsOf(defaultsItem), catalogue };
@@ -445,9 +459,9 @@ export function modelToTest(
  * the kind of call and a target for the model to test (`modelToTest`). One read; the key is
  * decrypted. A credential with no model to call (no default model, none in the catalogue) is a 422.
  */
-export async function getCredentialForCall(owner: Owner, credentialId: string) {
+export async function getCredentialForCall(owner: Owner, credentialId: string, preloaded?: readonly unknown[]) {
   const [{ item, defaults, catalogue }, platform] = await Promise.all([
-    readCredential(owner, credentialId),
+    readCredential(owner, credentialId, preloaded),
     cachedSnapshot(PLATFORM),
   ]);
   const provider = liveProviderOf(catalogue, item.providerSlug, 'providerSlug');
