@@ -20,6 +20,7 @@
  *   billingJobsSchedule   schedule of the subscription jobs (default `rate(1 hour)`)
  *   dailyUsageSchedule    schedule of the daily usage aggregation (default `cron(30 0 * * ? *)`)
  *   stripeSecretName      Secrets Manager secret with Stripe's apiKey and webhookSecret (default `platform-<stage>/stripe`)
+ *   tracing               `xray` (default: Lambda's active tracing) or `powertools` (`TRACING=powertools` on every function: the Powertools Tracer)
  * Secret names default to `platform-<stage>/<provider>-...`; see infra/README.md.
  */
 import { App, Validations } from 'aws-cdk-lib';

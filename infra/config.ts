@@ -46,7 +46,16 @@ export interface PlatformConfig {
   holdSweepSchedule: string;
   /** Secrets Manager secret holding Stripe's `{ "apiKey": "sk_…", "webhookSecret": "whsec_…" }`. */
   stripeSecretName: string;
+  /** `powertools` sets `TRACING=powertools` on every function, adding the Powertools Tracer to Lambda's active tracing. */
+  tracing: FunctionTracing;
 }
+
+/**
+ * `xray`: Lambda's active tracing alone, one segment per invocation. `powertools`: the route
+ * handlers, scheduled jobs and stream consumers also run the Powertools Tracer (a subsegment for the handler with its
+ * cold start, response or error), at the cold-start cost of the X-Ray SDK it loads.
+ */
+export type FunctionTracing = 'xray' | 'powertools';
 
 export const APP_NAME = 'platform';
 
@@ -104,7 +113,16 @@ export function readConfig(node: Context): PlatformConfig {
     modelMetricsSchedule: str(node, 'modelMetricsSchedule') ?? 'rate(1 minute)',
     holdSweepSchedule: str(node, 'holdSweepSchedule') ?? 'rate(5 minutes)',
     stripeSecretName: str(node, 'stripeSecretName') ?? `${prefix}/stripe`,
+    tracing: readTracing(node),
   };
+}
+
+/**
+ * The `tracing` switch. Each PlatformFunction reads it from its own node as well, so that it
+ * reaches every function, whichever stack builds it, without being passed along.
+ */
+export function readTracing(node: Context): FunctionTracing {
+  return oneOf(node, 'tracing', ['xray', 'powertools'] as const) ?? 'xray';
 }
 
 /**

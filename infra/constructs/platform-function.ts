@@ -4,6 +4,7 @@ import { ApplicationLogLevel, Architecture, LoggingFormat, Runtime, SystemLogLev
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { readTracing } from '../config.ts';
 import { lockFile, repoRoot } from '../paths.ts';
 import { NODEJS_BUNDLING, type FunctionBundles } from './bundles.ts';
 import { acknowledge } from './nag.ts';
@@ -27,7 +28,8 @@ export interface PlatformFunctionProps {
 
 /**
  * One Lambda function the platform's way: Node.js 22 on arm64, an ESM bundle built by the
- * local esbuild (no Docker) with the AWS SDK inside (see `esbuild.ts`), X-Ray tracing,
+ * local esbuild (no Docker) with the AWS SDK inside (see `esbuild.ts`), X-Ray tracing (and
+ * the Powertools Tracer with the `tracing` context switch),
  * JSON logs into its own log group with a retention, and a role of its own that starts
  * with nothing but writing to that log group (no AWSLambdaBasicExecutionRole).
  */
@@ -76,6 +78,8 @@ export class PlatformFunction extends Construct {
       tracing: Tracing.ACTIVE,
       environment: {
         AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+        // The route handlers load the Powertools Tracer only then (`tracing()` of packages/http/src/middleware/observe.ts).
+        ...(readTracing(this.node) === 'powertools' ? { TRACING: 'powertools' } : {}),
         ...props.environment,
       },
     });

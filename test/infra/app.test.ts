@@ -109,3 +109,46 @@ describe('the deployed API', () => {
     expect(policies).toHaveLength(invoking.length);
   });
 });
+
+describe('the tracing context switch', () => {
+  /** Every function the platform deploys, in every stack (the CDK's own custom-resource functions have no name of ours). */
+  const platformFunctions = (synthesized: Synthesized) =>
+    resourcesOf(
+      [synthesized.data, synthesized.auth, synthesized.async, synthesized.api, ...synthesized.routeGroups.values()],
+      'AWS::Lambda::Function',
+    ).filter((fn) => String(fn.Properties.FunctionName ?? '').startsWith('platform-dev-'));
+
+  it('leaves the Powertools Tracer off by default: Lambda’s active tracing alone', () => {
+    const functions = platformFunctions(app);
+    expect(functions.length).toBeGreaterThan(deployed.length);
+    for (const fn of functions) {
+      expect(fn.Properties.TracingConfig, fn.Properties.FunctionName).toEqual({ Mode: 'Active' });
+      expect(fn.Properties.Environment.Variables.TRACING, fn.Properties.FunctionName).toBeUndefined();
+    }
+  });
+
+  let traced: Synthesized;
+  beforeAll(() => {
+    traced = synthPlatform({ routes, context: { tracing: 'powertools' } });
+  });
+
+  it('with `-c tracing=powertools`, sets TRACING=powertools on every function: routes, authorizer, gateway, trigger, jobs, workers', () => {
+    const functions = platformFunctions(traced);
+    expect(functions.length).toBe(platformFunctions(app).length);
+    const names = functions.map((fn) => fn.Properties.FunctionName as string);
+    for (const name of [
+      'platform-dev-getMe',
+      'platform-dev-identity-authorizer',
+      'platform-dev-gateway-openai',
+      'platform-dev-identity-post-confirmation',
+      'platform-dev-job-renewal',
+      'platform-dev-billing-notifications',
+    ])
+      expect(names).toContain(name);
+    for (const fn of functions) {
+      expect(fn.Properties.TracingConfig, fn.Properties.FunctionName).toEqual({ Mode: 'Active' });
+      expect(fn.Properties.Environment.Variables.TRACING, fn.Properties.FunctionName).toBe('powertools');
+    }
+    expect(traced.nagFindings).toEqual([]);
+  });
+});

@@ -19,7 +19,15 @@ describe('deployment settings from CDK context', () => {
       federation: {},
       throttling: { burstLimit: 200, rateLimit: 100 },
       logRetention: 30,
+      tracing: 'xray',
     });
+  });
+
+  it('turn the Powertools Tracer on with `tracing`, and refuse a value it does not know', () => {
+    expect(configWith({ tracing: 'powertools' }).tracing).toBe('powertools');
+    expect(configWith({ tracing: 'xray' }).tracing).toBe('xray');
+    expect(() => configWith({ tracing: 'on' })).toThrow('context "tracing" must be one of xray, powertools');
+    expect(() => configWith({ tracing: true })).toThrow(/tracing/);
   });
 
   it('accept lists and objects as JSON or comma-separated strings, as `-c` gives them', () => {

@@ -1,5 +1,6 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import type { StreamRecord } from '@platform/domain/shared/streams';
+import { traced } from './middleware/observe.ts';
 import { logger } from './observability.ts';
 
 /**
@@ -7,9 +8,10 @@ import { logger } from './observability.ts';
  * `handle`. The first record that fails stops the batch and is reported
  * (`ReportBatchItemFailures`: Lambda retries from it; the records before it are done), with
  * its error logged. Handlers are idempotent, so a redelivered record changes nothing twice.
+ * Traced by the Powertools Tracer with `TRACING=powertools`, as the routes are.
  */
 export function streamConsumer(name: string, handle: (record: StreamRecord) => Promise<void>) {
-  return async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
+  return traced(async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> => {
     for (const record of event.Records as StreamRecord[]) {
       try {
         await handle(record);
@@ -23,5 +25,5 @@ export function streamConsumer(name: string, handle: (record: StreamRecord) => P
       }
     }
     return { batchItemFailures: [] };
-  };
+  });
 }

@@ -1,6 +1,6 @@
-import type middy from '@middy/core';
+import middy from '@middy/core';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { metrics } from '../observability.ts';
 import type { RouteDefinition } from '../route.ts';
 
@@ -39,3 +39,15 @@ export const tracing = (): Middleware | undefined => {
     onError: async (request) => (await load()).onError?.(request as never),
   };
 };
+
+/**
+ * A handler that is not a route's (a scheduled job, a stream consumer) with the Powertools Tracer
+ * when `TRACING=powertools`, as the routes have it; otherwise the handler itself.
+ */
+export function traced<E, R>(handler: (event: E) => Promise<R>): (event: E, context: Context) => Promise<R> {
+  const middleware = tracing();
+  if (!middleware) return handler;
+  return middy<E, R>()
+    .use(middleware as unknown as middy.MiddlewareObj<E, R>)
+    .handler(handler);
+}
