@@ -3,6 +3,7 @@ import { signStripePayload } from '@platform/domain/billing/stripe/signature';
 import {
   api,
   createTeam,
+  errorPaths,
   eventually,
   payCheckout,
   platformAuditEvents,
@@ -216,9 +217,10 @@ describe('the Stripe webhook', () => {
     const orgId = buyer.personalOrgId;
     const sub = (await api('GET', `/v1/orgs/${orgId}/subscription`, { token: buyer.accessToken })).body;
     const metadata = { orgId, planId: 'pro' };
+    expect(sub.providerSubscriptionId).toEqual(expect.any(String));
     const raw = event('invoice.payment_failed', {
       id: 'in_failed',
-      subscription: sub.providerSubscriptionId ?? (await providerSubscriptionOf(orgId)),
+      subscription: sub.providerSubscriptionId,
       payment_intent: `pi_failed_${orgId}`,
       amount_due: 2000,
       currency: 'usd',
@@ -244,12 +246,64 @@ describe('the Stripe webhook', () => {
       message: expect.stringContaining('Your card was declined.'),
     });
   });
+
+  it('keeps the payment method Stripe names on a paid invoice, then the one the subscription switches to, shown with the subscription', async () => {
+    const user = await signUpUser('pay-method');
+    const orgId = user.personalOrgId;
+    const stripeSub = await paidOnStripe(user, 'pm_e2e_first');
+    const read = async () => (await api('GET', `/v1/orgs/${orgId}/subscription`, { token: user.accessToken })).body;
+    expect(await read()).toMatchObject({
+      planId: 'pro',
+      paymentProvider: 'Stripe',
+      providerSubscriptionId: stripeSub,
+      paymentMethodId: 'pm_e2e_first',
+    });
+
+    // The customer changes their card: Stripe tells it with the subscription.
+    const switched = (paymentMethod: string | null) =>
+      event('customer.subscription.updated', {
+        id: stripeSub,
+        object: 'subscription',
+        status: 'active',
+        cancel_at_period_end: false,
+        default_payment_method: paymentMethod,
+        metadata: { orgId },
+      });
+    const updated = switched('pm_e2e_second');
+    expect((await webhook(updated, signStripePayload(updated, secret()))).body.outcome).toBe('applied');
+    expect(await read()).toMatchObject({ providerSubscriptionId: stripeSub, paymentMethodId: 'pm_e2e_second' });
+    // One that names none (the customer's default applies at Stripe) leaves the one known here.
+    const unnamed = switched(null);
+    expect((await webhook(unnamed, signStripePayload(unnamed, secret()))).body.outcome).toBe('applied');
+    expect((await read()).paymentMethodId).toBe('pm_e2e_second');
+  });
 });
 
-/** The provider subscription is not in the API's answer; the payments list names it through its invoice's plan. */
-async function providerSubscriptionOf(orgId: string) {
-  const { billingDb } = await import('@platform/domain/billing/entities');
-  return (await billingDb.subscription.get({ orgId }).go()).data!.providerSubscriptionId!;
+/** A Free organization moved to Pro by a signed `invoice.paid` of a new Stripe subscription; answers its id. */
+async function paidOnStripe(user: SignedInUser, paymentMethod: string) {
+  const orgId = user.personalOrgId;
+  const sub = (await api('GET', `/v1/orgs/${orgId}/subscription`, { token: user.accessToken })).body;
+  const stripeSub = `sub_e2e_${orgId.slice(-12)}`;
+  const metadata = { orgId, planId: 'pro' };
+  const raw = event('invoice.paid', {
+    id: `in_e2e_${orgId.slice(-12)}`,
+    object: 'invoice',
+    subscription: stripeSub,
+    payment_intent: `pi_e2e_method_${orgId.slice(-12)}`,
+    default_payment_method: paymentMethod,
+    amount_paid: 2000,
+    amount_due: 2000,
+    currency: 'usd',
+    subscription_details: { metadata },
+    lines: {
+      data: [
+        { metadata, period: { start: Math.floor(Date.now() / 1000), end: Math.floor(Date.parse(sub.currentPeriodEnd) / 1000) } },
+      ],
+    },
+  });
+  const res = await webhook(raw, signStripePayload(raw, secret()));
+  expect(res.body).toMatchObject({ received: true, outcome: 'applied' });
+  return stripeSub;
 }
 
 describe('payments recorded by a platform admin', () => {
@@ -294,6 +348,39 @@ describe('payments recorded by a platform admin', () => {
     const monthAfterTrial = new Date(trial.body.trialEnd);
     monthAfterTrial.setUTCMonth(monthAfterTrial.getUTCMonth() + 1);
     expect(sub).toMatchObject({ status: 'Active', paidThrough: monthAfterTrial.toISOString() });
+  });
+
+  it('put a Stripe-billed plan on PayPal: the Stripe card goes, a billing agreement named with a plan’s payment shows', async () => {
+    const user = await signUpUser('pay-method-paypal');
+    const orgId = user.personalOrgId;
+    await paidOnStripe(user, 'pm_e2e_card');
+    const read = async () => (await api('GET', `/v1/orgs/${orgId}/subscription`, { token: user.accessToken })).body;
+    const pay = (reference: string, extra: object) =>
+      api('POST', `/v1/admin/orgs/${orgId}/payments`, {
+        token: admin.accessToken,
+        body: { provider: 'PayPal', reference, amountMinor: 2000, currency: 'USD', ...extra },
+      });
+
+    expect((await pay(`CAPTURE-A-${orgId.slice(-8)}`, { planId: 'pro' })).status).toBe(201);
+    const onPayPal = await read();
+    expect(onPayPal).toMatchObject({ planId: 'pro', paymentProvider: 'PayPal' });
+    expect({ stripe: onPayPal.providerSubscriptionId, method: onPayPal.paymentMethodId }).toEqual({
+      stripe: undefined,
+      method: undefined,
+    });
+
+    const agreement = `B-${orgId.slice(-12).toUpperCase()}`;
+    expect((await pay(`CAPTURE-B-${orgId.slice(-8)}`, { planId: 'pro', paymentMethodId: agreement })).status).toBe(201);
+    expect(await read()).toMatchObject({ paymentProvider: 'PayPal', paymentMethodId: agreement });
+    // The next PayPal payment that names none leaves it.
+    expect((await pay(`CAPTURE-C-${orgId.slice(-8)}`, { planId: 'pro' })).status).toBe(201);
+    expect((await read()).paymentMethodId).toBe(agreement);
+
+    // A credit pack changes no subscription: naming a payment method with it is a 400 saying so.
+    const pack = await pay(`CAPTURE-D-${orgId.slice(-8)}`, { packId: 'credits-1000', paymentMethodId: 'B-OTHER' });
+    expect(pack.status).toBe(400);
+    expect(errorPaths(pack.body)).toContain('body.paymentMethodId');
+    expect((await read()).paymentMethodId).toBe(agreement);
   });
 
   it('put an organization on a plan billed through Odoo; a sale order belongs to one organization', async () => {

@@ -176,6 +176,45 @@ describe('Stripe webhooks (DynamoDB Local)', () => {
     expect(await orgPlan(orgId)).toBe('free');
   });
 
+  it('keep the payment method of the newest subscription event: an older one arriving late, or a stale invoice, changes nothing', async () => {
+    const orgId = await newOrg();
+    const { currentPeriodStart, currentPeriodEnd } = await getSubscription(orgId);
+    const paid = invoice(orgId, 'pro', { sub: 'sub_M', intent: `pi_M${orgId}`, period: [ago(0), currentPeriodEnd] });
+    expect((await deliver(stripeEvent('invoice.paid', { ...paid, default_payment_method: 'pm_invoice' }))).outcome).toBe(
+      'applied',
+    );
+    expect(await getSubscription(orgId)).toMatchObject({ providerSubscriptionId: 'sub_M', paymentMethodId: 'pm_invoice' });
+
+    const t = Math.floor(Date.now() / 1000);
+    const update = (created: number, paymentMethod: string) =>
+      stripeEvent(
+        'customer.subscription.updated',
+        {
+          id: 'sub_M',
+          object: 'subscription',
+          status: 'active',
+          cancel_at_period_end: false,
+          default_payment_method: paymentMethod,
+          metadata: { orgId },
+        },
+        created,
+      );
+    const newer = update(t + 20, 'pm_newer');
+    expect((await deliver(newer)).outcome).toBe('applied');
+    expect((await deliver(update(t + 10, 'pm_older'))).outcome).toBe('stale');
+    expect((await deliver(newer)).outcome).toBe('duplicate-event');
+    // An invoice of the period before this one, delivered late: recorded, and the card stays.
+    const behind = invoice(orgId, 'pro', {
+      sub: 'sub_M',
+      intent: `pi_M_behind${orgId}`,
+      period: [addMonths(currentPeriodStart, -1), currentPeriodStart],
+    });
+    expect((await deliver(stripeEvent('invoice.paid', { ...behind, default_payment_method: 'pm_behind' }))).outcome).toBe(
+      'stale',
+    );
+    expect((await getSubscription(orgId)).paymentMethodId).toBe('pm_newer');
+  });
+
   it('credit a pack once, whichever of payment_intent.succeeded and checkout.session.completed comes first', async () => {
     for (const order of [0, 1]) {
       const orgId = await newOrg();
@@ -312,7 +351,8 @@ describe('Stripe webhooks (DynamoDB Local)', () => {
   });
 
   it('apply nothing for an organization that does not exist: no credits, no payment, no ledger, even delivered twice', async () => {
-    const ghost = `org_doesnotexist${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+    // Shaped like an organization id (one that is not is no organization of ours at all: `ignored`).
+    const ghost = `org_doesnotexist${randomUUID().replace(/-/g, '').slice(0, 14)}`;
     const intent = `pi_ghost_${ghost}`;
     const metadata = { orgId: ghost, kind: 'credit-pack', packId: 'credits-20000' };
     const pack = stripeEvent('payment_intent.succeeded', { id: intent, amount: 15000, currency: 'usd', metadata });

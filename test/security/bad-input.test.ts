@@ -1,6 +1,7 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import * as z from 'zod';
 import { routes } from '@platform/api/manifest';
+import { signStripePayload } from '@platform/domain/billing/stripe/signature';
 import type { RouteDefinition } from '@platform/http/route';
 import { api, signUpUser, type SignedInUser, type ApiResponse } from '../helpers/api.ts';
 
@@ -78,6 +79,91 @@ function bodyFields(route: RouteDefinition): string[] {
   return Object.keys(schema.properties ?? {});
 }
 
+/** Signed Stripe events, well formed, whose metadata names something that is no organization of ours. */
+function foreignStripeEvents() {
+  const at = Date.now();
+  const huge = 'x'.repeat(3000);
+  const objects: Array<[string, object]> = [
+    [
+      'payment_intent.succeeded',
+      { id: `pi_bad_${at}`, amount: 1, currency: 'usd', metadata: { orgId: huge, kind: 'credit-pack', packId: 'credits-1000' } },
+    ],
+    [
+      'checkout.session.completed',
+      { id: 'cs_bad', mode: 'subscription', subscription: 'sub_bad', metadata: { orgId: huge, kind: 'plan', planId: 'pro' } },
+    ],
+    [
+      'invoice.paid',
+      {
+        id: 'in_bad',
+        subscription: 'sub_bad',
+        currency: 'usd',
+        subscription_details: { metadata: { orgId: huge, planId: 'pro' } },
+      },
+    ],
+    ['customer.subscription.updated', { id: 'sub_bad', status: 'active', metadata: { orgId: 'org_../../etc' } }],
+    ['customer.subscription.deleted', { id: 'sub_bad', status: 'canceled', metadata: { orgId: '𝔘'.repeat(600) } }],
+  ];
+  return objects.map(([type, object], i) =>
+    JSON.stringify({ id: `evt_bad_input_${at}_${i}`, type, created: Math.floor(at / 1000), data: { object } }),
+  );
+}
+
+/**
+ * Routes that read their body raw (a provider's signed webhook: the signature covers the exact
+ * bytes), so they have no body schema for the cases above to come from. Each says how a body is
+ * signed, so that a signed body that is not what the route takes is judged too, past the signature,
+ * and which signed bodies are well formed but not for us: a provider retries an error for days,
+ * so those are acknowledged (200), never a 5xx.
+ */
+const RAW_BODY: Record<string, { header: string; sign: (raw: string) => string; foreign: () => string[] }> = {
+  stripeWebhook: {
+    header: 'stripe-signature',
+    sign: (raw) => signStripePayload(raw, inject('cloud').env.STRIPE_WEBHOOK_SECRET!),
+    foreign: foreignStripeEvents,
+  },
+};
+/** A public write with no body schema reads its body itself. */
+const readsRawBody = (route: RouteDefinition) => route.auth === 'public' && route.method !== 'GET' && !route.schemas.body;
+
+const now = () => Math.floor(Date.now() / 1000);
+const BAD_SIGNATURES = [
+  'garbage',
+  '',
+  't=,v1=',
+  't=abc,v1=zz',
+  `t=${'9'.repeat(40)},v1=${'a'.repeat(64)}`,
+  `v1=${'a'.repeat(64)}`,
+  `t=${now()}`,
+  `t=${now()},v1=${'g'.repeat(64)}`,
+  `t=${now()},v1=${'a'.repeat(63)}`,
+  `t=${now()},${Array.from({ length: 100 }, () => `v1=${'a'.repeat(64)}`).join(',')}`,
+];
+/** Signed, so they pass the signature: none is an event the route takes. */
+const NOT_AN_EVENT = [
+  ...MALFORMED,
+  '',
+  'not json',
+  '{"id":"evt_1"}',
+  JSON.stringify({ id: 'evt_1', type: 'invoice.paid', created: 'yesterday', data: { object: {} } }),
+  JSON.stringify({ id: 'x'.repeat(300), type: 'invoice.paid', created: 1, data: { object: {} } }),
+  JSON.stringify({ id: 'evt_1', type: 'invoice.paid', created: 1, data: { object: { id: 'in_1', currency: 5 } } }),
+  JSON.stringify({ id: 'evt_1', type: 'payment_intent.succeeded', created: 1, data: { object: { id: ['pi'] } } }),
+  JSON.stringify({ id: 'evt_1', type: 'x'.repeat(1000), created: 1, data: { object: {} } }),
+  '{"pad":"' + 'x'.repeat(300_000) + '"}',
+];
+
+/** Which of the cases below a route gets: every route that takes any input gets some. */
+function casesOf(route: RouteDefinition) {
+  return {
+    credentials: route.auth !== 'public',
+    ids: route.path.includes('{'),
+    body: !!route.schemas.body,
+    rawBody: readsRawBody(route),
+    query: !!route.schemas.query,
+  };
+}
+
 const served = routes;
 
 describe('bad input never reaches a 5xx, across the route manifest', () => {
@@ -86,7 +172,9 @@ describe('bad input never reaches a 5xx, across the route manifest', () => {
     const credentials = () => (route.auth === 'public' ? {} : { token: user.accessToken });
     const label = `${route.method} ${route.path}`;
 
-    if (route.auth !== 'public') {
+    const cases = casesOf(route);
+
+    if (cases.credentials) {
       it(`${label}: no credentials, or a forged token → 401`, async () => {
         const path = fill(route, (n) => validIds[n]!);
         expectClientError(await api(route.method, path), `${label} without credentials`);
@@ -96,7 +184,7 @@ describe('bad input never reaches a 5xx, across the route manifest', () => {
       });
     }
 
-    if (route.path.includes('{')) {
+    if (cases.ids) {
       it(`${label}: malformed ids → 4xx`, async () => {
         for (const bad of BAD_IDS) {
           const path = fill(route, () => bad);
@@ -105,7 +193,7 @@ describe('bad input never reaches a 5xx, across the route manifest', () => {
       });
     }
 
-    if (route.schemas.body) {
+    if (cases.body) {
       it(`${label}: malformed JSON, wrong types and oversized strings → 4xx`, async () => {
         const path = fill(route, (n) => validIds[n]!);
         for (const raw of MALFORMED)
@@ -134,7 +222,37 @@ describe('bad input never reaches a 5xx, across the route manifest', () => {
       });
     }
 
-    if (route.schemas.query) {
+    if (cases.rawBody) {
+      it(`${label}: a raw body with no signature, a garbage signature, not JSON, not an event, or oversized → 4xx; not ours → 200`, async () => {
+        const raw = RAW_BODY[route.id]!;
+        const path = fill(route, (n) => validIds[n]!);
+        const send = (body: string, signature?: string, type = 'application/json') =>
+          api(route.method, path, {
+            rawBody: body,
+            headers: { 'content-type': type, ...(signature !== undefined ? { [raw.header]: signature } : {}) },
+          });
+        const event = JSON.stringify({ id: 'evt_bad_input', type: 'customer.created', created: now(), data: { object: {} } });
+        expectClientError(await send(event), `${label} unsigned`);
+        for (const body of MALFORMED) expectClientError(await send(body), `${label} unsigned body ${body.slice(0, 30)}`);
+        expectClientError(await send('a=b', undefined, 'application/x-www-form-urlencoded'), `${label} unsigned form body`);
+        for (const signature of BAD_SIGNATURES)
+          expectClientError(await send(event, signature), `${label} signature ${signature.slice(0, 40)}`);
+        // Signed for another body: the signature covers the exact bytes.
+        expectClientError(await send(event.replace('customer', 'Customer'), raw.sign(event)), `${label} body changed`);
+        for (const body of NOT_AN_EVENT)
+          expectClientError(await send(body, raw.sign(body)), `${label} signed body ${body.slice(0, 40)}`);
+        for (const body of raw.foreign()) {
+          const res = await send(body, raw.sign(body));
+          expect(res.status, `${label} signed, not ours: ${body.slice(0, 80)} → ${res.status}`).toBe(200);
+        }
+        const oversized = 'x'.repeat(1024 * 1024 + 1);
+        const tooBig = await send(oversized, raw.sign(oversized));
+        expectClientError(tooBig, `${label} oversized body`);
+        expect(tooBig.status).toBe(413);
+      });
+    }
+
+    if (cases.query) {
       it(`${label}: bad query parameters → 4xx`, async () => {
         // The fuzz user's own organization: the request gets past authorization to the query.
         const path = fill(route, (n) => (n === 'orgId' ? user.personalOrgId : validIds[n]!));
@@ -155,6 +273,19 @@ describe('bad input never reaches a 5xx, across the route manifest', () => {
       });
     }
   }
+
+  it('gives every route that takes input its cases, a raw-body route (a webhook) included', () => {
+    // Only what takes no input at all gets none: a public GET with no parameters.
+    const uncovered = served
+      .filter((route) => !Object.values(casesOf(route)).some(Boolean))
+      .filter((route) => route.method !== 'GET' || route.path.includes('{') || route.schemas.query)
+      .map((route) => route.id);
+    expect(uncovered).toEqual([]);
+    const rawBodyRoutes = served.filter(readsRawBody).map((route) => route.id);
+    expect(rawBodyRoutes).toContain('stripeWebhook');
+    // A new raw-body route says how it is signed here, or its cases cannot run.
+    expect(rawBodyRoutes.filter((id) => !RAW_BODY[id])).toEqual([]);
+  });
 
   it('answers unknown paths and methods with problem+json', async () => {
     expectProblem(await api('GET', '/v1/nope'), 'unknown path');

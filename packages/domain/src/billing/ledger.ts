@@ -8,8 +8,22 @@ import { pageOf } from '../shared/pages.ts';
  * The one API other capabilities use to move credits (the gateway, generation, training):
  * grant / purchase / adjust / debit apply a signed amount, refund gives back (part of) a
  * charge; reserve → settle or release holds credits for work in flight. Each call is one
- * DynamoDB transaction, applies once per idempotency key (the key reused for another
- * operation is a 409), and never takes `available` below zero.
+ * DynamoDB transaction and never takes `available` below zero.
+ *
+ * What changes the balance (`available + reserved`) is a ledger row (CreditTransaction), keyed
+ * by the caller's idempotency key: a retry answers the first row, the key reused for another
+ * operation is a 409. So the ledger's sum is the balance.
+ *
+ * A hold changes no balance, so it writes no ledger row: `reserve` moves credits from
+ * `available` to `reserved`, and `release` moves them back. The hold is its own item
+ * (CreditReservation, keyed by organization and `reservationId`, the caller's idempotency key),
+ * put only if that id is new, in the transaction that moves the credits: a retry with the same
+ * amount answers the same hold, another amount is a 409. It closes once, `held` → `settled` or
+ * `released` under the condition that it is still held; a closed hold stays 30 days (TTL), so
+ * its id keeps answering it until then. Only settling charges, and that is one ledger row,
+ * `settle:<reservationId>`, naming the hold and what it held (a lease's hold that calls drew
+ * from settles what they drew, even when released). A client sees open holds as
+ * `reserved` in GET /v1/orgs/{orgId}/credits, and each settled one as its row in the ledger.
  */
 export const RESERVATION_SHARDS = 16;
 const DEFAULT_HOLD_MINUTES = 30;
@@ -224,9 +238,10 @@ export async function debit(
 }
 
 /**
- * Holds credits for work in flight. `reservationId` is the caller's idempotency key: a retry
- * returns the same hold. The hold ends by `settle` (the real cost) or `release` (nothing
- * charged), exactly once; a sweep releases holds left past `expiresAt`.
+ * Holds credits for work in flight: the hold item and `available` → `reserved`, no ledger row
+ * (the balance is unchanged). `reservationId` is the caller's idempotency key: a retry returns
+ * the same hold. The hold ends by `settle` (the real cost, one ledger row) or `release` (nothing
+ * charged, no row), exactly once; a sweep releases holds left past `expiresAt`.
  */
 export async function reserve(
   orgId: string,

@@ -260,6 +260,8 @@ export interface ManualPaymentInput {
   currency: string;
   method?: string;
   odooSaleOrderId?: string;
+  /** A plan's payment only: the provider's reference of the payment method it charges (a PayPal billing agreement, say). */
+  paymentMethodId?: string;
   planId?: string;
   packId?: string;
 }
@@ -321,7 +323,7 @@ export async function recordManualPayment(access: OrgAccess, input: ManualPaymen
   const { payment: recorded, outcome } = await recordBilling({
     orgId: access.orgId,
     payment,
-    ...effectsOf(payment),
+    ...effectsOf(payment, { paymentMethodId: input.paymentMethodId }),
     writes,
     guardConflict,
   });

@@ -105,6 +105,11 @@ export const subscriptionResponse = z.object({
   cancelledAt: z.string().optional(),
   pendingPlanId: z.string().optional().describe('A cheaper plan that starts at the end of the period'),
   paymentProvider: z.enum(PAYMENT_PROVIDERS).optional(),
+  providerSubscriptionId: z.string().optional().describe('The subscription’s id at its payment provider (Stripe’s `sub_…`)'),
+  paymentMethodId: z
+    .string()
+    .optional()
+    .describe('The id of the payment method the provider charges (Stripe’s `pm_…`): a reference, not card details'),
   paidThrough: z.string().optional().describe('Paid plans: the end of the last period paid for'),
   graceUntil: z.string().optional().describe('A payment is due: unpaid by then, the subscription is suspended'),
   suspendedAt: z.string().optional(),
@@ -178,11 +183,20 @@ export const manualPaymentBody = z
       .string()
       .regex(/^[A-Za-z0-9_./-]{1,64}$/, 'An Odoo sale order reference')
       .optional(),
+    paymentMethodId: z
+      .string()
+      .regex(/^[A-Za-z0-9_.:/-]{3,255}$/, 'The provider’s reference of the payment method')
+      .optional()
+      .describe('With a planId: the payment method the provider charges for the plan, shown on the subscription'),
     planId: planIdField.optional(),
     packId: packIdField.optional(),
   })
   .strict()
-  .refine((b) => (b.planId === undefined) !== (b.packId === undefined), 'Name the planId or the packId it paid for');
+  .refine((b) => (b.planId === undefined) !== (b.packId === undefined), 'Name the planId or the packId it paid for')
+  .refine((b) => b.paymentMethodId === undefined || b.planId !== undefined, {
+    message: 'Only a plan’s payment names a payment method: a credit pack changes no subscription',
+    path: ['paymentMethodId'],
+  });
 
 export const webhookResponse = z.object({
   received: z.literal(true),

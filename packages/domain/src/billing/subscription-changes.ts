@@ -151,6 +151,7 @@ export interface PlanPayment {
   planId: string;
   provider: NonNullable<Subscription['paymentProvider']>;
   providerSubscriptionId?: string;
+  /** The provider's id of the payment method it charges (Stripe's `pm_…`); absent, the one on file stays if the provider does. */
   paymentMethodId?: string;
   odooSaleOrderId?: string;
   /** The period the provider says it paid for (Stripe invoices); a manual payment pays one period. */
@@ -197,7 +198,8 @@ export function planPaid(sub: Subscription, payment: PlanPayment, ctx: Context):
   next.paymentProvider = payment.provider;
   if (payment.provider === 'Stripe') next.providerSubscriptionId = payment.providerSubscriptionId ?? sub.providerSubscriptionId;
   else next.providerSubscriptionId = undefined;
-  if (payment.paymentMethodId) next.paymentMethodId = payment.paymentMethodId;
+  // A payment method belongs to its provider: another provider's payment leaves none of the old one's.
+  next.paymentMethodId = payment.paymentMethodId ?? (payment.provider === sub.paymentProvider ? sub.paymentMethodId : undefined);
   if (payment.odooSaleOrderId) next.odooSaleOrderId = payment.odooSaleOrderId;
   if (!payment.activationOnly) {
     const unpaidFrom = sub.status === 'Trial' ? (sub.trialEnd ?? sub.currentPeriodEnd) : sub.currentPeriodStart;

@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { ValidationError } from '../../shared/errors.ts';
+import { idOf } from '../../shared/schemas.ts';
 import type { Subscription } from '../entities.ts';
 import { canTake } from '../lifecycle.ts';
 import { effectsOf, recordBilling, type BillingOutcome, type EventInput, type PaymentInput } from '../payments.ts';
@@ -20,8 +21,14 @@ import { verifyStripeSignature } from './signature.ts';
  *   seconds: one of the same second still applies), or about a subscription that is no
  *   longer the organization's, changes nothing. So do invoices for a period already behind.
  * Any other event type is acknowledged and ignored.
+ *
+ * The subscription's payment method (`paymentMethodId`) is the `default_payment_method` Stripe
+ * names on a paid invoice or on the subscription itself (set by Checkout, changed when the
+ * customer updates their card): whichever of those events applies last. A credit pack's payment
+ * intent names the card of that one purchase, not the plan's, so it is not taken from there.
  */
 const metadata = z.record(z.string(), z.string().nullable()).nullish();
+const orgIdShape = idOf('org');
 const id = z.string().min(1).max(255);
 
 const eventSchema = z.object({
@@ -46,6 +53,7 @@ const invoice = z.object({
   id,
   subscription: id.nullish(),
   payment_intent: id.nullish(),
+  default_payment_method: id.nullish(),
   amount_paid: z.number().int().default(0),
   amount_due: z.number().int().default(0),
   currency: z.string(),
@@ -72,11 +80,20 @@ const subscription = z.object({
   id,
   status: z.string(),
   cancel_at_period_end: z.boolean().default(false),
+  default_payment_method: id.nullish(),
   metadata,
 });
 
 const isoOf = (seconds: number) => new Date(seconds * 1000).toISOString();
 const meta = (value: z.infer<typeof metadata>, key: string) => value?.[key] ?? undefined;
+/**
+ * The organization the metadata names, if it is shaped like one of ours: anything else (another
+ * system's metadata on a shared Stripe account) is no organization here, and is never used as a key.
+ */
+const orgOf = (value: z.infer<typeof metadata>) => {
+  const orgId = meta(value, 'orgId');
+  return orgIdShape.safeParse(orgId).success ? orgId : undefined;
+};
 
 function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
   const result = schema.safeParse(value);
@@ -91,7 +108,7 @@ const ignore = (event: EventInput, orgId?: string) => recordBilling({ event, org
 
 async function onCheckoutCompleted(event: EventInput, object: unknown): Promise<Handled> {
   const session = parse(checkoutSession, object);
-  const orgId = meta(session.metadata, 'orgId');
+  const orgId = orgOf(session.metadata);
   const kind = meta(session.metadata, 'kind');
   if (!orgId) return ignore(event);
   if (session.mode === 'payment' && kind === 'credit-pack' && session.payment_intent && session.payment_status === 'paid') {
@@ -134,7 +151,7 @@ function invoicePayment(event: EventInput, object: unknown, status: 'succeeded' 
   const inv = parse(invoice, object);
   const line = inv.lines?.data[0];
   const md = inv.subscription_details?.metadata ?? line?.metadata;
-  const orgId = meta(md, 'orgId');
+  const orgId = orgOf(md);
   const planId = meta(md, 'planId');
   if (!orgId || !planId || !inv.subscription) return undefined;
   const payment: PaymentInput | undefined = inv.payment_intent
@@ -154,16 +171,20 @@ function invoicePayment(event: EventInput, object: unknown, status: 'succeeded' 
         ...(status === 'failed' ? { failureMessage: inv.last_finalization_error?.message ?? 'The charge failed' } : {}),
       }
     : undefined;
-  return { orgId, planId, subscriptionId: inv.subscription, period: line?.period, payment };
+  const paymentMethodId = inv.default_payment_method ?? undefined;
+  return { orgId, planId, subscriptionId: inv.subscription, period: line?.period, payment, paymentMethodId };
 }
 
 async function onInvoice(event: EventInput, object: unknown, status: 'succeeded' | 'failed'): Promise<Handled> {
   const found = invoicePayment(event, object, status);
   if (!found) return ignore(event);
-  const { orgId, payment } = found;
+  const { orgId, payment, paymentMethodId } = found;
   const ofDeletedOrganization = stopsBilling(found.subscriptionId);
   if (payment)
-    return { orgId, ...(await recordBilling({ event, orgId, payment, ...effectsOf(payment), ofDeletedOrganization })) };
+    return {
+      orgId,
+      ...(await recordBilling({ event, orgId, payment, ...effectsOf(payment, { paymentMethodId }), ofDeletedOrganization })),
+    };
   // Nothing charged (a trial's first invoice): the plan starts, no payment to record.
   if (status === 'failed') return ignore(event, orgId);
   const change = (sub: Subscription, ctx: changes.Context) =>
@@ -173,6 +194,7 @@ async function onInvoice(event: EventInput, object: unknown, status: 'succeeded'
         planId: found.planId,
         provider: 'Stripe',
         providerSubscriptionId: found.subscriptionId,
+        paymentMethodId,
         ...(found.period ? { periodStart: isoOf(found.period.start), periodEnd: isoOf(found.period.end) } : {}),
       },
       ctx,
@@ -182,7 +204,7 @@ async function onInvoice(event: EventInput, object: unknown, status: 'succeeded'
 
 async function onPaymentIntent(event: EventInput, object: unknown, status: 'succeeded' | 'failed'): Promise<Handled> {
   const intent = parse(paymentIntent, object);
-  const orgId = meta(intent.metadata, 'orgId');
+  const orgId = orgOf(intent.metadata);
   // Invoices' payment intents carry no metadata of ours: the invoice events apply those.
   if (!orgId || meta(intent.metadata, 'kind') !== 'credit-pack') return ignore(event, orgId);
   const payment: PaymentInput = {
@@ -202,14 +224,19 @@ async function onPaymentIntent(event: EventInput, object: unknown, status: 'succ
 
 async function onSubscription(event: EventInput, object: unknown, deleted: boolean): Promise<Handled> {
   const stripeSub = parse(subscription, object);
-  const orgId = meta(stripeSub.metadata, 'orgId');
+  const orgId = orgOf(stripeSub.metadata);
   if (!orgId) return ignore(event);
   const change = (sub: Subscription, ctx: changes.Context): changes.Outcome | 'stale' | undefined => {
     if (sub.providerSubscriptionId !== stripeSub.id) return undefined;
     // `created` counts seconds: an event of the same second as the last one applied is not
     // older, and Stripe sends a subscription's events in order, so it is the latest word.
     if (event.created < (sub.providerEventAt ?? 0)) return 'stale';
-    const seen = { ...sub, providerEventAt: event.created };
+    // The card Stripe charges for it now, when the subscription names one (else the customer's default applies).
+    const seen = {
+      ...sub,
+      providerEventAt: event.created,
+      ...(stripeSub.default_payment_method ? { paymentMethodId: stripeSub.default_payment_method } : {}),
+    };
     if (deleted) {
       const ended = changes.providerCancelled(sub, ctx);
       return { ...ended, next: { ...ended.next, providerEventAt: event.created } };
