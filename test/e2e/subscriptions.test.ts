@@ -8,6 +8,7 @@ import {
   payCheckout,
   signUpUser,
   stripeCalls,
+  stripeSubscriptions,
   waitForNotification,
   type SignedInUser,
 } from '../helpers/api.ts';
@@ -83,6 +84,13 @@ describe('a subscription', () => {
     await payCheckout(checkout.body.url);
     const after = await eventually(subscription, (r) => r.body.status === 'Active');
     expect(after.body).toMatchObject({ planId: 'pro', status: 'Active', paymentProvider: 'Stripe', trialEnd: before.trialEnd });
+    // The card Checkout saved, and the Stripe subscription it pays.
+    const [stripeSubscription] = (await stripeSubscriptions()).filter((s) => s.metadata?.orgId === orgId);
+    expect(after.body).toMatchObject({
+      providerSubscriptionId: stripeSubscription!.id,
+      paymentMethodId: stripeSubscription!.default_payment_method,
+    });
+    expect(after.body.paymentMethodId).toMatch(/^pm_/);
     // Once paid through Stripe, another checkout for a plan is refused: the plan is changed instead.
     const again = await api('POST', `/v1/orgs/${orgId}/checkout`, { token: owner.accessToken, body: { planId: 'team' } });
     expect(again.status).toBe(409);

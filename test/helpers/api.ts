@@ -213,7 +213,9 @@ export async function stripeCalls(): Promise<Array<{ method: string; path: strin
  * The subscriptions the local Stripe holds, as they stand. Read without a call to its API, so
  * that one test looking does not add to the calls another test counts.
  */
-export async function stripeSubscriptions(): Promise<Array<{ id: string; status: string; metadata?: Record<string, string> }>> {
+export async function stripeSubscriptions(): Promise<
+  Array<{ id: string; status: string; default_payment_method?: string; metadata?: Record<string, string> }>
+> {
   const res = await fetch(`${inject('cloud').env.STRIPE_API_BASE}/__local/subscriptions`);
   return ((await res.json()) as { items: [] }).items;
 }

@@ -112,6 +112,8 @@ export async function startLocalStripe(options: LocalStripeOptions): Promise<Loc
       return;
     }
     const subscriptionId = rid('sub');
+    // The card Checkout saves as the subscription's default, as it does with a subscription's payment settings.
+    const paymentMethod = rid('pm');
     const subMetadata = metadataOf(p, 'subscription_data[metadata]');
     const trialEnd = Number(p.get('subscription_data[trial_end]') ?? 0) || undefined;
     const anchor = Number(p.get('subscription_data[billing_cycle_anchor]') ?? 0) || undefined;
@@ -126,6 +128,7 @@ export async function startLocalStripe(options: LocalStripeOptions): Promise<Loc
       cancel_at_period_end: false,
       current_period_start: start,
       current_period_end: end,
+      default_payment_method: paymentMethod,
       metadata: subMetadata,
       items: { data: [{ id: rid('si'), price: { product: rid('prod'), unit_amount: amount, currency } }] },
     });
@@ -144,6 +147,7 @@ export async function startLocalStripe(options: LocalStripeOptions): Promise<Loc
       object: 'invoice',
       subscription: subscriptionId,
       payment_intent: charged > 0 ? rid('pi') : null,
+      default_payment_method: paymentMethod,
       amount_paid: charged,
       amount_due: charged,
       currency,
