@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { GATEWAY_TIMEOUT_SECONDS } from '../packages/http/src/timeouts.ts';
 
 /**
  * Deployment settings, read once from CDK context (cdk.json `context`, or `-c key=value`).
@@ -166,7 +167,7 @@ export const limits = {
   cognitoTriggerTimeout: Duration.seconds(5),
   authorizerTimeout: Duration.seconds(5),
   /** A streamed completion of a large model may take minutes; metering runs after it. */
-  gatewayTimeout: Duration.minutes(5),
+  gatewayTimeout: Duration.seconds(GATEWAY_TIMEOUT_SECONDS),
   gatewayMemoryMb: 1024,
   jobTimeout: Duration.minutes(5),
   streamWorkerTimeout: Duration.seconds(60),

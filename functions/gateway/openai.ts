@@ -15,6 +15,7 @@ const callOf = (route: RouteDefinition, input: GatewayInput<RouteSchemas>): Gate
   orgId: input.event.headers?.['openai-organization'] || undefined,
   requestId: input.requestId,
   signal: input.signal,
+  deadline: input.deadline,
   resource: route.consumes,
   tags: routeTags(input.event.headers),
 });

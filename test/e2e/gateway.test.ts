@@ -275,6 +275,46 @@ describe.concurrent('embeddings, images and models', () => {
     expect(res.body.object).toBe('list');
     expect(res.body.data.map((m: { id: string }) => m.id)).toContain(CHAT);
   });
+
+  it('count a key’s model list against its `api` limit, as any call of a key: past it, a 429 with Retry-After and X-RateLimit headers', async () => {
+    // The calls must fall in one hourly window.
+    await clearOfPeriodEnd(3_600_000, 20_000);
+    const [owner, admin] = await Promise.all([signUpUser('gwlistlimit'), signUpPlatformAdmin('gwlistlimit-a')]);
+    const { orgId } = await createTeam(owner);
+    const created = await api('POST', `/v1/orgs/${orgId}/api-clients`, {
+      token: owner.accessToken,
+      body: { name: 'Lister', scopes: ['gateway:invoke'] },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const { key, clientId } = created.body as { key: string; clientId: string };
+    const set = await api('PUT', `/v1/admin/orgs/${orgId}/limits`, {
+      token: admin.accessToken,
+      body: { subject: `client#${clientId}`, resource: 'api', hourly: 2 },
+    });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+
+    expect((await gateway('/models', { apiKey: key })).status).toBe(200);
+    expect((await gateway('/models', { apiKey: key })).status).toBe(200);
+    const refused = await gateway('/models', { apiKey: key });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(429);
+    expect(refused.body.error).toMatchObject({ type: 'rate_limit_error', message: expect.stringContaining('api') });
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(Number(refused.headers.get('retry-after'))).toBeLessThanOrEqual(3_600);
+    expect(refused.headers.get('x-ratelimit-limit')).toBe('2');
+    expect(refused.headers.get('x-ratelimit-remaining')).toBe('0');
+    expect(Number(refused.headers.get('x-ratelimit-reset'))).toBeGreaterThan(Date.now() / 1000);
+    // The lists used the key's allowance: its model calls are refused too; the owner's own list counts no `api`.
+    expect((await gateway('/chat/completions', { apiKey: key }, { model: CHAT, messages })).status).toBe(429);
+    expect((await gateway('/models', { token: owner.accessToken }, undefined, { 'openai-organization': orgId })).status).toBe(
+      200,
+    );
+    const limits = await api('GET', `/v1/orgs/${orgId}/limits`, { token: owner.accessToken });
+    expect(limits.body.items).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ subject: `client#${clientId}`, resource: 'api', used: 2, remaining: 0 }),
+      ]),
+    );
+  });
 });
 
 describe.concurrent('custom models', () => {

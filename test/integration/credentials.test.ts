@@ -225,6 +225,51 @@ describe('using a key', () => {
     await expect(consumeCredentialQuota({})).resolves.toBeUndefined();
   });
 
+  it('refuses a key past its monthly quota, with no daily quota, until the month ends', async () => {
+    const orgId = newOrgId();
+    const owner = orgOwnerOf(orgId);
+    const model = uniqueSlug('monthly-model');
+    await saveCatalogueModel(admin, model, {
+      kind: 'external',
+      providerSlug: provider,
+      providerModelId: 'monthly-1',
+      name: 'Monthly',
+      type: 'TEXT',
+      capabilities: ['chat'],
+      // Dearer than `quota-1`, which a test below expects to be this provider's cheapest model.
+      pricing: { inputPerMTokMicros: 2, outputPerMTokMicros: 2 },
+      status: 'Active',
+      tags: [],
+      aliases: [],
+    });
+    const credential = await createCredential(owner, {
+      label: 'Monthly',
+      providerSlug: provider,
+      key: secret(),
+      monthlyQuota: 1,
+    });
+    const plan = await resolveRoute({ orgId, requestedModel: model, type: 'TEXT', planId: 'free', apiKeyStrategy: 'BYOK' });
+    const candidate = plan.candidates[0]!;
+    expect(candidate.credentialId).toBe(credential.credentialId);
+    // Both uses at one instant in the middle of a month, far from its end and from any day's:
+    // the refusal must send the caller to the month's end, not the day's.
+    const now = new Date('2031-01-15T12:00:00.000Z');
+    const monthEnd = Date.parse('2031-02-01T00:00:00.000Z');
+    await consumeCredentialQuota(candidate, now);
+    await expect(consumeCredentialQuota(candidate, now)).rejects.toMatchObject({
+      status: 429,
+      message: expect.stringContaining('monthly limit of 1'),
+      headers: {
+        'retry-after': String((monthEnd - now.getTime()) / 1000),
+        'x-ratelimit-limit': '1',
+        'x-ratelimit-remaining': '0',
+        'x-ratelimit-reset': String(monthEnd / 1000),
+      },
+    });
+    // Another month starts with the quota whole again.
+    await expect(consumeCredentialQuota(candidate, new Date(monthEnd))).resolves.toBeUndefined();
+  });
+
   it('gives the test route a decrypted target, and stores the outcome without the key', async () => {
     const owner = orgOwnerOf(newOrgId());
     const key = secret();

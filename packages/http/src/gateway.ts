@@ -6,7 +6,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { z } from 'zod';
 import { DomainError, UnauthenticatedError } from '@platform/domain/shared/errors';
 import { corsHeaders } from './middleware/cors.ts';
-import { requestMetrics } from './middleware/observe.ts';
+import { requestMetrics, tracing } from './middleware/observe.ts';
 import { validate } from './middleware/validate.ts';
 import { logger } from './observability.ts';
 import { cachedPrincipals, presentedCredential, type Principal } from './principal.ts';
@@ -37,6 +37,11 @@ export interface GatewayInput<S extends RouteSchemas> {
   requestId: string;
   /** Aborted when the client goes away: stop the provider call, meter what was delivered. */
   signal: AbortSignal;
+  /**
+   * When the providers must have answered (ms since the epoch): the invocation's end, less
+   * `DEADLINE_MARGIN_MS` to answer and record the call.
+   */
+  deadline: number;
 }
 
 export interface GatewayAnswer {
@@ -63,6 +68,15 @@ export const gatewayRoute = <S extends RouteSchemas>(
 
 /** Milliseconds the gateway itself spent on a call before its answer started: all but the providers' time. */
 export const OVERHEAD_HEADER = 'x-gateway-overhead-ms';
+
+/**
+ * What a call keeps of its invocation's time after the providers' deadline: enough to answer the
+ * client (a 504, or a stream's last frames) and record the call (the settlement or release of its
+ * credit hold, the usage log and the model metric, one DynamoDB transaction and its retries).
+ * A call Lambda stopped before that would leave its hold to the sweep of expired holds, and no
+ * usage log or metric at all.
+ */
+export const DEADLINE_MARGIN_MS = 10_000;
 
 /** Seconds a credential's principal is remembered by a gateway container. */
 export const PRINCIPAL_CACHE_MS = 10_000;
@@ -110,6 +124,7 @@ function pipelineFor(entry: GatewayRoute) {
   const { route } = entry;
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(tracing() ?? [])
     .use(requestMetrics(route))
     .use({
       onError: async (request) => {
@@ -131,7 +146,7 @@ function pipelineFor(entry: GatewayRoute) {
       },
     })
     .use(validate(route))
-    .handler(async (event) => {
+    .handler(async (event, context) => {
       const state = stateOf(event);
       const input = state.input!;
       const answer = await entry.fn({
@@ -142,6 +157,7 @@ function pipelineFor(entry: GatewayRoute) {
         event,
         requestId: event.requestContext.requestId,
         signal: signals.get(event)!,
+        deadline: Date.now() + context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS,
       } as GatewayInput<RouteSchemas>);
       return { statusCode: answer.status ?? 200, headers: answer.headers, answer } as Answer;
     });

@@ -8,6 +8,7 @@ import type { RouteDefinition } from '@platform/http/route';
 import { pathParameterNames } from '@platform/http/route';
 import { PROBLEM_BASE } from '@platform/http/problem';
 import { isStreamingHandler, type LocalResponseStream, type ResponsePrelude } from '@platform/http/streaming';
+import { GATEWAY_TIMEOUT_SECONDS } from '@platform/http/timeouts';
 import { jwtAuthorizer } from './jwt-authorizer.ts';
 import { localLambdaContext } from './lambda-context.ts';
 import { currentRequest, type RequestRecord } from './recorder.ts';
@@ -282,7 +283,9 @@ export async function startLocalServer(
       if (denied) return denied;
       const handler = await load(match.route.handler);
       return invoke(match.route.handler, async () => {
-        const context = localLambdaContext(match.route.id, 'us-east-1', 60_000);
+        // The gateway (the one streaming function) gets its deployed time limit, which bounds its providers' deadline.
+        const timeoutMs = isStreamingHandler(handler) ? GATEWAY_TIMEOUT_SECONDS * 1000 : 60_000;
+        const context = localLambdaContext(match.route.id, 'us-east-1', timeoutMs);
         if (isStreamingHandler(handler)) {
           const stream = responseStreamTo(res, extra);
           await handler(event, stream, context);

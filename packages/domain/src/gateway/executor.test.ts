@@ -300,6 +300,151 @@ describe('the executor', () => {
   });
 });
 
+describe('the executor’s timeouts and deadline', () => {
+  let h: ReturnType<typeof harness>;
+  beforeEach(() => {
+    h = harness();
+  });
+
+  const keyed = (modelId: string, config: Record<string, unknown>) =>
+    candidate(modelId, { target: { ...candidate(modelId).target, config } });
+
+  /** The scripted call, noting the timeout and the clock each attempt started with. */
+  function noting(script: Record<string, Array<ProviderError | string>>) {
+    const seen: Array<[string, number | undefined]> = [];
+    const call = h.scripted(script);
+    return {
+      seen,
+      call: (c: Candidate, options: CallOptions) => {
+        seen.push([c.modelId, options.timeoutMs]);
+        return call(c, options);
+      },
+    };
+  }
+
+  const slow = () => new ProviderError('timeout', 'did not answer in time');
+
+  it('gives each attempt its key’s timeout when the key’s config sets one, else the execution’s', async () => {
+    const { seen, call } = noting({ short: [slow()], odd: [slow()], none: [slow()] });
+    const result = await execute(
+      [
+        keyed('short', { timeoutMs: 1_000 }),
+        keyed('odd', { timeoutMs: -5 }),
+        keyed('none', { timeoutMs: 'soon' }),
+        candidate('plain'),
+      ],
+      call,
+      { ...h.opts, timeoutMs: 60_000, retry: { maxAttempts: 1 } },
+    );
+    expect(result.value).toBe('plain:ok');
+    expect(seen).toEqual([
+      ['short', 1_000],
+      ['odd', 60_000],
+      ['none', 60_000],
+      ['plain', 60_000],
+    ]);
+  });
+
+  it('cuts each attempt’s timeout to the time left before the deadline', async () => {
+    const { seen, call } = noting({ a: [slow(), slow()] });
+    const deadline = h.advance(0) + 1_050;
+    const result = await execute([keyed('a', { timeoutMs: 1_000 })], call, {
+      ...h.opts,
+      timeoutMs: 60_000,
+      deadline,
+      random: () => 0.5,
+    });
+    expect(result.value).toBe('a:ok');
+    // Calls of 10 ms and backoffs of 50 and 100 ms: 1,050, then 990, then 880 ms left.
+    expect(seen).toEqual([
+      ['a', 1_000],
+      ['a', 990],
+      ['a', 880],
+    ]);
+    const late = noting({});
+    await execute([keyed('a', { timeoutMs: 1_000 }), candidate('b')], late.call, {
+      ...h.opts,
+      timeoutMs: 60_000,
+      deadline: h.advance(0) + 400,
+    });
+    expect(late.seen).toEqual([['a', 400]]);
+  });
+
+  it('cuts a stream’s wait for its first chunk to the deadline too', async () => {
+    const seen: Array<number | undefined> = [];
+    const result = await executeStream(
+      [candidate('a')],
+      (_c, options) => {
+        seen.push(options.timeoutMs);
+        return (async function* (): AsyncGenerator<ChatChunk> {
+          yield { type: 'delta', text: 'hi' };
+        })();
+      },
+      { ...h.opts, timeoutMs: 60_000, deadline: h.advance(0) + 7_000 },
+    );
+    expect(result.candidate.modelId).toBe('a');
+    expect(seen).toEqual([7_000]);
+  });
+
+  it('starts no attempt at or after the deadline: the call ends as a timeout, with the attempts made', async () => {
+    // Each attempt takes 1 s; the deadline falls during the second one.
+    h = harness({ callMs: 1_000 });
+    const { seen, call } = noting({ a: [slow(), slow(), slow()] });
+    const deadline = h.advance(0) + 1_500;
+    const error = await failure(
+      execute([candidate('a'), candidate('b')], call, { ...h.opts, timeoutMs: 60_000, deadline, random: () => 0 }),
+    );
+    expect(error.error.kind).toBe('timeout');
+    expect(error.error.message).toBe('The call ran out of time after 2 attempts; last: did not answer in time');
+    expect(seen).toEqual([
+      ['a', 1_500],
+      ['a', 500],
+    ]);
+    expect(h.calls).toEqual(['a', 'a']);
+    expect(error.attempts.map((a) => [a.modelId, a.attempt, a.outcome])).toEqual([
+      ['a', 1, 'timeout'],
+      ['a', 2, 'timeout'],
+    ]);
+
+    // A deadline already passed: nothing is tried at all.
+    h.calls.length = 0;
+    const none = await failure(execute([candidate('a')], h.scripted({}), { ...h.opts, deadline: h.advance(0) }));
+    expect(none.error.kind).toBe('timeout');
+    expect(none.attempts).toEqual([]);
+    expect(h.calls).toEqual([]);
+  });
+
+  it('falls back at once rather than wait a backoff that would reach the deadline', async () => {
+    const result = await execute([candidate('a'), candidate('b')], h.scripted({ a: [throttled(2_000)] }), {
+      ...h.opts,
+      deadline: h.advance(0) + 1_000,
+    });
+    expect(result.value).toBe('b:ok');
+    expect(h.waits).toEqual([]);
+    expect(h.calls).toEqual(['a', 'b']);
+  });
+
+  it('stops a stream’s fallbacks at the deadline, before any chunk', async () => {
+    const opened: string[] = [];
+    const error = await failure(
+      executeStream(
+        [candidate('a'), candidate('b')],
+        (c) => {
+          opened.push(c.modelId);
+          h.advance(1_000);
+          return (async function* (): AsyncGenerator<ChatChunk> {
+            throw unavailable();
+          })();
+        },
+        { ...h.opts, deadline: h.advance(0) + 1_000, retry: { maxAttempts: 1 } },
+      ),
+    );
+    expect(error.error.kind).toBe('timeout');
+    expect(opened).toEqual(['a']);
+    expect(error.attempts.map((a) => [a.modelId, a.outcome])).toEqual([['a', 'server']]);
+  });
+});
+
 describe('the streaming executor', () => {
   let h: ReturnType<typeof harness>;
   beforeEach(() => {

@@ -19,9 +19,18 @@
  * - a candidate cooling down is skipped (logged as `cooling`); when every candidate is cooling, the
  *   one that failed least recently is tried.
  * - the caller's abort (a client gone) stops everything: nothing is retried for nobody.
+ * - an execution may have a deadline (the time its function has left, less what it needs to answer
+ *   and record the call): no attempt starts at or after it, each attempt's timeout is cut to what
+ *   is left before it, and a backoff that would reach it falls back at once instead. Past it the
+ *   execution ends as a timeout, with the attempts so far.
+ *
+ * Each attempt's timeout is its key's (`timeoutMs` in the serving key's config, which the
+ * providers' config schemas offer and validate, e.g. a short one so that a provider that hangs
+ * gives way to the fallbacks in seconds rather than minutes), else the execution's `timeoutMs`.
  *
  * A stream falls back only until its first chunk reached the caller; after that an error ends it
- * with what was delivered, and the caller meters that.
+ * with what was delivered, and the caller meters that. The deadline bounds a stream's attempts
+ * up to their first chunk: what follows is the caller's to deliver.
  */
 import { containerCooldowns, targetKey } from './cooldowns.ts';
 import type { Cooldowns } from './cooldowns.ts';
@@ -40,6 +49,11 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY_POLICY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 2_000, maxTotalWaitMs: 5_000 };
 
 export interface ExecuteOptions extends CallOptions {
+  /**
+   * When the execution must be over, on its clock (`now`): no attempt starts at or after it, and
+   * each attempt's timeout is cut to what is left before it.
+   */
+  deadline?: number;
   retry?: Partial<RetryPolicy>;
   /** Defaults to this container's cooldowns. */
   cooldowns?: Cooldowns;
@@ -146,8 +160,15 @@ class Run {
     this.random = options.random ?? Math.random;
   }
 
-  get callOptions(): CallOptions {
-    return { signal: this.options.signal, timeoutMs: this.options.timeoutMs };
+  /**
+   * What an attempt on `candidate` is called with: its key's timeout when the key's config sets
+   * one, else the execution's, cut to the time left before the deadline.
+   */
+  callOptions(candidate: Candidate): CallOptions {
+    const own = candidate.target.config?.timeoutMs;
+    let timeoutMs = typeof own === 'number' && Number.isFinite(own) && own > 0 ? own : this.options.timeoutMs;
+    if (this.options.deadline !== undefined) timeoutMs = Math.min(timeoutMs ?? Infinity, this.options.deadline - this.now());
+    return { signal: this.options.signal, timeoutMs };
   }
 
   /** The candidates to try, in order, with their positions: cooling ones skipped (unless all are). */
@@ -185,9 +206,18 @@ class Run {
     return entry;
   }
 
-  /** Stop now if the caller went away. */
-  checkCancelled(): void {
+  /** Stop now if the caller went away, or the deadline leaves no time for another attempt. */
+  checkCanStart(last: ProviderError | undefined): void {
     if (this.options.signal?.aborted) throw new ExecutionError(cancelled(), this.attempts);
+    if (this.pastDeadline(this.now())) {
+      const tried = this.attempts.filter((a) => a.attempt).length;
+      const after = last ? ` after ${tried} attempt${tried === 1 ? '' : 's'}; last: ${last.message}` : '';
+      throw new ExecutionError(new ProviderError('timeout', `The call ran out of time${after}`), this.attempts);
+    }
+  }
+
+  private pastDeadline(at: number): boolean {
+    return this.options.deadline !== undefined && at >= this.options.deadline;
   }
 
   /** Record a failed attempt and decide what comes next; waits the backoff when the answer is retry. */
@@ -207,7 +237,7 @@ class Run {
     if (attempt >= this.retry.maxAttempts || this.cooldowns.isCooling(key, this.now())) return 'fallback';
     const backoff = this.random() * Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
     const wait = Math.ceil(Math.max(backoff, error.options.retryAfterMs ?? 0));
-    if (this.waited + wait > this.retry.maxTotalWaitMs) return 'fallback';
+    if (this.waited + wait > this.retry.maxTotalWaitMs || this.pastDeadline(this.now() + wait)) return 'fallback';
     this.waited += wait;
     entry.waitMs = wait;
     try {
@@ -219,8 +249,15 @@ class Run {
   }
 }
 
-/** One attempt on one candidate: the value, or a throw that the run classifies. */
-type Attempter<R> = (run: Run, index: number, candidate: Candidate, attempt: number, started: number) => Promise<R>;
+/** One attempt on one candidate, called with `options`: the value, or a throw that the run classifies. */
+type Attempter<R> = (
+  run: Run,
+  index: number,
+  candidate: Candidate,
+  attempt: number,
+  started: number,
+  options: CallOptions,
+) => Promise<R>;
 
 /** Walk the plan: each candidate's attempts in turn, until one returns, a failure stops the walk, or none is left. */
 async function walk<R>(candidates: Candidate[], options: ExecuteOptions, attempt: Attempter<R>): Promise<R> {
@@ -228,10 +265,10 @@ async function walk<R>(candidates: Candidate[], options: ExecuteOptions, attempt
   let last: ProviderError | undefined;
   for (const [index, candidate] of run.plan(candidates)) {
     for (let n = 1; ; n++) {
-      run.checkCancelled();
+      run.checkCanStart(last);
       const started = run.now();
       try {
-        return await attempt(run, index, candidate, n, started);
+        return await attempt(run, index, candidate, n, started, run.callOptions(candidate));
       } catch (error) {
         const next = await run.failed(index, candidate, n, error, started);
         last = error as ProviderError;
@@ -249,8 +286,8 @@ export function execute<T>(
   call: (candidate: Candidate, options: CallOptions) => Promise<T>,
   options: ExecuteOptions = {},
 ): Promise<Execution<T>> {
-  return walk(candidates, options, async (run, index, candidate, attempt, started) => {
-    const value = await call(candidate, run.callOptions);
+  return walk(candidates, options, async (run, index, candidate, attempt, started, callOptions) => {
+    const value = await call(candidate, callOptions);
     run.log(index, candidate, attempt, 'ok', run.now() - started);
     run.cooldowns.recordSuccess(targetKey(candidate));
     return { value, candidate, attempts: run.attempts };
@@ -268,10 +305,10 @@ export function executeStream<T>(
   open: (candidate: Candidate, options: CallOptions) => AsyncIterable<T>,
   options: ExecuteOptions = {},
 ): Promise<StreamExecution<T>> {
-  return walk(candidates, options, async (run, index, candidate, attempt, started) => {
+  return walk(candidates, options, async (run, index, candidate, attempt, started, callOptions) => {
     let iterator: AsyncIterator<T> | undefined;
     try {
-      iterator = open(candidate, run.callOptions)[Symbol.asyncIterator]();
+      iterator = open(candidate, callOptions)[Symbol.asyncIterator]();
       const first = await iterator.next();
       if (first.done) throw new ProviderError('network', 'The stream ended before its first chunk');
       const entry = run.log(index, candidate, attempt, 'ok', run.now() - started);

@@ -459,6 +459,8 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
         metadata: {
           requestId,
           keySource: candidate?.keySource,
+          // Why a call failed, for the log as for the metric: a stream that broke off has no other trace of it.
+          ...(done.errorType ? { errorType: done.errorType } : {}),
           ...done.metadata,
           ...(invalid ? { usageInvalid: done.usage } : {}),
           ...(credits < charged ? { requested: charged, shortfall: charged - credits } : {}),

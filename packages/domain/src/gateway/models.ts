@@ -1,3 +1,4 @@
+import { consume, limitSubjects } from '../billing/limits.ts';
 import { listModels } from '../hub/models.ts';
 import type { OrgAccess } from '../identity/access.ts';
 
@@ -6,9 +7,14 @@ import type { OrgAccess } from '../identity/access.ts';
  * OpenAI's shape. Deprecated models can still be called, so they are offered; only retired
  * ones (Inactive, or whose provider is gone or inactive) are left out, as `listModels` does
  * without a status filter.
+ *
+ * Every call by an API client consumes `api`, this one too (a model call counts it with its
+ * admission): a refusal is the 429 any route answers past a limit. It is counted while the
+ * models are read, and a refused call answers nothing of them.
  */
 export async function openAiModels(access: OrgAccess) {
-  const models = await listModels({}, access);
+  const counted = access.caller.kind === 'apiClient' ? consume(access.org, limitSubjects(access), ['api']) : undefined;
+  const [models] = await Promise.all([listModels({}, access), counted]);
   return {
     object: 'list' as const,
     data: models.map((m) => ({

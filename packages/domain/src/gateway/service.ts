@@ -11,7 +11,7 @@ import {
 import { consumeCredentialQuota } from '../hub/credentials.ts';
 import { gatewayAccess } from './access.ts';
 import { adapterFor } from './adapters/registry.ts';
-import { ExecutionError, execute, executeStream, explainAttempts, type Attempt } from './executor.ts';
+import { ExecutionError, execute, executeStream, explainAttempts, type Attempt, type ExecuteOptions } from './executor.ts';
 import { admit, record, type Admission, type CallRecord, type MeteredCall } from './metering.ts';
 import {
   chatChunks,
@@ -52,6 +52,12 @@ export interface GatewayCall {
   resource?: string;
   /** The call's routing tags (`x-route-tags`), for rules with a `tags` condition. */
   tags?: string[];
+  /**
+   * When the providers must have answered (a stream: sent its first chunk), in ms since the epoch:
+   * the function's own end, less the time it needs to answer and record the call. No attempt
+   * starts after it, and each attempt's timeout is cut to it; past it the call is a 504.
+   */
+  deadline?: number;
 }
 
 export interface GatewayReply {
@@ -65,7 +71,11 @@ export interface GatewayReply {
 
 /** The most a reply may write when the client does not say (and what the hold covers). */
 export const DEFAULT_MAX_TOKENS = 1_024;
-/** A provider that takes longer than this to answer (or, streaming, between chunks) times out. */
+/**
+ * A provider that takes longer than this to answer (or, streaming, between chunks) times out,
+ * unless the key that serves the call sets its own `timeoutMs` (the executor applies it), and
+ * never past the call's deadline.
+ */
 const CALL_TIMEOUT_MS = 60_000;
 
 interface Admitted {
@@ -205,7 +215,12 @@ async function failed(call: GatewayCall, admitted: Admitted, requestedModel: str
   throw answer;
 }
 
-const options = (call: GatewayCall) => ({ signal: call.signal, timeoutMs: CALL_TIMEOUT_MS });
+/** The execution's options; each attempt's own (its key's timeout, cut to the deadline) are the executor's to work out. */
+const options = (call: GatewayCall): ExecuteOptions => ({
+  signal: call.signal,
+  timeoutMs: CALL_TIMEOUT_MS,
+  deadline: call.deadline,
+});
 
 export async function chat(call: GatewayCall, body: ChatCompletionBody): Promise<GatewayReply> {
   const request = toChatRequest(body, DEFAULT_MAX_TOKENS);

@@ -1,0 +1,357 @@
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { beforeAll, describe, expect, it } from 'vitest';
+import * as routes from '@platform/api/routes/gateway';
+import { routeTags } from '@platform/domain/gateway/openai';
+import { chat } from '@platform/domain/gateway/service';
+import { forgetSnapshot } from '@platform/domain/hub/snapshot';
+import { DEADLINE_MARGIN_MS, gatewayHandler, gatewayRoute } from '@platform/http/gateway';
+import type { ResponsePrelude } from '@platform/http/streaming';
+import { localLambdaContext } from '@platform/local/lambda-context';
+import {
+  api,
+  asPlatformAdmin,
+  clearOfPeriodEnd,
+  createTeam,
+  signUpPlatformAdmin,
+  signUpUser,
+  type SignedInUser,
+} from '../helpers/api.ts';
+import { times, type Behaviour } from '../helpers/fake-provider.ts';
+import { credits, gateway, readStream, stream, usageOf } from '../helpers/gateway.ts';
+import { useFakeProvider } from '../helpers/use-fake-provider.ts';
+
+/**
+ * Metering when providers fail, end to end over HTTP, with the platform's models served by the
+ * fake provider on loopback: a call no provider answers (after retries and fallbacks), a stream
+ * that breaks off after some chunks, a provider that hangs, and (the gateway's handler in this
+ * process, given a Lambda context) a call that runs out of its function's time. The client gets OpenAI's error
+ * shape (or, mid-stream, an error frame and `[DONE]`); the credit hold is released, or settled
+ * once for what was delivered; one usage log and one model metric say what happened.
+ */
+const fake = useFakeProvider();
+const messages = [{ role: 'user', content: 'Which way to the lighthouse?' }];
+
+let owner: SignedInUser;
+let admin: SignedInUser;
+
+beforeAll(async () => {
+  [owner, admin] = await Promise.all([signUpUser('gwfail'), signUpPlatformAdmin('gwfailadmin')]);
+});
+
+/**
+ * A provider of the platform at the fake provider (OpenAI dialect) and a catalogue model of it,
+ * paid by the platform. With `timeoutMs`, the platform's key for it sets that deadline in its
+ * config (the provider's config schema offers it, as the built-in providers' do).
+ */
+async function platformModel(options: { timeoutMs?: number } = {}) {
+  const suffix = randomUUID().slice(0, 8);
+  const slug = `fakefail-${suffix}`;
+  const keyed = options.timeoutMs !== undefined;
+  const provider = await asPlatformAdmin(admin, 'PUT', `/v1/admin/providers/${slug}`, {
+    displayName: `Fake ${suffix}`,
+    adapter: 'openai',
+    requiresApiKey: keyed,
+    defaultBaseUrl: fake().baseUrl('openai'),
+    capabilities: ['chat', 'stream'],
+    configSchema: { type: 'object', properties: { timeoutMs: { type: 'integer', minimum: 1000 } }, additionalProperties: false },
+    group: { name: 'Fake' },
+  });
+  expect(provider.status, JSON.stringify(provider.body)).toBeLessThan(300);
+  if (keyed) {
+    const credential = await asPlatformAdmin(admin, 'POST', '/v1/admin/provider-credentials', {
+      label: 'Platform',
+      providerSlug: slug,
+      key: `sk-platform-${randomUUID().replace(/-/g, '')}`,
+      baseUrl: fake().baseUrl('openai'),
+      config: { timeoutMs: options.timeoutMs },
+    });
+    expect(credential.status, JSON.stringify(credential.body)).toBe(201);
+  }
+  const modelId = `fakefail-model-${suffix}`;
+  const providerModelId = `fakefail-upstream-${suffix}`;
+  const model = await api('PUT', `/v1/admin/models/${modelId}`, {
+    token: admin.accessToken,
+    body: {
+      providerSlug: slug,
+      providerModelId,
+      name: `Fake ${suffix}`,
+      type: 'TEXT',
+      pricing: { inputPerMTokMicros: 1_000_000, outputPerMTokMicros: 2_000_000 },
+    },
+  });
+  expect(model.status, JSON.stringify(model.body)).toBeLessThan(300);
+  return { modelId, providerModelId };
+}
+
+const asOrg = (orgId: string) => ({ 'openai-organization': orgId });
+
+const metricsOf = async (modelId: string, orgId: string) =>
+  (await api('GET', `/v1/models/${modelId}/metrics?orgId=${orgId}`, { token: owner.accessToken })).body;
+
+/** The ledger rows of the organization beyond its grant: what calls held, charged and gave back. */
+const callRows = async (orgId: string) =>
+  (
+    (await api('GET', `/v1/orgs/${orgId}/credits/transactions`, { token: owner.accessToken })).body.items as Array<{
+      type: string;
+      amount: number;
+    }>
+  ).filter((row) => row.type !== 'grant');
+
+/**
+ * Model metrics read before the roll-up count the current hour's calls only: a test that reads
+ * them waits out the end of the hour when it is close.
+ */
+const oneHour = () => clearOfPeriodEnd(3_600_000, 30_000);
+
+describe('a call no provider answers', () => {
+  it('is a 502 in OpenAI’s shape after retries and fallbacks: its hold released, one usage log and one error metric', async () => {
+    await oneHour();
+    const primary = await platformModel();
+    const fallback = await platformModel();
+    const { orgId } = await createTeam(owner);
+    const rule = await api('POST', `/v1/orgs/${orgId}/routing-rules`, {
+      token: owner.accessToken,
+      body: {
+        name: 'Both fail',
+        priority: 1,
+        modelType: 'TEXT',
+        conditions: { models: [primary.modelId] },
+        targets: [{ modelId: primary.modelId, weight: 1 }],
+        fallbacks: [fallback.modelId],
+      },
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    fake().script(primary.providerModelId, times(3, { kind: 'fail', status: 500 }));
+    fake().script(fallback.providerModelId, times(3, { kind: 'fail', status: 500 }));
+    const before = await credits(owner, orgId);
+
+    const res = await gateway(
+      '/chat/completions',
+      { token: owner.accessToken },
+      { model: primary.modelId, messages },
+      asOrg(orgId),
+    );
+    expect(res.status, JSON.stringify(res.body)).toBe(502);
+    expect(res.body).toEqual({
+      error: {
+        message: expect.stringContaining('Every model that could serve this failed'),
+        type: 'api_error',
+        param: null,
+        code: 'upstream_error',
+      },
+    });
+    // Each model was tried three times, the fallback after the primary.
+    expect(fake().requests.map((r) => r.model)).toEqual(
+      [primary, primary, primary, fallback, fallback, fallback].map((m) => m.providerModelId),
+    );
+    expect(res.headers.get('x-route')).toMatch(
+      new RegExp(`1:${primary.modelId} server/500 .*2:${fallback.modelId} server/500 \\d+ms$`),
+    );
+
+    // The hold is given back: nothing charged, nothing left reserved.
+    expect(await credits(owner, orgId)).toMatchObject({ available: before.available, reserved: 0 });
+    expect((await callRows(orgId)).filter((row) => row.type === 'settle')).toEqual([]);
+    // The record is written before the answer: one usage log, now.
+    const logs = (await api('GET', `/v1/orgs/${orgId}/usage`, { token: owner.accessToken })).body.items;
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatchObject({
+      model: fallback.modelId,
+      status: 'error',
+      credits: 0,
+      outputTokens: 0,
+      metadata: {
+        keySource: 'platform',
+        ruleId: rule.body.ruleId,
+        errorType: 'server',
+        route: expect.stringContaining('server/500'),
+      },
+    });
+    // One call, one error, of the model that answered last.
+    expect(await metricsOf(fallback.modelId, orgId)).toMatchObject({
+      calls: 1,
+      errors: 1,
+      timeouts: 0,
+      errorTypes: { server: 1 },
+    });
+    expect(await metricsOf(primary.modelId, orgId)).toMatchObject({ calls: 0, errors: 0 });
+  }, 30_000);
+});
+
+describe('a stream that breaks off after some chunks', () => {
+  it.each<[string, Behaviour, string]>([
+    ['drops its connection', { kind: 'drop', afterChunks: 2 }, 'network'],
+    ['sends an error event', { kind: 'stream-error', afterChunks: 2 }, 'server'],
+  ])(
+    'when the provider %s: the client gets an error frame and [DONE]; one log, estimated, charged once',
+    async (_, behaviour, errorType) => {
+      await oneHour();
+      const { modelId, providerModelId } = await platformModel();
+      const { orgId } = await createTeam(owner);
+      fake().script(providerModelId, behaviour);
+      const before = await credits(owner, orgId);
+
+      const response = await stream(owner.accessToken, { model: modelId, stream: true, messages }, undefined, asOrg(orgId));
+      expect(response.status).toBe(200);
+      const events = await readStream(response);
+      expect(events.at(-1)!.data).toBe('[DONE]');
+      const frames = events.slice(0, -1).map((e) => JSON.parse(e.data));
+      // The role, the two words the provider sent, then the error in OpenAI's shape.
+      expect(frames.map((f) => f.choices?.[0]?.delta?.content ?? '').join('')).toBe('Hello from ');
+      expect(frames.at(-1)).toEqual({
+        error: { message: expect.stringContaining('The stream broke off'), type: 'api_error', code: errorType },
+      });
+      expect(frames.some((f) => f.usage)).toBe(false);
+
+      const [log] = await usageOf(owner, orgId, 1);
+      expect(log).toMatchObject({
+        model: modelId,
+        status: 'error',
+        metadata: { stream: true, usageEstimated: true, clientClosed: false, errorType, keySource: 'platform' },
+      });
+      expect(log!.outputTokens).toBeGreaterThan(0);
+      expect(log!.credits).toBeGreaterThan(0);
+      // Charged once, for what was delivered: one settlement of the hold, nothing left reserved.
+      expect(await credits(owner, orgId)).toMatchObject({ available: before.available - log!.credits, reserved: 0 });
+      expect((await callRows(orgId)).filter((row) => row.type === 'settle')).toMatchObject([{ amount: -log!.credits }]);
+      expect((await api('GET', `/v1/orgs/${orgId}/usage`, { token: owner.accessToken })).body.items).toHaveLength(1);
+      expect(await metricsOf(modelId, orgId)).toMatchObject({ calls: 1, errors: 1, errorTypes: { [errorType]: 1 } });
+    },
+    30_000,
+  );
+});
+
+describe('a provider that hangs', () => {
+  it('times out at its key’s deadline: a 504, the hold released, one log and one metric with status timeout', async () => {
+    await oneHour();
+    const { modelId, providerModelId } = await platformModel({ timeoutMs: 1_000 });
+    const { orgId } = await createTeam(owner);
+    fake().script(providerModelId, times(3, { kind: 'hang' }));
+    const before = await credits(owner, orgId);
+
+    const started = Date.now();
+    const res = await gateway('/chat/completions', { token: owner.accessToken }, { model: modelId, messages }, asOrg(orgId));
+    expect(res.status, JSON.stringify(res.body)).toBe(504);
+    expect(res.body).toEqual({
+      error: {
+        message: expect.stringContaining('did not answer within 1000 ms'),
+        type: 'api_error',
+        param: null,
+        code: 'upstream_timeout',
+      },
+    });
+    // Three attempts of a second each (and the waits between them), not the default minute each.
+    expect(fake().received()).toBe(3);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(res.headers.get('x-route')).toMatch(
+      new RegExp(`1:${modelId} timeout \\d+ms, 1:${modelId} timeout \\d+ms, 1:${modelId} timeout \\d+ms$`),
+    );
+
+    expect(await credits(owner, orgId)).toMatchObject({ available: before.available, reserved: 0 });
+    const logs = (await api('GET', `/v1/orgs/${orgId}/usage`, { token: owner.accessToken })).body.items;
+    expect(logs).toHaveLength(1);
+    expect(logs[0]).toMatchObject({ model: modelId, status: 'timeout', credits: 0, metadata: { errorType: 'timeout' } });
+    expect(await metricsOf(modelId, orgId)).toMatchObject({ calls: 1, errors: 0, timeouts: 1, errorTypes: { timeout: 1 } });
+  }, 30_000);
+});
+
+/**
+ * The gateway's function in this process, given a Lambda context with little time left: the
+ * chat route as functions/gateway/openai.ts serves it, its call carrying the function's deadline.
+ */
+const chatHandler = gatewayHandler([
+  gatewayRoute(routes.createChatCompletion, async (input) =>
+    chat(
+      {
+        principal: input.principal,
+        orgId: input.event.headers?.['openai-organization'] || undefined,
+        requestId: input.requestId,
+        signal: input.signal,
+        resource: routes.createChatCompletion.consumes,
+        tags: routeTags(input.event.headers),
+        deadline: input.deadline,
+      },
+      input.body,
+    ),
+  ),
+]);
+
+/** One invocation of `chatHandler` with `remainingMs` of the function's time left: its status, headers and body. */
+async function invokeChat(token: string, orgId: string, body: unknown, remainingMs: number) {
+  const path = '/openai/v1/chat/completions';
+  const event = {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: path,
+    rawQueryString: '',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...asOrg(orgId) },
+    body: JSON.stringify(body),
+    isBase64Encoded: false,
+    requestContext: { http: { method: 'POST', path }, requestId: randomUUID() },
+  } as unknown as APIGatewayProxyEventV2;
+  let prelude: ResponsePrelude | undefined;
+  const written: Buffer[] = [];
+  const out = Object.assign(
+    new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        written.push(Buffer.from(chunk));
+        callback();
+      },
+    }),
+    { setPrelude: (p: ResponsePrelude) => void (prelude ??= p) },
+  );
+  await chatHandler(event, out, localLambdaContext('gateway', 'us-east-1', remainingMs));
+  return {
+    status: prelude?.statusCode,
+    headers: prelude?.headers ?? {},
+    body: JSON.parse(Buffer.concat(written).toString('utf8')),
+  };
+}
+
+describe('a call that runs out of its function’s time', () => {
+  it.each([false, true])(
+    'is answered 504 and recorded before the function ends (stream: %s): the hold released, one log and one metric',
+    async (streamed) => {
+      await oneHour();
+      // No key deadline: a provider that hangs would have the default minute, far past the function's end.
+      const { modelId, providerModelId } = await platformModel();
+      // Created through the local server: this process reads the catalogue afresh to see it.
+      forgetSnapshot();
+      const { orgId } = await createTeam(owner);
+      fake().script(providerModelId, times(3, { kind: 'hang' }));
+      const before = await credits(owner, orgId);
+
+      const started = Date.now();
+      const res = await invokeChat(
+        owner.accessToken,
+        orgId,
+        { model: modelId, messages, ...(streamed ? { stream: true } : {}) },
+        DEADLINE_MARGIN_MS + 3_000,
+      );
+      const tookMs = Date.now() - started;
+      expect(res.status, JSON.stringify(res.body)).toBe(504);
+      expect(res.body).toEqual({
+        error: {
+          message: expect.stringContaining('did not answer within'),
+          type: 'api_error',
+          param: null,
+          code: 'upstream_timeout',
+        },
+      });
+      // One attempt, cut to the time left before the deadline (3 s, less the auth and admission);
+      // answered and recorded within the function's time.
+      expect(fake().received()).toBe(1);
+      expect(tookMs).toBeGreaterThanOrEqual(2_900);
+      expect(tookMs).toBeLessThan(DEADLINE_MARGIN_MS + 3_000);
+      expect(res.headers['x-route']).toMatch(new RegExp(`1:${modelId} timeout \\d+ms$`));
+
+      expect(await credits(owner, orgId)).toMatchObject({ available: before.available, reserved: 0 });
+      const logs = (await api('GET', `/v1/orgs/${orgId}/usage`, { token: owner.accessToken })).body.items;
+      expect(logs).toHaveLength(1);
+      expect(logs[0]).toMatchObject({ model: modelId, status: 'timeout', credits: 0, metadata: { errorType: 'timeout' } });
+      expect(await metricsOf(modelId, orgId)).toMatchObject({ calls: 1, errors: 0, timeouts: 1, errorTypes: { timeout: 1 } });
+    },
+    30_000,
+  );
+});
