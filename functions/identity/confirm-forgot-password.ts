@@ -1,9 +1,9 @@
 import { confirmForgotPassword as route } from '@platform/api/routes/identity/auth';
 import { identityProvider } from '@platform/domain/identity/cognito';
-import { revokeSessionsOfEmail } from '@platform/domain/identity/sessions';
+import { signOutEverywhereAfterReset } from '@platform/domain/identity/sessions';
 import { httpHandler } from '@platform/http/handler';
 
 export const handler = httpHandler(route, async ({ body }) => {
   await identityProvider.confirmForgotPassword(body.email, body.code, body.password);
-  await revokeSessionsOfEmail(body.email);
+  await signOutEverywhereAfterReset(body.email);
 });

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { identityProvider } from '@platform/domain/identity/cognito';
 import { PASSWORD, api, errorPaths, latestMail, signIn, signUpUser, totp, uniqueEmail } from '../helpers/api.ts';
 
 const NEW_PASSWORD = 'An0ther-Str0ng-Passw0rd!';
@@ -44,6 +46,17 @@ describe.concurrent('signing up', () => {
     const { email } = await signUpUnconfirmed('dup');
     const again = await api('POST', '/v1/auth/sign-up', { body: { email, password: PASSWORD } });
     expect(again.status).toBe(409);
+  });
+
+  it('ignores an Idempotency-Key: a retry with the same key is the same 409, not a replay; the emailed code still confirms', async () => {
+    const email = uniqueEmail('signup-retry');
+    const headers = { 'idempotency-key': `sign-up-${randomUUID()}` };
+    expect((await api('POST', '/v1/auth/sign-up', { headers, body: { email, password: PASSWORD } })).status).toBe(201);
+    const retry = await api('POST', '/v1/auth/sign-up', { headers, body: { email, password: PASSWORD } });
+    expect(retry.status).toBe(409);
+    expect(retry.headers.get('idempotent-replayed')).toBeNull();
+    const mail = await latestMail(email, 'verification');
+    expect((await api('POST', '/v1/auth/confirm-sign-up', { body: { email, code: mail!.code } })).status).toBe(200);
   });
 
   it('refuses a wrong confirmation code with 400 and leaves the account unconfirmed', async () => {
@@ -219,6 +232,29 @@ describe.concurrent('forgetting the password', () => {
     const sessions = await api('GET', '/v1/me/sessions', { token: fresh.accessToken });
     expect(sessions.body.items.map((s: { sessionId: string }) => s.sessionId)).toEqual([fresh.sessionId]);
     expect((await api('POST', '/v1/auth/refresh', { body: { refreshToken: fresh.refreshToken } })).status).toBe(200);
+  });
+
+  it('signs any number of devices out in one write: their tokens fail here and at Cognito itself, a new sign-in works', async () => {
+    const user = await signUpUser('forgot-many');
+    const devices = [user, ...(await Promise.all(Array.from({ length: 5 }, () => signIn(user.email))))];
+    expect((await api('POST', '/v1/auth/forgot-password', { body: { email: user.email } })).status).toBe(202);
+    const mail = await latestMail(user.email, 'password-reset');
+    const reset = await api('POST', '/v1/auth/confirm-forgot-password', {
+      body: { email: user.email, code: mail!.code, password: NEW_PASSWORD },
+    });
+    expect(reset.status).toBe(204);
+    // The account found by its address, then one write that ends its sessions: none per device.
+    expect(reset.dynamoRequests).toEqual(['Query', 'UpdateItem']);
+    for (const device of devices) {
+      expect((await api('POST', '/v1/auth/refresh', { body: { refreshToken: device.refreshToken } })).status).toBe(401);
+      expect((await api('POST', '/v1/auth/sign-out', { body: { refreshToken: device.refreshToken } })).status).toBe(401);
+      // A thief holding the token cannot take it to Cognito with the public app client either.
+      await expect(identityProvider.refresh(device.refreshToken)).rejects.toMatchObject({ status: 401 });
+    }
+    const fresh = await signIn(user.email, NEW_PASSWORD);
+    expect((await api('DELETE', `/v1/me/sessions/${user.sessionId}`, { token: fresh.accessToken })).status).toBe(404);
+    expect((await api('POST', '/v1/auth/refresh', { body: { refreshToken: fresh.refreshToken } })).status).toBe(200);
+    expect((await api('POST', '/v1/auth/sign-out', { body: { refreshToken: fresh.refreshToken } })).status).toBe(204);
   });
 
   it('a reset of a never-confirmed account confirms it and sets it up: profile, personal organization, working refresh', async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { identityProvider } from '@platform/domain/identity/cognito';
 import { db } from '@platform/domain/identity/entities';
 import { newId } from '@platform/domain/shared/ids';
 import { hubDb } from '@platform/domain/hub/entities';
@@ -266,6 +267,20 @@ describe.concurrent('deleting my account', () => {
     expect((await refresh(other.refreshToken)).status).toBe(401);
     // The still-unexpired access token finds no profile any more.
     expect((await api('GET', '/v1/me', { token: other.accessToken })).status).toBe(404);
+  });
+
+  it('signs every device out at once, here and at Cognito, at no DynamoDB cost per device', async () => {
+    const user = await signUpUser('delete-devices');
+    const devices = [user, ...(await Promise.all(Array.from({ length: 5 }, () => signIn(user.email))))];
+    const res = await api('DELETE', '/v1/me', { token: user.accessToken });
+    expect(res.status, JSON.stringify(res.body)).toBe(204);
+    // As for a user with one device (test/helpers/budget.ts): the sessions end with the profile's write.
+    expect(res.dynamoRequests).toEqual(['Query', 'UpdateItem', 'Query', 'TransactWriteItems']);
+    for (const device of devices) {
+      expect((await refresh(device.refreshToken)).status).toBe(401);
+      expect((await api('POST', '/v1/auth/sign-out', { body: { refreshToken: device.refreshToken } })).status).toBe(401);
+      await expect(identityProvider.refresh(device.refreshToken)).rejects.toMatchObject({ status: 401 });
+    }
   });
 
   it('refuses the access token that outlives it on every route (404), and stores nothing for it', async () => {

@@ -5,8 +5,7 @@ import { identityProvider } from './cognito.ts';
 import { accountGone } from './access.ts';
 import { db } from './entities.ts';
 import { asRead, ownerCountChange } from './members.ts';
-import { revokeAllSessions } from './sessions.ts';
-import { personalOrgId, requireUser } from './users.ts';
+import { personalOrgId } from './users.ts';
 
 /** DynamoDB's bound on the items of one transaction. */
 const MAX_TRANSACTION_ITEMS = 100;
@@ -24,7 +23,8 @@ function inTransactions(groups: WriteItem[][]): WriteItem[][] {
 
 /**
  * Soft-deletes the account: the profile is marked deleted, the personal organization goes
- * with it, memberships end, every session is revoked and Cognito stops accepting the user.
+ * with it, memberships end, every session ends (the profile's write says so for all of them
+ * at once: `isSessionLive`) and Cognito stops accepting the user and their refresh tokens.
  * A user who is the last owner of a team must hand it over first.
  *
  * An organization always keeps a live owner, even when someone makes this user an owner
@@ -38,18 +38,17 @@ function inTransactions(groups: WriteItem[][]): WriteItem[][] {
  * the last memberships, so a failure before it leaves an account that a retry deletes.
  */
 export async function deleteAccount(userId: string, username: string): Promise<void> {
-  const current = await requireUser(userId);
   // The usual refusal (the last owner of a team) is answered before anything is written.
   await departuresOf(userId);
-  await closeAccount(userId);
+  // Closing refuses a missing or deleted profile (404), so it is not read first.
+  const { email } = await closeAccount(userId);
   try {
     await endAccount(userId, await departuresOf(userId));
   } catch (error) {
     await reopenAccount(userId);
     throw error;
   }
-  await revokeAllSessions(userId);
-  await identityProvider.disableEverywhere(username || current.email);
+  await identityProvider.disableEverywhere(username || email);
 }
 
 /**
@@ -76,14 +75,15 @@ async function departuresOf(userId: string): Promise<WriteItem[][]> {
   ]);
 }
 
-/** From here on, no write makes this user a member or an owner (see `openAccountCheck`). */
-async function closeAccount(userId: string) {
+/** From here on, no write makes this user a member or an owner (see `openAccountCheck`). Answers the profile as it was. */
+async function closeAccount(userId: string): Promise<{ email: string }> {
   try {
-    await db.user
+    const { data } = await db.user
       .patch({ userId })
       .set({ isActive: false })
       .where(({ deletedAt }, { notExists }) => notExists(deletedAt))
-      .go();
+      .go({ response: 'all_old' });
+    return { email: data.email ?? '' };
   } catch (error) {
     throw conditionFailed(error) ? accountGone() : error;
   }
@@ -113,7 +113,7 @@ async function endAccount(userId: string, departures: WriteItem[][]) {
     update(
       db.user
         .patch({ userId })
-        .set({ deletedAt: now, isActive: false })
+        .set({ deletedAt: now, isActive: false, sessionsValidAfter: now })
         .where(({ deletedAt, isActive }, { eq, notExists }) => `${notExists(deletedAt)} AND ${eq(isActive, false)}`),
     ),
     update(db.organization.patch({ orgId: personalOrgId(userId) }).set({ deletedAt: now })),

@@ -204,15 +204,18 @@ export const identityProvider = {
       ),
     ),
 
+  /**
+   * Ends every refresh token Cognito issued to the user, in one call (the user may sign in again):
+   * a token held elsewhere stops working at Cognito itself, not only at our routes. `username` may be
+   * the email (the pool signs in by email). The local stand-in serves it too (packages/local/src/cognito).
+   */
+  signOutEverywhere: (username: string) =>
+    call(() => cognito().send(new AdminUserGlobalSignOutCommand({ UserPoolId: userPoolId(), Username: username }))),
+
   /** Signs a user out everywhere and stops new sign-ins (used by account deletion). */
   async disableEverywhere(username: string) {
     await call(() => cognito().send(new AdminDisableUserCommand({ UserPoolId: userPoolId(), Username: username })));
-    try {
-      await cognito().send(new AdminUserGlobalSignOutCommand({ UserPoolId: userPoolId(), Username: username }));
-    } catch (error) {
-      // cognito-local lacks global sign-out; disabling the user already blocks refresh there.
-      if ((error as { name?: string }).name !== 'UnsupportedError' && !process.env.LOCAL_CLOUD) throw error;
-    }
+    await identityProvider.signOutEverywhere(username);
   },
 
   addToGroup: (username: string, group: string) =>

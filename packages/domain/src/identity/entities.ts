@@ -45,6 +45,11 @@ const UserEntity = lazy(
           lastLoginIp: { type: 'string' },
           defaultOrgId: { type: 'string' },
           settings: { type: 'any' },
+          /**
+           * Signed out everywhere at this instant (a password reset, the account's deletion): every session
+           * opened before it has ended, whatever its own row says. One write, however many devices.
+           */
+          sessionsValidAfter: { type: 'string' },
           deletedAt: { type: 'string' },
           ...timestamps,
         },

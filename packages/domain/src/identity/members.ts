@@ -55,7 +55,11 @@ function actsAsOwner(access: OrgAccess) {
  * or extends their expiry (a temporary admin cannot make themselves permanent). An API client is
  * ranked by the role of the member it acts for, as that member would be.
  */
-function assertMayManage(access: OrgAccess, target: Membership, change: { role?: string; expiresAt?: string | null } = {}) {
+export function assertMayManage(
+  access: OrgAccess,
+  target: Membership,
+  change: { role?: string; expiresAt?: string | null } = {},
+) {
   const callerIsOwner = actsAsOwner(access);
   if ((target.role === 'owner' || change.role === 'owner') && !callerIsOwner)
     throw new ForbiddenError('Only an owner can change an owner or make one');

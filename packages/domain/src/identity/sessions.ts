@@ -1,9 +1,10 @@
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import { decryptSecret, encryptSecret, sha256 } from '../shared/secrets.ts';
+import { accountGone, accountRead, isAccountDeleted, requireLiveAccount } from './access.ts';
 import { identityProvider, type Tokens } from './cognito.ts';
-import { db, type Session } from './entities.ts';
-import { transactWrite, put, update } from '../shared/transactions.ts';
+import { db, type Session, type User } from './entities.ts';
+import { transactGet, transactWrite, put, update } from '../shared/transactions.ts';
 import { pageOf } from '../shared/pages.ts';
 import { conditionFailed } from '../shared/dynamo.ts';
 
@@ -66,12 +67,27 @@ export async function openSession(tokens: Tokens, device: Device): Promise<strin
   return sessionId;
 }
 
-/** Finds the live session of a refresh token; a revoked or unknown one is refused. */
+/**
+ * Whether a session still stands: not revoked on its own, not expired, its account not deleted, and
+ * opened after the last time its user was signed out everywhere (`sessionsValidAfter`, one write that
+ * ends every earlier session at once, however many there are). One opened in that very millisecond
+ * counts as earlier: a sign-in racing a password reset is asked again rather than kept.
+ */
+export function isSessionLive(s: Session, user: Pick<User, 'sessionsValidAfter' | 'deletedAt'> | null, now = new Date()) {
+  if (s.revokedAt || new Date(s.expiresAt) <= now) return false;
+  if (!user || user.deletedAt) return false;
+  return !user.sessionsValidAfter || s.createdAt > user.sessionsValidAfter;
+}
+
+const sessionEnded = () => new UnauthenticatedError('This session has ended; sign in again');
+
+/** Finds the live session of a refresh token; a revoked, expired or signed-out-everywhere one is refused. */
 export async function sessionOfRefreshToken(refreshToken: string): Promise<Session> {
   const { data } = await db.session.query.byRefreshToken({ refreshTokenHash: sha256(refreshToken) }).go({ limit: 1 });
   const found = data[0];
-  if (!found || found.revokedAt || new Date(found.expiresAt) <= new Date())
-    throw new UnauthenticatedError('This session has ended; sign in again');
+  if (!found || found.revokedAt || new Date(found.expiresAt) <= new Date()) throw sessionEnded();
+  const { data: user } = await db.user.get({ userId: found.userId }).go({ consistent: true });
+  if (!isSessionLive(found, user)) throw sessionEnded();
   return found;
 }
 
@@ -85,16 +101,16 @@ export async function refreshSession(refreshToken: string): Promise<Tokens & { s
   return { ...tokens, sessionId: found.sessionId };
 }
 
+/** The user's live sessions, a page at a time; the profile is read beside the page (a deleted account is refused). */
 export async function listSessions(userId: string, options: { cursor?: string; limit?: number }) {
-  const { data, cursor } = await pageOf(db.session.query.byUser({ userId }), {
-    cursor: options.cursor,
-    limit: options.limit ?? 50,
-    order: 'desc',
-  });
-  // Revoked and expired sessions are left out of the page read (the README says so): a page may be short, even
-  // empty, while nextCursor is set.
+  const [user, { data, cursor }] = await Promise.all([
+    requireLiveAccount(userId),
+    pageOf(db.session.query.byUser({ userId }), { cursor: options.cursor, limit: options.limit ?? 50, order: 'desc' }),
+  ]);
+  // Revoked, expired and signed-out-everywhere sessions are left out of the page read (the README says so): a
+  // page may be short, even empty, while nextCursor is set.
   const now = new Date();
-  return { items: data.filter((s) => !s.revokedAt && new Date(s.expiresAt) > now), nextCursor: cursor };
+  return { items: data.filter((s) => isSessionLive(s, user, now)), nextCursor: cursor };
 }
 
 /**
@@ -122,29 +138,49 @@ async function revoke(s: Session): Promise<boolean> {
   }
 }
 
+/** Signs one device out; the profile is read with the session, in one request (a deleted account is refused). */
 export async function revokeSession(userId: string, sessionId: string) {
-  const { data } = await db.session.get({ userId, sessionId }).go({ consistent: true });
-  if (!data || data.revokedAt || !(await revoke(data))) throw new NotFoundError('Session not found');
+  const [user, session] = await transactGet<[User, Session]>([
+    accountRead(userId),
+    { op: db.session.get({ userId, sessionId }), entity: db.session },
+  ]);
+  if (!user || isAccountDeleted(user)) throw accountGone();
+  if (!session || !isSessionLive(session, user) || !(await revoke(session))) throw new NotFoundError('Session not found');
 }
 
 export async function signOut(refreshToken: string) {
-  if (!(await revoke(await sessionOfRefreshToken(refreshToken))))
-    throw new UnauthenticatedError('This session has ended; sign in again');
+  if (!(await revoke(await sessionOfRefreshToken(refreshToken)))) throw sessionEnded();
 }
 
 /**
- * After a password reset, every device signed in before it is signed out (its refresh token
- * stops working): a reset after a stolen password locks the thief out. The account is found by
- * its memberships' address (its personal organization's at least); none, nothing to sign out.
+ * Ends every session of the user opened before now, in one write: the sessions themselves are
+ * left as they are, and every check of a session compares its opening with this instant. The
+ * refresh tokens at Cognito are the caller's to end (`identityProvider.signOutEverywhere`).
  */
-export async function revokeSessionsOfEmail(email: string) {
-  const { data } = await db.membership.query.byEmail({ email: email.toLowerCase() }).go({ pages: 'all' });
-  for (const userId of new Set(data.map((m) => m.userId))) await revokeAllSessions(userId);
+export async function endSessionsOf(userId: string) {
+  try {
+    await db.user
+      .patch({ userId })
+      .set({ sessionsValidAfter: new Date().toISOString() })
+      .where(({ deletedAt }, { notExists }) => notExists(deletedAt))
+      .go();
+  } catch (error) {
+    // No profile (never provisioned), or a deleted one: it has no live session to end.
+    if (!conditionFailed(error)) throw error;
+  }
 }
 
-/** Every live session of the user, ten at a time: each costs a KMS decrypt and a Cognito call, which both throttle bursts. */
-export async function revokeAllSessions(userId: string) {
-  const { data } = await db.session.query.byUser({ userId }).go({ pages: 'all' });
-  const live = data.filter((s) => !s.revokedAt);
-  for (let i = 0; i < live.length; i += 10) await Promise.all(live.slice(i, i + 10).map(revoke));
+/**
+ * After a password reset, every device signed in before it is signed out: a reset after a stolen
+ * password locks the thief out. Cognito ends every refresh token of the user first (one call: a
+ * thief holding one cannot take it to Cognito directly), then our sessions end in one write, timed
+ * after it, so a device signed in with the new password since stays signed in. The account is
+ * found by its memberships' address (its personal organization's at least): one query, then one
+ * write per account that ever had the address (one, unless an earlier account with it was
+ * deleted), however many devices.
+ */
+export async function signOutEverywhereAfterReset(email: string) {
+  await identityProvider.signOutEverywhere(email);
+  const { data } = await db.membership.query.byEmail({ email: email.toLowerCase() }).go({ pages: 'all' });
+  for (const userId of new Set(data.map((m) => m.userId))) await endSessionsOf(userId);
 }

@@ -73,6 +73,8 @@ export const listMySessions = defineRoute({
   path: '/v1/me/sessions',
   handler: 'identity/list-my-sessions',
   auth: 'user',
+  // The sessions' rule reads the profile anyway (`sessionsValidAfter`), and refuses a deleted account there.
+  refusesDeletedAccount: true,
   tag: 'Me',
   summary: 'Your signed-in devices',
   schemas: { query: pageQuery, response: sessionsPage },
@@ -83,6 +85,8 @@ export const revokeMySession = defineRoute({
   path: '/v1/me/sessions/{sessionId}',
   handler: 'identity/revoke-my-session',
   auth: 'user',
+  // The sessions' rule reads the profile anyway (`sessionsValidAfter`), and refuses a deleted account there.
+  refusesDeletedAccount: true,
   tag: 'Me',
   summary: 'Sign a device out: its refresh token stops working',
   successStatus: 204,
