@@ -68,12 +68,29 @@ export const STACK_STEPS = [
   },
 ] as const;
 
-/** The handlers of the floor, one per step of `STACK_STEPS`, each with every step before it. */
-export function writeStackHandlers(dir: string): { name: string; entry: string }[] {
+/**
+ * What the floor would be with zod's tree-shakable build instead (a decision for the team: the
+ * schemas would be written in its functional style, `z.optional(z.string().check(z.maxLength(9)))`).
+ */
+const ZOD_MINI = {
+  name: 'zod/mini in place of zod',
+  imports: ["import * as z from 'zod/mini';"],
+  init: [
+    'const schema = z.strictObject({ id: z.uuid(), name: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(100))) });',
+  ],
+  uses: ['schema'],
+};
+
+type Step = { name: string; imports: readonly string[]; init: readonly string[]; uses: readonly string[] };
+
+/**
+ * The handlers of the floor: one per step of `STACK_STEPS`, each with every step before it, then
+ * the whole floor with zod/mini in place of zod (`alternative`).
+ */
+export function writeStackHandlers(dir: string): { name: string; entry: string; alternative: boolean }[] {
   mkdirSync(dir, { recursive: true });
-  return STACK_STEPS.map((step, i) => {
-    const steps = STACK_STEPS.slice(0, i + 1);
-    const entry = join(dir, `stack-${i + 1}.ts`);
+  const write = (file: string, steps: readonly Step[]) => {
+    const entry = join(dir, file);
     writeFileSync(
       entry,
       [
@@ -86,8 +103,15 @@ export function writeStackHandlers(dir: string): { name: string; entry: string }
         '',
       ].join('\n'),
     );
-    return { name: step.name, entry };
-  });
+    return entry;
+  };
+  const ladder = STACK_STEPS.map((step, i) => ({
+    name: step.name,
+    entry: write(`stack-${i + 1}.ts`, STACK_STEPS.slice(0, i + 1)),
+    alternative: false,
+  }));
+  const withMini = STACK_STEPS.map((step) => (step.name === '+ zod' ? ZOD_MINI : step));
+  return [...ladder, { name: `the floor with ${ZOD_MINI.name}`, entry: write('stack-zod-mini.ts', withMini), alternative: true }];
 }
 
 /**
