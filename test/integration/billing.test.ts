@@ -186,9 +186,9 @@ describe('Stripe webhooks (DynamoDB Local)', () => {
     expect(await getSubscription(orgId)).toMatchObject({ providerSubscriptionId: 'sub_M', paymentMethodId: 'pm_invoice' });
 
     const t = Math.floor(Date.now() / 1000);
-    const update = (created: number, paymentMethod: string) =>
+    const update = (created: number, paymentMethod: string, type = 'customer.subscription.updated') =>
       stripeEvent(
-        'customer.subscription.updated',
+        type,
         {
           id: 'sub_M',
           object: 'subscription',
@@ -199,6 +199,9 @@ describe('Stripe webhooks (DynamoDB Local)', () => {
         },
         created,
       );
+    // Checkout's subscription.created names the card it saved (Stripe may send it after the invoice).
+    expect((await deliver(update(t + 5, 'pm_created', 'customer.subscription.created'))).outcome).toBe('applied');
+    expect((await getSubscription(orgId)).paymentMethodId).toBe('pm_created');
     const newer = update(t + 20, 'pm_newer');
     expect((await deliver(newer)).outcome).toBe('applied');
     expect((await deliver(update(t + 10, 'pm_older'))).outcome).toBe('stale');

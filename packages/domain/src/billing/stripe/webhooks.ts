@@ -16,8 +16,10 @@ import { verifyStripeSignature } from './signature.ts';
  * - invoice.paid / invoice.payment_failed: a plan period paid (or not: the grace period);
  * - payment_intent.succeeded / payment_intent.payment_failed: a credit pack, whichever of
  *   this and the checkout event comes first (the payment intent id records it once);
- * - customer.subscription.updated / deleted: cancellation set or taken back at Stripe, or
- *   the subscription ended there. An event older than the last one applied (`created`, in
+ * - customer.subscription.created / updated / deleted: the card it is charged to (Checkout
+ *   names the one it saved on `created`), cancellation set or taken back at Stripe, or the
+ *   subscription ended there; `created` changes nothing until a checkout or invoice made the
+ *   subscription the organization's. An event older than the last one applied (`created`, in
  *   seconds: one of the same second still applies), or about a subscription that is no
  *   longer the organization's, changes nothing. So do invoices for a period already behind.
  * Any other event type is acknowledged and ignored.
@@ -279,6 +281,7 @@ export async function handleStripeWebhook(
         return onPaymentIntent(event, object, 'succeeded');
       case 'payment_intent.payment_failed':
         return onPaymentIntent(event, object, 'failed');
+      case 'customer.subscription.created':
       case 'customer.subscription.updated':
         return onSubscription(event, object, false);
       case 'customer.subscription.deleted':
