@@ -52,9 +52,9 @@ export interface PlatformConfig {
 }
 
 /**
- * `xray`: Lambda's active tracing alone, one segment per invocation. `powertools`: the route
- * handlers, scheduled jobs and stream consumers also run the Powertools Tracer (a subsegment for the handler with its
- * cold start, response or error), at the cold-start cost of the X-Ray SDK it loads.
+ * `xray`: Lambda's active tracing alone, one segment per invocation. `powertools`: every
+ * function also runs the Powertools Tracer (a subsegment for the handler with its cold start,
+ * response or error), at the cold-start cost of the X-Ray SDK it loads.
  */
 export type FunctionTracing = 'xray' | 'powertools';
 

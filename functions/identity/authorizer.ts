@@ -1,4 +1,5 @@
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
+import { traced } from '@platform/http/middleware/tracing';
 import { authenticatePrincipal, presentedCredential } from '@platform/http/principal';
 
 type Context = Record<string, string>;
@@ -9,24 +10,24 @@ const deny = (): APIGatewaySimpleAuthorizerWithContextResult<Context> => ({ isAu
  * Lambda authorizer of `principal` routes: a Cognito access token or an API client key, in
  * `Authorization: Bearer …` or `x-api-key`. Its context is what the handlers read as the caller.
  */
-export const handler = async (
-  event: APIGatewayRequestAuthorizerEventV2,
-): Promise<APIGatewaySimpleAuthorizerWithContextResult<Context>> => {
-  const presented = presentedCredential(event.headers ?? {});
-  if (!presented) return deny();
-  const principal = await authenticatePrincipal(presented);
-  if (!principal) return deny();
-  if (principal.kind === 'apiClient')
-    return {
-      isAuthorized: true,
-      context: {
-        kind: 'apiClient',
-        clientId: principal.clientId,
-        orgId: principal.orgId,
-        memberId: principal.memberId,
-        createdAt: principal.createdAt,
-        scopes: principal.scopes.join(' '),
-      },
-    };
-  return { isAuthorized: true, context: { kind: 'user', userId: principal.userId, groups: `[${principal.groups.join(' ')}]` } };
-};
+export const handler = traced(
+  async (event: APIGatewayRequestAuthorizerEventV2): Promise<APIGatewaySimpleAuthorizerWithContextResult<Context>> => {
+    const presented = presentedCredential(event.headers ?? {});
+    if (!presented) return deny();
+    const principal = await authenticatePrincipal(presented);
+    if (!principal) return deny();
+    if (principal.kind === 'apiClient')
+      return {
+        isAuthorized: true,
+        context: {
+          kind: 'apiClient',
+          clientId: principal.clientId,
+          orgId: principal.orgId,
+          memberId: principal.memberId,
+          createdAt: principal.createdAt,
+          scopes: principal.scopes.join(' '),
+        },
+      };
+    return { isAuthorized: true, context: { kind: 'user', userId: principal.userId, groups: `[${principal.groups.join(' ')}]` } };
+  },
+);

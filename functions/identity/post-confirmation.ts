@@ -1,5 +1,6 @@
 import type { PostConfirmationTriggerEvent } from 'aws-lambda';
 import { provisionUser } from '@platform/domain/identity/users';
+import { traced } from '@platform/http/middleware/tracing';
 import { logger } from '@platform/http/observability';
 
 const SOCIAL = /^(google|facebook|signinwithapple)_(.+)$/i;
@@ -13,7 +14,7 @@ const SOCIAL = /^(google|facebook|signinwithapple)_(.+)$/i;
  */
 const PROVISIONING_SOURCES = new Set(['PostConfirmation_ConfirmSignUp', 'PostConfirmation_ConfirmForgotPassword']);
 
-export const handler = async (event: PostConfirmationTriggerEvent) => {
+export const handler = traced(async (event: PostConfirmationTriggerEvent) => {
   if (!PROVISIONING_SOURCES.has(event.triggerSource)) return event;
   const attributes = event.request.userAttributes;
   const social = SOCIAL.exec(event.userName);
@@ -28,4 +29,4 @@ export const handler = async (event: PostConfirmationTriggerEvent) => {
   });
   logger.info('User provisioned', { userId: attributes.sub, created });
   return event;
-};
+});

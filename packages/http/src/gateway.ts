@@ -6,7 +6,8 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { z } from 'zod';
 import { DomainError, UnauthenticatedError } from '@platform/domain/shared/errors';
 import { corsHeaders } from './middleware/cors.ts';
-import { requestMetrics, tracing } from './middleware/observe.ts';
+import { requestMetrics } from './middleware/observe.ts';
+import { tracing } from './middleware/tracing.ts';
 import { validate } from './middleware/validate.ts';
 import { logger } from './observability.ts';
 import { cachedPrincipals, presentedCredential, type Principal } from './principal.ts';

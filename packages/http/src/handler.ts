@@ -8,7 +8,8 @@ import { authenticate, authorize, type Preload } from './middleware/authorize.ts
 import { cors } from './middleware/cors.ts';
 import { idempotency } from './middleware/idempotency.ts';
 import { limits } from './middleware/limits.ts';
-import { requestMetrics, tracing } from './middleware/observe.ts';
+import { requestMetrics } from './middleware/observe.ts';
+import { tracing } from './middleware/tracing.ts';
 import { problemJson } from './middleware/problem-json.ts';
 import { validate } from './middleware/validate.ts';
 import { stateOf, type RequestState } from './state.ts';

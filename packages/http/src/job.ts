@@ -1,4 +1,4 @@
-import { traced } from './middleware/observe.ts';
+import { traced } from './middleware/tracing.ts';
 import { logger } from './observability.ts';
 
 /**

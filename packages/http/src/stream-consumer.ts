@@ -1,6 +1,6 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import type { StreamRecord } from '@platform/domain/shared/streams';
-import { traced } from './middleware/observe.ts';
+import { traced } from './middleware/tracing.ts';
 import { logger } from './observability.ts';
 
 /**

@@ -2,7 +2,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { traced, tracing } from './observe.ts';
+import { traced, tracing } from './tracing.ts';
 
 /**
  * The Powertools Tracer as Lambda runs it, on this machine: the environment Lambda gives a
