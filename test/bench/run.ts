@@ -23,6 +23,8 @@ const ROOT = join(import.meta.dirname, '../..');
 const OUT = join(ROOT, 'bench-results');
 const TMP = join(OUT, 'tmp');
 const INIT_RUNS = Number(process.env.BENCH_INIT_RUNS ?? 7);
+/** The floor's steps differ by a few milliseconds each: more samples than a function's. */
+const FLOOR_RUNS = Number(process.env.BENCH_FLOOR_RUNS ?? 21);
 const LOAD_SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 
@@ -51,8 +53,8 @@ process.stdout.write(String(performance.now() - t0));`;
 }
 
 /** Each sample of a function is paired with one of the bare handler, taken just before: a busy machine skews both alike. */
-function pairedColdStarts(built: FunctionBundle, bare: FunctionBundle) {
-  const samples = Array.from({ length: INIT_RUNS }, () => ({
+function pairedColdStarts(built: FunctionBundle, bare: FunctionBundle, runs = INIT_RUNS) {
+  const samples = Array.from({ length: runs }, () => ({
     bare: coldStart(bare.dir),
     initMs: coldStart(built.dir),
   }));
@@ -88,7 +90,7 @@ async function functionsBench() {
   );
   const stack = stackHandlers.map(({ name, entry, alternative }) => {
     const built = stackBuilt.get(entry)!;
-    const { bare: pairedBare, initMs, ratio } = pairedColdStarts(built, bare!);
+    const { bare: pairedBare, initMs, ratio } = pairedColdStarts(built, bare!, FLOOR_RUNS);
     bareSamples.push(...pairedBare);
     return { step: name, alternative, bytes: built.initBytes, initMs: +initMs.toFixed(1), ratio: +ratio.toFixed(2) };
   });
