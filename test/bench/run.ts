@@ -140,11 +140,6 @@ async function ledgerBench() {
     await fn();
     return Number(process.hrtime.bigint() - started) / 1e6;
   };
-  const summary = (samples: number[]) => ({
-    samples: samples.length,
-    p50Ms: +percentile(samples, 50).toFixed(2),
-    p99Ms: +percentile(samples, 99).toFixed(2),
-  });
   /** The measured calls, taken in turn (the raw transaction, then the debit, then the limit check, …): a slow stretch of the host slows all alike. */
   const calls = {
     rawTransaction: (i: number) => rawTransaction(i),
@@ -159,9 +154,9 @@ async function ledgerBench() {
     }
   }
   return {
-    rawTransaction: summary(samples.rawTransaction),
-    debit: summary(samples.debit),
-    limitCheck: summary(samples.limitCheck),
+    rawTransaction: stats(samples.rawTransaction),
+    debit: stats(samples.debit),
+    limitCheck: stats(samples.limitCheck),
   };
 }
 

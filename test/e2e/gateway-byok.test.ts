@@ -1,17 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'node:http';
-import {
-  api,
-  baseUrl,
-  clearOfPeriodEnd,
-  asPlatformAdmin,
-  signUpPlatformAdmin,
-  signUpUser,
-  type SignedInUser,
-} from '../helpers/api.ts';
+import { api, baseUrl, clearOfPeriodEnd, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
 import { FAKE_TEXT, times } from '../helpers/fake-provider.ts';
-import { credits, gateway, readStream, stream, usageOf } from '../helpers/gateway.ts';
+import { credits, fakePlatformModel, gateway, readStream, stream, usageOf } from '../helpers/gateway.ts';
 import { useFakeProvider } from '../helpers/use-fake-provider.ts';
 
 /**
@@ -175,48 +167,8 @@ describe('an organization with its own keys (BYOK)', () => {
   }, 60_000);
 });
 
-/**
- * A provider of the platform at the fake provider (OpenAI dialect) and a catalogue model of it;
- * with `platformKey`, the provider needs a key and the platform has one. The provider catalogue
- * and the platform's default keys are one item each, under optimistic locking, which other
- * suites' admins change at the same time: a 409 "changed meanwhile; retry" is retried.
- */
-async function platformModel(platformKey?: string) {
-  const suffix = randomUUID().slice(0, 8);
-  const slug = `fake-${suffix}`;
-  const provider = await asPlatformAdmin(admin, 'PUT', `/v1/admin/providers/${slug}`, {
-    displayName: `Fake ${suffix}`,
-    adapter: 'openai',
-    requiresApiKey: platformKey !== undefined,
-    defaultBaseUrl: fake().baseUrl('openai'),
-    capabilities: ['chat', 'stream'],
-    group: { name: 'Fake' },
-  });
-  expect(provider.status, JSON.stringify(provider.body)).toBeLessThan(300);
-  if (platformKey) {
-    const credential = await asPlatformAdmin(admin, 'POST', '/v1/admin/provider-credentials', {
-      label: 'Platform',
-      providerSlug: slug,
-      key: platformKey,
-      baseUrl: fake().baseUrl('openai'),
-    });
-    expect(credential.status, JSON.stringify(credential.body)).toBe(201);
-  }
-  const modelId = `fake-model-${suffix}`;
-  const providerModelId = `fake-upstream-${suffix}`;
-  const model = await api('PUT', `/v1/admin/models/${modelId}`, {
-    token: admin.accessToken,
-    body: {
-      providerSlug: slug,
-      providerModelId,
-      name: `Fake ${suffix}`,
-      type: 'TEXT',
-      pricing: { inputPerMTokMicros: 1_000_000, outputPerMTokMicros: 2_000_000 },
-    },
-  });
-  expect(model.status, JSON.stringify(model.body)).toBeLessThan(300);
-  return { slug, modelId, providerModelId };
-}
+/** A provider of the platform at the fake provider and a model of it (with `platformKey`, paid with that key). */
+const platformModel = (platformKey?: string) => fakePlatformModel(admin, fake().baseUrl('openai'), { platformKey });
 
 /** A key of the organization's own for the provider, served by the fake provider; answers the key. */
 async function ownKey(orgId: string, slug: string, extra: Record<string, unknown> = {}) {

@@ -9,17 +9,9 @@ import { forgetSnapshot } from '@platform/domain/hub/snapshot';
 import { DEADLINE_MARGIN_MS, gatewayHandler, gatewayRoute } from '@platform/http/gateway';
 import type { ResponsePrelude } from '@platform/http/streaming';
 import { localLambdaContext } from '@platform/local/lambda-context';
-import {
-  api,
-  asPlatformAdmin,
-  clearOfPeriodEnd,
-  createTeam,
-  signUpPlatformAdmin,
-  signUpUser,
-  type SignedInUser,
-} from '../helpers/api.ts';
+import { api, clearOfPeriodEnd, createTeam, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
 import { times, type Behaviour } from '../helpers/fake-provider.ts';
-import { credits, gateway, readStream, stream, usageOf } from '../helpers/gateway.ts';
+import { credits, fakePlatformModel, gateway, readStream, stream, usageOf } from '../helpers/gateway.ts';
 import { useFakeProvider } from '../helpers/use-fake-provider.ts';
 
 /**
@@ -41,49 +33,17 @@ beforeAll(async () => {
 });
 
 /**
- * A provider of the platform at the fake provider (OpenAI dialect) and a catalogue model of it,
- * paid by the platform. With `timeoutMs`, the platform's key for it sets that deadline in its
- * config (the provider's config schema offers it, as the built-in providers' do).
+ * A provider of the platform at the fake provider and a catalogue model of it, paid by the
+ * platform. With `timeoutMs`, the platform's key for it sets that deadline in its config.
  */
-async function platformModel(options: { timeoutMs?: number } = {}) {
-  const suffix = randomUUID().slice(0, 8);
-  const slug = `fakefail-${suffix}`;
-  const keyed = options.timeoutMs !== undefined;
-  const provider = await asPlatformAdmin(admin, 'PUT', `/v1/admin/providers/${slug}`, {
-    displayName: `Fake ${suffix}`,
-    adapter: 'openai',
-    requiresApiKey: keyed,
-    defaultBaseUrl: fake().baseUrl('openai'),
-    capabilities: ['chat', 'stream'],
-    configSchema: { type: 'object', properties: { timeoutMs: { type: 'integer', minimum: 1000 } }, additionalProperties: false },
-    group: { name: 'Fake' },
-  });
-  expect(provider.status, JSON.stringify(provider.body)).toBeLessThan(300);
-  if (keyed) {
-    const credential = await asPlatformAdmin(admin, 'POST', '/v1/admin/provider-credentials', {
-      label: 'Platform',
-      providerSlug: slug,
-      key: `sk-platform-${randomUUID().replace(/-/g, '')}`,
-      baseUrl: fake().baseUrl('openai'),
-      config: { timeoutMs: options.timeoutMs },
-    });
-    expect(credential.status, JSON.stringify(credential.body)).toBe(201);
-  }
-  const modelId = `fakefail-model-${suffix}`;
-  const providerModelId = `fakefail-upstream-${suffix}`;
-  const model = await api('PUT', `/v1/admin/models/${modelId}`, {
-    token: admin.accessToken,
-    body: {
-      providerSlug: slug,
-      providerModelId,
-      name: `Fake ${suffix}`,
-      type: 'TEXT',
-      pricing: { inputPerMTokMicros: 1_000_000, outputPerMTokMicros: 2_000_000 },
-    },
-  });
-  expect(model.status, JSON.stringify(model.body)).toBeLessThan(300);
-  return { modelId, providerModelId };
-}
+const platformModel = (options: { timeoutMs?: number } = {}) =>
+  fakePlatformModel(
+    admin,
+    fake().baseUrl('openai'),
+    options.timeoutMs === undefined
+      ? {}
+      : { platformKey: `sk-platform-${randomUUID().replace(/-/g, '')}`, keyConfig: { timeoutMs: options.timeoutMs } },
+  );
 
 const asOrg = (orgId: string) => ({ 'openai-organization': orgId });
 

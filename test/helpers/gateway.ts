@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
-import { api, baseUrl, type SignedInUser } from './api.ts';
+import { api, asPlatformAdmin, baseUrl, type SignedInUser } from './api.ts';
 
 /**
  * Calling the OpenAI-compatible gateway in end-to-end tests: requests, streams read event by
@@ -68,4 +69,63 @@ export async function keyFor(owner: SignedInUser, orgId: string, scopes = ['gate
   });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   return created.body.key as string;
+}
+
+/**
+ * A provider of the platform at a fake provider's OpenAI dialect (`baseUrl`) and a catalogue
+ * model of it, made by a platform admin. With `platformKey`, the provider needs a key and the
+ * platform has that one, with `keyConfig` as its config (the provider's config schema then
+ * offers `timeoutMs`, as the built-in providers' do). The provider catalogue and the platform's
+ * default keys are one item each, under optimistic locking, which other suites' admins change at
+ * the same time: a 409 "changed meanwhile; retry" is retried.
+ */
+export async function fakePlatformModel(
+  admin: SignedInUser,
+  baseUrl: string,
+  options: { platformKey?: string; keyConfig?: Record<string, unknown> } = {},
+) {
+  const suffix = randomUUID().slice(0, 8);
+  const slug = `fake-${suffix}`;
+  const provider = await asPlatformAdmin(admin, 'PUT', `/v1/admin/providers/${slug}`, {
+    displayName: `Fake ${suffix}`,
+    adapter: 'openai',
+    requiresApiKey: options.platformKey !== undefined,
+    defaultBaseUrl: baseUrl,
+    capabilities: ['chat', 'stream'],
+    ...(options.keyConfig
+      ? {
+          configSchema: {
+            type: 'object',
+            properties: { timeoutMs: { type: 'integer', minimum: 1000 } },
+            additionalProperties: false,
+          },
+        }
+      : {}),
+    group: { name: 'Fake' },
+  });
+  expect(provider.status, JSON.stringify(provider.body)).toBeLessThan(300);
+  if (options.platformKey) {
+    const credential = await asPlatformAdmin(admin, 'POST', '/v1/admin/provider-credentials', {
+      label: 'Platform',
+      providerSlug: slug,
+      key: options.platformKey,
+      baseUrl,
+      ...(options.keyConfig ? { config: options.keyConfig } : {}),
+    });
+    expect(credential.status, JSON.stringify(credential.body)).toBe(201);
+  }
+  const modelId = `fake-model-${suffix}`;
+  const providerModelId = `fake-upstream-${suffix}`;
+  const model = await api('PUT', `/v1/admin/models/${modelId}`, {
+    token: admin.accessToken,
+    body: {
+      providerSlug: slug,
+      providerModelId,
+      name: `Fake ${suffix}`,
+      type: 'TEXT',
+      pricing: { inputPerMTokMicros: 1_000_000, outputPerMTokMicros: 2_000_000 },
+    },
+  });
+  expect(model.status, JSON.stringify(model.body)).toBeLessThan(300);
+  return { slug, modelId, providerModelId };
 }

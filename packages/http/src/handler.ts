@@ -88,10 +88,9 @@ export function httpHandler<S extends RouteSchemas>(
     };
   };
 
-  const traced = tracing();
   const stack = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(traced ? [traced] : [])
+    .use(tracing() ?? [])
     .use(requestMetrics(route))
     .use(problemJson(route))
     .use(cors())

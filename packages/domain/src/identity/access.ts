@@ -50,7 +50,7 @@ const notFound = () => new NotFoundError('Organization not found');
 export const accountGone = () => new NotFoundError('Your profile does not exist or was deleted');
 
 /** A profile marked deleted: what the reads folded into a route's own request refuse. */
-export const isAccountDeleted = (user: User | null | undefined) => !!user?.deletedAt;
+export const isAccountDeleted = (user: Pick<User, 'deletedAt'> | null | undefined) => !!user?.deletedAt;
 
 /** The read of a user's profile, to fold into a `transactGet` a route makes anyway (then `isAccountDeleted`). */
 export const accountRead = (userId: string) => ({ op: db.user.get({ userId }), entity: db.user });

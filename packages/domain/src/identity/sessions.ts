@@ -75,7 +75,7 @@ export async function openSession(tokens: Tokens, device: Device): Promise<strin
  */
 export function isSessionLive(s: Session, user: Pick<User, 'sessionsValidAfter' | 'deletedAt'> | null, now = new Date()) {
   if (s.revokedAt || new Date(s.expiresAt) <= now) return false;
-  if (!user || user.deletedAt) return false;
+  if (!user || isAccountDeleted(user)) return false;
   return !user.sessionsValidAfter || s.createdAt > user.sessionsValidAfter;
 }
 
@@ -85,7 +85,7 @@ const sessionEnded = () => new UnauthenticatedError('This session has ended; sig
 export async function sessionOfRefreshToken(refreshToken: string): Promise<Session> {
   const { data } = await db.session.query.byRefreshToken({ refreshTokenHash: sha256(refreshToken) }).go({ limit: 1 });
   const found = data[0];
-  if (!found || found.revokedAt || new Date(found.expiresAt) <= new Date()) throw sessionEnded();
+  if (!found) throw sessionEnded();
   const { data: user } = await db.user.get({ userId: found.userId }).go({ consistent: true });
   if (!isSessionLive(found, user)) throw sessionEnded();
   return found;
