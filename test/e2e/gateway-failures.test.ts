@@ -262,10 +262,12 @@ async function invokeChat(token: string, orgId: string, body: unknown, remaining
     { setPrelude: (p: ResponsePrelude) => void (prelude ??= p) },
   );
   await chatHandler(event, out, localLambdaContext('gateway', 'us-east-1', remainingMs));
+  const text = Buffer.concat(written).toString('utf8');
   return {
     status: prelude?.statusCode,
     headers: prelude?.headers ?? {},
-    body: JSON.parse(Buffer.concat(written).toString('utf8')),
+    text,
+    body: prelude?.headers?.['content-type']?.startsWith('text/event-stream') ? undefined : JSON.parse(text),
   };
 }
 
@@ -293,7 +295,8 @@ describe('a call that runs out of its function’s time', () => {
       expect(res.status, JSON.stringify(res.body)).toBe(504);
       expect(res.body).toEqual({
         error: {
-          message: expect.stringContaining('did not answer within'),
+          // Cut off at the deadline, not at a timeout of its key's or the default minute.
+          message: expect.stringMatching(/did not finish within the \d+ ms the call had left$/),
           type: 'api_error',
           param: null,
           code: 'upstream_timeout',
@@ -314,4 +317,55 @@ describe('a call that runs out of its function’s time', () => {
     },
     30_000,
   );
+});
+
+describe('a stream still running when its function’s time runs out', () => {
+  it('is cut off at the deadline: an error frame and [DONE], the delivered part charged and logged as a timeout', async () => {
+    await oneHour();
+    const { modelId, providerModelId } = await platformModel();
+    forgetSnapshot();
+    const { orgId } = await createTeam(owner);
+    // 80 words 100 ms apart: 8 s of a stream that never falls silent, against 2 s left before the deadline.
+    const text = Array.from({ length: 80 }, (_, i) => `word${i}`).join(' ');
+    fake().script(providerModelId, { kind: 'ok', text, chunkDelayMs: 100 });
+    const before = await credits(owner, orgId);
+
+    const started = Date.now();
+    const res = await invokeChat(
+      owner.accessToken,
+      orgId,
+      { model: modelId, messages, stream: true },
+      DEADLINE_MARGIN_MS + 2_000,
+    );
+    const tookMs = Date.now() - started;
+    expect(res.status).toBe(200);
+    // Cut at the deadline, the call recorded within the margin, long before the provider would have finished.
+    expect(tookMs).toBeGreaterThanOrEqual(1_900);
+    expect(tookMs).toBeLessThan(5_000);
+    const events = await readStream(new Response(res.text));
+    expect(events.at(-1)!.data).toBe('[DONE]');
+    const frames = events.slice(0, -1).map((e) => JSON.parse(e.data));
+    const delivered = frames.map((f) => f.choices?.[0]?.delta?.content ?? '').join('');
+    expect(delivered.length).toBeGreaterThan(0);
+    expect(text.startsWith(delivered)).toBe(true);
+    expect(delivered.length).toBeLessThan(text.length / 2);
+    expect(frames.at(-1)).toEqual({
+      error: {
+        message: expect.stringMatching(/did not finish within the \d+ ms the call had left$/),
+        type: 'api_error',
+        code: 'timeout',
+      },
+    });
+
+    const [log] = await usageOf(owner, orgId, 1);
+    expect(log).toMatchObject({
+      model: modelId,
+      status: 'timeout',
+      metadata: { stream: true, usageEstimated: true, clientClosed: false, errorType: 'timeout' },
+    });
+    expect(log!.outputTokens).toBeGreaterThan(0);
+    expect(log!.credits).toBeGreaterThan(0);
+    expect(await credits(owner, orgId)).toMatchObject({ available: before.available - log!.credits, reserved: 0 });
+    expect(await metricsOf(modelId, orgId)).toMatchObject({ calls: 1, timeouts: 1, errorTypes: { timeout: 1 } });
+  }, 30_000);
 });

@@ -10,6 +10,7 @@ import {
   signUpUser,
   type SignedInUser,
 } from '../helpers/api.ts';
+import { times } from '../helpers/fake-provider.ts';
 import { useFakeProvider } from '../helpers/use-fake-provider.ts';
 
 let owner: SignedInUser;
@@ -368,6 +369,19 @@ describe('testing a provider key', () => {
     expect((await api('GET', path, { token: owner.accessToken })).body.lastTest.error.type).toBe('timeout');
     // The wait is bounded: never past the route's own limit.
     expect((await api('POST', `${path}/test`, { token: owner.accessToken, body: { timeoutMs: 60_000 } })).status).toBe(400);
+  });
+
+  it('waits the key’s own timeoutMs when the body sets none, and the body’s when it does', async () => {
+    const { path } = await fakeKey({ config: { timeoutMs: 1_000 } });
+    fake().script('gpt-4o-mini', times(2, { kind: 'hang' }));
+    const started = performance.now();
+    const res = await api('POST', `${path}/test`, { token: owner.accessToken });
+    expect(res.body).toMatchObject({ ok: false, error: { type: 'timeout', message: expect.stringContaining('1000 ms') } });
+    expect(res.body.responseTimeMs).toBeGreaterThanOrEqual(990);
+    // The key's second, not the 8 s a test waits at most.
+    expect(performance.now() - started).toBeLessThan(6_000);
+    const asked = await api('POST', `${path}/test`, { token: owner.accessToken, body: { timeoutMs: 300 } });
+    expect(asked.body).toMatchObject({ ok: false, error: { type: 'timeout', message: expect.stringContaining('300 ms') } });
   });
 
   it('makes one embedding for a key named for a model that only embeds', async () => {

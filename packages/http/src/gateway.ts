@@ -39,8 +39,8 @@ export interface GatewayInput<S extends RouteSchemas> {
   /** Aborted when the client goes away: stop the provider call, meter what was delivered. */
   signal: AbortSignal;
   /**
-   * When the providers must have answered (ms since the epoch): the invocation's end, less
-   * `DEADLINE_MARGIN_MS` to answer and record the call.
+   * When the providers must be done (ms since the epoch; a stream still running then is cut off):
+   * the invocation's end, less `DEADLINE_MARGIN_MS` to answer and record the call.
    */
   deadline: number;
 }

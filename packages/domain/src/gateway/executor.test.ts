@@ -1,8 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { Cooldowns } from './cooldowns.ts';
+import { Cooldowns, targetKey } from './cooldowns.ts';
 import { execute, executeStream, ExecutionError, explainAttempts } from './executor.ts';
 import type { ExecuteOptions } from './executor.ts';
-import { ProviderError } from './types.ts';
+import { OutOfTimeError, ProviderError } from './types.ts';
 import type { CallOptions, Candidate, ChatChunk } from './types.ts';
 
 function candidate(modelId: string, extra: Partial<Candidate> = {}): Candidate {
@@ -370,20 +370,61 @@ describe('the executor’s timeouts and deadline', () => {
     expect(late.seen).toEqual([['a', 400]]);
   });
 
-  it('cuts a stream’s wait for its first chunk to the deadline too', async () => {
-    const seen: Array<number | undefined> = [];
-    const result = await executeStream(
-      [candidate('a')],
-      (_c, options) => {
-        seen.push(options.timeoutMs);
-        return (async function* (): AsyncGenerator<ChatChunk> {
-          yield { type: 'delta', text: 'hi' };
-        })();
-      },
-      { ...h.opts, timeoutMs: 60_000, deadline: h.advance(0) + 7_000 },
-    );
+  it('cuts a stream’s wait for its first chunk to the deadline, and gives the whole stream the time left', async () => {
+    const seen: CallOptions[] = [];
+    const open = (_c: Candidate, options: CallOptions) => {
+      seen.push(options);
+      return (async function* (): AsyncGenerator<ChatChunk> {
+        yield { type: 'delta', text: 'hi' };
+      })();
+    };
+    const result = await executeStream([candidate('a')], open, { ...h.opts, timeoutMs: 60_000, deadline: h.advance(0) + 7_000 });
     expect(result.candidate.modelId).toBe('a');
-    expect(seen).toEqual([7_000]);
+    expect(seen.map(({ timeoutMs, totalTimeoutMs }) => ({ timeoutMs, totalTimeoutMs }))).toEqual([
+      { timeoutMs: 7_000, totalTimeoutMs: 7_000 },
+    ]);
+    // Without a deadline, nothing bounds a stream that keeps arriving.
+    await executeStream([candidate('a')], open, { ...h.opts, timeoutMs: 60_000 });
+    expect(seen[1]).toEqual({ signal: undefined, timeoutMs: 60_000 });
+  });
+
+  it('ends a stream cut off at the deadline as a timeout of its attempt, cooling nothing down', async () => {
+    const plan = [candidate('a'), candidate('b')];
+    // Three streams cut off (more than the cooldown's threshold), each after one chunk.
+    for (let i = 0; i < 3; i++) {
+      const result = await executeStream(
+        plan,
+        () =>
+          (async function* (): AsyncGenerator<ChatChunk> {
+            yield { type: 'delta', text: 'partial ' };
+            throw new OutOfTimeError('OpenAI', 1_000);
+          })(),
+        { ...h.opts, deadline: h.advance(0) + 1_000 },
+      );
+      const texts: string[] = [];
+      const error = await (async () => {
+        for await (const chunk of result.stream) if (chunk.type === 'delta') texts.push(chunk.text);
+      })().catch((e: unknown) => e);
+      expect(texts).toEqual(['partial ']);
+      expect(error).toBeInstanceOf(OutOfTimeError);
+      expect(result.attempts).toMatchObject([{ modelId: 'a', outcome: 'ok', endedWith: 'timeout' }]);
+    }
+    expect(h.cooldowns.lastFailureAt(targetKey(plan[0]!))).toBeUndefined();
+    const next = await execute(plan, h.scripted({}), h.opts);
+    expect(next.candidate.modelId).toBe('a');
+  });
+
+  it('ends the execution when an attempt is cut off at the deadline, with no fallback and no cooldown', async () => {
+    const call = async (c: Candidate) => {
+      h.calls.push(c.modelId);
+      h.advance(1_000);
+      throw new OutOfTimeError('OpenAI', 1_000);
+    };
+    const error = await failure(execute([candidate('a'), candidate('b')], call, { ...h.opts, deadline: h.advance(0) + 1_000 }));
+    expect(error.error.kind).toBe('timeout');
+    expect(h.calls).toEqual(['a']);
+    expect(error.attempts.map((a) => [a.modelId, a.outcome])).toEqual([['a', 'timeout']]);
+    expect(h.cooldowns.lastFailureAt(targetKey(candidate('a')))).toBeUndefined();
   });
 
   it('starts no attempt at or after the deadline: the call ends as a timeout, with the attempts made', async () => {

@@ -29,12 +29,14 @@
  * gives way to the fallbacks in seconds rather than minutes), else the execution's `timeoutMs`.
  *
  * A stream falls back only until its first chunk reached the caller; after that an error ends it
- * with what was delivered, and the caller meters that. The deadline bounds a stream's attempts
- * up to their first chunk: what follows is the caller's to deliver.
+ * with what was delivered, and the caller meters that. The deadline bounds a stream to its end:
+ * an attempt is given the time left (`totalTimeoutMs`), so a stream still running at the deadline
+ * is cut off there (an `OutOfTimeError`) and the function keeps its margin to close it and record
+ * the call. Running out of time is no provider's failure: it cools no target down.
  */
 import { containerCooldowns, targetKey } from './cooldowns.ts';
 import type { Cooldowns } from './cooldowns.ts';
-import { ProviderError } from './types.ts';
+import { keyTimeoutMs, OutOfTimeError, ProviderError } from './types.ts';
 import type { CallOptions, Candidate, ProviderErrorKind } from './types.ts';
 
 export interface RetryPolicy {
@@ -162,13 +164,14 @@ class Run {
 
   /**
    * What an attempt on `candidate` is called with: its key's timeout when the key's config sets
-   * one, else the execution's, cut to the time left before the deadline.
+   * one, else the execution's, cut to the time left before the deadline, which is also the most
+   * the whole attempt has (a stream to its end).
    */
   callOptions(candidate: Candidate): CallOptions {
-    const own = candidate.target.config?.timeoutMs;
-    let timeoutMs = typeof own === 'number' && Number.isFinite(own) && own > 0 ? own : this.options.timeoutMs;
-    if (this.options.deadline !== undefined) timeoutMs = Math.min(timeoutMs ?? Infinity, this.options.deadline - this.now());
-    return { signal: this.options.signal, timeoutMs };
+    const timeoutMs = keyTimeoutMs(candidate.target) ?? this.options.timeoutMs;
+    if (this.options.deadline === undefined) return { signal: this.options.signal, timeoutMs };
+    const left = this.options.deadline - this.now();
+    return { signal: this.options.signal, timeoutMs: Math.min(timeoutMs ?? Infinity, left), totalTimeoutMs: left };
   }
 
   /** The candidates to try, in order, with their positions: cooling ones skipped (unless all are). */
@@ -225,6 +228,8 @@ class Run {
     if (!(error instanceof ProviderError)) throw error; // a bug, not a provider's answer
     const entry = this.log(index, candidate, attempt, error.kind, this.now() - started, error.options.status);
     if (this.options.signal?.aborted) throw new ExecutionError(cancelled(), this.attempts);
+    // Cut off at the deadline: the next check ends the execution, and the target did nothing wrong.
+    if (error instanceof OutOfTimeError) return 'fallback';
     const key = targetKey(candidate);
     if (!error.retryable) {
       if (error.kind === 'auth' && candidate.keySource === 'byok') {
@@ -341,7 +346,8 @@ async function* deliver<T>(
     finished = true;
     if (error instanceof ProviderError) {
       entry.endedWith = error.kind;
-      if (error.retryable && !run.options.signal?.aborted) run.cooldowns.recordFailure(targetKey(candidate), run.now());
+      const providersFault = error.retryable && !(error instanceof OutOfTimeError) && !run.options.signal?.aborted;
+      if (providersFault) run.cooldowns.recordFailure(targetKey(candidate), run.now());
     }
     throw error;
   } finally {

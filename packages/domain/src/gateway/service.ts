@@ -53,9 +53,9 @@ export interface GatewayCall {
   /** The call's routing tags (`x-route-tags`), for rules with a `tags` condition. */
   tags?: string[];
   /**
-   * When the providers must have answered (a stream: sent its first chunk), in ms since the epoch:
-   * the function's own end, less the time it needs to answer and record the call. No attempt
-   * starts after it, and each attempt's timeout is cut to it; past it the call is a 504.
+   * When the providers must be done, in ms since the epoch: the function's own end, less the time
+   * it needs to answer and record the call. No attempt starts after it, and each attempt's timeout
+   * is cut to it; past it the call is a 504, or a stream still running is cut off (an error frame).
    */
   deadline?: number;
 }

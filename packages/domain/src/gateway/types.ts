@@ -89,10 +89,25 @@ export interface Target {
   config?: Record<string, unknown>;
 }
 
+/** The timeout the key's config sets for its calls (`timeoutMs`, which the providers' config schemas offer), if any. */
+export function keyTimeoutMs(target: Target): number | undefined {
+  const own = target.config?.timeoutMs;
+  return typeof own === 'number' && Number.isFinite(own) && own > 0 ? own : undefined;
+}
+
 export interface CallOptions {
   signal?: AbortSignal;
-  /** Milliseconds before the call counts as a timeout. */
+  /**
+   * Milliseconds before the call counts as a timeout: for a stream, the wait for its first event
+   * and every silence after it (progress restarts it).
+   */
   timeoutMs?: number;
+  /**
+   * Milliseconds the whole call has, a stream to its last event included: progress does not
+   * restart it. The executor sets it to the time left before its deadline (the function's end,
+   * less what it needs to answer and record the call); past it the call fails with `OutOfTimeError`.
+   */
+  totalTimeoutMs?: number;
 }
 
 /** One file per provider implements this; the methods a provider lacks are absent. */
@@ -122,6 +137,17 @@ export class ProviderError extends Error {
     super(message, { cause: options.cause });
     this.name = 'ProviderError';
     this.retryable = kind === 'throttled' || kind === 'server' || kind === 'timeout' || kind === 'network';
+  }
+}
+
+/**
+ * A call cut off because its execution ran out of time (`totalTimeoutMs`), not because the
+ * provider fell silent: a timeout, but no fault of the provider's, so it cools nothing down.
+ */
+export class OutOfTimeError extends ProviderError {
+  constructor(provider: string, totalTimeoutMs: number) {
+    super('timeout', `${provider} did not finish within the ${totalTimeoutMs} ms the call had left`);
+    this.name = 'OutOfTimeError';
   }
 }
 

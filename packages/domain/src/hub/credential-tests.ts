@@ -1,5 +1,5 @@
 import { adapterFor } from '../gateway/adapters/registry.ts';
-import { ProviderError, type CallOptions, type GatewayOperation, type Target } from '../gateway/types.ts';
+import { keyTimeoutMs, ProviderError, type CallOptions, type GatewayOperation, type Target } from '../gateway/types.ts';
 import { getCredentialForCall, recordCredentialTest, type CredentialTest, type CredentialTestError } from './credentials.ts';
 import type { Owner } from './owners.ts';
 import { CREDENTIAL_TEST_TIMEOUT_MS } from './schemas/credentials.ts';
@@ -11,8 +11,9 @@ import { CREDENTIAL_TEST_TIMEOUT_MS } from './schemas/credentials.ts';
  *
  * - The call: a one-token chat completion to the credential's model (`modelToTest`: its
  *   `defaultModel`, else the provider's cheapest catalogue model), or one embedding / one image for
- *   a model that only does that. Straight to the adapter, under a short deadline: no retry, no
- *   fallback, no cooldown (a failing test must not steer the gateway's traffic).
+ *   a model that only does that. Straight to the adapter, under a short deadline (the body's
+ *   `timeoutMs`, else the key's own, else 8 s, and never more): no retry, no fallback, no cooldown
+ *   (a failing test must not steer the gateway's traffic).
  * - Accepted or refused, the outcome is a result, stored on the credential as `lastTest` and
  *   answered 200; the error says what the provider said (auth, throttled, timeout, …) without the key.
  * - Not metered: no credits, no usage log, no model metric (the key's owner pays its provider for
@@ -35,6 +36,10 @@ async function minimalCall(target: Target, operation: GatewayOperation, options:
   }
 }
 
+/** The test's wait: the one asked for, else the key's own `timeoutMs` (as the gateway's calls use it), else the most; never more. */
+const testTimeoutMs = (target: Target, asked: number | undefined) =>
+  Math.min(asked ?? keyTimeoutMs(target) ?? CREDENTIAL_TEST_TIMEOUT_MS, CREDENTIAL_TEST_TIMEOUT_MS);
+
 /**
  * Calls the provider once through the credential, stores the outcome on it, and answers it.
  * `preloaded`: an organization's credential as its route read it with the authorization
@@ -51,9 +56,7 @@ export async function testCredential(
   const started = performance.now();
   let error: CredentialTestError | undefined;
   try {
-    await minimalCall(target, operation, {
-      timeoutMs: Math.min(options.timeoutMs ?? CREDENTIAL_TEST_TIMEOUT_MS, CREDENTIAL_TEST_TIMEOUT_MS),
-    });
+    await minimalCall(target, operation, { timeoutMs: testTimeoutMs(target, options.timeoutMs) });
   } catch (thrown) {
     if (!(thrown instanceof ProviderError)) throw thrown; // a bug of ours, not the provider's answer
     error = { type: thrown.kind, message: thrown.message, ...(thrown.options.status ? { status: thrown.options.status } : {}) };

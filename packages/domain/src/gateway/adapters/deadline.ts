@@ -6,15 +6,16 @@
  *
  * For a call that answers at once, the timeout bounds the whole call. A stream calls `extend()` on each
  * event, so the timeout bounds the wait for the first event and every silence after it, not a long
- * answer that keeps arriving.
+ * answer that keeps arriving: `totalTimeoutMs`, which nothing extends, bounds that (an `OutOfTimeError`).
  */
-import { ProviderError } from '../types.ts';
+import { OutOfTimeError, ProviderError } from '../types.ts';
 import type { CallOptions } from '../types.ts';
 
 export class Deadline {
   readonly signal: AbortSignal;
   private readonly controller = new AbortController();
   private timer: NodeJS.Timeout | undefined;
+  private endTimer: NodeJS.Timeout | undefined;
   private readonly onCallerAbort = () => this.controller.abort(cancelled());
 
   constructor(
@@ -24,6 +25,13 @@ export class Deadline {
     this.signal = this.controller.signal;
     if (options.signal?.aborted) this.controller.abort(cancelled());
     else options.signal?.addEventListener('abort', this.onCallerAbort, { once: true });
+    // Set first: when both timers are due together, the call ran out of time rather than waited too long.
+    const { totalTimeoutMs } = options;
+    if (totalTimeoutMs !== undefined && !this.signal.aborted)
+      this.endTimer = setTimeout(
+        () => this.controller.abort(new OutOfTimeError(provider, totalTimeoutMs)),
+        Math.max(0, totalTimeoutMs),
+      );
     this.extend();
   }
 
@@ -38,6 +46,7 @@ export class Deadline {
   /** Stop the timer and forget the caller's signal; call once the call is over, however it ended. */
   dispose(): void {
     clearTimeout(this.timer);
+    clearTimeout(this.endTimer);
     this.options.signal?.removeEventListener('abort', this.onCallerAbort);
   }
 
