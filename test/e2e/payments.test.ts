@@ -213,6 +213,31 @@ describe('the Stripe webhook', () => {
     expect(payments.body.items.map((p: { paymentIntentId: string }) => p.paymentIntentId)).not.toContain(intent);
   });
 
+  it('records, without crediting, a signed pack payment naming a pack not sold here, and Stripe stops retrying', async () => {
+    const intent = `pi_e2e_nopack_${Date.now().toString(36)}`;
+    const raw = event('payment_intent.succeeded', {
+      id: intent,
+      amount: 700,
+      currency: 'usd',
+      metadata: { orgId: teamId, kind: 'credit-pack', packId: 'credits-7' },
+    });
+    const before = await balance(owner, teamId);
+    const res = await webhook(raw, signStripePayload(raw, secret()));
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({
+      received: true,
+      outcome: 'unknown-credit-pack',
+      ignored: expect.stringContaining('no credits were granted'),
+    });
+    expect((await webhook(raw, signStripePayload(raw, secret()))).body.outcome).toBe('duplicate-event');
+    expect(await balance(owner, teamId)).toBe(before);
+    // The money is not lost from sight: the payment is the organization's, for the operators to settle.
+    const payments = await api('GET', `/v1/orgs/${teamId}/payments`, { token: owner.accessToken });
+    expect(payments.body.items).toContainEqual(
+      expect.objectContaining({ paymentIntentId: intent, purpose: 'credit-pack', packId: 'credits-7', status: 'succeeded' }),
+    );
+  });
+
   it('starts the grace period on a failed invoice and tells the owners', async () => {
     const orgId = buyer.personalOrgId;
     const sub = (await api('GET', `/v1/orgs/${orgId}/subscription`, { token: buyer.accessToken })).body;

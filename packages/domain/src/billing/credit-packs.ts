@@ -19,8 +19,11 @@ export const CREDIT_PACKS: readonly CreditPack[] = [
   { packId: 'credits-20000', name: '20,000 credits', credits: 20_000, priceMinor: 16_000, currency: 'USD' },
 ];
 
+export const findCreditPack = (packId: string | undefined): CreditPack | undefined =>
+  CREDIT_PACKS.find((p) => p.packId === packId);
+
 export function creditPack(packId: string): CreditPack {
-  const pack = CREDIT_PACKS.find((p) => p.packId === packId);
+  const pack = findCreditPack(packId);
   if (!pack) throw new NotFoundError(`There is no credit pack ${packId}`);
   return pack;
 }

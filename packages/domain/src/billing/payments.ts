@@ -7,7 +7,7 @@ import { newId } from '../shared/ids.ts';
 import { put, transactGet, transactWrite, update } from '../shared/transactions.ts';
 import { pageOf } from '../shared/pages.ts';
 import { billingDb, type Subscription } from './entities.ts';
-import { creditPack } from './credit-packs.ts';
+import { creditPack, findCreditPack } from './credit-packs.ts';
 import { canTake } from './lifecycle.ts';
 import { paymentDb, type Payment, type ProviderEvent } from './payment-entities.ts';
 import { planCatalogue, planIn } from './plans.ts';
@@ -62,6 +62,7 @@ export type BillingOutcome =
   | 'stale'
   | 'no-subscription'
   | 'unknown-organization'
+  | 'unknown-credit-pack'
   | 'ignored';
 
 export interface BillingRecord {
@@ -72,6 +73,11 @@ export interface BillingRecord {
   change?: (sub: Subscription, ctx: changes.Context) => changes.Outcome | 'stale' | undefined;
   /** Credits bought (a credit pack). */
   credits?: Grant;
+  /**
+   * Why the payment, recorded all the same, has no effect: a signed pack payment naming a pack
+   * we do not sell (none of our checkouts makes one) grants nothing, and is left to the operators.
+   */
+  unapplicable?: 'unknown-credit-pack';
   /** More writes of the same transaction (an audit row, a uniqueness guard). */
   writes?: Tagged[];
   /** The answer when a `guard` write fails (a value used by another organization). */
@@ -180,8 +186,9 @@ export async function recordBilling(record: BillingRecord): Promise<{ outcome: B
     const payment = input ? paymentWrite(existing, input) : undefined;
     const succeeded = !input || input.status === 'succeeded';
     const outcome = record.change && sub ? record.change(sub, { plans: plans!, now: clock.now() }) : undefined;
-    const result: BillingOutcome =
-      outcome === 'stale'
+    const result: BillingOutcome = record.unapplicable
+      ? record.unapplicable
+      : outcome === 'stale'
         ? 'stale'
         : record.change && !sub
           ? 'no-subscription'
@@ -212,9 +219,10 @@ export async function recordBilling(record: BillingRecord): Promise<{ outcome: B
 export function effectsOf(
   input: PaymentInput,
   plan?: Omit<changes.PlanPayment, 'planId' | 'provider'>,
-): Pick<BillingRecord, 'change' | 'credits'> {
+): Pick<BillingRecord, 'change' | 'credits' | 'unapplicable'> {
   if (input.purpose === 'credit-pack') {
-    const pack = creditPack(input.packId ?? '');
+    const pack = findCreditPack(input.packId);
+    if (!pack) return { unapplicable: 'unknown-credit-pack' };
     return {
       credits: {
         key: `payment:${input.paymentIntentId}`,

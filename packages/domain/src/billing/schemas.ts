@@ -204,7 +204,7 @@ export const webhookResponse = z.object({
   outcome: z
     .string()
     .describe(
-      'applied, duplicate-event, payment-already-recorded, payment-of-another-organization, stale, no-subscription, unknown-organization or ignored',
+      'applied, duplicate-event, payment-already-recorded, payment-of-another-organization, stale, no-subscription, unknown-organization, unknown-credit-pack or ignored',
     ),
   ignored: z.string().optional().describe('Why the event changed nothing, when it was acknowledged without effect'),
 });
