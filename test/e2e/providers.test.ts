@@ -102,6 +102,42 @@ describe('providers', () => {
     ).toBe(404);
   });
 
+  it('take changes of different providers at the same moment, each provider locked on its own: no 409, nothing lost', async () => {
+    const ids = Array.from({ length: 6 }, slug);
+    for (const id of ids) expect((await asPlatformAdmin(admin, 'PUT', `/v1/admin/providers/${id}`, provider)).status).toBe(200);
+    // Six admins' changes at once (one retires its provider), none retried: none waits on another's.
+    const changes = await Promise.all(
+      ids.map((id, i) =>
+        i === 5
+          ? api('DELETE', `/v1/admin/providers/${id}`, { token: admin.accessToken })
+          : api('PATCH', `/v1/admin/providers/${id}`, { token: admin.accessToken, body: { displayName: `Acme ${i}` } }),
+      ),
+    );
+    expect(changes.map((res) => res.status)).toEqual([200, 200, 200, 200, 200, 204]);
+    const listed = new Map<string, { displayName: string }>(
+      (await api('GET', '/v1/providers?includeInactive=true', { token: user.accessToken })).body.items.map(
+        (p: { slug: string; displayName: string }) => [p.slug, p],
+      ),
+    );
+    ids.slice(0, 5).forEach((id, i) => expect(listed.get(id)?.displayName).toBe(`Acme ${i}`));
+    expect(listed.has(ids[5]!)).toBe(false);
+
+    // Two changes of one provider at once: each either lands, or is a 409 that changed nothing.
+    const [id] = ids;
+    const [name, text] = await Promise.all([
+      api('PATCH', `/v1/admin/providers/${id}`, { token: admin.accessToken, body: { displayName: 'Renamed' } }),
+      api('PATCH', `/v1/admin/providers/${id}`, { token: admin.accessToken, body: { description: 'Described' } }),
+    ]);
+    expect([name.status, text.status]).not.toContain(500);
+    expect([name.status, text.status]).toContain(200);
+    const after = (await api('GET', '/v1/providers', { token: user.accessToken })).body.items.find(
+      (p: { slug: string }) => p.slug === id,
+    );
+    expect(after.displayName).toBe(name.status === 200 ? 'Renamed' : 'Acme 0');
+    expect(after.description).toBe(text.status === 200 ? 'Described' : provider.description);
+    for (const res of [name, text]) if (res.status !== 200) expect(res.body.detail).toContain('changed meanwhile');
+  });
+
   it('list inactive ones only when asked', async () => {
     const id = slug();
     expect((await asPlatformAdmin(admin, 'PUT', `/v1/admin/providers/${id}`, { ...provider, status: 'Inactive' })).status).toBe(

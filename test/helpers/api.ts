@@ -222,8 +222,9 @@ export async function stripeSubscriptions(): Promise<
 
 /**
  * Retries a write that a suite running beside this one made a 409 "… changed meanwhile; retry":
- * platform-wide things kept as one item under optimistic locking (the provider catalogue, the
- * platform's default keys) refuse one of two concurrent writes, and tell the client to retry.
+ * platform-wide things kept as one item under optimistic locking (the platform's default keys,
+ * admin config; a provider of the catalogue) refuse one of two concurrent writes, and tell the
+ * client to retry.
  * Any other answer, or the same 409 after `attempts`, is answered as it is.
  */
 async function retryingConflicts<T = any>(write: () => Promise<ApiResponse<T>>, attempts = 6): Promise<ApiResponse<T>> {

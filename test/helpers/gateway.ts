@@ -75,9 +75,9 @@ export async function keyFor(owner: SignedInUser, orgId: string, scopes = ['gate
  * A provider of the platform at a fake provider's OpenAI dialect (`baseUrl`) and a catalogue
  * model of it, made by a platform admin. With `platformKey`, the provider needs a key and the
  * platform has that one, with `keyConfig` as its config (the provider's config schema then
- * offers `timeoutMs`, as the built-in providers' do). The provider catalogue and the platform's
- * default keys are one item each, under optimistic locking, which other suites' admins change at
- * the same time: a 409 "changed meanwhile; retry" is retried.
+ * offers `timeoutMs`, as the built-in providers' do). The platform's default keys are one item,
+ * under optimistic locking, which other suites' admins change at the same time: a 409 "changed
+ * meanwhile; retry" is retried.
  */
 export async function fakePlatformModel(
   admin: SignedInUser,

@@ -43,8 +43,11 @@ const ProviderCatalogueEntity = lazy(
         model: { entity: 'providercatalogue', version: '1', service },
         attributes: {
           owner: { type: 'string', required: true, readOnly: true },
-          /** slug → provider, as saved by platform admins (see providers.ts). */
-          providers: { type: 'any', required: true },
+          /**
+           * slug → provider, as saved by platform admins (see providers.ts). Not `required`, only so
+           * that ElectroDB lets one provider be removed from it (a nested REMOVE); it is always there.
+           */
+          providers: { type: 'any' },
           version: { type: 'number', required: true },
           updatedAt: { type: 'string' },
         },

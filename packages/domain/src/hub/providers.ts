@@ -1,5 +1,5 @@
 import { ConflictError, NotFoundError } from '../shared/errors.ts';
-import { put, transactWrite } from '../shared/transactions.ts';
+import { put, transactWrite, update } from '../shared/transactions.ts';
 import { DEFAULT_PROVIDERS, type Provider } from './default-providers.ts';
 import { hubDb } from './entities.ts';
 import { auditWrites, PLATFORM, type Owner } from './owners.ts';
@@ -7,7 +7,8 @@ import { forgetSnapshot, mergeProviders } from './snapshot.ts';
 
 /**
  * The provider catalogue (DOMAIN.md §3, Provider). Defaults live in code; platform admins'
- * edits and additions are one stored item (slug → provider) that wins over them. Built-in
+ * edits and additions are one stored item (slug → provider) that wins over them, each provider
+ * in it written on its own (`writeProvider`). Built-in
  * providers cannot be removed, only deactivated; providers an admin added can be removed.
  */
 export type ProviderInput = Omit<Provider, 'slug' | 'updatedAt' | 'updatedBy'>;
@@ -67,22 +68,59 @@ export function assertCatalogueFits(saved: Record<string, Provider>, before: Rec
     );
 }
 
-/** Writes the stored catalogue item under optimistic locking, with the audit row, in one transaction. */
-async function writeCatalogue(
+/**
+ * A provider's new `updatedAt`: now, or just after the one it replaces when that is as late (two
+ * changes within a millisecond), so that each change of a provider leaves a stamp of its own,
+ * which the next change's lock compares.
+ */
+function stampAfter(seen: Provider | undefined): string {
+  const now = Date.now();
+  const last = seen?.updatedAt ? Date.parse(seen.updatedAt) : NaN;
+  return new Date(Number.isNaN(last) || now > last ? now : last + 1).toISOString();
+}
+
+/**
+ * Writes one provider of the stored catalogue item (`next`; undefined removes it), with the audit
+ * row, in one transaction. Each provider is locked on its own: the write holds only if the
+ * provider is as it was read (its `updatedAt`, or absent), so admins editing different providers
+ * at the same moment both succeed, and only two changes of one provider race (a 409). The
+ * catalogue's `version` still counts every change, for the routing snapshot.
+ */
+async function writeProvider(
   owner: Owner,
   catalogue: Catalogue,
-  saved: Record<string, Provider>,
+  slug: string,
+  next: Provider | undefined,
   audit: Parameters<typeof auditWrites>,
 ) {
+  const saved = { ...catalogue.saved };
+  if (next) saved[slug] = next;
+  else delete saved[slug];
   assertCatalogueFits(saved, catalogue.saved);
-  const version = (catalogue.version ?? 0) + 1;
-  const item = { owner: PLATFORM, providers: saved, version, updatedAt: new Date().toISOString() };
+  const now = new Date().toISOString();
+  const seen = catalogue.saved[slug];
   const write =
     catalogue.version === undefined
-      ? hubDb.providerCatalogue.create(item)
-      : hubDb.providerCatalogue.put(item).where(({ version: v }, { eq }) => eq(v, catalogue.version!));
-  const outcome = await transactWrite([put(write), ...auditWrites(...audit)]);
-  if (outcome.canceled) throw new ConflictError('The provider catalogue changed meanwhile; retry');
+      ? put(hubDb.providerCatalogue.create({ owner: PLATFORM, providers: saved, version: 1, updatedAt: now }))
+      : update(
+          hubDb.providerCatalogue
+            .update({ owner: PLATFORM })
+            .data(({ providers, version, updatedAt }, op) => {
+              if (next) op.set(providers[slug], next);
+              else op.remove(providers[slug]);
+              op.add(version, 1);
+              op.set(updatedAt, now);
+            })
+            .where(({ providers }, { eq, notExists }) =>
+              !seen
+                ? notExists(providers[slug])
+                : seen.updatedAt
+                  ? eq(providers[slug].updatedAt, seen.updatedAt)
+                  : notExists(providers[slug].updatedAt),
+            ),
+        );
+  const outcome = await transactWrite([write, ...auditWrites(...audit)]);
+  if (outcome.canceled) throw new ConflictError(`The provider ${slug} changed meanwhile; retry`);
   forgetSnapshot(PLATFORM);
 }
 
@@ -90,8 +128,8 @@ async function writeCatalogue(
 export async function saveProvider(owner: Owner, slug: string, input: ProviderInput): Promise<ProviderView> {
   const catalogue = await readCatalogue();
   const before = catalogue.providers.get(slug);
-  const provider: Provider = { ...input, slug, updatedAt: new Date().toISOString(), updatedBy: owner.actorId };
-  await writeCatalogue(owner, catalogue, { ...catalogue.saved, [slug]: provider }, [
+  const provider: Provider = { ...input, slug, updatedAt: stampAfter(catalogue.saved[slug]), updatedBy: owner.actorId };
+  await writeProvider(owner, catalogue, slug, provider, [
     owner,
     'provider.saved',
     { type: 'provider', id: slug },
@@ -105,8 +143,14 @@ export async function patchProvider(owner: Owner, slug: string, changes: Partial
   const catalogue = await readCatalogue();
   const before = requireProvider(catalogue.providers, slug, 'slug');
   const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
-  const provider: Provider = { ...before, ...defined, slug, updatedAt: new Date().toISOString(), updatedBy: owner.actorId };
-  await writeCatalogue(owner, catalogue, { ...catalogue.saved, [slug]: provider }, [
+  const provider: Provider = {
+    ...before,
+    ...defined,
+    slug,
+    updatedAt: stampAfter(catalogue.saved[slug]),
+    updatedBy: owner.actorId,
+  };
+  await writeProvider(owner, catalogue, slug, provider, [
     owner,
     'provider.saved',
     { type: 'provider', id: slug },
@@ -122,11 +166,10 @@ export async function patchProvider(owner: Owner, slug: string, changes: Partial
 export async function retireProvider(owner: Owner, slug: string): Promise<void> {
   const catalogue = await readCatalogue();
   const before = requireProvider(catalogue.providers, slug, 'slug');
-  const saved = { ...catalogue.saved };
-  if (isBuiltInProvider(slug))
-    saved[slug] = { ...before, status: 'Inactive', updatedAt: new Date().toISOString(), updatedBy: owner.actorId };
-  else delete saved[slug];
-  await writeCatalogue(owner, catalogue, saved, [
+  const next = isBuiltInProvider(slug)
+    ? { ...before, status: 'Inactive' as const, updatedAt: stampAfter(catalogue.saved[slug]), updatedBy: owner.actorId }
+    : undefined;
+  await writeProvider(owner, catalogue, slug, next, [
     owner,
     'provider.retired',
     { type: 'provider', id: slug },
