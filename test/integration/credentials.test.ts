@@ -6,6 +6,7 @@ import {
   consumeCredentialQuota,
   createCredential,
   creationReads,
+  deleteCredential as deleteCredentialOf,
   decryptedKey,
   getCredentialForCall,
   getCredential,
@@ -183,6 +184,46 @@ describe('defaults', () => {
       expect(items.filter((c) => c.isDefault).map((c) => c.credentialId)).toEqual([first.credentialId]);
       expect(items.map((c) => c.label).sort()).toEqual(existing ? ['first', 'old', 'second'] : ['first', 'second']);
     }
+  });
+});
+
+describe('defaults of different providers', () => {
+  it('change at the same moment without a conflict: each is its own slot of the owner’s defaults', async () => {
+    const slugs = [uniqueSlug('slot'), uniqueSlug('slot'), uniqueSlug('slot'), uniqueSlug('slot')];
+    for (const slug of slugs)
+      await saveProvider(admin, slug, {
+        displayName: slug,
+        adapter: 'openai',
+        requiresApiKey: true,
+        requiresBaseUrl: false,
+        supportsStreaming: true,
+        capabilities: ['chat'],
+        configSchema: { type: 'object' },
+        group: { name: 'Test' },
+        status: 'Active',
+      });
+    const owner = orgOwnerOf(newOrgId());
+    const key = (i: number, extra: { isDefault?: boolean } = {}) =>
+      createCredential(owner, { label: `k${i}`, providerSlug: slugs[i]!, key: secret(), ...extra });
+    // The first key of a provider is its default; the one for slot 3 is told not to be.
+    const [zero, one, three] = [await key(0), await key(1), await key(3, { isDefault: false })];
+    expect([zero.isDefault, one.isDefault, three.isDefault]).toEqual([true, true, false]);
+
+    // Four changes of four providers' defaults, read and written at the same time.
+    const [unset, , created, set] = await Promise.all([
+      patchCredential(owner, zero.credentialId, { isDefault: false }),
+      deleteCredentialOf(owner, one.credentialId),
+      key(2, { isDefault: true }),
+      patchCredential(owner, three.credentialId, { isDefault: true }),
+    ]);
+    expect([unset.isDefault, created.isDefault, set.isDefault]).toEqual([false, true, true]);
+    const { items } = await listCredentials(owner, {});
+    expect(
+      items
+        .filter((c) => c.isDefault)
+        .map((c) => c.label)
+        .sort(),
+    ).toEqual(['k2', 'k3']);
   });
 });
 

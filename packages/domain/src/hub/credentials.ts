@@ -98,16 +98,6 @@ const defaultsOf = (item: { defaults?: unknown; version?: number } | null): Defa
   version: item?.version,
 });
 
-/** Writes the owner's defaults item under optimistic locking (inside the caller's transaction). */
-function defaultsWrite(owner: string, before: Defaults, defaults: Record<string, string>): WriteItem {
-  const item = { owner, defaults, version: (before.version ?? 0) + 1 };
-  return put(
-    before.version === undefined
-      ? hubDb.credentialDefaults.create(item)
-      : hubDb.credentialDefaults.put(item).where(({ version }, { eq }) => eq(version, before.version!)),
-  );
-}
-
 /**
  * A provider's rules for a credential: an active provider for a new one, the key and base URL
  * it requires, and the config its JSON Schema accepts, checked whenever the config is saved
@@ -167,29 +157,36 @@ export const creationRead = (preloaded?: readonly unknown[]): CreationRead | und
   preloaded?.length === 2 ? (preloaded as CreationRead) : undefined;
 
 /**
- * The write that makes `credentialId` the owner's default for `slug`, from the defaults as
- * read, and only if the slot is still as read: free, or (told to, `isDefault: true`) held by
- * the credential read there. So of concurrent creations told to be the default, the first to
- * write takes the slot and the others fail their condition instead of silently taking it over
- * (which would leave the first answering "default" wrongly). It changes the one slot (not the
- * whole map) and moves the version on, so the version-locked changes (patch, delete) still see
- * it; and a failed condition answers the item as it is then, so a lost race is decided without
- * reading it again.
+ * The write that makes `credentialId` the owner's default for `slug` (undefined: no credential
+ * is), from the defaults as read, and only if the slot is still as read: free, or held by the
+ * credential read there. So of concurrent creations told to be the default, the first to write
+ * takes the slot and the others fail their condition instead of silently taking it over (which
+ * would leave the first answering "default" wrongly); a change or deletion of a credential
+ * never undoes another's new default. It changes the one slot (not the whole map), so changes
+ * of different providers' defaults never race, and moves the version on (the routing snapshot
+ * follows it); a failed condition answers the item as it is then, so a lost race is decided
+ * without reading it again.
  */
-function defaultWrite(owner: string, before: Defaults, slug: string, credentialId: string): WriteItem {
+function defaultWrite(owner: string, before: Defaults, slug: string, credentialId: string | undefined): WriteItem {
   if (before.version === undefined)
-    return returningOnFailure(put(hubDb.credentialDefaults.create({ owner, defaults: { [slug]: credentialId }, version: 1 })));
+    return returningOnFailure(
+      put(hubDb.credentialDefaults.create({ owner, defaults: credentialId ? { [slug]: credentialId } : {}, version: 1 })),
+    );
   const { Key, TableName } = hubDb.credentialDefaults.get({ owner }).params() as Record<string, unknown>;
   const held = before.defaults[slug];
   const params = {
     TableName,
     Key,
-    UpdateExpression: 'SET #defaults.#slug = :id ADD #version :one',
+    UpdateExpression: credentialId ? 'SET #defaults.#slug = :id ADD #version :one' : 'REMOVE #defaults.#slug ADD #version :one',
     ConditionExpression: held
       ? 'attribute_exists(#version) AND #defaults.#slug = :held'
       : 'attribute_exists(#version) AND attribute_not_exists(#defaults.#slug)',
     ExpressionAttributeNames: { '#defaults': 'defaults', '#slug': slug, '#version': 'version' },
-    ExpressionAttributeValues: { ':id': credentialId, ':one': 1, ...(held ? { ':held': held } : {}) },
+    ExpressionAttributeValues: {
+      ':one': 1,
+      ...(credentialId ? { ':id': credentialId } : {}),
+      ...(held ? { ':held': held } : {}),
+    },
   };
   return returningOnFailure(update({ params: () => params }));
 }
@@ -349,7 +346,7 @@ export async function patchCredential(owner: Owner, credentialId: string, change
   const patch = hubDb.credential.patch({ owner: owner.key, credentialId }).set(set);
   const outcome = await transactWrite([
     update((cleared.length ? patch.remove([...cleared]) : patch).where(({ updatedAt }, { eq }) => eq(updatedAt, item.updatedAt))),
-    ...(defaultsChanged ? [defaultsWrite(owner.key, before, defaults)] : []),
+    ...(defaultsChanged ? [defaultWrite(owner.key, before, slug, defaults[slug])] : []),
     ...auditWrites(
       owner,
       'provider-credential.updated',
@@ -374,11 +371,9 @@ export async function patchCredential(owner: Owner, credentialId: string, change
 export async function deleteCredential(owner: Owner, credentialId: string): Promise<void> {
   const { item, defaults: before } = await readCredential(owner, credentialId);
   const wasDefault = before.defaults[item.providerSlug] === credentialId;
-  const defaults = { ...before.defaults };
-  delete defaults[item.providerSlug];
   const outcome = await transactWrite([
     remove(hubDb.credential.delete({ owner: owner.key, credentialId })),
-    ...(wasDefault ? [defaultsWrite(owner.key, before, defaults)] : []),
+    ...(wasDefault ? [defaultWrite(owner.key, before, item.providerSlug, undefined)] : []),
     ...auditWrites(
       owner,
       'provider-credential.deleted',
