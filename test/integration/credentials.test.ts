@@ -45,6 +45,20 @@ beforeAll(async () => {
   });
 });
 
+/** An active OpenAI-compatible provider that needs a key, any config, and has no catalogue model. */
+const saveKeyedProvider = (slug: string) =>
+  saveProvider(admin, slug, {
+    displayName: slug,
+    adapter: 'openai',
+    requiresApiKey: true,
+    requiresBaseUrl: false,
+    supportsStreaming: true,
+    capabilities: ['chat'],
+    configSchema: { type: 'object' },
+    group: { name: 'Test' },
+    status: 'Active',
+  });
+
 async function storedItem(owner: string, credentialId: string) {
   const { Key } = hubDb.credential.get({ owner, credentialId }).params() as { Key: Record<string, string> };
   const { Item } = await dynamo().send(new GetCommand({ TableName: tableName(), Key }));
@@ -190,18 +204,7 @@ describe('defaults', () => {
 describe('defaults of different providers', () => {
   it('change at the same moment without a conflict: each is its own slot of the owner’s defaults', async () => {
     const slugs = [uniqueSlug('slot'), uniqueSlug('slot'), uniqueSlug('slot'), uniqueSlug('slot')];
-    for (const slug of slugs)
-      await saveProvider(admin, slug, {
-        displayName: slug,
-        adapter: 'openai',
-        requiresApiKey: true,
-        requiresBaseUrl: false,
-        supportsStreaming: true,
-        capabilities: ['chat'],
-        configSchema: { type: 'object' },
-        group: { name: 'Test' },
-        status: 'Active',
-      });
+    for (const slug of slugs) await saveKeyedProvider(slug);
     const owner = orgOwnerOf(newOrgId());
     const key = (i: number, extra: { isDefault?: boolean } = {}) =>
       createCredential(owner, { label: `k${i}`, providerSlug: slugs[i]!, key: secret(), ...extra });
@@ -384,17 +387,7 @@ describe('using a key', () => {
 
   it('cannot test a key of a provider without catalogue models unless it names a model', async () => {
     const uncatalogued = uniqueSlug('uncatalogued');
-    await saveProvider(admin, uncatalogued, {
-      displayName: 'No models',
-      adapter: 'openai',
-      requiresApiKey: true,
-      requiresBaseUrl: false,
-      supportsStreaming: true,
-      capabilities: ['chat'],
-      configSchema: { type: 'object' },
-      group: { name: 'Test' },
-      status: 'Active',
-    });
+    await saveKeyedProvider(uncatalogued);
     const owner = orgOwnerOf(newOrgId());
     const bare = await createCredential(owner, { label: 'Bare', providerSlug: uncatalogued, key: secret() });
     expect(await statusOf(getCredentialForCall(owner, bare.credentialId))).toBe(422);
