@@ -132,7 +132,13 @@ describe.concurrent('chat completions', () => {
     const owner = await signUpUser('gwbad');
     const unknown = await gateway('/chat/completions', { token: owner.accessToken }, { model: 'no-such-model', messages });
     expect(unknown.status).toBe(404);
-    expect(unknown.body.error).toMatchObject({ type: 'not_found_error', message: expect.any(String) });
+    // As OpenAI answers it, so clients that look for `model_not_found` find it.
+    expect(unknown.body.error).toEqual({
+      type: 'invalid_request_error',
+      code: 'model_not_found',
+      param: 'model',
+      message: expect.stringContaining('Unknown model no-such-model'),
+    });
     const tools = await gateway(
       '/chat/completions',
       { token: owner.accessToken },

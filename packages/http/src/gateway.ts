@@ -88,7 +88,8 @@ const OPENAI_TYPES: Record<number, string> = {
   401: 'authentication_error',
   402: 'insufficient_quota',
   403: 'permission_error',
-  404: 'not_found_error',
+  // As OpenAI answers an unknown model (with the code `model_not_found`).
+  404: 'invalid_request_error',
   409: 'conflict_error',
   413: 'invalid_request_error',
   422: 'invalid_request_error',
@@ -100,6 +101,7 @@ export function openAiError(thrown: unknown): { status: number; headers: Record<
   const { problem, headers } = toProblem(thrown);
   const status = problem.status;
   const first = problem.errors?.[0];
+  const param = first ? first.path.replace(/^body\./, '') : null;
   return {
     status,
     headers,
@@ -109,8 +111,15 @@ export function openAiError(thrown: unknown): { status: number; headers: Record<
           .filter(Boolean)
           .join('; '),
         type: OPENAI_TYPES[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error'),
-        param: first ? first.path.replace(/^body\./, '') : null,
-        code: thrown instanceof DomainError ? thrown.type.replace(/-/g, '_') : status >= 500 ? 'internal_error' : null,
+        param,
+        code:
+          status === 404 && param === 'model'
+            ? 'model_not_found'
+            : thrown instanceof DomainError
+              ? thrown.type.replace(/-/g, '_')
+              : status >= 500
+                ? 'internal_error'
+                : null,
       },
     },
   };
