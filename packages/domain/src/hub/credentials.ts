@@ -24,8 +24,8 @@ import { cachedSnapshot, forgetSnapshot, mergeProviders } from './snapshot.ts';
  *   characters), never logged, and decrypted only to make a call.
  * - `config` is validated against the provider's JSON Schema on every save.
  * - One default per owner and provider: an item per owner maps provider → credential, changed
- *   in the same transaction as the credential (under optimistic locking, or for a new
- *   credential by its one slot: see `createCredential`).
+ *   in the same transaction as the credential, one provider's slot at a time and only if that
+ *   slot is as read (`defaultWrite`).
  * - Quotas count provider calls (requests) per UTC day and calendar month through the key,
  *   in billing's limit counters: one conditional write per call (`consumeCredentialQuota`).
  */

@@ -8,8 +8,8 @@ import { forgetSnapshot, mergeProviders } from './snapshot.ts';
 /**
  * The provider catalogue (DOMAIN.md §3, Provider). Defaults live in code; platform admins'
  * edits and additions are one stored item (slug → provider) that wins over them, each provider
- * in it written on its own (`writeProvider`). Built-in
- * providers cannot be removed, only deactivated; providers an admin added can be removed.
+ * in it written on its own (`writeProvider`). Built-in providers cannot be removed, only
+ * deactivated; providers an admin added can be removed.
  */
 export type ProviderInput = Omit<Provider, 'slug' | 'updatedAt' | 'updatedBy'>;
 
