@@ -128,14 +128,63 @@ describe('a call no provider answers', () => {
         route: expect.stringContaining('server/500'),
       },
     });
-    // One call, one error, of the model that answered last.
+    // One error for each model tried: the call's own metric is the model's that failed last.
     expect(await metricsOf(fallback.modelId, orgId)).toMatchObject({
       calls: 1,
       errors: 1,
       timeouts: 0,
       errorTypes: { server: 1 },
     });
-    expect(await metricsOf(primary.modelId, orgId)).toMatchObject({ calls: 0, errors: 0 });
+    expect(await metricsOf(primary.modelId, orgId)).toMatchObject({ calls: 1, errors: 1, errorTypes: { server: 1 } });
+  }, 30_000);
+});
+
+describe('a call served by a fallback', () => {
+  it('counts the failures of the model it fell back from in that model’s metrics, and the call in the fallback’s', async () => {
+    await oneHour();
+    const primary = await platformModel();
+    const fallback = await platformModel();
+    const { orgId } = await createTeam(owner);
+    const rule = await api('POST', `/v1/orgs/${orgId}/routing-rules`, {
+      token: owner.accessToken,
+      body: {
+        name: 'Primary throttled',
+        priority: 1,
+        modelType: 'TEXT',
+        conditions: { models: [primary.modelId] },
+        targets: [{ modelId: primary.modelId, weight: 1 }],
+        fallbacks: [fallback.modelId],
+      },
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    fake().script(primary.providerModelId, times(3, { kind: 'fail', status: 429, delayMs: 20 }));
+
+    const res = await gateway(
+      '/chat/completions',
+      { token: owner.accessToken },
+      { model: primary.modelId, messages },
+      asOrg(orgId),
+    );
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.model).toBe(fallback.modelId);
+    const [log] = await usageOf(owner, orgId, 1);
+    expect(log).toMatchObject({ model: fallback.modelId, status: 'success' });
+
+    const served = await metricsOf(fallback.modelId, orgId);
+    expect(served).toMatchObject({ calls: 1, errors: 0, timeouts: 0, costMicros: log!.totalCostMicros });
+    expect(served.tokens.total).toBe(log!.inputTokens + log!.outputTokens);
+    // The primary answered three times with a 429: one call of it that failed, after 60 ms or more of its time, no tokens.
+    const passedOver = await metricsOf(primary.modelId, orgId);
+    expect(passedOver).toMatchObject({
+      calls: 1,
+      errors: 1,
+      timeouts: 0,
+      errorRate: 1,
+      errorTypes: { throttled: 1 },
+      tokens: { input: 0, output: 0, total: 0 },
+      costMicros: 0,
+    });
+    expect(passedOver.latencyMs.mean).toBeGreaterThanOrEqual(60);
   }, 30_000);
 });
 

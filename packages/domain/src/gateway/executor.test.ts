@@ -69,6 +69,7 @@ describe('the executor', () => {
       {
         candidate: 0,
         modelId: 'a',
+        provider: 'openai',
         providerModelId: 'a-v1',
         adapter: 'openai',
         keySource: 'platform',

@@ -70,6 +70,8 @@ export interface Attempt {
   /** The candidate's position in the plan. */
   candidate: number;
   modelId: string;
+  /** The provider's slug (for the model metric of a model passed over). */
+  provider: string;
   providerModelId: string;
   adapter: Candidate['target']['adapter'];
   keySource: Candidate['keySource'];
@@ -197,6 +199,7 @@ class Run {
     const entry: Attempt = {
       candidate: index,
       modelId: candidate.modelId,
+      provider: candidate.target.providerSlug,
       providerModelId: candidate.target.providerModelId,
       adapter: candidate.target.adapter,
       keySource: candidate.keySource,

@@ -9,6 +9,7 @@ import type { AgentType } from '../usage/entities.ts';
 import { usageLogWrite, usageRecorded } from '../usage/logs.ts';
 import { markModelHour, metricGroupOf, metricWrites, type MetricInput, type MetricStatus } from './metrics.ts';
 import { costOf, countableUsage, creditsFor, type Usage } from './pricing.ts';
+import type { Attempt } from './executor.ts';
 import type { Candidate } from './types.ts';
 
 /**
@@ -342,7 +343,7 @@ interface Draw {
 }
 interface PendingRecord {
   usage: WriteItem;
-  metric: MetricInput;
+  metrics: MetricInput[];
   /** Its charge, drawn from a lease's hold. */
   draw?: Draw;
   done(outcome: WriteOutcome): void;
@@ -351,16 +352,16 @@ interface PendingRecord {
 const pending: PendingRecord[] = [];
 let committing = false;
 
-function commit(usage: WriteItem, metric: MetricInput, draw?: Draw): Promise<WriteOutcome> {
+function commit(usage: WriteItem, metrics: MetricInput[], draw?: Draw): Promise<WriteOutcome> {
   return new Promise((done, fail) => {
-    pending.push({ usage, metric, draw, done, fail });
+    pending.push({ usage, metrics, draw, done, fail });
     if (!committing) void commitPending();
   });
 }
 
 /** A record's own writes, its draw first (a failed condition there reads as `reasons[0]`). */
 const ownWrites = (record: PendingRecord) =>
-  (record.draw ? [drawWrite(record.draw.held, record.draw.amount)] : []).concat(record.usage, metricWrites([record.metric]));
+  (record.draw ? [drawWrite(record.draw.held, record.draw.amount)] : []).concat(record.usage, metricWrites(record.metrics));
 
 /** The next batch, taken from the queue in order: as many records as fit in one transaction. */
 function nextBatch(): { records: PendingRecord[]; writes: WriteItem[] } {
@@ -368,13 +369,13 @@ function nextBatch(): { records: PendingRecord[]; writes: WriteItem[] } {
   const metricItems = new Set<string>();
   let items = 0;
   let taken = 0;
-  for (const { metric, draw } of pending) {
+  for (const { metrics, draw } of pending) {
     const sum = draw && draws.get(draw.held.reservationId);
-    const group = metricGroupOf(metric);
-    const size = 1 + (draw && !sum ? 1 : 0) + (metricItems.has(group) ? 0 : 1);
+    const groups = new Set(metrics.map(metricGroupOf).filter((group) => !metricItems.has(group)));
+    const size = 1 + (draw && !sum ? 1 : 0) + groups.size;
     if (taken > 0 && items + size > MAX_TRANSACTION_ITEMS) break;
     if (draw) draws.set(draw.held.reservationId, { held: draw.held, amount: (sum?.amount ?? 0) + draw.amount });
-    metricItems.add(group);
+    for (const group of groups) metricItems.add(group);
     items += size;
     taken++;
   }
@@ -383,7 +384,7 @@ function nextBatch(): { records: PendingRecord[]; writes: WriteItem[] } {
     .map((d) => drawWrite(d.held, d.amount))
     .concat(
       records.map((r) => r.usage),
-      metricWrites(records.map((r) => r.metric)),
+      metricWrites(records.flatMap((r) => r.metrics)),
     );
   return { records, writes };
 }
@@ -415,7 +416,39 @@ export interface CallRecord {
   requestAt: Date;
   responseAt: Date;
   firstTokenAt?: Date;
+  /** The execution's attempt log: the models it passed over get a metric of their failures. */
+  attempts?: readonly Attempt[];
   metadata?: Record<string, unknown>;
+}
+
+/**
+ * The metrics of the models a call fell back from, one each: a model whose failures the call
+ * routed around counts them in its error rate (and its latency, the time its attempts took),
+ * as a call of no tokens. The model that answered, or failed last, has the call's own metric;
+ * a candidate skipped while it cooled down was not called.
+ */
+function passedOver(attempts: readonly Attempt[] = [], call: MetricInput): MetricInput[] {
+  const failures = new Map<string, Attempt[]>();
+  for (const attempt of attempts) {
+    if (!attempt.attempt || attempt.outcome === 'ok' || attempt.modelId === call.modelId) continue;
+    failures.set(attempt.modelId, [...(failures.get(attempt.modelId) ?? []), attempt]);
+  }
+  return [...failures].map(([modelId, tried]) => {
+    const last = tried.at(-1)!;
+    return {
+      modelId,
+      orgId: call.orgId,
+      provider: last.provider,
+      at: call.at,
+      recordedAt: call.recordedAt,
+      latencyMs: tried.reduce((sum, attempt) => sum + attempt.durationMs, 0),
+      inputTokens: 0,
+      outputTokens: 0,
+      costMicros: 0,
+      status: last.outcome === 'timeout' ? 'TIMEOUT' : 'ERROR',
+      errorType: last.outcome,
+    };
+  });
 }
 
 export interface Recorded {
@@ -483,13 +516,14 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
     status: done.status,
     errorType: done.errorType,
   };
+  const metrics = [metric, ...passedOver(done.attempts, metric)];
   const links = { apiCallId: requestId, description: `${call.agentType} · ${modelId}` };
   const { lease } = admission;
   const held = lease.held;
   const first = !admission.recorded;
   admission.recorded = true;
   // Its usage log (saying it was charged `credits`) and metric, for a transaction of its own.
-  const own = (credits: number) => [(credits === charged ? usage : usageLog(credits)).write, ...metricWrites([metric])];
+  const own = (credits: number) => [(credits === charged ? usage : usageLog(credits)).write, ...metricWrites(metrics)];
   let credits = 0;
   try {
     if (lease.single) {
@@ -511,7 +545,7 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
       const fromHold = Math.min(charged, room);
       const draw =
         charged <= room
-          ? commit(usage.write, metric, { held, amount: charged }).then(drawnBy(charged))
+          ? commit(usage.write, metrics, { held, amount: charged }).then(drawnBy(charged))
           : chargePastHold(call, charged, links, own, fromHold > 0 ? { held, amount: fromHold } : undefined);
       // The hold learns what was drawn before anything waiting on the draw (a close) goes on.
       const drawing = draw.then((drawn) => {
@@ -532,7 +566,7 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
         credits = await chargeWithoutHold(call, charged, links, own);
       }
     } else if (charged > 0) credits = await chargeWithoutHold(call, charged, links, own);
-    else await commit(usage.write, metric);
+    else await commit(usage.write, metrics);
   } finally {
     if (first && lease.busy) {
       lease.credits += admission.credits;
@@ -548,7 +582,7 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
   closeEnded();
   await Promise.all([
     usageRecorded(usage.log),
-    markModelHour(metric),
+    ...metrics.map(markModelHour),
     // This container's closing and opening leases, so none is left half done when the invocation ends
     // (a failure to close this caller's lease is reported; another caller's is its own record's business).
     ...(pool?.leases ?? []).map((l) => l.closing),

@@ -5,8 +5,9 @@ import { newId, shardOf } from '../shared/ids.ts';
 import { put, type WriteItem } from '../shared/transactions.ts';
 
 /**
- * Model metrics (DOMAIN.md §3, ModelMetric). Each gateway call leaves its metric, written in the
- * same transaction as its usage log. A job (every minute on AWS) rolls the calls up per model
+ * Model metrics (DOMAIN.md §3, ModelMetric). Each gateway call leaves its metric (and a failed
+ * one for each model it fell back from: `passedOver` in `metering.ts`), written in the same
+ * transaction as its usage log. A job (every minute on AWS) rolls the calls up per model
  * and hour, for the whole platform and per organization, carrying each roll-up forward from
  * where it stopped; `GET /v1/models/{modelId}/metrics` reads the roll-ups of a range (one
  * Query), and for an organization the calls of the current hour recorded since (one Query, one

@@ -208,6 +208,7 @@ async function failed(call: GatewayCall, admitted: Admitted, requestedModel: str
     ...(left ? {} : { errorType }),
     requestAt: admitted.requestAt,
     responseAt: new Date(),
+    attempts,
     metadata: { route: explainAttempts(attempts), ruleId: admitted.plan.ruleId, ...(left ? { clientClosed: true } : {}) },
   });
   if (left) throw new ClientClosedError('The client went away before the answer');
@@ -255,6 +256,7 @@ export async function chat(call: GatewayCall, body: ChatCompletionBody): Promise
           status: 'SUCCESS',
           requestAt: admitted.requestAt,
           responseAt,
+          attempts,
           metadata: meta(attempts),
         });
       },
@@ -324,6 +326,7 @@ export async function chat(call: GatewayCall, body: ChatCompletionBody): Promise
         requestAt: admitted.requestAt,
         responseAt: state.responseAt ?? new Date(),
         firstTokenAt: state.firstTokenAt,
+        attempts,
         metadata: {
           ...meta(attempts),
           stream: true,
@@ -365,6 +368,7 @@ export async function embeddings(call: GatewayCall, body: EmbeddingsBody): Promi
         status: 'SUCCESS',
         requestAt: admitted.requestAt,
         responseAt,
+        attempts,
         metadata: { route: explainAttempts(attempts), ruleId: admitted.plan.ruleId, embeddings: input.length },
       });
     },
@@ -405,6 +409,7 @@ export async function images(call: GatewayCall, body: ImagesBody): Promise<Gatew
         status: 'SUCCESS',
         requestAt: admitted.requestAt,
         responseAt,
+        attempts,
         metadata: { route: explainAttempts(attempts), ruleId: admitted.plan.ruleId },
       });
     },
