@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'node:http';
 import { api, baseUrl, clearOfPeriodEnd, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
-import { FAKE_TEXT, times } from '../helpers/fake-provider.ts';
+import { FAKE_TEXT, startFakeProvider, times } from '../helpers/fake-provider.ts';
 import { credits, fakePlatformModel, gateway, readStream, stream, usageOf } from '../helpers/gateway.ts';
 import { useFakeProvider } from '../helpers/use-fake-provider.ts';
 
@@ -26,8 +26,8 @@ beforeAll(async () => {
   [owner, admin] = await Promise.all([signUpUser('byok'), signUpPlatformAdmin('byokadmin')]);
 });
 
-/** A team organization that pays its providers with its own keys (or, HYBRID, with them first). */
-async function byokOrg(apiKeyStrategy: 'BYOK' | 'HYBRID' = 'BYOK') {
+/** A team organization that pays its providers with its own keys (or, HYBRID, with them first; PLATFORM, never). */
+async function byokOrg(apiKeyStrategy: 'BYOK' | 'HYBRID' | 'PLATFORM' = 'BYOK') {
   const slug = `byok-${randomUUID().slice(0, 8)}`;
   const created = await api('POST', '/v1/orgs', {
     token: owner.accessToken,
@@ -239,6 +239,128 @@ describe('an organization with its own keys and the platform’s behind them (HY
       ['platform', true],
     ]);
   }, 60_000);
+});
+
+describe('a credential without a key, of a provider that needs none', () => {
+  const call = (orgId: string, model: string) =>
+    gateway('/chat/completions', { token: owner.accessToken }, { model, messages }, asOrg(orgId));
+
+  it('is no own key when the platform runs the call: under HYBRID the local model is charged as under PLATFORM', async () => {
+    const paying = await byokOrg('PLATFORM');
+    expect((await call(paying, 'local-chat')).status).toBe(200);
+    const [paid] = await usageOf(owner, paying, 1);
+    expect(paid!.credits).toBeGreaterThan(0);
+
+    const orgId = await byokOrg('HYBRID');
+    const created = await api('POST', `/v1/orgs/${orgId}/provider-credentials`, {
+      token: owner.accessToken,
+      body: { label: 'No key', providerSlug: 'local' },
+    });
+    expect(created.body).toMatchObject({ hasKey: false });
+    const before = await credits(owner, orgId);
+    const res = await call(orgId, 'local-chat');
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.headers.get('x-route')).toContain('key=platform');
+    const [log] = await usageOf(owner, orgId, 1);
+    expect(log).toMatchObject({ credits: paid!.credits, metadata: { keySource: 'platform' } });
+    expect((await credits(owner, orgId)).available).toBe(before.available - paid!.credits);
+  });
+
+  it('is an own key only at the organization’s own server: BYOK through the platform’s server is charged', async () => {
+    const { slug, modelId, providerModelId } = await platformModel(); // no key needed, the fake provider is the platform's server
+    const orgId = await byokOrg('BYOK');
+    const created = await api('POST', `/v1/orgs/${orgId}/provider-credentials`, {
+      token: owner.accessToken,
+      body: { label: 'No key', providerSlug: slug },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const charged = await call(orgId, modelId);
+    expect(charged.status, JSON.stringify(charged.body)).toBe(200);
+    expect(charged.headers.get('x-route')).toContain('key=platform');
+    const [platformLog] = await usageOf(owner, orgId, 1);
+    expect(platformLog).toMatchObject({ metadata: { keySource: 'platform' } });
+    expect(platformLog!.credits).toBeGreaterThan(0);
+
+    const ownServer = await startFakeProvider();
+    try {
+      const moved = await api('PATCH', `/v1/orgs/${orgId}/provider-credentials/${created.body.credentialId}`, {
+        token: owner.accessToken,
+        body: { baseUrl: ownServer.baseUrl('openai') },
+      });
+      expect(moved.status, JSON.stringify(moved.body)).toBe(200);
+      const before = await credits(owner, orgId);
+      const own = await call(orgId, modelId);
+      expect(own.status, JSON.stringify(own.body)).toBe(200);
+      expect(own.headers.get('x-route')).toContain('key=byok');
+      expect(ownServer.requests.map((r) => r.model)).toEqual([providerModelId]);
+      const [ownLog] = await usageOf(owner, orgId, 2);
+      expect(ownLog).toMatchObject({ credits: 0, metadata: { keySource: 'byok' } });
+      expect(await credits(owner, orgId)).toEqual(before);
+    } finally {
+      await ownServer.close();
+    }
+  });
+});
+
+describe('the platform’s own keys', () => {
+  const limitedModel = (keyQuotas: { dailyQuota?: number; monthlyQuota?: number }) =>
+    fakePlatformModel(admin, fake().baseUrl('openai'), { platformKey: secret(), keyQuotas });
+  const call = (orgId: string, model: string) =>
+    gateway('/chat/completions', { token: owner.accessToken }, { model, messages }, asOrg(orgId));
+
+  it('stop at their daily quota, across organizations: the call falls back to the next model, or is a 429 with none', async () => {
+    await oneHour();
+    const limited = await limitedModel({ dailyQuota: 1 });
+    const backup = await platformModel();
+    const withFallback = await byokOrg('PLATFORM');
+    const rule = await api('POST', `/v1/orgs/${withFallback}/routing-rules`, {
+      token: owner.accessToken,
+      body: {
+        name: 'A backup for the limited key',
+        priority: 1,
+        modelType: 'TEXT',
+        conditions: { models: [limited.modelId] },
+        targets: [{ modelId: limited.modelId, weight: 1 }],
+        fallbacks: [backup.modelId],
+      },
+    });
+    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+
+    expect((await call(withFallback, limited.modelId)).status).toBe(200);
+    const second = await call(withFallback, limited.modelId);
+    expect(second.status, JSON.stringify(second.body)).toBe(200);
+    expect(second.body.model).toBe(backup.modelId);
+    expect(second.headers.get('x-route')).toMatch(
+      new RegExp(`1:${limited.modelId} throttled \\d+ms, 2:${backup.modelId} ok \\d+ms$`),
+    );
+    const logs = await usageOf(owner, withFallback, 2);
+    expect(logs.map((l) => [l.model, l.metadata.keySource, l.credits > 0]).sort()).toEqual(
+      [
+        [backup.modelId, 'platform', true],
+        [limited.modelId, 'platform', true],
+      ].sort(),
+    );
+
+    // The quota is the key's: another organization with no other model to fall back to is refused.
+    const refused = await call(await byokOrg('PLATFORM'), limited.modelId);
+    expect(refused.status, JSON.stringify(refused.body)).toBe(429);
+    expect(refused.body.error).toMatchObject({ type: 'rate_limit_error', message: expect.stringContaining('quota') });
+    const retryAfter = Number(refused.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(86_400);
+    expect(fake().requests.filter((r) => r.model === limited.providerModelId)).toHaveLength(1);
+  }, 60_000);
+
+  it('stop at their monthly quota alike', async () => {
+    await oneHour();
+    const limited = await limitedModel({ monthlyQuota: 1 });
+    const orgId = await byokOrg('PLATFORM');
+    expect((await call(orgId, limited.modelId)).status).toBe(200);
+    const refused = await call(orgId, limited.modelId);
+    expect(refused.status, JSON.stringify(refused.body)).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(fake().received()).toBe(1);
+  });
 });
 
 /**

@@ -75,14 +75,18 @@ export async function keyFor(owner: SignedInUser, orgId: string, scopes = ['gate
  * A provider of the platform at a fake provider's OpenAI dialect (`baseUrl`) and a catalogue
  * model of it, made by a platform admin. With `platformKey`, the provider needs a key and the
  * platform has that one, with `keyConfig` as its config (the provider's config schema then
- * offers `timeoutMs`, as the built-in providers' do). The platform's default keys are one item,
- * under optimistic locking, which other suites' admins change at the same time: a 409 "changed
- * meanwhile; retry" is retried.
+ * offers `timeoutMs`, as the built-in providers' do) and `keyQuotas` as its quotas. The
+ * platform's default keys are one item, under optimistic locking, which other suites' admins
+ * change at the same time: a 409 "changed meanwhile; retry" is retried.
  */
 export async function fakePlatformModel(
   admin: SignedInUser,
   baseUrl: string,
-  options: { platformKey?: string; keyConfig?: Record<string, unknown> } = {},
+  options: {
+    platformKey?: string;
+    keyConfig?: Record<string, unknown>;
+    keyQuotas?: { dailyQuota?: number; monthlyQuota?: number };
+  } = {},
 ) {
   const suffix = randomUUID().slice(0, 8);
   const slug = `fake-${suffix}`;
@@ -111,6 +115,7 @@ export async function fakePlatformModel(
       key: options.platformKey,
       baseUrl,
       ...(options.keyConfig ? { config: options.keyConfig } : {}),
+      ...options.keyQuotas,
     });
     expect(credential.status, JSON.stringify(credential.body)).toBe(201);
   }

@@ -20,7 +20,7 @@ import { saveCatalogueModel } from '@platform/domain/hub/models';
 import { dynamo, tableName } from '@platform/domain/shared/dynamo';
 import { transactGet } from '@platform/domain/shared/transactions';
 import { decryptSecret } from '@platform/domain/shared/secrets';
-import { newOrgId, orgOwnerOf, platformOwnerOf, uniqueSlug, userOwnerOf, statusOf } from '../helpers/hub.ts';
+import { countRequests, newOrgId, orgOwnerOf, platformOwnerOf, uniqueSlug, userOwnerOf, statusOf } from '../helpers/hub.ts';
 
 /**
  * Provider credentials against DynamoDB Local: what is stored (never the key in clear), what
@@ -265,8 +265,55 @@ describe('using a key', () => {
     await expect(refused).rejects.toMatchObject({ status: 429, headers: { 'x-ratelimit-limit': '2' } });
     // The last use is recorded (at most once a minute).
     expect((await getCredential(owner, credential.credentialId)).lastUsedAt).toBeDefined();
-    // A platform-served candidate has no credential to count.
+    // A call with no credential (Bedrock on the platform's IAM role) has nothing to count.
     await expect(consumeCredentialQuota({})).resolves.toBeUndefined();
+  });
+
+  it('counts the calls through a platform key like an own key’s; a key without a quota costs no request a call', async () => {
+    const platformProvider = uniqueSlug('platform-keys');
+    await saveKeyedProvider(platformProvider);
+    const model = uniqueSlug('platform-quota-model');
+    await saveCatalogueModel(admin, model, {
+      kind: 'external',
+      providerSlug: platformProvider,
+      providerModelId: 'platform-quota-1',
+      name: 'Platform quota',
+      type: 'TEXT',
+      capabilities: ['chat'],
+      pricing: { inputPerMTokMicros: 1, outputPerMTokMicros: 1 },
+      status: 'Active',
+      tags: [],
+      aliases: [],
+    });
+    const credential = await createCredential(admin, {
+      label: 'Platform',
+      providerSlug: platformProvider,
+      key: secret(),
+      dailyQuota: 1,
+    });
+    try {
+      const request = {
+        orgId: newOrgId(),
+        requestedModel: model,
+        type: 'TEXT',
+        planId: 'free',
+        apiKeyStrategy: 'PLATFORM',
+      } as const;
+      const route = async () => (await resolveRoute(request)).candidates[0]!;
+      const candidate = await route();
+      expect(candidate).toMatchObject({ keySource: 'platform', credentialId: credential.credentialId });
+      const now = new Date();
+      await consumeCredentialQuota(candidate, now);
+      await expect(consumeCredentialQuota(candidate, now)).rejects.toMatchObject({ status: 429 });
+
+      // Without a quota: nothing to count, and the last use was recorded within the minute.
+      await patchCredential(admin, credential.credentialId, { dailyQuota: null });
+      const unlimited = await route();
+      const { requests } = await countRequests(() => consumeCredentialQuota(unlimited, now));
+      expect(requests).toEqual([]);
+    } finally {
+      await deleteCredentialOf(admin, credential.credentialId);
+    }
   });
 
   it('refuses a key past its monthly quota, with no daily quota, until the month ends', async () => {

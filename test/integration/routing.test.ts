@@ -457,6 +457,67 @@ describe('whose key pays (apiKeyStrategy)', () => {
     expect((await resolveRoute(request(orgId, chatModel, byok))).candidates[0]!.target.apiKey).toBe(rotated);
   });
 
+  it('count a key-less credential as an own key only when it sends the call to the organization’s own server', async () => {
+    const orgId = newOrgId();
+    const owner = orgOwnerOf(orgId);
+    // Bedrock without a key runs on the platform's IAM role: the platform's call, whatever the strategy.
+    const bare = await createCredential(owner, { label: 'No key', providerSlug: 'bedrock', config: { region: 'eu-west-1' } });
+    expect(bare.hasKey).toBe(false);
+    for (const apiKeyStrategy of ['BYOK', 'HYBRID'] as const) {
+      const plan = await resolveRoute(request(orgId, 'nova-micro', { apiKeyStrategy }));
+      expect(plan.candidates).toHaveLength(1);
+      expect(plan.candidates[0]).toMatchObject({ keySource: 'platform', target: { adapter: 'bedrock' } });
+      expect(plan.candidates[0]!.credentialId).toBeUndefined();
+      expect(plan.explanation).toContain('key=platform');
+    }
+    // A Bedrock API key of the organization's is its own, even beside a key-less default.
+    const keyed = await createCredential(owner, { label: 'Bedrock API key', providerSlug: 'bedrock', key: key() });
+    expect((await resolveRoute(request(orgId, 'nova-micro', { apiKeyStrategy: 'BYOK' }))).candidates[0]).toMatchObject({
+      keySource: 'byok',
+      credentialId: keyed.credentialId,
+    });
+
+    // A provider that takes no key, served by the platform's server: the organization's own server makes the key its own.
+    const keyless = uniqueSlug('keyless');
+    const model = uniqueSlug('keyless-chat');
+    await saveProvider(admin, keyless, {
+      displayName: 'Keyless',
+      adapter: 'openai',
+      requiresApiKey: false,
+      requiresBaseUrl: false,
+      supportsStreaming: true,
+      capabilities: ['chat'],
+      configSchema: { type: 'object' },
+      defaultBaseUrl: 'https://llm.platform.example/v1',
+      group: { name: 'Test' },
+      status: 'Active',
+    });
+    await saveCatalogueModel(admin, model, {
+      kind: 'external',
+      providerSlug: keyless,
+      providerModelId: 'keyless-1',
+      name: 'Keyless chat',
+      type: 'TEXT',
+      capabilities: ['chat'],
+      pricing: { inputPerMTokMicros: 1_000_000, outputPerMTokMicros: 2_000_000 },
+      status: 'Active',
+      tags: [],
+      aliases: [],
+    });
+    const hybrid = { apiKeyStrategy: 'HYBRID' as const };
+    const other = await createCredential(owner, { label: 'Default server', providerSlug: keyless });
+    expect((await resolveRoute(request(orgId, model, hybrid))).candidates.map((c) => c.keySource)).toEqual(['platform']);
+    // The platform's server spelled otherwise is still the platform's.
+    await patchCredential(owner, other.credentialId, { baseUrl: 'https://LLM.platform.example/v1/' });
+    expect((await resolveRoute(request(orgId, model, hybrid))).candidates.map((c) => c.keySource)).toEqual(['platform']);
+    await patchCredential(owner, other.credentialId, { baseUrl: 'https://llm.example.org/v1' });
+    const own = await resolveRoute(request(orgId, model, hybrid));
+    expect(own.candidates.map((c) => [c.keySource, c.target.baseUrl])).toEqual([
+      ['byok', 'https://llm.example.org/v1'],
+      ['platform', 'https://llm.platform.example/v1'],
+    ]);
+  });
+
   it('read the organization’s strategy when the caller does not pass it, and keep it a while', async () => {
     const orgId = newOrgId();
     await db.organization

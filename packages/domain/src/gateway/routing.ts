@@ -32,9 +32,11 @@ import type { ApiKeyStrategy, Candidate, GatewayOperation, ModelPricing, RoutePl
  * Keys: PLATFORM → the platform's keys only; BYOK → the caller's own key for the provider,
  * then the organization's (a provider that needs no key, such as Bedrock on the platform's IAM
  * role, is served by the platform when there is no own key); HYBRID → the own keys when there
- * are any, then the platform's. Each key of a model is a candidate of its own, in that order,
- * so a key the provider refuses or whose quota is spent falls back to the next key of the same
- * model before any other model (the executor falls back on exactly those failures).
+ * are any, then the platform's. An own key is a credential that runs the call on its owner's
+ * account (`runsOnOwnAccount`): a key-less one of Bedrock or the local model is none. Each key
+ * of a model is a candidate of its own, in that order, so a key the provider refuses or whose
+ * quota is spent falls back to the next key of the same model before any other model (the
+ * executor falls back on exactly those failures).
  *
  * Hot path: everything comes from in-memory snapshots (hub/snapshot.ts; the organization's
  * strategy is cached alike) and decrypted keys are cached (hub/credentials.ts), so in steady
@@ -110,11 +112,41 @@ function inferOperation(request: RouteRequest, requested?: Model): GatewayOperat
   return 'chat';
 }
 
-function ownCredential(snapshot: HubSnapshot | undefined, slug: string): CredentialItem | undefined {
+/** The owner's key for the provider: its default among the usable ones, else the newest usable one. */
+function ownCredential(
+  snapshot: HubSnapshot | undefined,
+  slug: string,
+  usable: (c: CredentialItem) => boolean = () => true,
+): CredentialItem | undefined {
   if (!snapshot) return undefined;
-  const usable = snapshot.credentials.filter((c) => c.providerSlug === slug && c.isActive);
-  const preferred = usable.find((c) => c.credentialId === snapshot.defaults[slug]);
-  return preferred ?? usable.sort((a, b) => b.credentialId.localeCompare(a.credentialId))[0];
+  const active = snapshot.credentials.filter((c) => c.providerSlug === slug && c.isActive && usable(c));
+  const preferred = active.find((c) => c.credentialId === snapshot.defaults[slug]);
+  return preferred ?? active.sort((a, b) => b.credentialId.localeCompare(a.credentialId))[0];
+}
+
+/** The adapters that call a credential's base URL; Bedrock and the local model have none. */
+const CALLS_BASE_URL: ReadonlySet<Provider['adapter']> = new Set(['openai', 'anthropic', 'google']);
+
+/** A base URL as the adapters call it, so that two spellings of one server compare equal. */
+const normalUrl = (url: string) => (URL.canParse(url) ? new URL(url).href : url).replace(/\/+$/, '');
+
+/**
+ * Whether a call through an organization's or a user's credential runs on their own account,
+ * which alone makes it theirs to pay (BYOK, not charged): it carries their key, or, for a
+ * provider that takes none, sends the call to their own server (a base URL that is neither the
+ * provider's default nor one of the platform's keys'). A provider that needs no key accepts a
+ * credential without one (Bedrock's config, say), but such a call runs on the platform's IAM
+ * role or server: counted as the organization's, it would be served by the platform for free.
+ */
+function runsOnOwnAccount(ctx: Context, provider: Provider, credential: CredentialItem): boolean {
+  if (credential.keyCipher) return true;
+  const baseUrl = credential.baseUrl;
+  if (!baseUrl || !CALLS_BASE_URL.has(provider.adapter)) return false;
+  const platformUrls = [
+    provider.defaultBaseUrl,
+    ...ctx.platform.credentials.filter((c) => c.providerSlug === provider.slug).map((c) => c.baseUrl),
+  ];
+  return !platformUrls.some((url) => url !== undefined && normalUrl(url) === normalUrl(baseUrl));
 }
 
 type Key = Pick<Choice, 'keySource' | 'credential'>;
@@ -129,7 +161,9 @@ function keysFor(ctx: Context, provider: Provider): Key[] | string {
   const only = (key: Key | string) => (typeof key === 'string' ? key : [key]);
   if (ctx.strategy === 'PLATFORM') return only(platform());
   // The caller's own key, then the organization's: another key of the organization is a fallback.
-  const own = [ownCredential(ctx.user, provider.slug), ownCredential(ctx.org, provider.slug)]
+  // A credential that would run on the platform's account is no own key (`runsOnOwnAccount`).
+  const owns = (c: CredentialItem) => runsOnOwnAccount(ctx, provider, c);
+  const own = [ownCredential(ctx.user, provider.slug, owns), ownCredential(ctx.org, provider.slug, owns)]
     .filter((c): c is CredentialItem => c !== undefined)
     .map((credential): Key => ({ keySource: 'byok', credential }));
   if (!own.length)

@@ -124,16 +124,17 @@ async function admitCall(
 }
 
 /**
- * A bring-your-own key's quota is checked as it is used; a spent key is skipped like a throttled
- * one, its Retry-After the end of the spent window (so the executor falls back at once).
+ * A key's quota, an own key's or the platform's alike, is checked as it is used; a spent key is
+ * skipped like a throttled one, its Retry-After the end of the spent window (so the executor
+ * falls back at once, and a call with no other candidate is a 429).
  */
 async function useQuota(candidate: Candidate) {
-  if (candidate.keySource !== 'byok') return;
   try {
     await consumeCredentialQuota(candidate);
   } catch (error) {
     if (!(error instanceof TooManyRequestsError)) throw error;
-    throw new ProviderError('throttled', `The quota of the key for ${candidate.modelId} is spent: ${error.message}`, {
+    const key = candidate.keySource === 'platform' ? "the platform's key" : 'the key';
+    throw new ProviderError('throttled', `The quota of ${key} for ${candidate.modelId} is spent: ${error.message}`, {
       retryAfterMs: Number(error.headers['retry-after'] ?? 3_600) * 1_000,
     });
   }

@@ -546,10 +546,11 @@ export const QUOTA_RESOURCE = 'provider-calls';
 const LAST_USED_GRANULARITY_MS = 60_000;
 
 /**
- * Counts one provider call against the quotas of the candidate's credential (the gateway
- * calls it just before calling the provider): one conditional write for both windows, or a
- * 429 with Retry-After when a quota is used up. A platform key or a keyless provider has no
- * credential: nothing to count. The last use is recorded at most once a minute.
+ * Counts one provider call against the quotas of the candidate's credential, an own key or one
+ * of the platform's (the gateway calls it just before calling the provider): one conditional
+ * write for both windows, none when the key has no quota, or a 429 with Retry-After when a
+ * quota is used up. A call with no credential (Bedrock on the platform's IAM role with no
+ * platform credential, say) has nothing to count. The last use is recorded at most once a minute.
  */
 export async function consumeCredentialQuota(candidate: { credentialId?: string }, now = new Date()): Promise<void> {
   const credentialId = candidate.credentialId;
