@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { billingDb } from '@platform/domain/billing/entities';
 import { signStripePayload } from '@platform/domain/billing/stripe/signature';
+import { addMonths } from '@platform/domain/billing/subscription-store';
 import {
   api,
   createTeam,
@@ -101,9 +102,12 @@ describe('a subscription', () => {
     const res = await change('team', admin.accessToken);
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body).toMatchObject({ planId: 'team', status: 'Active' });
+    // The period is still the trial's (Stripe charges from its end): the time left counts as a share of a month, as the trial's grant did.
+    const start = Date.parse(res.body.currentPeriodStart);
+    const month = Date.parse(addMonths(res.body.currentPeriodStart, 1)) - start;
     const share =
-      (Date.parse(res.body.currentPeriodEnd) - Date.now()) /
-      (Date.parse(res.body.currentPeriodEnd) - Date.parse(res.body.currentPeriodStart));
+      (Date.parse(res.body.currentPeriodEnd) - Date.now()) / Math.max(Date.parse(res.body.currentPeriodEnd) - start, month);
+    expect(share).toBeLessThan(0.5);
     const granted = (await credits()) - before;
     expect(granted).toBeGreaterThan(8_000 * share - 20);
     expect(granted).toBeLessThanOrEqual(8_000 * share + 1);

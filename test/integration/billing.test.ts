@@ -12,7 +12,7 @@ import { signStripePayload } from '@platform/domain/billing/stripe/signature';
 import { handleStripeWebhook } from '@platform/domain/billing/stripe/webhooks';
 import * as changes from '@platform/domain/billing/subscription-changes';
 import { addMonths, claimChange, commitChange, getSubscription, plusDays } from '@platform/domain/billing/subscription-store';
-import { cancel, changePlan } from '@platform/domain/billing/subscriptions';
+import { cancel, changePlan, resume } from '@platform/domain/billing/subscriptions';
 import type { OrgAccess } from '@platform/domain/identity/access';
 import { db } from '@platform/domain/identity/entities';
 import { deleteOrganization } from '@platform/domain/identity/organizations';
@@ -545,14 +545,16 @@ describe('the billing schedules (DynamoDB Local)', () => {
     expect(markers.map((m) => m.kind).sort()).toEqual(['expiry', 'renewal']);
   });
 
-  it('suspend, while catching up, a paid plan whose grace ended before its next period: later periods get Free’s credits', async () => {
+  it('suspend, while catching up, a paid plan whose grace ended before its next period: later periods get Free’s credits, and it expires 30 days after its grace', async () => {
     const orgId = await newOrg(ago(95)); // three periods ended; Pro paid for the first only
     const first = await getSubscription(orgId);
     await setSubscription(orgId, { planId: 'pro', paymentProvider: 'PayPal', paidThrough: first.currentPeriodEnd });
     for (let run = 0; run < 2; run++)
       for (const job of ['renewal', 'grace-end', 'expiry'] as const) expect((await runSubscriptionJob(job)).failed).toEqual([]);
+    // The grace ended 7 days into the second period, about 57 days ago: suspended since, it has expired (on Free).
     const sub = await getSubscription(orgId);
-    expect(sub).toMatchObject({ status: 'Suspended', planId: 'pro' });
+    expect(Date.now() - Date.parse(plusDays(first.currentPeriodEnd, 7))).toBeGreaterThan(31 * DAY);
+    expect(sub).toMatchObject({ status: 'Expired', planId: 'free' });
     expect(await orgPlan(orgId)).toBe('free');
     // Pro's credits for the one period its grace covered (the second); the grace ended 7 days in, so Free's after it.
     const second = first.currentPeriodEnd;
@@ -582,6 +584,26 @@ describe('the billing schedules (DynamoDB Local)', () => {
 });
 
 describe('proration (DynamoDB Local)', () => {
+  it('during a trial counts the time left as a share of a month: a richer plan bought then grants its trial’s share, no more', async () => {
+    const orgId = await newOrg();
+    const trial = await changePlan(accessTo(orgId), 'pro'); // 14 days, credited 14/30 or so of Pro's 2,000
+    const trialMs = Date.parse(trial.trialEnd!) - Date.parse(trial.trialStart!);
+    const monthShare = trialMs / (Date.parse(addMonths(trial.trialStart!, 1)) - Date.parse(trial.trialStart!));
+    const checkout = {
+      id: `cs_t_${orgId.slice(-10)}`,
+      mode: 'subscription',
+      payment_status: 'no_payment_required', // Stripe charges Team from the trial's end
+      subscription: `sub_trialteam_${orgId.slice(-8)}`,
+      metadata: { orgId, kind: 'plan', planId: 'team' },
+    };
+    expect((await deliver(stripeEvent('checkout.session.completed', checkout))).outcome).toBe('applied');
+    const prorated = (await ledger(orgId)).find((r) => r.key === prorationKey(orgId, trial.currentPeriodStart, 'team'));
+    // (10,000 − 2,000) × the trial's share of a month (not × the whole difference, as if the trial were a month).
+    expect(prorated?.amount).toBeLessThanOrEqual(Math.floor(8_000 * monthShare));
+    expect(prorated?.amount).toBeGreaterThan(Math.floor(8_000 * monthShare) - 10);
+    await expectConsistent(orgId);
+  });
+
   it('grants the difference of monthly credits times the share of the period left, once however often it is applied', async () => {
     const orgId = await newOrg(ago(10));
     const onPro = await setSubscription(orgId, { planId: 'pro', paymentProvider: 'Stripe', providerSubscriptionId: 'sub_P' });
@@ -787,5 +809,122 @@ describe('a deleted organization’s billing (DynamoDB Local)', () => {
       const { data } = await notificationDb.notification.query.byId({ userId }).go({ pages: 'all' });
       expect(data.filter((n) => !fromSetup(n))).toEqual([]);
     }
+  });
+});
+
+describe('late news and late changes (DynamoDB Local)', () => {
+  it('refuses to take back a cancellation or a scheduled downgrade once its period has ended, before the schedule ran', async () => {
+    const downgrading = await newOrg(ago(35)); // its period ended about five days ago
+    await setSubscription(downgrading, {
+      planId: 'team',
+      pendingPlanId: 'pro',
+      paymentProvider: 'PayPal',
+      paidThrough: ago(-400),
+    });
+    await expect(resume(accessTo(downgrading))).rejects.toMatchObject({ status: 409 });
+    const cancelling = await newOrg(ago(35));
+    await setSubscription(cancelling, { planId: 'pro', paymentProvider: 'PayPal', cancelAtPeriodEnd: true, paidThrough: ago(5) });
+    await expect(resume(accessTo(cancelling))).rejects.toMatchObject({ status: 409 });
+
+    for (const job of ['cancellation', 'renewal'] as const) expect((await runSubscriptionJob(job)).failed).toEqual([]);
+    // The downgrade applied with the renewal; the cancellation ended on Free, with no grant of Pro for a period nobody paid.
+    expect(await getSubscription(downgrading)).toMatchObject({ planId: 'pro' });
+    const ended = await getSubscription(cancelling);
+    expect(ended).toMatchObject({ status: 'Cancelled', planId: 'free' });
+    expect((await ledger(cancelling)).map((r) => r.key)).not.toContain(
+      periodGrantKey(cancelling, 'pro', ended.currentPeriodStart),
+    );
+    await expectConsistent(cancelling);
+  });
+
+  it('a checkout of the plan on trial ends the trial’s cancellation: the paid plan goes on after the trial', async () => {
+    const orgId = await newOrg();
+    const trial = await changePlan(accessTo(orgId), 'pro');
+    expect(await cancel(accessTo(orgId))).toMatchObject({ status: 'Trial', cancelAtPeriodEnd: true });
+    const stripeSub = `sub_trialcancel_${orgId.slice(-8)}`;
+    const t = secs(new Date().toISOString());
+    // Stripe's subscription (created with trial_end, not cancelling) comes first: not yet the organization's, it is ignored.
+    const created = { id: stripeSub, object: 'subscription', status: 'trialing', metadata: { orgId, planId: 'pro' } };
+    expect((await deliver(stripeEvent('customer.subscription.created', created, t))).outcome).toBe('ignored');
+    const checkout = {
+      id: `cs_${orgId.slice(-10)}`,
+      mode: 'subscription',
+      payment_status: 'no_payment_required',
+      subscription: stripeSub,
+      metadata: { orgId, kind: 'plan', planId: 'pro' },
+    };
+    await deliver(stripeEvent('checkout.session.completed', checkout, t));
+    expect(await getSubscription(orgId)).toMatchObject({
+      status: 'Active',
+      cancelAtPeriodEnd: false,
+      providerSubscriptionId: stripeSub,
+    });
+
+    // Two weeks on (the trial moved into the past: the schedules run at the real clock), Stripe charges the first month.
+    const trialEnd = ago(0.01);
+    await setSubscription(orgId, { trialStart: ago(14), currentPeriodStart: ago(14), trialEnd, currentPeriodEnd: trialEnd });
+    const firstMonth: [string, string] = [trialEnd, addMonths(trialEnd, 1)];
+    await deliver(
+      stripeEvent('invoice.paid', invoice(orgId, 'pro', { sub: stripeSub, intent: `pi_${orgId}`, period: firstMonth }), t + 1),
+    );
+    for (const job of ['cancellation', 'renewal', 'trial-end'] as const)
+      expect((await runSubscriptionJob(job)).failed).toEqual([]);
+    expect(await getSubscription(orgId)).toMatchObject({
+      status: 'Active',
+      planId: 'pro',
+      providerSubscriptionId: stripeSub,
+      currentPeriodStart: trialEnd,
+    });
+  });
+
+  it('the period’s invoice redelivered after an upgrade pays the period and leaves the upgrade', async () => {
+    const orgId = await newOrg(ago(10));
+    const start = await getSubscription(orgId);
+    const stripeSub = `sub_late_${orgId.slice(-8)}`;
+    const onPro = await setSubscription(orgId, {
+      planId: 'pro',
+      paymentProvider: 'Stripe',
+      providerSubscriptionId: stripeSub,
+      paidThrough: start.currentPeriodEnd,
+    });
+    const plans = await planCatalogue();
+    expect(
+      (await commitChange({ prev: onPro, ...changes.upgradeNow(onPro, plans.get('team')!, { plans, now: new Date() }) })).ok,
+    ).toBe(true);
+    const period: [string, string] = [start.currentPeriodStart, start.currentPeriodEnd];
+    const late = stripeEvent(
+      'invoice.paid',
+      invoice(orgId, 'pro', { sub: stripeSub, intent: `pi_late_${orgId}`, period }),
+      secs(period[0]),
+    );
+    expect((await deliver(late)).outcome).toBe('applied');
+    expect(await getSubscription(orgId)).toMatchObject({ planId: 'team', status: 'Active', paidThrough: start.currentPeriodEnd });
+    expect(await orgPlan(orgId)).toBe('team');
+    await expectConsistent(orgId);
+  });
+
+  it('a past_due update delivered after the period’s invoice.paid starts no grace period', async () => {
+    const orgId = await newOrg(ago(10));
+    const start = await getSubscription(orgId);
+    const stripeSub = `sub_pastdue_${orgId.slice(-8)}`;
+    await setSubscription(orgId, { planId: 'pro', paymentProvider: 'Stripe', providerSubscriptionId: stripeSub });
+    const period: [string, string] = [start.currentPeriodStart, start.currentPeriodEnd];
+    const charge = (outcome: string) =>
+      stripeEvent(outcome, invoice(orgId, 'pro', { sub: stripeSub, intent: `pi_${orgId}`, period }));
+    const update = (status: string) =>
+      stripeEvent('customer.subscription.updated', {
+        id: stripeSub,
+        object: 'subscription',
+        status,
+        metadata: { orgId, planId: 'pro' },
+      });
+    await deliver(charge('invoice.payment_failed'));
+    expect((await getSubscription(orgId)).graceUntil).toBeDefined();
+    await deliver(charge('invoice.paid')); // the retry succeeded
+    await deliver(update('past_due')); // sent between the two, delivered last
+    const after = await getSubscription(orgId);
+    expect(after).toMatchObject({ status: 'Active', paidThrough: start.currentPeriodEnd });
+    expect(after.graceUntil).toBeUndefined(); // so no grace-end job suspends it
+    expect(await orgPlan(orgId)).toBe('pro');
   });
 });

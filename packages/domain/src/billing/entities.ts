@@ -176,6 +176,12 @@ const SubscriptionEntity = lazy(
           status: { type: SUBSCRIPTION_STATUSES, required: true },
           currentPeriodStart: { type: 'string', required: true },
           currentPeriodEnd: { type: 'string', required: true },
+          /**
+           * Where the monthly cycle started (Stripe's billing cycle anchor): each period ends on its
+           * day of the month, or on the month's last day when that is shorter. Absent (older items):
+           * each period's own start.
+           */
+          billingAnchor: { type: 'string' },
           trialStart: { type: 'string' },
           trialEnd: { type: 'string' },
           cancelAtPeriodEnd: { type: 'boolean', default: false },

@@ -22,6 +22,7 @@ export async function startingPlanWrites(orgId: string, at = new Date().toISOStr
     status: 'Active',
     currentPeriodStart: now,
     currentPeriodEnd: addMonths(now, 1),
+    billingAnchor: now,
     cancelAtPeriodEnd: false,
     periodGrants: [grant.key],
     version: 1,

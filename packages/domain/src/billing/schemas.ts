@@ -99,6 +99,10 @@ export const subscriptionResponse = z.object({
   status: z.enum(SUBSCRIPTION_STATUSES),
   currentPeriodStart: z.string(),
   currentPeriodEnd: z.string(),
+  billingAnchor: z
+    .string()
+    .optional()
+    .describe('Where the monthly cycle started: each period ends on its day of the month, or the month’s last day when shorter'),
   trialStart: z.string().optional(),
   trialEnd: z.string().optional(),
   cancelAtPeriodEnd: z.boolean().optional(),

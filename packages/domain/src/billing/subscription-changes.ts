@@ -1,10 +1,19 @@
 import { UnprocessableError } from '../shared/errors.ts';
 import type { Plan, Subscription } from './entities.ts';
 import { effectivePlanId, nextStatus } from './lifecycle.ts';
-import { FREE_PLAN_ID, planIn } from './plans.ts';
+import { FREE_PLAN_ID, isUpgrade, planIn } from './plans.ts';
 import { periodGrantKey } from './ledger.ts';
 import { proratedCredits, prorationKey } from './proration.ts';
-import { GRACE_DAYS, addMonths, lowBalanceMark, periodGrant, plusDays, wholeSecond, type Grant } from './subscription-store.ts';
+import {
+  GRACE_DAYS,
+  addMonths,
+  lowBalanceMark,
+  periodEndAfter,
+  periodGrant,
+  plusDays,
+  wholeSecond,
+  type Grant,
+} from './subscription-store.ts';
 
 /**
  * Every change a subscription can undergo, as pure functions of (subscription, catalogue,
@@ -23,6 +32,8 @@ export interface Outcome {
 }
 
 const iso = (ctx: Context) => ctx.now.toISOString();
+/** The length of the month that starts at `start`: what a plan's monthly credits are for. */
+const monthMsFrom = (start: string) => Date.parse(addMonths(start, 1)) - Date.parse(start);
 const same = (sub: Subscription): Outcome => ({ next: sub, grants: [] });
 
 /**
@@ -46,11 +57,13 @@ function creditedPlan(prev: Subscription, ctx: Context): Plan {
 function proration(prev: Subscription, next: Subscription, ctx: Context): Grant[] {
   const from = creditedPlan(prev, ctx);
   const to = planIn(ctx.plans, effectivePlanId(next));
+  const start = next.currentPeriodStart;
   const amount = proratedCredits(
     from.monthlyCredits,
     to.monthlyCredits,
-    { start: next.currentPeriodStart, end: next.currentPeriodEnd },
+    { start, end: next.currentPeriodEnd },
     ctx.now,
+    monthMsFrom(start),
   );
   if (amount <= 0) return [];
   return [
@@ -102,13 +115,14 @@ export function startTrial(sub: Subscription, plan: Plan, ctx: Context): Outcome
     trialEnd,
     currentPeriodStart: start,
     currentPeriodEnd: trialEnd,
+    // The months after the trial start at its end, as Stripe's billing does.
+    billingAnchor: trialEnd,
     cancelAtPeriodEnd: false,
     pendingPlanId: undefined,
     cancelledAt: undefined,
     graceUntil: undefined,
   };
-  const monthMs = Date.parse(addMonths(start, 1)) - Date.parse(start);
-  const amount = Math.floor((plan.monthlyCredits * (Date.parse(trialEnd) - Date.parse(start))) / monthMs);
+  const amount = Math.floor((plan.monthlyCredits * (Date.parse(trialEnd) - Date.parse(start))) / monthMsFrom(start));
   return { next, grants: [periodGrant(sub.orgId, plan, start, Math.min(amount, plan.monthlyCredits))] };
 }
 
@@ -189,7 +203,20 @@ export function planPaid(sub: Subscription, payment: PlanPayment, ctx: Context):
   if (behind(sub, payment.periodEnd) || otherStripeSubscription(sub, payment)) return 'stale';
   const plan = planIn(ctx.plans, payment.planId);
   const next: Subscription = { ...sub, status: nextStatus(sub.status, 'payment.succeeded') };
-  if (plan.planId !== sub.planId || effectivePlanId(sub) !== sub.planId) {
+  // An invoice of the Stripe subscription on file pays for a plan we asked Stripe for: one
+  // cheaper than ours is old news (a period's invoice redelivered after an upgrade, or the next
+  // period's of a scheduled downgrade, which the renewal applies), and moves no plan.
+  const invoiceOnFile =
+    payment.provider === 'Stripe' && !payment.activationOnly && payment.providerSubscriptionId === sub.providerSubscriptionId;
+  const olderPlan = invoiceOnFile && isUpgrade(plan, planIn(ctx.plans, sub.planId));
+  // A checkout is a purchase: whatever was set to end with the period (a trial's cancellation) is over.
+  if (payment.activationOnly) {
+    next.cancelAtPeriodEnd = false;
+    next.pendingPlanId = undefined;
+    // Checkout anchors Stripe's cycle at the end of our period (`checkout.ts`): ours follows it.
+    if (payment.provider === 'Stripe') next.billingAnchor = sub.currentPeriodEnd;
+  }
+  if (!olderPlan && (plan.planId !== sub.planId || effectivePlanId(sub) !== sub.planId)) {
     next.planId = plan.planId;
     next.pendingPlanId = undefined;
     next.cancelAtPeriodEnd = false;
@@ -205,9 +232,9 @@ export function planPaid(sub: Subscription, payment: PlanPayment, ctx: Context):
     const unpaidFrom = sub.status === 'Trial' ? (sub.trialEnd ?? sub.currentPeriodEnd) : sub.currentPeriodStart;
     const paidThrough =
       payment.periodEnd ??
-      addMonths(
+      periodEndAfter(
+        sub,
         [sub.paidThrough, unpaidFrom].filter((d): d is string => !!d).reduce((a, b) => (a > b ? a : b)),
-        1,
       );
     if (!sub.paidThrough || paidThrough > sub.paidThrough) next.paidThrough = paidThrough;
   }
@@ -245,7 +272,7 @@ export function renew(current: Subscription, ctx: Context): Outcome {
     planId: sub.pendingPlanId ?? sub.planId,
     pendingPlanId: undefined,
     currentPeriodStart: start,
-    currentPeriodEnd: addMonths(start, 1),
+    currentPeriodEnd: periodEndAfter(sub, start),
   };
   const plan = planIn(ctx.plans, effectivePlanId(next));
   if (status === 'Active' && plan.priceMinor > 0 && (!next.paidThrough || next.paidThrough < next.currentPeriodEnd))
@@ -268,7 +295,7 @@ function endOnFree(sub: Subscription, status: Subscription['status'], ctx: Conte
     suspendedAt: undefined,
     providerSubscriptionId: undefined,
     currentPeriodStart: start,
-    currentPeriodEnd: rollPeriod ? addMonths(start, 1) : sub.currentPeriodEnd,
+    currentPeriodEnd: rollPeriod ? periodEndAfter(sub, start) : sub.currentPeriodEnd,
   };
   return { next, grants: rollPeriod ? [periodGrant(sub.orgId, free, start)] : withThreshold(sub, next, ctx) };
 }
@@ -284,13 +311,18 @@ export const endTrial = (sub: Subscription, ctx: Context) => endOnFree(sub, next
 export const providerCancelled = (sub: Subscription, ctx: Context) =>
   endOnFree(sub, nextStatus(sub.status, 'provider.cancelled'), ctx, false);
 
-/** The grace period ran out unpaid: suspended, the organization works on Free meanwhile. */
+/**
+ * The grace period ran out unpaid: suspended, the organization works on Free meanwhile. The
+ * suspension counts from the grace's end, however late the schedule gets to it (a job that was
+ * down, a renewal catching up): 30 days after it, it expires, as it would have on time.
+ */
 export function endGrace(sub: Subscription, ctx: Context): Outcome {
+  const now = iso(ctx);
   const next: Subscription = {
     ...sub,
     status: nextStatus(sub.status, 'grace.ended'),
     graceUntil: undefined,
-    suspendedAt: iso(ctx),
+    suspendedAt: sub.graceUntil && sub.graceUntil < now ? sub.graceUntil : now,
   };
   return { next, grants: withThreshold(sub, next, ctx) };
 }

@@ -27,11 +27,25 @@ export const plusDays = (iso: string, days: number) => new Date(Date.parse(iso) 
 /** Periods start on a whole second: Stripe counts in seconds, so its periods and ours compare equal. */
 export const wholeSecond = (iso: string) => new Date(Math.floor(Date.parse(iso) / 1000) * 1000).toISOString();
 
-export const addMonths = (iso: string, months: number) => {
+/**
+ * `months` calendar months after `iso`, at its time of day, on the day of the month of `anchor`
+ * (by default `iso`'s own), or on the month's last day when that month is shorter: how Stripe
+ * moves a billing cycle, so that a cycle anchored on the 31st ends its periods on Feb 28, then
+ * on Mar 31 (a date's own arithmetic would give Mar 3, then Apr 3).
+ */
+export const addMonths = (iso: string, months: number, anchor = iso) => {
   const date = new Date(iso);
-  date.setUTCMonth(date.getUTCMonth() + months);
-  return date.toISOString();
+  const [year, month] = [date.getUTCFullYear(), date.getUTCMonth() + months];
+  const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+  const day = Math.min(new Date(anchor).getUTCDate(), lastDay);
+  return new Date(
+    Date.UTC(year, month, day, date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds(), date.getUTCMilliseconds()),
+  ).toISOString();
 };
+
+/** The end of the monthly period that starts at `start`, in the subscription's cycle. */
+export const periodEndAfter = (sub: Pick<Subscription, 'billingAnchor'>, start: string) =>
+  addMonths(start, 1, sub.billingAnchor ?? start);
 
 export async function getSubscription(orgId: string): Promise<Subscription> {
   const { data } = await billingDb.subscription.get({ orgId }).go({ consistent: true });

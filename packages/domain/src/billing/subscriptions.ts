@@ -1,5 +1,5 @@
 import { clock } from '../shared/clock.ts';
-import { PaymentMethodRequiredError, UnprocessableError } from '../shared/errors.ts';
+import { ConflictError, PaymentMethodRequiredError, UnprocessableError } from '../shared/errors.ts';
 import type { OrgAccess } from '../identity/access.ts';
 import type { Plan, Subscription } from './entities.ts';
 import { effectivePlanId } from './lifecycle.ts';
@@ -76,7 +76,15 @@ async function cancelSubscription(sub: Subscription, plans?: Map<string, Plan>):
   return commitThroughStripe(sub, changes.requestCancel(sub), plans);
 }
 
+/**
+ * Its period over, a cancellation or a scheduled downgrade has taken effect, even before the
+ * schedule gets to it: taking it back then would renew the old plan into a period nobody paid.
+ */
 async function resumeSubscription(sub: Subscription, plans?: Map<string, Plan>): Promise<Subscription> {
+  if ((sub.cancelAtPeriodEnd || sub.pendingPlanId) && clock.nowIso() >= sub.currentPeriodEnd)
+    throw new ConflictError(
+      `The period ended at ${sub.currentPeriodEnd}: the ${sub.cancelAtPeriodEnd ? 'cancellation' : 'scheduled plan change'} has taken effect and can no longer be taken back`,
+    );
   return commitThroughStripe(sub, changes.resume(sub), plans);
 }
 

@@ -247,7 +247,13 @@ async function onSubscription(event: EventInput, object: unknown, deleted: boole
       const wanted = stripeSub.cancel_at_period_end ? 'cancel.requested' : 'resumed';
       if (canTake(sub.status, wanted)) return stripeSub.cancel_at_period_end ? changes.requestCancel(seen) : changes.resume(seen);
     }
-    if (stripeSub.status === 'past_due' && canTake(sub.status, 'payment.failed')) return changes.paymentFailed(seen, ctx);
+    // Past due names no period: it is about the latest invoice. Once the current period is paid
+    // (its `invoice.paid` came first) it is old news; a later period's unpaid invoice comes with
+    // its own `invoice.payment_failed`.
+    if (stripeSub.status === 'past_due' && canTake(sub.status, 'payment.failed')) {
+      const failed = changes.paymentFailed(seen, ctx, sub.currentPeriodEnd);
+      return failed === 'stale' ? { next: seen, grants: [] } : failed;
+    }
     return { next: seen, grants: [] };
   };
   return { orgId, ...(await recordBilling({ event, orgId, change })) };
