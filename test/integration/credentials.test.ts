@@ -5,6 +5,7 @@ import { resolveRoute } from '@platform/domain/gateway/routing';
 import {
   consumeCredentialQuota,
   createCredential,
+  credentialTarget,
   creationReads,
   deleteCredential as deleteCredentialOf,
   decryptedKey,
@@ -14,8 +15,8 @@ import {
   patchCredential,
   recordCredentialTest,
 } from '@platform/domain/hub/credentials';
-import { hubDb } from '@platform/domain/hub/entities';
-import { patchProvider, saveProvider } from '@platform/domain/hub/providers';
+import { hubDb, type CredentialItem } from '@platform/domain/hub/entities';
+import { patchProvider, providerCatalogue, saveProvider } from '@platform/domain/hub/providers';
 import { saveCatalogueModel } from '@platform/domain/hub/models';
 import { dynamo, tableName } from '@platform/domain/shared/dynamo';
 import { transactGet } from '@platform/domain/shared/transactions';
@@ -314,6 +315,44 @@ describe('using a key', () => {
     } finally {
       await deleteCredentialOf(admin, credential.credentialId);
     }
+  });
+
+  it('is still counted after thousands of other keys were routed since its call was: the least recently routed go first', async () => {
+    const orgId = newOrgId();
+    const owner = orgOwnerOf(orgId);
+    const model = uniqueSlug('busy-model');
+    await saveCatalogueModel(admin, model, {
+      kind: 'external',
+      providerSlug: provider,
+      providerModelId: 'busy-1',
+      name: 'Busy',
+      type: 'TEXT',
+      capabilities: ['chat'],
+      pricing: { inputPerMTokMicros: 5, outputPerMTokMicros: 5 },
+      status: 'Active',
+      tags: [],
+      aliases: [],
+    });
+    const credential = await createCredential(owner, { label: 'Busy', providerSlug: provider, key: secret(), dailyQuota: 1 });
+    const keyProvider = (await providerCatalogue()).get(provider)!;
+    // Other keys routed through by this process (key-less items: no KMS), before and after this call's.
+    const others = (n: number, from: number) =>
+      Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          credentialTarget(
+            { credentialId: `pc_other${from + i}`, owner: 'org#other', providerSlug: provider } as CredentialItem,
+            keyProvider,
+            'busy-1',
+          ),
+        ),
+      );
+    await others(2, 0);
+    const plan = await resolveRoute({ orgId, requestedModel: model, type: 'TEXT', planId: 'free', apiKeyStrategy: 'BYOK' });
+    const candidate = plan.candidates[0]!;
+    expect(candidate.credentialId).toBe(credential.credentialId);
+    await others(9_998, 2); // the process now knows more keys than it keeps
+    await consumeCredentialQuota(candidate);
+    await expect(consumeCredentialQuota(candidate)).rejects.toMatchObject({ status: 429 });
   });
 
   it('refuses a key past its monthly quota, with no daily quota, until the month ends', async () => {

@@ -529,11 +529,17 @@ export async function recordCredentialTest(
   return lastTest;
 }
 
-/** Credentials this process has routed through: their owner, quotas and last recorded use. */
+/**
+ * Credentials this process has routed through: their owner, quotas and last recorded use. At
+ * its bound the least recently routed one goes, never one a call was just routed through (a
+ * call counts its key's use right after routing: clearing the map there failed the call).
+ */
 const inUse = new Map<string, { owner: string; dailyQuota?: number; monthlyQuota?: number; lastUsedAt?: string }>();
+const IN_USE_MAX = 10_000;
 function remember(item: CredentialItem) {
-  if (inUse.size >= 10_000) inUse.clear();
   const known = inUse.get(item.credentialId);
+  inUse.delete(item.credentialId); // set again below, as the most recent
+  if (inUse.size >= IN_USE_MAX) inUse.delete(inUse.keys().next().value!);
   inUse.set(item.credentialId, {
     owner: item.owner,
     dailyQuota: item.dailyQuota,
