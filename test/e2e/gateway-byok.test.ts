@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'node:http';
 import { api, baseUrl, clearOfPeriodEnd, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
 import { FAKE_TEXT, startFakeProvider, times } from '../helpers/fake-provider.ts';
-import { credits, fakePlatformModel, gateway, readStream, stream, usageOf } from '../helpers/gateway.ts';
+import { credits, fakePlatformModel, fallbackRule, gateway, readStream, stream, usageOf } from '../helpers/gateway.ts';
 import { useFakeProvider } from '../helpers/use-fake-provider.ts';
 
 /**
@@ -63,18 +63,7 @@ describe('an organization with its own keys (BYOK)', () => {
     const orgId = await byokOrg();
     const openai = await providerKey(orgId, 'openai');
     const anthropic = await providerKey(orgId, 'anthropic');
-    const rule = await api('POST', `/v1/orgs/${orgId}/routing-rules`, {
-      token: owner.accessToken,
-      body: {
-        name: 'Own keys, with a fallback',
-        priority: 1,
-        modelType: 'TEXT',
-        conditions: { models: ['gpt-4o-mini'] },
-        targets: [{ modelId: 'gpt-4o-mini', weight: 1 }],
-        fallbacks: ['claude-3-5-haiku'],
-      },
-    });
-    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    const rule = await fallbackRule(owner, orgId, 'Own keys, with a fallback', 'gpt-4o-mini', 'claude-3-5-haiku');
     fake().script('gpt-4o-mini', times(3, { kind: 'fail', status: 500 }));
     const before = await credits(owner, orgId);
 
@@ -88,7 +77,7 @@ describe('an organization with its own keys (BYOK)', () => {
     expect(res.body).toMatchObject({ model: 'claude-3-5-haiku', choices: [{ message: { content: FAKE_TEXT } }] });
 
     const route = res.headers.get('x-route')!;
-    expect(route).toContain(`${rule.body.ruleId};`);
+    expect(route).toContain(`${rule.ruleId};`);
     expect(route).toContain('pick=gpt-4o-mini key=byok then=claude-3-5-haiku');
     expect(route).toMatch(/1:gpt-4o-mini server\/500 \d+ms/);
     expect(route).toMatch(/2:claude-3-5-haiku ok \d+ms$/);
@@ -109,7 +98,7 @@ describe('an organization with its own keys (BYOK)', () => {
       inputTokens: res.body.usage.prompt_tokens,
       outputTokens: res.body.usage.completion_tokens,
       credits: 0,
-      metadata: { keySource: 'byok', ruleId: rule.body.ruleId, route: expect.stringContaining('server/500') },
+      metadata: { keySource: 'byok', ruleId: rule.ruleId, route: expect.stringContaining('server/500') },
     });
     // The cost is known (for the organization's own accounting), but no credit moved.
     expect(log!.totalCostMicros).toBeGreaterThan(0);
@@ -313,18 +302,7 @@ describe('the platform’s own keys', () => {
     const limited = await limitedModel({ dailyQuota: 1 });
     const backup = await platformModel();
     const withFallback = await byokOrg('PLATFORM');
-    const rule = await api('POST', `/v1/orgs/${withFallback}/routing-rules`, {
-      token: owner.accessToken,
-      body: {
-        name: 'A backup for the limited key',
-        priority: 1,
-        modelType: 'TEXT',
-        conditions: { models: [limited.modelId] },
-        targets: [{ modelId: limited.modelId, weight: 1 }],
-        fallbacks: [backup.modelId],
-      },
-    });
-    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    await fallbackRule(owner, withFallback, 'A backup for the limited key', limited.modelId, backup.modelId);
 
     expect((await call(withFallback, limited.modelId)).status).toBe(200);
     const second = await call(withFallback, limited.modelId);

@@ -11,7 +11,7 @@ import type { ResponsePrelude } from '@platform/http/streaming';
 import { localLambdaContext } from '@platform/local/lambda-context';
 import { api, clearOfPeriodEnd, createTeam, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
 import { times, type Behaviour } from '../helpers/fake-provider.ts';
-import { credits, fakePlatformModel, gateway, readStream, stream, usageOf } from '../helpers/gateway.ts';
+import { credits, fakePlatformModel, fallbackRule, gateway, readStream, stream, usageOf } from '../helpers/gateway.ts';
 import { useFakeProvider } from '../helpers/use-fake-provider.ts';
 
 /**
@@ -71,18 +71,7 @@ describe('a call no provider answers', () => {
     const primary = await platformModel();
     const fallback = await platformModel();
     const { orgId } = await createTeam(owner);
-    const rule = await api('POST', `/v1/orgs/${orgId}/routing-rules`, {
-      token: owner.accessToken,
-      body: {
-        name: 'Both fail',
-        priority: 1,
-        modelType: 'TEXT',
-        conditions: { models: [primary.modelId] },
-        targets: [{ modelId: primary.modelId, weight: 1 }],
-        fallbacks: [fallback.modelId],
-      },
-    });
-    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    const rule = await fallbackRule(owner, orgId, 'Both fail', primary.modelId, fallback.modelId);
     fake().script(primary.providerModelId, times(3, { kind: 'fail', status: 500 }));
     fake().script(fallback.providerModelId, times(3, { kind: 'fail', status: 500 }));
     const before = await credits(owner, orgId);
@@ -123,7 +112,7 @@ describe('a call no provider answers', () => {
       outputTokens: 0,
       metadata: {
         keySource: 'platform',
-        ruleId: rule.body.ruleId,
+        ruleId: rule.ruleId,
         errorType: 'server',
         route: expect.stringContaining('server/500'),
       },
@@ -145,18 +134,7 @@ describe('a call served by a fallback', () => {
     const primary = await platformModel();
     const fallback = await platformModel();
     const { orgId } = await createTeam(owner);
-    const rule = await api('POST', `/v1/orgs/${orgId}/routing-rules`, {
-      token: owner.accessToken,
-      body: {
-        name: 'Primary throttled',
-        priority: 1,
-        modelType: 'TEXT',
-        conditions: { models: [primary.modelId] },
-        targets: [{ modelId: primary.modelId, weight: 1 }],
-        fallbacks: [fallback.modelId],
-      },
-    });
-    expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+    await fallbackRule(owner, orgId, 'Primary throttled', primary.modelId, fallback.modelId);
     fake().script(primary.providerModelId, times(3, { kind: 'fail', status: 429, delayMs: 20 }));
 
     const res = await gateway(

@@ -134,3 +134,23 @@ export async function fakePlatformModel(
   expect(model.status, JSON.stringify(model.body)).toBeLessThan(300);
   return { slug, modelId, providerModelId };
 }
+
+/**
+ * An organization's routing rule for the TEXT calls of `model`: that model first, then
+ * `fallback`. Answers the created rule.
+ */
+export async function fallbackRule(owner: SignedInUser, orgId: string, name: string, model: string, fallback: string) {
+  const rule = await api('POST', `/v1/orgs/${orgId}/routing-rules`, {
+    token: owner.accessToken,
+    body: {
+      name,
+      priority: 1,
+      modelType: 'TEXT',
+      conditions: { models: [model] },
+      targets: [{ modelId: model, weight: 1 }],
+      fallbacks: [fallback],
+    },
+  });
+  expect(rule.status, JSON.stringify(rule.body)).toBe(201);
+  return rule.body as { ruleId: string };
+}

@@ -60,6 +60,24 @@ const saveKeyedProvider = (slug: string) =>
     status: 'Active',
   });
 
+/** A new TEXT catalogue model of `providerSlug`, priced `pricePerMTok` micro-USD a million tokens in and out; answers its id. */
+async function textModel(slug: string, providerSlug: string, providerModelId: string, name: string, pricePerMTok: number) {
+  const model = uniqueSlug(slug);
+  await saveCatalogueModel(admin, model, {
+    kind: 'external',
+    providerSlug,
+    providerModelId,
+    name,
+    type: 'TEXT',
+    capabilities: ['chat'],
+    pricing: { inputPerMTokMicros: pricePerMTok, outputPerMTokMicros: pricePerMTok },
+    status: 'Active',
+    tags: [],
+    aliases: [],
+  });
+  return model;
+}
+
 async function storedItem(owner: string, credentialId: string) {
   const { Key } = hubDb.credential.get({ owner, credentialId }).params() as { Key: Record<string, string> };
   const { Item } = await dynamo().send(new GetCommand({ TableName: tableName(), Key }));
@@ -235,19 +253,7 @@ describe('using a key', () => {
   it('counts provider calls against its daily quota with one conditional write, and refuses past it', async () => {
     const orgId = newOrgId();
     const owner = orgOwnerOf(orgId);
-    const model = uniqueSlug('quota-model');
-    await saveCatalogueModel(admin, model, {
-      kind: 'external',
-      providerSlug: provider,
-      providerModelId: 'quota-1',
-      name: 'Quota',
-      type: 'TEXT',
-      capabilities: ['chat'],
-      pricing: { inputPerMTokMicros: 1, outputPerMTokMicros: 1 },
-      status: 'Active',
-      tags: [],
-      aliases: [],
-    });
+    const model = await textModel('quota-model', provider, 'quota-1', 'Quota', 1);
     const credential = await createCredential(owner, {
       label: 'Limited',
       providerSlug: provider,
@@ -273,19 +279,7 @@ describe('using a key', () => {
   it('counts the calls through a platform key like an own key’s; a key without a quota costs no request a call', async () => {
     const platformProvider = uniqueSlug('platform-keys');
     await saveKeyedProvider(platformProvider);
-    const model = uniqueSlug('platform-quota-model');
-    await saveCatalogueModel(admin, model, {
-      kind: 'external',
-      providerSlug: platformProvider,
-      providerModelId: 'platform-quota-1',
-      name: 'Platform quota',
-      type: 'TEXT',
-      capabilities: ['chat'],
-      pricing: { inputPerMTokMicros: 1, outputPerMTokMicros: 1 },
-      status: 'Active',
-      tags: [],
-      aliases: [],
-    });
+    const model = await textModel('platform-quota-model', platformProvider, 'platform-quota-1', 'Platform quota', 1);
     const credential = await createCredential(admin, {
       label: 'Platform',
       providerSlug: platformProvider,
@@ -320,19 +314,7 @@ describe('using a key', () => {
   it('is still counted after thousands of other keys were routed since its call was: the least recently routed go first', async () => {
     const orgId = newOrgId();
     const owner = orgOwnerOf(orgId);
-    const model = uniqueSlug('busy-model');
-    await saveCatalogueModel(admin, model, {
-      kind: 'external',
-      providerSlug: provider,
-      providerModelId: 'busy-1',
-      name: 'Busy',
-      type: 'TEXT',
-      capabilities: ['chat'],
-      pricing: { inputPerMTokMicros: 5, outputPerMTokMicros: 5 },
-      status: 'Active',
-      tags: [],
-      aliases: [],
-    });
+    const model = await textModel('busy-model', provider, 'busy-1', 'Busy', 5);
     const credential = await createCredential(owner, { label: 'Busy', providerSlug: provider, key: secret(), dailyQuota: 1 });
     const keyProvider = (await providerCatalogue()).get(provider)!;
     // Other keys routed through by this process (key-less items: no KMS), before and after this call's.
@@ -358,20 +340,8 @@ describe('using a key', () => {
   it('refuses a key past its monthly quota, with no daily quota, until the month ends', async () => {
     const orgId = newOrgId();
     const owner = orgOwnerOf(orgId);
-    const model = uniqueSlug('monthly-model');
-    await saveCatalogueModel(admin, model, {
-      kind: 'external',
-      providerSlug: provider,
-      providerModelId: 'monthly-1',
-      name: 'Monthly',
-      type: 'TEXT',
-      capabilities: ['chat'],
-      // Dearer than `quota-1`, which a test below expects to be this provider's cheapest model.
-      pricing: { inputPerMTokMicros: 2, outputPerMTokMicros: 2 },
-      status: 'Active',
-      tags: [],
-      aliases: [],
-    });
+    // Dearer than `quota-1`, which a test below expects to be this provider's cheapest model.
+    const model = await textModel('monthly-model', provider, 'monthly-1', 'Monthly', 2);
     const credential = await createCredential(owner, {
       label: 'Monthly',
       providerSlug: provider,
