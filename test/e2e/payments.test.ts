@@ -164,6 +164,22 @@ describe('the Stripe webhook', () => {
     expect((await webhook(notEvent, signStripePayload(notEvent, secret()))).status).toBe(400);
   });
 
+  it('refuses a signed invoice whose period no date can hold with a 400 (was a 500)', async () => {
+    const metadata = { orgId: teamId, planId: 'pro' };
+    const raw = event('invoice.paid', {
+      id: `in_far${Date.now()}`,
+      subscription: 'sub_far',
+      payment_intent: `pi_far${Date.now()}`,
+      amount_paid: 2000,
+      currency: 'usd',
+      subscription_details: { metadata },
+      lines: { data: [{ metadata, period: { start: 1_800_000_000, end: 1e15 } }] },
+    });
+    const res = await webhook(raw, signStripePayload(raw, secret()));
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(res.body).toMatchObject({ status: 400, type: expect.stringContaining('validation-error') });
+  });
+
   it('acknowledges a signed pack payment for an organization that does not exist without applying it, twice', async () => {
     // Well-formed, so that the admin's look-up below reaches the organization check.
     const ghost = `org_doesnotexist${Date.now().toString(36).padStart(14, '0').slice(-14)}`;

@@ -32,11 +32,13 @@ import { verifyStripeSignature } from './signature.ts';
 const metadata = z.record(z.string(), z.string().nullable()).nullish();
 const orgIdShape = idOf('org');
 const id = z.string().min(1).max(255);
+/** Stripe's times, in seconds since the epoch: one a date can hold (else a 400, not a RangeError later). */
+const epochSeconds = z.number().int().min(0).max(253_402_300_799); // 9999-12-31T23:59:59Z
 
 const eventSchema = z.object({
   id,
   type: z.string().max(100),
-  created: z.number().int(),
+  created: epochSeconds,
   data: z.object({ object: z.record(z.string(), z.unknown()) }),
 });
 
@@ -62,7 +64,7 @@ const invoice = z.object({
   subscription_details: z.object({ metadata }).nullish(),
   lines: z
     .object({
-      data: z.array(z.object({ metadata, period: z.object({ start: z.number().int(), end: z.number().int() }).nullish() })),
+      data: z.array(z.object({ metadata, period: z.object({ start: epochSeconds, end: epochSeconds }).nullish() })),
     })
     .nullish(),
   last_finalization_error: z.object({ message: z.string().nullish() }).nullish(),
