@@ -903,6 +903,20 @@ describe('late news and late changes (DynamoDB Local)', () => {
     await expectConsistent(orgId);
   });
 
+  it('refuses an upgrade while a payment is overdue (grace period): no credits for it on a failing card', async () => {
+    const orgId = await newOrg(ago(10));
+    await setSubscription(orgId, {
+      planId: 'pro',
+      paymentProvider: 'Stripe',
+      providerSubscriptionId: 'sub_overdue',
+      graceUntil: ago(-3),
+    });
+    const before = await getBalance(orgId);
+    await expect(changePlan(accessTo(orgId), 'team')).rejects.toMatchObject({ status: 409 });
+    expect(await getSubscription(orgId)).toMatchObject({ planId: 'pro' });
+    expect((await getBalance(orgId)).balance).toBe(before.balance);
+  });
+
   it('a past_due update delivered after the period’s invoice.paid starts no grace period', async () => {
     const orgId = await newOrg(ago(10));
     const start = await getSubscription(orgId);

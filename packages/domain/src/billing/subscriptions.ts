@@ -54,6 +54,11 @@ export async function changePlan(access: OrgAccess, planId: string): Promise<Sub
   if (!isUpgrade(inUse, target)) return commitThroughStripe(sub, changes.scheduleDowngrade(sub, target), plans);
   if (inUse.planId === FREE_PLAN_ID && target.trialDays > 0 && !changes.trialUsed(sub))
     return commitOrConflict({ prev: sub, ...changes.startTrial(sub, target, ctx) });
+  // Overdue: an upgrade would grant its credits at once on a card that is failing.
+  if (sub.graceUntil && billedByStripe(sub))
+    throw new ConflictError(
+      `A payment is overdue (the grace period ends ${sub.graceUntil}): once Stripe collects it, the plan can be upgraded`,
+    );
   if (sub.status !== 'Active' || !billedByStripe(sub))
     throw new PaymentMethodRequiredError(
       `The ${target.name} plan needs a payment method: buy it with POST /v1/orgs/${access.orgId}/checkout {"planId":"${target.planId}"}`,
