@@ -146,6 +146,45 @@ describe.concurrent('chat completions', () => {
     );
     expect(tools.status).toBe(400);
     expect(tools.body.error).toMatchObject({ type: 'invalid_request_error', param: 'tools' });
+    // A JSON mode or a tool to choose cannot be served: refused, not answered with free text.
+    for (const [param, value] of [
+      ['response_format', { type: 'json_object' }],
+      ['response_format', { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object' } } }],
+      ['tool_choice', 'required'],
+      ['tool_choice', { type: 'function', function: { name: 'lookup' } }],
+    ] as const) {
+      const refused = await gateway('/chat/completions', { token: owner.accessToken }, { model: CHAT, messages, [param]: value });
+      expect(refused.status, JSON.stringify(value)).toBe(400);
+      expect(refused.body.error).toMatchObject({ type: 'invalid_request_error', param });
+    }
+    // What changes nothing is served, and `null` is as absent (some clients send every field).
+    const plain = await gateway(
+      '/chat/completions',
+      { token: owner.accessToken },
+      { model: CHAT, messages, response_format: { type: 'text' }, tool_choice: 'none', user: null, n: null, stop: null },
+    );
+    expect(plain.status, JSON.stringify(plain.body)).toBe(200);
+    const embedded = await gateway(
+      '/embeddings',
+      { token: owner.accessToken },
+      { model: 'local-embed', input: 'a lighthouse', encoding_format: null, dimensions: null, user: null },
+    );
+    expect(embedded.status, JSON.stringify(embedded.body)).toBe(200);
+    const drawn = await gateway(
+      '/images/generations',
+      { token: owner.accessToken },
+      {
+        model: 'local-image',
+        prompt: 'a lighthouse',
+        n: null,
+        size: null,
+        response_format: null,
+        quality: null,
+        style: null,
+        user: null,
+      },
+    );
+    expect(drawn.status, JSON.stringify(drawn.body)).toBe(200);
     const none = await gateway('/chat/completions', {}, { model: CHAT, messages });
     expect(none.status).toBe(401);
     expect(none.body.error.type).toBe('authentication_error');

@@ -7,8 +7,9 @@ import type { ChatChunk, ChatMessage, ChatRequest, ChatResult, FinishReason, Tok
  * OpenAI's wire format, as the gateway serves it: request schemas (zod, so OpenAPI documents
  * them and bad input is a 400), and the answers built from our normalised results. Fields an
  * OpenAI client may send that do not change the answer (`user`, `seed`, penalties…) are
- * accepted and ignored; features we do not serve (tools, several choices, log probabilities)
- * are refused clearly instead of being silently dropped.
+ * accepted and ignored (`null` as absent, as some clients send unset fields); features we do
+ * not serve (tools and a tool choice, several choices, log probabilities, JSON modes) are
+ * refused clearly instead of being silently dropped.
  */
 const text = z.string().max(200_000);
 const contentPart = z.discriminatedUnion('type', [
@@ -92,9 +93,19 @@ export const chatCompletionBody = z.looseObject({
     .int()
     .nullish()
     .refine((n) => n === undefined || n === null || n === 1, 'Only n = 1 is supported'),
-  user: z.string().max(256).optional(),
+  user: z.string().max(256).nullish(),
   tools: unsupported('Tools'),
   functions: unsupported('Functions'),
+  // Without tools there is no tool to choose: `none` and `auto` mean the same, anything else cannot be served.
+  tool_choice: z
+    .unknown()
+    .optional()
+    .refine((v) => v === undefined || v === null || v === 'none' || v === 'auto', 'Tools are not supported by this gateway'),
+  response_format: z
+    .object({ type: z.string().max(50) })
+    .loose()
+    .nullish()
+    .refine((v) => !v || v.type === 'text', 'Only plain text is served: JSON modes (json_object, json_schema) are not supported'),
   logprobs: z
     .boolean()
     .nullish()
@@ -171,9 +182,9 @@ export function chatChunks(id: string, model: string, created: number) {
 export const embeddingsBody = z.looseObject({
   model: modelName,
   input: z.union([z.string().min(1).max(100_000), z.array(z.string().min(1).max(100_000)).min(1).max(256)]),
-  encoding_format: z.enum(['float', 'base64']).optional(),
-  dimensions: z.number().int().min(1).max(4_096).optional(),
-  user: z.string().max(256).optional(),
+  encoding_format: z.enum(['float', 'base64']).nullish(),
+  dimensions: z.number().int().min(1).max(4_096).nullish(),
+  user: z.string().max(256).nullish(),
 });
 export type EmbeddingsBody = z.output<typeof embeddingsBody>;
 
@@ -195,15 +206,15 @@ export const IMAGE_SIZES = ['256x256', '512x512', '1024x1024', '1024x1792', '179
 export const imagesBody = z.looseObject({
   model: modelName.optional(),
   prompt: z.string().trim().min(1).max(4_000),
-  n: z.number().int().min(1).max(4).optional(),
-  size: z.enum(IMAGE_SIZES).optional(),
+  n: z.number().int().min(1).max(4).nullish(),
+  size: z.enum(IMAGE_SIZES).nullish(),
   response_format: z
     .enum(['b64_json', 'url'])
-    .optional()
+    .nullish()
     .refine((v) => v !== 'url', 'Only response_format b64_json is served: images are returned inline'),
-  quality: z.string().max(20).optional(),
-  style: z.string().max(20).optional(),
-  user: z.string().max(256).optional(),
+  quality: z.string().max(20).nullish(),
+  style: z.string().max(20).nullish(),
+  user: z.string().max(256).nullish(),
 });
 export type ImagesBody = z.output<typeof imagesBody>;
 

@@ -360,7 +360,7 @@ export async function embeddings(call: GatewayCall, body: EmbeddingsBody): Promi
   return {
     headers: routeHeader(admitted.plan, attempts),
     providerMs: performance.now() - calling,
-    json: embeddingsAnswer(candidate.modelId, value.vectors, value.usage.inputTokens, body.encoding_format),
+    json: embeddingsAnswer(candidate.modelId, value.vectors, value.usage.inputTokens, body.encoding_format ?? undefined),
     after: async () => {
       await record(admitted.metered, admitted.admission, {
         candidate,
