@@ -1,7 +1,7 @@
 import * as routes from '@platform/api/routes/gateway';
 import { chat, embeddings, images, type GatewayCall } from '@platform/domain/gateway/service';
 import { routeTags } from '@platform/domain/gateway/openai';
-import { openAiModels } from '@platform/domain/gateway/models';
+import { openAiModel, openAiModels } from '@platform/domain/gateway/models';
 import { gatewayAccess } from '@platform/domain/gateway/access';
 import { gatewayHandler, gatewayRoute, type GatewayInput } from '@platform/http/gateway';
 import type { RouteDefinition, RouteSchemas } from '@platform/http/route';
@@ -27,5 +27,9 @@ export const handler = gatewayHandler([
   gatewayRoute(routes.listOpenAiModels, async (input) => {
     const access = await gatewayAccess(input.principal, input.event.headers?.['openai-organization'] || undefined);
     return { json: await openAiModels(access) };
+  }),
+  gatewayRoute(routes.getOpenAiModel, async (input) => {
+    const access = await gatewayAccess(input.principal, input.event.headers?.['openai-organization'] || undefined);
+    return { json: await openAiModel(access, input.params.modelId) };
   }),
 ]);

@@ -73,6 +73,11 @@ describe('the official OpenAI SDK, pointed at the gateway', () => {
     const ids: string[] = [];
     for await (const model of client.models.list()) ids.push(model.id);
     expect(ids).toEqual(expect.arrayContaining(['local-chat', 'local-embed', 'local-image']));
+    // One model by its id, as the SDK asks for it (its id encoded in the path).
+    expect(await client.models.retrieve('local-chat')).toMatchObject({ id: 'local-chat', object: 'model', owned_by: 'local' });
+    const unknown = await client.models.retrieve('amazon.no-such-model-v1:0').catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(unknown).toMatchObject({ status: 404, code: 'model_not_found', param: 'model' });
   });
 
   it('throws the SDK’s typed errors for the gateway’s refusals', async () => {

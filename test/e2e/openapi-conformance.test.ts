@@ -165,6 +165,7 @@ describe.concurrent('answers that the OpenAPI document lists', () => {
     expect((await check('POST', template, template, { body })).status).toBe(401);
     expect((await check('POST', template, template, { token: owner.accessToken, body })).status).toBe(404);
     await check('GET', '/openai/v1/models', '/openai/v1/models', { token: owner.accessToken });
+    await check('GET', '/openai/v1/models/{modelId}', '/openai/v1/models/local-chat', { token: owner.accessToken });
     expect(problems).toEqual([]);
   });
 

@@ -132,6 +132,7 @@ const samples: Record<string, Sample> = {
     body: { model: 'local-image', prompt: 'Charge this to B', size: '256x256' },
   }),
   listOpenAiModels: (w) => ({ path: {}, headers: forB(w) }),
+  getOpenAiModel: (w) => ({ path: { modelId: 'local-chat' }, headers: forB(w) }),
   getModelMetrics: (w) => ({ path: { modelId: 'local-chat' }, query: { orgId: w.orgB } }),
   recordManualPayment: (w) => ({
     path: { orgId: w.orgB },

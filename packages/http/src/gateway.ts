@@ -173,6 +173,14 @@ function pipelineFor(entry: GatewayRoute) {
     });
 }
 
+function decodedOrAsSent(value: string) {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
 /**
  * One streaming Lambda handler for all gateway routes: it picks the route by method and path
  * (a function URL has no routes of its own), runs its pipeline and writes the answer.
@@ -211,7 +219,10 @@ export function gatewayHandler(entries: GatewayRoute[]) {
       };
       return end(responseStream, json(status, body));
     }
-    event.pathParameters = { ...match.pattern.exec(path)!.groups };
+    // Clients encode a path's parameters (`amazon.nova-micro-v1%3A0`); one that does not decode stays as sent, for validation to refuse.
+    event.pathParameters = Object.fromEntries(
+      Object.entries(match.pattern.exec(path)!.groups ?? {}).map(([name, value]) => [name, decodedOrAsSent(value)]),
+    );
     const result = (await pipelines.get(match.entry.route.id)!(event, context)) as Answer;
     const answer = result.answer;
     const headers = { ...corsHeaders(), ...(result.headers as Record<string, string>) };

@@ -6,6 +6,7 @@ import {
   embeddingsResponse,
   imagesBody,
   imagesResponse,
+  modelResponse,
   modelsResponse,
 } from '@platform/domain/gateway/openai';
 import { modelIdParams, modelMetricsQuery, modelMetricsResponse } from '@platform/domain/gateway/metrics-schemas';
@@ -77,6 +78,18 @@ export const listOpenAiModels = defineRoute({
   summary: 'The models the caller’s organization can call',
   errors: [400, 404],
   schemas: { response: modelsResponse },
+});
+export const getOpenAiModel = defineRoute({
+  id: 'getOpenAiModel',
+  method: 'GET',
+  path: '/openai/v1/models/{modelId}',
+  handler,
+  surface,
+  auth: 'principal',
+  tag,
+  summary: 'One of the models the caller’s organization can call, by its id (an OpenAI client’s models.retrieve)',
+  errors: [400, 404],
+  schemas: { params: modelIdParams, response: modelResponse },
 });
 
 export const getModelMetrics = defineRoute({

@@ -1,6 +1,7 @@
 import { consume, limitSubjects } from '../billing/limits.ts';
 import { listModels } from '../hub/models.ts';
 import type { OrgAccess } from '../identity/access.ts';
+import { NotFoundError } from '../shared/errors.ts';
 
 /**
  * `GET /openai/v1/models`: every model the organization can call (its custom ones first), in
@@ -24,4 +25,18 @@ export async function openAiModels(access: OrgAccess) {
       owned_by: m.orgId ?? m.providerSlug,
     })),
   };
+}
+
+/**
+ * `GET /openai/v1/models/{model}` (an OpenAI client's `models.retrieve`): one model of the list
+ * above, by its id; any other name (another organization's model, a retired one) is OpenAI's
+ * 404 `model_not_found`.
+ */
+export async function openAiModel(access: OrgAccess, modelId: string) {
+  const found = (await openAiModels(access)).data.find((m) => m.id === modelId);
+  if (!found)
+    throw new NotFoundError(`Unknown model ${modelId}: list the models you can use at GET /openai/v1/models`, [
+      { path: 'model', message: 'Not the id of a model this organization can call' },
+    ]);
+  return found;
 }

@@ -242,7 +242,5 @@ export const embeddingsResponse = z.object({
   usage: z.object({ prompt_tokens: z.number(), total_tokens: z.number() }),
 });
 export const imagesResponse = z.object({ created: z.number(), data: z.array(z.object({ b64_json: z.string() })) });
-export const modelsResponse = z.object({
-  object: z.literal('list'),
-  data: z.array(z.object({ id: z.string(), object: z.literal('model'), created: z.number(), owned_by: z.string() })),
-});
+export const modelResponse = z.object({ id: z.string(), object: z.literal('model'), created: z.number(), owned_by: z.string() });
+export const modelsResponse = z.object({ object: z.literal('list'), data: z.array(modelResponse) });
