@@ -302,6 +302,25 @@ describe('translations for what OpenAI takes and the other dialects refuse', () 
     ]);
   });
 
+  it('an OpenAI-compatible server gets each message’s name, when it has one', async () => {
+    const { toChatRequest } = await import('@platform/domain/gateway/openai');
+    const request = toChatRequest(
+      {
+        model: 'm',
+        messages: [
+          { role: 'user', content: 'Which way to the lighthouse?', name: 'alice' },
+          { role: 'user', content: 'And back?' },
+        ],
+      },
+      100,
+    );
+    await openai.chat(target('openai'), request);
+    expect(fake().requests.at(-1)!.body.messages).toEqual([
+      { role: 'user', content: 'Which way to the lighthouse?', name: 'alice' },
+      { role: 'user', content: 'And back?' },
+    ]);
+  });
+
   it('OpenAI’s own API gets the cap as max_completion_tokens; another compatible server as max_tokens, unless configured', async () => {
     const hi = { messages: [{ role: 'user' as const, content: 'Hi' }], maxTokens: 500 };
     openAiApi.servedAt = fake().baseUrl('openai');

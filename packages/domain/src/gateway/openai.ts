@@ -121,6 +121,7 @@ export function toChatRequest(body: ChatCompletionBody, defaultMaxTokens: number
       typeof m.content === 'string'
         ? m.content
         : m.content.map((p) => (p.type === 'text' ? p : { type: 'image_url', image_url: { url: p.image_url.url } })),
+    ...(m.name ? { name: m.name } : {}),
   }));
   const stop = body.stop === null || body.stop === undefined ? undefined : Array.isArray(body.stop) ? body.stop : [body.stop];
   return {

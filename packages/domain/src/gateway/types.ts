@@ -30,6 +30,8 @@ export type ContentPart = TextPart | ImagePart;
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
   content: string | ContentPart[];
+  /** Who said it, in a conversation of several: OpenAI-compatible providers take it; the others have no such field. */
+  name?: string;
 }
 
 export interface ChatRequest {

@@ -74,7 +74,7 @@ function tokenLimitParam(target: Target): (typeof TOKEN_LIMIT_PARAMS)[number] {
 function chatBody(target: Target, request: ChatRequest, stream: boolean) {
   return {
     model: target.providerModelId,
-    messages: request.messages.map(({ role, content }) => ({ role, content })),
+    messages: request.messages.map(({ role, content, name }) => ({ role, content, ...(name ? { name } : {}) })),
     [tokenLimitParam(target)]: request.maxTokens,
     temperature: request.temperature,
     top_p: request.topP,
