@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { consume } from '@platform/domain/billing/limits';
 import { api, clearOfPeriodEnd, createTeam, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
@@ -15,6 +16,8 @@ const HOUR = 3_600_000;
  * months): the calls after the turn would start a fresh window. Such tests start clear of it.
  */
 const oneHourWindow = () => clearOfPeriodEnd(HOUR, 20_000);
+const setOverride = (team: string, body: object) =>
+  api('PUT', `/v1/admin/orgs/${team}/limits`, { token: admin.accessToken, body });
 
 beforeAll(async () => {
   [owner, admin] = await Promise.all([signUpUser('limits-owner'), signUpPlatformAdmin('limits-admin')]);
@@ -182,6 +185,41 @@ describe('usage limits', () => {
     expect((await api('GET', `/v1/orgs/${team}`, { apiKey: gatewayKey })).status).toBe(200);
     expect((await api('GET', `/v1/orgs/${team}`, { apiKey: gatewayKey })).status).toBe(429);
   }, 60_000);
+
+  it('count a member’s uses per organization: calls in one neither use up nor show in another’s limit', async () => {
+    await oneHourWindow();
+    const [{ orgId: a }, { orgId: b }] = await Promise.all([createTeam(owner), createTeam(owner)]);
+    const [keyA, keyB] = await Promise.all([keyFor(owner, a, ['org:read']), keyFor(owner, b, ['org:read'])]);
+    for (const team of [a, b])
+      expect((await setOverride(team, { subject: `user#${owner.userId}`, resource: 'api', hourly: 2 })).status).toBe(200);
+    for (let i = 0; i < 2; i++) expect((await api('GET', `/v1/orgs/${a}`, { apiKey: keyA })).status).toBe(200);
+    const inB = (await api('GET', `/v1/orgs/${b}/limits`, { token: owner.accessToken })).body.items.find(
+      (l: { subject: string; resource: string }) => l.subject === `user#${owner.userId}` && l.resource === 'api',
+    );
+    expect(inB).toMatchObject({ used: 0, remaining: 2 });
+    expect((await api('GET', `/v1/orgs/${b}`, { apiKey: keyB })).status).toBe(200);
+    expect((await api('GET', `/v1/orgs/${a}`, { apiKey: keyA })).status).toBe(429);
+  }, 60_000);
+
+  it('are set for the organization’s own members and API clients only (422), and removed for anyone', async () => {
+    const [{ orgId: mine }, { orgId: theirs }] = await Promise.all([createTeam(owner), createTeam(admin)]);
+    const created = await api('POST', `/v1/orgs/${theirs}/api-clients`, {
+      token: admin.accessToken,
+      body: { name: 'Their key', scopes: ['org:read'] },
+    });
+    expect(created.status).toBe(201);
+    const stranger = `user#${randomUUID()}`;
+    const theirClient = `client#${created.body.clientId}`;
+    for (const subject of [stranger, theirClient]) {
+      const refused = await setOverride(mine, { subject, resource: 'api', hourly: 5 });
+      expect(refused.status, subject).toBe(422);
+      expect(refused.body.detail).toContain(subject);
+      expect((await setOverride(mine, { subject, resource: 'api' })).status).toBe(200); // nothing to remove: fine
+    }
+    const limits = (await api('GET', `/v1/orgs/${mine}/limits`, { token: owner.accessToken })).body.items;
+    expect(limits.filter((l: { subject: string }) => l.subject === stranger || l.subject === theirClient)).toEqual([]);
+    expect((await setOverride(mine, { subject: `user#${owner.userId}`, resource: 'api', hourly: 500 })).status).toBe(200);
+  });
 
   it('are at most 50 per organization: one more is a 409, while replacing or removing one still works', async () => {
     const { orgId: team } = await createTeam(owner);

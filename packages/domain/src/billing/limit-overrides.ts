@@ -1,8 +1,9 @@
-import { ConflictError } from '../shared/errors.ts';
-import { transactWrite, update, put } from '../shared/transactions.ts';
+import { ConflictError, UnprocessableError } from '../shared/errors.ts';
+import { matchCheck, transactWrite, update, put, type WriteItem } from '../shared/transactions.ts';
 import { auditBy, auditItem } from '../identity/audit.ts';
 import type { OrgAccess } from '../identity/access.ts';
 import { db } from '../identity/entities.ts';
+import { LIMIT_WINDOWS } from './entities.ts';
 import { withOverride, type LimitOverride } from './limits.ts';
 
 /**
@@ -10,6 +11,19 @@ import { withOverride, type LimitOverride } from './limits.ts';
  * its custom roles), and `GET …/limits` reads a counter for each of their windows.
  */
 export const MAX_LIMIT_OVERRIDES = 50;
+
+/**
+ * A limit is set for one of the organization's own: a member (`user#<id>`) or an API client
+ * (`client#<id>`) of it, checked in the override's transaction. Else it would count nobody, or,
+ * for another organization's client, show that client's use in this organization's limits.
+ * Removing one needs no check (a member who left may still have one).
+ */
+function subjectCheck(orgId: string, subject: string): WriteItem | undefined {
+  const [kind, id] = [subject.slice(0, subject.indexOf('#')), subject.slice(subject.indexOf('#') + 1)];
+  if (kind === 'user') return matchCheck(db.membership, { orgId, userId: id }, 'userId', id);
+  if (kind === 'client') return matchCheck(db.apiClient, { clientId: id }, 'orgId', orgId);
+  return undefined;
+}
 
 /**
  * A platform admin sets a limit for an organization, one of its users or API clients (no
@@ -23,7 +37,10 @@ export async function setLimitOverride(access: OrgAccess, input: LimitOverride) 
       `An organization has at most ${MAX_LIMIT_OVERRIDES} limit overrides; remove one first (PUT it with no window)`,
     );
   const version = access.org.version ?? 1;
+  const setting = LIMIT_WINDOWS.some((window) => input[window] !== undefined && input[window] !== null);
+  const subject = setting ? subjectCheck(access.orgId, input.subject) : undefined;
   const outcome = await transactWrite([
+    ...(subject ? [subject] : []),
     update(
       db.organization
         .patch({ orgId: access.orgId })
@@ -43,6 +60,10 @@ export async function setLimitOverride(access: OrgAccess, input: LimitOverride) 
       ),
     ),
   ]);
+  if (outcome.canceled && subject && outcome.reasons[0] === 'ConditionalCheckFailed')
+    throw new UnprocessableError(
+      `${input.subject} is not ${input.subject.startsWith('user#') ? 'a member' : 'an API client'} of this organization`,
+    );
   if (outcome.canceled) throw new ConflictError('The organization changed meanwhile; retry');
   return { ...access.org, limitOverrides: overrides };
 }

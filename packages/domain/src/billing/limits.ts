@@ -3,7 +3,7 @@ import { TooManyRequestsError } from '../shared/errors.ts';
 import { transactWrite, update, type WriteItem } from '../shared/transactions.ts';
 import { LIMIT_WINDOWS, limitsDb, type LimitWindow, type PlanLimits } from './entities.ts';
 import { FREE_PLAN_ID, listPlans } from './plans.ts';
-import { subjectKey, type Subject } from './subjects.ts';
+import { counterOf, subjectKey, type Subject } from './subjects.ts';
 
 export { limitSubjects, subjectKey, type Subject } from './subjects.ts';
 
@@ -88,7 +88,13 @@ export async function effectiveLimits(org: LimitedOrg, subjects: Subject[], reso
         const overridden = override?.[window];
         const limit = overridden ?? plan?.[window];
         if (limit !== undefined)
-          out.push({ subject: key, resource, window, limit, source: overridden !== undefined ? 'override' : 'plan' });
+          out.push({
+            subject: counterOf(org.orgId, key),
+            resource,
+            window,
+            limit,
+            source: overridden !== undefined ? 'override' : 'plan',
+          });
       }
     }
   return out;
@@ -217,6 +223,7 @@ export async function limitsWithUsage(org: LimitedOrg, now = new Date()) {
       .flatMap((o) =>
         LIMIT_WINDOWS.filter((w) => o[w] !== undefined).map((window) => ({
           subject: o.subject,
+          counter: counterOf(org.orgId, o.subject),
           resource: o.resource,
           window,
           limit: o[window]!,
@@ -224,12 +231,12 @@ export async function limitsWithUsage(org: LimitedOrg, now = new Date()) {
         })),
       ),
   ];
-  const keyed = limits.map((l) => ({ ...l, ...windowOf(l.window, now) }));
+  const keyed = limits.map((l) => ({ counter: l.subject, ...l, ...windowOf(l.window, now) }));
   const { data } = keyed.length
-    ? await limitsDb.counter.get(keyed.map((k) => ({ subject: k.subject, resource: k.resource, window: k.key }))).go()
+    ? await limitsDb.counter.get(keyed.map((k) => ({ subject: k.counter, resource: k.resource, window: k.key }))).go()
     : { data: [] };
   return keyed.map((k) => {
-    const used = data.find((c) => c.subject === k.subject && c.resource === k.resource && c.window === k.key)?.used ?? 0;
+    const used = data.find((c) => c.subject === k.counter && c.resource === k.resource && c.window === k.key)?.used ?? 0;
     return {
       subject: k.subject,
       resource: k.resource,

@@ -9,6 +9,15 @@ export interface Subject {
 export const subjectKey = (s: Subject) => (s.kind === 'org' ? `org#${s.id}` : `${s.kind}#${s.id}`);
 
 /**
+ * The counter of a subject's uses in an organization, by the name limits give the subject
+ * (`user#<id>`, `client#<id>`, `org#<id>`). A member's uses are counted per organization
+ * (`user#<orgId>#<userId>`): a member of several organizations has a limit in each, and one
+ * organization's calls neither use up another's allowance nor show in its `GET …/limits`.
+ * An API client and an organization belong to one organization already.
+ */
+export const counterOf = (orgId: string, name: string) => (name.startsWith('user#') ? `user#${orgId}#${name.slice(5)}` : name);
+
+/**
  * Whom a call counts against: its organization, and who makes it. An API key's call counts
  * against the key and against the member it acts for, so a member's limit holds whether they
  * call with their token or a key of their own. Only limits that exist are counted, so a subject

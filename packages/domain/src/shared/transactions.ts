@@ -39,6 +39,14 @@ export function liveCheck(entity: object, key: Record<string, string>): WriteIte
   );
 }
 
+/**
+ * A ConditionCheck that the item at `key` exists with `attribute` equal to `value` (an API
+ * client of this organization, say).
+ */
+export function matchCheck(entity: object, key: Record<string, string>, attribute: string, value: string): WriteItem {
+  return check((entity as Checkable).check(key).where((attributes, { eq }) => eq(attributes[attribute], value)));
+}
+
 /** The same write, answering the item that failed its condition. */
 export const returningOnFailure = (item: WriteItem): WriteItem => ({ ...item, returnOnFailure: true });
 

@@ -24,7 +24,9 @@ export const setLimitOverride = defineRoute({
   handler: 'billing/set-limit-override',
   auth: 'admin',
   tag,
-  summary: 'Platform admins: set (or, with no window, remove) a limit for the organization, a user or an API client',
-  errors: [409],
+  summary:
+    'Platform admins: set (or, with no window, remove) a limit for the organization, one of its members or one of its API clients',
+  // 422: the member or API client is not the organization's.
+  errors: [409, 422],
   schemas: { params: orgParams, body: limitOverrideBody, response: limitsResponse },
 });
