@@ -2,6 +2,7 @@ import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { clock } from '../shared/clock.ts';
 import { conditionFailed, dynamo } from '../shared/dynamo.ts';
 import { NotFoundError, ValidationError } from '../shared/errors.ts';
+import { decodeCursor } from '../shared/pages.ts';
 import { transactWrite, update } from '../shared/transactions.ts';
 import { accountGone, accountNotDeletedCheck, requireLiveAccount } from '../identity/access.ts';
 import { notificationDb, type Notification } from './entities.ts';
@@ -55,6 +56,9 @@ const byState = (userId: string, readState?: 'unread' | 'read') => {
 
 /** A cursor that does not decode, or that points outside the caller's partition, is bad input. */
 async function withCursor<T>(cursor: string | undefined, run: () => Promise<T>): Promise<T> {
+  // ElectroDB reads a cursor of `null` or `false` as none: the first page, for a cursor that was never ours.
+  if (cursor !== undefined && !decodeCursor(cursor))
+    throw new ValidationError('The cursor is not valid', [{ path: 'query.cursor', message: 'Invalid' }]);
   try {
     return await run();
   } catch (error) {
