@@ -27,6 +27,7 @@ describe('the deployed API', () => {
     expect(gateway.map(routeKey).sort()).toEqual(
       [
         'GET /openai/v1/models',
+        'GET /openai/v1/models/{modelId}',
         'POST /openai/v1/chat/completions',
         'POST /openai/v1/embeddings',
         'POST /openai/v1/images/generations',
