@@ -99,14 +99,15 @@ describe('gateway DynamoDB requests', () => {
     }
   }, 60_000);
 
-  it('a warm model list makes two (the platform’s models and the organization’s own), and counts a key’s `api` use', async () => {
+  it('a warm model list, and a warm retrieve of one model, make two (the platform’s models and the organization’s own), and count a key’s `api` use', async () => {
     const owner = await signUpUser('gwmodels');
     const key = await keyFor(owner, owner.personalOrgId);
     await listModels(key);
-    const warm = await listModels(key);
-    expect(warm.dynamoRequests, warm.dynamoRequests.join(',')).toEqual(['Query', 'Query']);
-    // The call of an API client counts `api`, as on every route: the plan's one counter, one conditional update.
-    expect(warm.limitRequests, warm.limitRequests.join(',')).toEqual(['UpdateItem']);
-    expect(warm.authorizerRequests).toEqual([]);
+    for (const warm of [await listModels(key), await recorded('/models/local-chat', key)]) {
+      expect(warm.dynamoRequests, warm.dynamoRequests.join(',')).toEqual(['Query', 'Query']);
+      // The call of an API client counts `api`, as on every route: the plan's one counter, one conditional update.
+      expect(warm.limitRequests, warm.limitRequests.join(',')).toEqual(['UpdateItem']);
+      expect(warm.authorizerRequests).toEqual([]);
+    }
   });
 });

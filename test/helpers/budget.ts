@@ -4,7 +4,7 @@ export const DYNAMO_BUDGET = 3;
 const GATEWAY_FIRST_CALL =
   "a gateway container's first call authenticates in the function (the key and its last use, which other routes' authorizer does) and fills its caches: access (10 s), routing snapshots and the plan's limits (30-60 s), markers of the hour and day; a warm call makes only writes, at most 3: its admission (one by one, or a lease for the calls ahead) and its record (test/e2e/gateway-requests.test.ts)";
 const GATEWAY_FIRST_LIST =
-  "a gateway container's first call authenticates in the function (the key and its last use, which other routes' authorizer does) and fills its access cache (10 s); a warm list makes 2, the platform's models and the organization's (test/e2e/gateway-requests.test.ts)";
+  "a gateway container's first call authenticates in the function (the key and its last use, which other routes' authorizer does) and fills its access cache (10 s); a warm list, or a retrieve of one model (looked up in that list), makes 2, the platform's models and the organization's (test/e2e/gateway-requests.test.ts)";
 
 /** Routes allowed past the budget, each with its reason. */
 export const OVER_BUDGET: Record<string, string> = {
@@ -12,6 +12,7 @@ export const OVER_BUDGET: Record<string, string> = {
   createEmbeddings: GATEWAY_FIRST_CALL,
   createImages: GATEWAY_FIRST_CALL,
   listOpenAiModels: GATEWAY_FIRST_LIST,
+  getOpenAiModel: GATEWAY_FIRST_LIST,
   deleteMe:
     'account deletion ends what the account holds, never on a stale read: a first look at its memberships refuses the last owner of a team before anything is written, then the account is closed (no grant lands after it), its memberships read again and ended with the profile in one transaction (4: Query, UpdateItem, Query, TransactWriteItems), plus a BatchGetItem of the teams it owns at each look and a transaction per 100 more memberships; signing out everywhere is part of the profile write, none per session (test/e2e/me.test.ts)',
 };
