@@ -187,4 +187,30 @@ describe('providers', () => {
     });
     expect(errorPaths(badUrl.body)).toEqual(['body.defaultBaseUrl']);
   });
+
+  it('bound the time a config value takes to match a pattern: a crafted one is refused, not left to hold the request', async () => {
+    const { orgId } = await createTeam(user);
+    const pattern = '^(a|aa)+$'; // backtracks without end on a crafted value, and no check of the pattern alone tells
+    const saved = await asPlatformAdmin(admin, 'PUT', `/v1/admin/providers/${slug()}`, {
+      ...provider,
+      requiresApiKey: false,
+      requiresBaseUrl: false,
+      configSchema: { type: 'object', properties: { name: { type: 'string', pattern } } },
+    });
+    expect(saved.status).toBe(200);
+    const create = (name: string) =>
+      api('POST', `/v1/orgs/${orgId}/provider-credentials`, {
+        token: user.accessToken,
+        body: { label: 'Crafted', providerSlug: saved.body.slug, config: { name } },
+      });
+    const crafted = await create('a'.repeat(40) + '!');
+    expect(crafted.status).toBe(400);
+    expect(crafted.body.errors).toEqual([
+      {
+        path: expect.stringMatching(/config\.name$/),
+        message: `Took too long to match against ${pattern}: send a shorter or simpler value`,
+      },
+    ]);
+    expect((await create('aaaa')).status).toBe(201);
+  });
 });

@@ -83,6 +83,36 @@ describe('validating a value against a schema of the allowed subset', () => {
   });
 });
 
+describe('patterns that backtrack without end on a crafted value', () => {
+  // Forms the nested-quantifier check at save time does not catch: each takes minutes or more on these values.
+  const slow = ['^(a|aa)+$', '^((a+))+$', '^(a|a?)+$', '^(?:(a)+)+$'];
+  const crafted = 'a'.repeat(40) + '!';
+
+  it.each(slow)(
+    'refuses a value whose match against %s runs past the time budget, and still answers the other rules',
+    (pattern) => {
+      expect(checkSchema({ type: 'string', pattern })).toEqual([]);
+      expect(validateJson({ type: 'string', pattern }, crafted)).toEqual([
+        { path: '', message: `Took too long to match against ${pattern}: send a shorter or simpler value` },
+      ]);
+      expect(validateJson({ type: 'string', pattern }, 'aaaa')).toEqual([]);
+      expect(validateJson({ type: 'string', pattern }, 'b')).toEqual([{ path: '', message: `Must match ${pattern}` }]);
+    },
+  );
+
+  it('gives the budget to a whole value, not to each of its strings', () => {
+    const schema: JsonSchema = { type: 'array', items: { type: 'string', pattern: '^(a|aa)+$' } };
+    const errors = validateJson(
+      schema,
+      Array.from({ length: 200 }, () => crafted),
+    );
+    expect(errors).toHaveLength(200);
+    expect(new Set(errors.map((e) => e.message))).toEqual(
+      new Set(['Took too long to match against ^(a|aa)+$: send a shorter or simpler value']),
+    );
+  });
+});
+
 describe('checking a schema definition', () => {
   it('accepts the subset, with annotations', () => {
     expect(

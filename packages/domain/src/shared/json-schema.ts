@@ -1,3 +1,4 @@
+import { createContext, Script } from 'node:vm';
 import type { FieldError } from './errors.ts';
 
 /**
@@ -47,8 +48,19 @@ const KEYWORDS = new Set([
 ]);
 const MAX_DEPTH = 8;
 const MAX_PATTERN = 200;
-/** A quantified group that itself holds a quantifier, e.g. `(a+)+`: exponential backtracking on a crafted value. */
+/**
+ * A quantified group that itself holds a quantifier, e.g. `(a+)+`: exponential backtracking on a
+ * crafted value. Refused when a schema is saved, as the common case; no such check catches every
+ * slow pattern (`(a|aa)+`, `((a+))+`), so matching is also bounded in time (below).
+ */
 const NESTED_QUANTIFIER = /\([^()]*[+*}][^()]*\)\s*[+*{]/;
+/**
+ * The time one validation may spend matching patterns, all of them together. JavaScript cannot
+ * stop a regular expression from outside; a script run in a `vm` context with a timeout can, and
+ * a match costs about 0.1 ms more that way (validation serves admin and credential writes, never
+ * a gateway call). Past it, the value is refused: one crafted value cannot hold a request.
+ */
+export const MATCH_BUDGET_MS = 100;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const join = (path: string, key: string | number) =>
@@ -63,6 +75,24 @@ function compiled(pattern: string): RegExp {
     patterns.set(pattern, regex);
   }
   return regex;
+}
+
+let matcher: { context: { re?: RegExp; value?: string }; script: Script } | undefined;
+
+/** Whether `value` matches `pattern`, or `undefined` when that takes past `deadline` (ms since the epoch). */
+function matchBefore(pattern: string, value: string, deadline: number): boolean | undefined {
+  const timeout = Math.floor(deadline - Date.now());
+  if (timeout < 1) return undefined;
+  matcher ??= { context: createContext({}), script: new Script('re.test(value)') };
+  Object.assign(matcher.context, { re: compiled(pattern), value });
+  try {
+    return matcher.script.runInContext(matcher.context, { timeout }) as boolean;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') return undefined;
+    throw error;
+  } finally {
+    Object.assign(matcher.context, { re: undefined, value: undefined });
+  }
 }
 
 /** The problems of a schema definition itself (unsupported keywords, wrong shapes); empty when usable. */
@@ -121,8 +151,16 @@ const matchesType = (actual: JsonType | 'other', expected: JsonType) =>
 
 const sameJson = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-/** The ways `value` breaks `schema` (a schema that passed `checkSchema`); empty when it conforms. */
-export function validateJson(schema: JsonSchema, value: unknown, path = ''): FieldError[] {
+/**
+ * The ways `value` breaks `schema` (a schema that passed `checkSchema`); empty when it conforms.
+ * Its patterns get `MATCH_BUDGET_MS` in all; a string whose match runs past it is refused.
+ */
+export function validateJson(
+  schema: JsonSchema,
+  value: unknown,
+  path = '',
+  deadline = Date.now() + MATCH_BUDGET_MS,
+): FieldError[] {
   const errors: FieldError[] = [];
   const fail = (message: string, at = path) => errors.push({ path: at, message });
   const actual = typeOf(value);
@@ -145,20 +183,24 @@ export function validateJson(schema: JsonSchema, value: unknown, path = ''): Fie
     const length = [...value].length;
     if (schema.minLength !== undefined && length < schema.minLength) fail(`Must be at least ${schema.minLength} characters`);
     if (schema.maxLength !== undefined && length > schema.maxLength) fail(`Must be at most ${schema.maxLength} characters`);
-    if (schema.pattern !== undefined && !compiled(schema.pattern).test(value)) fail(`Must match ${schema.pattern}`);
+    if (schema.pattern !== undefined) {
+      const matched = matchBefore(schema.pattern, value, deadline);
+      if (matched === undefined) fail(`Took too long to match against ${schema.pattern}: send a shorter or simpler value`);
+      else if (!matched) fail(`Must match ${schema.pattern}`);
+    }
   }
   if (Array.isArray(value) && schema.items)
-    value.forEach((item, i) => errors.push(...validateJson(schema.items!, item, join(path, i))));
+    value.forEach((item, i) => errors.push(...validateJson(schema.items!, item, join(path, i), deadline)));
 
   if (isObject(value)) {
     const properties = schema.properties ?? {};
     for (const name of schema.required ?? []) if (!Object.hasOwn(value, name)) fail('Is required', join(path, name));
     for (const [name, item] of Object.entries(value)) {
       const own = Object.hasOwn(properties, name) ? properties[name] : undefined;
-      if (own) errors.push(...validateJson(own, item, join(path, name)));
+      if (own) errors.push(...validateJson(own, item, join(path, name), deadline));
       else if (schema.additionalProperties === false) fail('Is not an allowed property', join(path, name));
       else if (isObject(schema.additionalProperties))
-        errors.push(...validateJson(schema.additionalProperties, item, join(path, name)));
+        errors.push(...validateJson(schema.additionalProperties, item, join(path, name), deadline));
     }
   }
   return errors;
