@@ -5,6 +5,7 @@ import {
   baseUrl,
   clearOfPeriodEnd,
   createTeam,
+  errorPaths,
   signUpPlatformAdmin,
   signUpUser,
   type SignedInUser,
@@ -471,4 +472,24 @@ describe('model metrics', () => {
     expect(all.body.calls).toBeGreaterThanOrEqual(3);
     expect(all.body.scope).toBe('all');
   }, 60_000);
+
+  it('refuse a range they cannot count (400, at the parameter): reversed, past 93 days, not a time, or outside years 0001–9999', async () => {
+    const admin = await signUpPlatformAdmin();
+    const at = (query: string) => api('GET', `/v1/models/${CHAT}/metrics?${query}`, { token: admin.accessToken });
+    for (const [query, path] of [
+      ['from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z', 'query.from'],
+      ['from=2026-01-01T00:00:00Z&to=2026-06-01T00:00:00Z', 'query.from'],
+      ['from=yesterday', 'query.from'],
+      // In UTC the year before 0001 (-000001-12-31…), which sorts before every stored hour.
+      ['from=0000-01-01T00:30:00%2B01:00&to=0000-01-01T05:00:00Z', 'query.from'],
+      ['from=0001-01-01T00:30:00%2B01:00&to=0001-01-02T00:00:00Z', 'query.from'],
+      ['from=9999-12-31T20:00:00Z&to=9999-12-31T23:30:00-01:00', 'query.to'],
+    ] as const) {
+      const res = await at(query);
+      expect(res.status, query).toBe(400);
+      expect(errorPaths(res.body), query).toContain(path);
+    }
+    expect((await at('from=0001-01-01T00:00:00Z&to=0001-01-02T00:00:00Z')).body).toMatchObject({ calls: 0 });
+    expect((await at('from=9999-12-31T20:00:00Z&to=9999-12-31T23:30:00Z')).body).toMatchObject({ calls: 0 });
+  });
 });

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { idOf, isoDateTime } from '../shared/schemas.ts';
+import { idOf, utcDateTime } from '../shared/schemas.ts';
 
 /** `GET /v1/models/{modelId}/metrics`: a model's latency, errors, tokens and cost over a range. */
 const MAX_RANGE_MS = 93 * 86_400_000;
@@ -15,11 +15,11 @@ export const modelIdParams = z.object({
 export const modelMetricsQuery = z
   .object({
     orgId: idOf('org').optional().describe('One organization (its admins); platform admins may leave it out for every call'),
-    from: isoDateTime
+    from: utcDateTime
       .transform((v) => new Date(v))
       .optional()
       .describe('Inclusive, rounded down to the start of its hour (metrics are kept by the hour); default 24 hours ago'),
-    to: isoDateTime
+    to: utcDateTime
       .transform((v) => new Date(v))
       .optional()
       .describe('Exclusive, rounded up to the end of its hour; default now'),
