@@ -356,6 +356,19 @@ describe('testing a provider key', () => {
     expect(JSON.stringify(read.body)).not.toContain(key);
   });
 
+  it('cuts a short key out of the error in every spelling a provider may echo it in', async () => {
+    const key = 'sk-Short+Key/12="x';
+    const { path } = await fakeKey({ key, defaultModel: 'gpt-4o' });
+    const echoes = [key, encodeURIComponent(key), JSON.stringify(key).slice(1, -1), Buffer.from(key).toString('base64')];
+    fake().script('gpt-4o', { kind: 'fail', status: 401, message: `Bad key ${echoes.join(' / ')}` });
+    const res = await api('POST', `${path}/test`, { token: owner.accessToken });
+    expect(res.body).toMatchObject({ ok: false, error: { type: 'auth', status: 401 } });
+    expect(res.body.error.message).toContain('Bad key [redacted] / [redacted] / [redacted] / [redacted]');
+    const read = await api('GET', path, { token: owner.accessToken });
+    expect(read.body.lastTest).toEqual(res.body);
+    for (const spelling of echoes) expect(JSON.stringify(read.body)).not.toContain(JSON.stringify(spelling).slice(1, -1));
+  });
+
   it('answers a provider that does not answer in time as a timeout result', async () => {
     const { path } = await fakeKey();
     fake().script('gpt-4o-mini', { kind: 'hang' });

@@ -5,6 +5,7 @@ import type { GatewayOperation, ProviderErrorKind, Target } from '../gateway/typ
 import { ConflictError, NotFoundError, UnprocessableError, ValidationError, type FieldError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import { validateJson } from '../shared/json-schema.ts';
+import { redactSecret } from '../shared/redact.ts';
 import { decryptSecret, encryptSecret } from '../shared/secrets.ts';
 import { put, remove, returningOnFailure, transactGet, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
 import { pageOf } from '../shared/pages.ts';
@@ -475,9 +476,11 @@ export async function getCredentialForCall(owner: Owner, credentialId: string, p
 }
 
 const MAX_ERROR = 500;
-/** Long token-like runs (keys, bearer tokens) are cut out of provider error messages before storing them. */
+/** The key, in each of its spellings, and long token-like runs (keys, bearer tokens) are cut out of provider error messages before storing them. */
 const scrub = (message: string, key?: string) =>
-  (key ? message.split(key).join('[key]') : message).replace(/[A-Za-z0-9_\-]{32,}/g, '[redacted]').slice(0, MAX_ERROR);
+  redactSecret(message, key)
+    .replace(/[A-Za-z0-9_\-+/=%]{32,}/g, '[redacted]')
+    .slice(0, MAX_ERROR);
 
 /**
  * Stores the outcome of testing a credential (seed 000 provider_test_results) as its `lastTest`,

@@ -10,7 +10,8 @@
  */
 import { ProviderError } from '../types.ts';
 import type { Adapter, ChatChunk, ChatRequest, FinishReason, Target, TokenUsage } from '../types.ts';
-import { eventJson, joinUrl, postForEvents, postJson, redact } from './http.ts';
+import { eventJson, joinUrl, postForEvents, postJson } from './http.ts';
+import { redactSecret } from '../../shared/redact.ts';
 import type { HttpCall } from './http.ts';
 import { alternatingTurns, inlineImage } from './messages.ts';
 import type { Turn } from './messages.ts';
@@ -97,7 +98,7 @@ function streamError(error: { type?: string; message?: string } | undefined, sec
   };
   return new ProviderError(
     kinds[error?.type ?? ''] ?? 'server',
-    `${PROVIDER} failed mid-stream: ${redact(error?.message ?? error?.type ?? 'unknown error', secret).slice(0, 300)}`,
+    `${PROVIDER} failed mid-stream: ${redactSecret(error?.message ?? error?.type ?? 'unknown error', secret).slice(0, 300)}`,
   );
 }
 

@@ -16,7 +16,8 @@ import type {
   Target,
   TokenUsage,
 } from '../types.ts';
-import { eventJson, joinUrl, postForEvents, postJson, redact } from './http.ts';
+import { eventJson, joinUrl, postForEvents, postJson } from './http.ts';
+import { redactSecret } from '../../shared/redact.ts';
 import type { HttpCall } from './http.ts';
 import { inlineImage, partsOf, splitSystem } from './messages.ts';
 
@@ -139,7 +140,7 @@ export const adapter: Adapter = {
       if (response.error)
         throw new ProviderError(
           STREAM_ERROR_KINDS[response.error.status ?? ''] ?? 'server',
-          `${PROVIDER} failed mid-stream: ${redact(response.error.message ?? response.error.status ?? 'unknown error', target.apiKey).slice(0, 300)}`,
+          `${PROVIDER} failed mid-stream: ${redactSecret(response.error.message ?? response.error.status ?? 'unknown error', target.apiKey).slice(0, 300)}`,
         );
       checkBlocked(response);
       const text = textOf(response);

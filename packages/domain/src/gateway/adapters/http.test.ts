@@ -1,7 +1,7 @@
 import { createServer } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { ProviderError } from '../types.ts';
-import { joinUrl, postJson, redact, retryAfterMs, statusError } from './http.ts';
+import { joinUrl, postJson, retryAfterMs, statusError } from './http.ts';
 
 describe('provider HTTP errors', () => {
   it('reads Retry-After as seconds, as an HTTP date, or OpenAI’s retry-after-ms', () => {
@@ -35,20 +35,19 @@ describe('provider HTTP errors', () => {
   });
 
   it('keeps the provider’s message, cut short, with the key redacted; Retry-After only where a retry follows', () => {
-    const key = 'sk-live-abcdef';
+    const key = 'sk-live-ab+c/def';
     const error = statusError(
       'OpenAI',
       429,
       { 'retry-after': '2' },
-      JSON.stringify({ error: { message: `slow down ${key}` } }),
+      JSON.stringify({ error: { message: `slow down ${key} (${encodeURIComponent(key)})` } }),
       key,
     );
-    expect(error.message).toBe('OpenAI answered 429: slow down [redacted]');
+    expect(error.message).toBe('OpenAI answered 429: slow down [redacted] ([redacted])');
     expect(error.options).toEqual({ status: 429, retryAfterMs: 2_000 });
     const long = statusError('P', 400, { 'retry-after': '2' }, 'x'.repeat(5_000));
     expect(long.message.length).toBeLessThan(400);
     expect(long.options.retryAfterMs).toBeUndefined();
-    expect(redact('no secret here', undefined)).toBe('no secret here');
   });
 
   it('joins a base URL with or without trailing slashes', () => {

@@ -19,6 +19,7 @@ import type { CallOptions, ProviderErrorKind } from '../types.ts';
 import { Deadline, withDeadline } from './deadline.ts';
 import { sseEvents } from './sse.ts';
 import type { SseEvent } from './sse.ts';
+import { redactSecret } from '../../shared/redact.ts';
 
 export interface HttpCall {
   /** The provider's name in error messages, e.g. `OpenAI`. */
@@ -57,10 +58,6 @@ export function retryAfterMs(headers: IncomingHttpHeaders, now = Date.now()): nu
   if (/^\d+(\.\d+)?$/.test(value)) return Math.ceil(Number(value) * 1000);
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
-
-export function redact(text: string, secret: string | undefined): string {
-  return secret ? text.split(secret).join('[redacted]') : text;
 }
 
 interface ErrorBody {
@@ -104,7 +101,7 @@ export function statusError(
 ): ProviderError {
   const { message, code } = errorBody(text);
   const kind = kindOf(status, code);
-  const detail = message ? `: ${redact(message, secret).slice(0, MAX_ERROR_TEXT)}` : '';
+  const detail = message ? `: ${redactSecret(message, secret).slice(0, MAX_ERROR_TEXT)}` : '';
   return new ProviderError(kind, `${provider} answered ${status}${detail}`, {
     status,
     retryAfterMs: kind === 'throttled' || kind === 'server' ? retryAfterMs(headers) : undefined,

@@ -14,7 +14,8 @@
 import { estimateTextTokens, estimateTokens } from '../pricing.ts';
 import { ProviderError } from '../types.ts';
 import type { Adapter, ChatChunk, ChatRequest, FinishReason, Target, TokenUsage } from '../types.ts';
-import { eventJson, joinUrl, postForEvents, postJson, redact } from './http.ts';
+import { eventJson, joinUrl, postForEvents, postJson } from './http.ts';
+import { redactSecret } from '../../shared/redact.ts';
 import type { HttpCall } from './http.ts';
 
 const PROVIDER = 'OpenAI';
@@ -123,7 +124,7 @@ export const adapter: Adapter = {
       if (chunk.error)
         throw new ProviderError(
           'server',
-          `${PROVIDER} failed mid-stream: ${redact(chunk.error.message ?? 'unknown error', target.apiKey).slice(0, 300)}`,
+          `${PROVIDER} failed mid-stream: ${redactSecret(chunk.error.message ?? 'unknown error', target.apiKey).slice(0, 300)}`,
         );
       const choice = chunk.choices?.[0];
       if (choice?.delta?.content) {
