@@ -128,6 +128,26 @@ describe('a call no provider answers', () => {
   }, 30_000);
 });
 
+describe('a provider that reports counts that are not token counts', () => {
+  it('tells the client what the call was metered on, not the provider’s figures: streamed or not', async () => {
+    const { modelId, providerModelId } = await platformModel();
+    const { orgId } = await createTeam(owner);
+    fake().script(providerModelId, { kind: 'ok', inputTokens: 10.5, outputTokens: 2.5 });
+    const res = await gateway('/chat/completions', { token: owner.accessToken }, { model: modelId, messages }, asOrg(orgId));
+    expect(res.body.usage).toEqual({ prompt_tokens: 11, completion_tokens: 3, total_tokens: 14 });
+    fake().script(providerModelId, { kind: 'ok', inputTokens: 10, outputTokens: -5 });
+    const events = await readStream(
+      await stream(owner.accessToken, { model: modelId, messages, stream: true }, undefined, asOrg(orgId)),
+    );
+    expect(JSON.parse(events.at(-2)!.data).usage).toEqual({ prompt_tokens: 10, completion_tokens: 0, total_tokens: 10 });
+    const logs = await usageOf(owner, orgId, 2);
+    expect(logs.map((log) => [log.inputTokens, log.outputTokens]).sort()).toEqual([
+      [10, 0],
+      [11, 3],
+    ]);
+  });
+});
+
 describe('a call served by a fallback', () => {
   it('counts the failures of the model it fell back from in that model’s metrics, and the call in the fallback’s', async () => {
     await oneHour();
@@ -187,7 +207,7 @@ describe('a stream that breaks off after some chunks', () => {
       // The role, the two words the provider sent, then the error in OpenAI's shape.
       expect(frames.map((f) => f.choices?.[0]?.delta?.content ?? '').join('')).toBe('Hello from ');
       expect(frames.at(-1)).toEqual({
-        error: { message: expect.stringContaining('The stream broke off'), type: 'api_error', code: errorType },
+        error: { message: expect.stringContaining('The stream broke off'), type: 'api_error', param: null, code: errorType },
       });
       expect(frames.some((f) => f.usage)).toBe(false);
 
@@ -380,6 +400,7 @@ describe('a stream still running when its function’s time runs out', () => {
       error: {
         message: expect.stringMatching(/did not finish within the \d+ ms the call had left$/),
         type: 'api_error',
+        param: null,
         code: 'timeout',
       },
     });

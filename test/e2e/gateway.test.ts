@@ -203,6 +203,8 @@ describe.concurrent('chat completions', () => {
     const res = await gateway('/chat/completions', { token: owner.accessToken }, { model: CHAT, messages });
     expect(res.status).toBe(402);
     expect(res.body.error).toMatchObject({ type: 'insufficient_quota' });
+    // The route was decided before the balance refused it: the answer says which, as every other does.
+    expect(res.headers.get('x-route')).toContain(CHAT);
     expect(await credits(owner, owner.personalOrgId)).toMatchObject({ available: 0, reserved: 0 });
   });
 });

@@ -219,6 +219,26 @@ describe('gateway metering (DynamoDB Local)', () => {
     ]);
   });
 
+  it('records a count past any call (10^16 tokens) as a billion, and keeps what the provider said as a string', async () => {
+    const orgId = newOrg();
+    await credit(orgId, 'grant', 'grant', 100);
+    const call: MeteredCall = { access: accessFor(orgId), requestId: randomUUID(), agentType: 'chat' };
+    const held = await admit(call, 10);
+    // Priced far past the hold and the balance: the hold alone is charged, as for any such call.
+    expect(await record(call, held, done(candidate(), { inputTokens: 10, outputTokens: 1e16 }))).toMatchObject({ credits: 10 });
+    expect(await getBalance(orgId)).toMatchObject({ available: 90, reserved: 0 });
+    expect(await ledgerSum(orgId)).toBe(90);
+    const { items } = await listUsage(orgId);
+    expect(items).toEqual([
+      expect.objectContaining({
+        inputTokens: 10,
+        outputTokens: 1_000_000_000,
+        credits: 10,
+        metadata: expect.objectContaining({ usageInvalid: { inputTokens: 10, outputTokens: '10000000000000000' } }),
+      }),
+    ]);
+  });
+
   it('logs what was charged when the cost passes the hold and the balance: the hold, and the shortfall', async () => {
     const orgId = newOrg();
     await credit(orgId, 'grant', 'grant', 10);

@@ -458,6 +458,15 @@ export interface Recorded {
 
 const USAGE_STATUS = { SUCCESS: 'success', ERROR: 'error', TIMEOUT: 'timeout' } as const;
 
+/** What a provider reported, to keep beside the counts made of it: a number past what JSON keeps exactly, as a string. */
+const asReported = (usage: Usage) =>
+  Object.fromEntries(
+    Object.entries(usage).map(([name, value]) => [
+      name,
+      typeof value === 'number' && Math.abs(value) > Number.MAX_SAFE_INTEGER ? String(value) : value,
+    ]),
+  );
+
 /**
  * Charges the call (from its hold) and writes its usage log and model metric together, then
  * frees its lease for the next call. Safe to call again for the same request: the usage log's
@@ -495,7 +504,7 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
           // Why a call failed, for the log as for the metric: a stream that broke off has no other trace of it.
           ...(done.errorType ? { errorType: done.errorType } : {}),
           ...done.metadata,
-          ...(invalid ? { usageInvalid: done.usage } : {}),
+          ...(invalid ? { usageInvalid: asReported(done.usage) } : {}),
           ...(credits < charged ? { requested: charged, shortfall: charged - credits } : {}),
         },
       },

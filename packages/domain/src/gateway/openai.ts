@@ -1,6 +1,7 @@
 import * as z from 'zod';
 import { tag } from '../hub/schemas/common.ts';
 import { ValidationError } from '../shared/errors.ts';
+import { countableUsage } from './pricing.ts';
 import type { ChatChunk, ChatMessage, ChatRequest, ChatResult, FinishReason, TokenUsage } from './types.ts';
 
 /**
@@ -133,11 +134,11 @@ export function toChatRequest(body: ChatCompletionBody, defaultMaxTokens: number
   };
 }
 
-const openAiUsage = (usage: TokenUsage) => ({
-  prompt_tokens: usage.inputTokens,
-  completion_tokens: usage.outputTokens,
-  total_tokens: usage.inputTokens + usage.outputTokens,
-});
+/** The usage a client is told: what the call was metered on (`countableUsage`), not the provider's raw figures. */
+function openAiUsage(reported: TokenUsage) {
+  const { inputTokens = 0, outputTokens = 0 } = countableUsage(reported).usage;
+  return { prompt_tokens: inputTokens, completion_tokens: outputTokens, total_tokens: inputTokens + outputTokens };
+}
 
 const finish = (reason: FinishReason) => (reason === 'error' ? 'stop' : reason);
 
@@ -175,7 +176,8 @@ export function chatChunks(id: string, model: string, created: number) {
       sse({ ...base, choices: [{ index: 0, delta: { content: chunk.text }, finish_reason: null }] }),
     finish: (reason: FinishReason) => sse({ ...base, choices: [{ index: 0, delta: {}, finish_reason: finish(reason) }] }),
     usage: (usage: TokenUsage) => sse({ ...base, choices: [], usage: openAiUsage(usage) }),
-    error: (error: { message: string; type: string; code: string | null }) => sse({ error }),
+    /** OpenAI's error shape, as every error answer has it: `param` is null, no parameter being at fault mid-stream. */
+    error: (error: { message: string; type: string; code: string | null }) => sse({ error: { ...error, param: null } }),
     done: () => sse('[DONE]'),
   };
 }
@@ -190,6 +192,7 @@ export const embeddingsBody = z.looseObject({
 export type EmbeddingsBody = z.output<typeof embeddingsBody>;
 
 export function embeddingsAnswer(model: string, vectors: number[][], inputTokens: number, format: 'float' | 'base64' = 'float') {
+  const { prompt_tokens } = openAiUsage({ inputTokens, outputTokens: 0 });
   return {
     object: 'list' as const,
     data: vectors.map((vector, index) => ({
@@ -198,7 +201,7 @@ export function embeddingsAnswer(model: string, vectors: number[][], inputTokens
       embedding: format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector,
     })),
     model,
-    usage: { prompt_tokens: inputTokens, total_tokens: inputTokens },
+    usage: { prompt_tokens, total_tokens: prompt_tokens },
   };
 }
 

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { costOf, creditsFor, estimateCredits, estimateTextTokens, estimateTokens } from './pricing.ts';
+import { costOf, countableUsage, creditsFor, estimateCredits, estimateTextTokens, estimateTokens, MAX_COUNT } from './pricing.ts';
 import type { ModelPricing } from './types.ts';
 
 // Claude 3 Haiku on Bedrock: $0.25 / $1.25 per million tokens.
@@ -37,6 +37,28 @@ describe('pricing', () => {
     const pricey: ModelPricing = { inputPerMTokMicros: 75_000_000_000, outputPerMTokMicros: 0 };
     // 9e15 / 1e6 would lose digits in floating point.
     expect(costOf(pricey, { inputTokens: 123_456_789 }).inputCostMicros).toBe(9_259_259_175_000);
+  });
+
+  it('makes any count a provider reports countable: fractions up, nonsense 0, past a billion a billion, and says when it changed one', () => {
+    expect(countableUsage({ inputTokens: 10.5, outputTokens: 3 })).toEqual({
+      usage: { inputTokens: 11, outputTokens: 3 },
+      invalid: false,
+    });
+    expect(countableUsage({ inputTokens: -5, outputTokens: 1e16, images: Number.NaN })).toEqual({
+      usage: { inputTokens: 0, outputTokens: MAX_COUNT, images: 0 },
+      invalid: true,
+    });
+  });
+
+  it('holds a cost past what a number keeps exactly at its most, so that it can still be charged', () => {
+    const dearest: ModelPricing = { inputPerMTokMicros: 1e12, outputPerMTokMicros: 1e12, perImageMicros: 1e12 };
+    const cost = costOf(dearest, { inputTokens: MAX_COUNT, outputTokens: MAX_COUNT, images: MAX_COUNT });
+    expect(cost).toEqual({
+      inputCostMicros: 1e15,
+      outputCostMicros: Number.MAX_SAFE_INTEGER,
+      totalCostMicros: Number.MAX_SAFE_INTEGER,
+    });
+    expect(creditsFor(cost.totalCostMicros)).toBe(900_719_925_475);
   });
 
   it('prices images per image, as output', () => {

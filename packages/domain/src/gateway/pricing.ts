@@ -12,17 +12,25 @@ export interface Usage {
   images?: number;
 }
 
+/** More tokens or images than any call can use (a billion; no model's context holds a hundredth of it). */
+export const MAX_COUNT = 1_000_000_000;
+
 /**
- * Usage as a provider reported it, made countable: a fraction rounds up, and anything else that
- * is not a non-negative number (negative, NaN, a string) counts 0, with `invalid` saying so. A
- * provider's mistake must not cost the call its record: `costOf` refuses such counts.
+ * Usage as a provider reported it, made countable: a fraction rounds up, a count past `MAX_COUNT`
+ * counts `MAX_COUNT`, and anything else that is not a non-negative number (negative, NaN, a
+ * string) counts 0; `invalid` says when a count was changed other than rounded. A provider's
+ * mistake must not cost the call its record: `costOf` refuses such counts. What is counted is
+ * also what the client is told it used.
  */
 export function countableUsage(usage: Usage): { usage: Usage; invalid: boolean } {
   let invalid = false;
   const countable = (value: unknown): number | undefined => {
     if (value === undefined) return undefined;
-    if (typeof value === 'number' && Number.isFinite(value) && value >= 0)
-      return Math.min(Math.ceil(value), Number.MAX_SAFE_INTEGER);
+    if (typeof value === 'number' && Number.isFinite(value) && value >= 0) {
+      if (value <= MAX_COUNT) return Math.ceil(value);
+      invalid = true;
+      return MAX_COUNT;
+    }
     invalid = true;
     return 0;
   };
@@ -43,6 +51,7 @@ export interface Cost {
 const MICROS_PER_USD = 1_000_000n;
 const TOKENS_PER_PRICE_UNIT = 1_000_000n;
 const DEFAULT_CREDITS_PER_USD = 100;
+const MAX_MICROS = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Tokens and prices are counts: integers, not negative. Anything else is a bug upstream, not a price. */
 function count(value: number | undefined, what: string): bigint {
@@ -67,10 +76,12 @@ export function costOf(pricing: ModelPricing, usage: Usage): Cost {
       TOKENS_PER_PRICE_UNIT,
     ) +
     count(usage.images, 'images') * count(pricing.perImageMicros, 'perImageMicros');
+  // Prices go up to 10^12 micro-USD: a cost past what a number holds exactly is held at its most.
+  const bounded = (micros: bigint) => Number(micros > MAX_MICROS ? MAX_MICROS : micros);
   return {
-    inputCostMicros: Number(inputCost),
-    outputCostMicros: Number(outputCost),
-    totalCostMicros: Number(inputCost + outputCost),
+    inputCostMicros: bounded(inputCost),
+    outputCostMicros: bounded(outputCost),
+    totalCostMicros: bounded(inputCost + outputCost),
   };
 }
 

@@ -116,10 +116,14 @@ async function admitCall(
     // HYBRID: the platform's key only backs up the organization's own. A balance too short for
     // it leaves the own keys to serve the call alone, as they would without that backup (a
     // refused admission counted nothing, so it is asked again).
-    if (!(error instanceof PaymentRequiredError) || plan.candidates[0]?.keySource !== 'byok') throw error;
+    if (!(error instanceof PaymentRequiredError) || plan.candidates[0]?.keySource !== 'byok') throw explained(error, plan, []);
     const own = plan.candidates.filter((c) => c.keySource === 'byok');
     const ownOnly = { ...plan, candidates: own, explanation: `${plan.explanation} no-platform-backup=balance` };
-    return { metered, plan: ownOnly, admission: await admit(metered, hold(own)), requestAt };
+    try {
+      return { metered, plan: ownOnly, admission: await admit(metered, hold(own)), requestAt };
+    } catch (again) {
+      throw explained(again, ownOnly, []);
+    }
   }
 }
 
@@ -143,6 +147,12 @@ async function useQuota(candidate: Candidate) {
 const routeHeader = (plan: RoutePlan, attempts: Attempt[]) => ({
   'x-route': `${plan.ruleId}; ${plan.explanation}; ${explainAttempts(attempts)}`.replace(/[^\x20-\x7e]/g, '?').slice(0, 1_000),
 });
+
+/** An error answered to a call whose route was decided, with that route (`x-route`), as every answer of it has. */
+function explained(error: unknown, plan: RoutePlan, attempts: Attempt[]): unknown {
+  if (error instanceof DomainError) Object.assign(error.headers, routeHeader(plan, attempts));
+  return error;
+}
 
 /**
  * How a failed execution is answered: the request's fault stays a 4xx; when the last candidate
@@ -213,8 +223,7 @@ async function failed(call: GatewayCall, admitted: Admitted, requestedModel: str
     metadata: { route: explainAttempts(attempts), ruleId: admitted.plan.ruleId, ...(left ? { clientClosed: true } : {}) },
   });
   if (left) throw new ClientClosedError('The client went away before the answer');
-  if (answer instanceof DomainError) Object.assign(answer.headers, routeHeader(admitted.plan, attempts));
-  throw answer;
+  throw explained(answer, admitted.plan, attempts);
 }
 
 /** The execution's options; each attempt's own (its key's timeout, cut to the deadline) are the executor's to work out. */
