@@ -54,7 +54,10 @@ export async function pageOf<T>(
   if (cursor === null) return query.go({ ...options, cursor });
   const { partition, prefix } = boundsOf(query);
   const key = decodeCursor(cursor);
-  if (!key || key[partition.field] !== partition.value) throw badCursor();
+  // Every key attribute of the table is a string: anything else (a number past what DynamoDB
+  // takes, which the SDK refuses before sending) was not written by this list.
+  if (!key || Object.values(key).some((value) => typeof value !== 'string') || key[partition.field] !== partition.value)
+    throw badCursor();
   // Another list kept in the same partition (an organization's members beside its audit events).
   if (prefix && !String(key[prefix.field] ?? '').startsWith(prefix.value)) throw badCursor();
   try {
