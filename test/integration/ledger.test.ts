@@ -171,6 +171,41 @@ describe('refunds (DynamoDB Local)', () => {
     await expect(getTransaction(orgId, 'never-written')).rejects.toMatchObject({ status: 404 });
     expect(await expectConsistent(orgId)).toMatchObject({ available: 100, reserved: 0 });
   });
+
+  it('are bounded by the charge as stored, not by a copy of it passed in', async () => {
+    const orgId = newOrg();
+    await credit(orgId, 'g', 'grant', 100);
+    const charge = await debit(orgId, 'charge-30', 30);
+    await expect(refund(orgId, 'refund-big', { of: { ...charge, amount: -1000 }, amount: 500 })).rejects.toMatchObject({
+      status: 409,
+      message: expect.stringContaining('took 30 credits'),
+    });
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 70 });
+    expect(await refund(orgId, 'refund-30', { of: charge, amount: 30 })).toMatchObject({ amount: 30 });
+  });
+});
+
+describe('what the ledger refuses from its callers (DynamoDB Local)', () => {
+  it('a row under the key of a reservation’s charge, which would leave it unable to settle', async () => {
+    const orgId = newOrg();
+    await credit(orgId, 'g', 'grant', 100);
+    await expect(debit(orgId, 'settle:job-x', 1)).rejects.toMatchObject({ status: 400 });
+    await expect(credit(orgId, 'settle:job-x', 'grant', 1)).rejects.toMatchObject({ status: 400 });
+    await reserve(orgId, 'job-x', 10);
+    expect(await settle(orgId, 'job-x', 5)).toMatchObject({ settled: true });
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 95, reserved: 0 });
+  });
+
+  it('a settlement past what a number keeps exactly, and a hold past a week or of no number of minutes: 400, nothing written', async () => {
+    const orgId = newOrg();
+    await credit(orgId, 'g', 'grant', 100);
+    await reserve(orgId, 'job-big', 10);
+    await expect(settle(orgId, 'job-big', 1e130)).rejects.toMatchObject({ status: 400 });
+    for (const holdMinutes of [Infinity, -Infinity, Number.NaN, 7 * 24 * 60 + 1])
+      await expect(reserve(orgId, `job-${holdMinutes}`, 10, { holdMinutes })).rejects.toMatchObject({ status: 400 });
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 90, reserved: 10 });
+    expect(await settle(orgId, 'job-big', 10)).toMatchObject({ settled: true });
+  });
 });
 
 describe('admin adjustments (DynamoDB Local)', () => {

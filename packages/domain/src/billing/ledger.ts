@@ -48,12 +48,23 @@ export interface Balance {
   balance: number;
 }
 
+/** The most credits one operation moves (ten billion dollars at a cent a credit). */
+const MAX_CREDITS = 1e12;
+/** The longest a hold may last: its row is kept 30 days. */
+const MAX_HOLD_MINUTES = 7 * 24 * 60;
+
 function checkAmount(amount: number, field = 'amount') {
-  if (!Number.isInteger(amount) || amount <= 0 || amount > 1e12)
+  if (!Number.isInteger(amount) || amount <= 0 || amount > MAX_CREDITS)
     throw new ValidationError('Credits are positive whole numbers', [{ path: field, message: 'A positive integer' }]);
 }
 
 function ledgerRow(orgId: string, key: string, type: TransactionType, amount: number, links: Links, reservationId?: string) {
+  // `settle:<reservation>` is the key of a reservation's charge: a caller's row under it would
+  // leave that reservation unable to settle.
+  if (type !== 'settle' && key.startsWith('settle:'))
+    throw new ValidationError('This idempotency key is kept for settling reservations', [
+      { path: 'key', message: 'Must not start with settle:' },
+    ]);
   const item = {
     orgId,
     key,
@@ -190,9 +201,10 @@ export async function refund(
       .update({ orgId, key: charge.key })
       .add({ refunded: amount })
       // The type too: the update must not create a row where none is (a charge passed in that was never written).
+      // And its amount: a refund is bounded by what the stored charge took, not by a copy passed in.
       .where(
-        ({ type, refunded }, { eq, notExists, lte }) =>
-          `${eq(type, charge.type)} AND (${notExists(refunded)} OR ${lte(refunded, taken - amount)})`,
+        ({ type, refunded, amount: charged }, { eq, notExists, lte }) =>
+          `${eq(type, charge.type)} AND ${eq(charged, charge.amount)} AND (${notExists(refunded)} OR ${lte(refunded, taken - amount)})`,
       ),
   );
   const outcome = await transactWrite([returningOnFailure(row.write), account, returningOnFailure(counted)]);
@@ -200,6 +212,8 @@ export async function refund(
   if (outcome.reasons[0] === 'ConditionalCheckFailed') return replayed(row.item, outcome.items[0]);
   const now = outcome.items[2];
   if (!now) throw new NotFoundError('There is no credit transaction with this key');
+  if (Number(now.amount) !== charge.amount)
+    throw new ConflictError(`The charge ${charge.key} took ${-Number(now.amount)} credits, not ${taken}: refund it by its key`);
   const refunded = Number(now.refunded ?? 0);
   throw new ConflictError(
     `This charge took ${taken} credits and ${refunded} were refunded already: at most ${taken - refunded} more can be, not ${amount}`,
@@ -272,6 +286,12 @@ export function reserveWrites(
   options: { purpose?: string; holdMinutes?: number } = {},
 ) {
   checkAmount(amount);
+  const { holdMinutes = DEFAULT_HOLD_MINUTES } = options;
+  // A hold of no length or less is already over, for the sweep to release (tests backdate holds so).
+  if (!(Number.isFinite(holdMinutes) && holdMinutes <= MAX_HOLD_MINUTES))
+    throw new ValidationError('A hold lasts a number of minutes', [
+      { path: 'holdMinutes', message: `At most ${MAX_HOLD_MINUTES}` },
+    ]);
   const now = Date.now();
   const item = {
     orgId,
@@ -279,7 +299,7 @@ export function reserveWrites(
     amount,
     status: 'held' as const,
     purpose: options.purpose,
-    expiresAt: new Date(now + (options.holdMinutes ?? DEFAULT_HOLD_MINUTES) * 60_000).toISOString(),
+    expiresAt: new Date(now + holdMinutes * 60_000).toISOString(),
     shard: shardOf(reservationId, RESERVATION_SHARDS),
     createdAt: new Date(now).toISOString(),
   } as CreditReservation;
@@ -379,8 +399,10 @@ export async function settleHeld(
   links: Links = {},
   withWrites: WriteItem[] | ((charged: number) => WriteItem[]) = [],
 ): Promise<SettleOutcome> {
-  if (!Number.isInteger(actual) || actual < 0)
-    throw new ValidationError('Credits are whole numbers', [{ path: 'actual', message: 'A non-negative integer' }]);
+  if (!Number.isInteger(actual) || actual < 0 || actual > MAX_CREDITS)
+    throw new ValidationError('Credits are whole numbers', [
+      { path: 'actual', message: `A non-negative integer, at most ${MAX_CREDITS}` },
+    ]);
   const { orgId, reservationId } = held;
   if (held.status !== 'held') return { settled: false, status: held.status };
   const key = `settle:${reservationId}`;
