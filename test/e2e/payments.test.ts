@@ -363,6 +363,15 @@ describe('payments recorded by a platform admin', () => {
     const again = await api('POST', `/v1/admin/orgs/${teamId}/payments`, { token: admin.accessToken, body });
     expect(again.status).toBe(200);
     expect(again.body.paymentId).toBe(first.body.paymentId);
+    // The reference again with other terms is not this payment retried: a 409 that says what is recorded.
+    for (const other of [{ amountMinor: 16000, packId: 'credits-20000' }, { amountMinor: 999 }, { currency: 'EUR' }]) {
+      const conflict = await api('POST', `/v1/admin/orgs/${teamId}/payments`, {
+        token: admin.accessToken,
+        body: { ...body, ...other },
+      });
+      expect(conflict.status, JSON.stringify(other)).toBe(409);
+      expect(conflict.body.detail).toBe('This reference is recorded as a payment of 1000 USD for credits-1000');
+    }
     expect(await balance(owner, teamId)).toBe(before + 1000);
     const audit = await api('GET', `/v1/orgs/${teamId}/audit-events?action=payment.recorded`, { token: owner.accessToken });
     expect(audit.body.items).toHaveLength(1); // the repeat was the same payment, not a second one

@@ -143,6 +143,12 @@ async function commit(tagged: Tagged[]): Promise<Tagged['role'] | undefined> {
   return tagged[index]?.role ?? 'other';
 }
 
+const sameTerms = (payment: Payment, input: PaymentInput) =>
+  payment.amountMinor === input.amountMinor &&
+  payment.currency === input.currency.toUpperCase() &&
+  payment.packId === input.packId &&
+  payment.planId === input.planId;
+
 /**
  * Records a payment and applies its effects, or records that an event changed nothing. Reads
  * once (event, payment, subscription and organization together) and writes once; a race with
@@ -178,6 +184,12 @@ export async function recordBilling(record: BillingRecord): Promise<{ outcome: B
       const failed = await commit([eventWrite(event, orgId, 'payment-of-another-organization')]);
       return { outcome: failed ? 'duplicate-event' : 'payment-of-another-organization' };
     }
+    // An admin's reference again is the same payment, retried; with other terms it is a mistake to show, not to answer as done.
+    if (!event && input && existing && !sameTerms(existing, input))
+      throw new ConflictError(
+        `This reference is recorded as a payment of ${existing.amountMinor} ${existing.currency} for ${existing.packId ?? existing.planId}`,
+        [{ path: 'body.reference', message: 'Already recorded with another amount, currency, pack or plan' }],
+      );
     const recorded = input && existing && (existing.status === 'succeeded' || existing.status === input.status);
     if (recorded) {
       if (event) await commit([eventWrite(event, orgId, 'payment-already-recorded')]);

@@ -179,7 +179,9 @@ export const manualPaymentBody = z
     reference: z
       .string()
       .regex(/^[A-Za-z0-9_.:/-]{3,100}$/, 'The PayPal capture id or the Odoo invoice number')
-      .describe('The provider’s id of the payment: a second payment with the same reference is the same payment'),
+      .describe(
+        'The provider’s id of the payment: a second payment with the same reference and terms is the same payment; with another amount, currency, pack or plan, a 409',
+      ),
     amountMinor: z.number().int().min(1).max(1e9),
     currency: z.string().regex(/^[A-Z]{3}$/, 'An ISO 4217 code like USD'),
     method: z.string().trim().min(1).max(40).optional(),
