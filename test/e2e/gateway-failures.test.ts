@@ -9,7 +9,15 @@ import { forgetSnapshot } from '@platform/domain/hub/snapshot';
 import { DEADLINE_MARGIN_MS, gatewayHandler, gatewayRoute } from '@platform/http/gateway';
 import type { ResponsePrelude } from '@platform/http/streaming';
 import { localLambdaContext } from '@platform/local/lambda-context';
-import { api, clearOfPeriodEnd, createTeam, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
+import {
+  api,
+  asPlatformAdmin,
+  clearOfPeriodEnd,
+  createTeam,
+  signUpPlatformAdmin,
+  signUpUser,
+  type SignedInUser,
+} from '../helpers/api.ts';
 import { times, type Behaviour } from '../helpers/fake-provider.ts';
 import { credits, fakePlatformModel, fallbackRule, gateway, readStream, stream, usageOf } from '../helpers/gateway.ts';
 import { useFakeProvider } from '../helpers/use-fake-provider.ts';
@@ -145,6 +153,55 @@ describe('a provider that reports counts that are not token counts', () => {
       [10, 0],
       [11, 3],
     ]);
+  });
+});
+
+describe('a stream asked of a model that does not stream', () => {
+  it('is refused before any provider is called (422), and the same call unstreamed is served', async () => {
+    const { slug, modelId } = await platformModel();
+    const { orgId } = await createTeam(owner);
+    const chatOnly = `${modelId}-chat-only`;
+    const created = await asPlatformAdmin(admin, 'PUT', `/v1/admin/models/${chatOnly}`, {
+      providerSlug: slug,
+      providerModelId: chatOnly,
+      name: 'Chat only',
+      type: 'TEXT',
+      capabilities: ['chat'],
+      pricing: { inputPerMTokMicros: 1_000_000, outputPerMTokMicros: 2_000_000 },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBeLessThan(300);
+    const streamed = await stream(owner.accessToken, { model: chatOnly, messages, stream: true }, undefined, asOrg(orgId));
+    expect(streamed.status).toBe(422);
+    const body = (await streamed.json()) as { error: { message: string } };
+    expect(body.error.message).toContain(`${chatOnly} does not stream: send stream: false`);
+    expect(fake().received()).toBe(0);
+    const plain = await gateway('/chat/completions', { token: owner.accessToken }, { model: chatOnly, messages }, asOrg(orgId));
+    expect(plain.status).toBe(200);
+    await usageOf(owner, orgId, 1);
+
+    // A model that streams, of a provider that does not.
+    const still = `still-${slug}`;
+    const provider = await asPlatformAdmin(admin, 'PUT', `/v1/admin/providers/${still}`, {
+      displayName: 'No streams',
+      adapter: 'openai',
+      requiresApiKey: false,
+      defaultBaseUrl: fake().baseUrl('openai'),
+      supportsStreaming: false,
+      capabilities: ['chat'],
+      group: { name: 'Fake' },
+    });
+    expect(provider.status, JSON.stringify(provider.body)).toBeLessThan(300);
+    const model = await asPlatformAdmin(admin, 'PUT', `/v1/admin/models/${still}-model`, {
+      providerSlug: still,
+      providerModelId: `${still}-model`,
+      name: 'Streams, at a provider that does not',
+      type: 'TEXT',
+      pricing: { inputPerMTokMicros: 1_000_000, outputPerMTokMicros: 2_000_000 },
+    });
+    expect(model.body.capabilities).toContain('stream');
+    const refused = await stream(owner.accessToken, { model: `${still}-model`, messages, stream: true }, undefined, asOrg(orgId));
+    expect(refused.status).toBe(422);
+    expect(fake().received()).toBe(1);
   });
 });
 

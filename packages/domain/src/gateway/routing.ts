@@ -18,7 +18,7 @@ import type { ApiKeyStrategy, Candidate, GatewayOperation, ModelPricing, RoutePl
  *    The first rule whose conditions hold (requested model or alias, plan, tags) and that
  *    yields at least one usable model decides.
  * 2. Its targets are filtered (active model and provider, compatible type, the operation's
- *    capability, the cost cap, a key under the organization's apiKeyStrategy); one is picked
+ *    capability and, for a stream, `stream` at a provider that streams, the cost cap, a key under the organization's apiKeyStrategy); one is picked
  *    by weight (randomness injected for tests), then come the other targets in order, then
  *    the fallbacks in order.
  * 3. No rule: the requested model itself (by id, provider model id or alias; an
@@ -212,6 +212,7 @@ function choose(ctx: Context, model: Model | undefined, modelId: string, reason:
   if (!provider || provider.status === 'Inactive') return `${modelId}:provider-inactive`;
   if (!typesCompatible(model.type, ctx.request.type)) return `${modelId}:type-${model.type}`;
   if (!model.capabilities.includes(ctx.operation)) return `${modelId}:no-${ctx.operation}`;
+  if (ctx.request.stream && !(model.capabilities.includes('stream') && provider.supportsStreaming)) return `${modelId}:no-stream`;
   const keys = keysFor(ctx, provider);
   if (typeof keys === 'string') return `${modelId}:${keys.replace(/ /g, '-')}`;
   const priced = keys.flatMap((key) => {
@@ -366,6 +367,7 @@ function cannotServe(ctx: Context, model: Model, why: string): string {
   if (reason === 'inactive') return `The model ${model.modelId} is retired`;
   if (reason === 'provider-inactive') return `The provider of ${model.modelId} (${model.providerSlug}) is not available`;
   if (reason.startsWith('type-')) return `${model.modelId} is a ${model.type} model; this call needs ${ctx.request.type}`;
+  if (reason === 'no-stream') return `${model.modelId} does not stream: send stream: false`;
   if (reason.startsWith('no-') && !reason.includes('key')) return `${model.modelId} cannot do ${ctx.operation}`;
   if (reason.startsWith('no-own-key'))
     return `This organization uses its own provider keys (BYOK) and has no active key for ${model.providerSlug}: add one at /v1/orgs/${ctx.request.orgId}/provider-credentials`;

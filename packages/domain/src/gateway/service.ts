@@ -93,6 +93,7 @@ async function admitCall(
   operation: GatewayOperation,
   agentType: MeteredCall['agentType'],
   estimate: (candidate: Candidate) => number,
+  stream = false,
 ): Promise<Admitted> {
   const requestAt = new Date();
   const access = await gatewayAccess(call.principal, call.orgId);
@@ -103,6 +104,7 @@ async function admitCall(
     requestedModel,
     type,
     operation,
+    ...(stream ? { stream } : {}),
     planId: access.org.planId ?? 'free',
     ...(call.tags?.length ? { tags: call.tags } : {}),
     apiKeyStrategy: access.org.apiKeyStrategy,
@@ -235,8 +237,14 @@ const options = (call: GatewayCall): ExecuteOptions => ({
 
 export async function chat(call: GatewayCall, body: ChatCompletionBody): Promise<GatewayReply> {
   const request = toChatRequest(body, DEFAULT_MAX_TOKENS);
-  const admitted = await admitCall(call, body.model, 'TEXT', 'chat', 'chat', (c) =>
-    estimateCredits(c.pricing, request, request.maxTokens ?? DEFAULT_MAX_TOKENS),
+  const admitted = await admitCall(
+    call,
+    body.model,
+    'TEXT',
+    'chat',
+    'chat',
+    (c) => estimateCredits(c.pricing, request, request.maxTokens ?? DEFAULT_MAX_TOKENS),
+    body.stream === true,
   );
   const id = `chatcmpl-${call.requestId.replace(/[^A-Za-z0-9]/g, '').slice(0, 32)}`;
   const created = Math.floor(admitted.requestAt.getTime() / 1000);

@@ -189,6 +189,8 @@ export interface RouteRequest {
    * model only embeds, else `chat`. Candidates that cannot do it are skipped.
    */
   operation?: GatewayOperation;
+  /** A streamed chat: only models with the `stream` capability, of providers that stream, serve it. */
+  stream?: boolean;
   /** The organization's apiKeyStrategy when the caller has it (authorization read the organization); read (and cached) otherwise. */
   apiKeyStrategy?: ApiKeyStrategy;
 }
