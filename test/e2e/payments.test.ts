@@ -254,6 +254,62 @@ describe('the Stripe webhook', () => {
     );
   });
 
+  it('takes back a refunded pack’s share of credits, shows the refund on the payment and tells the owners', async () => {
+    const refunder = await signUpUser('pay-refunder');
+    const orgId = refunder.personalOrgId;
+    const before = await balance(refunder, orgId);
+    const checkout = await api('POST', `/v1/orgs/${orgId}/checkout`, {
+      token: refunder.accessToken,
+      body: { packId: 'credits-5000' },
+      headers: { 'idempotency-key': `refund-${orgId}` },
+    });
+    await payCheckout(checkout.body.url);
+    await eventually(
+      () => balance(refunder, orgId),
+      (b) => b === before + 5000,
+    );
+    const listed = async () => (await api('GET', `/v1/orgs/${orgId}/payments`, { token: refunder.accessToken })).body.items[0];
+    const { paymentIntentId } = await listed();
+
+    // A third of the 45.00 USD refunded from Stripe's dashboard: a third of the 5,000 credits (rounded down) go back with it.
+    const refund = await fetch(`${inject('cloud').env.STRIPE_API_BASE}/v1/refunds`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${inject('cloud').env.STRIPE_API_KEY}` },
+      body: new URLSearchParams({ payment_intent: paymentIntentId, amount: '1500' }),
+    });
+    expect(refund.status).toBe(200);
+    await eventually(
+      () => balance(refunder, orgId),
+      (b) => b === before + 5000 - 1666,
+    );
+    expect(await listed()).toMatchObject({
+      paymentIntentId,
+      status: 'succeeded',
+      amountMinor: 4500,
+      refundedMinor: 1500,
+      creditsReclaimed: 1666,
+      refundedAt: expect.any(String),
+    });
+    const rows = await api('GET', `/v1/orgs/${orgId}/credits/transactions?type=adjustment`, { token: refunder.accessToken });
+    expect(rows.body.items).toMatchObject([
+      { type: 'adjustment', amount: -1666, description: expect.stringContaining('refunded') },
+    ]);
+    expect(await waitForNotification(refunder, 'payment-refunded')).toMatchObject({
+      message: expect.stringMatching(/15\.00 USD of the payment of 45\.00 USD .* 1666 credits were taken back/),
+    });
+
+    const stranger = event('charge.refunded', {
+      id: 'ch_stranger',
+      payment_intent: `${paymentIntentId}_x`,
+      amount: 100,
+      amount_refunded: 100,
+    });
+    expect((await webhook(stranger, signStripePayload(stranger, secret()))).body).toMatchObject({
+      outcome: 'unknown-payment',
+      ignored: expect.stringContaining('not one recorded here'),
+    });
+  });
+
   it('starts the grace period on a failed invoice and tells the owners', async () => {
     const orgId = buyer.personalOrgId;
     const sub = (await api('GET', `/v1/orgs/${orgId}/subscription`, { token: buyer.accessToken })).body;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { billingDb, ledgerDb, type Subscription } from '@platform/domain/billing/entities';
 import { runSubscriptionJob } from '@platform/domain/billing/jobs';
-import { getBalance, periodGrantKey } from '@platform/domain/billing/ledger';
+import { debit, getBalance, periodGrantKey } from '@platform/domain/billing/ledger';
 import { startingPlanWrites } from '@platform/domain/billing/onboarding';
 import { paymentDb } from '@platform/domain/billing/payment-entities';
 import { planCatalogue } from '@platform/domain/billing/plans';
@@ -243,6 +243,72 @@ describe('Stripe webhooks (DynamoDB Local)', () => {
         { key: `payment:${intent}`, amount: 1000 },
       ]);
     }
+  });
+
+  it('take back a refunded pack’s credits in proportion, once per refunded total in any order, as far as credits are left', async () => {
+    const orgId = await newOrg();
+    const intent = `pi_refund_${orgId}`;
+    const metadata = { orgId, kind: 'credit-pack', packId: 'credits-1000' };
+    await deliver(stripeEvent('payment_intent.succeeded', { id: intent, amount: 1000, currency: 'usd', metadata }));
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 1_100 });
+    const refunded = (total: number) =>
+      stripeEvent('charge.refunded', { id: `ch_${orgId}`, payment_intent: intent, amount: 1000, amount_refunded: total });
+
+    // Two partial refunds delivered at once, the first of them twice: whichever lands first, 600 of 1000 cents take 600 credits.
+    const first = refunded(300);
+    const outcomes = await Promise.all([deliver(first), deliver(refunded(600)), deliver(first)]);
+    expect(outcomes.filter((o) => o.outcome === 'duplicate-event')).toHaveLength(1);
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 500 });
+    expect((await deliver(refunded(600))).outcome).toBe('stale');
+    expect((await paymentDb.payment.get({ paymentIntentId: intent }).go()).data).toMatchObject({
+      status: 'succeeded',
+      refundedMinor: 600,
+      creditsReclaimed: 600,
+    });
+
+    // 450 of the 500 left are spent: the full refund takes back the other 50 of the 400 due, never going below zero.
+    // The payment's success delivered again grants nothing again.
+    const again = stripeEvent('payment_intent.succeeded', { id: intent, amount: 1000, currency: 'usd', metadata });
+    expect((await deliver(again)).outcome).toBe('payment-already-recorded');
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 500 });
+    await debit(orgId, `spent-${orgId}`, 450);
+    expect(await deliver(refunded(1000))).toMatchObject({ outcome: 'applied', orgId });
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 0, reserved: 0 });
+    // A total past the payment's amount is the whole of it, already recorded.
+    expect((await deliver(refunded(1200))).outcome).toBe('stale');
+    expect((await paymentDb.payment.get({ paymentIntentId: intent }).go()).data).toMatchObject({
+      refundedMinor: 1000,
+      creditsReclaimed: 650,
+    });
+    const takenBack = (await ledger(orgId)).filter((r) => r.key.startsWith(`payment:${intent}:refunded:`));
+    expect(takenBack.map((r) => r.amount).reduce((a, b) => a + b)).toBe(-650);
+    expect(takenBack.every((r) => r.type === 'adjustment')).toBe(true);
+  });
+
+  it('record a plan payment’s refund without touching credits or the plan; acknowledge a refund of no payment of ours', async () => {
+    const orgId = await newOrg();
+    const sub = await getSubscription(orgId);
+    const intent = `pi_plan_refund_${orgId}`;
+    const period: [string, string] = [new Date().toISOString(), sub.currentPeriodEnd];
+    await deliver(stripeEvent('invoice.paid', invoice(orgId, 'pro', { sub: 'sub_R', intent, period })));
+    const before = await expectConsistent(orgId);
+    const refund = stripeEvent('charge.refunded', { id: 'ch_plan', payment_intent: intent, amount: 2000, amount_refunded: 2000 });
+    expect(await deliver(refund)).toMatchObject({ outcome: 'applied', orgId });
+    expect((await deliver(refund)).outcome).toBe('duplicate-event');
+    expect(await expectConsistent(orgId)).toEqual(before);
+    expect(await getSubscription(orgId)).toMatchObject({ planId: 'pro', status: 'Active' });
+    expect((await paymentDb.payment.get({ paymentIntentId: intent }).go()).data).toMatchObject({
+      refundedMinor: 2000,
+      creditsReclaimed: 0,
+    });
+
+    const elsewhere = { id: 'ch_other', payment_intent: `pi_not_ours_${orgId}`, amount: 500, amount_refunded: 500 };
+    expect((await deliver(stripeEvent('charge.refunded', elsewhere))).outcome).toBe('unknown-payment');
+    const noIntent = { id: 'ch_direct', payment_intent: null, amount: 500, amount_refunded: 500 };
+    expect((await deliver(stripeEvent('charge.refunded', noIntent))).outcome).toBe('ignored');
+    await expect(
+      deliver(stripeEvent('charge.refunded', { id: 'ch_bad', payment_intent: intent, amount_refunded: -1 })),
+    ).rejects.toThrow(/does not have the shape/);
   });
 
   it('start the grace period on a failed invoice, end it when the same payment later succeeds, and ignore a late failure', async () => {

@@ -101,6 +101,7 @@ function foreignStripeEvents() {
         subscription_details: { metadata: { orgId: huge, planId: 'pro' } },
       },
     ],
+    ['charge.refunded', { id: 'ch_bad', payment_intent: `pi_${'x'.repeat(252)}`, amount: 1, amount_refunded: 1 }],
     ['customer.subscription.updated', { id: 'sub_bad', status: 'active', metadata: { orgId: 'org_../../etc' } }],
     ['customer.subscription.deleted', { id: 'sub_bad', status: 'canceled', metadata: { orgId: '𝔘'.repeat(600) } }],
   ];
@@ -149,6 +150,7 @@ const NOT_AN_EVENT = [
   JSON.stringify({ id: 'x'.repeat(300), type: 'invoice.paid', created: 1, data: { object: {} } }),
   JSON.stringify({ id: 'evt_1', type: 'invoice.paid', created: 1, data: { object: { id: 'in_1', currency: 5 } } }),
   JSON.stringify({ id: 'evt_1', type: 'payment_intent.succeeded', created: 1, data: { object: { id: ['pi'] } } }),
+  JSON.stringify({ id: 'evt_1', type: 'charge.refunded', created: 1, data: { object: { id: 'ch_1', amount_refunded: 1.5 } } }),
   JSON.stringify({ id: 'evt_1', type: 'x'.repeat(1000), created: 1, data: { object: {} } }),
   '{"pad":"' + 'x'.repeat(300_000) + '"}',
 ];

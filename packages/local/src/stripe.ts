@@ -11,6 +11,9 @@ import { signStripePayload } from '@platform/domain/billing/stripe/signature';
  * `checkout.session.completed`, then `payment_intent.succeeded` (credit pack) or `invoice.paid`
  * (plan) go to the webhook URL. `GET /__local/requests` lists the API calls received, and
  * `GET /__local/subscriptions` the subscriptions as they stand (neither is recorded as a call).
+ * `POST /v1/refunds` (`payment_intent`, optional `amount`: the rest by default) refunds a paid
+ * charge as an operator would from Stripe's dashboard: `charge.refunded` follows, naming the
+ * charge's refunded total.
  */
 export interface LocalStripeOptions {
   apiKey: string;
@@ -64,6 +67,10 @@ function send(res: ServerResponse, status: number, body: unknown, type = 'applic
 export async function startLocalStripe(options: LocalStripeOptions): Promise<LocalStripe> {
   const sessions = new Map<string, Session>();
   const subscriptions = new Map<string, Json>();
+  /** Paid charges by payment intent, for refunds. */
+  const charges = new Map<string, { id: string; amount: number; currency: string; refunded: number }>();
+  const recordCharge = (intent: string, amount: number, currency: string) =>
+    charges.set(intent, { id: rid('ch'), amount, currency, refunded: 0 });
   const requests: Array<{ method: string; path: string; params: Record<string, string> }> = [];
   let base = '';
 
@@ -90,6 +97,7 @@ export async function startLocalStripe(options: LocalStripeOptions): Promise<Loc
     session.status = 'complete';
     if (session.mode === 'payment') {
       const intent = rid('pi');
+      recordCharge(intent, amount, currency);
       await deliver('checkout.session.completed', {
         id: session.id,
         object: 'checkout.session',
@@ -142,11 +150,13 @@ export async function startLocalStripe(options: LocalStripeOptions): Promise<Loc
       currency,
       metadata,
     });
+    const intent = charged > 0 ? rid('pi') : null;
+    if (intent) recordCharge(intent, charged, currency);
     const invoice = {
       id: rid('in'),
       object: 'invoice',
       subscription: subscriptionId,
-      payment_intent: charged > 0 ? rid('pi') : null,
+      payment_intent: intent,
       default_payment_method: paymentMethod,
       amount_paid: charged,
       amount_due: charged,
@@ -170,7 +180,9 @@ export async function startLocalStripe(options: LocalStripeOptions): Promise<Loc
     }
     if (url.pathname === '/__local/requests') return send(res, 200, { items: requests });
     if (url.pathname === '/__local/subscriptions') return send(res, 200, { items: [...subscriptions.values()] });
-    if (req.headers.authorization !== `Bearer ${options.apiKey}`)
+    // As Stripe: the key as a bearer token, or as basic auth's user name (`curl -u sk_…:`).
+    const basic = `Basic ${Buffer.from(`${options.apiKey}:`).toString('base64')}`;
+    if (req.headers.authorization !== `Bearer ${options.apiKey}` && req.headers.authorization !== basic)
       return send(res, 401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } });
     const params = new URLSearchParams(await readBody(req));
     requests.push({ method, path: url.pathname, params: Object.fromEntries(params) });
@@ -190,6 +202,29 @@ export async function startLocalStripe(options: LocalStripeOptions): Promise<Loc
         status: 'open',
         expires_at: now() + 86_400,
       });
+    }
+    if (method === 'POST' && url.pathname === '/v1/refunds') {
+      const intent = params.get('payment_intent') ?? '';
+      const charge = charges.get(intent);
+      if (!charge)
+        return send(res, 404, { error: { type: 'invalid_request_error', message: `No such payment_intent: '${intent}'` } });
+      const amount = params.has('amount') ? Number(params.get('amount')) : charge.amount - charge.refunded;
+      if (!Number.isInteger(amount) || amount < 1 || amount > charge.amount - charge.refunded)
+        return send(res, 400, {
+          error: { type: 'invalid_request_error', message: `Refund amount must be 1 to ${charge.amount - charge.refunded}` },
+        });
+      charge.refunded += amount;
+      const refund = { id: rid('re'), object: 'refund', amount, charge: charge.id, payment_intent: intent, status: 'succeeded' };
+      await deliver('charge.refunded', {
+        id: charge.id,
+        object: 'charge',
+        payment_intent: intent,
+        amount: charge.amount,
+        amount_refunded: charge.refunded,
+        currency: charge.currency,
+        refunded: charge.refunded === charge.amount,
+      });
+      return send(res, 200, refund);
     }
     const subscription = /^\/v1\/subscriptions\/([^/]+)$/.exec(url.pathname);
     if (subscription) {

@@ -5,7 +5,7 @@ import { ENTITY_ATTRIBUTE, entityFilter, imageOf, type StreamRecord } from '../s
 
 /**
  * Billing's notifications to an organization's owners and admins, derived from the table's
- * stream (new and old image of every change): low balance, payment received or failed,
+ * stream (new and old image of every change): low balance, payment received, failed or refunded,
  * subscription changed. A route, a webhook or a job only writes its change; the stream
  * delivers it here afterwards, so telling people costs no request path anything, and every
  * writer (the debit of a gateway call as much as a webhook) is covered the same way. Each
@@ -66,10 +66,27 @@ async function onSubscription(before: Subscription | undefined, after: Subscript
   });
 }
 
+const paymentFor = (p: Payment) => (p.purpose === 'credit-pack' ? `the credit pack ${p.packId}` : `the ${p.planId} plan`);
+
+async function onRefund(before: Payment | undefined, after: Payment) {
+  const refundedMinor = after.refundedMinor ?? 0;
+  if (refundedMinor <= (before?.refundedMinor ?? 0)) return;
+  const taken = (after.creditsReclaimed ?? 0) - (before?.creditsReclaimed ?? 0);
+  await notifyOrgAdmins(after.orgId, {
+    type: 'payment-refunded',
+    title: 'Payment refunded',
+    message:
+      `${money({ amountMinor: refundedMinor, currency: after.currency })} of the payment of ${money(after)} for ${paymentFor(after)} was refunded.` +
+      (taken > 0 ? ` ${taken} credits were taken back with it.` : ''),
+    metadata: { paymentIntentId: after.paymentIntentId, refundedMinor, currency: after.currency, creditsTaken: taken },
+    dedupeKey: `payment:${after.paymentIntentId}:refunded:${refundedMinor}`,
+  });
+}
+
 async function onPayment(before: Payment | undefined, after: Payment) {
-  if (before?.status === after.status) return;
+  if (before?.status === after.status) return onRefund(before, after);
   const succeeded = after.status === 'succeeded';
-  const what = after.purpose === 'credit-pack' ? `the credit pack ${after.packId}` : `the ${after.planId} plan`;
+  const what = paymentFor(after);
   await notifyOrgAdmins(after.orgId, {
     type: succeeded ? 'payment-received' : 'payment-failed',
     title: succeeded ? 'Payment received' : 'A payment failed',

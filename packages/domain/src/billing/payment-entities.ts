@@ -41,6 +41,11 @@ const PaymentEntity = lazy(
           providerSubscriptionId: { type: 'string' },
           odooSaleOrderId: { type: 'string' },
           failureMessage: { type: 'string' },
+          /** Refunded at the provider so far, in minor units of `currency` (refunds.ts). */
+          refundedMinor: { type: 'number' },
+          /** A credit pack's credits taken back by its refunds so far. */
+          creditsReclaimed: { type: 'number' },
+          refundedAt: { type: 'string' },
           /** A platform admin who recorded it by hand. */
           recordedBy: { type: 'string' },
           createdAt: { type: 'string', required: true, readOnly: true },

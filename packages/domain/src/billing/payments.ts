@@ -63,6 +63,7 @@ export type BillingOutcome =
   | 'no-subscription'
   | 'unknown-organization'
   | 'unknown-credit-pack'
+  | 'unknown-payment'
   | 'ignored';
 
 export interface BillingRecord {
@@ -93,7 +94,7 @@ export interface BillingRecord {
 const EVENT_RETENTION_DAYS = 30;
 const ATTEMPTS = 3;
 
-function eventWrite(event: EventInput, orgId: string | undefined, outcome: BillingOutcome): Tagged {
+export function eventWrite(event: EventInput, orgId: string | undefined, outcome: BillingOutcome): Tagged {
   const now = clock.now();
   const item: ProviderEvent = {
     ...event,
@@ -135,7 +136,7 @@ function paymentWrite(existing: Payment | null, input: PaymentInput): { item: Pa
 }
 
 /** Commits tagged writes; answers the role of a failed condition, if one failed. */
-async function commit(tagged: Tagged[]): Promise<Tagged['role'] | undefined> {
+export async function commit(tagged: Tagged[]): Promise<Tagged['role'] | undefined> {
   if (!tagged.length) return undefined;
   const outcome = await transactWrite(tagged.map((t) => t.write));
   if (!outcome.canceled) return undefined;
@@ -227,6 +228,9 @@ export async function recordBilling(record: BillingRecord): Promise<{ outcome: B
   }
 }
 
+/** The ledger key of the credits a pack's payment bought. */
+export const purchaseKey = (paymentIntentId: string) => `payment:${paymentIntentId}`;
+
 /** The effects of a payment for a plan or a credit pack, for `recordBilling`. */
 export function effectsOf(
   input: PaymentInput,
@@ -237,7 +241,7 @@ export function effectsOf(
     if (!pack) return { unapplicable: 'unknown-credit-pack' };
     return {
       credits: {
-        key: `payment:${input.paymentIntentId}`,
+        key: purchaseKey(input.paymentIntentId),
         type: 'purchase',
         amount: pack.credits,
         description: `${pack.name} bought`,

@@ -167,6 +167,14 @@ export const paymentResponse = z.object({
   invoiceId: z.string().optional(),
   odooSaleOrderId: z.string().optional(),
   failureMessage: z.string().optional(),
+  refundedMinor: z.number().optional().describe('Refunded at the provider so far, in minor units of `currency`'),
+  creditsReclaimed: z
+    .number()
+    .optional()
+    .describe(
+      'A credit pack’s credits taken back by its refunds, in proportion to the money refunded and as far as the organization still had them',
+    ),
+  refundedAt: z.string().optional().describe('When the latest refund was recorded'),
   recordedBy: z.string().optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -210,7 +218,7 @@ export const webhookResponse = z.object({
   outcome: z
     .string()
     .describe(
-      'applied, duplicate-event, payment-already-recorded, payment-of-another-organization, stale, no-subscription, unknown-organization, unknown-credit-pack or ignored',
+      'applied, duplicate-event, payment-already-recorded, payment-of-another-organization, stale, no-subscription, unknown-organization, unknown-credit-pack, unknown-payment (a refund of a payment not recorded here) or ignored',
     ),
   ignored: z.string().optional().describe('Why the event changed nothing, when it was acknowledged without effect'),
 });

@@ -7,6 +7,7 @@ export const NOTIFICATION_TYPES = [
   'low-balance',
   'payment-received',
   'payment-failed',
+  'payment-refunded',
   'trial-ending',
   'subscription-changed',
   'invitation',

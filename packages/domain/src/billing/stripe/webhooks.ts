@@ -5,6 +5,7 @@ import type { Subscription } from '../entities.ts';
 import { canTake } from '../lifecycle.ts';
 import { effectsOf, recordBilling, type BillingOutcome, type EventInput, type PaymentInput } from '../payments.ts';
 import * as changes from '../subscription-changes.ts';
+import { recordRefund } from '../refunds.ts';
 import { paymentGateway } from './client.ts';
 import { stripeConfig } from './config.ts';
 import { verifyStripeSignature } from './signature.ts';
@@ -16,6 +17,8 @@ import { verifyStripeSignature } from './signature.ts';
  * - invoice.paid / invoice.payment_failed: a plan period paid (or not: the grace period);
  * - payment_intent.succeeded / payment_intent.payment_failed: a credit pack, whichever of
  *   this and the checkout event comes first (the payment intent id records it once);
+ * - charge.refunded: a payment refunded (in full or in part) at Stripe; a credit pack's credits
+ *   go back with it, as far as the organization still has them (refunds.ts);
  * - customer.subscription.created / updated / deleted: the card it is charged to (Checkout
  *   names the one it saved on `created`), cancellation set or taken back at Stripe, or the
  *   subscription ended there; `created` changes nothing until a checkout or invoice made the
@@ -78,6 +81,13 @@ const paymentIntent = z.object({
   payment_method_types: z.array(z.string()).nullish(),
   last_payment_error: z.object({ message: z.string().nullish() }).nullish(),
   metadata,
+});
+
+const charge = z.object({
+  id,
+  payment_intent: id.nullish(),
+  /** The charge's refunded total so far: each refund's event names the new total. */
+  amount_refunded: z.number().int().min(0),
 });
 
 const subscription = z.object({
@@ -226,6 +236,13 @@ async function onPaymentIntent(event: EventInput, object: unknown, status: 'succ
   return { orgId, ...(await recordBilling({ event, orgId, payment, ...effectsOf(payment) })) };
 }
 
+async function onChargeRefunded(event: EventInput, object: unknown): Promise<Handled> {
+  const refunded = parse(charge, object);
+  // A charge of no payment intent was not made by our checkouts or invoices.
+  if (!refunded.payment_intent) return ignore(event);
+  return recordRefund(event, { paymentIntentId: refunded.payment_intent, refundedMinor: refunded.amount_refunded });
+}
+
 async function onSubscription(event: EventInput, object: unknown, deleted: boolean): Promise<Handled> {
   const stripeSub = parse(subscription, object);
   const orgId = orgOf(stripeSub.metadata);
@@ -289,6 +306,8 @@ export async function handleStripeWebhook(
         return onPaymentIntent(event, object, 'succeeded');
       case 'payment_intent.payment_failed':
         return onPaymentIntent(event, object, 'failed');
+      case 'charge.refunded':
+        return onChargeRefunded(event, object);
       case 'customer.subscription.created':
       case 'customer.subscription.updated':
         return onSubscription(event, object, false);
