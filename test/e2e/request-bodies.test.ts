@@ -84,6 +84,53 @@ describe('request bodies', () => {
     expect(await fullName()).toBe('Plain');
   });
 
+  it('takes a chat with a 4 MiB image inline and a 2 MiB batch of texts to embed; past 5 MiB a 413 in OpenAI’s shape', async () => {
+    // A photo as a data URL is megabytes of base64: the gateway's model calls take up to 5 MiB, other routes 256 KiB.
+    const image = `data:image/jpeg;base64,${Buffer.alloc(3 * 1024 * 1024, 7).toString('base64')}`;
+    const chat = (url: string) =>
+      JSON.stringify({
+        model: 'local-chat',
+        max_tokens: 20,
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'What is in this picture?' },
+              { type: 'image_url', image_url: { url } },
+            ],
+          },
+        ],
+      });
+    const seen = await send('POST', '/openai/v1/chat/completions', chat(image), 'application/json', key);
+    expect(seen.status, JSON.stringify(seen.body).slice(0, 300)).toBe(200);
+    expect(seen.body).toMatchObject({ object: 'chat.completion', usage: { prompt_tokens: expect.any(Number) } });
+    const texts = Array.from({ length: 64 }, (_, i) => `${i} ${'lighthouse '.repeat(3_000)}`);
+    const embedded = await send(
+      'POST',
+      '/openai/v1/embeddings',
+      JSON.stringify({ model: 'local-embed', input: texts }),
+      'application/json',
+      key,
+    );
+    expect(embedded.status, JSON.stringify(embedded.body).slice(0, 300)).toBe(200);
+    expect(embedded.body.data).toHaveLength(64);
+
+    const tooBig = `data:image/jpeg;base64,${Buffer.alloc(4 * 1024 * 1024, 7).toString('base64')}`;
+    const refused = await send('POST', '/openai/v1/chat/completions', chat(tooBig), 'application/json', key);
+    expect(refused.status).toBe(413);
+    expect(refused.body).toMatchObject({
+      error: { type: 'invalid_request_error', message: expect.stringContaining('5242880 bytes') },
+    });
+    // Elsewhere the limit stays 256 KiB.
+    const profile = await send(
+      'PATCH',
+      '/v1/me',
+      JSON.stringify({ fullName: 'Large', pad: 'x'.repeat(300 * 1024) }),
+      'application/json',
+    );
+    expect(profile.status).toBe(413);
+  });
+
   it('refuses a credential config DynamoDB could not store with 400 naming the field', async () => {
     const credential = { label: 'Config', providerSlug: 'openai', key: 'sk-bodies-00000000000000' };
     for (const [config, path] of [

@@ -300,7 +300,7 @@ describe('bad input never reaches a 5xx, across the route manifest', () => {
       [await api('GET', '/v1/nope', { headers: origin }), 404, '/v1/nope'],
       [await api('PUT', '/v1/me', { headers: origin }), 405, '/v1/me'],
       [await api('HEAD', '/health', { headers: origin }), 405, '/health'],
-      [await api('POST', '/v1/orgs', { headers: origin, rawBody: 'x'.repeat(1024 * 1024 + 1) }), 413, '/v1/orgs'],
+      [await api('POST', '/v1/orgs', { headers: origin, rawBody: 'x'.repeat(6 * 1024 * 1024 + 1) }), 413, '/v1/orgs'],
       [await api('GET', '/v1/me', { headers: origin, token: 'nope' }), 401, '/v1/me'],
     ] as const;
     for (const [res, status, instance] of answers) {

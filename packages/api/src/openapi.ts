@@ -28,7 +28,7 @@ const FAILURES: Record<ErrorStatus, string> = {
   409: 'Conflict with the current state',
   410: 'No longer available',
   412: 'The resource changed since it was read',
-  413: 'The body is larger than the platform takes',
+  413: 'The body is larger than the route takes (256 KiB unless the route says more; never more than 6 MiB)',
   415: 'The body is not JSON, or declares a charset other than UTF-8',
   422: 'The request cannot be carried out',
   429: 'Too many requests',
@@ -60,9 +60,15 @@ export function failureStatuses(route: RouteDefinition): ErrorStatus[] {
 }
 
 function failure(route: RouteDefinition, status: ErrorStatus) {
-  // The body limit answers before any function runs, as problem+json on every surface.
-  const content = route.surface === 'gateway' && status !== 413 ? openAiErrorContent : problemContent;
-  return { description: FAILURES[status], content, ...(status === 429 ? { headers: retryAfter } : {}) };
+  // A body past 6 MiB is refused before any function runs, as problem+json on every surface;
+  // past the route's own limit, by its function, in the gateway's shape there.
+  const gateway = route.surface === 'gateway';
+  const content = !gateway ? problemContent : status === 413 ? { ...openAiErrorContent, ...problemContent } : openAiErrorContent;
+  const description =
+    status === 413 && route.maxBodyBytes
+      ? `The body is larger than the ${route.maxBodyBytes} bytes this route takes`
+      : FAILURES[status];
+  return { description, content, ...(status === 429 ? { headers: retryAfter } : {}) };
 }
 
 const SECURITY: Record<RouteDefinition['auth'], unknown[]> = {

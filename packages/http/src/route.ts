@@ -75,6 +75,11 @@ export interface RouteDefinition<S extends RouteSchemas = RouteSchemas> {
    * function may invoke Bedrock models with its role, as the gateway's does.
    */
   invokesModels?: boolean;
+  /**
+   * The largest body the route takes, in bytes: 256 KiB unless said (`DEFAULT_MAX_BODY_BYTES`).
+   * Past it, a 413 before anything is parsed. A Lambda request holds at most 6 MB, so no route takes more.
+   */
+  maxBodyBytes?: number;
   /** The media type of a raw answer (`text/csv`, `text/html`); JSON when absent. */
   produces?: string;
   /**

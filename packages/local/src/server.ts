@@ -66,7 +66,8 @@ interface CompiledRoute {
   names: string[];
 }
 
-const MAX_BODY_BYTES = 1024 * 1024;
+/** What a Lambda request holds (6 MB): each route's own limit, at most this, is checked by its handler. */
+const MAX_BODY_BYTES = 6 * 1024 * 1024;
 
 /** Whether a request has a body to read (RFC 9112 §6.3: one of these headers frames it). */
 const hasBody = (req: IncomingMessage) =>
@@ -221,7 +222,11 @@ export async function startLocalServer(
         if (size <= MAX_BODY_BYTES) chunks.push(chunk as Buffer);
       }
     if (size > MAX_BODY_BYTES)
-      return send(res, problem(413, 'Payload too large', 'Bodies are limited to 1 MiB', url.pathname), corsHeaders);
+      return send(
+        res,
+        problem(413, 'Payload too large', 'Bodies are limited to 6 MiB, what a Lambda request holds', url.pathname),
+        corsHeaders,
+      );
     const candidates = (bySegments.get(slashes(url.pathname)) ?? []).filter((c) => c.pattern.test(url.pathname));
     const match = candidates.find((c) => c.route.method === method) ?? gatewayFunctionUrl(url.pathname, method);
     if (!match) {

@@ -26,6 +26,11 @@ const surface = 'gateway' as const;
  * or not answering in time 504.
  */
 const modelCallFailures = [402, 404, 409, 422, 502, 504] as const;
+/**
+ * Chat (an image inline as a data URL: a photo is megabytes of base64) and embeddings (a batch of
+ * texts) take bodies up to 5 MiB: within the 6 MB a Lambda request holds, with room for the rest of it.
+ */
+const modelInputBytes = 5 * 1024 * 1024;
 
 export const createChatCompletion = defineRoute({
   id: 'createChatCompletion',
@@ -39,6 +44,7 @@ export const createChatCompletion = defineRoute({
   summary:
     'A chat completion; `stream: true` answers server-sent events with the usage in the last chunk; `x-route-tags: a,b` tags the call for routing rules',
   errors: modelCallFailures,
+  maxBodyBytes: modelInputBytes,
   schemas: { body: chatCompletionBody, response: chatCompletionResponse },
 });
 export const createEmbeddings = defineRoute({
@@ -52,6 +58,7 @@ export const createEmbeddings = defineRoute({
   tag,
   summary: 'Embeddings of one text or several',
   errors: modelCallFailures,
+  maxBodyBytes: modelInputBytes,
   schemas: { body: embeddingsBody, response: embeddingsResponse },
 });
 export const createImages = defineRoute({
