@@ -18,6 +18,7 @@ import { credits, gateway, keyFor, readStream, stream, usageOf } from '../helper
  * model metric), limits, credits and tenancy.
  */
 const CHAT = 'local-chat';
+const LIGHTHOUSE_TOKENS = [64, 326, 59009];
 const messages = [{ role: 'user', content: 'Say something about lighthouses and the sea at night.' }];
 
 describe.concurrent('chat completions', () => {
@@ -314,6 +315,25 @@ describe.concurrent('embeddings, images and models', () => {
     expect(Buffer.from(img.body.data[0].b64_json, 'base64').subarray(1, 4).toString()).toBe('PNG');
     const logs = await usageOf(owner, owner.personalOrgId, 2);
     expect(logs.map((l) => l.model).sort()).toEqual(['local-embed', 'local-image']);
+  });
+
+  it('embed token arrays as the texts they encode (cl100k_base), as LangChain sends them; an id outside it is a 400 at input', async () => {
+    const owner = await signUpUser('gwtokens');
+    const embed = (input: unknown) => gateway('/embeddings', { token: owner.accessToken }, { model: 'local-embed', input });
+    const texts = await embed(['a lighthouse', 'the sea']);
+    // 'a lighthouse' and 'the sea' in cl100k_base, one array and several.
+    const several = await embed([LIGHTHOUSE_TOKENS, [1820, 9581]]);
+    expect(several.status, JSON.stringify(several.body)).toBe(200);
+    expect(several.body.data.map((d: { embedding: number[] }) => d.embedding)).toEqual(
+      texts.body.data.map((d: { embedding: number[] }) => d.embedding),
+    );
+    const one = await embed(LIGHTHOUSE_TOKENS);
+    expect(one.body.data.map((d: { embedding: number[] }) => d.embedding)).toEqual([texts.body.data[0].embedding]);
+    for (const input of [[100_256], [[1820], []], [1.5], Array.from({ length: 8_193 }, () => 1820)]) {
+      const res = await embed(input);
+      expect(res.status, JSON.stringify(input).slice(0, 40)).toBe(400);
+      expect(res.body.error).toMatchObject({ type: 'invalid_request_error', param: expect.stringMatching(/^input/) });
+    }
   });
 
   it('list the models an organization can call', async () => {

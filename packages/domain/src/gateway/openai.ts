@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { tag } from '../hub/schemas/common.ts';
 import { ValidationError } from '../shared/errors.ts';
 import { countableUsage } from './pricing.ts';
+import { MAX_INPUT_TOKENS, MAX_TOKEN_ID } from './tokens.ts';
 import type { ChatChunk, ChatMessage, ChatRequest, ChatResult, FinishReason, TokenUsage } from './types.ts';
 
 /**
@@ -182,9 +183,17 @@ export function chatChunks(id: string, model: string, created: number) {
   };
 }
 
+const embeddingText = z.string().min(1).max(100_000);
+/** A text as cl100k_base token ids (tokens.ts), as OpenAI's API takes it. */
+const embeddingTokens = z
+  .array(z.number().int().min(0).max(MAX_TOKEN_ID, `A cl100k_base token id, 0 to ${MAX_TOKEN_ID}`))
+  .min(1)
+  .max(MAX_INPUT_TOKENS);
 export const embeddingsBody = z.looseObject({
   model: modelName,
-  input: z.union([z.string().min(1).max(100_000), z.array(z.string().min(1).max(100_000)).min(1).max(256)]),
+  input: z
+    .union([embeddingText, z.array(embeddingText).min(1).max(256), embeddingTokens, z.array(embeddingTokens).min(1).max(256)])
+    .describe('A text, up to 256 texts, or the same as arrays of cl100k_base token ids'),
   encoding_format: z.enum(['float', 'base64']).nullish(),
   dimensions: z.number().int().min(1).max(4_096).nullish(),
   user: z.string().max(256).nullish(),

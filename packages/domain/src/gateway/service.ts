@@ -24,6 +24,7 @@ import {
 } from './openai.ts';
 import { costOf, creditsFor, estimateCredits, estimateTextTokens, estimateTokens } from './pricing.ts';
 import { resolveRoute } from './routing.ts';
+import { textsOf } from './tokens.ts';
 import {
   ProviderError,
   type Candidate,
@@ -356,7 +357,7 @@ export async function chat(call: GatewayCall, body: ChatCompletionBody): Promise
 }
 
 export async function embeddings(call: GatewayCall, body: EmbeddingsBody): Promise<GatewayReply> {
-  const input = Array.isArray(body.input) ? body.input : [body.input];
+  const input = await textsOf(body.input);
   const estimatedTokens = input.reduce((sum, text) => sum + estimateTextTokens(text), 0);
   const admitted = await admitCall(call, body.model, 'TEXT', 'embeddings', 'chat', (c) =>
     creditsFor(costOf(c.pricing, { inputTokens: estimatedTokens }).totalCostMicros),
