@@ -124,4 +124,13 @@ describe('the local model', () => {
     await expect(adapter.image!(target, { prompt: 'x', n: 1, size: 'huge' })).rejects.toMatchObject({ kind: 'invalid' });
     await expect(adapter.image!(target, { prompt: 'x', n: 11 })).rejects.toMatchObject({ kind: 'invalid' });
   });
+
+  it('draws every size OpenAI names, the tall and wide ones too, and nothing past their longest side', async () => {
+    for (const size of ['1024x1792', '1792x1024'] as const) {
+      const [width, height] = size.split('x').map(Number);
+      const { images } = await adapter.image!(target, { prompt: 'a lighthouse', n: 1, size });
+      expect(pngSize(images[0]!), size).toMatchObject({ width, height });
+    }
+    await expect(adapter.image!(target, { prompt: 'x', n: 1, size: '1793x16' })).rejects.toMatchObject({ kind: 'invalid' });
+  });
 });

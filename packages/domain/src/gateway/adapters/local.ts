@@ -28,7 +28,8 @@ const DEFAULT_DELAY_MS = 2;
 const DEFAULT_DIMENSIONS = 1024;
 const MAX_DIMENSIONS = 8192;
 const DEFAULT_IMAGE_SIDE = 256;
-const MAX_IMAGE_SIDE = 1024;
+/** The longest side OpenAI’s sizes name (1024x1792, 1792x1024). */
+const MAX_IMAGE_SIDE = 1792;
 const MAX_IMAGES = 10;
 const EXCERPT_CHARS = 120;
 
