@@ -295,7 +295,9 @@ describe('the Stripe webhook', () => {
       { type: 'adjustment', amount: -1666, description: expect.stringContaining('refunded') },
     ]);
     expect(await waitForNotification(refunder, 'payment-refunded')).toMatchObject({
-      message: expect.stringMatching(/15\.00 USD of the payment of 45\.00 USD .* 1666 credits were taken back/),
+      message: expect.stringMatching(
+        /15\.00 USD of the payment of 45\.00 USD .* is now refunded\. This refund took back 1666 credits/,
+      ),
     });
 
     const stranger = event('charge.refunded', {
@@ -304,7 +306,17 @@ describe('the Stripe webhook', () => {
       amount: 100,
       amount_refunded: 100,
     });
-    expect((await webhook(stranger, signStripePayload(stranger, secret()))).body).toMatchObject({
+    // A payment not recorded (yet): a 409, for Stripe to deliver the refund again once its payment is in.
+    const early = await webhook(stranger, signStripePayload(stranger, secret()));
+    expect(early.status).toBe(409);
+    expect(early.body.detail).toContain('not recorded as paid yet');
+    // Three days on, Stripe has stopped retrying: acknowledged, with why.
+    const late = JSON.stringify({
+      ...JSON.parse(stranger),
+      id: `${JSON.parse(stranger).id}_late`,
+      created: Math.floor(Date.now() / 1000) - 260_000,
+    });
+    expect((await webhook(late, signStripePayload(late, secret()))).body).toMatchObject({
       outcome: 'unknown-payment',
       ignored: expect.stringContaining('not one recorded here'),
     });

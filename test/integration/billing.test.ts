@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { billingDb, ledgerDb, type Subscription } from '@platform/domain/billing/entities';
 import { runSubscriptionJob } from '@platform/domain/billing/jobs';
-import { debit, getBalance, periodGrantKey } from '@platform/domain/billing/ledger';
+import { debit, getBalance, periodGrantKey, release, reserve } from '@platform/domain/billing/ledger';
 import { startingPlanWrites } from '@platform/domain/billing/onboarding';
 import { paymentDb } from '@platform/domain/billing/payment-entities';
 import { planCatalogue } from '@platform/domain/billing/plans';
@@ -285,7 +285,52 @@ describe('Stripe webhooks (DynamoDB Local)', () => {
     expect(takenBack.every((r) => r.type === 'adjustment')).toBe(true);
   });
 
-  it('record a plan payment’s refund without touching credits or the plan; acknowledge a refund of no payment of ours', async () => {
+  it('hold a refund back (409, for Stripe to deliver again) until its payment is recorded as paid, then apply it', async () => {
+    const orgId = await newOrg();
+    const intent = `pi_early_refund_${orgId}`;
+    const metadata = { orgId, kind: 'credit-pack', packId: 'credits-1000' };
+    const refund = stripeEvent('charge.refunded', {
+      id: `ch_${orgId}`,
+      payment_intent: intent,
+      amount: 1000,
+      amount_refunded: 1000,
+    });
+    // Before the payment's events (ours was down, Stripe retries them), and while it is recorded as failed (a card retried).
+    await expect(deliver(refund)).rejects.toThrow(/not recorded as paid yet/);
+    await deliver(stripeEvent('payment_intent.payment_failed', { id: intent, amount: 1000, currency: 'usd', metadata }));
+    await expect(deliver(refund)).rejects.toThrow(/not recorded as paid yet/);
+    await deliver(stripeEvent('payment_intent.succeeded', { id: intent, amount: 1000, currency: 'usd', metadata }));
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 1_100 });
+    // Stripe's next delivery of the same event applies it.
+    expect((await deliver(refund)).outcome).toBe('applied');
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 100 });
+    expect((await paymentDb.payment.get({ paymentIntentId: intent }).go()).data).toMatchObject({ creditsReclaimed: 1000 });
+  });
+
+  it('hold a refund back while the credits it takes are held by calls in flight; past Stripe’s retries, take what is there', async () => {
+    for (const late of [false, true]) {
+      const orgId = await newOrg();
+      const intent = `pi_held_refund_${orgId}`;
+      const metadata = { orgId, kind: 'credit-pack', packId: 'credits-1000' };
+      await deliver(stripeEvent('payment_intent.succeeded', { id: intent, amount: 1000, currency: 'usd', metadata }));
+      await reserve(orgId, `hold-${orgId}`, 1_050);
+      const object = { id: `ch_${orgId}`, payment_intent: intent, amount: 1000, amount_refunded: 1000 };
+      const refund = stripeEvent('charge.refunded', object, late ? secs(ago(3.1)) : undefined);
+      if (late) {
+        // Three days on, Stripe has stopped retrying: the 50 credits available go, the rest stays with the calls.
+        expect((await deliver(refund)).outcome).toBe('applied');
+        expect(await expectConsistent(orgId)).toMatchObject({ available: 0, reserved: 1_050 });
+        continue;
+      }
+      await expect(deliver(refund)).rejects.toThrow(/950 of the 1000 credits this refund takes back are held by calls in flight/);
+      expect(await expectConsistent(orgId)).toMatchObject({ available: 50, reserved: 1_050 });
+      await release(orgId, `hold-${orgId}`);
+      expect((await deliver(refund)).outcome).toBe('applied');
+      expect(await expectConsistent(orgId)).toMatchObject({ available: 100, reserved: 0 });
+    }
+  });
+
+  it('record a plan payment’s refund without touching credits or the plan; acknowledge a refund of no payment of ours, in time', async () => {
     const orgId = await newOrg();
     const sub = await getSubscription(orgId);
     const intent = `pi_plan_refund_${orgId}`;
@@ -302,8 +347,10 @@ describe('Stripe webhooks (DynamoDB Local)', () => {
       creditsReclaimed: 0,
     });
 
+    // Not ours (another environment on the same Stripe account): acknowledged once Stripe's three days of retries are over.
     const elsewhere = { id: 'ch_other', payment_intent: `pi_not_ours_${orgId}`, amount: 500, amount_refunded: 500 };
-    expect((await deliver(stripeEvent('charge.refunded', elsewhere))).outcome).toBe('unknown-payment');
+    await expect(deliver(stripeEvent('charge.refunded', elsewhere))).rejects.toThrow(/not recorded as paid yet/);
+    expect((await deliver(stripeEvent('charge.refunded', elsewhere, secs(ago(3.1))))).outcome).toBe('unknown-payment');
     const noIntent = { id: 'ch_direct', payment_intent: null, amount: 500, amount_refunded: 500 };
     expect((await deliver(stripeEvent('charge.refunded', noIntent))).outcome).toBe('ignored');
     await expect(

@@ -83,7 +83,8 @@ function bodyFields(route: RouteDefinition): string[] {
 function foreignStripeEvents() {
   const at = Date.now();
   const huge = 'x'.repeat(3000);
-  const objects: Array<[string, object]> = [
+  // A refund of a payment not recorded is answered 409 while Stripe retries (three days), so it comes older.
+  const objects: Array<[string, object, number?]> = [
     [
       'payment_intent.succeeded',
       { id: `pi_bad_${at}`, amount: 1, currency: 'usd', metadata: { orgId: huge, kind: 'credit-pack', packId: 'credits-1000' } },
@@ -101,12 +102,16 @@ function foreignStripeEvents() {
         subscription_details: { metadata: { orgId: huge, planId: 'pro' } },
       },
     ],
-    ['charge.refunded', { id: 'ch_bad', payment_intent: `pi_${'x'.repeat(252)}`, amount: 1, amount_refunded: 1 }],
+    [
+      'charge.refunded',
+      { id: 'ch_bad', payment_intent: `pi_${'x'.repeat(252)}`, amount: 1, amount_refunded: 1 },
+      at - 4 * 86_400_000,
+    ],
     ['customer.subscription.updated', { id: 'sub_bad', status: 'active', metadata: { orgId: 'org_../../etc' } }],
     ['customer.subscription.deleted', { id: 'sub_bad', status: 'canceled', metadata: { orgId: '𝔘'.repeat(600) } }],
   ];
-  return objects.map(([type, object], i) =>
-    JSON.stringify({ id: `evt_bad_input_${at}_${i}`, type, created: Math.floor(at / 1000), data: { object } }),
+  return objects.map(([type, object, created = at], i) =>
+    JSON.stringify({ id: `evt_bad_input_${at}_${i}`, type, created: Math.floor(created / 1000), data: { object } }),
   );
 }
 

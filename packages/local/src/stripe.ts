@@ -208,7 +208,8 @@ export async function startLocalStripe(options: LocalStripeOptions): Promise<Loc
       const charge = charges.get(intent);
       if (!charge)
         return send(res, 404, { error: { type: 'invalid_request_error', message: `No such payment_intent: '${intent}'` } });
-      const amount = params.has('amount') ? Number(params.get('amount')) : charge.amount - charge.refunded;
+      const given = params.get('amount');
+      const amount = given === null ? charge.amount - charge.refunded : /^\d{1,12}$/.test(given) ? Number(given) : NaN;
       if (!Number.isInteger(amount) || amount < 1 || amount > charge.amount - charge.refunded)
         return send(res, 400, {
           error: { type: 'invalid_request_error', message: `Refund amount must be 1 to ${charge.amount - charge.refunded}` },

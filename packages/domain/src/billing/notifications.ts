@@ -76,8 +76,8 @@ async function onRefund(before: Payment | undefined, after: Payment) {
     type: 'payment-refunded',
     title: 'Payment refunded',
     message:
-      `${money({ amountMinor: refundedMinor, currency: after.currency })} of the payment of ${money(after)} for ${paymentFor(after)} was refunded.` +
-      (taken > 0 ? ` ${taken} credits were taken back with it.` : ''),
+      `${money({ amountMinor: refundedMinor, currency: after.currency })} of the payment of ${money(after)} for ${paymentFor(after)} is now refunded.` +
+      (taken > 0 ? ` This refund took back ${taken} credits.` : ''),
     metadata: { paymentIntentId: after.paymentIntentId, refundedMinor, currency: after.currency, creditsTaken: taken },
     dedupeKey: `payment:${after.paymentIntentId}:refunded:${refundedMinor}`,
   });

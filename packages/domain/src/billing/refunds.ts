@@ -15,7 +15,13 @@ import { paymentDb, type Payment, type ProviderEvent } from './payment-entities.
  * the credits), as far as the organization's available credits cover them: credits never go
  * below zero, so what was spent already stays spent. The payment shows what was taken back so
  * far (`creditsReclaimed`); a later refund of the same payment takes back what is still due,
- * including what an earlier one could not. A plan's payment refunded changes no credits and no
+ * including what an earlier one could not.
+ *
+ * A refund that cannot apply yet is answered 409, writing nothing, so that Stripe delivers it
+ * again (it retries for three days): one of a payment not recorded as paid yet (its own events
+ * come later when ours were down), and one whose credits are held by calls in flight (they may
+ * come back). Past Stripe's retries, it is acknowledged as it stands: `unknown-payment`, `ignored`,
+ * or the credits available taken. A plan's payment refunded changes no credits and no
  * subscription: Stripe's subscription events say whether the subscription goes on.
  *
  * Reads twice (the event and payment, then the account and the purchase's ledger row) and writes
@@ -29,6 +35,13 @@ export interface RefundInput {
 }
 
 export type RefundOutcome = Extract<BillingOutcome, 'applied' | 'duplicate-event' | 'stale' | 'unknown-payment' | 'ignored'>;
+
+/**
+ * How long Stripe delivers an event again after an error answer (three days): an event that cannot
+ * apply yet is answered 409 for as long, and acknowledged as it stands after.
+ */
+const PROVIDER_RETRY_SECONDS = 3 * 86_400;
+const providerRetries = (event: EventInput) => clock.now().getTime() / 1000 - event.created < PROVIDER_RETRY_SECONDS;
 
 /** A race costs a re-read: refunds of one payment come one by one, so a few attempts settle it. */
 const ATTEMPTS = 4;
@@ -50,6 +63,12 @@ export async function recordRefund(
     ]);
     if (seen) return { outcome: 'duplicate-event' };
     const orgId = payment?.orgId;
+    const canWait = providerRetries(event);
+    // The payment's own events may come later (ours was down, Stripe retries them): refunded now, it would be paid after.
+    if ((!payment || payment.status !== 'succeeded') && canWait)
+      throw new ConflictError(
+        `The payment ${input.paymentIntentId} is not recorded as paid yet: this refund applies once it is (deliver it again)`,
+      );
     const outcome: RefundOutcome | undefined = !payment
       ? 'unknown-payment'
       : payment.status !== 'succeeded'
@@ -61,7 +80,7 @@ export async function recordRefund(
       const failed = await commit([eventWrite(event, orgId, outcome)]);
       return { outcome: failed ? 'duplicate-event' : outcome, orgId };
     }
-    const { writes, next } = await refundWrites(payment!, input.refundedMinor);
+    const { writes, next } = await refundWrites(payment!, input.refundedMinor, canWait);
     const failed = await commit([
       ...writes.map((write) => ({ role: 'other' as const, write })),
       eventWrite(event, orgId, 'applied'),
@@ -72,8 +91,16 @@ export async function recordRefund(
   }
 }
 
-/** The payment's new refunded total, with the credits it takes back (as far as `available` covers them). */
-async function refundWrites(payment: Payment, reportedMinor: number): Promise<{ writes: WriteItem[]; next: Payment }> {
+/**
+ * The payment's new refunded total, with the credits it takes back (as far as `available` covers
+ * them). Credits held by calls in flight may come back to `available` when the calls end: while the
+ * provider still retries, a refund they would cover waits for them (409, nothing written).
+ */
+async function refundWrites(
+  payment: Payment,
+  reportedMinor: number,
+  canWait: boolean,
+): Promise<{ writes: WriteItem[]; next: Payment }> {
   const refundedMinor = Math.min(reportedMinor, payment.amountMinor);
   const reclaimed = payment.creditsReclaimed ?? 0;
   let take = 0;
@@ -88,6 +115,10 @@ async function refundWrites(payment: Payment, reportedMinor: number): Promise<{ 
     // No purchase row: the payment granted nothing (a pack not sold here), so there is nothing to take back.
     const due = purchase ? creditsDue(purchase.amount, payment, refundedMinor) - reclaimed : 0;
     take = Math.max(0, Math.min(due, account?.available ?? 0));
+    if (take < due && (account?.reserved ?? 0) > 0 && canWait)
+      throw new ConflictError(
+        `${due - take} of the ${due} credits this refund takes back are held by calls in flight: deliver it again once they end`,
+      );
   }
   const now = clock.nowIso();
   const next: Payment = { ...payment, refundedMinor, creditsReclaimed: reclaimed + take, refundedAt: now, updatedAt: now };
