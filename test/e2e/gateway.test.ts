@@ -329,7 +329,19 @@ describe.concurrent('embeddings, images and models', () => {
     );
     const one = await embed(LIGHTHOUSE_TOKENS);
     expect(one.body.data.map((d: { embedding: number[] }) => d.embedding)).toEqual([texts.body.data[0].embedding]);
-    for (const input of [[100_256], [[1820], []], [1.5], Array.from({ length: 8_193 }, () => 1820)]) {
+    const cases = [
+      [100_256],
+      [[1820], []],
+      [1.5],
+      ['text', 1820],
+      Array.from({ length: 8_193 }, () => 1820),
+      // Past 300,000 tokens in all; and a batch of 1.5 million bad ids (4.7 MB), refused at the first.
+      Array.from({ length: 37 }, () => Array.from({ length: 8_192 }, () => 1820)),
+      Array.from({ length: 192 }, () => Array.from({ length: 8_192 }, () => -1)),
+      // 800 tokens of 128 spaces: more text than an input may hold.
+      [[64], Array.from({ length: 800 }, () => 58_040)],
+    ];
+    for (const input of cases) {
       const res = await embed(input);
       expect(res.status, JSON.stringify(input).slice(0, 40)).toBe(400);
       expect(res.body.error).toMatchObject({ type: 'invalid_request_error', param: expect.stringMatching(/^input/) });

@@ -28,7 +28,7 @@ const FAILURES: Record<ErrorStatus, string> = {
   409: 'Conflict with the current state',
   410: 'No longer available',
   412: 'The resource changed since it was read',
-  413: 'The body is larger than the route takes (256 KiB unless the route says more; never more than 6 MiB)',
+  413: 'The body is larger than the route takes (256 KiB unless the route says more)',
   415: 'The body is not JSON, or declares a charset other than UTF-8',
   422: 'The request cannot be carried out',
   429: 'Too many requests',
@@ -60,8 +60,9 @@ export function failureStatuses(route: RouteDefinition): ErrorStatus[] {
 }
 
 function failure(route: RouteDefinition, status: ErrorStatus) {
-  // A body past 6 MiB is refused before any function runs, as problem+json on every surface;
-  // past the route's own limit, by its function, in the gateway's shape there.
+  // Past the route's own limit, its function refuses the body (in the gateway's shape there); past
+  // what a Lambda request holds (6 MB with the rest of the request), the platform does before any
+  // function runs: the local server as problem+json, on AWS Lambda's own error.
   const gateway = route.surface === 'gateway';
   const content = !gateway ? problemContent : status === 413 ? { ...openAiErrorContent, ...problemContent } : openAiErrorContent;
   const description =

@@ -2,7 +2,7 @@ import * as z from 'zod';
 import { tag } from '../hub/schemas/common.ts';
 import { ValidationError } from '../shared/errors.ts';
 import { countableUsage } from './pricing.ts';
-import { MAX_INPUT_TOKENS, MAX_TOKEN_ID } from './tokens.ts';
+import { MAX_INPUT_TOKENS, MAX_REQUEST_TOKENS, MAX_TOKEN_ID } from './tokens.ts';
 import type { ChatChunk, ChatMessage, ChatRequest, ChatResult, FinishReason, TokenUsage } from './types.ts';
 
 /**
@@ -183,17 +183,46 @@ export function chatChunks(id: string, model: string, created: number) {
   };
 }
 
-const embeddingText = z.string().min(1).max(100_000);
-/** A text as cl100k_base token ids (tokens.ts), as OpenAI's API takes it. */
-const embeddingTokens = z
-  .array(z.number().int().min(0).max(MAX_TOKEN_ID, `A cl100k_base token id, 0 to ${MAX_TOKEN_ID}`))
-  .min(1)
-  .max(MAX_INPUT_TOKENS);
+const MAX_EMBEDDING_INPUTS = 256;
+const MAX_EMBEDDING_TEXT = 100_000;
+const isTokenId = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_TOKEN_ID;
+
+/**
+ * The shapes `input` takes, checked in one pass that stops at the first fault: a union of zod
+ * arrays checks every element of every option and reports each (a batch of a million bad ids made
+ * a million issues, hundreds of megabytes).
+ */
+function checkEmbeddingInput(input: string | unknown[], ctx: z.RefinementCtx) {
+  if (typeof input === 'string') return;
+  const fail = (message: string, path: number[] = []) => ctx.addIssue({ code: 'custom', message, path });
+  if (input.every((v) => typeof v === 'string')) {
+    if (input.length > MAX_EMBEDDING_INPUTS) return fail(`At most ${MAX_EMBEDDING_INPUTS} texts`);
+    const bad = input.findIndex((text) => !text.length || text.length > MAX_EMBEDDING_TEXT);
+    if (bad >= 0) fail(`A text is 1 to ${MAX_EMBEDDING_TEXT} characters`, [bad]);
+    return;
+  }
+  const several = input.every(Array.isArray);
+  const arrays = several ? (input as unknown[][]) : [input];
+  if (arrays.length > MAX_EMBEDDING_INPUTS) return fail(`At most ${MAX_EMBEDDING_INPUTS} token arrays`);
+  let total = 0;
+  for (const [i, ids] of arrays.entries()) {
+    const path = several ? [i] : [];
+    if (!ids.length || ids.length > MAX_INPUT_TOKENS) return fail(`A token array holds 1 to ${MAX_INPUT_TOKENS} ids`, path);
+    if (!ids.every(isTokenId))
+      return fail(`Send texts, or token ids: integers from 0 to ${MAX_TOKEN_ID} (cl100k_base), not both`, path);
+    total += ids.length;
+  }
+  if (total > MAX_REQUEST_TOKENS) fail(`At most ${MAX_REQUEST_TOKENS} tokens in all`);
+}
+
 export const embeddingsBody = z.looseObject({
   model: modelName,
   input: z
-    .union([embeddingText, z.array(embeddingText).min(1).max(256), embeddingTokens, z.array(embeddingTokens).min(1).max(256)])
-    .describe('A text, up to 256 texts, or the same as arrays of cl100k_base token ids'),
+    .union([z.string().min(1).max(MAX_EMBEDDING_TEXT), z.array(z.unknown()).min(1).max(MAX_INPUT_TOKENS)])
+    .superRefine(checkEmbeddingInput)
+    .describe(
+      `A text, up to ${MAX_EMBEDDING_INPUTS} texts, or the same as arrays of cl100k_base token ids (up to ${MAX_INPUT_TOKENS} an array, ${MAX_REQUEST_TOKENS} in all)`,
+    ),
   encoding_format: z.enum(['float', 'base64']).nullish(),
   dimensions: z.number().int().min(1).max(4_096).nullish(),
   user: z.string().max(256).nullish(),

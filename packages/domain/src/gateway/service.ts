@@ -24,7 +24,7 @@ import {
 } from './openai.ts';
 import { costOf, creditsFor, estimateCredits, estimateTextTokens, estimateTokens } from './pricing.ts';
 import { resolveRoute } from './routing.ts';
-import { textsOf } from './tokens.ts';
+import { embeddingInput } from './tokens.ts';
 import {
   ProviderError,
   type Candidate,
@@ -357,8 +357,9 @@ export async function chat(call: GatewayCall, body: ChatCompletionBody): Promise
 }
 
 export async function embeddings(call: GatewayCall, body: EmbeddingsBody): Promise<GatewayReply> {
-  const input = await textsOf(body.input);
-  const estimatedTokens = input.reduce((sum, text) => sum + estimateTextTokens(text), 0);
+  const { texts: input, tokens } = await embeddingInput(body.input);
+  // Token arrays are counted; texts estimated.
+  const estimatedTokens = tokens ?? input.reduce((sum, text) => sum + estimateTextTokens(text), 0);
   const admitted = await admitCall(call, body.model, 'TEXT', 'embeddings', 'chat', (c) =>
     creditsFor(costOf(c.pricing, { inputTokens: estimatedTokens }).totalCostMicros),
   );

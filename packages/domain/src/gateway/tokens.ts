@@ -14,8 +14,15 @@ import { ValidationError } from '../shared/errors.ts';
 export const MAX_TOKEN_ID = 100_255;
 /** The most tokens one input holds, as for OpenAI's embedding models. */
 export const MAX_INPUT_TOKENS = 8_192;
+/** The most tokens one request holds, as OpenAI's embeddings take. */
+export const MAX_REQUEST_TOKENS = 300_000;
+/** The most text one input decodes to (a text input's limit), and all of them together (a body's). */
+const MAX_INPUT_CHARS = 100_000;
+const MAX_REQUEST_BYTES = 5 * 1024 * 1024;
 
 let table: Promise<string[]> | undefined;
+/** Each token's bytes, decoded once from `table`. */
+const decoded: Buffer[] = [];
 
 /**
  * cl100k_base's tokens by id, each the base64 of its bytes, from js-tiktoken's ranks: lines of
@@ -36,22 +43,41 @@ function cl100k(): Promise<string[]> {
   return table;
 }
 
-/** The texts an embeddings input names: its strings as they are, or its token arrays decoded. */
-export async function textsOf(input: string | string[] | number[] | number[][]): Promise<string[]> {
-  if (typeof input === 'string') return [input];
-  if (!input.length || typeof input[0] === 'string') return input as string[];
-  const arrays = typeof input[0] === 'number' ? [input as number[]] : (input as number[][]);
+/**
+ * The texts an embeddings input names, and how many tokens they are when the caller counted them
+ * (token arrays): its strings as they are, or its token arrays decoded. A byte sequence a token
+ * array cuts short (a client's window ending inside a character) decodes to U+FFFD, as tiktoken does.
+ * Decoding stops at the first input past a text's limit, or once all of them pass a body's.
+ */
+export async function embeddingInput(input: string | unknown[]): Promise<{ texts: string[]; tokens?: number }> {
+  if (typeof input === 'string') return { texts: [input] };
+  if (!input.length || typeof input[0] === 'string') return { texts: input as string[] };
+  const arrays = Array.isArray(input[0]) ? (input as number[][]) : [input as number[]];
   const byId = await cl100k();
-  return arrays.map((tokens, index) =>
-    Buffer.concat(
-      tokens.map((id) => {
-        const token = byId[id];
-        if (token === undefined)
-          throw new ValidationError(`${id} is not a token of cl100k_base`, [
-            { path: `body.input.${index}`, message: 'Not a token id' },
-          ]);
-        return Buffer.from(token, 'base64');
-      }),
-    ).toString('utf8'),
-  );
+  let bytes = 0;
+  const texts = arrays.map((ids, index) => {
+    const parts = ids.map((id) => {
+      const token = tokenBytes(byId, id);
+      if (!token) throw refused(index, `${id} is not a token of cl100k_base`, 'Not a token id');
+      return token;
+    });
+    const size = parts.reduce((sum, part) => sum + part.length, 0);
+    if ((bytes += size) > MAX_REQUEST_BYTES)
+      throw refused(index, `The token arrays decode to more than ${MAX_REQUEST_BYTES} bytes of text`, 'Too much text');
+    const text = Buffer.concat(parts, size).toString('utf8');
+    if (text.length > MAX_INPUT_CHARS)
+      throw refused(index, `A token array decodes to more than ${MAX_INPUT_CHARS} characters`, 'Too much text');
+    return text;
+  });
+  return { texts, tokens: arrays.reduce((sum, ids) => sum + ids.length, 0) };
 }
+
+function tokenBytes(byId: string[], id: number): Buffer | undefined {
+  const cached = decoded[id];
+  if (cached) return cached;
+  const base64 = byId[id];
+  return base64 === undefined ? undefined : (decoded[id] = Buffer.from(base64, 'base64'));
+}
+
+const refused = (index: number, detail: string, message: string) =>
+  new ValidationError(detail, [{ path: `body.input.${index}`, message }]);

@@ -49,7 +49,8 @@ function check(schema: z.ZodType | undefined, value: unknown, where: string, err
     return undefined;
   }
   if (result.success) return result.data;
-  for (const issue of result.error.issues)
+  // A client sees the first 50: more would only cost memory.
+  for (const issue of result.error.issues.slice(0, Math.max(0, 50 - errors.length)))
     errors.push({ path: [where, ...issue.path.map(String)].join('.'), message: issue.message });
   return undefined;
 }
