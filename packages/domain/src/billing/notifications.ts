@@ -18,7 +18,17 @@ export const BILLING_STREAM_ENTITIES = ['creditaccount', 'subscription', 'paymen
 /** The stream filter, as Lambda's event source mapping takes it (and the local stream applies it). */
 export const BILLING_STREAM_FILTER = entityFilter('NewImage', BILLING_STREAM_ENTITIES);
 
-const money = (p: Pick<Payment, 'amountMinor' | 'currency'>) => `${(p.amountMinor / 100).toFixed(2)} ${p.currency.toUpperCase()}`;
+/** An amount in minor units, as its currency counts them (ISO 4217: cents of USD, whole yen, fils of KWD). */
+export function money(p: Pick<Payment, 'amountMinor' | 'currency'>): string {
+  const currency = p.currency.toUpperCase();
+  let digits = 2;
+  try {
+    digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  } catch {
+    // Not a currency code Intl knows: cents, as most currencies have.
+  }
+  return `${(p.amountMinor / 10 ** digits).toFixed(digits)} ${currency}`;
+}
 
 async function onAccount(before: CreditAccount | undefined, after: CreditAccount) {
   const threshold = after.lowBalanceThreshold ?? 0;
