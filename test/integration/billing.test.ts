@@ -836,6 +836,31 @@ describe('a deleted organization’s billing (DynamoDB Local)', () => {
     expect(await getSubscription(orgId)).toMatchObject({ planId: 'free', status: 'Active' });
   });
 
+  it('end a subscription paid by hand, or a trial, with the organization: Cancelled on Free, nothing left due', async () => {
+    for (const paidBy of ['trial', 'PayPal'] as const) {
+      const orgId = await newOrg();
+      const owner = await ownerOf(orgId);
+      if (paidBy === 'trial') expect(await changePlan(accessTo(orgId), 'pro')).toMatchObject({ status: 'Trial' });
+      else await setSubscription(orgId, { planId: 'pro', paymentProvider: 'PayPal', paidThrough: ago(-25) });
+      const org = (await db.organization.get({ orgId }).go({ consistent: true })).data!;
+      const access = {
+        ...accessTo(orgId),
+        org,
+        caller: { kind: 'user', userId: owner, groups: [], isPlatformAdmin: false },
+        permissions: new Set(['org:delete']),
+        actorId: owner,
+      } as OrgAccess;
+      await deleteOrganization(access);
+      expect(await getSubscription(orgId), paidBy).toMatchObject({ status: 'Cancelled', planId: 'free' });
+      expect((await db.organization.get({ orgId }).go({ consistent: true })).data, paidBy).toMatchObject({
+        planId: 'free',
+        deletedAt: expect.any(String),
+      });
+      const { data: due } = await billingDb.due.query.byOrg({ orgId }).go();
+      expect(due, paidBy).toEqual([]);
+    }
+  });
+
   it('a deletion refused after Stripe cancelled (the organization changed meanwhile): 409 saying so, and ours ends as Stripe’s did', async () => {
     const orgId = await newOrg();
     const owner = await ownerOf(orgId);
@@ -926,7 +951,7 @@ describe('a deleted organization’s billing (DynamoDB Local)', () => {
 });
 
 describe('late news and late changes (DynamoDB Local)', () => {
-  it('refuses to take back a cancellation or a scheduled downgrade once its period has ended, before the schedule ran', async () => {
+  it('refuses to take back or change a cancellation or a scheduled downgrade once its period has ended, before the schedule ran', async () => {
     const downgrading = await newOrg(ago(35)); // its period ended about five days ago
     await setSubscription(downgrading, {
       planId: 'team',
@@ -935,18 +960,27 @@ describe('late news and late changes (DynamoDB Local)', () => {
       paidThrough: ago(-400),
     });
     await expect(resume(accessTo(downgrading))).rejects.toMatchObject({ status: 409 });
+    // Nor by another change: a cancellation instead of the downgrade, or another plan.
+    await expect(cancel(accessTo(downgrading))).rejects.toMatchObject({ status: 409 });
+    await expect(changePlan(accessTo(downgrading), 'team')).rejects.toMatchObject({ status: 409 });
     const cancelling = await newOrg(ago(35));
-    await setSubscription(cancelling, { planId: 'pro', paymentProvider: 'PayPal', cancelAtPeriodEnd: true, paidThrough: ago(5) });
+    await setSubscription(cancelling, {
+      planId: 'team',
+      paymentProvider: 'PayPal',
+      cancelAtPeriodEnd: true,
+      paidThrough: ago(5),
+    });
     await expect(resume(accessTo(cancelling))).rejects.toMatchObject({ status: 409 });
+    // Nor by a cheaper plan: scheduling it would take the cancellation back and renew Pro into a period nobody paid.
+    await expect(changePlan(accessTo(cancelling), 'pro')).rejects.toMatchObject({ status: 409 });
 
     for (const job of ['cancellation', 'renewal'] as const) expect((await runSubscriptionJob(job)).failed).toEqual([]);
     // The downgrade applied with the renewal; the cancellation ended on Free, with no grant of Pro for a period nobody paid.
     expect(await getSubscription(downgrading)).toMatchObject({ planId: 'pro' });
     const ended = await getSubscription(cancelling);
     expect(ended).toMatchObject({ status: 'Cancelled', planId: 'free' });
-    expect((await ledger(cancelling)).map((r) => r.key)).not.toContain(
-      periodGrantKey(cancelling, 'pro', ended.currentPeriodStart),
-    );
+    const keys = (await ledger(cancelling)).map((r) => r.key);
+    for (const plan of ['pro', 'team']) expect(keys).not.toContain(periodGrantKey(cancelling, plan, ended.currentPeriodStart));
     await expectConsistent(cancelling);
   });
 

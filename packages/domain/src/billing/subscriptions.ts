@@ -2,7 +2,7 @@ import { clock } from '../shared/clock.ts';
 import { ConflictError, PaymentMethodRequiredError, UnprocessableError } from '../shared/errors.ts';
 import type { OrgAccess } from '../identity/access.ts';
 import type { Plan, Subscription } from './entities.ts';
-import { effectivePlanId } from './lifecycle.ts';
+import { canTake, effectivePlanId } from './lifecycle.ts';
 import { FREE_PLAN_ID, isUpgrade, planCatalogue, planIn } from './plans.ts';
 import { paymentGateway, type SubscriptionTerms } from './stripe/client.ts';
 import type { WriteItem } from '../shared/transactions.ts';
@@ -47,7 +47,9 @@ export async function changePlan(access: OrgAccess, planId: string): Promise<Sub
   const target = planIn(plans, planId);
   if (target.isPublic === false && !(access.caller.kind === 'user' && access.caller.isPlatformAdmin))
     throw new UnprocessableError(`The ${target.name} plan is sold by contract; a platform admin records it`);
-  if (target.planId === FREE_PLAN_ID) return sub.planId === FREE_PLAN_ID ? sub : cancelSubscription(sub, plans);
+  if (target.planId === FREE_PLAN_ID && sub.planId === FREE_PLAN_ID) return sub;
+  refuseOnceTakenEffect(sub);
+  if (target.planId === FREE_PLAN_ID) return cancelSubscription(sub, plans);
   const inUse = planIn(plans, effectivePlanId(sub));
   if (target.planId === sub.planId && effectivePlanId(sub) === sub.planId) return resumeSubscription(sub, plans);
 
@@ -78,18 +80,25 @@ export async function resume(access: OrgAccess): Promise<Subscription> {
 
 async function cancelSubscription(sub: Subscription, plans?: Map<string, Plan>): Promise<Subscription> {
   if (sub.planId === FREE_PLAN_ID) throw new UnprocessableError('The Free plan has nothing to cancel');
+  refuseOnceTakenEffect(sub);
   return commitThroughStripe(sub, changes.requestCancel(sub), plans);
 }
 
 /**
  * Its period over, a cancellation or a scheduled downgrade has taken effect, even before the
- * schedule gets to it: taking it back then would renew the old plan into a period nobody paid.
+ * schedule gets to it: any change then (taking it back, another plan, a cancellation instead of
+ * the downgrade) would renew or carry a plan into a period nobody paid. The schedule applies it
+ * shortly; changes are taken again after.
  */
-async function resumeSubscription(sub: Subscription, plans?: Map<string, Plan>): Promise<Subscription> {
+function refuseOnceTakenEffect(sub: Subscription) {
   if ((sub.cancelAtPeriodEnd || sub.pendingPlanId) && clock.nowIso() >= sub.currentPeriodEnd)
     throw new ConflictError(
-      `The period ended at ${sub.currentPeriodEnd}: the ${sub.cancelAtPeriodEnd ? 'cancellation' : 'scheduled plan change'} has taken effect and can no longer be taken back`,
+      `The period ended at ${sub.currentPeriodEnd}: the ${sub.cancelAtPeriodEnd ? 'cancellation' : 'scheduled plan change'} has taken effect and can no longer be taken back or changed; once the schedule has applied it, change the plan again`,
     );
+}
+
+async function resumeSubscription(sub: Subscription, plans?: Map<string, Plan>): Promise<Subscription> {
+  refuseOnceTakenEffect(sub);
   return commitThroughStripe(sub, changes.resume(sub), plans);
 }
 
@@ -152,11 +161,23 @@ export interface BillingClosure {
  * gives the claim back and leaves everything as it was. The subscription then ends on Free
  * and nothing stays due (`closingWrites`), in the deletion's own transaction. Should that
  * transaction be refused (the organization changed meanwhile), the subscription's end is
- * committed alone, so that it says what Stripe does: the organization lives on, on Free.
+ * committed alone, so that it says what Stripe does: the organization lives on, on Free. A paid
+ * plan or trial billed otherwise (paid by hand) has nothing to cancel anywhere and simply ends
+ * with the organization, in the same transaction.
  */
 export async function closeBilling(access: OrgAccess): Promise<BillingClosure> {
   const sub = await preloadedSubscription(access.orgId, access.preloaded);
-  if (!billedByStripe(sub)) return { writes: closingWrites(access.orgId), cancelledAtStripe: false, abandon: async () => {} };
+  if (!billedByStripe(sub)) {
+    // Paid by hand (PayPal, Odoo) or a trial: nothing to cancel anywhere, the subscription ends with the organization.
+    const ends = sub.planId !== FREE_PLAN_ID && canTake(sub.status, 'provider.cancelled');
+    const end = ends ? changes.providerCancelled(sub, { plans: await planCatalogue(), now: clock.now() }) : undefined;
+    return {
+      writes: closingWrites(access.orgId, end && { prev: sub, next: end.next }),
+      ...(end ? { planId: effectivePlanId(end.next) } : {}),
+      cancelledAtStripe: false,
+      abandon: async () => {},
+    };
+  }
   const claimed = await claimChange(sub);
   try {
     await paymentGateway.cancelSubscription(sub.providerSubscriptionId!);
