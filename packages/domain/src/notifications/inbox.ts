@@ -1,8 +1,8 @@
 import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { clock } from '../shared/clock.ts';
 import { conditionFailed, dynamo } from '../shared/dynamo.ts';
-import { NotFoundError, ValidationError } from '../shared/errors.ts';
-import { decodeCursor } from '../shared/pages.ts';
+import { NotFoundError } from '../shared/errors.ts';
+import { pageOf } from '../shared/pages.ts';
 import { transactWrite, update } from '../shared/transactions.ts';
 import { accountGone, accountNotDeletedCheck, requireLiveAccount } from '../identity/access.ts';
 import { notificationDb, type Notification } from './entities.ts';
@@ -54,22 +54,6 @@ const byState = (userId: string, readState?: 'unread' | 'read') => {
     .where(({ ttl }, { gt }) => gt(ttl, now));
 };
 
-/** A cursor that does not decode, or that points outside the caller's partition, is bad input. */
-async function withCursor<T>(cursor: string | undefined, run: () => Promise<T>): Promise<T> {
-  // ElectroDB reads a cursor of `null` or `false` as none: the first page, for a cursor that was never ours.
-  if (cursor !== undefined && !decodeCursor(cursor))
-    throw new ValidationError('The cursor is not valid', [{ path: 'query.cursor', message: 'Invalid' }]);
-  try {
-    return await run();
-  } catch (error) {
-    const e = error as { message?: string; name?: string; cause?: { name?: string } };
-    const invalid =
-      e.name === 'ValidationException' || e.cause?.name === 'ValidationException' || /cursor/i.test(e.message ?? '');
-    if (cursor && invalid) throw new ValidationError('The cursor is not valid', [{ path: 'query.cursor', message: 'Invalid' }]);
-    throw error;
-  }
-}
-
 /**
  * How many notifications a query would return, counted by DynamoDB (Select COUNT: no item
  * leaves the table), in one request: past `cap` it stops and says `capped`. A COUNT also
@@ -98,9 +82,8 @@ export const countUnread = (userId: string) => countOf(byState(userId, 'unread')
 export async function listNotifications(userId: string, options: { cursor?: string; limit?: number; unread?: boolean } = {}) {
   const state = options.unread === undefined ? undefined : options.unread ? 'unread' : 'read';
   const [page, unread] = await Promise.all([
-    withCursor(options.cursor, () =>
-      byState(userId, state).go({ cursor: options.cursor ?? null, limit: options.limit ?? 20, order: 'desc' }),
-    ),
+    // A cursor of another user, or one this list never handed out, is a 400 (pageOf).
+    pageOf(byState(userId, state), { cursor: options.cursor, limit: options.limit ?? 20, order: 'desc' }),
     countUnread(userId),
   ]);
   return {
