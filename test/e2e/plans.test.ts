@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { db } from '@platform/domain/identity/entities';
 import { api, createTeam, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
 
 let user: SignedInUser;
@@ -82,6 +83,25 @@ describe('plans', () => {
     const lost = edits.filter((_, i) => answers[i]!.status === 409);
     expect(after.body).toMatchObject(Object.assign({}, ...won));
     for (const edit of lost) expect(after.body).not.toMatchObject(edit);
+  });
+
+  it('apply their limits at once: a new plan’s, then an edit of them (the limits kept a minute are read again)', async () => {
+    const owner = await signUpUser('plans-limits');
+    const { orgId } = await createTeam(owner);
+    const chatHourly = async () =>
+      (await api('GET', `/v1/orgs/${orgId}/limits`, { token: owner.accessToken })).body.items.find(
+        (l: { subject: string; resource: string; window: string }) =>
+          l.subject === `org#${orgId}` && l.resource === 'chat' && l.window === 'hourly',
+      )?.limit;
+    expect(await chatHourly()).toBe(30); // Free's; the server has its catalogue now
+    const planId = `limits-${Date.now().toString(36)}`;
+    const put = (body: object) => api('PUT', `/v1/admin/plans/${planId}`, { token: admin.accessToken, body });
+    expect((await put({ name: 'Limited', isPublic: false, limits: { chat: { hourly: 5 } } })).status).toBe(200);
+    // The organization on it, as a contract a platform admin records puts it (org.planId is what limits read).
+    await db.organization.patch({ orgId }).set({ planId }).go();
+    expect(await chatHourly()).toBe(5);
+    expect((await put({ limits: { chat: { hourly: 7 } } })).status).toBe(200);
+    expect(await chatHourly()).toBe(7);
   });
 
   it('refuses a trial or a price on the Free plan: every new organization starts on it Active and unpaid', async () => {

@@ -147,6 +147,10 @@ describe('usage logs', () => {
     const plusOne = (time: string) => encodeURIComponent(`${d2}T${time}+01:00`);
     expect(await get(`?from=${plusOne('11:00:00')}&to=${plusOne('12:00:00.001')}`)).toEqual(ids('e1', 'o2'));
     expect(await get(`?userId=${owner.userId}&from=${d2}&to=${d3}`)).toEqual(ids('f1', 'o2'));
+    // Finer than the millisecond keys hold: an exclusive end rounds up, so the range still holds its start.
+    expect(await get(`?from=${d2}T10:00:00Z&to=${d2}T10:00:00.0005Z`)).toEqual(ids('o2'));
+    const empty = await api('GET', usage(`?from=${d2}T10:00:00Z&to=${d2}T10:00:00.0000Z`), { token: owner.accessToken });
+    expect([empty.status, empty.body.errors?.[0]?.path]).toEqual([400, 'query.from']);
   });
 
   it('page with cursors, for users and API keys alike', async () => {

@@ -44,16 +44,19 @@ export interface LimitedOrg {
   limitOverrides?: unknown;
 }
 
-// The catalogue changes rarely: a function keeps it a minute instead of reading it per call.
+// The catalogue changes rarely: a function keeps it a minute instead of reading it per call. A
+// plan it does not hold (created since) is read again at once, at most once a second.
 const CATALOGUE_MS = 60_000;
+const MISSING_PLAN_MS = 1_000;
 let catalogue: { at: number; plans: Map<string, PlanLimits> } | undefined;
 async function planLimits(planId: string): Promise<PlanLimits> {
-  if (!catalogue || Date.now() - catalogue.at > CATALOGUE_MS)
+  const age = catalogue ? Date.now() - catalogue.at : Infinity;
+  if (age > CATALOGUE_MS || (age > MISSING_PLAN_MS && !catalogue?.plans.has(planId)))
     catalogue = {
       at: Date.now(),
       plans: new Map((await listPlans({ includePrivate: true })).map((p) => [p.planId, (p.limits ?? {}) as PlanLimits])),
     };
-  return catalogue.plans.get(planId) ?? catalogue.plans.get(FREE_PLAN_ID) ?? {};
+  return catalogue!.plans.get(planId) ?? catalogue!.plans.get(FREE_PLAN_ID) ?? {};
 }
 
 /** Forgets the cached catalogue (after an admin edits a plan, in this process). */

@@ -14,6 +14,15 @@ export const endOfDay = (day: string) => `${day}T24:00:00.000Z`;
 export const dayOf = (instant: string) => new Date(instant).toISOString().slice(0, 10);
 
 const utc = (s: string) => new Date(s).toISOString();
+/**
+ * An exclusive end, to the millisecond keys hold, rounded up: `…00.0005Z` ends after `…00.000Z`
+ * (rounded down, it would exclude the instant a range starting there includes, and end it empty).
+ */
+const utcCeil = (s: string) => {
+  const finer = /\.\d{3}(\d+)/.exec(s)?.[1];
+  const date = new Date(s);
+  return (finer && /[1-9]/.test(finer) ? new Date(date.getTime() + 1) : date).toISOString();
+};
 
 /** A UTC day, YYYY-MM-DD, in years 0001–9999 (`inSortableYears`). */
 export const usageDay = z.iso.date().refine(inSortableYears, SORTABLE_YEARS);
@@ -85,7 +94,7 @@ export const usageFilters = z.object({
     .optional()
     .describe('Inclusive: an instant, or a UTC day (from its start); years 0001–9999 in UTC'),
   to: dateOrInstant
-    .transform((v) => (v.length === 10 ? endOfDay(v) : utc(v)))
+    .transform((v) => (v.length === 10 ? endOfDay(v) : utcCeil(v)))
     .refine(inSortableYears, SORTABLE_YEARS)
     .optional()
     .describe('Exclusive instant, or a UTC day (up to its end, inclusive); years 0001–9999 in UTC'),
