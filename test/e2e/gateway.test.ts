@@ -84,7 +84,13 @@ describe.concurrent('chat completions', () => {
 
     const logs = await usageOf(owner, owner.personalOrgId, 2);
     const streamed = logs.find((l) => l.metadata?.stream)!;
-    expect(streamed).toMatchObject({ apiClientId: expect.stringMatching(/^ak_/), outputTokens: usage.usage.completion_tokens });
+    expect(streamed).toMatchObject({
+      apiClientId: expect.stringMatching(/^ak_/),
+      userId: owner.userId, // the member the key acts for: the user's usage includes it
+      outputTokens: usage.usage.completion_tokens,
+    });
+    const mine = await api('GET', `/v1/orgs/${owner.personalOrgId}/usage?userId=${owner.userId}`, { token: owner.accessToken });
+    expect(mine.body.items.map((l: { usageId: string }) => l.usageId)).toContain(streamed.usageId);
   });
 
   it('meter a stream the client abandons once, for what was delivered', async () => {

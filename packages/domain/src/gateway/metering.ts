@@ -487,7 +487,8 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
     usageLogWrite(
       {
         orgId: access.orgId,
-        ...(caller.kind === 'apiClient' ? { apiClientId: caller.clientId } : { userId: caller.userId }),
+        // A key's call is also its member's (as limits count it): `?userId=` and the user's daily series include it.
+        ...(caller.kind === 'apiClient' ? { apiClientId: caller.clientId, userId: caller.memberId } : { userId: caller.userId }),
         agentType: call.agentType,
         provider: candidate?.target.providerSlug ?? 'none',
         model: modelId,
