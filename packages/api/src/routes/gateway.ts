@@ -6,6 +6,7 @@ import {
   embeddingsResponse,
   imagesBody,
   imagesResponse,
+  MODEL_INPUT_BYTES,
   modelResponse,
   modelsResponse,
 } from '@platform/domain/gateway/openai';
@@ -26,11 +27,6 @@ const surface = 'gateway' as const;
  * or not answering in time 504.
  */
 const modelCallFailures = [402, 404, 409, 422, 502, 504] as const;
-/**
- * Chat (an image inline as a data URL: a photo is megabytes of base64) and embeddings (a batch of
- * texts) take bodies up to 5 MiB: within the 6 MB a Lambda request holds, with room for the rest of it.
- */
-const modelInputBytes = 5 * 1024 * 1024;
 
 export const createChatCompletion = defineRoute({
   id: 'createChatCompletion',
@@ -44,7 +40,7 @@ export const createChatCompletion = defineRoute({
   summary:
     'A chat completion; `stream: true` answers server-sent events with the usage in the last chunk; `x-route-tags: a,b` tags the call for routing rules',
   errors: modelCallFailures,
-  maxBodyBytes: modelInputBytes,
+  maxBodyBytes: MODEL_INPUT_BYTES,
   schemas: { body: chatCompletionBody, response: chatCompletionResponse },
 });
 export const createEmbeddings = defineRoute({
@@ -58,7 +54,7 @@ export const createEmbeddings = defineRoute({
   tag,
   summary: 'Embeddings of one text or several',
   errors: modelCallFailures,
-  maxBodyBytes: modelInputBytes,
+  maxBodyBytes: MODEL_INPUT_BYTES,
   schemas: { body: embeddingsBody, response: embeddingsResponse },
 });
 export const createImages = defineRoute({

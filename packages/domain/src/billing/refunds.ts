@@ -41,13 +41,13 @@ export type RefundOutcome = Extract<BillingOutcome, 'applied' | 'duplicate-event
  * apply yet is answered 409 for as long, and acknowledged as it stands after.
  */
 const PROVIDER_RETRY_SECONDS = 3 * 86_400;
-const providerRetries = (event: EventInput) => clock.now().getTime() / 1000 - event.created < PROVIDER_RETRY_SECONDS;
+const providerRetries = (event: EventInput) => clock.epochSeconds() - event.created < PROVIDER_RETRY_SECONDS;
 
 /** A race costs a re-read: refunds of one payment come one by one, so a few attempts settle it. */
 const ATTEMPTS = 4;
 
 /** The credits a refund of `refundedMinor` of the payment takes back in all: the purchase's share. */
-export const creditsDue = (purchased: number, payment: Pick<Payment, 'amountMinor'>, refundedMinor: number) =>
+const creditsDue = (purchased: number, payment: Pick<Payment, 'amountMinor'>, refundedMinor: number) =>
   payment.amountMinor > 0
     ? Math.floor((purchased * Math.min(refundedMinor, payment.amountMinor)) / payment.amountMinor)
     : purchased;

@@ -2,7 +2,6 @@ import * as z from 'zod';
 import { tag } from '../hub/schemas/common.ts';
 import { ValidationError } from '../shared/errors.ts';
 import { countableUsage } from './pricing.ts';
-import { MAX_INPUT_TOKENS, MAX_REQUEST_TOKENS, MAX_TOKEN_ID } from './tokens.ts';
 import type { ChatChunk, ChatMessage, ChatRequest, ChatResult, FinishReason, TokenUsage } from './types.ts';
 
 /**
@@ -183,8 +182,20 @@ export function chatChunks(id: string, model: string, created: number) {
   };
 }
 
+/**
+ * The largest body a model call takes (chat completions with an image inline as a data URL, a
+ * batch of texts to embed): 5 MiB, within the 6 MB a Lambda request holds with the rest of it.
+ */
+export const MODEL_INPUT_BYTES = 5 * 1024 * 1024;
 const MAX_EMBEDDING_INPUTS = 256;
-const MAX_EMBEDDING_TEXT = 100_000;
+/** The longest text to embed, as text or as the text a token array decodes to (tokens.ts). */
+export const MAX_EMBEDDING_TEXT = 100_000;
+/** cl100k_base's ordinary tokens are 0…100255; its special tokens (`<|endoftext|>`, …) are not text. */
+const MAX_TOKEN_ID = 100_255;
+/** The most tokens one input holds, as for OpenAI's embedding models. */
+const MAX_INPUT_TOKENS = 8_192;
+/** The most tokens one request holds, as OpenAI's embeddings take. */
+const MAX_REQUEST_TOKENS = 300_000;
 const isTokenId = (v: unknown) => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= MAX_TOKEN_ID;
 
 /**

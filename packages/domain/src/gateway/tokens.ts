@@ -1,4 +1,5 @@
 import { ValidationError } from '../shared/errors.ts';
+import { MAX_EMBEDDING_TEXT, MODEL_INPUT_BYTES } from './openai.ts';
 
 /**
  * Embeddings input given as token ids, as OpenAI's API takes it and as clients send it
@@ -9,16 +10,6 @@ import { ValidationError } from '../shared/errors.ts';
  * The vocabulary (a megabyte) is loaded on the first call that sends tokens, in a chunk of its
  * own: no other call, and no cold start, pays for it.
  */
-
-/** cl100k_base's ordinary tokens are 0…100255; its special tokens (`<|endoftext|>`, …) are not text. */
-export const MAX_TOKEN_ID = 100_255;
-/** The most tokens one input holds, as for OpenAI's embedding models. */
-export const MAX_INPUT_TOKENS = 8_192;
-/** The most tokens one request holds, as OpenAI's embeddings take. */
-export const MAX_REQUEST_TOKENS = 300_000;
-/** The most text one input decodes to (a text input's limit), and all of them together (a body's). */
-const MAX_INPUT_CHARS = 100_000;
-const MAX_REQUEST_BYTES = 5 * 1024 * 1024;
 
 let table: Promise<string[]> | undefined;
 /** Each token's bytes, decoded once from `table`. */
@@ -47,7 +38,8 @@ function cl100k(): Promise<string[]> {
  * The texts an embeddings input names, and how many tokens they are when the caller counted them
  * (token arrays): its strings as they are, or its token arrays decoded. A byte sequence a token
  * array cuts short (a client's window ending inside a character) decodes to U+FFFD, as tiktoken does.
- * Decoding stops at the first input past a text's limit, or once all of them pass a body's.
+ * Decoding stops at the first input past a text's limit, or once all of them pass a body's
+ * (the limits of `openai.ts`).
  */
 export async function embeddingInput(input: string | unknown[]): Promise<{ texts: string[]; tokens?: number }> {
   if (typeof input === 'string') return { texts: [input] };
@@ -62,11 +54,11 @@ export async function embeddingInput(input: string | unknown[]): Promise<{ texts
       return token;
     });
     const size = parts.reduce((sum, part) => sum + part.length, 0);
-    if ((bytes += size) > MAX_REQUEST_BYTES)
-      throw refused(index, `The token arrays decode to more than ${MAX_REQUEST_BYTES} bytes of text`, 'Too much text');
+    if ((bytes += size) > MODEL_INPUT_BYTES)
+      throw refused(index, `The token arrays decode to more than ${MODEL_INPUT_BYTES} bytes of text`, 'Too much text');
     const text = Buffer.concat(parts, size).toString('utf8');
-    if (text.length > MAX_INPUT_CHARS)
-      throw refused(index, `A token array decodes to more than ${MAX_INPUT_CHARS} characters`, 'Too much text');
+    if (text.length > MAX_EMBEDDING_TEXT)
+      throw refused(index, `A token array decodes to more than ${MAX_EMBEDDING_TEXT} characters`, 'Too much text');
     return text;
   });
   return { texts, tokens: arrays.reduce((sum, ids) => sum + ids.length, 0) };

@@ -13,7 +13,7 @@ export interface ValidatedInput {
 }
 
 /** The largest body a route takes unless it says more (`maxBodyBytes`). */
-export const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
+const DEFAULT_MAX_BODY_BYTES = 256 * 1024;
 
 /** Deeper bodies are refused before parsing: no route takes them, and walking them overflows the stack. */
 const MAX_BODY_DEPTH = 64;
