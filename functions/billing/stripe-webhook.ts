@@ -11,7 +11,7 @@ const IGNORED: Partial<Record<string, (orgId: string | undefined) => string>> = 
   'unknown-organization': (orgId) => `The organization ${orgId} does not exist or was deleted: nothing was applied`,
   'payment-of-another-organization': (orgId) =>
     `This payment is already recorded for another organization than ${orgId}: nothing was applied`,
-  'unknown-payment': () => 'The refunded payment is not one recorded here: nothing was applied',
+  'unknown-payment': () => 'The refunded or disputed payment is not one recorded here: nothing was applied',
   'unknown-credit-pack': (orgId) =>
     `The payment names a credit pack that is not sold here: it is recorded for ${orgId}, and no credits were granted`,
 };

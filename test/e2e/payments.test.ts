@@ -322,6 +322,65 @@ describe('the Stripe webhook', () => {
     });
   });
 
+  it('takes back a pack’s credits when its dispute is lost, shows the dispute on the payment and tells the owners', async () => {
+    const disputer = await signUpUser('pay-disputer');
+    const orgId = disputer.personalOrgId;
+    const before = await balance(disputer, orgId);
+    const checkout = await api('POST', `/v1/orgs/${orgId}/checkout`, {
+      token: disputer.accessToken,
+      body: { packId: 'credits-5000' },
+      headers: { 'idempotency-key': `dispute-${orgId}` },
+    });
+    await payCheckout(checkout.body.url);
+    await eventually(
+      () => balance(disputer, orgId),
+      (b) => b === before + 5000,
+    );
+    const listed = async () => (await api('GET', `/v1/orgs/${orgId}/payments`, { token: disputer.accessToken })).body.items[0];
+    const { paymentIntentId } = await listed();
+    const stripe = (path: string, params: Record<string, string>) =>
+      fetch(`${inject('cloud').env.STRIPE_API_BASE}${path}`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${inject('cloud').env.STRIPE_API_KEY}` },
+        body: new URLSearchParams(params),
+      });
+
+    // The cardholder's bank opens a dispute: the payment shows it, the credits stay while the bank decides.
+    const opened = await stripe('/__local/disputes', { payment_intent: paymentIntentId, reason: 'fraudulent' });
+    expect(opened.status).toBe(200);
+    const { id: disputeId } = (await opened.json()) as { id: string };
+    expect(await eventually(listed, (p) => p.disputeStatus === 'needs_response')).toMatchObject({
+      disputeId,
+      disputedMinor: 4500,
+      disputeReason: 'fraudulent',
+      disputedAt: expect.any(String),
+    });
+    expect(await balance(disputer, orgId)).toBe(before + 5000);
+    expect(await waitForNotification(disputer, 'payment-disputed')).toMatchObject({
+      title: 'Payment disputed',
+      message: expect.stringMatching(/disputing the payment of 45\.00 USD for the credit pack credits-5000 \(fraudulent\)/),
+    });
+    // As at Stripe, a disputed charge is not refunded: its money is the bank's to give back.
+    expect((await stripe('/v1/refunds', { payment_intent: paymentIntentId })).status).toBe(400);
+
+    // The dispute accepted (lost): the whole pack's credits go back with the money.
+    expect((await stripe(`/v1/disputes/${disputeId}/close`, {})).status).toBe(200);
+    await eventually(
+      () => balance(disputer, orgId),
+      (b) => b === before,
+    );
+    expect(await listed()).toMatchObject({ paymentIntentId, disputeStatus: 'lost', creditsReclaimed: 5000 });
+    const rows = await api('GET', `/v1/orgs/${orgId}/credits/transactions?type=adjustment`, { token: disputer.accessToken });
+    expect(rows.body.items).toMatchObject([
+      { type: 'adjustment', amount: -5000, description: expect.stringContaining('lost in a dispute') },
+    ]);
+    expect(await waitForNotification(disputer, 'payment-disputed', (n) => n.title === 'Payment dispute closed')).toMatchObject({
+      message: expect.stringMatching(/closed for the cardholder: 45\.00 USD went back to the card\. It took back 5000 credits/),
+    });
+    // A closed dispute stays closed.
+    expect((await stripe(`/v1/disputes/${disputeId}`, { 'evidence[uncategorized_text]': 'winning_evidence' })).status).toBe(400);
+  });
+
   it('starts the grace period on a failed invoice and tells the owners', async () => {
     const orgId = buyer.personalOrgId;
     const sub = (await api('GET', `/v1/orgs/${orgId}/subscription`, { token: buyer.accessToken })).body;

@@ -358,6 +358,106 @@ describe('Stripe webhooks (DynamoDB Local)', () => {
     ).rejects.toThrow(/does not have the shape/);
   });
 
+  it('follow a dispute in Stripe’s order: opened takes nothing, lost takes the rest of what the money bought, closed is final', async () => {
+    const orgId = await newOrg();
+    const intent = `pi_dispute_${orgId}`;
+    const metadata = { orgId, kind: 'credit-pack', packId: 'credits-1000' };
+    await deliver(stripeEvent('payment_intent.succeeded', { id: intent, amount: 1000, currency: 'usd', metadata }));
+    await deliver(
+      stripeEvent('charge.refunded', { id: `ch_${orgId}`, payment_intent: intent, amount: 1000, amount_refunded: 200 }),
+    );
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 900 });
+    const t0 = Math.floor(Date.now() / 1000);
+    const disputed = (status: string, created: number) =>
+      stripeEvent(
+        status === 'needs_response' ? 'charge.dispute.created' : 'charge.dispute.updated',
+        { id: `du_${orgId}`, charge: `ch_${orgId}`, payment_intent: intent, amount: 800, status, reason: 'fraudulent' },
+        created,
+      );
+
+    // Opened, then under review: recorded, no credits taken. A review delivered after a later status changes nothing.
+    const review = disputed('under_review', t0 - 5);
+    expect(await deliver(disputed('needs_response', t0 - 10))).toMatchObject({ outcome: 'applied', orgId });
+    expect(await deliver(disputed('warning_under_review', t0 - 1))).toMatchObject({ outcome: 'applied' });
+    expect((await deliver(review)).outcome).toBe('stale');
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 900 });
+    expect((await paymentDb.payment.get({ paymentIntentId: intent }).go()).data).toMatchObject({
+      disputeId: `du_${orgId}`,
+      disputeStatus: 'warning_under_review',
+      disputedMinor: 800,
+      disputeReason: 'fraudulent',
+      creditsReclaimed: 200,
+    });
+
+    // Lost: 800 more of 1000 cents gone back, 800 more credits, as far as they are there (700: 200 are spent).
+    await debit(orgId, `spent-${orgId}`, 200);
+    const lost = stripeEvent('charge.dispute.closed', {
+      id: `du_${orgId}`,
+      payment_intent: intent,
+      amount: 800,
+      status: 'lost',
+    });
+    const outcomes = await Promise.all([deliver(lost), deliver(lost)]);
+    expect(outcomes.map((o) => o.outcome).sort()).toEqual(['applied', 'duplicate-event']);
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 0 });
+    // Closed is final: a status of the same dispute delivered late, or a refund total already covered, takes nothing more.
+    expect((await deliver(disputed('under_review', t0 + 5))).outcome).toBe('stale');
+    expect((await paymentDb.payment.get({ paymentIntentId: intent }).go()).data).toMatchObject({
+      disputeStatus: 'lost',
+      refundedMinor: 200,
+      creditsReclaimed: 900,
+    });
+    const rows = (await ledger(orgId)).filter((r) => r.key === `payment:${intent}:dispute-lost`);
+    expect(rows).toMatchObject([{ type: 'adjustment', amount: -700 }]);
+  });
+
+  it('take nothing for a dispute won, nor for a plan’s; hold one back until its payment is paid and its credits free', async () => {
+    const orgId = await newOrg();
+    const [won, held] = [`pi_won_${orgId}`, `pi_held_dispute_${orgId}`];
+    const metadata = { orgId, kind: 'credit-pack', packId: 'credits-1000' };
+    const dispute = (intent: string, status: string) =>
+      stripeEvent(status === 'needs_response' ? 'charge.dispute.created' : 'charge.dispute.closed', {
+        id: `du_${intent}`,
+        payment_intent: intent,
+        amount: 1000,
+        status,
+      });
+    await deliver(stripeEvent('payment_intent.succeeded', { id: won, amount: 1000, currency: 'usd', metadata }));
+    await deliver(dispute(won, 'needs_response'));
+    expect(await deliver(dispute(won, 'won'))).toMatchObject({ outcome: 'applied' });
+    expect((await deliver(dispute(won, 'lost'))).outcome).toBe('stale');
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 1_100 });
+
+    // Not paid yet: 409 until it is. Then, its credits held by a call in flight: 409 until the call ends.
+    const lost = dispute(held, 'lost');
+    await expect(deliver(lost)).rejects.toThrow(/not recorded as paid yet/);
+    await deliver(stripeEvent('payment_intent.succeeded', { id: held, amount: 1000, currency: 'usd', metadata }));
+    await reserve(orgId, `hold-${orgId}`, 2_000);
+    await expect(deliver(lost)).rejects.toThrow(/900 of the 1000 credits this dispute takes back are held by calls in flight/);
+    await release(orgId, `hold-${orgId}`);
+    expect((await deliver(lost)).outcome).toBe('applied');
+    expect(await expectConsistent(orgId)).toMatchObject({ available: 1_100, reserved: 0 });
+
+    // A plan's payment lost in a dispute: recorded, no credits and no plan change.
+    const sub = await getSubscription(orgId);
+    const plan = `pi_plan_dispute_${orgId}`;
+    await deliver(
+      stripeEvent(
+        'invoice.paid',
+        invoice(orgId, 'pro', { sub: 'sub_D', intent: plan, period: [new Date().toISOString(), sub.currentPeriodEnd] }),
+      ),
+    );
+    const paid = await expectConsistent(orgId);
+    expect(await deliver(dispute(plan, 'lost'))).toMatchObject({ outcome: 'applied' });
+    expect(await expectConsistent(orgId)).toEqual(paid);
+    expect(await getSubscription(orgId)).toMatchObject({ planId: 'pro', status: 'Active' });
+    const noIntent = { id: 'du_direct', payment_intent: null, amount: 500, status: 'lost' };
+    expect((await deliver(stripeEvent('charge.dispute.closed', noIntent))).outcome).toBe('ignored');
+    await expect(
+      deliver(stripeEvent('charge.dispute.closed', { id: 'du_bad', payment_intent: plan, amount: 'all', status: 'lost' })),
+    ).rejects.toThrow(/does not have the shape/);
+  });
+
   it('start the grace period on a failed invoice, end it when the same payment later succeeds, and ignore a late failure', async () => {
     const orgId = await newOrg();
     const { currentPeriodEnd } = await getSubscription(orgId);

@@ -14,6 +14,13 @@ import { signStripePayload } from '@platform/domain/billing/stripe/signature';
  * `POST /v1/refunds` (`payment_intent`, optional `amount`: the rest by default) refunds a paid
  * charge as an operator would from Stripe's dashboard: `charge.refunded` follows, naming the
  * charge's refunded total.
+ *
+ * Disputes, which a cardholder's bank opens (Stripe's test cards do it there): `POST
+ * /__local/disputes` (`payment_intent`, optional `amount` and `reason`) opens one on a paid
+ * charge, `charge.dispute.created` following. Then, as Stripe's API: `POST /v1/disputes/<id>/close`
+ * accepts it (lost), and `POST /v1/disputes/<id>` with `evidence[uncategorized_text]` of
+ * `winning_evidence` or `losing_evidence` submits evidence that wins or loses it, as in Stripe's
+ * test mode (`charge.dispute.updated`, then `charge.dispute.closed`).
  */
 export interface LocalStripeOptions {
   apiKey: string;
@@ -68,9 +75,12 @@ export async function startLocalStripe(options: LocalStripeOptions): Promise<Loc
   const sessions = new Map<string, Session>();
   const subscriptions = new Map<string, Json>();
   /** Paid charges by payment intent, for refunds. */
-  const charges = new Map<string, { id: string; amount: number; currency: string; refunded: number }>();
+  const charges = new Map<string, { id: string; amount: number; currency: string; refunded: number; dispute?: Json }>();
   const recordCharge = (intent: string, amount: number, currency: string) =>
     charges.set(intent, { id: rid('ch'), amount, currency, refunded: 0 });
+  const disputes = new Map<string, Json>();
+  const invalid = (res: ServerResponse, status: number, message: string) =>
+    send(res, status, { error: { type: 'invalid_request_error', message } });
   const requests: Array<{ method: string; path: string; params: Record<string, string> }> = [];
   let base = '';
 
@@ -178,6 +188,32 @@ export async function startLocalStripe(options: LocalStripeOptions): Promise<Loc
       await pay(session);
       return send(res, 200, `<h1>Paid (local Stripe)</h1><p>Session ${session.id}: the webhooks were sent.</p>`, 'text/html');
     }
+    if (method === 'POST' && url.pathname === '/__local/disputes') {
+      const params = new URLSearchParams(await readBody(req));
+      const intent = params.get('payment_intent') ?? '';
+      const charge = charges.get(intent);
+      if (!charge) return invalid(res, 404, `No such payment_intent: '${intent}'`);
+      if (charge.dispute) return invalid(res, 400, `The charge ${charge.id} is already disputed`);
+      const given = params.get('amount');
+      const amount = given === null ? charge.amount - charge.refunded : /^\d{1,12}$/.test(given) ? Number(given) : NaN;
+      if (!Number.isInteger(amount) || amount < 1 || amount > charge.amount - charge.refunded)
+        return invalid(res, 400, `Dispute amount must be 1 to ${charge.amount - charge.refunded}`);
+      const dispute: Json = {
+        id: rid('du'),
+        object: 'dispute',
+        charge: charge.id,
+        payment_intent: intent,
+        amount,
+        currency: charge.currency,
+        reason: params.get('reason') ?? 'fraudulent',
+        status: 'needs_response',
+        created: now(),
+      };
+      charge.dispute = dispute;
+      disputes.set(dispute.id as string, dispute);
+      await deliver('charge.dispute.created', dispute);
+      return send(res, 200, dispute);
+    }
     if (url.pathname === '/__local/requests') return send(res, 200, { items: requests });
     if (url.pathname === '/__local/subscriptions') return send(res, 200, { items: [...subscriptions.values()] });
     // As Stripe: the key as a bearer token, or as basic auth's user name (`curl -u sk_…:`).
@@ -208,6 +244,8 @@ export async function startLocalStripe(options: LocalStripeOptions): Promise<Loc
       const charge = charges.get(intent);
       if (!charge)
         return send(res, 404, { error: { type: 'invalid_request_error', message: `No such payment_intent: '${intent}'` } });
+      // As Stripe: a disputed charge's money is the bank's to give back, not a refund's.
+      if (charge.dispute) return invalid(res, 400, `Charge ${charge.id} has been disputed: it cannot be refunded`);
       const given = params.get('amount');
       const amount = given === null ? charge.amount - charge.refunded : /^\d{1,12}$/.test(given) ? Number(given) : NaN;
       if (!Number.isInteger(amount) || amount < 1 || amount > charge.amount - charge.refunded)
@@ -226,6 +264,24 @@ export async function startLocalStripe(options: LocalStripeOptions): Promise<Loc
         refunded: charge.refunded === charge.amount,
       });
       return send(res, 200, refund);
+    }
+    const disputeCall = /^\/v1\/disputes\/([^/]+)(\/close)?$/.exec(url.pathname);
+    if (method === 'POST' && disputeCall) {
+      const dispute = disputes.get(decodeURIComponent(disputeCall[1]!));
+      if (!dispute) return invalid(res, 404, `No such dispute: '${disputeCall[1]}'`);
+      if (['won', 'lost'].includes(dispute.status as string))
+        return invalid(res, 400, `This dispute is already closed (${dispute.status as string})`);
+      const evidence = params.get('evidence[uncategorized_text]');
+      const outcome = disputeCall[2] ? 'lost' : { winning_evidence: 'won', losing_evidence: 'lost' }[evidence ?? ''];
+      if (!disputeCall[2]) {
+        dispute.status = 'under_review';
+        await deliver('charge.dispute.updated', { ...dispute });
+      }
+      if (outcome) {
+        dispute.status = outcome;
+        await deliver('charge.dispute.closed', { ...dispute });
+      }
+      return send(res, 200, dispute);
     }
     const subscription = /^\/v1\/subscriptions\/([^/]+)$/.exec(url.pathname);
     if (subscription) {

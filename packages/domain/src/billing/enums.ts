@@ -11,3 +11,5 @@ export const PAYMENT_STATUSES = ['succeeded', 'failed'] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 export const PAYMENT_PURPOSES = ['plan', 'credit-pack'] as const;
 export type PaymentPurpose = (typeof PAYMENT_PURPOSES)[number];
+/** A provider's dispute in one of these statuses is closed for good (Stripe's; an inquiry closes as `warning_closed`). */
+export const CLOSED_DISPUTE_STATUSES: readonly string[] = ['won', 'lost', 'warning_closed', 'prevented'];

@@ -1,11 +1,13 @@
 import { notifyOrgAdmins } from '../notifications/notify.ts';
 import type { CreditAccount, Subscription } from './entities.ts';
+import { CLOSED_DISPUTE_STATUSES } from './enums.ts';
 import type { Payment } from './payment-entities.ts';
 import { ENTITY_ATTRIBUTE, entityFilter, imageOf, type StreamRecord } from '../shared/streams.ts';
 
 /**
  * Billing's notifications to an organization's owners and admins, derived from the table's
- * stream (new and old image of every change): low balance, payment received, failed or refunded,
+ * stream (new and old image of every change): low balance, payment received, failed, refunded
+ * or disputed,
  * subscription changed. A route, a webhook or a job only writes its change; the stream
  * delivers it here afterwards, so telling people costs no request path anything, and every
  * writer (the debit of a gateway call as much as a webhook) is covered the same way. Each
@@ -93,8 +95,43 @@ async function onRefund(before: Payment | undefined, after: Payment) {
   });
 }
 
+/** A dispute opened and its end; the steps between (evidence, review) are the provider's business. */
+async function onDispute(before: Payment | undefined, after: Payment) {
+  const status = after.disputeStatus;
+  if (!status || status === before?.disputeStatus) return;
+  const closed = CLOSED_DISPUTE_STATUSES.includes(status);
+  if (before?.disputeStatus && !closed) return;
+  const what = `the payment of ${money(after)} for ${paymentFor(after)}`;
+  const taken = (after.creditsReclaimed ?? 0) - (before?.creditsReclaimed ?? 0);
+  const disputed = money({ amountMinor: after.disputedMinor ?? after.amountMinor, currency: after.currency });
+  const message = !closed
+    ? `The cardholder's bank is disputing ${what}${after.disputeReason ? ` (${after.disputeReason.replaceAll('_', ' ')})` : ''}.` +
+      (after.purpose === 'credit-pack'
+        ? ' If the bank decides for the cardholder, the pack’s credits go back with the money.'
+        : '')
+    : status === 'lost'
+      ? `The dispute of ${what} closed for the cardholder: ${disputed} went back to the card.` +
+        (taken > 0 ? ` It took back ${taken} credits.` : '')
+      : `The dispute of ${what} closed: the payment stands.`;
+  await notifyOrgAdmins(after.orgId, {
+    type: 'payment-disputed',
+    title: closed ? 'Payment dispute closed' : 'Payment disputed',
+    message,
+    metadata: {
+      paymentIntentId: after.paymentIntentId,
+      disputeStatus: status,
+      disputedMinor: after.disputedMinor,
+      creditsTaken: taken,
+    },
+    dedupeKey: `payment:${after.paymentIntentId}:dispute:${closed ? 'closed' : 'opened'}`,
+  });
+}
+
 async function onPayment(before: Payment | undefined, after: Payment) {
-  if (before?.status === after.status) return onRefund(before, after);
+  if (before?.status === after.status) {
+    await onRefund(before, after);
+    return onDispute(before, after);
+  }
   const succeeded = after.status === 'succeeded';
   const what = paymentFor(after);
   await notifyOrgAdmins(after.orgId, {

@@ -46,6 +46,14 @@ const PaymentEntity = lazy(
           /** A credit pack's credits taken back by its refunds so far. */
           creditsReclaimed: { type: 'number' },
           refundedAt: { type: 'string' },
+          /** Its dispute at the provider, as last reported (refunds.ts): Stripe's `du_…`, status, amount and reason. */
+          disputeId: { type: 'string' },
+          disputeStatus: { type: 'string' },
+          disputedMinor: { type: 'number' },
+          disputeReason: { type: 'string' },
+          disputedAt: { type: 'string' },
+          /** The provider's `created` of the dispute event last applied, epoch seconds: an older one is stale. */
+          disputeEventAt: { type: 'number' },
           /** A platform admin who recorded it by hand. */
           recordedBy: { type: 'string' },
           createdAt: { type: 'string', required: true, readOnly: true },

@@ -172,9 +172,19 @@ export const paymentResponse = z.object({
     .number()
     .optional()
     .describe(
-      'A credit pack’s credits taken back by its refunds, in proportion to the money refunded and as far as the organization still had them',
+      'A credit pack’s credits taken back by its refunds and a lost dispute, in proportion to the money given back and as far as the organization still had them',
     ),
   refundedAt: z.string().optional().describe('When the latest refund was recorded'),
+  disputeId: z.string().optional().describe('The provider’s dispute of the payment, when the cardholder’s bank disputed it'),
+  disputeStatus: z
+    .string()
+    .optional()
+    .describe(
+      'The dispute as the provider last reported it: needs_response, under_review, … while open; won, lost or warning_closed once closed. A lost dispute gives its money back, and takes a credit pack’s credits back, as a refund does',
+    ),
+  disputedMinor: z.number().optional().describe('The amount disputed, in minor units of `currency`'),
+  disputeReason: z.string().optional().describe('The bank’s reason, as the provider names it (fraudulent, duplicate, …)'),
+  disputedAt: z.string().optional().describe('When the dispute was first recorded'),
   recordedBy: z.string().optional(),
   createdAt: z.string(),
   updatedAt: z.string(),
@@ -218,7 +228,7 @@ export const webhookResponse = z.object({
   outcome: z
     .string()
     .describe(
-      'applied, duplicate-event, payment-already-recorded, payment-of-another-organization, stale, no-subscription, unknown-organization, unknown-credit-pack, unknown-payment (a refund of a payment not recorded here) or ignored',
+      'applied, duplicate-event, payment-already-recorded, payment-of-another-organization, stale, no-subscription, unknown-organization, unknown-credit-pack, unknown-payment (a refund or dispute of a payment not recorded here) or ignored',
     ),
   ignored: z.string().optional().describe('Why the event changed nothing, when it was acknowledged without effect'),
 });

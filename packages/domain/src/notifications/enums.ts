@@ -8,6 +8,7 @@ export const NOTIFICATION_TYPES = [
   'payment-received',
   'payment-failed',
   'payment-refunded',
+  'payment-disputed',
   'trial-ending',
   'subscription-changed',
   'invitation',

@@ -5,7 +5,7 @@ import type { Subscription } from '../entities.ts';
 import { canTake } from '../lifecycle.ts';
 import { effectsOf, recordBilling, type BillingOutcome, type EventInput, type PaymentInput } from '../payments.ts';
 import * as changes from '../subscription-changes.ts';
-import { recordRefund } from '../refunds.ts';
+import { recordDispute, recordRefund } from '../refunds.ts';
 import { paymentGateway } from './client.ts';
 import { stripeConfig } from './config.ts';
 import { verifyStripeSignature } from './signature.ts';
@@ -19,6 +19,8 @@ import { verifyStripeSignature } from './signature.ts';
  *   this and the checkout event comes first (the payment intent id records it once);
  * - charge.refunded: a payment refunded (in full or in part) at Stripe; a credit pack's credits
  *   go back with it, as far as the organization still has them (refunds.ts);
+ * - charge.dispute.created / updated / closed: a payment disputed by the cardholder's bank; a
+ *   dispute lost gives its money back as a refund does, and takes a credit pack's credits alike;
  * - customer.subscription.created / updated / deleted: the card it is charged to (Checkout
  *   names the one it saved on `created`), cancellation set or taken back at Stripe, or the
  *   subscription ended there; `created` changes nothing until a checkout or invoice made the
@@ -88,6 +90,15 @@ const charge = z.object({
   payment_intent: id.nullish(),
   /** The charge's refunded total so far: each refund's event names the new total. */
   amount_refunded: z.number().int().min(0),
+});
+
+const dispute = z.object({
+  id,
+  payment_intent: id.nullish(),
+  amount: z.number().int().min(0),
+  /** Any of Stripe's statuses (it may add some): only the closed ones mean anything more than news. */
+  status: z.string().min(1).max(50),
+  reason: z.string().max(100).nullish(),
 });
 
 const subscription = z.object({
@@ -243,6 +254,18 @@ async function onChargeRefunded(event: EventInput, object: unknown): Promise<Han
   return recordRefund(event, { paymentIntentId: refunded.payment_intent, refundedMinor: refunded.amount_refunded });
 }
 
+async function onDispute(event: EventInput, object: unknown): Promise<Handled> {
+  const disputed = parse(dispute, object);
+  if (!disputed.payment_intent) return ignore(event);
+  return recordDispute(event, {
+    paymentIntentId: disputed.payment_intent,
+    disputeId: disputed.id,
+    status: disputed.status,
+    amountMinor: disputed.amount,
+    reason: disputed.reason ?? undefined,
+  });
+}
+
 async function onSubscription(event: EventInput, object: unknown, deleted: boolean): Promise<Handled> {
   const stripeSub = parse(subscription, object);
   const orgId = orgOf(stripeSub.metadata);
@@ -308,6 +331,10 @@ export async function handleStripeWebhook(
         return onPaymentIntent(event, object, 'failed');
       case 'charge.refunded':
         return onChargeRefunded(event, object);
+      case 'charge.dispute.created':
+      case 'charge.dispute.updated':
+      case 'charge.dispute.closed':
+        return onDispute(event, object);
       case 'customer.subscription.created':
       case 'customer.subscription.updated':
         return onSubscription(event, object, false);
