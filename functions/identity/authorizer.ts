@@ -25,6 +25,8 @@ export const handler = traced(
           orgId: principal.orgId,
           memberId: principal.memberId,
           createdAt: principal.createdAt,
+          // A key it makes may not outlive it (createApiClient): its expiry travels with it.
+          ...(principal.expiresAt ? { expiresAt: principal.expiresAt } : {}),
           scopes: principal.scopes.join(' '),
         },
       };

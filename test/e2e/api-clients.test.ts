@@ -186,6 +186,62 @@ describe.concurrent('calling with an API key', () => {
     expect(stronger.status).toBe(403);
   });
 
+  it('a key that expires makes keys that expire with it: left out, the expiry is its own; a later one is refused (422)', async () => {
+    const owner = await signUpUser('apiexpiry');
+    const { orgId } = await createTeam(owner);
+    const parentExpiry = new Date(Date.now() + 3_600_000).toISOString();
+    const parent = await createClient(owner, orgId, {
+      name: 'contractor, one hour',
+      scopes: ['org:read', 'api-clients:create'],
+      expiresAt: parentExpiry,
+    });
+    expect(parent.status).toBe(201);
+    const makeChild = (body: Record<string, unknown>) =>
+      api('POST', `/v1/orgs/${orgId}/api-clients`, { apiKey: parent.body.key, body: { scopes: ['org:read'], ...body } });
+
+    const inherits = await makeChild({ name: 'no expiry asked' });
+    expect([inherits.status, inherits.body.expiresAt]).toEqual([201, parentExpiry]);
+    const sooner = new Date(Date.now() + 600_000).toISOString();
+    const shorter = await makeChild({ name: 'ten minutes', expiresAt: sooner });
+    expect([shorter.status, shorter.body.expiresAt]).toEqual([201, sooner]);
+    const later = await makeChild({ name: 'outlives it', expiresAt: new Date(Date.now() + 7_200_000).toISOString() });
+    expect(later.status).toBe(422);
+    expect(later.body.detail).toContain('cannot outlive it');
+    expect(errorPaths(later.body)).toEqual(['body.expiresAt']);
+
+    // The list shows what was made: two keys bounded by the parent's expiry, and no third.
+    const list = await api('GET', `/v1/orgs/${orgId}/api-clients`, { token: owner.accessToken });
+    const children = list.body.items.filter((c: { createdBy: string }) => c.createdBy === parent.body.clientId);
+    expect(children.map((c: { expiresAt: string }) => c.expiresAt).sort()).toEqual([sooner, parentExpiry].sort());
+    // A key that never expires still makes keys that never expire.
+    const forever = await createClient(owner, orgId, { name: 'forever', scopes: ['org:read', 'api-clients:create'] });
+    const child = await api('POST', `/v1/orgs/${orgId}/api-clients`, {
+      apiKey: forever.body.key,
+      body: { name: 'forever child', scopes: ['org:read'] },
+    });
+    expect([child.status, child.body.expiresAt]).toEqual([201, undefined]);
+  });
+
+  it('a key made by a key that expires stops working when that key does (401)', async () => {
+    const owner = await signUpUser('apiexpiry-use');
+    const { orgId } = await createTeam(owner);
+    const expiresAt = new Date(Date.now() + 4_000).toISOString();
+    const parent = await createClient(owner, orgId, {
+      name: 'short-lived',
+      scopes: ['org:read', 'api-clients:create'],
+      expiresAt,
+    });
+    const child = await api('POST', `/v1/orgs/${orgId}/api-clients`, {
+      apiKey: parent.body.key,
+      body: { name: 'child', scopes: ['org:read'] },
+    });
+    expect(child.status).toBe(201);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { apiKey: child.body.key })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, Date.parse(expiresAt) - Date.now() + 500));
+    expect((await api('GET', `/v1/orgs/${orgId}`, { apiKey: parent.body.key })).status).toBe(401);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { apiKey: child.body.key })).status).toBe(401);
+  });
+
   it('a key that may change members cannot make an owner nor hand out admin (403)', async () => {
     const owner = await signUpUser('apimembers');
     const member = await signUpUser('apimembers-m');

@@ -156,6 +156,34 @@ describe.concurrent('the audit log of an organization', () => {
     expect(removal).toMatchObject({ actorId: owner.userId, targetId: removed.userId, details: { role: 'viewer' } });
   });
 
+  it('records a member whose account is deleted as having left, with the reason, in each of their teams', async () => {
+    const [owner, otherOwner, deleted] = [
+      await signUpUser('audit-del-o'),
+      await signUpUser('audit-del-p'),
+      await signUpUser('audit-del'),
+    ];
+    const asOwner = await createTeam(owner, [{ user: deleted, role: 'owner' }]);
+    const asViewer = await createTeam(otherOwner, [{ user: deleted, role: 'viewer' }]);
+    expect((await api('DELETE', '/v1/me', { token: deleted.accessToken })).status).toBe(204);
+
+    for (const [{ orgId }, reader, role] of [
+      [asOwner, owner, 'owner'],
+      [asViewer, otherOwner, 'viewer'],
+    ] as const) {
+      const res = await api('GET', `/v1/orgs/${orgId}/audit-events?action=member.left`, { token: reader.accessToken });
+      expect(res.body.items).toMatchObject([
+        {
+          action: 'member.left',
+          actorType: 'user',
+          actorId: deleted.userId,
+          targetType: 'user',
+          targetId: deleted.userId,
+          details: { role, reason: 'account-deleted' },
+        },
+      ]);
+    }
+  });
+
   it('filters by action and pages with a cursor', async () => {
     const owner = await signUpUser('auditpage');
     const { orgId } = await createTeam(owner);

@@ -392,6 +392,20 @@ describe.concurrent('deleting my account', () => {
     expect(me.body.role).toBe('owner');
   });
 
+  it('hands the record of a team I am the recorded owner of (ownerId) to a co-owner', async () => {
+    const owner = await signUpUser('delete-recorded');
+    const coOwner = await signUpUser('delete-recorded-c');
+    const { orgId } = await createTeam(owner, [{ user: coOwner, role: 'owner' }]);
+    expect((await api('DELETE', '/v1/me', { token: owner.accessToken })).status).toBe(204);
+    const org = await api('GET', `/v1/orgs/${orgId}`, { token: coOwner.accessToken });
+    expect(org.body).toMatchObject({ ownerId: coOwner.userId, role: 'owner' });
+    const members = await api('GET', `/v1/orgs/${orgId}/members`, { token: coOwner.accessToken });
+    const owners = members.body.items.filter(
+      (m: { role: string; isActive?: boolean }) => m.role === 'owner' && m.isActive !== false,
+    );
+    expect(owners.map((m: { userId: string }) => m.userId)).toEqual([coOwner.userId]);
+  });
+
   it('is refused with 409 while I am the last owner of a team, and allowed after I transfer it', async () => {
     const owner = await signUpUser('lastowner');
     const heir = await signUpUser('heir');

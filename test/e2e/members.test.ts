@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { db } from '@platform/domain/identity/entities';
+import { BUILT_IN_ROLE_PERMISSIONS } from '@platform/domain/identity/permissions';
 import {
   addMember,
   api,
   createTeam,
   errorPaths,
   latestMail,
+  signUpPlatformAdmin,
   signUpUser,
   uniqueEmail,
   type SignedInUser,
@@ -143,6 +145,33 @@ describe.concurrent('inviting people', () => {
     expect((await invite(admin, orgId, uniqueEmail('x'), 'owner')).status).toBe(403);
     expect((await invite(admin, orgId, uniqueEmail('x'), 'editor')).status).toBe(201);
     expect((await invite(editor, orgId, uniqueEmail('x'), 'viewer')).status).toBe(403);
+  });
+
+  it('a platform admin, and an owner’s key holding the owners’ scopes, may invite an owner (201), as they may make one', async () => {
+    const owner = await signUpUser('ownerinvite');
+    const staff = await signUpPlatformAdmin('ownerinvite-s');
+    const [byStaff, byKey] = [await signUpUser('ownerinvite-i1'), await signUpUser('ownerinvite-i2')];
+    const { orgId } = await createTeam(owner);
+    // A platform admin who is not a member.
+    const invited = await invite(staff, orgId, byStaff.email, 'owner');
+    expect([invited.status, invited.body.detail]).toEqual([201, undefined]);
+    expect((await accept(byStaff, invited.body.invitationId)).body).toMatchObject({ role: 'owner' });
+    // The owner's key that may make an owner of a member (members:transfer-ownership) may invite one too…
+    const createKey = (scopes: readonly string[]) =>
+      api('POST', `/v1/orgs/${orgId}/api-clients`, { token: owner.accessToken, body: { name: 'owner automation', scopes } });
+    const ownerKey = await createKey(BUILT_IN_ROLE_PERMISSIONS.owner);
+    const byOwnerKey = await api('POST', `/v1/orgs/${orgId}/invitations`, {
+      apiKey: ownerKey.body.key,
+      body: { email: byKey.email, role: 'owner' },
+    });
+    expect([byOwnerKey.status, byOwnerKey.body.detail]).toEqual([201, undefined]);
+    // …one without it may not, as it may not make an owner.
+    const lesserKey = await createKey(BUILT_IN_ROLE_PERMISSIONS.owner.filter((p) => p !== 'members:transfer-ownership'));
+    const refused = await api('POST', `/v1/orgs/${orgId}/invitations`, {
+      apiKey: lesserKey.body.key,
+      body: { email: uniqueEmail('ownerinvite-x'), role: 'owner' },
+    });
+    expect(refused.status).toBe(403);
   });
 
   it('does not let someone with another email accept or decline the invitation (404)', async () => {
@@ -539,6 +568,68 @@ describe.concurrent('an organization always keeps an owner', () => {
     };
     expect(row.role).toBe('owner');
     expect(row.expiresAt).toBeUndefined();
+  });
+});
+
+describe.concurrent('the recorded owner (ownerId)', () => {
+  /** A team of `owner` and a co-owner; answers the recorded owner and the live owners after `change`. */
+  async function recordAfter(
+    name: string,
+    change: (owner: SignedInUser, coOwner: SignedInUser, orgId: string) => Promise<number>,
+  ) {
+    const owner = await signUpUser(name);
+    const coOwner = await signUpUser(`${name}-c`);
+    const { orgId } = await createTeam(owner, [{ user: coOwner, role: 'owner' }]);
+    expect((await api('GET', `/v1/orgs/${orgId}`, { token: coOwner.accessToken })).body.ownerId).toBe(owner.userId);
+    const status = await change(owner, coOwner, orgId);
+    // Read by whichever of the two is still a member.
+    const reader = (await api('GET', `/v1/orgs/${orgId}`, { token: coOwner.accessToken })).status === 200 ? coOwner : owner;
+    const org = await api('GET', `/v1/orgs/${orgId}`, { token: reader.accessToken });
+    const owners = (await membersOf(reader, orgId)).filter((m) => m.role === 'owner' && m.isActive !== false);
+    return { status, ownerId: org.body.ownerId, owners: owners.map((m) => m.userId), coOwner };
+  }
+
+  it('passes to another live owner when the recorded owner leaves, steps down, is suspended or is removed', async () => {
+    const outcomes = await Promise.all([
+      recordAfter(
+        'rec-leaves',
+        async (owner, _, orgId) => (await api('DELETE', `/v1/me/orgs/${orgId}`, { token: owner.accessToken })).status,
+      ),
+      recordAfter(
+        'rec-steps-down',
+        async (owner, _, orgId) =>
+          (await api('PATCH', `/v1/orgs/${orgId}/members/${owner.userId}`, { token: owner.accessToken, body: { role: 'admin' } }))
+            .status,
+      ),
+      recordAfter(
+        'rec-suspended',
+        async (owner, coOwner, orgId) =>
+          (
+            await api('PATCH', `/v1/orgs/${orgId}/members/${owner.userId}`, {
+              token: coOwner.accessToken,
+              body: { isActive: false },
+            })
+          ).status,
+      ),
+      recordAfter(
+        'rec-removed',
+        async (owner, coOwner, orgId) =>
+          (await api('DELETE', `/v1/orgs/${orgId}/members/${owner.userId}`, { token: coOwner.accessToken })).status,
+      ),
+    ]);
+    for (const { status, ownerId, owners, coOwner } of outcomes) {
+      expect(status).toBeLessThan(300);
+      expect({ ownerId, owners }).toEqual({ ownerId: coOwner.userId, owners: [coOwner.userId] });
+    }
+  });
+
+  it('stays with the recorded owner when another owner leaves', async () => {
+    const { status, ownerId, owners } = await recordAfter(
+      'rec-other-leaves',
+      async (_, coOwner, orgId) => (await api('DELETE', `/v1/me/orgs/${orgId}`, { token: coOwner.accessToken })).status,
+    );
+    expect(status).toBe(204);
+    expect(owners).toEqual([ownerId]);
   });
 });
 

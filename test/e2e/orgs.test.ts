@@ -324,6 +324,8 @@ describe.concurrent('creating a team with an Idempotency-Key', () => {
     const second = await api('POST', '/v1/orgs', { token: owner.accessToken, body, headers: { 'idempotency-key': key } });
     expect(second.status).toBe(201);
     expect(second.headers.get('idempotent-replayed')).toBe('true');
+    // The replay reads the profile (one GetItem): the domain call that refuses a deleted account does not run then.
+    expect(second.dynamoRequests).toEqual(['GetItem']);
     expect(second.body.orgId).toBe(first.body.orgId);
     const mine = await api('GET', '/v1/orgs', { token: owner.accessToken });
     expect(mine.body.items.filter((o: { name: string }) => o.name === 'Once Only')).toHaveLength(1);
@@ -395,6 +397,21 @@ describe.concurrent('creating a team with an Idempotency-Key', () => {
     expect(second.status).toBe(201);
     expect(second.headers.get('idempotent-replayed')).toBeNull();
     expect(second.body.orgId).not.toBe(first.body.orgId);
+  });
+
+  it('refuses a replay to the token of an account deleted since (404), as it refuses every request of that token', async () => {
+    const user = await signUpUser('idem-deleted');
+    const key = `create-${randomUUID()}`;
+    const body = { name: 'Short-lived team', slug: newSlug('gone') };
+    const send = () => api('POST', '/v1/orgs', { token: user.accessToken, body, headers: { 'idempotency-key': key } });
+    const created = await send();
+    expect(created.status).toBe(201);
+    expect((await api('DELETE', `/v1/orgs/${created.body.orgId}`, { token: user.accessToken })).status).toBe(204);
+    expect((await api('DELETE', '/v1/me', { token: user.accessToken })).status).toBe(204);
+
+    const afterDeletion = await send();
+    expect([afterDeletion.status, afterDeletion.headers.get('idempotent-replayed')]).toEqual([404, null]);
+    expect(afterDeletion.body.detail).toBe('Your profile does not exist or was deleted');
   });
 
   it('lets a refused request be retried with the same key once fixed', async () => {

@@ -1,8 +1,8 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { authorizeOrg, type Caller } from '@platform/domain/identity/access';
 import { deleteAccount } from '@platform/domain/identity/account';
-import { authenticateApiKey, createApiClient, revokeApiClient } from '@platform/domain/identity/api-clients';
+import { authenticateApiKey, createApiClient, listApiClients, revokeApiClient } from '@platform/domain/identity/api-clients';
 import { identityProvider } from '@platform/domain/identity/cognito';
 import { db, type Invitation, type Membership } from '@platform/domain/identity/entities';
 import { acceptInvitation, declineInvitation, revokeInvitation } from '@platform/domain/identity/invitations';
@@ -11,7 +11,8 @@ import { createOrganization, deleteOrganization, updateOrganization } from '@pla
 import { createRole, deleteRole } from '@platform/domain/identity/roles';
 import { getUser, personalOrgId, provisionUser, updateProfile } from '@platform/domain/identity/users';
 import { openSession } from '@platform/domain/identity/sessions';
-import { decryptSecret, encryptSecret } from '@platform/domain/shared/secrets';
+import { decryptSecret, encryptSecret, sha256 } from '@platform/domain/shared/secrets';
+import { newId } from '@platform/domain/shared/ids';
 import { billingDb, ledgerDb } from '@platform/domain/billing/entities';
 import { getBalance } from '@platform/domain/billing/ledger';
 import { claimIdempotencyKey } from '@platform/http/idempotency';
@@ -243,6 +244,94 @@ describe('member changes decided on a stale read change nothing (409)', () => {
     });
     expect(await ownersOf(orgId)).toEqual({ owners: [b], ownerCount: 1, ownerId: b });
     expect((await membershipOf(orgId, c)).role).toBe('admin');
+  });
+});
+
+describe('the recorded owner (ownerId) names a live owner, also when changes race', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  /** Runs `meanwhile` right after a change reads the owners of `orgId` (to pick an heir), before it writes. */
+  function afterOwnersRead(orgId: string, meanwhile: () => Promise<unknown>) {
+    const byOrg = db.membership.query.byOrg.bind(db.membership.query);
+    vi.spyOn(db.membership.query, 'byOrg').mockImplementationOnce(((key: { orgId: string }) => {
+      const query = byOrg(key);
+      if (key.orgId !== orgId) return query;
+      return {
+        where: (condition: never) => ({
+          go: async (options: never) => {
+            const read = await query.where(condition).go(options);
+            await meanwhile();
+            return read;
+          },
+        }),
+      };
+    }) as never);
+  }
+
+  it('a hand-over to an owner who stepped down meanwhile is refused (409): nothing changes', async () => {
+    const [owner, b, c] = [await newUser('rec-race-o'), await newUser('rec-race-b'), await newUser('rec-race-c')];
+    const orgId = await teamOf(owner, [
+      [b, 'owner'],
+      [c, 'owner'],
+    ]);
+    await db.organization.patch({ orgId }).add({ ownerCount: 2 }).go();
+    // The heir is the first live owner by id: it steps down between the read and the hand-over.
+    const [heir, other] = [b, c].sort() as [string, string];
+    afterOwnersRead(orgId, async () => updateMember(await authorizeOrg(user(other), orgId), heir, { role: 'admin' }));
+    await expect(removeMember(await authorizeOrg(user(owner), orgId), owner, 'member.left')).rejects.toMatchObject({
+      status: 409,
+      message: expect.stringContaining('owners changed meanwhile'),
+    });
+    const after = await ownersOf(orgId);
+    expect({ ...after, owners: after.owners.sort() }).toEqual({ owners: [owner, other].sort(), ownerCount: 2, ownerId: owner });
+  });
+
+  it('an owner’s departure decided before the record passed to them is refused (409): the record never names someone gone', async () => {
+    const [owner, b, c]: [string, string, string] = [
+      await newUser('rec-stale-o'),
+      await newUser('rec-stale-b'),
+      await newUser('rec-stale-c'),
+    ];
+    const orgId = await teamOf(owner, [
+      [b, 'owner'],
+      [c, 'owner'],
+    ]);
+    await db.organization.patch({ orgId }).add({ ownerCount: 2 }).go();
+    // Both read the organization while `owner` is its recorded owner.
+    const readBefore = new Map([
+      [b, await authorizeOrg(user(b), orgId)],
+      [c, await authorizeOrg(user(c), orgId)],
+    ]);
+    await removeMember(await authorizeOrg(user(owner), orgId), owner, 'member.left');
+    const { ownerId: heir } = await ownersOf(orgId);
+    expect([b, c]).toContain(heir);
+
+    await expect(removeMember(readBefore.get(heir)!, heir, 'member.left')).rejects.toMatchObject({ status: 409 });
+    const after = await ownersOf(orgId);
+    expect(after.ownerId).toBe(heir);
+    expect(after.owners).toContain(heir);
+    expect(after.ownerCount).toBe(2);
+  });
+
+  it('passes the record to a live owner, never to a suspended one', async () => {
+    const [owner, live] = [await newUser('rec-live-o'), await newUser('rec-live-l')];
+    const orgId = await teamOf(owner, [[live, 'owner']]);
+    await db.organization.patch({ orgId }).add({ ownerCount: 1 }).go();
+    // A suspended owner whose id sorts before any other.
+    const suspended = `00000000-${randomUUID().slice(9)}`;
+    await db.membership
+      .create({
+        orgId,
+        userId: suspended,
+        email: 'suspended@example.test',
+        role: 'owner',
+        isActive: false,
+        assignedBy: owner,
+        assignedAt: new Date().toISOString(),
+      })
+      .go();
+    await removeMember(await authorizeOrg(user(owner), orgId), owner, 'member.left');
+    expect(await ownersOf(orgId)).toEqual({ owners: [live], ownerCount: 1, ownerId: live });
   });
 });
 
@@ -695,5 +784,37 @@ describe('a member who comes back does not get their old keys back', () => {
     // A key made since the return is theirs.
     const fresh = await createApiClient(await authorizeOrg(user(member), orgId), { name: 'new', scopes: ['org:read'] });
     await expect(authorizeOrg((await authenticateApiKey(fresh.key))!, orgId, 'org:read')).resolves.toMatchObject({ orgId });
+  });
+
+  it('the keys’ list shows such a key with no effective scopes, as it answers 401', async () => {
+    const [owner, member] = [await newUser('back-list-o'), await newUser('back-list-m')];
+    const orgId = await teamOf(owner, [[member, 'admin']]);
+    // A key of the member's earlier membership, as it stands until the departures stream gets to it.
+    const clientId = newId('ak');
+    const secret = randomBytes(32).toString('base64url');
+    await db.apiClient
+      .create({
+        clientId,
+        orgId,
+        name: 'from the earlier membership',
+        secretHash: sha256(secret),
+        keyPreview: `${clientId}.…${secret.slice(-4)}`,
+        scopes: ['org:read', 'members:read'],
+        isActive: true,
+        createdBy: member,
+        memberId: member,
+        createdAt: '2020-01-01T00:00:00.000Z',
+        updatedAt: '2020-01-01T00:00:00.000Z',
+      })
+      .go();
+    const fresh = await createApiClient(await authorizeOrg(user(member), orgId), { name: 'new', scopes: ['org:read'] });
+
+    await expect(authorizeOrg((await authenticateApiKey(`${clientId}.${secret}`))!, orgId, 'org:read')).rejects.toMatchObject({
+      status: 401,
+    });
+    const { items } = await listApiClients(await authorizeOrg(user(owner), orgId), {});
+    const byId = new Map(items.map((c) => [c.clientId, c as { effectiveScopes?: string[] }]));
+    expect(byId.get(clientId)?.effectiveScopes).toEqual([]);
+    expect(byId.get(fresh.clientId)?.effectiveScopes).toEqual(['org:read']);
   });
 });

@@ -38,6 +38,7 @@ export function callerFromEvent(event: APIGatewayProxyEventV2): Caller {
       orgId: String(context.orgId),
       memberId: String(context.memberId),
       createdAt: String(context.createdAt),
+      ...(typeof context.expiresAt === 'string' && context.expiresAt ? { expiresAt: context.expiresAt } : {}),
       scopes: String(context.scopes ?? '')
         .split(' ')
         .filter(Boolean),

@@ -9,8 +9,17 @@ export type Caller =
   /**
    * `memberId`: the member the key acts for, whose current permissions bound its scopes.
    * `createdAt`: when the key was made; a key older than its member's current membership is not theirs any more.
+   * `expiresAt`: when the key stops working, if ever; a key it makes cannot outlive it.
    */
-  | { kind: 'apiClient'; clientId: string; orgId: string; scopes: string[]; memberId: string; createdAt: string }
+  | {
+      kind: 'apiClient';
+      clientId: string;
+      orgId: string;
+      scopes: string[];
+      memberId: string;
+      createdAt: string;
+      expiresAt?: string;
+    }
   | { kind: 'anonymous' };
 
 export type UserCaller = Extract<Caller, { kind: 'user' }>;
@@ -109,12 +118,28 @@ export function memberPermissions(org: Organization, membership: Membership | nu
 }
 
 /**
- * What an API client may do now: its stored scopes clipped by its member's current permissions
- * (nothing once the member is gone). The one rule, for `authorizeOrg` and for the keys' list.
+ * Whether an API client made at `key.createdAt` acts for `member` now: the member is live, and the
+ * key was made during their current membership. A member who left and came back starts a new
+ * membership: keys of the earlier one are theirs no more, even before the departures stream has
+ * revoked them. The one rule, for `authorizeOrg` (401) and for the keys' list (no effective scopes).
  */
-export function effectiveScopes(scopes: readonly string[], org: Organization, member: Membership | null | undefined): string[] {
+export function keyActsFor(key: { createdAt: string }, member: Membership | null | undefined): member is Membership {
+  return isMembershipLive(member) && key.createdAt >= member.createdAt;
+}
+
+/**
+ * What an API client may do now: its stored scopes clipped by its member's current permissions
+ * (nothing once the key no longer acts for them: `keyActsFor`). The one rule, for `authorizeOrg`
+ * and for the keys' list.
+ */
+export function effectiveScopes(
+  key: { scopes: readonly string[]; createdAt: string },
+  org: Organization,
+  member: Membership | null | undefined,
+): string[] {
+  if (!keyActsFor(key, member)) return [];
   const bound = memberPermissions(org, member);
-  return scopes.filter((s) => bound.has(s));
+  return key.scopes.filter((s) => bound.has(s));
 }
 
 /**
@@ -144,12 +169,12 @@ export async function authorizeOrg(
       ...reads,
     ])) as [Membership | null, Organization | null, ...unknown[]];
     if (!org || org.deletedAt) throw notFound();
-    if (!isMembershipLive(member))
-      throw new UnauthenticatedError('This API key no longer works: the member it acts for is no longer an active member');
-    // A member who left and came back starts a new membership: keys of the earlier one stay theirs no more,
-    // even before the departures stream has revoked them.
-    if (caller.createdAt < member.createdAt)
-      throw new UnauthenticatedError('This API key no longer works: it was made before its member last joined the organization');
+    if (!keyActsFor(caller, member))
+      throw new UnauthenticatedError(
+        isMembershipLive(member)
+          ? 'This API key no longer works: it was made before its member last joined the organization'
+          : 'This API key no longer works: the member it acts for is no longer an active member',
+      );
     const bound = memberPermissions(org, member);
     if (permission && !caller.scopes.includes(permission))
       throw new ForbiddenError(`This API client lacks the scope ${permission}`);
@@ -160,7 +185,7 @@ export async function authorizeOrg(
       org,
       caller,
       memberRole: member.role,
-      permissions: new Set(effectiveScopes(caller.scopes, org, member)),
+      permissions: new Set(effectiveScopes(caller, org, member)),
       actorId: caller.clientId,
       actorType: 'apiClient',
       preloaded,

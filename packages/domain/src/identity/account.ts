@@ -1,10 +1,11 @@
 import { ConflictError } from '../shared/errors.ts';
 import { conditionFailed } from '../shared/dynamo.ts';
-import { transactWrite, update, type WriteItem } from '../shared/transactions.ts';
+import { put, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
 import { identityProvider } from './cognito.ts';
 import { accountGone } from './access.ts';
-import { db } from './entities.ts';
-import { asRead, ownerCountChange } from './members.ts';
+import { auditItem } from './audit.ts';
+import { db, type Membership, type Organization } from './entities.ts';
+import { asRead, memberAndHeir, organizationChange } from './members.ts';
 import { personalOrgId } from './users.ts';
 
 /** DynamoDB's bound on the items of one transaction. */
@@ -39,7 +40,7 @@ function inTransactions(groups: WriteItem[][]): WriteItem[][] {
  */
 export async function deleteAccount(userId: string, username: string): Promise<void> {
   // The usual refusal (the last owner of a team) is answered before anything is written.
-  await departuresOf(userId);
+  await membershipsToEnd(userId);
   // Closing refuses a missing or deleted profile (404), so it is not read first.
   const { email } = await closeAccount(userId);
   try {
@@ -51,28 +52,67 @@ export async function deleteAccount(userId: string, username: string): Promise<v
   await identityProvider.disableEverywhere(username || email);
 }
 
+const lastOwnerOf = (orgs: Organization[]) =>
+  new ConflictError(`Transfer ownership of ${orgs.map((o) => o.name).join(', ')} before deleting your account`);
+
 /**
- * The writes that end the user's live memberships, each under the condition that it is still
- * as read (role, active): a membership changed since (made owner, say) fails its transaction
- * instead of ending on a stale decision. An owner who leaves no longer counts, and each team
- * they co-own keeps at least one other owner; the last owner of a team is refused (409).
+ * The user's live memberships, and the live teams among them that they own (whose owner count
+ * their departure moves). The last owner of a team is refused (409): each team they co-own keeps
+ * at least one other owner.
  */
-async function departuresOf(userId: string): Promise<WriteItem[][]> {
+async function membershipsToEnd(userId: string): Promise<{ live: Membership[]; owned: Map<string, Organization> }> {
   const { data: memberships } = await db.membership.query.byUser({ userId }).go({ pages: 'all' });
   const live = memberships.filter((m) => m.isActive !== false);
-  const owned = live.filter((m) => m.role === 'owner' && m.orgId !== personalOrgId(userId));
-  const { data: ownedOrgs } = owned.length
-    ? await db.organization.get(owned.map((m) => ({ orgId: m.orgId }))).go({ consistent: true })
+  const ownerships = live.filter((m) => m.role === 'owner' && m.orgId !== personalOrgId(userId));
+  const { data: ownedOrgs } = ownerships.length
+    ? await db.organization.get(ownerships.map((m) => ({ orgId: m.orgId }))).go({ consistent: true })
     : { data: [] };
   const liveOwned = ownedOrgs.filter((o) => !o.deletedAt);
   const blocking = liveOwned.filter((o) => (o.ownerCount ?? 1) <= 1);
-  if (blocking.length)
-    throw new ConflictError(`Transfer ownership of ${blocking.map((o) => o.name).join(', ')} before deleting your account`);
-  const counted = new Set(liveOwned.map((o) => o.orgId));
-  return live.map((m) => [
-    update(db.membership.patch({ orgId: m.orgId, userId }).set({ isActive: false }).where(asRead(m))),
-    ...(counted.has(m.orgId) ? [ownerCountChange(m.orgId, -1)] : []),
-  ]);
+  if (blocking.length) throw lastOwnerOf(blocking);
+  return { live, owned: new Map(liveOwned.map((o) => [o.orgId, o])) };
+}
+
+/**
+ * The writes that end the user's live memberships, each under the condition that it is still
+ * as read (role, active): a membership changed since (made owner, say) fails its transaction
+ * instead of ending on a stale decision. An owner who leaves no longer counts, and a team whose
+ * recorded owner (`ownerId`) they are passes the record to another live owner, read here (one
+ * query per such team), as a member who leaves does (`organizationChange`). Each departure from
+ * a team is audited as a member's leaving is (`member.left`, with the reason), in its transaction.
+ */
+async function departuresOf(userId: string): Promise<WriteItem[][]> {
+  const { live, owned } = await membershipsToEnd(userId);
+  const recorded = [...owned.values()].filter((o) => o.ownerId === userId);
+  const heirs = new Map<string, Membership | undefined>();
+  for (const org of recorded) heirs.set(org.orgId, (await memberAndHeir(org.orgId, userId)).heir);
+  const heirless = recorded.filter((o) => !heirs.get(o.orgId));
+  if (heirless.length) throw lastOwnerOf(heirless);
+  return live.map((m) => {
+    const heir = heirs.get(m.orgId);
+    const team = m.orgId !== personalOrgId(userId);
+    return [
+      update(db.membership.patch({ orgId: m.orgId, userId }).set({ isActive: false }).where(asRead(m))),
+      ...(owned.has(m.orgId) ? organizationChange(m.orgId, { userId, delta: -1, ...(heir ? { heir } : {}) }) : []),
+      ...(team
+        ? [
+            put(
+              db.auditEvent.create(
+                auditItem({
+                  orgId: m.orgId,
+                  actorType: 'user',
+                  actorId: userId,
+                  action: 'member.left',
+                  targetType: 'user',
+                  targetId: userId,
+                  details: { role: m.role, reason: 'account-deleted' },
+                }),
+              ),
+            ),
+          ]
+        : []),
+    ];
+  });
 }
 
 /** From here on, no write makes this user a member or an owner (see `openAccountCheck`). Answers the profile as it was. */

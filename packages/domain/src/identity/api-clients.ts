@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { ForbiddenError, NotFoundError, ConflictError, ValidationError } from '../shared/errors.ts';
+import { ForbiddenError, NotFoundError, ConflictError, UnprocessableError, ValidationError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import { safeEqual, sha256 } from '../shared/secrets.ts';
 import { auditBy, auditItem } from './audit.ts';
@@ -22,10 +22,12 @@ export const apiClientView = (c: ApiClient) => {
  * The member a new key acts for, and what bounds its scopes: a user's role permissions (not a
  * platform admin's group, which no key carries), or for a key made by a key, that key's member
  * and its already bounded permissions. Checked here at creation and again at every use
- * (`authorizeOrg`), so a key never acts beyond its member's current permissions.
+ * (`authorizeOrg`), so a key never acts beyond its member's current permissions. A key made by
+ * a key that expires is bounded by that expiry too (`until`): it never outlives the key that made it.
  */
-function keyHolder(access: OrgAccess): { memberId: string; bound: ReadonlySet<string> } {
-  if (access.caller.kind === 'apiClient') return { memberId: access.caller.memberId, bound: access.permissions };
+function keyHolder(access: OrgAccess): { memberId: string; bound: ReadonlySet<string>; until?: string } {
+  if (access.caller.kind === 'apiClient')
+    return { memberId: access.caller.memberId, bound: access.permissions, until: access.caller.expiresAt };
   if (!isMembershipLive(access.membership))
     throw new ForbiddenError('Only a member of the organization can create its API clients: a key acts for its member');
   return { memberId: access.caller.userId, bound: memberPermissions(access.org, access.membership) };
@@ -38,11 +40,18 @@ export async function createApiClient(access: OrgAccess, input: { name: string; 
       'Unknown scopes',
       unknown.map((s) => ({ path: 'scopes', message: `Unknown scope ${s}` })),
     );
-  const { memberId, bound } = keyHolder(access);
+  const { memberId, bound, until } = keyHolder(access);
   const beyond = input.scopes.filter((s) => !bound.has(s));
   if (beyond.length) throw new ForbiddenError(`An API client cannot hold scopes you do not hold: ${beyond.join(', ')}`);
   if (input.expiresAt && new Date(input.expiresAt) <= new Date())
     throw new ValidationError('The expiry must be in the future', [{ path: 'expiresAt', message: 'In the past' }]);
+  // Asked for explicitly, a later expiry is refused rather than quietly shortened; left out, it is the making key's.
+  if (until && input.expiresAt && new Date(input.expiresAt) > new Date(until))
+    throw new UnprocessableError(
+      `A key made by a key cannot outlive it: the key you call with expires at ${until}. Ask for an expiresAt no later, or leave it out to expire with that key`,
+      [{ path: 'expiresAt', message: `Later than ${until}, when the key that makes it expires` }],
+    );
+  const expiresAt = input.expiresAt ?? until;
 
   const clientId = newId('ak');
   const secret = randomBytes(32).toString('base64url');
@@ -58,7 +67,7 @@ export async function createApiClient(access: OrgAccess, input: { name: string; 
     isActive: true,
     createdBy: access.actorId,
     memberId,
-    expiresAt: input.expiresAt,
+    expiresAt,
     createdAt: now,
     updatedAt: now,
   };
@@ -109,7 +118,7 @@ export async function listApiClients(access: OrgAccess, options: { cursor?: stri
     const view = apiClientView(client);
     if (!isLive(client)) return { ...view, effectiveScopes: [] };
     const member = members.get(memberOf(client));
-    return member === undefined ? view : { ...view, effectiveScopes: effectiveScopes(view.scopes, access.org, member) };
+    return member === undefined ? view : { ...view, effectiveScopes: effectiveScopes(view, access.org, member) };
   });
   return { items, nextCursor: cursor };
 }
@@ -165,5 +174,6 @@ export async function authenticateApiKey(key: string): Promise<Extract<Caller, {
     scopes: [...(data.scopes ?? [])],
     memberId: memberOf(data),
     createdAt: data.createdAt,
+    ...(data.expiresAt ? { expiresAt: data.expiresAt } : {}),
   };
 }

@@ -5,7 +5,7 @@ import { auditBy, auditItem } from './audit.ts';
 import { accountGone, isAccountDeleted, openAccountCheck, type OrgAccess, type UserCaller } from './access.ts';
 import { db, inboxService, type Invitation, type User } from './entities.ts';
 import { isBuiltInRole } from './permissions.ts';
-import { assertMayGrant, assertRoleExists } from './members.ts';
+import { actsAsOwner, assertMayGrant, assertRoleExists } from './members.ts';
 import { requireUser } from './users.ts';
 import {
   liveCheck,
@@ -56,7 +56,9 @@ function pendingGuard(
 export async function createInvitation(access: OrgAccess, input: { email: string; role: string }) {
   const email = input.email.toLowerCase();
   assertRoleExists(access, input.role);
-  if (input.role === 'owner' && access.role !== 'owner') throw new ForbiddenError('Only an owner can invite an owner');
+  // Who may make an owner may invite one: an owner, their key holding the owners' scopes, or a platform admin.
+  if (input.role === 'owner' && !actsAsOwner(access))
+    throw new ForbiddenError('Only an owner (or a platform admin) can invite an owner');
   assertMayGrant(access, input.role);
   if (access.org.orgType === 'SOLO') throw new UnprocessableError('A personal organization has no other members; create a team');
   const { data: inbox } = await inboxService().collections.inbox({ email }).go({ pages: 'all' });

@@ -3,7 +3,7 @@ import { auditBy, auditItem } from './audit.ts';
 import { isMembershipLive, openAccountCheck, permissionsOfRole, type OrgAccess } from './access.ts';
 import { db, type Membership } from './entities.ts';
 import { ROLE_RANK, isBuiltInRole } from './permissions.ts';
-import { put, remove, returningOnFailure, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
+import { check, put, remove, returningOnFailure, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
 import { pageOf } from '../shared/pages.ts';
 
 export async function listMembers(access: OrgAccess, options: { cursor?: string; limit?: number }) {
@@ -44,7 +44,7 @@ function loosensExpiry(target: Membership, expiresAt: string | null | undefined)
  * admin. A custom role ranks as an editor whatever it holds, `members:transfer-ownership` too,
  * just as `transferOwnership` refuses anyone but an owner.
  */
-function actsAsOwner(access: OrgAccess) {
+export function actsAsOwner(access: OrgAccess) {
   if (access.caller.kind === 'user' && access.caller.isPlatformAdmin) return true;
   return access.memberRole === 'owner' && access.permissions.has('members:transfer-ownership');
 }
@@ -78,6 +78,38 @@ async function requireMember(access: OrgAccess, userId: string): Promise<Members
   return data;
 }
 
+/**
+ * The member `userId` of the organization and another live owner (the first by id), from the
+ * organization's memberships, paged through only until both are found: one request for any
+ * organization whose members fit a page (some thousands).
+ */
+export async function memberAndHeir(orgId: string, userId: string): Promise<{ member?: Membership; heir?: Membership }> {
+  const query = db.membership.query
+    .byOrg({ orgId })
+    .where(({ userId: id, role }, { eq }) => `${eq(id, userId)} OR ${eq(role, 'owner')}`);
+  let member: Membership | undefined;
+  let heir: Membership | undefined;
+  let cursor: string | null = null;
+  do {
+    const page: { data: Membership[]; cursor: string | null } = await query.go({ consistent: true, cursor });
+    member ??= page.data.find((m) => m.userId === userId);
+    heir ??= page.data.find((m) => m.userId !== userId && m.role === 'owner' && isMembershipLive(m));
+    cursor = page.cursor;
+  } while (cursor && !(member && heir));
+  return { member, heir };
+}
+
+/**
+ * The member a change is about and, when they are the recorded owner (`ownerId`), the live owner
+ * who would take the record over: read together, in the one request the member's read costs.
+ */
+async function requireMemberAndHeir(access: OrgAccess, userId: string): Promise<{ target: Membership; heir?: Membership }> {
+  if (userId !== access.org.ownerId) return { target: await requireMember(access, userId) };
+  const { member, heir } = await memberAndHeir(access.orgId, userId);
+  if (!member) throw new NotFoundError('Member not found');
+  return { target: member, heir };
+}
+
 type Ops = { eq(a: unknown, v: unknown): string; notExists(a: unknown): string };
 type MembershipAttributes = { role: unknown; isActive: unknown; expiresAt: unknown };
 
@@ -109,33 +141,71 @@ const accountDeleted = () =>
     'This member deleted their account (or is deleting it): their membership cannot be reactivated nor made owner',
   );
 
-/** Changing who is an owner moves the owner count in the same transaction, under a condition. */
-export function ownerCountChange(orgId: string, delta: number) {
-  const change = db.organization.patch({ orgId }).add({ ownerCount: delta });
-  return update(delta < 0 ? change.where(({ ownerCount }, { gt }) => gt(ownerCount, 1)) : change);
+/** What a member change does to the organization's owners: the organization's part of its write. */
+export interface OwnerChange {
+  /** The member changed. */
+  userId: string;
+  /** +1 when they become a live owner, -1 when they stop being one, else 0. */
+  delta: number;
+  /** When `userId` is the recorded owner (`ownerId`) and stops being a live owner: the live owner who takes the record over. */
+  heir?: Membership;
+  /** When the change gives a custom role: the organization's version read, which it must still be. */
+  version?: number;
 }
 
+type MembershipCheck = {
+  check(key: { orgId: string; userId: string }): {
+    where(condition: (attributes: any, operations: any) => string): { params(): Record<string, unknown> };
+  };
+};
+
 /**
- * The organization's part of a member change: the owner count it moves and, when it gives a
- * custom role, a version bump under the version read. The role was found on that read, so a
- * role deleted since fails this write; and a role deletion that counted the holders before this
- * write fails its own condition on the version. One of the two is a 409: no member is left
- * holding a role that no longer exists. (A ConditionCheck alone would not stop the second case.)
+ * The organization's part of a member change, in the change's transaction, under conditions:
+ * - the owner count it moves, never below one (an organization always keeps a live owner);
+ * - the recorded owner (`ownerId`), which names a live owner: when the change ends or demotes
+ *   them, it passes to `heir`, provided the organization still records them and the heir is still
+ *   the live owner read (a ConditionCheck). Any other change that ends an owner requires that the
+ *   record does not name them: one that lands after the record passed to them is a 409, never a
+ *   record naming someone who is no longer an owner;
+ * - when it gives a custom role, a version bump under the version read. The role was found on that
+ *   read, so a role deleted since fails this write; and a role deletion that counted the holders
+ *   before this write fails its own condition on the version. One of the two is a 409: no member is
+ *   left holding a role that no longer exists. (A ConditionCheck alone would not stop the second case.)
  */
-function organizationChange(access: OrgAccess, delta: number, givesCustomRole: boolean): WriteItem[] {
-  if (!givesCustomRole) return delta ? [ownerCountChange(access.orgId, delta)] : [];
-  const version = access.org.version ?? 1;
-  const change = db.organization.patch({ orgId: access.orgId }).add({ version: 1, ...(delta ? { ownerCount: delta } : {}) });
+export function organizationChange(orgId: string, { userId, delta, heir, version }: OwnerChange): WriteItem[] {
+  if (!delta && !heir && version === undefined) return [];
+  const change = db.organization
+    .patch({ orgId })
+    .add({ ...(delta ? { ownerCount: delta } : {}), ...(version !== undefined ? { version: 1 } : {}) })
+    .set(heir ? { ownerId: heir.userId } : {});
+  const conditioned =
+    delta < 0 || heir || version !== undefined
+      ? change.where(({ ownerCount, ownerId, version: v }, { eq, ne, gt }) =>
+          [
+            ...(delta < 0 ? [gt(ownerCount, 1)] : []),
+            ...(heir ? [eq(ownerId, userId)] : delta < 0 ? [ne(ownerId, userId)] : []),
+            ...(version !== undefined ? [eq(v, version)] : []),
+          ].join(' AND '),
+        )
+      : change;
   return [
-    returningOnFailure(
-      update(
-        change.where(({ version: v, ownerCount }, { eq, gt }) =>
-          delta < 0 ? `${eq(v, version)} AND ${gt(ownerCount, 1)}` : eq(v, version),
-        ),
-      ),
-    ),
+    returningOnFailure(update(conditioned)),
+    ...(heir
+      ? [check((db.membership as unknown as MembershipCheck).check({ orgId, userId: heir.userId }).where(asRead(heir)))]
+      : []),
   ];
 }
+
+/** Why the organization's part of a change (`organizationChange`) refused it, from the organization as it was then. */
+export function organizationRefusal(org: Record<string, unknown> | undefined, change: OwnerChange) {
+  const recorded = org?.ownerId;
+  if (change.heir ? recorded !== change.userId : change.delta < 0 && recorded === change.userId) return ownersChanged();
+  if (change.version !== undefined && org?.version !== change.version) return rolesChanged();
+  return lastOwner();
+}
+
+const ownersChanged = () =>
+  new ConflictError('The organization’s owners changed meanwhile; nothing was changed: read its members again and retry');
 
 const rolesChanged = () =>
   new ConflictError(
@@ -153,7 +223,7 @@ export interface MemberPatch {
  * read, so two changes at once cannot both move the owner count; a refused one changes nothing.
  */
 export async function updateMember(access: OrgAccess, userId: string, patch: MemberPatch): Promise<Membership> {
-  const target = await requireMember(access, userId);
+  const { target, heir } = await requireMemberAndHeir(access, userId);
   if (patch.role) assertRoleExists(access, patch.role);
   assertMayManage(access, target, patch);
   const wasOwner = target.role === 'owner' && target.isActive !== false;
@@ -172,12 +242,21 @@ export async function updateMember(access: OrgAccess, userId: string, patch: Mem
   if (patch.expiresAt) set.expiresAt = patch.expiresAt;
   const membership = db.membership.patch({ orgId: access.orgId, userId }).set(set);
   const givesCustomRole = !!patch.role && !isBuiltInRole(patch.role);
-  const orgChange = organizationChange(access, delta, givesCustomRole);
+  // The recorded owner who stops being a live owner (steps down, is suspended) hands the record on.
+  const handsOver = userId === access.org.ownerId && !isOwner;
+  if (handsOver && delta < 0 && !heir) throw lastOwner();
+  const change: OwnerChange = {
+    userId,
+    delta,
+    ...(handsOver && heir ? { heir } : {}),
+    ...(givesCustomRole ? { version: access.org.version ?? 1 } : {}),
+  };
+  const orgChange = organizationChange(access.orgId, change);
   const accountCheck = reactivated || delta > 0 ? [openAccountCheck(userId)] : [];
   const result = await transactWrite([
     returningOnFailure(update((patch.expiresAt === null ? membership.remove(['expiresAt']) : membership).where(asRead(target)))),
-    ...orgChange,
     ...accountCheck,
+    ...orgChange,
     put(
       db.auditEvent.create(
         auditItem({
@@ -192,11 +271,10 @@ export async function updateMember(access: OrgAccess, userId: string, patch: Mem
   ]);
   if (result.canceled) {
     if (failed(result.reasons[0])) throw memberChanged(result.items[0]);
-    if (orgChange.length && failed(result.reasons[1])) {
-      const org = result.items[1];
-      throw givesCustomRole && org?.version !== (access.org.version ?? 1) ? rolesChanged() : lastOwner();
-    }
-    throw accountDeleted();
+    if (accountCheck.length && failed(result.reasons[1])) throw accountDeleted();
+    const org = 1 + accountCheck.length;
+    if (orgChange.length && failed(result.reasons[org])) throw organizationRefusal(result.items[org], change);
+    throw ownersChanged();
   }
   return {
     ...target,
@@ -211,22 +289,29 @@ export async function removeMember(
   userId: string,
   action: 'member.removed' | 'member.left' = 'member.removed',
 ) {
-  const target = await requireMember(access, userId);
+  const { target, heir } = await requireMemberAndHeir(access, userId);
   if (action === 'member.removed') assertMayManage(access, target);
   if (access.org.orgType === 'SOLO' && userId === access.org.ownerId)
     throw new UnprocessableError('You cannot leave your personal organization');
   const wasOwner = target.role === 'owner' && target.isActive !== false;
+  // The recorded owner who leaves (or is removed) hands the record on.
+  const handsOver = userId === access.org.ownerId;
+  if (handsOver && wasOwner && !heir) throw lastOwner();
+  const change: OwnerChange = { userId, delta: wasOwner ? -1 : 0, ...(handsOver && heir ? { heir } : {}) };
+  const orgChange = organizationChange(access.orgId, change);
   const result = await transactWrite([
     // Removed as read: a member made owner (or removed) meanwhile is not removed on a stale decision.
     returningOnFailure(remove(db.membership.delete({ orgId: access.orgId, userId }).where(asRead(target)))),
-    ...(wasOwner ? [ownerCountChange(access.orgId, -1)] : []),
+    ...orgChange,
     put(
       db.auditEvent.create(
         auditItem({ ...auditBy(access), action, targetType: 'user', targetId: userId, details: { role: target.role } }),
       ),
     ),
   ]);
-  if (result.canceled) throw failed(result.reasons[0]) ? memberChanged(result.items[0]) : lastOwner();
+  if (!result.canceled) return;
+  if (failed(result.reasons[0])) throw memberChanged(result.items[0]);
+  throw orgChange.length && failed(result.reasons[1]) ? organizationRefusal(result.items[1], change) : ownersChanged();
 }
 
 /**

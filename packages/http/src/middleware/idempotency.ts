@@ -1,5 +1,6 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { requireLiveAccount } from '@platform/domain/identity/access';
 import { pathParameterNames, type RouteDefinition } from '../route.ts';
 import type { AuthContext } from './authorize.ts';
 import { stateOf, type RequestState } from '../state.ts';
@@ -41,6 +42,11 @@ export const idempotency = (
       const body = state.input?.body === undefined ? undefined : JSON.stringify(state.input.body);
       const claim = await claimIdempotencyKey(scopeOf(route, state), key, body, { shownOnce: route.shownOnce });
       if (claim.kind === 'replay') {
+        // Such a route leaves refusing a deleted account to its domain call (see `authorize`), which a replay
+        // skips: the profile is read here instead, on replays only, so the token of an account deleted since
+        // the first request gets the 404 every route answers it, not that request's answer again.
+        const { caller } = state.auth ?? {};
+        if (route.refusesDeletedAccount && caller?.kind === 'user') await requireLiveAccount(caller.userId);
         return { ...claim.response, headers: { ...corsHeaders(), ...claim.response.headers, 'idempotent-replayed': 'true' } };
       }
       state.claim = claim;

@@ -16,6 +16,8 @@ export const createApiClient = defineRoute({
   tag,
   summary: 'Create a machine key (shown once) with scopes',
   successStatus: 201,
+  // 422: an expiry later than that of the key making this one (a key never outlives the key that made it).
+  errors: [422],
   idempotent: true,
   // The key is never kept, not even for a replay: a retry learns the clientId, to revoke it.
   shownOnce: { fields: ['key'], idField: 'clientId', what: 'API client' },
