@@ -291,6 +291,35 @@ describe('a credential without a key, of a provider that needs none', () => {
   });
 });
 
+describe('a key on a credential of a provider that needs none', () => {
+  const call = (orgId: string, model: string) =>
+    gateway('/chat/completions', { token: owner.accessToken }, { model, messages }, asOrg(orgId));
+
+  // The platform's keyless server serves the call whatever it is sent: any string as a "key" proves nothing.
+  it.each(['BYOK', 'HYBRID'] as const)(
+    'makes no own key at the platform’s server (no base URL of the organization’s): under %s the call is charged',
+    async (strategy) => {
+      const { slug, modelId, providerModelId } = await platformModel(); // no key needed, the fake provider is the platform's server
+      const orgId = await byokOrg(strategy);
+      const created = await api('POST', `/v1/orgs/${orgId}/provider-credentials`, {
+        token: owner.accessToken,
+        body: { label: 'Junk key', providerSlug: slug, key: 'whatever-123' },
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      expect(created.body).toMatchObject({ hasKey: true });
+      const before = await credits(owner, orgId);
+      const res = await call(orgId, modelId);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      expect(res.headers.get('x-route')).toContain('key=platform');
+      expect(fake().requests.map((r) => [r.model, r.headers.authorization])).toEqual([[providerModelId, undefined]]);
+      const [log] = await usageOf(owner, orgId, 1);
+      expect(log).toMatchObject({ metadata: { keySource: 'platform' } });
+      expect(log!.credits).toBeGreaterThan(0);
+      expect((await credits(owner, orgId)).available).toBe(before.available - log!.credits);
+    },
+  );
+});
+
 describe('the platform’s own keys', () => {
   const limitedModel = (keyQuotas: { dailyQuota?: number; monthlyQuota?: number }) =>
     fakePlatformModel(admin, fake().baseUrl('openai'), { platformKey: secret(), keyQuotas });

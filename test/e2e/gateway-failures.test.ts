@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as routes from '@platform/api/routes/gateway';
 import { routeTags } from '@platform/domain/gateway/openai';
 import { chat } from '@platform/domain/gateway/service';
@@ -18,7 +20,7 @@ import {
   signUpUser,
   type SignedInUser,
 } from '../helpers/api.ts';
-import { times, type Behaviour } from '../helpers/fake-provider.ts';
+import { FAKE_TEXT, times, type Behaviour } from '../helpers/fake-provider.ts';
 import { credits, fakePlatformModel, fallbackRule, gateway, readStream, stream, usageOf } from '../helpers/gateway.ts';
 import { useFakeProvider } from '../helpers/use-fake-provider.ts';
 
@@ -154,6 +156,104 @@ describe('a provider that reports counts that are not token counts', () => {
       [11, 3],
     ]);
   });
+});
+
+describe('a provider that answers 200 with what its API never answers', () => {
+  /**
+   * An organization's own server at a loopback address: every call answered 200, a call with the
+   * JSON `answer.json`, a stream with one `data:` event per entry of `answer.events`.
+   */
+  let answer: { json: string; events: string[] } = { json: 'null', events: [] };
+  let server: Server;
+  let serverUrl = '';
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as { stream?: boolean };
+        if (body.stream === true || req.url?.includes('alt=sse')) {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          res.end(answer.events.map((event) => `data: ${event}\n\n`).join(''));
+        } else {
+          res.writeHead(200, { 'content-type': 'application/json' });
+          res.end(answer.json);
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    serverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  async function orgWith(apiKeyStrategy: 'BYOK' | 'HYBRID') {
+    const slug = `odd-${randomUUID().slice(0, 8)}`;
+    const created = await api('POST', '/v1/orgs', {
+      token: owner.accessToken,
+      body: { name: `Odd ${slug}`, slug, apiKeyStrategy },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    return created.body.orgId as string;
+  }
+  async function ownKey(orgId: string, providerSlug: string, path: string) {
+    const created = await api('POST', `/v1/orgs/${orgId}/provider-credentials`, {
+      token: owner.accessToken,
+      body: { label: 'Own server', providerSlug, key: `sk-own-${randomUUID()}`, baseUrl: serverUrl + path },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+  }
+
+  // Each dialect's answer as JSON that is no object, or with a field its adapter reads of another type.
+  it.each<[string, string, string, string, 'chat' | 'stream' | 'embeddings', string[]]>([
+    ['openai', 'null', '/v1', 'gpt-4o-mini', 'chat', ['null']],
+    ['openai', 'embeddings of null', '/v1', 'text-embedding-3-small', 'embeddings', ['{"data":[null]}']],
+    ['anthropic', 'content that is no list', '', 'claude-3-5-haiku', 'chat', ['{"content":5,"usage":{}}']],
+    ['google', 'a candidate of null', '', 'gemini-1-5-flash', 'chat', ['{"candidates":[null],"usageMetadata":{}}']],
+    ['openai', 'a stream event of null', '/v1', 'gpt-4o-mini', 'stream', ['null']],
+    ['anthropic', 'a stream’s message_start without its message', '', 'claude-3-5-haiku', 'stream', ['{"type":"message_start"}']],
+    [
+      'google',
+      'a stream event whose parts are no list',
+      '',
+      'gemini-1-5-flash',
+      'stream',
+      ['{"candidates":[{"content":{"parts":5}}]}'],
+    ],
+  ])(
+    '%s, answering %s through an own key: the providers’ failure (a 502), not a 500',
+    async (providerSlug, _, path, model, operation, sent) => {
+      answer = operation === 'stream' ? { json: 'null', events: sent } : { json: sent[0]!, events: [] };
+      const orgId = await orgWith('BYOK');
+      await ownKey(orgId, providerSlug, path);
+      const auth = { token: owner.accessToken };
+      const res =
+        operation === 'stream'
+          ? await stream(owner.accessToken, { model, messages, stream: true }, undefined, asOrg(orgId))
+          : operation === 'embeddings'
+            ? await gateway('/embeddings', auth, { model, input: ['Which way?'] }, asOrg(orgId))
+            : await gateway('/chat/completions', auth, { model, messages }, asOrg(orgId));
+      const body = res instanceof Response ? await res.json() : res.body;
+      expect(res.status, JSON.stringify(body)).toBe(502);
+      expect(body).toMatchObject({ error: { type: 'api_error', code: 'upstream_error' } });
+      const [log] = await usageOf(owner, orgId, 1);
+      expect(log).toMatchObject({ model, status: 'error', credits: 0, metadata: { keySource: 'byok' } });
+    },
+  );
+
+  it('falls back from the own key to the platform’s under HYBRID, which serves the call', async () => {
+    answer = { json: 'null', events: [] };
+    const { slug, modelId } = await fakePlatformModel(admin, fake().baseUrl('openai'), {
+      platformKey: `sk-platform-${randomUUID().replace(/-/g, '')}`,
+    });
+    const orgId = await orgWith('HYBRID');
+    await ownKey(orgId, slug, '/v1');
+    const res = await gateway('/chat/completions', { token: owner.accessToken }, { model: modelId, messages }, asOrg(orgId));
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ choices: [{ message: { content: FAKE_TEXT } }] });
+    expect(res.headers.get('x-route')).toMatch(new RegExp(`1:${modelId} server \\d+ms.*2:${modelId} ok \\d+ms$`));
+    const [log] = await usageOf(owner, orgId, 1);
+    expect(log).toMatchObject({ status: 'success', metadata: { keySource: 'platform' } });
+  }, 30_000);
 });
 
 describe('a stream asked of a model that does not stream', () => {

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   api,
   createTeam,
@@ -157,6 +159,26 @@ describe('an organization’s provider keys', () => {
     expect(errorPaths((await post({ providerSlug: 'bedrock', config: { region: 'Mars' } })).body)).toEqual([
       'body.config.region',
     ]);
+  });
+
+  it('take no key for the local model, which calls no one: refused when created with one or given one', async () => {
+    const refused = await api('POST', `/v1/orgs/${orgId}/provider-credentials`, {
+      token: owner.accessToken,
+      body: { label: 'Local', providerSlug: 'local', key: 'whatever-123' },
+    });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(400);
+    expect(errorPaths(refused.body)).toEqual(['body.key']);
+    const created = await api('POST', `/v1/orgs/${orgId}/provider-credentials`, {
+      token: owner.accessToken,
+      body: { label: 'Local', providerSlug: 'local', isDefault: false },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const path = `/v1/orgs/${orgId}/provider-credentials/${created.body.credentialId}`;
+    const keyed = await api('PATCH', path, { token: owner.accessToken, body: { key: 'whatever-123' } });
+    expect(keyed.status, JSON.stringify(keyed.body)).toBe(400);
+    expect(errorPaths(keyed.body)).toEqual(['body.key']);
+    expect((await api('GET', path, { token: owner.accessToken })).body).toMatchObject({ hasKey: false });
+    expect((await api('DELETE', path, { token: owner.accessToken })).status).toBe(204);
   });
 
   it('are changed (a new key replaces the old, fields cleared with null) and deleted', async () => {
@@ -470,6 +492,140 @@ describe('testing a provider key', () => {
     expect(fake().received()).toBe(3);
     await api('DELETE', platformPath, { token: admin.accessToken });
   });
+});
+
+describe('testing a key whose server answers 200 with what its provider’s API never answers', () => {
+  /** A loopback server that answers every call 200 with `answer` as its JSON body. */
+  let answer = 'null';
+  let server: Server;
+  let serverUrl = '';
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(answer);
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    serverUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  // What each dialect's adapter reads, sent as JSON that is not an object or with a field of the wrong type.
+  const cases: Array<{ providerSlug: string; path: string; defaultModel: string; bodies: string[] }> = [
+    {
+      providerSlug: 'openai',
+      path: '/v1',
+      defaultModel: 'gpt-4o-mini',
+      bodies: ['null', '5', '[]', '"text"', '{"choices":[null]}', '{"choices":[{"message":5}]}'],
+    },
+    { providerSlug: 'openai', path: '/v1', defaultModel: 'text-embedding-3-small', bodies: ['{"data":5}', '{"data":[null]}'] },
+    {
+      providerSlug: 'anthropic',
+      path: '',
+      defaultModel: 'claude-3-5-haiku-latest',
+      bodies: ['null', '{"content":5,"usage":{}}', '{"content":[],"usage":null}'],
+    },
+    {
+      providerSlug: 'google',
+      path: '',
+      defaultModel: 'gemini-1.5-flash',
+      bodies: ['null', '{"candidates":[null],"usageMetadata":{}}', '{"candidates":[{"content":{"parts":5}}]}'],
+    },
+  ];
+  for (const { providerSlug, path, defaultModel, bodies } of cases)
+    it(`answers a result (ok: false, the provider’s failure), not a 500: ${providerSlug} ${defaultModel}`, async () => {
+      const created = await api('POST', `/v1/orgs/${orgId}/provider-credentials`, {
+        token: owner.accessToken,
+        body: { label: 'Odd server', providerSlug, key: secret(), baseUrl: serverUrl + path, defaultModel, isDefault: false },
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      const credential = `/v1/orgs/${orgId}/provider-credentials/${created.body.credentialId}`;
+      for (const body of bodies) {
+        answer = body;
+        const tested = await api('POST', `${credential}/test`, { token: owner.accessToken, body: {} });
+        expect(tested.status, `${body}: ${JSON.stringify(tested.body)}`).toBe(200);
+        expect(tested.body, body).toMatchObject({ ok: false, model: defaultModel, error: { type: 'server' } });
+      }
+      await api('DELETE', credential, { token: owner.accessToken });
+    });
+
+  it('says the answer was malformed when it is not a JSON object', async () => {
+    answer = '[{"choices":[]}]';
+    const created = await api('POST', `/v1/orgs/${orgId}/provider-credentials`, {
+      token: owner.accessToken,
+      body: { label: 'Array server', providerSlug: 'openai', key: secret(), baseUrl: `${serverUrl}/v1`, isDefault: false },
+    });
+    const credential = `/v1/orgs/${orgId}/provider-credentials/${created.body.credentialId}`;
+    const tested = await api('POST', `${credential}/test`, { token: owner.accessToken, body: {} });
+    expect(tested.body).toMatchObject({ ok: false, error: { type: 'server', message: 'OpenAI answered with malformed JSON' } });
+    expect((await api('GET', credential, { token: owner.accessToken })).body.lastTest).toEqual(tested.body);
+    await api('DELETE', credential, { token: owner.accessToken });
+  });
+});
+
+describe('a key deleted while it is changed or deleted again', () => {
+  const racer = async () => {
+    const { orgId: org } = await createTeam(owner);
+    const created = await api('POST', `/v1/orgs/${org}/provider-credentials`, {
+      token: owner.accessToken,
+      body: { label: 'Contested', providerSlug: 'openai', key: secret(), isDefault: false },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    return { org, path: `/v1/orgs/${org}/provider-credentials/${created.body.credentialId}` };
+  };
+
+  // A race either way round, so tried a number of times.
+  it('made the default as it is deleted, leaves no default naming a deleted key: the next key added is the default', async () => {
+    const outcomes: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const { org, path } = await racer();
+      const [patched, deleted] = await Promise.all([
+        api('PATCH', path, { token: owner.accessToken, body: { isDefault: true } }),
+        api('DELETE', path, { token: owner.accessToken }),
+      ]);
+      outcomes.push(`${patched.status}/${deleted.status}`);
+      // A deletion that another change got to first is a 409 (retry): retried, as a client would.
+      if (deleted.status === 409) expect((await api('DELETE', path, { token: owner.accessToken })).status).toBe(204);
+      expect((await api('GET', path, { token: owner.accessToken })).status).toBe(404);
+      const next = await api('POST', `/v1/orgs/${org}/provider-credentials`, {
+        token: owner.accessToken,
+        body: { label: 'Next', providerSlug: 'openai', key: secret() },
+      });
+      expect(next.status).toBe(201);
+      const list = await api('GET', `/v1/orgs/${org}/provider-credentials`, { token: owner.accessToken });
+      expect(
+        {
+          nextIsDefault: next.body.isDefault,
+          defaults: list.body.items.filter((c: { isDefault: boolean }) => c.isDefault).length,
+        },
+        `iteration ${i}; PATCH/DELETE so far: ${outcomes.join(' ')}`,
+      ).toEqual({ nextIsDefault: true, defaults: 1 });
+      // A change first is a 200 and the deletion then a 409 or a 204; a deletion first, a 204 and the change a 404.
+      expect([200, 404], outcomes.join(' ')).toContain(patched.status);
+      expect([204, 409], outcomes.join(' ')).toContain(deleted.status);
+    }
+  }, 120_000);
+
+  it('twice at once, is deleted once: one 204, the other a 404, and one audit event', async () => {
+    const outcomes: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const { org, path } = await racer();
+      const [a, b] = await Promise.all([
+        api('DELETE', path, { token: owner.accessToken }),
+        api('DELETE', path, { token: owner.accessToken }),
+      ]);
+      outcomes.push(`${a.status}/${b.status}`);
+      const audit = await api('GET', `/v1/orgs/${org}/audit-events?action=provider-credential.deleted`, {
+        token: owner.accessToken,
+      });
+      expect(
+        { statuses: [a.status, b.status].sort(), deletions: audit.body.items.length },
+        `iteration ${i}; so far ${outcomes.join(' ')}`,
+      ).toEqual({ statuses: [204, 404], deletions: 1 });
+    }
+  }, 120_000);
 });
 
 describe('provider keys added at the same time', () => {

@@ -20,7 +20,8 @@ import { patchProvider, providerCatalogue, saveProvider } from '@platform/domain
 import { saveCatalogueModel } from '@platform/domain/hub/models';
 import { dynamo, tableName } from '@platform/domain/shared/dynamo';
 import { transactGet } from '@platform/domain/shared/transactions';
-import { decryptSecret } from '@platform/domain/shared/secrets';
+import { forgetSnapshot } from '@platform/domain/hub/snapshot';
+import { decryptSecret, encryptSecret } from '@platform/domain/shared/secrets';
 import { countRequests, newOrgId, orgOwnerOf, platformOwnerOf, uniqueSlug, userOwnerOf, statusOf } from '../helpers/hub.ts';
 
 /**
@@ -246,6 +247,76 @@ describe('defaults of different providers', () => {
         .map((c) => c.label)
         .sort(),
     ).toEqual(['k2', 'k3']);
+  });
+});
+
+describe('a key of the local model', () => {
+  it('is refused, on a credential created with one or given one: the local model calls no one', async () => {
+    const owner = orgOwnerOf(newOrgId());
+    const refused = createCredential(owner, { label: 'Local', providerSlug: 'local', key: secret() });
+    await expect(refused).rejects.toMatchObject({ status: 400, fieldErrors: [{ path: 'key' }] });
+    const keyless = await createCredential(owner, { label: 'Local', providerSlug: 'local' });
+    const given = patchCredential(owner, keyless.credentialId, { key: secret() });
+    await expect(given).rejects.toMatchObject({ status: 400, fieldErrors: [{ path: 'key' }] });
+  });
+
+  it('stored before that, is no own key: under BYOK and HYBRID the platform runs the call', async () => {
+    const orgId = newOrgId();
+    const owner = orgOwnerOf(orgId);
+    const created = await createCredential(owner, { label: 'Local', providerSlug: 'local' });
+    // A key stored when the local model still took one, as createCredential stored it.
+    const context = { purpose: 'provider-credential', owner: owner.key, credentialId: created.credentialId };
+    const keyCipher = await encryptSecret(secret(), context);
+    await hubDb.credential
+      .patch({ owner: owner.key, credentialId: created.credentialId })
+      .set({ keyCipher, keyLast4: 'olde', updatedAt: new Date().toISOString() })
+      .go();
+    forgetSnapshot(owner.key);
+    for (const apiKeyStrategy of ['BYOK', 'HYBRID'] as const) {
+      const plan = await resolveRoute({ orgId, requestedModel: 'local-chat', type: 'TEXT', planId: 'free', apiKeyStrategy });
+      expect(
+        plan.candidates.map((c) => c.keySource),
+        apiKeyStrategy,
+      ).toEqual(['platform']);
+    }
+    // Such a credential can still be changed in what needs no key.
+    await expect(patchCredential(owner, created.credentialId, { label: 'Renamed' })).resolves.toMatchObject({ hasKey: true });
+  });
+});
+
+describe('a key deleted as it is changed', () => {
+  it('is deleted once of two deletions at once (the other a 404), and never under a change it did not read (409)', async () => {
+    for (let i = 0; i < 6; i++) {
+      const owner = orgOwnerOf(newOrgId());
+      const { credentialId } = await createCredential(owner, { label: 'Twice', providerSlug: provider, key: secret() });
+      const statuses = await Promise.all([
+        statusOf(deleteCredentialOf(owner, credentialId)),
+        statusOf(deleteCredentialOf(owner, credentialId)),
+      ]);
+      expect(statuses.sort(), `iteration ${i}`).toEqual([200, 404]);
+    }
+    for (let i = 0; i < 6; i++) {
+      const owner = orgOwnerOf(newOrgId());
+      const first = await createCredential(owner, { label: 'First', providerSlug: provider, key: secret() });
+      const { credentialId } = await createCredential(owner, { label: 'Contested', providerSlug: provider, key: secret() });
+      const [patched, deleted] = await Promise.all([
+        statusOf(patchCredential(owner, credentialId, { isDefault: true })),
+        statusOf(deleteCredentialOf(owner, credentialId)),
+      ]);
+      const { items } = await listCredentials(owner, {});
+      const defaults = items.filter((c) => c.isDefault).map((c) => c.credentialId);
+      if (deleted === 200) {
+        // Deleted after the change (it read it) or before it (the change then a 404): no default names it.
+        expect(
+          items.map((c) => c.credentialId),
+          `iteration ${i}`,
+        ).toEqual([first.credentialId]);
+        expect(defaults, `iteration ${i}: ${patched}/${deleted}`).not.toContain(credentialId);
+      } else {
+        expect([patched, deleted], `iteration ${i}`).toEqual([200, 409]);
+        expect(defaults).toEqual([credentialId]);
+      }
+    }
   });
 });
 

@@ -33,10 +33,10 @@ import type { ApiKeyStrategy, Candidate, GatewayOperation, ModelPricing, RoutePl
  * then the organization's (a provider that needs no key, such as Bedrock on the platform's IAM
  * role, is served by the platform when there is no own key); HYBRID → the own keys when there
  * are any, then the platform's. An own key is a credential that runs the call on its owner's
- * account (`runsOnOwnAccount`): a key-less one of Bedrock or the local model is none. Each key
- * of a model is a candidate of its own, in that order, so a key the provider refuses or whose
- * quota is spent falls back to the next key of the same model before any other model (the
- * executor falls back on exactly those failures).
+ * account (`runsOnOwnAccount`): a key-less one of Bedrock, or one of the local model (key or
+ * not), is none. Each key of a model is a candidate of its own, in that order, so a key the
+ * provider refuses or whose quota is spent falls back to the next key of the same model before
+ * any other model (the executor falls back on exactly those failures).
  *
  * Hot path: everything comes from in-memory snapshots (hub/snapshot.ts; the organization's
  * strategy is cached alike) and decrypted keys are cached (hub/credentials.ts), so in steady
@@ -127,19 +127,30 @@ function ownCredential(
 /** The adapters that call a credential's base URL; Bedrock and the local model have none. */
 const CALLS_BASE_URL: ReadonlySet<Provider['adapter']> = new Set(['openai', 'anthropic', 'google']);
 
+/**
+ * Whether a credential's key makes the provider bill its owner: a provider that requires one
+ * (its calls authenticate as the key's account), or Bedrock, where a key is a Bedrock API key the
+ * adapter sends in place of the platform's IAM role. Any other provider needs no key, so one
+ * stored there proves nothing: the local model ignores it, and a keyless server (the platform's,
+ * at the provider's base URL) serves the call whatever it is sent. There only the base URL says
+ * whose server runs the call.
+ */
+const keyBillsOwner = (provider: Provider) => provider.requiresApiKey || provider.adapter === 'bedrock';
+
 /** A base URL as the adapters call it, so that two spellings of one server compare equal. */
 const normalUrl = (url: string) => (URL.canParse(url) ? new URL(url).href : url).replace(/\/+$/, '');
 
 /**
  * Whether a call through an organization's or a user's credential runs on their own account,
- * which alone makes it theirs to pay (BYOK, not charged): it carries their key, or, for a
- * provider that takes none, sends the call to their own server (a base URL that is neither the
- * provider's default nor one of the platform's keys'). A provider that needs no key accepts a
- * credential without one (Bedrock's config, say), but such a call runs on the platform's IAM
- * role or server: counted as the organization's, it would be served by the platform for free.
+ * which alone makes it theirs to pay (BYOK, not charged): it carries a key that bills them
+ * (`keyBillsOwner`), or, for a provider that takes none, sends the call to their own server (a
+ * base URL that is neither the provider's default nor one of the platform's keys'). A provider
+ * that needs no key accepts a credential without one (Bedrock's config, say), but such a call
+ * runs on the platform's IAM role or server: counted as the organization's, it would be served
+ * by the platform for free.
  */
 function runsOnOwnAccount(ctx: Context, provider: Provider, credential: CredentialItem): boolean {
-  if (credential.keyCipher) return true;
+  if (credential.keyCipher && keyBillsOwner(provider)) return true;
   const baseUrl = credential.baseUrl;
   if (!baseUrl || !CALLS_BASE_URL.has(provider.adapter)) return false;
   const platformUrls = [

@@ -7,7 +7,16 @@ import { newId } from '../shared/ids.ts';
 import { validateJson } from '../shared/json-schema.ts';
 import { redactSecret } from '../shared/redact.ts';
 import { decryptSecret, encryptSecret } from '../shared/secrets.ts';
-import { put, remove, returningOnFailure, transactGet, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
+import {
+  put,
+  remove,
+  returningOnFailure,
+  transactGet,
+  transactWrite,
+  update,
+  type WriteItem,
+  type WriteOutcome,
+} from '../shared/transactions.ts';
 import { pageOf } from '../shared/pages.ts';
 import type { Model } from './default-models.ts';
 import type { Provider } from './default-providers.ts';
@@ -100,19 +109,28 @@ const defaultsOf = (item: { defaults?: unknown; version?: number } | null): Defa
 });
 
 /**
+ * Adapters that call no one and so take no key: one stored there would be a secret kept for
+ * nothing, and looks like an own key that it is not (the call runs on the platform's process).
+ */
+const IGNORES_KEYS: ReadonlySet<Provider['adapter']> = new Set(['local']);
+
+/**
  * A provider's rules for a credential: an active provider for a new one, the key and base URL
- * it requires, and the config its JSON Schema accepts, checked whenever the config is saved
- * (a change of the schema applies to a credential's config from its next save).
+ * it requires (and no key where its adapter takes none, as one is saved), and the config its
+ * JSON Schema accepts, checked whenever the config is saved (a change of the schema applies to
+ * a credential's config from its next save).
  */
 function checkAgainstProvider(
   provider: Provider,
   value: { hasKey: boolean; baseUrl?: string; config?: unknown },
-  check: { creating: boolean; config: boolean },
+  check: { creating: boolean; config: boolean; key: boolean },
 ) {
   const errors: FieldError[] = [];
   if (check.creating && provider.status === 'Inactive')
     errors.push({ path: 'providerSlug', message: `The provider ${provider.slug} is inactive` });
   if (provider.requiresApiKey && !value.hasKey) errors.push({ path: 'key', message: `${provider.displayName} needs an API key` });
+  if (check.key && value.hasKey && IGNORES_KEYS.has(provider.adapter))
+    errors.push({ path: 'key', message: `${provider.displayName} takes no API key` });
   if (provider.requiresBaseUrl && !value.baseUrl)
     errors.push({ path: 'baseUrl', message: `${provider.displayName} needs a base URL` });
   if (check.config) errors.push(...validateJson(provider.configSchema, value.config ?? {}, 'config'));
@@ -213,7 +231,7 @@ export async function createCredential(owner: Owner, input: CredentialInput, rea
   checkAgainstProvider(
     provider,
     { hasKey: Boolean(input.key), baseUrl: input.baseUrl, config: input.config },
-    { creating: true, config: true },
+    { creating: true, config: true, key: true },
   );
   const now = new Date().toISOString();
   const item: CredentialItem = {
@@ -335,7 +353,7 @@ export async function patchCredential(owner: Owner, credentialId: string, change
     checkAgainstProvider(
       provider,
       { hasKey: Boolean(after.keyCipher), baseUrl: after.baseUrl, config: after.config },
-      { creating: false, config: changes.config !== undefined },
+      { creating: false, config: changes.config !== undefined, key: Boolean(changes.key) },
     );
 
   const slug = item.providerSlug;
@@ -346,7 +364,11 @@ export async function patchCredential(owner: Owner, credentialId: string, change
 
   const patch = hubDb.credential.patch({ owner: owner.key, credentialId }).set(set);
   const outcome = await transactWrite([
-    update((cleared.length ? patch.remove([...cleared]) : patch).where(({ updatedAt }, { eq }) => eq(updatedAt, item.updatedAt))),
+    returningOnFailure(
+      update(
+        (cleared.length ? patch.remove([...cleared]) : patch).where(({ updatedAt }, { eq }) => eq(updatedAt, item.updatedAt)),
+      ),
+    ),
     ...(defaultsChanged ? [defaultWrite(owner.key, before, slug, defaults[slug])] : []),
     ...auditWrites(
       owner,
@@ -363,17 +385,38 @@ export async function patchCredential(owner: Owner, credentialId: string, change
       },
     ),
   ]);
-  if (outcome.canceled) throw new ConflictError('The credential changed meanwhile; retry');
+  if (outcome.canceled) throw lostRace(outcome, credentialId, 'The credential changed meanwhile; retry');
   forgetSnapshot(owner.key);
   forgetDecrypted(credentialId);
   return credentialView({ ...after, updatedAt: new Date().toISOString() }, defaults);
 }
 
+/** Why a write of a credential as read failed: it is gone (deleted meanwhile), 404; else it or the defaults changed, 409. */
+function lostRace(outcome: WriteOutcome, credentialId: string, conflict: string) {
+  return outcome.reasons[0] === 'ConditionalCheckFailed' && !outcome.items[0]
+    ? notFound(credentialId)
+    : new ConflictError(conflict);
+}
+
+/**
+ * Deletes a credential as read: only if it has not changed since (its `updatedAt`), like a
+ * change. A change racing the deletion cannot be lost under it: made the default meanwhile, the
+ * key deleted unconditionally would leave the defaults naming a key that is gone (so no later key
+ * of the provider would become the default); the deletion is a 409 instead, and its retry reads
+ * the change. A key already gone is a 404: of two deletions at once one deletes (and audits it),
+ * the other answers 404.
+ */
 export async function deleteCredential(owner: Owner, credentialId: string): Promise<void> {
   const { item, defaults: before } = await readCredential(owner, credentialId);
   const wasDefault = before.defaults[item.providerSlug] === credentialId;
   const outcome = await transactWrite([
-    remove(hubDb.credential.delete({ owner: owner.key, credentialId })),
+    returningOnFailure(
+      remove(
+        hubDb.credential
+          .delete({ owner: owner.key, credentialId })
+          .where(({ updatedAt }, { eq }) => eq(updatedAt, item.updatedAt)),
+      ),
+    ),
     ...(wasDefault ? [defaultWrite(owner.key, before, item.providerSlug, undefined)] : []),
     ...auditWrites(
       owner,
@@ -382,7 +425,8 @@ export async function deleteCredential(owner: Owner, credentialId: string): Prom
       { providerSlug: item.providerSlug, label: item.label },
     ),
   ]);
-  if (outcome.canceled) throw new ConflictError('The default credentials changed meanwhile; retry');
+  if (outcome.canceled)
+    throw lostRace(outcome, credentialId, 'The credential or the default credentials changed meanwhile; retry');
   forgetSnapshot(owner.key);
   forgetDecrypted(credentialId);
 }

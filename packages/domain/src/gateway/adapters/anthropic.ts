@@ -10,6 +10,7 @@
  */
 import { ProviderError } from '../types.ts';
 import type { Adapter, ChatChunk, ChatRequest, FinishReason, Target, TokenUsage } from '../types.ts';
+import { isObject, textField, tokenCount } from './answers.ts';
 import { eventJson, joinUrl, postForEvents, postJson } from './http.ts';
 import { redactSecret } from '../../shared/redact.ts';
 import type { HttpCall } from './http.ts';
@@ -23,26 +24,23 @@ const DEFAULT_VERSION = '2023-06-01';
 const DEFAULT_MAX_TOKENS = 4_096;
 const MAX_TEMPERATURE = 1;
 
-interface Usage {
-  input_tokens?: number;
-  output_tokens?: number;
-  cache_creation_input_tokens?: number | null;
-  cache_read_input_tokens?: number | null;
-}
-
+/**
+ * A message and a stream event as the server sends them: any field may be missing or of another
+ * type (a base URL can name any server), so each is checked before it is read.
+ */
 interface Message {
-  content?: Array<{ type: string; text?: string }>;
-  stop_reason?: string | null;
-  usage?: Usage;
+  content?: unknown;
+  stop_reason?: unknown;
+  usage?: unknown;
 }
 
-type StreamEvent =
-  | { type: 'message_start'; message: Message }
-  | { type: 'content_block_delta'; delta: { type: string; text?: string } }
-  | { type: 'message_delta'; delta: { stop_reason?: string | null }; usage?: Usage }
-  | { type: 'message_stop' }
-  | { type: 'error'; error?: { type?: string; message?: string } }
-  | { type: 'ping' | 'content_block_start' | 'content_block_stop' };
+interface StreamEvent {
+  type?: unknown;
+  message?: unknown;
+  delta?: unknown;
+  usage?: unknown;
+  error?: unknown;
+}
 
 function content(turn: Turn) {
   return turn.parts.map((part) =>
@@ -75,19 +73,23 @@ function call(target: Target, request: ChatRequest, stream: boolean): HttpCall {
   };
 }
 
-function finishReasonOf(reason: string | null | undefined): FinishReason {
+function finishReasonOf(reason: unknown): FinishReason {
   if (reason === 'max_tokens') return 'length';
   if (reason === 'refusal') return 'content_filter';
   return 'stop';
 }
 
 /** Input tokens include what was written to and read from the prompt cache: all of it is billed. */
-function inputTokensOf(usage: Usage): number {
-  return (usage.input_tokens ?? 0) + (usage.cache_creation_input_tokens ?? 0) + (usage.cache_read_input_tokens ?? 0);
+function inputTokensOf(usage: Record<string, unknown>): number {
+  return (
+    tokenCount(usage.input_tokens) + tokenCount(usage.cache_creation_input_tokens) + tokenCount(usage.cache_read_input_tokens)
+  );
 }
 
 /** The kind of an `error` event's type, as the HTTP statuses behind the same types would be classified. */
-function streamError(error: { type?: string; message?: string } | undefined, secret: string | undefined): ProviderError {
+function streamError(error: unknown, secret: string | undefined): ProviderError {
+  const type = isObject(error) ? textField(error.type) : '';
+  const message = isObject(error) ? textField(error.message) : '';
   const kinds: Record<string, ProviderError['kind']> = {
     overloaded_error: 'server',
     api_error: 'server',
@@ -97,8 +99,8 @@ function streamError(error: { type?: string; message?: string } | undefined, sec
     permission_error: 'auth',
   };
   return new ProviderError(
-    kinds[error?.type ?? ''] ?? 'server',
-    `${PROVIDER} failed mid-stream: ${redactSecret(error?.message ?? error?.type ?? 'unknown error', secret).slice(0, 300)}`,
+    Object.hasOwn(kinds, type) ? kinds[type]! : 'server',
+    `${PROVIDER} failed mid-stream: ${redactSecret(message || type || 'unknown error', secret).slice(0, 300)}`,
   );
 }
 
@@ -107,11 +109,14 @@ export const adapter: Adapter = {
 
   async chat(target, request, options) {
     const message = await postJson<Message>(call(target, request, false), options);
-    if (!message.content || !message.usage) throw new ProviderError('server', `${PROVIDER} answered without content or usage`);
+    if (!Array.isArray(message.content) || !isObject(message.usage))
+      throw new ProviderError('server', `${PROVIDER} answered without content or usage`);
     return {
-      text: message.content.map((block) => (block.type === 'text' ? (block.text ?? '') : '')).join(''),
+      text: message.content
+        .map((block: unknown) => (isObject(block) && block.type === 'text' ? textField(block.text) : ''))
+        .join(''),
       finishReason: finishReasonOf(message.stop_reason),
-      usage: { inputTokens: inputTokensOf(message.usage), outputTokens: message.usage.output_tokens ?? 0 },
+      usage: { inputTokens: inputTokensOf(message.usage), outputTokens: tokenCount(message.usage.output_tokens) },
     };
   },
 
@@ -121,18 +126,21 @@ export const adapter: Adapter = {
     let finishReason: FinishReason = 'stop';
     for await (const event of postForEvents(call(target, request, true), options)) {
       const data = eventJson<StreamEvent>(PROVIDER, event);
+      const delta = isObject(data.delta) ? data.delta : {};
       switch (data.type) {
         case 'message_start':
-          inputTokens = data.message.usage ? inputTokensOf(data.message.usage) : 0;
+          inputTokens = isObject(data.message) && isObject(data.message.usage) ? inputTokensOf(data.message.usage) : 0;
           break;
-        case 'content_block_delta':
-          if (data.delta.type === 'text_delta' && data.delta.text) yield { type: 'delta', text: data.delta.text };
+        case 'content_block_delta': {
+          const text = delta.type === 'text_delta' ? textField(delta.text) : '';
+          if (text) yield { type: 'delta', text };
           break;
+        }
         case 'message_delta':
-          finishReason = finishReasonOf(data.delta.stop_reason);
+          finishReason = finishReasonOf(delta.stop_reason);
           // Cumulative output tokens; input tokens again only on some versions.
-          if (data.usage)
-            usage = { inputTokens: inputTokensOf(data.usage) || inputTokens, outputTokens: data.usage.output_tokens ?? 0 };
+          if (isObject(data.usage))
+            usage = { inputTokens: inputTokensOf(data.usage) || inputTokens, outputTokens: tokenCount(data.usage.output_tokens) };
           break;
         case 'message_stop':
           if (!usage) throw new ProviderError('network', `${PROVIDER}'s stream stopped before its usage`);

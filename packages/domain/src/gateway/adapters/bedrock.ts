@@ -43,6 +43,7 @@ import type {
   Target,
   TokenUsage,
 } from '../types.ts';
+import { isObject, textField } from './answers.ts';
 import { Deadline, withDeadline } from './deadline.ts';
 import { alternatingTurns, inlineImage } from './messages.ts';
 
@@ -203,11 +204,15 @@ async function invokeJson<T>(target: Target, body: unknown, deadline: Deadline):
       { abortSignal: deadline.signal },
     ),
   );
+  let json: unknown;
   try {
-    return JSON.parse(new TextDecoder().decode(response.body)) as T;
+    json = JSON.parse(new TextDecoder().decode(response.body));
   } catch {
-    throw new ProviderError('server', `${PROVIDER} answered with malformed JSON`);
+    json = undefined;
   }
+  // A model's body is its family's to shape: anything but an object is the model failing, not our TypeError.
+  if (!isObject(json)) throw new ProviderError('server', `${PROVIDER} answered with malformed JSON`);
+  return json as T;
 }
 
 async function embedTitan(
@@ -219,19 +224,18 @@ async function embedTitan(
   const v2 = family(target.providerModelId).startsWith('amazon.titan-embed-text-v2');
   const answers = await Promise.all(
     input.map((inputText) =>
-      invokeJson<{ embedding: number[]; inputTextTokenCount?: number }>(
+      invokeJson<{ embedding?: unknown; inputTextTokenCount?: unknown }>(
         target,
         v2 ? { inputText, dimensions, normalize: true } : { inputText },
         deadline,
       ),
     ),
   );
-  return {
-    vectors: answers.map((answer) => answer.embedding),
-    usage: {
-      inputTokens: answers.reduce((sum, answer, i) => sum + (answer.inputTextTokenCount ?? estimateTextTokens(input[i]!)), 0),
-    },
-  };
+  const vectors = answers.flatMap((answer) => (Array.isArray(answer.embedding) ? [answer.embedding as number[]] : []));
+  if (vectors.length !== input.length) throw new ProviderError('server', `${PROVIDER} answered ${vectors.length} embeddings`);
+  const tokens = (answer: { inputTextTokenCount?: unknown }, i: number) =>
+    (answer.inputTextTokenCount as number | null | undefined) ?? estimateTextTokens(input[i]!);
+  return { vectors, usage: { inputTokens: answers.reduce((sum, answer, i) => sum + tokens(answer, i), 0) } };
 }
 
 async function embedCohere(
@@ -245,7 +249,7 @@ async function embedCohere(
   for (let i = 0; i < input.length; i += COHERE_BATCH) batches.push(input.slice(i, i + COHERE_BATCH));
   const answers = await Promise.all(
     batches.map((texts) =>
-      invokeJson<{ embeddings: number[][] | { float?: number[][] } }>(
+      invokeJson<{ embeddings?: unknown }>(
         target,
         v4
           ? { texts, input_type: 'search_document', embedding_types: ['float'], output_dimension: dimensions }
@@ -254,9 +258,13 @@ async function embedCohere(
       ),
     ),
   );
-  const vectors = answers.flatMap((answer) =>
-    Array.isArray(answer.embeddings) ? answer.embeddings : (answer.embeddings.float ?? []),
-  );
+  // v3 answers the vectors, v4 them by type; each must be an array of vectors.
+  const vectors = answers.flatMap((answer): unknown[] => {
+    const embeddings = isObject(answer.embeddings) ? answer.embeddings.float : answer.embeddings;
+    return Array.isArray(embeddings) ? embeddings : [];
+  });
+  if (!vectors.every((vector) => Array.isArray(vector)))
+    throw new ProviderError('server', `${PROVIDER} answered embeddings that are not vectors`);
   if (vectors.length !== input.length) throw new ProviderError('server', `${PROVIDER} answered ${vectors.length} embeddings`);
   // Cohere on Bedrock reports no token count: estimated.
   return { vectors, usage: { inputTokens: input.reduce((sum, text) => sum + estimateTextTokens(text), 0) } };
@@ -286,7 +294,7 @@ async function imagesTitanNova(target: Target, request: ImageRequest, deadline: 
   for (let left = request.n; left > 0; left -= TITAN_IMAGES_PER_CALL) calls.push(Math.min(left, TITAN_IMAGES_PER_CALL));
   const answers = await Promise.all(
     calls.map((numberOfImages) =>
-      invokeJson<{ images?: string[]; error?: string | null }>(
+      invokeJson<{ images?: unknown; error?: unknown }>(
         target,
         {
           taskType: 'TEXT_IMAGE',
@@ -297,10 +305,9 @@ async function imagesTitanNova(target: Target, request: ImageRequest, deadline: 
       ),
     ),
   );
-  const failed = answers.find((answer) => answer.error);
-  if (failed)
-    throw new ProviderError(CONTENT_FILTERED.test(failed.error!) ? 'content_filter' : 'server', `${PROVIDER}: ${failed.error}`);
-  return answers.flatMap((answer) => answer.images ?? []);
+  const failed = answers.map((answer) => textField(answer.error)).find(Boolean);
+  if (failed) throw new ProviderError(CONTENT_FILTERED.test(failed) ? 'content_filter' : 'server', `${PROVIDER}: ${failed}`);
+  return answers.flatMap((answer) => (Array.isArray(answer.images) ? answer.images.map(textField).filter(Boolean) : []));
 }
 
 async function imagesStability(target: Target, request: ImageRequest, deadline: Deadline): Promise<string[]> {
@@ -308,26 +315,28 @@ async function imagesStability(target: Target, request: ImageRequest, deadline: 
   const { width, height } = dimensionsOf(request.size);
   const one = async (): Promise<string> => {
     if (sdxl) {
-      const answer = await invokeJson<{ artifacts?: Array<{ base64: string; finishReason?: string }> }>(
+      const answer = await invokeJson<{ artifacts?: unknown }>(
         target,
         { text_prompts: [{ text: request.prompt }], width, height, samples: 1 },
         deadline,
       );
-      const artifact = answer.artifacts?.[0];
-      if (artifact?.finishReason === 'CONTENT_FILTERED')
+      const artifact: unknown = Array.isArray(answer.artifacts) ? answer.artifacts[0] : undefined;
+      if (isObject(artifact) && artifact.finishReason === 'CONTENT_FILTERED')
         throw new ProviderError('content_filter', `${PROVIDER} filtered the image`);
-      if (!artifact?.base64) throw new ProviderError('server', `${PROVIDER} answered without an image`);
-      return artifact.base64;
+      const image = isObject(artifact) ? textField(artifact.base64) : '';
+      if (!image) throw new ProviderError('server', `${PROVIDER} answered without an image`);
+      return image;
     }
-    const answer = await invokeJson<{ images?: string[]; finish_reasons?: Array<string | null> }>(
+    const answer = await invokeJson<{ images?: unknown; finish_reasons?: unknown }>(
       target,
       { prompt: request.prompt, aspect_ratio: aspectRatioOf(request.size), output_format: 'png' },
       deadline,
     );
-    const reason = answer.finish_reasons?.[0];
-    if (reason) throw new ProviderError('content_filter', `${PROVIDER} filtered the image: ${reason}`);
-    if (!answer.images?.[0]) throw new ProviderError('server', `${PROVIDER} answered without an image`);
-    return answer.images[0];
+    const reason: unknown = Array.isArray(answer.finish_reasons) ? answer.finish_reasons[0] : undefined;
+    if (reason) throw new ProviderError('content_filter', `${PROVIDER} filtered the image: ${String(reason)}`);
+    const image = Array.isArray(answer.images) ? textField(answer.images[0]) : '';
+    if (!image) throw new ProviderError('server', `${PROVIDER} answered without an image`);
+    return image;
   };
   return Promise.all(Array.from({ length: request.n }, one));
 }

@@ -16,6 +16,7 @@ import type {
   Target,
   TokenUsage,
 } from '../types.ts';
+import { isObject, textField, tokenCount } from './answers.ts';
 import { eventJson, joinUrl, postForEvents, postJson } from './http.ts';
 import { redactSecret } from '../../shared/redact.ts';
 import type { HttpCall } from './http.ts';
@@ -37,19 +38,16 @@ const DEFAULT_BASE_URL = 'https://generativelanguage.googleapis.com/v1beta';
 /** batchEmbedContents refuses more requests than this in one call. */
 const EMBED_BATCH = 100;
 
-interface UsageMetadata {
-  promptTokenCount?: number;
-  candidatesTokenCount?: number;
-  /** Thinking models bill their thoughts as output. */
-  thoughtsTokenCount?: number;
-}
-
+/**
+ * An answer (or a stream's event) as the server sends it: any field may be missing or of another
+ * type (a base URL can name any server), so each is checked before it is read.
+ */
 interface GenerateContentResponse {
-  candidates?: Array<{ content?: { parts?: Array<{ text?: string; thought?: boolean }> }; finishReason?: string }>;
-  promptFeedback?: { blockReason?: string };
-  usageMetadata?: UsageMetadata;
+  candidates?: unknown;
+  promptFeedback?: unknown;
+  usageMetadata?: unknown;
   /** An error sent in place of the next event of a stream. */
-  error?: { message?: string; status?: string };
+  error?: unknown;
 }
 
 const BLOCKED_REASONS = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY']);
@@ -96,24 +94,33 @@ function finishReasonOf(reason: string | undefined): FinishReason {
   return 'stop';
 }
 
-function usageOf(usage: UsageMetadata): TokenUsage {
+/** Thinking models bill their thoughts (`thoughtsTokenCount`) as output. */
+function usageOf(usage: Record<string, unknown>): TokenUsage {
   return {
-    inputTokens: usage.promptTokenCount ?? 0,
-    outputTokens: (usage.candidatesTokenCount ?? 0) + (usage.thoughtsTokenCount ?? 0),
+    inputTokens: tokenCount(usage.promptTokenCount),
+    outputTokens: tokenCount(usage.candidatesTokenCount) + tokenCount(usage.thoughtsTokenCount),
   };
 }
 
+/** The answer's first candidate, when it is an object. */
+function firstCandidate(response: GenerateContentResponse): Record<string, unknown> | undefined {
+  const candidate: unknown = Array.isArray(response.candidates) ? response.candidates[0] : undefined;
+  return isObject(candidate) ? candidate : undefined;
+}
+
+/** The first candidate's finish reason, if it gave one. */
+const finishOf = (response: GenerateContentResponse) => textField(firstCandidate(response)?.finishReason) || undefined;
+
 /** The answer's visible text (thoughts are not part of the answer). */
 function textOf(response: GenerateContentResponse): string {
-  return (response.candidates?.[0]?.content?.parts ?? [])
-    .filter((part) => !part.thought)
-    .map((part) => part.text ?? '')
-    .join('');
+  const content = firstCandidate(response)?.content;
+  const parts: unknown[] = isObject(content) && Array.isArray(content.parts) ? content.parts : [];
+  return parts.map((part) => (isObject(part) && !part.thought ? textField(part.text) : '')).join('');
 }
 
 /** A prompt Gemini blocked comes back as 200 with no candidate and a block reason. */
 function checkBlocked(response: GenerateContentResponse): void {
-  const blockReason = response.promptFeedback?.blockReason;
+  const blockReason = isObject(response.promptFeedback) ? textField(response.promptFeedback.blockReason) : '';
   if (blockReason) throw new ProviderError('content_filter', `${PROVIDER} blocked the prompt (${blockReason})`);
 }
 
@@ -123,30 +130,33 @@ export const adapter: Adapter = {
   async chat(target, request, options) {
     const response = await postJson<GenerateContentResponse>(call(target, 'generateContent', generateBody(request)), options);
     checkBlocked(response);
-    if (!response.candidates?.length || !response.usageMetadata)
+    if (!firstCandidate(response) || !isObject(response.usageMetadata))
       throw new ProviderError('server', `${PROVIDER} answered without a candidate`);
     return {
       text: textOf(response),
-      finishReason: finishReasonOf(response.candidates[0]!.finishReason),
+      finishReason: finishReasonOf(finishOf(response)),
       usage: usageOf(response.usageMetadata),
     };
   },
 
   async *chatStream(target, request, options): AsyncGenerator<ChatChunk> {
     let finish: string | undefined;
-    let usage: UsageMetadata | undefined;
+    let usage: Record<string, unknown> | undefined;
     for await (const event of postForEvents(call(target, 'streamGenerateContent?alt=sse', generateBody(request)), options)) {
       const response = eventJson<GenerateContentResponse>(PROVIDER, event);
-      if (response.error)
+      if (response.error) {
+        const status = isObject(response.error) ? textField(response.error.status) : '';
+        const message = (isObject(response.error) && textField(response.error.message)) || status || 'unknown error';
         throw new ProviderError(
-          STREAM_ERROR_KINDS[response.error.status ?? ''] ?? 'server',
-          `${PROVIDER} failed mid-stream: ${redactSecret(response.error.message ?? response.error.status ?? 'unknown error', target.apiKey).slice(0, 300)}`,
+          Object.hasOwn(STREAM_ERROR_KINDS, status) ? STREAM_ERROR_KINDS[status]! : 'server',
+          `${PROVIDER} failed mid-stream: ${redactSecret(message, target.apiKey).slice(0, 300)}`,
         );
+      }
       checkBlocked(response);
       const text = textOf(response);
       if (text) yield { type: 'delta', text };
-      finish = response.candidates?.[0]?.finishReason ?? finish;
-      usage = response.usageMetadata ?? usage;
+      finish = finishOf(response) ?? finish;
+      if (isObject(response.usageMetadata)) usage = response.usageMetadata;
     }
     if (!finish || !usage) throw new ProviderError('network', `${PROVIDER}'s stream ended before its finish reason and usage`);
     yield { type: 'done', finishReason: finishReasonOf(finish), usage: usageOf(usage) };
@@ -158,13 +168,15 @@ export const adapter: Adapter = {
     for (let i = 0; i < request.input.length; i += EMBED_BATCH) batches.push(request.input.slice(i, i + EMBED_BATCH));
     const answers = await Promise.all(
       batches.map(async (texts) => {
-        const response = await postJson<{ embeddings?: Array<{ values: number[] }> }>(
+        const response = await postJson<{ embeddings?: unknown }>(
           call(target, 'batchEmbedContents', {
             requests: texts.map((text) => ({ model, content: { parts: [{ text }] }, outputDimensionality: request.dimensions })),
           }),
           options,
         );
-        const embeddings = response.embeddings ?? [];
+        const embeddings = (Array.isArray(response.embeddings) ? response.embeddings : []).filter(
+          (embedding): embedding is { values: number[] } => isObject(embedding) && Array.isArray(embedding.values),
+        );
         if (embeddings.length !== texts.length)
           throw new ProviderError('server', `${PROVIDER} answered ${embeddings.length} embeddings for ${texts.length} inputs`);
         return embeddings;

@@ -16,6 +16,7 @@ import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { InternalAddressError, publicAddressesOnly } from '../../shared/addresses.ts';
 import { ProviderError } from '../types.ts';
 import type { CallOptions, ProviderErrorKind } from '../types.ts';
+import { isObject } from './answers.ts';
 import { Deadline, withDeadline } from './deadline.ts';
 import { sseEvents } from './sse.ts';
 import type { SseEvent } from './sse.ts';
@@ -144,15 +145,18 @@ async function send(call: HttpCall, deadline: Deadline): Promise<IncomingMessage
   throw statusError(call.provider, status, response.headers, text, call.secret);
 }
 
-/** POST JSON and read the JSON answer, all within the deadline. */
+/** POST JSON and read the JSON answer (an object, else the provider is failing), all within the deadline. */
 export function postJson<T>(call: HttpCall, options?: CallOptions): Promise<T> {
   return withDeadline(call.provider, options, async (deadline) => {
     const text = await readText(await send(call, deadline));
+    let json: unknown;
     try {
-      return JSON.parse(text) as T;
+      json = JSON.parse(text);
     } catch {
-      throw new ProviderError('server', `${call.provider} answered with malformed JSON`);
+      json = undefined;
     }
+    if (!isObject(json)) throw new ProviderError('server', `${call.provider} answered with malformed JSON`);
+    return json as T;
   });
 }
 
@@ -170,13 +174,16 @@ export async function* postForEvents(call: HttpCall, options?: CallOptions): Asy
   }
 }
 
-/** Parse one event's JSON data; a provider sending something else is failing. */
+/** Parse one event's JSON data, an object; a provider sending something else is failing. */
 export function eventJson<T>(provider: string, event: SseEvent): T {
+  let json: unknown;
   try {
-    return JSON.parse(event.data) as T;
+    json = JSON.parse(event.data);
   } catch {
-    throw new ProviderError('server', `${provider} sent a malformed stream event`);
+    json = undefined;
   }
+  if (!isObject(json)) throw new ProviderError('server', `${provider} sent a malformed stream event`);
+  return json as T;
 }
 
 /** A base URL without its trailing slashes, so paths join cleanly. */

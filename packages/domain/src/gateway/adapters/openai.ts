@@ -14,6 +14,7 @@
 import { estimateTextTokens, estimateTokens } from '../pricing.ts';
 import { ProviderError } from '../types.ts';
 import type { Adapter, ChatChunk, ChatRequest, FinishReason, Target, TokenUsage } from '../types.ts';
+import { isObject, textField, tokenCount } from './answers.ts';
 import { eventJson, joinUrl, postForEvents, postJson } from './http.ts';
 import { redactSecret } from '../../shared/redact.ts';
 import type { HttpCall } from './http.ts';
@@ -23,20 +24,19 @@ const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 const OPENAI_HOST = 'api.openai.com';
 const TOKEN_LIMIT_PARAMS = ['max_tokens', 'max_completion_tokens'] as const;
 
-interface Usage {
-  prompt_tokens?: number;
-  completion_tokens?: number;
-}
-
+/**
+ * The answers as the server sends them: any field may be missing or of another type (a compatible
+ * server is anyone's), so each is checked before it is read (`isObject`, `Array.isArray`).
+ */
 interface Completion {
-  choices?: Array<{ message?: { content?: string | null; refusal?: string | null }; finish_reason?: string | null }>;
-  usage?: Usage | null;
+  choices?: unknown;
+  usage?: unknown;
 }
 
 interface CompletionChunk {
-  choices?: Array<{ delta?: { content?: string | null }; finish_reason?: string | null }>;
-  usage?: Usage | null;
-  error?: { message?: string; type?: string; code?: string };
+  choices?: unknown;
+  usage?: unknown;
+  error?: unknown;
 }
 
 function call(target: Target, path: string, body: unknown): HttpCall {
@@ -84,14 +84,20 @@ function chatBody(target: Target, request: ChatRequest, stream: boolean) {
   };
 }
 
-function finishReasonOf(reason: string | null | undefined): FinishReason {
+function finishReasonOf(reason: unknown): FinishReason {
   if (reason === 'length') return 'length';
   if (reason === 'content_filter') return 'content_filter';
   return 'stop';
 }
 
-function usageOf(usage: Usage): TokenUsage {
-  return { inputTokens: usage.prompt_tokens ?? 0, outputTokens: usage.completion_tokens ?? 0 };
+function usageOf(usage: Record<string, unknown>): TokenUsage {
+  return { inputTokens: tokenCount(usage.prompt_tokens), outputTokens: tokenCount(usage.completion_tokens) };
+}
+
+/** The first of an answer's choices, when it is an object. */
+function firstChoice(choices: unknown): Record<string, unknown> | undefined {
+  const choice: unknown = Array.isArray(choices) ? choices[0] : undefined;
+  return isObject(choice) ? choice : undefined;
 }
 
 export const adapter: Adapter = {
@@ -99,16 +105,16 @@ export const adapter: Adapter = {
 
   async chat(target, request, options) {
     const answer = await postJson<Completion>(call(target, '/chat/completions', chatBody(target, request, false)), options);
-    const choice = answer.choices?.[0];
-    if (!choice?.message) throw new ProviderError('server', `${PROVIDER} answered without a choice`);
-    const text = choice.message.content ?? '';
-    if (!text && choice.message.refusal)
-      throw new ProviderError('content_filter', `${PROVIDER} refused: ${choice.message.refusal}`);
+    const choice = firstChoice(answer.choices);
+    if (!choice || !isObject(choice.message)) throw new ProviderError('server', `${PROVIDER} answered without a choice`);
+    const text = textField(choice.message.content);
+    const refusal = textField(choice.message.refusal);
+    if (!text && refusal) throw new ProviderError('content_filter', `${PROVIDER} refused: ${refusal}`);
     return {
       text,
       finishReason: finishReasonOf(choice.finish_reason),
       // Some compatible servers omit usage; then meter the estimate rather than nothing.
-      usage: answer.usage
+      usage: isObject(answer.usage)
         ? usageOf(answer.usage)
         : { inputTokens: estimateTokens(request), outputTokens: estimateTextTokens(text) },
     };
@@ -121,18 +127,18 @@ export const adapter: Adapter = {
     for await (const event of postForEvents(call(target, '/chat/completions', chatBody(target, request, true)), options)) {
       if (event.data === '[DONE]') break;
       const chunk = eventJson<CompletionChunk>(PROVIDER, event);
-      if (chunk.error)
-        throw new ProviderError(
-          'server',
-          `${PROVIDER} failed mid-stream: ${redactSecret(chunk.error.message ?? 'unknown error', target.apiKey).slice(0, 300)}`,
-        );
-      const choice = chunk.choices?.[0];
-      if (choice?.delta?.content) {
-        text += choice.delta.content;
-        yield { type: 'delta', text: choice.delta.content };
+      if (chunk.error) {
+        const message = (isObject(chunk.error) && textField(chunk.error.message)) || 'unknown error';
+        throw new ProviderError('server', `${PROVIDER} failed mid-stream: ${redactSecret(message, target.apiKey).slice(0, 300)}`);
+      }
+      const choice = firstChoice(chunk.choices);
+      const delta = isObject(choice?.delta) ? textField(choice.delta.content) : '';
+      if (delta) {
+        text += delta;
+        yield { type: 'delta', text: delta };
       }
       if (choice?.finish_reason) finishReason = finishReasonOf(choice.finish_reason);
-      if (chunk.usage) usage = usageOf(chunk.usage);
+      if (isObject(chunk.usage)) usage = usageOf(chunk.usage);
     }
     // A complete answer (it said how it finished) from a compatible server that ignores
     // include_usage: meter the estimate, as without streaming. Without a finish it broke off.
@@ -142,7 +148,7 @@ export const adapter: Adapter = {
   },
 
   async embed(target, request, options) {
-    const answer = await postJson<{ data?: Array<{ index: number; embedding: number[] }>; usage?: Usage }>(
+    const answer = await postJson<{ data?: unknown; usage?: unknown }>(
       call(target, '/embeddings', {
         model: target.providerModelId,
         input: request.input,
@@ -151,12 +157,17 @@ export const adapter: Adapter = {
       }),
       options,
     );
-    const data = [...(answer.data ?? [])].sort((a, b) => a.index - b.index);
+    const data = (Array.isArray(answer.data) ? answer.data : []).filter(
+      (item): item is { index?: unknown; embedding: number[] } => isObject(item) && Array.isArray(item.embedding),
+    );
     if (data.length !== request.input.length) throw new ProviderError('server', `${PROVIDER} answered ${data.length} embeddings`);
+    const index = (item: { index?: unknown }) => (typeof item.index === 'number' ? item.index : 0);
+    const reported = isObject(answer.usage) ? answer.usage.prompt_tokens : undefined;
     return {
-      vectors: data.map((item) => item.embedding),
+      vectors: data.sort((a, b) => index(a) - index(b)).map((item) => item.embedding),
       usage: {
-        inputTokens: answer.usage?.prompt_tokens ?? request.input.reduce((sum, text) => sum + estimateTextTokens(text), 0),
+        inputTokens:
+          (reported as number | null | undefined) ?? request.input.reduce((sum, text) => sum + estimateTextTokens(text), 0),
       },
     };
   },
@@ -164,7 +175,7 @@ export const adapter: Adapter = {
   async image(target, request, options) {
     // gpt-image models always answer base64 and refuse the parameter; DALL·E needs it.
     const base64 = target.providerModelId.startsWith('gpt-image') ? {} : { response_format: 'b64_json' };
-    const answer = await postJson<{ data?: Array<{ b64_json?: string }> }>(
+    const answer = await postJson<{ data?: unknown }>(
       call(target, '/images/generations', {
         model: target.providerModelId,
         prompt: request.prompt,
@@ -174,7 +185,9 @@ export const adapter: Adapter = {
       }),
       options,
     );
-    const images = (answer.data ?? []).map((item) => item.b64_json).filter((image): image is string => !!image);
+    const images = (Array.isArray(answer.data) ? answer.data : [])
+      .map((item: unknown) => (isObject(item) ? textField(item.b64_json) : ''))
+      .filter((image) => !!image);
     if (!images.length) throw new ProviderError('server', `${PROVIDER} answered without an image`);
     return { images, usage: { images: images.length } };
   },
