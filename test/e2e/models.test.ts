@@ -18,15 +18,17 @@ let editor: SignedInUser;
 let viewer: SignedInUser;
 let outsider: SignedInUser;
 let admin: SignedInUser;
+let secondAdmin: SignedInUser;
 let orgId: string;
 
 beforeAll(async () => {
-  [owner, editor, viewer, outsider, admin] = await Promise.all([
+  [owner, editor, viewer, outsider, admin, secondAdmin] = await Promise.all([
     signUpUser('models-owner'),
     signUpUser('models-editor'),
     signUpUser('models-viewer'),
     signUpUser('models-outsider'),
     signUpPlatformAdmin('models-admin'),
+    signUpPlatformAdmin('models-admin2'),
   ]);
   ({ orgId } = await createTeam(owner, [
     { user: editor, role: 'editor' },
@@ -41,6 +43,16 @@ const customModel = (extra: Record<string, unknown> = {}) => ({
   name: 'Support bot',
   type: 'TEXT',
   pricing: { inputPerMTokMicros: 300_000, outputPerMTokMicros: 1_200_000 },
+  ...extra,
+});
+
+/** A catalogue model served by the local provider. */
+const catalogueModel = (extra: Record<string, unknown> = {}) => ({
+  providerSlug: 'local',
+  providerModelId: 'local-chat',
+  name: 'Catalogue test model',
+  type: 'TEXT',
+  pricing: { inputPerMTokMicros: 1, outputPerMTokMicros: 1 },
   ...extra,
 });
 
@@ -83,6 +95,8 @@ describe('the model catalogue', () => {
     const one = await api('GET', '/v1/models/nova-pro', { token: owner.accessToken });
     expect(one.body).toMatchObject({ modelId: 'nova-pro', providerModelId: 'amazon.nova-pro-v1:0' });
     expect((await api('GET', '/v1/models/no-such-model', { token: owner.accessToken })).status).toBe(404);
+    // A name every object has is no built-in model.
+    expect((await api('GET', '/v1/models/constructor', { token: owner.accessToken })).status).toBe(404);
   });
 
   it('is edited by platform admins: new models, price changes, unique aliases, built-ins deactivated rather than deleted', async () => {
@@ -136,7 +150,105 @@ describe('the model catalogue', () => {
     expect(restored.body).toMatchObject({ status: 'Active', isBuiltIn: true, pricing: { inputPerMTokMicros: 220_000 } });
   });
 
-  it('leaves out the models of a provider an admin removed, here and on /openai/v1/models, unless asked for Inactive ones', async () => {
+  it('refuses a new model whose id is already another model’s alias, as it refuses an alias that is another model’s id', async () => {
+    const first = `first-${randomUUID().slice(0, 8)}`;
+    const alias = `shared-${randomUUID().slice(0, 8)}`;
+    expect(
+      (await api('PUT', `/v1/admin/models/${first}`, { token: admin.accessToken, body: catalogueModel({ aliases: [alias] }) }))
+        .status,
+    ).toBe(200);
+    const second = `second-${randomUUID().slice(0, 8)}`;
+    const aliasIsId = await api('PUT', `/v1/admin/models/${second}`, {
+      token: admin.accessToken,
+      body: catalogueModel({ aliases: [first] }),
+    });
+    expect(aliasIsId.status).toBe(409);
+    // A model named by the alias would take every call naming it (an id is matched first): one
+    // named by a built-in model's alias (nova-micro's `fast`) too.
+    const idIsAlias = await api('PUT', `/v1/admin/models/${alias}`, { token: admin.accessToken, body: catalogueModel() });
+    const idIsBuiltInAlias = await api('PUT', '/v1/admin/models/fast', { token: admin.accessToken, body: catalogueModel() });
+    // Made by mistake, they would take other suites' calls: gone before anything is asserted.
+    for (const [res, modelId] of [
+      [idIsAlias, alias],
+      [idIsBuiltInAlias, 'fast'],
+    ] as const)
+      if (res.status === 200) await api('DELETE', `/v1/admin/models/${modelId}`, { token: admin.accessToken });
+    expect(idIsAlias.status, JSON.stringify(idIsAlias.body)).toBe(409);
+    expect(idIsAlias.body.errors).toEqual([{ path: 'params.modelId', message: `Already an alias of ${first}` }]);
+    expect(idIsBuiltInAlias.status).toBe(409);
+    expect(idIsBuiltInAlias.body.errors).toEqual([{ path: 'params.modelId', message: 'Already an alias of nova-micro' }]);
+    expect((await api('GET', `/v1/models/${alias}`, { token: owner.accessToken })).status).toBe(404);
+    expect((await api('DELETE', `/v1/admin/models/${first}`, { token: admin.accessToken })).status).toBe(204);
+  });
+
+  it('takes two admins’ concurrent edits of one model both, or answers one of them 409: neither is lost', async () => {
+    let lost = 0;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const modelId = `concurrent-${randomUUID().slice(0, 8)}`;
+      expect((await api('PUT', `/v1/admin/models/${modelId}`, { token: admin.accessToken, body: catalogueModel() })).status).toBe(
+        200,
+      );
+      const [repriced, renamed] = await Promise.all([
+        api('PATCH', `/v1/admin/models/${modelId}`, {
+          token: admin.accessToken,
+          body: { pricing: { inputPerMTokMicros: 777, outputPerMTokMicros: 888 } },
+        }),
+        api('PATCH', `/v1/admin/models/${modelId}`, { token: secondAdmin.accessToken, body: { name: 'Renamed' } }),
+      ]);
+      for (const res of [repriced, renamed]) {
+        expect([200, 409], JSON.stringify(res.body)).toContain(res.status);
+        if (res.status === 409) expect(res.body.detail).toBe(`The model ${modelId} changed meanwhile; retry`);
+      }
+      const now = (await api('GET', `/v1/models/${modelId}`, { token: owner.accessToken })).body;
+      if (repriced.status === 200 && now.pricing.inputPerMTokMicros !== 777) lost++;
+      if (renamed.status === 200 && now.name !== 'Renamed') lost++;
+      expect((await api('DELETE', `/v1/admin/models/${modelId}`, { token: admin.accessToken })).status).toBe(204);
+    }
+    expect(lost, 'edits answered 200 and then overwritten').toBe(0);
+  });
+
+  it('never gives one alias to two models, even when both are given it at once', async () => {
+    let duplicated = 0;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const [one, two] = [`alias-one-${randomUUID().slice(0, 8)}`, `alias-two-${randomUUID().slice(0, 8)}`];
+      const alias = `wanted-${randomUUID().slice(0, 8)}`;
+      for (const modelId of [one, two])
+        expect(
+          (await api('PUT', `/v1/admin/models/${modelId}`, { token: admin.accessToken, body: catalogueModel() })).status,
+        ).toBe(200);
+      const answers = await Promise.all([
+        api('PATCH', `/v1/admin/models/${one}`, { token: admin.accessToken, body: { aliases: [alias] } }),
+        api('PATCH', `/v1/admin/models/${two}`, { token: secondAdmin.accessToken, body: { aliases: [alias] } }),
+      ]);
+      for (const res of answers) expect([200, 409], JSON.stringify(res.body)).toContain(res.status);
+      if (answers.every((a) => a.status === 200)) duplicated++;
+      const holders = (await api('GET', '/v1/models', { token: owner.accessToken })).body.items.filter(
+        (m: { aliases: string[] }) => m.aliases.includes(alias),
+      );
+      expect(holders.length).toBeLessThanOrEqual(1);
+      for (const modelId of [one, two])
+        expect((await api('DELETE', `/v1/admin/models/${modelId}`, { token: admin.accessToken })).status).toBe(204);
+    }
+    expect(duplicated, 'both models answered 200 with the alias').toBe(0);
+    // A removed model's aliases are free again.
+    const [first, next] = [`freed-${randomUUID().slice(0, 8)}`, `taker-${randomUUID().slice(0, 8)}`];
+    const alias = `freed-alias-${randomUUID().slice(0, 8)}`;
+    expect(
+      (await api('PUT', `/v1/admin/models/${first}`, { token: admin.accessToken, body: catalogueModel({ aliases: [alias] }) }))
+        .status,
+    ).toBe(200);
+    expect((await api('PATCH', `/v1/admin/models/${first}`, { token: admin.accessToken, body: { aliases: [] } })).status).toBe(
+      200,
+    );
+    expect(
+      (await api('PUT', `/v1/admin/models/${next}`, { token: admin.accessToken, body: catalogueModel({ aliases: [alias] }) }))
+        .status,
+    ).toBe(200);
+    for (const modelId of [first, next])
+      expect((await api('DELETE', `/v1/admin/models/${modelId}`, { token: admin.accessToken })).status).toBe(204);
+  });
+
+  it('leaves out the models of a provider an admin removed, here and on /openai/v1/models, unless asked for Inactive ones, which they say they are', async () => {
     const slug = `gone${randomUUID().slice(0, 6)}`;
     // The provider catalogue is one item: another suite's admin changing it at the same time makes this a 409 to retry.
     const saved = await asPlatformAdmin(admin, 'PUT', `/v1/admin/providers/${slug}`, {
@@ -167,6 +279,12 @@ describe('the model catalogue', () => {
     expect(ids((await api('GET', `/v1/models?provider=${slug}`, { token: owner.accessToken })).body)).toEqual([]);
     expect(ids((await api('GET', '/v1/models?status=Active', { token: owner.accessToken })).body)).not.toContain(modelId);
     expect(ids((await api('GET', '/v1/models?status=Inactive', { token: owner.accessToken })).body)).toContain(modelId);
+    // Listed as Inactive, it says so, here and read alone: it cannot be called.
+    const inactive = await api('GET', `/v1/models?status=Inactive&provider=${slug}`, { token: owner.accessToken });
+    expect(inactive.body.items.map((m: { modelId: string; status: string }) => [m.modelId, m.status])).toEqual([
+      [modelId, 'Inactive'],
+    ]);
+    expect((await api('GET', `/v1/models/${modelId}`, { token: owner.accessToken })).body).toMatchObject({ status: 'Inactive' });
     const offered = await gateway('/models', { token: owner.accessToken });
     expect(offered.status).toBe(200);
     expect(offered.body.data.map((m: { id: string }) => m.id)).not.toContain(modelId);
@@ -407,6 +525,53 @@ describe('favourite models', () => {
     expect((await api('DELETE', '/v1/me/favorite-models/nova-lite', { token: member.accessToken })).status).toBe(204);
     expect((await api('DELETE', '/v1/me/favorite-models/nova-lite', { token: member.accessToken })).status).toBe(404);
     expect((await api('GET', '/v1/me/favorite-models?limit=101', { token: member.accessToken })).status).toBe(400);
+  });
+
+  it('show no model (null) to a member whose role no longer grants models:read: demoted, or their custom role changed', async () => {
+    const [demoted, customised] = await Promise.all([signUpUser('models-fan-demoted'), signUpUser('models-fan-custom')]);
+    const { orgId: team } = await createTeam(owner);
+    const role = await api('POST', `/v1/orgs/${team}/roles`, {
+      token: owner.accessToken,
+      body: { name: 'Model reader', permissions: ['org:read', 'models:read'] },
+    });
+    expect(role.status, JSON.stringify(role.body)).toBe(201);
+    await addMember(owner, team, demoted, 'editor');
+    await addMember(owner, team, customised, role.body.roleId);
+    const custom = await api('POST', `/v1/orgs/${team}/models`, {
+      token: owner.accessToken,
+      body: customModel({ name: 'Confidential bot', defaults: { systemPrompt: 'v1' } }),
+    });
+    const modelId = custom.body.modelId as string;
+    const favourite = async (member: SignedInUser) =>
+      (await api('GET', '/v1/me/favorite-models', { token: member.accessToken })).body.items.find(
+        (f: { modelId: string }) => f.modelId === modelId,
+      );
+    for (const member of [demoted, customised]) {
+      expect((await api('PUT', `/v1/me/favorite-models/${modelId}?orgId=${team}`, { token: member.accessToken })).status).toBe(
+        200,
+      );
+      expect((await favourite(member)).model).toMatchObject({ name: 'Confidential bot' });
+    }
+
+    const demotion = await api('PATCH', `/v1/orgs/${team}/members/${demoted.userId}`, {
+      token: owner.accessToken,
+      body: { role: 'viewer' },
+    });
+    expect(demotion.status).toBe(200);
+    const narrowed = await api('PATCH', `/v1/orgs/${team}/roles/${role.body.roleId}`, {
+      token: owner.accessToken,
+      body: { name: 'Model reader', permissions: ['org:read'] },
+    });
+    expect(narrowed.status, JSON.stringify(narrowed.body)).toBe(200);
+    await api('PATCH', `/v1/orgs/${team}/models/${modelId}`, {
+      token: owner.accessToken,
+      body: { defaults: { systemPrompt: 'v2, confidential' } },
+    });
+    for (const member of [demoted, customised]) {
+      // The model's own routes refuse them; their favourites show it no more.
+      expect((await api('GET', `/v1/models/${modelId}?orgId=${team}`, { token: member.accessToken })).status).toBe(403);
+      expect(await favourite(member)).toEqual({ modelId, orgId: team, addedAt: expect.any(String), model: null });
+    }
   });
 
   it('of an organization deleted since show no model (null), and the list takes limit 1–100 like every list', async () => {

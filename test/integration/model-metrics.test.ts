@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   ALL,
+  CATCH_UP_HOURS,
   METRIC_SHARDS,
   SETTLE_MS,
   markModelHour,
@@ -19,11 +20,13 @@ import { transactWrite } from '@platform/domain/shared/transactions';
  * Model metrics against DynamoDB Local: the job carries each hour's roll-ups forward a minute at
  * a time and counts every call once, however it is run; the route adds the current hour's
  * latest calls to them in one read. Calls are written as the gateway's records write them
- * (`metricWrites`, then `markModelHour`), at chosen times in an hour five hours ago, with the
- * job and the route told what "now" is.
+ * (`metricWrites`, then `markModelHour`), at chosen times from an hour nine days ahead, with the
+ * job and the route told what "now" is. Nine days: further than a run looks back for hours it
+ * missed (the 8 days calls are kept), so the runs of other files, on the real clock, never
+ * reach these hours, and these runs never reach theirs.
  */
 const HOUR_MS = 3_600_000;
-const H = Math.floor(Date.now() / HOUR_MS) * HOUR_MS - 5 * HOUR_MS;
+const H = Math.floor(Date.now() / HOUR_MS) * HOUR_MS + 9 * 24 * HOUR_MS;
 /** An instant of hour H (or after it): minutes and seconds past its start. */
 const at = (minutes: number, seconds = 0) => new Date(H + minutes * 60_000 + seconds * 1_000);
 const iso = (minutes: number, seconds = 0) => at(minutes, seconds).toISOString();
@@ -241,4 +244,52 @@ describe('GET /v1/models/{modelId}/metrics, over a range', () => {
     // On the hours' edges: exactly them.
     expect(await modelMetrics(modelId, org, at(60), at(120), { now })).toMatchObject({ calls: 1, from: iso(60), to: iso(120) });
   });
+});
+
+describe('the model metrics job after missed runs', () => {
+  // Hours of their own, after those of the tests above.
+  const M = 12 * 60;
+  const hourAt = (minutes: number) => iso(minutes).slice(0, 13);
+
+  it('rolls up the hours it missed, one it ran in and one it never ran in, once it runs again', async () => {
+    const modelId = newModel();
+    const [a, b] = [newOrg(), newOrg()];
+    await recordCalls(modelId, [{ orgId: a, recordedAt: iso(M + 10) }]);
+    await recordCalls(modelId, [{ orgId: a, recordedAt: iso(M + 20) }]);
+    await recordCalls(modelId, [{ orgId: b, recordedAt: iso(M + 70) }]);
+    // A run just as the first hour starts (its calls not yet recorded), then none for almost three hours.
+    await modelMetricsJob(at(M + 5));
+    const late = await modelMetricsJob(at(M + 180));
+    const read = (scope: string) => modelMetrics(modelId, scope, at(M), at(M + 120), { now: at(M + 240) });
+    expect((await read(ALL)).hourly.map((h) => [h.hour, h.calls])).toEqual([
+      [hourAt(M), 2],
+      [hourAt(M + 60), 1],
+    ]);
+    expect((await read(a)).calls).toBe(2);
+    expect((await read(b)).calls).toBe(1);
+    expect(late.hours).toEqual(expect.arrayContaining([hourAt(M), hourAt(M + 60)]));
+    // Once caught up, runs again, at once or later, count nothing twice.
+    await Promise.all([modelMetricsJob(at(M + 181)), modelMetricsJob(at(M + 181))]);
+    await modelMetricsJob(at(M + 300));
+    expect((await read(ALL)).calls).toBe(3);
+  });
+
+  it('catches up on at most CATCH_UP_HOURS hours with calls a run, and the next run goes on from there', async () => {
+    const modelId = newModel();
+    const org = newOrg();
+    const start = M + 6 * 60;
+    const backlog = CATCH_UP_HOURS + 2;
+    await modelMetricsJob(at(start - 30));
+    for (let hour = 0; hour < backlog; hour++)
+      await recordCalls(modelId, [{ orgId: org, recordedAt: iso(start + hour * 60 + 30) }]);
+    const after = start + (backlog + 1) * 60 + 30;
+    const hourly = async () =>
+      (await modelMetrics(modelId, ALL, at(start), at(start + backlog * 60), { now: at(after + 600) })).hourly.map((h) => h.hour);
+    await modelMetricsJob(at(after));
+    // The oldest hours first: the last two wait for the next run.
+    expect(await hourly()).toEqual(Array.from({ length: CATCH_UP_HOURS }, (_, hour) => hourAt(start + hour * 60)));
+    await modelMetricsJob(at(after + 1));
+    expect(await hourly()).toEqual(Array.from({ length: backlog }, (_, hour) => hourAt(start + hour * 60)));
+    expect((await modelMetrics(modelId, ALL, at(start), at(start + backlog * 60), { now: at(after + 600) })).calls).toBe(backlog);
+  }, 60_000);
 });

@@ -186,7 +186,29 @@ const RollupEntity = lazy(
     ),
 );
 
+/**
+ * How far the job has got over the hours: the last hour it completed (every marker of it carried
+ * to the hour's end). One item, moved only forward. A run catches up on the hours after it that
+ * came before the last two (runs missed for more than an hour: a failed deployment, throttling).
+ */
+const MetricsJobEntity = lazy(
+  () =>
+    new Entity(
+      {
+        model: { entity: 'modelmetricjob', version: '1', service },
+        attributes: {
+          completedHour: { type: 'string' },
+        },
+        indexes: { byJob: { pk: { field: 'pk', composite: [] }, sk: { field: 'sk', composite: [] } } },
+      },
+      config(),
+    ),
+);
+
 export const metricsDb = {
+  get job() {
+    return MetricsJobEntity();
+  },
   get calls() {
     return MetricCallsEntity();
   },
@@ -438,34 +460,108 @@ async function carryForward(modelId: string, hour: string, from: string, upTo: s
   return written;
 }
 
+const HOUR_MS = 3_600_000;
+/** The most missed hours with calls to roll up that one run carries (an hour with none costs it one Query). */
+export const CATCH_UP_HOURS = 24;
+/** Missed hours whose markers a run reads at once. */
+const MARKER_READS_AT_ONCE = 24;
+
+/** Carries the roll-ups of every model marked in `hour` (`markers`) forward to `upTo`; answers how many models and roll-ups it moved. */
+async function carryHour(hour: string, markers: Array<{ modelId: string; upTo?: string }>, upTo: string) {
+  let models = 0;
+  let rollups = 0;
+  for (const { modelId, upTo: from } of markers) {
+    if (from !== undefined && from >= upTo) continue;
+    rollups += await carryForward(modelId, hour, from ?? '', upTo);
+    models++;
+    // Only forward: a slower run that got less far leaves it (its roll-ups were conditional all the same).
+    await metricsDb.activeHour
+      .patch({ hour, modelId })
+      .set({ upTo })
+      .where(({ upTo: at }, { notExists, lt }) => `${notExists(at)} OR ${lt(at, upTo)}`)
+      .go({ response: 'none' })
+      .catch((error: unknown) => {
+        if (!conditionFailed(error)) throw error;
+      });
+  }
+  return { models, rollups };
+}
+
+const markersOf = (hour: string) =>
+  metricsDb.activeHour.query
+    .byHour({ hour })
+    .go({ pages: 'all' })
+    .then(({ data }) => data);
+const unfinished = (markers: Array<{ upTo?: string }>, upTo: string) =>
+  markers.some((m) => m.upTo === undefined || m.upTo < upTo);
+
 /**
  * The job (every minute on AWS, `npm run job -- model-metrics` locally): carries the roll-ups
  * of the current hour, and of the one before until they hold all of it, forward to `SETTLE_MS`
  * before `now`. It reads each call once; running it twice, or two at once, changes nothing.
+ *
+ * Runs missed for more than an hour leave whole hours behind: a run first finishes the hours
+ * between the last one completed (`metricsDb.job`) and the hour before, oldest first, as far
+ * back as calls are kept, carrying at most `CATCH_UP_HOURS` of them that had calls (the next run
+ * goes on from there). The hour before is always visited again, for a marker that lands late.
+ * A watermark not before the hour before (the usual case, or a run whose clock is behind
+ * another's) leaves just the two.
  */
 export async function modelMetricsJob(now = clock.now()): Promise<{ hours: string[]; models: number; rollups: number }> {
   const cutoff = now.getTime() - SETTLE_MS;
-  const hours = [hourOf(cutoff - 3_600_000), hourOf(cutoff)];
+  const previous = hourOf(cutoff - HOUR_MS);
+  const current = hourOf(cutoff);
+  const { data: state } = await metricsDb.job.get({}).go({ consistent: true });
+  const completed = state?.completedHour;
+  const missed: string[] = [];
+  if (completed !== undefined && completed < previous) {
+    const kept = hourStart(hourOf(cutoff - CALL_RETENTION_DAYS * 86_400_000));
+    for (let at = Math.max(hourStart(completed) + HOUR_MS, kept); at < hourStart(previous); at += HOUR_MS)
+      missed.push(hourOf(at));
+  }
+
+  const hours: string[] = [];
   let models = 0;
   let rollups = 0;
-  for (const hour of hours) {
-    const upTo = new Date(Math.min(cutoff, hourStart(hour) + 3_600_000)).toISOString();
-    const { data: markers } = await metricsDb.activeHour.query.byHour({ hour }).go({ pages: 'all' });
-    for (const { modelId, upTo: from } of markers) {
-      if (from !== undefined && from >= upTo) continue;
-      rollups += await carryForward(modelId, hour, from ?? '', upTo);
-      models++;
-      // Only forward: a slower run that got less far leaves it (its roll-ups were conditional all the same).
-      await metricsDb.activeHour
-        .patch({ hour, modelId })
-        .set({ upTo })
-        .where(({ upTo: at }, { notExists, lt }) => `${notExists(at)} OR ${lt(at, upTo)}`)
-        .go({ response: 'none' })
-        .catch((error: unknown) => {
-          if (!conditionFailed(error)) throw error;
-        });
+  const visit = async (hour: string, markers: Array<{ modelId: string; upTo?: string }>) => {
+    const moved = await carryHour(hour, markers, new Date(Math.min(cutoff, hourStart(hour) + HOUR_MS)).toISOString());
+    models += moved.models;
+    rollups += moved.rollups;
+    hours.push(hour);
+  };
+  // The last missed hour done, in order: the watermark moves to it when the run stops short.
+  let done = completed;
+  let stoppedShort = false;
+  let carried = 0;
+  catchUp: for (let i = 0; i < missed.length; i += MARKER_READS_AT_ONCE) {
+    const batch = missed.slice(i, i + MARKER_READS_AT_ONCE);
+    const markers = await Promise.all(batch.map(markersOf));
+    for (const [j, hour] of batch.entries()) {
+      if (unfinished(markers[j]!, new Date(hourStart(hour) + HOUR_MS).toISOString())) {
+        if (carried === CATCH_UP_HOURS) {
+          stoppedShort = true;
+          break catchUp;
+        }
+        carried++;
+        await visit(hour, markers[j]!);
+      }
+      done = hour;
     }
   }
+  for (const hour of [previous, current]) await visit(hour, await markersOf(hour));
+
+  // Every missed hour done: the hour before is complete too (its end has settled, and every
+  // marker of it read is carried there).
+  const reached = stoppedShort ? done : previous;
+  if (reached !== undefined && (completed === undefined || reached > completed))
+    await metricsDb.job
+      .update({})
+      .set({ completedHour: reached })
+      .where(({ completedHour: at }, { notExists, lt }) => `${notExists(at)} OR ${lt(at, reached)}`)
+      .go({ response: 'none' })
+      .catch((error: unknown) => {
+        if (!conditionFailed(error)) throw error;
+      });
   return { hours, models, rollups };
 }
 

@@ -7,8 +7,8 @@ export { STATUSES, MODEL_KINDS, TASK_TYPES, CAPABILITIES, type Status, type Capa
 /**
  * The model hub's entities (DOMAIN.md §3). Everything the router needs about one owner lives
  * in one partition, the `hub` collection keyed by `owner`:
- * - `platform`: the provider catalogue, catalogue models, global routing rules, the
- *   platform's own provider keys;
+ * - `platform`: the provider catalogue, catalogue models (and their aliases), global routing
+ *   rules, the platform's own provider keys;
  * - `org#<orgId>`: the organization's custom models (and their aliases), routing rules and keys;
  * - `user#<userId>`: the user's own keys and favourite models.
  * So one Query loads an owner's whole routing picture (see snapshot.ts), and each list route
@@ -100,7 +100,10 @@ const ModelEntity = lazy(
     ),
 );
 
-/** One item per alias of a custom model: a conditional put makes an alias unique in its organization. */
+/**
+ * One item per alias of a custom model, or of a catalogue model (owner `platform`): a conditional
+ * put makes an alias unique in its organization, or in the catalogue.
+ */
 const ModelAliasEntity = lazy(
   () =>
     new Entity(

@@ -5,6 +5,7 @@ import {
   accountRead,
   isAccountDeleted,
   isMembershipLive,
+  permissionsOfRole,
   type OrgAccess,
   type UserCaller,
 } from '../identity/access.ts';
@@ -14,14 +15,14 @@ import { put, transactGet, transactWrite } from '../shared/transactions.ts';
 import { pageOf } from '../shared/pages.ts';
 import type { Model } from './default-models.ts';
 import { hubDb, type FavoriteItem, type ModelItem } from './entities.ts';
-import { getModel, isBuiltInModel, isCustomModelId, type ModelView } from './models.ts';
+import { getModel, isCustomModelId, viewModel, type ModelView } from './models.ts';
 import { orgKey, PLATFORM, userKey } from './owners.ts';
 import { cachedSnapshot, modelFromItem } from './snapshot.ts';
 
 /**
  * A user's favourite models (seed 000 `is_favorite`, per user as DOMAIN.md says). A custom
  * model can be a favourite of a member of its organization; the list shows each favourite
- * with the model as it is now (`model: null` once it is gone).
+ * with the model as it is now (`model: null` once it is gone or out of the user's reach).
  */
 export interface Favorite {
   modelId: string;
@@ -66,10 +67,12 @@ type FavoriteRead = ModelItem | Membership | Organization | User;
 
 /**
  * The user's favourites, oldest first, each with its model as it is now: one query for the
- * page, the catalogue (from memory when fresh, see snapshot.ts), and one read of the user's
- * profile with the custom models on the page, the user's memberships of their organizations and
- * those organizations. A deleted account is refused (its token outlives it); a custom model of an
- * organization the user has left, or that was deleted, shows as `model: null`.
+ * page, the catalogue with its providers (from memory when fresh, see snapshot.ts), and one read
+ * of the user's profile with the custom models on the page, the user's memberships of their
+ * organizations and those organizations. A deleted account is refused (its token outlives it); a
+ * custom model shows as `model: null` when it was deleted, or when the user may no longer read
+ * it: they left its organization, the organization was deleted, or their role there no longer
+ * grants `models:read` (a demotion, a custom role changed), as the model's own routes refuse them.
  */
 export async function listFavorites(caller: UserCaller, options: { cursor?: string; limit?: number }) {
   const { data, cursor } = await pageOf(hubDb.favorite.query.byOwner({ owner: userKey(caller.userId) }), {
@@ -79,8 +82,9 @@ export async function listFavorites(caller: UserCaller, options: { cursor?: stri
   });
   const custom = data.filter((f): f is FavoriteItem & { orgId: string } => Boolean(f.orgId));
   const orgIds = [...new Set(custom.map((f) => f.orgId))];
-  const [catalogue, [account, ...rows]] = await Promise.all([
-    data.some((f) => !f.orgId) ? cachedSnapshot(PLATFORM).then((s) => s.models) : Promise.resolve([] as Model[]),
+  const [platform, [account, ...rows]] = await Promise.all([
+    // The catalogue's models, and its providers for every model's status (`viewModel`).
+    data.length ? cachedSnapshot(PLATFORM) : Promise.resolve(undefined),
     transactGet<FavoriteRead[]>([
       accountRead(caller.userId),
       ...custom.map((f) => ({ op: hubDb.model.get({ owner: orgKey(f.orgId), modelId: f.modelId }), entity: hubDb.model })),
@@ -89,13 +93,16 @@ export async function listFavorites(caller: UserCaller, options: { cursor?: stri
     ]),
   ]);
   if (isAccountDeleted(account as User | null)) throw accountGone();
+  // What `authorizeOrg` grants for `models:read`: a live membership whose role holds it (a platform admin's, any role).
   const reachable = new Set(
     orgIds.filter((_, i) => {
+      const membership = rows[custom.length + i] as Membership | null;
       const org = rows[custom.length + orgIds.length + i] as Organization | null;
-      return isMembershipLive(rows[custom.length + i] as Membership | null) && org && !org.deletedAt;
+      if (!org || org.deletedAt || !isMembershipLive(membership)) return false;
+      return caller.isPlatformAdmin || permissionsOfRole(org, membership.role).includes('models:read');
     }),
   );
-  const models = new Map<string, Model>(catalogue.map((m) => [m.modelId, m]));
+  const models = new Map<string, Model>((platform?.models ?? []).map((m) => [m.modelId, m]));
   custom.forEach((f, i) => {
     const row = rows[i] as ModelItem | null;
     if (row && reachable.has(f.orgId)) models.set(f.modelId, modelFromItem(row));
@@ -106,7 +113,7 @@ export async function listFavorites(caller: UserCaller, options: { cursor?: stri
       modelId: f.modelId,
       orgId: f.orgId,
       addedAt: f.createdAt,
-      model: model ? { ...model, isBuiltIn: !model.orgId && isBuiltInModel(model.modelId) } : null,
+      model: model && platform ? viewModel(model, platform.providers) : null,
     };
   });
   return { items, nextCursor: cursor };

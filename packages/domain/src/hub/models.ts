@@ -1,13 +1,13 @@
 import type { OrgAccess } from '../identity/access.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { badCursor, decodeCursor, encodeCursor } from '../shared/pages.ts';
-import { put, remove, transactWrite } from '../shared/transactions.ts';
+import { check, put, remove, transactGet, transactWrite, type WriteItem } from '../shared/transactions.ts';
 import { DEFAULT_MODELS, type Model } from './default-models.ts';
 import type { Provider } from './default-providers.ts';
-import { hubDb, type Capability, type ModelItem } from './entities.ts';
+import { hubDb, hubService, type Capability, type ModelItem } from './entities.ts';
 import { auditWrites, orgKey, PLATFORM, type Owner } from './owners.ts';
 import { requireProvider } from './providers.ts';
-import { forgetSnapshot, loadSnapshot, modelFromItem } from './snapshot.ts';
+import { forgetSnapshot, loadSnapshot, mergeModels, mergeProviders, modelFromItem } from './snapshot.ts';
 
 /**
  * The model catalogue (DOMAIN.md §3, Model: one table, kind external / reference / custom).
@@ -20,8 +20,17 @@ export const CUSTOM_MODEL_PREFIX = 'mdl_';
 export const isCustomModelId = (modelId: string) => modelId.startsWith(CUSTOM_MODEL_PREFIX);
 export const isBuiltInModel = (modelId: string) => Object.hasOwn(DEFAULT_MODELS, modelId);
 
-const view = (m: Model) => ({ ...m, isBuiltIn: !m.orgId && isBuiltInModel(m.modelId) });
-export type ModelView = ReturnType<typeof view>;
+/**
+ * A model as shown. Its status is the one that counts: a model whose provider was removed or
+ * deactivated cannot be called, so it shows as Inactive, as the status filter counts it
+ * (`matchesFilters`), whatever its own status says.
+ */
+export const viewModel = (m: Model, providers: Map<string, Provider>) => ({
+  ...m,
+  status: (providerIsLive(providers, m) ? m.status : 'Inactive') as Model['status'],
+  isBuiltIn: !m.orgId && isBuiltInModel(m.modelId),
+});
+export type ModelView = ReturnType<typeof viewModel>;
 
 export interface ModelFilters {
   type?: Model['type'];
@@ -71,7 +80,7 @@ export async function listModels(filters: ModelFilters, access?: OrgAccess): Pro
   ]);
   return [...custom, ...platform.models]
     .filter((m) => matchesFilters(m, filters, providerIsLive(platform.providers, m)))
-    .map(view);
+    .map((m) => viewModel(m, platform.providers));
 }
 
 /** Where a page of models ends: the list it belongs to (its filters and organization) and its last model. */
@@ -120,15 +129,21 @@ export async function listModelsPage(
   return { items: items.map(({ model }) => model), nextCursor };
 }
 
-/** One model: a catalogue model, or (with the organization's access) one of its custom models. */
+/**
+ * One model: a catalogue model, or (with the organization's access) one of its custom models.
+ * Read with the provider catalogue, in one request, for the status it shows (`viewModel`).
+ */
 export async function getModel(modelId: string, access?: OrgAccess): Promise<ModelView> {
   const owner = isCustomModelId(modelId) ? (access ? orgKey(access.orgId) : undefined) : PLATFORM;
   const notFound = () => new NotFoundError(`No model ${modelId}`);
   if (!owner) throw notFound();
-  const { data } = await hubDb.model.get({ owner, modelId }).go();
-  const model = data ? modelFromItem(data) : owner === PLATFORM ? DEFAULT_MODELS[modelId] : undefined;
+  const [row, catalogue] = await transactGet<[ModelItem | null, { providers?: unknown } | null]>([
+    { op: hubDb.model.get({ owner, modelId }), entity: hubDb.model },
+    { op: hubDb.providerCatalogue.get({ owner: PLATFORM }), entity: hubDb.providerCatalogue },
+  ]);
+  const model = row ? modelFromItem(row) : owner === PLATFORM && isBuiltInModel(modelId) ? DEFAULT_MODELS[modelId] : undefined;
   if (!model) throw notFound();
-  return view(model);
+  return viewModel(model, mergeProviders(catalogue?.providers));
 }
 
 /**
@@ -144,18 +159,34 @@ export const modelRead = (modelId: string, orgId?: string) => ({
 export const modelExists = (modelId: string, row: ModelItem | null | undefined) => Boolean(row) || isBuiltInModel(modelId);
 
 const ALIAS_PATH = 'aliases';
+const ID_PATH = 'params.modelId';
 
-/** Aliases are unique in the catalogue and never another model's id. */
+const aliasClash = (clashes: Array<{ alias: string; owner: string }>) =>
+  new ConflictError(
+    'Some aliases already name another model',
+    clashes.map(({ alias, owner }) => ({ path: ALIAS_PATH, message: `${alias} already names ${owner}` })),
+  );
+const idClash = (modelId: string, owner: string) =>
+  new ConflictError(`${modelId} is already an alias of ${owner}: a call naming it would reach this model instead`, [
+    { path: ID_PATH, message: `Already an alias of ${owner}` },
+  ]);
+const changedMeanwhile = (modelId: string) => new ConflictError(`The model ${modelId} changed meanwhile; retry`);
+
+/**
+ * Aliases are unique in the catalogue and never another model's id, and a model's id is never
+ * another model's alias (a call names a model by its id before any alias, so either would send
+ * the calls naming one model to another). Checked against the catalogue as read; the write
+ * holds it against concurrent ones (`writeCatalogueModel`).
+ */
 function checkAliases(modelId: string, aliases: string[], catalogue: Model[]) {
   const taken = new Map<string, string>();
   for (const m of catalogue)
     if (m.modelId !== modelId) [m.modelId, ...m.aliases].forEach((name) => taken.set(name.toLowerCase(), m.modelId));
+  const idOwner = taken.get(modelId.toLowerCase());
+  if (idOwner) throw idClash(modelId, idOwner);
   const clashes = aliases.filter((a) => taken.has(a.toLowerCase()) || a === modelId);
   if (clashes.length)
-    throw new ConflictError(
-      'Some aliases already name another model',
-      clashes.map((a) => ({ path: ALIAS_PATH, message: `${a} already names ${taken.get(a.toLowerCase()) ?? 'this model'}` })),
-    );
+    throw aliasClash(clashes.map((alias) => ({ alias, owner: taken.get(alias.toLowerCase()) ?? 'this model' })));
 }
 
 export function checkModelProvider(providers: Map<string, Provider>, input: Pick<Model, 'providerSlug'>) {
@@ -167,61 +198,153 @@ export function checkModelProvider(providers: Map<string, Provider>, input: Pick
   return provider;
 }
 
-async function writeCatalogueModel(owner: Owner, model: Model, before: Model | undefined) {
-  const { modelId, orgId: _none, ...fields } = model;
-  await transactWrite([
-    put(hubDb.model.put({ ...fields, owner: PLATFORM, modelId, updatedBy: owner.actorId })),
-    ...auditWrites(owner, 'model.saved', { type: 'model', id: modelId }, { before: before ?? null, after: model }),
+/**
+ * The catalogue as it is now, for a write: one strongly consistent Query of the platform's hub
+ * partition (the snapshot's, which may lag), since the write holds only if what it read is current.
+ */
+async function readCatalogue() {
+  const { data } = await hubService().collections.hub({ owner: PLATFORM }).go({ pages: 'all', consistent: true });
+  return {
+    providers: mergeProviders(data.providerCatalogue[0]?.providers),
+    models: mergeModels(data.model.map(modelFromItem)),
+    rules: data.routingRule,
+  };
+}
+
+type Checkable = {
+  check(key: object): { where(condition: (attributes: any, operations: any) => string): { params(): Record<string, unknown> } };
+};
+/** ElectroDB has `check` on every entity at run time but types it only inside its own transactions. */
+const checkable = (entity: object) => entity as unknown as Checkable;
+const aliasKey = (alias: string) => ({ owner: PLATFORM, alias: alias.toLowerCase() });
+
+/**
+ * Writes a catalogue model (`after`; undefined deletes it) with its audit row, in one
+ * transaction that holds only if what it was decided on is still so:
+ * - the model's row is as read (its `updatedAt`; none for a new model or a built-in one never
+ *   edited), so of two concurrent edits of one model (a change and a retirement too) one is a
+ *   409 that changes nothing;
+ * - each alias it gains is reserved by an item of its own (`modelAlias` in the platform's
+ *   partition), created only if there is none, and no model has it as its id; each alias it
+ *   drops frees its item. So two models given one alias at once do not both get it;
+ * - a new model's id is reserved by no alias.
+ * The built-in models' aliases live in code, which no write races: `checkAliases` holds them
+ * until an admin edits the model, and an alias gained from then on is reserved like any other.
+ * No request more than the write: conditions, not reads.
+ */
+async function writeCatalogueModel(
+  owner: Owner,
+  modelId: string,
+  before: Model | undefined,
+  after: Model | undefined,
+  audit: { action: 'model.saved' | 'model.deleted'; details: Record<string, unknown> },
+) {
+  const stored = before?.updatedAt;
+  const asRead = ({ updatedAt }: { updatedAt: unknown }, { eq, notExists }: { eq: any; notExists: any }): string =>
+    stored ? eq(updatedAt, stored) : notExists(updatedAt);
+  const had = [...new Set(before?.aliases ?? [])];
+  const has = [...new Set(after?.aliases ?? [])];
+  const added = has.filter((a) => !had.includes(a));
+  const dropped = had.filter((a) => !has.includes(a));
+  const isNew = !before;
+  let write: WriteItem;
+  if (after) {
+    const { modelId: _id, orgId: _none, ...fields } = after;
+    write = put(hubDb.model.put({ ...fields, owner: PLATFORM, modelId, updatedBy: owner.actorId }).where(asRead));
+  } else write = remove(hubDb.model.delete({ owner: PLATFORM, modelId }).where(asRead));
+  const outcome = await transactWrite([
+    write,
+    ...added.map((alias) => put(hubDb.modelAlias.create({ ...aliasKey(alias), modelId }))),
+    ...added.map((alias) =>
+      check(
+        checkable(hubDb.model)
+          .check({ owner: PLATFORM, modelId: alias })
+          .where((attributes, { notExists }) => notExists(attributes.modelId)),
+      ),
+    ),
+    ...dropped.map((alias) =>
+      remove(
+        hubDb.modelAlias
+          .delete(aliasKey(alias))
+          .where((attributes, { eq, notExists }) => `${notExists(attributes.alias)} OR ${eq(attributes.modelId, modelId)}`),
+      ),
+    ),
+    ...(isNew
+      ? [
+          check(
+            checkable(hubDb.modelAlias)
+              .check(aliasKey(modelId))
+              .where((attributes, { notExists }) => notExists(attributes.alias)),
+          ),
+        ]
+      : []),
+    ...auditWrites(owner, audit.action, { type: 'model', id: modelId }, audit.details),
   ]);
+  if (outcome.canceled) {
+    const failed = (i: number) => outcome.reasons[i] === 'ConditionalCheckFailed';
+    if (failed(0)) throw changedMeanwhile(modelId);
+    const reserved = added.filter((_, i) => failed(1 + i));
+    if (reserved.length) throw aliasClash(reserved.map((alias) => ({ alias, owner: 'another model' })));
+    const ids = added.filter((_, i) => failed(1 + added.length + i));
+    if (ids.length) throw aliasClash(ids.map((alias) => ({ alias, owner: `the model ${alias} (its id)` })));
+    if (isNew && failed(1 + 2 * added.length + dropped.length)) throw idClash(modelId, 'another model');
+    throw changedMeanwhile(modelId);
+  }
   forgetSnapshot(PLATFORM);
-  return view({ ...model, updatedBy: owner.actorId, updatedAt: new Date().toISOString() });
 }
 
 /** Creates or replaces a catalogue model (platform admins): its provider must exist, its aliases be free. */
 export async function saveCatalogueModel(owner: Owner, modelId: string, input: ModelInput): Promise<ModelView> {
   if (input.kind === 'custom')
     throw new ValidationError('Custom models belong to an organization', [{ path: 'kind', message: 'external or reference' }]);
-  const platform = await loadSnapshot(PLATFORM);
-  checkModelProvider(platform.providers, input);
-  checkAliases(modelId, input.aliases, platform.models);
-  const before = platform.models.find((m) => m.modelId === modelId);
-  return writeCatalogueModel(owner, { ...input, modelId, createdAt: before?.createdAt }, before);
+  const catalogue = await readCatalogue();
+  checkModelProvider(catalogue.providers, input);
+  // Each alias once: one item reserves each.
+  const aliases = [...new Set(input.aliases)];
+  checkAliases(modelId, aliases, catalogue.models);
+  const before = catalogue.models.find((m) => m.modelId === modelId);
+  const model: Model = { ...input, aliases, modelId, createdAt: before?.createdAt };
+  await writeCatalogueModel(owner, modelId, before, model, {
+    action: 'model.saved',
+    details: { before: before ?? null, after: model },
+  });
+  return viewModel({ ...model, updatedBy: owner.actorId, updatedAt: new Date().toISOString() }, catalogue.providers);
 }
 
 /** Changes some fields of a catalogue model (platform admins). */
 export async function patchCatalogueModel(owner: Owner, modelId: string, changes: Partial<ModelInput>): Promise<ModelView> {
-  const platform = await loadSnapshot(PLATFORM);
-  const before = platform.models.find((m) => m.modelId === modelId);
+  const catalogue = await readCatalogue();
+  const before = catalogue.models.find((m) => m.modelId === modelId);
   if (!before) throw new NotFoundError(`No model ${modelId}`);
-  const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
+  const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as Partial<Model>;
+  if (defined.aliases) defined.aliases = [...new Set(defined.aliases)];
   const model: Model = { ...before, ...defined, modelId };
   if (model.kind === 'custom')
     throw new ValidationError('Custom models belong to an organization', [{ path: 'kind', message: 'external or reference' }]);
-  if (changes.providerSlug) checkModelProvider(platform.providers, model);
-  if (changes.aliases) checkAliases(modelId, model.aliases, platform.models);
-  return writeCatalogueModel(owner, model, before);
+  if (changes.providerSlug) checkModelProvider(catalogue.providers, model);
+  if (changes.aliases) checkAliases(modelId, model.aliases, catalogue.models);
+  await writeCatalogueModel(owner, modelId, before, model, { action: 'model.saved', details: { before, after: model } });
+  return viewModel({ ...model, updatedBy: owner.actorId, updatedAt: new Date().toISOString() }, catalogue.providers);
 }
 
 /**
  * Retires a catalogue model: a built-in one is deactivated (its definition lives in code), one
- * an admin added is removed. A model that a global routing rule names stays until the rule changes.
+ * an admin added is removed with its aliases. A model that a global routing rule names stays
+ * until the rule changes.
  */
 export async function retireCatalogueModel(owner: Owner, modelId: string): Promise<void> {
-  const platform = await loadSnapshot(PLATFORM);
-  const before = platform.models.find((m) => m.modelId === modelId);
+  const catalogue = await readCatalogue();
+  const before = catalogue.models.find((m) => m.modelId === modelId);
   if (!before) throw new NotFoundError(`No model ${modelId}`);
-  const rules = platform.rules.filter((r) => ruleNames(r, modelId));
+  const rules = catalogue.rules.filter((r) => ruleNames(r, modelId));
   if (rules.length)
     throw new ConflictError(`Global routing rules name ${modelId}: ${rules.map((r) => r.ruleId).join(', ')}; change them first`);
   if (isBuiltInModel(modelId)) {
-    await writeCatalogueModel(owner, { ...before, status: 'Inactive' }, before);
+    const after: Model = { ...before, status: 'Inactive' };
+    await writeCatalogueModel(owner, modelId, before, after, { action: 'model.saved', details: { before, after } });
     return;
   }
-  await transactWrite([
-    remove(hubDb.model.delete({ owner: PLATFORM, modelId })),
-    ...auditWrites(owner, 'model.deleted', { type: 'model', id: modelId }, { before }),
-  ]);
-  forgetSnapshot(PLATFORM);
+  await writeCatalogueModel(owner, modelId, before, undefined, { action: 'model.deleted', details: { before } });
 }
 
 /** Whether a routing rule sends calls to the model (as a target or a fallback). */
