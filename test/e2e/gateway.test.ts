@@ -255,6 +255,19 @@ describe.concurrent('tenancy and permissions', () => {
     expect(refused.body.error.type).toBe('permission_error');
   });
 
+  it('stop taking a key at its expiry, though it took it a moment before (its principal is remembered no longer)', async () => {
+    const owner = await signUpUser('gwexpiry');
+    const expiresAt = new Date(Date.now() + 4_000).toISOString();
+    const created = await api('POST', `/v1/orgs/${owner.personalOrgId}/api-clients`, {
+      token: owner.accessToken,
+      body: { name: 'short-lived', scopes: ['gateway:invoke'], expiresAt },
+    });
+    expect(created.status).toBe(201);
+    expect((await gateway('/models', { apiKey: created.body.key })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, Date.parse(expiresAt) - Date.now() + 100));
+    expect((await gateway('/models', { apiKey: created.body.key })).status).toBe(401);
+  });
+
   it('without OpenAI-Organization, bill the personal organization once the default one was left or deleted', async () => {
     const [owner, member] = await Promise.all([signUpUser('gwdefault'), signUpUser('gwdefault-m')]);
     const { orgId } = await createTeam(owner, [{ user: member, role: 'editor' }]);

@@ -51,6 +51,34 @@ const event = (type: string, object: object) =>
 const balance = async (user: SignedInUser, orgId: string) =>
   (await api('GET', `/v1/orgs/${orgId}/credits`, { token: user.accessToken })).body.available as number;
 
+/** A new user who bought the 5,000-credit pack (45.00 USD) through checkout: their balance before it, and the payment. */
+async function packBought(name: string) {
+  const user = await signUpUser(name);
+  const orgId = user.personalOrgId;
+  const before = await balance(user, orgId);
+  const checkout = await api('POST', `/v1/orgs/${orgId}/checkout`, {
+    token: user.accessToken,
+    body: { packId: 'credits-5000' },
+    headers: { 'idempotency-key': `${name}-${orgId}` },
+  });
+  await payCheckout(checkout.body.url);
+  await eventually(
+    () => balance(user, orgId),
+    (b) => b === before + 5000,
+  );
+  const listed = async () => (await api('GET', `/v1/orgs/${orgId}/payments`, { token: user.accessToken })).body.items[0];
+  const { paymentIntentId } = await listed();
+  return { user, orgId, before, listed, paymentIntentId: paymentIntentId as string };
+}
+
+/** A call to the local Stripe's API, as an operator's dashboard (or a bank, on `/__local`) makes it. */
+const stripeCall = (path: string, params: Record<string, string>) =>
+  fetch(`${inject('cloud').env.STRIPE_API_BASE}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${inject('cloud').env.STRIPE_API_KEY}` },
+    body: new URLSearchParams(params),
+  });
+
 describe('credit packs and checkout', () => {
   it('lists the packs on sale without signing in', async () => {
     const res = await api('GET', '/v1/credit-packs');
@@ -255,28 +283,10 @@ describe('the Stripe webhook', () => {
   });
 
   it('takes back a refunded pack’s share of credits, shows the refund on the payment and tells the owners', async () => {
-    const refunder = await signUpUser('pay-refunder');
-    const orgId = refunder.personalOrgId;
-    const before = await balance(refunder, orgId);
-    const checkout = await api('POST', `/v1/orgs/${orgId}/checkout`, {
-      token: refunder.accessToken,
-      body: { packId: 'credits-5000' },
-      headers: { 'idempotency-key': `refund-${orgId}` },
-    });
-    await payCheckout(checkout.body.url);
-    await eventually(
-      () => balance(refunder, orgId),
-      (b) => b === before + 5000,
-    );
-    const listed = async () => (await api('GET', `/v1/orgs/${orgId}/payments`, { token: refunder.accessToken })).body.items[0];
-    const { paymentIntentId } = await listed();
+    const { user: refunder, orgId, before, listed, paymentIntentId } = await packBought('pay-refunder');
 
     // A third of the 45.00 USD refunded from Stripe's dashboard: a third of the 5,000 credits (rounded down) go back with it.
-    const refund = await fetch(`${inject('cloud').env.STRIPE_API_BASE}/v1/refunds`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${inject('cloud').env.STRIPE_API_KEY}` },
-      body: new URLSearchParams({ payment_intent: paymentIntentId, amount: '1500' }),
-    });
+    const refund = await stripeCall('/v1/refunds', { payment_intent: paymentIntentId, amount: '1500' });
     expect(refund.status).toBe(200);
     await eventually(
       () => balance(refunder, orgId),
@@ -323,30 +333,10 @@ describe('the Stripe webhook', () => {
   });
 
   it('takes back a pack’s credits when its dispute is lost, shows the dispute on the payment and tells the owners', async () => {
-    const disputer = await signUpUser('pay-disputer');
-    const orgId = disputer.personalOrgId;
-    const before = await balance(disputer, orgId);
-    const checkout = await api('POST', `/v1/orgs/${orgId}/checkout`, {
-      token: disputer.accessToken,
-      body: { packId: 'credits-5000' },
-      headers: { 'idempotency-key': `dispute-${orgId}` },
-    });
-    await payCheckout(checkout.body.url);
-    await eventually(
-      () => balance(disputer, orgId),
-      (b) => b === before + 5000,
-    );
-    const listed = async () => (await api('GET', `/v1/orgs/${orgId}/payments`, { token: disputer.accessToken })).body.items[0];
-    const { paymentIntentId } = await listed();
-    const stripe = (path: string, params: Record<string, string>) =>
-      fetch(`${inject('cloud').env.STRIPE_API_BASE}${path}`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${inject('cloud').env.STRIPE_API_KEY}` },
-        body: new URLSearchParams(params),
-      });
+    const { user: disputer, orgId, before, listed, paymentIntentId } = await packBought('pay-disputer');
 
     // The cardholder's bank opens a dispute: the payment shows it, the credits stay while the bank decides.
-    const opened = await stripe('/__local/disputes', { payment_intent: paymentIntentId, reason: 'fraudulent' });
+    const opened = await stripeCall('/__local/disputes', { payment_intent: paymentIntentId, reason: 'fraudulent' });
     expect(opened.status).toBe(200);
     const { id: disputeId } = (await opened.json()) as { id: string };
     expect(await eventually(listed, (p) => p.disputeStatus === 'needs_response')).toMatchObject({
@@ -361,10 +351,10 @@ describe('the Stripe webhook', () => {
       message: expect.stringMatching(/disputing the payment of 45\.00 USD for the credit pack credits-5000 \(fraudulent\)/),
     });
     // As at Stripe, a disputed charge is not refunded: its money is the bank's to give back.
-    expect((await stripe('/v1/refunds', { payment_intent: paymentIntentId })).status).toBe(400);
+    expect((await stripeCall('/v1/refunds', { payment_intent: paymentIntentId })).status).toBe(400);
 
     // The dispute accepted (lost): the whole pack's credits go back with the money.
-    expect((await stripe(`/v1/disputes/${disputeId}/close`, {})).status).toBe(200);
+    expect((await stripeCall(`/v1/disputes/${disputeId}/close`, {})).status).toBe(200);
     await eventually(
       () => balance(disputer, orgId),
       (b) => b === before,
@@ -378,7 +368,9 @@ describe('the Stripe webhook', () => {
       message: expect.stringMatching(/closed for the cardholder: 45\.00 USD went back to the card\. It took back 5000 credits/),
     });
     // A closed dispute stays closed.
-    expect((await stripe(`/v1/disputes/${disputeId}`, { 'evidence[uncategorized_text]': 'winning_evidence' })).status).toBe(400);
+    expect((await stripeCall(`/v1/disputes/${disputeId}`, { 'evidence[uncategorized_text]': 'winning_evidence' })).status).toBe(
+      400,
+    );
   });
 
   it('starts the grace period on a failed invoice and tells the owners', async () => {

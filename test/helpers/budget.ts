@@ -14,5 +14,5 @@ export const OVER_BUDGET: Record<string, string> = {
   listOpenAiModels: GATEWAY_FIRST_LIST,
   getOpenAiModel: GATEWAY_FIRST_LIST,
   deleteMe:
-    'account deletion ends what the account holds, never on a stale read: a first look at its memberships refuses the last owner of a team before anything is written, then the account is closed (no grant lands after it), its memberships read again and ended with the profile in one transaction (4: Query, UpdateItem, Query, TransactWriteItems), plus a BatchGetItem of the teams it owns at each look and a transaction per 100 more memberships; signing out everywhere is part of the profile write, none per session (test/e2e/me.test.ts)',
+    'account deletion ends what the account holds, never on a stale read: a first look at its memberships refuses the last owner of a team before anything is written, then the account is closed (no grant lands after it), its memberships read again and ended with the profile in one transaction (4: Query, UpdateItem, Query, TransactWriteItems), plus a BatchGetItem of the teams it owns at each look, a Query of the owners of each team whose recorded owner it is (the heir who takes the record) and a transaction per 100 more memberships; signing out everywhere is part of the profile write, none per session (test/e2e/me.test.ts)',
 };

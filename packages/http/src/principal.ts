@@ -52,7 +52,7 @@ export async function authenticatePrincipal(presented: string): Promise<Principa
 /**
  * The same, remembered for a few seconds per credential (keyed by its hash, never the secret):
  * the gateway's hot path then reads no API client item per call. A revoked key or an expired
- * token stops working at the gateway within `ttlMs`; tokens never past their own expiry.
+ * token stops working at the gateway within `ttlMs`; tokens and keys never past their own expiry.
  */
 export function cachedPrincipals(ttlMs: number, maxEntries = 10_000) {
   const cache = new Map<string, { principal: Principal | null; until: number }>();
@@ -65,15 +65,16 @@ export function cachedPrincipals(ttlMs: number, maxEntries = 10_000) {
     // Refusals are not remembered: a wrong key costs its caller a lookup each time, not the next valid one.
     if (principal) {
       if (cache.size >= maxEntries) cache.clear();
-      cache.set(key, { principal, until: now + Math.min(ttlMs, tokenLifetimeMs(presented, now)) });
+      cache.set(key, { principal, until: now + Math.min(ttlMs, lifetimeMs(presented, principal, now)) });
     } else cache.delete(key);
     return principal;
   };
 }
 
-/** Milliseconds until a JWT expires (API keys have no `exp` here: unbounded). */
-function tokenLifetimeMs(presented: string, now: number): number {
-  if (presented.startsWith('ak_')) return Number.POSITIVE_INFINITY;
+/** Milliseconds until a JWT expires (its `exp`), or an API key (its `expiresAt`; none: unbounded). */
+function lifetimeMs(presented: string, principal: Principal, now: number): number {
+  if (principal.kind === 'apiClient')
+    return principal.expiresAt ? Date.parse(principal.expiresAt) - now : Number.POSITIVE_INFINITY;
   try {
     const payload = JSON.parse(Buffer.from(presented.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: number };
     return payload.exp ? payload.exp * 1000 - now : 0;

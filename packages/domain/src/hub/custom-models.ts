@@ -2,7 +2,7 @@ import type { OrgAccess } from '../identity/access.ts';
 import { ConflictError, NotFoundError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import {
-  check,
+  conditionOf,
   put,
   remove,
   returningOnFailure,
@@ -14,7 +14,7 @@ import {
 import { pageOf } from '../shared/pages.ts';
 import { DEFAULT_MODELS, type Model } from './default-models.ts';
 import { hubDb, type ModelItem } from './entities.ts';
-import { checkModelProvider, ruleNames, type ModelInput, type ModelView } from './models.ts';
+import { checkModelProvider, notACatalogueModel, ruleNames, type ModelInput, type ModelView } from './models.ts';
 import { auditWrites, orgKey, orgOwner, PLATFORM } from './owners.ts';
 import { forgetSnapshot, loadSnapshot, mergeProviders, modelFromItem } from './snapshot.ts';
 
@@ -51,18 +51,6 @@ function checkAliasesNotCatalogueIds(aliases: string[], catalogue: ReadonlyArray
       clashes.map((a) => ({ path: 'aliases', message: `${a} is the id of a catalogue model` })),
     );
 }
-
-type Checkable = {
-  check(key: object): { where(condition: (attributes: any, operations: any) => string): { params(): Record<string, unknown> } };
-};
-
-/** A condition that no catalogue model (one admins added) has this id; ElectroDB types `check` only in its own transactions. */
-const notACatalogueModel = (alias: string): WriteItem =>
-  check(
-    (hubDb.model as unknown as Checkable)
-      .check({ owner: PLATFORM, modelId: alias })
-      .where((attributes, { notExists }) => notExists(attributes.modelId)),
-  );
 
 export async function createCustomModel(access: OrgAccess, input: CustomModelInput): Promise<ModelView> {
   // The provider catalogue and the catalogue's models in one query.
@@ -166,10 +154,9 @@ export async function patchCustomModel(
  * change the model.
  */
 export function markNamedByRule(owner: string, modelId: string): WriteItem {
-  const exists = (hubDb.model as unknown as Checkable)
-    .check({ owner, modelId })
-    .where((attributes, { exists }) => exists(attributes.modelId))
-    .params() as { ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, unknown> };
+  const exists = conditionOf(hubDb.model, { owner, modelId }, (attributes, { exists }) =>
+    exists(attributes.modelId),
+  ).params() as { ExpressionAttributeNames?: Record<string, string>; ExpressionAttributeValues?: Record<string, unknown> };
   return update({
     params: () => ({
       ...exists,

@@ -1,7 +1,7 @@
 import type { OrgAccess } from '../identity/access.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { badCursor, decodeCursor, encodeCursor } from '../shared/pages.ts';
-import { check, put, remove, transactGet, transactWrite, type WriteItem } from '../shared/transactions.ts';
+import { conditionCheck, put, remove, transactGet, transactWrite, type WriteItem } from '../shared/transactions.ts';
 import { DEFAULT_MODELS, type Model } from './default-models.ts';
 import type { Provider } from './default-providers.ts';
 import { hubDb, hubService, type Capability, type ModelItem } from './entities.ts';
@@ -211,11 +211,9 @@ async function readCatalogue() {
   };
 }
 
-type Checkable = {
-  check(key: object): { where(condition: (attributes: any, operations: any) => string): { params(): Record<string, unknown> } };
-};
-/** ElectroDB has `check` on every entity at run time but types it only inside its own transactions. */
-const checkable = (entity: object) => entity as unknown as Checkable;
+/** A condition that no catalogue model (one admins added) has this id: an alias that is one would never reach its model. */
+export const notACatalogueModel = (alias: string): WriteItem =>
+  conditionCheck(hubDb.model, { owner: PLATFORM, modelId: alias }, (attributes, { notExists }) => notExists(attributes.modelId));
 const aliasKey = (alias: string) => ({ owner: PLATFORM, alias: alias.toLowerCase() });
 
 /**
@@ -255,13 +253,7 @@ async function writeCatalogueModel(
   const outcome = await transactWrite([
     write,
     ...added.map((alias) => put(hubDb.modelAlias.create({ ...aliasKey(alias), modelId }))),
-    ...added.map((alias) =>
-      check(
-        checkable(hubDb.model)
-          .check({ owner: PLATFORM, modelId: alias })
-          .where((attributes, { notExists }) => notExists(attributes.modelId)),
-      ),
-    ),
+    ...added.map(notACatalogueModel),
     ...dropped.map((alias) =>
       remove(
         hubDb.modelAlias
@@ -270,13 +262,7 @@ async function writeCatalogueModel(
       ),
     ),
     ...(isNew
-      ? [
-          check(
-            checkable(hubDb.modelAlias)
-              .check(aliasKey(modelId))
-              .where((attributes, { notExists }) => notExists(attributes.alias)),
-          ),
-        ]
+      ? [conditionCheck(hubDb.modelAlias, aliasKey(modelId), (attributes, { notExists }) => notExists(attributes.alias))]
       : []),
     ...auditWrites(owner, audit.action, { type: 'model', id: modelId }, audit.details),
   ]);

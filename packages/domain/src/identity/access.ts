@@ -1,5 +1,5 @@
 import { ForbiddenError, NotFoundError, UnauthenticatedError } from '../shared/errors.ts';
-import { check, transactGet, type WriteItem } from '../shared/transactions.ts';
+import { conditionCheck, transactGet, type WriteItem } from '../shared/transactions.ts';
 import { db, type Membership, type Organization, type User } from './entities.ts';
 import { BUILT_IN_ROLE_PERMISSIONS, PERMISSIONS, isBuiltInRole, type Permission } from './permissions.ts';
 
@@ -64,13 +64,8 @@ export const isAccountDeleted = (user: Pick<User, 'deletedAt'> | null | undefine
 /** The read of a user's profile, to fold into a `transactGet` a route makes anyway (then `isAccountDeleted`). */
 export const accountRead = (userId: string) => ({ op: db.user.get({ userId }), entity: db.user });
 
-type UserCheck = {
-  check(key: { userId: string }): {
-    where(condition: (attributes: any, operations: any) => string): { params(): Record<string, unknown> };
-  };
-};
 const userCheck = (userId: string, condition: (attributes: any, operations: any) => string): WriteItem =>
-  check((db.user as unknown as UserCheck).check({ userId }).where(condition));
+  conditionCheck(db.user, { userId }, condition);
 
 /** A ConditionCheck that the user's account is not deleted, to fold into a write a route makes anyway. */
 export const accountNotDeletedCheck = (userId: string): WriteItem =>

@@ -3,7 +3,15 @@ import { auditBy, auditItem } from './audit.ts';
 import { isMembershipLive, openAccountCheck, permissionsOfRole, type OrgAccess } from './access.ts';
 import { db, type Membership } from './entities.ts';
 import { ROLE_RANK, isBuiltInRole } from './permissions.ts';
-import { check, put, remove, returningOnFailure, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
+import {
+  conditionCheck,
+  put,
+  remove,
+  returningOnFailure,
+  transactWrite,
+  update,
+  type WriteItem,
+} from '../shared/transactions.ts';
 import { pageOf } from '../shared/pages.ts';
 
 export async function listMembers(access: OrgAccess, options: { cursor?: string; limit?: number }) {
@@ -153,12 +161,6 @@ export interface OwnerChange {
   version?: number;
 }
 
-type MembershipCheck = {
-  check(key: { orgId: string; userId: string }): {
-    where(condition: (attributes: any, operations: any) => string): { params(): Record<string, unknown> };
-  };
-};
-
 /**
  * The organization's part of a member change, in the change's transaction, under conditions:
  * - the owner count it moves, never below one (an organization always keeps a live owner);
@@ -190,9 +192,7 @@ export function organizationChange(orgId: string, { userId, delta, heir, version
       : change;
   return [
     returningOnFailure(update(conditioned)),
-    ...(heir
-      ? [check((db.membership as unknown as MembershipCheck).check({ orgId, userId: heir.userId }).where(asRead(heir)))]
-      : []),
+    ...(heir ? [conditionCheck(db.membership, { orgId, userId: heir.userId }, asRead(heir))] : []),
   ];
 }
 

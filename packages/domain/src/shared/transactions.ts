@@ -23,19 +23,31 @@ export const put = (op: Operation): WriteItem => ({ kind: 'Put', op });
 export const update = (op: Operation): WriteItem => ({ kind: 'Update', op });
 export const remove = (op: Operation): WriteItem => ({ kind: 'Delete', op });
 export const check = (op: Operation): WriteItem => ({ kind: 'ConditionCheck', op });
-type Checkable = { check(key: object): { where(condition: (attributes: any, operations: any) => string): Operation } };
+type Checkable = { check(key: object): { where(condition: Condition): Operation } };
+/** An ElectroDB `where` callback: the entity's attributes and its operations (`eq`, `exists`, …) to an expression. */
+type Condition = (attributes: any, operations: any) => string;
+
+/**
+ * The condition `condition` on the item at `key` of `entity`, as an operation (its `.params()`).
+ * ElectroDB has `check` on every entity at run time but types it only inside its own transactions.
+ */
+export const conditionOf = (entity: object, key: object, condition: Condition): Operation =>
+  (entity as Checkable).check(key).where(condition);
+
+/** A ConditionCheck of the item at `key` of `entity` (`conditionOf`), to fold into a transaction. */
+export const conditionCheck = (entity: object, key: object, condition: Condition): WriteItem =>
+  check(conditionOf(entity, key, condition));
 
 /**
  * A ConditionCheck that the item at `key` exists and is not soft-deleted (no `deletedAt`), for
- * the entity whose items carry `key`'s attribute. ElectroDB has `check` on every entity at run
- * time but types it only inside its own transactions.
+ * the entity whose items carry `key`'s attribute.
  */
 export function liveCheck(entity: object, key: Record<string, string>): WriteItem {
   const [id] = Object.keys(key);
-  return check(
-    (entity as Checkable)
-      .check(key)
-      .where((attributes, { exists, notExists }) => `${exists(attributes[id!])} AND ${notExists(attributes.deletedAt)}`),
+  return conditionCheck(
+    entity,
+    key,
+    (attributes, { exists, notExists }) => `${exists(attributes[id!])} AND ${notExists(attributes.deletedAt)}`,
   );
 }
 
@@ -44,7 +56,7 @@ export function liveCheck(entity: object, key: Record<string, string>): WriteIte
  * client of this organization, say).
  */
 export function matchCheck(entity: object, key: Record<string, string>, attribute: string, value: string): WriteItem {
-  return check((entity as Checkable).check(key).where((attributes, { eq }) => eq(attributes[attribute], value)));
+  return conditionCheck(entity, key, (attributes, { eq }) => eq(attributes[attribute], value));
 }
 
 /** The same write, answering the item that failed its condition. */
