@@ -270,6 +270,12 @@ describe('the model catalogue', () => {
       },
     });
     expect(model.status, JSON.stringify(model.body)).toBe(200);
+    const custom = await api('POST', `/v1/orgs/${orgId}/models`, {
+      token: owner.accessToken,
+      body: customModel({ providerSlug: slug }),
+    });
+    expect(custom.status, JSON.stringify(custom.body)).toBe(201);
+    const customId = custom.body.modelId as string;
     expect(ids((await api('GET', `/v1/models?provider=${slug}`, { token: owner.accessToken })).body)).toEqual([modelId]);
     expect((await gateway('/models', { token: owner.accessToken })).body.data.map((m: { id: string }) => m.id)).toContain(
       modelId,
@@ -285,6 +291,12 @@ describe('the model catalogue', () => {
       [modelId, 'Inactive'],
     ]);
     expect((await api('GET', `/v1/models/${modelId}`, { token: owner.accessToken })).body).toMatchObject({ status: 'Inactive' });
+    // The organization's own model of that provider says so on its own routes too.
+    expect((await api('GET', `/v1/orgs/${orgId}/models/${customId}`, { token: owner.accessToken })).body).toMatchObject({
+      status: 'Inactive',
+    });
+    const own = await api('GET', `/v1/orgs/${orgId}/models?limit=100`, { token: owner.accessToken });
+    expect(own.body.items.find((m: { modelId: string }) => m.modelId === customId)).toMatchObject({ status: 'Inactive' });
     const offered = await gateway('/models', { token: owner.accessToken });
     expect(offered.status).toBe(200);
     expect(offered.body.data.map((m: { id: string }) => m.id)).not.toContain(modelId);

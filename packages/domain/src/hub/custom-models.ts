@@ -14,9 +14,18 @@ import {
 import { pageOf } from '../shared/pages.ts';
 import { DEFAULT_MODELS, type Model } from './default-models.ts';
 import { hubDb, type ModelItem } from './entities.ts';
-import { checkModelProvider, notACatalogueModel, ruleNames, type ModelInput, type ModelView } from './models.ts';
+import {
+  checkModelProvider,
+  getModel,
+  isCustomModelId,
+  notACatalogueModel,
+  ruleNames,
+  viewModel,
+  type ModelInput,
+  type ModelView,
+} from './models.ts';
 import { auditWrites, orgKey, orgOwner, PLATFORM } from './owners.ts';
-import { forgetSnapshot, loadSnapshot, mergeProviders, modelFromItem } from './snapshot.ts';
+import { cachedSnapshot, forgetSnapshot, loadSnapshot, mergeProviders, modelFromItem } from './snapshot.ts';
 
 /**
  * An organization's own models (kind `custom`): a fine-tune or a model behind an
@@ -26,7 +35,6 @@ import { forgetSnapshot, loadSnapshot, mergeProviders, modelFromItem } from './s
  */
 export type CustomModelInput = Omit<ModelInput, 'kind'>;
 
-const view = (m: Model): ModelView => ({ ...m, isBuiltIn: false });
 const notFound = (modelId: string) => new NotFoundError(`No model ${modelId} in this organization`);
 const aliasTaken = () =>
   new ConflictError('An alias is already used by another model of this organization', [
@@ -70,22 +78,32 @@ export async function createCustomModel(access: OrgAccess, input: CustomModelInp
   ]);
   if (outcome.canceled) throw aliasTaken();
   forgetSnapshot(owner);
-  return view({ ...model, createdAt: now, updatedAt: now });
+  return viewModel({ ...model, createdAt: now, updatedAt: now }, platform.providers);
 }
 
+/**
+ * The organization's custom models, each with the status that counts (`viewModel`: Inactive once
+ * its provider is removed or inactive), as the catalogue's list and the gateway see it. The
+ * providers come from the platform's snapshot, from memory when fresh.
+ */
 export async function listCustomModels(access: OrgAccess, options: { cursor?: string; limit?: number }) {
-  const { data, cursor } = await pageOf(hubDb.model.query.byOwner({ owner: orgKey(access.orgId) }), {
-    cursor: options.cursor,
-    limit: options.limit ?? 50,
-    order: 'asc',
-  });
-  return { items: data.map((item) => view(modelFromItem(item))), nextCursor: cursor };
+  const [{ data, cursor }, platform] = await Promise.all([
+    pageOf(hubDb.model.query.byOwner({ owner: orgKey(access.orgId) }), {
+      cursor: options.cursor,
+      limit: options.limit ?? 50,
+      order: 'asc',
+    }),
+    cachedSnapshot(PLATFORM),
+  ]);
+  return { items: data.map((item) => viewModel(modelFromItem(item), platform.providers)), nextCursor: cursor };
 }
 
+/** One custom model of the organization, read with the provider catalogue (`getModel`) for the status it shows. */
 export async function getCustomModel(access: OrgAccess, modelId: string): Promise<ModelView> {
-  const { data } = await hubDb.model.get({ owner: orgKey(access.orgId), modelId }).go();
-  if (!data) throw notFound(modelId);
-  return view(modelFromItem(data));
+  if (!isCustomModelId(modelId)) throw notFound(modelId);
+  return getModel(modelId, access).catch((error: unknown) => {
+    throw error instanceof NotFoundError ? notFound(modelId) : error;
+  });
 }
 
 export async function patchCustomModel(
@@ -143,7 +161,7 @@ export async function patchCustomModel(
     throw aliasTaken();
   }
   forgetSnapshot(owner);
-  return view({ ...after, updatedAt: new Date().toISOString() });
+  return viewModel({ ...after, updatedAt: new Date().toISOString() }, mergeProviders(catalogue?.providers));
 }
 
 /**
