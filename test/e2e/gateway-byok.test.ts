@@ -3,7 +3,16 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'node:http';
 import { api, baseUrl, clearOfPeriodEnd, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
 import { FAKE_TEXT, startFakeProvider, times } from '../helpers/fake-provider.ts';
-import { credits, fakePlatformModel, fallbackRule, gateway, readStream, stream, usageOf } from '../helpers/gateway.ts';
+import {
+  credits,
+  fakePlatformModel,
+  fallbackRule,
+  gateway,
+  readStream,
+  strategyOrg,
+  stream,
+  usageOf,
+} from '../helpers/gateway.ts';
 import { useFakeProvider } from '../helpers/use-fake-provider.ts';
 
 /**
@@ -26,16 +35,8 @@ beforeAll(async () => {
   [owner, admin] = await Promise.all([signUpUser('byok'), signUpPlatformAdmin('byokadmin')]);
 });
 
-/** A team organization that pays its providers with its own keys (or, HYBRID, with them first; PLATFORM, never). */
-async function byokOrg(apiKeyStrategy: 'BYOK' | 'HYBRID' | 'PLATFORM' = 'BYOK') {
-  const slug = `byok-${randomUUID().slice(0, 8)}`;
-  const created = await api('POST', '/v1/orgs', {
-    token: owner.accessToken,
-    body: { name: `BYOK ${slug}`, slug, apiKeyStrategy },
-  });
-  expect(created.status, JSON.stringify(created.body)).toBe(201);
-  return created.body.orgId as string;
-}
+/** A team organization of the suite's owner that pays its providers with its own keys (`strategyOrg`). */
+const byokOrg = (apiKeyStrategy?: 'BYOK' | 'HYBRID' | 'PLATFORM') => strategyOrg(owner, apiKeyStrategy);
 
 /** An organization's key for a provider, pointing at the fake provider in that provider's dialect. */
 async function providerKey(orgId: string, providerSlug: 'openai' | 'anthropic', extra: Record<string, unknown> = {}) {

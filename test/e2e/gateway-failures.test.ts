@@ -21,7 +21,16 @@ import {
   type SignedInUser,
 } from '../helpers/api.ts';
 import { FAKE_TEXT, times, type Behaviour } from '../helpers/fake-provider.ts';
-import { credits, fakePlatformModel, fallbackRule, gateway, readStream, stream, usageOf } from '../helpers/gateway.ts';
+import {
+  credits,
+  fakePlatformModel,
+  fallbackRule,
+  gateway,
+  readStream,
+  strategyOrg,
+  stream,
+  usageOf,
+} from '../helpers/gateway.ts';
 import { useFakeProvider } from '../helpers/use-fake-provider.ts';
 
 /**
@@ -186,15 +195,6 @@ describe('a provider that answers 200 with what its API never answers', () => {
   });
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-  async function orgWith(apiKeyStrategy: 'BYOK' | 'HYBRID') {
-    const slug = `odd-${randomUUID().slice(0, 8)}`;
-    const created = await api('POST', '/v1/orgs', {
-      token: owner.accessToken,
-      body: { name: `Odd ${slug}`, slug, apiKeyStrategy },
-    });
-    expect(created.status, JSON.stringify(created.body)).toBe(201);
-    return created.body.orgId as string;
-  }
   async function ownKey(orgId: string, providerSlug: string, path: string) {
     const created = await api('POST', `/v1/orgs/${orgId}/provider-credentials`, {
       token: owner.accessToken,
@@ -223,7 +223,7 @@ describe('a provider that answers 200 with what its API never answers', () => {
     '%s, answering %s through an own key: the providers’ failure (a 502), not a 500',
     async (providerSlug, _, path, model, operation, sent) => {
       answer = operation === 'stream' ? { json: 'null', events: sent } : { json: sent[0]!, events: [] };
-      const orgId = await orgWith('BYOK');
+      const orgId = await strategyOrg(owner, 'BYOK');
       await ownKey(orgId, providerSlug, path);
       const auth = { token: owner.accessToken };
       const res =
@@ -245,7 +245,7 @@ describe('a provider that answers 200 with what its API never answers', () => {
     const { slug, modelId } = await fakePlatformModel(admin, fake().baseUrl('openai'), {
       platformKey: `sk-platform-${randomUUID().replace(/-/g, '')}`,
     });
-    const orgId = await orgWith('HYBRID');
+    const orgId = await strategyOrg(owner, 'HYBRID');
     await ownKey(orgId, slug, '/v1');
     const res = await gateway('/chat/completions', { token: owner.accessToken }, { model: modelId, messages }, asOrg(orgId));
     expect(res.status, JSON.stringify(res.body)).toBe(200);

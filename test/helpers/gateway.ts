@@ -154,3 +154,14 @@ export async function fallbackRule(owner: SignedInUser, orgId: string, name: str
   expect(rule.status, JSON.stringify(rule.body)).toBe(201);
   return rule.body as { ruleId: string };
 }
+
+/** A team organization of `owner` that pays its providers with its own keys (or, HYBRID, with them first; PLATFORM, never). */
+export async function strategyOrg(owner: SignedInUser, apiKeyStrategy: 'BYOK' | 'HYBRID' | 'PLATFORM' = 'BYOK') {
+  const slug = `byok-${randomUUID().slice(0, 8)}`;
+  const created = await api('POST', '/v1/orgs', {
+    token: owner.accessToken,
+    body: { name: `BYOK ${slug}`, slug, apiKeyStrategy },
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  return created.body.orgId as string;
+}
