@@ -27,9 +27,11 @@ import { paymentDb, type Payment, type ProviderEvent } from './payment-entities.
  *
  * An event that cannot apply yet is answered 409, writing nothing, so that Stripe delivers it
  * again (it retries for three days): one of a payment not recorded as paid yet (its own events
- * come later when ours were down), and one whose credits are held by calls in flight (they may
- * come back). Past Stripe's retries, it is acknowledged as it stands: `unknown-payment`, `ignored`,
- * or the credits available taken. A plan's payment refunded or disputed changes no credits and no
+ * come later when ours were down), for those three days, and one whose credits are held by calls
+ * in flight (they may come back), for its first hour only: an organization with steady traffic
+ * always has some credits held, by calls that came after the event as much as before, so waiting
+ * longer could refuse it until Stripe gives up. Past the wait, it is acknowledged as it stands:
+ * `unknown-payment`, `ignored`, or the credits available taken. A plan's payment refunded or disputed changes no credits and no
  * subscription: Stripe's subscription events say whether the subscription goes on.
  *
  * Reads twice (the event and payment, then the account and the purchase's ledger row) and writes
@@ -60,6 +62,12 @@ export type RefundOutcome = Extract<BillingOutcome, 'applied' | 'duplicate-event
  */
 const PROVIDER_RETRY_SECONDS = 3 * 86_400;
 const providerRetries = (event: EventInput) => clock.epochSeconds() - event.created < PROVIDER_RETRY_SECONDS;
+/**
+ * How long a return waits for the credits held by calls in flight (an hour): past a gateway call's
+ * hold (15 minutes) and the sweep that closes a hold left behind, and well within Stripe's retries.
+ */
+const HELD_WAIT_SECONDS = 3_600;
+const heldMayComeBack = (event: EventInput) => clock.epochSeconds() - event.created < HELD_WAIT_SECONDS;
 
 /** A race costs a re-read: a payment's events come one by one, so a few attempts settle it. */
 const ATTEMPTS = 4;
@@ -142,7 +150,7 @@ async function recordOnPayment(
       const failed = await commit([eventWrite(event, orgId, change.outcome)]);
       return { outcome: failed ? 'duplicate-event' : change.outcome, orgId };
     }
-    const { writes, next } = await reclaimWrites(payment!, change, canWait);
+    const { writes, next } = await reclaimWrites(payment!, change, heldMayComeBack(event));
     const failed = await commit([
       ...writes.map((write) => ({ role: 'other' as const, write })),
       eventWrite(event, orgId, 'applied'),
@@ -155,8 +163,8 @@ async function recordOnPayment(
 
 /**
  * The payment's change, with the credits the money now gone back takes (as far as `available` covers
- * them). Credits held by calls in flight may come back to `available` when the calls end: while the
- * provider still retries, a return they would cover waits for them (409, nothing written).
+ * them). Credits held by calls in flight may come back to `available` when the calls end: for the
+ * event's first hour, a return they would cover waits for them (409, nothing written).
  */
 async function reclaimWrites(
   payment: Payment,
