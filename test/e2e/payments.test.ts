@@ -373,6 +373,14 @@ describe('the Stripe webhook', () => {
     );
   });
 
+  it('the local Stripe answers an unknown or malformed dispute or subscription id with a 404, as Stripe does', async () => {
+    for (const id of ['du_nope', '%E0%A4%A', '%']) {
+      expect((await stripeCall(`/v1/disputes/${id}`, {})).status, id).toBe(404);
+      expect((await stripeCall(`/v1/disputes/${id}/close`, {})).status, id).toBe(404);
+      expect((await stripeCall(`/v1/subscriptions/${id.replace('du_', 'sub_')}`, {})).status, id).toBe(404);
+    }
+  });
+
   it('starts the grace period on a failed invoice and tells the owners', async () => {
     const orgId = buyer.personalOrgId;
     const sub = (await api('GET', `/v1/orgs/${orgId}/subscription`, { token: buyer.accessToken })).body;

@@ -12,7 +12,7 @@ import { validate } from './middleware/validate.ts';
 import { logger } from './observability.ts';
 import { cachedPrincipals, presentedCredential, type Principal } from './principal.ts';
 import { toProblem } from './problem.ts';
-import type { RouteDefinition, RouteSchemas } from './route.ts';
+import { decodedOrAsSent, type RouteDefinition, type RouteSchemas } from './route.ts';
 import { stateOf } from './state.ts';
 import { httpResponseStream, streamifyResponse, type ResponseStream } from './streaming.ts';
 
@@ -171,14 +171,6 @@ function pipelineFor(entry: GatewayRoute) {
       } as GatewayInput<RouteSchemas>);
       return { statusCode: answer.status ?? 200, headers: answer.headers, answer } as Answer;
     });
-}
-
-function decodedOrAsSent(value: string) {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
 }
 
 /**

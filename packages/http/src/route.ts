@@ -76,6 +76,13 @@ export interface RouteDefinition<S extends RouteSchemas = RouteSchemas> {
    */
   invokesModels?: boolean;
   /**
+   * The handler calls Stripe's API or checks its webhooks' signatures (`billing/stripe/`), so its
+   * function gets Stripe's secret (`STRIPE_SECRET_ID` and the right to read it); no other does.
+   * Whatever reaches `stripeConfig()` needs it, outside billing too (deleting an organization
+   * cancels its Stripe subscription): without it, such a call fails with a 500 on AWS.
+   */
+  callsStripe?: boolean;
+  /**
    * The largest body the route takes, in bytes: 256 KiB unless said (`DEFAULT_MAX_BODY_BYTES`).
    * Past it, a 413 before anything is parsed. A Lambda request holds at most 6 MB, so no route takes more.
    */
@@ -93,6 +100,15 @@ export interface RouteDefinition<S extends RouteSchemas = RouteSchemas> {
 }
 
 export const defineRoute = <S extends RouteSchemas>(route: RouteDefinition<S>) => route;
+
+/** A path segment's value, decoded; one that does not decode (`%E0%A4`) as sent, so it names nothing (a 404, never a 500). */
+export function decodedOrAsSent(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
 
 /** `/v1/orgs/{orgId}` → `/v1/orgs/:orgId` style matcher for the local server and tests. */
 export function pathParameterNames(path: string): string[] {

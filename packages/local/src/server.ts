@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type { RouteDefinition } from '@platform/http/route';
-import { pathParameterNames } from '@platform/http/route';
+import { decodedOrAsSent, pathParameterNames } from '@platform/http/route';
 import { PROBLEM_BASE } from '@platform/http/problem';
 import { isStreamingHandler, type LocalResponseStream, type ResponsePrelude } from '@platform/http/streaming';
 import { GATEWAY_TIMEOUT_SECONDS } from '@platform/http/timeouts';
@@ -253,7 +253,9 @@ export async function startLocalServer(
       cookies: headers.cookie?.split(/;\s*/),
       headers,
       queryStringParameters: Object.keys(query).length ? query : undefined,
-      pathParameters: match.names.length ? Object.fromEntries(match.names.map((n, i) => [n, safeDecode(values[i]!)])) : undefined,
+      pathParameters: match.names.length
+        ? Object.fromEntries(match.names.map((n, i) => [n, decodedOrAsSent(values[i]!)]))
+        : undefined,
       ...eventBody(body),
       requestContext: {
         accountId: '000000000000',
@@ -355,14 +357,6 @@ export async function startLocalServer(
         server.close(() => resolve());
       }),
   };
-}
-
-function safeDecode(value: string): string {
-  try {
-    return decodeURIComponent(value);
-  } catch {
-    return value;
-  }
 }
 
 function send(res: ServerResponse, result: APIGatewayProxyStructuredResultV2, extra: Record<string, string> = {}) {

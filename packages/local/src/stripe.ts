@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { signStripePayload } from '@platform/domain/billing/stripe/signature';
+import { decodedOrAsSent } from '@platform/http/route';
 
 /**
  * A stand-in for Stripe on 127.0.0.1, for `npm run dev` and the tests (no network here): the
@@ -267,7 +268,7 @@ export async function startLocalStripe(options: LocalStripeOptions): Promise<Loc
     }
     const disputeCall = /^\/v1\/disputes\/([^/]+)(\/close)?$/.exec(url.pathname);
     if (method === 'POST' && disputeCall) {
-      const dispute = disputes.get(decodeURIComponent(disputeCall[1]!));
+      const dispute = disputes.get(decodedOrAsSent(disputeCall[1]!));
       if (!dispute) return invalid(res, 404, `No such dispute: '${disputeCall[1]}'`);
       if (['won', 'lost'].includes(dispute.status as string))
         return invalid(res, 400, `This dispute is already closed (${dispute.status as string})`);
@@ -285,7 +286,7 @@ export async function startLocalStripe(options: LocalStripeOptions): Promise<Loc
     }
     const subscription = /^\/v1\/subscriptions\/([^/]+)$/.exec(url.pathname);
     if (subscription) {
-      const sub = subscriptions.get(decodeURIComponent(subscription[1]!));
+      const sub = subscriptions.get(decodedOrAsSent(subscription[1]!));
       if (!sub) return send(res, 404, { error: { type: 'invalid_request_error', message: 'No such subscription' } });
       if (method === 'DELETE') sub.status = 'canceled';
       if (method === 'POST') {
