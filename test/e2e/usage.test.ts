@@ -149,6 +149,11 @@ describe('usage logs', () => {
     expect(await get(`?userId=${owner.userId}&from=${d2}&to=${d3}`)).toEqual(ids('f1', 'o2'));
     // Finer than the millisecond keys hold: an exclusive end rounds up, so the range still holds its start.
     expect(await get(`?from=${d2}T10:00:00Z&to=${d2}T10:00:00.0005Z`)).toEqual(ids('o2'));
+    // An inclusive start rounds up too: it takes no instant before it.
+    expect(await get(`?from=${d2}T10:00:00.0005Z&to=${d2}T11:00:00Z`)).toEqual([]);
+    // The latest instant .NET and Python write ("no end") stays in year 9999.
+    const noEnd = encodeURIComponent('9999-12-31T23:59:59.9999999+00:00');
+    expect(await get(`?from=${d2}&to=${noEnd}`)).toEqual(await get(`?from=${d2}`));
     const empty = await api('GET', usage(`?from=${d2}T10:00:00Z&to=${d2}T10:00:00.0000Z`), { token: owner.accessToken });
     expect([empty.status, empty.body.errors?.[0]?.path]).toEqual([400, 'query.from']);
   });

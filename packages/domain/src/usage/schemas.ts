@@ -13,15 +13,20 @@ import { AGENT_TYPES, USAGE_STATUSES } from './enums.ts';
 export const endOfDay = (day: string) => `${day}T24:00:00.000Z`;
 export const dayOf = (instant: string) => new Date(instant).toISOString().slice(0, 10);
 
-const utc = (s: string) => new Date(s).toISOString();
 /**
- * An exclusive end, to the millisecond keys hold, rounded up: `…00.0005Z` ends after `…00.000Z`
- * (rounded down, it would exclude the instant a range starting there includes, and end it empty).
+ * A bound, to the millisecond keys hold, rounded up: an inclusive start at `…00.0005Z` begins after
+ * `…00.000Z`, and an exclusive end there ends after it (rounded down, the start would take an
+ * instant before it, and the end exclude the instant a range starting there includes). Past the
+ * last millisecond of 9999 it stays in 9999 (`24:00`), as `9999-12-31T23:59:59.999999Z` (a
+ * client's "no end") asks.
  */
 const utcCeil = (s: string) => {
   const finer = /\.\d{3}(\d+)/.exec(s)?.[1];
   const date = new Date(s);
-  return (finer && /[1-9]/.test(finer) ? new Date(date.getTime() + 1) : date).toISOString();
+  const exact = date.toISOString();
+  if (!finer || !/[1-9]/.test(finer)) return exact;
+  const ceil = new Date(date.getTime() + 1).toISOString();
+  return ceil.startsWith('+') && !exact.startsWith('+') ? endOfDay('9999-12-31') : ceil;
 };
 
 /** A UTC day, YYYY-MM-DD, in years 0001–9999 (`inSortableYears`). */
@@ -89,7 +94,7 @@ export const usageFilters = z.object({
   agentType: z.enum(AGENT_TYPES).optional(),
   model: label.optional(),
   from: dateOrInstant
-    .transform((v) => (v.length === 10 ? `${v}T00:00:00.000Z` : utc(v)))
+    .transform((v) => (v.length === 10 ? `${v}T00:00:00.000Z` : utcCeil(v)))
     .refine(inSortableYears, SORTABLE_YEARS)
     .optional()
     .describe('Inclusive: an instant, or a UTC day (from its start); years 0001–9999 in UTC'),
