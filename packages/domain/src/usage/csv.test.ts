@@ -15,6 +15,8 @@ describe('usage CSV', () => {
     expect(csvField('a,b')).toBe('"a,b"');
     expect(csvField('say "hi"')).toBe('"say ""hi"""');
     expect(csvField('two\nlines')).toBe('"two\nlines"');
+    // A semicolon separates cells in many locales' spreadsheets: quoted, `=…` after it opens no formula.
+    expect(csvField('chat;=1+1')).toBe('"chat;=1+1"');
     expect(csvField(undefined)).toBe('');
     expect(csvField(-0)).toBe('0');
   });

@@ -2,8 +2,10 @@ import type { UsageLog } from './entities.ts';
 
 /**
  * Usage logs as CSV (RFC 4180): a header row, CRLF line ends, and a field quoted (its quotes
- * doubled) when it holds a comma, a quote or a line break. Text that a spreadsheet would run
- * as a formula (=, +, -, @, tab, CR first) is prefixed with `'` (OWASP, CSV injection).
+ * doubled) when it holds a comma, a quote or a line break, or a semicolon (the separator
+ * spreadsheets use in many locales: unquoted, `x;=…` would open a cell with a formula). Text
+ * that a spreadsheet would run as a formula (=, +, -, @, tab, CR first) is prefixed with `'`
+ * (OWASP, CSV injection).
  * Costs are in USD with six decimals, converted exactly from the stored micro-USD.
  */
 type Cell = string | number | undefined;
@@ -43,7 +45,7 @@ export function csvField(value: Cell): string {
   if (value === undefined) return '';
   if (typeof value === 'number') return String(value);
   const safe = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
-  return /[",\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
+  return /[",;\r\n]/.test(safe) ? `"${safe.replace(/"/g, '""')}"` : safe;
 }
 
 export function usageCsv(logs: readonly UsageLog[]): string {
