@@ -229,8 +229,8 @@ export class ApiStack extends Stack {
       acknowledge(gateway, {
         'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/*]':
           'The model catalogue is data that platform admins edit at run time (and cross-region inference routes to other regions), so the gateway may invoke any foundation model; which models a tenant reaches is decided by the router.',
-        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:inference-profile/*]':
-          'Inference profiles are named by the model catalogue at run time, like the models.',
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*:<AWS::AccountId>:inference-profile/*]':
+          'Inference profiles are named by the model catalogue at run time, like the models, and called in the region a Bedrock credential names (any region); only this account’s profiles.',
       });
       // HTTP APIs buffer Lambda answers; a function URL with response streaming sends tokens as they
       // come. It has no authorizer: the function authenticates every call (tokens and API keys).

@@ -96,6 +96,8 @@ export function grantSendMail(grantee: IGrantable, mailFrom: string) {
 /**
  * The gateway calls Bedrock's runtime (Converse and ConverseStream are authorised as InvokeModel
  * and InvokeModelWithResponseStream) on foundation models and cross-region inference profiles.
+ * Both in any region: a Bedrock credential's `config.region` picks the region of its calls (an
+ * `eu.…` profile is called in an EU region), and a profile routes to models in other regions.
  */
 export function grantBedrockInvoke(grantee: IGrantable) {
   grantee.grantPrincipal.addToPrincipalPolicy(
@@ -104,7 +106,7 @@ export function grantBedrockInvoke(grantee: IGrantable) {
       actions: ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'],
       resources: [
         `arn:${Aws.PARTITION}:bedrock:*::foundation-model/*`,
-        `arn:${Aws.PARTITION}:bedrock:${Aws.REGION}:${Aws.ACCOUNT_ID}:inference-profile/*`,
+        `arn:${Aws.PARTITION}:bedrock:*:${Aws.ACCOUNT_ID}:inference-profile/*`,
       ],
     }),
   );

@@ -67,15 +67,13 @@ export interface RouteGroupProps {
 
 /** Contexts whose handlers call the Cognito Admin* APIs (account deletion, group changes). */
 const USER_POOL_ADMIN_CONTEXTS = new Set(['identity']);
-/** Contexts whose handlers call Stripe or verify its webhooks: they read Stripe's secret. */
-const STRIPE_CONTEXTS = new Set(['billing']);
 
 /** Why a function that tests provider keys may invoke any Bedrock model (the same reasons as the gateway's). */
 const BEDROCK_ACKNOWLEDGEMENTS = {
   'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/*]':
     'A provider key is tested on the model it names or the catalogue’s cheapest, both data edited at run time, so the function may invoke any foundation model; the domain decides which model a key is tested on.',
-  'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:inference-profile/*]':
-    'Inference profiles are named by the model catalogue at run time, like the models.',
+  'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*:<AWS::AccountId>:inference-profile/*]':
+    'Inference profiles are named by the model catalogue at run time, like the models, and called in the region a Bedrock credential names (any region); only this account’s profiles.',
 };
 
 /**
@@ -122,7 +120,9 @@ export class RouteGroup extends NestedStack {
     };
 
     const { config } = props;
-    const stripeSecret = STRIPE_CONTEXTS.has(props.context)
+    // Stripe's secret goes to the routes that call Stripe (their manifest says so), whatever their
+    // context: deleting an organization (identity) cancels its subscription too.
+    const stripeSecret = props.routes.some((route) => route.callsStripe)
       ? Secret.fromSecretNameV2(this, 'StripeSecret', config.stripeSecretName)
       : undefined;
     for (const route of props.routes) {
@@ -144,7 +144,7 @@ export class RouteGroup extends NestedStack {
           MAIL_FROM: config.mailFrom,
           POWERTOOLS_SERVICE_NAME: props.context,
           POWERTOOLS_METRICS_NAMESPACE: config.prefix,
-          ...(stripeSecret ? { STRIPE_SECRET_ID: stripeSecret.secretName } : {}),
+          ...(route.callsStripe && stripeSecret ? { STRIPE_SECRET_ID: stripeSecret.secretName } : {}),
         },
         logRetention: config.logRetention,
         retainLogs: config.isProduction,
@@ -154,7 +154,7 @@ export class RouteGroup extends NestedStack {
       grantAssetObjects(fn.function, input.AssetsBucketArn);
       grantSendMail(fn.function, config.mailFrom);
       if (USER_POOL_ADMIN_CONTEXTS.has(props.context)) grantUserPoolAdmin(fn.function, input.UserPoolArn);
-      stripeSecret?.grantRead(fn.function);
+      if (route.callsStripe) stripeSecret?.grantRead(fn.function);
       if (route.invokesModels) grantBedrockInvoke(fn.function);
       acknowledge(fn, {
         'AwsSolutions-IAM5[Resource::<AssetsBucketArn>/*]':

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AuthKind, RouteDefinition } from '@platform/http/route';
 import { routes } from '@platform/api/manifest';
-import { resourcesOf, synthPlatform, type Synthesized } from './synth.ts';
+import { resourcesOf, synthPlatform, type CfnResource, type Synthesized } from './synth.ts';
 
 /** The app `cdk deploy` ships: the real route manifest and the real handlers under functions/. */
 let app: Synthesized;
@@ -13,6 +13,37 @@ const deployed = routes.filter((route) => !route.localOnly && route.surface !== 
 const gateway = routes.filter((route) => route.surface === 'gateway');
 const routeKey = (route: RouteDefinition) => `${route.method} ${route.path}`;
 const deployedRoutes = () => resourcesOf(app.routeGroups.values(), 'AWS::ApiGatewayV2::Route');
+const templatesOf = (synthesized: Synthesized) => [
+  synthesized.data,
+  synthesized.auth,
+  synthesized.async,
+  synthesized.api,
+  ...synthesized.routeGroups.values(),
+];
+
+/** Every function the platform deploys, in every stack (the CDK's own custom-resource functions have no name of ours). */
+const platformFunctions = (synthesized: Synthesized) =>
+  resourcesOf(templatesOf(synthesized), 'AWS::Lambda::Function').filter((fn) =>
+    String(fn.Properties.FunctionName ?? '').startsWith('platform-dev-'),
+  );
+
+type Statement = { Sid?: string; Action: string | string[]; Resource: unknown };
+
+/** A deployed function and the statements of the policies on its role (in its own template). */
+function roleOf(functionName: string): { fn: CfnResource; statements: Statement[] } {
+  for (const template of templatesOf(app)) {
+    const fn = (Object.values(template.findResources('AWS::Lambda::Function')) as CfnResource[]).find(
+      (f) => f.Properties.FunctionName === functionName,
+    );
+    if (!fn) continue;
+    const role = JSON.stringify({ Ref: fn.Properties.Role['Fn::GetAtt'][0] });
+    const statements = (Object.values(template.findResources('AWS::IAM::Policy')) as CfnResource[])
+      .filter((p) => (p.Properties.Roles as unknown[]).some((r) => JSON.stringify(r) === role))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as Statement[]);
+    return { fn, statements };
+  }
+  throw new Error(`No function ${functionName}`);
+}
 
 describe('the deployed API', () => {
   it('has exactly the route keys of the manifest, local-only and gateway routes left out', () => {
@@ -85,16 +116,32 @@ describe('the deployed API', () => {
     expect(app.nagFindings).toEqual([]);
   });
 
-  it('gives the billing functions Stripe’s secret by name from Secrets Manager, and no other context', () => {
-    const billing = app.routeGroups.get('billing')!;
-    for (const fn of Object.values(billing.findResources('AWS::Lambda::Function')) as Array<{ Properties: any }>)
-      expect(fn.Properties.Environment.Variables.STRIPE_SECRET_ID).toBe('platform-dev/stripe');
-    const statements = Object.values(billing.findResources('AWS::IAM::Policy')).flatMap(
-      (p: any) => p.Properties.PolicyDocument.Statement,
-    );
-    expect(statements.some((s: any) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))).toBe(true);
-    for (const fn of resourcesOf([app.routeGroups.get('identity')!], 'AWS::Lambda::Function'))
-      expect(fn.Properties.Environment.Variables.STRIPE_SECRET_ID).toBeUndefined();
+  it('gives Stripe’s secret to exactly the routes that call Stripe, by name from Secrets Manager, deleting an organization too', () => {
+    // Deleting an organization (identity context) cancels its Stripe subscription: without the
+    // secret, stripeConfig() throws and the route answers 500 for every organization billed by Stripe.
+    const calling = deployed.filter((route) => route.callsStripe).map((route) => route.id);
+    expect(calling.sort()).toEqual([
+      'cancelSubscription',
+      'changeSubscriptionPlan',
+      'createCheckout',
+      'deleteOrg',
+      'resumeSubscription',
+      'stripeWebhook',
+    ]);
+    for (const id of calling) {
+      const { fn, statements } = roleOf(`platform-dev-${id}`);
+      expect(fn.Properties.Environment.Variables.STRIPE_SECRET_ID, id).toBe('platform-dev/stripe');
+      const reads = statements.filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
+      expect(JSON.stringify(reads.map((s) => s.Resource)), id).toContain(':secret:platform-dev/stripe-');
+    }
+    const withSecret = platformFunctions(app).filter((fn) => fn.Properties.Environment.Variables.STRIPE_SECRET_ID);
+    expect(withSecret.map((fn) => fn.Properties.FunctionName).sort()).toEqual(calling.map((id) => `platform-dev-${id}`).sort());
+    for (const fn of platformFunctions(app).filter((f) => !f.Properties.Environment.Variables.STRIPE_SECRET_ID)) {
+      const reads = roleOf(fn.Properties.FunctionName).statements.filter((s) =>
+        [s.Action].flat().includes('secretsmanager:GetSecretValue'),
+      );
+      expect(reads, fn.Properties.FunctionName).toEqual([]);
+    }
   });
 
   it('lets only the routes that call a provider themselves (testing a key) invoke Bedrock models', () => {
@@ -109,16 +156,31 @@ describe('the deployed API', () => {
     );
     expect(policies).toHaveLength(invoking.length);
   });
+
+  it('lets the gateway and the key tests invoke inference profiles in any region (the one a Bedrock credential names)', () => {
+    // A Bedrock credential's config.region is the region of its calls: an `eu.anthropic.…` profile
+    // called in eu-west-1 is arn:aws:bedrock:eu-west-1:<account>:inference-profile/eu.anthropic.…,
+    // whatever region the stack is in.
+    for (const name of ['platform-dev-gateway-openai', 'platform-dev-testPlatformProviderCredential']) {
+      const bedrock = roleOf(name).statements.find((s) => s.Sid === 'BedrockInvoke')!;
+      const resources = [bedrock.Resource].flat();
+      expect(resources, name).toHaveLength(2);
+      expect(resources, name).toEqual(
+        expect.arrayContaining([
+          { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':bedrock:*::foundation-model/*']] },
+          {
+            'Fn::Join': [
+              '',
+              ['arn:', { Ref: 'AWS::Partition' }, ':bedrock:*:', { Ref: 'AWS::AccountId' }, ':inference-profile/*'],
+            ],
+          },
+        ]),
+      );
+    }
+  });
 });
 
 describe('the tracing context switch', () => {
-  /** Every function the platform deploys, in every stack (the CDK's own custom-resource functions have no name of ours). */
-  const platformFunctions = (synthesized: Synthesized) =>
-    resourcesOf(
-      [synthesized.data, synthesized.auth, synthesized.async, synthesized.api, ...synthesized.routeGroups.values()],
-      'AWS::Lambda::Function',
-    ).filter((fn) => String(fn.Properties.FunctionName ?? '').startsWith('platform-dev-'));
-
   it('leaves the Powertools Tracer off by default: Lambda’s active tracing alone', () => {
     const functions = platformFunctions(app);
     expect(functions.length).toBeGreaterThan(deployed.length);

@@ -31,6 +31,7 @@ export const createCheckout = defineRoute({
   handler: 'billing/create-checkout',
   auth: 'principal',
   permission: 'billing:manage',
+  callsStripe: true,
   tag,
   summary:
     'A Stripe checkout for a plan or a credit pack: answers the payment page URL; the purchase applies when Stripe confirms it',
@@ -71,6 +72,7 @@ export const stripeWebhook = defineRoute({
   path: '/v1/webhooks/stripe',
   handler: 'billing/stripe-webhook',
   auth: 'public',
+  callsStripe: true,
   tag,
   summary:
     'Stripe events, verified by their Stripe-Signature (HMAC-SHA256 of the raw body, 5 minutes tolerance): applied once each, in any order; forged or old ones get 400',

@@ -12,6 +12,7 @@ export const changeSubscriptionPlan = defineRoute({
   handler: 'billing/change-subscription-plan',
   auth: 'principal',
   permission: 'billing:manage',
+  callsStripe: true,
   tag,
   summary:
     'Change plan: a more expensive one now (prorated credits; needs the Stripe subscription on file, else 402 and checkout, or a first trial), a cheaper one at the period end, Free by cancelling',
@@ -26,6 +27,7 @@ export const cancelSubscription = defineRoute({
   handler: 'billing/cancel-subscription',
   auth: 'principal',
   permission: 'billing:manage',
+  callsStripe: true,
   tag,
   summary: 'Cancel at the end of the period: the plan stays until then, then the organization returns to Free',
   // 502: Stripe failed or refused.
@@ -39,6 +41,7 @@ export const resumeSubscription = defineRoute({
   handler: 'billing/resume-subscription',
   auth: 'principal',
   permission: 'billing:manage',
+  callsStripe: true,
   tag,
   summary: 'Take back a cancellation or a scheduled downgrade before the period ends',
   // 502: Stripe failed or refused.

@@ -60,6 +60,7 @@ export const deleteOrg = defineRoute({
   handler: 'identity/delete-org',
   auth: 'user',
   permission: 'org:delete',
+  callsStripe: true,
   tag,
   summary: 'Delete a team organization (soft delete; the slug is released; a Stripe subscription is cancelled)',
   successStatus: 204,
