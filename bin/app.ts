@@ -19,6 +19,8 @@
  *   housekeepingSchedule  EventBridge Scheduler expression (default `rate(1 hour)`)
  *   billingJobsSchedule   schedule of the subscription jobs (default `rate(1 hour)`)
  *   dailyUsageSchedule    schedule of the daily usage aggregation (default `cron(30 0 * * ? *)`)
+ *   modelMetricsSchedule  schedule of the model metrics roll-up (default `rate(1 minute)`)
+ *   holdSweepSchedule     schedule of the sweep that closes expired credit holds (default `rate(5 minutes)`)
  *   stripeSecretName      Secrets Manager secret with Stripe's apiKey and webhookSecret (default `platform-<stage>/stripe`)
  *   tracing               `xray` (default: Lambda's active tracing) or `powertools` (`TRACING=powertools` on every function: the Powertools Tracer)
  * Secret names default to `platform-<stage>/<provider>-...`; see infra/README.md.

@@ -41,7 +41,7 @@ export interface PlatformConfig {
   billingJobsSchedule: string;
   /** Schedule of the daily usage aggregation. */
   dailyUsageSchedule: string;
-  /** Schedule of the model metrics roll-up (a few minutes past each hour). */
+  /** Schedule of the model metrics roll-up (every minute: each run carries the current hour's roll-ups forward to 15 seconds ago). */
   modelMetricsSchedule: string;
   /** Schedule of the sweep of expired credit holds. */
   holdSweepSchedule: string;
