@@ -62,6 +62,20 @@ const listModels = (key: string) => recorded('/models', key);
 /** The requests the route's function makes: its own, its admission (limit counters and hold), its authentication. */
 const all = (r: Recorded) => [...r.dynamoRequests, ...r.limitRequests, ...r.authorizerRequests];
 
+/** A request through this process's server, answered and its invocation ended, whatever its status. */
+async function sent(path: string, key: string, body: unknown) {
+  const before = records.length;
+  const res = await fetch(`${server.url}/openai/v1${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const answer = (await res.json()) as any;
+  await server.settled();
+  expect(records).toHaveLength(before + 1);
+  return { status: res.status, body: answer, record: records.at(-1)! };
+}
+
 describe('gateway DynamoDB requests', () => {
   it('a warm call makes its admission and its record only; the first call of a container fills its caches', async () => {
     const owner = await signUpUser('gwrequests');
@@ -98,6 +112,48 @@ describe('gateway DynamoDB requests', () => {
       expect(new Set(all(record)), all(record).join(',')).toEqual(new Set(['TransactWriteItems']));
     }
   }, 60_000);
+
+  it('what the gateway cannot serve is a 400 naming the field, with no admission and no record; what asks for plain text is served', async () => {
+    const owner = await signUpUser('gwrefused');
+    const key = await keyFor(owner, owner.personalOrgId);
+    const chat = { model: 'local-chat', messages: [{ role: 'user', content: 'Count the waves.' }], max_tokens: 20 };
+    const refusals: Array<[string, string, unknown]> = [
+      ['/chat/completions', 'function_call', { name: 'get_weather' }],
+      ['/chat/completions', 'function_call', 'required'],
+      ['/chat/completions', 'modalities', ['text', 'audio']],
+      ['/chat/completions', 'modalities', ['audio']],
+      ['/chat/completions', 'audio', { voice: 'alloy', format: 'wav' }],
+      ['/chat/completions', 'web_search_options', {}],
+      ['/chat/completions', 'logit_bias', { '50256': -100 }],
+      ['/chat/completions', 'top_logprobs', 2],
+      ['/images/generations', 'stream', true],
+    ];
+    for (const [path, param, value] of refusals) {
+      const base = path === '/chat/completions' ? chat : { model: 'local-image', prompt: 'a lighthouse' };
+      const refused = await sent(path, key, { ...base, [param]: value });
+      expect([refused.status, refused.body.error], `${param}: ${JSON.stringify(value)}`).toMatchObject([
+        400,
+        { type: 'invalid_request_error', param },
+      ]);
+      // Refused before the call is admitted: nothing held, nothing counted, nothing recorded.
+      expect(all(refused.record), all(refused.record).join(',')).not.toContain('TransactWriteItems');
+      expect(all(refused.record), all(refused.record).join(',')).not.toContain('PutItem');
+    }
+    // The same fields asking for nothing but a text answer change nothing, and hints we need not follow are taken.
+    const served = await sent('/chat/completions', key, {
+      ...chat,
+      function_call: 'auto',
+      modalities: ['text'],
+      audio: null,
+      web_search_options: null,
+      logit_bias: {},
+      top_logprobs: 0,
+      prediction: { type: 'content', content: 'Waves.' },
+      parallel_tool_calls: true,
+    });
+    expect(served.status, JSON.stringify(served.body)).toBe(200);
+    expect(served.body.choices[0].message.content).toEqual(expect.any(String));
+  });
 
   it('a warm model list, and a warm retrieve of one model, make two (the platform’s models and the organization’s own), and count a key’s `api` use', async () => {
     const owner = await signUpUser('gwmodels');

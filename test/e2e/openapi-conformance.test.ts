@@ -17,6 +17,8 @@ import {
  * documented for its operation, with the media type it came in, and each body must match. A
  * success is checked with the route's own response schema (what the document is generated
  * from), a failure with the shape the document names (problem+json, or OpenAI's on the gateway).
+ * Strictly: a field the schema does not name fails, as the document says of it
+ * (`additionalProperties: false`), though zod's parsing would only drop it.
  */
 let doc: any;
 
@@ -40,6 +42,29 @@ const ERROR_SCHEMAS: Record<string, z.ZodType> = {
   '#/components/schemas/OpenAiError': openAiError,
 };
 
+/** The fields of `sent` that parsing dropped, as paths: those its schema does not name (zod strips them). */
+function undocumented(sent: unknown, parsed: unknown, path = ''): string[] {
+  if (Array.isArray(sent))
+    return Array.isArray(parsed) ? sent.flatMap((value, i) => undocumented(value, parsed[i], `${path}[${i}]`)) : [];
+  if (!sent || typeof sent !== 'object' || !parsed || typeof parsed !== 'object') return [];
+  return Object.entries(sent).flatMap(([key, value]) => {
+    const at = path ? `${path}.${key}` : key;
+    return key in parsed ? undocumented(value, (parsed as Record<string, unknown>)[key], at) : [at];
+  });
+}
+
+/** A streamed chat completion: `data:` events, each a chunk (or an error), ending with `[DONE]`. */
+function streamProblems(what: string, body: string): string[] {
+  const events = body.split('\n\n').filter(Boolean);
+  const bad = events.filter((e) => !e.startsWith('data: '));
+  if (bad.length) return [`${what}: not server-sent data events: ${bad[0]!.slice(0, 200)}`];
+  const data = events.map((e) => e.slice('data: '.length));
+  if (data.at(-1) !== '[DONE]') return [`${what}: the stream does not end with [DONE]`];
+  const chunks = data.slice(0, -1).map((d) => JSON.parse(d));
+  const notChunks = chunks.filter((c) => c.object !== 'chat.completion.chunk' && !c.error);
+  return notChunks.length ? [`${what}: events that are no chunk: ${JSON.stringify(notChunks[0]).slice(0, 200)}`] : [];
+}
+
 /** What is wrong with `res` as an answer of the documented operation `method template` (nothing: []). */
 function conformance(method: string, template: string, res: ApiResponse): string[] {
   const what = `${method} ${template} → ${res.status}`;
@@ -52,11 +77,14 @@ function conformance(method: string, template: string, res: ApiResponse): string
   const type = (res.headers.get('content-type') ?? '').split(';')[0]!;
   const media = response.content[type];
   if (!media) return [`${what} answered ${type}, documented ${Object.keys(response.content).join(',')}`];
+  if (type === 'text/event-stream') return streamProblems(what, res.body);
   if (!/json/.test(type)) return []; // a raw answer (CSV, HTML): its media type is what is documented
   const schema = res.status < 400 ? route.schemas.response : ERROR_SCHEMAS[media.schema.$ref];
   if (!schema) return [];
   const parsed = schema.safeParse(res.body);
   if (!parsed.success) return [`${what}: the body does not match: ${parsed.error.message.slice(0, 500)}`];
+  const unknown = undocumented(res.body, parsed.data);
+  if (unknown.length) return [`${what}: fields the document does not name: ${unknown.slice(0, 10).join(', ')}`];
   if (res.status >= 400 && type === 'application/problem+json' && res.body.status !== res.status)
     return [`${what}: the problem says status ${res.body.status}`];
   return [];
@@ -167,6 +195,25 @@ describe.concurrent('answers that the OpenAPI document lists', () => {
     await check('GET', '/openai/v1/models', '/openai/v1/models', { token: owner.accessToken });
     await check('GET', '/openai/v1/models/{modelId}', '/openai/v1/models/local-chat', { token: owner.accessToken });
     expect(problems).toEqual([]);
+  });
+
+  it('the AI gateway’s successes: a chat completion whole and streamed, embeddings, an image, every field documented', async () => {
+    const owner = await signUpUser('oac-gw-ok');
+    const problems: string[] = [];
+    const check = checker(problems, { token: owner.accessToken });
+    const chat = '/openai/v1/chat/completions';
+    const messages = [{ role: 'user', content: 'Say something about lighthouses.' }];
+    expect((await check('POST', chat, chat, { body: { model: 'local-chat', messages, max_tokens: 50 } })).status).toBe(200);
+    const streamed = await check('POST', chat, chat, { body: { model: 'local-chat', messages, max_tokens: 50, stream: true } });
+    expect([streamed.status, streamed.headers.get('content-type')]).toEqual([200, expect.stringContaining('text/event-stream')]);
+    const embeddings = '/openai/v1/embeddings';
+    expect((await check('POST', embeddings, embeddings, { body: { model: 'local-embed', input: ['a', 'b'] } })).status).toBe(200);
+    const images = '/openai/v1/images/generations';
+    expect((await check('POST', images, images, { body: { model: 'local-image', prompt: 'a lighthouse' } })).status).toBe(200);
+    expect(problems).toEqual([]);
+    // The stream's media type is described with its events.
+    const described = doc.paths[chat].post.responses['200'].content['text/event-stream'].schema;
+    expect(described).toMatchObject({ type: 'string', description: expect.stringContaining('data: [DONE]') });
   });
 
   it('success bodies and failures of a sample of identity, billing and hub routes', async () => {

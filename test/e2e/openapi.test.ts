@@ -61,6 +61,20 @@ describe('OpenAPI media types', () => {
     expect(Object.keys(body.paths['/v1/orgs/{orgId}/usage/export.csv'].get.responses['200'].content)).toEqual(['text/csv']);
     expect(Object.keys(body.paths['/docs'].get.responses['200'].content)).toEqual(['text/html']);
   });
+
+  it('publish a streamed chat completion as text/event-stream beside JSON, the routes that cannot stream JSON only', async () => {
+    const { body } = await api('GET', '/openapi.json');
+    const success = (path: string) => body.paths[path].post.responses['200'].content;
+    const chat = success('/openai/v1/chat/completions');
+    expect(Object.keys(chat)).toEqual(['application/json', 'text/event-stream']);
+    expect(chat['text/event-stream'].schema).toEqual({
+      type: 'string',
+      description: expect.stringContaining('chat.completion.chunk'),
+    });
+    expect(chat['text/event-stream'].schema.description).toContain('data: [DONE]');
+    for (const path of ['/openai/v1/embeddings', '/openai/v1/images/generations'])
+      expect(Object.keys(success(path)), path).toEqual(['application/json']);
+  });
 });
 
 describe('the /docs page', () => {

@@ -110,7 +110,11 @@ function operation(route: RouteDefinition) {
         ? { description: 'Success', content: { [route.produces]: { schema: { type: 'string' } } } }
         : {
             description: 'Success',
-            content: { 'application/json': { schema: route.schemas.response ? toSchema(route.schemas.response, 'output') : {} } },
+            content: {
+              'application/json': { schema: route.schemas.response ? toSchema(route.schemas.response, 'output') : {} },
+              // A streamed answer is the same success in another media type: its events, as the route describes them.
+              ...(route.streams ? { 'text/event-stream': { schema: { type: 'string', description: route.streams } } } : {}),
+            },
           };
   const successes: Record<string, unknown> = { [status]: success };
   if (route.replayStatus)

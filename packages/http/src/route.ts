@@ -90,6 +90,12 @@ export interface RouteDefinition<S extends RouteSchemas = RouteSchemas> {
   /** The media type of a raw answer (`text/csv`, `text/html`); JSON when absent. */
   produces?: string;
   /**
+   * The route can stream its answer as server-sent events (`text/event-stream`, the chat
+   * completions' `stream: true`): what its events are. The OpenAPI document publishes that
+   * media type beside JSON, with this description.
+   */
+  streams?: string;
+  /**
    * Where the route is served. `gateway`: the OpenAI-compatible AI gateway, one function that
    * streams its answers (a Lambda function URL with response streaming, since HTTP APIs buffer
    * Lambda responses). It authenticates in the function and answers errors in OpenAI's shape.

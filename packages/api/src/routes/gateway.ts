@@ -41,6 +41,8 @@ export const createChatCompletion = defineRoute({
     'A chat completion; `stream: true` answers server-sent events with the usage in the last chunk; `x-route-tags: a,b` tags the call for routing rules',
   errors: modelCallFailures,
   maxBodyBytes: MODEL_INPUT_BYTES,
+  streams:
+    'With `stream: true`: server-sent events, each a `data: {…}` line and a blank line. The first chunk (`object: "chat.completion.chunk"`, the id, `created` and model of the call) has `choices[0].delta` `{"role":"assistant","content":""}`, the next ones `{"content": …}` in order, then one with `delta` `{}` and the `finish_reason`; the last chunk has no choices and the call’s `usage`. Then `data: [DONE]`. A failure mid-stream is one `data: {"error":{…}}` event (OpenAI’s error shape) before `[DONE]`.',
   schemas: { body: chatCompletionBody, response: chatCompletionResponse },
 });
 export const createEmbeddings = defineRoute({

@@ -9,8 +9,8 @@ import type { ChatChunk, ChatMessage, ChatRequest, ChatResult, FinishReason, Tok
  * them and bad input is a 400), and the answers built from our normalised results. Fields an
  * OpenAI client may send that do not change the answer (`user`, `seed`, penalties…) are
  * accepted and ignored (`null` as absent, as some clients send unset fields); features we do
- * not serve (tools and a tool choice, several choices, log probabilities, JSON modes) are
- * refused clearly instead of being silently dropped.
+ * not serve (tools, functions and a choice of them, several choices, log probabilities and logit
+ * bias, JSON modes, audio output, web search) are refused clearly instead of being silently dropped.
  */
 const text = z.string().max(200_000);
 const contentPart = z.discriminatedUnion('type', [
@@ -36,6 +36,17 @@ const unsupported = (what: string) =>
       (v) => v === undefined || v === null || (Array.isArray(v) && v.length === 0),
       `${what} are not supported by this gateway`,
     );
+
+/**
+ * A field that asks for something the gateway cannot serve: taken absent, `null`, or with a value
+ * that asks for nothing more than a plain text answer (`harmless`); anything else is a 400 naming it.
+ */
+const servedOnly = (message: string, harmless: (v: unknown) => boolean = () => false) =>
+  z
+    .unknown()
+    .optional()
+    .refine((v) => v === undefined || v === null || harmless(v), message);
+const isEmptyObject = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v) && !Object.keys(v).length;
 
 /**
  * `x-route-tags: batch,eu`: tags a call carries for routing rules (a rule with a `tags` condition
@@ -102,6 +113,17 @@ export const chatCompletionBody = z.looseObject({
     .unknown()
     .optional()
     .refine((v) => v === undefined || v === null || v === 'none' || v === 'auto', 'Tools are not supported by this gateway'),
+  // The legacy form of `tool_choice`: a function to call (`{"name": …}`) cannot be served either.
+  function_call: servedOnly('Functions are not supported by this gateway', (v) => v === 'none' || v === 'auto'),
+  // Answers are text: audio output (`modalities` with `audio`, and its `audio` settings) cannot be served.
+  modalities: servedOnly(
+    'Only text output is served: modalities other than ["text"] are not supported',
+    (v) => Array.isArray(v) && v.length === 1 && v[0] === 'text',
+  ),
+  audio: servedOnly('Audio output is not supported by this gateway'),
+  web_search_options: servedOnly('Web search is not supported by this gateway'),
+  // No provider is sent a bias, so an empty one is the only one honoured.
+  logit_bias: servedOnly('Logit bias is not supported by this gateway', isEmptyObject),
   response_format: z
     .object({ type: z.string().max(50) })
     .loose()
@@ -111,6 +133,7 @@ export const chatCompletionBody = z.looseObject({
     .boolean()
     .nullish()
     .refine((v) => !v, 'Log probabilities are not supported'),
+  top_logprobs: servedOnly('Log probabilities are not supported', (v) => v === 0),
 });
 export type ChatCompletionBody = z.output<typeof chatCompletionBody>;
 
@@ -265,6 +288,8 @@ export const imagesBody = z.looseObject({
     .enum(['b64_json', 'url'])
     .nullish()
     .refine((v) => v !== 'url', 'Only response_format b64_json is served: images are returned inline'),
+  // Images come whole, in one JSON answer: a client asking for a stream of partial images would not read it.
+  stream: servedOnly('Streamed images are not supported: images are returned whole', (v) => v === false),
   quality: z.string().max(20).nullish(),
   style: z.string().max(20).nullish(),
   user: z.string().max(256).nullish(),
@@ -282,6 +307,8 @@ export const chatCompletionResponse = z.object({
       index: z.number(),
       message: z.object({ role: z.literal('assistant'), content: z.string() }),
       finish_reason: z.string(),
+      // Log probabilities are never served (a request for them is refused): always null, as OpenAI answers without them.
+      logprobs: z.null(),
     }),
   ),
   usage: z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number() }),
