@@ -17,6 +17,7 @@ import type { OrgAccess } from '@platform/domain/identity/access';
 import { db } from '@platform/domain/identity/entities';
 import { deleteOrganization } from '@platform/domain/identity/organizations';
 import { notificationDb } from '@platform/domain/notifications/entities';
+import { clock } from '@platform/domain/shared/clock';
 import { newId } from '@platform/domain/shared/ids';
 import { put, transactWrite } from '@platform/domain/shared/transactions';
 
@@ -26,6 +27,7 @@ import { put, transactWrite } from '@platform/domain/shared/transactions';
  * subscriptions these tests dated in the past.
  */
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
 const ago = (days: number) => new Date(Date.now() - days * DAY).toISOString();
 const secs = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -682,6 +684,37 @@ describe('plan changes made at Stripe first (DynamoDB Local)', () => {
     const refused = await getSubscription(orgId);
     expect({ pending: refused.pendingPlanId, claim: refused.claimedUntil }).toEqual({ pending: 'pro', claim: undefined });
     expect((await commitChange({ prev: refused, next: { ...refused, pendingPlanId: undefined } })).ok).toBe(true);
+  });
+});
+
+describe('what a change answers (DynamoDB Local)', () => {
+  it('is the subscription as stored, to the millisecond: a commit, a claim, and the commit that ends it, at the domain’s time', async () => {
+    const orgId = await newOrg();
+    const read = await getSubscription(orgId);
+    await sleep(5); // a change's time differs from the creation's
+    const committed = await commitChange({ prev: read, next: { ...read, cancelAtPeriodEnd: true } });
+    expect(committed.ok).toBe(true);
+    const afterCommit = await getSubscription(orgId);
+    expect(committed.ok && committed.next).toEqual(afterCommit);
+    expect(afterCommit.updatedAt! > read.updatedAt!).toBe(true);
+
+    await sleep(5);
+    const claimed = await claimChange(afterCommit);
+    const afterClaim = await getSubscription(orgId);
+    expect(claimed).toEqual(afterClaim);
+    expect(afterClaim.updatedAt! > afterCommit.updatedAt!).toBe(true);
+
+    // The time is the domain's (`clock`), as every other date of the subscription is.
+    clock.advance(HOUR);
+    try {
+      const ended = await commitChange({ prev: claimed, claimed: true, next: { ...claimed, cancelAtPeriodEnd: false } });
+      expect(ended.ok).toBe(true);
+      const afterEnd = await getSubscription(orgId);
+      expect(ended.ok && ended.next).toEqual(afterEnd);
+      expect(Date.parse(afterEnd.updatedAt!)).toBeGreaterThanOrEqual(Date.now() + HOUR - 60_000);
+    } finally {
+      clock.reset();
+    }
   });
 });
 

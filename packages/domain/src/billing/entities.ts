@@ -1,4 +1,5 @@
 import { type EntityItem } from 'electrodb';
+import { clock } from '../shared/clock.ts';
 import { Entity, SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
 import { TRANSACTION_TYPES, SUBSCRIPTION_STATUSES, PAYMENT_PROVIDERS } from './enums.ts';
 export { TRANSACTION_TYPES, SUBSCRIPTION_STATUSES, PAYMENT_PROVIDERS, type TransactionType } from './enums.ts';
@@ -213,7 +214,17 @@ const SubscriptionEntity = lazy(
           /** Optimistic concurrency: every change is conditioned on the version it read. */
           version: { type: 'number', required: true, default: 1 },
           createdAt: { type: 'string', required: true, readOnly: true },
-          updatedAt: { type: 'string', watch: '*', default: () => new Date().toISOString(), set: () => new Date().toISOString() },
+          /**
+           * The time of the last write, the domain's (`clock`). A change names it (`commitChange`,
+           * `claimChange`) so that what it answers is what it stored: a time stamped here instead would
+           * be one the change never sees. A write that names none (the first, a claim given back) gets now.
+           */
+          updatedAt: {
+            type: 'string',
+            watch: '*',
+            default: () => clock.nowIso(),
+            set: (value?: string) => value ?? clock.nowIso(),
+          },
         },
         indexes: {
           byOrg: { pk: { field: 'pk', composite: ['orgId'] }, sk: { field: 'sk', composite: [] } },

@@ -108,7 +108,7 @@ export function dueWrites(prev: Subscription | undefined, next: Subscription): W
 export function closingWrites(orgId: string, end?: { prev: Subscription; next: Subscription }): WriteItem[] {
   const markers = DUE_KINDS.map((kind) => remove(billingDb.due.delete({ orgId, kind })));
   if (!end) return markers;
-  const next = { ...end.next, version: (end.prev.version ?? 0) + 1, claimedUntil: undefined };
+  const next = { ...end.next, version: (end.prev.version ?? 0) + 1, claimedUntil: undefined, updatedAt: clock.nowIso() };
   return [subscriptionWrite(end.prev, next, true), ...markers];
 }
 
@@ -208,11 +208,12 @@ export async function claimChange(sub: Subscription): Promise<Subscription> {
   const now = clock.now();
   const claimedUntil = new Date(now.getTime() + CLAIM_MS).toISOString();
   const version = (sub.version ?? 0) + 1;
+  const updatedAt = now.toISOString();
   const expected = sub.version;
   try {
     await billingDb.subscription
       .patch({ orgId: sub.orgId })
-      .set({ claimedUntil, version })
+      .set({ claimedUntil, version, updatedAt })
       .where(({ version: current, claimedUntil: claim }, { eq, notExists, lt }) => {
         const sameVersion = expected === undefined ? notExists(current) : eq(current, expected);
         return `${sameVersion} AND (${notExists(claim)} OR ${lt(claim, now.toISOString())})`;
@@ -222,7 +223,7 @@ export async function claimChange(sub: Subscription): Promise<Subscription> {
     if (conditionFailed(error)) throw new ConflictError(CHANGED_MEANWHILE);
     throw error;
   }
-  return { ...sub, version, claimedUntil };
+  return { ...sub, version, claimedUntil, updatedAt };
 }
 
 /** Gives a claim back unused (the provider refused the change); nothing if it was lost meanwhile. */
@@ -251,6 +252,8 @@ export async function releaseClaim(claimed: Subscription): Promise<void> {
  */
 export async function commitChange(change: Change): Promise<CommitOutcome> {
   const version = (change.prev?.version ?? 0) + 1;
+  // Named here, not stamped by the entity: the subscription answered is the one stored, to the millisecond.
+  const updatedAt = clock.nowIso();
   const prevPlan = change.prev ? effectivePlanId(change.prev) : undefined;
   const nextPlan = effectivePlanId(change.next);
   const samePeriod = change.prev?.currentPeriodStart === change.next.currentPeriodStart;
@@ -261,6 +264,7 @@ export async function commitChange(change: Change): Promise<CommitOutcome> {
     const next: Subscription = {
       ...change.next,
       version,
+      updatedAt,
       periodGrants: [...listed, ...credited.map((g) => g.key)],
       // A commit ends its own claim; any other commits only where no claim is live, and clears an expired one.
       claimedUntil: undefined,
