@@ -12,6 +12,7 @@ import {
   signUpUser,
   type SignedInUser,
 } from '../helpers/api.ts';
+import { expectAnsweredAsStored, type WriteAndRead } from '../helpers/as-stored.ts';
 import { times } from '../helpers/fake-provider.ts';
 import { useFakeProvider } from '../helpers/use-fake-provider.ts';
 
@@ -91,6 +92,35 @@ describe('an organization’s provider keys', () => {
     const created = await api('POST', `/v1/orgs/${orgId}/provider-credentials`, { apiKey: client.body.key, body });
     expect(created.status).toBe(201);
     expect(created.body.createdBy).toBe(client.body.clientId);
+  });
+
+  it('replay a retry with the same Idempotency-Key whose config lists its fields in another order (the same request)', async () => {
+    const owner = await signUpUser('pc-idem-order');
+    const { orgId } = await createTeam(owner);
+    const key = secret();
+    const send = (rawBody: string) =>
+      api('POST', `/v1/orgs/${orgId}/provider-credentials`, {
+        token: owner.accessToken,
+        rawBody,
+        headers: { 'idempotency-key': `order-${orgId}`, 'content-type': 'application/json' },
+      });
+    const first = await send(
+      `{"label":"OpenAI","providerSlug":"openai","key":"${key}","config":{"organization":"org-a","timeoutMs":30000}}`,
+    );
+    expect(first.status).toBe(201);
+    const again = await send(
+      `{"config":{"timeoutMs":30000,"organization":"org-a"},"key":"${key}","providerSlug":"openai","label":"OpenAI"}`,
+    );
+    expect([again.status, again.headers.get('idempotent-replayed'), again.body.credentialId]).toEqual([
+      201,
+      'true',
+      first.body.credentialId,
+    ]);
+    const other = await send(
+      `{"label":"OpenAI","providerSlug":"openai","key":"${key}","config":{"organization":"org-b","timeoutMs":30000}}`,
+    );
+    expect(other.status).toBe(422);
+    expect((await api('GET', `/v1/orgs/${orgId}/provider-credentials`, { token: owner.accessToken })).body.items).toHaveLength(1);
   });
 
   it('keep one default per provider: the first by itself, then whichever is made default', async () => {
@@ -682,5 +712,47 @@ describe('provider keys added at the same time', () => {
     for (const res of created) expect(res.status, JSON.stringify(res.body)).toBe(201);
     for (const res of created) expect(res.body.isDefault).toBe(true);
     for (const p of providers) expect((await defaultsOf(racer, org, p)).defaults).toHaveLength(1);
+  });
+});
+
+describe('a provider key write’s answer', () => {
+  it('is the key as stored, for each owner: a creation and each change answer what a GET right after shows', async () => {
+    const user = await signUpUser('keys-as-stored');
+    const { orgId: team } = await createTeam(user);
+    const provider = `prov-${randomUUID().slice(0, 8)}`;
+    const saved = await asPlatformAdmin(admin, 'PUT', `/v1/admin/providers/${provider}`, {
+      displayName: 'Keys as stored',
+      adapter: 'openai',
+      group: { name: 'Test' },
+    });
+    expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+    const byUser = (method: string, path: string, body?: unknown) => api(method, path, { token: user.accessToken, body });
+    // The platform's default keys are one item: another suite's admin adding a key meanwhile makes a write a 409 to retry.
+    const byAdmin = (method: string, path: string, body?: unknown) => asPlatformAdmin(admin, method, path, body);
+    const owners = [
+      { base: `/v1/orgs/${team}/provider-credentials`, send: byUser, providerSlug: 'openai' },
+      { base: '/v1/me/provider-credentials', send: byUser, providerSlug: 'openai' },
+      { base: '/v1/admin/provider-credentials', send: byAdmin, providerSlug: provider },
+    ];
+    for (const { base, send, providerSlug } of owners) {
+      let id = '';
+      const read = () => send('GET', `${base}/${id}`);
+      const patch = (body: Record<string, unknown>) => () => send('PATCH', `${base}/${id}`, body);
+      const create = async () => {
+        const res = await send('POST', base, { label: 'As stored', providerSlug, key: secret() });
+        id = res.body.credentialId;
+        return res;
+      };
+      const steps: WriteAndRead[] = [
+        [`${base}: create`, create, read],
+        [`${base}: renamed`, patch({ label: 'Renamed' }), read],
+        [`${base}: new key`, patch({ key: secret() }), read],
+        [`${base}: quota set`, patch({ dailyQuota: 10, isDefault: false }), read],
+        [`${base}: quota cleared`, patch({ dailyQuota: null }), read],
+      ];
+      await expectAnsweredAsStored(steps);
+      // Deleted as read: its time as answered is the one stored, which the deletion's condition compares.
+      expect((await send('DELETE', `${base}/${id}`)).status).toBe(204);
+    }
   });
 });

@@ -25,6 +25,18 @@ const scopeOf = (route: RouteDefinition, state: RequestState) => {
   return [route.id, principalOf(state.auth), ...path].join('#');
 };
 
+/**
+ * JSON with every object's keys in order, at every depth: a free-form object (a credential's
+ * `config`) keeps the order it was sent in through validation, and a client whose encoder orders
+ * keys otherwise sends the same request.
+ */
+const canonicalJson = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+
 /** Honours `Idempotency-Key` on routes that create things; see ../idempotency.ts. */
 export const idempotency = (
   route: RouteDefinition,
@@ -37,9 +49,9 @@ export const idempotency = (
       // Loaded on first use: only requests that send a key need the record (and ElectroDB).
       const { claimIdempotencyKey } = await loadIdempotency();
       // The same key on another organization's route (another path) is another request.
-      // The body as validated (its schema's field order, emails in lower case, …): the same request written
+      // The body as validated (emails in lower case, …), its keys in order: the same request written
       // with other spacing or key order is the same request.
-      const body = state.input?.body === undefined ? undefined : JSON.stringify(state.input.body);
+      const body = state.input?.body === undefined ? undefined : canonicalJson(state.input.body);
       const claim = await claimIdempotencyKey(scopeOf(route, state), key, body, { shownOnce: route.shownOnce });
       if (claim.kind === 'replay') {
         // Such a route leaves refusing a deleted account to its domain call (see `authorize`), which a replay
@@ -60,6 +72,9 @@ export const idempotency = (
     },
     onError: async (request: Request) => {
       const { claim } = stateOf(request.event);
+      // Out of time (middy answers just before Lambda's limit), the request's writes may still be on
+      // their way: its key stays taken (a retry is a 409) until its lock lapses, past the function's time.
+      if (request.error?.name === 'TimeoutError') return;
       // A refused request may be retried with the same key once it is fixed.
       if (claim) await claim.abandon().catch(() => undefined);
     },
