@@ -6,5 +6,5 @@ import { httpHandler } from '@platform/http/handler';
 
 export const handler = httpHandler(route, async ({ caller, event }) => {
   const user = await requireUser(userOf(caller).userId);
-  return startMfaSetup(bearerToken(event), user.email);
+  return startMfaSetup(bearerToken(event), user);
 });

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { setMfa } from '@platform/domain/identity/auth';
 import { identityProvider } from '@platform/domain/identity/cognito';
+import { db } from '@platform/domain/identity/entities';
 import { PASSWORD, api, errorPaths, latestMail, signIn, signUpUser, totp, uniqueEmail } from '../helpers/api.ts';
 
 const NEW_PASSWORD = 'An0ther-Str0ng-Passw0rd!';
@@ -40,6 +42,17 @@ describe.concurrent('signing up', () => {
     const res = await api('POST', '/v1/auth/sign-up', { body: { email: uniqueEmail('weak'), password: 'alllowercaseletters' } });
     expect(res.status).toBe(400);
     expect(errorPaths(res.body)).toContain('body.password');
+  });
+
+  it('wants the deployed pool’s 12 characters: 11 with every character class are a field error, and /openapi.json says 12', async () => {
+    const res = await api('POST', '/v1/auth/sign-up', { body: { email: uniqueEmail('weak'), password: 'Passw0rd-Xy' } });
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(errorPaths(res.body)).toContain('body.password');
+    const { body: doc } = await api('GET', '/openapi.json');
+    for (const path of ['/v1/auth/sign-up', '/v1/auth/confirm-forgot-password'])
+      expect(doc.paths[path].post.requestBody.content['application/json'].schema.properties.password, path).toMatchObject({
+        minLength: 12,
+      });
   });
 
   it('refuses a second sign-up with the same email with 409', async () => {
@@ -217,6 +230,23 @@ describe.concurrent('forgetting the password', () => {
     expect(fresh.body.accessToken).toEqual(expect.any(String));
   });
 
+  it('refuses a reset to a recent password (the pool keeps the last 5, the current one too) with 400 on body.password', async () => {
+    const user = await signUpUser('forgot-reuse');
+    const resetTo = async (password: string) => {
+      expect((await api('POST', '/v1/auth/forgot-password', { body: { email: user.email } })).status).toBe(202);
+      const mail = await latestMail(user.email, 'password-reset');
+      return api('POST', '/v1/auth/confirm-forgot-password', { body: { email: user.email, code: mail!.code, password } });
+    };
+    const same = await resetTo(PASSWORD);
+    expect(same.status, JSON.stringify(same.body)).toBe(400);
+    expect(errorPaths(same.body)).toContain('body.password');
+    expect((await resetTo(NEW_PASSWORD)).status).toBe(204);
+    const back = await resetTo(PASSWORD);
+    expect(back.status, JSON.stringify(back.body)).toBe(400);
+    expect(errorPaths(back.body)).toContain('body.password');
+    expect((await api('POST', '/v1/auth/sign-in', { body: { email: user.email, password: NEW_PASSWORD } })).status).toBe(200);
+  });
+
   it('signs every device out: the refresh tokens of sessions opened before the reset stop working', async () => {
     const user = await signUpUser('forgot-devices');
     const other = await signIn(user.email);
@@ -358,6 +388,80 @@ describe.concurrent('authenticator-app (TOTP) MFA', () => {
 
   it('refuses MFA set-up without a token (401)', async () => {
     expect((await api('POST', '/v1/auth/mfa/setup')).status).toBe(401);
+  });
+
+  it('refuses a second set-up while MFA is on (409): the enrolled authenticator keeps signing in; after disable it works', async () => {
+    const user = await signUpUser('mfa-again');
+    const setup = await api('POST', '/v1/auth/mfa/setup', { token: user.accessToken });
+    const code = totp(setup.body.secretCode);
+    expect((await api('POST', '/v1/auth/mfa/verify', { token: user.accessToken, body: { code } })).status).toBe(200);
+
+    // The user starts moving to a new phone and gives up (never verifies).
+    const again = await api('POST', '/v1/auth/mfa/setup', { token: user.accessToken });
+    expect(again.status).toBe(409);
+    expect(again.body.detail).toBe('MFA is already on: disable it first');
+    expect((await api('GET', '/v1/me', { token: user.accessToken })).body.mfaEnabled).toBe(true);
+    const challenge = await api('POST', '/v1/auth/sign-in', { body: { email: user.email, password: PASSWORD } });
+    expect(challenge.body.challenge).toBe('SOFTWARE_TOKEN_MFA');
+    const answered = await api('POST', '/v1/auth/sign-in/mfa', {
+      body: { email: user.email, session: challenge.body.session, code: totp(setup.body.secretCode) },
+    });
+    expect(answered.status, JSON.stringify(answered.body)).toBe(200);
+
+    expect((await api('POST', '/v1/auth/mfa/disable', { token: user.accessToken })).status).toBe(200);
+    const moved = await api('POST', '/v1/auth/mfa/setup', { token: user.accessToken });
+    expect(moved.status).toBe(200);
+    expect(moved.body.secretCode).not.toBe(setup.body.secretCode);
+  });
+});
+
+describe('MFA verify and disable at the same time', () => {
+  it('leave /v1/me saying what sign-in asks for, whichever writes the profile last', async () => {
+    const user = await signUpUser('mfa-race');
+    const setup = await api('POST', '/v1/auth/mfa/setup', { token: user.accessToken });
+    // The interleaving a plain write gets wrong: verify's Cognito calls, then the whole disable, then verify's write
+    // of the profile. Only verify's write (mfaEnabled: true) is held back until the disable has ended.
+    let reached!: () => void;
+    const verifyReachedItsWrite = new Promise<void>((resolve) => (reached = resolve));
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const patch = db.user.patch.bind(db.user);
+    vi.spyOn(db.user, 'patch').mockImplementation(((key: never) => {
+      const chain = patch(key) as any;
+      const set = chain.set.bind(chain);
+      chain.set = (values: { mfaEnabled?: boolean }) => {
+        const next = set(values);
+        if (values.mfaEnabled === true) {
+          const go = next.go.bind(next);
+          next.go = async (...args: unknown[]) => {
+            reached();
+            await gate;
+            return go(...args);
+          };
+        }
+        return next;
+      };
+      return chain;
+    }) as never);
+    try {
+      const verifying = setMfa(user.accessToken, totp(setup.body.secretCode));
+      await verifyReachedItsWrite;
+      const disabled = await setMfa(user.accessToken, undefined);
+      release();
+      expect({ verified: await verifying, disabled }).toEqual({
+        verified: { mfaEnabled: true },
+        disabled: { mfaEnabled: false },
+      });
+    } finally {
+      release();
+      vi.restoreAllMocks();
+    }
+    const me = await api('GET', '/v1/me', { token: user.accessToken });
+    const signIn = await api('POST', '/v1/auth/sign-in', { body: { email: user.email, password: PASSWORD } });
+    expect({ profileSaysMfaOn: me.body.mfaEnabled, signInAsksForCode: signIn.body.challenge === 'SOFTWARE_TOKEN_MFA' }).toEqual({
+      profileSaysMfaOn: false,
+      signInAsksForCode: false,
+    });
   });
 });
 

@@ -1,3 +1,4 @@
+import { ConflictError } from '../shared/errors.ts';
 import { db } from './entities.ts';
 import { identityProvider, type Tokens } from './cognito.ts';
 import { openSession, subjectOf, type Device } from './sessions.ts';
@@ -28,22 +29,41 @@ export async function requestPasswordReset(email: string) {
   });
 }
 
-export async function startMfaSetup(accessToken: string, email: string) {
+/**
+ * Refused while MFA is on: a new secret unseats the enrolled authenticator before it is verified, so a set-up
+ * abandoned half-way leaves sign-in asking for no code on AWS (the note on AssociateSoftwareToken) and refusing
+ * every code locally, while the profile still says MFA on. Moving to another authenticator is disable, then set up.
+ */
+export async function startMfaSetup(accessToken: string, profile: { email: string; mfaEnabled?: boolean }) {
+  if (profile.mfaEnabled) throw new ConflictError('MFA is already on: disable it first');
   const secretCode = await identityProvider.startTotpSetup(accessToken);
   const issuer = encodeURIComponent(process.env.MFA_ISSUER ?? 'Platform');
   return {
     secretCode,
-    otpauthUri: `otpauth://totp/${issuer}:${encodeURIComponent(email)}?secret=${secretCode}&issuer=${issuer}&algorithm=SHA1&digits=6&period=30`,
+    otpauthUri: `otpauth://totp/${issuer}:${encodeURIComponent(profile.email)}?secret=${secretCode}&issuer=${issuer}&algorithm=SHA1&digits=6&period=30`,
   };
 }
 
+/** Writes of the profile's flag one request makes at most (the routes' DynamoDB budget), if Cognito keeps changing. */
+const MFA_FLAG_WRITES = 3;
+
+/**
+ * Turns TOTP on (with a code from the app) or off. Cognito decides what sign-in asks for; the profile's
+ * `mfaEnabled` only mirrors it. A verify and a disable running together may write the flag in the other order
+ * than they changed Cognito, so after writing we read Cognito again and write what it holds until both agree:
+ * the request that writes last has then seen Cognito's final state.
+ */
 export async function setMfa(accessToken: string, code: string | undefined) {
   if (code) await identityProvider.finishTotpSetup(accessToken, code);
   else await identityProvider.disableTotp(accessToken);
   const mfaEnabled = Boolean(code);
-  await db.user
-    .patch({ userId: subjectOf(accessToken) })
-    .set({ mfaEnabled })
-    .go();
+  const userId = subjectOf(accessToken);
+  let flag = mfaEnabled;
+  for (let write = 0; write < MFA_FLAG_WRITES; write++) {
+    await db.user.patch({ userId }).set({ mfaEnabled: flag }).go();
+    const held = await identityProvider.totpEnabled(accessToken);
+    if (held === flag) break;
+    flag = held;
+  }
   return { mfaEnabled };
 }

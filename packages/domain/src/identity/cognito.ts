@@ -7,6 +7,7 @@ import {
   ConfirmForgotPasswordCommand,
   ConfirmSignUpCommand,
   ForgotPasswordCommand,
+  GetUserCommand,
   InitiateAuthCommand,
   ResendConfirmationCodeCommand,
   RespondToAuthChallengeCommand,
@@ -25,6 +26,7 @@ import {
   ValidationError,
   type DomainError,
 } from '../shared/errors.ts';
+import { PASSWORD_POLICY } from './password-policy.ts';
 
 /**
  * The identity provider port: every call we make to Cognito, with its errors translated
@@ -63,6 +65,14 @@ function translate(error: unknown): never {
     AliasExistsException: () => new ConflictError('An account with this email already exists'),
     InvalidPasswordException: () =>
       new ValidationError('The password does not meet the policy', [{ path: 'body.password', message }]),
+    // The pool keeps a password history (PASSWORD_POLICY.passwordHistorySize): a reset to a recent password.
+    PasswordHistoryPolicyViolationException: () =>
+      new ValidationError('The password was used recently', [
+        {
+          path: 'body.password',
+          message: `Choose a password other than your last ${PASSWORD_POLICY.passwordHistorySize}`,
+        },
+      ]),
     InvalidParameterException: () => new ValidationError(message),
     CodeMismatchException: () => new ValidationError('The code is not valid', [{ path: 'body.code', message: 'Invalid code' }]),
     ExpiredCodeException: () => new ValidationError('The code has expired', [{ path: 'body.code', message: 'Expired code' }]),
@@ -192,6 +202,13 @@ export const identityProvider = {
           SoftwareTokenMfaSettings: { Enabled: true, PreferredMfa: true },
         }),
       );
+    }),
+
+  /** Whether sign-in asks this user for an authenticator code: what Cognito holds, not what our profile says. */
+  totpEnabled: (accessToken: string) =>
+    call(async () => {
+      const out = await cognito().send(new GetUserCommand({ AccessToken: accessToken }));
+      return (out.UserMFASettingList ?? []).includes('SOFTWARE_TOKEN_MFA');
     }),
 
   disableTotp: (accessToken: string) =>

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import {
   AdminAddUserToGroupCommand,
   AdminDisableUserCommand,
+  AdminSetUserPasswordCommand,
   AssociateSoftwareTokenCommand,
+  ChangePasswordCommand,
   CognitoIdentityProviderClient,
   ConfirmForgotPasswordCommand,
   ConfirmSignUpCommand,
@@ -109,7 +111,7 @@ describe('local Cognito end to end', () => {
   const postConfirmation = vi.fn(async (event: PostConfirmationTriggerEvent): Promise<unknown> => event);
 
   const email = 'alice@example.com';
-  let password = 'Passw0rd!';
+  let password = 'Al1ce-Passw0rd!';
   let sub = '';
   let tokens: { access: string; id: string; refresh: string } = { access: '', id: '', refresh: '' };
   let totpSecret = '';
@@ -444,7 +446,7 @@ describe('local Cognito end to end', () => {
           ClientId: cognito.clientId,
           Username: frank,
           ConfirmationCode: code,
-          Password: 'N3w-Fr4nk!',
+          Password: 'N3w-Fr4nk-passw0rd!',
         }),
       );
     const code = String(cognito.outbox.latest(frank)?.code);
@@ -463,7 +465,84 @@ describe('local Cognito end to end', () => {
       triggerSource: 'PostConfirmation_ConfirmForgotPassword',
       request: { userAttributes: { email: frank } },
     });
-    expect((await signIn(sdk, cognito.clientId, frank, 'N3w-Fr4nk!')).AuthenticationResult?.AccessToken).toBeTruthy();
+    expect((await signIn(sdk, cognito.clientId, frank, 'N3w-Fr4nk-passw0rd!')).AuthenticationResult?.AccessToken).toBeTruthy();
+  });
+});
+
+describe('the password policy of the deployed pool', () => {
+  let cognito: LocalCognito;
+  let sdk: CognitoIdentityProviderClient;
+  beforeAll(async () => {
+    cognito = await startLocalCognito({ quiet: true });
+    sdk = sdkFor(cognito);
+  });
+  afterAll(async () => {
+    sdk?.destroy();
+    await cognito?.stop();
+  });
+
+  it('wants 12 characters: 11 with every character class are refused', async () => {
+    const pool = await sdk.send(new DescribeUserPoolCommand({ UserPoolId: cognito.userPoolId }));
+    expect(pool.UserPool?.Policies?.PasswordPolicy).toMatchObject({ MinimumLength: 12, PasswordHistorySize: 5 });
+    await expect(
+      sdk.send(new SignUpCommand({ ClientId: cognito.clientId, Username: 'hana@example.com', Password: 'Passw0rd-Xy' })),
+    ).rejects.toMatchObject({
+      name: 'InvalidPasswordException',
+      message: 'Password did not conform with policy: Password not long enough',
+    });
+    await signUpAndConfirm(cognito, sdk, 'hana@example.com', 'Passw0rd-Xyz');
+  });
+
+  it('refuses a reset or a set password among the last 5 (the current one too); an older one is accepted again', async () => {
+    const gina = 'gina@example.com';
+    const passwords = [
+      'G1na-password-0',
+      'G1na-password-1',
+      'G1na-password-2',
+      'G1na-password-3',
+      'G1na-password-4',
+      'G1na-password-5',
+    ];
+    await signUpAndConfirm(cognito, sdk, gina, passwords[0]!);
+    const reset = async (password: string, code?: string) => {
+      await sdk.send(new ForgotPasswordCommand({ ClientId: cognito.clientId, Username: gina }));
+      const sent = String(cognito.outbox.latest(gina)?.code);
+      return sdk.send(
+        new ConfirmForgotPasswordCommand({
+          ClientId: cognito.clientId,
+          Username: gina,
+          ConfirmationCode: code ?? sent,
+          Password: password,
+        }),
+      );
+    };
+    const recent = { name: 'PasswordHistoryPolicyViolationException' };
+
+    await expect(reset(passwords[0]!)).rejects.toMatchObject(recent);
+    // A wrong code is refused as such first.
+    await expect(reset(passwords[0]!, 'x')).rejects.toMatchObject({ name: 'CodeMismatchException' });
+    for (const password of passwords.slice(1, 5)) await reset(password);
+    // The current password and the four before it.
+    await expect(reset(passwords[0]!)).rejects.toMatchObject(recent);
+    await expect(
+      sdk.send(
+        new AdminSetUserPasswordCommand({
+          UserPoolId: cognito.userPoolId,
+          Username: gina,
+          Password: passwords[2]!,
+          Permanent: true,
+        }),
+      ),
+    ).rejects.toMatchObject(recent);
+    await reset(passwords[5]!);
+    await reset(passwords[0]!);
+    const accessToken = (await signIn(sdk, cognito.clientId, gina, passwords[0]!)).AuthenticationResult?.AccessToken;
+    const change = (proposed: string) =>
+      sdk.send(
+        new ChangePasswordCommand({ AccessToken: accessToken, PreviousPassword: passwords[0]!, ProposedPassword: proposed }),
+      );
+    await expect(change(passwords[5]!)).rejects.toMatchObject(recent);
+    await change('G1na-password-6');
   });
 });
 

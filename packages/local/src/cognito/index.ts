@@ -123,7 +123,12 @@ export async function startLocalCognito(opts: LocalCognitoOptions = {}): Promise
       triggers,
     };
     const issuer = `${ISSUER_DOMAIN}/${USER_POOL_ID}`;
-    const state: RouterState = { revokedOrigins: new Set(), inFlight: new Set(), challengeSessions: new Map() };
+    const state: RouterState = {
+      revokedOrigins: new Set(),
+      inFlight: new Set(),
+      challengeSessions: new Map(),
+      passwordHistory: new Map(),
+    };
     const server = createServer(localRouter(services, Router(services), issuer, state), logger, serverOptions, services);
     const http = (await server.start()) as HttpServer;
     const { port } = http.address() as AddressInfo;

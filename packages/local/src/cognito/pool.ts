@@ -3,6 +3,7 @@ import type { Clock } from 'cognito-local/lib/services/clock.js';
 import type { CognitoService } from 'cognito-local/lib/services/cognitoService.js';
 import type { Context } from 'cognito-local/lib/services/context.js';
 import type { UserPool } from 'cognito-local/lib/services/userPoolService.js';
+import { PASSWORD_POLICY } from '@platform/domain/identity/password-policy';
 import { REGION } from './triggers.js';
 
 export const USER_POOL_ID = 'us-east-1_LocalDev1' as const;
@@ -23,13 +24,14 @@ const poolSettings = (): Omit<UserPool, 'CreationDate' | 'LastModifiedDate'> => 
   SoftwareTokenMfaConfiguration: { Enabled: true },
   AccountRecoverySetting: { RecoveryMechanisms: [{ Name: 'verified_email', Priority: 1 }] },
   Policies: {
-    // AWS default password policy
+    // The deployed pool's policy (infra/auth-stack.ts), so that local development refuses what AWS refuses.
     PasswordPolicy: {
-      MinimumLength: 8,
-      RequireUppercase: true,
-      RequireLowercase: true,
-      RequireNumbers: true,
-      RequireSymbols: true,
+      MinimumLength: PASSWORD_POLICY.minLength,
+      RequireUppercase: PASSWORD_POLICY.requireUppercase,
+      RequireLowercase: PASSWORD_POLICY.requireLowercase,
+      RequireNumbers: PASSWORD_POLICY.requireDigits,
+      RequireSymbols: PASSWORD_POLICY.requireSymbols,
+      PasswordHistorySize: PASSWORD_POLICY.passwordHistorySize,
       TemporaryPasswordValidityDays: 7,
     },
   },

@@ -3,6 +3,7 @@ import type { Route, Router } from 'cognito-local/lib/server/Router.js';
 import type { Services } from 'cognito-local/lib/services/index.js';
 import type { Context } from 'cognito-local/lib/services/context.js';
 import { attributeValue, type User, type UserPoolService } from 'cognito-local/lib/services/userPoolService.js';
+import { PASSWORD_SYMBOLS } from '@platform/domain/identity/password-policy';
 import { decodeJwt, verifyJwt, type LocalContext } from './tokens.js';
 
 /** Mutable state shared by the router wrapper (in memory only; lost on restart). */
@@ -13,6 +14,8 @@ export interface RouterState {
   inFlight: Set<Promise<unknown>>;
   /** Challenge sessions issued by InitiateAuth / RespondToAuthChallenge, not yet answered: Session → its user. */
   challengeSessions: Map<string, ChallengeSession>;
+  /** The passwords each user had before the current one, newest first (Username → passwords), for PasswordHistorySize. */
+  passwordHistory: Map<string, string[]>;
 }
 
 export interface ChallengeSession {
@@ -30,10 +33,8 @@ type PasswordPolicy = {
   RequireLowercase?: boolean;
   RequireNumbers?: boolean;
   RequireSymbols?: boolean;
+  PasswordHistorySize?: number;
 };
-
-// Cognito's accepted special characters (plus space, not leading/trailing).
-const SYMBOLS = /[\^$*.[\]{}()?"!@#%&/\\,><':;|_~`=+\- ]/;
 
 /** Returns the AWS error message for a password that breaks the policy, or null. */
 export const passwordPolicyViolation = (password: string, policy: PasswordPolicy | undefined): string | null => {
@@ -43,13 +44,19 @@ export const passwordPolicyViolation = (password: string, policy: PasswordPolicy
   if (policy.RequireUppercase && !/[A-Z]/.test(password)) return `${prefix}Password must have uppercase characters`;
   if (policy.RequireLowercase && !/[a-z]/.test(password)) return `${prefix}Password must have lowercase characters`;
   if (policy.RequireNumbers && !/[0-9]/.test(password)) return `${prefix}Password must have numeric characters`;
-  if (policy.RequireSymbols && !SYMBOLS.test(password)) return `${prefix}Password must have symbol characters`;
+  if (policy.RequireSymbols && !PASSWORD_SYMBOLS.test(password)) return `${prefix}Password must have symbol characters`;
   return null;
 };
 
 class InvalidPasswordPolicyError extends CognitoError {
   constructor(message: string) {
     super('InvalidPasswordException', message);
+  }
+}
+
+class PasswordHistoryPolicyViolationError extends CognitoError {
+  constructor() {
+    super('PasswordHistoryPolicyViolationException', 'Provided password cannot be used for security reasons.');
   }
 }
 
@@ -71,6 +78,26 @@ export const localRouter = (services: Services, base: Router, issuer: string, st
     if (!pool || typeof password !== 'string') return;
     const violation = passwordPolicyViolation(password, pool.options.Policies?.PasswordPolicy);
     if (violation) throw new InvalidPasswordPolicyError(violation);
+  };
+
+  /**
+   * AWS refuses a new password that is one of the user's last PasswordHistorySize passwords, the current one among
+   * them. cognito-local keeps no history: the earlier passwords are kept here, in memory (a restart forgets them).
+   */
+  const recentPasswords = (pool: UserPoolService | null, user: User | null): string[] => {
+    const size = pool?.options.Policies?.PasswordPolicy?.PasswordHistorySize ?? 0;
+    if (!user || size <= 0) return [];
+    return [user.Password, ...(state.passwordHistory.get(user.Username) ?? [])].slice(0, size);
+  };
+  const checkHistory = (pool: UserPoolService | null, user: User | null, password: unknown): void => {
+    if (typeof password === 'string' && recentPasswords(pool, user).includes(password)) {
+      throw new PasswordHistoryPolicyViolationError();
+    }
+  };
+  /** Called once a password change succeeded: the password it replaced joins the history. */
+  const rememberPassword = (pool: UserPoolService | null, before: User | null): void => {
+    const size = pool?.options.Policies?.PasswordPolicy?.PasswordHistorySize ?? 0;
+    if (before && size > 0) state.passwordHistory.set(before.Username, recentPasswords(pool, before).slice(0, size - 1));
   };
 
   /** AWS rejects forged, expired and revoked access tokens on every access-token API; cognito-local only decodes them. */
@@ -205,8 +232,12 @@ export const localRouter = (services: Services, base: Router, issuer: string, st
       const pool = await poolForClient(ctx, req.ClientId);
       checkPassword(pool, req.Password);
       const before = await userForSignIn(pool, ctx, req.Username);
+      // A wrong code is refused as such (by cognito-local), whatever the password.
+      if (before?.ConfirmationCode === req.ConfirmationCode) checkHistory(pool, before, req.Password);
       try {
-        return await route(ctx, req);
+        const result = await route(ctx, req);
+        rememberPassword(pool, before);
+        return result;
       } catch (err) {
         if (pool && before && err instanceof CognitoError && TRIGGER_FAILURES.has(err.code)) await pool.saveUser(ctx, before);
         throw err;
@@ -214,12 +245,22 @@ export const localRouter = (services: Services, base: Router, issuer: string, st
     },
     ChangePassword: async (ctx, req, route) => {
       const claims = checkAccessToken(req.AccessToken);
-      checkPassword(await poolForClient(ctx, claims['client_id']), req.ProposedPassword);
-      return route(ctx, req);
+      const pool = await poolForClient(ctx, claims['client_id']);
+      checkPassword(pool, req.ProposedPassword);
+      const before = await userForSignIn(pool, ctx, claims['username']);
+      if (before?.Password === req.PreviousPassword) checkHistory(pool, before, req.ProposedPassword);
+      const result = await route(ctx, req);
+      rememberPassword(pool, before);
+      return result;
     },
     AdminSetUserPassword: async (ctx, req, route) => {
-      checkPassword(await poolById(ctx, req.UserPoolId), req.Password);
-      return route(ctx, req);
+      const pool = await poolById(ctx, req.UserPoolId);
+      checkPassword(pool, req.Password);
+      const before = await userForSignIn(pool, ctx, req.Username);
+      checkHistory(pool, before, req.Password);
+      const result = await route(ctx, req);
+      rememberPassword(pool, before);
+      return result;
     },
     AdminCreateUser: async (ctx, req, route) => {
       checkPassword(await poolById(ctx, req.UserPoolId), req.TemporaryPassword);

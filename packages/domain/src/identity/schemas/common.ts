@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { idOf, uuid } from '../../shared/schemas.ts';
+import { PASSWORD_CHARACTER_RULES, PASSWORD_MAX_LENGTH, PASSWORD_POLICY } from '../password-policy.ts';
 import { PERMISSIONS } from '../permissions.ts';
 
 /** Ids, path parameters and small fields the identity schemas share. */
@@ -13,7 +14,11 @@ export const roleParams = z.object({ orgId, roleId: idOf('role') });
 export const apiClientParams = z.object({ orgId, clientId: idOf('ak') });
 export const sessionParams = z.object({ sessionId: idOf('ses') });
 
-export const password = z.string().min(8).max(256);
+/** A new password: the pool's policy, so that the API refuses (and /openapi.json states) what Cognito would refuse. */
+export const password = PASSWORD_CHARACTER_RULES.filter((rule) => rule.required).reduce(
+  (schema, rule) => schema.regex(rule.pattern, rule.message),
+  z.string().min(PASSWORD_POLICY.minLength).max(PASSWORD_MAX_LENGTH),
+);
 export const code = z
   .string()
   .trim()
