@@ -9,6 +9,7 @@ import {
   signUpUser,
   type SignedInUser,
 } from '../helpers/api.ts';
+import { expectAnsweredAsStored } from '../helpers/as-stored.ts';
 
 let user: SignedInUser;
 let admin: SignedInUser;
@@ -179,5 +180,19 @@ describe('admin config', () => {
     expect(saved.body).toMatchObject({ isDefault: false, version: before.body.version + 1, data: { temperature: 0.3 } });
     const [change] = await platformAuditEvents(admin, 'artifact_agent_google', since, 'admin-config.changed');
     expect(change!.details.before).toEqual(before.body.data);
+  });
+});
+
+describe('a config save’s answer', () => {
+  it('is the config as stored: its first save and each one after answer what a GET right after shows', async () => {
+    const configKey = `chat_agent_${await knownProvider()}`;
+    const path = `/v1/admin/config/${configKey}`;
+    const read = () => api('GET', path, { token: admin.accessToken });
+    const save = (temperature: number) => () => asPlatformAdmin(admin, 'PUT', path, { ...chat, temperature });
+    await expectAnsweredAsStored([
+      ['first save', save(0.1), read],
+      ['second save', save(0.2), read],
+      ['third save', save(0.3), read],
+    ]);
   });
 });

@@ -6,6 +6,7 @@ import { newId } from '@platform/domain/shared/ids';
 import { hubDb } from '@platform/domain/hub/entities';
 import { userKey } from '@platform/domain/hub/owners';
 import { PASSWORD, api, createTeam, errorPaths, signIn, signUpPlatformAdmin, signUpUser } from '../helpers/api.ts';
+import { expectAnsweredAsStored } from '../helpers/as-stored.ts';
 
 const refresh = (refreshToken: string) => api('POST', '/v1/auth/refresh', { body: { refreshToken } });
 
@@ -187,6 +188,27 @@ describe.concurrent('my profile', () => {
     expect((await api('DELETE', `/v1/orgs/${orgId}`, { token: owner.accessToken })).status).toBe(204);
     expect((await api('PATCH', '/v1/me', { token: owner.accessToken, body: { defaultOrgId: orgId } })).status).toBe(404);
     expect((await api('GET', '/v1/me', { token: owner.accessToken })).body.defaultOrgId).toBe(owner.personalOrgId);
+  });
+});
+
+describe('a profile change’s answer', () => {
+  it('is the profile as stored: each change, of the username or not, answers what a GET right after shows', async () => {
+    const user = await signUpUser('me-as-stored');
+    const { orgId: team } = await createTeam(user);
+    const read = () => api('GET', '/v1/me', { token: user.accessToken });
+    const patch = (body: Record<string, unknown>) => () => api('PATCH', '/v1/me', { token: user.accessToken, body });
+    const first = `u_${randomUUID().slice(0, 8)}`;
+    await expectAnsweredAsStored([
+      ['renamed', patch({ fullName: 'Ada King' }), read],
+      ['a username', patch({ username: first }), read],
+      ['the same username, in capitals', patch({ username: first.toUpperCase() }), read],
+      [
+        'another username, and a default organization',
+        patch({ username: `u_${randomUUID().slice(0, 8)}`, defaultOrgId: team }),
+        read,
+      ],
+      ['a time zone', patch({ timezone: 'Europe/Paris' }), read],
+    ]);
   });
 });
 

@@ -11,6 +11,7 @@ import {
   signUpUser,
   type SignedInUser,
 } from '../helpers/api.ts';
+import { expectAnsweredAsStored } from '../helpers/as-stored.ts';
 import { gateway, usageOf } from '../helpers/gateway.ts';
 
 let owner: SignedInUser;
@@ -651,4 +652,42 @@ describe('model metrics', () => {
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body).toMatchObject({ modelId, scope: team, calls: 1 });
   }, 40_000);
+});
+
+describe('a model write’s answer', () => {
+  it('is the custom model as stored: a creation and each change answer what a GET right after shows', async () => {
+    const { orgId: team } = await createTeam(owner);
+    let modelId = '';
+    const read = () => api('GET', `/v1/orgs/${team}/models/${modelId}`, { token: owner.accessToken });
+    const patch = (body: Record<string, unknown>) => () =>
+      api('PATCH', `/v1/orgs/${team}/models/${modelId}`, { token: owner.accessToken, body });
+    const create = async () => {
+      const res = await api('POST', `/v1/orgs/${team}/models`, { token: owner.accessToken, body: customModel() });
+      modelId = res.body.modelId;
+      return res;
+    };
+    await expectAnsweredAsStored([
+      ['create', create, read],
+      ['rename', patch({ name: 'Support bot v2' }), read],
+      ['new aliases', patch({ aliases: [`bot-${randomUUID().slice(0, 6)}`] }), read],
+      ['deprecate', patch({ status: 'Deprecated' }), read],
+    ]);
+  });
+
+  it('is the catalogue model as stored: a new model, its replacement and each change answer what a GET right after shows', async () => {
+    const modelId = `stored-${randomUUID().slice(0, 8)}`;
+    const path = `/v1/admin/models/${modelId}`;
+    const read = () => api('GET', `/v1/models/${modelId}`, { token: owner.accessToken });
+    await expectAnsweredAsStored([
+      ['new', () => asPlatformAdmin(admin, 'PUT', path, catalogueModel()), read],
+      ['replaced', () => asPlatformAdmin(admin, 'PUT', path, catalogueModel({ name: 'Replaced' })), read],
+      [
+        'repriced',
+        () => asPlatformAdmin(admin, 'PATCH', path, { pricing: { inputPerMTokMicros: 2, outputPerMTokMicros: 2 } }),
+        read,
+      ],
+      ['deprecated', () => asPlatformAdmin(admin, 'PATCH', path, { status: 'Deprecated' }), read],
+    ]);
+    expect((await asPlatformAdmin(admin, 'DELETE', path)).status).toBe(204);
+  });
 });

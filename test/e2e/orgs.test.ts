@@ -14,6 +14,7 @@ import {
   uniqueEmail,
   type SignedInUser,
 } from '../helpers/api.ts';
+import { expectAnsweredAsStored } from '../helpers/as-stored.ts';
 
 const newSlug = (prefix = 'org') => `${prefix}-${randomUUID().slice(0, 8)}`;
 
@@ -172,6 +173,29 @@ describe.concurrent('reading and changing an organization', () => {
     expect((await api('PATCH', `/v1/orgs/${orgId}`, { token: admin.accessToken, body: { name: 'By admin' } })).status).toBe(200);
     expect((await api('DELETE', `/v1/orgs/${orgId}`, { token: admin.accessToken })).status).toBe(403);
     expect((await api('GET', `/v1/orgs/${orgId}`, { token: owner.accessToken })).status).toBe(200);
+  });
+});
+
+describe('an organization write’s answer', () => {
+  it('is the organization as stored: its creation and each change answer what a GET right after shows', async () => {
+    const owner = await signUpUser('org-as-stored');
+    let orgId = '';
+    const read = () => api('GET', `/v1/orgs/${orgId}`, { token: owner.accessToken });
+    const patch = (body: Record<string, unknown>) => () => api('PATCH', `/v1/orgs/${orgId}`, { token: owner.accessToken, body });
+    const create = async () => {
+      const res = await api('POST', '/v1/orgs', {
+        token: owner.accessToken,
+        body: { name: 'As stored', slug: newSlug('stored') },
+      });
+      orgId = res.body.orgId;
+      return res;
+    };
+    await expectAnsweredAsStored([
+      ['create', create, read],
+      ['renamed', patch({ name: 'Renamed' }), read],
+      ['new slug', patch({ slug: newSlug('restored') }), read],
+      ['key strategy', patch({ apiKeyStrategy: 'BYOK' }), read],
+    ]);
   });
 });
 

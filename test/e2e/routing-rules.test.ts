@@ -9,6 +9,7 @@ import {
   signUpUser,
   type SignedInUser,
 } from '../helpers/api.ts';
+import { expectAnsweredAsStored } from '../helpers/as-stored.ts';
 import { gateway } from '../helpers/gateway.ts';
 
 let owner: SignedInUser;
@@ -278,5 +279,38 @@ describe('global routing rules', () => {
     // The platform's audit log, which every suite's platform-wide changes reach meanwhile: read back to this test's start.
     const actions = (await platformAuditEvents(admin, id, since)).map((e) => e.action);
     expect(actions).toEqual(['routing-rule.deleted', 'routing-rule.updated', 'routing-rule.created']);
+  });
+});
+
+describe('a routing rule write’s answer', () => {
+  it('is the rule as stored, an organization’s or a global one: a creation and each change answer what a GET right after shows', async () => {
+    const { orgId: team } = await createTeam(owner);
+    const scopes = [
+      { base: `/v1/orgs/${team}/routing-rules`, as: owner, body: rule() },
+      // A global rule for a model name no call uses: it routes nobody else's calls.
+      {
+        base: '/v1/admin/routing-rules',
+        as: admin,
+        body: rule({ conditions: { models: [`virtual-${randomUUID().slice(0, 8)}`] } }),
+      },
+    ];
+    for (const { base, as, body } of scopes) {
+      let id = '';
+      const send = (method: string, path: string, sent?: unknown) => api(method, path, { token: as.accessToken, body: sent });
+      const read = () => send('GET', `${base}/${id}`);
+      const patch = (changes: Record<string, unknown>) => () => send('PATCH', `${base}/${id}`, changes);
+      const create = async () => {
+        const res = await send('POST', base, body);
+        id = res.body.ruleId;
+        return res;
+      };
+      await expectAnsweredAsStored([
+        [`${base}: create`, create, read],
+        [`${base}: renamed`, patch({ name: 'Renamed' }), read],
+        [`${base}: reprioritized`, patch({ priority: 20 }), read],
+        [`${base}: deactivated`, patch({ isActive: false }), read],
+      ]);
+      expect((await send('DELETE', `${base}/${id}`)).status).toBe(204);
+    }
   });
 });

@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { clock } from '../shared/clock.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { put, transactWrite } from '../shared/transactions.ts';
 import { hubDb, type AdminConfigItem } from './entities.ts';
@@ -219,11 +220,13 @@ export async function saveConfig(owner: Owner, configKey: string, input: unknown
   const [before, providers] = await Promise.all([current(configKey), providerCatalogue()]);
   checkConfigProvider(configKey, providers);
   const version = (before?.version ?? 0) + 1;
-  const item = { configKey, data: parsed.data, version, updatedBy: owner.actorId };
-  const write =
-    before && !before.isDefault
-      ? hubDb.adminConfig.put({ ...item, createdAt: before.createdAt }).where(({ version: v }, { eq }) => eq(v, before.version))
-      : hubDb.adminConfig.create(item);
+  // Named here, not stamped by the entity: the config answered is the one stored, to the millisecond.
+  const now = clock.nowIso();
+  const saved = before && !before.isDefault;
+  const item = { configKey, data: parsed.data, version, updatedBy: owner.actorId, updatedAt: now };
+  const write = saved
+    ? hubDb.adminConfig.put({ ...item, createdAt: before.createdAt }).where(({ version: v }, { eq }) => eq(v, before.version))
+    : hubDb.adminConfig.create({ ...item, createdAt: now });
   const audit = auditWrites(
     owner,
     'admin-config.changed',
@@ -237,7 +240,6 @@ export async function saveConfig(owner: Owner, configKey: string, input: unknown
   const outcome = await transactWrite([put(write), ...audit, accountNotDeletedCheck(owner.actorId)]);
   if (outcome.reasons[1 + audit.length] === 'ConditionalCheckFailed') throw accountGone();
   if (outcome.canceled) throw new ConflictError(`${configKey} changed meanwhile; retry`);
-  const now = new Date().toISOString();
   return {
     configKey,
     family,
@@ -246,6 +248,6 @@ export async function saveConfig(owner: Owner, configKey: string, input: unknown
     version,
     updatedBy: owner.actorId,
     updatedAt: now,
-    createdAt: before?.isDefault === false ? before.createdAt : now,
+    createdAt: saved ? before.createdAt : now,
   };
 }

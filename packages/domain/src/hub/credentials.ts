@@ -2,6 +2,7 @@ import { countUse, type CountedLimit } from '../billing/limits.ts';
 import { accountGone, accountRead, isAccountDeleted } from '../identity/access.ts';
 import type { User } from '../identity/entities.ts';
 import type { GatewayOperation, ProviderErrorKind, Target } from '../gateway/types.ts';
+import { clock } from '../shared/clock.ts';
 import { ConflictError, NotFoundError, UnprocessableError, ValidationError, type FieldError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import { validateJson } from '../shared/json-schema.ts';
@@ -233,7 +234,7 @@ export async function createCredential(owner: Owner, input: CredentialInput, rea
     { hasKey: Boolean(input.key), baseUrl: input.baseUrl, config: input.config },
     { creating: true, config: true, key: true },
   );
-  const now = new Date().toISOString();
+  const now = clock.nowIso();
   const item: CredentialItem = {
     owner: owner.key,
     credentialId,
@@ -340,7 +341,8 @@ export async function patchCredential(owner: Owner, credentialId: string, change
     ? liveProviderOf(catalogue, item.providerSlug, needed)
     : mergeProviders(catalogue?.providers).get(item.providerSlug);
   const cleared = (['baseUrl', 'defaultModel', 'dailyQuota', 'monthlyQuota'] as const).filter((k) => changes[k] === null);
-  const set: Partial<CredentialItem> = { updatedAt: new Date().toISOString() };
+  // Named here, not stamped by the entity: the credential answered is the one stored, to the millisecond.
+  const set: Partial<CredentialItem> = { updatedAt: clock.nowIso() };
   for (const k of ['label', 'baseUrl', 'defaultModel', 'config', 'isActive', 'dailyQuota', 'monthlyQuota'] as const)
     if (changes[k] !== undefined && changes[k] !== null) Object.assign(set, { [k]: changes[k] });
   if (changes.key) {
@@ -388,7 +390,7 @@ export async function patchCredential(owner: Owner, credentialId: string, change
   if (outcome.canceled) throw lostRace(outcome, credentialId, 'The credential changed meanwhile; retry');
   forgetSnapshot(owner.key);
   forgetDecrypted(credentialId);
-  return credentialView({ ...after, updatedAt: new Date().toISOString() }, defaults);
+  return credentialView(after, defaults);
 }
 
 /** Why a write of a credential as read failed: it is gone (deleted meanwhile), 404; else it or the defaults changed, 409. */

@@ -1,4 +1,5 @@
 import type { OrgAccess } from '../identity/access.ts';
+import { clock } from '../shared/clock.ts';
 import { ConflictError, NotFoundError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import {
@@ -66,7 +67,7 @@ export async function createCustomModel(access: OrgAccess, input: CustomModelInp
   checkModelProvider(platform.providers, input);
   const owner = orgKey(access.orgId);
   const modelId = newId('mdl');
-  const now = new Date().toISOString();
+  const now = clock.nowIso();
   const aliases = [...new Set(input.aliases.map((a) => a.toLowerCase()))];
   checkAliasesNotCatalogueIds(aliases, platform.models);
   const model: Model = { ...input, aliases, kind: 'custom', modelId, orgId: access.orgId, createdBy: access.actorId };
@@ -138,11 +139,13 @@ export async function patchCustomModel(
     createdBy: _b,
     ...fields
   } = { ...defined, updatedBy: access.actorId };
+  // Named here, not stamped by the entity: the model answered is the one stored, to the millisecond.
+  const updatedAt = clock.nowIso();
   const outcome = await transactWrite([
     update(
       hubDb.model
         .patch({ owner, modelId })
-        .set(fields as never)
+        .set({ ...fields, updatedAt } as never)
         .where(({ updatedAt }, { eq }) => eq(updatedAt, before.updatedAt!)),
     ),
     ...aliasWrites(owner, modelId, added, dropped),
@@ -161,7 +164,7 @@ export async function patchCustomModel(
     throw aliasTaken();
   }
   forgetSnapshot(owner);
-  return viewModel({ ...after, updatedAt: new Date().toISOString() }, mergeProviders(catalogue?.providers));
+  return viewModel({ ...after, updatedAt }, mergeProviders(catalogue?.providers));
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { OrgAccess } from '../identity/access.ts';
+import { clock } from '../shared/clock.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { badCursor, decodeCursor, encodeCursor } from '../shared/pages.ts';
 import { conditionCheck, put, remove, transactGet, transactWrite, type WriteItem } from '../shared/transactions.ts';
@@ -228,7 +229,10 @@ const aliasKey = (alias: string) => ({ owner: PLATFORM, alias: alias.toLowerCase
  * - a new model's id is reserved by no alias.
  * The built-in models' aliases live in code, which no write races: `checkAliases` holds them
  * until an admin edits the model, and an alias gained from then on is reserved like any other.
- * No request more than the write: conditions, not reads.
+ * No request more than the write: conditions, not reads. Answers the model as stored (none once
+ * deleted): its `updatedAt` is named here (the domain's clock), not stamped by the entity, so a
+ * route answers the time a GET shows, the one the next write's lock compares. A model stored for
+ * the first time (a new one, or a built-in one first edited) is created then.
  */
 async function writeCatalogueModel(
   owner: Owner,
@@ -236,19 +240,21 @@ async function writeCatalogueModel(
   before: Model | undefined,
   after: Model | undefined,
   audit: { action: 'model.saved' | 'model.deleted'; details: Record<string, unknown> },
-) {
-  const stored = before?.updatedAt;
+): Promise<Model | undefined> {
+  const read = before?.updatedAt;
   const asRead = ({ updatedAt }: { updatedAt: unknown }, { eq, notExists }: { eq: any; notExists: any }): string =>
-    stored ? eq(updatedAt, stored) : notExists(updatedAt);
+    read ? eq(updatedAt, read) : notExists(updatedAt);
   const had = [...new Set(before?.aliases ?? [])];
   const has = [...new Set(after?.aliases ?? [])];
   const added = has.filter((a) => !had.includes(a));
   const dropped = had.filter((a) => !has.includes(a));
   const isNew = !before;
+  const now = clock.nowIso();
+  const stored = after && { ...after, modelId, updatedBy: owner.actorId, createdAt: after.createdAt ?? now, updatedAt: now };
   let write: WriteItem;
-  if (after) {
-    const { modelId: _id, orgId: _none, ...fields } = after;
-    write = put(hubDb.model.put({ ...fields, owner: PLATFORM, modelId, updatedBy: owner.actorId }).where(asRead));
+  if (stored) {
+    const { modelId: _id, orgId: _none, ...fields } = stored;
+    write = put(hubDb.model.put({ ...fields, owner: PLATFORM, modelId }).where(asRead));
   } else write = remove(hubDb.model.delete({ owner: PLATFORM, modelId }).where(asRead));
   const outcome = await transactWrite([
     write,
@@ -277,6 +283,7 @@ async function writeCatalogueModel(
     throw changedMeanwhile(modelId);
   }
   forgetSnapshot(PLATFORM);
+  return stored;
 }
 
 /** Creates or replaces a catalogue model (platform admins): its provider must exist, its aliases be free. */
@@ -290,11 +297,11 @@ export async function saveCatalogueModel(owner: Owner, modelId: string, input: M
   checkAliases(modelId, aliases, catalogue.models);
   const before = catalogue.models.find((m) => m.modelId === modelId);
   const model: Model = { ...input, aliases, modelId, createdAt: before?.createdAt };
-  await writeCatalogueModel(owner, modelId, before, model, {
+  const stored = await writeCatalogueModel(owner, modelId, before, model, {
     action: 'model.saved',
     details: { before: before ?? null, after: model },
   });
-  return viewModel({ ...model, updatedBy: owner.actorId, updatedAt: new Date().toISOString() }, catalogue.providers);
+  return viewModel(stored!, catalogue.providers);
 }
 
 /** Changes some fields of a catalogue model (platform admins). */
@@ -309,8 +316,11 @@ export async function patchCatalogueModel(owner: Owner, modelId: string, changes
     throw new ValidationError('Custom models belong to an organization', [{ path: 'kind', message: 'external or reference' }]);
   if (changes.providerSlug) checkModelProvider(catalogue.providers, model);
   if (changes.aliases) checkAliases(modelId, model.aliases, catalogue.models);
-  await writeCatalogueModel(owner, modelId, before, model, { action: 'model.saved', details: { before, after: model } });
-  return viewModel({ ...model, updatedBy: owner.actorId, updatedAt: new Date().toISOString() }, catalogue.providers);
+  const stored = await writeCatalogueModel(owner, modelId, before, model, {
+    action: 'model.saved',
+    details: { before, after: model },
+  });
+  return viewModel(stored!, catalogue.providers);
 }
 
 /**

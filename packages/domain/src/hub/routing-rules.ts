@@ -1,4 +1,5 @@
 import type { ModelType } from '../gateway/types.ts';
+import { clock } from '../shared/clock.ts';
 import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import { put, remove, transactGet, transactWrite, update } from '../shared/transactions.ts';
@@ -152,7 +153,7 @@ export async function createRule(owner: Owner, input: RoutingRuleInput): Promise
   const { models } = await read(owner, undefined, namedIn(input));
   checkRule(owner, input, models);
   const ruleId = newId('rtr');
-  const now = new Date().toISOString();
+  const now = clock.nowIso();
   const item: RoutingRuleItem = { ...input, owner: owner.key, ruleId, createdBy: owner.actorId, createdAt: now, updatedAt: now };
   const marked = customModelsNamed(owner, input);
   const outcome = await transactWrite([
@@ -202,11 +203,13 @@ export async function patchRule(owner: Owner, ruleId: string, changes: Partial<R
   const named = { ...after, targets: defined.targets ?? [], fallbacks: defined.fallbacks ?? [] };
   if (defined.targets || defined.fallbacks || defined.modelType) checkRule(owner, named, models);
   const marked = customModelsNamed(owner, named);
+  // Named here, not stamped by the entity: the rule answered is the one stored, to the millisecond.
+  const updatedAt = clock.nowIso();
   const outcome = await transactWrite([
     update(
       hubDb.routingRule
         .patch({ owner: owner.key, ruleId })
-        .set({ ...defined, updatedBy: owner.actorId })
+        .set({ ...defined, updatedBy: owner.actorId, updatedAt })
         .where(({ updatedAt }, { eq }) => eq(updatedAt, item.updatedAt)),
     ),
     ...marked.map((modelId) => markNamedByRule(owner.key, modelId)),
@@ -217,7 +220,7 @@ export async function patchRule(owner: Owner, ruleId: string, changes: Partial<R
     throw refuseGoneModels(owner, named, models, marked, outcome.reasons.slice(1));
   }
   forgetSnapshot(owner.key);
-  return { ...after, updatedAt: new Date().toISOString() };
+  return { ...after, updatedAt };
 }
 
 export async function deleteRule(owner: Owner, ruleId: string): Promise<void> {

@@ -1,4 +1,5 @@
 import { Service, type EntityItem } from 'electrodb';
+import { clock } from '../shared/clock.ts';
 import { Entity, SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
 
 /**
@@ -10,14 +11,20 @@ import { Entity, SERVICE, entityConfig, lazy } from '../shared/dynamo.ts';
  */
 const service = SERVICE;
 const config = entityConfig;
+/**
+ * When an item was made and last written, in the domain's time (`clock`). A write that answers the
+ * item names its `updatedAt` (and a creation its `createdAt`), so that what it answers is what it
+ * stored: a time stamped here instead would be one the write never sees. A write that names none
+ * (a last use recorded, a soft delete) gets now.
+ */
 const timestamps = {
-  createdAt: { type: 'string', required: true, readOnly: true, default: () => new Date().toISOString() },
+  createdAt: { type: 'string', required: true, readOnly: true, default: () => clock.nowIso() },
   updatedAt: {
     type: 'string',
     required: true,
     watch: '*',
-    default: () => new Date().toISOString(),
-    set: () => new Date().toISOString(),
+    default: () => clock.nowIso(),
+    set: (value?: string) => value ?? clock.nowIso(),
   },
 } as const;
 

@@ -70,6 +70,8 @@ export async function createInvitation(access: OrgAccess, input: { email: string
   const now = Date.now();
   const invitationId = newId('inv', now);
   const expiresAt = new Date(now + INVITATION_LIFETIME_DAYS * DAY_MS).toISOString();
+  // Its times named here, not stamped by the entity: the invitation answered is the one stored, to the millisecond.
+  const at = new Date(now).toISOString();
   const item = {
     invitationId,
     orgId: access.orgId,
@@ -79,6 +81,8 @@ export async function createInvitation(access: OrgAccess, input: { email: string
     invitedBy: access.actorId,
     expiresAt,
     ttl: Math.floor((now + (INVITATION_LIFETIME_DAYS + 30) * DAY_MS) / 1000),
+    createdAt: at,
+    updatedAt: at,
   };
   // Someone with an account has a membership (of their personal organization at least): the
   // inbox query above found it, so their notification joins the transaction, no request added.
@@ -89,7 +93,7 @@ export async function createInvitation(access: OrgAccess, input: { email: string
     .sort()
     .at(-1);
   const outcome = await transactWrite([
-    pendingGuard(item, lastSent, new Date(now).toISOString()),
+    pendingGuard(item, lastSent, at),
     put(db.invitation.create(item)),
     put(
       db.auditEvent.create(
@@ -125,8 +129,7 @@ export async function createInvitation(access: OrgAccess, input: { email: string
     body: `You have been invited to join ${access.org.name} as ${input.role}. Sign in with ${email} and accept: POST ${link}. The invitation expires on ${expiresAt}.`,
     link,
   });
-  const at = new Date(now).toISOString();
-  return invitationView({ ...item, status: 'pending', createdAt: at, updatedAt: at });
+  return invitationView({ ...item, status: 'pending' });
 }
 
 export async function listInvitations(access: OrgAccess, options: { cursor?: string; limit?: number; status?: string }) {

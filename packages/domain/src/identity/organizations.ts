@@ -1,3 +1,4 @@
+import { clock } from '../shared/clock.ts';
 import { ConflictError, NotFoundError, UnprocessableError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import { auditBy, auditItem } from './audit.ts';
@@ -21,7 +22,8 @@ const slugTaken = () => new ConflictError('That slug is taken', [{ path: 'slug',
 /** A user creates a team or enterprise organization and becomes its owner; it starts on Free with its first credits. */
 export async function createOrganization(caller: UserCaller, input: NewOrganization): Promise<Organization> {
   const orgId = newId('org');
-  const now = new Date().toISOString();
+  // Named here, not stamped by the entity: the organization answered is the one stored, to the millisecond.
+  const now = clock.nowIso();
   const [profile, startingPlan] = await Promise.all([requireUser(caller.userId), startingPlanWrites(orgId, now)]);
   const org = {
     orgId,

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { clock } from '../shared/clock.ts';
 import { ConflictError, NotFoundError } from '../shared/errors.ts';
 import { conditionFailed } from '../shared/dynamo.ts';
 import { isMembershipLive, requireLiveAccount } from './access.ts';
@@ -138,7 +139,8 @@ async function defaultOrgAfter(userId: string, current: User, patch: ProfilePatc
 export async function updateProfile(userId: string, patch: ProfilePatch): Promise<User> {
   const current = await requireUser(userId);
   const defaultOrgId = await defaultOrgAfter(userId, current, patch);
-  const changes = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+  // Its time named here, not stamped by the entity: the profile answered is the one stored, to the millisecond.
+  const changes = { ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)), updatedAt: clock.nowIso() };
   // Reservations are kept lower-cased: a change of case only keeps the same reservation.
   const reservationChanges = patch.username !== undefined && patch.username.toLowerCase() !== current.username?.toLowerCase();
   // A username change is written only over the username we read, so a concurrent change makes this one fail
@@ -163,7 +165,7 @@ export async function updateProfile(userId: string, patch: ProfilePatch): Promis
       throw new ConflictError('That username is taken', [{ path: 'body.username', message: 'Already taken' }]);
     throw usernameRaced();
   }
-  return { ...current, ...changes, defaultOrgId, updatedAt: new Date().toISOString() } as User;
+  return { ...current, ...changes, defaultOrgId } as User;
 }
 
 const usernameRaced = () =>
