@@ -139,6 +139,16 @@ function matching(pattern: string, variant: Variant, salt: number): string | und
   return undefined;
 }
 
+/** A string matching every one of `patterns`: a match of each in turn, padded to the shortest length allowed. */
+function stringOfAll(schema: JsonSchema, patterns: string[], variant: Variant, salt: number): string | undefined {
+  const pieces = patterns.map((pattern) => matching(pattern, variant, salt));
+  if (pieces.some((piece) => piece === undefined)) return undefined;
+  const joined = pieces.join('');
+  const value = joined.padEnd(variant === 'max' ? (schema.maxLength ?? joined.length) : (schema.minLength ?? 0), 'x');
+  const fits = value.length <= (schema.maxLength ?? Infinity) && patterns.every((p) => new RegExp(p, 'u').test(value));
+  return fits ? value : undefined;
+}
+
 function stringOf(schema: JsonSchema, variant: Variant, salt: number): string | undefined {
   switch (schema.format) {
     case 'email':
@@ -195,7 +205,13 @@ export function valueOf(schema: JsonSchema, variant: Variant, salt = 0, depth = 
     const pick = variant === 'max' ? usable.at(-1) : usable[0];
     return pick ? valueOf(pick, variant, salt, depth + 1, hints) : null;
   }
-  if (schema.allOf) return valueOf(Object.assign({}, ...schema.allOf), variant, salt, depth + 1, hints);
+  if (schema.allOf) {
+    const { allOf, ...own } = schema;
+    const patterns = allOf.flatMap((part) => (part.pattern ? [part.pattern] : []));
+    // A string that must match several patterns (a password: each character class): one piece for each.
+    if (patterns.length > 1) return stringOfAll(own, patterns, variant, salt);
+    return valueOf(Object.assign(own, ...allOf), variant, salt, depth + 1, hints);
+  }
   const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type;
   switch (type) {
     case 'string':
