@@ -123,6 +123,24 @@ describe('credit packs and checkout', () => {
     expect(await balance(buyer, orgId)).toBe(before + 5000);
   });
 
+  it('a checkout’s Idempotency-Key is the caller’s: two managers of one team may use the same one for their own purchases', async () => {
+    const [first, second] = await Promise.all([signUpUser('pay-key-a'), signUpUser('pay-key-b')]);
+    const { orgId } = await createTeam(first, [{ user: second, role: 'admin' }]);
+    const buy = (user: SignedInUser, packId: string) =>
+      api('POST', `/v1/orgs/${orgId}/checkout`, {
+        token: user.accessToken,
+        body: { packId },
+        headers: { 'idempotency-key': 'buy-credits' },
+      });
+    const a = await buy(first, 'credits-1000');
+    const b = await buy(second, 'credits-5000');
+    expect([a.status, b.status], JSON.stringify(b.body)).toEqual([201, 201]);
+    expect([a.body.amountMinor, b.body.amountMinor]).toEqual([1000, 4500]);
+    expect(b.body.sessionId).not.toBe(a.body.sessionId);
+    // Each one's retry is answered its own checkout again.
+    expect((await buy(first, 'credits-1000')).body.sessionId).toBe(a.body.sessionId);
+  });
+
   it('sells a plan to a Free organization mid-period: prorated charge and credits, newest payment first', async () => {
     const orgId = buyer.personalOrgId;
     // The buyer skips the trial: checkout straight away.

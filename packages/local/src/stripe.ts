@@ -83,6 +83,8 @@ export async function startLocalStripe(options: LocalStripeOptions): Promise<Loc
   const invalid = (res: ServerResponse, status: number, message: string) =>
     send(res, status, { error: { type: 'invalid_request_error', message } });
   const requests: Array<{ method: string; path: string; params: Record<string, string> }> = [];
+  /** Results of POSTs sent with an `Idempotency-Key`, by key: the request they answered, and the answer. */
+  const idempotent = new Map<string, { request: string; status: number; body: string }>();
   let base = '';
 
   async function deliver(type: string, object: Json) {
@@ -223,6 +225,29 @@ export async function startLocalStripe(options: LocalStripeOptions): Promise<Loc
       return send(res, 401, { error: { type: 'invalid_request_error', message: 'Invalid API Key provided' } });
     const params = new URLSearchParams(await readBody(req));
     requests.push({ method, path: url.pathname, params: Object.fromEntries(params) });
+    // As Stripe: a POST's `Idempotency-Key` answers the first request's result again for the same
+    // request, and refuses it for another one (`idempotency_error`).
+    const idempotencyKey = method === 'POST' ? req.headers['idempotency-key'] : undefined;
+    if (typeof idempotencyKey === 'string') {
+      const request = `${url.pathname}?${params}`;
+      const first = idempotent.get(idempotencyKey);
+      if (first && first.request !== request)
+        return send(res, 400, {
+          error: {
+            type: 'idempotency_error',
+            message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${idempotencyKey}' if you meant to execute a different request.`,
+          },
+        });
+      if (first) {
+        res.setHeader('idempotent-replayed', 'true');
+        return send(res, first.status, first.body);
+      }
+      const end = res.end.bind(res) as (body: string) => ServerResponse;
+      res.end = ((body: string) => {
+        idempotent.set(idempotencyKey, { request, status: res.statusCode, body });
+        return end(body);
+      }) as typeof res.end;
+    }
 
     if (method === 'POST' && url.pathname === '/v1/checkout/sessions') {
       const mode = params.get('mode');

@@ -31,7 +31,9 @@ export async function createCheckout(access: OrgAccess, input: CheckoutInput, id
     orgId: access.orgId,
     successUrl: `${appUrl()}/billing?checkout=success&session_id={CHECKOUT_SESSION_ID}`,
     cancelUrl: `${appUrl()}/billing?checkout=cancelled`,
-    idempotencyKey: idempotencyKey ? `checkout:${access.orgId}:${idempotencyKey}` : undefined,
+    // Scoped as our own record of the key is (the caller's, on this organization): Stripe's is the account's,
+    // so another member's purchase under the same key would be refused there as another request.
+    idempotencyKey: idempotencyKey ? `checkout:${access.orgId}:${access.actorId}:${idempotencyKey}` : undefined,
   };
   let request: CheckoutRequest;
   if (input.packId) {
