@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { db } from '@platform/domain/identity/entities';
-import { api, createTeam, errorPaths, signUpUser, type SignedInUser } from '../helpers/api.ts';
+import { api, createTeam, errorPaths, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
 
 const KEY = /^(ak_[0-9a-z]{26})\.([A-Za-z0-9_-]{43})$/;
 
@@ -295,5 +295,61 @@ describe.concurrent('revoking an API client', () => {
     ).toBe(403);
     expect((await api('GET', `/v1/orgs/${orgId}`, { apiKey: client.key })).status).toBe(200);
     expect((await api('GET', `/v1/orgs/${other.orgId}`, { apiKey: otherClient.key })).status).toBe(200);
+  });
+});
+
+/** Routes outside `/v1/orgs/{orgId}/…` that take an API key: the catalogue. */
+const CATALOGUE = ['/v1/models', '/v1/models/local-chat', '/v1/providers'];
+const catalogueKey = async (by: SignedInUser, orgId: string, scopes: string[]) => {
+  const res = await api('POST', `/v1/orgs/${orgId}/api-clients`, { token: by.accessToken, body: { name: 'Catalogue', scopes } });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  return res.body as { clientId: string; key: string };
+};
+const statusesOf = async (paths: string[], key: string) =>
+  Object.fromEntries(
+    await Promise.all(paths.map(async (path) => [path, (await api('GET', path, { apiKey: key })).status] as const)),
+  );
+
+describe.concurrent('an API key on routes outside its organization’s paths (the catalogue)', () => {
+  it('of a suspended member answers 401 there too, as on its organization’s routes', async () => {
+    const [owner, admin] = await Promise.all([signUpUser('ak-cat-susp'), signUpUser('ak-cat-susp-a')]);
+    const { orgId } = await createTeam(owner, [{ user: admin, role: 'admin' }]);
+    const { key } = await catalogueKey(admin, orgId, ['org:read', 'models:read']);
+    expect(await statusesOf(CATALOGUE, key)).toEqual(Object.fromEntries(CATALOGUE.map((path) => [path, 200])));
+    const suspended = await api('PATCH', `/v1/orgs/${orgId}/members/${admin.userId}`, {
+      token: owner.accessToken,
+      body: { isActive: false },
+    });
+    expect(suspended.status).toBe(200);
+    expect(await statusesOf([`/v1/orgs/${orgId}`, ...CATALOGUE], key)).toEqual(
+      Object.fromEntries([`/v1/orgs/${orgId}`, ...CATALOGUE].map((path) => [path, 401])),
+    );
+  });
+
+  it('counts `api` against the key’s limits there too: a key limited to 0 calls an hour gets 429', async () => {
+    const [owner, platformAdmin] = await Promise.all([signUpUser('ak-cat-lim'), signUpPlatformAdmin('ak-cat-lim-pa')]);
+    const { orgId } = await createTeam(owner);
+    const { clientId, key } = await catalogueKey(owner, orgId, ['org:read', 'models:read']);
+    const set = await api('PUT', `/v1/admin/orgs/${orgId}/limits`, {
+      token: platformAdmin.accessToken,
+      body: { subject: `client#${clientId}`, resource: 'api', hourly: 0 },
+    });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    const paths = [`/v1/orgs/${orgId}`, ...CATALOGUE, `/v1/models?orgId=${orgId}`];
+    expect(await statusesOf(paths, key)).toEqual(Object.fromEntries(paths.map((path) => [path, 429])));
+  });
+
+  it('naming its own organization (`?orgId=`) acts within its scopes, and another organization is a 404', async () => {
+    const [owner, stranger] = await Promise.all([signUpUser('ak-cat-org'), signUpUser('ak-cat-org-s')]);
+    const [{ orgId }, { orgId: otherOrg }] = await Promise.all([createTeam(owner), createTeam(stranger)]);
+    const [reader, unscoped] = await Promise.all([
+      catalogueKey(owner, orgId, ['org:read', 'models:read']),
+      catalogueKey(owner, orgId, ['org:read']),
+    ]);
+    const own = [`/v1/models?orgId=${orgId}`, `/v1/models/local-chat?orgId=${orgId}`];
+    expect(await statusesOf(own, reader.key)).toEqual(Object.fromEntries(own.map((path) => [path, 200])));
+    const refused = await api('GET', own[0]!, { apiKey: unscoped.key });
+    expect([refused.status, refused.body.detail]).toEqual([403, 'This API client lacks the scope models:read']);
+    expect((await api('GET', `/v1/models?orgId=${otherOrg}`, { apiKey: reader.key })).status).toBe(404);
   });
 });

@@ -223,13 +223,27 @@ export async function authorizeOrg(
 /**
  * The access of a route whose organization is optional (`?orgId=`): authorized when one is named
  * (the membership refuses a deleted account); when none is, a user's account is read instead. For
- * the routes that say `refusesDeletedAccount`, so the HTTP kit does not read it as well.
+ * the routes that say `refusesDeletedAccount`, so the HTTP kit does not read it as well. An API
+ * key's own organization is authorized by the HTTP kit on every route (`authorized`): named, it is
+ * not read again.
  */
 export async function authorizeOptionalOrg(
   caller: Caller,
   orgId: string | undefined,
   permission?: Permission,
+  authorized?: OrgAccess,
 ): Promise<OrgAccess | undefined> {
+  if (authorized && orgId === authorized.orgId) {
+    if (permission && !authorized.permissions.has(permission))
+      throw new ForbiddenError(
+        caller.kind !== 'apiClient'
+          ? `Your role in this organization does not grant ${permission}`
+          : caller.scopes.includes(permission)
+            ? `The member this API client acts for no longer holds ${permission}`
+            : `This API client lacks the scope ${permission}`,
+      );
+    return authorized;
+  }
   if (orgId) return authorizeOrg(caller, orgId, permission);
   if (caller.kind === 'user') await requireLiveAccount(caller.userId);
   return undefined;

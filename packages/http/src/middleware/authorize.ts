@@ -42,7 +42,9 @@ export type Preload = (input: ValidatedInput) => readonly PreloadRead[];
  * declared in the manifest and checked once, here. That read also refuses a deleted account (its
  * memberships are inactive; a platform admin's profile is read with them). Elsewhere a user's
  * profile is read here, unless the route's own domain call refuses a deleted account
- * (`refusesDeletedAccount`): no user route can forget it.
+ * (`refusesDeletedAccount`): no user route can forget it. An API key is authorized in its own
+ * organization on every route, so that a key of a suspended or departed member, or of a deleted
+ * organization, works nowhere, and every call of a key counts `api` (`limits`).
  */
 export const authorize = (route: RouteDefinition, preload?: Preload): Middleware => ({
   before: async (request) => {
@@ -53,6 +55,7 @@ export const authorize = (route: RouteDefinition, preload?: Preload): Middleware
     if (orgId) {
       const reads = preload && state.input ? preload(state.input) : [];
       state.auth.access = await authorizeOrg(caller, orgId, route.permission, reads);
-    } else if (caller.kind === 'user' && !route.refusesDeletedAccount) await requireLiveAccount(caller.userId);
+    } else if (caller.kind === 'apiClient') state.auth.access = await authorizeOrg(caller, caller.orgId);
+    else if (caller.kind === 'user' && !route.refusesDeletedAccount) await requireLiveAccount(caller.userId);
   },
 });
