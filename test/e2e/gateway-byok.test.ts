@@ -20,7 +20,8 @@ import { useFakeProvider } from '../helpers/use-fake-provider.ts';
  * apiKeyStrategy is BYOK calls models through its own provider keys, which point at the fake
  * provider on loopback. A failing key's model falls back to another key's model and `x-route`
  * says so; the call is logged but charged no credits; streams really stream; a key's daily quota
- * refuses the call past it in OpenAI's error shape. Under HYBRID a refused or spent own key falls
+ * refuses the call past it in OpenAI's error shape; an image's `quality` and `style` reach the
+ * provider. Under HYBRID a refused or spent own key falls
  * back to the platform's key, which is charged. Clients that leave (a stream they stop reading,
  * or a call they cancel) are metered once, as the client leaving, not as the model's failure.
  */
@@ -170,6 +171,47 @@ async function ownKey(orgId: string, slug: string, extra: Record<string, unknown
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   return key;
 }
+
+describe('images through an own key at an OpenAI-compatible server', () => {
+  it('are made with the `quality` and `style` asked for, sent on as OpenAI takes them; a value OpenAI has not is a 400 naming it', async () => {
+    const orgId = await byokOrg();
+    await providerKey(orgId, 'openai');
+    const made = await api('POST', `/v1/orgs/${orgId}/models`, {
+      token: owner.accessToken,
+      body: {
+        providerSlug: 'openai',
+        providerModelId: 'dall-e-3',
+        name: 'DALL-E 3 (own key)',
+        type: 'IMAGE',
+        capabilities: ['images'],
+        pricing: { inputPerMTokMicros: 0, outputPerMTokMicros: 0, perImageMicros: 40_000 },
+      },
+    });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    const draw = (options: Record<string, unknown>) =>
+      gateway(
+        '/images/generations',
+        { token: owner.accessToken },
+        { model: made.body.modelId, prompt: 'a lighthouse at night', size: '1024x1024', ...options },
+        asOrg(orgId),
+      );
+
+    const res = await draw({ quality: 'hd', style: 'natural' });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(fake().requests.map((r) => r.body)).toEqual([
+      expect.objectContaining({ model: 'dall-e-3', n: 1, size: '1024x1024', quality: 'hd', style: 'natural' }),
+    ]);
+    for (const [param, value] of [
+      ['quality', 'ultra'],
+      ['style', 'bold'],
+    ] as const) {
+      const refused = await draw({ [param]: value });
+      expect(refused.status, `${param} ${value}`).toBe(400);
+      expect(refused.body.error).toMatchObject({ type: 'invalid_request_error', param });
+    }
+    expect(fake().requests).toHaveLength(1);
+  });
+});
 
 describe('an organization with its own keys and the platform’s behind them (HYBRID)', () => {
   it('falls back to the platform’s key when the provider refuses its own, says so, and charges that call', async () => {

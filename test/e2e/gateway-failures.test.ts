@@ -2,13 +2,15 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import { BedrockRuntimeClient, InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as routes from '@platform/api/routes/gateway';
-import { routeTags } from '@platform/domain/gateway/openai';
-import { chat } from '@platform/domain/gateway/service';
+import { routeTags, type ImagesBody } from '@platform/domain/gateway/openai';
+import { chat, images } from '@platform/domain/gateway/service';
 import { forgetSnapshot } from '@platform/domain/hub/snapshot';
-import { DEADLINE_MARGIN_MS, gatewayHandler, gatewayRoute } from '@platform/http/gateway';
+import { DEADLINE_MARGIN_MS, gatewayHandler, gatewayRoute, openAiError } from '@platform/http/gateway';
 import type { ResponsePrelude } from '@platform/http/streaming';
 import { localLambdaContext } from '@platform/local/lambda-context';
 import {
@@ -39,7 +41,9 @@ import { useFakeProvider } from '../helpers/use-fake-provider.ts';
  * that breaks off after some chunks, a provider that hangs, and (the gateway's handler in this
  * process, given a Lambda context) a call that runs out of its function's time. The client gets OpenAI's error
  * shape (or, mid-stream, an error frame and `[DONE]`); the credit hold is released, or settled
- * once for what was delivered; one usage log and one model metric say what happened.
+ * once for what was delivered; one usage log and one model metric say what happened. Also what
+ * providers answer 200 that their APIs never answer (an organization's own server on loopback, a
+ * Bedrock image model with the SDK stubbed in this process): the providers' failure, not a 200.
  */
 const fake = useFakeProvider();
 const messages = [{ role: 'user', content: 'Which way to the lighthouse?' }];
@@ -207,6 +211,23 @@ describe('a provider that answers 200 with what its API never answers', () => {
   it.each<[string, string, string, string, 'chat' | 'stream' | 'embeddings', string[]]>([
     ['openai', 'null', '/v1', 'gpt-4o-mini', 'chat', ['null']],
     ['openai', 'embeddings of null', '/v1', 'text-embedding-3-small', 'embeddings', ['{"data":[null]}']],
+    ...(
+      [
+        ['a vector of what are no numbers', ['a', null, {}]],
+        ['a vector of vectors', [[0.25], [0.5]]],
+        ['an empty vector', []],
+      ] as const
+    ).map(
+      ([what, embedding]) =>
+        [
+          'openai',
+          what,
+          '/v1',
+          'text-embedding-3-small',
+          'embeddings',
+          [JSON.stringify({ data: [{ object: 'embedding', index: 0, embedding }], usage: { prompt_tokens: 1 } })],
+        ] as [string, string, string, string, 'embeddings', string[]],
+    ),
     ['anthropic', 'content that is no list', '', 'claude-3-5-haiku', 'chat', ['{"content":5,"usage":{}}']],
     ['google', 'a candidate of null', '', 'gemini-1-5-flash', 'chat', ['{"candidates":[null],"usageMetadata":{}}']],
     ['openai', 'a stream event of null', '/v1', 'gpt-4o-mini', 'stream', ['null']],
@@ -254,6 +275,152 @@ describe('a provider that answers 200 with what its API never answers', () => {
     const [log] = await usageOf(owner, orgId, 1);
     expect(log).toMatchObject({ status: 'success', metadata: { keySource: 'platform' } });
   }, 30_000);
+
+  /** A custom model of the organization, served through its own key. */
+  async function ownModel(orgId: string, body: Record<string, unknown>) {
+    const made = await api('POST', `/v1/orgs/${orgId}/models`, {
+      token: owner.accessToken,
+      body: {
+        name: 'Own model',
+        pricing: { inputPerMTokMicros: 1_000_000, outputPerMTokMicros: 0, perImageMicros: 40_000 },
+        ...body,
+      },
+    });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    return made.body.modelId as string;
+  }
+
+  it('google, answering an embedding of what are no numbers through an own key: the providers’ failure (a 502)', async () => {
+    answer = { json: JSON.stringify({ embeddings: [{ values: [0.25] }, { values: ['a', null] }] }), events: [] };
+    const orgId = await strategyOrg(owner, 'BYOK');
+    await ownKey(orgId, 'google', '');
+    const model = await ownModel(orgId, {
+      providerSlug: 'google',
+      providerModelId: 'text-embedding-004',
+      type: 'TEXT',
+      capabilities: ['embeddings'],
+    });
+    const res = await gateway('/embeddings', { token: owner.accessToken }, { model, input: ['one', 'two'] }, asOrg(orgId));
+    expect(res.status, JSON.stringify(res.body)).toBe(502);
+    expect(res.body).toMatchObject({ error: { type: 'api_error', code: 'upstream_error' } });
+  });
+
+  it('openai, answering two vectors for one input and none for the other: a 502, not the vectors renumbered by position', async () => {
+    const orgId = await strategyOrg(owner, 'BYOK');
+    await ownKey(orgId, 'openai', '/v1');
+    const embed = async (data: unknown[]) => {
+      answer = { json: JSON.stringify({ data, usage: { prompt_tokens: 2 } }), events: [] };
+      const body = { model: 'text-embedding-3-small', input: ['first', 'second'] };
+      return gateway('/embeddings', { token: owner.accessToken }, body, asOrg(orgId));
+    };
+    const item = (index: number | undefined, value: number) => ({ object: 'embedding', index, embedding: [value] });
+    for (const data of [
+      [item(1, 0.25), item(1, 0.5)],
+      [item(0, 0.25), item(2, 0.5)],
+      [item(undefined, 0.25), item(0, 0.5)],
+    ]) {
+      const refused = await embed(data);
+      expect(refused.status, JSON.stringify(data)).toBe(502);
+      expect(refused.body).toMatchObject({ error: { type: 'api_error', code: 'upstream_error' } });
+    }
+    // Indexes out of order put each vector with its input; without indexes, the list's order is the inputs'.
+    const vectors = (res: { body: { data: Array<{ index: number; embedding: number[] }> } }) =>
+      res.body.data.map((d) => [d.index, d.embedding]);
+    expect(vectors(await embed([item(1, 0.5), item(0, 0.25)]))).toEqual([
+      [0, [0.25]],
+      [1, [0.5]],
+    ]);
+    expect(vectors(await embed([item(undefined, 0.25), item(undefined, 0.5)]))).toEqual([
+      [0, [0.25]],
+      [1, [0.5]],
+    ]);
+  });
+
+  it('openai, making more images than asked (a server that ignores `n`): the client gets the n it asked for, charged for those', async () => {
+    const orgId = await strategyOrg(owner, 'BYOK');
+    await ownKey(orgId, 'openai', '/v1');
+    const model = await ownModel(orgId, {
+      providerSlug: 'openai',
+      providerModelId: 'dall-e-3',
+      type: 'IMAGE',
+      capabilities: ['images'],
+    });
+    const made = ['aW1hZ2Ux', 'aW1hZ2Uy', 'aW1hZ2Uz'];
+    answer = { json: JSON.stringify({ created: 1, data: made.map((b64_json) => ({ b64_json })) }), events: [] };
+    const res = await gateway(
+      '/images/generations',
+      { token: owner.accessToken },
+      { model, prompt: 'a lighthouse', n: 1 },
+      asOrg(orgId),
+    );
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.data).toEqual([{ b64_json: made[0] }]);
+    const [log] = await usageOf(owner, orgId, 1);
+    // 40,000 micro-USD an image: one image's cost.
+    expect(log).toMatchObject({ model, status: 'success', totalCostMicros: 40_000 });
+  });
+});
+
+/**
+ * Bedrock's image models, called in this process (the local server has no Bedrock) with the SDK's
+ * client stubbed: the catalogue's `nova-canvas` routes to Bedrock here.
+ */
+describe('a Bedrock image model', () => {
+  const bedrock = mockClient(BedrockRuntimeClient);
+  afterAll(() => bedrock.restore());
+  const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)) as never;
+  const inProcess = (user: SignedInUser) => ({
+    principal: { kind: 'user' as const, userId: user.userId, groups: [], isPlatformAdmin: false },
+    requestId: randomUUID(),
+    signal: new AbortController().signal,
+    resource: 'generation',
+  });
+  /** The call's answer as the gateway's handler writes it: its status and JSON (OpenAI's error shape for a failure). */
+  async function answered(user: SignedInUser, body: ImagesBody) {
+    try {
+      const reply = await images(inProcess(user), body);
+      await reply.after?.();
+      return { status: 200, body: reply.json as Record<string, any> };
+    } catch (error) {
+      const { status, body } = openAiError(error);
+      return { status, body: body as Record<string, any> };
+    }
+  }
+
+  it('answering 200 without an image is the provider failing: a 502 logged as an error, its hold released, not a 200 with no image', async () => {
+    const user = await signUpUser('gwnova');
+    bedrock.reset();
+    bedrock.on(InvokeModelCommand).resolves({ body: json({ images: [], error: null }) });
+    const res = await answered(user, { model: 'nova-canvas', prompt: 'a lighthouse', n: 2 });
+    expect(res).toMatchObject({ status: 502, body: { error: { type: 'api_error', code: 'upstream_error' } } });
+    // Retried as a server failure.
+    expect(bedrock.commandCalls(InvokeModelCommand)).toHaveLength(3);
+    const [log] = await usageOf(user, user.personalOrgId, 1);
+    expect(log).toMatchObject({ model: 'nova-canvas', status: 'error', metadata: { errorType: 'server' } });
+    expect((await credits(user, user.personalOrgId)).reserved).toBe(0);
+  });
+
+  it('asked for a `style` it has not, or a `quality` it cannot make, refuses it with a 400 naming the field, before calling Bedrock', async () => {
+    const user = await signUpUser('gwnovastyle');
+    bedrock.reset();
+    bedrock.on(InvokeModelCommand).resolves({ body: json({ images: ['bm92YQ=='], error: null }) });
+    for (const [param, value] of [
+      ['style', 'natural'],
+      ['quality', 'low'],
+    ] as const) {
+      const res = await answered(user, { model: 'nova-canvas', prompt: 'a lighthouse', [param]: value });
+      expect(res, `${param} ${value}`).toMatchObject({
+        status: 400,
+        body: { error: { type: 'invalid_request_error', param, message: expect.stringContaining(value) } },
+      });
+    }
+    expect(bedrock.commandCalls(InvokeModelCommand)).toHaveLength(0);
+    // `hd` is its premium quality.
+    const hd = await answered(user, { model: 'nova-canvas', prompt: 'a lighthouse', quality: 'hd' });
+    expect(hd).toMatchObject({ status: 200, body: { data: [{ b64_json: 'bm92YQ==' }] } });
+    const sent = JSON.parse(bedrock.commandCalls(InvokeModelCommand)[0]!.args[0].input.body as string);
+    expect(sent.imageGenerationConfig).toMatchObject({ quality: 'premium' });
+  });
 });
 
 describe('a stream asked of a model that does not stream', () => {

@@ -75,6 +75,13 @@ describe('the official OpenAI SDK, pointed at the gateway', () => {
     expect(ids).toEqual(expect.arrayContaining(['local-chat', 'local-embed', 'local-image']));
     // One model by its id, as the SDK asks for it (its id encoded in the path).
     expect(await client.models.retrieve('local-chat')).toMatchObject({ id: 'local-chat', object: 'model', owned_by: 'local' });
+    // Named as a call names it (its id in any case, an alias, its provider's model id), answered by its own id.
+    for (const [name, id] of [
+      ['LOCAL-CHAT', 'local-chat'],
+      ['Default-Image', 'nova-canvas'],
+      ['amazon.nova-canvas-v1:0', 'nova-canvas'],
+    ] as const)
+      expect(await client.models.retrieve(name), name).toMatchObject({ id, object: 'model' });
     const unknown = await client.models.retrieve('amazon.no-such-model-v1:0').catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
     expect(unknown).toMatchObject({ status: 404, code: 'model_not_found', param: 'model' });

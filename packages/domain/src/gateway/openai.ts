@@ -2,6 +2,7 @@ import * as z from 'zod';
 import { tag } from '../hub/schemas/common.ts';
 import { ValidationError } from '../shared/errors.ts';
 import { countableUsage } from './pricing.ts';
+import { IMAGE_QUALITIES, IMAGE_STYLES } from './types.ts';
 import type { ChatChunk, ChatMessage, ChatRequest, ChatResult, FinishReason, TokenUsage } from './types.ts';
 
 /**
@@ -290,8 +291,9 @@ export const imagesBody = z.looseObject({
     .refine((v) => v !== 'url', 'Only response_format b64_json is served: images are returned inline'),
   // Images come whole, in one JSON answer: a client asking for a stream of partial images would not read it.
   stream: servedOnly('Streamed images are not supported: images are returned whole', (v) => v === false),
-  quality: z.string().max(20).nullish(),
-  style: z.string().max(20).nullish(),
+  // Sent on as OpenAI takes them; a model whose provider cannot make them refuses them (a 400 naming the field).
+  quality: z.enum(IMAGE_QUALITIES).nullish(),
+  style: z.enum(IMAGE_STYLES).nullish(),
   user: z.string().max(256).nullish(),
 });
 export type ImagesBody = z.output<typeof imagesBody>;

@@ -90,14 +90,22 @@ export const forgetStrategies = () => strategies.clear();
  * step the organization's own models before the catalogue's, active ones before retired ones.
  */
 export function findModel(name: string, org: HubSnapshot, platform: HubSnapshot): Model | undefined {
+  return matchModel(name, [org.models, platform.models]);
+}
+
+/**
+ * `findModel` over lists of models, the owner's first: ids and aliases are lower-case, so a name
+ * matches them in any case; a provider's model id is matched as the provider spells it.
+ */
+export function matchModel<M extends Model>(name: string, lists: M[][]): M | undefined {
   const lower = name.toLowerCase();
-  const ways: Array<(m: Model) => boolean> = [
+  const ways: Array<(m: M) => boolean> = [
     (m) => m.modelId === lower,
     (m) => m.aliases.includes(lower),
     (m) => m.providerModelId === name,
   ];
   for (const way of ways)
-    for (const models of [org.models, platform.models]) {
+    for (const models of lists) {
       const found = models.filter(way);
       const chosen = found.find((m) => m.status !== 'Inactive') ?? found[0];
       if (chosen) return chosen;

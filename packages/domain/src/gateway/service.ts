@@ -165,7 +165,15 @@ function explained(error: unknown, plan: RoutePlan, attempts: Attempt[]): unknow
 export function failure(error: unknown): { status: CallRecord['status']; errorType: string; answer: Error } {
   if (!(error instanceof ExecutionError)) return { status: 'ERROR', errorType: 'internal', answer: error as Error };
   const { kind, message } = error.error;
-  if (kind === 'invalid') return { status: 'ERROR', errorType: kind, answer: new ValidationError(message) };
+  if (kind === 'invalid') {
+    // A field the model cannot honour (an image's `style`) is named, as OpenAI's `param`.
+    const { param } = error.error.options;
+    return {
+      status: 'ERROR',
+      errorType: kind,
+      answer: new ValidationError(message, param ? [{ path: `body.${param}`, message }] : undefined),
+    };
+  }
   if (kind === 'content_filter')
     return { status: 'ERROR', errorType: kind, answer: new UnprocessableError(`The provider refused the content: ${message}`) };
   if (kind === 'timeout') return { status: 'TIMEOUT', errorType: kind, answer: new GatewayTimeoutError(message) };
@@ -411,21 +419,31 @@ export async function images(call: GatewayCall, body: ImagesBody): Promise<Gatew
       await useQuota(candidate);
       const adapter = await adapterFor(candidate.target.adapter);
       if (!adapter.image) throw new ProviderError('invalid', `${candidate.modelId} does not make images`);
-      return adapter.image(candidate.target, { prompt: body.prompt, n, ...(body.size ? { size: body.size } : {}) }, o);
+      const request = {
+        prompt: body.prompt,
+        n,
+        ...(body.size ? { size: body.size } : {}),
+        ...(body.quality ? { quality: body.quality } : {}),
+        ...(body.style ? { style: body.style } : {}),
+      };
+      return adapter.image(candidate.target, request, o);
     },
     options(call),
   ).catch((error: unknown) => failed(call, admitted, model, error));
   const { value, candidate, attempts } = execution;
   const responseAt = new Date();
+  // A server that made more images than asked (one that ignores `n`) answered the call all the
+  // same: the client gets the n it asked for, as OpenAI answers, and is charged for those.
+  const delivered = value.images.slice(0, n);
   return {
     headers: routeHeader(admitted.plan, attempts),
     providerMs: performance.now() - calling,
-    json: { created: Math.floor(responseAt.getTime() / 1000), data: value.images.map((b64_json) => ({ b64_json })) },
+    json: { created: Math.floor(responseAt.getTime() / 1000), data: delivered.map((b64_json) => ({ b64_json })) },
     after: async () => {
       await record(admitted.metered, admitted.admission, {
         candidate,
         requestedModel: model,
-        usage: { images: value.usage.images },
+        usage: { images: Math.min(value.usage.images, delivered.length) },
         status: 'SUCCESS',
         requestAt: admitted.requestAt,
         responseAt,

@@ -67,10 +67,18 @@ export interface EmbeddingResult {
   usage: { inputTokens: number };
 }
 
+/** OpenAI's image qualities (`standard` / `hd` for DALL·E 3, `low` … `high` for gpt-image, `auto` either's default). */
+export const IMAGE_QUALITIES = ['auto', 'standard', 'hd', 'low', 'medium', 'high'] as const;
+/** OpenAI's image styles (DALL·E 3). */
+export const IMAGE_STYLES = ['vivid', 'natural'] as const;
+
 export interface ImageRequest {
   prompt: string;
   n: number;
   size?: string;
+  /** As the client asked; an adapter sends it as its provider names it, or refuses it (`invalid`, `param`) when it cannot. */
+  quality?: (typeof IMAGE_QUALITIES)[number];
+  style?: (typeof IMAGE_STYLES)[number];
 }
 export interface ImageResult {
   /** Base64 PNG or JPEG. */
@@ -134,7 +142,8 @@ export class ProviderError extends Error {
   constructor(
     readonly kind: ProviderErrorKind,
     message: string,
-    readonly options: { status?: number; retryAfterMs?: number; cause?: unknown } = {},
+    /** `param`: the request's field an `invalid` error is about, which the client is told (OpenAI's `param`). */
+    readonly options: { status?: number; retryAfterMs?: number; cause?: unknown; param?: string } = {},
   ) {
     super(message, { cause: options.cause });
     this.name = 'ProviderError';

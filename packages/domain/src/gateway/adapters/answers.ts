@@ -5,6 +5,7 @@
  * provider's failure (a ProviderError) that the gateway retries or falls back from and a key's
  * test reports; so every field is checked before it is read.
  */
+import { ProviderError } from '../types.ts';
 
 /** Whether a value parsed from an answer is a JSON object (not null, not an array). */
 export const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -19,3 +20,20 @@ export const tokenCount = (value: unknown): number => (value ?? 0) as number;
 
 /** The text of an answer's field: '' for anything that is not a string. */
 export const textField = (value: unknown): string => (typeof value === 'string' ? value : '');
+
+/**
+ * The vectors of an embeddings answer, checked before a client gets them: one for each input, each
+ * a non-empty array of finite numbers. Anything else (entries that are strings, `null` or arrays,
+ * an empty vector, a vector too few or too many) is the provider failing, a `server` error, not
+ * an answer to pass on.
+ */
+export function embeddingVectors(provider: string, vectors: unknown[], inputs: number): number[][] {
+  if (vectors.length !== inputs)
+    throw new ProviderError('server', `${provider} answered ${vectors.length} embeddings for ${inputs} inputs`);
+  const bad = vectors.findIndex(
+    (vector) => !Array.isArray(vector) || !vector.length || !vector.every((value) => Number.isFinite(value)),
+  );
+  if (bad >= 0)
+    throw new ProviderError('server', `${provider} answered an embedding (input ${bad}) that is not a vector of numbers`);
+  return vectors as number[][];
+}

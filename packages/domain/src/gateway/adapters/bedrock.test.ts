@@ -325,6 +325,24 @@ describe('the Bedrock adapter: InvokeModel embeddings', () => {
     });
   });
 
+  it('fails as the server (retried, then the next candidate) on an embedding that is not a vector of numbers', async () => {
+    const answers: Array<[string, unknown]> = [
+      ['amazon.titan-embed-text-v2:0', { embedding: ['a', null, {}], inputTextTokenCount: 1 }],
+      ['amazon.titan-embed-text-v2:0', { embedding: [], inputTextTokenCount: 1 }],
+      ['cohere.embed-english-v3', { embeddings: [[0.5], [[0.25]]] }],
+      ['us.cohere.embed-v4:0', { embeddings: { float: [[0.5], []] } }],
+    ];
+    for (const [model, answer] of answers) {
+      bedrock.reset();
+      bedrock.on(InvokeModelCommand).resolves({ body: json(answer) });
+      const input = model.startsWith('amazon.') ? ['one'] : ['one', 'two'];
+      await expect(adapter.embed!(target(model), { input }), JSON.stringify(answer)).rejects.toMatchObject({
+        kind: 'server',
+        retryable: true,
+      });
+    }
+  });
+
   it('refuses embeddings from a model it has no body for', async () => {
     await expect(adapter.embed!(target('meta.llama3-8b-instruct-v1:0'), { input: ['x'] })).rejects.toMatchObject({
       kind: 'invalid',
@@ -372,6 +390,59 @@ describe('the Bedrock adapter: InvokeModel images', () => {
     await expect(adapter.image!(target('amazon.nova-canvas-v1:0'), { prompt: 'bad', n: 1 })).rejects.toMatchObject({
       kind: 'content_filter',
     });
+  });
+
+  it('fails as the server (retried, then the next candidate) when Titan or Nova Canvas answers without an image', async () => {
+    for (const [model, images] of [
+      ['amazon.nova-canvas-v1:0', []],
+      ['amazon.titan-image-generator-v2:0', ['']],
+      ['amazon.titan-image-generator-v2:0', undefined],
+    ] as const) {
+      bedrock.reset();
+      bedrock.on(InvokeModelCommand).resolves({ body: json({ images, error: null }) });
+      await expect(adapter.image!(target(model), { prompt: 'p', n: 1 }), JSON.stringify(images)).rejects.toMatchObject({
+        kind: 'server',
+        retryable: true,
+      });
+    }
+    // Of several calls for many images, one that answered none fails the call.
+    bedrock.reset();
+    bedrock
+      .on(InvokeModelCommand)
+      .resolvesOnce({ body: json({ images: ['a', 'b', 'c', 'd', 'e'] }) })
+      .resolvesOnce({ body: json({ images: [] }) });
+    await expect(adapter.image!(target('amazon.nova-canvas-v1:0'), { prompt: 'p', n: 6 })).rejects.toMatchObject({
+      kind: 'server',
+    });
+  });
+
+  it('asks Titan and Nova Canvas for their premium quality for `hd` (or `high`), and refuses what they cannot make, naming it', async () => {
+    bedrock.on(InvokeModelCommand).resolves({ body: json({ images: ['img'] }) });
+    for (const quality of ['hd', 'high', 'standard', 'auto', undefined] as const)
+      await adapter.image!(target('amazon.titan-image-generator-v2:0'), { prompt: 'p', n: 1, ...(quality ? { quality } : {}) });
+    expect(sentBodies().map((body) => body.imageGenerationConfig.quality)).toEqual([
+      'premium',
+      'premium',
+      'standard',
+      'standard',
+      'standard',
+    ]);
+    bedrock.resetHistory();
+    const refusals = [
+      ['amazon.nova-canvas-v1:0', { style: 'vivid' }, 'style'],
+      ['amazon.nova-canvas-v1:0', { quality: 'medium' }, 'quality'],
+      ['stability.sd3-5-large-v1:0', { quality: 'hd' }, 'quality'],
+      ['stability.stable-diffusion-xl-v1', { style: 'natural' }, 'style'],
+    ] as const;
+    for (const [model, options, param] of refusals)
+      await expect(adapter.image!(target(model), { prompt: 'p', n: 1, ...options })).rejects.toMatchObject({
+        kind: 'invalid',
+        options: { param },
+      });
+    expect(sentBodies()).toEqual([]);
+    // Stability's one quality is standard, OpenAI's default.
+    await adapter.image!(target('stability.sd3-5-large-v1:0'), { prompt: 'p', n: 1, quality: 'standard' });
+    expect(sentBodies()).toHaveLength(1);
   });
 
   it('asks Stability models for one PNG a call at the nearest aspect ratio, and reports a filtered one', async () => {

@@ -2,7 +2,9 @@
  * Amazon Bedrock through `@aws-sdk/client-bedrock-runtime`: Converse for chat, ConverseStream for
  * streams (usage from the closing metadata event), InvokeModel for embeddings (Titan text embeddings,
  * Cohere embed) and images (Titan Image Generator, Nova Canvas, Stability), each family with its own
- * request and response body. The SDK's own retries are off: the executor retries, falls back and
+ * request and response body. An image's `quality` goes to Titan and Nova Canvas as theirs (`hd` is
+ * their premium); what a family cannot make (any `style`, a quality it has not) is refused, naming
+ * the field. The SDK's own retries are off: the executor retries, falls back and
  * cools down, and two layers of retries would multiply the wait.
  *
  * Converse gets what OpenAI takes and Bedrock refuses made acceptable: turns that alternate
@@ -43,7 +45,7 @@ import type {
   Target,
   TokenUsage,
 } from '../types.ts';
-import { isObject, textField } from './answers.ts';
+import { embeddingVectors, isObject, textField } from './answers.ts';
 import { Deadline, withDeadline } from './deadline.ts';
 import { alternatingTurns, inlineImage } from './messages.ts';
 
@@ -231,8 +233,11 @@ async function embedTitan(
       ),
     ),
   );
-  const vectors = answers.flatMap((answer) => (Array.isArray(answer.embedding) ? [answer.embedding as number[]] : []));
-  if (vectors.length !== input.length) throw new ProviderError('server', `${PROVIDER} answered ${vectors.length} embeddings`);
+  const vectors = embeddingVectors(
+    PROVIDER,
+    answers.map((answer) => answer.embedding),
+    input.length,
+  );
   const tokens = (answer: { inputTextTokenCount?: unknown }, i: number) =>
     (answer.inputTextTokenCount as number | null | undefined) ?? estimateTextTokens(input[i]!);
   return { vectors, usage: { inputTokens: answers.reduce((sum, answer, i) => sum + tokens(answer, i), 0) } };
@@ -263,11 +268,11 @@ async function embedCohere(
     const embeddings = isObject(answer.embeddings) ? answer.embeddings.float : answer.embeddings;
     return Array.isArray(embeddings) ? embeddings : [];
   });
-  if (!vectors.every((vector) => Array.isArray(vector)))
-    throw new ProviderError('server', `${PROVIDER} answered embeddings that are not vectors`);
-  if (vectors.length !== input.length) throw new ProviderError('server', `${PROVIDER} answered ${vectors.length} embeddings`);
   // Cohere on Bedrock reports no token count: estimated.
-  return { vectors, usage: { inputTokens: input.reduce((sum, text) => sum + estimateTextTokens(text), 0) } };
+  return {
+    vectors: embeddingVectors(PROVIDER, vectors, input.length),
+    usage: { inputTokens: input.reduce((sum, text) => sum + estimateTextTokens(text), 0) },
+  };
 }
 
 function dimensionsOf(size: string | undefined): { width: number; height: number } {
@@ -288,7 +293,25 @@ function aspectRatioOf(size: string | undefined): string {
   return ASPECT_RATIOS.reduce((best, value) => (ratio(value) < ratio(best) ? value : best));
 }
 
+/**
+ * Titan's and Nova Canvas's two qualities for OpenAI's: `hd` (and gpt-image's `high`) is their
+ * `premium`; `standard` and `auto` (the default) their `standard`. They have nothing below it.
+ */
+const TITAN_QUALITIES: Partial<Record<NonNullable<ImageRequest['quality']>, 'standard' | 'premium'>> = {
+  auto: 'standard',
+  standard: 'standard',
+  hd: 'premium',
+  high: 'premium',
+};
+
+/** An image option the model cannot honour: the caller's to change (a 400 naming the field), never dropped. */
+const cannotHonour = (target: Target, param: 'quality' | 'style', value: string, makes: string) =>
+  new ProviderError('invalid', `${PROVIDER} model ${target.providerModelId} cannot make ${param} ${value}: ${makes}`, { param });
+
 async function imagesTitanNova(target: Target, request: ImageRequest, deadline: Deadline): Promise<string[]> {
+  if (request.style) throw cannotHonour(target, 'style', request.style, 'it has no styles');
+  const quality = TITAN_QUALITIES[request.quality ?? 'standard'];
+  if (!quality) throw cannotHonour(target, 'quality', request.quality!, 'it makes standard or hd images');
   const { width, height } = dimensionsOf(request.size);
   const calls: number[] = [];
   for (let left = request.n; left > 0; left -= TITAN_IMAGES_PER_CALL) calls.push(Math.min(left, TITAN_IMAGES_PER_CALL));
@@ -299,7 +322,7 @@ async function imagesTitanNova(target: Target, request: ImageRequest, deadline: 
         {
           taskType: 'TEXT_IMAGE',
           textToImageParams: { text: request.prompt },
-          imageGenerationConfig: { numberOfImages, width, height, quality: 'standard' },
+          imageGenerationConfig: { numberOfImages, width, height, quality },
         },
         deadline,
       ),
@@ -307,10 +330,16 @@ async function imagesTitanNova(target: Target, request: ImageRequest, deadline: 
   );
   const failed = answers.map((answer) => textField(answer.error)).find(Boolean);
   if (failed) throw new ProviderError(CONTENT_FILTERED.test(failed) ? 'content_filter' : 'server', `${PROVIDER}: ${failed}`);
-  return answers.flatMap((answer) => (Array.isArray(answer.images) ? answer.images.map(textField).filter(Boolean) : []));
+  // An answer without an image is the model failing (retried, then the next candidate), not an empty list for the client.
+  const images = answers.map((answer) => (Array.isArray(answer.images) ? answer.images.map(textField).filter(Boolean) : []));
+  if (images.some((made) => !made.length)) throw new ProviderError('server', `${PROVIDER} answered without an image`);
+  return images.flat();
 }
 
 async function imagesStability(target: Target, request: ImageRequest, deadline: Deadline): Promise<string[]> {
+  if (request.style) throw cannotHonour(target, 'style', request.style, 'it has no styles');
+  if (request.quality && request.quality !== 'standard' && request.quality !== 'auto')
+    throw cannotHonour(target, 'quality', request.quality, 'it makes standard images');
   const sdxl = family(target.providerModelId).startsWith('stability.stable-diffusion-xl');
   const { width, height } = dimensionsOf(request.size);
   const one = async (): Promise<string> => {

@@ -16,7 +16,7 @@ import type {
   Target,
   TokenUsage,
 } from '../types.ts';
-import { isObject, textField, tokenCount } from './answers.ts';
+import { embeddingVectors, isObject, textField, tokenCount } from './answers.ts';
 import { eventJson, joinUrl, postForEvents, postJson } from './http.ts';
 import { redactSecret } from '../../shared/redact.ts';
 import type { HttpCall } from './http.ts';
@@ -174,17 +174,14 @@ export const adapter: Adapter = {
           }),
           options,
         );
-        const embeddings = (Array.isArray(response.embeddings) ? response.embeddings : []).filter(
-          (embedding): embedding is { values: number[] } => isObject(embedding) && Array.isArray(embedding.values),
-        );
-        if (embeddings.length !== texts.length)
-          throw new ProviderError('server', `${PROVIDER} answered ${embeddings.length} embeddings for ${texts.length} inputs`);
-        return embeddings;
+        const embeddings: unknown[] = Array.isArray(response.embeddings) ? response.embeddings : [];
+        const values = embeddings.map((embedding) => (isObject(embedding) ? embedding.values : undefined));
+        return embeddingVectors(PROVIDER, values, texts.length);
       }),
     );
     return {
       // Promise.all keeps the batches' order, so the vectors are in the inputs' order.
-      vectors: answers.flat().map((embedding) => embedding.values),
+      vectors: answers.flat(),
       usage: { inputTokens: request.input.reduce((sum, text) => sum + estimateTextTokens(text), 0) },
     };
   },

@@ -162,6 +162,8 @@ export const adapter: Adapter = {
       if (!Number.isInteger(request.n) || request.n < 1 || request.n > MAX_IMAGES) {
         throw new ProviderError('invalid', `${PROVIDER} makes 1 to ${MAX_IMAGES} images a request`);
       }
+      // A `quality` or `style` is taken, not refused: the local model stands in for any image model
+      // (npm run dev routes the catalogue's to it), and its images are placeholders of the prompt.
       const { width, height } = imageSize(request.size);
       const images = Array.from({ length: request.n }, (_, index) =>
         localImage(request.prompt, index, width, height).toString('base64'),

@@ -14,7 +14,7 @@
 import { estimateTextTokens, estimateTokens } from '../pricing.ts';
 import { ProviderError } from '../types.ts';
 import type { Adapter, ChatChunk, ChatRequest, FinishReason, Target, TokenUsage } from '../types.ts';
-import { isObject, textField, tokenCount } from './answers.ts';
+import { embeddingVectors, isObject, textField, tokenCount } from './answers.ts';
 import { eventJson, joinUrl, postForEvents, postJson } from './http.ts';
 import { redactSecret } from '../../shared/redact.ts';
 import type { HttpCall } from './http.ts';
@@ -100,6 +100,28 @@ function firstChoice(choices: unknown): Record<string, unknown> | undefined {
   return isObject(choice) ? choice : undefined;
 }
 
+/**
+ * The embeddings of an answer's `data` in the inputs' order: each goes to the input its `index`
+ * names (an item without one, to its place in the list), and the indexes must be 0 … n-1 once each.
+ * A vector for the same input twice, or for none, would be handed to the wrong input if it were
+ * renumbered by position: it is the server failing.
+ */
+function inputOrder(data: unknown, inputs: number): unknown[] {
+  const items: unknown[] = Array.isArray(data) ? data : [];
+  if (items.length !== inputs)
+    throw new ProviderError('server', `${PROVIDER} answered ${items.length} embeddings for ${inputs} inputs`);
+  const vectors: unknown[] = new Array(inputs);
+  const placed = new Set<number>();
+  items.forEach((item, position) => {
+    const index: unknown = isObject(item) && item.index !== undefined && item.index !== null ? item.index : position;
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= inputs || placed.has(index))
+      throw new ProviderError('server', `${PROVIDER} answered embeddings whose indexes are not 0 to ${inputs - 1} once each`);
+    placed.add(index);
+    vectors[index] = isObject(item) ? item.embedding : undefined;
+  });
+  return vectors;
+}
+
 export const adapter: Adapter = {
   kind: 'openai',
 
@@ -157,14 +179,9 @@ export const adapter: Adapter = {
       }),
       options,
     );
-    const data = (Array.isArray(answer.data) ? answer.data : []).filter(
-      (item): item is { index?: unknown; embedding: number[] } => isObject(item) && Array.isArray(item.embedding),
-    );
-    if (data.length !== request.input.length) throw new ProviderError('server', `${PROVIDER} answered ${data.length} embeddings`);
-    const index = (item: { index?: unknown }) => (typeof item.index === 'number' ? item.index : 0);
     const reported = isObject(answer.usage) ? answer.usage.prompt_tokens : undefined;
     return {
-      vectors: data.sort((a, b) => index(a) - index(b)).map((item) => item.embedding),
+      vectors: embeddingVectors(PROVIDER, inputOrder(answer.data, request.input.length), request.input.length),
       usage: {
         inputTokens:
           (reported as number | null | undefined) ?? request.input.reduce((sum, text) => sum + estimateTextTokens(text), 0),
@@ -181,6 +198,8 @@ export const adapter: Adapter = {
         prompt: request.prompt,
         n: request.n,
         size: request.size,
+        quality: request.quality,
+        style: request.style,
         ...base64,
       }),
       options,
