@@ -221,6 +221,18 @@ describe('usage limits', () => {
     expect((await setOverride(mine, { subject: `user#${owner.userId}`, resource: 'api', hourly: 500 })).status).toBe(200);
   });
 
+  it('are not set for a member who is gone: one whose account was deleted is no member any more (422)', async () => {
+    const gone = await signUpUser('limits-gone');
+    const { orgId: team } = await createTeam(owner, [{ user: gone, role: 'editor' }]);
+    const subject = `user#${gone.userId}`;
+    expect((await setOverride(team, { subject, resource: 'chat', hourly: 5 })).status).toBe(200); // a member while there
+    expect((await api('DELETE', '/v1/me', { token: gone.accessToken })).status).toBe(204);
+    const refused = await setOverride(team, { subject, resource: 'chat', hourly: 6 });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(422);
+    expect(refused.body.detail).toBe(`${subject} is not a member of this organization`);
+    expect((await setOverride(team, { subject, resource: 'chat' })).status).toBe(200); // removing theirs still works
+  });
+
   it('are at most 50 per organization: one more is a 409, while replacing or removing one still works', async () => {
     const { orgId: team } = await createTeam(owner);
     const set = (resource: string, hourly?: number) =>

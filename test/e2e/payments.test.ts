@@ -9,6 +9,7 @@ import {
   platformAuditEvents,
   signUpPlatformAdmin,
   signUpUser,
+  stripeSubscriptions,
   waitForNotification,
   type SignedInUser,
 } from '../helpers/api.ts';
@@ -545,24 +546,33 @@ describe('payments recorded by a platform admin', () => {
     expect(sub).toMatchObject({ status: 'Active', paidThrough: monthAfterTrial.toISOString() });
   });
 
-  it('put a Stripe-billed plan on PayPal: the Stripe card goes, a billing agreement named with a plan’s payment shows', async () => {
+  it('put a Stripe-billed plan on PayPal: the Stripe subscription is cancelled at once and its card goes, a billing agreement named with a plan’s payment shows', async () => {
     const user = await signUpUser('pay-method-paypal');
     const orgId = user.personalOrgId;
-    await paidOnStripe(user, 'pm_e2e_card');
     const read = async () => (await api('GET', `/v1/orgs/${orgId}/subscription`, { token: user.accessToken })).body;
+    const checkout = await api('POST', `/v1/orgs/${orgId}/checkout`, { token: user.accessToken, body: { planId: 'pro' } });
+    expect(checkout.status, JSON.stringify(checkout.body)).toBe(201);
+    await payCheckout(checkout.body.url);
+    const onStripe = await eventually(read, (s) => s.paymentProvider === 'Stripe' && s.paidThrough === s.currentPeriodEnd);
+    expect(onStripe.paymentMethodId).toMatch(/^pm_/);
     const pay = (reference: string, extra: object) =>
       api('POST', `/v1/admin/orgs/${orgId}/payments`, {
         token: admin.accessToken,
         body: { provider: 'PayPal', reference, amountMinor: 2000, currency: 'USD', ...extra },
       });
 
+    // Claimed, cancelled at Stripe, recorded: within the request budget (api() counts).
     expect((await pay(`CAPTURE-A-${orgId.slice(-8)}`, { planId: 'pro' })).status).toBe(201);
     const onPayPal = await read();
-    expect(onPayPal).toMatchObject({ planId: 'pro', paymentProvider: 'PayPal' });
+    expect(onPayPal).toMatchObject({ planId: 'pro', status: 'Active', paymentProvider: 'PayPal' });
     expect({ stripe: onPayPal.providerSubscriptionId, method: onPayPal.paymentMethodId }).toEqual({
       stripe: undefined,
       method: undefined,
     });
+    // Stripe charges no more: nothing here names its subscription, so nothing could cancel it later.
+    expect((await stripeSubscriptions()).find((s) => s.id === onStripe.providerSubscriptionId)?.status).toBe('canceled');
+    // The month Stripe was paid for stays paid; PayPal's pays the one after it.
+    expect(onPayPal.paidThrough > onStripe.paidThrough).toBe(true);
 
     const agreement = `B-${orgId.slice(-12).toUpperCase()}`;
     expect((await pay(`CAPTURE-B-${orgId.slice(-8)}`, { planId: 'pro', paymentMethodId: agreement })).status).toBe(201);
@@ -576,6 +586,59 @@ describe('payments recorded by a platform admin', () => {
     expect(pack.status).toBe(400);
     expect(errorPaths(pack.body)).toContain('body.paymentMethodId');
     expect((await read()).paymentMethodId).toBe(agreement);
+    // The owner's cancellation ends what is charged now, PayPal's plan, at the period end.
+    const cancelled = await api('POST', `/v1/orgs/${orgId}/subscription/cancel`, { token: user.accessToken });
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+    expect(cancelled.body).toMatchObject({ cancelAtPeriodEnd: true, paymentProvider: 'PayPal' });
+  }, 40_000);
+
+  it('for the month after the current one, end a cancellation or a cheaper plan set for the period end: the month paid is given', async () => {
+    const [cancelling, downgrading] = await Promise.all([signUpUser('pay-hand-cancel'), signUpUser('pay-hand-downgrade')]);
+    const read = async (user: SignedInUser) =>
+      (await api('GET', `/v1/orgs/${user.personalOrgId}/subscription`, { token: user.accessToken })).body;
+    const pay = (user: SignedInUser, reference: string, planId: string) =>
+      api('POST', `/v1/admin/orgs/${user.personalOrgId}/payments`, {
+        token: admin.accessToken,
+        body: {
+          provider: 'PayPal',
+          reference: `${reference}-${user.personalOrgId.slice(-10)}`,
+          amountMinor: 2000,
+          currency: 'USD',
+          planId,
+        },
+      });
+    for (const [user, planId] of [
+      [cancelling, 'pro'],
+      [downgrading, 'team'],
+    ] as const) {
+      expect((await pay(user, 'CAPTURE-THIS', planId)).status).toBe(201);
+      expect(await read(user)).toMatchObject({ planId, status: 'Active', paymentProvider: 'PayPal' });
+    }
+    // The owners set the plan to end with the period, or to move to a cheaper one then.
+    const cancelled = await api('POST', `/v1/orgs/${cancelling.personalOrgId}/subscription/cancel`, {
+      token: cancelling.accessToken,
+    });
+    expect(cancelled.body).toMatchObject({ cancelAtPeriodEnd: true });
+    const downgraded = await api('PUT', `/v1/orgs/${downgrading.personalOrgId}/subscription`, {
+      token: downgrading.accessToken,
+      body: { planId: 'pro' },
+    });
+    expect(downgraded.body).toMatchObject({ planId: 'team', pendingPlanId: 'pro' });
+
+    // Then each customer pays the next month of the plan they have, by PayPal after all.
+    for (const [user, planId] of [
+      [cancelling, 'pro'],
+      [downgrading, 'team'],
+    ] as const) {
+      expect((await pay(user, 'CAPTURE-NEXT', planId)).status).toBe(201);
+      const after = await read(user);
+      expect(after.paidThrough > after.currentPeriodEnd, JSON.stringify(after)).toBe(true);
+      expect(after).toMatchObject({ planId, status: 'Active', cancelAtPeriodEnd: false });
+      expect({ cancelledAt: after.cancelledAt, pendingPlanId: after.pendingPlanId }).toEqual({
+        cancelledAt: undefined,
+        pendingPlanId: undefined,
+      });
+    }
   });
 
   it('put an organization on a plan billed through Odoo; a sale order belongs to one organization', async () => {

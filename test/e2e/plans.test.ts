@@ -104,6 +104,23 @@ describe('plans', () => {
     expect(await chatHourly()).toBe(7);
   });
 
+  it('refuse a limit named as no resource is (empty, capitals, too long) with a 400 on the field, never a 500', async () => {
+    const planId = `names-${Date.now().toString(36)}`;
+    const put = (limits: object) =>
+      api('PUT', `/v1/admin/plans/${planId}`, { token: admin.accessToken, body: { limits, isPublic: false } });
+    for (const name of ['', 'Chat', 'x'.repeat(41)]) {
+      const res = await put({ [name]: { hourly: 5 } });
+      expect(res.status, `${JSON.stringify(name)}: ${JSON.stringify(res.body)}`).toBe(400);
+      expect(res.body.errors).toEqual([
+        { path: `body.limits.${name}`, message: 'A resource or agent type like `chat` or `api`' },
+      ]);
+    }
+    // The names a limit override takes.
+    const named = await put({ chat: { hourly: 5 }, git_mcp: { daily: 50 }, 'image-edit': { monthly: 9 } });
+    expect(named.status, JSON.stringify(named.body)).toBe(200);
+    expect(Object.keys(named.body.limits).sort()).toEqual(['chat', 'git_mcp', 'image-edit']);
+  });
+
   it('refuses a trial or a price on the Free plan: every new organization starts on it Active and unpaid', async () => {
     const res = await api('PUT', '/v1/admin/plans/free', { token: admin.accessToken, body: { trialDays: 7, priceMinor: 5000 } });
     expect(res.status).toBe(400);

@@ -7,6 +7,7 @@ import {
   createTeam,
   eventually,
   payCheckout,
+  signUpPlatformAdmin,
   signUpUser,
   stripeCalls,
   stripeSubscriptions,
@@ -284,6 +285,76 @@ describe('the Stripe subscription behind it', () => {
     for (const res of [up, cancelled]) expect([200, 409]).toContain(res.status);
     const ours = (await api('GET', `/v1/orgs/${id}/subscription`, { token: user.accessToken })).body;
     expect(await atStripe(stripeId), JSON.stringify({ statuses: [up.status, cancelled.status], ours })).toEqual(expected(ours));
+  }, 40_000);
+});
+
+describe('a plan sold by contract (Enterprise)', () => {
+  let platformAdmin: SignedInUser;
+  beforeAll(async () => {
+    platformAdmin = await signUpPlatformAdmin('sub-contract-admin');
+  });
+  const grants = async (user: SignedInUser, id: string) =>
+    (await api('GET', `/v1/orgs/${id}/credits/transactions?type=grant`, { token: user.accessToken })).body.items as Array<{
+      amount: number;
+      description: string;
+    }>;
+
+  it('is put on by a platform admin at once, invoiced outside (no payment step), with the prorated credits of an upgrade', async () => {
+    const user = await signUpUser('sub-contract');
+    const { orgId: id } = await createTeam(user);
+    const path = `/v1/orgs/${id}/subscription`;
+    const before = (await api('GET', path, { token: user.accessToken })).body;
+    // Its owner cannot: it is not sold, by checkout or otherwise.
+    expect((await api('PUT', path, { token: user.accessToken, body: { planId: 'enterprise' } })).status).toBe(422);
+
+    const res = await api('PUT', path, { token: platformAdmin.accessToken, body: { planId: 'enterprise' } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({
+      planId: 'enterprise',
+      effectivePlanId: 'enterprise',
+      status: 'Active',
+      paymentProvider: 'OdooManual',
+      cancelAtPeriodEnd: false,
+      currentPeriodStart: before.currentPeriodStart,
+      currentPeriodEnd: before.currentPeriodEnd,
+    });
+    expect(res.body.providerSubscriptionId).toBeUndefined();
+    expect((await api('GET', path, { token: user.accessToken })).body).toMatchObject({ planId: 'enterprise', status: 'Active' });
+    // (100,000 − 100) monthly credits times the share of the period left: nearly all of it, on a team just made.
+    const [prorated] = await grants(user, id);
+    expect(prorated).toMatchObject({ description: 'Enterprise plan from Free: prorated monthly credits' });
+    expect(prorated!.amount).toBeGreaterThan(99_000);
+    expect(prorated!.amount).toBeLessThanOrEqual(99_900);
+    // Its limits apply at once (org.planId moved in the same transaction).
+    const limits = (await api('GET', `/v1/orgs/${id}/limits`, { token: user.accessToken })).body.items;
+    expect(limits).toContainEqual(
+      expect.objectContaining({ subject: `org#${id}`, resource: 'chat', window: 'hourly', limit: 10_000, source: 'plan' }),
+    );
+  });
+
+  it('put on an organization billed by Stripe cancels its Stripe subscription at once: the card is charged no more', async () => {
+    const user = await signUpUser('sub-contract-stripe');
+    const { orgId: id } = await createTeam(user);
+    const path = `/v1/orgs/${id}/subscription`;
+    const checkout = await api('POST', `/v1/orgs/${id}/checkout`, { token: user.accessToken, body: { planId: 'pro' } });
+    expect(checkout.status, JSON.stringify(checkout.body)).toBe(201);
+    await payCheckout(checkout.body.url);
+    const onStripe = await eventually(
+      () => api('GET', path, { token: user.accessToken }),
+      (r) => r.body.status === 'Active' && r.body.paymentProvider === 'Stripe' && !!r.body.providerSubscriptionId,
+    );
+    const stripeId = onStripe.body.providerSubscriptionId as string;
+
+    // Claimed, cancelled at Stripe, committed: within the request budget (api() counts).
+    const res = await api('PUT', path, { token: platformAdmin.accessToken, body: { planId: 'enterprise' } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ planId: 'enterprise', status: 'Active', paymentProvider: 'OdooManual' });
+    expect({ stripe: res.body.providerSubscriptionId, card: res.body.paymentMethodId }).toEqual({
+      stripe: undefined,
+      card: undefined,
+    });
+    expect((await stripeSubscriptions()).find((s) => s.id === stripeId)?.status).toBe('canceled');
+    expect((await grants(user, id))[0]).toMatchObject({ description: 'Enterprise plan from Pro: prorated monthly credits' });
   }, 40_000);
 });
 

@@ -125,6 +125,7 @@ describe('the deployed API', () => {
       'changeSubscriptionPlan',
       'createCheckout',
       'deleteOrg',
+      'recordManualPayment',
       'resumeSubscription',
       'stripeWebhook',
     ]);

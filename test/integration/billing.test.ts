@@ -5,6 +5,7 @@ import { runSubscriptionJob } from '@platform/domain/billing/jobs';
 import { debit, getBalance, periodGrantKey, release, reserve } from '@platform/domain/billing/ledger';
 import { startingPlanWrites } from '@platform/domain/billing/onboarding';
 import { paymentDb } from '@platform/domain/billing/payment-entities';
+import { recordManualPayment } from '@platform/domain/billing/payments';
 import { planCatalogue } from '@platform/domain/billing/plans';
 import { proratedCredits, prorationKey } from '@platform/domain/billing/proration';
 import { paymentGateway } from '@platform/domain/billing/stripe/client';
@@ -684,6 +685,73 @@ describe('plan changes made at Stripe first (DynamoDB Local)', () => {
     const refused = await getSubscription(orgId);
     expect({ pending: refused.pendingPlanId, claim: refused.claimedUntil }).toEqual({ pending: 'pro', claim: undefined });
     expect((await commitChange({ prev: refused, next: { ...refused, pendingPlanId: undefined } })).ok).toBe(true);
+  });
+});
+
+describe('Stripe billing taken over by a payment by hand or a contract (DynamoDB Local)', () => {
+  /** A platform admin's access, as authorization gives it on an organization they are not in. */
+  const adminOf = (orgId: string): OrgAccess =>
+    ({
+      ...accessTo(orgId),
+      caller: { kind: 'user', userId: randomUUID(), groups: ['admin'], isPlatformAdmin: true },
+    }) as OrgAccess;
+
+  it('stops at Stripe first: Stripe refusing to cancel is a 502, nothing is recorded or changed, and the claim is given back', async () => {
+    const orgId = await newOrg();
+    // The local Stripe has no such subscription: its cancellation fails (404, answered 502).
+    const before = await setSubscription(orgId, {
+      planId: 'pro',
+      paymentProvider: 'Stripe',
+      providerSubscriptionId: `sub_nowhere_${orgId}`,
+      paymentMethodId: 'pm_nowhere',
+      paidThrough: plusDays(ago(0), 20),
+    });
+    const balance = await getBalance(orgId);
+    const reference = `CAP-NOWHERE-${orgId.slice(-10)}`;
+    const payment = { provider: 'PayPal', reference, amountMinor: 2000, currency: 'USD', planId: 'pro' } as const;
+    await expect(recordManualPayment(adminOf(orgId), payment)).rejects.toMatchObject({ status: 502 });
+    await expect(changePlan(adminOf(orgId), 'enterprise')).rejects.toMatchObject({ status: 502 });
+    const after = await getSubscription(orgId);
+    const kept = (sub: Subscription) => {
+      const { planId, status, paymentProvider, providerSubscriptionId, paymentMethodId, paidThrough } = sub;
+      return { planId, status, paymentProvider, providerSubscriptionId, paymentMethodId, paidThrough };
+    };
+    expect(kept(after)).toEqual(kept(before));
+    expect(after.claimedUntil).toBeUndefined();
+    expect((await paymentDb.payment.get({ paymentIntentId: `paypal:${reference}` }).go()).data).toBeNull();
+    expect(await getBalance(orgId)).toEqual(balance);
+    expect(await orgPlan(orgId)).toBe('pro');
+  });
+
+  it('a contract put on a suspended subscription applies at once: Active, the suspension and the cancellation over', async () => {
+    const orgId = await newOrg();
+    await setSubscription(orgId, {
+      planId: 'team',
+      status: 'Suspended',
+      paymentProvider: 'PayPal',
+      paymentMethodId: 'B-AGREEMENT',
+      suspendedAt: ago(2),
+      cancelAtPeriodEnd: true,
+    });
+    expect(await orgPlan(orgId)).toBe('free');
+    const next = await changePlan(adminOf(orgId), 'enterprise');
+    expect(next).toMatchObject({
+      planId: 'enterprise',
+      status: 'Active',
+      paymentProvider: 'OdooManual',
+      cancelAtPeriodEnd: false,
+    });
+    // Billed outside from now on: none of PayPal's payment method, nothing overdue.
+    expect({ suspendedAt: next.suspendedAt, graceUntil: next.graceUntil, method: next.paymentMethodId }).toEqual({
+      suspendedAt: undefined,
+      graceUntil: undefined,
+      method: undefined,
+    });
+    expect(await getSubscription(orgId)).toEqual(next);
+    expect(await orgPlan(orgId)).toBe('enterprise');
+    const { data: due } = await billingDb.due.query.byOrg({ orgId }).go();
+    expect(due.map((d) => [d.kind, d.dueAt])).toEqual([['renewal', next.currentPeriodEnd]]);
+    await expectConsistent(orgId);
   });
 });
 

@@ -22,6 +22,12 @@ describe('the subscription transition table', () => {
       ['Cancelled', 'period.renewed', 'Cancelled'],
       ['Expired', 'payment.succeeded', 'Active'],
       ['Expired', 'trial.started', 'Trial'],
+      // A plan sold by contract applies at once, from wherever the subscription stands.
+      ['Active', 'contract.started', 'Active'],
+      ['Trial', 'contract.started', 'Active'],
+      ['Suspended', 'contract.started', 'Active'],
+      ['Cancelled', 'contract.started', 'Active'],
+      ['Expired', 'contract.started', 'Active'],
     ];
     for (const [from, event, to] of expected) expect(nextStatus(from as never, event as never), `${from} --${event}-->`).toBe(to);
   });

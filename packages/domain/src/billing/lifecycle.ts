@@ -24,6 +24,7 @@ export const SUBSCRIPTION_EVENTS = [
   'grace.ended',
   'suspension.ended',
   'provider.cancelled',
+  'contract.started',
 ] as const;
 export type SubscriptionEvent = (typeof SUBSCRIPTION_EVENTS)[number];
 
@@ -42,6 +43,7 @@ export const EVENT_DESCRIPTIONS: Record<SubscriptionEvent, string> = {
   'grace.ended': 'the grace period after a failed or missing payment ended unpaid',
   'suspension.ended': 'the subscription stayed suspended too long',
   'provider.cancelled': 'the payment provider ended the subscription',
+  'contract.started': 'a platform admin puts the organization on a plan sold by contract, invoiced outside: at once',
 };
 
 export const TRANSITIONS: Record<SubscriptionStatus, Partial<Record<SubscriptionEvent, SubscriptionStatus>>> = {
@@ -57,6 +59,7 @@ export const TRANSITIONS: Record<SubscriptionStatus, Partial<Record<Subscription
     'period.ended.cancelled': 'Cancelled',
     'grace.ended': 'Suspended',
     'provider.cancelled': 'Cancelled',
+    'contract.started': 'Active',
   },
   Trial: {
     'cancel.requested': 'Trial',
@@ -65,6 +68,7 @@ export const TRANSITIONS: Record<SubscriptionStatus, Partial<Record<Subscription
     'period.ended.cancelled': 'Cancelled',
     'trial.ended': 'Expired',
     'provider.cancelled': 'Cancelled',
+    'contract.started': 'Active',
   },
   Suspended: {
     'payment.succeeded': 'Active',
@@ -73,16 +77,19 @@ export const TRANSITIONS: Record<SubscriptionStatus, Partial<Record<Subscription
     'period.ended.cancelled': 'Cancelled',
     'suspension.ended': 'Expired',
     'provider.cancelled': 'Cancelled',
+    'contract.started': 'Active',
   },
   Cancelled: {
     'trial.started': 'Trial',
     'payment.succeeded': 'Active',
     'period.renewed': 'Cancelled',
+    'contract.started': 'Active',
   },
   Expired: {
     'trial.started': 'Trial',
     'payment.succeeded': 'Active',
     'period.renewed': 'Expired',
+    'contract.started': 'Active',
   },
 };
 

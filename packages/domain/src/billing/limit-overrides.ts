@@ -1,5 +1,6 @@
 import { ConflictError, UnprocessableError } from '../shared/errors.ts';
-import { matchCheck, transactWrite, update, put, type WriteItem } from '../shared/transactions.ts';
+import { clock } from '../shared/clock.ts';
+import { conditionCheck, matchCheck, transactWrite, update, put, type WriteItem } from '../shared/transactions.ts';
 import { auditBy, auditItem } from '../identity/audit.ts';
 import type { OrgAccess } from '../identity/access.ts';
 import { db } from '../identity/entities.ts';
@@ -15,12 +16,22 @@ export const MAX_LIMIT_OVERRIDES = 50;
 /**
  * A limit is set for one of the organization's own: a member (`user#<id>`) or an API client
  * (`client#<id>`) of it, checked in the override's transaction. Else it would count nobody, or,
- * for another organization's client, show that client's use in this organization's limits.
+ * for another organization's client, show that client's use in this organization's limits. A
+ * member is one whose membership is live, as `isMembershipLive` says: a suspended member, or one
+ * whose account was deleted, keeps an inactive row, and calls nothing here meanwhile.
  * Removing one needs no check (a member who left may still have one).
  */
 function subjectCheck(orgId: string, subject: string): WriteItem | undefined {
   const [kind, id] = [subject.slice(0, subject.indexOf('#')), subject.slice(subject.indexOf('#') + 1)];
-  if (kind === 'user') return matchCheck(db.membership, { orgId, userId: id }, 'userId', id);
+  if (kind === 'user') {
+    const now = clock.nowIso();
+    return conditionCheck(
+      db.membership,
+      { orgId, userId: id },
+      ({ userId, isActive, expiresAt }, { eq, notExists, gt }) =>
+        `${eq(userId, id)} AND (${notExists(isActive)} OR ${eq(isActive, true)}) AND (${notExists(expiresAt)} OR ${gt(expiresAt, now)})`,
+    );
+  }
   if (kind === 'client') return matchCheck(db.apiClient, { clientId: id }, 'orgId', orgId);
   return undefined;
 }

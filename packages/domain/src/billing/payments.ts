@@ -12,7 +12,8 @@ import { canTake } from './lifecycle.ts';
 import { paymentDb, type Payment, type ProviderEvent } from './payment-entities.ts';
 import { planCatalogue, planIn } from './plans.ts';
 import * as changes from './subscription-changes.ts';
-import { commitChange, grantWrites, type Grant, type Tagged } from './subscription-store.ts';
+import { commitChange, grantWrites, subscriptionRead, type Grant, type Tagged } from './subscription-store.ts';
+import { billedByStripe, cancelAtStripe, type StripeCancellation } from './subscriptions.ts';
 
 /**
  * Payments, recorded exactly once and applied with what they pay for, whichever way they
@@ -89,6 +90,18 @@ export interface BillingRecord {
    * it started is cancelled. A failure records nothing, so the provider's redelivery tries again.
    */
   ofDeletedOrganization?: () => Promise<void>;
+  /**
+   * What was read already, in a consistent read (with the authorization, for a payment recorded by
+   * hand: no event), used instead of the first read. A retry reads again.
+   */
+  read?: { payment: Payment | null; subscription: Subscription | null; org: Organization };
+  /**
+   * Run once the subscription change is decided, before anything is written: a subscription a
+   * payment made elsewhere takes over from Stripe is cancelled there first (`cancelAtStripe`).
+   * The change then commits under its claim; refused, the subscription ends as Stripe's did, and
+   * the next attempt applies the payment to that.
+   */
+  beforeChange?: (sub: Subscription, ctx: changes.Context) => Promise<StripeCancellation | undefined>;
 }
 
 const EVENT_RETENTION_DAYS = 30;
@@ -162,15 +175,18 @@ export async function recordBilling(record: BillingRecord): Promise<{ outcome: B
   const plans = record.change ? await planCatalogue() : undefined;
   for (let attempt = 1; ; attempt++) {
     const { event, payment: input, orgId } = record;
-    const [seen, existing, sub, org] = await transactGet<[ProviderEvent, Payment, Subscription, Organization]>([
-      {
-        op: paymentDb.event.get({ provider: event?.provider ?? 'Stripe', eventId: event?.eventId ?? '-' }),
-        entity: paymentDb.event,
-      },
-      { op: paymentDb.payment.get({ paymentIntentId: input?.paymentIntentId ?? '-' }), entity: paymentDb.payment },
-      { op: billingDb.subscription.get({ orgId: orgId ?? '-' }), entity: billingDb.subscription },
-      { op: db.organization.get({ orgId: orgId ?? '-' }), entity: db.organization },
-    ]);
+    const [seen, existing, sub, org] =
+      attempt === 1 && record.read && !event
+        ? [null, record.read.payment, record.read.subscription, record.read.org]
+        : await transactGet<[ProviderEvent, Payment, Subscription, Organization]>([
+            {
+              op: paymentDb.event.get({ provider: event?.provider ?? 'Stripe', eventId: event?.eventId ?? '-' }),
+              entity: paymentDb.event,
+            },
+            { op: paymentDb.payment.get({ paymentIntentId: input?.paymentIntentId ?? '-' }), entity: paymentDb.payment },
+            { op: billingDb.subscription.get({ orgId: orgId ?? '-' }), entity: billingDb.subscription },
+            { op: db.organization.get({ orgId: orgId ?? '-' }), entity: db.organization },
+          ]);
     if (event && seen) return { outcome: 'duplicate-event' };
     // A deleted organization is gone for billing as much as one that never existed.
     if (orgId && (!org || org.deletedAt)) {
@@ -216,7 +232,15 @@ export async function recordBilling(record: BillingRecord): Promise<{ outcome: B
     const credits = record.credits && succeeded ? [record.credits] : [];
     let failed: Tagged['role'] | undefined;
     if (outcome && outcome !== 'stale') {
-      const committed = await commitChange({ prev: sub!, next: outcome.next, grants: [...outcome.grants, ...credits], writes });
+      const stopped = await record.beforeChange?.(sub!, { plans: plans!, now: clock.now() });
+      const committed = await commitChange({
+        prev: stopped?.claimed ?? sub!,
+        claimed: !!stopped,
+        next: outcome.next,
+        grants: [...outcome.grants, ...credits],
+        writes,
+      });
+      if (!committed.ok) await stopped?.abandon();
       failed = committed.ok ? undefined : committed.failed;
     } else {
       failed = await commit([...writes, ...grantWrites(orgId!, credits).map((write) => ({ role: 'other' as const, write }))]);
@@ -290,10 +314,37 @@ export interface ManualPaymentInput {
   packId?: string;
 }
 
+/** The id a payment by hand is recorded under: its provider's reference, unique per provider. */
+const manualPaymentIntentId = (input: Pick<ManualPaymentInput, 'provider' | 'reference'>) =>
+  `${input.provider === 'PayPal' ? 'paypal' : 'odoo'}:${input.reference}`;
+
+/**
+ * What a payment by hand reads with the authorization (`httpHandler`'s `preload`), in its one
+ * request: the payment by its reference, the subscription, and the owner of the Odoo sale order
+ * it names. So it is recorded with one more request, or, taking over from Stripe, two: the
+ * claim and the commit.
+ */
+export const manualPaymentReads = (
+  orgId: string,
+  input: Pick<ManualPaymentInput, 'provider' | 'reference' | 'odooSaleOrderId'>,
+) => [
+  { op: paymentDb.payment.get({ paymentIntentId: manualPaymentIntentId(input) }), entity: paymentDb.payment },
+  subscriptionRead(orgId),
+  ...(input.odooSaleOrderId
+    ? [{ op: db.unique.get({ kind: 'odoo-sale-order', value: input.odooSaleOrderId }), entity: db.unique }]
+    : []),
+];
+
 /**
  * A platform admin records a payment made outside Stripe. It has the effects of a webhook
  * payment (plan period or credit pack) and is audited. An Odoo sale order belongs to one
  * organization: using another's is a 409 (a uniqueness item, in the same transaction).
+ *
+ * A plan paid by hand takes over from the Stripe subscription billing it, if any: that is
+ * cancelled at Stripe first (`cancelAtStripe`, as when the organization is deleted), or Stripe
+ * would charge the card on, for a subscription that no longer names it (the owner's cancellation
+ * could not reach it either). Stripe failing is a 502 and nothing is recorded. The period Stripe
+ * was paid for is not refunded: the payment pays the month after it.
  */
 export async function recordManualPayment(access: OrgAccess, input: ManualPaymentInput) {
   if (input.provider === 'OdooManual' && !input.odooSaleOrderId)
@@ -303,7 +354,7 @@ export async function recordManualPayment(access: OrgAccess, input: ManualPaymen
   if (input.planId) planIn(await planCatalogue(), input.planId);
   if (input.packId) creditPack(input.packId);
   const payment: PaymentInput = {
-    paymentIntentId: `${input.provider === 'PayPal' ? 'paypal' : 'odoo'}:${input.reference}`,
+    paymentIntentId: manualPaymentIntentId(input),
     orgId: access.orgId,
     provider: input.provider,
     amountMinor: input.amountMinor,
@@ -344,12 +395,21 @@ export async function recordManualPayment(access: OrgAccess, input: ManualPaymen
   const guardConflict = new ConflictError('This Odoo sale order belongs to another organization', [
     { path: 'body.odooSaleOrderId', message: 'Already used by another organization' },
   ]);
+  const [existing, subscription, saleOrder] = (access.preloaded ?? []) as [
+    Payment | null | undefined,
+    Subscription | null | undefined,
+    { ownerId: string } | null | undefined,
+  ];
+  // Refused before anything is done at Stripe; the guard in the transaction still decides a race.
+  if (saleOrder && saleOrder.ownerId !== access.orgId) throw guardConflict;
   const { payment: recorded, outcome } = await recordBilling({
     orgId: access.orgId,
     payment,
     ...effectsOf(payment, { paymentMethodId: input.paymentMethodId }),
     writes,
     guardConflict,
+    ...(subscription !== undefined ? { read: { payment: existing ?? null, subscription, org: access.org } } : {}),
+    beforeChange: async (sub, ctx) => (input.planId && billedByStripe(sub) ? cancelAtStripe(sub, ctx.plans) : undefined),
   });
   // authorizeOrg read the organization; it can only be missing if it vanished since.
   if (outcome === 'unknown-organization') throw new NotFoundError('Organization not found');

@@ -45,16 +45,25 @@ export const adjustmentBody = z
   })
   .strict();
 
-const limitsSchema = z.record(
-  z.string().max(40),
-  z
-    .object({
-      hourly: z.number().int().min(0).optional(),
-      daily: z.number().int().min(0).optional(),
-      monthly: z.number().int().min(0).optional(),
-    })
-    .strict(),
-);
+const RESOURCE_NAME = 'A resource or agent type like `chat` or `api`';
+/**
+ * A limited resource or agent type (`chat`, `api`, …), as plans and overrides name it: one rule
+ * for both, so a plan's limit is always one an override can name (and never an empty name, which
+ * DynamoDB refuses as a map key).
+ */
+const resourceName = z.string().regex(/^[a-z][a-z0-9_-]{1,39}$/, RESOURCE_NAME);
+
+const planWindows = z
+  .object({
+    hourly: z.number().int().min(0).optional(),
+    daily: z.number().int().min(0).optional(),
+    monthly: z.number().int().min(0).optional(),
+  })
+  .strict();
+const limitsSchema = z.record(resourceName, planWindows, {
+  // A key's own message: zod's default ("Invalid key in record") names no rule.
+  error: (issue) => (issue.code === 'invalid_key' ? RESOURCE_NAME : undefined),
+});
 
 export const planResponse = z.object({
   planId: z.string(),
@@ -64,7 +73,8 @@ export const planResponse = z.object({
   priceMinor: z.number().describe('Price per month in minor units (cents) of `currency`'),
   currency: z.string(),
   trialDays: z.number(),
-  limits: limitsSchema.optional(),
+  // As stored: a plan saved before names were checked still reads.
+  limits: z.record(z.string(), planWindows).optional(),
   isPublic: z.boolean().optional(),
   sortOrder: z.number().optional(),
   version: z.number().optional().describe('Moved on by each edit; absent while the plan is the default in code'),
@@ -239,7 +249,7 @@ export const limitOverrideBody = z
     subject: z
       .string()
       .regex(/^(org|user#[0-9a-f-]{36}|client#ak_[0-9a-z]{26})$/, '`org`, `user#<userId>` or `client#<clientId>`'),
-    resource: z.string().regex(/^[a-z][a-z0-9_-]{1,39}$/, 'A resource or agent type like `chat` or `api`'),
+    resource: resourceName,
     hourly: windowLimit,
     daily: windowLimit,
     monthly: windowLimit,

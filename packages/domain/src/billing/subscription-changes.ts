@@ -138,6 +138,30 @@ export function upgradeNow(sub: Subscription, plan: Plan, ctx: Context): Outcome
   return { next, grants: withThreshold(sub, next, ctx, proration(sub, next, ctx)) };
 }
 
+/**
+ * A plan sold by contract, put on by a platform admin: at once, with no payment step, and with
+ * the credits an upgrade brings (the prorated difference, in the same period). The contract is
+ * invoiced outside, through Odoo (`OdooManual`), its invoices recorded by hand as they are paid:
+ * no provider subscription, and none of another provider's payment method. Whatever was set to
+ * end, change or fall due (a cancellation, a cheaper plan, a grace period, a suspension) is over.
+ */
+export function startContract(sub: Subscription, plan: Plan, ctx: Context): Outcome {
+  const next: Subscription = {
+    ...sub,
+    planId: plan.planId,
+    status: nextStatus(sub.status, 'contract.started'),
+    pendingPlanId: undefined,
+    cancelAtPeriodEnd: false,
+    cancelledAt: undefined,
+    graceUntil: undefined,
+    suspendedAt: undefined,
+    paymentProvider: 'OdooManual',
+    providerSubscriptionId: undefined,
+    paymentMethodId: sub.paymentProvider === 'OdooManual' ? sub.paymentMethodId : undefined,
+  };
+  return { next, grants: withThreshold(sub, next, ctx, proration(sub, next, ctx)) };
+}
+
 export function scheduleDowngrade(sub: Subscription, plan: Plan): Outcome {
   return {
     next: { ...sub, status: nextStatus(sub.status, 'downgrade.scheduled'), pendingPlanId: plan.planId, cancelAtPeriodEnd: false },
@@ -237,6 +261,19 @@ export function planPaid(sub: Subscription, payment: PlanPayment, ctx: Context):
         [sub.paidThrough, unpaidFrom].filter((d): d is string => !!d).reduce((a, b) => (a > b ? a : b)),
       );
     if (!sub.paidThrough || paidThrough > sub.paidThrough) next.paidThrough = paidThrough;
+  }
+  // A month after the current one paid by hand for the plan kept: the customer goes on, so what
+  // was set to end with the period (a cancellation, a cheaper plan) is over, or the month paid
+  // would never be given. Stripe's own cancellation is its subscription events' to say.
+  if (
+    payment.provider !== 'Stripe' &&
+    plan.planId === next.planId &&
+    next.paidThrough !== sub.paidThrough &&
+    next.paidThrough! > next.currentPeriodEnd
+  ) {
+    next.cancelAtPeriodEnd = false;
+    next.cancelledAt = undefined;
+    next.pendingPlanId = undefined;
   }
   if (next.paidThrough && next.paidThrough >= next.currentPeriodEnd) next.graceUntil = undefined;
   next.suspendedAt = undefined;

@@ -28,11 +28,13 @@ export { getSubscription, subscriptionRead };
  * - a more expensive plan applies at once with prorated credits, and needs a payment method:
  *   the Stripe subscription on file (Stripe prorates the charge), otherwise a checkout;
  *   a Free organization that never had a trial starts the plan's trial instead;
+ * - a plan sold by contract (not public) is put on by a platform admin only, at once and with no
+ *   payment step: it is invoiced outside (`startContract`);
  * - a subscription billed by Stripe is changed at Stripe first, then here, so a refusal by
  *   Stripe changes nothing; after any change Stripe's price and cancellation match ours
  *   (`commitThroughStripe`).
  */
-const billedByStripe = (sub: Subscription) => sub.paymentProvider === 'Stripe' && !!sub.providerSubscriptionId;
+export const billedByStripe = (sub: Subscription) => sub.paymentProvider === 'Stripe' && !!sub.providerSubscriptionId;
 
 const priceOf = (plan: Plan) => ({
   planId: plan.planId,
@@ -52,6 +54,7 @@ export async function changePlan(access: OrgAccess, planId: string): Promise<Sub
   if (target.planId === FREE_PLAN_ID) return cancelSubscription(sub, plans);
   const inUse = planIn(plans, effectivePlanId(sub));
   if (target.planId === sub.planId && effectivePlanId(sub) === sub.planId) return resumeSubscription(sub, plans);
+  if (target.isPublic === false) return startContract(sub, changes.startContract(sub, target, ctx), plans);
 
   if (!isUpgrade(inUse, target)) return commitThroughStripe(sub, changes.scheduleDowngrade(sub, target), plans);
   if (inUse.planId === FREE_PLAN_ID && target.trialDays > 0 && !changes.trialUsed(sub))
@@ -143,6 +146,61 @@ async function commitThroughStripe(
   return commitOrConflict({ prev: claimed, claimed: true, ...outcome });
 }
 
+/**
+ * A plan sold by contract, put on by a platform admin (`changes.startContract`): at once, with no
+ * payment step. A subscription billed by Stripe stops being charged there first
+ * (`cancelAtStripe`), or the organization would pay twice. Should the commit then be refused
+ * (the claim outlived, say), the subscription ends as Stripe's did (Cancelled, on Free) and the
+ * admin is told so with a 409: putting the plan again applies it.
+ */
+async function startContract(sub: Subscription, outcome: changes.Outcome, plans: Map<string, Plan>): Promise<Subscription> {
+  if (!billedByStripe(sub)) return commitOrConflict({ prev: sub, ...outcome });
+  const stopped = await cancelAtStripe(sub, plans);
+  const committed = await commitChange({ prev: stopped.claimed, claimed: true, ...outcome });
+  if (committed.ok) return committed.next;
+  await stopped.abandon();
+  throw new ConflictError(
+    'The Stripe subscription is cancelled, but the subscription changed meanwhile: the organization is on Free; put the plan again',
+  );
+}
+
+/** A subscription's Stripe subscription, cancelled for a change that ends it here (`cancelAtStripe`). */
+export interface StripeCancellation {
+  /** The subscription as claimed: the change commits under it (`claimed: true`). */
+  claimed: Subscription;
+  /** The subscription as Stripe's cancellation leaves it: Cancelled, on Free for the rest of the period. */
+  end: changes.Outcome;
+  /** The change was refused: the subscription ends as Stripe's did (`end`), or, failing that, gives its claim back. */
+  abandon(): Promise<void>;
+}
+
+/**
+ * Cancels a subscription at Stripe at once, for a change after which Stripe must charge no more
+ * (the organization deleted, its plan paid by hand or put on a contract). The subscription is
+ * claimed first, so that no other change races the cancellation (the loser gets 409 before
+ * Stripe is called), and a refusal by Stripe (502) gives the claim back and changes nothing. Once
+ * Stripe has cancelled, the change commits under the claim; refused, it commits `end` instead
+ * (`abandon`), so the subscription says what Stripe does. The period under way is not refunded.
+ */
+export async function cancelAtStripe(sub: Subscription, plans?: Map<string, Plan>): Promise<StripeCancellation> {
+  const claimed = await claimChange(sub);
+  try {
+    await paymentGateway.cancelSubscription(sub.providerSubscriptionId!);
+  } catch (error) {
+    await releaseClaim(claimed);
+    throw error;
+  }
+  const end = changes.providerCancelled(claimed, { plans: plans ?? (await planCatalogue()), now: clock.now() });
+  return {
+    claimed,
+    end,
+    abandon: async () => {
+      const committed = await commitChange({ prev: claimed, claimed: true, ...end });
+      if (!committed.ok) await releaseClaim(claimed);
+    },
+  };
+}
+
 /** What a deleted organization's billing comes to: the writes for the deletion's transaction, and what to do if it fails. */
 export interface BillingClosure {
   writes: WriteItem[];
@@ -156,7 +214,7 @@ export interface BillingClosure {
 
 /**
  * An organization being deleted stops paying. A subscription billed by Stripe is cancelled
- * there at once (nobody is charged again for an organization that no longer exists): it is
+ * there at once (`cancelAtStripe`: nobody is charged again for an organization that no longer exists): it is
  * claimed first, so that no plan change races the cancellation, and a refusal by Stripe (502)
  * gives the claim back and leaves everything as it was. The subscription then ends on Free
  * and nothing stays due (`closingWrites`), in the deletion's own transaction. Should that
@@ -178,22 +236,12 @@ export async function closeBilling(access: OrgAccess): Promise<BillingClosure> {
       abandon: async () => {},
     };
   }
-  const claimed = await claimChange(sub);
-  try {
-    await paymentGateway.cancelSubscription(sub.providerSubscriptionId!);
-  } catch (error) {
-    await releaseClaim(claimed);
-    throw error;
-  }
-  const end = changes.providerCancelled(claimed, { plans: await planCatalogue(), now: clock.now() });
+  const { claimed, end, abandon } = await cancelAtStripe(sub);
   return {
     writes: closingWrites(access.orgId, { prev: claimed, next: end.next }),
     planId: effectivePlanId(end.next),
     cancelledAtStripe: true,
-    abandon: async () => {
-      const committed = await commitChange({ prev: claimed, claimed: true, ...end });
-      if (!committed.ok) await releaseClaim(claimed);
-    },
+    abandon,
   };
 }
 

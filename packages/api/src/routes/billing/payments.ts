@@ -58,12 +58,16 @@ export const recordManualPayment = defineRoute({
   path: '/v1/admin/orgs/{orgId}/payments',
   handler: 'billing/record-manual-payment',
   auth: 'admin',
+  // A plan paid by hand on an organization billed by Stripe cancels its Stripe subscription first.
+  callsStripe: true,
   tag,
   summary:
-    'Platform admins: record a PayPal or Odoo payment for a plan period or a credit pack (applied as a webhook payment, audited)',
+    'Platform admins: record a PayPal or Odoo payment for a plan period or a credit pack (applied as a webhook payment, audited; a plan billed by Stripe until then is cancelled there)',
   successStatus: 201,
   replayStatus: 200,
   idempotent: true,
+  // 502: Stripe failed or refused to cancel the subscription the payment takes over from.
+  errors: [502],
   schemas: { params: orgParams, body: manualPaymentBody, response: paymentResponse },
 });
 export const stripeWebhook = defineRoute({

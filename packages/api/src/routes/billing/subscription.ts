@@ -15,7 +15,7 @@ export const changeSubscriptionPlan = defineRoute({
   callsStripe: true,
   tag,
   summary:
-    'Change plan: a more expensive one now (prorated credits; needs the Stripe subscription on file, else 402 and checkout, or a first trial), a cheaper one at the period end, Free by cancelling',
+    'Change plan: a more expensive one now (prorated credits; needs the Stripe subscription on file, else 402 and checkout, or a first trial), a cheaper one at the period end, Free by cancelling; a plan sold by contract, platform admins only, now and billed outside',
   // 502: Stripe failed or refused.
   errors: [402, 409, 422, 502],
   schemas: { params: orgParams, body: changePlanBody, response: subscriptionResponse },
