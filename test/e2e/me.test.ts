@@ -4,8 +4,21 @@ import { identityProvider } from '@platform/domain/identity/cognito';
 import { db } from '@platform/domain/identity/entities';
 import { newId } from '@platform/domain/shared/ids';
 import { hubDb } from '@platform/domain/hub/entities';
+import { billingDb } from '@platform/domain/billing/entities';
 import { userKey } from '@platform/domain/hub/owners';
-import { PASSWORD, api, createTeam, errorPaths, signIn, signUpPlatformAdmin, signUpUser } from '../helpers/api.ts';
+import {
+  PASSWORD,
+  api,
+  createTeam,
+  errorPaths,
+  eventually,
+  payCheckout,
+  signIn,
+  signUpPlatformAdmin,
+  signUpUser,
+  stripeCalls,
+  stripeSubscriptions,
+} from '../helpers/api.ts';
 import { expectAnsweredAsStored } from '../helpers/as-stored.ts';
 
 const refresh = (refreshToken: string) => api('POST', '/v1/auth/refresh', { body: { refreshToken } });
@@ -296,8 +309,9 @@ describe.concurrent('deleting my account', () => {
     const devices = [user, ...(await Promise.all(Array.from({ length: 5 }, () => signIn(user.email))))];
     const res = await api('DELETE', '/v1/me', { token: user.accessToken });
     expect(res.status, JSON.stringify(res.body)).toBe(204);
-    // As for a user with one device (test/helpers/budget.ts): the sessions end with the profile's write.
-    expect(res.dynamoRequests).toEqual(['Query', 'UpdateItem', 'Query', 'TransactWriteItems']);
+    // As for a user with one device (test/helpers/budget.ts): the sessions end with the profile's write. The personal
+    // organization and its subscription are read (TransactGetItems) beside the second read of the memberships.
+    expect([...res.dynamoRequests].sort()).toEqual(['Query', 'Query', 'TransactGetItems', 'TransactWriteItems', 'UpdateItem']);
     for (const device of devices) {
       expect((await refresh(device.refreshToken)).status).toBe(401);
       expect((await api('POST', '/v1/auth/sign-out', { body: { refreshToken: device.refreshToken } })).status).toBe(401);
@@ -370,6 +384,46 @@ describe.concurrent('deleting my account', () => {
     const members = await api('GET', `/v1/orgs/${orgId}/members`, { token: teamOwner.accessToken });
     const row = members.body.items.find((m: { userId: string }) => m.userId === user.userId);
     expect(row === undefined || row.isActive === false).toBe(true);
+  });
+
+  it('stops the personal organization’s billing as deleting a team does: Stripe cancelled, ours ended, its slug released', async () => {
+    const user = await signUpUser('delete-pro');
+    const orgId = user.personalOrgId;
+    const checkout = await api('POST', `/v1/orgs/${orgId}/checkout`, { token: user.accessToken, body: { planId: 'pro' } });
+    expect(checkout.status, JSON.stringify(checkout.body)).toBe(201);
+    await payCheckout(checkout.body.url);
+    const paid = await eventually(
+      () => api('GET', `/v1/orgs/${orgId}/subscription`, { token: user.accessToken }),
+      (r) => r.body.planId === 'pro' && r.body.status === 'Active' && !!r.body.providerSubscriptionId,
+    );
+    const stripeId: string = paid.body.providerSubscriptionId;
+    const { slug } = (await api('GET', `/v1/orgs/${orgId}`, { token: user.accessToken })).body;
+
+    const res = await api('DELETE', '/v1/me', { token: user.accessToken });
+    expect(res.status, JSON.stringify(res.body)).toBe(204);
+
+    // Nobody is charged again for it: cancelled at Stripe at once, and nothing left due for our schedules.
+    const cancelled = (await stripeCalls()).some((c) => c.method === 'DELETE' && c.path === `/v1/subscriptions/${stripeId}`);
+    const atStripe = (await stripeSubscriptions()).find((s) => s.id === stripeId);
+    const { data: ours } = await billingDb.subscription.get({ orgId }).go({ consistent: true });
+    const { data: due } = await billingDb.due.query.byOrg({ orgId }).go();
+    const { data: slugRow } = await db.unique.get({ kind: 'slug', value: slug }).go({ consistent: true });
+    const { data: audit } = await db.auditEvent.query.byOrg({ orgId }).go({ pages: 'all' });
+    expect({
+      cancelled,
+      atStripe: atStripe?.status,
+      ours: { status: ours!.status, planId: ours!.planId, stripe: ours!.providerSubscriptionId },
+      due,
+      slugRow,
+      deletions: audit.filter((e) => e.action === 'org.deleted').map((e) => e.actorId),
+    }).toEqual({
+      cancelled: true,
+      atStripe: 'canceled',
+      ours: { status: 'Cancelled', planId: 'free', stripe: undefined },
+      due: [],
+      slugRow: null,
+      deletions: [user.userId],
+    });
   });
 
   it('ends every membership, however many one transaction could hold, each with its owner count', async () => {

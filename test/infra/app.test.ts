@@ -124,6 +124,7 @@ describe('the deployed API', () => {
       'cancelSubscription',
       'changeSubscriptionPlan',
       'createCheckout',
+      'deleteMe',
       'deleteOrg',
       'recordManualPayment',
       'resumeSubscription',

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { billingDb, ledgerDb, type Subscription } from '@platform/domain/billing/entities';
 import { runSubscriptionJob } from '@platform/domain/billing/jobs';
 import { debit, getBalance, periodGrantKey, release, reserve } from '@platform/domain/billing/ledger';
@@ -19,8 +19,10 @@ import { db } from '@platform/domain/identity/entities';
 import { deleteOrganization } from '@platform/domain/identity/organizations';
 import { notificationDb } from '@platform/domain/notifications/entities';
 import { clock } from '@platform/domain/shared/clock';
+import { dynamo } from '@platform/domain/shared/dynamo';
 import { newId } from '@platform/domain/shared/ids';
 import { put, transactWrite } from '@platform/domain/shared/transactions';
+import { stripeCalls } from '../helpers/api.ts';
 
 /**
  * Billing against DynamoDB Local: webhooks delivered twice and out of order, plan changes
@@ -1102,6 +1104,110 @@ describe('a deleted organization’s billing (DynamoDB Local)', () => {
     expect(after).toMatchObject({ status: 'Cancelled', planId: 'free' });
     expect({ stripe: after.providerSubscriptionId, claim: after.claimedUntil }).toEqual({ stripe: undefined, claim: undefined });
     expect(await orgPlan(orgId)).toBe('free');
+  });
+
+  /** The owner's deletion of the organization as authorized now, the subscription read along (delete-org.ts's `preload`). */
+  const deletionOf = async (orgId: string) => {
+    const owner = await ownerOf(orgId);
+    const [{ data: org }, sub] = await Promise.all([
+      db.organization.get({ orgId }).go({ consistent: true }),
+      getSubscription(orgId),
+    ]);
+    return {
+      orgId,
+      org,
+      preloaded: [sub],
+      caller: { kind: 'user', userId: owner, groups: [], isPlatformAdmin: false },
+      permissions: new Set(['org:delete']),
+      actorId: owner,
+      actorType: 'user',
+    } as unknown as OrgAccess;
+  };
+  const stateOf = async (orgId: string) => {
+    const [{ data: org }, sub, { data: due }] = await Promise.all([
+      db.organization.get({ orgId }).go({ consistent: true }),
+      getSubscription(orgId),
+      billingDb.due.query.byOrg({ orgId }).go({ consistent: true }),
+    ]);
+    return { deleted: !!org!.deletedAt, status: sub.status, planId: sub.planId, due: due.map((d) => d.kind).sort() };
+  };
+  const planCheckout = (orgId: string, stripeSub: string) =>
+    stripeEvent('checkout.session.completed', {
+      id: `cs_${randomUUID().slice(0, 12)}`,
+      mode: 'subscription',
+      payment_status: 'paid',
+      subscription: stripeSub,
+      metadata: { orgId, kind: 'plan', planId: 'pro' },
+    });
+  afterEach(() => vi.restoreAllMocks());
+
+  it('a trial started on a read from before a Free team’s deletion is refused after it (409): no trial, credits or schedule', async () => {
+    const orgId = await newOrg();
+    const trial = accessTo(orgId, [await getSubscription(orgId)]);
+    const credited = await ledger(orgId);
+    await deleteOrganization(await deletionOf(orgId));
+
+    await expect(changePlan(trial, 'pro')).rejects.toMatchObject({ status: 409 });
+    expect(await stateOf(orgId)).toEqual({ deleted: true, status: 'Active', planId: 'free', due: [] });
+    expect(await ledger(orgId)).toEqual(credited);
+  });
+
+  it('a Free team’s deletion on a read from before a trial started is refused (409): the team lives on, in its trial', async () => {
+    const orgId = await newOrg();
+    const deletion = await deletionOf(orgId);
+    expect(await changePlan(accessTo(orgId), 'pro')).toMatchObject({ status: 'Trial' });
+
+    await expect(deleteOrganization(deletion)).rejects.toMatchObject({ status: 409 });
+    expect(await stateOf(orgId)).toEqual({
+      deleted: false,
+      status: 'Trial',
+      planId: 'pro',
+      due: ['trial-end', 'trial-reminder'],
+    });
+  });
+
+  it('a Free team’s deletion on a read from before a checkout was paid is refused (409): the team lives on, on the plan paid', async () => {
+    const orgId = await newOrg();
+    const deletion = await deletionOf(orgId);
+    const stripeSub = `sub_paidfirst_${orgId.slice(-8)}`;
+    expect((await deliver(planCheckout(orgId, stripeSub))).outcome).toBe('applied');
+
+    await expect(deleteOrganization(deletion)).rejects.toMatchObject({ status: 409 });
+    expect(await stateOf(orgId)).toMatchObject({ deleted: false, status: 'Active', planId: 'pro' });
+    expect((await getSubscription(orgId)).providerSubscriptionId).toBe(stripeSub);
+  });
+
+  it('a checkout paid on a read from before the deletion, written after it: the webhook finds the team deleted and cancels at Stripe', async () => {
+    const orgId = await newOrg();
+    const deletion = await deletionOf(orgId);
+    const stripeSub = `sub_paidlate_${orgId.slice(-8)}`;
+    // The webhook has read the event, organization and subscription; the deletion commits before the webhook's write.
+    const client = dynamo();
+    const send = client.send.bind(client);
+    let deleted = false;
+    vi.spyOn(client, 'send').mockImplementation((async (
+      command: { constructor: { name: string }; input: unknown },
+      options?: never,
+    ) => {
+      if (!deleted && command.constructor.name === 'TransactWriteCommand' && JSON.stringify(command.input).includes(stripeSub)) {
+        deleted = true;
+        await deleteOrganization(deletion);
+      }
+      return send(command as never, options);
+    }) as never);
+
+    // Its write refused, the webhook reads again (its retry): the organization is gone, so its Stripe subscription stops.
+    expect(await deliver(planCheckout(orgId, stripeSub))).toMatchObject({ outcome: 'unknown-organization' });
+    expect(deleted).toBe(true);
+    const cancelled = (await stripeCalls()).some((c) => c.method === 'DELETE' && c.path === `/v1/subscriptions/${stripeSub}`);
+    expect({ cancelled, ...(await stateOf(orgId)) }).toEqual({
+      cancelled: true,
+      deleted: true,
+      status: 'Active',
+      planId: 'free',
+      due: [],
+    });
+    expect((await getSubscription(orgId)).providerSubscriptionId).toBeUndefined();
   });
 
   it('skip it in every schedule: no period rolls, no credits, no notification, and its markers go', async () => {

@@ -14,6 +14,8 @@ import { openSession } from '@platform/domain/identity/sessions';
 import { decryptSecret, encryptSecret, sha256 } from '@platform/domain/shared/secrets';
 import { newId } from '@platform/domain/shared/ids';
 import { billingDb, ledgerDb } from '@platform/domain/billing/entities';
+import { commitChange, getSubscription } from '@platform/domain/billing/subscription-store';
+import { changePlan, subscriptionRead } from '@platform/domain/billing/subscriptions';
 import { getBalance } from '@platform/domain/billing/ledger';
 import { claimIdempotencyKey } from '@platform/http/idempotency';
 import { Entity } from '@platform/domain/shared/dynamo';
@@ -482,6 +484,54 @@ describe('an account deleted while someone makes it an owner: every organization
     expect(acceptance.settled).toMatchObject({ status: 'rejected', reason: { status: 404 } });
     expect((await db.membership.get({ orgId, userId: invitee }).go({ consistent: true })).data).toBeNull();
     expect(await ownersOf(orgId)).toMatchObject({ owners: [owner], ownerCount: 1 });
+  });
+});
+
+describe('an account deleted with its personal organization’s billing', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  /** Deletes `userId`'s account as DELETE /v1/me does (Cognito left out: these users are not in it). */
+  const deleteAccountOf = (userId: string) => {
+    vi.spyOn(identityProvider, 'disableEverywhere').mockResolvedValue(undefined);
+    return deleteAccount(userId, userId);
+  };
+
+  it('Stripe refusing to cancel the personal organization’s subscription is a 502: nothing is deleted, the account stays open', async () => {
+    const userId = await newUser('del-stripe');
+    const orgId = personalOrgId(userId);
+    const prev = await getSubscription(orgId);
+    // Billed by a Stripe subscription the local Stripe does not have: cancelling it is refused.
+    const stripeId = `sub_nowhere_${userId.slice(0, 8)}`;
+    const billed = { planId: 'pro', paymentProvider: 'Stripe' as const, providerSubscriptionId: stripeId };
+    expect((await commitChange({ prev, next: { ...prev, ...billed } })).ok).toBe(true);
+
+    await expect(deleteAccountOf(userId)).rejects.toMatchObject({ status: 502 });
+    const profile = await getUser(userId);
+    const { data: org } = await db.organization.get({ orgId }).go({ consistent: true });
+    const sub = await getSubscription(orgId);
+    expect({
+      deleted: profile!.deletedAt ?? org!.deletedAt,
+      open: profile!.isActive !== false,
+      membership: (await db.membership.get({ orgId, userId }).go({ consistent: true })).data!.isActive !== false,
+      sub: { planId: sub.planId, status: sub.status, stripe: sub.providerSubscriptionId, claim: sub.claimedUntil },
+    }).toEqual({
+      deleted: undefined,
+      open: true,
+      membership: true,
+      sub: { planId: 'pro', status: 'Active', stripe: stripeId, claim: undefined },
+    });
+  });
+
+  it('a trial of the personal organization started on a read from before the account’s deletion is refused (409)', async () => {
+    const userId = await newUser('del-trial');
+    const orgId = personalOrgId(userId);
+    // The trial request is authorized, with the subscription read along, before the deletion runs.
+    const trial = await authorizeOrg(user(userId), orgId, 'billing:manage', [subscriptionRead(orgId)]);
+    await deleteAccountOf(userId);
+
+    await expect(changePlan(trial, 'pro')).rejects.toMatchObject({ status: 409 });
+    expect(await getSubscription(orgId)).toMatchObject({ planId: 'free', status: 'Active' });
+    expect((await billingDb.due.query.byOrg({ orgId }).go({ consistent: true })).data).toEqual([]);
   });
 });
 

@@ -100,16 +100,19 @@ export function dueWrites(prev: Subscription | undefined, next: Subscription): W
 }
 
 /**
- * What closes a deleted organization's billing, written in the deletion's transaction: none
- * of its markers is left, so no schedule finds it again, and its subscription's last state
- * (`end`, under the claim `end.prev`) when the deletion changed it. No grant: nothing is
- * credited to an organization that is gone. The organization item is the deletion's to write.
+ * What closes a deleted organization's billing, written in the deletion's transaction: its
+ * subscription as the deletion leaves it (`next`: ended, or as it was when nothing ends), put
+ * under the version read (`prev`, the deletion's claim when `claimed`) and, unclaimed, under no
+ * live claim, its version moved on even when nothing else changes. So of the deletion and a change
+ * racing it (a trial started, a checkout paid, a renewal), whichever commits second fails its
+ * condition: nothing lives on, on a deleted organization. None of its markers is left, so no
+ * schedule finds it again. No grant: nothing is credited to an organization that is gone. The
+ * organization item is the deletion's to write.
  */
-export function closingWrites(orgId: string, end?: { prev: Subscription; next: Subscription }): WriteItem[] {
-  const markers = DUE_KINDS.map((kind) => remove(billingDb.due.delete({ orgId, kind })));
-  if (!end) return markers;
-  const next = { ...end.next, version: (end.prev.version ?? 0) + 1, claimedUntil: undefined, updatedAt: clock.nowIso() };
-  return [subscriptionWrite(end.prev, next, true), ...markers];
+export function closingWrites(prev: Subscription, next: Subscription, options: { claimed?: boolean } = {}): WriteItem[] {
+  const markers = DUE_KINDS.map((kind) => remove(billingDb.due.delete({ orgId: prev.orgId, kind })));
+  const last = { ...next, version: (prev.version ?? 0) + 1, claimedUntil: undefined, updatedAt: clock.nowIso() };
+  return [subscriptionWrite(prev, last, !!options.claimed), ...markers];
 }
 
 /** Credits a change grants, keyed so that each applies once whatever retries happen. */

@@ -18,7 +18,7 @@ import {
   subscriptionRead,
 } from './subscription-store.ts';
 
-export { getSubscription, subscriptionRead };
+export { getSubscription, preloadedSubscription, subscriptionRead };
 
 /**
  * What an organization's owners and admins do with its subscription: change plan, cancel at
@@ -213,24 +213,26 @@ export interface BillingClosure {
 }
 
 /**
- * An organization being deleted stops paying. A subscription billed by Stripe is cancelled
- * there at once (`cancelAtStripe`: nobody is charged again for an organization that no longer exists): it is
- * claimed first, so that no plan change races the cancellation, and a refusal by Stripe (502)
- * gives the claim back and leaves everything as it was. The subscription then ends on Free
- * and nothing stays due (`closingWrites`), in the deletion's own transaction. Should that
- * transaction be refused (the organization changed meanwhile), the subscription's end is
- * committed alone, so that it says what Stripe does: the organization lives on, on Free. A paid
- * plan or trial billed otherwise (paid by hand) has nothing to cancel anywhere and simply ends
- * with the organization, in the same transaction.
+ * An organization being deleted (a team, or a personal organization with its account) stops
+ * paying. A subscription billed by Stripe is cancelled there at once (`cancelAtStripe`: nobody
+ * is charged again for an organization that no longer exists): it is claimed first, so that no
+ * plan change races the cancellation, and a refusal by Stripe (502) gives the claim back and
+ * leaves everything as it was. The subscription then ends on Free and nothing stays due
+ * (`closingWrites`), in the deletion's own transaction. Should that transaction be refused (the
+ * organization changed meanwhile), the subscription's end is committed alone, so that it says
+ * what Stripe does: the organization lives on, on Free. A paid plan or trial billed otherwise
+ * (paid by hand) has nothing to cancel anywhere and simply ends with the organization, in the
+ * same transaction; a Free one stays as it is. Either is written under the version `sub` was
+ * read at, so a change that lands first (a trial, a checkout paid) refuses the deletion, and one
+ * that lands after is refused.
  */
-export async function closeBilling(access: OrgAccess): Promise<BillingClosure> {
-  const sub = await preloadedSubscription(access.orgId, access.preloaded);
+export async function closeBilling(sub: Subscription): Promise<BillingClosure> {
   if (!billedByStripe(sub)) {
     // Paid by hand (PayPal, Odoo) or a trial: nothing to cancel anywhere, the subscription ends with the organization.
     const ends = sub.planId !== FREE_PLAN_ID && canTake(sub.status, 'provider.cancelled');
     const end = ends ? changes.providerCancelled(sub, { plans: await planCatalogue(), now: clock.now() }) : undefined;
     return {
-      writes: closingWrites(access.orgId, end && { prev: sub, next: end.next }),
+      writes: closingWrites(sub, end?.next ?? sub),
       ...(end ? { planId: effectivePlanId(end.next) } : {}),
       cancelledAtStripe: false,
       abandon: async () => {},
@@ -238,7 +240,7 @@ export async function closeBilling(access: OrgAccess): Promise<BillingClosure> {
   }
   const { claimed, end, abandon } = await cancelAtStripe(sub);
   return {
-    writes: closingWrites(access.orgId, { prev: claimed, next: end.next }),
+    writes: closingWrites(claimed, end.next, { claimed: true }),
     planId: effectivePlanId(end.next),
     cancelledAtStripe: true,
     abandon,

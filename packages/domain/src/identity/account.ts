@@ -1,6 +1,8 @@
+import type { Subscription } from '../billing/entities.ts';
+import { closeBilling, subscriptionRead, type BillingClosure } from '../billing/subscriptions.ts';
 import { ConflictError } from '../shared/errors.ts';
 import { conditionFailed } from '../shared/dynamo.ts';
-import { put, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
+import { put, remove, transactGet, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
 import { identityProvider } from './cognito.ts';
 import { accountGone } from './access.ts';
 import { auditItem } from './audit.ts';
@@ -24,9 +26,10 @@ function inTransactions(groups: WriteItem[][]): WriteItem[][] {
 
 /**
  * Soft-deletes the account: the profile is marked deleted, the personal organization goes
- * with it, memberships end, every session ends (the profile's write says so for all of them
- * at once: `isSessionLive`) and Cognito stops accepting the user and their refresh tokens.
- * A user who is the last owner of a team must hand it over first.
+ * with it as a deleted team does (its billing closed, its slug released, `org.deleted`
+ * audited: `personalOrganizationEnd`), memberships end, every session ends (the profile's
+ * write says so for all of them at once: `isSessionLive`) and Cognito stops accepting the
+ * user and their refresh tokens. A user who is the last owner of a team must hand it over first.
  *
  * An organization always keeps a live owner, even when someone makes this user an owner
  * meanwhile (a promotion, a transfer, an accepted invitation). So the account is first
@@ -37,6 +40,8 @@ function inTransactions(groups: WriteItem[][]): WriteItem[][] {
  * team, or a membership or organization changed meanwhile) reopens the account: a 409 that
  * leaves it in place. The profile's `deletedAt` is written last, in the same transaction as
  * the last memberships, so a failure before it leaves an account that a retry deletes.
+ * The personal organization's Stripe subscription, if any, is cancelled once nothing else is
+ * left to refuse, before anything is written: Stripe failing is a 502 that deletes nothing.
  */
 export async function deleteAccount(userId: string, username: string): Promise<void> {
   // The usual refusal (the last owner of a team) is answered before anything is written.
@@ -44,7 +49,8 @@ export async function deleteAccount(userId: string, username: string): Promise<v
   // Closing refuses a missing or deleted profile (404), so it is not read first.
   const { email } = await closeAccount(userId);
   try {
-    await endAccount(userId, await departuresOf(userId));
+    const [departures, personal] = await Promise.all([departuresOf(userId), personalOrganizationOf(userId)]);
+    await endAccount(userId, departures, await personalOrganizationEnd(userId, personal));
   } catch (error) {
     await reopenAccount(userId);
     throw error;
@@ -142,12 +148,74 @@ async function reopenAccount(userId: string) {
   }
 }
 
+/** The personal organization and its subscription, read together (one request). */
+async function personalOrganizationOf(userId: string) {
+  const orgId = personalOrgId(userId);
+  const [org, sub] = await transactGet<[Organization, Subscription]>([
+    { op: db.organization.get({ orgId }), entity: db.organization },
+    subscriptionRead(orgId),
+  ]);
+  return { org, sub };
+}
+
+/** How the personal organization ends with the account: its writes, and its billing's closure to undo on a refusal. */
+interface PersonalOrganizationEnd {
+  writes: WriteItem[];
+  billing?: BillingClosure;
+}
+
+/**
+ * The personal organization is deleted as `deleteOrganization` deletes a team: under the version
+ * read (so the slug released is the one it has), audited, and its billing closed in the same
+ * transaction (`closeBilling`: a Stripe subscription cancelled there first, the subscription
+ * ended and written under the version read, nothing left due). A user who pays for their
+ * personal organization is not charged on after deleting their account.
+ */
+async function personalOrganizationEnd(
+  userId: string,
+  { org, sub }: { org: Organization | null; sub: Subscription | null },
+): Promise<PersonalOrganizationEnd> {
+  // Gone already (nothing deletes it but this): nothing left to end.
+  if (!org || org.deletedAt) return { writes: [] };
+  const billing = sub ? await closeBilling(sub) : undefined;
+  const now = new Date().toISOString();
+  return {
+    billing,
+    writes: [
+      update(
+        db.organization
+          .patch({ orgId: org.orgId })
+          .set({ deletedAt: now, ...(billing?.planId ? { planId: billing.planId } : {}) })
+          .add({ version: 1 })
+          .where(({ version, deletedAt }, { eq, notExists }) => `${eq(version, org.version ?? 1)} AND ${notExists(deletedAt)}`),
+      ),
+      remove(db.unique.delete({ kind: 'slug', value: org.slug })),
+      put(
+        db.auditEvent.create(
+          auditItem({
+            orgId: org.orgId,
+            actorType: 'user',
+            actorId: userId,
+            action: 'org.deleted',
+            targetType: 'org',
+            targetId: org.orgId,
+            details: { reason: 'account-deleted' },
+          }),
+        ),
+      ),
+      ...(billing?.writes ?? []),
+    ],
+  };
+}
+
 /**
  * Ends the memberships and marks the profile and the personal organization deleted. The
  * profile's write requires the account still closed: a concurrent deletion that was refused
  * and reopened it lets grants in again, so this one is refused too rather than miss them.
+ * Refused on the way after the personal organization's Stripe subscription was cancelled, its
+ * subscription ends as Stripe's did (`abandon`): the account stays, its organization on Free.
  */
-async function endAccount(userId: string, departures: WriteItem[][]) {
+async function endAccount(userId: string, departures: WriteItem[][], personal: PersonalOrganizationEnd) {
   const now = new Date().toISOString();
   const account = [
     update(
@@ -156,16 +224,19 @@ async function endAccount(userId: string, departures: WriteItem[][]) {
         .set({ deletedAt: now, isActive: false, sessionsValidAfter: now })
         .where(({ deletedAt, isActive }, { eq, notExists }) => `${notExists(deletedAt)} AND ${eq(isActive, false)}`),
     ),
-    update(db.organization.patch({ orgId: personalOrgId(userId) }).set({ deletedAt: now })),
+    ...personal.writes,
   ];
   // Past one transaction's items, the memberships end in earlier ones and the account goes last:
   // a refusal on the way leaves the account in place, and a retry ends only what is still live.
   const transactions = inTransactions([account, ...departures]);
   for (const items of [...transactions.slice(1), transactions[0]!]) {
     const result = await transactWrite(items);
-    if (result.canceled)
-      throw new ConflictError(
-        'An organization of yours or your membership in it changed meanwhile; your account was not deleted: retry (transfer ownership first if you are its last owner)',
-      );
+    if (!result.canceled) continue;
+    await personal.billing?.abandon();
+    throw new ConflictError(
+      personal.billing?.cancelledAtStripe
+        ? 'An organization of yours or your membership in it changed meanwhile; your account was not deleted, but the Stripe subscription of your personal organization is cancelled (it is on Free now): retry'
+        : 'An organization of yours or your membership in it changed meanwhile; your account was not deleted: retry (transfer ownership first if you are its last owner)',
+    );
   }
 }

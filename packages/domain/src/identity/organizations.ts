@@ -6,7 +6,7 @@ import { accountGone, isMembershipLive, openAccountCheck, type OrgAccess, type U
 import { db, type Organization } from './entities.ts';
 import { requireUser } from './users.ts';
 import { startingPlanWrites } from '../billing/onboarding.ts';
-import { closeBilling } from '../billing/subscriptions.ts';
+import { closeBilling, preloadedSubscription } from '../billing/subscriptions.ts';
 import { transactWrite, put, update, remove, returningOnFailure } from '../shared/transactions.ts';
 import { pageOf } from '../shared/pages.ts';
 
@@ -118,12 +118,14 @@ export async function updateOrganization(access: OrgAccess, patch: OrganizationP
  * the organization has: a slug change that got there first makes it a 409, and a second delete
  * a 404 with no second `org.deleted`. Its billing stops with it, in the same transaction
  * (`closeBilling`): a subscription billed by Stripe is cancelled there first (Stripe failing,
- * a 502, nothing is deleted), and nothing stays due for the schedules.
+ * a 502, nothing is deleted), and nothing stays due for the schedules. The subscription is
+ * written under the version read even on Free, so a plan change racing the deletion (a trial, a
+ * checkout paid) and the deletion cannot both commit: the second is refused.
  */
 export async function deleteOrganization(access: OrgAccess): Promise<void> {
   const { org } = access;
   if (org.orgType === 'SOLO') throw new UnprocessableError('A personal organization is deleted with its account (DELETE /v1/me)');
-  const billing = await closeBilling(access);
+  const billing = await closeBilling(await preloadedSubscription(org.orgId, access.preloaded));
   const result = await transactWrite([
     returningOnFailure(
       update(
@@ -144,7 +146,7 @@ export async function deleteOrganization(access: OrgAccess): Promise<void> {
   throw new ConflictError(
     billing.cancelledAtStripe
       ? 'The organization changed while you deleted it; it was not deleted, but its Stripe subscription is cancelled (it is on Free now): read it again and retry'
-      : 'The organization changed while you deleted it; nothing was deleted: read it again and retry',
+      : 'The organization or its subscription changed while you deleted it; nothing was deleted: read it again and retry',
   );
 }
 

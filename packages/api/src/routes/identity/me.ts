@@ -39,10 +39,12 @@ export const deleteMe = defineRoute({
   handler: 'identity/delete-me',
   auth: 'user',
   refusesDeletedAccount: true,
+  // The personal organization goes with the account: its Stripe subscription is cancelled (502: Stripe failed).
+  callsStripe: true,
   tag: 'Me',
-  summary: 'Delete your account (soft delete) and sign out everywhere',
+  summary: 'Delete your account (soft delete), its personal organization with its billing, and sign out everywhere',
   successStatus: 204,
-  errors: [...cognitoRefusals, 404],
+  errors: [...cognitoRefusals, 404, 502],
   schemas: {},
 });
 export const listMyOrgs = defineRoute({
