@@ -694,6 +694,98 @@ describe('payments recorded by a platform admin', () => {
   });
 });
 
+describe('a late event of a Stripe subscription cancelled for a change here', () => {
+  /** A team on Pro through checkout, billed by Stripe for the period under way. */
+  async function stripeBilledTeam(user: SignedInUser) {
+    const { orgId } = await createTeam(user);
+    const path = `/v1/orgs/${orgId}/subscription`;
+    const checkout = await api('POST', `/v1/orgs/${orgId}/checkout`, { token: user.accessToken, body: { planId: 'pro' } });
+    expect(checkout.status, JSON.stringify(checkout.body)).toBe(201);
+    await payCheckout(checkout.body.url);
+    const onStripe = await eventually(
+      () => api('GET', path, { token: user.accessToken }),
+      (r) =>
+        r.body.paymentProvider === 'Stripe' && !!r.body.providerSubscriptionId && r.body.paidThrough === r.body.currentPeriodEnd,
+    );
+    return { orgId, path, stripe: onStripe.body };
+  }
+  /** The Stripe subscription's `invoice.paid` for the period under way, delivered after its cancellation. */
+  const lateInvoice = (orgId: string, stripe: Record<string, string>) => {
+    const metadata = { orgId, planId: 'pro' };
+    const raw = event('invoice.paid', {
+      id: `in_e2e_late_${orgId.slice(-12)}`,
+      object: 'invoice',
+      subscription: stripe.providerSubscriptionId,
+      payment_intent: `pi_e2e_late_${orgId.slice(-12)}`,
+      amount_paid: 2000,
+      amount_due: 2000,
+      currency: 'usd',
+      subscription_details: { metadata },
+      lines: {
+        data: [
+          {
+            metadata,
+            period: {
+              start: Math.floor(Date.parse(stripe.currentPeriodStart!) / 1000),
+              end: Math.floor(Date.parse(stripe.currentPeriodEnd!) / 1000),
+            },
+          },
+        ],
+      },
+    });
+    return webhook(raw, signStripePayload(raw, secret()));
+  };
+  const payments = async (user: SignedInUser, orgId: string) =>
+    (await api('GET', `/v1/orgs/${orgId}/payments`, { token: user.accessToken })).body.items as Array<{
+      paymentIntentId: string;
+    }>;
+
+  it('is stale after a contract: the organization stays on Enterprise, invoiced outside, its payment recorded', async () => {
+    const user = await signUpUser('pay-late-contract');
+    const { orgId, path, stripe } = await stripeBilledTeam(user);
+    const contract = await api('PUT', path, { token: admin.accessToken, body: { planId: 'enterprise' } });
+    expect(contract.status, JSON.stringify(contract.body)).toBe(200);
+    expect((await stripeSubscriptions()).find((s) => s.id === stripe.providerSubscriptionId)?.status).toBe('canceled');
+
+    const late = await lateInvoice(orgId, stripe);
+    expect(late.body).toMatchObject({ received: true, outcome: 'stale' });
+    const after = (await api('GET', path, { token: user.accessToken })).body;
+    expect({ planId: after.planId, provider: after.paymentProvider, stripe: after.providerSubscriptionId }).toEqual({
+      planId: 'enterprise',
+      provider: 'OdooManual',
+      stripe: undefined,
+    });
+    expect((await payments(user, orgId)).map((p) => p.paymentIntentId)).toContain(`pi_e2e_late_${orgId.slice(-12)}`);
+  }, 40_000);
+
+  it('is stale after a plan paid by hand: the plan stays on PayPal, which its owner can still cancel', async () => {
+    const user = await signUpUser('pay-late-paypal');
+    const { orgId, path, stripe } = await stripeBilledTeam(user);
+    const pay = await api('POST', `/v1/admin/orgs/${orgId}/payments`, {
+      token: admin.accessToken,
+      body: {
+        provider: 'PayPal',
+        reference: `CAPTURE-LATE-${orgId.slice(-8)}`,
+        amountMinor: 2000,
+        currency: 'USD',
+        planId: 'pro',
+      },
+    });
+    expect(pay.status, JSON.stringify(pay.body)).toBe(201);
+
+    expect((await lateInvoice(orgId, stripe)).body).toMatchObject({ received: true, outcome: 'stale' });
+    const after = (await api('GET', path, { token: user.accessToken })).body;
+    expect({ provider: after.paymentProvider, stripe: after.providerSubscriptionId }).toEqual({
+      provider: 'PayPal',
+      stripe: undefined,
+    });
+    // Nothing names the Stripe subscription that is gone: the cancellation is ours alone (not a 502 from Stripe).
+    const cancelled = await api('POST', `/v1/orgs/${orgId}/subscription/cancel`, { token: user.accessToken });
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+    expect(cancelled.body).toMatchObject({ cancelAtPeriodEnd: true, paymentProvider: 'PayPal' });
+  }, 40_000);
+});
+
 describe('billing notifications and plan edits', () => {
   it('warn owners once when the credits fall below a tenth of the plan’s monthly grant', async () => {
     const user = await signUpUser('pay-low');

@@ -356,6 +356,42 @@ describe('a plan sold by contract (Enterprise)', () => {
     expect((await stripeSubscriptions()).find((s) => s.id === stripeId)?.status).toBe('canceled');
     expect((await grants(user, id))[0]).toMatchObject({ description: 'Enterprise plan from Pro: prorated monthly credits' });
   }, 40_000);
+
+  it('is changed or ended by a platform admin only: its owner’s plan change, cancellation, resumption and checkout are 409s', async () => {
+    const user = await signUpUser('sub-contract-owner');
+    const { orgId: id } = await createTeam(user);
+    const path = `/v1/orgs/${id}/subscription`;
+    const put = await api('PUT', path, { token: platformAdmin.accessToken, body: { planId: 'enterprise' } });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    // Any paid plan ranks above a contract's price of nothing: an "upgrade" bought by checkout replaced it at once, mid-period.
+    const tries = {
+      pro: await api('PUT', path, { token: user.accessToken, body: { planId: 'pro' } }),
+      free: await api('PUT', path, { token: user.accessToken, body: { planId: 'free' } }),
+      cancel: await api('POST', `${path}/cancel`, { token: user.accessToken }),
+      checkout: await api('POST', `/v1/orgs/${id}/checkout`, { token: user.accessToken, body: { planId: 'pro' } }),
+    };
+    for (const [what, res] of Object.entries(tries)) {
+      expect(res.status, `${what}: ${JSON.stringify(res.body)}`).toBe(409);
+      expect(res.body.detail).toBe('The Enterprise plan is a contract: a platform admin changes or ends it');
+    }
+    expect((await api('GET', path, { token: user.accessToken })).body).toMatchObject({
+      planId: 'enterprise',
+      effectivePlanId: 'enterprise',
+      status: 'Active',
+      cancelAtPeriodEnd: false,
+      currentPeriodEnd: put.body.currentPeriodEnd,
+    });
+    // A platform admin ends it; its owner cannot take that back either. A credit pack is still the owner's to buy.
+    const ended = await api('POST', `${path}/cancel`, { token: platformAdmin.accessToken });
+    expect(ended.status, JSON.stringify(ended.body)).toBe(200);
+    expect(ended.body).toMatchObject({ planId: 'enterprise', cancelAtPeriodEnd: true });
+    expect((await api('POST', `${path}/resume`, { token: user.accessToken })).status).toBe(409);
+    expect((await api('POST', `${path}/resume`, { token: platformAdmin.accessToken })).body).toMatchObject({
+      cancelAtPeriodEnd: false,
+    });
+    const pack = await api('POST', `/v1/orgs/${id}/checkout`, { token: user.accessToken, body: { packId: 'credits-1000' } });
+    expect(pack.status, JSON.stringify(pack.body)).toBe(201);
+  }, 40_000);
 });
 
 describe('a change’s answer', () => {

@@ -755,6 +755,31 @@ describe('Stripe billing taken over by a payment by hand or a contract (DynamoDB
     expect(due.map((d) => [d.kind, d.dueAt])).toEqual([['renewal', next.currentPeriodEnd]]);
     await expectConsistent(orgId);
   });
+
+  it('remembers the Stripe subscriptions it cancelled (the last ten): their late invoices are stale, a new one’s still applies', async () => {
+    const orgId = await newOrg();
+    // As a contract put on over a Stripe subscription, then an earlier one's, leave it (`endedAtStripe`).
+    const billed = (id: string) => ({ planId: 'pro', paymentProvider: 'Stripe' as const, providerSubscriptionId: id });
+    let sub = await getSubscription(orgId);
+    for (let i = 0; i < 12; i++) sub = changes.endedAtStripe({ ...sub, ...billed(`sub_ended_${i}`) }, sub);
+    expect(sub.endedProviderSubscriptionIds).toEqual(Array.from({ length: 10 }, (_, i) => `sub_ended_${11 - i}`));
+    const contract = await setSubscription(orgId, {
+      planId: 'enterprise',
+      paymentProvider: 'OdooManual',
+      endedProviderSubscriptionIds: sub.endedProviderSubscriptionIds,
+    });
+    const period: [string, string] = [contract.currentPeriodStart, contract.currentPeriodEnd];
+    const late = invoice(orgId, 'pro', { sub: 'sub_ended_11', intent: `pi_late_${orgId}`, period });
+    expect((await deliver(stripeEvent('invoice.paid', late))).outcome).toBe('stale');
+    expect(await getSubscription(orgId)).toMatchObject({ planId: 'enterprise', paymentProvider: 'OdooManual' });
+    expect((await paymentDb.payment.get({ paymentIntentId: `pi_late_${orgId}` }).go()).data).toMatchObject({
+      status: 'succeeded',
+    });
+    // A Stripe subscription never on file may be a new one's, its invoice ahead of its checkout's completion.
+    const fresh = invoice(orgId, 'pro', { sub: `sub_new_${orgId}`, intent: `pi_new_${orgId}`, period });
+    expect((await deliver(stripeEvent('invoice.paid', fresh))).outcome).toBe('applied');
+    expect(await getSubscription(orgId)).toMatchObject({ paymentProvider: 'Stripe', providerSubscriptionId: `sub_new_${orgId}` });
+  });
 });
 
 describe('what a change answers (DynamoDB Local)', () => {
@@ -1104,6 +1129,16 @@ describe('a deleted organization’s billing (DynamoDB Local)', () => {
     expect(after).toMatchObject({ status: 'Cancelled', planId: 'free' });
     expect({ stripe: after.providerSubscriptionId, claim: after.claimedUntil }).toEqual({ stripe: undefined, claim: undefined });
     expect(await orgPlan(orgId)).toBe('free');
+    // The cancelled Stripe subscription's invoice for the period, delivered late, does not put Pro back.
+    const period: [string, string] = [sub.currentPeriodStart, sub.currentPeriodEnd];
+    const late = invoice(orgId, 'pro', { sub: sub.providerSubscriptionId!, intent: `pi_late_end_${orgId}`, period });
+    expect((await deliver(stripeEvent('invoice.paid', late))).outcome).toBe('stale');
+    const { status, planId, providerSubscriptionId } = await getSubscription(orgId);
+    expect({ status, planId, providerSubscriptionId }).toEqual({
+      status: 'Cancelled',
+      planId: 'free',
+      providerSubscriptionId: undefined,
+    });
   });
 
   /** The owner's deletion of the organization as authorized now, the subscription read along (delete-org.ts's `preload`). */

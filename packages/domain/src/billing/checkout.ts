@@ -6,6 +6,7 @@ import { effectivePlanId } from './lifecycle.ts';
 import { isUpgrade, planCatalogue, planIn } from './plans.ts';
 import { paymentGateway, type CheckoutRequest } from './stripe/client.ts';
 import { getSubscription } from './subscription-store.ts';
+import { refuseOnContract } from './subscriptions.ts';
 
 /**
  * Checkout: a Stripe Checkout Session for a plan or a credit pack, whose payment page the
@@ -51,6 +52,8 @@ export async function createCheckout(access: OrgAccess, input: CheckoutInput, id
     const plan = planIn(plans, input.planId!);
     if (plan.priceMinor <= 0 || plan.isPublic === false)
       throw new UnprocessableError(`The ${plan.name} plan is not sold through checkout`);
+    // A plan bought would replace a contract at once, mid-period.
+    refuseOnContract(access, sub, plans);
     if (sub.paymentProvider === 'Stripe' && sub.providerSubscriptionId && (sub.status === 'Active' || sub.status === 'Suspended'))
       throw new ConflictError(
         sub.status === 'Suspended'

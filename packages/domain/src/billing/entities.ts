@@ -211,6 +211,11 @@ const SubscriptionEntity = lazy(
            * its grant was already credited, and leaves it out instead of failing on the ledger row.
            */
           periodGrants: { type: 'list', items: { type: 'string' } },
+          /**
+           * The last Stripe subscriptions cancelled at Stripe for a change here (a contract, a plan
+           * paid by hand), newest first: their late events change nothing (`endedAtStripe`).
+           */
+          endedProviderSubscriptionIds: { type: 'list', items: { type: 'string' } },
           /** Optimistic concurrency: every change is conditioned on the version it read. */
           version: { type: 'number', required: true, default: 1 },
           createdAt: { type: 'string', required: true, readOnly: true },

@@ -99,6 +99,23 @@ function withThreshold(prev: Subscription, next: Subscription, ctx: Context, gra
   ];
 }
 
+/** How many Stripe subscriptions cancelled for a change here a subscription remembers (newest first). */
+const ENDED_KEPT = 10;
+
+/**
+ * A change that takes the subscription off the Stripe subscription billing it, which was
+ * cancelled at Stripe for it (`cancelAtStripe`: a contract, a plan paid by hand, or the end
+ * Stripe's cancellation leaves), remembers that subscription's id: its events may still arrive
+ * (an invoice paid just before the cancellation, delivered after), and are `stale` then, where
+ * one of a subscription not on file at all may be a new one's, ahead of its checkout.
+ */
+export function endedAtStripe(prev: Subscription, next: Subscription): Subscription {
+  const id = prev.paymentProvider === 'Stripe' ? prev.providerSubscriptionId : undefined;
+  if (!id || next.providerSubscriptionId === id) return next;
+  const kept = (prev.endedProviderSubscriptionIds ?? []).filter((ended) => ended !== id);
+  return { ...next, endedProviderSubscriptionIds: [id, ...kept].slice(0, ENDED_KEPT) };
+}
+
 /** Whether the organization ever had a trial (it gets one, once). */
 export const trialUsed = (sub: Subscription) => sub.trialStart !== undefined;
 
@@ -146,7 +163,7 @@ export function upgradeNow(sub: Subscription, plan: Plan, ctx: Context): Outcome
  * end, change or fall due (a cancellation, a cheaper plan, a grace period, a suspension) is over.
  */
 export function startContract(sub: Subscription, plan: Plan, ctx: Context): Outcome {
-  const next: Subscription = {
+  const next: Subscription = endedAtStripe(sub, {
     ...sub,
     planId: plan.planId,
     status: nextStatus(sub.status, 'contract.started'),
@@ -158,7 +175,7 @@ export function startContract(sub: Subscription, plan: Plan, ctx: Context): Outc
     paymentProvider: 'OdooManual',
     providerSubscriptionId: undefined,
     paymentMethodId: sub.paymentProvider === 'OdooManual' ? sub.paymentMethodId : undefined,
-  };
+  });
   return { next, grants: withThreshold(sub, next, ctx, proration(sub, next, ctx)) };
 }
 
@@ -204,15 +221,17 @@ const behind = (sub: Subscription, periodEnd?: string) => periodEnd !== undefine
 
 /**
  * An invoice of a Stripe subscription that is not the organization's (an old, replaced one).
- * Only a completed checkout moves the organization to another Stripe subscription.
+ * Only a completed checkout moves the organization to another Stripe subscription, and never
+ * back to one cancelled at Stripe for a change here (`endedAtStripe`), whatever bills it now.
  */
 const otherStripeSubscription = (sub: Subscription, payment: PlanPayment) =>
   payment.provider === 'Stripe' &&
-  !payment.activationOnly &&
   !!payment.providerSubscriptionId &&
-  sub.paymentProvider === 'Stripe' &&
-  !!sub.providerSubscriptionId &&
-  payment.providerSubscriptionId !== sub.providerSubscriptionId;
+  (!!sub.endedProviderSubscriptionIds?.includes(payment.providerSubscriptionId) ||
+    (!payment.activationOnly &&
+      sub.paymentProvider === 'Stripe' &&
+      !!sub.providerSubscriptionId &&
+      payment.providerSubscriptionId !== sub.providerSubscriptionId));
 
 /**
  * A payment (or a completed checkout) for a plan. The subscription is Active on that plan
@@ -277,7 +296,9 @@ export function planPaid(sub: Subscription, payment: PlanPayment, ctx: Context):
   }
   if (next.paidThrough && next.paidThrough >= next.currentPeriodEnd) next.graceUntil = undefined;
   next.suspendedAt = undefined;
-  return { next, grants: withThreshold(sub, next, ctx, proration(sub, next, ctx)) };
+  // Paid by hand, a plan billed by Stripe is cancelled there first (`recordManualPayment`).
+  const paid = payment.provider === 'Stripe' ? next : endedAtStripe(sub, next);
+  return { next: paid, grants: withThreshold(sub, paid, ctx, proration(sub, paid, ctx)) };
 }
 
 /**

@@ -29,12 +29,27 @@ export { getSubscription, preloadedSubscription, subscriptionRead };
  *   the Stripe subscription on file (Stripe prorates the charge), otherwise a checkout;
  *   a Free organization that never had a trial starts the plan's trial instead;
  * - a plan sold by contract (not public) is put on by a platform admin only, at once and with no
- *   payment step: it is invoiced outside (`startContract`);
+ *   payment step: it is invoiced outside (`startContract`); on one, only a platform admin changes
+ *   or ends it (`refuseOnContract`);
  * - a subscription billed by Stripe is changed at Stripe first, then here, so a refusal by
  *   Stripe changes nothing; after any change Stripe's price and cancellation match ours
  *   (`commitThroughStripe`).
  */
 export const billedByStripe = (sub: Subscription) => sub.paymentProvider === 'Stripe' && !!sub.providerSubscriptionId;
+
+const byPlatformAdmin = (access: OrgAccess) => access.caller.kind === 'user' && access.caller.isPlatformAdmin;
+
+/**
+ * A subscription on a plan sold by contract is the platform admins' to change or end: its owners
+ * would otherwise leave it mid-period, as any paid plan ranks above its price of nothing (an
+ * "upgrade" that a checkout would apply at once, the contract gone). The plan is the one the
+ * subscription is on, in use or suspended: a suspended contract is the admins' to settle too.
+ */
+export function refuseOnContract(access: OrgAccess, sub: Subscription, plans: Map<string, Plan>) {
+  const plan = planIn(plans, sub.planId);
+  if (plan.isPublic === false && !byPlatformAdmin(access))
+    throw new ConflictError(`The ${plan.name} plan is a contract: a platform admin changes or ends it`);
+}
 
 const priceOf = (plan: Plan) => ({
   planId: plan.planId,
@@ -47,8 +62,9 @@ export async function changePlan(access: OrgAccess, planId: string): Promise<Sub
   const [sub, plans] = await Promise.all([preloadedSubscription(access.orgId, access.preloaded), planCatalogue()]);
   const ctx = { plans, now: clock.now() };
   const target = planIn(plans, planId);
-  if (target.isPublic === false && !(access.caller.kind === 'user' && access.caller.isPlatformAdmin))
+  if (target.isPublic === false && !byPlatformAdmin(access))
     throw new UnprocessableError(`The ${target.name} plan is sold by contract; a platform admin records it`);
+  refuseOnContract(access, sub, plans);
   if (target.planId === FREE_PLAN_ID && sub.planId === FREE_PLAN_ID) return sub;
   refuseOnceTakenEffect(sub);
   if (target.planId === FREE_PLAN_ID) return cancelSubscription(sub, plans);
@@ -73,12 +89,16 @@ export async function changePlan(access: OrgAccess, planId: string): Promise<Sub
 
 /** Cancels at the end of the period (the organization keeps its plan until then). */
 export async function cancel(access: OrgAccess): Promise<Subscription> {
-  return cancelSubscription(await preloadedSubscription(access.orgId, access.preloaded));
+  const [sub, plans] = await Promise.all([preloadedSubscription(access.orgId, access.preloaded), planCatalogue()]);
+  refuseOnContract(access, sub, plans);
+  return cancelSubscription(sub, plans);
 }
 
 /** Takes back a cancellation or a scheduled downgrade before the period ends. */
 export async function resume(access: OrgAccess): Promise<Subscription> {
-  return resumeSubscription(await preloadedSubscription(access.orgId, access.preloaded));
+  const [sub, plans] = await Promise.all([preloadedSubscription(access.orgId, access.preloaded), planCatalogue()]);
+  refuseOnContract(access, sub, plans);
+  return resumeSubscription(sub, plans);
 }
 
 async function cancelSubscription(sub: Subscription, plans?: Map<string, Plan>): Promise<Subscription> {
@@ -190,7 +210,8 @@ export async function cancelAtStripe(sub: Subscription, plans?: Map<string, Plan
     await releaseClaim(claimed);
     throw error;
   }
-  const end = changes.providerCancelled(claimed, { plans: plans ?? (await planCatalogue()), now: clock.now() });
+  const ended = changes.providerCancelled(claimed, { plans: plans ?? (await planCatalogue()), now: clock.now() });
+  const end = { ...ended, next: changes.endedAtStripe(claimed, ended.next) };
   return {
     claimed,
     end,
