@@ -52,6 +52,13 @@ const event = (type: string, object: object) =>
 const balance = async (user: SignedInUser, orgId: string) =>
   (await api('GET', `/v1/orgs/${orgId}/credits`, { token: user.accessToken })).body.available as number;
 
+/** A platform admin records a payment by hand: PayPal, 20.00 USD, for Pro unless `extra` says otherwise. */
+const payByHand = (orgId: string, reference: string, extra: object = { planId: 'pro' }) =>
+  api('POST', `/v1/admin/orgs/${orgId}/payments`, {
+    token: admin.accessToken,
+    body: { provider: 'PayPal', reference, amountMinor: 2000, currency: 'USD', ...extra },
+  });
+
 /** A new user who bought the 5,000-credit pack (45.00 USD) through checkout: their balance before it, and the payment. */
 async function packBought(name: string) {
   const user = await signUpUser(name);
@@ -529,16 +536,7 @@ describe('payments recorded by a platform admin', () => {
     const { orgId } = await createTeam(user);
     const trial = await api('PUT', `/v1/orgs/${orgId}/subscription`, { token: user.accessToken, body: { planId: 'pro' } });
     expect(trial.body).toMatchObject({ status: 'Trial', planId: 'pro' });
-    const paid = await api('POST', `/v1/admin/orgs/${orgId}/payments`, {
-      token: admin.accessToken,
-      body: {
-        provider: 'PayPal',
-        reference: `CAPTURE-TRIAL-${orgId.slice(-8)}`,
-        amountMinor: 2000,
-        currency: 'USD',
-        planId: 'pro',
-      },
-    });
+    const paid = await payByHand(orgId, `CAPTURE-TRIAL-${orgId.slice(-8)}`);
     expect(paid.status, JSON.stringify(paid.body)).toBe(201);
     const sub = (await api('GET', `/v1/orgs/${orgId}/subscription`, { token: user.accessToken })).body;
     const monthAfterTrial = new Date(trial.body.trialEnd);
@@ -555,11 +553,7 @@ describe('payments recorded by a platform admin', () => {
     await payCheckout(checkout.body.url);
     const onStripe = await eventually(read, (s) => s.paymentProvider === 'Stripe' && s.paidThrough === s.currentPeriodEnd);
     expect(onStripe.paymentMethodId).toMatch(/^pm_/);
-    const pay = (reference: string, extra: object) =>
-      api('POST', `/v1/admin/orgs/${orgId}/payments`, {
-        token: admin.accessToken,
-        body: { provider: 'PayPal', reference, amountMinor: 2000, currency: 'USD', ...extra },
-      });
+    const pay = (reference: string, extra: object) => payByHand(orgId, reference, extra);
 
     // Claimed, cancelled at Stripe, recorded: within the request budget (api() counts).
     expect((await pay(`CAPTURE-A-${orgId.slice(-8)}`, { planId: 'pro' })).status).toBe(201);
@@ -597,16 +591,7 @@ describe('payments recorded by a platform admin', () => {
     const read = async (user: SignedInUser) =>
       (await api('GET', `/v1/orgs/${user.personalOrgId}/subscription`, { token: user.accessToken })).body;
     const pay = (user: SignedInUser, reference: string, planId: string) =>
-      api('POST', `/v1/admin/orgs/${user.personalOrgId}/payments`, {
-        token: admin.accessToken,
-        body: {
-          provider: 'PayPal',
-          reference: `${reference}-${user.personalOrgId.slice(-10)}`,
-          amountMinor: 2000,
-          currency: 'USD',
-          planId,
-        },
-      });
+      payByHand(user.personalOrgId, `${reference}-${user.personalOrgId.slice(-10)}`, { planId });
     for (const [user, planId] of [
       [cancelling, 'pro'],
       [downgrading, 'team'],
@@ -761,16 +746,7 @@ describe('a late event of a Stripe subscription cancelled for a change here', ()
   it('is stale after a plan paid by hand: the plan stays on PayPal, which its owner can still cancel', async () => {
     const user = await signUpUser('pay-late-paypal');
     const { orgId, path, stripe } = await stripeBilledTeam(user);
-    const pay = await api('POST', `/v1/admin/orgs/${orgId}/payments`, {
-      token: admin.accessToken,
-      body: {
-        provider: 'PayPal',
-        reference: `CAPTURE-LATE-${orgId.slice(-8)}`,
-        amountMinor: 2000,
-        currency: 'USD',
-        planId: 'pro',
-      },
-    });
+    const pay = await payByHand(orgId, `CAPTURE-LATE-${orgId.slice(-8)}`);
     expect(pay.status, JSON.stringify(pay.body)).toBe(201);
 
     expect((await lateInvoice(orgId, stripe)).body).toMatchObject({ received: true, outcome: 'stale' });

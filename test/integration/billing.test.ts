@@ -15,7 +15,7 @@ import * as changes from '@platform/domain/billing/subscription-changes';
 import { addMonths, claimChange, commitChange, getSubscription, plusDays } from '@platform/domain/billing/subscription-store';
 import { cancel, changePlan, resume } from '@platform/domain/billing/subscriptions';
 import type { OrgAccess } from '@platform/domain/identity/access';
-import { db } from '@platform/domain/identity/entities';
+import { db, type Organization } from '@platform/domain/identity/entities';
 import { deleteOrganization } from '@platform/domain/identity/organizations';
 import { notificationDb } from '@platform/domain/notifications/entities';
 import { clock } from '@platform/domain/shared/clock';
@@ -1034,6 +1034,17 @@ describe('a deleted organization’s billing (DynamoDB Local)', () => {
       .patch({ orgId })
       .set({ deletedAt: ago(1) })
       .go();
+  /** The owner's access to delete the organization, as authorization answers it from `org` and `sub` as read. */
+  const ownerAccess = (owner: string, org: Organization, sub: Subscription) =>
+    ({
+      orgId: org.orgId,
+      org,
+      preloaded: [sub],
+      caller: { kind: 'user', userId: owner, groups: [], isPlatformAdmin: false },
+      permissions: new Set(['org:delete']),
+      actorId: owner,
+      actorType: 'user',
+    }) as unknown as OrgAccess;
   const ownerOf = async (orgId: string) => {
     const userId = randomUUID();
     const membership = { orgId, userId, email: `${userId}@example.test`, fullName: 'Owner', role: 'owner' };
@@ -1110,16 +1121,7 @@ describe('a deleted organization’s billing (DynamoDB Local)', () => {
     // The organization as read before someone renamed it: its version is behind.
     const org = (await db.organization.get({ orgId }).go({ consistent: true })).data!;
     await db.organization.patch({ orgId }).set({ name: 'Renamed' }).add({ version: 1 }).go();
-    const access = {
-      orgId,
-      org,
-      preloaded: [sub],
-      caller: { kind: 'user', userId: owner, groups: [], isPlatformAdmin: false },
-      permissions: new Set(['org:delete']),
-      actorId: owner,
-      actorType: 'user',
-    } as unknown as OrgAccess;
-    await expect(deleteOrganization(access)).rejects.toMatchObject({
+    await expect(deleteOrganization(ownerAccess(owner, org, sub))).rejects.toMatchObject({
       status: 409,
       message: expect.stringContaining('its Stripe subscription is cancelled'),
     });
@@ -1148,15 +1150,7 @@ describe('a deleted organization’s billing (DynamoDB Local)', () => {
       db.organization.get({ orgId }).go({ consistent: true }),
       getSubscription(orgId),
     ]);
-    return {
-      orgId,
-      org,
-      preloaded: [sub],
-      caller: { kind: 'user', userId: owner, groups: [], isPlatformAdmin: false },
-      permissions: new Set(['org:delete']),
-      actorId: owner,
-      actorType: 'user',
-    } as unknown as OrgAccess;
+    return ownerAccess(owner, org!, sub);
   };
   const stateOf = async (orgId: string) => {
     const [{ data: org }, sub, { data: due }] = await Promise.all([
