@@ -53,8 +53,9 @@ export interface PlatformConfig {
 
 /**
  * `xray`: Lambda's active tracing alone, one segment per invocation. `powertools`: every
- * function also runs the Powertools Tracer (a subsegment for the handler with its cold start,
- * response or error), at the cold-start cost of the X-Ray SDK it loads.
+ * function also runs the Powertools Tracer (a subsegment for the handler with its cold start
+ * and error, never its response, which may hold a secret shown once), at the cold-start cost of
+ * the X-Ray SDK it loads.
  */
 export type FunctionTracing = 'xray' | 'powertools';
 

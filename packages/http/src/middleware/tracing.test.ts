@@ -57,22 +57,27 @@ describe('the tracing middleware', () => {
     expect(tracing()).toBeUndefined();
   });
 
-  it('with TRACING=powertools, wraps the handler in the Powertools Tracer: a subsegment with cold start, service and response', async () => {
+  it('with TRACING=powertools, wraps the handler in the Powertools Tracer: a subsegment with cold start and service, without the response', async () => {
     process.env.TRACING = 'powertools';
     const middleware = tracing();
     expect(middleware).toBeDefined();
     const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
       .use(middleware!)
-      .handler(async () => ({ statusCode: 200, body: '{"userId":"u1"}' }));
+      .handler(async () => ({ statusCode: 201, body: '{"clientId":"ak_1","key":"ak_1.secret-shown-once"}' }));
 
-    expect(await handler(event, context)).toEqual({ statusCode: 200, body: '{"userId":"u1"}' });
+    expect(await handler(event, context)).toEqual({
+      statusCode: 201,
+      body: '{"clientId":"ak_1","key":"ak_1.secret-shown-once"}',
+    });
     const first = await handlerSegment(0);
     expect(first).toMatchObject({
       trace_id: '1-5759e988-bd862e3fe1be46a994272793',
       parent_id: '53995c3f42cd8ad8',
       annotations: { ColdStart: true, Service: 'identity' },
-      metadata: { identity: { 'index.handler response': { statusCode: 200 } } },
     });
+    // A response may hold what a route shows once (a key, tokens): X-Ray stores it as sent.
+    expect(JSON.stringify(first)).not.toContain('secret-shown-once');
+    expect(first.metadata?.identity?.['index.handler response']).toBeUndefined();
     expect(first.end_time).toBeGreaterThanOrEqual(first.start_time);
 
     const seen = received.length;
@@ -87,7 +92,7 @@ describe('the tracing middleware', () => {
     process.env.TRACING = 'powertools';
     const seen = received.length;
     expect(await traced(job)({}, context)).toEqual({ renewed: 1 });
-    expect(await handlerSegment(seen)).toMatchObject({ metadata: { identity: { 'index.handler response': { renewed: 1 } } } });
+    expect(await handlerSegment(seen)).toMatchObject({ annotations: { Service: 'identity' } });
   });
 
   it('records a failure on the subsegment and lets the error through, with no daemon listening', async () => {

@@ -9,14 +9,17 @@ import type { Context } from 'aws-lambda';
 /**
  * Powertools Tracer (X-Ray subsegments for each AWS call) when `TRACING=powertools`. It is
  * loaded on first use: its X-Ray SDK costs about as much cold start as the DynamoDB client,
- * and Lambda's active tracing already records each invocation without it.
+ * and Lambda's active tracing already records each invocation without it. The handler's
+ * response is not recorded: it is what a route shows once (tokens at sign-in, a new API key, an
+ * MFA secret), and X-Ray metadata is stored as sent, past the logs' redaction.
  */
 export const tracing = <E = any, R = any>(): middy.MiddlewareObj<E, R> | undefined => {
   if (process.env.TRACING !== 'powertools') return undefined;
   let inner: Promise<middy.MiddlewareObj> | undefined;
   const load = () =>
     (inner ??= Promise.all([import('@aws-lambda-powertools/tracer'), import('@aws-lambda-powertools/tracer/middleware')]).then(
-      ([{ Tracer }, { captureLambdaHandler }]) => captureLambdaHandler(new Tracer()) as middy.MiddlewareObj,
+      ([{ Tracer }, { captureLambdaHandler }]) =>
+        captureLambdaHandler(new Tracer(), { captureResponse: false }) as middy.MiddlewareObj,
     ));
   return {
     before: async (request) => (await load()).before?.(request as never),
