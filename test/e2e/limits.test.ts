@@ -221,6 +221,24 @@ describe('usage limits', () => {
     expect((await setOverride(mine, { subject: `user#${owner.userId}`, resource: 'api', hourly: 500 })).status).toBe(200);
   });
 
+  it('are not set for an API client that no longer authenticates: a revoked key is a 422, and removing its override works', async () => {
+    const { orgId: team } = await createTeam(owner);
+    const created = await api('POST', `/v1/orgs/${team}/api-clients`, {
+      token: owner.accessToken,
+      body: { name: 'Soon revoked', scopes: ['org:read'] },
+    });
+    expect(created.status).toBe(201);
+    const subject = `client#${created.body.clientId}`;
+    expect((await setOverride(team, { subject, resource: 'api', hourly: 5 })).status).toBe(200);
+    expect(
+      (await api('DELETE', `/v1/orgs/${team}/api-clients/${created.body.clientId}`, { token: owner.accessToken })).status,
+    ).toBe(204);
+    const refused = await setOverride(team, { subject, resource: 'api', hourly: 6 });
+    expect(refused.status, JSON.stringify(refused.body)).toBe(422);
+    expect(refused.body.detail).toBe(`${subject} is not a live API client of this organization`);
+    expect((await setOverride(team, { subject, resource: 'api' })).status).toBe(200);
+  });
+
   it('are not set for a member who is gone: one whose account was deleted is no member any more (422)', async () => {
     const gone = await signUpUser('limits-gone');
     const { orgId: team } = await createTeam(owner, [{ user: gone, role: 'editor' }]);

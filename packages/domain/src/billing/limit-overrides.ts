@@ -1,6 +1,6 @@
 import { ConflictError, UnprocessableError } from '../shared/errors.ts';
 import { clock } from '../shared/clock.ts';
-import { conditionCheck, matchCheck, transactWrite, update, put, type WriteItem } from '../shared/transactions.ts';
+import { conditionCheck, transactWrite, update, put, type WriteItem } from '../shared/transactions.ts';
 import { auditBy, auditItem } from '../identity/audit.ts';
 import type { OrgAccess } from '../identity/access.ts';
 import { db } from '../identity/entities.ts';
@@ -18,21 +18,27 @@ export const MAX_LIMIT_OVERRIDES = 50;
  * (`client#<id>`) of it, checked in the override's transaction. Else it would count nobody, or,
  * for another organization's client, show that client's use in this organization's limits. A
  * member is one whose membership is live, as `isMembershipLive` says: a suspended member, or one
- * whose account was deleted, keeps an inactive row, and calls nothing here meanwhile.
- * Removing one needs no check (a member who left may still have one).
+ * whose account was deleted, keeps an inactive row, and calls nothing here meanwhile. A client
+ * is one that still authenticates: not revoked, not expired. Removing one needs no check (a
+ * member who left, or a revoked key, may still have one).
  */
 function subjectCheck(orgId: string, subject: string): WriteItem | undefined {
   const [kind, id] = [subject.slice(0, subject.indexOf('#')), subject.slice(subject.indexOf('#') + 1)];
-  if (kind === 'user') {
-    const now = clock.nowIso();
+  const now = clock.nowIso();
+  if (kind === 'user')
     return conditionCheck(
       db.membership,
       { orgId, userId: id },
       ({ userId, isActive, expiresAt }, { eq, notExists, gt }) =>
         `${eq(userId, id)} AND (${notExists(isActive)} OR ${eq(isActive, true)}) AND (${notExists(expiresAt)} OR ${gt(expiresAt, now)})`,
     );
-  }
-  if (kind === 'client') return matchCheck(db.apiClient, { clientId: id }, 'orgId', orgId);
+  if (kind === 'client')
+    return conditionCheck(
+      db.apiClient,
+      { clientId: id },
+      ({ orgId: owner, isActive, revokedAt, expiresAt }, { eq, notExists, gt }) =>
+        `${eq(owner, orgId)} AND (${notExists(isActive)} OR ${eq(isActive, true)}) AND ${notExists(revokedAt)} AND (${notExists(expiresAt)} OR ${gt(expiresAt, now)})`,
+    );
   return undefined;
 }
 
@@ -73,7 +79,7 @@ export async function setLimitOverride(access: OrgAccess, input: LimitOverride) 
   ]);
   if (outcome.canceled && subject && outcome.reasons[0] === 'ConditionalCheckFailed')
     throw new UnprocessableError(
-      `${input.subject} is not ${input.subject.startsWith('user#') ? 'a member' : 'an API client'} of this organization`,
+      `${input.subject} is not ${input.subject.startsWith('user#') ? 'a member' : 'a live API client'} of this organization`,
     );
   if (outcome.canceled) throw new ConflictError('The organization changed meanwhile; retry');
   return { ...access.org, limitOverrides: overrides };
