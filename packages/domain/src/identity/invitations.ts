@@ -5,9 +5,10 @@ import { auditBy, auditItem } from './audit.ts';
 import { accountGone, isAccountDeleted, openAccountCheck, type OrgAccess, type UserCaller } from './access.ts';
 import { db, inboxService, type Invitation, type User } from './entities.ts';
 import { isBuiltInRole } from './permissions.ts';
-import { actsAsOwner, assertMayGrant, assertRoleExists } from './members.ts';
+import { actingMemberCheck, actingMemberId, actsAsOwner, assertMayGrant, assertRoleExists } from './members.ts';
 import { requireUser } from './users.ts';
 import {
+  conditionCheck,
   liveCheck,
   put,
   returningOnFailure,
@@ -28,6 +29,9 @@ export const invitationStatus = (i: Invitation): Invitation['status'] | 'expired
   i.status === 'pending' && new Date(i.expiresAt) <= new Date() ? 'expired' : i.status;
 
 export const invitationView = (i: Invitation) => ({ ...i, status: invitationStatus(i), ttl: undefined });
+
+const alreadyMember = () =>
+  new ConflictError('That person is already a member', [{ path: 'email', message: 'Already a member' }]);
 
 const alreadyInvited = () =>
   new ConflictError('That person already has a pending invitation', [{ path: 'email', message: 'Already invited' }]);
@@ -62,8 +66,7 @@ export async function createInvitation(access: OrgAccess, input: { email: string
   assertMayGrant(access, input.role);
   if (access.org.orgType === 'SOLO') throw new UnprocessableError('A personal organization has no other members; create a team');
   const { data: inbox } = await inboxService().collections.inbox({ email }).go({ pages: 'all' });
-  if (inbox.membership.some((m) => m.orgId === access.orgId))
-    throw new ConflictError('That person is already a member', [{ path: 'email', message: 'Already a member' }]);
+  if (inbox.membership.some((m) => m.orgId === access.orgId)) throw alreadyMember();
   const ofThisOrg = inbox.invitation.filter((i) => i.orgId === access.orgId);
   if (ofThisOrg.some((i) => invitationStatus(i) === 'pending')) throw alreadyInvited();
 
@@ -87,13 +90,31 @@ export async function createInvitation(access: OrgAccess, input: { email: string
   // Someone with an account has a membership (of their personal organization at least): the
   // inbox query above found it, so their notification joins the transaction, no request added.
   const invitee = inbox.membership.find((m) => m.isActive !== false)?.userId;
+  // The member whose rights send this must be a member (the write checks it), so their own
+  // address is a member's: never invited, also when the index read above lags or they leave meanwhile.
+  if (invitee && invitee === actingMemberId(access))
+    throw new ConflictError(
+      access.caller.kind === 'apiClient'
+        ? 'That is the address of the member this API key acts for: a member cannot be invited'
+        : 'That is your own address: you cannot invite yourself',
+      [{ path: 'email', message: 'Already a member' }],
+    );
   // The guard names the last invitation sent (ids sort by time), answered if the inbox holds none pending.
   const lastSent = ofThisOrg
     .map((i) => i.invitationId)
     .sort()
     .at(-1);
+  // What the reads above decided holds at the write, or nothing is written: the sender still holds
+  // their rights as authorized (who left or was removed meanwhile invites nobody, themselves
+  // least: a temporary admin would come back permanent), and the invitee is still no member.
+  const senderCheck = actingMemberCheck(access, at);
+  const inviteeCheck = invitee
+    ? conditionCheck(db.membership, { orgId: access.orgId, userId: invitee }, ({ userId }, { notExists }) => notExists(userId))
+    : undefined;
+  const checks = [senderCheck, inviteeCheck];
   const outcome = await transactWrite([
     pendingGuard(item, lastSent, at),
+    ...checks.filter((c): c is WriteItem => !!c),
     put(db.invitation.create(item)),
     put(
       db.auditEvent.create(
@@ -119,7 +140,12 @@ export async function createInvitation(access: OrgAccess, input: { email: string
         ]
       : []),
   ]);
-  if (outcome.canceled) throw alreadyInvited();
+  if (outcome.canceled) {
+    const reasons = outcome.reasons.slice(1);
+    if (senderCheck && reasons.shift() === 'ConditionalCheckFailed') throw senderChanged(access);
+    if (inviteeCheck && reasons.shift() === 'ConditionalCheckFailed') throw alreadyMember();
+    throw alreadyInvited();
+  }
   const base = process.env.APP_URL ?? 'http://localhost:3000';
   const link = `${base}/v1/invitations/${invitationId}/accept`;
   await sendMail({
@@ -130,6 +156,15 @@ export async function createInvitation(access: OrgAccess, input: { email: string
     link,
   });
   return invitationView({ ...item, status: 'pending' });
+}
+
+/** The member whose rights sent an invitation is no longer as authorized: they left, were removed or changed. */
+function senderChanged(access: OrgAccess) {
+  return new ConflictError(
+    access.caller.kind === 'apiClient'
+      ? 'The member this API key acts for left the organization or changed meanwhile; nothing was sent'
+      : 'Your membership changed meanwhile (you left, were removed, or your role changed); nothing was sent',
+  );
 }
 
 export async function listInvitations(access: OrgAccess, options: { cursor?: string; limit?: number; status?: string }) {

@@ -119,6 +119,7 @@ async function requireMemberAndHeir(access: OrgAccess, userId: string): Promise<
 }
 
 type Ops = { eq(a: unknown, v: unknown): string; notExists(a: unknown): string };
+type CompareOps = { gt(a: unknown, v: unknown): string; lte(a: unknown, v: unknown): string };
 type MembershipAttributes = { role: unknown; isActive: unknown; expiresAt: unknown };
 
 /**
@@ -133,6 +134,41 @@ export const asRead =
       read.isActive === false ? eq(isActive, false) : `(${notExists(isActive)} OR ${eq(isActive, true)})`,
       read.expiresAt ? eq(expiresAt, read.expiresAt) : notExists(expiresAt),
     ].join(' AND ');
+
+/**
+ * The member whose rights a call carries: the user themselves, or the member an API key acts
+ * for. None for a platform admin, whose powers come from their group, not a membership.
+ */
+export function actingMemberId(access: OrgAccess): string | undefined {
+  if (access.caller.kind === 'apiClient') return access.caller.memberId;
+  return access.caller.isPlatformAdmin ? undefined : access.caller.userId;
+}
+
+/**
+ * A ConditionCheck that the member whose rights a call carries (`actingMemberId`) still holds
+ * them as the authorization read them, for a write that hands out access (an invitation): one
+ * who left or was removed between that read and the write would otherwise act as a member
+ * still. A user's membership must be as read (`asRead`); the member an API key acts for must
+ * still be a live member with the role read, of a membership the key was made during
+ * (`keyActsFor`). None for a platform admin.
+ */
+export function actingMemberCheck(access: OrgAccess, now: string): WriteItem | undefined {
+  const { caller, orgId } = access;
+  if (caller.kind === 'apiClient')
+    return conditionCheck(
+      db.membership,
+      { orgId, userId: caller.memberId },
+      ({ role, isActive, expiresAt, createdAt }: MembershipAttributes & { createdAt: unknown }, ops: Ops & CompareOps) =>
+        [
+          ops.eq(role, access.memberRole),
+          `(${ops.notExists(isActive)} OR ${ops.eq(isActive, true)})`,
+          `(${ops.notExists(expiresAt)} OR ${ops.gt(expiresAt, now)})`,
+          ops.lte(createdAt, caller.createdAt),
+        ].join(' AND '),
+    );
+  if (caller.isPlatformAdmin || !access.membership) return undefined;
+  return conditionCheck(db.membership, { orgId, userId: caller.userId }, asRead(access.membership));
+}
 
 const failed = (reason: string | undefined) => reason === 'ConditionalCheckFailed';
 
@@ -252,7 +288,9 @@ export async function updateMember(access: OrgAccess, userId: string, patch: Mem
     ...(givesCustomRole ? { version: access.org.version ?? 1 } : {}),
   };
   const orgChange = organizationChange(access.orgId, change);
-  const accountCheck = reactivated || delta > 0 ? [openAccountCheck(userId)] : [];
+  // A reactivated member, a new live owner, and anyone made owner must have an open account (else
+  // a 422): a deleted account's membership is inactive, so making it owner moves no count.
+  const accountCheck = reactivated || delta > 0 || patch.role === 'owner' ? [openAccountCheck(userId)] : [];
   const result = await transactWrite([
     returningOnFailure(update((patch.expiresAt === null ? membership.remove(['expiresAt']) : membership).where(asRead(target)))),
     ...accountCheck,
