@@ -459,6 +459,9 @@ export async function getBalance(orgId: string): Promise<Balance> {
 
 /** The last instant with a four-digit year: ISO strings past it (`+010000-…`) sort before every year. */
 const LAST_INSTANT = '9999-12-31T23:59:59.999Z';
+/** Below and above every ISO instant: a range with no `from` or `to` stays inside the ledger's keys. */
+const FIRST = '0';
+const LAST = '~';
 
 /**
  * The exclusive key bound of an inclusive `to`. Rows sort by `createdAt#transactionId`, so a row
@@ -473,15 +476,14 @@ export async function listTransactions(
   options: { cursor?: string; limit?: number; type?: TransactionType; from?: string; to?: string },
 ) {
   const query = ledgerDb.transaction.query.byTime({ orgId });
+  // Always both ends, inside the ledger's keys: gsi1 of an organization also holds its usage
+  // logs, payments, invitations and API clients, which a `>=` or `<` alone runs into (DynamoDB's
+  // Limit spent on rows ElectroDB drops, and cursors naming them). The end of `to` is a key no
+  // row has (rows go on with `#transactionId`), so BETWEEN, inclusive, leaves out the next
+  // millisecond; with no end (no `to`, or the last instant of year 9999) it is `~`.
   const through = options.to ? exclusiveEnd(options.to) : undefined;
   const ranged =
-    options.from && through
-      ? query.between({ createdAt: options.from }, { createdAt: through })
-      : options.from
-        ? query.gte({ createdAt: options.from })
-        : through
-          ? query.lt({ createdAt: through })
-          : query;
+    options.from || options.to ? query.between({ createdAt: options.from ?? FIRST }, { createdAt: through ?? LAST }) : query;
   const filtered = options.type ? ranged.where(({ type }, { eq }) => eq(type, options.type!)) : ranged;
   const { data, cursor } = await pageOf(filtered, { cursor: options.cursor, limit: options.limit ?? 50, order: 'desc' });
   return { items: data, nextCursor: cursor };

@@ -20,7 +20,20 @@ export const badCursor = () =>
 /** A cursor as the lists hand them out: base64url JSON (ElectroDB's, and those of lists built in memory). */
 export const encodeCursor = (key: Record<string, unknown>) => Buffer.from(JSON.stringify(key)).toString('base64url');
 
-/** The key a cursor of this query must carry: its partition, and its sort key prefix when it reads one entity's rows. */
+/** The longest start two sort keys share. */
+function sharedStart(a: string, b: string) {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return a.slice(0, i);
+}
+
+/**
+ * The key a cursor of this query must carry: its partition, and the prefix of its sort keys.
+ * Under `begins_with` the prefix is the condition's own. Under a range it ends at a composite's
+ * label (`$usagelog_1#requestat_`): every row of the range starts with it, and a row of another
+ * entity kept in the same partition (a usage log beside the credit ledger) does not, though it
+ * may sort inside a range left open at one end.
+ */
 function boundsOf(query: PagedQuery<unknown>) {
   const params = query.params() as {
     KeyConditionExpression?: string;
@@ -29,11 +42,18 @@ function boundsOf(query: PagedQuery<unknown>) {
   };
   const names = params.ExpressionAttributeNames;
   const values = params.ExpressionAttributeValues;
-  const prefixed = /begins_with\(#sk1, :sk1\)/.test(params.KeyConditionExpression ?? '');
-  return {
-    partition: { field: names['#pk']!, value: values[':pk'] },
-    prefix: prefixed ? { field: names['#sk1']!, value: String(values[':sk1']) } : undefined,
-  };
+  const condition = params.KeyConditionExpression ?? '';
+  const partition = { field: names['#pk']!, value: values[':pk'] };
+  if (/begins_with\(#sk1, :sk1\)/.test(condition))
+    return { partition, prefix: { field: names['#sk1']!, value: String(values[':sk1']) } };
+  if (!/#sk1 (BETWEEN|>=|>|<=|<) :sk1/.test(condition)) return { partition };
+  const between = / BETWEEN :sk1 AND :sk2/.test(condition);
+  const shared = between ? sharedStart(String(values[':sk1']), String(values[':sk2'])) : String(values[':sk1']);
+  // Between two bounds, up to the last label they share (composites fixed before the ranged one
+  // included); past one bound alone, up to the first, as a `>=` runs past the composites fixed
+  // in it. Never into a bound's value (`2031-03-0…`), which not every row in range starts with.
+  const entity = (between ? /^.*#[^#_]*_/ : /^[^#]*#[^#_]*_/).exec(shared)?.[0];
+  return { partition, prefix: entity ? { field: names['#sk1']!, value: entity } : undefined };
 }
 
 /** A cursor's key; undefined for anything that is not a cursor of ours. */
@@ -58,7 +78,8 @@ export async function pageOf<T>(
   // takes, which the SDK refuses before sending) was not written by this list.
   if (!key || Object.values(key).some((value) => typeof value !== 'string') || key[partition.field] !== partition.value)
     throw badCursor();
-  // Another list kept in the same partition (an organization's members beside its audit events).
+  // Another list kept in the same partition (an organization's members beside its audit events,
+  // its usage logs beside its credit ledger).
   if (prefix && !String(key[prefix.field] ?? '').startsWith(prefix.value)) throw badCursor();
   try {
     return await query.go({ ...options, cursor });
