@@ -1,21 +1,20 @@
 import { conditionFailed } from '../shared/dynamo.ts';
 import { clock } from '../shared/clock.ts';
 import { notifyOrgAdmins } from '../notifications/notify.ts';
-import { db, type Organization } from '../identity/entities.ts';
-import { NotFoundError } from '../shared/errors.ts';
-import { transactGet } from '../shared/transactions.ts';
+import { conditionCheck, remove, transactWrite } from '../shared/transactions.ts';
 import { billingDb, type DueKind, type Subscription, type SubscriptionDue } from './entities.ts';
 import { planCatalogue } from './plans.ts';
 import * as changes from './subscription-changes.ts';
-import { DUE_SHARDS, commitChange, dueDates } from './subscription-store.ts';
+import { DUE_SHARDS, MAX_CATCH_UP, commitChange, dueDates, liveSubscription } from './subscription-store.ts';
 
 /**
  * The billing schedules. Each reads the markers of its kind that are due (a query per shard
  * of the due index, never a Scan), re-reads each subscription and, if the work is still
  * due, commits the change under the version it read. So a job run twice, or two runs
  * overlapping, apply each change once: the second finds the marker moved on (or the
- * version changed) and skips; credits are keyed by period besides. A deleted organization's
- * markers are cleared unapplied.
+ * version changed) and skips; credits are keyed by period besides. A route changing a
+ * subscription with work due applies it first by the same steps (`changes.SCHEDULED`,
+ * `caughtUp`), under the same rule. A deleted organization's markers are cleared unapplied.
  */
 export interface JobReport {
   job: DueKind;
@@ -28,18 +27,6 @@ export interface JobReport {
 }
 
 const AT_ONCE = 8;
-/** A subscription many periods behind (the job was off) catches up this many periods per run. */
-const MAX_CATCH_UP = 24;
-
-type Step = (sub: Subscription, ctx: changes.Context) => changes.Outcome;
-
-const STEPS: Record<Exclude<DueKind, 'trial-reminder'>, Step> = {
-  renewal: changes.renew,
-  cancellation: changes.endCancelled,
-  'trial-end': changes.endTrial,
-  'grace-end': changes.endGrace,
-  expiry: changes.endSuspension,
-};
 
 const isDue = (sub: Subscription, kind: DueKind, at: string) => {
   const due = dueDates(sub)[kind];
@@ -55,15 +42,31 @@ async function dueMarkers(kind: DueKind, at: string): Promise<SubscriptionDue[]>
   return shards.flatMap((s) => s.data);
 }
 
-/** Removes a marker unless it was moved meanwhile. */
+const markerAsListed = (marker: SubscriptionDue) =>
+  billingDb.due.delete({ orgId: marker.orgId, kind: marker.kind }).where(({ dueAt }, { eq }) => eq(dueAt, marker.dueAt));
+
+/** Removes a deleted organization's marker, unless it was moved meanwhile. */
 async function clearMarker(marker: SubscriptionDue) {
-  await billingDb.due
-    .delete({ orgId: marker.orgId, kind: marker.kind })
-    .where(({ dueAt }, { eq }) => eq(dueAt, marker.dueAt))
+  await markerAsListed(marker)
     .go()
     .catch((error: unknown) => {
       if (!conditionFailed(error)) throw error;
     });
+}
+
+/**
+ * Removes a marker that `read` (the subscription as the job read it) says is done with, in one
+ * transaction with a check that the subscription is still at that version. A change committed
+ * since may have put the marker back with the same date (a cancellation taken back): its marker
+ * stays, for the next run to find. A refused transaction is that change's doing: nothing to do.
+ */
+async function clearMarkerOf(marker: SubscriptionDue, read: Subscription) {
+  await transactWrite([
+    remove(markerAsListed(marker)),
+    conditionCheck(billingDb.subscription, { orgId: read.orgId }, ({ version }, { eq, notExists }) =>
+      read.version === undefined ? notExists(version) : eq(version, read.version),
+    ),
+  ]);
 }
 
 async function remindTrialEnding(sub: Subscription, now: Date) {
@@ -77,20 +80,6 @@ async function remindTrialEnding(sub: Subscription, now: Date) {
   });
 }
 
-/**
- * The subscription and its organization, in one consistent read. A deleted organization's
- * subscription is done with: no period, grant or notification falls due for it any more.
- */
-async function liveSubscription(orgId: string): Promise<Subscription | undefined> {
-  const [sub, org] = await transactGet<[Subscription, Organization]>([
-    { op: billingDb.subscription.get({ orgId }), entity: billingDb.subscription },
-    { op: db.organization.get({ orgId }), entity: db.organization },
-  ]);
-  if (!org || org.deletedAt) return undefined;
-  if (!sub) throw new NotFoundError('This organization has no subscription');
-  return sub;
-}
-
 /** One subscription's due work; true when something was applied. */
 async function applyDue(kind: DueKind, marker: SubscriptionDue, ctx: changes.Context): Promise<boolean> {
   const at = ctx.now.toISOString();
@@ -101,16 +90,16 @@ async function applyDue(kind: DueKind, marker: SubscriptionDue, ctx: changes.Con
   }
   let sub = live;
   if (!isDue(sub, kind, at)) {
-    if (dueDates(sub)[kind] === undefined) await clearMarker(marker);
+    if (dueDates(sub)[kind] === undefined) await clearMarkerOf(marker, sub);
     return false;
   }
   if (kind === 'trial-reminder') {
     await remindTrialEnding(sub, ctx.now);
-    await clearMarker(marker);
+    await clearMarkerOf(marker, sub);
     return true;
   }
   for (let step = 0; step < MAX_CATCH_UP && isDue(sub, kind, at); step++) {
-    const committed = await commitChange({ prev: sub, ...STEPS[kind](sub, ctx) });
+    const committed = await commitChange({ prev: sub, ...changes.SCHEDULED[kind](sub, ctx) });
     if (!committed.ok) return step > 0;
     sub = committed.next;
   }

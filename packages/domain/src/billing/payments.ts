@@ -13,7 +13,7 @@ import { paymentDb, type Payment, type ProviderEvent } from './payment-entities.
 import { planCatalogue, planIn } from './plans.ts';
 import * as changes from './subscription-changes.ts';
 import { commitChange, grantWrites, subscriptionRead, type Grant, type Tagged } from './subscription-store.ts';
-import { billedByStripe, cancelAtStripe, type StripeCancellation } from './subscriptions.ts';
+import { billedByStripe, cancelAtStripe, caughtUp, type StripeCancellation } from './subscriptions.ts';
 
 /**
  * Payments, recorded exactly once and applied with what they pay for, whichever way they
@@ -351,7 +351,8 @@ export async function recordManualPayment(access: OrgAccess, input: ManualPaymen
     throw new ValidationError('An Odoo payment names its sale order', [
       { path: 'body.odooSaleOrderId', message: 'Required for OdooManual' },
     ]);
-  if (input.planId) planIn(await planCatalogue(), input.planId);
+  const plans = input.planId ? await planCatalogue() : undefined;
+  if (input.planId) planIn(plans!, input.planId);
   if (input.packId) creditPack(input.packId);
   const payment: PaymentInput = {
     paymentIntentId: manualPaymentIntentId(input),
@@ -395,13 +396,19 @@ export async function recordManualPayment(access: OrgAccess, input: ManualPaymen
   const guardConflict = new ConflictError('This Odoo sale order belongs to another organization', [
     { path: 'body.odooSaleOrderId', message: 'Already used by another organization' },
   ]);
-  const [existing, subscription, saleOrder] = (access.preloaded ?? []) as [
+  // Read with the authorization by the route; read here (the same one request) when called without it.
+  const [existing, read, saleOrder] = (access.preloaded ??
+    (await transactGet(manualPaymentReads(access.orgId, input) as Parameters<typeof transactGet>[0]))) as [
     Payment | null | undefined,
     Subscription | null | undefined,
     { ownerId: string } | null | undefined,
   ];
   // Refused before anything is done at Stripe; the guard in the transaction still decides a race.
   if (saleOrder && saleOrder.ownerId !== access.orgId) throw guardConflict;
+  // A plan paid after its period ended, before the renewal ran, pays the subscription as the
+  // schedules leave it (`caughtUp`): the month under way, not the one over (which the renewal
+  // would then find unpaid, and its grace period suspend an organization that just paid).
+  const subscription = read && plans && !existing ? await caughtUp(read, plans) : read;
   const { payment: recorded, outcome } = await recordBilling({
     orgId: access.orgId,
     payment,

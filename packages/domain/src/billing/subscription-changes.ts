@@ -1,5 +1,5 @@
 import { UnprocessableError } from '../shared/errors.ts';
-import type { Plan, Subscription } from './entities.ts';
+import type { DueKind, Plan, Subscription } from './entities.ts';
 import { effectivePlanId, nextStatus } from './lifecycle.ts';
 import { FREE_PLAN_ID, isUpgrade, planIn } from './plans.ts';
 import { periodGrantKey } from './ledger.ts';
@@ -7,6 +7,7 @@ import { proratedCredits, prorationKey } from './proration.ts';
 import {
   GRACE_DAYS,
   addMonths,
+  dueDates,
   lowBalanceMark,
   periodEndAfter,
   periodGrant,
@@ -388,3 +389,29 @@ export function endGrace(sub: Subscription, ctx: Context): Outcome {
 /** Suspended too long: expired, back to Free for the rest of the period. */
 export const endSuspension = (sub: Subscription, ctx: Context) =>
   endOnFree(sub, nextStatus(sub.status, 'suspension.ended'), ctx, false);
+
+/** The scheduled work that changes a subscription (a trial's reminder only notifies). */
+export type ScheduledKind = Exclude<DueKind, 'trial-reminder'>;
+
+/**
+ * What each schedule does to a subscription whose work of its kind is due: the one table that the
+ * jobs (jobs.ts) and a route catching a subscription up before its change (`caughtUp`) apply.
+ */
+export const SCHEDULED: Record<ScheduledKind, (sub: Subscription, ctx: Context) => Outcome> = {
+  renewal: renew,
+  cancellation: endCancelled,
+  'trial-end': endTrial,
+  'grace-end': endGrace,
+  expiry: endSuspension,
+};
+
+/** The scheduled work due at `at` that fell due first (on the same date, in the table's order), if any. */
+export function firstDue(sub: Subscription, at: string): ScheduledKind | undefined {
+  const due = dueDates(sub);
+  let first: ScheduledKind | undefined;
+  for (const kind of Object.keys(SCHEDULED) as ScheduledKind[]) {
+    const date = due[kind];
+    if (date !== undefined && date <= at && (first === undefined || date < due[first]!)) first = kind;
+  }
+  return first;
+}

@@ -1,9 +1,9 @@
 import { shardOf } from '../shared/ids.ts';
 import { clock } from '../shared/clock.ts';
 import { conditionFailed } from '../shared/dynamo.ts';
-import { db } from '../identity/entities.ts';
+import { db, type Organization } from '../identity/entities.ts';
 import { ConflictError, NotFoundError } from '../shared/errors.ts';
-import { put, remove, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
+import { put, remove, transactGet, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
 import { DUE_KINDS, billingDb, ledgerDb, type DueKind, type Plan, type Subscription } from './entities.ts';
 import { effectivePlanId } from './lifecycle.ts';
 import { creditWrites, periodGrantKey, type LowBalanceMark } from './ledger.ts';
@@ -19,6 +19,8 @@ export const GRACE_DAYS = 7;
 export const SUSPENSION_DAYS = 30;
 export const TRIAL_REMINDER_DAYS = 3;
 export const DUE_SHARDS = 8;
+/** A subscription many periods behind (the jobs were off) catches up this many steps at a time. */
+export const MAX_CATCH_UP = 24;
 /** Share of a plan's monthly credits below which the organization is warned. */
 export const LOW_BALANCE_SHARE = 0.1;
 
@@ -56,6 +58,19 @@ const found = (sub: Subscription | null | undefined): Subscription => {
   if (!sub) throw new NotFoundError('This organization has no subscription');
   return sub;
 };
+
+/**
+ * The subscription and its organization, in one consistent read. A deleted organization's
+ * subscription is done with (undefined): no period, grant or notification falls due for it any more.
+ */
+export async function liveSubscription(orgId: string): Promise<Subscription | undefined> {
+  const [sub, org] = await transactGet<[Subscription, Organization]>([
+    { op: billingDb.subscription.get({ orgId }), entity: billingDb.subscription },
+    { op: db.organization.get({ orgId }), entity: db.organization },
+  ]);
+  if (!org || org.deletedAt) return undefined;
+  return found(sub);
+}
 
 /** The subscription's read, for a route to make with its authorization (`httpHandler`'s `preload`). */
 export const subscriptionRead = (orgId: string) => ({

@@ -1,5 +1,5 @@
 import { clock } from '../shared/clock.ts';
-import { ConflictError, PaymentMethodRequiredError, UnprocessableError } from '../shared/errors.ts';
+import { ConflictError, NotFoundError, PaymentMethodRequiredError, UnprocessableError } from '../shared/errors.ts';
 import type { OrgAccess } from '../identity/access.ts';
 import type { Plan, Subscription } from './entities.ts';
 import { canTake, effectivePlanId } from './lifecycle.ts';
@@ -8,11 +8,13 @@ import { paymentGateway, type SubscriptionTerms } from './stripe/client.ts';
 import type { WriteItem } from '../shared/transactions.ts';
 import * as changes from './subscription-changes.ts';
 import {
+  MAX_CATCH_UP,
   claimChange,
   closingWrites,
   commitChange,
   commitOrConflict,
   getSubscription,
+  liveSubscription,
   preloadedSubscription,
   releaseClaim,
   subscriptionRead,
@@ -33,7 +35,9 @@ export { getSubscription, preloadedSubscription, subscriptionRead };
  *   or ends it (`refuseOnContract`);
  * - a subscription billed by Stripe is changed at Stripe first, then here, so a refusal by
  *   Stripe changes nothing; after any change Stripe's price and cancellation match ours
- *   (`commitThroughStripe`).
+ *   (`commitThroughStripe`);
+ * - a change applies to the subscription as the schedules leave it: work of theirs that is due
+ *   (the period over, its renewal not run yet) is applied first (`caughtUp`).
  */
 export const billedByStripe = (sub: Subscription) => sub.paymentProvider === 'Stripe' && !!sub.providerSubscriptionId;
 
@@ -59,14 +63,15 @@ const priceOf = (plan: Plan) => ({
 });
 
 export async function changePlan(access: OrgAccess, planId: string): Promise<Subscription> {
-  const [sub, plans] = await Promise.all([preloadedSubscription(access.orgId, access.preloaded), planCatalogue()]);
-  const ctx = { plans, now: clock.now() };
+  const [read, plans] = await Promise.all([preloadedSubscription(access.orgId, access.preloaded), planCatalogue()]);
   const target = planIn(plans, planId);
   if (target.isPublic === false && !byPlatformAdmin(access))
     throw new UnprocessableError(`The ${target.name} plan is sold by contract; a platform admin records it`);
-  refuseOnContract(access, sub, plans);
-  if (target.planId === FREE_PLAN_ID && sub.planId === FREE_PLAN_ID) return sub;
-  refuseOnceTakenEffect(sub);
+  refuseOnContract(access, read, plans);
+  if (target.planId === FREE_PLAN_ID && read.planId === FREE_PLAN_ID) return read;
+  refuseOnceTakenEffect(read);
+  const sub = await caughtUp(read, plans);
+  const ctx = { plans, now: clock.now() };
   if (target.planId === FREE_PLAN_ID) return cancelSubscription(sub, plans);
   const inUse = planIn(plans, effectivePlanId(sub));
   if (target.planId === sub.planId && effectivePlanId(sub) === sub.planId) return resumeSubscription(sub, plans);
@@ -89,29 +94,67 @@ export async function changePlan(access: OrgAccess, planId: string): Promise<Sub
 
 /** Cancels at the end of the period (the organization keeps its plan until then). */
 export async function cancel(access: OrgAccess): Promise<Subscription> {
-  const [sub, plans] = await Promise.all([preloadedSubscription(access.orgId, access.preloaded), planCatalogue()]);
-  refuseOnContract(access, sub, plans);
-  return cancelSubscription(sub, plans);
+  const [read, plans] = await Promise.all([preloadedSubscription(access.orgId, access.preloaded), planCatalogue()]);
+  refuseOnContract(access, read, plans);
+  refuseOnceTakenEffect(read);
+  return cancelSubscription(await caughtUp(read, plans), plans);
 }
 
 /** Takes back a cancellation or a scheduled downgrade before the period ends. */
 export async function resume(access: OrgAccess): Promise<Subscription> {
-  const [sub, plans] = await Promise.all([preloadedSubscription(access.orgId, access.preloaded), planCatalogue()]);
-  refuseOnContract(access, sub, plans);
-  return resumeSubscription(sub, plans);
+  const [read, plans] = await Promise.all([preloadedSubscription(access.orgId, access.preloaded), planCatalogue()]);
+  refuseOnContract(access, read, plans);
+  refuseOnceTakenEffect(read);
+  return resumeSubscription(await caughtUp(read, plans), plans);
+}
+
+/** How often a catch-up reads the subscription again after a commit refused, before answering 409. */
+const CATCH_UP_ATTEMPTS = 3;
+
+/**
+ * The subscription with the schedules' work that is due applied first, as the jobs would apply
+ * it: step by step (`changes.SCHEDULED`), the work that fell due first first, each step committed
+ * under the version read. A change asked for after the period ended, before the hourly renewal
+ * ran, then applies to the period under way, whatever the hour (a cancellation was dated at the
+ * end of the period over, and the next job ended a month already paid at once; a month paid by
+ * hand was the one over). Nothing due, the common case: nothing read or written. A job (or
+ * another change) committing first refuses the step: the subscription is read again and caught
+ * up from there (its grants are keyed by period, so nothing is granted twice); refused again and
+ * again (a change under way at Stripe holds it), or too far behind for one request, 409.
+ */
+export async function caughtUp(read: Subscription, plans: Map<string, Plan>): Promise<Subscription> {
+  let sub = read;
+  let refused = 0;
+  for (let steps = 0; ; steps++) {
+    const now = clock.now();
+    const kind = changes.firstDue(sub, now.toISOString());
+    if (!kind) return sub;
+    if (steps >= MAX_CATCH_UP)
+      throw new ConflictError('The subscription is many periods behind its schedules: they are caught up in part; retry');
+    const committed = await commitChange({ prev: sub, ...changes.SCHEDULED[kind](sub, { plans, now }) });
+    if (committed.ok) {
+      sub = committed.next;
+      continue;
+    }
+    if (++refused >= CATCH_UP_ATTEMPTS) throw new ConflictError('The subscription changed meanwhile; read it again and retry');
+    const live = await liveSubscription(sub.orgId);
+    if (!live) throw new NotFoundError('Organization not found');
+    sub = live;
+  }
 }
 
 async function cancelSubscription(sub: Subscription, plans?: Map<string, Plan>): Promise<Subscription> {
   if (sub.planId === FREE_PLAN_ID) throw new UnprocessableError('The Free plan has nothing to cancel');
-  refuseOnceTakenEffect(sub);
   return commitThroughStripe(sub, changes.requestCancel(sub), plans);
 }
 
 /**
  * Its period over, a cancellation or a scheduled downgrade has taken effect, even before the
- * schedule gets to it: any change then (taking it back, another plan, a cancellation instead of
- * the downgrade) would renew or carry a plan into a period nobody paid. The schedule applies it
- * shortly; changes are taken again after.
+ * schedule gets to it: a change asked for then (taking it back, another plan, a cancellation
+ * instead of the downgrade) was decided on what no longer holds. It is refused on the
+ * subscription as read, before anything is written, rather than applied to what the schedule
+ * leaves (`caughtUp`): taking back a cancellation would answer an ended subscription. Once the
+ * schedule has applied it, changes are taken again.
  */
 function refuseOnceTakenEffect(sub: Subscription) {
   if ((sub.cancelAtPeriodEnd || sub.pendingPlanId) && clock.nowIso() >= sub.currentPeriodEnd)
@@ -121,7 +164,6 @@ function refuseOnceTakenEffect(sub: Subscription) {
 }
 
 async function resumeSubscription(sub: Subscription, plans?: Map<string, Plan>): Promise<Subscription> {
-  refuseOnceTakenEffect(sub);
   return commitThroughStripe(sub, changes.resume(sub), plans);
 }
 
