@@ -92,8 +92,9 @@ export function httpHandler<S extends RouteSchemas>(
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(tracing() ?? [])
     .use(requestMetrics(route))
-    .use(problemJson(route))
+    // Before problemJson: middy runs onError hooks last-registered first, so CORS headers are added to its problem answer.
     .use(cors())
+    .use(problemJson(route))
     .use(authenticate(route))
     .use(validate(route))
     .use(authorize(route, options.preload as Preload | undefined))
