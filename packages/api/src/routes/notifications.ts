@@ -38,7 +38,7 @@ export const markAllNotificationsRead = defineRoute({
   auth: 'user',
   refusesDeletedAccount: true,
   tag,
-  summary: 'Mark your unread notifications read, up to 100 per call; says how many remain',
+  summary: 'Mark your unread notifications read, up to 99 per call; says how many remain',
   errors: [409],
   schemas: { response: markAllReadResponse },
 });
