@@ -68,9 +68,13 @@ export const DEFAULT_PLANS: Record<string, Plan> = {
 
 export const FREE_PLAN_ID = 'free';
 
+/** A default plan by id: one of DEFAULT_PLANS' own, never what its prototype holds (`constructor`). */
+const defaultPlan = (planId: string): Plan | undefined =>
+  Object.hasOwn(DEFAULT_PLANS, planId) ? DEFAULT_PLANS[planId] : undefined;
+
 export async function getPlan(planId: string): Promise<Plan | undefined> {
   const { data } = await billingDb.plan.get({ planId }).go();
-  return data ?? DEFAULT_PLANS[planId];
+  return data ?? defaultPlan(planId);
 }
 
 /** Every plan, edited ones as edited, in catalogue order; one query. */
@@ -125,7 +129,7 @@ function checkFreePlan(plan: Plan) {
 export async function savePlan(planId: string, changes: PlanChanges, actorId: string): Promise<Plan> {
   const { data: saved } = await billingDb.plan.get({ planId }).go({ consistent: true });
   const current: Plan = saved ??
-    DEFAULT_PLANS[planId] ?? { planId, name: planId, monthlyCredits: 0, priceMinor: 0, currency: 'USD', trialDays: 0 };
+    defaultPlan(planId) ?? { planId, name: planId, monthlyCredits: 0, priceMinor: 0, currency: 'USD', trialDays: 0 };
   const version = (saved?.version ?? 0) + 1;
   const plan: Plan = { ...current, ...changes, planId, version, updatedBy: actorId, updatedAt: new Date().toISOString() };
   checkFreePlan(plan);

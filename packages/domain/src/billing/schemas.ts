@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { storableKey } from '../shared/json-value.ts';
 import { page, pageQuery, utcDateTime } from '../shared/schemas.ts';
 import { PAYMENT_PROVIDERS, PAYMENT_PURPOSES, PAYMENT_STATUSES, SUBSCRIPTION_STATUSES, TRANSACTION_TYPES } from './enums.ts';
 
@@ -48,10 +49,10 @@ export const adjustmentBody = z
 const RESOURCE_NAME = 'A resource or agent type like `chat` or `api`';
 /**
  * A limited resource or agent type (`chat`, `api`, …), as plans and overrides name it: one rule
- * for both, so a plan's limit is always one an override can name (and never an empty name, which
- * DynamoDB refuses as a map key).
+ * for both, so a plan's limit is always one an override can name (and never an empty name or
+ * `constructor`, which DynamoDB cannot store as a map key).
  */
-const resourceName = z.string().regex(/^[a-z][a-z0-9_-]{1,39}$/, RESOURCE_NAME);
+const resourceName = storableKey(z.string().regex(/^[a-z][a-z0-9_-]{1,39}$/, RESOURCE_NAME));
 
 const planWindows = z
   .object({
@@ -62,7 +63,7 @@ const planWindows = z
   .strict();
 const limitsSchema = z.record(resourceName, planWindows, {
   // A key's own message: zod's default ("Invalid key in record") names no rule.
-  error: (issue) => (issue.code === 'invalid_key' ? RESOURCE_NAME : undefined),
+  error: (issue) => (issue.code === 'invalid_key' ? (issue.issues[0]?.message ?? RESOURCE_NAME) : undefined),
 });
 
 export const planResponse = z.object({
@@ -81,7 +82,9 @@ export const planResponse = z.object({
   updatedAt: z.string().optional(),
 });
 export const plansList = z.object({ items: z.array(planResponse) });
-export const planParams = z.object({ planId: z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, 'A lower-case plan id') });
+/** A plan id: a lower-case name that never finds Object.prototype's `constructor` in the catalogue of defaults. */
+const planIdField = storableKey(z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, 'A lower-case plan id'));
+export const planParams = z.object({ planId: planIdField });
 export const savePlanBody = z
   .object({
     name: z.string().trim().min(1).max(60).optional(),
@@ -133,7 +136,6 @@ export const subscriptionResponse = z.object({
   updatedAt: z.string().optional(),
 });
 
-const planIdField = z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, 'A lower-case plan id');
 const packIdField = z.string().regex(/^[a-z][a-z0-9-]{1,39}$/, 'A credit pack id');
 
 export const changePlanBody = z.object({ planId: planIdField }).strict();

@@ -27,6 +27,10 @@ async function readCatalogue(): Promise<Catalogue> {
 
 export const isBuiltInProvider = (slug: string) => Object.hasOwn(DEFAULT_PROVIDERS, slug);
 
+/** A provider of the stored item, by slug: one of its own, never what its prototype holds (`constructor`). */
+const savedProvider = (catalogue: Catalogue, slug: string) =>
+  Object.hasOwn(catalogue.saved, slug) ? catalogue.saved[slug] : undefined;
+
 const view = (p: Provider) => ({ ...p, isBuiltIn: isBuiltInProvider(p.slug) });
 export type ProviderView = ReturnType<typeof view>;
 
@@ -98,7 +102,7 @@ async function writeProvider(
   else delete saved[slug];
   assertCatalogueFits(saved, catalogue.saved);
   const now = new Date().toISOString();
-  const seen = catalogue.saved[slug];
+  const seen = savedProvider(catalogue, slug);
   const write =
     catalogue.version === undefined
       ? put(hubDb.providerCatalogue.create({ owner: PLATFORM, providers: saved, version: 1, updatedAt: now }))
@@ -128,7 +132,7 @@ async function writeProvider(
 export async function saveProvider(owner: Owner, slug: string, input: ProviderInput): Promise<ProviderView> {
   const catalogue = await readCatalogue();
   const before = catalogue.providers.get(slug);
-  const provider: Provider = { ...input, slug, updatedAt: stampAfter(catalogue.saved[slug]), updatedBy: owner.actorId };
+  const provider: Provider = { ...input, slug, updatedAt: stampAfter(savedProvider(catalogue, slug)), updatedBy: owner.actorId };
   await writeProvider(owner, catalogue, slug, provider, [
     owner,
     'provider.saved',
@@ -147,7 +151,7 @@ export async function patchProvider(owner: Owner, slug: string, changes: Partial
     ...before,
     ...defined,
     slug,
-    updatedAt: stampAfter(catalogue.saved[slug]),
+    updatedAt: stampAfter(savedProvider(catalogue, slug)),
     updatedBy: owner.actorId,
   };
   await writeProvider(owner, catalogue, slug, provider, [
@@ -167,7 +171,7 @@ export async function retireProvider(owner: Owner, slug: string): Promise<void> 
   const catalogue = await readCatalogue();
   const before = requireProvider(catalogue.providers, slug, 'slug');
   const next = isBuiltInProvider(slug)
-    ? { ...before, status: 'Inactive' as const, updatedAt: stampAfter(catalogue.saved[slug]), updatedBy: owner.actorId }
+    ? { ...before, status: 'Inactive' as const, updatedAt: stampAfter(savedProvider(catalogue, slug)), updatedBy: owner.actorId }
     : undefined;
   await writeProvider(owner, catalogue, slug, next, [
     owner,

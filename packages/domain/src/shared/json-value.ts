@@ -14,6 +14,15 @@ export const MAX_JSON_DEPTH = 30;
 const MIN_MAGNITUDE = 1e-130;
 const MAX_MAGNITUDE = 1e126;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+/**
+ * Keys a map cannot be stored under as sent. The DynamoDB marshaller types a value by
+ * `value.constructor.name`, which an own `constructor` key shadows: the write fails (a 500), or
+ * writes the map as the text "[object Object]". It copies a map key by key, and a `__proto__` key
+ * sets the copy's prototype instead: the key is lost, or what it holds is read as the map's type.
+ * Object.prototype's other names (`toString`, `hasOwnProperty`, …) are stored and read back as sent.
+ */
+const UNSTORABLE_KEYS: ReadonlySet<string> = new Set(['constructor', '__proto__']);
+const RESERVED_KEY = 'A key cannot be named `constructor` or `__proto__`';
 
 export interface JsonValueIssue {
   path: string[];
@@ -50,6 +59,7 @@ export function storableJsonIssue(value: unknown, maxDepth = MAX_JSON_DEPTH): Js
         for (const [key, item] of Object.entries(v)) {
           if (key === '') return { path, message: 'Keys cannot be empty' };
           if (LONE_SURROGATE.test(key)) return { path, message: 'Keys must be valid Unicode text' };
+          if (UNSTORABLE_KEYS.has(key)) return { path: [...path, key], message: RESERVED_KEY };
           stack.push({ value: item, path: [...path, key], depth: depth + 1 });
         }
     }
@@ -60,12 +70,36 @@ export function storableJsonIssue(value: unknown, maxDepth = MAX_JSON_DEPTH): Js
 /**
  * A stored free-form JSON object (of at most `maxBytes` once serialized, when given): one field
  * error naming the part DynamoDB could not store, checked before the size so that size is
- * measured safely.
+ * measured safely. It is checked as sent, before zod copies the object: the copy leaves out a
+ * `__proto__` key, which would otherwise be dropped unseen rather than refused.
  */
 export const storedJsonObject = (maxBytes = Infinity, sizeMessage = '', key: z.ZodString = z.string()) =>
-  z.record(key, z.unknown()).superRefine((value, ctx) => {
-    const issue = storableJsonIssue(value);
-    if (issue) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
-    else if (maxBytes !== Infinity && JSON.stringify(value).length > maxBytes)
-      ctx.addIssue({ code: 'custom', message: sizeMessage });
+  z.preprocess(
+    // Typed as what the record takes (its input in the OpenAPI document); anything else is left for it to refuse.
+    (value: Record<string, unknown>, ctx) => {
+      const issue = value !== null && typeof value === 'object' && !Array.isArray(value) ? storableJsonIssue(value) : undefined;
+      if (issue) ctx.addIssue({ code: 'custom', message: issue.message, path: issue.path });
+      return value;
+    },
+    z.record(key, z.unknown()).superRefine((value, ctx) => {
+      if (maxBytes !== Infinity && JSON.stringify(value).length > maxBytes)
+        ctx.addIssue({ code: 'custom', message: sizeMessage });
+    }),
+  );
+
+/**
+ * A number that is stored: one DynamoDB holds (`numberIssue`), else a field error saying why.
+ * `z.number()` alone takes 1e-200, which DynamoDB refuses ("Number underflow") as the write's 500.
+ */
+export const storableNumber = () =>
+  z.number().superRefine((n, ctx) => {
+    const message = numberIssue(n);
+    if (message) ctx.addIssue({ code: 'custom', message });
   });
+
+/**
+ * A name stored as a key of a map (a plan's limits, the provider catalogue) or looked up as one
+ * (a plan id): never `constructor` or `__proto__` (UNSTORABLE_KEYS).
+ */
+export const storableKey = <S extends z.ZodString>(schema: S) =>
+  schema.refine((name) => !UNSTORABLE_KEYS.has(name), '`constructor` and `__proto__` are reserved names');

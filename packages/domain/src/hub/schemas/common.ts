@@ -1,11 +1,14 @@
 import * as z from 'zod';
 import { MODEL_TYPES } from '../../gateway/types.ts';
 import { isInternalAddress } from '../../shared/addresses.ts';
+import { storableKey } from '../../shared/json-value.ts';
 import { idOf } from '../../shared/schemas.ts';
 import { CAPABILITIES, STATUSES } from '../enums.ts';
 
 /** Ids, names and small fields the hub's schemas share. */
-export const providerSlug = z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, 'A lower-case provider slug like `openai`');
+
+/** A key of the stored provider catalogue and of a credential owner's defaults (providers.ts, credentials.ts). */
+export const providerSlug = storableKey(z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, 'A lower-case provider slug like `openai`'));
 /** Catalogue model ids are readable slugs (`claude-3-haiku`); custom models get `mdl_…` ids. */
 export const catalogueModelId = z.string().regex(/^[a-z0-9][a-z0-9.-]{0,63}$/, 'A lower-case model id like `claude-3-haiku`');
 export const customModelId = idOf('mdl');
@@ -19,7 +22,7 @@ export const tag = z.string().regex(/^[a-z0-9][a-z0-9._-]{0,39}$/, 'A lower-case
 export const modelType = z.enum(MODEL_TYPES);
 export const status = z.enum(STATUSES);
 export const capability = z.enum(CAPABILITIES);
-export const planId = z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, 'A plan id like `pro`');
+export const planId = storableKey(z.string().regex(/^[a-z][a-z0-9-]{1,31}$/, 'A plan id like `pro`'));
 /** What a client may name: a model id, a provider's model id (`anthropic.claude-3-haiku-20240307-v1:0`) or an alias. */
 export const modelReference = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,127}$/, 'A model id, provider model id or alias');
 

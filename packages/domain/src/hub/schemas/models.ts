@@ -1,5 +1,6 @@
 import * as z from 'zod';
 import { orgId } from '../../identity/schemas/common.ts';
+import { storableNumber } from '../../shared/json-value.ts';
 import { page, pageQuery } from '../../shared/schemas.ts';
 import { MODEL_KINDS, TASK_TYPES } from '../enums.ts';
 import { alias, capability, catalogueModelId, customModelId, modelId, modelType, providerSlug, status, tag } from './common.ts';
@@ -31,8 +32,8 @@ export const pricing = z
 
 const defaults = z
   .object({
-    temperature: z.number().min(0).max(2).optional(),
-    topP: z.number().min(0).max(1).optional(),
+    temperature: storableNumber().min(0).max(2).optional(),
+    topP: storableNumber().min(0).max(1).optional(),
     systemPrompt: z.string().max(20_000).optional(),
   })
   .strict();
