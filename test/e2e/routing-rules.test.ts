@@ -102,6 +102,10 @@ describe('an organization’s routing rules', () => {
     );
     expect(unknown.status).toBe(400);
     expect(errorPaths(unknown.body)).toEqual(['body.targets.1.modelId', 'body.fallbacks.0']);
+    // A name Object.prototype holds is no model of the catalogue either.
+    const inherited = await post(rule({ targets: [{ modelId: 'constructor' }], fallbacks: [] }));
+    expect(inherited.status).toBe(400);
+    expect(inherited.body.errors.map((e: { message: string }) => e.message)).toEqual(['No model constructor']);
     const wrongType = await post(rule({ targets: [{ modelId: 'nova-canvas' }] }));
     expect(errorPaths(wrongType.body)).toEqual(['body.targets.0.modelId']);
     expect(wrongType.body.errors[0].message).toContain('IMAGE');

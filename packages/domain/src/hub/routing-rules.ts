@@ -6,7 +6,7 @@ import { put, remove, transactGet, transactWrite, update } from '../shared/trans
 import { DEFAULT_MODELS, type Model } from './default-models.ts';
 import { hubDb, type ModelItem, type RoutingRuleItem } from './entities.ts';
 import { markNamedByRule } from './custom-models.ts';
-import { isCustomModelId } from './models.ts';
+import { isBuiltInModel, isCustomModelId } from './models.ts';
 import { auditWrites, PLATFORM, type Owner } from './owners.ts';
 import { forgetSnapshot, modelFromItem } from './snapshot.ts';
 
@@ -90,7 +90,7 @@ async function read(owner: Owner, ruleId: string | undefined, ids: string[]) {
   const models = new Map<string, Model>();
   unique.forEach((modelId, i) => {
     const row = rows[i] as ModelItem | null;
-    const model = row ? modelFromItem(row) : isCustomModelId(modelId) ? undefined : DEFAULT_MODELS[modelId];
+    const model = row ? modelFromItem(row) : isBuiltInModel(modelId) ? DEFAULT_MODELS[modelId] : undefined;
     if (model) models.set(modelId, model);
   });
   return { rule, models };
