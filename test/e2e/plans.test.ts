@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { db } from '@platform/domain/identity/entities';
-import { api, createTeam, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
+import { api, createTeam, signUpPlatformAdmin, signUpUser, type ApiResponse, type SignedInUser } from '../helpers/api.ts';
+import { expectAnsweredAsStored } from '../helpers/as-stored.ts';
 
 let user: SignedInUser;
 let admin: SignedInUser;
@@ -85,6 +86,22 @@ describe('plans', () => {
     for (const edit of lost) expect(after.body).not.toMatchObject(edit);
   });
 
+  it('answer a new plan as stored: public and first in order unless the PUT says otherwise, as GET /v1/plans shows it', async () => {
+    const planId = `stored-${Date.now().toString(36)}`;
+    const listed = async () => {
+      const item = (await api('GET', '/v1/plans')).body.items.find((p: { planId: string }) => p.planId === planId);
+      return { status: item ? 200 : 404, body: item } as ApiResponse;
+    };
+    await expectAnsweredAsStored([
+      ['created', () => api('PUT', `/v1/admin/plans/${planId}`, { token: admin.accessToken, body: { name: 'Stored' } }), listed],
+      ['edited', () => api('PUT', `/v1/admin/plans/${planId}`, { token: admin.accessToken, body: { sortOrder: 9 } }), listed],
+    ]);
+    expect((await listed()).body).toMatchObject({ isPublic: true, sortOrder: 9 });
+    expect((await api('PUT', `/v1/admin/plans/${planId}`, { token: admin.accessToken, body: { isPublic: false } })).status).toBe(
+      200,
+    );
+  });
+
   it('apply their limits at once: a new plan’s, then an edit of them (the limits kept a minute are read again)', async () => {
     const owner = await signUpUser('plans-limits');
     const { orgId } = await createTeam(owner);
@@ -121,12 +138,19 @@ describe('plans', () => {
     expect(Object.keys(named.body.limits).sort()).toEqual(['chat', 'git_mcp', 'image-edit']);
   });
 
-  it('refuses a trial or a price on the Free plan: every new organization starts on it Active and unpaid', async () => {
-    const res = await api('PUT', '/v1/admin/plans/free', { token: admin.accessToken, body: { trialDays: 7, priceMinor: 5000 } });
+  it('refuses a trial, a price or privacy on the Free plan: every new organization starts on it Active and unpaid', async () => {
+    const res = await api('PUT', '/v1/admin/plans/free', {
+      token: admin.accessToken,
+      body: { trialDays: 7, priceMinor: 5000, isPublic: false },
+    });
     expect(res.status).toBe(400);
-    expect(res.body.errors.map((e: { path: string }) => e.path).sort()).toEqual(['body.priceMinor', 'body.trialDays']);
+    expect(res.body.errors.map((e: { path: string }) => e.path).sort()).toEqual([
+      'body.isPublic',
+      'body.priceMinor',
+      'body.trialDays',
+    ]);
     const free = (await api('GET', '/v1/plans')).body.items.find((p: { planId: string }) => p.planId === 'free');
-    expect(free).toMatchObject({ trialDays: 0, priceMinor: 0 });
+    expect(free).toMatchObject({ trialDays: 0, priceMinor: 0, isPublic: true });
     expect((await api('PUT', '/v1/admin/plans/free', { token: admin.accessToken, body: { monthlyCredits: 100 } })).status).toBe(
       200,
     );

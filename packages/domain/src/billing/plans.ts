@@ -107,7 +107,8 @@ export type PlanChanges = Partial<Omit<Plan, 'planId' | 'version' | 'updatedAt' 
 
 /**
  * Every new organization starts on Free, Active and unpaid (onboarding.ts), so a trial or a
- * price on it would be promised and never applied: refused, with a field error each.
+ * price on it would be promised and never applied, and a private Free would be everyone's
+ * contract (none could buy or leave it): refused, with a field error each.
  */
 function checkFreePlan(plan: Plan) {
   if (plan.planId !== FREE_PLAN_ID) return;
@@ -116,7 +117,9 @@ function checkFreePlan(plan: Plan) {
     errors.push({ path: 'body.trialDays', message: 'The Free plan has no trial: new organizations start on it Active' });
   if (plan.priceMinor > 0)
     errors.push({ path: 'body.priceMinor', message: 'The Free plan is free: new organizations start on it unpaid' });
-  if (errors.length) throw new ValidationError('The Free plan cannot have a trial or a price', errors);
+  if (plan.isPublic === false)
+    errors.push({ path: 'body.isPublic', message: 'The Free plan is where every organization starts: it stays public' });
+  if (errors.length) throw new ValidationError('The Free plan cannot have a trial or a price, nor be private', errors);
 }
 
 /**
@@ -129,7 +132,17 @@ function checkFreePlan(plan: Plan) {
 export async function savePlan(planId: string, changes: PlanChanges, actorId: string): Promise<Plan> {
   const { data: saved } = await billingDb.plan.get({ planId }).go({ consistent: true });
   const current: Plan = saved ??
-    defaultPlan(planId) ?? { planId, name: planId, monthlyCredits: 0, priceMinor: 0, currency: 'USD', trialDays: 0 };
+    defaultPlan(planId) ?? {
+      planId,
+      name: planId,
+      monthlyCredits: 0,
+      priceMinor: 0,
+      currency: 'USD',
+      trialDays: 0,
+      // As the item's defaults store them: the answer says the new plan is sold (public) at once.
+      isPublic: true,
+      sortOrder: 0,
+    };
   const version = (saved?.version ?? 0) + 1;
   const plan: Plan = { ...current, ...changes, planId, version, updatedBy: actorId, updatedAt: new Date().toISOString() };
   checkFreePlan(plan);
