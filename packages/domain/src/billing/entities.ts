@@ -189,6 +189,34 @@ const SubscriptionEntity = lazy(
           cancelledAt: { type: 'string' },
           /** A downgrade waits for the end of the period. */
           pendingPlanId: { type: 'string' },
+          /**
+           * The plan a platform admin put the subscription on by contract (`startContract`, or a
+           * payment by hand for a plan not sold): while it is still on that plan, only a platform admin
+           * changes or ends it. A plan merely no longer sold (made private) is no contract of anyone's.
+           */
+          contractPlanId: { type: 'string' },
+          /**
+           * What the payment provider charges a month for the plan (`planId` names the plan it is the
+           * price of): the catalogue's price when it was bought or moved to, kept when the catalogue's
+           * changes (grandfathered). Stripe is sent it again when moved back to that plan (a resume).
+           */
+          price: {
+            type: 'map',
+            properties: {
+              planId: { type: 'string', required: true },
+              amountMinor: { type: 'number', required: true },
+              currency: { type: 'string', required: true },
+            },
+          },
+          /** The price Stripe was sent for the scheduled plan (`pendingPlanId`): the plan's `price` once it applies. */
+          pendingPrice: {
+            type: 'map',
+            properties: {
+              planId: { type: 'string', required: true },
+              amountMinor: { type: 'number', required: true },
+              currency: { type: 'string', required: true },
+            },
+          },
           paymentProvider: { type: PAYMENT_PROVIDERS },
           providerSubscriptionId: { type: 'string' },
           paymentMethodId: { type: 'string' },
@@ -211,6 +239,13 @@ const SubscriptionEntity = lazy(
            * its grant was already credited, and leaves it out instead of failing on the ledger row.
            */
           periodGrants: { type: 'list', items: { type: 'string' } },
+          /**
+           * The monthly credits the current period is credited at, as they were granted: its plan's
+           * grant, raised by each proration to the plan moved to. A later upgrade in the period
+           * prorates from it, whatever the catalogue says of those plans since. Absent (older items):
+           * the richest plan listed in `periodGrants`, as the catalogue has it now.
+           */
+          periodMonthlyCredits: { type: 'number' },
           /**
            * The last Stripe subscriptions cancelled at Stripe for a change here (a contract, a plan
            * paid by hand), newest first: their late events change nothing (`endedAtStripe`).

@@ -121,6 +121,14 @@ export const subscriptionResponse = z.object({
   cancelAtPeriodEnd: z.boolean().optional(),
   cancelledAt: z.string().optional(),
   pendingPlanId: z.string().optional().describe('A cheaper plan that starts at the end of the period'),
+  price: z
+    .object({ planId: z.string(), amountMinor: z.number().int(), currency: z.string() })
+    .optional()
+    .describe('What the plan is charged a month, as bought: kept when the catalogue’s price changes, until the plan changes'),
+  contractPlanId: z
+    .string()
+    .optional()
+    .describe('The plan a platform admin put the subscription on by contract: only they change or end it while on it'),
   paymentProvider: z.enum(PAYMENT_PROVIDERS).optional(),
   providerSubscriptionId: z.string().optional().describe('The subscription’s id at its payment provider (Stripe’s `sub_…`)'),
   paymentMethodId: z

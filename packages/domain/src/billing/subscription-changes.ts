@@ -41,7 +41,8 @@ const same = (sub: Subscription): Outcome => ({ next: sub, grants: [] });
  * The plan whose monthly credits the organization already has this period: the plan in use, or
  * a richer one whose period grant or proration was granted earlier in the period (a plan paid
  * again after a suspension, or bought again after Stripe ended it). A plan's credits come once
- * per period, whatever the organization went through meanwhile.
+ * per period, whatever the organization went through meanwhile. How many credits that was is
+ * `creditedMonthly`'s to say: the catalogue may have changed the plan since.
  */
 function creditedPlan(prev: Subscription, ctx: Context): Plan {
   const inUse = planIn(ctx.plans, effectivePlanId(prev));
@@ -54,13 +55,22 @@ function creditedPlan(prev: Subscription, ctx: Context): Plan {
     .reduce((richest, p) => (p.monthlyCredits > richest.monthlyCredits ? p : richest), inUse);
 }
 
+/**
+ * The monthly credits the period is credited at so far: as they were granted (a platform admin
+ * lowering the plan's credits since would make an upgrade grant more than the new plan's month,
+ * raising them, less). A subscription last written before it kept them: its credited plan's, as
+ * the catalogue has them now.
+ */
+const creditedMonthly = (prev: Subscription, ctx: Context) => prev.periodMonthlyCredits ?? creditedPlan(prev, ctx).monthlyCredits;
+
 /** The prorated difference when the plan in use moves up mid-period (nothing when it moves down). */
 function proration(prev: Subscription, next: Subscription, ctx: Context): Grant[] {
   const from = creditedPlan(prev, ctx);
+  const fromMonthly = creditedMonthly(prev, ctx);
   const to = planIn(ctx.plans, effectivePlanId(next));
   const start = next.currentPeriodStart;
   const amount = proratedCredits(
-    from.monthlyCredits,
+    fromMonthly,
     to.monthlyCredits,
     { start, end: next.currentPeriodEnd },
     ctx.now,
@@ -73,7 +83,14 @@ function proration(prev: Subscription, next: Subscription, ctx: Context): Grant[
       type: 'grant',
       amount,
       description: `${to.name} plan from ${from.name}: prorated monthly credits`,
-      metadata: { fromPlanId: from.planId, toPlanId: to.planId, periodEnd: next.currentPeriodEnd },
+      metadata: {
+        fromPlanId: from.planId,
+        toPlanId: to.planId,
+        fromMonthlyCredits: fromMonthly,
+        toMonthlyCredits: to.monthlyCredits,
+        periodEnd: next.currentPeriodEnd,
+      },
+      monthly: to.monthlyCredits,
     },
   ];
 }
@@ -176,6 +193,7 @@ export function startContract(sub: Subscription, plan: Plan, ctx: Context): Outc
     paymentProvider: 'OdooManual',
     providerSubscriptionId: undefined,
     paymentMethodId: sub.paymentProvider === 'OdooManual' ? sub.paymentMethodId : undefined,
+    contractPlanId: plan.planId,
   });
   return { next, grants: withThreshold(sub, next, ctx, proration(sub, next, ctx)) };
 }
@@ -215,6 +233,8 @@ export interface PlanPayment {
   periodEnd?: string;
   /** Stripe's checkout completion: the plan starts, the money comes with its invoice. */
   activationOnly?: boolean;
+  /** The monthly price the plan was bought at (a checkout's), kept with it (`Subscription.price`). */
+  price?: { amountMinor: number; currency: string };
 }
 
 /** A period that ended before the current one started: news about it changes nothing now. */
@@ -266,6 +286,11 @@ export function planPaid(sub: Subscription, payment: PlanPayment, ctx: Context):
     next.cancelAtPeriodEnd = false;
     next.cancelledAt = undefined;
   }
+  // The price bought at goes with the plan (a move to another one without a price leaves none: `commitChange`).
+  if (payment.price && next.planId === plan.planId) next.price = { planId: plan.planId, ...payment.price };
+  // A plan not sold, paid by hand, is a contract's invoice: the plan is the platform admins' to change or end.
+  if (payment.provider !== 'Stripe' && plan.isPublic === false && plan.planId !== FREE_PLAN_ID && next.planId === plan.planId)
+    next.contractPlanId = plan.planId;
   next.paymentProvider = payment.provider;
   if (payment.provider === 'Stripe') next.providerSubscriptionId = payment.providerSubscriptionId ?? sub.providerSubscriptionId;
   else next.providerSubscriptionId = undefined;
@@ -329,6 +354,8 @@ export function renew(current: Subscription, ctx: Context): Outcome {
     ...sub,
     status,
     planId: sub.pendingPlanId ?? sub.planId,
+    // The scheduled plan's price, as Stripe was sent it when it was scheduled (`pendingPrice`).
+    ...(sub.pendingPlanId ? { price: sub.pendingPrice } : {}),
     pendingPlanId: undefined,
     currentPeriodStart: start,
     currentPeriodEnd: periodEndAfter(sub, start),

@@ -140,6 +140,8 @@ export interface Grant {
   metadata?: Record<string, unknown>;
   /** A period's grant also sets that period's low-balance warning. */
   mark?: LowBalanceMark;
+  /** A plan's grant or proration: the monthly credits the period is credited at once it applies (`periodMonthlyCredits`). */
+  monthly?: number;
 }
 
 /** The monthly grant of `plan` for the period starting at `periodStart`. */
@@ -150,6 +152,7 @@ export function periodGrant(orgId: string, plan: Plan, periodStart: string, amou
     amount,
     description: `${plan.name} plan: monthly credits`,
     mark: lowBalanceMark(plan, periodStart),
+    monthly: plan.monthlyCredits,
   };
 }
 
@@ -277,13 +280,21 @@ export async function commitChange(change: Change): Promise<CommitOutcome> {
   const samePeriod = change.prev?.currentPeriodStart === change.next.currentPeriodStart;
   let listed = samePeriod ? (change.prev?.periodGrants ?? []) : [];
   let grants = (change.grants ?? []).filter((g) => !listed.includes(g.key));
+  const creditedAt = samePeriod ? change.prev?.periodMonthlyCredits : undefined;
   for (;;) {
     const credited = grants.filter((g) => g.amount > 0);
+    const monthly = grants.map((g) => g.monthly).filter((m): m is number => m !== undefined);
     const next: Subscription = {
       ...change.next,
       version,
       updatedAt,
       periodGrants: [...listed, ...credited.map((g) => g.key)],
+      // Raised by the grants that apply here, never by one left out as credited already.
+      periodMonthlyCredits: monthly.length ? Math.max(creditedAt ?? 0, ...monthly) : creditedAt,
+      // What belongs to a plan goes with it: a contract, or a price, lasts while the subscription is on its plan.
+      contractPlanId: ofPlan(change.next.contractPlanId, change.next.planId),
+      price: ofPlan(change.next.price, change.next.planId),
+      pendingPrice: ofPlan(change.next.pendingPrice, change.next.pendingPlanId),
       // A commit ends its own claim; any other commits only where no claim is live, and clears an expired one.
       claimedUntil: undefined,
     };
@@ -308,6 +319,12 @@ export async function commitChange(change: Change): Promise<CommitOutcome> {
     // Listed from now on, so that the next change leaves them out at once.
     listed = [...listed, ...(usedGrants as Set<string>)];
   }
+}
+
+/** `value` if it belongs to `planId` (names it, or is its id), else nothing. */
+function ofPlan<T extends string | { planId: string }>(value: T | undefined, planId: string | undefined): T | undefined {
+  if (value === undefined || planId === undefined) return undefined;
+  return (typeof value === 'string' ? value : value.planId) === planId ? value : undefined;
 }
 
 /** Commits a change made on a request: a concurrent change is a 409 the caller may retry. */

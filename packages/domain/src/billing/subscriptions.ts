@@ -4,7 +4,7 @@ import type { OrgAccess } from '../identity/access.ts';
 import type { Plan, Subscription } from './entities.ts';
 import { canTake, effectivePlanId } from './lifecycle.ts';
 import { FREE_PLAN_ID, isUpgrade, planCatalogue, planIn } from './plans.ts';
-import { paymentGateway, type SubscriptionTerms } from './stripe/client.ts';
+import { paymentGateway, type PlanPrice, type SubscriptionTerms } from './stripe/client.ts';
 import type { WriteItem } from '../shared/transactions.ts';
 import * as changes from './subscription-changes.ts';
 import {
@@ -32,7 +32,9 @@ export { getSubscription, preloadedSubscription, subscriptionRead };
  *   a Free organization that never had a trial starts the plan's trial instead;
  * - a plan sold by contract (not public) is put on by a platform admin only, at once and with no
  *   payment step: it is invoiced outside (`startContract`); on one, only a platform admin changes
- *   or ends it (`refuseOnContract`);
+ *   or ends it (`refuseOnContract`); a plan no longer sold binds none of those who bought it;
+ * - a price edited in the catalogue applies to purchases and plan changes from then on: a
+ *   subscriber keeps the price bought at until changing plan (`priceFor`);
  * - a subscription billed by Stripe is changed at Stripe first, then here, so a refusal by
  *   Stripe changes nothing; after any change Stripe's price and cancellation match ours
  *   (`commitThroughStripe`);
@@ -44,23 +46,48 @@ export const billedByStripe = (sub: Subscription) => sub.paymentProvider === 'St
 const byPlatformAdmin = (access: OrgAccess) => access.caller.kind === 'user' && access.caller.isPlatformAdmin;
 
 /**
- * A subscription on a plan sold by contract is the platform admins' to change or end: its owners
- * would otherwise leave it mid-period, as any paid plan ranks above its price of nothing (an
- * "upgrade" that a checkout would apply at once, the contract gone). The plan is the one the
- * subscription is on, in use or suspended: a suspended contract is the admins' to settle too.
+ * Whether the subscription is on a contract: a platform admin put it on the plan it is on
+ * (`contractPlanId`, which a move to any other plan ends). The plan is the one the subscription
+ * is on, in use or suspended: a suspended contract is the admins' to settle too. A plan's being
+ * private says nothing of its subscribers: one no longer sold (made private) still bills through
+ * Stripe those who bought it, and the Free plan is nobody's contract.
+ */
+const onContract = (sub: Subscription) => sub.planId !== FREE_PLAN_ID && sub.contractPlanId === sub.planId;
+
+/**
+ * A subscription on a contract is the platform admins' to change or end: its owners would
+ * otherwise leave it mid-period, as any paid plan ranks above its price of nothing (an "upgrade"
+ * that a checkout would apply at once, the contract gone).
  */
 export function refuseOnContract(access: OrgAccess, sub: Subscription, plans: Map<string, Plan>) {
+  if (!onContract(sub) || byPlatformAdmin(access)) return;
   const plan = planIn(plans, sub.planId);
-  if (plan.isPublic === false && !byPlatformAdmin(access))
-    throw new ConflictError(`The ${plan.name} plan is a contract: a platform admin changes or ends it`);
+  throw new ConflictError(`The ${plan.name} plan is a contract: a platform admin changes or ends it`);
 }
 
-const priceOf = (plan: Plan) => ({
-  planId: plan.planId,
-  name: `${plan.name} plan`,
-  amountMinor: plan.priceMinor,
-  currency: plan.currency,
-});
+/**
+ * The price Stripe is to charge for `planId`. Subscribers keep the price they bought at until
+ * they change plan themselves (grandfathered): Stripe moved back to the subscription's own plan
+ * (a downgrade or a cancellation taken back) is sent the price it pays for it (`price`); a move
+ * to another plan takes the catalogue's price now, as a purchase does. A subscription that does
+ * not know its price (written before it kept one) is sent the catalogue's.
+ */
+function priceFor(sub: Subscription, planId: string, plans: Map<string, Plan>): PlanPrice {
+  const plan = planIn(plans, planId);
+  const kept = planId === sub.planId && sub.price?.planId === planId ? sub.price : undefined;
+  return {
+    planId,
+    name: `${plan.name} plan`,
+    amountMinor: kept?.amountMinor ?? plan.priceMinor,
+    currency: kept?.currency ?? plan.currency,
+  };
+}
+
+/** The subscription as it keeps the price Stripe was sent: its plan's, or the scheduled plan's. */
+function withPrice(sub: Subscription, { planId, amountMinor, currency }: PlanPrice): Subscription {
+  const price = { planId, amountMinor, currency };
+  return sub.pendingPlanId === planId ? { ...sub, pendingPrice: price } : { ...sub, price };
+}
 
 export async function changePlan(access: OrgAccess, planId: string): Promise<Subscription> {
   const [read, plans] = await Promise.all([preloadedSubscription(access.orgId, access.preloaded), planCatalogue()]);
@@ -169,9 +196,10 @@ async function resumeSubscription(sub: Subscription, plans?: Map<string, Plan>):
 
 /**
  * What the Stripe subscription must say for ours: the price of the plan it charges next (a
- * scheduled downgrade's, else the plan's) and whether it ends at the period end. Every change
- * moves Stripe from the terms of the subscription before to those after, so whatever the
- * sequence (cancel then upgrade, downgrade then cancel then resume), Stripe and we agree.
+ * scheduled downgrade's, else the plan's: `priceFor`) and whether it ends at the period end.
+ * Every change moves Stripe from the terms of the subscription before to those after, so
+ * whatever the sequence (cancel then upgrade, downgrade then cancel then resume), Stripe and we
+ * agree; the price sent is kept with the change (`withPrice`).
  */
 const stripeTerms = (sub: Subscription) => ({ planId: sub.pendingPlanId ?? sub.planId, cancel: !!sub.cancelAtPeriodEnd });
 
@@ -195,8 +223,12 @@ async function commitThroughStripe(
   if (!billedByStripe(sub) || (before.planId === after.planId && before.cancel === after.cancel))
     return commitOrConflict({ prev: sub, ...outcome });
   const terms: SubscriptionTerms = {};
-  if (after.planId !== before.planId)
-    terms.price = { plan: priceOf(planIn(plans ?? (await planCatalogue()), after.planId)), prorate: !!options.prorate };
+  let next = outcome.next;
+  if (after.planId !== before.planId) {
+    const price = priceFor(sub, after.planId, plans ?? (await planCatalogue()));
+    terms.price = { plan: price, prorate: !!options.prorate };
+    next = withPrice(next, price);
+  }
   if (after.cancel !== before.cancel) terms.cancelAtPeriodEnd = after.cancel;
   const claimed = await claimChange(sub);
   try {
@@ -205,7 +237,7 @@ async function commitThroughStripe(
     await releaseClaim(claimed);
     throw error;
   }
-  return commitOrConflict({ prev: claimed, claimed: true, ...outcome });
+  return commitOrConflict({ prev: claimed, claimed: true, ...outcome, next });
 }
 
 /**

@@ -115,6 +115,8 @@ export const paymentGateway: PaymentGateway = {
       'metadata[kind]': request.kind,
       'metadata[planId]': request.planId,
       'metadata[packId]': request.packId,
+      // The monthly price a plan is bought at: the subscription keeps it (grandfathered) when the catalogue's changes.
+      'metadata[priceMinor]': request.kind === 'plan' ? request.amountMinor : undefined,
     };
     const params: Params =
       request.kind === 'plan'

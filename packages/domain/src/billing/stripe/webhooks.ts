@@ -152,16 +152,34 @@ async function onCheckoutCompleted(event: EventInput, object: unknown): Promise<
   }
   const planId = meta(session.metadata, 'planId');
   if (session.mode === 'subscription' && kind === 'plan' && planId && session.subscription) {
+    const price = boughtAt(session);
     const change = (sub: Subscription, ctx: changes.Context) =>
       changes.planPaid(
         sub,
-        { planId, provider: 'Stripe', providerSubscriptionId: session.subscription!, activationOnly: true },
+        {
+          planId,
+          provider: 'Stripe',
+          providerSubscriptionId: session.subscription!,
+          activationOnly: true,
+          ...(price ? { price } : {}),
+        },
         ctx,
       );
     const cancel = stopsBilling(session.subscription);
     return { orgId, ...(await recordBilling({ event, orgId, change, ofDeletedOrganization: cancel })) };
   }
   return ignore(event, orgId);
+}
+
+/**
+ * The monthly price a plan's checkout sold it at (`metadata.priceMinor`, in the session's
+ * currency), if it names one: a session made before it did names none, and the catalogue's
+ * price stands in for it.
+ */
+function boughtAt(session: z.infer<typeof checkoutSession>) {
+  const amountMinor = Number(meta(session.metadata, 'priceMinor') ?? NaN);
+  if (!Number.isSafeInteger(amountMinor) || amountMinor < 0 || !session.currency) return undefined;
+  return { amountMinor, currency: session.currency.toUpperCase() };
 }
 
 /**
