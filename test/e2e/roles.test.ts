@@ -140,6 +140,9 @@ describe.concurrent('custom roles', () => {
     expect((await createRole(owner, orgId, { name: 'Reviewer', permissions: ['org:read'] })).status).toBe(201);
     expect((await createRole(owner, orgId, { name: 'reviewer', permissions: ['members:read'] })).status).toBe(409);
     expect((await createRole(owner, orgId, { name: 'Admin', permissions: ['org:read'] })).status).toBe(409);
+    // Names that read alike on screen: invisible characters inside, full-width letters.
+    for (const name of ['Own\u200ber', '\u200bAdmin', 'Owner\u2060', 'Ad\u200dmin', 'Ｏｗｎｅｒ', 'Revie\u200bwer'])
+      expect((await createRole(owner, orgId, { name, permissions: ['org:read'] })).status, escape(name)).toBe(409);
   });
 
   it('refuses renaming a custom role to a built-in name, whatever its case or spaces, or to another role’s name (409)', async () => {

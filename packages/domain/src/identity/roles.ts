@@ -79,8 +79,16 @@ async function saveRoles(
 
 const MAX_CUSTOM_ROLES = 50;
 
-/** Names compare without case or spaces: "Owner", "owner " and "O wner" would read as one role in a list. */
-const nameKey = (name: string) => name.replace(/\s+/g, '').toLowerCase();
+/**
+ * Names compare as they read: without case, spaces or invisible characters, and with look-alike
+ * forms folded (NFKC): "Owner", "owner ", "O wner", "Own\u200ber" (a zero-width space) and
+ * the full-width "Ｏｗｎｅｒ" would read as one role in a list.
+ */
+const nameKey = (name: string) =>
+  name
+    .normalize('NFKC')
+    .replace(/[\s\p{Cf}]+/gu, '')
+    .toLowerCase();
 
 /**
  * A custom role's name (on creation or rename) is neither a built-in role's nor another custom
