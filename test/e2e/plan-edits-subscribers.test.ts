@@ -3,6 +3,7 @@ import { billingDb } from '@platform/domain/billing/entities';
 import {
   api,
   createTeam,
+  deliverStripeEvent,
   eventually,
   payCheckout,
   signUpPlatformAdmin,
@@ -202,4 +203,49 @@ describe('a price edited under live subscriptions', () => {
     expect((await api('POST', `/v1/orgs/${orgId}/subscription/resume`, { token: owner.accessToken })).status).toBe(200);
     expect(await chargedAtStripe(stripeId)).toBe(3500);
   }, 60_000);
+});
+
+describe('a scheduled downgrade and a cancellation set in Stripe’s portal', () => {
+  /** Buys High, then schedules Low: Stripe charges Low's price from the next period. */
+  async function downgraded(label: string) {
+    const low = await newPlan({ name: `${label} Low`, monthlyCredits: 300, priceMinor: 1000 });
+    const high = await newPlan({ name: `${label} High`, monthlyCredits: 2000, priceMinor: 3000 });
+    const owner = await signUpUser(`edits-portal-${label.toLowerCase()}`);
+    const { orgId } = await createTeam(owner);
+    const stripeId = await buy(owner, orgId, high);
+    const down = await api('PUT', `/v1/orgs/${orgId}/subscription`, { token: owner.accessToken, body: { planId: low } });
+    expect(down.status, JSON.stringify(down.body)).toBe(200);
+    expect(await chargedAtStripe(stripeId)).toBe(1000);
+    const portal = async (cancel: boolean) => {
+      const object = {
+        id: stripeId,
+        object: 'subscription',
+        status: 'active',
+        cancel_at_period_end: cancel,
+        metadata: { orgId },
+      };
+      const res = await deliverStripeEvent('customer.subscription.updated', object);
+      expect(res.body, JSON.stringify(res.body)).toMatchObject({ outcome: 'applied' });
+    };
+    return { owner, orgId, stripeId, low, high, portal };
+  }
+
+  it('keeps the downgrade Stripe still charges for: taken back there, the plan renewed is the one Stripe bills', async () => {
+    const { owner, orgId, stripeId, low, portal } = await downgraded('Portal');
+    await portal(true);
+    expect((await subscription(owner, orgId)).body).toMatchObject({ cancelAtPeriodEnd: true, pendingPlanId: low });
+    await portal(false);
+    expect((await subscription(owner, orgId)).body).toMatchObject({ cancelAtPeriodEnd: false, pendingPlanId: low });
+    expect(await chargedAtStripe(stripeId)).toBe(1000);
+  }, 90_000);
+
+  it('resumed through the API, both are taken back: Stripe charges the plan kept, at its price', async () => {
+    const { owner, orgId, stripeId, high, portal } = await downgraded('Resume');
+    await portal(true);
+    const resumed = await api('POST', `/v1/orgs/${orgId}/subscription/resume`, { token: owner.accessToken });
+    expect(resumed.status, JSON.stringify(resumed.body)).toBe(200);
+    expect(resumed.body).toMatchObject({ planId: high, cancelAtPeriodEnd: false });
+    expect(resumed.body.pendingPlanId).toBeUndefined();
+    expect(await chargedAtStripe(stripeId)).toBe(3000);
+  }, 90_000);
 });

@@ -1,5 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { expect, inject } from 'vitest';
+import { signStripePayload } from '@platform/domain/billing/stripe/signature';
 import { DYNAMO_BUDGET, OVER_BUDGET } from './budget.ts';
 
 export const baseUrl = () => inject('cloud').url;
@@ -218,6 +219,18 @@ export async function stripeSubscriptions(): Promise<
 > {
   const res = await fetch(`${inject('cloud').env.STRIPE_API_BASE}/__local/subscriptions`);
   return ((await res.json()) as { items: [] }).items;
+}
+
+/** Delivers a Stripe event, signed with the local webhook secret, as Stripe would (`POST /v1/webhooks/stripe`). */
+export async function deliverStripeEvent(type: string, object: object, created = Math.floor(Date.now() / 1000)) {
+  const raw = JSON.stringify({ id: `evt_${randomUUID().replaceAll('-', '')}`, object: 'event', type, created, data: { object } });
+  return api('POST', '/v1/webhooks/stripe', {
+    rawBody: raw,
+    headers: {
+      'content-type': 'application/json',
+      'stripe-signature': signStripePayload(raw, inject('cloud').env.STRIPE_WEBHOOK_SECRET!),
+    },
+  });
 }
 
 /**

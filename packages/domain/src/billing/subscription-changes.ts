@@ -221,6 +221,19 @@ export function resume(sub: Subscription): Outcome {
   };
 }
 
+/**
+ * Stripe's word that its subscription ends at the period end, or goes on after all (its
+ * customer portal): only that changes here. A scheduled downgrade stays scheduled, as Stripe
+ * still charges the price it was sent for it: taken back through the API, both go, and Stripe
+ * is sent the plan's price again (`commitThroughStripe`); taken back at Stripe, the downgrade
+ * applies at the period end, as Stripe bills it.
+ */
+export function cancelSetAtStripe(sub: Subscription, cancel: boolean): Outcome {
+  if (!!sub.cancelAtPeriodEnd === cancel) return same(sub);
+  const status = nextStatus(sub.status, cancel ? 'cancel.requested' : 'resumed');
+  return { next: { ...sub, status, cancelAtPeriodEnd: cancel }, grants: [] };
+}
+
 export interface PlanPayment {
   planId: string;
   provider: NonNullable<Subscription['paymentProvider']>;

@@ -305,7 +305,7 @@ async function onSubscription(event: EventInput, object: unknown, deleted: boole
     }
     if (stripeSub.cancel_at_period_end !== !!sub.cancelAtPeriodEnd) {
       const wanted = stripeSub.cancel_at_period_end ? 'cancel.requested' : 'resumed';
-      if (canTake(sub.status, wanted)) return stripeSub.cancel_at_period_end ? changes.requestCancel(seen) : changes.resume(seen);
+      if (canTake(sub.status, wanted)) return changes.cancelSetAtStripe(seen, stripeSub.cancel_at_period_end);
     }
     // Past due names no period: it is about the latest invoice. Once the current period is paid
     // (its `invoice.paid` came first) it is old news; a later period's unpaid invoice comes with
