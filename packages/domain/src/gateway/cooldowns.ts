@@ -1,7 +1,8 @@
 /**
- * Which targets are cooling down: a target (adapter + base URL + provider model id + credential) that
- * failed `failureThreshold` times within `windowMs` is skipped for `cooldownMs`. When the cooldown
- * ends the next call probes it: a success clears it, a failure cools it down again at once.
+ * Which targets are cooling down: a target (adapter + base URL + provider model id + credential, as
+ * of its version) that failed `failureThreshold` times within `windowMs` is skipped for
+ * `cooldownMs`. When the cooldown ends the next call probes it: a success clears it, a failure
+ * cools it down again at once.
  *
  * The state lives in memory, per Lambda container, on purpose. A container serves calls for minutes,
  * so it learns of a failing target from its own first few failures, and forgets it when it goes away.
@@ -28,10 +29,17 @@ interface TargetHealth {
   coolingUntil?: number;
 }
 
-/** The key of a candidate's target: never the key itself, only the credential's id. */
+/**
+ * The key of a candidate's target: never the key itself, only the credential's id and version
+ * (`credentialVersion`), so a key its owner rotated (after the provider refused the old one) is
+ * a new target, tried at once.
+ */
 export function targetKey(candidate: Candidate): string {
   const { adapter, baseUrl, providerModelId } = candidate.target;
-  return [adapter, baseUrl ?? '', providerModelId, candidate.credentialId ?? candidate.keySource].join('\u0000');
+  const credential = candidate.credentialId
+    ? `${candidate.credentialId}@${candidate.credentialVersion ?? ''}`
+    : candidate.keySource;
+  return [adapter, baseUrl ?? '', providerModelId, credential].join('\u0000');
 }
 
 export class Cooldowns {

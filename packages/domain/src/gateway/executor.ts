@@ -15,7 +15,12 @@
  *   that one credential, not to the request, and the router lists further candidates (another key
  *   of the organization, or the platform under HYBRID) precisely so the call can still be served; the
  *   key cools down at once, and the attempt log records the refusal so the usage log and `x-route`
- *   show it.
+ *   show it. A key withdrawn by its owner since the call was routed (deleted, deactivated, rotated:
+ *   `KeyWithdrawnError`) is refused before anything is sent and falls back too, whoever's it is,
+ *   with no cooldown: the provider did nothing wrong.
+ * - a key's spent quota (`QuotaSpentError`) is throttled with its window's end as Retry-After, so
+ *   it falls back at once, but counts as no failure of its target: the quota refuses each call by
+ *   itself, and one raised serves the next call.
  * - a candidate cooling down is skipped (logged as `cooling`); when every candidate is cooling, the
  *   one that failed least recently is tried.
  * - the caller's abort (a client gone) stops everything: nothing is retried for nobody.
@@ -36,7 +41,7 @@
  */
 import { containerCooldowns, targetKey } from './cooldowns.ts';
 import type { Cooldowns } from './cooldowns.ts';
-import { keyTimeoutMs, OutOfTimeError, ProviderError } from './types.ts';
+import { KeyWithdrawnError, keyTimeoutMs, OutOfTimeError, ProviderError, QuotaSpentError } from './types.ts';
 import type { CallOptions, Candidate, ProviderErrorKind } from './types.ts';
 
 export interface RetryPolicy {
@@ -231,8 +236,9 @@ class Run {
     if (!(error instanceof ProviderError)) throw error; // a bug, not a provider's answer
     const entry = this.log(index, candidate, attempt, error.kind, this.now() - started, error.options.status);
     if (this.options.signal?.aborted) throw new ExecutionError(cancelled(), this.attempts);
-    // Cut off at the deadline: the next check ends the execution, and the target did nothing wrong.
-    if (error instanceof OutOfTimeError) return 'fallback';
+    // Cut off at the deadline (the next check ends the execution), or a key withdrawn since the
+    // call was routed: either way the target did nothing wrong.
+    if (error instanceof OutOfTimeError || error instanceof KeyWithdrawnError) return 'fallback';
     const key = targetKey(candidate);
     if (!error.retryable) {
       if (error.kind === 'auth' && candidate.keySource === 'byok') {
@@ -241,7 +247,8 @@ class Run {
       }
       return 'stop';
     }
-    this.cooldowns.recordFailure(key, this.now());
+    // A spent quota is its key's owner's limit, refused per call: no sign of a failing provider.
+    if (!(error instanceof QuotaSpentError)) this.cooldowns.recordFailure(key, this.now());
     if (attempt >= this.retry.maxAttempts || this.cooldowns.isCooling(key, this.now())) return 'fallback';
     const backoff = this.random() * Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
     const wait = Math.ceil(Math.max(backoff, error.options.retryAfterMs ?? 0));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { execute } from './executor.ts';
 import { failure } from './service.ts';
-import { ProviderError } from './types.ts';
+import { KeyWithdrawnError, ProviderError } from './types.ts';
 import type { Candidate } from './types.ts';
 
 const candidate = (keySource: Candidate['keySource']): Candidate => ({
@@ -18,9 +18,9 @@ const DENIED =
   'Bedrock: AccessDeniedException: User: arn:aws:sts::123456789012:assumed-role/PlatformApi-Gateway/fn is not authorized to perform: bedrock:InvokeModel';
 
 /** What a client is answered when every candidate failed on a refused key. */
-async function answerFor(keySource: Candidate['keySource']) {
+async function answerFor(keySource: Candidate['keySource'], refusal = () => new ProviderError('auth', DENIED, { status: 403 })) {
   const error = await execute([candidate(keySource)], async () => {
-    throw new ProviderError('auth', DENIED, { status: 403 });
+    throw refusal();
   }).catch((e: unknown) => e);
   return failure(error);
 }
@@ -41,5 +41,13 @@ describe('a refused key, answered to the client', () => {
     const { answer } = await answerFor('byok');
     expect(answer).toMatchObject({ status: 502 });
     expect(answer.message).toContain(DENIED);
+  });
+
+  it('is the platform’s, withdrawn by an admin during the call: a 502 that says so (no provider refused anything)', async () => {
+    const withdrawn = "For nova-canvas, the platform's key was deleted while this call ran";
+    const { answer, errorType } = await answerFor('platform', () => new KeyWithdrawnError(withdrawn));
+    expect(errorType).toBe('auth');
+    expect(answer).toMatchObject({ status: 502 });
+    expect(answer.message).toBe(`Every model that could serve this failed; last: ${withdrawn}`);
   });
 });

@@ -3,7 +3,7 @@ import { NotFoundError, UnprocessableError } from '../shared/errors.ts';
 import type { Model } from '../hub/default-models.ts';
 import type { Provider } from '../hub/default-providers.ts';
 import type { CredentialItem } from '../hub/entities.ts';
-import { credentialTarget } from '../hub/credentials.ts';
+import { credentialTarget, credentialVersion } from '../hub/credentials.ts';
 import { orgKey, PLATFORM, userKey } from '../hub/owners.ts';
 import { ruleFromItem, typesCompatible, type RoutingRule } from '../hub/routing-rules.ts';
 import { cachedSnapshot, OWNER_TTL_MS, type HubSnapshot } from '../hub/snapshot.ts';
@@ -310,7 +310,13 @@ async function toCandidate(choice: Choice): Promise<Candidate> {
     pricing: choice.pricing,
     target,
     keySource: choice.keySource,
-    ...(credential ? { credentialId: credential.credentialId } : {}),
+    ...(credential
+      ? {
+          credentialId: credential.credentialId,
+          credentialOwner: credential.owner,
+          credentialVersion: credentialVersion(credential),
+        }
+      : {}),
     reason: choice.reason,
   };
 }

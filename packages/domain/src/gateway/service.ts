@@ -8,7 +8,7 @@ import {
   UpstreamError,
   ValidationError,
 } from '../shared/errors.ts';
-import { consumeCredentialQuota } from '../hub/credentials.ts';
+import { consumeCredentialQuota, credentialWithdrawn } from '../hub/credentials.ts';
 import { gatewayAccess } from './access.ts';
 import { adapterFor } from './adapters/registry.ts';
 import { ExecutionError, execute, executeStream, explainAttempts, type Attempt, type ExecuteOptions } from './executor.ts';
@@ -26,7 +26,9 @@ import { costOf, creditsFor, estimateCredits, estimateTextTokens, estimateTokens
 import { resolveRoute } from './routing.ts';
 import { embeddingInput } from './tokens.ts';
 import {
+  KeyWithdrawnError,
   ProviderError,
+  QuotaSpentError,
   type Candidate,
   type GatewayOperation,
   type ModelType,
@@ -131,19 +133,28 @@ async function admitCall(
 }
 
 /**
- * A key's quota, an own key's or the platform's alike, is checked as it is used; a spent key is
- * skipped like a throttled one, its Retry-After the end of the spent window (so the executor
- * falls back at once, and a call with no other candidate is a 429).
+ * Before each attempt, a key, an own key's or the platform's alike, is checked as it is used:
+ * - one its owner deleted, deactivated or rotated since the call was routed is not sent (a call
+ *   runs for up to minutes of retries and fallbacks): the attempt is refused as the key's
+ *   (`KeyWithdrawnError`) and the executor falls back. Its owner's snapshot answers, from memory
+ *   in steady state; a change made in this process is seen at once, another instance's within
+ *   the snapshot's TTL.
+ * - a spent quota is skipped like a throttled key, its Retry-After the end of the spent window
+ *   (so the executor falls back at once, and a call with no other candidate is a 429), but it
+ *   cools nothing down (`QuotaSpentError`).
  */
-async function useQuota(candidate: Candidate) {
+async function useKey(candidate: Candidate) {
+  const key = candidate.keySource === 'platform' ? "the platform's key" : 'the key';
+  const withdrawn = await credentialWithdrawn(candidate);
+  if (withdrawn) throw new KeyWithdrawnError(`For ${candidate.modelId}, ${key} was ${withdrawn} while this call ran`);
   try {
     await consumeCredentialQuota(candidate);
   } catch (error) {
     if (!(error instanceof TooManyRequestsError)) throw error;
-    const key = candidate.keySource === 'platform' ? "the platform's key" : 'the key';
-    throw new ProviderError('throttled', `The quota of ${key} for ${candidate.modelId} is spent: ${error.message}`, {
-      retryAfterMs: Number(error.headers['retry-after'] ?? 3_600) * 1_000,
-    });
+    throw new QuotaSpentError(
+      `The quota of ${key} for ${candidate.modelId} is spent: ${error.message}`,
+      Number(error.headers['retry-after'] ?? 3_600) * 1_000,
+    );
   }
 }
 
@@ -186,8 +197,10 @@ export function failure(error: unknown): { status: CallRecord['status']; errorTy
     };
   }
   // The platform's own key refused: what the provider said is about the platform's account (an
-  // AWS account id and role in Bedrock's AccessDenied), for the logs, not for the client.
-  const platformKeyRefused = kind === 'auth' && error.attempts.at(-1)?.keySource === 'platform';
+  // AWS account id and role in Bedrock's AccessDenied), for the logs, not for the client. One
+  // withdrawn by an admin during the call was refused by no provider, and says only that.
+  const platformKeyRefused =
+    kind === 'auth' && !(error.error instanceof KeyWithdrawnError) && error.attempts.at(-1)?.keySource === 'platform';
   const shown = platformKeyRefused
     ? `${error.attempts.at(-1)!.modelId}: the provider refused the platform's credentials`
     : message;
@@ -264,7 +277,7 @@ export async function chat(call: GatewayCall, body: ChatCompletionBody): Promise
     const execution = await execute(
       admitted.plan.candidates,
       async (candidate, o) => {
-        await useQuota(candidate);
+        await useKey(candidate);
         return (await adapterFor(candidate.target.adapter)).chat(candidate.target, request, o);
       },
       options(call),
@@ -295,7 +308,7 @@ export async function chat(call: GatewayCall, body: ChatCompletionBody): Promise
     admitted.plan.candidates,
     (candidate, o) => ({
       async *[Symbol.asyncIterator]() {
-        await useQuota(candidate);
+        await useKey(candidate);
         yield* (await adapterFor(candidate.target.adapter)).chatStream(candidate.target, request, o);
       },
     }),
@@ -375,7 +388,7 @@ export async function embeddings(call: GatewayCall, body: EmbeddingsBody): Promi
   const execution = await execute(
     admitted.plan.candidates,
     async (candidate, o) => {
-      await useQuota(candidate);
+      await useKey(candidate);
       const adapter = await adapterFor(candidate.target.adapter);
       if (!adapter.embed) throw new ProviderError('invalid', `${candidate.modelId} does not make embeddings`);
       return adapter.embed(candidate.target, { input, ...(body.dimensions ? { dimensions: body.dimensions } : {}) }, o);
@@ -416,7 +429,7 @@ export async function images(call: GatewayCall, body: ImagesBody): Promise<Gatew
   const execution = await execute(
     admitted.plan.candidates,
     async (candidate, o) => {
-      await useQuota(candidate);
+      await useKey(candidate);
       const adapter = await adapterFor(candidate.target.adapter);
       if (!adapter.image) throw new ProviderError('invalid', `${candidate.modelId} does not make images`);
       const request = {

@@ -162,6 +162,30 @@ export class OutOfTimeError extends ProviderError {
   }
 }
 
+/**
+ * A key whose quota is spent: throttled (a call with no other candidate is a 429 with the
+ * window's end as Retry-After), but refused per call by its own counter, so no failure of the
+ * provider's or the key's: it cools nothing down, and a raised quota serves the next call.
+ */
+export class QuotaSpentError extends ProviderError {
+  constructor(message: string, retryAfterMs: number) {
+    super('throttled', message, { retryAfterMs });
+    this.name = 'QuotaSpentError';
+  }
+}
+
+/**
+ * A key its owner deleted, deactivated or changed since the call was routed to it: the attempt
+ * is refused before anything is sent, as a refused key (auth), and the call falls back to its
+ * next candidate. The provider did nothing wrong: it cools nothing down.
+ */
+export class KeyWithdrawnError extends ProviderError {
+  constructor(message: string) {
+    super('auth', message);
+    this.name = 'KeyWithdrawnError';
+  }
+}
+
 /** Prices of a model, micro-USD per million tokens (text) or per image. */
 export interface ModelPricing {
   inputPerMTokMicros: number;
@@ -180,6 +204,13 @@ export interface Candidate {
   /** Whose key pays: the platform's (credits are charged) or the organization's / user's own (BYOK: logged, not charged). */
   keySource: 'platform' | 'byok';
   credentialId?: string;
+  /** The credential's owner (`org#…`, `user#…`, the platform), whose snapshot says whether it may still be used. */
+  credentialOwner?: string;
+  /**
+   * The credential as routed (`credentialVersion`: its key, base URL and config): part of its
+   * cooldown's target, so a rotated key is a new target, and checked before each attempt.
+   */
+  credentialVersion?: string;
   /** Short words for the `x-route` header and the usage log: rule, weight, fallback position. */
   reason: string;
 }

@@ -1,11 +1,20 @@
+import { createHash } from 'node:crypto';
 import { countUse, type CountedLimit } from '../billing/limits.ts';
 import { accountGone, accountRead, isAccountDeleted } from '../identity/access.ts';
 import type { User } from '../identity/entities.ts';
 import type { GatewayOperation, ProviderErrorKind, Target } from '../gateway/types.ts';
 import { clock } from '../shared/clock.ts';
-import { ConflictError, NotFoundError, UnprocessableError, ValidationError, type FieldError } from '../shared/errors.ts';
+import {
+  ConflictError,
+  NotFoundError,
+  TooManyRequestsError,
+  UnprocessableError,
+  ValidationError,
+  type FieldError,
+} from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
 import { validateJson } from '../shared/json-schema.ts';
+import { canonicalJson } from '../shared/json-value.ts';
 import { redactSecret } from '../shared/redact.ts';
 import { decryptSecret, encryptSecret } from '../shared/secrets.ts';
 import {
@@ -469,6 +478,46 @@ export async function credentialTarget(item: CredentialItem, provider: Provider,
   return target;
 }
 
+const versions = new WeakMap<CredentialItem, string>();
+
+/**
+ * What a call through the credential sends, and where: its key (as stored, encrypted afresh on
+ * each change), base URL and config, digested. Not its `updatedAt`: recording a key's last use
+ * moves that once a minute, and neither a cooldown nor a call in flight may take that for a new
+ * key. Kept per item of a snapshot, so the hot path digests each item once.
+ */
+export function credentialVersion(item: CredentialItem): string {
+  let version = versions.get(item);
+  if (version === undefined) {
+    const sent = canonicalJson([item.keyCipher ?? '', item.baseUrl ?? '', item.config ?? {}]);
+    version = createHash('sha256').update(sent).digest('base64url').slice(0, 16);
+    versions.set(item, version);
+  }
+  return version;
+}
+
+/**
+ * Why the credential a call was routed through may no longer be sent, if it may not: its owner
+ * deleted or deactivated it, or changed what a call sends (`credentialVersion`: a rotated key,
+ * say) since. Asked before each attempt, as a call can run for minutes of retries and
+ * fallbacks: from the owner's snapshot, in memory in steady state (no request), so a change
+ * made in this process is seen at once and one made through another instance within the
+ * snapshot's TTL, as routing sees them.
+ */
+export async function credentialWithdrawn(candidate: {
+  credentialId?: string;
+  credentialOwner?: string;
+  credentialVersion?: string;
+}): Promise<'deleted' | 'deactivated' | 'changed' | undefined> {
+  const { credentialId, credentialOwner, credentialVersion: routed } = candidate;
+  if (!credentialId || !credentialOwner) return undefined;
+  const item = (await cachedSnapshot(credentialOwner)).credentials.find((c) => c.credentialId === credentialId);
+  if (!item) return 'deleted';
+  if (!item.isActive) return 'deactivated';
+  if (routed !== undefined && credentialVersion(item) !== routed) return 'changed';
+  return undefined;
+}
+
 const TEST_OPERATIONS: GatewayOperation[] = ['chat', 'embeddings', 'images'];
 /** What one minimal call of a model costs, roughly: its two token prices and its image price. */
 const callPrice = (m: Model) => m.pricing.inputPerMTokMicros + m.pricing.outputPerMTokMicros + (m.pricing.perImageMicros ?? 0);
@@ -578,12 +627,24 @@ export async function recordCredentialTest(
   return lastTest;
 }
 
+/** A quota found spent: the refusal, and the window it stands for. */
+interface Spent {
+  message: string;
+  headers: Record<string, string>;
+  from: number;
+  until: number;
+}
+
 /**
- * Credentials this process has routed through: their owner, quotas and last recorded use. At
- * its bound the least recently routed one goes, never one a call was just routed through (a
- * call counts its key's use right after routing: clearing the map there failed the call).
+ * Credentials this process has routed through: their owner, quotas, last recorded use and a
+ * quota found spent. At its bound the least recently routed one goes, never one a call was just
+ * routed through (a call counts its key's use right after routing: clearing the map there
+ * failed the call).
  */
-const inUse = new Map<string, { owner: string; dailyQuota?: number; monthlyQuota?: number; lastUsedAt?: string }>();
+const inUse = new Map<
+  string,
+  { owner: string; dailyQuota?: number; monthlyQuota?: number; lastUsedAt?: string; spent?: Spent }
+>();
 const IN_USE_MAX = 10_000;
 function remember(item: CredentialItem) {
   const known = inUse.get(item.credentialId);
@@ -594,7 +655,18 @@ function remember(item: CredentialItem) {
     dailyQuota: item.dailyQuota,
     monthlyQuota: item.monthlyQuota,
     lastUsedAt: [known?.lastUsedAt, item.lastUsedAt].filter(Boolean).sort().at(-1),
+    // A spent quota stays spent to its window's end (its counter only grows), unless it changed.
+    ...(known?.spent && known.dailyQuota === item.dailyQuota && known.monthlyQuota === item.monthlyQuota
+      ? { spent: known.spent }
+      : {}),
   });
+}
+
+/** The refusal of a quota found spent, told again with the time left in its window. */
+function stillSpent(spent: Spent, now: Date): TooManyRequestsError {
+  const error = new TooManyRequestsError(spent.message, Math.max(1, Math.ceil((spent.until - now.getTime()) / 1000)));
+  Object.assign(error.headers, spent.headers, { 'retry-after': error.headers['retry-after'] });
+  return error;
 }
 
 export const QUOTA_RESOURCE = 'provider-calls';
@@ -605,7 +677,9 @@ const LAST_USED_GRANULARITY_MS = 60_000;
  * of the platform's (the gateway calls it just before calling the provider): one conditional
  * write for both windows, none when the key has no quota, or a 429 with Retry-After when a
  * quota is used up. A call with no credential (Bedrock on the platform's IAM role with no
- * platform credential, say) has nothing to count. The last use is recorded at most once a minute.
+ * platform credential, say) has nothing to count. A spent quota is refused from memory to the
+ * end of its window, or until the quota changes: a spent key (no failure of its provider's, so
+ * no cooldown skips it) costs no write a call. The last use is recorded at most once a minute.
  */
 export async function consumeCredentialQuota(candidate: { credentialId?: string }, now = new Date()): Promise<void> {
   const credentialId = candidate.credentialId;
@@ -618,7 +692,19 @@ export async function consumeCredentialQuota(candidate: { credentialId?: string 
     limits.push({ subject, resource: QUOTA_RESOURCE, window: 'daily', limit: known.dailyQuota });
   if (known.monthlyQuota !== undefined)
     limits.push({ subject, resource: QUOTA_RESOURCE, window: 'monthly', limit: known.monthlyQuota });
-  await countUse(limits, now);
+  const at = now.getTime();
+  if (known.spent && at >= known.spent.from && at < known.spent.until) throw stillSpent(known.spent, now);
+  try {
+    await countUse(limits, now);
+    delete known.spent;
+  } catch (error) {
+    if (error instanceof TooManyRequestsError) {
+      const reset = Number(error.headers['x-ratelimit-reset']) * 1000;
+      const until = Number.isFinite(reset) && reset > at ? reset : at + Number(error.headers['retry-after'] ?? 1) * 1000;
+      known.spent = { message: error.message, headers: { ...error.headers }, from: at, until };
+    }
+    throw error;
+  }
 
   if (known.lastUsedAt && now.getTime() - Date.parse(known.lastUsedAt) < LAST_USED_GRANULARITY_MS) return;
   known.lastUsedAt = now.toISOString();

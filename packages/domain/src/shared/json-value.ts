@@ -103,3 +103,15 @@ export const storableNumber = () =>
  */
 export const storableKey = <S extends z.ZodString>(schema: S) =>
   schema.refine((name) => !UNSTORABLE_KEYS.has(name), '`constructor` and `__proto__` are reserved names');
+
+/**
+ * JSON with every object's keys in order, at every depth: a free-form object (a credential's
+ * `config`) keeps the order it was sent in through validation, and a map read back from
+ * DynamoDB need not keep its order either, so the same value always reads the same.
+ */
+export const canonicalJson = (value: unknown): string =>
+  JSON.stringify(value, (_key, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );

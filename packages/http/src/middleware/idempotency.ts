@@ -6,6 +6,7 @@ import type { AuthContext } from './authorize.ts';
 import { stateOf, type RequestState } from '../state.ts';
 import { corsHeaders } from './cors.ts';
 import { lazy } from '@platform/domain/shared/lazy';
+import { canonicalJson } from '@platform/domain/shared/json-value';
 
 const loadIdempotency = lazy(() => import('../idempotency.ts'));
 
@@ -24,18 +25,6 @@ const scopeOf = (route: RouteDefinition, state: RequestState) => {
   const path = pathParameterNames(route.path).map((name) => String(params[name] ?? ''));
   return [route.id, principalOf(state.auth), ...path].join('#');
 };
-
-/**
- * JSON with every object's keys in order, at every depth: a free-form object (a credential's
- * `config`) keeps the order it was sent in through validation, and a client whose encoder orders
- * keys otherwise sends the same request.
- */
-const canonicalJson = (value: unknown): string =>
-  JSON.stringify(value, (_key, v: unknown) =>
-    v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : v,
-  );
 
 /** Honours `Idempotency-Key` on routes that create things; see ../idempotency.ts. */
 export const idempotency = (
