@@ -3,17 +3,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { billingDb, ledgerDb, type Subscription } from '@platform/domain/billing/entities';
 import { runSubscriptionJob } from '@platform/domain/billing/jobs';
 import { periodGrantKey } from '@platform/domain/billing/ledger';
-import { startingPlanWrites } from '@platform/domain/billing/onboarding';
 import { manualPaymentReads, recordManualPayment, type ManualPaymentInput } from '@platform/domain/billing/payments';
 import { signStripePayload } from '@platform/domain/billing/stripe/signature';
 import { handleStripeWebhook } from '@platform/domain/billing/stripe/webhooks';
-import { addMonths, commitChange, getSubscription } from '@platform/domain/billing/subscription-store';
+import { addMonths, getSubscription } from '@platform/domain/billing/subscription-store';
 import { cancel, changePlan } from '@platform/domain/billing/subscriptions';
 import type { OrgAccess } from '@platform/domain/identity/access';
 import { db } from '@platform/domain/identity/entities';
 import { dynamo } from '@platform/domain/shared/dynamo';
-import { newId } from '@platform/domain/shared/ids';
-import { put, transactGet, transactWrite } from '@platform/domain/shared/transactions';
+import { transactGet } from '@platform/domain/shared/transactions';
+import { newBillingOrg, setSubscription } from '../helpers/billing.ts';
 
 /**
  * A change made after the period ended, before the hourly schedules ran, and a schedule racing a
@@ -24,35 +23,7 @@ import { put, transactGet, transactWrite } from '@platform/domain/shared/transac
 const DAY = 86_400_000;
 const ago = (days: number) => new Date(Date.now() - days * DAY).toISOString();
 
-/** An organization on Free, its first period starting at `start`. */
-async function newOrg(start: string) {
-  const orgId = newId('org');
-  const owner = randomUUID();
-  await transactWrite([
-    put(
-      db.organization.create({
-        orgId,
-        name: 'Catch-up test',
-        slug: `catchup-${orgId.slice(-12).toLowerCase()}`,
-        orgType: 'TEAM',
-        ownerId: owner,
-        createdBy: owner,
-        roles: [],
-        version: 1,
-      }),
-    ),
-    ...(await startingPlanWrites(orgId, start)),
-  ]);
-  return orgId;
-}
-
-/** Moves a subscription to the given state as a change would (markers, org plan, version). */
-async function setSubscription(orgId: string, patch: Partial<Subscription>) {
-  const prev = await getSubscription(orgId);
-  const committed = await commitChange({ prev, next: { ...prev, ...patch } });
-  expect(committed.ok).toBe(true);
-  return getSubscription(orgId);
-}
+const newOrg = (start: string) => newBillingOrg('catchup', start);
 
 /** A Pro plan paid by PayPal through the end of the month that began about five days ago; its renewal has not run. */
 async function proPaidPastPeriodEnd() {

@@ -1,15 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { Subscription } from '@platform/domain/billing/entities';
 import { runSubscriptionJob } from '@platform/domain/billing/jobs';
-import { startingPlanWrites } from '@platform/domain/billing/onboarding';
 import { recordManualPayment } from '@platform/domain/billing/payments';
-import { commitChange, getSubscription, plusDays } from '@platform/domain/billing/subscription-store';
+import { getSubscription, plusDays } from '@platform/domain/billing/subscription-store';
 import { cancel, changePlan } from '@platform/domain/billing/subscriptions';
 import type { OrgAccess } from '@platform/domain/identity/access';
-import { db } from '@platform/domain/identity/entities';
-import { newId } from '@platform/domain/shared/ids';
-import { put, transactWrite } from '@platform/domain/shared/transactions';
+import { put } from '@platform/domain/shared/transactions';
+import { newBillingOrg, setSubscription } from '../helpers/billing.ts';
 
 /**
  * What a subscription keeps of the plans it was sold, whatever the catalogue says since: the
@@ -19,33 +16,7 @@ import { put, transactWrite } from '@platform/domain/shared/transactions';
 const DAY = 86_400_000;
 const ago = (days: number) => new Date(Date.now() - days * DAY).toISOString();
 
-async function newOrg(start = ago(10)) {
-  const orgId = newId('org');
-  const owner = randomUUID();
-  await transactWrite([
-    put(
-      db.organization.create({
-        orgId,
-        name: 'Plan edits test',
-        slug: `edits-${orgId.slice(-12)}`,
-        orgType: 'TEAM',
-        ownerId: owner,
-        createdBy: owner,
-        roles: [],
-        version: 1,
-      }),
-    ),
-    ...(await startingPlanWrites(orgId, start)),
-  ]);
-  return orgId;
-}
-
-async function setSubscription(orgId: string, patch: Partial<Subscription>) {
-  const prev = await getSubscription(orgId);
-  const committed = await commitChange({ prev, next: { ...prev, ...patch } });
-  expect(committed.ok).toBe(true);
-  return getSubscription(orgId);
-}
+const newOrg = (start = ago(10)) => newBillingOrg('edits', start);
 
 const accessOf = (orgId: string, isPlatformAdmin: boolean): OrgAccess =>
   ({

@@ -3,7 +3,6 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { billingDb, ledgerDb, type Subscription } from '@platform/domain/billing/entities';
 import { runSubscriptionJob } from '@platform/domain/billing/jobs';
 import { debit, getBalance, periodGrantKey, release, reserve } from '@platform/domain/billing/ledger';
-import { startingPlanWrites } from '@platform/domain/billing/onboarding';
 import { paymentDb } from '@platform/domain/billing/payment-entities';
 import { recordManualPayment } from '@platform/domain/billing/payments';
 import { planCatalogue } from '@platform/domain/billing/plans';
@@ -20,9 +19,9 @@ import { deleteOrganization } from '@platform/domain/identity/organizations';
 import { notificationDb } from '@platform/domain/notifications/entities';
 import { clock } from '@platform/domain/shared/clock';
 import { dynamo } from '@platform/domain/shared/dynamo';
-import { newId } from '@platform/domain/shared/ids';
-import { put, transactWrite } from '@platform/domain/shared/transactions';
+import { put } from '@platform/domain/shared/transactions';
 import { stripeCalls } from '../helpers/api.ts';
+import { newBillingOrg, setSubscription } from '../helpers/billing.ts';
 
 /**
  * Billing against DynamoDB Local: webhooks delivered twice and out of order, plan changes
@@ -35,35 +34,7 @@ const ago = (days: number) => new Date(Date.now() - days * DAY).toISOString();
 const secs = (iso: string) => Math.floor(Date.parse(iso) / 1000);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** An organization (as identity creates it) on Free, its first period starting at `start`. */
-async function newOrg(start = ago(10)) {
-  const orgId = newId('org');
-  const owner = randomUUID();
-  await transactWrite([
-    put(
-      db.organization.create({
-        orgId,
-        name: 'Billing test',
-        slug: `billing-${orgId.slice(-12)}`,
-        orgType: 'TEAM',
-        ownerId: owner,
-        createdBy: owner,
-        roles: [],
-        version: 1,
-      }),
-    ),
-    ...(await startingPlanWrites(orgId, start)),
-  ]);
-  return orgId;
-}
-
-/** Moves a subscription to the given state as a change would (markers, org plan, version). */
-async function setSubscription(orgId: string, patch: Partial<Subscription>) {
-  const prev = await getSubscription(orgId);
-  const committed = await commitChange({ prev, next: { ...prev, ...patch } });
-  expect(committed.ok).toBe(true);
-  return getSubscription(orgId);
-}
+const newOrg = (start = ago(10)) => newBillingOrg('billing', start);
 
 async function ledger(orgId: string) {
   const { data } = await ledgerDb.transaction.query.byKey({ orgId }).go({ pages: 'all' });
