@@ -62,15 +62,18 @@ describe('a call’s key, as its owner changes it', () => {
   it('is withdrawn by a new key, base URL or config, deactivation or deletion; not by a label, a quota or its last use', async () => {
     const orgId = newOrgId();
     const owner = orgOwnerOf(orgId);
-    const { credentialId } = await createCredential(owner, { label: 'Own', providerSlug: provider, key: secret() });
+    const first = secret();
+    const { credentialId } = await createCredential(owner, { label: 'Own', providerSlug: provider, key: first });
     const routed = await route(orgId);
     expect(routed.credentialId).toBe(credentialId);
     // Asked before each attempt: from the snapshot routing just read, no request.
     const warm = await countRequests(() => credentialWithdrawn(routed));
     expect(warm).toEqual({ result: undefined, requests: [] });
 
-    // Nothing a call sends: the call keeps its key, and its cooldown target stays.
+    // Nothing a call sends: the call keeps its key, and its cooldown target stays. The key it
+    // holds, sent again (a form that always sends it), is no new key either.
     await patchCredential(owner, credentialId, { label: 'Renamed', dailyQuota: 1_000 });
+    await patchCredential(owner, credentialId, { key: first });
     const before = (await getCredential(owner, credentialId)).updatedAt;
     await consumeCredentialQuota(routed); // records its last use, which moves `updatedAt`
     expect((await getCredential(owner, credentialId)).updatedAt).not.toBe(before);

@@ -342,7 +342,11 @@ export async function getCredential(owner: Owner, credentialId: string): Promise
   return credentialView(item, defaults.defaults);
 }
 
-/** Changes a credential: a new key is encrypted afresh; the result must still fit its provider. */
+/**
+ * Changes a credential: a new key is encrypted afresh (the key it holds already, sent again by a
+ * form that always sends it, is kept as stored: calls under way through it go on, as nothing
+ * they send changed); the result must still fit its provider.
+ */
 export async function patchCredential(owner: Owner, credentialId: string, changes: CredentialChanges): Promise<CredentialView> {
   const { item, defaults: before, catalogue } = await readCredential(owner, credentialId);
   const needed = NEEDS_PROVIDER.find((k) => changes[k] !== undefined);
@@ -354,7 +358,7 @@ export async function patchCredential(owner: Owner, credentialId: string, change
   const set: Partial<CredentialItem> = { updatedAt: clock.nowIso() };
   for (const k of ['label', 'baseUrl', 'defaultModel', 'config', 'isActive', 'dailyQuota', 'monthlyQuota'] as const)
     if (changes[k] !== undefined && changes[k] !== null) Object.assign(set, { [k]: changes[k] });
-  if (changes.key) {
+  if (changes.key && !(item.keyCipher && (await decryptedKey(item)) === changes.key)) {
     set.keyCipher = await encryptSecret(changes.key, encryptionContext(owner.key, credentialId));
     set.keyLast4 = last4(changes.key);
   }
