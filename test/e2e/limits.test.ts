@@ -239,6 +239,30 @@ describe('usage limits', () => {
     expect((await setOverride(team, { subject, resource: 'api' })).status).toBe(200);
   });
 
+  it('take an expiry written at any UTC offset as the instant it is: a key or a member live for hours yet is a subject', async () => {
+    const editor = await signUpUser('limits-offset');
+    const { orgId: team } = await createTeam(owner, [{ user: editor, role: 'editor' }]);
+    // In two hours, written as local time twelve hours behind UTC ("…-12:00"): as a string it sorts before now.
+    const instant = Math.ceil((Date.now() + 2 * 3_600_000) / 1000) * 1000;
+    const behind = `${new Date(instant - 12 * 3_600_000).toISOString().replace('Z', '')}-12:00`;
+    const key = await api('POST', `/v1/orgs/${team}/api-clients`, {
+      token: owner.accessToken,
+      body: { name: 'Offset expiry', scopes: ['org:read'], expiresAt: behind },
+    });
+    expect(key.status, JSON.stringify(key.body)).toBe(201);
+    expect(key.body.expiresAt).toBe(new Date(instant).toISOString());
+    const member = await api('PATCH', `/v1/orgs/${team}/members/${editor.userId}`, {
+      token: owner.accessToken,
+      body: { expiresAt: behind },
+    });
+    expect(member.status, JSON.stringify(member.body)).toBe(200);
+    expect(member.body.expiresAt).toBe(new Date(instant).toISOString());
+    for (const subject of [`client#${key.body.clientId}`, `user#${editor.userId}`]) {
+      const set = await setOverride(team, { subject, resource: 'api', hourly: 5 });
+      expect(set.status, `${subject}: ${JSON.stringify(set.body)}`).toBe(200);
+    }
+  });
+
   it('are not set for a member who is gone: one whose account was deleted is no member any more (422)', async () => {
     const gone = await signUpUser('limits-gone');
     const { orgId: team } = await createTeam(owner, [{ user: gone, role: 'editor' }]);

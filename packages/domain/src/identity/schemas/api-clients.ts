@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { isoDateTime, page } from '../../shared/schemas.ts';
+import { page, utcDateTime } from '../../shared/schemas.ts';
 import { orgId, name, permission } from './common.ts';
 import { PERMISSIONS } from '../permissions.ts';
 
@@ -12,7 +12,7 @@ export const createApiClientBody = z
       .min(1)
       .max(PERMISSIONS.length)
       .transform((s) => [...new Set(s)]),
-    expiresAt: isoDateTime.optional(),
+    expiresAt: utcDateTime.optional(),
   })
   .strict();
 export const apiClientResponse = z.object({

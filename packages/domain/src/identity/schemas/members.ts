@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { email, isoDateTime, page } from '../../shared/schemas.ts';
+import { email, page, utcDateTime } from '../../shared/schemas.ts';
 import { orgId, userId, roleName } from './common.ts';
 
 /** Members of an organization. */
@@ -15,7 +15,7 @@ export const memberResponse = z.object({
   isActive: z.boolean().optional(),
 });
 export const updateMemberBody = z
-  .object({ role: roleName.optional(), expiresAt: isoDateTime.nullable().optional(), isActive: z.boolean().optional() })
+  .object({ role: roleName.optional(), expiresAt: utcDateTime.nullable().optional(), isActive: z.boolean().optional() })
   .strict()
   .refine((b) => Object.keys(b).length > 0, 'Send at least one field to change');
 export const transferOwnershipBody = z.object({ userId }).strict();
