@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { storableKey } from '../shared/json-value.ts';
-import { page, pageQuery, utcDateTime } from '../shared/schemas.ts';
+import { instantAfter, page, pageQuery, sortableDateTime, utcCeil } from '../shared/schemas.ts';
 import { PAYMENT_PROVIDERS, PAYMENT_PURPOSES, PAYMENT_STATUSES, SUBSCRIPTION_STATUSES, TRANSACTION_TYPES } from './enums.ts';
 
 /** Credits: the balance, the ledger, and admin adjustments. */
@@ -30,9 +30,19 @@ export const creditTransactionResponse = z.object({
 });
 export const creditTransactionsPage = page(creditTransactionResponse);
 
+/**
+ * The ledger's range, both ends inclusive, compared as sent (to the nanosecond), then to the
+ * millisecond rows hold: `from` rounded up (rounded down, it would take a row before it), `to`
+ * rounded down (its exclusive key bound is the millisecond after, `exclusiveEnd`).
+ */
 export const creditTransactionsQuery = pageQuery
-  .extend({ type: z.enum(TRANSACTION_TYPES).optional(), from: utcDateTime.optional(), to: utcDateTime.optional() })
-  .refine((q) => !q.from || !q.to || q.from <= q.to, { message: '`from` must not be after `to`', path: ['from'] });
+  .extend({ type: z.enum(TRANSACTION_TYPES).optional(), from: sortableDateTime.optional(), to: sortableDateTime.optional() })
+  .refine((q) => !q.from || !q.to || !instantAfter(q.from, q.to), { message: '`from` must not be after `to`', path: ['from'] })
+  .transform((q) => ({
+    ...q,
+    from: q.from === undefined ? undefined : utcCeil(q.from),
+    to: q.to === undefined ? undefined : new Date(q.to).toISOString(),
+  }));
 
 export const adjustmentBody = z
   .object({

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { idOf, utcDateTime } from '../shared/schemas.ts';
+import { idOf, utcDateTime, utcDateTimeCeil } from '../shared/schemas.ts';
 
 /** `GET /v1/models/{modelId}/metrics`: a model's latency, errors, tokens and cost over a range. */
 const MAX_RANGE_MS = 93 * 86_400_000;
@@ -19,7 +19,8 @@ export const modelMetricsQuery = z
       .transform((v) => new Date(v))
       .optional()
       .describe('Inclusive, rounded down to the start of its hour (metrics are kept by the hour); default 24 hours ago'),
-    to: utcDateTime
+    // Rounded up to the millisecond first: rounded down, `…10:00:00.0001Z` would leave out the hour it falls in.
+    to: utcDateTimeCeil
       .transform((v) => new Date(v))
       .optional()
       .describe('Exclusive, rounded up to the end of its hour; default now'),

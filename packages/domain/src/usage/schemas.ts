@@ -1,33 +1,23 @@
 import * as z from 'zod';
-import { idOf, inSortableYears, isoDateTime, page, pageQuery, SORTABLE_YEARS, utcDateTime, uuid } from '../shared/schemas.ts';
+import {
+  dayOf,
+  endOfDay,
+  idOf,
+  inSortableYears,
+  isoDateTime,
+  page,
+  pageQuery,
+  SORTABLE_YEARS,
+  utcCeil,
+  utcDateTime,
+  uuid,
+} from '../shared/schemas.ts';
 import { storedJsonObject } from '../shared/json-value.ts';
 import { AGENT_TYPES, USAGE_STATUSES } from './enums.ts';
 
 /** Usage logs: what the gateway records, what the API lists, filters and exports. */
 
-/**
- * The exclusive end of a UTC day as a key bound: ISO 8601's `24:00` sorts after every instant
- * of the day and before the next day, and stays a four-digit year on 9999-12-31 (the next day
- * would be `+010000-01-01`, which sorts before every year).
- */
-export const endOfDay = (day: string) => `${day}T24:00:00.000Z`;
-export const dayOf = (instant: string) => new Date(instant).toISOString().slice(0, 10);
-
-/**
- * A bound, to the millisecond keys hold, rounded up: an inclusive start at `…00.0005Z` begins after
- * `…00.000Z`, and an exclusive end there ends after it (rounded down, the start would take an
- * instant before it, and the end exclude the instant a range starting there includes). Past the
- * last millisecond of 9999 it stays in 9999 (`24:00`), as `9999-12-31T23:59:59.999999Z` (a
- * client's "no end") asks.
- */
-const utcCeil = (s: string) => {
-  const finer = /\.\d{3}(\d+)/.exec(s)?.[1];
-  const date = new Date(s);
-  const exact = date.toISOString();
-  if (!finer || !/[1-9]/.test(finer)) return exact;
-  const ceil = new Date(date.getTime() + 1).toISOString();
-  return ceil.startsWith('+') && !exact.startsWith('+') ? endOfDay('9999-12-31') : ceil;
-};
+export { dayOf, endOfDay };
 
 /** A UTC day, YYYY-MM-DD, in years 0001–9999 (`inSortableYears`). */
 export const usageDay = z.iso.date().refine(inSortableYears, SORTABLE_YEARS);
