@@ -311,6 +311,16 @@ describe.concurrent('managing members', () => {
     expect(await roleOf(owner, orgId, member.userId)).toBe('viewer');
     // A viewer cannot invite any more.
     expect((await invite(member, orgId, uniqueEmail('x'), 'viewer')).status).toBe(403);
+    // The same change sent again (a client's retry) changes, stamps and audits nothing more.
+    const again = await api('PATCH', `/v1/orgs/${orgId}/members/${member.userId}`, {
+      token: owner.accessToken,
+      body: { role: 'viewer', isActive: true },
+    });
+    expect(again.status).toBe(200);
+    expect(again.body.assignedAt).toBe(res.body.assignedAt);
+    const audit = await api('GET', `/v1/orgs/${orgId}/audit-events`, { token: owner.accessToken });
+    const aboutMember = audit.body.items.filter((e: { action: string; targetId?: string }) => e.targetId === member.userId);
+    expect(aboutMember.map((e: { action: string }) => e.action)).toEqual(['member.role-changed']);
   });
 
   it('refuses an unknown role (400) and a member who does not exist (404)', async () => {

@@ -1,6 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { db } from '@platform/domain/identity/entities';
-import { api, createTeam, signUpPlatformAdmin, signUpUser, type ApiResponse, type SignedInUser } from '../helpers/api.ts';
+import {
+  api,
+  createTeam,
+  platformAuditEvents,
+  signUpPlatformAdmin,
+  signUpUser,
+  type ApiResponse,
+  type SignedInUser,
+} from '../helpers/api.ts';
 import { expectAnsweredAsStored } from '../helpers/as-stored.ts';
 
 let user: SignedInUser;
@@ -88,6 +96,7 @@ describe('plans', () => {
 
   it('answer a new plan as stored: public and first in order unless the PUT says otherwise, as GET /v1/plans shows it', async () => {
     const planId = `stored-${Date.now().toString(36)}`;
+    const since = Date.now();
     const listed = async () => {
       const item = (await api('GET', '/v1/plans')).body.items.find((p: { planId: string }) => p.planId === planId);
       return { status: item ? 200 : 404, body: item } as ApiResponse;
@@ -97,6 +106,10 @@ describe('plans', () => {
       ['edited', () => api('PUT', `/v1/admin/plans/${planId}`, { token: admin.accessToken, body: { sortOrder: 9 } }), listed],
     ]);
     expect((await listed()).body).toMatchObject({ isPublic: true, sortOrder: 9 });
+    // Audited as new: nothing before it, not the placeholders it started from.
+    const [edited, created] = await platformAuditEvents(admin, planId, since, 'plan.updated');
+    expect(created).toMatchObject({ details: { changes: { name: 'Stored' }, before: null } });
+    expect(edited).toMatchObject({ details: { changes: { sortOrder: 9 }, before: { sortOrder: 0 } } });
     expect((await api('PUT', `/v1/admin/plans/${planId}`, { token: admin.accessToken, body: { isPublic: false } })).status).toBe(
       200,
     );

@@ -146,7 +146,9 @@ export async function savePlan(planId: string, changes: PlanChanges, actorId: st
   const version = (saved?.version ?? 0) + 1;
   const plan: Plan = { ...current, ...changes, planId, version, updatedBy: actorId, updatedAt: new Date().toISOString() };
   checkFreePlan(plan);
-  const before = Object.fromEntries(Object.keys(changes).map((k) => [k, current[k as keyof Plan]]));
+  // A plan new to the catalogue had nothing before (null), not the placeholders it starts from.
+  const existing = saved ?? defaultPlan(planId);
+  const before = existing ? Object.fromEntries(Object.keys(changes).map((k) => [k, existing[k as keyof Plan]])) : null;
   const write = !saved
     ? billingDb.plan.create(plan)
     : billingDb.plan

@@ -254,14 +254,27 @@ export interface MemberPatch {
   isActive?: boolean;
 }
 
+/** The fields of `patch` that differ from the member as read. */
+function changesTo(target: Membership, patch: MemberPatch): MemberPatch {
+  const changes: MemberPatch = {};
+  if (patch.role !== undefined && patch.role !== target.role) changes.role = patch.role;
+  if (patch.isActive !== undefined && patch.isActive !== (target.isActive !== false)) changes.isActive = patch.isActive;
+  if (patch.expiresAt !== undefined && (patch.expiresAt ?? undefined) !== target.expiresAt) changes.expiresAt = patch.expiresAt;
+  return changes;
+}
+
 /**
  * Changes a member's role, activity or expiry. The write is conditioned on the member being as
  * read, so two changes at once cannot both move the owner count; a refused one changes nothing.
  */
-export async function updateMember(access: OrgAccess, userId: string, patch: MemberPatch): Promise<Membership> {
+export async function updateMember(access: OrgAccess, userId: string, sent: MemberPatch): Promise<Membership> {
   const { target, heir } = await requireMemberAndHeir(access, userId);
-  if (patch.role) assertRoleExists(access, patch.role);
-  assertMayManage(access, target, patch);
+  if (sent.role) assertRoleExists(access, sent.role);
+  assertMayManage(access, target, sent);
+  // What the member already is changes nothing: a request sent again (a client's retry) writes,
+  // stamps and audits nothing a second time, and answers the member as it is.
+  const patch = changesTo(target, sent);
+  if (!Object.keys(patch).length) return target;
   const wasOwner = target.role === 'owner' && target.isActive !== false;
   const nextRole = patch.role ?? target.role;
   const nextExpiresAt = patch.expiresAt === null ? undefined : (patch.expiresAt ?? target.expiresAt);
