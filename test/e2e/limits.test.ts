@@ -219,6 +219,9 @@ describe('usage limits', () => {
     const limits = (await api('GET', `/v1/orgs/${mine}/limits`, { token: owner.accessToken })).body.items;
     expect(limits.filter((l: { subject: string }) => l.subject === stranger || l.subject === theirClient)).toEqual([]);
     expect((await setOverride(mine, { subject: `user#${owner.userId}`, resource: 'api', hourly: 500 })).status).toBe(200);
+    // Only the override set is audited: removing ones that never were changed nothing.
+    const audit = await api('GET', `/v1/orgs/${mine}/audit-events?action=limits.changed`, { token: admin.accessToken });
+    expect(audit.body.items.map((e: { targetId: string }) => e.targetId)).toEqual([`user#${owner.userId}/api`]);
   });
 
   it('are not set for an API client that no longer authenticates: a revoked key is a 422, and removing its override works', async () => {

@@ -55,6 +55,8 @@ export async function setLimitOverride(access: OrgAccess, input: LimitOverride) 
     );
   const version = access.org.version ?? 1;
   const setting = LIMIT_WINDOWS.some((window) => input[window] !== undefined && input[window] !== null);
+  // Removing an override there is none of changes nothing: nothing is written, nor audited.
+  if (!setting && overrides.length === (access.org.limitOverrides?.length ?? 0)) return access.org;
   const subject = setting ? subjectCheck(access.orgId, input.subject) : undefined;
   const outcome = await transactWrite([
     ...(subject ? [subject] : []),
