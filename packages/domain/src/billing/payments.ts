@@ -166,7 +166,9 @@ const sameTerms = (payment: Payment, input: PaymentInput) =>
 /**
  * Records a payment and applies its effects, or records that an event changed nothing. Reads
  * once (event, payment, subscription and organization together) and writes once; a race with
- * another delivery or change is re-read and retried. An event about an organization that does
+ * another delivery or change is re-read and retried. A subscription change is decided on the
+ * subscription with the schedules' due work applied first (`caughtUp`), a step and a commit per
+ * piece of work, only when some is due. An event about an organization that does
  * not exist (a signed event whose metadata names no organization of ours, or one since deleted)
  * credits and changes nothing: only the event is recorded, as `unknown-organization`, so a
  * redelivery is a no-op.
@@ -214,7 +216,14 @@ export async function recordBilling(record: BillingRecord): Promise<{ outcome: B
     }
     const payment = input ? paymentWrite(existing, input) : undefined;
     const succeeded = !input || input.status === 'succeeded';
-    const outcome = record.change && sub ? record.change(sub, { plans: plans!, now: clock.now() }) : undefined;
+    // The change applies to the subscription as the schedules leave it: their work that is due (the
+    // period over, its renewal not run yet) is applied first, as the jobs would, each step under
+    // its version (`caughtUp`). So an event or a payment by hand that arrives then is for the
+    // period under way, whatever the hour the jobs run: a cancellation set at Stripe after Stripe
+    // renewed was dated at the end of the period over, and the next job ended at once the month
+    // Stripe was just paid for. Nothing due, the common case: nothing more read or written.
+    const current = record.change && sub ? await caughtUp(sub, plans!) : sub;
+    const outcome = record.change && current ? record.change(current, { plans: plans!, now: clock.now() }) : undefined;
     const result: BillingOutcome = record.unapplicable
       ? record.unapplicable
       : outcome === 'stale'
@@ -232,9 +241,9 @@ export async function recordBilling(record: BillingRecord): Promise<{ outcome: B
     const credits = record.credits && succeeded ? [record.credits] : [];
     let failed: Tagged['role'] | undefined;
     if (outcome && outcome !== 'stale') {
-      const stopped = await record.beforeChange?.(sub!, { plans: plans!, now: clock.now() });
+      const stopped = await record.beforeChange?.(current!, { plans: plans!, now: clock.now() });
       const committed = await commitChange({
-        prev: stopped?.claimed ?? sub!,
+        prev: stopped?.claimed ?? current!,
         claimed: !!stopped,
         next: outcome.next,
         grants: [...outcome.grants, ...credits],
@@ -406,16 +415,15 @@ export async function recordManualPayment(access: OrgAccess, input: ManualPaymen
   // Refused before anything is done at Stripe; the guard in the transaction still decides a race.
   if (saleOrder && saleOrder.ownerId !== access.orgId) throw guardConflict;
   // A plan paid after its period ended, before the renewal ran, pays the subscription as the
-  // schedules leave it (`caughtUp`): the month under way, not the one over (which the renewal
-  // would then find unpaid, and its grace period suspend an organization that just paid).
-  const subscription = read && plans && !existing ? await caughtUp(read, plans) : read;
+  // schedules leave it (`recordBilling` catches it up): the month under way, not the one over
+  // (which the renewal would then find unpaid, and its grace period suspend an organization that just paid).
   const { payment: recorded, outcome } = await recordBilling({
     orgId: access.orgId,
     payment,
     ...effectsOf(payment, { paymentMethodId: input.paymentMethodId }),
     writes,
     guardConflict,
-    ...(subscription !== undefined ? { read: { payment: existing ?? null, subscription, org: access.org } } : {}),
+    ...(read !== undefined ? { read: { payment: existing ?? null, subscription: read, org: access.org } } : {}),
     beforeChange: async (sub, ctx) => (input.planId && billedByStripe(sub) ? cancelAtStripe(sub, ctx.plans) : undefined),
   });
   // authorizeOrg read the organization; it can only be missing if it vanished since.

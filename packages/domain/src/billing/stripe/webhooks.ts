@@ -29,6 +29,15 @@ import { verifyStripeSignature } from './signature.ts';
  *   longer the organization's, changes nothing. So do invoices for a period already behind.
  * Any other event type is acknowledged and ignored.
  *
+ * An event that changes the subscription (a checkout, an invoice, a subscription event) applies
+ * to it as the schedules leave it: their work that is due (the period over, its renewal not run
+ * yet) is applied first, as the jobs would (`recordBilling`, `caughtUp`). So whether the hourly
+ * job ran before the event or after changes nothing: a cancellation set in Stripe's portal after
+ * Stripe renewed is for the month Stripe was just paid for, a failed invoice's grace period counts
+ * from the period's start, and a deletion after our cancellation ended the period finds it ended.
+ * A stale event stays stale: the catch-up moves no `providerEventAt`, and a period behind the one
+ * under way is behind it still.
+ *
  * The subscription's payment method (`paymentMethodId`) is the `default_payment_method` Stripe
  * names on a paid invoice or on the subscription itself (set by Checkout, changed when the
  * customer updates their card): whichever of those events applies last. A credit pack's payment
