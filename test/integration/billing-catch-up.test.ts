@@ -10,7 +10,7 @@ import type { OrgAccess } from '@platform/domain/identity/access';
 import { db } from '@platform/domain/identity/entities';
 import { dynamo } from '@platform/domain/shared/dynamo';
 import { transactGet } from '@platform/domain/shared/transactions';
-import { newBillingOrg, setSubscription } from '../helpers/billing.ts';
+import { beforeRequest, newBillingOrg, setSubscription, sentRequests } from '../helpers/billing.ts';
 
 /**
  * A change made after the period ended, before the hourly schedules ran, and a schedule racing a
@@ -68,46 +68,6 @@ async function payByHand(orgId: string, input: ManualPaymentInput) {
     actorType: 'user',
   } as OrgAccess;
   return recordManualPayment(access, input);
-}
-
-type Command = { constructor: { name: string }; input: unknown };
-
-/** Every DynamoDB request sent, by command name, until the returned list is read. */
-function countRequests() {
-  const client = dynamo();
-  const sent: string[] = [];
-  const previous = client.send;
-  client.send = ((command: Command, options?: never) => {
-    sent.push(command.constructor.name);
-    return previous.call(client, command as never, options);
-  }) as never;
-  return sent;
-}
-
-/**
- * Runs `action` once, just before the first DynamoDB request that `matches` is sent (the request
- * then goes on): a deterministic interleaving of a job with another change.
- */
-function before(matches: (name: string, input: string) => boolean, action: () => Promise<unknown>) {
-  const client = dynamo();
-  const state = { fired: false, error: undefined as unknown };
-  let running = false;
-  const previous = client.send;
-  client.send = (async (command: Command, options?: never) => {
-    if (!state.fired && !running && matches(command.constructor.name, JSON.stringify(command.input))) {
-      state.fired = true;
-      running = true;
-      try {
-        await action();
-      } catch (error) {
-        state.error = error;
-      } finally {
-        running = false;
-      }
-    }
-    return previous.call(client, command as never, options);
-  }) as never;
-  return state;
 }
 
 const originalSend = dynamo().send;
@@ -183,7 +143,7 @@ describe('a change made after the period ended, before the schedules ran (Dynamo
   it('a renewal job committing first while the change catches up: the change reads again and goes on, the period rolled and granted once', async () => {
     const { orgId, sub, first, nextEnd } = await proPaidPastPeriodEnd();
     // Just as the cancellation writes, the renewal job renews the subscription it had read.
-    const raced = before(
+    const raced = beforeRequest(
       (name, input) => name === 'TransactWriteCommand' && input.includes(orgId),
       () => runSubscriptionJob('renewal'),
     );
@@ -199,7 +159,7 @@ describe('a change made after the period ended, before the schedules ran (Dynamo
   it('costs nothing when nothing is due: a cancellation is one write', async () => {
     const orgId = await newOrg(ago(10));
     const sub = await setSubscription(orgId, { planId: 'pro', paymentProvider: 'PayPal' });
-    const sent = countRequests();
+    const sent = sentRequests();
     await cancel(ownerAccess(orgId, sub));
     // The plan catalogue's query, and the commit.
     expect(sent.sort()).toEqual(['QueryCommand', 'TransactWriteCommand']);
@@ -220,7 +180,7 @@ describe('a due marker a job clears while a change puts it back (DynamoDB Local)
     // a route or a webhook makes first (which would renew the subscription before the job could).
     const update = (cancelAtPeriodEnd: boolean) => setSubscription(orgId, { cancelAtPeriodEnd, status: 'Active' });
     // The job has listed the renewal marker; as it reads the subscription, Stripe says "cancel at period end"…
-    const cancelled = before(
+    const cancelled = beforeRequest(
       (name, input) => name === 'TransactGetCommand' && input.includes(orgId) && input.includes('subscription'),
       () => update(true),
     );
@@ -230,7 +190,7 @@ describe('a due marker a job clears while a change puts it back (DynamoDB Local)
       input.includes('renewal') &&
       (name === 'DeleteCommand' ||
         (name === 'TransactWriteCommand' && /^\{"TransactItems":\[\{"Delete":.*\{"ConditionCheck":/.test(input)));
-    const resumed = before(clearing, () => update(false));
+    const resumed = beforeRequest(clearing, () => update(false));
     await runSubscriptionJob('renewal');
     expect({ cancelled: cancelled.fired, resumed: resumed.fired, errors: [cancelled.error, resumed.error] }).toEqual({
       cancelled: true,

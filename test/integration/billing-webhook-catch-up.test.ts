@@ -7,7 +7,7 @@ import { signStripePayload } from '@platform/domain/billing/stripe/signature';
 import { handleStripeWebhook } from '@platform/domain/billing/stripe/webhooks';
 import { GRACE_DAYS, addMonths, getSubscription, plusDays } from '@platform/domain/billing/subscription-store';
 import { dynamo } from '@platform/domain/shared/dynamo';
-import { newBillingOrg, setSubscription } from '../helpers/billing.ts';
+import { beforeRequest, newBillingOrg, setSubscription, sentRequests } from '../helpers/billing.ts';
 
 /**
  * A Stripe event that changes a subscription whose period ended, delivered before the hourly
@@ -86,46 +86,10 @@ const runJobs = async (...jobs: Parameters<typeof runSubscriptionJob>[0][]) => {
   for (const job of jobs) expect((await runSubscriptionJob(job)).failed).toEqual([]);
 };
 
-type Command = { constructor: { name: string }; input: unknown };
 const originalSend = dynamo().send;
 afterEach(() => {
   dynamo().send = originalSend;
 });
-
-/** Every DynamoDB request sent, by command name, until the returned list is read. */
-function countRequests() {
-  const client = dynamo();
-  const sent: string[] = [];
-  const previous = client.send;
-  client.send = ((command: Command, options?: never) => {
-    sent.push(command.constructor.name);
-    return previous.call(client, command as never, options);
-  }) as never;
-  return sent;
-}
-
-/** Runs `action` once, just before the first DynamoDB request that `matches` is sent (the request then goes on). */
-function before(matches: (name: string, input: string) => boolean, action: () => Promise<unknown>) {
-  const client = dynamo();
-  const state = { fired: false, error: undefined as unknown };
-  let running = false;
-  const previous = client.send;
-  client.send = (async (command: Command, options?: never) => {
-    if (!state.fired && !running && matches(command.constructor.name, JSON.stringify(command.input))) {
-      state.fired = true;
-      running = true;
-      try {
-        await action();
-      } catch (error) {
-        state.error = error;
-      } finally {
-        running = false;
-      }
-    }
-    return previous.call(client, command as never, options);
-  }) as never;
-  return state;
-}
 
 describe('a Stripe event after the period ended, before the schedules ran (DynamoDB Local)', () => {
   it('a cancellation set in Stripe’s portal after Stripe renewed keeps the month Stripe was paid for, to its end', async () => {
@@ -185,7 +149,7 @@ describe('a Stripe event after the period ended, before the schedules ran (Dynam
   it('a renewal job committing first while the event catches up: the event reads again and applies, the period granted once', async () => {
     const { orgId, sub, stripeId, end, nextEnd } = await proBilledPastPeriodEnd();
     // Just as the event's catch-up writes, the renewal job renews the subscription it had read.
-    const raced = before(
+    const raced = beforeRequest(
       (name, input) => name === 'TransactWriteCommand' && input.includes(orgId),
       () => runSubscriptionJob('renewal'),
     );
@@ -209,7 +173,7 @@ describe('a Stripe event after the period ended, before the schedules ran (Dynam
     const orgId = await newBillingOrg('whcatchup', ago(10));
     const stripeId = `sub_whcatchup_${orgId.slice(-10)}`;
     await setSubscription(orgId, { planId: 'pro', paymentProvider: 'Stripe', providerSubscriptionId: stripeId });
-    const sent = countRequests();
+    const sent = sentRequests();
     expect((await subscriptionUpdated(orgId, stripeId, true)).outcome).toBe('applied');
     // The plan catalogue's query, the event's reads, and the commit.
     expect(sent.sort()).toEqual(['QueryCommand', 'TransactGetCommand', 'TransactWriteCommand']);
