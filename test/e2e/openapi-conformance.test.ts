@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { routes } from '@platform/api/manifest';
+import { EXPOSED_HEADERS } from '@platform/http/middleware/cors';
 import {
   api,
   createTeam,
@@ -11,6 +13,7 @@ import {
   type ApiResponse,
   type CallOptions,
 } from '../helpers/api.ts';
+import { gateway, keyFor, usageOf } from '../helpers/gateway.ts';
 
 /**
  * Real answers, successes and failures, against the served /openapi.json: each status must be
@@ -89,6 +92,26 @@ function conformance(method: string, template: string, res: ApiResponse): string
     return [`${what}: the problem says status ${res.body.status}`];
   return [];
 }
+
+/**
+ * The headers a client may read (those CORS exposes) that `res` carries but its documented
+ * response does not declare (nothing: []).
+ */
+function undeclaredHeaders(method: string, template: string, res: ApiResponse): string[] {
+  const response = doc.paths[template]?.[method.toLowerCase()]?.responses?.[String(res.status)];
+  const declared = Object.keys(response?.headers ?? {}).map((h) => h.toLowerCase());
+  return EXPOSED_HEADERS.filter((h) => res.headers.has(h) && !declared.includes(h)).map(
+    (h) => `${method} ${template} → ${res.status} sends ${h}, undeclared`,
+  );
+}
+
+/** The header names the documented response of `route` with `status` declares, in lower case. */
+const declaredOn = (route: { path: string; method: string }, status: number | string) =>
+  Object.keys(doc.paths[route.path][route.method.toLowerCase()].responses[String(status)]?.headers ?? {}).map((h) =>
+    h.toLowerCase(),
+  );
+
+const deployed = () => routes.filter((r) => !r.localOnly);
 
 /** Calls `path` (an instance of `template`) and collects what does not conform. */
 const checker = (problems: string[], defaults: CallOptions = {}) => {
@@ -313,5 +336,115 @@ describe.concurrent('answers that the OpenAPI document lists', () => {
     expect((await check('POST', template, `/v1/admin/orgs/${orgId}/payments`, { body })).status).toBe(200);
     expect((await check('GET', '/v1/admin/config', '/v1/admin/config', { token: owner.accessToken })).status).toBe(403);
     expect(problems).toEqual([]);
+  });
+});
+
+describe.concurrent('the statuses and headers every route of a kind answers, as the document declares them', () => {
+  const BIG = JSON.stringify({ pad: 'x'.repeat(300 * 1024) }); // past the default 256 KiB, under the 6 MiB platform cap
+
+  it('a body past the limit is a documented 413 on every route, with a body schema or not; 415 only where a body is taken', async () => {
+    const owner = await signUpUser('oac-413');
+    const { orgId } = await createTeam(owner);
+    const rawBody = { rawBody: BIG, headers: { 'content-type': 'application/json' } };
+    const problems: string[] = [];
+    const check = checker(problems, { token: owner.accessToken, ...rawBody });
+    expect((await check('POST', '/v1/me/notifications/read-all', '/v1/me/notifications/read-all')).status).toBe(413);
+    expect((await check('POST', '/v1/orgs/{orgId}/subscription/cancel', `/v1/orgs/${orgId}/subscription/cancel`)).status).toBe(
+      413,
+    );
+    expect((await check('POST', '/v1/webhooks/stripe', '/v1/webhooks/stripe', { token: undefined })).status).toBe(413);
+    expect(problems).toEqual([]);
+    for (const route of deployed()) {
+      const statuses = Object.keys(doc.paths[route.path][route.method.toLowerCase()].responses);
+      expect(statuses, route.id).toContain('413');
+      if (!route.schemas.body) expect(statuses, route.id).not.toContain('415');
+    }
+  });
+
+  it('a refusal of the limits is a documented 429 whose X-RateLimit-* headers are declared, on every limited route', async () => {
+    const [owner, admin] = await Promise.all([signUpUser('oac-rl'), signUpPlatformAdmin('oac-rl-a')]);
+    const { orgId } = await createTeam(owner);
+    const created = await api('POST', `/v1/orgs/${orgId}/api-clients`, {
+      token: owner.accessToken,
+      body: { name: 'Limited', scopes: ['org:read', 'gateway:invoke'] },
+    });
+    const set = await api('PUT', `/v1/admin/orgs/${orgId}/limits`, {
+      token: admin.accessToken,
+      body: { subject: `client#${created.body.clientId}`, resource: 'api', hourly: 0 },
+    });
+    expect(set.status, JSON.stringify(set.body)).toBe(200);
+    const problems: string[] = [];
+    const refused = await api('GET', `/v1/orgs/${orgId}`, { apiKey: created.body.key });
+    expect([refused.status, refused.headers.get('x-ratelimit-remaining')]).toEqual([429, '0']);
+    problems.push(...conformance('GET', '/v1/orgs/{orgId}', refused), ...undeclaredHeaders('GET', '/v1/orgs/{orgId}', refused));
+    // On the gateway, the limits refuse a call once it is routed: its route comes with the refusal.
+    const chat = '/openai/v1/chat/completions';
+    const body = { model: 'local-chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 };
+    const call = await gateway('/chat/completions', { apiKey: created.body.key }, body);
+    expect([call.status, call.headers.get('x-ratelimit-remaining')]).toEqual([429, '0']);
+    problems.push(...conformance('POST', chat, call), ...undeclaredHeaders('POST', chat, call));
+    expect(problems).toEqual([]);
+    const rateLimit = ['retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset'];
+    for (const route of deployed().filter((r) => r.consumes || r.auth === 'principal'))
+      expect(declaredOn(route, 429), route.id).toEqual(expect.arrayContaining(rateLimit));
+  });
+
+  it('an Idempotency-Key replay declares Idempotent-Replayed on its success, on every idempotent route', async () => {
+    const owner = await signUpUser('oac-idem');
+    const slug = `oac-${randomUUID().slice(0, 8)}`;
+    const problems: string[] = [];
+    const check = checker(problems, {
+      token: owner.accessToken,
+      headers: { 'idempotency-key': `oac-key-${slug}` },
+      body: { name: 'Replayed', slug },
+    });
+    expect((await check('POST', '/v1/orgs', '/v1/orgs')).status).toBe(201);
+    const replay = await check('POST', '/v1/orgs', '/v1/orgs');
+    expect([replay.status, replay.headers.get('idempotent-replayed')]).toEqual([201, 'true']);
+    problems.push(...undeclaredHeaders('POST', '/v1/orgs', replay));
+    expect(problems).toEqual([]);
+    const idempotent = deployed().filter((r) => r.idempotent);
+    expect(idempotent.length).toBeGreaterThan(0);
+    for (const route of idempotent)
+      expect(declaredOn(route, route.successStatus ?? 200), route.id).toContain('idempotent-replayed');
+  });
+
+  it('a routed gateway call declares x-route (and the gateway’s overhead) on its answers, on every call route', async () => {
+    const owner = await signUpUser('oac-xroute');
+    const problems: string[] = [];
+    const calls: Array<[string, unknown]> = [
+      ['/chat/completions', { model: 'local-chat', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 }],
+      ['/embeddings', { model: 'local-embed', input: 'a' }],
+      ['/images/generations', { model: 'local-image', prompt: 'a lighthouse' }],
+    ];
+    for (const [path, body] of calls) {
+      const res = await gateway(path, { token: owner.accessToken }, body);
+      expect([path, res.status, Boolean(res.headers.get('x-route'))]).toEqual([path, 200, true]);
+      problems.push(...undeclaredHeaders('POST', `/openai/v1${path}`, res));
+    }
+    expect(problems).toEqual([]);
+    const callRoutes = deployed().filter((r) => r.surface === 'gateway' && r.consumes);
+    expect(callRoutes.map((r) => r.path).sort()).toEqual(calls.map(([path]) => `/openai/v1${path}`).sort());
+    for (const route of callRoutes)
+      for (const status of [200, 402, 422, 429, 502, 504])
+        expect(declaredOn(route, status), `${route.id} ${status}`).toContain('x-route');
+  });
+
+  it('the usage export declares x-next-cursor on its 200, as every route declares the headers it names', async () => {
+    const owner = await signUpUser('oac-csv');
+    const { orgId } = await createTeam(owner);
+    const key = await keyFor(owner, orgId);
+    for (let i = 0; i < 2; i++) {
+      const body = { model: 'local-chat', messages: [{ role: 'user', content: `hi ${i}` }], max_tokens: 5 };
+      expect((await gateway('/chat/completions', { apiKey: key }, body)).status).toBe(200);
+    }
+    await usageOf(owner, orgId, 2);
+    const template = '/v1/orgs/{orgId}/usage/export.csv';
+    const res = await api('GET', `/v1/orgs/${orgId}/usage/export.csv?limit=1`, { token: owner.accessToken });
+    expect([res.status, Boolean(res.headers.get('x-next-cursor'))]).toEqual([200, true]);
+    expect([...conformance('GET', template, res), ...undeclaredHeaders('GET', template, res)]).toEqual([]);
+    for (const route of deployed().filter((r) => r.responseHeaders))
+      for (const name of Object.keys(route.responseHeaders!))
+        expect(declaredOn(route, route.successStatus ?? 200), route.id).toContain(name.toLowerCase());
   });
 });

@@ -37,7 +37,38 @@ const FAILURES: Record<ErrorStatus, string> = {
   504: 'The model provider did not answer in time',
 };
 
-const retryAfter = { 'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' } } };
+const header = (description: string, type = 'string') => ({ description, schema: { type } });
+
+const retryAfter = { 'Retry-After': header('Seconds to wait before trying again', 'integer') };
+
+/** A limit of the plan that refused the call (billing/limits.ts) says which, besides Retry-After. */
+const rateLimit = {
+  'X-RateLimit-Limit': header('When a usage limit refused the call: that limit, in uses a window', 'integer'),
+  'X-RateLimit-Remaining': header('When a usage limit refused the call: the uses left in its window (0)', 'integer'),
+  'X-RateLimit-Reset': header('When a usage limit refused the call: when its window ends, in Unix seconds', 'integer'),
+};
+
+/** How the gateway routed a call (gateway/service.ts `routeHeader`): on its answer, and on its failures once routed. */
+const xRoute = {
+  'x-route': header('How the call was routed: the rule, why, and each attempt (model, key, outcome)'),
+};
+
+/** The gateway's own time on an answered call (http/src/gateway.ts `OVERHEAD_HEADER`). */
+const gatewayOverhead = {
+  'x-gateway-overhead-ms': header(
+    'Milliseconds the gateway itself spent before the answer started: all but the providers’ time',
+    'number',
+  ),
+};
+
+/** Whether the limits middleware runs on the route: what it consumes, and `api` on every call by an API client. */
+const limited = (route: RouteDefinition) => Boolean(route.consumes) || route.auth === 'principal';
+
+/** A gateway route that routes a call to a model (chat, embeddings, images), so it answers `x-route`. */
+const routesCalls = (route: RouteDefinition) => route.surface === 'gateway' && Boolean(route.consumes);
+
+/** The failures a routed gateway call answers after its route was decided: admission, and the providers' answers. */
+const ROUTED_FAILURES: ReadonlySet<ErrorStatus> = new Set([400, 402, 409, 422, 429, 502, 504]);
 
 /**
  * Every failure a route can answer: those of its kind, from the middleware every route of that
@@ -49,13 +80,14 @@ export function failureStatuses(route: RouteDefinition): ErrorStatus[] {
   const add = (...more: ErrorStatus[]) => more.forEach((s) => statuses.add(s));
   const { params, query, body } = route.schemas;
   if (params || query || body) add(400); // validation of the path, the query and the body
-  if (body) add(413, 415); // a body past the size limit; a body not JSON, or in a charset other than UTF-8
+  add(413); // a body past the size limit: validate.ts measures every route's body, with a body schema or not
+  if (body) add(415); // a body not JSON, or in a charset other than UTF-8
   if (route.auth !== 'public') add(401, 403); // no credentials; the wrong kind of caller, or no permission
   if (route.auth !== 'public') add(404); // a user's token that outlived the deletion of their account
   if (pathParameterNames(route.path).length) add(404); // what the path names is not there (or the caller is no member)
   if (route.idempotent) add(409, 422); // the Idempotency-Key is still in flight, or came with another body
   // The limits middleware: what the route consumes, and `api` on every call by an API client.
-  if (route.consumes || route.auth === 'principal') add(429);
+  if (limited(route)) add(429);
   return [...statuses].sort((a, b) => a - b);
 }
 
@@ -69,7 +101,24 @@ function failure(route: RouteDefinition, status: ErrorStatus) {
     status === 413 && route.maxBodyBytes
       ? `The body is larger than the ${route.maxBodyBytes} bytes this route takes`
       : FAILURES[status];
-  return { description, content, ...(status === 429 ? { headers: retryAfter } : {}) };
+  const headers = {
+    ...(status === 429 ? retryAfter : {}),
+    ...(status === 429 && limited(route) ? rateLimit : {}),
+    ...(routesCalls(route) && ROUTED_FAILURES.has(status) ? xRoute : {}),
+  };
+  return { description, content, ...(Object.keys(headers).length ? { headers } : {}) };
+}
+
+/** The headers of a successful answer: a replay's mark, the gateway's route, and those the route names. */
+function successHeaders(route: RouteDefinition) {
+  const headers = {
+    ...(route.idempotent
+      ? { 'Idempotent-Replayed': header('`true` when this answers an Idempotency-Key again: the first request’s result') }
+      : {}),
+    ...(routesCalls(route) ? { ...xRoute, ...gatewayOverhead } : {}),
+    ...Object.fromEntries(Object.entries(route.responseHeaders ?? {}).map(([name, description]) => [name, header(description)])),
+  };
+  return Object.keys(headers).length ? { headers } : {};
 }
 
 const SECURITY: Record<RouteDefinition['auth'], unknown[]> = {
@@ -105,11 +154,12 @@ function operation(route: RouteDefinition) {
   const status = String(route.successStatus ?? 200);
   const success =
     status === '204'
-      ? { description: 'Done' }
+      ? { description: 'Done', ...successHeaders(route) }
       : route.produces
-        ? { description: 'Success', content: { [route.produces]: { schema: { type: 'string' } } } }
+        ? { description: 'Success', ...successHeaders(route), content: { [route.produces]: { schema: { type: 'string' } } } }
         : {
             description: 'Success',
+            ...successHeaders(route),
             content: {
               'application/json': { schema: route.schemas.response ? toSchema(route.schemas.response, 'output') : {} },
               // A streamed answer is the same success in another media type: its events, as the route describes them.

@@ -87,6 +87,11 @@ export interface RouteDefinition<S extends RouteSchemas = RouteSchemas> {
    * Past it, a 413 before anything is parsed. A Lambda request holds at most 6 MB, so no route takes more.
    */
   maxBodyBytes?: number;
+  /**
+   * Headers a successful answer of this route sends that no other kind of route does (the CSV
+   * export's `x-next-cursor`), each with what it says: the OpenAPI document declares them.
+   */
+  responseHeaders?: Readonly<Record<string, string>>;
   /** The media type of a raw answer (`text/csv`, `text/html`); JSON when absent. */
   produces?: string;
   /**

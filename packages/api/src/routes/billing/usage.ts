@@ -37,5 +37,8 @@ export const exportUsage = defineRoute({
   permission: 'usage:read',
   tag,
   summary: 'Usage logs as CSV (text/csv), up to 1000 rows a file; the x-next-cursor header asks for the next file',
+  responseHeaders: {
+    'x-next-cursor': 'Sent when more rows follow: the `cursor` that asks for the next file; absent on the last file',
+  },
   schemas: { params: orgParams, query: usageExportQuery },
 });
