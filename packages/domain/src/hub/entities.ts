@@ -226,6 +226,27 @@ const CredentialDefaultsEntity = lazy(
     ),
 );
 
+/**
+ * The owner's end: an organization or a user deleted. Written by the deletion's own transaction
+ * into the owner's hub partition, so the snapshot's one query sees it with the rest: a deleted
+ * owner's keys are then withdrawn from every call, routed or in flight (snapshot.ts), as a key
+ * deleted is, without the gateway reading the organization or the account on each attempt.
+ */
+const HubOwnerEndEntity = lazy(
+  () =>
+    new Entity(
+      {
+        model: { entity: 'hubownerend', version: '1', service },
+        attributes: {
+          owner: { type: 'string', required: true, readOnly: true },
+          deletedAt: { type: 'string', required: true },
+        },
+        indexes: { byOwner: hub([]) },
+      },
+      config(),
+    ),
+);
+
 const FavoriteModelEntity = lazy(
   () =>
     new Entity(
@@ -285,6 +306,9 @@ export const hubDb = {
   get credentialDefaults() {
     return CredentialDefaultsEntity();
   },
+  get ownerEnd() {
+    return HubOwnerEndEntity();
+  },
   get favorite() {
     return FavoriteModelEntity();
   },
@@ -303,6 +327,7 @@ export const hubService = lazy(
         routingRule: hubDb.routingRule,
         credential: hubDb.credential,
         credentialDefaults: hubDb.credentialDefaults,
+        ownerEnd: hubDb.ownerEnd,
       },
       config(),
     ),

@@ -1,6 +1,7 @@
 import { DEFAULT_MODELS, type Model } from './default-models.ts';
 import { DEFAULT_PROVIDERS, type Provider } from './default-providers.ts';
-import { hubService, type CredentialItem, type ModelItem, type RoutingRuleItem } from './entities.ts';
+import { put, type WriteItem } from '../shared/transactions.ts';
+import { hubDb, hubService, type CredentialItem, type ModelItem, type RoutingRuleItem } from './entities.ts';
 import { PLATFORM } from './owners.ts';
 
 /**
@@ -28,6 +29,8 @@ export interface HubSnapshot {
   /** provider slug → default credential id */
   defaults: Record<string, string>;
   defaultsVersion?: number;
+  /** When the owner (an organization, a user) was deleted: its keys are then none (`ownerEnd`). */
+  deletedAt?: string;
   loadedAt: number;
 }
 
@@ -58,18 +61,30 @@ export async function loadSnapshot(owner: string): Promise<HubSnapshot> {
   const catalogue = data.providerCatalogue[0];
   const defaults = data.credentialDefaults[0];
   const models = data.model.map(modelFromItem);
+  // A deleted owner's keys stay stored, but none is usable: routing finds none, and a call in
+  // flight through one finds it gone before its next attempt (`credentialWithdrawn`).
+  const deletedAt = data.ownerEnd[0]?.deletedAt;
   return {
     owner,
     providers: owner === PLATFORM ? mergeProviders(catalogue?.providers) : new Map(),
     providersVersion: catalogue?.version,
     models: owner === PLATFORM ? mergeModels(models) : models,
     rules: data.routingRule,
-    credentials: data.credential,
-    defaults: (defaults?.defaults ?? {}) as Record<string, string>,
+    credentials: deletedAt ? [] : data.credential,
+    defaults: deletedAt ? {} : ((defaults?.defaults ?? {}) as Record<string, string>),
     defaultsVersion: defaults?.version,
+    ...(deletedAt ? { deletedAt } : {}),
     loadedAt: Date.now(),
   };
 }
+
+/**
+ * The write that marks an owner deleted in its hub partition, for the deletion's own transaction:
+ * its snapshot then lists no keys, here once the deletion calls `forgetSnapshot(owner)` and in
+ * other instances within `OWNER_TTL_MS`, as a key deleted is seen. A plain put: a retried
+ * deletion writes it again harmlessly.
+ */
+export const ownerEnd = (owner: string, deletedAt: string): WriteItem => put(hubDb.ownerEnd.put({ owner, deletedAt }));
 
 const cache = new Map<string, Promise<HubSnapshot>>();
 const MAX_CACHED = 5_000;

@@ -9,6 +9,8 @@ import { auditItem } from './audit.ts';
 import { db, type Membership, type Organization } from './entities.ts';
 import { asRead, memberAndHeir, organizationChange } from './members.ts';
 import { personalOrgId } from './users.ts';
+import { orgKey, userKey } from '../hub/owners.ts';
+import { forgetSnapshot, ownerEnd } from '../hub/snapshot.ts';
 
 /** DynamoDB's bound on the items of one transaction. */
 const MAX_TRANSACTION_ITEMS = 100;
@@ -42,6 +44,8 @@ function inTransactions(groups: WriteItem[][]): WriteItem[][] {
  * the last memberships, so a failure before it leaves an account that a retry deletes.
  * The personal organization's Stripe subscription, if any, is cancelled once nothing else is
  * left to refuse, before anything is written: Stripe failing is a 502 that deletes nothing.
+ * The user's own provider keys and their personal organization's go with the profile's write
+ * (`ownerEnd`): no call sends them once the account is deleted, not even one routed before.
  */
 export async function deleteAccount(userId: string, username: string): Promise<void> {
   // The usual refusal (the last owner of a team) is answered before anything is written.
@@ -190,6 +194,7 @@ async function personalOrganizationEnd(
           .where(({ version, deletedAt }, { eq, notExists }) => `${eq(version, org.version ?? 1)} AND ${notExists(deletedAt)}`),
       ),
       remove(db.unique.delete({ kind: 'slug', value: org.slug })),
+      ownerEnd(orgKey(org.orgId), now),
       put(
         db.auditEvent.create(
           auditItem({
@@ -224,6 +229,7 @@ async function endAccount(userId: string, departures: WriteItem[][], personal: P
         .set({ deletedAt: now, isActive: false, sessionsValidAfter: now })
         .where(({ deletedAt, isActive }, { eq, notExists }) => `${notExists(deletedAt)} AND ${eq(isActive, false)}`),
     ),
+    ownerEnd(userKey(userId), now),
     ...personal.writes,
   ];
   // Past one transaction's items, the memberships end in earlier ones and the account goes last:
@@ -239,4 +245,6 @@ async function endAccount(userId: string, departures: WriteItem[][], personal: P
         : 'An organization of yours or your membership in it changed meanwhile; your account was not deleted: retry (transfer ownership first if you are its last owner)',
     );
   }
+  forgetSnapshot(userKey(userId));
+  forgetSnapshot(orgKey(personalOrgId(userId)));
 }

@@ -9,6 +9,8 @@ import { startingPlanWrites } from '../billing/onboarding.ts';
 import { closeBilling, preloadedSubscription } from '../billing/subscriptions.ts';
 import { transactWrite, put, update, remove, returningOnFailure } from '../shared/transactions.ts';
 import { pageOf } from '../shared/pages.ts';
+import { orgKey } from '../hub/owners.ts';
+import { forgetSnapshot, ownerEnd } from '../hub/snapshot.ts';
 
 export interface NewOrganization {
   name: string;
@@ -120,27 +122,31 @@ export async function updateOrganization(access: OrgAccess, patch: OrganizationP
  * (`closeBilling`): a subscription billed by Stripe is cancelled there first (Stripe failing,
  * a 502, nothing is deleted), and nothing stays due for the schedules. The subscription is
  * written under the version read even on Free, so a plan change racing the deletion (a trial, a
- * checkout paid) and the deletion cannot both commit: the second is refused.
+ * checkout paid) and the deletion cannot both commit: the second is refused. Its own provider
+ * keys are withdrawn with it (`ownerEnd`): no call sends them once it is deleted, not even one
+ * routed before and waiting for a retry.
  */
 export async function deleteOrganization(access: OrgAccess): Promise<void> {
   const { org } = access;
   if (org.orgType === 'SOLO') throw new UnprocessableError('A personal organization is deleted with its account (DELETE /v1/me)');
   const billing = await closeBilling(await preloadedSubscription(org.orgId, access.preloaded));
+  const now = new Date().toISOString();
   const result = await transactWrite([
     returningOnFailure(
       update(
         db.organization
           .patch({ orgId: org.orgId })
-          .set({ deletedAt: new Date().toISOString(), ...(billing.planId ? { planId: billing.planId } : {}) })
+          .set({ deletedAt: now, ...(billing.planId ? { planId: billing.planId } : {}) })
           .add({ version: 1 })
           .where(({ version, deletedAt }, { eq, notExists }) => `${eq(version, org.version ?? 1)} AND ${notExists(deletedAt)}`),
       ),
     ),
     remove(db.unique.delete({ kind: 'slug', value: org.slug })),
     put(db.auditEvent.create(auditItem({ ...auditBy(access), action: 'org.deleted', targetType: 'org', targetId: org.orgId }))),
+    ownerEnd(orgKey(org.orgId), now),
     ...billing.writes,
   ]);
-  if (!result.canceled) return;
+  if (!result.canceled) return forgetSnapshot(orgKey(org.orgId));
   await billing.abandon();
   if (result.items[0]?.deletedAt) throw new NotFoundError('Organization not found');
   throw new ConflictError(
