@@ -6,7 +6,7 @@ import { clock } from '../shared/clock.ts';
 import { PaymentRequiredError, TooManyRequestsError } from '../shared/errors.ts';
 import { transactWrite, type WriteItem, type WriteOutcome } from '../shared/transactions.ts';
 import type { AgentType } from '../usage/entities.ts';
-import { usageLogWrite, usageRecorded } from '../usage/logs.ts';
+import { markUsageDay, usageLogWrite } from '../usage/logs.ts';
 import { markModelHour, metricGroupOf, metricWrites, type MetricInput, type MetricStatus } from './metrics.ts';
 import { costOf, countableUsage, creditsFor, type Usage } from './pricing.ts';
 import type { Attempt } from './executor.ts';
@@ -535,8 +535,12 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
   // Its usage log (saying it was charged `credits`) and metric, for a transaction of its own.
   const own = (credits: number) => [(credits === charged ? usage : usageLog(credits)).write, ...metricWrites(metrics)];
   let credits = 0;
+  // The organization's day, for the daily job: every way below writes the log only once it is
+  // marked (a request once a day per container; a call meanwhile waits for the same one).
+  const marking = markUsageDay(usage.log);
   try {
     if (lease.single) {
+      await marking;
       if (held && charged > 0) {
         const outcome = await settleHeld(held, charged, links, own);
         if (outcome.settled) credits = outcome.charged;
@@ -553,10 +557,11 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
       // call) draws that much, and the rest comes from the balance as far as it goes.
       const room = (first ? admission.credits : 0) + Math.max(0, lease.credits);
       const fromHold = Math.min(charged, room);
-      const draw =
+      const draw = marking.then(() =>
         charged <= room
           ? commit(usage.write, metrics, { held, amount: charged }).then(drawnBy(charged))
-          : chargePastHold(call, charged, links, own, fromHold > 0 ? { held, amount: fromHold } : undefined);
+          : chargePastHold(call, charged, links, own, fromHold > 0 ? { held, amount: fromHold } : undefined),
+      );
       // The hold learns what was drawn before anything waiting on the draw (a close) goes on.
       const drawing = draw.then((drawn) => {
         if (drawn !== 'swept' && drawn.drew > 0) held.drawn = (held.drawn ?? 0) + drawn.drew;
@@ -575,8 +580,8 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
         held.status = 'released'; // swept while the call ran
         credits = await chargeWithoutHold(call, charged, links, own);
       }
-    } else if (charged > 0) credits = await chargeWithoutHold(call, charged, links, own);
-    else await commit(usage.write, metrics);
+    } else if (charged > 0) credits = await marking.then(() => chargeWithoutHold(call, charged, links, own));
+    else await marking.then(() => commit(usage.write, metrics));
   } finally {
     if (first && lease.busy) {
       lease.credits += admission.credits;
@@ -591,7 +596,6 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
   if (spent && !lease.single) void closeLease(lease).catch(() => undefined);
   closeEnded();
   await Promise.all([
-    usageRecorded(usage.log),
     ...metrics.map(markModelHour),
     // This container's closing and opening leases, so none is left half done when the invocation ends
     // (a failure to close this caller's lease is reported; another caller's is its own record's business).

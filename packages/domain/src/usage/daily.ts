@@ -1,4 +1,5 @@
 import { clock } from '../shared/clock.ts';
+import { conditionFailed } from '../shared/dynamo.ts';
 import { ValidationError } from '../shared/errors.ts';
 import { usageDb, type DimensionKind, type UsageDaily, type UsageLog } from './entities.ts';
 import { pageOf } from '../shared/pages.ts';
@@ -27,7 +28,8 @@ const TOTALS = [
 type Totals = Record<(typeof TOTALS)[number] | 'calls' | 'errors', number>;
 
 const ORGS_AT_ONCE = 8;
-const WRITE_ATTEMPTS = 5;
+/** Aggregates of one organization written at once (by each of `ORGS_AT_ONCE`). */
+const WRITES_AT_ONCE = 8;
 const DEFAULT_DAYS = 30;
 
 export const dimensionsOf = (log: Pick<UsageLog, 'userId' | 'model'>): string[] => [
@@ -80,11 +82,21 @@ async function totalsOfDay(orgId: string, date: string) {
   return { totals, logs };
 }
 
-/** Replaces the day's aggregates of one organization with what its logs add up to. */
+/**
+ * Replaces the day's aggregates of one organization with what its logs add up to.
+ *
+ * Two rebuilds of a day may run at once (the schedule delivered twice, a manual run), with a
+ * late log landing between their reads: the rebuild that started later read at least what the
+ * earlier one did, so its totals must stay. Each rebuild is stamped when it starts, before it
+ * reads, and writes an aggregate only over one of an earlier (or the same) stamp; a write
+ * refused is a later rebuild's, already in place. At the same stamp, the totals of more calls
+ * stay (logs are only ever added). Logs are never deleted, so no aggregate ever loses its
+ * dimension: a rebuild has nothing to remove.
+ */
 async function aggregateOrgDay(orgId: string, date: string) {
-  const { totals, logs } = await totalsOfDay(orgId, date);
   const aggregatedAt = clock.nowIso();
-  let pending = [...totals].map(([dimension, sum]) => ({
+  const { totals, logs } = await totalsOfDay(orgId, date);
+  const items = [...totals].map(([dimension, sum]) => ({
     orgId,
     day: date,
     dimension,
@@ -92,17 +104,26 @@ async function aggregateOrgDay(orgId: string, date: string) {
     ...sum,
     aggregatedAt,
   }));
-  const written = pending.length;
-  for (let attempt = 1; pending.length; attempt++) {
-    const { unprocessed } = await usageDb.daily.put(pending).go();
-    if (!unprocessed.length) break;
-    if (attempt >= WRITE_ATTEMPTS)
-      throw new Error(`Daily usage of ${orgId} on ${date}: ${unprocessed.length} aggregates not written`);
-    const left = new Set(unprocessed.map((key) => key.dimension));
-    pending = pending.filter((item) => left.has(item.dimension));
-    await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-  }
-  return { logs, aggregates: written };
+  // Conditional puts, a few at once: a BatchWrite cannot carry a condition, and a transaction
+  // would be refused whole for one aggregate a later rebuild wrote (and cost twice the writes).
+  let next = 0;
+  const writer = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      await usageDb.daily
+        .put(item)
+        .where(
+          (attr, { notExists, lt, eq, lte }) =>
+            `${notExists(attr.aggregatedAt)} OR ${lt(attr.aggregatedAt, aggregatedAt)} OR (${eq(attr.aggregatedAt, aggregatedAt)} AND ${lte(attr.calls, item.calls)})`,
+        )
+        .go({ response: 'none' })
+        .catch((error: unknown) => {
+          if (!conditionFailed(error)) throw error;
+        });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(WRITES_AT_ONCE, items.length) }, writer));
+  return { logs, aggregates: items.length };
 }
 
 /** The organizations with usage on a day, as `recordUsage` noted them (one query, no Scan). */

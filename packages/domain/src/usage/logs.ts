@@ -31,6 +31,7 @@ import {
 export const EXPORT_QUERIES = 2;
 const DEFAULT_PAGE = 50;
 const ACTIVE_DAY_RETENTION_DAYS = 400;
+const MARK_ATTEMPTS = 3;
 /** Below and above every ISO instant: a range with no `from` or `to` stays inside this entity's keys. */
 const FIRST = '0';
 const LAST = '~';
@@ -46,21 +47,39 @@ function parse<T extends z.ZodType>(schema: T, value: unknown, path: string): z.
 
 const userScope = (orgId: string, userId: string) => `${orgId}#${userId}`;
 
-/** Organizations already marked active for a day by this process (see `markActive`). */
-const markedActive = new Set<string>();
+/** Organizations marked active for a day by this process, or being marked (see `markActive`). */
+const markedActive = new Map<string, Promise<void>>();
 
 /**
  * Notes that the organization had usage on the day, for the daily job. A plain put of the
- * same item, skipped once this process has made it: a handful of writes per organization
- * and day, not one per call.
+ * same item, made once by this process (calls meanwhile wait for the same write): a handful
+ * of writes per organization and day, not one per call. A failed write is tried again a few
+ * times, then forgotten, so the next call makes it again.
  */
-async function markActive(orgId: string, day: string) {
+function markActive(orgId: string, day: string): Promise<void> {
   const memo = `${day}|${orgId}`;
-  if (markedActive.has(memo)) return;
+  const marked = markedActive.get(memo);
+  if (marked) return marked;
   const ttl = Math.floor(Date.parse(`${day}T00:00:00Z`) / 1000) + ACTIVE_DAY_RETENTION_DAYS * 86_400;
-  await usageDb.activeDay.put({ day, orgId, ttl }).go({ response: 'none' });
+  const marking = (async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await usageDb.activeDay.put({ day, orgId, ttl }).go({ response: 'none' });
+      } catch (error) {
+        if (attempt >= MARK_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      }
+    }
+  })().then(
+    () => undefined,
+    (error: unknown) => {
+      markedActive.delete(memo);
+      throw error;
+    },
+  );
   if (markedActive.size >= 10_000) markedActive.clear();
-  markedActive.add(memo);
+  markedActive.set(memo, marking);
+  return marking;
 }
 
 /**
@@ -70,6 +89,7 @@ async function markActive(orgId: string, day: string) {
  */
 export async function recordUsage(input: RecordUsageInput, key: string): Promise<UsageLog> {
   const { log, create } = usageLogWrite(input, key);
+  await markUsageDay(log);
   let recorded = log;
   try {
     await create.go({ response: 'none' });
@@ -78,15 +98,13 @@ export async function recordUsage(input: RecordUsageInput, key: string): Promise
     const { data } = await usageDb.log.get({ orgId: log.orgId, key }).go({ consistent: true });
     recorded = data!;
   }
-  // After the log, so that a failure here is retried by the caller with the log in place.
-  await usageRecorded(recorded);
   return recorded;
 }
 
 /**
  * The usage log as one write (it fails when `key` was recorded before), for a caller that
  * records it inside its own transaction (the gateway, with the credit settlement). Call
- * `usageRecorded` once the transaction has landed.
+ * `markUsageDay` before the transaction.
  */
 export function usageLogWrite(input: RecordUsageInput, key: string) {
   const usage = parse(recordUsageInput, input, 'usage');
@@ -100,8 +118,13 @@ export function usageLogWrite(input: RecordUsageInput, key: string) {
   return { log, create, write: put(create) };
 }
 
-/** What follows a recorded log: the organization is marked active that day, for the daily job. */
-export const usageRecorded = (log: Pick<UsageLog, 'orgId' | 'requestAt'>) => markActive(log.orgId, dayOf(log.requestAt));
+/**
+ * What comes before a usage log is written: the organization is marked active on the log's day,
+ * for the daily job, which visits only the organizations marked. Before, never after: a log
+ * that landed always has its marker (a marker with no log, the write having failed, is harmless),
+ * while a marker written after could fail with nothing left to retry it.
+ */
+export const markUsageDay = (log: Pick<UsageLog, 'orgId' | 'requestAt'>) => markActive(log.orgId, dayOf(log.requestAt));
 
 /** The one Query behind a list or an export page: an index and a date range, then filters. */
 function logsQuery(orgId: string, filters: UsageFilters) {
