@@ -4,137 +4,121 @@ import { MARK_ALL_BATCH } from '@platform/domain/notifications/inbox';
 import { notify, RETENTION_DAYS } from '@platform/domain/notifications/notify';
 import { clock } from '@platform/domain/shared/clock';
 import { api, createTeam, signUpUser, uniqueEmail, type SignedInUser } from '../helpers/api.ts';
+import {
+  inboxTitles,
+  listInbox,
+  markInboxRead,
+  readAllInbox,
+  sendNotifications,
+  type InboxItem,
+} from '../helpers/notifications.ts';
 
 let user: SignedInUser;
 let other: SignedInUser;
 let bulk: SignedInUser;
 
-interface Item {
-  notificationId: string;
-  type: string;
-  title: string;
-  isRead: boolean;
-  readAt?: string;
-  metadata?: Record<string, unknown>;
-}
-
-const pause = () => new Promise((r) => setTimeout(r, 3)); // distinct milliseconds: ids sort by time
-/** Sends `titles` to `to` in order (oldest first); answers their ids. */
-async function send(to: SignedInUser, titles: string[]) {
-  const ids: string[] = [];
-  for (const title of titles) {
-    ids.push((await notify({ userId: to.userId, type: 'system', title, message: `About ${title}` })).notificationId);
-    await pause();
-  }
-  return ids;
-}
-
-const list = (u: SignedInUser, query = '') => api('GET', `/v1/me/notifications${query}`, { token: u.accessToken });
-const titles = (body: { items: Item[] }) => body.items.map((n) => n.title);
-const markRead = (u: SignedInUser, id: string) => api('POST', `/v1/me/notifications/${id}/read`, { token: u.accessToken });
-
 beforeAll(async () => {
   [user, other, bulk] = await Promise.all([signUpUser('ntf-user'), signUpUser('ntf-other'), signUpUser('ntf-bulk')]);
-  const [ids] = await Promise.all([send(user, ['n1', 'n2', 'n3', 'n4']), send(other, ['theirs'])]);
-  expect((await markRead(user, ids[0]!)).status).toBe(204);
-  expect((await markRead(user, ids[2]!)).status).toBe(204);
+  const [ids] = await Promise.all([sendNotifications(user, ['n1', 'n2', 'n3', 'n4']), sendNotifications(other, ['theirs'])]);
+  expect((await markInboxRead(user, ids[0]!)).status).toBe(204);
+  expect((await markInboxRead(user, ids[2]!)).status).toBe(204);
 });
 
 describe('notifications', () => {
   it('list unread first (newest first), then read (newest first), with the unread count', async () => {
-    const res = await list(user);
+    const res = await listInbox(user);
     expect(res.status).toBe(200);
-    expect(titles(res.body)).toEqual(['n4', 'n2', 'n3', 'n1']);
-    expect(res.body.items.map((n: Item) => n.isRead)).toEqual([false, false, true, true]);
+    expect(inboxTitles(res.body)).toEqual(['n4', 'n2', 'n3', 'n1']);
+    expect(res.body.items.map((n: InboxItem) => n.isRead)).toEqual([false, false, true, true]);
     expect(res.body).toMatchObject({ unreadCount: 2, unreadCountCapped: false, nextCursor: null });
     expect(res.body.items[0]).toMatchObject({ type: 'system', message: 'About n4', expiresAt: expect.any(String) });
     expect(res.body.items[2].readAt).toEqual(expect.any(String));
     // Nothing of the other user's shows up.
-    expect(titles((await list(other)).body)).toEqual(['theirs']);
+    expect(inboxTitles((await listInbox(other)).body)).toEqual(['theirs']);
   });
 
   it('are paginated by cursor in the same order, each one once', async () => {
-    const first = await list(user, '?limit=3');
-    expect(titles(first.body)).toEqual(['n4', 'n2', 'n3']);
+    const first = await listInbox(user, '?limit=3');
+    expect(inboxTitles(first.body)).toEqual(['n4', 'n2', 'n3']);
     expect(first.body.nextCursor).toEqual(expect.any(String));
-    const second = await list(user, `?limit=3&cursor=${encodeURIComponent(first.body.nextCursor)}`);
-    expect(titles(second.body)).toEqual(['n1']);
+    const second = await listInbox(user, `?limit=3&cursor=${encodeURIComponent(first.body.nextCursor)}`);
+    expect(inboxTitles(second.body)).toEqual(['n1']);
     expect(second.body.nextCursor).toBeNull();
     expect(second.body.unreadCount).toBe(2);
     // Not a cursor, or one that decodes to `null` or `false` (which would read as no cursor: the first page again).
     for (const junk of ['bm90LWEtY3Vyc29y', 'bnVsbA', 'ZmFsc2U'])
-      expect((await list(user, `?cursor=${junk}`)).status, junk).toBe(400);
+      expect((await listInbox(user, `?cursor=${junk}`)).status, junk).toBe(400);
     // A cursor of another user's list leads nowhere: it is refused, nothing of theirs is read.
-    const theirs = await list(other, '?limit=1');
+    const theirs = await listInbox(other, '?limit=1');
     expect(theirs.body.nextCursor).toEqual(expect.any(String));
-    expect((await list(user, `?cursor=${encodeURIComponent(theirs.body.nextCursor)}`)).status).toBe(400);
+    expect((await listInbox(user, `?cursor=${encodeURIComponent(theirs.body.nextCursor)}`)).status).toBe(400);
     // The user's own nextCursor with a key set to a number past what DynamoDB takes (the SDK threw: a 500).
     const own = JSON.parse(Buffer.from(first.body.nextCursor, 'base64url').toString());
     const forged = Buffer.from(JSON.stringify({ ...own, gsi1sk: 9007199254740993 })).toString('base64url');
-    expect((await list(user, `?cursor=${forged}`)).status).toBe(400);
+    expect((await listInbox(user, `?cursor=${forged}`)).status).toBe(400);
   });
 
   it('filter on unread=true (only unread) and unread=false (only read)', async () => {
-    expect(titles((await list(user, '?unread=true')).body)).toEqual(['n4', 'n2']);
-    expect(titles((await list(user, '?unread=false')).body)).toEqual(['n3', 'n1']);
-    expect((await list(user, '?unread=maybe')).status).toBe(400);
+    expect(inboxTitles((await listInbox(user, '?unread=true')).body)).toEqual(['n4', 'n2']);
+    expect(inboxTitles((await listInbox(user, '?unread=false')).body)).toEqual(['n3', 'n1']);
+    expect((await listInbox(user, '?unread=maybe')).status).toBe(400);
   });
 
   it('mark one read (204, again 204), which moves it behind the unread ones', async () => {
-    const [a, b] = await send(other, ['m1', 'm2']);
-    expect((await markRead(other, a!)).status).toBe(204);
-    expect((await markRead(other, a!)).status).toBe(204);
-    const res = await list(other);
-    expect(titles(res.body)).toEqual(['m2', 'theirs', 'm1']);
+    const [a, b] = await sendNotifications(other, ['m1', 'm2']);
+    expect((await markInboxRead(other, a!)).status).toBe(204);
+    expect((await markInboxRead(other, a!)).status).toBe(204);
+    const res = await listInbox(other);
+    expect(inboxTitles(res.body)).toEqual(['m2', 'theirs', 'm1']);
     expect(res.body.unreadCount).toBe(2);
-    expect(res.body.items.find((n: Item) => n.notificationId === b)!.isRead).toBe(false);
+    expect(res.body.items.find((n: InboxItem) => n.notificationId === b)!.isRead).toBe(false);
   });
 
   it("answer 404 for another user's notification or an unknown one, and leave it unread", async () => {
-    const [theirs] = await send(other, ['private']);
-    const res = await markRead(user, theirs!);
+    const [theirs] = await sendNotifications(other, ['private']);
+    const res = await markInboxRead(user, theirs!);
     expect(res.status).toBe(404);
-    expect((await markRead(user, 'ntf_01jq0000000000000000000000')).status).toBe(404);
-    expect((await markRead(user, 'not-an-id')).status).toBe(400);
-    const mine = await list(other, '?unread=true');
-    expect(mine.body.items.map((n: Item) => n.notificationId)).toContain(theirs);
+    expect((await markInboxRead(user, 'ntf_01jq0000000000000000000000')).status).toBe(404);
+    expect((await markInboxRead(user, 'not-an-id')).status).toBe(400);
+    const mine = await listInbox(other, '?unread=true');
+    expect(mine.body.items.map((n: InboxItem) => n.notificationId)).toContain(theirs);
   });
 
   it('read-all marks every unread one of the caller only, and says how many', async () => {
-    const before = (await list(other)).body.unreadCount as number;
+    const before = (await listInbox(other)).body.unreadCount as number;
     expect(before).toBeGreaterThan(0);
     const res = await api('POST', '/v1/me/notifications/read-all', { token: user.accessToken });
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ marked: 2, remaining: 0 });
-    const after = await list(user);
+    const after = await listInbox(user);
     expect(after.body.unreadCount).toBe(0);
-    expect(after.body.items.every((n: Item) => n.isRead && n.readAt)).toBe(true);
-    expect(titles(after.body)).toEqual(['n4', 'n3', 'n2', 'n1']);
+    expect(after.body.items.every((n: InboxItem) => n.isRead && n.readAt)).toBe(true);
+    expect(inboxTitles(after.body)).toEqual(['n4', 'n3', 'n2', 'n1']);
     expect((await api('POST', '/v1/me/notifications/read-all', { token: user.accessToken })).body).toEqual({
       marked: 0,
       remaining: 0,
     });
-    expect((await list(other)).body.unreadCount).toBe(before);
+    expect((await listInbox(other)).body.unreadCount).toBe(before);
   });
 
   it('read-all works through a large backlog a batch per call, within the request budget', async () => {
     await Promise.all(
       Array.from({ length: 105 }, (_, i) => notify({ userId: bulk.userId, type: 'low-balance', title: `b${i}`, message: 'Low' })),
     );
-    expect((await list(bulk, '?limit=1')).body.unreadCount).toBe(105);
+    expect((await listInbox(bulk, '?limit=1')).body.unreadCount).toBe(105);
     const first = await api('POST', '/v1/me/notifications/read-all', { token: bulk.accessToken });
     expect(first.body).toEqual({ marked: MARK_ALL_BATCH, remaining: 105 - MARK_ALL_BATCH });
-    expect((await list(bulk, '?unread=true&limit=100')).body.items).toHaveLength(105 - MARK_ALL_BATCH);
+    expect((await listInbox(bulk, '?unread=true&limit=100')).body.items).toHaveLength(105 - MARK_ALL_BATCH);
     const second = await api('POST', '/v1/me/notifications/read-all', { token: bulk.accessToken });
     expect(second.body).toEqual({ marked: 105 - MARK_ALL_BATCH, remaining: 0 });
-    expect((await list(bulk, '?limit=1')).body.unreadCount).toBe(0);
+    expect((await listInbox(bulk, '?limit=1')).body.unreadCount).toBe(0);
   });
 
   it('are neither listed nor marked read for the token of a deleted account (404), and stay unread', async () => {
     const gone = await signUpUser('notif-deleted');
     await notify({ userId: gone.userId, type: 'system', title: 'Still here', message: 'Unread' });
     expect((await api('DELETE', '/v1/me', { token: gone.accessToken })).status).toBe(204);
-    expect((await list(gone)).status).toBe(404);
+    expect((await listInbox(gone)).status).toBe(404);
     expect((await api('POST', '/v1/me/notifications/read-all', { token: gone.accessToken })).status).toBe(404);
     const { data } = await notificationDb.notification.query.byId({ userId: gone.userId }).go();
     expect(data.map((n) => n.readState)).toEqual(['unread']);
@@ -145,19 +129,19 @@ describe('notifications', () => {
     clock.advance(-(RETENTION_DAYS + 1) * 86_400_000);
     let expired: string | undefined;
     try {
-      [expired] = await send(late, ['expired']);
+      [expired] = await sendNotifications(late, ['expired']);
     } finally {
       clock.reset();
     }
-    await send(late, ['fresh']);
-    const res = await list(late);
-    expect(titles(res.body)).toEqual(['fresh']);
+    await sendNotifications(late, ['fresh']);
+    const res = await listInbox(late);
+    expect(inboxTitles(res.body)).toEqual(['fresh']);
     expect(res.body.unreadCount).toBe(1);
-    expect(titles((await list(late, '?unread=true')).body)).toEqual(['fresh']);
-    expect((await markRead(late, expired!)).status).toBe(404);
+    expect(inboxTitles((await listInbox(late, '?unread=true')).body)).toEqual(['fresh']);
+    expect((await markInboxRead(late, expired!)).status).toBe(404);
     const all = await api('POST', '/v1/me/notifications/read-all', { token: late.accessToken });
     expect(all.body).toEqual({ marked: 1, remaining: 0 });
-    expect(titles((await list(late, '?unread=false')).body)).toEqual(['fresh']);
+    expect(inboxTitles((await listInbox(late, '?unread=false')).body)).toEqual(['fresh']);
   });
 
   it('tell someone with an account that they are invited to an organization', async () => {
@@ -168,7 +152,7 @@ describe('notifications', () => {
       body: { email: invitee.email, role: 'editor' },
     });
     expect(res.status).toBe(201);
-    const inbox = await list(invitee);
+    const inbox = await listInbox(invitee);
     expect(inbox.body.items).toHaveLength(1);
     expect(inbox.body.items[0]).toMatchObject({
       type: 'invitation',
