@@ -5,7 +5,7 @@ import { runSubscriptionJob } from '@platform/domain/billing/jobs';
 import { periodGrantKey } from '@platform/domain/billing/ledger';
 import { signStripePayload } from '@platform/domain/billing/stripe/signature';
 import { handleStripeWebhook } from '@platform/domain/billing/stripe/webhooks';
-import { GRACE_DAYS, addMonths, getSubscription, plusDays } from '@platform/domain/billing/subscription-store';
+import { GRACE_DAYS, addMonths, getSubscription, periodEndAfter, plusDays } from '@platform/domain/billing/subscription-store';
 import { dynamo } from '@platform/domain/shared/dynamo';
 import { beforeRequest, newBillingOrg, setSubscription, sentRequests } from '../helpers/billing.ts';
 
@@ -167,6 +167,33 @@ describe('a Stripe event after the period ended, before the schedules ran (Dynam
       version: sub.version! + 2,
     });
     expect(await grantsOf(orgId, periodGrantKey(orgId, 'pro', end))).toBe(1);
+  });
+
+  it('a checkout completed after its period ended keeps the cycle Stripe was given, though the period was renewed first', async () => {
+    // A cycle on the 31st: the period that ended on Oct 31 renews to Nov 30 (the month's last day).
+    const anchor = '2026-10-31T10:00:00.000Z';
+    const orgId = await newBillingOrg('whanchor', '2026-09-30T10:00:00.000Z');
+    await setSubscription(orgId, {
+      billingAnchor: '2026-08-31T10:00:00.000Z',
+      currentPeriodStart: '2026-09-30T10:00:00.000Z',
+      currentPeriodEnd: anchor,
+    });
+    // The session was made before Oct 31 (checkout.ts gave Stripe that anchor, and says so in its metadata).
+    const completed = await deliver('checkout.session.completed', {
+      id: `cs_${randomUUID().replaceAll('-', '')}`,
+      object: 'checkout.session',
+      mode: 'subscription',
+      payment_status: 'paid',
+      subscription: `sub_whanchor_${orgId.slice(-10)}`,
+      amount_total: 2000,
+      currency: 'usd',
+      metadata: { orgId, kind: 'plan', planId: 'pro', billingCycleAnchor: anchor },
+    });
+    expect(completed.outcome).toBe('applied');
+    const after = await getSubscription(orgId);
+    expect(after).toMatchObject({ planId: 'pro', billingAnchor: anchor });
+    // Stripe's cycle: Nov 30, then Dec 31, as ours.
+    expect(periodEndAfter(after, '2026-11-30T10:00:00.000Z')).toBe('2026-12-31T10:00:00.000Z');
   });
 
   it('costs nothing more when nothing is due: a subscription event is one read and one write', async () => {

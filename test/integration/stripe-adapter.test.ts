@@ -108,6 +108,8 @@ describe('the Stripe adapter', () => {
       'subscription_data[metadata][planId]': 'pro',
       'subscription_data[billing_cycle_anchor]': String(Math.floor(Date.parse(anchor) / 1000)),
       'subscription_data[proration_behavior]': 'create_prorations',
+      // Said in the session's metadata too: its completion may come after that day (webhooks.ts).
+      'metadata[billingCycleAnchor]': anchor,
       client_reference_id: 'org_1',
     });
     expect(packCall!.params).toMatchObject({

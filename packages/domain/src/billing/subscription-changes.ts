@@ -248,6 +248,8 @@ export interface PlanPayment {
   activationOnly?: boolean;
   /** The monthly price the plan was bought at (a checkout's), kept with it (`Subscription.price`). */
   price?: { amountMinor: number; currency: string };
+  /** The billing cycle anchor Stripe was given for a checkout (the period end when it was made): ours follows it. */
+  billingAnchor?: string;
 }
 
 /** A period that ended before the current one started: news about it changes nothing now. */
@@ -291,7 +293,9 @@ export function planPaid(sub: Subscription, payment: PlanPayment, ctx: Context):
     next.cancelAtPeriodEnd = false;
     next.pendingPlanId = undefined;
     // Checkout anchors Stripe's cycle at the end of our period (`checkout.ts`): ours follows it.
-    if (payment.provider === 'Stripe') next.billingAnchor = sub.currentPeriodEnd;
+    // The anchor Stripe was given when the checkout was made: completed after that period ended,
+    // the subscription was renewed first (`caughtUp`), and its period end is no longer that day.
+    if (payment.provider === 'Stripe') next.billingAnchor = payment.billingAnchor ?? sub.currentPeriodEnd;
   }
   if (!olderPlan && (plan.planId !== sub.planId || effectivePlanId(sub) !== sub.planId)) {
     next.planId = plan.planId;

@@ -117,6 +117,8 @@ export const paymentGateway: PaymentGateway = {
       'metadata[packId]': request.packId,
       // The monthly price a plan is bought at: the subscription keeps it (grandfathered) when the catalogue's changes.
       'metadata[priceMinor]': request.kind === 'plan' ? request.amountMinor : undefined,
+      // The cycle Stripe is given (below): ours follows it, whenever the checkout completes.
+      'metadata[billingCycleAnchor]': request.kind === 'plan' && !request.trialEnd ? request.billingCycleAnchor : undefined,
     };
     const params: Params =
       request.kind === 'plan'

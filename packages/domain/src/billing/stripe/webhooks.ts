@@ -162,6 +162,7 @@ async function onCheckoutCompleted(event: EventInput, object: unknown): Promise<
   const planId = meta(session.metadata, 'planId');
   if (session.mode === 'subscription' && kind === 'plan' && planId && session.subscription) {
     const price = boughtAt(session);
+    const anchor = anchoredAt(session);
     const change = (sub: Subscription, ctx: changes.Context) =>
       changes.planPaid(
         sub,
@@ -171,6 +172,7 @@ async function onCheckoutCompleted(event: EventInput, object: unknown): Promise<
           providerSubscriptionId: session.subscription!,
           activationOnly: true,
           ...(price ? { price } : {}),
+          ...(anchor ? { billingAnchor: anchor } : {}),
         },
         ctx,
       );
@@ -178,6 +180,14 @@ async function onCheckoutCompleted(event: EventInput, object: unknown): Promise<
     return { orgId, ...(await recordBilling({ event, orgId, change, ofDeletedOrganization: cancel })) };
   }
   return ignore(event, orgId);
+}
+
+/** The billing cycle anchor a plan's checkout gave Stripe (`metadata.billingCycleAnchor`), if it names a UTC instant. */
+function anchoredAt(session: z.infer<typeof checkoutSession>) {
+  const anchor = meta(session.metadata, 'billingCycleAnchor');
+  return anchor && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(anchor) && !Number.isNaN(Date.parse(anchor))
+    ? anchor
+    : undefined;
 }
 
 /**
