@@ -95,14 +95,23 @@ describe('a usage log always has its day marked for the daily job', () => {
     expect(threw).toBeUndefined();
   });
 
-  it('a gateway call whose marker cannot be written at all leaves no log the daily job would miss', async () => {
+  it('a gateway call whose marker fails through the first tries is still recorded, and marked by the tries after it', async () => {
     const orgId = newOrg();
-    failMarkerWrites(Infinity);
+    failMarkerWrites(3); // every try before the call's transaction
     const { day, threw } = await gatewayCall(orgId);
     client.send = send;
-    // The record fails (as a failed transaction would); what matters is that no unmarked log landed.
+    expect(threw).toBeUndefined();
+    expect(await aggregatedAndLogged(orgId, day)).toEqual({ aggregated: 1, logged: 1 });
+  });
+
+  it('a gateway call whose marker cannot be written at all is still recorded (the failure is reported after)', async () => {
+    const orgId = newOrg();
+    failMarkerWrites(Infinity);
+    const { threw } = await gatewayCall(orgId);
+    client.send = send;
+    // The charge and the log never wait on the mark: the call is recorded, and the mark's failure reported.
     expect(threw).toBe('ProvisionedThroughputExceededException');
-    expect(await aggregatedAndLogged(orgId, day)).toEqual({ aggregated: 0, logged: 0 });
+    expect((await listUsage(orgId, {})).items).toHaveLength(1);
   });
 
   it('recordUsage whose marker cannot be written leaves no log the daily job would miss; retried, it is counted', async () => {

@@ -97,4 +97,29 @@ describe('daily usage rebuilds racing each other', () => {
 
     expect(await callsOf(orgId, userId, day)).toEqual([[2], [2], [2]]);
   });
+
+  it('a rebuild that started first but read last (after a late log) keeps its fuller totals over the other’s', async () => {
+    const orgId = newOrg();
+    const userId = randomUUID();
+    const day = uniqueDay();
+    await recordUsage(call(orgId, userId, day, '10:00:00'), 'a');
+    await recordUsage(call(orgId, userId, day, '11:00:00'), 'b');
+    // Rebuild A is stamped, then (before its log query is served) rebuild B runs whole, reading
+    // 2 logs; a late log lands; A's query then reads 3.
+    const hook = beforeRequest(
+      (name, input) => name === 'QueryCommand' && input.includes(orgId) && input.includes('usagelog'),
+      async () => {
+        await new Promise((r) => setTimeout(r, 5));
+        await aggregateDay(orgId, day);
+        await recordUsage(call(orgId, userId, day, '23:59:59'), 'late');
+      },
+    );
+    const outcome = await aggregateDay(orgId, day);
+    expect(hook.fired).toBe(true);
+    expect(hook.error).toBeUndefined();
+    expect(outcome).toMatchObject({ logs: 3 });
+    const { items } = await getDailyUsage(orgId, { from: day, to: day });
+    // Both rebuilds are over, the logs add up to 3.
+    expect(items.map((i) => i.calls)).toEqual([3]);
+  });
 });

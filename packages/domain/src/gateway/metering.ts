@@ -535,9 +535,13 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
   // Its usage log (saying it was charged `credits`) and metric, for a transaction of its own.
   const own = (credits: number) => [(credits === charged ? usage : usageLog(credits)).write, ...metricWrites(metrics)];
   let credits = 0;
-  // The organization's day, for the daily job: every way below writes the log only once it is
-  // marked (a request once a day per container; a call meanwhile waits for the same one).
-  const marking = markUsageDay(usage.log);
+  // The organization's day, for the daily job: marked before the log is written (a request once a
+  // day per container; a call meanwhile waits for the same one). The charge never depends on it:
+  // a mark that failed is tried again once the call is recorded, and only then reported.
+  const marking = markUsageDay(usage.log).then(
+    () => true,
+    () => false,
+  );
   try {
     if (lease.single) {
       await marking;
@@ -596,6 +600,7 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
   if (spent && !lease.single) void closeLease(lease).catch(() => undefined);
   closeEnded();
   await Promise.all([
+    marking.then((marked) => (marked ? undefined : markUsageDay(usage.log))),
     ...metrics.map(markModelHour),
     // This container's closing and opening leases, so none is left half done when the invocation ends
     // (a failure to close this caller's lease is reported; another caller's is its own record's business).

@@ -86,12 +86,11 @@ async function totalsOfDay(orgId: string, date: string) {
  * Replaces the day's aggregates of one organization with what its logs add up to.
  *
  * Two rebuilds of a day may run at once (the schedule delivered twice, a manual run), with a
- * late log landing between their reads: the rebuild that started later read at least what the
- * earlier one did, so its totals must stay. Each rebuild is stamped when it starts, before it
- * reads, and writes an aggregate only over one of an earlier (or the same) stamp; a write
- * refused is a later rebuild's, already in place. At the same stamp, the totals of more calls
- * stay (logs are only ever added). Logs are never deleted, so no aggregate ever loses its
- * dimension: a rebuild has nothing to remove.
+ * late log landing between their reads, and either may read last: logs are only ever added,
+ * never changed or deleted, so of two rebuilds the one that counted more calls in a dimension
+ * read all the other did. Each aggregate is written only over one of no more calls; a write
+ * refused is a fuller rebuild's, already in place. No aggregate ever loses its dimension: a
+ * rebuild has nothing to remove. `aggregatedAt` says when the rebuild started.
  */
 async function aggregateOrgDay(orgId: string, date: string) {
   const aggregatedAt = clock.nowIso();
@@ -105,17 +104,14 @@ async function aggregateOrgDay(orgId: string, date: string) {
     aggregatedAt,
   }));
   // Conditional puts, a few at once: a BatchWrite cannot carry a condition, and a transaction
-  // would be refused whole for one aggregate a later rebuild wrote (and cost twice the writes).
+  // would be refused whole for one aggregate a fuller rebuild wrote (and cost twice the writes).
   let next = 0;
   const writer = async () => {
     while (next < items.length) {
       const item = items[next++]!;
       await usageDb.daily
         .put(item)
-        .where(
-          (attr, { notExists, lt, eq, lte }) =>
-            `${notExists(attr.aggregatedAt)} OR ${lt(attr.aggregatedAt, aggregatedAt)} OR (${eq(attr.aggregatedAt, aggregatedAt)} AND ${lte(attr.calls, item.calls)})`,
-        )
+        .where((attr, { notExists, lte }) => `${notExists(attr.calls)} OR ${lte(attr.calls, item.calls)}`)
         .go({ response: 'none' })
         .catch((error: unknown) => {
           if (!conditionFailed(error)) throw error;
