@@ -3,6 +3,7 @@ import type { DocumentClient } from '@platform/domain/shared/documents';
 import { newId } from '@platform/domain/shared/ids';
 import { dynamo } from '@platform/domain/shared/dynamo';
 import { orgKey, userKey, PLATFORM, type Owner } from '@platform/domain/hub/owners';
+import { saveProvider } from '@platform/domain/hub/providers';
 
 /** Owners and counters for tests that call the hub's domain directly (integration tests). */
 export const newOrgId = () => newId('org');
@@ -68,3 +69,17 @@ export const ruleInput = (targets: string[], extra: Record<string, unknown> = {}
   isActive: true,
   ...extra,
 });
+
+/** An active OpenAI-compatible provider that needs a key, any config, and has no catalogue model. */
+export const saveKeyedProvider = (admin: Owner, slug: string, displayName = slug) =>
+  saveProvider(admin, slug, {
+    displayName,
+    adapter: 'openai',
+    requiresApiKey: true,
+    requiresBaseUrl: false,
+    supportsStreaming: true,
+    capabilities: ['chat'],
+    configSchema: { type: 'object' },
+    group: { name: 'Test' },
+    status: 'Active',
+  });

@@ -12,9 +12,8 @@ import {
 } from '@platform/domain/hub/credentials';
 import { hubDb } from '@platform/domain/hub/entities';
 import { saveCatalogueModel } from '@platform/domain/hub/models';
-import { saveProvider } from '@platform/domain/hub/providers';
 import { OWNER_TTL_MS } from '@platform/domain/hub/snapshot';
-import { countRequests, newOrgId, orgOwnerOf, platformOwnerOf, uniqueSlug } from '../helpers/hub.ts';
+import { countRequests, newOrgId, orgOwnerOf, platformOwnerOf, saveKeyedProvider, uniqueSlug } from '../helpers/hub.ts';
 
 /**
  * What a call in flight and the cooldowns make of a change to the key they use, against
@@ -29,17 +28,7 @@ const model = uniqueSlug('key-changes-model');
 const secret = () => `sk-live-${randomUUID().replace(/-/g, '')}`;
 
 beforeAll(async () => {
-  await saveProvider(admin, provider, {
-    displayName: 'Key changes',
-    adapter: 'openai',
-    requiresApiKey: true,
-    requiresBaseUrl: false,
-    supportsStreaming: true,
-    capabilities: ['chat'],
-    configSchema: { type: 'object' },
-    group: { name: 'Test' },
-    status: 'Active',
-  });
+  await saveKeyedProvider(admin, provider, 'Key changes');
   await saveCatalogueModel(admin, model, {
     kind: 'external',
     providerSlug: provider,

@@ -22,7 +22,16 @@ import { dynamo, tableName } from '@platform/domain/shared/dynamo';
 import { transactGet } from '@platform/domain/shared/transactions';
 import { forgetSnapshot } from '@platform/domain/hub/snapshot';
 import { decryptSecret, encryptSecret } from '@platform/domain/shared/secrets';
-import { countRequests, newOrgId, orgOwnerOf, platformOwnerOf, uniqueSlug, userOwnerOf, statusOf } from '../helpers/hub.ts';
+import {
+  countRequests,
+  newOrgId,
+  orgOwnerOf,
+  platformOwnerOf,
+  saveKeyedProvider,
+  uniqueSlug,
+  userOwnerOf,
+  statusOf,
+} from '../helpers/hub.ts';
 
 /**
  * Provider credentials against DynamoDB Local: what is stored (never the key in clear), what
@@ -46,20 +55,6 @@ beforeAll(async () => {
     status: 'Active',
   });
 });
-
-/** An active OpenAI-compatible provider that needs a key, any config, and has no catalogue model. */
-const saveKeyedProvider = (slug: string) =>
-  saveProvider(admin, slug, {
-    displayName: slug,
-    adapter: 'openai',
-    requiresApiKey: true,
-    requiresBaseUrl: false,
-    supportsStreaming: true,
-    capabilities: ['chat'],
-    configSchema: { type: 'object' },
-    group: { name: 'Test' },
-    status: 'Active',
-  });
 
 /** A new TEXT catalogue model of `providerSlug`, priced `pricePerMTok` micro-USD a million tokens in and out; answers its id. */
 async function textModel(slug: string, providerSlug: string, providerModelId: string, name: string, pricePerMTok: number) {
@@ -224,7 +219,7 @@ describe('defaults', () => {
 describe('defaults of different providers', () => {
   it('change at the same moment without a conflict: each is its own slot of the owner’s defaults', async () => {
     const slugs = [uniqueSlug('slot'), uniqueSlug('slot'), uniqueSlug('slot'), uniqueSlug('slot')];
-    for (const slug of slugs) await saveKeyedProvider(slug);
+    for (const slug of slugs) await saveKeyedProvider(admin, slug);
     const owner = orgOwnerOf(newOrgId());
     const key = (i: number, extra: { isDefault?: boolean } = {}) =>
       createCredential(owner, { label: `k${i}`, providerSlug: slugs[i]!, key: secret(), ...extra });
@@ -349,7 +344,7 @@ describe('using a key', () => {
 
   it('counts the calls through a platform key like an own key’s; a key without a quota costs no request a call', async () => {
     const platformProvider = uniqueSlug('platform-keys');
-    await saveKeyedProvider(platformProvider);
+    await saveKeyedProvider(admin, platformProvider);
     const model = await textModel('platform-quota-model', platformProvider, 'platform-quota-1', 'Platform quota', 1);
     const credential = await createCredential(admin, {
       label: 'Platform',
@@ -514,7 +509,7 @@ describe('using a key', () => {
 
   it('cannot test a key of a provider without catalogue models unless it names a model', async () => {
     const uncatalogued = uniqueSlug('uncatalogued');
-    await saveKeyedProvider(uncatalogued);
+    await saveKeyedProvider(admin, uncatalogued);
     const owner = orgOwnerOf(newOrgId());
     const bare = await createCredential(owner, { label: 'Bare', providerSlug: uncatalogued, key: secret() });
     expect(await statusOf(getCredentialForCall(owner, bare.credentialId))).toBe(422);
