@@ -72,8 +72,9 @@ export async function keyFor(owner: SignedInUser, orgId: string, scopes = ['gate
 }
 
 /**
- * A provider of the platform at a fake provider's OpenAI dialect (`baseUrl`) and a catalogue
- * model of it, made by a platform admin. With `platformKey`, the provider needs a key and the
+ * A provider of the platform at a fake provider's OpenAI dialect (`baseUrl`; or `adapter`'s, with
+ * the fake provider's base URL of that dialect) and a catalogue model of it, made by a platform
+ * admin. With `platformKey`, the provider needs a key and the
  * platform has that one, with `keyConfig` as its config (the provider's config schema then
  * offers `timeoutMs`, as the built-in providers' do) and `keyQuotas` as its quotas. The
  * platform's default keys are one item, under optimistic locking, which other suites' admins
@@ -83,6 +84,7 @@ export async function fakePlatformModel(
   admin: SignedInUser,
   baseUrl: string,
   options: {
+    adapter?: 'openai' | 'anthropic';
     platformKey?: string;
     keyConfig?: Record<string, unknown>;
     keyQuotas?: { dailyQuota?: number; monthlyQuota?: number };
@@ -92,7 +94,7 @@ export async function fakePlatformModel(
   const slug = `fake-${suffix}`;
   const provider = await asPlatformAdmin(admin, 'PUT', `/v1/admin/providers/${slug}`, {
     displayName: `Fake ${suffix}`,
-    adapter: 'openai',
+    adapter: options.adapter ?? 'openai',
     requiresApiKey: options.platformKey !== undefined,
     defaultBaseUrl: baseUrl,
     capabilities: ['chat', 'stream'],

@@ -169,6 +169,17 @@ function explained(error: unknown, plan: RoutePlan, attempts: Attempt[]): unknow
 }
 
 /**
+ * What the client is told of a provider's failure, before the answer or in a stream's error frame.
+ * The platform's own key refused: what the provider said is about the platform's account (an AWS
+ * account id and role in Bedrock's AccessDenied), for the logs, not for the client. One withdrawn
+ * by an admin during the call was refused by no provider, and says only that.
+ */
+function shownFailure(error: ProviderError, served: Pick<Attempt, 'modelId' | 'keySource'> | undefined): string {
+  const platformKeyRefused = error.kind === 'auth' && !(error instanceof KeyWithdrawnError) && served?.keySource === 'platform';
+  return platformKeyRefused ? `${served!.modelId}: the provider refused the platform's credentials` : error.message;
+}
+
+/**
  * How a failed execution is answered: the request's fault stays a 4xx; when the last candidate
  * was throttled (by its provider, or a spent quota of its key) a 429 with Retry-After, so the
  * client backs off as it would with OpenAI; otherwise the providers' failure is a 502 / 504.
@@ -196,14 +207,7 @@ export function failure(error: unknown): { status: CallRecord['status']; errorTy
       answer: new TooManyRequestsError(`Every model that could serve this is rate-limited; last: ${message}`, retryAfterSeconds),
     };
   }
-  // The platform's own key refused: what the provider said is about the platform's account (an
-  // AWS account id and role in Bedrock's AccessDenied), for the logs, not for the client. One
-  // withdrawn by an admin during the call was refused by no provider, and says only that.
-  const platformKeyRefused =
-    kind === 'auth' && !(error.error instanceof KeyWithdrawnError) && error.attempts.at(-1)?.keySource === 'platform';
-  const shown = platformKeyRefused
-    ? `${error.attempts.at(-1)!.modelId}: the provider refused the platform's credentials`
-    : message;
+  const shown = shownFailure(error.error, error.attempts.at(-1));
   return {
     status: 'ERROR',
     errorType: kind,
@@ -343,7 +347,8 @@ export async function chat(call: GatewayCall, body: ChatCompletionBody): Promise
       // The client left, and its abort stopped the provider's stream: nobody to tell, and no provider's fault.
       if (call.signal.aborted) return;
       state.error = error instanceof ProviderError ? error : new ProviderError('network', 'The stream failed');
-      yield chunks.error({ message: `The stream broke off: ${state.error.message}`, type: 'api_error', code: state.error.kind });
+      const shown = shownFailure(state.error, candidate);
+      yield chunks.error({ message: `The stream broke off: ${shown}`, type: 'api_error', code: state.error.kind });
     }
     yield chunks.done();
   }
