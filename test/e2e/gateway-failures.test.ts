@@ -639,7 +639,13 @@ const chatHandler = gatewayHandler([
 ]);
 
 /** One invocation of `chatHandler` with `remainingMs` of the function's time left: its status, headers and body. */
-async function invokeChat(token: string, orgId: string, body: unknown, remainingMs: number) {
+async function invokeChat(
+  token: string,
+  orgId: string,
+  body: unknown,
+  remainingMs: number,
+  reader: 'reads' | 'stalls' = 'reads',
+) {
   const path = '/openai/v1/chat/completions';
   const event = {
     version: '2.0',
@@ -653,11 +659,13 @@ async function invokeChat(token: string, orgId: string, body: unknown, remaining
   } as unknown as APIGatewayProxyEventV2;
   let prelude: ResponsePrelude | undefined;
   const written: Buffer[] = [];
+  // A client that stalls takes the first write and never another: the stream stays full.
   const out = Object.assign(
     new Writable({
+      highWaterMark: 1,
       write(chunk: Buffer, _encoding, callback) {
         written.push(Buffer.from(chunk));
-        callback();
+        if (reader === 'reads') callback();
       },
     }),
     { setPrelude: (p: ResponsePrelude) => void (prelude ??= p) },
@@ -769,5 +777,52 @@ describe('a stream still running when its function’s time runs out', () => {
     expect(log!.credits).toBeGreaterThan(0);
     expect(await credits(owner, orgId)).toMatchObject({ available: before.available - log!.credits, reserved: 0 });
     expect(await metricsOf(modelId, orgId)).toMatchObject({ calls: 1, timeouts: 1, errorTypes: { timeout: 1 } });
+  }, 30_000);
+});
+
+describe('a stream whose client stops reading', () => {
+  it('stops waiting on it at the deadline: the generated part charged and logged before the function’s time runs out', async () => {
+    await oneHour();
+    const { modelId, providerModelId } = await platformModel();
+    forgetSnapshot();
+    const { orgId } = await createTeam(owner);
+    const text = Array.from({ length: 40 }, (_, i) => `word${i}`).join(' ');
+    fake().script(providerModelId, { kind: 'ok', text });
+    const before = await credits(owner, orgId);
+
+    const started = Date.now();
+    const res = await invokeChat(
+      owner.accessToken,
+      orgId,
+      { model: modelId, messages, stream: true },
+      DEADLINE_MARGIN_MS + 2_000,
+      'stalls',
+    );
+    // Given up at the deadline (2 s), within the margin kept to record the call.
+    expect(Date.now() - started).toBeLessThan(DEADLINE_MARGIN_MS);
+    expect(res.status).toBe(200);
+
+    const [log] = await usageOf(owner, orgId, 1);
+    expect(log).toMatchObject({ model: modelId, metadata: { stream: true, usageEstimated: true, clientClosed: true } });
+    expect(log!.credits).toBeGreaterThan(0);
+    expect(await credits(owner, orgId)).toMatchObject({ available: before.available - log!.credits, reserved: 0 });
+  }, 30_000);
+
+  it('is answered whole and charged when it asked for no stream, though it never reads the answer', async () => {
+    const { modelId, providerModelId } = await platformModel();
+    forgetSnapshot();
+    const { orgId } = await createTeam(owner);
+    fake().script(providerModelId, { kind: 'ok', text: 'A short answer' });
+    const before = await credits(owner, orgId);
+
+    const started = Date.now();
+    const res = await invokeChat(owner.accessToken, orgId, { model: modelId, messages }, DEADLINE_MARGIN_MS + 2_000, 'stalls');
+    expect(Date.now() - started).toBeLessThan(DEADLINE_MARGIN_MS);
+    expect(res.status).toBe(200);
+
+    const [log] = await usageOf(owner, orgId, 1);
+    expect(log).toMatchObject({ model: modelId, status: 'success' });
+    expect(log!.credits).toBeGreaterThan(0);
+    expect(await credits(owner, orgId)).toMatchObject({ available: before.available - log!.credits, reserved: 0 });
   }, 30_000);
 });

@@ -198,7 +198,7 @@ export function gatewayHandler(entries: GatewayRoute[]) {
     const path = event.rawPath;
     const matches = compiled.filter((c) => c.pattern.test(path));
     const match = matches.find((c) => c.entry.route.method === method);
-    if (method === 'OPTIONS') return end(responseStream, { statusCode: 204, headers: { ...corsHeaders() } });
+    if (method === 'OPTIONS') return end(responseStream, { statusCode: 204, headers: { ...corsHeaders() } }, aborted, context);
     if (!match) {
       const status = matches.length ? 405 : 404;
       const body = {
@@ -209,7 +209,7 @@ export function gatewayHandler(entries: GatewayRoute[]) {
           code: status === 404 ? 'unknown_url' : 'method_not_allowed',
         },
       };
-      return end(responseStream, json(status, body));
+      return end(responseStream, json(status, body), aborted, context);
     }
     // Clients encode a path's parameters (`amazon.nova-micro-v1%3A0`); one that does not decode stays as sent, for validation to refuse.
     event.pathParameters = Object.fromEntries(
@@ -229,17 +229,26 @@ export function gatewayHandler(entries: GatewayRoute[]) {
         });
         for await (const frame of answer.sse) {
           if (aborted.signal.aborted) break;
-          if (!out.write(frame) && !(await drained(out, aborted.signal))) break;
+          if (!out.write(frame) && !(await written(out, 'drain', aborted, context))) break;
         }
-        if (!aborted.signal.aborted) await new Promise<void>((resolve) => out.end(resolve));
+        if (!aborted.signal.aborted) {
+          const left = written(out, 'finish', aborted, context);
+          out.end();
+          await left;
+        }
       } else if (answer) {
         // Sent before the after-work starts: the client must not wait on metering.
-        await end(responseStream, {
-          statusCode: result.statusCode ?? 200,
-          headers: { 'content-type': 'application/json', ...headers },
-          body: JSON.stringify(answer.json),
-        });
-      } else await end(responseStream, { ...result, headers });
+        await end(
+          responseStream,
+          {
+            statusCode: result.statusCode ?? 200,
+            headers: { 'content-type': 'application/json', ...headers },
+            body: JSON.stringify(answer.json),
+          },
+          aborted,
+          context,
+        );
+      } else await end(responseStream, { ...result, headers }, aborted, context);
     } finally {
       // Metering and its records happen once, whether the client stayed or not.
       await answer?.after?.().catch((error: unknown) => logger.error('Gateway after-work failed', { error: error as Error }));
@@ -248,16 +257,20 @@ export function gatewayHandler(entries: GatewayRoute[]) {
 }
 
 /**
- * Waits until a full stream takes writes again: true then, false when the client left first. A
- * stream destroyed under a slow reader never emits 'drain', so waiting on it alone would never
- * reach the metering after the answer.
+ * Waits until the answer's stream emits `event` ('drain': a full stream takes writes again;
+ * 'finish': all of it has left): true then. False when the client left first (a stream destroyed
+ * under a slow reader emits neither), or read nothing more until the call's deadline: that client
+ * is then taken as gone, so the metering after the answer still runs in the function's time
+ * instead of being lost with it, the call unpaid.
  */
-async function drained(out: Writable, gone: AbortSignal): Promise<boolean> {
+async function written(out: Writable, event: 'drain' | 'finish', client: AbortController, context: Context): Promise<boolean> {
+  const deadline = AbortSignal.timeout(Math.max(0, context.getRemainingTimeInMillis() - DEADLINE_MARGIN_MS));
   try {
-    await once(out, 'drain', { signal: gone });
+    await once(out, event, { signal: AbortSignal.any([client.signal, deadline]) });
     return true;
   } catch {
-    return false; // aborted (the client left), or the stream failed: either way nobody reads on
+    if (!client.signal.aborted) client.abort(new Error('The client read nothing more until the call’s deadline'));
+    return false; // nobody reads on
   }
 }
 
@@ -267,14 +280,13 @@ const json = (statusCode: number, body: unknown): APIGatewayProxyStructuredResul
   body: JSON.stringify(body),
 });
 
-/** Writes a whole answer; resolves once it has left (or the client is gone). */
-function end(stream: ResponseStream, result: APIGatewayProxyStructuredResultV2): Promise<void> {
+/** Writes a whole answer; resolves once it has left, or the client is gone (`written`). */
+async function end(stream: ResponseStream, result: APIGatewayProxyStructuredResultV2, client: AbortController, context: Context) {
   const out = httpResponseStream(stream, {
     statusCode: result.statusCode ?? 200,
     headers: result.headers as Record<string, string>,
   });
-  return new Promise((resolve) => {
-    out.once('close', resolve);
-    out.end(result.body ?? '', () => resolve());
-  });
+  const left = written(out, 'finish', client, context);
+  out.end(result.body ?? '');
+  await left;
 }
