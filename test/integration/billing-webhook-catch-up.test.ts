@@ -169,16 +169,14 @@ describe('a Stripe event after the period ended, before the schedules ran (Dynam
     expect(await grantsOf(orgId, periodGrantKey(orgId, 'pro', end))).toBe(1);
   });
 
-  it('a checkout completed after its period ended keeps the cycle Stripe was given, though the period was renewed first', async () => {
-    // A cycle on the 31st: the period that ended on Oct 31 renews to Nov 30 (the month's last day).
-    const anchor = '2026-10-31T10:00:00.000Z';
+  /** A checkout of Pro completed for a cycle on the 31st whose period ended on Oct 31, its renewal not run. */
+  async function completedLate(billingCycleAnchor: string) {
     const orgId = await newBillingOrg('whanchor', '2026-09-30T10:00:00.000Z');
     await setSubscription(orgId, {
       billingAnchor: '2026-08-31T10:00:00.000Z',
       currentPeriodStart: '2026-09-30T10:00:00.000Z',
-      currentPeriodEnd: anchor,
+      currentPeriodEnd: '2026-10-31T10:00:00.000Z',
     });
-    // The session was made before Oct 31 (checkout.ts gave Stripe that anchor, and says so in its metadata).
     const completed = await deliver('checkout.session.completed', {
       id: `cs_${randomUUID().replaceAll('-', '')}`,
       object: 'checkout.session',
@@ -187,10 +185,27 @@ describe('a Stripe event after the period ended, before the schedules ran (Dynam
       subscription: `sub_whanchor_${orgId.slice(-10)}`,
       amount_total: 2000,
       currency: 'usd',
-      metadata: { orgId, kind: 'plan', planId: 'pro', billingCycleAnchor: anchor },
+      metadata: { orgId, kind: 'plan', planId: 'pro', billingCycleAnchor },
     });
     expect(completed.outcome).toBe('applied');
-    const after = await getSubscription(orgId);
+    return getSubscription(orgId);
+  }
+
+  it.each(['2026-02-31T10:00:00.000Z', '2026-10-31T24:00:00.000Z'])(
+    'a checkout whose anchor is no date (%s, edited at Stripe) keeps the renewed period’s end as anchor, a real instant',
+    async (impossible) => {
+      // `Date.parse` takes Feb 31 as Mar 3 and 24:00 as Nov 1: the cycle would have moved to the 3rd or the 1st.
+      const after = await completedLate(impossible);
+      expect(after).toMatchObject({ planId: 'pro', billingAnchor: '2026-11-30T10:00:00.000Z' });
+      expect(periodEndAfter(after, '2026-11-30T10:00:00.000Z')).toBe('2026-12-30T10:00:00.000Z');
+    },
+  );
+
+  it('a checkout completed after its period ended keeps the cycle Stripe was given, though the period was renewed first', async () => {
+    // The period that ended on Oct 31 renews to Nov 30 (the month's last day); the session was
+    // made before Oct 31 (checkout.ts gave Stripe that anchor, and says so in its metadata).
+    const anchor = '2026-10-31T10:00:00.000Z';
+    const after = await completedLate(anchor);
     expect(after).toMatchObject({ planId: 'pro', billingAnchor: anchor });
     // Stripe's cycle: Nov 30, then Dec 31, as ours.
     expect(periodEndAfter(after, '2026-11-30T10:00:00.000Z')).toBe('2026-12-31T10:00:00.000Z');

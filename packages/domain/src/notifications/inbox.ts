@@ -4,6 +4,7 @@ import { clock } from '../shared/clock.ts';
 import { conditionFailed, dynamo, lazy } from '../shared/dynamo.ts';
 import { NotFoundError } from '../shared/errors.ts';
 import { badCursor, decodeCursor, encodeCursor, pageOf } from '../shared/pages.ts';
+import { isUtcInstant } from '../shared/schemas.ts';
 import { transactWrite, update } from '../shared/transactions.ts';
 import { accountGone, accountNotDeletedCheck, requireLiveAccount } from '../identity/access.ts';
 import { notificationDb, type Notification } from './entities.ts';
@@ -90,8 +91,6 @@ interface WalkPosition {
   key: Record<string, unknown>;
 }
 
-const ISO_INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
 /** The keys of a notification in each index, built as ElectroDB builds them. */
 const keysOf = lazy(() => createConversions(notificationDb.notification).byAccessPattern);
 
@@ -110,8 +109,7 @@ const sameKey = (a: Record<string, unknown>, b: Record<string, unknown>) =>
 /** A walk's cursor; the key it carries is checked by `pageOf` against the user's partition when it is read. */
 function walkPositionOf(cursor: string): WalkPosition {
   const { phase, since, ...key } = decodeCursor(cursor) ?? {};
-  if ((phase !== 'unread' && phase !== 'read') || typeof since !== 'string' || !ISO_INSTANT.test(since)) throw badCursor();
-  if (Number.isNaN(Date.parse(since))) throw badCursor();
+  if ((phase !== 'unread' && phase !== 'read') || typeof since !== 'string' || !isUtcInstant(since)) throw badCursor();
   return { phase, since, key };
 }
 

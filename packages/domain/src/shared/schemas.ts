@@ -22,6 +22,16 @@ export const FIRST_DAY = '0001-01-01';
 export const inSortableYears = (utcIso: string) => /^\d{4}-/.test(utcIso) && utcIso >= FIRST_DAY;
 export const SORTABLE_YEARS = 'Between years 0001 and 9999 (UTC)';
 
+/**
+ * Whether `s` is a UTC instant written as `toISOString` writes it (`…T10:00:00.000Z`): what a
+ * stored time is. `Date.parse` alone takes impossible dates, rolled over (`02-31` as `03-03`,
+ * `24:00` as the next day's midnight).
+ */
+export const isUtcInstant = (s: string) => {
+  const time = Date.parse(s);
+  return !Number.isNaN(time) && new Date(time).toISOString() === s;
+};
+
 /** A date-time with any offset, as UTC ISO in years 0001–9999: stored times compare with it as strings. */
 export const utcDateTime = isoDateTime
   .transform((value) => new Date(value).toISOString())

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { ValidationError } from '../../shared/errors.ts';
-import { idOf } from '../../shared/schemas.ts';
+import { idOf, isUtcInstant } from '../../shared/schemas.ts';
 import type { Subscription } from '../entities.ts';
 import { canTake } from '../lifecycle.ts';
 import { effectsOf, recordBilling, type BillingOutcome, type EventInput, type PaymentInput } from '../payments.ts';
@@ -182,12 +182,13 @@ async function onCheckoutCompleted(event: EventInput, object: unknown): Promise<
   return ignore(event, orgId);
 }
 
-/** The billing cycle anchor a plan's checkout gave Stripe (`metadata.billingCycleAnchor`), if it names a UTC instant. */
+/**
+ * The billing cycle anchor a plan's checkout gave Stripe (`metadata.billingCycleAnchor`), if it
+ * names a UTC instant as stored: an impossible date (`02-31`) would move the cycle to another day.
+ */
 function anchoredAt(session: z.infer<typeof checkoutSession>) {
   const anchor = meta(session.metadata, 'billingCycleAnchor');
-  return anchor && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/.test(anchor) && !Number.isNaN(Date.parse(anchor))
-    ? anchor
-    : undefined;
+  return anchor && isUtcInstant(anchor) ? anchor : undefined;
 }
 
 /**
