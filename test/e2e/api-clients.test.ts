@@ -122,6 +122,14 @@ describe.concurrent('calling with an API key', () => {
     }
   });
 
+  it('is none when its header is empty: the Bearer token beside it is the credential', async () => {
+    const owner = await signUpUser('apiempty');
+    const { orgId } = await createTeam(owner);
+    const org = await api('GET', `/v1/orgs/${orgId}`, { token: owner.accessToken, headers: { 'x-api-key': '' } });
+    expect(org.status).toBe(200);
+    expect(org.body.orgId).toBe(orgId);
+  });
+
   it('gets 404 on another organization', async () => {
     const { client } = await teamWithClient(['org:read', 'members:read']);
     const other = await signUpUser('apiother');

@@ -29,8 +29,9 @@ function jwtVerifier() {
   return verifier;
 }
 
+/** The credential presented; an empty header is none (a client's unset `x-api-key` beside its Bearer token). */
 export function presentedCredential(headers: Record<string, string | undefined>): string | undefined {
-  return headers['x-api-key'] ?? headers.authorization?.replace(/^Bearer\s+/i, '') ?? undefined;
+  return headers['x-api-key'] || headers.authorization?.replace(/^Bearer\s+/i, '') || undefined;
 }
 
 /** The principal behind a credential, or null when it is not valid (never throws for bad input). */
