@@ -3,7 +3,7 @@ import { ConflictError, UnprocessableError } from '../shared/errors.ts';
 import type { OrgAccess } from '../identity/access.ts';
 import { creditPack } from './credit-packs.ts';
 import { effectivePlanId } from './lifecycle.ts';
-import { isUpgrade, planCatalogue, planIn } from './plans.ts';
+import { isUpgradeFor, planCatalogue, planIn } from './plans.ts';
 import { paymentGateway, type CheckoutRequest } from './stripe/client.ts';
 import { getSubscription } from './subscription-store.ts';
 import { refuseOnContract } from './subscriptions.ts';
@@ -72,8 +72,9 @@ export async function createCheckout(access: OrgAccess, input: CheckoutInput, id
       amountMinor: plan.priceMinor,
       currency: plan.currency,
       ...(sub.status === 'Trial' && sub.trialEnd && sub.trialEnd > now ? { trialEnd: sub.trialEnd } : {}),
-      // A move up keeps the period; otherwise (a cheaper plan bought after a cancellation) a new one starts now.
-      ...(isUpgrade(inUse, plan) && sub.currentPeriodEnd > now ? { billingCycleAnchor: sub.currentPeriodEnd } : {}),
+      // A move up (from what the organization pays for the plan in use) keeps the period; otherwise
+      // (a cheaper plan bought after a cancellation) a new one starts now.
+      ...(isUpgradeFor(sub, inUse, plan) && sub.currentPeriodEnd > now ? { billingCycleAnchor: sub.currentPeriodEnd } : {}),
     };
   }
   const session = await paymentGateway.createCheckoutSession(request);

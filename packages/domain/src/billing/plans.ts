@@ -2,7 +2,7 @@ import { ConflictError, NotFoundError, ValidationError, type FieldError } from '
 import { put, transactWrite } from '../shared/transactions.ts';
 import { PLATFORM_AUDIT_SCOPE, auditItem } from '../identity/audit.ts';
 import { db } from '../identity/entities.ts';
-import { billingDb, type Plan, type PlanLimits } from './entities.ts';
+import { billingDb, type Plan, type PlanLimits, type Subscription } from './entities.ts';
 
 /**
  * The plan catalogue. These defaults are the seed: a plan a platform admin has never edited
@@ -99,9 +99,34 @@ export function planIn(catalogue: Map<string, Plan>, planId: string): Plan {
   return plan;
 }
 
-/** Whether moving from one plan to another costs more: by price, then by monthly credits. */
-export const isUpgrade = (from: Plan, to: Plan) =>
-  to.priceMinor > from.priceMinor || (to.priceMinor === from.priceMinor && to.monthlyCredits > from.monthlyCredits);
+/**
+ * What a subscription pays a month for a plan, or would pay once on it. Subscribers keep the price
+ * they bought at (grandfathered): for the subscription's own plan that is the price it keeps
+ * (`price`), for the plan scheduled the price Stripe was sent for it (`pendingPrice`). Any other
+ * plan, and one whose price was never kept (a subscription written before it kept one), costs the
+ * catalogue's price now, as a purchase or a move to it would.
+ */
+export function pricePaid(sub: Subscription, plan: Plan): { amountMinor: number; currency: string } {
+  const kept =
+    plan.planId === sub.planId && sub.price?.planId === plan.planId
+      ? sub.price
+      : plan.planId === sub.pendingPlanId && sub.pendingPrice?.planId === plan.planId
+        ? sub.pendingPrice
+        : undefined;
+  return { amountMinor: kept?.amountMinor ?? plan.priceMinor, currency: kept?.currency ?? plan.currency };
+}
+
+/**
+ * Whether moving a subscription from one plan to another costs it more: by what it pays for each
+ * (`pricePaid`), then by monthly credits. Not by the catalogue's prices alone: a platform admin
+ * re-pricing the plan in use changes what new buyers pay, not this subscriber, so a plan sold at
+ * 3,000 is an upgrade for one who pays 1,000 for a plan now sold at 5,000.
+ */
+export function isUpgradeFor(sub: Subscription, from: Plan, to: Plan): boolean {
+  const paid = pricePaid(sub, from).amountMinor;
+  const asked = pricePaid(sub, to).amountMinor;
+  return asked > paid || (asked === paid && to.monthlyCredits > from.monthlyCredits);
+}
 
 export type PlanChanges = Partial<Omit<Plan, 'planId' | 'version' | 'updatedAt' | 'updatedBy'>>;
 

@@ -1,7 +1,7 @@
 import { UnprocessableError } from '../shared/errors.ts';
 import type { DueKind, Plan, Subscription } from './entities.ts';
 import { effectivePlanId, nextStatus } from './lifecycle.ts';
-import { FREE_PLAN_ID, isUpgrade, planIn } from './plans.ts';
+import { FREE_PLAN_ID, planIn, pricePaid } from './plans.ts';
 import { periodGrantKey } from './ledger.ts';
 import { proratedCredits, prorationKey } from './proration.ts';
 import {
@@ -282,12 +282,14 @@ export function planPaid(sub: Subscription, payment: PlanPayment, ctx: Context):
   if (behind(sub, payment.periodEnd) || otherStripeSubscription(sub, payment)) return 'stale';
   const plan = planIn(ctx.plans, payment.planId);
   const next: Subscription = { ...sub, status: nextStatus(sub.status, 'payment.succeeded') };
-  // An invoice of the Stripe subscription on file pays for a plan we asked Stripe for: one
-  // cheaper than ours is old news (a period's invoice redelivered after an upgrade, or the next
-  // period's of a scheduled downgrade, which the renewal applies), and moves no plan.
+  // An invoice of the Stripe subscription on file pays for a plan we asked Stripe for: one other
+  // than ours is old news (a period's invoice redelivered after an upgrade, or the next period's
+  // of a scheduled downgrade, which the renewal applies), and moves no plan. Whether that plan is
+  // cheaper than ours is not asked: the catalogue may have re-priced it since (what it sells a plan
+  // at now is not what this subscription paid for it), while our plan is the one Stripe bills.
   const invoiceOnFile =
     payment.provider === 'Stripe' && !payment.activationOnly && payment.providerSubscriptionId === sub.providerSubscriptionId;
-  const olderPlan = invoiceOnFile && isUpgrade(plan, planIn(ctx.plans, sub.planId));
+  const olderPlan = invoiceOnFile && plan.planId !== sub.planId;
   // A checkout is a purchase: whatever was set to end with the period (a trial's cancellation) is over.
   if (payment.activationOnly) {
     next.cancelAtPeriodEnd = false;
@@ -378,7 +380,14 @@ export function renew(current: Subscription, ctx: Context): Outcome {
     currentPeriodEnd: periodEndAfter(sub, start),
   };
   const plan = planIn(ctx.plans, effectivePlanId(next));
-  if (status === 'Active' && plan.priceMinor > 0 && (!next.paidThrough || next.paidThrough < next.currentPeriodEnd))
+  // Whether the new period is owed is what the subscription pays for its plan (the price kept when
+  // bought), not the catalogue's price now: a plan made free (or priced by contract) since is still
+  // charged by Stripe to those who bought it.
+  if (
+    status === 'Active' &&
+    pricePaid(next, plan).amountMinor > 0 &&
+    (!next.paidThrough || next.paidThrough < next.currentPeriodEnd)
+  )
     next.graceUntil ??= plusDays(start, GRACE_DAYS);
   return { next, grants: [periodGrant(sub.orgId, plan, start)] };
 }

@@ -3,7 +3,7 @@ import { ConflictError, NotFoundError, PaymentMethodRequiredError, Unprocessable
 import type { OrgAccess } from '../identity/access.ts';
 import type { Plan, Subscription } from './entities.ts';
 import { canTake, effectivePlanId } from './lifecycle.ts';
-import { FREE_PLAN_ID, isUpgrade, planCatalogue, planIn } from './plans.ts';
+import { FREE_PLAN_ID, isUpgradeFor, planCatalogue, planIn, pricePaid } from './plans.ts';
 import { paymentGateway, type PlanPrice, type SubscriptionTerms } from './stripe/client.ts';
 import type { WriteItem } from '../shared/transactions.ts';
 import * as changes from './subscription-changes.ts';
@@ -66,21 +66,16 @@ export function refuseOnContract(access: OrgAccess, sub: Subscription, plans: Ma
 }
 
 /**
- * The price Stripe is to charge for `planId`. Subscribers keep the price they bought at until
- * they change plan themselves (grandfathered): Stripe moved back to the subscription's own plan
- * (a downgrade or a cancellation taken back) is sent the price it pays for it (`price`); a move
- * to another plan takes the catalogue's price now, as a purchase does. A subscription that does
- * not know its price (written before it kept one) is sent the catalogue's.
+ * The price Stripe is to charge for `planId`: what the subscription pays for it (`pricePaid`).
+ * Subscribers keep the price they bought at until they change plan themselves (grandfathered):
+ * Stripe moved back to the subscription's own plan (a downgrade or a cancellation taken back) is
+ * sent the price it pays for it (`price`); a move to another plan takes the catalogue's price
+ * now, as a purchase does. A subscription that does not know its price (written before it kept
+ * one) is sent the catalogue's.
  */
 function priceFor(sub: Subscription, planId: string, plans: Map<string, Plan>): PlanPrice {
   const plan = planIn(plans, planId);
-  const kept = planId === sub.planId && sub.price?.planId === planId ? sub.price : undefined;
-  return {
-    planId,
-    name: `${plan.name} plan`,
-    amountMinor: kept?.amountMinor ?? plan.priceMinor,
-    currency: kept?.currency ?? plan.currency,
-  };
+  return { planId, name: `${plan.name} plan`, ...pricePaid(sub, plan) };
 }
 
 /** The subscription as it keeps the price Stripe was sent: its plan's, or the scheduled plan's. */
@@ -104,7 +99,8 @@ export async function changePlan(access: OrgAccess, planId: string): Promise<Sub
   if (target.planId === sub.planId && effectivePlanId(sub) === sub.planId) return resumeSubscription(sub, plans);
   if (target.isPublic === false) return startContract(sub, changes.startContract(sub, target, ctx), plans);
 
-  if (!isUpgrade(inUse, target)) return commitThroughStripe(sub, changes.scheduleDowngrade(sub, target), plans);
+  // Up or down by what the subscriber pays for the plan in use, not by what the catalogue sells it at now.
+  if (!isUpgradeFor(sub, inUse, target)) return commitThroughStripe(sub, changes.scheduleDowngrade(sub, target), plans);
   if (inUse.planId === FREE_PLAN_ID && target.trialDays > 0 && !changes.trialUsed(sub))
     return commitOrConflict({ prev: sub, ...changes.startTrial(sub, target, ctx) });
   // Overdue: an upgrade would grant its credits at once on a card that is failing.
