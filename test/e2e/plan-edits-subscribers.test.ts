@@ -8,9 +8,9 @@ import {
   payCheckout,
   signUpPlatformAdmin,
   signUpUser,
-  stripeSubscriptions,
   type SignedInUser,
 } from '../helpers/api.ts';
+import { buyPlan, chargedAtStripe, planEditor } from '../helpers/billing.ts';
 
 /**
  * The plan catalogue edited by a platform admin under live subscriptions: a plan no longer sold,
@@ -21,36 +21,12 @@ beforeAll(async () => {
   admin = await signUpPlatformAdmin('edits-admin');
 });
 
-const newPlanId = () => `edits-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
-const putPlan = (planId: string, body: object) => api('PUT', `/v1/admin/plans/${planId}`, { token: admin.accessToken, body });
-async function newPlan(body: object) {
-  const planId = newPlanId();
-  const res = await putPlan(planId, { isPublic: true, ...body });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return planId;
-}
+const { putPlan, newPlan } = planEditor(() => admin, 'edits');
 const subscription = (user: SignedInUser, orgId: string) =>
   api('GET', `/v1/orgs/${orgId}/subscription`, { token: user.accessToken });
-
-/** Buys `planId` through checkout (the local Stripe pays) and answers the Stripe subscription's id. */
-async function buy(user: SignedInUser, orgId: string, planId: string) {
-  const checkout = await api('POST', `/v1/orgs/${orgId}/checkout`, { token: user.accessToken, body: { planId } });
-  expect(checkout.status, JSON.stringify(checkout.body)).toBe(201);
-  await payCheckout(checkout.body.url);
-  const paid = await eventually(
-    () => subscription(user, orgId),
-    (r) => r.body.planId === planId && r.body.status === 'Active' && !!r.body.providerSubscriptionId,
-    15_000,
-  );
-  return paid.body.providerSubscriptionId as string;
-}
-
-/** What Stripe charges a month for a subscription, as it stands (read without a call to its API). */
-async function chargedAtStripe(stripeId: string) {
-  const found = (await stripeSubscriptions()).find((s) => s.id === stripeId) as
-    { items: { data: Array<{ price: { unit_amount: number } }> } } | undefined;
-  return found?.items.data[0]?.price.unit_amount;
-}
+/** Buys `planId` through checkout and answers the Stripe subscription's id. */
+const buy = async (user: SignedInUser, orgId: string, planId: string) =>
+  (await buyPlan(user, orgId, planId)).providerSubscriptionId!;
 
 describe('a plan no longer sold (made private by a platform admin)', () => {
   it('binds none of its subscribers: one billed by Stripe cancels and resumes it, one on its trial buys another plan', async () => {

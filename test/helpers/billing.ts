@@ -7,6 +7,7 @@ import { db } from '@platform/domain/identity/entities';
 import { dynamo } from '@platform/domain/shared/dynamo';
 import { newId } from '@platform/domain/shared/ids';
 import { put, transactWrite } from '@platform/domain/shared/transactions';
+import { api, eventually, payCheckout, stripeSubscriptions, type SignedInUser } from './api.ts';
 
 /**
  * An organization as identity creates it, on Free, its first period starting at `start` (a
@@ -81,4 +82,41 @@ export function beforeRequest(matches: (name: string, input: string) => boolean,
     return previous.call(client, command as never, options);
   }) as never;
   return state;
+}
+
+/**
+ * A platform admin's edits of the plan catalogue, for tests that make plans of their own: `putPlan`
+ * saves one as `PUT /v1/admin/plans/{planId}` does, `newPlan` makes a public one with an id
+ * of `newPlanId` (starting with `prefix`). The admin is asked for at each edit (a suite signs one up before all).
+ */
+export function planEditor(admin: () => SignedInUser, prefix: string) {
+  const putPlan = (planId: string, body: object) => api('PUT', `/v1/admin/plans/${planId}`, { token: admin().accessToken, body });
+  const newPlanId = () => `${prefix}-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+  async function newPlan(body: object) {
+    const planId = newPlanId();
+    const res = await putPlan(planId, { isPublic: true, ...body });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return planId;
+  }
+  return { putPlan, newPlan, newPlanId };
+}
+
+/** Buys `planId` through checkout (the local Stripe pays) and answers the subscription once Active on it. */
+export async function buyPlan(user: SignedInUser, orgId: string, planId: string): Promise<Record<string, string>> {
+  const checkout = await api('POST', `/v1/orgs/${orgId}/checkout`, { token: user.accessToken, body: { planId } });
+  expect(checkout.status, JSON.stringify(checkout.body)).toBe(201);
+  await payCheckout(checkout.body.url);
+  const paid = await eventually(
+    () => api('GET', `/v1/orgs/${orgId}/subscription`, { token: user.accessToken }),
+    (r) => r.body.planId === planId && r.body.status === 'Active' && !!r.body.providerSubscriptionId,
+    15_000,
+  );
+  return paid.body;
+}
+
+/** What Stripe charges a month for a subscription, as it stands (read without a call to its API). */
+export async function chargedAtStripe(stripeId: string) {
+  const found = (await stripeSubscriptions()).find((s) => s.id === stripeId) as
+    { items: { data: Array<{ price: { unit_amount: number } }> } } | undefined;
+  return found?.items.data[0]?.price.unit_amount;
 }

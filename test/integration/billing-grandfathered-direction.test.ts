@@ -9,15 +9,12 @@ import {
   api,
   createTeam,
   deliverStripeEvent,
-  eventually,
-  payCheckout,
   signUpPlatformAdmin,
   signUpUser,
   stripeCalls,
-  stripeSubscriptions,
   type SignedInUser,
 } from '../helpers/api.ts';
-import { newBillingOrg, setSubscription } from '../helpers/billing.ts';
+import { buyPlan, chargedAtStripe, newBillingOrg, planEditor, setSubscription } from '../helpers/billing.ts';
 
 /**
  * Up or down, for a subscriber who keeps the price bought at (grandfathered): a platform admin
@@ -34,36 +31,12 @@ beforeAll(async () => {
   admin = await signUpPlatformAdmin('gfd-admin');
 });
 
-const newPlanId = () => `gfd-${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
-const putPlan = (planId: string, body: object) => api('PUT', `/v1/admin/plans/${planId}`, { token: admin.accessToken, body });
-async function newPlan(body: { name: string; monthlyCredits: number; priceMinor: number }) {
-  const planId = newPlanId();
-  const res = await putPlan(planId, { isPublic: true, ...body });
-  expect(res.status, JSON.stringify(res.body)).toBe(200);
-  return planId;
-}
+const { putPlan, newPlan, newPlanId } = planEditor(() => admin, 'gfd');
 const subscription = (user: SignedInUser, orgId: string) =>
   api('GET', `/v1/orgs/${orgId}/subscription`, { token: user.accessToken });
 const changeTo = (user: SignedInUser, orgId: string, planId: string) =>
   api('PUT', `/v1/orgs/${orgId}/subscription`, { token: user.accessToken, body: { planId } });
-
-async function buy(user: SignedInUser, orgId: string, planId: string) {
-  const checkout = await api('POST', `/v1/orgs/${orgId}/checkout`, { token: user.accessToken, body: { planId } });
-  expect(checkout.status, JSON.stringify(checkout.body)).toBe(201);
-  await payCheckout(checkout.body.url);
-  const paid = await eventually(
-    () => subscription(user, orgId),
-    (r) => r.body.planId === planId && r.body.status === 'Active' && !!r.body.providerSubscriptionId,
-    15_000,
-  );
-  return paid.body as Record<string, string>;
-}
-
-async function chargedAtStripe(stripeId: string) {
-  const found = (await stripeSubscriptions()).find((s) => s.id === stripeId) as
-    { items: { data: Array<{ price: { unit_amount: number } }> } } | undefined;
-  return found?.items.data[0]?.price.unit_amount;
-}
+const buy = buyPlan;
 
 /** The last change our API sent Stripe for its subscription `stripeId`. */
 const lastStripeChange = async (stripeId: string) =>
