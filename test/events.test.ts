@@ -28,6 +28,13 @@ describe('sample events', () => {
     expect(await handler(load('authorizer-api-key.json'))).toEqual({ isAuthorized: false, context: {} });
   });
 
+  it('post-confirmation.json’s user is not the one the README signs up: `npm run dev` provisions it, past Cognito', () => {
+    // Two profiles of one address: an invitation to the README's user would notify the sample's.
+    const readme = readFileSync(join(import.meta.dirname, '../README.md'), 'utf8');
+    const walkthrough = /^EMAIL=(\S+)$/m.exec(readme)![1];
+    expect(load('post-confirmation.json').request.userAttributes.email).not.toBe(walkthrough);
+  });
+
   it('post-confirmation.json provisions its user, and again without change', async () => {
     const { handler } = await import('../functions/identity/post-confirmation.ts');
     const event = load('post-confirmation.json');

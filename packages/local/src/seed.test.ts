@@ -35,12 +35,17 @@ describe('the dev seed', () => {
       expect(ruleConditions.safeParse(rule.conditions).success).toBe(true);
       await createRule(orgOwnerOf(orgId), { ...rule, priority: 100, fallbacks: [], isActive: true });
     }
-    const request = (requestedModel: string, type: RouteRequest['type'] = 'TEXT'): RouteRequest => ({
+    const request = (
+      requestedModel: string,
+      type: RouteRequest['type'] = 'TEXT',
+      operation?: RouteRequest['operation'],
+    ): RouteRequest => ({
       orgId,
       requestedModel,
       type,
       planId: 'free',
       apiKeyStrategy: 'PLATFORM',
+      ...(operation ? { operation } : {}),
     });
     for (const model of ['nova-micro', 'claude-3-5-haiku', 'gpt-4o'])
       expect((await resolveRoute(request(model), { random: () => 0 })).candidates[0]!.modelId).toBe('local-chat');
@@ -48,5 +53,10 @@ describe('the dev seed', () => {
     expect(await statusOf(resolveRoute(request('nope-model')))).toBe(404);
     expect((await resolveRoute(request('nova-canvas', 'IMAGE'))).candidates[0]!.modelId).toBe('local-image');
     expect(await statusOf(resolveRoute(request('nope-image', 'IMAGE')))).toBe(404);
+    // A model asked for what it cannot do is the 422 it is on AWS, never served by the other local model.
+    for (const model of ['claude-3-5-haiku', 'local-chat'])
+      expect(await statusOf(resolveRoute(request(model, 'TEXT', 'embeddings')))).toBe(422);
+    for (const model of ['text-embedding-3-small', 'local-embed'])
+      expect(await statusOf(resolveRoute(request(model, 'TEXT', 'chat')))).toBe(422);
   });
 });

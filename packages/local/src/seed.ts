@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import type { PostConfirmationTriggerEvent } from 'aws-lambda';
 import { DEFAULT_MODELS } from '@platform/domain/hub/default-models';
 import type { ModelType } from '@platform/domain/gateway/types';
+import type { Capability } from '@platform/domain/hub/enums';
 import { REPO_ROOT, type DemoData, type LocalCloud } from './cloud.ts';
 
 export const DEMO = {
@@ -65,46 +66,61 @@ export async function ensureSampleEventAccount(): Promise<void> {
   await handler(event);
 }
 
-/** The catalogue's models a rule of `type` may serve, by id (aliases and provider model ids match through them). */
-const catalogueModelsOf = (type: ModelType) =>
+/**
+ * The catalogue's models of `type` that can do `capability`, by id (aliases and provider model
+ * ids match through them). The local models themselves are left out: a call for one is served by
+ * it, as any model without a rule is, so one it cannot serve (embeddings of `local-chat`) is the
+ * 422 it is on AWS.
+ */
+const catalogueModelsFor = (type: ModelType, capability: Capability) =>
   Object.values(DEFAULT_MODELS)
-    .filter((m) => (m.type === 'CODE' ? 'TEXT' : m.type) === type)
+    .filter((m) => (m.type === 'CODE' ? 'TEXT' : m.type) === type && m.capabilities.includes(capability))
+    .filter((m) => m.providerSlug !== 'local')
     .map((m) => m.modelId);
 
 /**
- * There is no Bedrock on a laptop: two global routing rules (tried after every organization's
- * own) send calls for the catalogue's text, embedding and image models to the local models.
- * They name those models, so an unknown model is a 404 here as on AWS, not a local answer.
- * Demo data like the users: delete them (`/v1/admin/routing-rules`) to call real providers
- * from `npm run dev`.
+ * There is no Bedrock on a laptop: global routing rules (tried after every organization's own)
+ * send calls for the catalogue's chat, embedding and image models to the local model of the same
+ * kind, one rule each, so a model that cannot serve a call (a chat model asked for embeddings) is
+ * still the 422 it is on AWS. They name those models, so an unknown model is a 404 here as on
+ * AWS, not a local answer. Demo data like the users: delete them (`/v1/admin/routing-rules`) to
+ * call real providers from `npm run dev`.
  */
 export const LOCAL_ROUTING_RULES = [
   {
-    name: 'Local development: text and embeddings',
+    name: 'Local development: chat',
     modelType: 'TEXT' as const,
-    conditions: { models: catalogueModelsOf('TEXT') },
-    targets: [
-      { modelId: 'local-chat', weight: 1 },
-      { modelId: 'local-embed', weight: 1 },
-    ],
+    conditions: { models: catalogueModelsFor('TEXT', 'chat') },
+    targets: [{ modelId: 'local-chat', weight: 1 }],
+  },
+  {
+    name: 'Local development: embeddings',
+    modelType: 'TEXT' as const,
+    conditions: { models: catalogueModelsFor('TEXT', 'embeddings') },
+    targets: [{ modelId: 'local-embed', weight: 1 }],
   },
   {
     name: 'Local development: images',
     modelType: 'IMAGE' as const,
-    conditions: { models: catalogueModelsOf('IMAGE') },
+    conditions: { models: catalogueModelsFor('IMAGE', 'images') },
     targets: [{ modelId: 'local-image', weight: 1 }],
   },
 ];
 
+/** Rules an earlier version seeded: one rule for text and embeddings served either kind of call with either local model. */
+const RETIRED_LOCAL_RULES = ['Local development: text and embeddings'];
+
 async function ensureLocalRouting() {
-  const { createRule, listRules, patchRule } = await import('@platform/domain/hub/routing-rules');
+  const { createRule, deleteRule, listRules, patchRule } = await import('@platform/domain/hub/routing-rules');
   const { PLATFORM } = await import('@platform/domain/hub/owners');
   const owner = { kind: 'platform' as const, key: PLATFORM, actorId: 'local-seed', actorType: 'user' as const };
   const existing = await listRules(owner);
+  for (const retired of existing.filter((r) => RETIRED_LOCAL_RULES.includes(r.name))) await deleteRule(owner, retired.ruleId);
   for (const rule of LOCAL_ROUTING_RULES) {
     const kept = existing.find((r) => r.name === rule.name);
     if (!kept) await createRule(owner, { ...rule, priority: 100, fallbacks: [], isActive: true });
-    // Seeded by an earlier version without conditions, it would answer every unknown model.
-    else if (!kept.conditions.models) await patchRule(owner, kept.ruleId, { conditions: rule.conditions });
+    // Seeded by an earlier version with other conditions (none: it answered every unknown model).
+    else if (JSON.stringify(kept.conditions.models) !== JSON.stringify(rule.conditions.models))
+      await patchRule(owner, kept.ruleId, { conditions: rule.conditions });
   }
 }
