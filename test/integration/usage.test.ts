@@ -321,7 +321,7 @@ describe('daily aggregates', () => {
       call(orgId, { requestAt: at(yesterday, '08:00:00'), responseAt: at(yesterday, '08:00:01') }),
       'on-time',
     );
-    const outcomes = await dailyUsageJob(now);
+    const outcomes = (await dailyUsageJob(now)).days;
     expect(outcomes.map((o) => [o.day, o.orgs, o.logs])).toEqual([
       [dayBefore, 1, 1],
       [yesterday, 1, 1],
@@ -340,18 +340,18 @@ describe('daily aggregates', () => {
       call(orgId, { requestAt: at(daysAgo(4), '12:00:00'), responseAt: at(daysAgo(4), '12:00:01') }),
       'missed',
     );
-    const outcomes = await dailyUsageJob(new Date(`${today}T00:30:00Z`));
+    const outcomes = (await dailyUsageJob(new Date(`${today}T00:30:00Z`))).days;
     expect(outcomes.map((o) => o.day)).toEqual([6, 5, 4, 3, 2, 1].map(daysAgo));
     expect(await storedAggregates(orgId, daysAgo(4))).toEqual(sums([missed]));
     expect((await usageDb.job.get({ job: 'daily-usage' }).go()).data?.aggregatedThrough).toBe(daysAgo(1));
     // The next day's run is back to yesterday and the day before.
-    const next = await dailyUsageJob(new Date(`${daysAgo(-1)}T00:30:00Z`));
+    const next = (await dailyUsageJob(new Date(`${daysAgo(-1)}T00:30:00Z`))).days;
     expect(next.map((o) => o.day)).toEqual([daysAgo(1), daysAgo(0)]);
     // Far behind: a run rebuilds at most a month, oldest first, and the next resumes after it.
     await usageDb.job.put({ job: 'daily-usage', aggregatedThrough: daysAgo(100), updatedAt: new Date().toISOString() }).go();
-    const far = await dailyUsageJob(new Date(`${today}T00:30:00Z`));
+    const far = (await dailyUsageJob(new Date(`${today}T00:30:00Z`))).days;
     expect(far.map((o) => o.day)).toEqual(Array.from({ length: DAILY_JOB_MAX_DAYS }, (_, i) => daysAgo(100 - i)));
-    const resumed = await dailyUsageJob(new Date(`${today}T00:30:00Z`));
+    const resumed = (await dailyUsageJob(new Date(`${today}T00:30:00Z`))).days;
     expect(resumed[0]!.day).toBe(daysAgo(100 - DAILY_JOB_MAX_DAYS + 1));
   });
 

@@ -24,6 +24,8 @@ export interface JobReport {
   skipped: number;
   /** Subscriptions whose step failed: their markers stay for the next run. */
   failed: Array<{ orgId: string; error: string }>;
+  /** Due markers not taken up because the run's time was nearly spent: they stay for the next run. */
+  leftForNextRun: number;
 }
 
 const AT_ONCE = 8;
@@ -106,14 +108,22 @@ async function applyDue(kind: DueKind, marker: SubscriptionDue, ctx: changes.Con
   return true;
 }
 
-/** Runs the job of one kind for everything due at `now`. */
-export async function runSubscriptionJob(kind: DueKind, now = clock.now()): Promise<JobReport> {
+/**
+ * Runs the job of one kind for everything due at `now`. Once `outOfTime` says so, it takes up no
+ * more subscriptions and finishes those under way (each step is one transaction), so a run too
+ * big for the function's time still returns its report; the markers left stay for the next run.
+ */
+export async function runSubscriptionJob(
+  kind: DueKind,
+  now = clock.now(),
+  outOfTime: () => boolean = () => false,
+): Promise<JobReport> {
   const at = now.toISOString();
   const [markers, plans] = await Promise.all([dueMarkers(kind, at), planCatalogue()]);
-  const report: JobReport = { job: kind, at, due: markers.length, applied: 0, skipped: 0, failed: [] };
+  const report: JobReport = { job: kind, at, due: markers.length, applied: 0, skipped: 0, failed: [], leftForNextRun: 0 };
   let next = 0;
   const worker = async () => {
-    while (next < markers.length) {
+    while (next < markers.length && !outOfTime()) {
       const marker = markers[next++]!;
       try {
         if (await applyDue(kind, marker, { plans, now })) report.applied++;
@@ -125,5 +135,6 @@ export async function runSubscriptionJob(kind: DueKind, now = clock.now()): Prom
     }
   };
   await Promise.all(Array.from({ length: Math.min(AT_ONCE, markers.length) }, worker));
+  report.leftForNextRun = markers.length - next;
   return report;
 }

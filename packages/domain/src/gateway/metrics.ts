@@ -466,12 +466,23 @@ export const CATCH_UP_HOURS = 24;
 /** Missed hours whose markers a run reads at once. */
 const MARKER_READS_AT_ONCE = 24;
 
-/** Carries the roll-ups of every model marked in `hour` (`markers`) forward to `upTo`; answers how many models and roll-ups it moved. */
-async function carryHour(hour: string, markers: Array<{ modelId: string; upTo?: string }>, upTo: string) {
+/**
+ * Carries the roll-ups of every model marked in `hour` (`markers`) forward to `upTo`; answers how
+ * many models and roll-ups it moved, and how many models it left behind once `outOfTime` said
+ * so (their markers keep where they got to, for the next run).
+ */
+async function carryHour(
+  hour: string,
+  markers: Array<{ modelId: string; upTo?: string }>,
+  upTo: string,
+  outOfTime: () => boolean,
+) {
   let models = 0;
   let rollups = 0;
-  for (const { modelId, upTo: from } of markers) {
+  for (const [i, { modelId, upTo: from }] of markers.entries()) {
     if (from !== undefined && from >= upTo) continue;
+    if (outOfTime())
+      return { models, rollups, left: markers.slice(i).filter((m) => m.upTo === undefined || m.upTo < upTo).length };
     rollups += await carryForward(modelId, hour, from ?? '', upTo);
     models++;
     // Only forward: a slower run that got less far leaves it (its roll-ups were conditional all the same).
@@ -484,7 +495,7 @@ async function carryHour(hour: string, markers: Array<{ modelId: string; upTo?: 
         if (!conditionFailed(error)) throw error;
       });
   }
-  return { models, rollups };
+  return { models, rollups, left: 0 };
 }
 
 const markersOf = (hour: string) =>
@@ -506,8 +517,15 @@ const unfinished = (markers: Array<{ upTo?: string }>, upTo: string) =>
  * goes on from there). The hour before is always visited again, for a marker that lands late.
  * A watermark not before the hour before (the usual case, or a run whose clock is behind
  * another's) leaves just the two.
+ *
+ * Once `outOfTime` says so, it takes up no more hours nor models (each roll-up written is one
+ * conditional write, and a marker moves only after its model's roll-ups): `leftForNextRun`
+ * counts the hours it did not carry whole, which the watermark does not pass.
  */
-export async function modelMetricsJob(now = clock.now()): Promise<{ hours: string[]; models: number; rollups: number }> {
+export async function modelMetricsJob(
+  now = clock.now(),
+  outOfTime: () => boolean = () => false,
+): Promise<{ hours: string[]; models: number; rollups: number; leftForNextRun: number }> {
   const cutoff = now.getTime() - SETTLE_MS;
   const previous = hourOf(cutoff - HOUR_MS);
   const current = hourOf(cutoff);
@@ -523,36 +541,50 @@ export async function modelMetricsJob(now = clock.now()): Promise<{ hours: strin
   const hours: string[] = [];
   let models = 0;
   let rollups = 0;
+  /** Whether the hour was carried whole. */
   const visit = async (hour: string, markers: Array<{ modelId: string; upTo?: string }>) => {
-    const moved = await carryHour(hour, markers, new Date(Math.min(cutoff, hourStart(hour) + HOUR_MS)).toISOString());
+    const upTo = new Date(Math.min(cutoff, hourStart(hour) + HOUR_MS)).toISOString();
+    const moved = await carryHour(hour, markers, upTo, outOfTime);
     models += moved.models;
     rollups += moved.rollups;
     hours.push(hour);
+    return moved.left === 0;
   };
   // The last missed hour done, in order: the watermark moves to it when the run stops short.
   let done = completed;
   let stoppedShort = false;
   let carried = 0;
+  let leftForNextRun = 0;
   catchUp: for (let i = 0; i < missed.length; i += MARKER_READS_AT_ONCE) {
+    if (outOfTime()) {
+      stoppedShort = true;
+      leftForNextRun += missed.length - i;
+      break;
+    }
     const batch = missed.slice(i, i + MARKER_READS_AT_ONCE);
     const markers = await Promise.all(batch.map(markersOf));
     for (const [j, hour] of batch.entries()) {
       if (unfinished(markers[j]!, new Date(hourStart(hour) + HOUR_MS).toISOString())) {
-        if (carried === CATCH_UP_HOURS) {
+        if (carried === CATCH_UP_HOURS || outOfTime() || !(await visit(hour, markers[j]!))) {
           stoppedShort = true;
+          leftForNextRun += missed.length - (i + j);
           break catchUp;
         }
         carried++;
-        await visit(hour, markers[j]!);
       }
       done = hour;
     }
   }
-  for (const hour of [previous, current]) await visit(hour, await markersOf(hour));
+  let previousWhole = false;
+  for (const hour of [previous, current]) {
+    const whole = !outOfTime() && (await visit(hour, await markersOf(hour)));
+    if (!whole) leftForNextRun++;
+    if (hour === previous) previousWhole = whole;
+  }
 
   // Every missed hour done: the hour before is complete too (its end has settled, and every
-  // marker of it read is carried there).
-  const reached = stoppedShort ? done : previous;
+  // marker of it read is carried there), once carried whole.
+  const reached = stoppedShort || !previousWhole ? done : previous;
   if (reached !== undefined && (completed === undefined || reached > completed))
     await metricsDb.job
       .update({})
@@ -562,7 +594,7 @@ export async function modelMetricsJob(now = clock.now()): Promise<{ hours: strin
       .catch((error: unknown) => {
         if (!conditionFailed(error)) throw error;
       });
-  return { hours, models, rollups };
+  return { hours, models, rollups, leftForNextRun };
 }
 
 export interface MetricsSummary {

@@ -136,23 +136,31 @@ export interface DayAggregation {
 }
 
 /**
- * The daily job: rebuilds the aggregates of `day` for one organization, or for every
- * organization that had usage that day. Safe to run again at any time (late logs, retries).
+ * Rebuilds the aggregates of `date` for each of `orgIds`, a few at once. Once `outOfTime` says
+ * so it takes up no more organizations and finishes those under way: `left` says how many it
+ * did not rebuild.
  */
-export async function aggregateDay(orgId: string | undefined, date: string): Promise<DayAggregation> {
-  checkDay(date);
-  const orgIds = orgId ? [orgId] : await activeOrgs(date);
+async function aggregateOrgs(orgIds: string[], date: string, outOfTime: () => boolean) {
   const outcome: DayAggregation = { day: date, orgs: orgIds.length, logs: 0, aggregates: 0 };
   let next = 0;
   const worker = async () => {
-    while (next < orgIds.length) {
+    while (next < orgIds.length && !outOfTime()) {
       const { logs, aggregates } = await aggregateOrgDay(orgIds[next++]!, date);
       outcome.logs += logs;
       outcome.aggregates += aggregates;
     }
   };
   await Promise.all(Array.from({ length: Math.min(ORGS_AT_ONCE, orgIds.length) }, worker));
-  return outcome;
+  return { outcome, left: orgIds.length - next };
+}
+
+/**
+ * The daily job: rebuilds the aggregates of `day` for one organization, or for every
+ * organization that had usage that day. Safe to run again at any time (late logs, retries).
+ */
+export async function aggregateDay(orgId: string | undefined, date: string): Promise<DayAggregation> {
+  checkDay(date);
+  return (await aggregateOrgs(orgId ? [orgId] : await activeOrgs(date), date, () => false)).outcome;
 }
 
 const DAILY_JOB = 'daily-usage';
@@ -178,19 +186,32 @@ export function daysToAggregate(today: string, aggregatedThrough: string | undef
   return days;
 }
 
+export interface DailyUsageReport {
+  /** The days rebuilt whole, oldest first. */
+  days: DayAggregation[];
+  /** Days of this run's range not rebuilt whole because its time was nearly spent: the next run starts with them. */
+  leftForNextRun: number;
+}
+
 /**
  * What the daily schedule runs: the days of `daysToAggregate`, one after another, noting after
  * each how far it got (a run cut short resumes there). Every day is a rebuild, so the overlap
- * with the previous run never counts a call twice.
+ * with the previous run never counts a call twice. Once `outOfTime` says so it takes up no
+ * more organizations nor days; a day it stopped in is not noted as done, so the next run
+ * rebuilds it again, whole.
  */
-export async function dailyUsageJob(now = clock.now()): Promise<DayAggregation[]> {
+export async function dailyUsageJob(now = clock.now(), outOfTime: () => boolean = () => false): Promise<DailyUsageReport> {
   const { data: progress } = await usageDb.job.get({ job: DAILY_JOB }).go({ consistent: true });
-  const outcomes: DayAggregation[] = [];
-  for (const day of daysToAggregate(now.toISOString().slice(0, 10), progress?.aggregatedThrough)) {
-    outcomes.push(await aggregateDay(undefined, day));
+  const range = daysToAggregate(now.toISOString().slice(0, 10), progress?.aggregatedThrough);
+  const days: DayAggregation[] = [];
+  for (const day of range) {
+    if (outOfTime()) break;
+    const { outcome, left } = await aggregateOrgs(await activeOrgs(day), day, outOfTime);
+    if (left) break;
+    days.push(outcome);
     await usageDb.job.put({ job: DAILY_JOB, aggregatedThrough: day, updatedAt: clock.nowIso() }).go({ response: 'none' });
   }
-  return outcomes;
+  return { days, leftForNextRun: range.length - days.length };
 }
 
 /** `user#<UUID>` in any case names the same series as the lower-case id the logs keep. */
