@@ -302,6 +302,81 @@ describe('translations for what OpenAI takes and the other dialects refuse', () 
     ]);
   });
 
+  it('Anthropic gets no whitespace-only stop sequence (it refuses the call for one), and none at all when none is left', async () => {
+    await anthropic.chat(target('anthropic'), { messages: [{ role: 'user', content: 'One line' }], stop: ['\n', 'END'] });
+    await anthropic.chat(target('anthropic'), { messages: [{ role: 'user', content: 'One line' }], stop: ['\n', ' \t'] });
+    expect(fake().requests.map(({ body }) => body.stop_sequences)).toEqual([['END'], undefined]);
+  });
+
+  it('Gemini gets no empty text part and never empty contents: blank parts dropped, a lone system prompt as the user’s turn', async () => {
+    const conversation: ChatRequest = {
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: '' },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Still there?' },
+            { type: 'text', text: ' ' },
+          ],
+        },
+      ],
+      stop: ['\n'],
+    };
+    const systemOnly: ChatRequest = { messages: [{ role: 'system', content: 'Write a haiku about the sea.' }] };
+    await google.chat(target('gemini'), conversation);
+    await read(google.chatStream(target('gemini'), conversation));
+    await google.chat(target('gemini'), systemOnly);
+    await read(google.chatStream(target('gemini'), systemOnly));
+    const [sent, streamed, lone, loneStreamed] = fake().requests.map(({ body }) => body);
+    expect(sent).toEqual({
+      contents: [{ role: 'user', parts: [{ text: 'Hi' }, { text: 'Still there?' }] }],
+      systemInstruction: { parts: [{ text: 'Be brief.' }] },
+      // Gemini takes a whitespace stop sequence: only Anthropic's models refuse one.
+      generationConfig: { stopSequences: ['\n'] },
+    });
+    expect(streamed).toEqual(sent);
+    expect(lone).toEqual({
+      contents: [{ role: 'user', parts: [{ text: 'Write a haiku about the sea.' }] }],
+      generationConfig: {},
+    });
+    expect(loneStreamed).toEqual(lone);
+  });
+
+  it('an OpenAI-compatible server gets an image’s detail as the client asked; the others have no such field', async () => {
+    const { toChatRequest } = await import('@platform/domain/gateway/openai');
+    const request = toChatRequest(
+      {
+        model: 'm',
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'What is in this image?' },
+              { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0=', detail: 'low' } },
+              { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0=' } },
+            ],
+          },
+        ],
+      },
+      100,
+    );
+    await openai.chat(target('openai'), request);
+    await anthropic.chat(target('anthropic'), request);
+    const [compatible, claude] = fake().requests.map(({ body }) => body.messages as Array<{ content: unknown[] }>);
+    expect(compatible![0]!.content).toEqual([
+      { type: 'text', text: 'What is in this image?' },
+      { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0=', detail: 'low' } },
+      { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0=' } },
+    ]);
+    expect(claude![0]!.content).toEqual([
+      { type: 'text', text: 'What is in this image?' },
+      { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0=' } },
+      { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0=' } },
+    ]);
+  });
+
   it('an OpenAI-compatible server gets each message’s name, when it has one', async () => {
     const { toChatRequest } = await import('@platform/domain/gateway/openai');
     const request = toChatRequest(

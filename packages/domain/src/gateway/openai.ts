@@ -145,7 +145,14 @@ export function toChatRequest(body: ChatCompletionBody, defaultMaxTokens: number
     content:
       typeof m.content === 'string'
         ? m.content
-        : m.content.map((p) => (p.type === 'text' ? p : { type: 'image_url', image_url: { url: p.image_url.url } })),
+        : m.content.map((p) =>
+            p.type === 'text'
+              ? p
+              : {
+                  type: 'image_url',
+                  image_url: { url: p.image_url.url, ...(p.image_url.detail ? { detail: p.image_url.detail } : {}) },
+                },
+          ),
     ...(m.name ? { name: m.name } : {}),
   }));
   const stop = body.stop === null || body.stop === undefined ? undefined : Array.isArray(body.stop) ? body.stop : [body.stop];

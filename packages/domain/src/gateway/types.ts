@@ -23,7 +23,8 @@ export interface TextPart {
 }
 export interface ImagePart {
   type: 'image_url';
-  image_url: { url: string };
+  /** `detail` (OpenAI's resolution for the image) goes to OpenAI-compatible servers; the others have no such field. */
+  image_url: { url: string; detail?: 'auto' | 'low' | 'high' };
 }
 export type ContentPart = TextPart | ImagePart;
 

@@ -5,8 +5,9 @@
  * event mid-stream is the provider's failure. Config: `apiVersion` (default 2023-06-01).
  *
  * What OpenAI takes and Anthropic refuses is made acceptable here rather than failing the call:
- * turns are made to alternate (`alternatingTurns`), and a temperature above Anthropic's maximum
- * of 1 (OpenAI's range is 0–2) is sent as 1.
+ * turns are made to alternate (`alternatingTurns`), a temperature above Anthropic's maximum
+ * of 1 (OpenAI's range is 0–2) is sent as 1, and whitespace-only stop sequences are dropped
+ * (`nonBlankStops`).
  */
 import { ProviderError } from '../types.ts';
 import type { Adapter, ChatChunk, ChatRequest, FinishReason, Target, TokenUsage } from '../types.ts';
@@ -14,7 +15,7 @@ import { isObject, textField, tokenCount } from './answers.ts';
 import { eventJson, joinUrl, postForEvents, postJson } from './http.ts';
 import { redactSecret } from '../../shared/redact.ts';
 import type { HttpCall } from './http.ts';
-import { alternatingTurns, inlineImage } from './messages.ts';
+import { alternatingTurns, inlineImage, nonBlankStops } from './messages.ts';
 import type { Turn } from './messages.ts';
 
 const PROVIDER = 'Anthropic';
@@ -66,7 +67,7 @@ function call(target: Target, request: ChatRequest, stream: boolean): HttpCall {
       max_tokens: request.maxTokens ?? DEFAULT_MAX_TOKENS,
       temperature: request.temperature === undefined ? undefined : Math.min(request.temperature, MAX_TEMPERATURE),
       top_p: request.topP,
-      stop_sequences: request.stop?.length ? request.stop : undefined,
+      stop_sequences: nonBlankStops(request.stop),
       ...(stream ? { stream: true } : {}),
     },
     secret: target.apiKey,

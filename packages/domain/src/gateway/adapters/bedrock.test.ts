@@ -143,6 +143,19 @@ describe('the Bedrock adapter: Converse', () => {
     ]);
   });
 
+  it('sends Claude no whitespace-only stop sequence (it refuses the call for one), other models every one', async () => {
+    answered();
+    const request = { messages: [{ role: 'user' as const, content: 'One line' }], stop: ['\n', 'END'] };
+    await adapter.chat(target('us.anthropic.claude-3-5-haiku-20241022-v1:0'), request);
+    await adapter.chat(target('anthropic.claude-3-haiku-20240307-v1:0'), { ...request, stop: ['\n', ' \t'] });
+    await adapter.chat(target('mistral.mistral-large-2407-v1:0'), request);
+    expect(bedrock.commandCalls(ConverseCommand).map((call) => call.args[0].input.inferenceConfig?.stopSequences)).toEqual([
+      ['END'],
+      undefined,
+      ['\n', 'END'],
+    ]);
+  });
+
   it('maps a guardrail’s intervention to the content_filter finish reason', async () => {
     bedrock.on(ConverseCommand).resolves({
       output: { message: { role: 'assistant', content: [{ text: 'Sorry.' }] } },

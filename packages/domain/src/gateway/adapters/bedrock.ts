@@ -9,7 +9,7 @@
  *
  * Converse gets what OpenAI takes and Bedrock refuses made acceptable: turns that alternate
  * (`alternatingTurns`), and for Anthropic's models a temperature above their maximum of 1 (OpenAI's
- * range is 0–2) sent as 1.
+ * range is 0–2) sent as 1 and no whitespace-only stop sequence (`nonBlankStops`).
  *
  * Credentials are the function's IAM role; a bring-your-own Bedrock API key (`apiKey`) is sent as a
  * bearer token instead. `config.region` picks another region than the function's.
@@ -47,7 +47,7 @@ import type {
 } from '../types.ts';
 import { embeddingVectors, isObject, textField } from './answers.ts';
 import { Deadline, withDeadline } from './deadline.ts';
-import { alternatingTurns, inlineImage } from './messages.ts';
+import { alternatingTurns, inlineImage, nonBlankStops } from './messages.ts';
 
 const PROVIDER = 'Bedrock';
 const MAX_CLIENTS = 100;
@@ -154,7 +154,8 @@ function converseInput(target: Target, request: ChatRequest) {
       maxTokens: request.maxTokens,
       temperature,
       topP: request.topP,
-      stopSequences: request.stop?.length ? request.stop : undefined,
+      // Claude refuses a whitespace-only stop sequence here as on Anthropic's API; other families take it.
+      stopSequences: anthropic ? nonBlankStops(request.stop) : request.stop?.length ? request.stop : undefined,
     },
   };
 }

@@ -3,24 +3,21 @@
  * the last carries the finish reason and the final usageMetadata) and batchEmbedContents (at most
  * 100 inputs a request, so more are sent as parallel batches). The key goes in the `x-goog-api-key`
  * header, never in the URL. Gemini reports no usage for embeddings: their input tokens are estimated.
+ *
+ * Gemini refuses an empty text part and a request without contents, both of which OpenAI takes (an
+ * assistant turn with `content: ""`, a request that is only a system prompt): it is sent the turns
+ * Anthropic is (`alternatingTurns`), so blank parts are dropped and a lone system prompt is the
+ * user's turn. It takes a whitespace-only stop sequence, which Anthropic's models refuse.
  */
 import { estimateTextTokens } from '../pricing.ts';
 import { ProviderError } from '../types.ts';
-import type {
-  Adapter,
-  ChatChunk,
-  ChatMessage,
-  ChatRequest,
-  FinishReason,
-  ProviderErrorKind,
-  Target,
-  TokenUsage,
-} from '../types.ts';
+import type { Adapter, ChatChunk, ChatRequest, FinishReason, ProviderErrorKind, Target, TokenUsage } from '../types.ts';
 import { embeddingVectors, isObject, textField, tokenCount } from './answers.ts';
 import { eventJson, joinUrl, postForEvents, postJson } from './http.ts';
 import { redactSecret } from '../../shared/redact.ts';
 import type { HttpCall } from './http.ts';
-import { inlineImage, partsOf, splitSystem } from './messages.ts';
+import { alternatingTurns, inlineImage } from './messages.ts';
+import type { Turn } from './messages.ts';
 
 const PROVIDER = 'Gemini';
 
@@ -52,8 +49,8 @@ interface GenerateContentResponse {
 
 const BLOCKED_REASONS = new Set(['SAFETY', 'RECITATION', 'BLOCKLIST', 'PROHIBITED_CONTENT', 'SPII', 'IMAGE_SAFETY']);
 
-function parts(message: ChatMessage) {
-  return partsOf(message.content).map((part) =>
+function parts(turn: Turn) {
+  return turn.parts.map((part) =>
     part.type === 'text'
       ? { text: part.text }
       : (({ mediaType, data }) => ({ inlineData: { mimeType: mediaType, data } }))(inlineImage(part.image_url.url, PROVIDER)),
@@ -75,9 +72,9 @@ function call(target: Target, method: string, body: unknown): HttpCall {
 }
 
 function generateBody(request: ChatRequest) {
-  const { system, turns } = splitSystem(request.messages);
+  const { system, turns } = alternatingTurns(request.messages, PROVIDER);
   return {
-    contents: turns.map((message) => ({ role: message.role === 'assistant' ? 'model' : 'user', parts: parts(message) })),
+    contents: turns.map((turn) => ({ role: turn.role === 'assistant' ? 'model' : 'user', parts: parts(turn) })),
     systemInstruction: system ? { parts: [{ text: system }] } : undefined,
     generationConfig: {
       maxOutputTokens: request.maxTokens,

@@ -1,8 +1,8 @@
 /**
  * The conversions every provider dialect needs from our OpenAI-like messages: the system prompt
  * split out (Anthropic, Gemini and Bedrock take it apart from the turns), turns that alternate
- * (Anthropic and Bedrock), plain text of a message, and inline images from data URLs (the only
- * image form every provider accepts).
+ * (Anthropic, Bedrock and Gemini), stop sequences Anthropic's models accept, plain text of a
+ * message, and inline images from data URLs (the only image form every provider accepts).
  */
 import { ProviderError } from '../types.ts';
 import type { ChatMessage, ContentPart } from '../types.ts';
@@ -13,7 +13,10 @@ export interface SplitMessages {
   turns: Array<ChatMessage & { role: 'user' | 'assistant' }>;
 }
 
-/** Blank text: Anthropic and Bedrock refuse it as a text block; it says nothing as a system prompt. */
+/**
+ * Blank text: Anthropic, Bedrock and Gemini refuse it as a text block; it says nothing as a system
+ * prompt; Anthropic's models refuse it as a stop sequence.
+ */
 const isBlank = (text: string) => text.trim() === '';
 
 export function splitSystem(messages: ChatMessage[]): SplitMessages {
@@ -57,7 +60,8 @@ export const OPENING_TURN = '(conversation start)';
 /**
  * The turns as Anthropic's Messages API and Bedrock's Converse require them, where OpenAI takes
  * any order: they refuse an empty or blank text block, turns that do not alternate, a first turn
- * that is not the user's, and no turn at all. So blank text parts are dropped (and a turn left
+ * that is not the user's, and no turn at all (Gemini refuses an empty text part and no content
+ * too, so it is sent the same turns). So blank text parts are dropped (and a turn left
  * with nothing), consecutive turns of one role are merged into one (their parts in order), an
  * assistant-first conversation gets a minimal user turn before it, and a request that is only a
  * system prompt sends that prompt as the user's turn.
@@ -79,6 +83,17 @@ export function alternatingTurns(messages: ChatMessage[], provider: string): Con
   }
   if (merged[0]!.role === 'assistant') merged.unshift({ role: 'user', parts: [{ type: 'text', text: OPENING_TURN }] });
   return { system, turns: merged };
+}
+
+/**
+ * The stop sequences Anthropic's models (direct or on Bedrock) accept: they refuse the whole call
+ * for one that is only whitespace (`stop: ["\n"]`, common from completion-style clients), so those
+ * are dropped and the others kept; undefined when none is left. The answer may then run past
+ * where the dropped sequence would have stopped it, which the client can cut; a refusal it cannot.
+ */
+export function nonBlankStops(stop: string[] | undefined): string[] | undefined {
+  const kept = stop?.filter((sequence) => !isBlank(sequence));
+  return kept?.length ? kept : undefined;
 }
 
 export interface InlineImage {

@@ -1,8 +1,8 @@
 /**
  * OpenAI, and any server that speaks its API (a provider's `baseUrl`; default the OpenAI API):
  * /chat/completions (streamed with `stream_options.include_usage`, so the last chunk carries the
- * usage), /embeddings and /images/generations (base64 answers). Config: `organization` and `project`
- * become OpenAI's headers.
+ * usage), /embeddings and /images/generations (base64 answers). Messages go as the client sent them,
+ * an image's `detail` included. Config: `organization` and `project` become OpenAI's headers.
  *
  * The output cap goes by the name the server knows: OpenAI's own API (the `openai` provider's
  * default base URL, any `api.openai.com` host) is sent `max_completion_tokens`, because its
