@@ -554,33 +554,35 @@ describe('a stream that breaks off after some chunks', () => {
 });
 
 describe('a stream whose provider refuses the platform’s key after some chunks', () => {
-  it('tells the client the platform’s credentials were refused, not what the provider said of the platform’s account', async () => {
-    const account = 'arn:aws:iam::123456789012:role/platform-gateway';
-    const { modelId, providerModelId } = await fakePlatformModel(admin, fake().baseUrl('anthropic'), {
-      adapter: 'anthropic',
-      platformKey: `sk-platform-${randomUUID()}`,
-    });
-    const orgId = await strategyOrg(owner, 'PLATFORM');
-    fake().script(providerModelId, {
-      kind: 'stream-error',
-      afterChunks: 2,
-      code: 'permission_error',
-      message: `User ${account} is not authorized to perform bedrock:InvokeModel`,
-    });
+  const account = 'arn:aws:iam::123456789012:role/platform-gateway';
+  it.each([
+    ['anthropic', 'permission_error', `User ${account} is not authorized to perform bedrock:InvokeModel`],
+    ['openai', 'insufficient_quota', 'You exceeded your current quota for organization org-123456789012'],
+  ] as const)(
+    'tells the client the platform’s credentials were refused, not what %s said of the platform’s account (%s)',
+    async (adapter, code, said) => {
+      const { modelId, providerModelId } = await fakePlatformModel(admin, fake().baseUrl(adapter), {
+        adapter,
+        platformKey: `sk-platform-${randomUUID()}`,
+      });
+      const orgId = await strategyOrg(owner, 'PLATFORM');
+      fake().script(providerModelId, { kind: 'stream-error', afterChunks: 2, code, message: said });
 
-    const response = await stream(owner.accessToken, { model: modelId, stream: true, messages }, undefined, asOrg(orgId));
-    expect(response.status).toBe(200);
-    const events = await readStream(response);
-    expect(events.at(-1)!.data).toBe('[DONE]');
-    expect(JSON.parse(events.at(-2)!.data)).toEqual({
-      error: {
-        message: `The stream broke off: ${modelId}: the provider refused the platform's credentials`,
-        type: 'api_error',
-        param: null,
-        code: 'auth',
-      },
-    });
-  }, 30_000);
+      const response = await stream(owner.accessToken, { model: modelId, stream: true, messages }, undefined, asOrg(orgId));
+      expect(response.status).toBe(200);
+      const events = await readStream(response);
+      expect(events.at(-1)!.data).toBe('[DONE]');
+      expect(JSON.parse(events.at(-2)!.data)).toEqual({
+        error: {
+          message: `The stream broke off: ${modelId}: the provider refused the platform's credentials`,
+          type: 'api_error',
+          param: null,
+          code: 'auth',
+        },
+      });
+    },
+    30_000,
+  );
 });
 
 describe('a provider that hangs', () => {

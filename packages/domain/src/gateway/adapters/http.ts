@@ -92,6 +92,19 @@ function kindOf(status: number, code: string | undefined): ProviderErrorKind {
   return 'invalid';
 }
 
+/**
+ * The kind of an error an OpenAI-compatible server sends as an event mid-stream (`{"error":
+ * {...}}`): by its code (and status, when it names one) as its non-2xx answer would be, so an
+ * exhausted quota is the key's problem (`auth`) there too; anything else is a server failure.
+ */
+export function streamErrorKind(error: unknown): ProviderErrorKind {
+  if (typeof error !== 'object' || error === null) return 'server';
+  const { code, type, status } = error as Record<string, unknown>;
+  const named = typeof code === 'string' ? code : typeof type === 'string' ? type : undefined;
+  const numeric = [status, code].find((value): value is number => typeof value === 'number' && value >= 400 && value <= 599);
+  return kindOf(numeric ?? 500, named);
+}
+
 /** The ProviderError for a provider's non-2xx answer. */
 export function statusError(
   provider: string,

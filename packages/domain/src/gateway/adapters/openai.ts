@@ -15,7 +15,7 @@ import { estimateTextTokens, estimateTokens } from '../pricing.ts';
 import { ProviderError } from '../types.ts';
 import type { Adapter, ChatChunk, ChatRequest, FinishReason, Target, TokenUsage } from '../types.ts';
 import { embeddingVectors, isObject, textField, tokenCount } from './answers.ts';
-import { eventJson, joinUrl, postForEvents, postJson } from './http.ts';
+import { eventJson, joinUrl, postForEvents, postJson, streamErrorKind } from './http.ts';
 import { redactSecret } from '../../shared/redact.ts';
 import type { HttpCall } from './http.ts';
 
@@ -151,7 +151,8 @@ export const adapter: Adapter = {
       const chunk = eventJson<CompletionChunk>(PROVIDER, event);
       if (chunk.error) {
         const message = (isObject(chunk.error) && textField(chunk.error.message)) || 'unknown error';
-        throw new ProviderError('server', `${PROVIDER} failed mid-stream: ${redactSecret(message, target.apiKey).slice(0, 300)}`);
+        const failed = `${PROVIDER} failed mid-stream: ${redactSecret(message, target.apiKey).slice(0, 300)}`;
+        throw new ProviderError(streamErrorKind(chunk.error), failed);
       }
       const choice = firstChoice(chunk.choices);
       const delta = isObject(choice?.delta) ? textField(choice.delta.content) : '';
