@@ -184,7 +184,9 @@ describe('bad input never reaches a 5xx, across the route manifest', () => {
     if (cases.credentials) {
       it(`${label}: no credentials, or a forged token → 401`, async () => {
         const path = fill(route, (n) => validIds[n]!);
-        expectClientError(await api(route.method, path), `${label} without credentials`);
+        const none = await api(route.method, path);
+        expectClientError(none, `${label} without credentials`);
+        expect(none.status, `${label} without credentials`).toBe(401);
         const forged = await api(route.method, path, { token: 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln' });
         expectClientError(forged, `${label} with a forged token`);
         expect(forged.status).toBe(401);

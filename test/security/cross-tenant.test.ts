@@ -1,144 +1,27 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '@platform/api/manifest';
 import { PERMISSIONS } from '@platform/domain/identity/permissions';
-import { notify } from '@platform/domain/notifications/notify';
-import type { RouteDefinition } from '@platform/http/route';
-import { api, createTeam, signUpUser, type SignedInUser } from '../helpers/api.ts';
+import { addMember, api, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
+import {
+  authenticatedRoutes,
+  buildWorld,
+  fill,
+  inBatches,
+  sampleFor,
+  samples,
+  sendSample,
+  type World,
+} from '../helpers/route-samples.ts';
 
 /**
  * Tenant isolation, route by route from the manifest: a member of organization A (its owner,
  * holding every permission there) and A's API key reach for organization B's resources and
- * get 403 or 404 (not 401: both are let into A), and nothing of B changes.
+ * get 403 or 404 (not 401: both are let into A), and nothing of B changes. Then the callers B
+ * itself refuses: a suspended member, a deleted account, a key without the route's scope, a
+ * member who is no platform admin, a key where only a user may call, and no credentials at all,
+ * each with the one status README promises. The requests come from test/helpers/route-samples.ts,
+ * and each is answered 2xx to B's own (or a platform admin), so no refusal is the sample's fault.
  */
-interface World {
-  a: SignedInUser;
-  b: SignedInUser;
-  bMember: SignedInUser;
-  orgA: string;
-  orgB: string;
-  keyA: string;
-  invitationB: string;
-  roleB: string;
-  clientB: string;
-  notificationB: string;
-  modelB: string;
-  credentialB: string;
-  ruleB: string;
-  myCredentialB: string;
-}
-
-type Sample = (w: World) => {
-  path: Record<string, string>;
-  body?: unknown;
-  query?: Record<string, string>;
-  headers?: Record<string, string>;
-};
-
-/** The AI gateway acts for the organization this header names (a user's default one without it). */
-const forB = (w: World) => ({ 'openai-organization': w.orgB });
-
-const customModel = {
-  providerSlug: 'bedrock',
-  providerModelId: 'intruder-model',
-  name: 'Intruder',
-  type: 'TEXT',
-  pricing: { inputPerMTokMicros: 1, outputPerMTokMicros: 1 },
-};
-const routingRule = (modelId: string) => ({
-  name: 'Intruder',
-  priority: 1,
-  modelType: 'TEXT',
-  targets: [{ modelId, weight: 1 }],
-});
-
-/** A valid request aimed at B, for every route that names a tenant resource. */
-const samples: Record<string, Sample> = {
-  getOrg: (w) => ({ path: { orgId: w.orgB } }),
-  updateOrg: (w) => ({ path: { orgId: w.orgB }, body: { name: 'Taken over' } }),
-  deleteOrg: (w) => ({ path: { orgId: w.orgB } }),
-  leaveOrg: (w) => ({ path: { orgId: w.orgB } }),
-  listMembers: (w) => ({ path: { orgId: w.orgB } }),
-  updateMember: (w) => ({ path: { orgId: w.orgB, userId: w.bMember.userId }, body: { role: 'owner' } }),
-  removeMember: (w) => ({ path: { orgId: w.orgB, userId: w.bMember.userId } }),
-  transferOwnership: (w) => ({ path: { orgId: w.orgB }, body: { userId: w.a.userId } }),
-  createInvitation: (w) => ({ path: { orgId: w.orgB }, body: { email: w.a.email, role: 'owner' } }),
-  listInvitations: (w) => ({ path: { orgId: w.orgB } }),
-  revokeInvitation: (w) => ({ path: { orgId: w.orgB, invitationId: w.invitationB } }),
-  acceptInvitation: (w) => ({ path: { invitationId: w.invitationB } }),
-  declineInvitation: (w) => ({ path: { invitationId: w.invitationB } }),
-  listRoles: (w) => ({ path: { orgId: w.orgB } }),
-  createRole: (w) => ({ path: { orgId: w.orgB }, body: { name: 'Intruder', permissions: ['org:read'] } }),
-  updateRole: (w) => ({ path: { orgId: w.orgB, roleId: w.roleB }, body: { permissions: ['org:read', 'org:update'] } }),
-  deleteRole: (w) => ({ path: { orgId: w.orgB, roleId: w.roleB } }),
-  createApiClient: (w) => ({ path: { orgId: w.orgB }, body: { name: 'Intruder', scopes: ['org:read'] } }),
-  listApiClients: (w) => ({ path: { orgId: w.orgB } }),
-  revokeApiClient: (w) => ({ path: { orgId: w.orgB, clientId: w.clientB } }),
-  listAuditEvents: (w) => ({ path: { orgId: w.orgB } }),
-  revokeMySession: (w) => ({ path: { sessionId: w.b.sessionId } }),
-  markNotificationRead: (w) => ({ path: { notificationId: w.notificationB } }),
-  getCredits: (w) => ({ path: { orgId: w.orgB } }),
-  getSubscription: (w) => ({ path: { orgId: w.orgB } }),
-  getLimits: (w) => ({ path: { orgId: w.orgB } }),
-  setLimitOverride: (w) => ({ path: { orgId: w.orgB }, body: { subject: 'org', resource: 'api', hourly: 1 } }),
-  listCreditTransactions: (w) => ({ path: { orgId: w.orgB } }),
-  adjustCredits: (w) => ({ path: { orgId: w.orgB }, body: { amount: 1000, reason: 'free credits for me' } }),
-  listUsage: (w) => ({ path: { orgId: w.orgB } }),
-  getDailyUsage: (w) => ({ path: { orgId: w.orgB } }),
-  exportUsage: (w) => ({ path: { orgId: w.orgB } }),
-  listModels: (w) => ({ path: {}, query: { orgId: w.orgB } }),
-  getModel: (w) => ({ path: { modelId: w.modelB }, query: { orgId: w.orgB } }),
-  createCustomModel: (w) => ({ path: { orgId: w.orgB }, body: customModel }),
-  listCustomModels: (w) => ({ path: { orgId: w.orgB } }),
-  getCustomModel: (w) => ({ path: { orgId: w.orgB, modelId: w.modelB } }),
-  updateCustomModel: (w) => ({ path: { orgId: w.orgB, modelId: w.modelB }, body: { name: 'Taken over' } }),
-  deleteCustomModel: (w) => ({ path: { orgId: w.orgB, modelId: w.modelB } }),
-  addFavoriteModel: (w) => ({ path: { modelId: w.modelB }, query: { orgId: w.orgB } }),
-  removeFavoriteModel: (w) => ({ path: { modelId: w.modelB } }),
-  createProviderCredential: (w) => ({
-    path: { orgId: w.orgB },
-    body: { label: 'Intruder', providerSlug: 'openai', key: 'sk-intruder-0000000000' },
-  }),
-  listProviderCredentials: (w) => ({ path: { orgId: w.orgB } }),
-  getProviderCredential: (w) => ({ path: { orgId: w.orgB, credentialId: w.credentialB } }),
-  updateProviderCredential: (w) => ({
-    path: { orgId: w.orgB, credentialId: w.credentialB },
-    body: { key: 'sk-intruder-0000000000', baseUrl: 'https://evil.example.com/v1' },
-  }),
-  deleteProviderCredential: (w) => ({ path: { orgId: w.orgB, credentialId: w.credentialB } }),
-  testProviderCredential: (w) => ({ path: { orgId: w.orgB, credentialId: w.credentialB } }),
-  getMyProviderCredential: (w) => ({ path: { credentialId: w.myCredentialB } }),
-  updateMyProviderCredential: (w) => ({ path: { credentialId: w.myCredentialB }, body: { label: 'Taken over' } }),
-  deleteMyProviderCredential: (w) => ({ path: { credentialId: w.myCredentialB } }),
-  testMyProviderCredential: (w) => ({ path: { credentialId: w.myCredentialB } }),
-  createRoutingRule: (w) => ({ path: { orgId: w.orgB }, body: routingRule('nova-micro') }),
-  listRoutingRules: (w) => ({ path: { orgId: w.orgB } }),
-  getRoutingRule: (w) => ({ path: { orgId: w.orgB, ruleId: w.ruleB } }),
-  updateRoutingRule: (w) => ({ path: { orgId: w.orgB, ruleId: w.ruleB }, body: { priority: 100, isActive: false } }),
-  deleteRoutingRule: (w) => ({ path: { orgId: w.orgB, ruleId: w.ruleB } }),
-  changeSubscriptionPlan: (w) => ({ path: { orgId: w.orgB }, body: { planId: 'pro' } }),
-  cancelSubscription: (w) => ({ path: { orgId: w.orgB } }),
-  resumeSubscription: (w) => ({ path: { orgId: w.orgB } }),
-  createCheckout: (w) => ({ path: { orgId: w.orgB }, body: { packId: 'credits-1000' } }),
-  listPayments: (w) => ({ path: { orgId: w.orgB } }),
-  createChatCompletion: (w) => ({
-    path: {},
-    headers: forB(w),
-    body: { model: 'local-chat', messages: [{ role: 'user', content: 'Charge this to B' }] },
-  }),
-  createEmbeddings: (w) => ({ path: {}, headers: forB(w), body: { model: 'local-embed', input: ['Charge this to B'] } }),
-  createImages: (w) => ({
-    path: {},
-    headers: forB(w),
-    body: { model: 'local-image', prompt: 'Charge this to B', size: '256x256' },
-  }),
-  listOpenAiModels: (w) => ({ path: {}, headers: forB(w) }),
-  getOpenAiModel: (w) => ({ path: { modelId: 'local-chat' }, headers: forB(w) }),
-  getModelMetrics: (w) => ({ path: { modelId: 'local-chat' }, query: { orgId: w.orgB } }),
-  recordManualPayment: (w) => ({
-    path: { orgId: w.orgB },
-    body: { provider: 'PayPal', reference: 'CAPTURE-INTRUDER', amountMinor: 100, currency: 'USD', packId: 'credits-20000' },
-  }),
-};
 
 /** Routes that name no tenant resource: they act on the caller alone, or on nobody. */
 const notTenantScoped: Record<string, string> = {
@@ -199,12 +82,21 @@ const notTenantScoped: Record<string, string> = {
   stripeWebhook: 'public, authenticated by the Stripe signature; the signed event names its organization',
 };
 
-const w = {} as World;
-
-function fill(route: RouteDefinition, values: Record<string, string>, query?: Record<string, string>) {
-  const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) => values[name] ?? 'missing');
-  return query ? `${path}?${new URLSearchParams(query)}` : path;
-}
+let w: World;
+/**
+ * Callers B refuses: a member since suspended, an account since deleted, and B's own keys (one with org:read only,
+ * one with all a key may hold).
+ */
+let suspended: SignedInUser;
+let deleted: SignedInUser;
+let narrowKeyB: string;
+let broadKeyB: string;
+/** How many members B's owner sees listed (the suspended member among them). */
+let membersOfB: number;
+/** Where the write samples go from their legitimate callers (`handedOver` for ownership, leaving and deletion). */
+let throwaway: World;
+let handedOver: World;
+let admin: SignedInUser;
 
 /** Everything of B a caller could observe or change. */
 async function snapshotOfB() {
@@ -252,56 +144,34 @@ async function snapshotOfB() {
 }
 
 beforeAll(async () => {
-  [w.a, w.b, w.bMember] = await Promise.all([signUpUser('tenant-a'), signUpUser('tenant-b'), signUpUser('tenant-b-member')]);
-  const [teamA, teamB] = await Promise.all([createTeam(w.a), createTeam(w.b, [{ user: w.bMember, role: 'editor' }])]);
-  w.orgA = teamA.orgId;
-  w.orgB = teamB.orgId;
-  const outsider = `outsider-${Date.now()}@example.test`;
-  const [invitation, role, client, keyA] = await Promise.all([
-    api('POST', `/v1/orgs/${w.orgB}/invitations`, { token: w.b.accessToken, body: { email: outsider, role: 'viewer' } }),
-    api('POST', `/v1/orgs/${w.orgB}/roles`, { token: w.b.accessToken, body: { name: 'Auditor', permissions: ['audit:read'] } }),
-    api('POST', `/v1/orgs/${w.orgB}/api-clients`, { token: w.b.accessToken, body: { name: 'B key', scopes: ['org:read'] } }),
-    api('POST', `/v1/orgs/${w.orgA}/api-clients`, {
-      token: w.a.accessToken,
-      body: {
-        name: 'A key',
-        scopes: PERMISSIONS.filter((p) => p !== 'org:delete' && p !== 'members:transfer-ownership'),
-      },
+  [w, throwaway, handedOver, admin, suspended, deleted] = await Promise.all([
+    buildWorld(),
+    buildWorld(),
+    buildWorld(),
+    signUpPlatformAdmin('tenant-admin'),
+    signUpUser('tenant-b-suspended'),
+    signUpUser('tenant-b-deleted'),
+  ]);
+  // Both join B as admins, so that what refuses them is the suspension or the deletion, not their role.
+  await Promise.all([addMember(w.b, w.orgB, suspended, 'admin'), addMember(w.b, w.orgB, deleted, 'admin')]);
+  const [suspension, deletion, narrow, broad] = await Promise.all([
+    api('PATCH', `/v1/orgs/${w.orgB}/members/${suspended.userId}`, { token: w.b.accessToken, body: { isActive: false } }),
+    api('DELETE', '/v1/me', { token: deleted.accessToken }),
+    api('POST', `/v1/orgs/${w.orgB}/api-clients`, { token: w.b.accessToken, body: { name: 'B narrow', scopes: ['org:read'] } }),
+    api('POST', `/v1/orgs/${w.orgB}/api-clients`, {
+      token: w.b.accessToken,
+      body: { name: 'B broad', scopes: PERMISSIONS.filter((p) => p !== 'org:delete') },
     }),
   ]);
-  w.invitationB = invitation!.body.invitationId;
-  w.roleB = role!.body.roleId;
-  w.clientB = client!.body.clientId;
-  w.keyA = keyA!.body.key;
-  ({ notificationId: w.notificationB } = await notify({
-    userId: w.b.userId,
-    type: 'system',
-    title: 'For B',
-    message: 'Private',
-  }));
-  const [model, credential, myCredential] = await Promise.all([
-    api('POST', `/v1/orgs/${w.orgB}/models`, { token: w.b.accessToken, body: { ...customModel, name: 'B model' } }),
-    api('POST', `/v1/orgs/${w.orgB}/provider-credentials`, {
-      token: w.b.accessToken,
-      body: { label: 'B key', providerSlug: 'openai', key: 'sk-b-secret-0000000000' },
-    }),
-    api('POST', '/v1/me/provider-credentials', {
-      token: w.b.accessToken,
-      body: { label: 'B personal key', providerSlug: 'anthropic', key: 'sk-ant-b-personal-00000' },
-    }),
+  expect([suspension.status, deletion.status, narrow.status, broad.status], JSON.stringify(suspension.body)).toEqual([
+    200, 204, 201, 201,
   ]);
-  w.modelB = model!.body.modelId;
-  w.credentialB = credential!.body.credentialId;
-  w.myCredentialB = myCredential!.body.credentialId;
-  const rule = await api('POST', `/v1/orgs/${w.orgB}/routing-rules`, { token: w.b.accessToken, body: routingRule(w.modelB) });
-  w.ruleB = rule.body.ruleId;
-  const favorite = await api('PUT', `/v1/me/favorite-models/${w.modelB}?orgId=${w.orgB}`, { token: w.b.accessToken });
-  expect(favorite.status).toBe(200);
-  expect(
-    [w.invitationB, w.roleB, w.clientB, w.keyA, w.notificationB, w.modelB, w.credentialB, w.ruleB, w.myCredentialB].every(
-      Boolean,
-    ),
-  ).toBe(true);
+  narrowKeyB = narrow.body.key;
+  broadKeyB = broad.body.key;
+  const members = await api('GET', `/v1/orgs/${w.orgB}/members`, { token: w.b.accessToken });
+  membersOfB = members.body.items.length;
+  const listed = members.body.items.map((m: { userId: string }) => m.userId);
+  expect(listed).toEqual(expect.arrayContaining([w.b.userId, w.bMember.userId, suspended.userId]));
 });
 
 describe('tenant isolation across the route manifest', () => {
@@ -333,6 +203,53 @@ describe('tenant isolation across the route manifest', () => {
     }
   });
 
+  // The control of the writes: each sample, sent by whoever may send it, answers 2xx, so its refusals below are for the
+  // caller too. In worlds of their own, so that B's snapshot stays as it is. Each membership change of the sample
+  // ends what another needs, so those three go in their own world, in the one order where each is its caller's to make.
+  describe('B’s own (a platform admin on admin routes), in worlds of their own', () => {
+    const handOver: Record<string, { who: string; caller: (v: World) => SignedInUser }> = {
+      transferOwnership: { who: 'B’s owner', caller: (v) => v.b },
+      leaveOrg: { who: 'B’s former owner, an admin since the transfer', caller: (v) => v.b },
+      deleteOrg: { who: 'B’s member, its owner since the transfer', caller: (v) => v.bMember },
+    };
+    const invitee = ['acceptInvitation', 'declineInvitation'];
+    const deletions = [
+      'revokeMySession',
+      'deleteRole',
+      'deleteCustomModel',
+      'deleteProviderCredential',
+      'deleteMyProviderCredential',
+      'deleteRoutingRule',
+      'revokeApiClient',
+      'revokeInvitation',
+      'removeMember',
+    ];
+    const writes = tenantRoutes
+      .filter((r) => r.method !== 'GET' && !(r.id in handOver) && !invitee.includes(r.id))
+      .sort((x, y) => deletions.indexOf(x.id) - deletions.indexOf(y.id));
+    for (const route of writes) {
+      const who = route.auth === 'admin' ? 'a platform admin' : 'B’s owner';
+      it(`${route.method} ${route.path} answers with 2xx to ${who}`, async () => {
+        const token = route.auth === 'admin' ? admin.accessToken : throwaway.b.accessToken;
+        const res = await sendSample(route, samples[route.id]!(throwaway), { token });
+        expect(res.status, `${route.id} answered ${res.status}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
+      });
+    }
+    for (const [id, { who, caller }] of Object.entries(handOver)) {
+      const route = tenantRoutes.find((r) => r.id === id)!;
+      it(`${route.method} ${route.path} answers with 2xx to ${who}`, async () => {
+        const res = await sendSample(route, samples[id]!(handedOver), { token: caller(handedOver).accessToken });
+        expect(res.status, `${id} answered ${res.status}: ${JSON.stringify(res.body)}`).toBeLessThan(300);
+      });
+    }
+    // Only its invitee may accept or decline an invitation, an address no caller here has: that it is B's and pending is
+    // what makes a refusal below the caller's.
+    it('the invitation accepted and declined below is B’s, and pending', async () => {
+      const res = await api('GET', `/v1/orgs/${w.orgB}/invitations`, { token: w.b.accessToken });
+      expect(res.body.items).toContainEqual(expect.objectContaining({ invitationId: w.invitationB, status: 'pending' }));
+    });
+  });
+
   // The callers are who they say: each works on A, so a refusal below is for B, not a credential that stopped working.
   it.each(callers)('$name is let into its own organization', async ({ credentials }) => {
     const own = await api('GET', `/v1/orgs/${w.orgA}`, credentials());
@@ -348,17 +265,72 @@ describe('tenant isolation across the route manifest', () => {
         it(`${route.method} ${route.path} gets 403/404 and changes nothing`, async () => {
           const before = await snapshotOfB();
           expect(before.org.orgId, 'B must be intact before each attempt').toBe(w.orgB);
-          expect(before.members.items).toHaveLength(2);
-          const sample = samples[route.id]!(w);
-          const res = await api(route.method, fill(route, sample.path, sample.query), {
-            ...caller.credentials(),
-            body: sample.body,
-            headers: sample.headers,
-          });
+          expect(before.members.items).toHaveLength(membersOfB);
+          const res = await sendSample(route, samples[route.id]!(w), caller.credentials());
           expect([403, 404], `${route.id} answered ${res.status}: ${JSON.stringify(res.body)}`).toContain(res.status);
           expect(await snapshotOfB()).toEqual(before);
         });
       }
     });
+  }
+
+  // B's own keys work on B, where their scopes reach: a refusal below is for the route, not a key that stopped working.
+  it('B’s own keys are let into B', async () => {
+    for (const apiKey of [narrowKeyB, broadKeyB]) {
+      const own = await api('GET', `/v1/orgs/${w.orgB}`, { apiKey });
+      expect(own.status, JSON.stringify(own.body)).toBe(200);
+    }
+    const members = await api('GET', `/v1/orgs/${w.orgB}/members`, { apiKey: broadKeyB });
+    expect(members.status, JSON.stringify(members.body)).toBe(200);
+  });
+
+  // The callers B itself refuses, each on every route it could try, with the one status README promises. Their
+  // requests go out in batches, destructive ones last, and B is compared once before and once after each kind.
+  const everyRoute = authenticatedRoutes().sort((x, y) => destructive.indexOf(x.id) - destructive.indexOf(y.id));
+  const refused = [
+    {
+      name: 'a suspended member of B (an admin there)',
+      credentials: () => ({ token: suspended.accessToken }),
+      routes: tenantRoutes.filter((r) => r.auth !== 'admin'),
+      status: 404,
+    },
+    {
+      name: 'a deleted account that was a member of B (an admin there)',
+      credentials: () => ({ token: deleted.accessToken }),
+      routes: tenantRoutes.filter((r) => r.auth !== 'admin'),
+      status: 404,
+    },
+    {
+      name: 'B’s own API key without the route’s scope (it holds org:read only)',
+      credentials: () => ({ apiKey: narrowKeyB }),
+      routes: tenantRoutes.filter((r) => r.auth === 'principal' && r.permission && r.permission !== 'org:read'),
+      status: 403,
+    },
+    {
+      name: 'B’s owner, who is not a platform admin, on the admin-only routes',
+      credentials: () => ({ token: w.b.accessToken }),
+      routes: everyRoute.filter((r) => r.auth === 'admin'),
+      status: 403,
+    },
+    {
+      name: 'B’s own API key, with every scope a key may hold, on the routes only a user may call',
+      credentials: () => ({ apiKey: broadKeyB }),
+      routes: everyRoute.filter((r) => r.auth === 'user' || r.auth === 'admin'),
+      status: 401,
+    },
+    { name: 'no credentials at all, on every authenticated route', credentials: () => ({}), routes: everyRoute, status: 401 },
+  ];
+  for (const { name, credentials, routes: tried, status } of refused) {
+    it(`${name}: ${status} on each route, and nothing of B changes`, async () => {
+      expect(tried.length).toBeGreaterThan(0);
+      const before = await snapshotOfB();
+      expect(before.members.items).toHaveLength(membersOfB);
+      const answers = await inBatches(tried, async (route) => {
+        const res = await sendSample(route, sampleFor(route, w), credentials());
+        return `${route.id} answered ${res.status}${res.status === status ? '' : `: ${JSON.stringify(res.body).slice(0, 200)}`}`;
+      });
+      expect(answers).toEqual(tried.map((route) => `${route.id} answered ${status}`));
+      expect(await snapshotOfB()).toEqual(before);
+    }, 60_000);
   }
 });
