@@ -195,6 +195,18 @@ function numberOf(schema: JsonSchema, variant: Variant): number {
  */
 export type Hints = Record<string, readonly unknown[]>;
 
+/** Fields that name something which must exist, so that a request gets past looking it up. */
+export const EXISTING_NAMES: Hints = {
+  providerSlug: ['openai'],
+  modelId: ['local-chat', 'nova-micro', 'gpt-4o-mini', 'claude-3-5-haiku'],
+  models: [['local-chat']],
+  fallbacks: [['nova-lite']],
+  planId: ['pro'],
+  planIds: [['pro', 'team']],
+  defaultModel: ['gpt-4o-mini'],
+  config: [{}],
+};
+
 export function valueOf(schema: JsonSchema, variant: Variant, salt = 0, depth = 0, hints: Hints = {}): unknown {
   if (depth > 8) return undefined;
   if (schema.const !== undefined) return schema.const;

@@ -6,7 +6,7 @@ import { notify } from '@platform/domain/notifications/notify';
 import { newId } from '@platform/domain/shared/ids';
 import type { RouteDefinition } from '@platform/http/route';
 import { api, createTeam, signUpUser, type SignedInUser } from './api.ts';
-import { boundaryValues } from './boundary-values.ts';
+import { EXISTING_NAMES, boundaryValues } from './boundary-values.ts';
 
 /**
  * A valid request for every authenticated route of the manifest, aimed at an organization B and
@@ -164,18 +164,6 @@ const ownPath: Record<string, string> = {
   configKey: 'routing_agent',
 };
 
-/** Fields that name something which must exist, so that a body gets past its schema (as in boundary-input.test.ts). */
-const hints = {
-  providerSlug: ['openai'],
-  modelId: ['local-chat'],
-  models: [['local-chat']],
-  fallbacks: [['nova-lite']],
-  planId: ['pro'],
-  planIds: [['pro', 'team']],
-  defaultModel: ['gpt-4o-mini'],
-  config: [{}],
-};
-
 /**
  * Bodies a handler checks beyond the route's schema before it acts (an admin config's shape depends on its key),
  * so that the one the schema accepts would be a 400 to anyone.
@@ -189,7 +177,7 @@ function someValidBody(route: RouteDefinition): unknown {
   if (route.id in ownBodies) return ownBodies[route.id];
   const schema = route.schemas.body;
   if (!schema) return undefined;
-  const body = boundaryValues(schema, hints).find((value) => schema.safeParse(value).success);
+  const body = boundaryValues(schema, EXISTING_NAMES).find((value) => schema.safeParse(value).success);
   if (body === undefined) throw new Error(`No valid body for ${route.id}: give it a sample`);
   return body;
 }

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { routes } from '@platform/api/manifest';
 import type { RouteDefinition } from '@platform/http/route';
 import { api, createTeam, signUpPlatformAdmin, type SignedInUser } from '../helpers/api.ts';
-import { boundaryValues, type Hints } from '../helpers/boundary-values.ts';
+import { EXISTING_NAMES, boundaryValues } from '../helpers/boundary-values.ts';
 import { useFakeProvider } from '../helpers/use-fake-provider.ts';
 
 /**
@@ -64,18 +64,6 @@ beforeAll(async () => {
   myIds = { ...ids, credentialId: await created('/v1/me/provider-credentials', credential, 'credentialId') };
 });
 
-/** Fields that name something which must exist, so that a request gets past looking it up. */
-const HINTS: Hints = {
-  providerSlug: ['openai'],
-  modelId: ['local-chat', 'nova-micro', 'gpt-4o-mini', 'claude-3-5-haiku'],
-  models: [['local-chat']],
-  fallbacks: [['nova-lite']],
-  planId: ['pro'],
-  planIds: [['pro', 'team']],
-  defaultModel: ['gpt-4o-mini'],
-  config: [{}],
-};
-
 /** Routes that would end the caller's session or membership, which the next requests need. */
 const ENDS_THE_CALLER = new Set([
   'deleteMe',
@@ -114,7 +102,7 @@ describe('valid input at its edges never gets a 5xx, across the route manifest',
     it(`${route.method} ${route.path}`, async () => {
       const path = pathOf(route);
       const model = LOCAL_MODEL[route.id];
-      const bodies = boundaryValues(schema, { ...HINTS, baseUrl: [fake().baseUrl('openai')] })
+      const bodies = boundaryValues(schema, { ...EXISTING_NAMES, baseUrl: [fake().baseUrl('openai')] })
         .map((body) => (model ? { ...(body as object), model } : body))
         .filter((body) => schema.safeParse(body).success);
       for (const body of bodies) {
@@ -129,7 +117,7 @@ describe('valid input at its edges never gets a 5xx, across the route manifest',
     const schema = route.schemas.query;
     if (!schema || skipped(route)) continue;
     it(`${route.method} ${route.path}?…`, async () => {
-      for (const query of boundaryValues(schema, HINTS)) {
+      for (const query of boundaryValues(schema, EXISTING_NAMES)) {
         const search = new URLSearchParams(Object.entries(query as object).map(([k, v]): [string, string] => [k, String(v)]));
         const res = await api(route.method, `${pathOf(route)}?${search}`, as(route));
         expect(
