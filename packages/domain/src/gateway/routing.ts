@@ -21,7 +21,7 @@ import type { ApiKeyStrategy, Candidate, GatewayOperation, ModelPricing, RoutePl
  *    capability and, for a stream, `stream` at a provider that streams, the cost cap, a key under the organization's apiKeyStrategy); one is picked
  *    by weight (randomness injected for tests), then come the other targets in order, then
  *    the fallbacks in order.
- * 3. No rule: the requested model itself (by id, provider model id or alias; an
+ * 3. No rule: the requested model itself (by id or alias, then provider model id; an
  *    organization's custom models and aliases first).
  *
  * Prices: what the platform pays for, the platform prices. A custom model served through the
@@ -86,8 +86,9 @@ async function strategyOf(orgId: string): Promise<ApiKeyStrategy> {
 export const forgetStrategies = () => strategies.clear();
 
 /**
- * The model a client named: by id, then by alias, then by the provider's model id; at each
- * step the organization's own models before the catalogue's, active ones before retired ones.
+ * The model a client named: by the organization's own ids and aliases, then the catalogue's ids
+ * and aliases, then by the provider's model id (the organization's own first); active ones
+ * before retired ones.
  */
 export function findModel(name: string, org: HubSnapshot, platform: HubSnapshot): Model | undefined {
   return matchModel(name, [org.models, platform.models]);
@@ -95,21 +96,27 @@ export function findModel(name: string, org: HubSnapshot, platform: HubSnapshot)
 
 /**
  * `findModel` over lists of models, the owner's first: ids and aliases are lower-case, so a name
- * matches them in any case; a provider's model id is matched as the provider spells it.
+ * matches them in any case; a provider's model id is matched as the provider spells it. An
+ * owner's alias comes before the next list's ids: the organization named it, and a catalogue
+ * model saved later with that id (new, or brought back) must not take the organization's calls.
  */
 export function matchModel<M extends Model>(name: string, lists: M[][]): M | undefined {
   const lower = name.toLowerCase();
-  const ways: Array<(m: M) => boolean> = [
-    (m) => m.modelId === lower,
-    (m) => m.aliases.includes(lower),
-    (m) => m.providerModelId === name,
+  const byId = (m: M) => m.modelId === lower;
+  const byAlias = (m: M) => m.aliases.includes(lower);
+  const byProviderModelId = (m: M) => m.providerModelId === name;
+  const steps: Array<[(m: M) => boolean, M[]]> = [
+    ...lists.flatMap((models): Array<[(m: M) => boolean, M[]]> => [
+      [byId, models],
+      [byAlias, models],
+    ]),
+    ...lists.map((models): [(m: M) => boolean, M[]] => [byProviderModelId, models]),
   ];
-  for (const way of ways)
-    for (const models of lists) {
-      const found = models.filter(way);
-      const chosen = found.find((m) => m.status !== 'Inactive') ?? found[0];
-      if (chosen) return chosen;
-    }
+  for (const [way, models] of steps) {
+    const found = models.filter(way);
+    const chosen = found.find((m) => m.status !== 'Inactive') ?? found[0];
+    if (chosen) return chosen;
+  }
   return undefined;
 }
 

@@ -48,15 +48,17 @@ const aliasWrites = (owner: string, modelId: string, added: string[], dropped: s
 ];
 
 /**
- * A model is named by its id before any alias (gateway `findModel`), so an alias that is a
- * catalogue model's id (even a retired one's) would never reach the custom model: refused.
+ * An organization's ids and aliases are matched before the catalogue's (gateway `matchModel`), so
+ * an alias that is a catalogue model's id (even a retired one's) would hide that model from the
+ * organization: refused. A catalogue model given such an id later (new, or brought back) does not
+ * take the organization's calls naming its alias: they still reach its own model.
  */
 function checkAliasesNotCatalogueIds(aliases: string[], catalogue: ReadonlyArray<Pick<Model, 'modelId'>>) {
   const ids = new Set(catalogue.map((m) => m.modelId.toLowerCase()));
   const clashes = aliases.filter((a) => ids.has(a));
   if (clashes.length)
     throw new ConflictError(
-      'Some aliases are ids of catalogue models: a model id is matched before any alias, so they would never reach this model',
+      'Some aliases are ids of catalogue models: the organization could no longer call those models by their id',
       clashes.map((a) => ({ path: 'aliases', message: `${a} is the id of a catalogue model` })),
     );
 }
@@ -72,12 +74,23 @@ export async function createCustomModel(access: OrgAccess, input: CustomModelInp
   checkAliasesNotCatalogueIds(aliases, platform.models);
   const model: Model = { ...input, aliases, kind: 'custom', modelId, orgId: access.orgId, createdBy: access.actorId };
   const { orgId: _o, ...fields } = model;
+  // The snapshot may lag: the models admins added are checked in the write, as in `patchCustomModel`.
   const outcome = await transactWrite([
     put(hubDb.model.create({ ...fields, owner, createdAt: now, updatedAt: now })),
     ...aliasWrites(owner, modelId, aliases, []),
+    ...aliases.map(notACatalogueModel),
     ...auditWrites(orgOwner(access), 'model.saved', { type: 'model', id: modelId }, { after: model }),
   ]);
-  if (outcome.canceled) throw aliasTaken();
+  if (outcome.canceled) {
+    const firstCheck = 1 + aliases.length;
+    const catalogueIds = aliases.filter((_, i) => outcome.reasons[firstCheck + i] === 'ConditionalCheckFailed');
+    if (catalogueIds.length)
+      checkAliasesNotCatalogueIds(
+        catalogueIds,
+        catalogueIds.map((id) => ({ modelId: id })),
+      );
+    throw aliasTaken();
+  }
   forgetSnapshot(owner);
   return viewModel({ ...model, createdAt: now, updatedAt: now }, platform.providers);
 }

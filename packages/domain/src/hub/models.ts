@@ -1,11 +1,13 @@
+import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { OrgAccess } from '../identity/access.ts';
 import { clock } from '../shared/clock.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../shared/errors.ts';
 import { badCursor, decodeCursor, encodeCursor } from '../shared/pages.ts';
-import { conditionCheck, put, remove, transactGet, transactWrite, type WriteItem } from '../shared/transactions.ts';
+import { dynamo } from '../shared/dynamo.ts';
+import { check, conditionCheck, put, remove, transactGet, transactWrite, type WriteItem } from '../shared/transactions.ts';
 import { DEFAULT_MODELS, type Model } from './default-models.ts';
 import type { Provider } from './default-providers.ts';
-import { hubDb, hubService, type Capability, type ModelItem } from './entities.ts';
+import { hubDb, hubService, type Capability, type ModelItem, type RoutingRuleItem } from './entities.ts';
 import { auditWrites, orgKey, PLATFORM, type Owner } from './owners.ts';
 import { requireProvider } from './providers.ts';
 import { forgetSnapshot, loadSnapshot, mergeModels, mergeProviders, modelFromItem } from './snapshot.ts';
@@ -200,16 +202,84 @@ export function checkModelProvider(providers: Map<string, Provider>, input: Pick
 }
 
 /**
+ * The global rules' writes that may have named a model (a rule created, or its targets or
+ * fallbacks changed), counted on the platform's rule counter (routing-rules.ts `countRule`).
+ */
+export const GLOBAL_RULE_WRITES = 'writes';
+const ruleCounterKey = () =>
+  hubDb.routingRuleCount.get({ owner: PLATFORM }).params() as { TableName: string; Key: { pk: string; sk: string } };
+
+/**
  * The catalogue as it is now, for a write: one strongly consistent Query of the platform's hub
  * partition (the snapshot's, which may lag), since the write holds only if what it read is current.
+ * The same request reads the platform's rule counter (`ruleWrites`: the global rules' writes so
+ * far), outside the `hub` collection but in its partition, its key just after the collection's:
+ * the key range reaches it (no request more), and the Query runs backwards so that it comes first,
+ * before the rules (a Query reads its items in key order, each as committed then): a rule saved
+ * after it was read moved it; one saved before is among the rules read (`refuseWhileRulesName`).
  */
 async function readCatalogue() {
-  const { data } = await hubService().collections.hub({ owner: PLATFORM }).go({ pages: 'all', consistent: true });
-  return {
-    providers: mergeProviders(data.providerCatalogue[0]?.providers),
-    models: mergeModels(data.model.map(modelFromItem)),
-    rules: data.routingRule,
+  const hub = hubService().collections.hub({ owner: PLATFORM }).params({ consistent: true }) as QueryCommandInput & {
+    FilterExpression: string;
+    ExpressionAttributeNames: Record<string, string>;
+    ExpressionAttributeValues: Record<string, unknown>;
   };
+  const counter = ruleCounterKey().Key;
+  const query: QueryCommandInput = {
+    ...hub,
+    KeyConditionExpression: '#pk = :pk and #sk1 BETWEEN :sk1 AND :counterSk',
+    FilterExpression: `${hub.FilterExpression} OR #__edb_e__ = :counterEntity`,
+    ExpressionAttributeValues: {
+      ...hub.ExpressionAttributeValues,
+      ':counterSk': counter.sk,
+      ':counterEntity': 'routingrulecount',
+    },
+    ScanIndexForward: false,
+  };
+  const items: Array<Record<string, unknown>> = [];
+  let ExclusiveStartKey: QueryCommandInput['ExclusiveStartKey'];
+  do {
+    const page = await dynamo().send(new QueryCommand({ ...query, ExclusiveStartKey }));
+    items.push(...(page.Items ?? []));
+    ExclusiveStartKey = page.LastEvaluatedKey;
+  } while (ExclusiveStartKey);
+  // Each entity keeps its own items (`parse` leaves out the others').
+  const parsed = <T>(entity: { parse(response: any): { data: unknown } }) => entity.parse({ Items: items }).data as T[];
+  return {
+    providers: mergeProviders(parsed<{ providers?: unknown }>(hubDb.providerCatalogue)[0]?.providers),
+    models: mergeModels(parsed<ModelItem>(hubDb.model).map(modelFromItem)),
+    rules: parsed<RoutingRuleItem>(hubDb.routingRule),
+    ruleWrites: items.find((item) => item.sk === counter.sk)?.[GLOBAL_RULE_WRITES] as number | undefined,
+  };
+}
+type Catalogue = Awaited<ReturnType<typeof readCatalogue>>;
+
+/** Whether a write retires a catalogue model that was not: deletes it, or makes it Inactive. */
+const retires = (before: Model | undefined, after: Model | undefined) =>
+  Boolean(before) && (!after || (after.status === 'Inactive' && before!.status !== 'Inactive'));
+
+/** A ConditionCheck that no global rule was written since `read` (`readCatalogue`'s `ruleWrites`). */
+const noGlobalRuleWritten = (read: number | undefined): WriteItem =>
+  check({
+    params: () => ({
+      ...ruleCounterKey(),
+      ConditionExpression: read === undefined ? 'attribute_not_exists(#writes)' : '#writes = :read',
+      ExpressionAttributeNames: { '#writes': GLOBAL_RULE_WRITES },
+      ...(read === undefined ? {} : { ExpressionAttributeValues: { ':read': read } }),
+    }),
+  });
+
+/**
+ * A write that retires `modelId` is refused (409) while a global routing rule names the model in
+ * the catalogue as read. The write conditions on the global rules' writes as read with the
+ * catalogue (`ruleWrites`), so a rule saved since makes the retirement a 409 that
+ * changes nothing; a rule's write checks that the models it names are not retired
+ * (routing-rules.ts `catalogueModelLive`), so one saved after the retirement is refused.
+ */
+function refuseWhileRulesName(catalogue: Catalogue, modelId: string) {
+  const rules = catalogue.rules.filter((r) => ruleNames(r, modelId));
+  if (rules.length)
+    throw new ConflictError(`Global routing rules name ${modelId}: ${rules.map((r) => r.ruleId).join(', ')}; change them first`);
 }
 
 /** A condition that no catalogue model (one admins added) has this id: an alias that is one would never reach its model. */
@@ -226,7 +296,9 @@ const aliasKey = (alias: string) => ({ owner: PLATFORM, alias: alias.toLowerCase
  * - each alias it gains is reserved by an item of its own (`modelAlias` in the platform's
  *   partition), created only if there is none, and no model has it as its id; each alias it
  *   drops frees its item. So two models given one alias at once do not both get it;
- * - a new model's id is reserved by no alias.
+ * - a new model's id is reserved by no alias;
+ * - a retirement (`ruleWrites`, `refuseWhileRulesName`): no global routing rule was written since
+ *   the read (the global rules' writes as read).
  * The built-in models' aliases live in code, which no write races: `checkAliases` holds them
  * until an admin edits the model, and an alias gained from then on is reserved like any other.
  * No request more than the write: conditions, not reads. Answers the model as stored (none once
@@ -240,6 +312,7 @@ async function writeCatalogueModel(
   before: Model | undefined,
   after: Model | undefined,
   audit: { action: 'model.saved' | 'model.deleted'; details: Record<string, unknown> },
+  retiring?: { ruleWrites: number | undefined },
 ): Promise<Model | undefined> {
   const read = before?.updatedAt;
   const asRead = ({ updatedAt }: { updatedAt: unknown }, { eq, notExists }: { eq: any; notExists: any }): string =>
@@ -271,10 +344,13 @@ async function writeCatalogueModel(
       ? [conditionCheck(hubDb.modelAlias, aliasKey(modelId), (attributes, { notExists }) => notExists(attributes.alias))]
       : []),
     ...auditWrites(owner, audit.action, { type: 'model', id: modelId }, audit.details),
+    ...(retiring ? [noGlobalRuleWritten(retiring.ruleWrites)] : []),
   ]);
   if (outcome.canceled) {
     const failed = (i: number) => outcome.reasons[i] === 'ConditionalCheckFailed';
     if (failed(0)) throw changedMeanwhile(modelId);
+    if (retiring && failed(outcome.reasons.length - 1))
+      throw new ConflictError(`A global routing rule was saved meanwhile, which may name ${modelId}; retry`);
     const reserved = added.filter((_, i) => failed(1 + i));
     if (reserved.length) throw aliasClash(reserved.map((alias) => ({ alias, owner: 'another model' })));
     const ids = added.filter((_, i) => failed(1 + added.length + i));
@@ -296,11 +372,17 @@ export async function saveCatalogueModel(owner: Owner, modelId: string, input: M
   const aliases = [...new Set(input.aliases)];
   checkAliases(modelId, aliases, catalogue.models);
   const before = catalogue.models.find((m) => m.modelId === modelId);
+  const retiring = retires(before, { ...input, modelId });
+  if (retiring) refuseWhileRulesName(catalogue, modelId);
   const model: Model = { ...input, aliases, modelId, createdAt: before?.createdAt };
-  const stored = await writeCatalogueModel(owner, modelId, before, model, {
-    action: 'model.saved',
-    details: { before: before ?? null, after: model },
-  });
+  const stored = await writeCatalogueModel(
+    owner,
+    modelId,
+    before,
+    model,
+    { action: 'model.saved', details: { before: before ?? null, after: model } },
+    retiring ? { ruleWrites: catalogue.ruleWrites } : undefined,
+  );
   return viewModel(stored!, catalogue.providers);
 }
 
@@ -316,31 +398,37 @@ export async function patchCatalogueModel(owner: Owner, modelId: string, changes
     throw new ValidationError('Custom models belong to an organization', [{ path: 'kind', message: 'external or reference' }]);
   if (changes.providerSlug) checkModelProvider(catalogue.providers, model);
   if (changes.aliases) checkAliases(modelId, model.aliases, catalogue.models);
-  const stored = await writeCatalogueModel(owner, modelId, before, model, {
-    action: 'model.saved',
-    details: { before, after: model },
-  });
+  // Made Inactive, it is retired as DELETE retires it: not while a global rule names it.
+  const retiring = retires(before, model);
+  if (retiring) refuseWhileRulesName(catalogue, modelId);
+  const stored = await writeCatalogueModel(
+    owner,
+    modelId,
+    before,
+    model,
+    { action: 'model.saved', details: { before, after: model } },
+    retiring ? { ruleWrites: catalogue.ruleWrites } : undefined,
+  );
   return viewModel(stored!, catalogue.providers);
 }
 
 /**
  * Retires a catalogue model: a built-in one is deactivated (its definition lives in code), one
  * an admin added is removed with its aliases. A model that a global routing rule names stays
- * until the rule changes.
+ * until the rule changes, even when the rule is saved as the model is retired (`refuseWhileRulesName`).
  */
 export async function retireCatalogueModel(owner: Owner, modelId: string): Promise<void> {
   const catalogue = await readCatalogue();
   const before = catalogue.models.find((m) => m.modelId === modelId);
   if (!before) throw new NotFoundError(`No model ${modelId}`);
-  const rules = catalogue.rules.filter((r) => ruleNames(r, modelId));
-  if (rules.length)
-    throw new ConflictError(`Global routing rules name ${modelId}: ${rules.map((r) => r.ruleId).join(', ')}; change them first`);
+  refuseWhileRulesName(catalogue, modelId);
+  const retiring = { ruleWrites: catalogue.ruleWrites };
   if (isBuiltInModel(modelId)) {
     const after: Model = { ...before, status: 'Inactive' };
-    await writeCatalogueModel(owner, modelId, before, after, { action: 'model.saved', details: { before, after } });
+    await writeCatalogueModel(owner, modelId, before, after, { action: 'model.saved', details: { before, after } }, retiring);
     return;
   }
-  await writeCatalogueModel(owner, modelId, before, undefined, { action: 'model.deleted', details: { before } });
+  await writeCatalogueModel(owner, modelId, before, undefined, { action: 'model.deleted', details: { before } }, retiring);
 }
 
 /** Whether a routing rule sends calls to the model (as a target or a fallback). */

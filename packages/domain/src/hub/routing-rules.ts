@@ -2,11 +2,11 @@ import type { ModelType } from '../gateway/types.ts';
 import { clock } from '../shared/clock.ts';
 import { ConflictError, NotFoundError, ValidationError, type FieldError } from '../shared/errors.ts';
 import { newId } from '../shared/ids.ts';
-import { put, remove, transactGet, transactWrite, update } from '../shared/transactions.ts';
+import { conditionCheck, put, remove, transactGet, transactWrite, update, type WriteItem } from '../shared/transactions.ts';
 import { DEFAULT_MODELS, type Model } from './default-models.ts';
 import { hubDb, type ModelItem, type RoutingRuleItem } from './entities.ts';
 import { markNamedByRule } from './custom-models.ts';
-import { isBuiltInModel, isCustomModelId } from './models.ts';
+import { GLOBAL_RULE_WRITES, isBuiltInModel, isCustomModelId } from './models.ts';
 import { auditWrites, PLATFORM, type Owner } from './owners.ts';
 import { forgetSnapshot, modelFromItem } from './snapshot.ts';
 
@@ -109,6 +109,8 @@ function checkRule(owner: Owner, rule: RoutingRuleInput, models: Map<string, Mod
     if (isCustomModelId(r.modelId) && owner.kind !== 'org')
       errors.push({ path: r.path, message: 'Global rules route to catalogue models only' });
     else if (!model) errors.push({ path: r.path, message: `No model ${r.modelId}` });
+    // The router skips a retired model (gateway/routing.ts): a rule naming one would route nowhere.
+    else if (model.status === 'Inactive') errors.push({ path: r.path, message: `${r.modelId} is retired (Inactive)` });
     else if (!typesCompatible(model.type, rule.modelType))
       errors.push({ path: r.path, message: `${r.modelId} is a ${model.type} model; this rule routes ${rule.modelType}` });
   }
@@ -124,12 +126,38 @@ const customModelsNamed = (owner: Owner, rule: Partial<RoutingRuleInput>) =>
   [...new Set(namedIn(rule))].filter((modelId) => isCustomFor(owner, modelId));
 
 /**
- * After a rule's write was canceled by its marks: the models found gone are refused as a rule
- * saved after their deletion would be (400); with none gone, a concurrent change (409).
+ * A global rule's checks, in its write, that the catalogue models it names are not retired since
+ * its read: a built-in model has no row (its definition in code) or one not Inactive; a model an
+ * admin added still has its row, not Inactive. So a rule saved after a retirement is refused
+ * (400, as if it had read the model retired), and one saved before it makes the retirement a 409
+ * (`countRule`: models.ts `refuseWhileRulesName`). Only checks: a rule naming a model does not
+ * change the model, whose built-in definition keeps following the code.
  */
-function refuseGoneModels(owner: Owner, rule: RoutingRuleInput, models: Map<string, Model>, marked: string[], reasons: string[]) {
-  const gone = marked.filter((_, i) => reasons[i] === 'ConditionalCheckFailed');
-  const remaining = new Map([...models].filter(([modelId]) => !gone.includes(modelId)));
+const catalogueModelsNamed = (owner: Owner, rule: Partial<RoutingRuleInput>) =>
+  owner.kind === 'platform' ? [...new Set(namedIn(rule))] : [];
+const catalogueModelLive = (modelId: string): WriteItem =>
+  conditionCheck(hubDb.model, { owner: PLATFORM, modelId }, ({ modelId: id, status }, { exists, notExists, ne }) =>
+    isBuiltInModel(modelId) ? `${notExists(id)} OR ${ne(status, 'Inactive')}` : `${exists(id)} AND ${ne(status, 'Inactive')}`,
+  );
+
+/**
+ * After a rule's write was canceled by its checks: the custom models found gone are refused as a
+ * rule saved after their deletion would be, the catalogue models as retired (400); with none, a
+ * concurrent change (409). `reasons` are those of `custom`'s marks, then `catalogue`'s checks.
+ */
+function refuseGoneModels(
+  owner: Owner,
+  rule: RoutingRuleInput,
+  models: Map<string, Model>,
+  named: { custom: string[]; catalogue: string[] },
+  reasons: string[],
+) {
+  const failed = [...named.custom, ...named.catalogue].filter((_, i) => reasons[i] === 'ConditionalCheckFailed');
+  const remaining = new Map(
+    [...models]
+      .filter(([modelId]) => !(failed.includes(modelId) && named.custom.includes(modelId)))
+      .map(([modelId, model]): [string, Model] => [modelId, failed.includes(modelId) ? { ...model, status: 'Inactive' } : model]),
+  );
   checkRule(owner, rule, remaining);
   return new ConflictError('A model the rule names changed meanwhile; retry');
 }
@@ -140,14 +168,32 @@ function refuseGoneModels(owner: Owner, rule: RoutingRuleInput, models: Map<stri
  */
 export const MAX_RULES = 100;
 
-/** One more rule of the owner, refused (the transaction canceled) when it has MAX_RULES already. */
-const countOneMore = (owner: Owner) =>
-  update(
-    hubDb.routingRuleCount
-      .update({ owner: owner.key })
-      .add({ rules: 1 })
-      .where(({ rules }, { notExists, lt }) => `${notExists(rules)} OR ${lt(rules, MAX_RULES)}`),
-  );
+/**
+ * The owner's rule counter, moved by a rule's write: `more` (a creation) adds one rule, refused
+ * (the transaction canceled) when the owner has MAX_RULES already. A global rule's write that may
+ * name a model (a creation, new targets or fallbacks) also adds one to the platform's
+ * GLOBAL_RULE_WRITES, which a retirement reads with the catalogue and conditions on (models.ts
+ * `refuseWhileRulesName`). Added to ElectroDB's update, whose entity does not know the attribute.
+ */
+function countRule(owner: Owner, more: 0 | 1): WriteItem {
+  const counted = hubDb.routingRuleCount.update({ owner: owner.key }).add({ rules: more });
+  const op = more ? counted.where(({ rules }, { notExists, lt }) => `${notExists(rules)} OR ${lt(rules, MAX_RULES)}`) : counted;
+  if (owner.kind !== 'platform') return update(op);
+  const params = op.params() as {
+    UpdateExpression: string;
+    ExpressionAttributeNames: Record<string, string>;
+    ExpressionAttributeValues: Record<string, unknown>;
+  };
+  return update({
+    params: () => ({
+      ...params,
+      // ElectroDB ends the expression with its ADD clause (`rules`): one more action in it.
+      UpdateExpression: `${params.UpdateExpression}, #ruleWrites :oneWrite`,
+      ExpressionAttributeNames: { ...params.ExpressionAttributeNames, '#ruleWrites': GLOBAL_RULE_WRITES },
+      ExpressionAttributeValues: { ...params.ExpressionAttributeValues, ':oneWrite': 1 },
+    }),
+  });
+}
 
 export async function createRule(owner: Owner, input: RoutingRuleInput): Promise<RoutingRule> {
   const { models } = await read(owner, undefined, namedIn(input));
@@ -155,18 +201,19 @@ export async function createRule(owner: Owner, input: RoutingRuleInput): Promise
   const ruleId = newId('rtr');
   const now = clock.nowIso();
   const item: RoutingRuleItem = { ...input, owner: owner.key, ruleId, createdBy: owner.actorId, createdAt: now, updatedAt: now };
-  const marked = customModelsNamed(owner, input);
+  const named = { custom: customModelsNamed(owner, input), catalogue: catalogueModelsNamed(owner, input) };
   const outcome = await transactWrite([
     put(hubDb.routingRule.create(item)),
-    countOneMore(owner),
-    ...marked.map((modelId) => markNamedByRule(owner.key, modelId)),
+    countRule(owner, 1),
+    ...named.custom.map((modelId) => markNamedByRule(owner.key, modelId)),
+    ...named.catalogue.map(catalogueModelLive),
     ...auditWrites(owner, 'routing-rule.created', { type: 'routing-rule', id: ruleId }, { after: input }),
   ]);
   if (outcome.canceled && outcome.reasons[1] === 'ConditionalCheckFailed')
     throw new ConflictError(
       `${owner.kind === 'platform' ? 'The platform has' : 'An organization has'} at most ${MAX_RULES} routing rules; delete one first`,
     );
-  if (outcome.canceled) throw refuseGoneModels(owner, input, models, marked, outcome.reasons.slice(2));
+  if (outcome.canceled) throw refuseGoneModels(owner, input, models, named, outcome.reasons.slice(2));
   forgetSnapshot(owner.key);
   return ruleFromItem(item);
 }
@@ -202,7 +249,9 @@ export async function patchRule(owner: Owner, ruleId: string, changes: Partial<R
   // The models the change names (only those: the rule's others were checked when it named them).
   const named = { ...after, targets: defined.targets ?? [], fallbacks: defined.fallbacks ?? [] };
   if (defined.targets || defined.fallbacks || defined.modelType) checkRule(owner, named, models);
-  const marked = customModelsNamed(owner, named);
+  const marks = { custom: customModelsNamed(owner, named), catalogue: catalogueModelsNamed(owner, named) };
+  // A global rule given targets or fallbacks may name a model: it moves the counter a retirement conditions on.
+  const counted = owner.kind === 'platform' && Boolean(defined.targets || defined.fallbacks);
   // Named here, not stamped by the entity: the rule answered is the one stored, to the millisecond.
   const updatedAt = clock.nowIso();
   const outcome = await transactWrite([
@@ -212,12 +261,14 @@ export async function patchRule(owner: Owner, ruleId: string, changes: Partial<R
         .set({ ...defined, updatedBy: owner.actorId, updatedAt })
         .where(({ updatedAt }, { eq }) => eq(updatedAt, item.updatedAt)),
     ),
-    ...marked.map((modelId) => markNamedByRule(owner.key, modelId)),
+    ...(counted ? [countRule(owner, 0)] : []),
+    ...marks.custom.map((modelId) => markNamedByRule(owner.key, modelId)),
+    ...marks.catalogue.map(catalogueModelLive),
     ...auditWrites(owner, 'routing-rule.updated', { type: 'routing-rule', id: ruleId }, { before, after: defined }),
   ]);
   if (outcome.canceled) {
     if (outcome.reasons[0] === 'ConditionalCheckFailed') throw new ConflictError('The rule changed meanwhile; retry');
-    throw refuseGoneModels(owner, named, models, marked, outcome.reasons.slice(1));
+    throw refuseGoneModels(owner, named, models, marks, outcome.reasons.slice(counted ? 2 : 1));
   }
   forgetSnapshot(owner.key);
   return { ...after, updatedAt };
