@@ -301,6 +301,12 @@ export const imagesBody = z.looseObject({
   // Sent on as OpenAI takes them; a model whose provider cannot make them refuses them (a 400 naming the field).
   quality: z.enum(IMAGE_QUALITIES).nullish(),
   style: z.enum(IMAGE_STYLES).nullish(),
+  // gpt-image's output options are sent to no provider, and the image comes as its model makes it
+  // (PNG, or JPEG from some): asking for a format is refused, and so is any other value than `auto`.
+  output_format: servedOnly('output_format is not supported: images come as their model makes them (PNG, or JPEG)'),
+  output_compression: servedOnly('output_compression is not supported: images come as their model makes them'),
+  background: servedOnly('background is not supported: only auto (the model decides)', (v) => v === 'auto'),
+  moderation: servedOnly('moderation is not supported: only auto (the provider decides)', (v) => v === 'auto'),
   user: z.string().max(256).nullish(),
 });
 export type ImagesBody = z.output<typeof imagesBody>;

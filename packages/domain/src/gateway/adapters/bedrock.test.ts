@@ -356,6 +356,25 @@ describe('the Bedrock adapter: InvokeModel embeddings', () => {
     }
   });
 
+  it('refuses `dimensions` for Titan v1 / G1 and Cohere v3, whose vectors have one length, naming it', async () => {
+    bedrock.on(InvokeModelCommand).resolves({ body: json({ embedding: [0.1], inputTextTokenCount: 1, embeddings: [[0.1]] }) });
+    for (const model of [
+      'amazon.titan-embed-text-v1',
+      'amazon.titan-embed-g1-text-02',
+      'cohere.embed-english-v3',
+      'us.cohere.embed-multilingual-v3',
+    ])
+      await expect(adapter.embed!(target(model), { input: ['x'], dimensions: 256 }), model).rejects.toMatchObject({
+        kind: 'invalid',
+        options: { param: 'dimensions' },
+      });
+    expect(sentBodies()).toEqual([]);
+    // Without it they embed as ever.
+    await adapter.embed!(target('amazon.titan-embed-text-v1'), { input: ['x'] });
+    await adapter.embed!(target('cohere.embed-english-v3'), { input: ['x'] });
+    expect(sentBodies()).toEqual([{ inputText: 'x' }, { texts: ['x'], input_type: 'search_document', truncate: 'END' }]);
+  });
+
   it('refuses embeddings from a model it has no body for', async () => {
     await expect(adapter.embed!(target('meta.llama3-8b-instruct-v1:0'), { input: ['x'] })).rejects.toMatchObject({
       kind: 'invalid',
@@ -471,6 +490,24 @@ describe('the Bedrock adapter: InvokeModel images', () => {
     await expect(adapter.image!(target('stability.stable-image-ultra-v1:1'), { prompt: 'x', n: 1 })).rejects.toMatchObject({
       kind: 'content_filter',
     });
+  });
+
+  it('refuses a size SD3, Ultra and Core cannot make (they take an aspect ratio and make 1024-class images), naming it', async () => {
+    bedrock.on(InvokeModelCommand).resolves({ body: json({ images: ['stable'], finish_reasons: [null] }) });
+    for (const model of ['stability.sd3-large-v1:0', 'stability.stable-image-ultra-v1:0', 'us.stability.stable-image-core-v1:1'])
+      for (const size of ['256x256', '512x512'])
+        await expect(adapter.image!(target(model), { prompt: 'p', n: 1, size }), `${model} ${size}`).rejects.toMatchObject({
+          kind: 'invalid',
+          options: { param: 'size' },
+        });
+    expect(sentBodies()).toEqual([]);
+    for (const size of ['1024x1024', '1024x1792', '1792x1024'])
+      await adapter.image!(target('stability.stable-image-core-v1:1'), { prompt: 'p', n: 1, size });
+    expect(sentBodies().map((body) => body.aspect_ratio)).toEqual(['1:1', '9:16', '16:9']);
+    // SDXL is sent the size itself.
+    bedrock.on(InvokeModelCommand).resolves({ body: json({ artifacts: [{ base64: 'sdxl', finishReason: 'SUCCESS' }] }) });
+    await adapter.image!(target('stability.stable-diffusion-xl-v1'), { prompt: 'p', n: 1, size: '512x512' });
+    expect(sentBodies().at(-1)).toMatchObject({ width: 512, height: 512 });
   });
 
   it('speaks SDXL’s older body', async () => {

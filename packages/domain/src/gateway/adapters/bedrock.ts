@@ -3,9 +3,10 @@
  * streams (usage from the closing metadata event), InvokeModel for embeddings (Titan text embeddings,
  * Cohere embed) and images (Titan Image Generator, Nova Canvas, Stability), each family with its own
  * request and response body. An image's `quality` goes to Titan and Nova Canvas as theirs (`hd` is
- * their premium); what a family cannot make (any `style`, a quality it has not) is refused, naming
- * the field. The SDK's own retries are off: the executor retries, falls back and
- * cools down, and two layers of retries would multiply the wait.
+ * their premium); what a family cannot make (any `style`, a quality it has not, a size SD3 / Ultra /
+ * Core do not make, `dimensions` of embeddings of one length) is refused, naming the field. The
+ * SDK's own retries are off: the executor retries, falls back and cools down, and two layers of
+ * retries would multiply the wait.
  *
  * Converse gets what OpenAI takes and Bedrock refuses made acceptable: turns that alternate
  * (`alternatingTurns`), and for Anthropic's models a temperature above their maximum of 1 (OpenAI's
@@ -218,6 +219,17 @@ async function invokeJson<T>(target: Target, body: unknown, deadline: Deadline):
   return json as T;
 }
 
+/**
+ * Titan v1 / G1 and Cohere v3 make vectors of one length and take no `dimensions`: asked for one,
+ * the client would get vectors of another length than it asked for, so it is refused, naming it.
+ */
+const fixedLength = (target: Target) =>
+  new ProviderError(
+    'invalid',
+    `${PROVIDER} model ${target.providerModelId} has no dimensions option: it makes vectors of one length`,
+    { param: 'dimensions' },
+  );
+
 async function embedTitan(
   target: Target,
   input: string[],
@@ -225,6 +237,7 @@ async function embedTitan(
   deadline: Deadline,
 ): Promise<EmbeddingResult> {
   const v2 = family(target.providerModelId).startsWith('amazon.titan-embed-text-v2');
+  if (!v2 && dimensions !== undefined) throw fixedLength(target);
   const answers = await Promise.all(
     input.map((inputText) =>
       invokeJson<{ embedding?: unknown; inputTextTokenCount?: unknown }>(
@@ -251,6 +264,7 @@ async function embedCohere(
   deadline: Deadline,
 ): Promise<EmbeddingResult> {
   const v4 = family(target.providerModelId).startsWith('cohere.embed-v4');
+  if (!v4 && dimensions !== undefined) throw fixedLength(target);
   const batches: string[][] = [];
   for (let i = 0; i < input.length; i += COHERE_BATCH) batches.push(input.slice(i, i + COHERE_BATCH));
   const answers = await Promise.all(
@@ -282,6 +296,9 @@ function dimensionsOf(size: string | undefined): { width: number; height: number
   return { width: Number(match[1]), height: Number(match[2]) };
 }
 
+/** The sizes SD3, Ultra and Core make the nearest of (by aspect ratio): OpenAI's 1024-class ones. */
+const STABILITY_SIZES = ['1024x1024', '1024x1792', '1792x1024'];
+
 const ASPECT_RATIOS = ['21:9', '16:9', '3:2', '5:4', '1:1', '4:5', '2:3', '9:16', '9:21'];
 
 /** The Stability aspect ratio nearest to the asked size. */
@@ -306,7 +323,7 @@ const TITAN_QUALITIES: Partial<Record<NonNullable<ImageRequest['quality']>, 'sta
 };
 
 /** An image option the model cannot honour: the caller's to change (a 400 naming the field), never dropped. */
-const cannotHonour = (target: Target, param: 'quality' | 'style', value: string, makes: string) =>
+const cannotHonour = (target: Target, param: 'quality' | 'style' | 'size', value: string, makes: string) =>
   new ProviderError('invalid', `${PROVIDER} model ${target.providerModelId} cannot make ${param} ${value}: ${makes}`, { param });
 
 async function imagesTitanNova(target: Target, request: ImageRequest, deadline: Deadline): Promise<string[]> {
@@ -342,6 +359,10 @@ async function imagesStability(target: Target, request: ImageRequest, deadline: 
   if (request.quality && request.quality !== 'standard' && request.quality !== 'auto')
     throw cannotHonour(target, 'quality', request.quality, 'it makes standard images');
   const sdxl = family(target.providerModelId).startsWith('stability.stable-diffusion-xl');
+  // SD3, Ultra and Core take an aspect ratio, not a size, and make about a megapixel: a smaller
+  // size would be answered with a larger image than asked for.
+  if (!sdxl && request.size && !STABILITY_SIZES.includes(request.size))
+    throw cannotHonour(target, 'size', request.size, `it makes ${STABILITY_SIZES.join(', ')} images`);
   const { width, height } = dimensionsOf(request.size);
   const one = async (): Promise<string> => {
     if (sdxl) {
