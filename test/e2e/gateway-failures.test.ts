@@ -782,49 +782,32 @@ describe('a stream still running when its function’s time runs out', () => {
   }, 30_000);
 });
 
-describe('a stream whose client stops reading', () => {
-  it('stops waiting on it at the deadline: the generated part charged and logged before the function’s time runs out', async () => {
-    await oneHour();
-    const { modelId, providerModelId } = await platformModel();
-    forgetSnapshot();
-    const { orgId } = await createTeam(owner);
-    const text = Array.from({ length: 40 }, (_, i) => `word${i}`).join(' ');
-    fake().script(providerModelId, { kind: 'ok', text });
-    const before = await credits(owner, orgId);
+describe('a client that stops reading', () => {
+  it.each([
+    ['streamed', true, { metadata: { stream: true, usageEstimated: true, clientClosed: true } }],
+    ['not streamed', false, { status: 'success' }],
+  ] as const)(
+    'is given up at the deadline (%s): the call charged and logged before the function’s time runs out',
+    async (_, streamed, logged) => {
+      await oneHour();
+      const { modelId, providerModelId } = await platformModel();
+      forgetSnapshot();
+      const { orgId } = await createTeam(owner);
+      fake().script(providerModelId, { kind: 'ok', text: Array.from({ length: 40 }, (_, i) => `word${i}`).join(' ') });
+      const before = await credits(owner, orgId);
 
-    const started = Date.now();
-    const res = await invokeChat(
-      owner.accessToken,
-      orgId,
-      { model: modelId, messages, stream: true },
-      DEADLINE_MARGIN_MS + 2_000,
-      'stalls',
-    );
-    // Given up at the deadline (2 s), within the margin kept to record the call.
-    expect(Date.now() - started).toBeLessThan(DEADLINE_MARGIN_MS);
-    expect(res.status).toBe(200);
+      const started = Date.now();
+      const body = { model: modelId, messages, ...(streamed ? { stream: true } : {}) };
+      const res = await invokeChat(owner.accessToken, orgId, body, DEADLINE_MARGIN_MS + 2_000, 'stalls');
+      // Given up at the deadline (2 s), within the margin kept to record the call.
+      expect(Date.now() - started).toBeLessThan(DEADLINE_MARGIN_MS);
+      expect(res.status).toBe(200);
 
-    const [log] = await usageOf(owner, orgId, 1);
-    expect(log).toMatchObject({ model: modelId, metadata: { stream: true, usageEstimated: true, clientClosed: true } });
-    expect(log!.credits).toBeGreaterThan(0);
-    expect(await credits(owner, orgId)).toMatchObject({ available: before.available - log!.credits, reserved: 0 });
-  }, 30_000);
-
-  it('is answered whole and charged when it asked for no stream, though it never reads the answer', async () => {
-    const { modelId, providerModelId } = await platformModel();
-    forgetSnapshot();
-    const { orgId } = await createTeam(owner);
-    fake().script(providerModelId, { kind: 'ok', text: 'A short answer' });
-    const before = await credits(owner, orgId);
-
-    const started = Date.now();
-    const res = await invokeChat(owner.accessToken, orgId, { model: modelId, messages }, DEADLINE_MARGIN_MS + 2_000, 'stalls');
-    expect(Date.now() - started).toBeLessThan(DEADLINE_MARGIN_MS);
-    expect(res.status).toBe(200);
-
-    const [log] = await usageOf(owner, orgId, 1);
-    expect(log).toMatchObject({ model: modelId, status: 'success' });
-    expect(log!.credits).toBeGreaterThan(0);
-    expect(await credits(owner, orgId)).toMatchObject({ available: before.available - log!.credits, reserved: 0 });
-  }, 30_000);
+      const [log] = await usageOf(owner, orgId, 1);
+      expect(log).toMatchObject({ model: modelId, ...logged });
+      expect(log!.credits).toBeGreaterThan(0);
+      expect(await credits(owner, orgId)).toMatchObject({ available: before.available - log!.credits, reserved: 0 });
+    },
+    30_000,
+  );
 });

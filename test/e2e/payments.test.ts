@@ -13,6 +13,7 @@ import {
   waitForNotification,
   type SignedInUser,
 } from '../helpers/api.ts';
+import { periodInvoice } from '../helpers/billing.ts';
 
 /**
  * Payments over HTTP: credit packs and plans bought through checkout (the local Stripe pays
@@ -696,28 +697,7 @@ describe('a late event of a Stripe subscription cancelled for a change here', ()
   }
   /** The Stripe subscription's `invoice.paid` for the period under way, delivered after its cancellation. */
   const lateInvoice = (orgId: string, stripe: Record<string, string>) => {
-    const metadata = { orgId, planId: 'pro' };
-    const raw = event('invoice.paid', {
-      id: `in_e2e_late_${orgId.slice(-12)}`,
-      object: 'invoice',
-      subscription: stripe.providerSubscriptionId,
-      payment_intent: `pi_e2e_late_${orgId.slice(-12)}`,
-      amount_paid: 2000,
-      amount_due: 2000,
-      currency: 'usd',
-      subscription_details: { metadata },
-      lines: {
-        data: [
-          {
-            metadata,
-            period: {
-              start: Math.floor(Date.parse(stripe.currentPeriodStart!) / 1000),
-              end: Math.floor(Date.parse(stripe.currentPeriodEnd!) / 1000),
-            },
-          },
-        ],
-      },
-    });
+    const raw = event('invoice.paid', periodInvoice(stripe, orgId, 'pro', 2000, `e2e_late_${orgId.slice(-12)}`));
     return webhook(raw, signStripePayload(raw, secret()));
   };
   const payments = async (user: SignedInUser, orgId: string) =>

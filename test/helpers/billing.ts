@@ -120,3 +120,32 @@ export async function chargedAtStripe(stripeId: string) {
     { items: { data: Array<{ price: { unit_amount: number } }> } } | undefined;
   return found?.items.data[0]?.price.unit_amount;
 }
+
+/**
+ * Stripe's paid invoice of the period under way of `sub` (as the API answers it) for `planId`,
+ * for `amount` minor units: its invoice and payment intent are `in_<tag>` and `pi_<tag>`.
+ */
+export function periodInvoice(sub: Record<string, string>, orgId: string, planId: string, amount: number, tag: string) {
+  const metadata = { orgId, planId };
+  return {
+    id: `in_${tag}`,
+    object: 'invoice',
+    subscription: sub.providerSubscriptionId,
+    payment_intent: `pi_${tag}`,
+    amount_paid: amount,
+    amount_due: amount,
+    currency: 'usd',
+    subscription_details: { metadata },
+    lines: {
+      data: [
+        {
+          metadata,
+          period: {
+            start: Math.floor(Date.parse(sub.currentPeriodStart!) / 1000),
+            end: Math.floor(Date.parse(sub.currentPeriodEnd!) / 1000),
+          },
+        },
+      ],
+    },
+  };
+}

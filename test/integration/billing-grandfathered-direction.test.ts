@@ -14,7 +14,7 @@ import {
   stripeCalls,
   type SignedInUser,
 } from '../helpers/api.ts';
-import { buyPlan, chargedAtStripe, newBillingOrg, planEditor, setSubscription } from '../helpers/billing.ts';
+import { buyPlan, chargedAtStripe, newBillingOrg, periodInvoice, planEditor, setSubscription } from '../helpers/billing.ts';
 
 /**
  * Up or down, for a subscriber who keeps the price bought at (grandfathered): a platform admin
@@ -43,31 +43,11 @@ const lastStripeChange = async (stripeId: string) =>
   (await stripeCalls()).filter((c) => c.method === 'POST' && c.path === `/v1/subscriptions/${stripeId}`).at(-1);
 
 /** The first invoice of the period (paid for `planId`), delivered late: after the owner changed plan. */
-const lateFirstInvoice = (orgId: string, sub: Record<string, string>, planId: string, amount: number) => {
-  const metadata = { orgId, planId };
-  const tag = randomUUID().replaceAll('-', '').slice(0, 16);
-  return deliverStripeEvent('invoice.paid', {
-    id: `in_gfd_${tag}`,
-    object: 'invoice',
-    subscription: sub.providerSubscriptionId,
-    payment_intent: `pi_gfd_${tag}`,
-    amount_paid: amount,
-    amount_due: amount,
-    currency: 'usd',
-    subscription_details: { metadata },
-    lines: {
-      data: [
-        {
-          metadata,
-          period: {
-            start: Math.floor(Date.parse(sub.currentPeriodStart!) / 1000),
-            end: Math.floor(Date.parse(sub.currentPeriodEnd!) / 1000),
-          },
-        },
-      ],
-    },
-  });
-};
+const lateFirstInvoice = (orgId: string, sub: Record<string, string>, planId: string, amount: number) =>
+  deliverStripeEvent(
+    'invoice.paid',
+    periodInvoice(sub, orgId, planId, amount, `gfd_${randomUUID().replaceAll('-', '').slice(0, 16)}`),
+  );
 
 const accessOf = (orgId: string): OrgAccess =>
   ({
