@@ -74,3 +74,26 @@ describe('images: gpt-image output options', () => {
     expect(served.body.data).toHaveLength(1);
   });
 });
+
+describe('images: gpt-image sizes', () => {
+  it('sends its landscape and portrait sizes on as asked, and auto as no size (the model decides)', async () => {
+    const { orgId, modelId } = await imageModel();
+    const sent = async (size: string) => {
+      const before = fake().requests.length;
+      const served = await gateway(
+        '/images/generations',
+        { token: owner.accessToken },
+        { model: modelId, prompt: 'a lighthouse', size },
+        asOrg(orgId),
+      );
+      expect(served.status, `${size}: ${JSON.stringify(served.body)}`).toBe(200);
+      const [request] = fake()
+        .requests.slice(before)
+        .filter((r) => r.operation === 'images');
+      return request!.body;
+    };
+    expect(await sent('1536x1024')).toMatchObject({ size: '1536x1024' });
+    expect(await sent('1024x1536')).toMatchObject({ size: '1024x1536' });
+    expect(await sent('auto')).not.toHaveProperty('size');
+  });
+});

@@ -285,7 +285,17 @@ export function embeddingsAnswer(model: string, vectors: number[][], inputTokens
   };
 }
 
-export const IMAGE_SIZES = ['256x256', '512x512', '1024x1024', '1024x1792', '1792x1024'] as const;
+/** OpenAI's sizes: DALL·E's, gpt-image's landscape and portrait, and `auto` (the model's default size). */
+export const IMAGE_SIZES = [
+  '256x256',
+  '512x512',
+  '1024x1024',
+  '1024x1792',
+  '1792x1024',
+  '1536x1024',
+  '1024x1536',
+  'auto',
+] as const;
 
 export const imagesBody = z.looseObject({
   model: modelName.optional(),

@@ -440,7 +440,8 @@ export async function images(call: GatewayCall, body: ImagesBody): Promise<Gatew
       const request = {
         prompt: body.prompt,
         n,
-        ...(body.size ? { size: body.size } : {}),
+        // `auto` is what a model makes when asked no size: sent as none, so a model without `auto` makes its default too.
+        ...(body.size && body.size !== 'auto' ? { size: body.size } : {}),
         ...(body.quality ? { quality: body.quality } : {}),
         ...(body.style ? { style: body.style } : {}),
       };
