@@ -38,7 +38,8 @@ export const exportUsage = defineRoute({
   tag,
   summary: 'Usage logs as CSV (text/csv), up to 1000 rows a file; the x-next-cursor header asks for the next file',
   responseHeaders: {
-    'x-next-cursor': 'Sent when more rows follow: the `cursor` that asks for the next file; absent on the last file',
+    'x-next-cursor':
+      'The `cursor` that asks for the next file, sent until the logs are read to the end: a file may hold fewer rows than `limit`, even none (the header alone), while it is sent; absent on the last file',
   },
   schemas: { params: orgParams, query: usageExportQuery },
 });
