@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { consume } from '@platform/domain/billing/limits';
+import { canonicalJson } from '@platform/domain/shared/json-value';
+import { claimIdempotencyKey } from '@platform/http/idempotency';
+import { createRole } from '@platform/api/routes/identity/roles';
 import { api, clearOfPeriodEnd, createTeam, signUpPlatformAdmin, signUpUser, type SignedInUser } from '../helpers/api.ts';
 import { gateway, keyFor } from '../helpers/gateway.ts';
 
@@ -309,4 +312,103 @@ describe('usage limits', () => {
     expect(bad.status).toBe(400);
     expect(bad.body.errors[0].path).toBe('body.subject');
   });
+});
+
+describe('usage limits and Idempotency-Key retries', () => {
+  /** A team and an API client of it that makes roles, held to `hourly` calls of `api`. */
+  async function roleMaker(hourly: number) {
+    const { orgId: team } = await createTeam(owner);
+    const created = await api('POST', `/v1/orgs/${team}/api-clients`, {
+      token: owner.accessToken,
+      body: { name: 'Role maker', scopes: ['roles:manage', 'org:read'] },
+    });
+    expect(created.status).toBe(201);
+    const limit = (hours: number) =>
+      setOverride(team, { subject: `client#${created.body.clientId}`, resource: 'api', hourly: hours }).then((res) =>
+        expect(res.status).toBe(200),
+      );
+    await limit(hourly);
+    const body = (name: string) => ({ name, permissions: ['org:read'] });
+    return {
+      team,
+      clientId: created.body.clientId as string,
+      limit,
+      body,
+      createRole: (key: string, name: string) =>
+        api('POST', `/v1/orgs/${team}/roles`, {
+          apiKey: created.body.key,
+          headers: { 'idempotency-key': key },
+          body: body(name),
+        }),
+      read: () => api('GET', `/v1/orgs/${team}`, { apiKey: created.body.key }),
+      used: async () => {
+        const limits = await api('GET', `/v1/orgs/${team}/limits`, { token: owner.accessToken });
+        const mine = limits.body.items.find(
+          (l: { subject: string; resource: string }) => l.subject === `client#${created.body.clientId}` && l.resource === 'api',
+        );
+        return { used: mine.used, remaining: mine.remaining };
+      },
+    };
+  }
+  const outcome = (res: Awaited<ReturnType<typeof api>>) => ({
+    status: res.status,
+    replayed: res.headers.get('idempotent-replayed'),
+  });
+
+  it('answer a retry with the same key at the `api` limit with the first answer again, and count none of the replays', async () => {
+    await oneHourWindow();
+    const maker = await roleMaker(1);
+    const first = await maker.createRole('limits-replay-1', 'Replayed');
+    expect(first.status, JSON.stringify(first.body)).toBe(201);
+    for (let retry = 0; retry < 2; retry++) {
+      const again = await maker.createRole('limits-replay-1', 'Replayed');
+      expect(outcome(again), JSON.stringify(again.body)).toEqual({ status: 201, replayed: 'true' });
+      expect(again.body).toEqual(first.body);
+    }
+    expect(await maker.used()).toEqual({ used: 1, remaining: 0 });
+    // The limit holds all the same for a call that does work.
+    expect((await maker.read()).status).toBe(429);
+  }, 60_000);
+
+  it('keep no answer for a first run the limit refused: the same key runs once the limit allows it, and only once', async () => {
+    await oneHourWindow();
+    const maker = await roleMaker(1);
+    expect((await maker.read()).status).toBe(200);
+    const refused = await maker.createRole('limits-refused-1', 'Refused first');
+    expect(outcome(refused)).toEqual({ status: 429, replayed: null });
+    // As when the window turns: the limit allows the call again, and the retry is not blocked by the refused one.
+    await maker.limit(3);
+    const ran = await maker.createRole('limits-refused-1', 'Refused first');
+    expect(outcome(ran), JSON.stringify(ran.body)).toEqual({ status: 201, replayed: null });
+    const replayed = await maker.createRole('limits-refused-1', 'Refused first');
+    expect(outcome(replayed)).toEqual({ status: 201, replayed: 'true' });
+    expect(await maker.used()).toEqual({ used: 2, remaining: 1 });
+    const roles = await api('GET', `/v1/orgs/${maker.team}/roles`, { token: owner.accessToken });
+    expect(roles.body.items.filter((r: { name: string }) => r.name === 'Refused first')).toHaveLength(1);
+  }, 60_000);
+
+  it('answer a retry while the first request with the key runs with a 409, at the limit or not, counting nothing', async () => {
+    await oneHourWindow();
+    const maker = await roleMaker(2);
+    expect((await maker.read()).status).toBe(200);
+    // The first request is running: it holds the key's claim, taken as the idempotency middleware takes it
+    // (scope: the route, the caller, the organization; the body as validated).
+    const key = 'limits-inflight-1';
+    const claim = await claimIdempotencyKey(
+      `${createRole.id}#client:${maker.clientId}#${maker.team}`,
+      key,
+      canonicalJson(createRole.schemas.body.parse(maker.body('In flight'))),
+    );
+    expect(claim.kind).toBe('run');
+    for (let retry = 0; retry < 2; retry++) {
+      const busy = await maker.createRole(key, 'In flight');
+      expect(busy.status, JSON.stringify(busy.body)).toBe(409);
+      expect(busy.body.detail).toContain('still being processed');
+    }
+    expect(await maker.used()).toEqual({ used: 1, remaining: 1 });
+    // The first request gives the key up (refused, say): the retry runs, and counts.
+    if (claim.kind === 'run') await claim.abandon();
+    expect((await maker.createRole(key, 'In flight')).status).toBe(201);
+    expect(await maker.used()).toEqual({ used: 2, remaining: 0 });
+  }, 60_000);
 });

@@ -52,7 +52,7 @@ type Output<S extends RouteSchemas> = S['response'] extends z.ZodType ? z.input<
 /**
  * Wraps a route's function in the one middleware stack every handler uses:
  * logging → tracing (opt-in) → metrics → problem+json errors → CORS → authentication →
- * validation → authorization → limits → idempotency → the function. The answer is serialized through the response schema, so a
+ * validation → authorization → idempotency → limits → the function. The answer is serialized through the response schema, so a
  * field the schema does not list (a hash, a secret) cannot leave by accident.
  */
 export function httpHandler<S extends RouteSchemas>(
@@ -97,7 +97,9 @@ export function httpHandler<S extends RouteSchemas>(
     .use(problemJson(route))
     .use(authenticate(route))
     .use(validate(route))
-    .use(authorize(route, options.preload as Preload | undefined))
-    .use(limits(route));
-  return (route.idempotent ? stack.use(idempotency(route)) : stack).handler(core);
+    .use(authorize(route, options.preload as Preload | undefined));
+  // Idempotency before limits: a replay (or the 409 of a key still in flight, the 422 of another body) does no
+  // work, so it neither uses nor is refused by a limit; a first run is still counted, or refused, before any work,
+  // and its claim is given up when the limit refuses it, so a retry with the key runs once the window turns.
+  return (route.idempotent ? stack.use(idempotency(route)) : stack).use(limits(route)).handler(core);
 }
