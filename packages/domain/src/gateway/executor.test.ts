@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { Cooldowns, targetKey } from './cooldowns.ts';
 import { execute, executeStream, ExecutionError, explainAttempts } from './executor.ts';
 import type { ExecuteOptions } from './executor.ts';
-import { OutOfTimeError, ProviderError } from './types.ts';
+import { OutOfTimeError, ProviderError, UnsupportedError } from './types.ts';
 import type { CallOptions, Candidate, ChatChunk } from './types.ts';
 
 function candidate(modelId: string, extra: Partial<Candidate> = {}): Candidate {
@@ -166,6 +166,50 @@ describe('the executor', () => {
       expect(h.calls).toEqual(['a']);
       expect(error.attempts).toHaveLength(1);
     }
+  });
+
+  it('passes over a candidate whose model cannot make the request, at once and cooling nothing, to one that can', async () => {
+    const cannot = () => new UnsupportedError('a cannot make size 512x512', 'size');
+    const result = await execute(
+      [candidate('a'), candidate('b')],
+      h.scripted({ a: [cannot(), cannot(), cannot(), cannot()] }),
+      h.opts,
+    );
+    expect(result.value).toBe('b:ok');
+    expect(h.calls).toEqual(['a', 'b']);
+    expect(h.waits).toEqual([]);
+    expect(result.attempts.map((a) => [a.modelId, a.attempt, a.outcome])).toEqual([
+      ['a', 0, 'unsupported'],
+      ['b', 1, 'ok'],
+    ]);
+    expect(explainAttempts(result.attempts)).toBe('1:a unsupported, 2:b ok 10ms');
+    expect(h.cooldowns.lastFailureAt(targetKey(candidate('a')))).toBeUndefined();
+  });
+
+  it('fails with the first refusal when every candidate’s model refused, else with the other failure', async () => {
+    const first = new UnsupportedError('a cannot make style vivid', 'style');
+    const allRefused = await failure(
+      execute(
+        [candidate('a'), candidate('b')],
+        h.scripted({ a: [first], b: [new UnsupportedError('b neither', 'style')] }),
+        h.opts,
+      ),
+    );
+    expect(allRefused.error).toBe(first);
+    expect(allRefused.attempts.map((a) => a.outcome)).toEqual(['unsupported', 'unsupported']);
+
+    // A provider's failure, before or after a refusal, is the call's: the request was valid for the model that failed.
+    const down = [unavailable(), unavailable(), unavailable()];
+    const failedFirst = await failure(execute([candidate('a'), candidate('b')], h.scripted({ a: down, b: [first] }), h.opts));
+    expect(failedFirst.error.kind).toBe('server');
+    const refusedFirst = await failure(
+      execute(
+        [candidate('a'), candidate('b')],
+        h.scripted({ a: [first], b: [unavailable(), unavailable(), unavailable()] }),
+        h.opts,
+      ),
+    );
+    expect(refusedFirst.error.kind).toBe('server');
   });
 
   it('stops at an auth failure of the platform’s key, but falls back from a refused bring-your-own key and cools it', async () => {

@@ -10,6 +10,12 @@
  *   stay within `maxTotalWaitMs`: a wait that would pass it falls back at once instead.
  * - invalid and content_filter errors are the request's: they stop and surface as they are (another
  *   model would refuse the same request, and a refused prompt must not be shopped around).
+ * - what a model cannot make (`UnsupportedError`: a size, style or `dimensions` it has not, refused
+ *   before anything is sent) is that model's limit, not the request's: the candidate is passed over
+ *   (logged as `unsupported`, like a skipped one) and the next is tried, cooling nothing down. The
+ *   call fails with the first such refusal only when every candidate refused; when any failed
+ *   otherwise (a provider's 5xx, a timeout), that failure is the call's, as the request was valid
+ *   for the model it named.
  * - auth on the platform's key stops too: it is our misconfiguration, surfaced, never hidden by
  *   quietly moving traffic elsewhere. Auth on a bring-your-own key falls back: the failure belongs to
  *   that one credential, not to the request, and the router lists further candidates (another key
@@ -41,7 +47,7 @@
  */
 import { containerCooldowns, targetKey } from './cooldowns.ts';
 import type { Cooldowns } from './cooldowns.ts';
-import { KeyWithdrawnError, keyTimeoutMs, OutOfTimeError, ProviderError, QuotaSpentError } from './types.ts';
+import { KeyWithdrawnError, keyTimeoutMs, OutOfTimeError, ProviderError, QuotaSpentError, UnsupportedError } from './types.ts';
 import type { CallOptions, Candidate, ProviderErrorKind } from './types.ts';
 
 export interface RetryPolicy {
@@ -82,7 +88,8 @@ export interface Attempt {
   keySource: Candidate['keySource'];
   /** 1 for the first try of this candidate; 0 when it was skipped. */
   attempt: number;
-  outcome: 'ok' | 'cooling' | ProviderErrorKind;
+  /** `unsupported`: the model cannot make what was asked, and nothing was sent (`UnsupportedError`). */
+  outcome: 'ok' | 'cooling' | 'unsupported' | ProviderErrorKind;
   /** The provider's HTTP status, when it answered with one. */
   status?: number;
   /** Until the answer, or for a stream until its first chunk. */
@@ -149,7 +156,8 @@ function cancelled(): ProviderError {
   return new ProviderError('network', 'The call was cancelled by the caller');
 }
 
-type Next = 'retry' | 'fallback' | 'stop';
+/** `unsupported`: the candidate's model cannot make what was asked; the next is tried. */
+type Next = 'retry' | 'fallback' | 'unsupported' | 'stop';
 
 /** The state of one execution: its policy, clock, waits so far and the attempt log. */
 class Run {
@@ -234,6 +242,11 @@ class Run {
   /** Record a failed attempt and decide what comes next; waits the backoff when the answer is retry. */
   async failed(index: number, candidate: Candidate, attempt: number, error: unknown, started: number): Promise<Next> {
     if (!(error instanceof ProviderError)) throw error; // a bug, not a provider's answer
+    // Nothing was sent: no attempt of the target's (as one skipped), and no failure of it.
+    if (error instanceof UnsupportedError) {
+      this.log(index, candidate, 0, 'unsupported', 0);
+      return 'unsupported';
+    }
     const entry = this.log(index, candidate, attempt, error.kind, this.now() - started, error.options.status);
     if (this.options.signal?.aborted) throw new ExecutionError(cancelled(), this.attempts);
     // Cut off at the deadline (the next check ends the execution), or a key withdrawn since the
@@ -274,10 +287,15 @@ type Attempter<R> = (
   options: CallOptions,
 ) => Promise<R>;
 
-/** Walk the plan: each candidate's attempts in turn, until one returns, a failure stops the walk, or none is left. */
+/**
+ * Walk the plan: each candidate's attempts in turn, until one returns, a failure stops the walk, or
+ * none is left. Then the last failure is the call's, or when every candidate only refused what its
+ * model cannot make, the first refusal.
+ */
 async function walk<R>(candidates: Candidate[], options: ExecuteOptions, attempt: Attempter<R>): Promise<R> {
   const run = new Run(options);
   let last: ProviderError | undefined;
+  let unsupported: ProviderError | undefined;
   for (const [index, candidate] of run.plan(candidates)) {
     for (let n = 1; ; n++) {
       run.checkCanStart(last);
@@ -286,13 +304,17 @@ async function walk<R>(candidates: Candidate[], options: ExecuteOptions, attempt
         return await attempt(run, index, candidate, n, started, run.callOptions(candidate));
       } catch (error) {
         const next = await run.failed(index, candidate, n, error, started);
+        if (next === 'unsupported') {
+          unsupported ??= error as ProviderError;
+          break;
+        }
         last = error as ProviderError;
         if (next === 'stop') throw new ExecutionError(last, run.attempts);
         if (next === 'fallback') break;
       }
     }
   }
-  throw new ExecutionError(last!, run.attempts);
+  throw new ExecutionError((last ?? unsupported)!, run.attempts);
 }
 
 /** Call `call` for each candidate in turn, with retries, until one answers. */

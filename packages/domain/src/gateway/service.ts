@@ -29,6 +29,7 @@ import {
   KeyWithdrawnError,
   ProviderError,
   QuotaSpentError,
+  UnsupportedError,
   type Candidate,
   type GatewayOperation,
   type ModelType,
@@ -236,7 +237,9 @@ export class ClientClosedError extends DomainError {
 async function failed(call: GatewayCall, admitted: Admitted, requestedModel: string, error: unknown): Promise<never> {
   const { status, errorType, answer } = failure(error);
   const attempts = error instanceof ExecutionError ? error.attempts : [];
-  const last = attempts.at(-1);
+  // The candidate whose failure is answered: the last one called (a later one that only refused
+  // what its model cannot make did not fail), or the last refusal when every candidate refused.
+  const last = attempts.findLast((attempt) => attempt.attempt) ?? attempts.at(-1);
   const candidate = last ? admitted.plan.candidates[last.candidate] : undefined;
   const left = clientLeft(call);
   await record(admitted.metered, admitted.admission, {
@@ -389,14 +392,17 @@ export async function embeddings(call: GatewayCall, body: EmbeddingsBody): Promi
   const admitted = await admitCall(call, body.model, 'TEXT', 'embeddings', 'chat', (c) =>
     creditsFor(costOf(c.pricing, { inputTokens: estimatedTokens }).totalCostMicros),
   );
+  const request = { input, ...(body.dimensions ? { dimensions: body.dimensions } : {}) };
   const calling = performance.now();
   const execution = await execute(
     admitted.plan.candidates,
     async (candidate, o) => {
-      await useKey(candidate);
       const adapter = await adapterFor(candidate.target.adapter);
-      if (!adapter.embed) throw new ProviderError('invalid', `${candidate.modelId} does not make embeddings`);
-      return adapter.embed(candidate.target, { input, ...(body.dimensions ? { dimensions: body.dimensions } : {}) }, o);
+      // What the model cannot make is refused before its key is used: a call never sent spends none of its quota.
+      if (!adapter.embed) throw new UnsupportedError(`${candidate.modelId} does not make embeddings`);
+      adapter.checkEmbed?.(candidate.target, request);
+      await useKey(candidate);
+      return adapter.embed(candidate.target, request, o);
     },
     options(call),
   ).catch((error: unknown) => failed(call, admitted, body.model, error));
@@ -430,21 +436,23 @@ export async function images(call: GatewayCall, body: ImagesBody): Promise<Gatew
   const admitted = await admitCall(call, model, 'IMAGE', 'images', 'generation', (c) =>
     creditsFor(costOf(c.pricing, { images: n }).totalCostMicros),
   );
+  const request = {
+    prompt: body.prompt,
+    n,
+    // `auto` is what a model makes when asked no size: sent as none, so a model without `auto` makes its default too.
+    ...(body.size && body.size !== 'auto' ? { size: body.size } : {}),
+    ...(body.quality ? { quality: body.quality } : {}),
+    ...(body.style ? { style: body.style } : {}),
+  };
   const calling = performance.now();
   const execution = await execute(
     admitted.plan.candidates,
     async (candidate, o) => {
-      await useKey(candidate);
       const adapter = await adapterFor(candidate.target.adapter);
-      if (!adapter.image) throw new ProviderError('invalid', `${candidate.modelId} does not make images`);
-      const request = {
-        prompt: body.prompt,
-        n,
-        // `auto` is what a model makes when asked no size: sent as none, so a model without `auto` makes its default too.
-        ...(body.size && body.size !== 'auto' ? { size: body.size } : {}),
-        ...(body.quality ? { quality: body.quality } : {}),
-        ...(body.style ? { style: body.style } : {}),
-      };
+      // What the model cannot make is refused before its key is used: a call never sent spends none of its quota.
+      if (!adapter.image) throw new UnsupportedError(`${candidate.modelId} does not make images`);
+      adapter.checkImage?.(candidate.target, request);
+      await useKey(candidate);
       return adapter.image(candidate.target, request, o);
     },
     options(call),

@@ -128,6 +128,14 @@ export interface Adapter {
   chatStream(target: Target, request: ChatRequest, options?: CallOptions): AsyncIterable<ChatChunk>;
   embed?(target: Target, request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResult>;
   image?(target: Target, request: ImageRequest, options?: CallOptions): Promise<ImageResult>;
+  /**
+   * What the target's model cannot make of the request (`dimensions` of vectors of one length, a
+   * size, style or quality it has not), thrown as an `UnsupportedError` before anything is sent.
+   * `embed` and `image` refuse it too; the gateway asks first, before it uses the key, so that a
+   * call no provider saw spends none of the key's quota.
+   */
+  checkEmbed?(target: Target, request: EmbeddingRequest): void;
+  checkImage?(target: Target, request: ImageRequest): void;
 }
 
 /**
@@ -149,6 +157,19 @@ export class ProviderError extends Error {
     super(message, { cause: options.cause });
     this.name = 'ProviderError';
     this.retryable = kind === 'throttled' || kind === 'server' || kind === 'timeout' || kind === 'network';
+  }
+}
+
+/**
+ * What a model cannot make (an image size, style or quality it has not, `dimensions` of vectors of
+ * one length, images or embeddings at all), refused before anything is sent. The limit is the
+ * model's, not the request's: the executor moves on to the next candidate, which may make it, and
+ * cools nothing down. Only when every candidate refused is it the answer: invalid, naming the field.
+ */
+export class UnsupportedError extends ProviderError {
+  constructor(message: string, param?: string) {
+    super('invalid', message, param ? { param } : {});
+    this.name = 'UnsupportedError';
   }
 }
 

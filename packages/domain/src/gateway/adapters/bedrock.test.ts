@@ -16,7 +16,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { Cooldowns } from '../cooldowns.ts';
 import { execute } from '../executor.ts';
-import { ProviderError } from '../types.ts';
+import { ProviderError, UnsupportedError } from '../types.ts';
 import type { Candidate, ChatChunk, Target } from '../types.ts';
 import { adapter, classify } from './bedrock.ts';
 
@@ -508,6 +508,35 @@ describe('the Bedrock adapter: InvokeModel images', () => {
     bedrock.on(InvokeModelCommand).resolves({ body: json({ artifacts: [{ base64: 'sdxl', finishReason: 'SUCCESS' }] }) });
     await adapter.image!(target('stability.stable-diffusion-xl-v1'), { prompt: 'p', n: 1, size: '512x512' });
     expect(sentBodies().at(-1)).toMatchObject({ width: 512, height: 512 });
+  });
+
+  it('refuses what a model cannot make in its check step, before any key is used, as the model’s limit (UnsupportedError)', () => {
+    const refusal = (check: () => void) => {
+      try {
+        check();
+      } catch (error) {
+        return error;
+      }
+    };
+    for (const [check, param] of [
+      [() => adapter.checkEmbed!(target('amazon.titan-embed-text-v1'), { input: ['x'], dimensions: 256 }), 'dimensions'],
+      [() => adapter.checkImage!(target('stability.sd3-large-v1:0'), { prompt: 'p', n: 1, size: '512x512' }), 'size'],
+      [() => adapter.checkImage!(target('amazon.nova-canvas-v1:0'), { prompt: 'p', n: 1, style: 'vivid' }), 'style'],
+      [() => adapter.checkImage!(target('amazon.titan-image-generator-v2:0'), { prompt: 'p', n: 1, quality: 'low' }), 'quality'],
+      [() => adapter.checkImage!(target('anthropic.claude-3-haiku-20240307-v1:0'), { prompt: 'p', n: 1 }), undefined],
+      [() => adapter.checkEmbed!(target('anthropic.claude-3-haiku-20240307-v1:0'), { input: ['x'] }), undefined],
+    ] as const) {
+      const error = refusal(check);
+      expect(error).toBeInstanceOf(UnsupportedError);
+      expect(error).toMatchObject({ kind: 'invalid', options: param ? { param } : {} });
+    }
+    expect(
+      refusal(() => adapter.checkImage!(target('stability.sd3-large-v1:0'), { prompt: 'p', n: 1, size: '1024x1024' })),
+    ).toBeUndefined();
+    expect(
+      refusal(() => adapter.checkEmbed!(target('amazon.titan-embed-text-v2:0'), { input: ['x'], dimensions: 256 })),
+    ).toBeUndefined();
+    expect(sentBodies()).toEqual([]);
   });
 
   it('speaks SDXL’s older body', async () => {

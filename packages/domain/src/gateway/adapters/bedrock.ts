@@ -32,12 +32,13 @@ import type {
 } from '@aws-sdk/client-bedrock-runtime';
 import { awsClientConfig, reuseSigners } from '../../shared/aws.ts';
 import { estimateTextTokens } from '../pricing.ts';
-import { ProviderError } from '../types.ts';
+import { ProviderError, UnsupportedError } from '../types.ts';
 import type {
   Adapter,
   CallOptions,
   ChatChunk,
   ChatRequest,
+  EmbeddingRequest,
   EmbeddingResult,
   FinishReason,
   ImageRequest,
@@ -219,16 +220,25 @@ async function invokeJson<T>(target: Target, body: unknown, deadline: Deadline):
   return json as T;
 }
 
+/** Titan v2 and Cohere v4 make vectors of the length asked (`dimensions`); the others of one length. */
+const takesDimensions = (target: Target) =>
+  ['amazon.titan-embed-text-v2', 'cohere.embed-v4'].some((prefix) => family(target.providerModelId).startsWith(prefix));
+
 /**
- * Titan v1 / G1 and Cohere v3 make vectors of one length and take no `dimensions`: asked for one,
- * the client would get vectors of another length than it asked for, so it is refused, naming it.
+ * What the model cannot embed, before anything is sent: a model of no embedding family, or
+ * `dimensions` for Titan v1 / G1 and Cohere v3, whose vectors have one length (asked for one,
+ * the client would get vectors of another length than it asked for), refused naming it.
  */
-const fixedLength = (target: Target) =>
-  new ProviderError(
-    'invalid',
-    `${PROVIDER} model ${target.providerModelId} has no dimensions option: it makes vectors of one length`,
-    { param: 'dimensions' },
-  );
+function checkEmbed(target: Target, request: EmbeddingRequest): void {
+  const model = family(target.providerModelId);
+  if (!model.startsWith('amazon.titan-embed') && !model.startsWith('cohere.embed'))
+    throw new UnsupportedError(`${PROVIDER} model ${target.providerModelId} makes no embeddings here`);
+  if (request.dimensions !== undefined && !takesDimensions(target))
+    throw new UnsupportedError(
+      `${PROVIDER} model ${target.providerModelId} has no dimensions option: it makes vectors of one length`,
+      'dimensions',
+    );
+}
 
 async function embedTitan(
   target: Target,
@@ -236,8 +246,7 @@ async function embedTitan(
   dimensions: number | undefined,
   deadline: Deadline,
 ): Promise<EmbeddingResult> {
-  const v2 = family(target.providerModelId).startsWith('amazon.titan-embed-text-v2');
-  if (!v2 && dimensions !== undefined) throw fixedLength(target);
+  const v2 = takesDimensions(target);
   const answers = await Promise.all(
     input.map((inputText) =>
       invokeJson<{ embedding?: unknown; inputTextTokenCount?: unknown }>(
@@ -263,8 +272,7 @@ async function embedCohere(
   dimensions: number | undefined,
   deadline: Deadline,
 ): Promise<EmbeddingResult> {
-  const v4 = family(target.providerModelId).startsWith('cohere.embed-v4');
-  if (!v4 && dimensions !== undefined) throw fixedLength(target);
+  const v4 = takesDimensions(target);
   const batches: string[][] = [];
   for (let i = 0; i < input.length; i += COHERE_BATCH) batches.push(input.slice(i, i + COHERE_BATCH));
   const answers = await Promise.all(
@@ -322,14 +330,42 @@ const TITAN_QUALITIES: Partial<Record<NonNullable<ImageRequest['quality']>, 'sta
   high: 'premium',
 };
 
-/** An image option the model cannot honour: the caller's to change (a 400 naming the field), never dropped. */
+/**
+ * An image option the model cannot honour, never dropped: another candidate may make it, and
+ * when none can, the caller has it to change (a 400 naming the field).
+ */
 const cannotHonour = (target: Target, param: 'quality' | 'style' | 'size', value: string, makes: string) =>
-  new ProviderError('invalid', `${PROVIDER} model ${target.providerModelId} cannot make ${param} ${value}: ${makes}`, { param });
+  new UnsupportedError(`${PROVIDER} model ${target.providerModelId} cannot make ${param} ${value}: ${makes}`, param);
+
+/** The family of a model that makes images here, if it does. */
+function imageFamily(target: Target): 'titan-nova' | 'stability' | undefined {
+  const model = family(target.providerModelId);
+  if (model.startsWith('amazon.titan-image') || model.startsWith('amazon.nova-canvas')) return 'titan-nova';
+  return model.startsWith('stability.') ? 'stability' : undefined;
+}
+
+/** SD3, Ultra and Core: Stability's models that take an aspect ratio, not a size (SDXL takes a size). */
+const aspectRatioOnly = (target: Target) => !family(target.providerModelId).startsWith('stability.stable-diffusion-xl');
+
+/** What the model cannot make of an image request (any `style`, a quality or size it has not), before anything is sent. */
+function checkImage(target: Target, request: ImageRequest): void {
+  const made = imageFamily(target);
+  if (!made) throw new UnsupportedError(`${PROVIDER} model ${target.providerModelId} makes no images here`);
+  if (request.style) throw cannotHonour(target, 'style', request.style, 'it has no styles');
+  if (made === 'titan-nova') {
+    if (!TITAN_QUALITIES[request.quality ?? 'standard'])
+      throw cannotHonour(target, 'quality', request.quality!, 'it makes standard or hd images');
+    return;
+  }
+  if (request.quality && request.quality !== 'standard' && request.quality !== 'auto')
+    throw cannotHonour(target, 'quality', request.quality, 'it makes standard images');
+  // SD3, Ultra and Core make about a megapixel: a smaller size would be answered with a larger image than asked for.
+  if (aspectRatioOnly(target) && request.size && !STABILITY_SIZES.includes(request.size))
+    throw cannotHonour(target, 'size', request.size, `it makes ${STABILITY_SIZES.join(', ')} images`);
+}
 
 async function imagesTitanNova(target: Target, request: ImageRequest, deadline: Deadline): Promise<string[]> {
-  if (request.style) throw cannotHonour(target, 'style', request.style, 'it has no styles');
-  const quality = TITAN_QUALITIES[request.quality ?? 'standard'];
-  if (!quality) throw cannotHonour(target, 'quality', request.quality!, 'it makes standard or hd images');
+  const quality = TITAN_QUALITIES[request.quality ?? 'standard']!; // checkImage refused any other
   const { width, height } = dimensionsOf(request.size);
   const calls: number[] = [];
   for (let left = request.n; left > 0; left -= TITAN_IMAGES_PER_CALL) calls.push(Math.min(left, TITAN_IMAGES_PER_CALL));
@@ -355,14 +391,7 @@ async function imagesTitanNova(target: Target, request: ImageRequest, deadline: 
 }
 
 async function imagesStability(target: Target, request: ImageRequest, deadline: Deadline): Promise<string[]> {
-  if (request.style) throw cannotHonour(target, 'style', request.style, 'it has no styles');
-  if (request.quality && request.quality !== 'standard' && request.quality !== 'auto')
-    throw cannotHonour(target, 'quality', request.quality, 'it makes standard images');
-  const sdxl = family(target.providerModelId).startsWith('stability.stable-diffusion-xl');
-  // SD3, Ultra and Core take an aspect ratio, not a size, and make about a megapixel: a smaller
-  // size would be answered with a larger image than asked for.
-  if (!sdxl && request.size && !STABILITY_SIZES.includes(request.size))
-    throw cannotHonour(target, 'size', request.size, `it makes ${STABILITY_SIZES.join(', ')} images`);
+  const sdxl = !aspectRatioOnly(target);
   const { width, height } = dimensionsOf(request.size);
   const one = async (): Promise<string> => {
     if (sdxl) {
@@ -445,23 +474,22 @@ export const adapter: Adapter = {
     }
   },
 
+  checkEmbed,
+  checkImage,
+
   embed(target, request, options) {
     return withDeadline(PROVIDER, options, async (deadline) => {
-      const model = family(target.providerModelId);
-      if (model.startsWith('amazon.titan-embed')) return embedTitan(target, request.input, request.dimensions, deadline);
-      if (model.startsWith('cohere.embed')) return embedCohere(target, request.input, request.dimensions, deadline);
-      throw new ProviderError('invalid', `${PROVIDER} model ${target.providerModelId} makes no embeddings here`);
+      checkEmbed(target, request);
+      const embed = family(target.providerModelId).startsWith('cohere.embed') ? embedCohere : embedTitan;
+      return embed(target, request.input, request.dimensions, deadline);
     });
   },
 
   image(target, request, options): Promise<ImageResult> {
     return withDeadline(PROVIDER, options, async (deadline) => {
-      const model = family(target.providerModelId);
-      let images: string[];
-      if (model.startsWith('amazon.titan-image') || model.startsWith('amazon.nova-canvas'))
-        images = await imagesTitanNova(target, request, deadline);
-      else if (model.startsWith('stability.')) images = await imagesStability(target, request, deadline);
-      else throw new ProviderError('invalid', `${PROVIDER} model ${target.providerModelId} makes no images here`);
+      checkImage(target, request);
+      const make = imageFamily(target) === 'stability' ? imagesStability : imagesTitanNova;
+      const images = await make(target, request, deadline);
       return { images, usage: { images: images.length } };
     });
   },

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { estimateTextTokens, estimateTokens } from '../pricing.ts';
-import { ProviderError } from '../types.ts';
+import { UnsupportedError } from '../types.ts';
 import type {
   Adapter,
   CallOptions,
@@ -18,6 +18,7 @@ import type {
   FinishReason,
   ImageRequest,
   ImageResult,
+  Target,
 } from '../types.ts';
 import { Deadline, withDeadline } from './deadline.ts';
 import { textOf } from './messages.ts';
@@ -91,15 +92,34 @@ export function localEmbedding(text: string, dimensions: number): number[] {
   return vector.map((value) => value / norm);
 }
 
-function imageSize(size: string | undefined): { width: number; height: number } {
+/** The size asked, if the local model makes it. */
+function imageSize(size: string | undefined): { width: number; height: number } | undefined {
   if (size === undefined) return { width: DEFAULT_IMAGE_SIDE, height: DEFAULT_IMAGE_SIDE };
   const match = /^(\d{1,5})x(\d{1,5})$/.exec(size);
   const width = Number(match?.[1]);
   const height = Number(match?.[2]);
-  if (!match || width < 1 || height < 1 || width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) {
-    throw new ProviderError('invalid', `${PROVIDER} makes images of WIDTHxHEIGHT up to ${MAX_IMAGE_SIDE}x${MAX_IMAGE_SIDE}`);
-  }
-  return { width, height };
+  return match && width >= 1 && height >= 1 && width <= MAX_IMAGE_SIDE && height <= MAX_IMAGE_SIDE
+    ? { width, height }
+    : undefined;
+}
+
+/** What the local model cannot embed (more dimensions than it makes), refused before anything is made. */
+function checkEmbed(_target: Target, request: EmbeddingRequest): void {
+  const dimensions = request.dimensions ?? DEFAULT_DIMENSIONS;
+  if (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > MAX_DIMENSIONS)
+    throw new UnsupportedError(`${PROVIDER} makes embeddings of 1 to ${MAX_DIMENSIONS} dimensions`, 'dimensions');
+}
+
+/**
+ * What the local model cannot make of an image request (a size or count past its own), refused before
+ * anything is made. A `quality` or `style` is taken, not refused: the local model stands in for any
+ * image model (npm run dev routes the catalogue's to it), and its images are placeholders of the prompt.
+ */
+function checkImage(_target: Target, request: ImageRequest): void {
+  if (!Number.isInteger(request.n) || request.n < 1 || request.n > MAX_IMAGES)
+    throw new UnsupportedError(`${PROVIDER} makes 1 to ${MAX_IMAGES} images a request`, 'n');
+  if (!imageSize(request.size))
+    throw new UnsupportedError(`${PROVIDER} makes images of WIDTHxHEIGHT up to ${MAX_IMAGE_SIDE}x${MAX_IMAGE_SIDE}`, 'size');
 }
 
 /** A PNG derived from the prompt: a diagonal blend of two colours from its hash, with bands so variations differ. */
@@ -144,12 +164,13 @@ export const adapter: Adapter = {
     }
   },
 
-  async embed(_target, request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResult> {
+  checkEmbed,
+  checkImage,
+
+  async embed(target, request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResult> {
     return withDeadline(PROVIDER, options, async () => {
+      checkEmbed(target, request);
       const dimensions = request.dimensions ?? DEFAULT_DIMENSIONS;
-      if (!Number.isInteger(dimensions) || dimensions < 1 || dimensions > MAX_DIMENSIONS) {
-        throw new ProviderError('invalid', `${PROVIDER} makes embeddings of 1 to ${MAX_DIMENSIONS} dimensions`);
-      }
       return {
         vectors: request.input.map((text) => localEmbedding(text, dimensions)),
         usage: { inputTokens: request.input.reduce((sum, text) => sum + estimateTextTokens(text), 0) },
@@ -157,14 +178,10 @@ export const adapter: Adapter = {
     });
   },
 
-  async image(_target, request: ImageRequest, options?: CallOptions): Promise<ImageResult> {
+  async image(target, request: ImageRequest, options?: CallOptions): Promise<ImageResult> {
     return withDeadline(PROVIDER, options, async () => {
-      if (!Number.isInteger(request.n) || request.n < 1 || request.n > MAX_IMAGES) {
-        throw new ProviderError('invalid', `${PROVIDER} makes 1 to ${MAX_IMAGES} images a request`);
-      }
-      // A `quality` or `style` is taken, not refused: the local model stands in for any image model
-      // (npm run dev routes the catalogue's to it), and its images are placeholders of the prompt.
-      const { width, height } = imageSize(request.size);
+      checkImage(target, request);
+      const { width, height } = imageSize(request.size)!; // checkImage refused any other
       const images = Array.from({ length: request.n }, (_, index) =>
         localImage(request.prompt, index, width, height).toString('base64'),
       );
