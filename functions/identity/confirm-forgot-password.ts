@@ -1,9 +1,5 @@
 import { confirmForgotPassword as route } from '@platform/api/routes/identity/auth';
-import { identityProvider } from '@platform/domain/identity/cognito';
-import { signOutEverywhereAfterReset } from '@platform/domain/identity/sessions';
+import { resetPassword } from '@platform/domain/identity/auth';
 import { httpHandler } from '@platform/http/handler';
 
-export const handler = httpHandler(route, async ({ body }) => {
-  await identityProvider.confirmForgotPassword(body.email, body.code, body.password);
-  await signOutEverywhereAfterReset(body.email);
-});
+export const handler = httpHandler(route, async ({ body }) => resetPassword(body.email, body.code, body.password));

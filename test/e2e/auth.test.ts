@@ -120,6 +120,18 @@ describe.concurrent('signing up', () => {
     const res = await api('POST', '/v1/auth/resend-code', { body: { email: uniqueEmail('nobody') } });
     expect(res.status).toBe(202);
   });
+
+  it('answers a made-up code the same (400 on body.code) for a pending, a confirmed and an unknown address', async () => {
+    const { email: pending } = await signUpUnconfirmed('confirm-enum');
+    const { email: confirmed } = await signUpUser('confirm-enum-done');
+    const answers = await Promise.all(
+      [pending, confirmed, uniqueEmail('nobody')].map(async (email) => {
+        const res = await api('POST', '/v1/auth/confirm-sign-up', { body: { email, code: '000001' } });
+        return { status: res.status, detail: res.body.detail, paths: errorPaths(res.body) };
+      }),
+    );
+    expect(answers).toEqual(Array(3).fill({ status: 400, detail: 'The code is not valid', paths: ['body.code'] }));
+  });
 });
 
 describe.concurrent('signing in', () => {
@@ -198,6 +210,19 @@ describe.concurrent('forgetting the password', () => {
     expect(res.status).toBe(202);
     expect(res.body).toEqual({ status: 'accepted' });
     expect(await latestMail(email)).toBeUndefined();
+  });
+
+  it('answers a made-up code the same (400 on body.code) for a registered and an unknown address', async () => {
+    const user = await signUpUser('forgot-enum');
+    const answers = await Promise.all(
+      [user.email, uniqueEmail('nobody')].map(async (email) => {
+        const res = await api('POST', '/v1/auth/confirm-forgot-password', {
+          body: { email, code: '000001', password: NEW_PASSWORD },
+        });
+        return { status: res.status, detail: res.body.detail, paths: errorPaths(res.body) };
+      }),
+    );
+    expect(answers).toEqual(Array(2).fill({ status: 400, detail: 'The code is not valid', paths: ['body.code'] }));
   });
 
   it('emails a reset code; the new password works and the old one is refused', async () => {

@@ -50,8 +50,14 @@ function inTransactions(groups: WriteItem[][]): WriteItem[][] {
 export async function deleteAccount(userId: string, username: string): Promise<void> {
   // The usual refusal (the last owner of a team) is answered before anything is written.
   await membershipsToEnd(userId);
-  // Closing refuses a missing or deleted profile (404), so it is not read first.
-  const { email } = await closeAccount(userId);
+  // Closing refuses a missing or deleted profile (404), so it is not read first; only then is it read, in case it
+  // is a deletion whose disable at Cognito failed (a 429 that asked for this retry): the retry finishes it.
+  const closed = await closeAccount(userId);
+  if (!closed) {
+    if (await finishPendingDisable(userId, username)) return;
+    throw accountGone();
+  }
+  const { email } = closed;
   try {
     const [departures, personal] = await Promise.all([departuresOf(userId), personalOrganizationOf(userId)]);
     await endAccount(userId, departures, await personalOrganizationEnd(userId, personal));
@@ -59,7 +65,25 @@ export async function deleteAccount(userId: string, username: string): Promise<v
     await reopenAccount(userId);
     throw error;
   }
-  await identityProvider.disableEverywhere(username || email);
+  await disableSignIn(userId, username || email);
+}
+
+/**
+ * Stops the deleted account at Cognito (no sign-in, no refresh token: `disableEverywhere`), then records that it
+ * did (`signInDisabledAt`). A failure between the profile's deletion and this record (Cognito throttling, say)
+ * leaves the profile deleted and the record missing, which a retry of the deletion finds and finishes.
+ */
+async function disableSignIn(userId: string, username: string) {
+  await identityProvider.disableEverywhere(username);
+  await db.user.patch({ userId }).set({ signInDisabledAt: new Date().toISOString() }).go();
+}
+
+/** Finishes a deletion whose disable at Cognito did not happen; false when there is none to finish (a 404 then). */
+async function finishPendingDisable(userId: string, username: string): Promise<boolean> {
+  const { data } = await db.user.get({ userId }).go({ consistent: true });
+  if (!data?.deletedAt || data.signInDisabledAt) return false;
+  await disableSignIn(userId, username || data.email);
+  return true;
 }
 
 const lastOwnerOf = (orgs: Organization[]) =>
@@ -125,8 +149,11 @@ async function departuresOf(userId: string): Promise<WriteItem[][]> {
   });
 }
 
-/** From here on, no write makes this user a member or an owner (see `openAccountCheck`). Answers the profile as it was. */
-async function closeAccount(userId: string): Promise<{ email: string }> {
+/**
+ * From here on, no write makes this user a member or an owner (see `openAccountCheck`). Answers the profile as it
+ * was, or null when there is none to close (missing or deleted).
+ */
+async function closeAccount(userId: string): Promise<{ email: string } | null> {
   try {
     const { data } = await db.user
       .patch({ userId })
@@ -135,7 +162,8 @@ async function closeAccount(userId: string): Promise<{ email: string }> {
       .go({ response: 'all_old' });
     return { email: data.email ?? '' };
   } catch (error) {
-    throw conditionFailed(error) ? accountGone() : error;
+    if (conditionFailed(error)) return null;
+    throw error;
   }
 }
 

@@ -1,7 +1,7 @@
-import { ConflictError } from '../shared/errors.ts';
+import { ConflictError, ValidationError } from '../shared/errors.ts';
 import { db } from './entities.ts';
 import { identityProvider, type Tokens } from './cognito.ts';
-import { openSession, subjectOf, type Device } from './sessions.ts';
+import { openSession, signOutEverywhereAfterReset, subjectOf, type Device } from './sessions.ts';
 
 /**
  * Sign-in flows for plain HTTP clients, over Cognito. Each successful sign-in opens a
@@ -27,6 +27,41 @@ export async function requestPasswordReset(email: string) {
   await identityProvider.forgotPassword(email).catch((error: unknown) => {
     if ((error as { status?: number }).status !== 401) throw error;
   });
+}
+
+/**
+ * Sets the new password with the emailed code, then signs every device out (`signOutEverywhereAfterReset`). The
+ * code is spent at Cognito as the password changes, before the sign-out: a sign-out that fails then (Cognito
+ * throttling it, say: a 429 asking for a retry) would leave the retry refused as a wrong code and the old devices
+ * signed in. So a code refused to a caller who holds the new password (Cognito accepts it) is that retry, and
+ * its sign-out runs; anyone else gets the refusal as it was, whether or not the address exists.
+ */
+export async function resetPassword(email: string, code: string, password: string) {
+  try {
+    await identityProvider.confirmForgotPassword(email, code, password);
+  } catch (error) {
+    if (!isCodeRefused(error) || !(await holdsPassword(email, password))) throw error;
+  }
+  await signOutEverywhereAfterReset(email);
+}
+
+const isCodeRefused = (error: unknown) =>
+  error instanceof ValidationError && (error.fieldErrors ?? []).some((f) => f.path === 'body.code');
+
+/**
+ * Whether Cognito accepts the password for the address: it issues tokens, or asks for the MFA code (asked only
+ * after the password). The tokens issued are not kept: the sign-out everywhere that follows ends them. A refusal
+ * (401, 403) is a no; anything else (a 429) is thrown, for a retry to ask again.
+ */
+async function holdsPassword(email: string, password: string): Promise<boolean> {
+  try {
+    await identityProvider.signIn(email, password);
+    return true;
+  } catch (error) {
+    const status = (error as { status?: number }).status;
+    if (status === 401 || status === 403) return false;
+    throw error;
+  }
 }
 
 /**

@@ -78,7 +78,11 @@ function translate(error: unknown): never {
     ExpiredCodeException: () => new ValidationError('The code has expired', [{ path: 'body.code', message: 'Expired code' }]),
     EnableSoftwareTokenMFAException: () =>
       new ValidationError('The code is not valid', [{ path: 'body.code', message: 'Invalid code' }]),
-    NotAuthorizedException: () => new UnauthenticatedError('Incorrect credentials or token'),
+    // Cognito's lockout after failed sign-ins says so only in the message; it lasts from a second, doubling, to 15 minutes.
+    NotAuthorizedException: () =>
+      /attempts exceeded/i.test(message)
+        ? new TooManyRequestsError('Too many failed attempts, try again later', 60)
+        : new UnauthenticatedError('Incorrect credentials or token'),
     UserNotFoundException: () => new UnauthenticatedError('Incorrect credentials or token'),
     UserNotConfirmedException: () => new ForbiddenError('Confirm your email address before signing in'),
     PasswordResetRequiredException: () => new ForbiddenError('A password reset is required'),
@@ -99,6 +103,23 @@ async function call<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+const codeMismatch = () =>
+  Object.assign(new Error('Invalid verification code provided, please try again.'), { name: 'CodeMismatchException' });
+
+/**
+ * A confirming step (of a sign-up, of a reset) answers an address that has nothing to confirm as a wrong code:
+ * the steps before it answer the same whether the account exists, so this one may not tell either. Cognito does
+ * so for an unknown user when the app client prevents user existence errors, but not for a sign-up already
+ * confirmed (NotAuthorizedException), nor with that setting off: whatever it answers, the route's answer is one.
+ */
+const confirming = <T>(fn: () => Promise<T>): Promise<T> =>
+  call(() =>
+    fn().catch((error: unknown) => {
+      const name = (error as { name?: string }).name;
+      throw name === 'UserNotFoundException' || name === 'NotAuthorizedException' ? codeMismatch() : error;
+    }),
+  );
+
 export const identityProvider = {
   signUp: (email: string, password: string, fullName?: string) =>
     call(async () => {
@@ -114,7 +135,7 @@ export const identityProvider = {
     }),
 
   confirmSignUp: (email: string, code: string) =>
-    call(() => cognito().send(new ConfirmSignUpCommand({ ClientId: clientId(), Username: email, ConfirmationCode: code }))),
+    confirming(() => cognito().send(new ConfirmSignUpCommand({ ClientId: clientId(), Username: email, ConfirmationCode: code }))),
 
   /** An account already confirmed gets the same answer as any other: nothing says it exists. */
   resendConfirmation: (email: string) =>
@@ -177,7 +198,7 @@ export const identityProvider = {
     call(() => cognito().send(new ForgotPasswordCommand({ ClientId: clientId(), Username: email }))),
 
   confirmForgotPassword: (email: string, code: string, password: string) =>
-    call(() =>
+    confirming(() =>
       cognito().send(
         new ConfirmForgotPasswordCommand({ ClientId: clientId(), Username: email, ConfirmationCode: code, Password: password }),
       ),

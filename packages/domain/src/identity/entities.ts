@@ -58,6 +58,8 @@ const UserEntity = lazy(
            */
           sessionsValidAfter: { type: 'string' },
           deletedAt: { type: 'string' },
+          /** A deleted account stopped at Cognito at this instant; deleted without it, a retry of the deletion stops it. */
+          signInDisabledAt: { type: 'string' },
           ...timestamps,
         },
         indexes: {

@@ -56,13 +56,19 @@ export async function openSession(tokens: Tokens, device: Device): Promise<strin
         ttl: Math.floor(expiresAt.getTime() / 1000) + DAY_MS / 1000,
       }),
     ),
-    update(db.user.patch({ userId }).set({ lastLoginAt: new Date(now).toISOString(), lastLoginIp: device.ipAddress })),
+    update(
+      db.user
+        .patch({ userId })
+        .set({ lastLoginAt: new Date(now).toISOString(), lastLoginIp: device.ipAddress })
+        .where(({ deletedAt }, { notExists }) => notExists(deletedAt)),
+    ),
   ]);
   if (canceled) {
-    // The user row is missing (never provisioned): no session was written, so none may be answered, and the
-    // refresh token Cognito just issued is revoked rather than left without a session to end it.
+    // The user row is missing (never provisioned) or deleted (Cognito not stopped yet: `deleteAccount`): no session
+    // was written, so none may be answered, and the refresh token Cognito just issued is revoked rather than left
+    // without a session to end it.
     await identityProvider.revoke(tokens.refreshToken).catch(() => undefined);
-    throw new ForbiddenError('This account has no profile, so it cannot sign in');
+    throw new ForbiddenError('This account has no profile or was deleted, so it cannot sign in');
   }
   return sessionId;
 }

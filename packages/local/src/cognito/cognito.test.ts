@@ -186,6 +186,24 @@ describe('local Cognito end to end', () => {
     });
   });
 
+  it('ConfirmSignUp and ConfirmForgotPassword answer an unknown user as a wrong code (PreventUserExistenceErrors ENABLED)', async () => {
+    const nobody = 'nobody-at-all@example.com';
+    const mismatch = { name: 'CodeMismatchException' };
+    await expect(
+      sdk.send(new ConfirmSignUpCommand({ ClientId: cognito.clientId, Username: nobody, ConfirmationCode: '123456' })),
+    ).rejects.toMatchObject(mismatch);
+    await expect(
+      sdk.send(
+        new ConfirmForgotPasswordCommand({
+          ClientId: cognito.clientId,
+          Username: nobody,
+          ConfirmationCode: '123456',
+          Password: 'N3w-Passw0rd!',
+        }),
+      ),
+    ).rejects.toMatchObject(mismatch);
+  });
+
   it('USER_PASSWORD_AUTH returns tokens that the production CognitoJwtVerifier accepts', async () => {
     await expect(signIn(sdk, cognito.clientId, email, 'Wr0ng-password')).rejects.toMatchObject({
       name: 'NotAuthorizedException',

@@ -1,4 +1,10 @@
-import { CognitoError, InvalidParameterError, NotAuthorizedError, UserNotFoundError } from 'cognito-local/lib/errors.js';
+import {
+  CodeMismatchError,
+  CognitoError,
+  InvalidParameterError,
+  NotAuthorizedError,
+  UserNotFoundError,
+} from 'cognito-local/lib/errors.js';
 import type { Route, Router } from 'cognito-local/lib/server/Router.js';
 import type { Services } from 'cognito-local/lib/services/index.js';
 import type { Context } from 'cognito-local/lib/services/context.js';
@@ -183,14 +189,24 @@ export const localRouter = (services: Services, base: Router, issuer: string, st
     return route(local, req);
   };
 
+  /**
+   * The user a client's confirming call (ConfirmSignUp, ConfirmForgotPassword) names. The app client prevents user
+   * existence errors (pool.ts): AWS then answers an unknown user as a wrong code, where cognito-local answers
+   * UserNotFoundException. The admin calls still answer UserNotFoundException, as on AWS.
+   */
+  const userToConfirm = async (pool: UserPoolService | null, ctx: Context, username: unknown): Promise<User | null> => {
+    const user = await userForSignIn(pool, ctx, username);
+    if (pool && !user) throw new CodeMismatchError();
+    return user;
+  };
+
   const TRIGGER_FAILURES = new Set(['UserLambdaValidationException', 'InvalidLambdaResponseException']);
 
   /**
    * cognito-local saves the user as CONFIRMED before running PostConfirmation. When the trigger fails we put the
    * user back as it was (UNCONFIRMED, same code) so that the confirmation really failed and can be retried.
    */
-  const confirmSignUp = async (ctx: Context, req: any, route: Route, pool: UserPoolService | null): Promise<unknown> => {
-    const before = await userForSignIn(pool, ctx, req.Username);
+  const confirmSignUp = async (ctx: Context, req: any, route: Route, pool: UserPoolService | null, before: User | null) => {
     if (before && before.UserStatus !== 'UNCONFIRMED') {
       throw new NotAuthorizedError('User cannot confirm because user status is not UNCONFIRMED.');
     }
@@ -204,8 +220,14 @@ export const localRouter = (services: Services, base: Router, issuer: string, st
 
   type Override = (ctx: Context, req: any, route: Route) => Promise<unknown>;
   const overrides: Record<string, Override> = {
-    ConfirmSignUp: async (ctx, req, route) => confirmSignUp(ctx, req, route, await poolForClient(ctx, req.ClientId)),
-    AdminConfirmSignUp: async (ctx, req, route) => confirmSignUp(ctx, req, route, await poolById(ctx, req.UserPoolId)),
+    ConfirmSignUp: async (ctx, req, route) => {
+      const pool = await poolForClient(ctx, req.ClientId);
+      return confirmSignUp(ctx, req, route, pool, await userToConfirm(pool, ctx, req.Username));
+    },
+    AdminConfirmSignUp: async (ctx, req, route) => {
+      const pool = await poolById(ctx, req.UserPoolId);
+      return confirmSignUp(ctx, req, route, pool, await userForSignIn(pool, ctx, req.Username));
+    },
 
     // cognito-local lacks this operation ("Unsupported x-amz-target header"); served here.
     ResendConfirmationCode: async (ctx, req) => {
@@ -231,7 +253,7 @@ export const localRouter = (services: Services, base: Router, issuer: string, st
     ConfirmForgotPassword: async (ctx, req, route) => {
       const pool = await poolForClient(ctx, req.ClientId);
       checkPassword(pool, req.Password);
-      const before = await userForSignIn(pool, ctx, req.Username);
+      const before = await userToConfirm(pool, ctx, req.Username);
       // A wrong code is refused as such (by cognito-local), whatever the password.
       if (before?.ConfirmationCode === req.ConfirmationCode) checkHistory(pool, before, req.Password);
       try {
