@@ -1,18 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import { BedrockRuntimeClient, InvokeModelCommand } from '@aws-sdk/client-bedrock-runtime';
+import {
+  BedrockRuntimeClient,
+  ConverseCommand,
+  ConverseStreamCommand,
+  InvokeModelCommand,
+} from '@aws-sdk/client-bedrock-runtime';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EmbeddingsBody, ImagesBody } from '@platform/domain/gateway/openai';
-import { embeddings, images } from '@platform/domain/gateway/service';
+import type { ChatCompletionBody, EmbeddingsBody, ImagesBody } from '@platform/domain/gateway/openai';
+import { chat, embeddings, images } from '@platform/domain/gateway/service';
 import { openAiError } from '@platform/http/gateway';
 import { api, signUpUser, type SignedInUser } from '../helpers/api.ts';
 import { times } from '../helpers/fake-provider.ts';
-import { gateway, strategyOrg, usageOf } from '../helpers/gateway.ts';
+import { gateway, readStream, stream, strategyOrg, usageOf } from '../helpers/gateway.ts';
 import { useFakeProvider } from '../helpers/use-fake-provider.ts';
 
 /**
- * What a model cannot make (an image size or style SD3 has not, `dimensions` of Titan v1's vectors
- * of one length) is that model's limit, not the request's fault: it is refused before anything is
+ * What a model cannot make or take (an image size or style SD3 has not, `dimensions` of Titan v1's
+ * vectors of one length; in a chat, an image by URL or a BMP for Bedrock's Converse, only blank
+ * messages) is that model's limit, not the request's fault: it is refused before anything is
  * sent, the call moves on to a candidate that can make it, and the refusal is a 400 naming the field
  * only when every candidate refused. A refusal spends none of the key's quota, which counts provider
  * calls. Over HTTP, the refusing models are Bedrock's (refused in the server before any AWS call) and
@@ -41,8 +47,10 @@ async function ownKey(orgId: string, providerSlug: 'bedrock' | 'openai', quota: 
   expect(created.status, JSON.stringify(created.body)).toBe(201);
 }
 
-/** An organization's own model: images, or embeddings (a TEXT model). */
-async function ownModel(orgId: string, providerSlug: 'bedrock' | 'openai', providerModelId: string, kind: 'IMAGE' | 'EMBED') {
+type Kind = 'IMAGE' | 'EMBED' | 'CHAT';
+
+/** An organization's own model: images, or embeddings or chat (a TEXT model). */
+async function ownModel(orgId: string, providerSlug: 'bedrock' | 'openai', providerModelId: string, kind: Kind) {
   const made = await api('POST', `/v1/orgs/${orgId}/models`, {
     token: owner.accessToken,
     body: {
@@ -50,11 +58,11 @@ async function ownModel(orgId: string, providerSlug: 'bedrock' | 'openai', provi
       providerModelId,
       name: `${providerModelId} (own key)`,
       type: kind === 'IMAGE' ? 'IMAGE' : 'TEXT',
-      capabilities: kind === 'IMAGE' ? ['images'] : ['embeddings'],
+      capabilities: kind === 'IMAGE' ? ['images'] : kind === 'EMBED' ? ['embeddings'] : ['chat', 'stream'],
       pricing:
         kind === 'IMAGE'
           ? { inputPerMTokMicros: 0, outputPerMTokMicros: 0, perImageMicros: 40_000 }
-          : { inputPerMTokMicros: 100_000, outputPerMTokMicros: 0 },
+          : { inputPerMTokMicros: 100_000, outputPerMTokMicros: kind === 'CHAT' ? 200_000 : 0 },
     },
   });
   expect(made.status, JSON.stringify(made.body)).toBe(201);
@@ -77,7 +85,7 @@ async function rule(orgId: string, modelType: 'IMAGE' | 'TEXT', model: string, f
 }
 
 /** A BYOK organization with its own Bedrock and OpenAI keys, `primary` (Bedrock) falling back to `fallback` (OpenAI). */
-async function routed(kind: 'IMAGE' | 'EMBED', primary: string, fallback: string) {
+async function routed(kind: Kind, primary: string, fallback: string) {
   const orgId = await strategyOrg(owner, 'BYOK');
   await ownKey(orgId, 'bedrock');
   await ownKey(orgId, 'openai');
@@ -127,6 +135,68 @@ describe('what a model cannot make, with a fallback that can', () => {
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body.data[0].embedding).toHaveLength(16);
     expect(res.headers.get('x-route')).toMatch(new RegExp(`1:${first} unsupported, 2:${second} ok \\d+ms$`));
+  });
+});
+
+const CLAUDE_ON_BEDROCK = 'anthropic.claude-3-haiku-20240307-v1:0';
+/** A user's message with an image: `url` as OpenAI's models take it (an https URL they fetch) or any data URL. */
+const withImage = (url: string) => [
+  {
+    role: 'user',
+    content: [
+      { type: 'text', text: 'What is in this picture?' },
+      { type: 'image_url', image_url: { url } },
+    ],
+  },
+];
+
+describe('what a model cannot take of a chat, with a fallback that can', () => {
+  it.each([
+    ['an image by URL', false, withImage('https://example.com/cat.png')],
+    ['a BMP image', true, withImage('data:image/bmp;base64,Qk0=')],
+    ['only blank messages', true, [{ role: 'user', content: ' ' }]],
+  ] as const)(
+    '%s Bedrock cannot take (streamed: %s) is served by the fallback that takes it; x-route shows the refusal',
+    async (_, streamed, messages) => {
+      const { orgId, first, second } = await routed('CHAT', CLAUDE_ON_BEDROCK, 'gpt-4o-mini');
+      const body = { model: first, messages, stream: streamed };
+      const res = streamed
+        ? await stream(owner.accessToken, body, undefined, asOrg(orgId))
+        : await gateway('/chat/completions', { token: owner.accessToken }, body, asOrg(orgId));
+      expect(res.status).toBe(200);
+      if (streamed) {
+        const events = await readStream(res as Response);
+        expect(events.at(-1)?.data).toBe('[DONE]');
+        expect(events.some((event) => event.data.includes('"error"'))).toBe(false);
+      } else expect((res as { body: any }).body.choices[0].message.content).toBeTruthy();
+      expect(fake().requests.map((r) => [r.operation, r.model, r.body.messages])).toEqual([
+        [streamed ? 'stream' : 'chat', 'gpt-4o-mini', messages],
+      ]);
+      expect(res.headers.get('x-route')).toMatch(new RegExp(`1:${first} unsupported, 2:${second} ok \\d+ms$`));
+      const [log] = await usageOf(owner, orgId, 1);
+      expect(log).toMatchObject({ model: second, status: 'success' });
+    },
+  );
+
+  it('no candidate taking it: a 400 naming messages, with the first refusal; x-route shows each', async () => {
+    const orgId = await strategyOrg(owner, 'BYOK');
+    await ownKey(orgId, 'bedrock');
+    const claude = await ownModel(orgId, 'bedrock', CLAUDE_ON_BEDROCK, 'CHAT');
+    const nova = await ownModel(orgId, 'bedrock', 'amazon.nova-lite-v1:0', 'CHAT');
+    await rule(orgId, 'TEXT', claude, nova);
+    const res = await gateway(
+      '/chat/completions',
+      { token: owner.accessToken },
+      { model: claude, messages: withImage('https://example.com/cat.png') },
+      asOrg(orgId),
+    );
+    expect(res).toMatchObject({
+      status: 400,
+      body: {
+        error: { type: 'invalid_request_error', param: 'messages', message: expect.stringContaining('base64 data URLs') },
+      },
+    });
+    expect(res.headers.get('x-route')).toMatch(new RegExp(`1:${claude} unsupported, 2:${nova} unsupported$`));
   });
 });
 
@@ -188,9 +258,11 @@ describe("a key's quota counts provider calls", () => {
     signal: new AbortController().signal,
     resource: 'generation',
   });
-  async function status(run: () => Promise<{ after?: () => Promise<void> }>) {
+  async function status(run: () => Promise<{ sse?: AsyncIterable<string>; after?: () => Promise<void> }>) {
     try {
-      await (await run()).after?.();
+      const reply = await run();
+      for await (const frame of reply.sse ?? []) expect(frame).not.toContain('"error"');
+      await reply.after?.();
       return 200;
     } catch (error) {
       return openAiError(error).status;
@@ -227,6 +299,41 @@ describe("a key's quota counts provider calls", () => {
       // The key's one provider call of the day is still unused.
       expect(await status(() => call(false))).toBe(200);
       expect(bedrock.commandCalls(InvokeModelCommand)).toHaveLength(1);
+      expect(await status(() => call(false))).toBe(429);
+    },
+  );
+
+  it.each([false, true])(
+    'chat (streamed: %s): a refusal of what the model cannot take spends none of it; the next call is served',
+    async (streamed) => {
+      const orgId = await strategyOrg(owner, 'BYOK');
+      await ownKey(orgId, 'bedrock', { dailyQuota: 1 });
+      const modelId = await ownModel(orgId, 'bedrock', CLAUDE_ON_BEDROCK, 'CHAT');
+      bedrock.reset();
+      const usage = { inputTokens: 3, outputTokens: 1, totalTokens: 4 };
+      bedrock
+        .on(ConverseCommand)
+        .resolves({ output: { message: { role: 'assistant', content: [{ text: 'Hi' }] } }, stopReason: 'end_turn', usage });
+      // A new stream for each call: one is read once.
+      bedrock.on(ConverseStreamCommand).callsFake(() => ({
+        stream: (async function* () {
+          yield { contentBlockDelta: { contentBlockIndex: 0, delta: { text: 'Hi' } } };
+          yield { messageStop: { stopReason: 'end_turn' } };
+          yield { metadata: { usage, metrics: { latencyMs: 1 } } };
+        })(),
+      }));
+      const sent = () => (streamed ? bedrock.commandCalls(ConverseStreamCommand) : bedrock.commandCalls(ConverseCommand)).length;
+      const call = (refused: boolean) =>
+        chat(inProcess(orgId), {
+          model: modelId,
+          messages: refused ? withImage('https://example.com/cat.png') : [{ role: 'user', content: 'Hello' }],
+          stream: streamed,
+        } as ChatCompletionBody);
+      expect(await status(() => call(true))).toBe(400);
+      expect(sent()).toBe(0);
+      // The key's one provider call of the day is still unused.
+      expect(await status(() => call(false))).toBe(200);
+      expect(sent()).toBe(1);
       expect(await status(() => call(false))).toBe(429);
     },
   );

@@ -30,7 +30,9 @@ import {
   ProviderError,
   QuotaSpentError,
   UnsupportedError,
+  type Adapter,
   type Candidate,
+  type ChatRequest,
   type GatewayOperation,
   type ModelType,
   type RoutePlan,
@@ -264,6 +266,17 @@ const options = (call: GatewayCall): ExecuteOptions => ({
   deadline: call.deadline,
 });
 
+/**
+ * The adapter to chat with a candidate, its key used: what the model cannot take of the request (an
+ * image by URL, only blank messages) is refused before, so a call never sent spends none of its quota.
+ */
+async function chatAdapter(candidate: Candidate, request: ChatRequest): Promise<Adapter> {
+  const adapter = await adapterFor(candidate.target.adapter);
+  adapter.checkChat?.(candidate.target, request);
+  await useKey(candidate);
+  return adapter;
+}
+
 export async function chat(call: GatewayCall, body: ChatCompletionBody): Promise<GatewayReply> {
   const request = toChatRequest(body, DEFAULT_MAX_TOKENS);
   const admitted = await admitCall(
@@ -283,10 +296,7 @@ export async function chat(call: GatewayCall, body: ChatCompletionBody): Promise
     const calling = performance.now();
     const execution = await execute(
       admitted.plan.candidates,
-      async (candidate, o) => {
-        await useKey(candidate);
-        return (await adapterFor(candidate.target.adapter)).chat(candidate.target, request, o);
-      },
+      async (candidate, o) => (await chatAdapter(candidate, request)).chat(candidate.target, request, o),
       options(call),
     ).catch((error: unknown) => failed(call, admitted, body.model, error));
     const { value: result, candidate, attempts } = execution;
@@ -315,8 +325,7 @@ export async function chat(call: GatewayCall, body: ChatCompletionBody): Promise
     admitted.plan.candidates,
     (candidate, o) => ({
       async *[Symbol.asyncIterator]() {
-        await useKey(candidate);
-        yield* (await adapterFor(candidate.target.adapter)).chatStream(candidate.target, request, o);
+        yield* (await chatAdapter(candidate, request)).chatStream(candidate.target, request, o);
       },
     }),
     options(call),

@@ -129,11 +129,13 @@ export interface Adapter {
   embed?(target: Target, request: EmbeddingRequest, options?: CallOptions): Promise<EmbeddingResult>;
   image?(target: Target, request: ImageRequest, options?: CallOptions): Promise<ImageResult>;
   /**
-   * What the target's model cannot make of the request (`dimensions` of vectors of one length, a
-   * size, style or quality it has not), thrown as an `UnsupportedError` before anything is sent.
-   * `embed` and `image` refuse it too; the gateway asks first, before it uses the key, so that a
-   * call no provider saw spends none of the key's quota.
+   * What the target's model cannot make or take of the request (`dimensions` of vectors of one
+   * length, a size, style or quality it has not; an image it cannot read, a conversation with
+   * nothing to answer), thrown as an `UnsupportedError` before anything is sent. `chat`,
+   * `chatStream`, `embed` and `image` refuse it too (by the same rule); the gateway asks first,
+   * before it uses the key, so that a call no provider saw spends none of the key's quota.
    */
+  checkChat?(target: Target, request: ChatRequest): void;
   checkEmbed?(target: Target, request: EmbeddingRequest): void;
   checkImage?(target: Target, request: ImageRequest): void;
 }
@@ -161,8 +163,9 @@ export class ProviderError extends Error {
 }
 
 /**
- * What a model cannot make (an image size, style or quality it has not, `dimensions` of vectors of
- * one length, images or embeddings at all), refused before anything is sent. The limit is the
+ * What a model cannot make or take (an image size, style or quality it has not, `dimensions` of
+ * vectors of one length, images or embeddings at all; in a chat, an image by URL or in a format it
+ * cannot read, or only blank messages), refused before anything is sent. The limit is the
  * model's, not the request's: the executor moves on to the next candidate, which may make it, and
  * cools nothing down. Only when every candidate refused is it the answer: invalid, naming the field.
  */

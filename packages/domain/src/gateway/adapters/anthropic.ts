@@ -7,7 +7,8 @@
  * What OpenAI takes and Anthropic refuses is made acceptable here rather than failing the call:
  * turns are made to alternate (`alternatingTurns`), a temperature above Anthropic's maximum
  * of 1 (OpenAI's range is 0–2) is sent as 1, and whitespace-only stop sequences are dropped
- * (`nonBlankStops`).
+ * (`nonBlankStops`). What it cannot take (an image by URL, only blank messages) is refused before
+ * anything is sent (`checkChat`), so another candidate may take the request.
  */
 import { ProviderError } from '../types.ts';
 import type { Adapter, ChatChunk, ChatRequest, FinishReason, Target, TokenUsage } from '../types.ts';
@@ -15,7 +16,7 @@ import { isObject, textField, tokenCount } from './answers.ts';
 import { eventJson, joinUrl, postForEvents, postJson } from './http.ts';
 import { redactSecret } from '../../shared/redact.ts';
 import type { HttpCall } from './http.ts';
-import { alternatingTurns, inlineImage, nonBlankStops } from './messages.ts';
+import { alternatingTurns, checkConversation, inlineImage, nonBlankStops } from './messages.ts';
 import type { Turn } from './messages.ts';
 
 const PROVIDER = 'Anthropic';
@@ -107,6 +108,10 @@ function streamError(error: unknown, secret: string | undefined): ProviderError 
 
 export const adapter: Adapter = {
   kind: 'anthropic',
+
+  checkChat(_target, request) {
+    checkConversation(request.messages, PROVIDER);
+  },
 
   async chat(target, request, options) {
     const message = await postJson<Message>(call(target, request, false), options);

@@ -182,6 +182,27 @@ describe('the Bedrock adapter: Converse', () => {
     expect(bedrock.commandCalls(ConverseCommand)).toHaveLength(0);
   });
 
+  it('refuses what Converse cannot take of a chat in its check step and in chat and chatStream alike, as the model’s limit (UnsupportedError naming messages)', async () => {
+    const image = (url: string) => ({ role: 'user' as const, content: [{ type: 'image_url' as const, image_url: { url } }] });
+    for (const [messages, message] of [
+      [[image('https://example.com/cat.png')], 'takes images as base64 data URLs'],
+      [[image('data:image/bmp;base64,AA')], 'takes PNG, JPEG, GIF or WebP images, not image/bmp'],
+      [[{ role: 'user' as const, content: ' ' }], 'needs a message with some text or an image'],
+    ] as const) {
+      const request = { messages: [...messages] };
+      expect(() => adapter.checkChat!(target(), request)).toThrow(UnsupportedError);
+      const refusal = { kind: 'invalid', options: { param: 'messages' }, message: expect.stringContaining(message) };
+      expect(() => adapter.checkChat!(target(), request)).toThrow(expect.objectContaining(refusal));
+      await expect(adapter.chat(target(), request)).rejects.toBeInstanceOf(UnsupportedError);
+      const streamed = await read(adapter.chatStream(target(), request));
+      expect(streamed).toMatchObject({ chunks: [], error: refusal });
+      expect(streamed.error).toBeInstanceOf(UnsupportedError);
+    }
+    expect(() => adapter.checkChat!(target(), { messages: [image('data:image/jpg;base64,AAEC')] })).not.toThrow();
+    expect(bedrock.commandCalls(ConverseCommand)).toHaveLength(0);
+    expect(bedrock.commandCalls(ConverseStreamCommand)).toHaveLength(0);
+  });
+
   it('uses the function’s role with the SDK’s retries off, or a bring-your-own API key as a bearer token, in the configured region', async () => {
     const seen: Array<{ region: string; maxAttempts: number; token?: string }> = [];
     bedrock.on(ConverseCommand).callsFake(async (_input, getClient) => {

@@ -10,7 +10,9 @@
  *
  * Converse gets what OpenAI takes and Bedrock refuses made acceptable: turns that alternate
  * (`alternatingTurns`), and for Anthropic's models a temperature above their maximum of 1 (OpenAI's
- * range is 0–2) sent as 1 and no whitespace-only stop sequence (`nonBlankStops`).
+ * range is 0–2) sent as 1 and no whitespace-only stop sequence (`nonBlankStops`). What it cannot
+ * take (only blank messages, an image by URL or in a format other than PNG, JPEG, GIF or WebP) is
+ * refused before anything is sent (`checkChat`), so another candidate may take the request.
  *
  * Credentials are the function's IAM role; a bring-your-own Bedrock API key (`apiKey`) is sent as a
  * bearer token instead. `config.region` picks another region than the function's.
@@ -49,7 +51,8 @@ import type {
 } from '../types.ts';
 import { embeddingVectors, isObject, textField } from './answers.ts';
 import { Deadline, withDeadline } from './deadline.ts';
-import { alternatingTurns, inlineImage, nonBlankStops } from './messages.ts';
+import { alternatingTurns, checkConversation, inlineImage, nonBlankStops } from './messages.ts';
+import type { InlineImage } from './messages.ts';
 
 const PROVIDER = 'Bedrock';
 const MAX_CLIENTS = 100;
@@ -131,6 +134,21 @@ const IMAGE_FORMATS: Record<string, ImageFormat> = {
   'image/webp': 'webp',
 };
 
+/** The Converse format of an inline image; one of another type is what Bedrock cannot read (another provider may). */
+function imageFormat({ mediaType }: InlineImage): ImageFormat {
+  const format = IMAGE_FORMATS[mediaType];
+  if (!format) throw new UnsupportedError(`${PROVIDER} takes PNG, JPEG, GIF or WebP images, not ${mediaType}`, 'messages');
+  return format;
+}
+
+/**
+ * What Converse cannot take of a chat, before anything is sent: by the rules its input is built
+ * with (`converseInput`), only blank messages, an image by URL or of a format it cannot read.
+ */
+function checkChat(_target: Target, request: ChatRequest): void {
+  checkConversation(request.messages, PROVIDER, imageFormat);
+}
+
 function converseInput(target: Target, request: ChatRequest) {
   const { system, turns } = alternatingTurns(request.messages, PROVIDER);
   const anthropic = family(target.providerModelId).startsWith('anthropic.');
@@ -142,10 +160,8 @@ function converseInput(target: Target, request: ChatRequest) {
     role: turn.role,
     content: turn.parts.map((part): ContentBlock => {
       if (part.type === 'text') return { text: part.text };
-      const { mediaType, data } = inlineImage(part.image_url.url, PROVIDER);
-      const format = IMAGE_FORMATS[mediaType];
-      if (!format) throw new ProviderError('invalid', `${PROVIDER} takes PNG, JPEG, GIF or WebP images, not ${mediaType}`);
-      return { image: { format, source: { bytes: Buffer.from(data, 'base64') } } };
+      const image = inlineImage(part.image_url.url, PROVIDER);
+      return { image: { format: imageFormat(image), source: { bytes: Buffer.from(image.data, 'base64') } } };
     }),
   }));
   return {
@@ -474,6 +490,7 @@ export const adapter: Adapter = {
     }
   },
 
+  checkChat,
   checkEmbed,
   checkImage,
 

@@ -7,7 +7,8 @@
  * Gemini refuses an empty text part and a request without contents, both of which OpenAI takes (an
  * assistant turn with `content: ""`, a request that is only a system prompt): it is sent the turns
  * Anthropic is (`alternatingTurns`), so blank parts are dropped and a lone system prompt is the
- * user's turn. It takes a whitespace-only stop sequence, which Anthropic's models refuse.
+ * user's turn. It takes a whitespace-only stop sequence, which Anthropic's models refuse. What it
+ * cannot take (an image by URL, only blank messages) is refused before anything is sent (`checkChat`).
  */
 import { estimateTextTokens } from '../pricing.ts';
 import { ProviderError } from '../types.ts';
@@ -16,7 +17,7 @@ import { embeddingVectors, isObject, textField, tokenCount } from './answers.ts'
 import { eventJson, joinUrl, postForEvents, postJson } from './http.ts';
 import { redactSecret } from '../../shared/redact.ts';
 import type { HttpCall } from './http.ts';
-import { alternatingTurns, inlineImage } from './messages.ts';
+import { alternatingTurns, checkConversation, inlineImage } from './messages.ts';
 import type { Turn } from './messages.ts';
 
 const PROVIDER = 'Gemini';
@@ -123,6 +124,10 @@ function checkBlocked(response: GenerateContentResponse): void {
 
 export const adapter: Adapter = {
   kind: 'google',
+
+  checkChat(_target, request) {
+    checkConversation(request.messages, PROVIDER);
+  },
 
   async chat(target, request, options) {
     const response = await postJson<GenerateContentResponse>(call(target, 'generateContent', generateBody(request)), options);

@@ -4,7 +4,7 @@
  * (Anthropic, Bedrock and Gemini), stop sequences Anthropic's models accept, plain text of a
  * message, and inline images from data URLs (the only image form every provider accepts).
  */
-import { ProviderError } from '../types.ts';
+import { UnsupportedError } from '../types.ts';
 import type { ChatMessage, ContentPart } from '../types.ts';
 
 export interface SplitMessages {
@@ -64,7 +64,8 @@ export const OPENING_TURN = '(conversation start)';
  * too, so it is sent the same turns). So blank text parts are dropped (and a turn left
  * with nothing), consecutive turns of one role are merged into one (their parts in order), an
  * assistant-first conversation gets a minimal user turn before it, and a request that is only a
- * system prompt sends that prompt as the user's turn.
+ * system prompt sends that prompt as the user's turn. A request with no text or image at all is
+ * what these providers cannot take (OpenAI's can): refused before anything is sent (`UnsupportedError`).
  */
 export function alternatingTurns(messages: ChatMessage[], provider: string): Conversation {
   const { system, turns } = splitSystem(messages);
@@ -77,7 +78,7 @@ export function alternatingTurns(messages: ChatMessage[], provider: string): Con
     else merged.push({ role, parts });
   }
   if (!merged.length) {
-    if (!system) throw new ProviderError('invalid', `${provider} needs a message with some text or an image`);
+    if (!system) throw new UnsupportedError(`${provider} needs a message with some text or an image`, 'messages');
     // Moved rather than copied: the prompt is the request to answer, and is not billed twice.
     return { system: undefined, turns: [{ role: 'user', parts: [{ type: 'text', text: system }] }] };
   }
@@ -107,10 +108,27 @@ const DATA_URL = /^data:(image\/[a-z0-9.+-]+);base64,(.*)$/is;
 /** Media types clients write that providers know by another name (Anthropic takes image/jpeg only). */
 const MEDIA_TYPE_ALIASES: Record<string, string> = { 'image/jpg': 'image/jpeg' };
 
-/** The image of a `data:image/...;base64,` URL; any other URL is the caller's mistake for this provider. */
+/**
+ * The image of a `data:image/...;base64,` URL; any other URL (an https one, which OpenAI's models
+ * fetch) is what this provider cannot take: refused before anything is sent (`UnsupportedError`).
+ */
 export function inlineImage(url: string, provider: string): InlineImage {
   const match = DATA_URL.exec(url);
-  if (!match) throw new ProviderError('invalid', `${provider} takes images as base64 data URLs`);
+  if (!match) throw new UnsupportedError(`${provider} takes images as base64 data URLs`, 'messages');
   const mediaType = match[1]!.toLowerCase();
   return { mediaType: MEDIA_TYPE_ALIASES[mediaType] ?? mediaType, data: match[2]! };
+}
+
+/**
+ * What a provider sent `alternatingTurns` cannot take of a conversation, checked before anything is
+ * sent (its adapter's `checkChat`) by the rules its requests are built with: turns with some text
+ * or an image, each image inline, and read by `image` (the provider's own rule for one, its formats).
+ */
+export function checkConversation(
+  messages: ChatMessage[],
+  provider: string,
+  image: (inline: InlineImage) => void = () => undefined,
+): void {
+  for (const turn of alternatingTurns(messages, provider).turns)
+    for (const part of turn.parts) if (part.type === 'image_url') image(inlineImage(part.image_url.url, provider));
 }
