@@ -1,5 +1,5 @@
-import { Aws, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import { EXPOSED_HEADERS } from '@platform/http/middleware/cors';
+import { Aws, CfnOutput, Duration, Fn, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { API_ALLOW_HEADERS, EXPOSED_HEADERS, GATEWAY_ALLOW_HEADERS } from '@platform/http/middleware/cors';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import {
   AuthorizerPayloadVersion,
@@ -17,7 +17,6 @@ import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { FunctionUrlAuthType, HttpMethod as UrlMethod, InvokeMode, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
-import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { RouteDefinition } from '@platform/http/route';
 import { limits, type PlatformConfig } from './config.ts';
@@ -35,7 +34,6 @@ export interface ApiStackProps extends StackProps {
   routes: readonly RouteDefinition[];
   table: TableV2;
   key: IKey;
-  assetsBucket: IBucket;
   userPool: UserPool;
   userPoolClient: UserPoolClient;
   /** Where handler modules live; tests point it at fixtures. */
@@ -46,7 +44,7 @@ export interface ApiStackProps extends StackProps {
  * CORS as the HTTP kit and the local server answer it (API Gateway answers preflights and,
  * with CORS configured, replaces the CORS headers of the handlers' responses).
  */
-const CORS_ALLOW_HEADERS = ['authorization', 'content-type', 'x-api-key', 'idempotency-key', 'x-device-name', 'x-session-id'];
+const CORS_ALLOW_HEADERS = API_ALLOW_HEADERS;
 const CORS_EXPOSE_HEADERS = EXPOSED_HEADERS;
 
 /**
@@ -241,7 +239,7 @@ export class ApiStack extends Stack {
         cors: {
           allowedOrigins: config.corsOrigins,
           allowedMethods: [UrlMethod.GET, UrlMethod.POST],
-          allowedHeaders: ['authorization', 'content-type', 'x-api-key', 'openai-organization', 'x-route-tags'],
+          allowedHeaders: GATEWAY_ALLOW_HEADERS,
           exposedHeaders: CORS_EXPOSE_HEADERS,
           maxAge: Duration.hours(1),
         },
@@ -273,8 +271,8 @@ export class ApiStack extends Stack {
             TableName: props.table.tableName,
             TableArn: props.table.tableArn,
             KeyArn: props.key.keyArn,
-            AssetsBucketName: props.assetsBucket.bucketName,
-            AssetsBucketArn: props.assetsBucket.bucketArn,
+            // The OpenAPI document names it as the server of the gateway's operations ('' without a gateway).
+            GatewayUrl: this.gatewayUrl ? withoutTrailingSlash(this.gatewayUrl.url) : '',
             UserPoolId: props.userPool.userPoolId,
             UserPoolArn: props.userPool.userPoolArn,
             UserPoolClientId: props.userPoolClient.userPoolClientId,
@@ -286,6 +284,9 @@ export class ApiStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: this.stage.url, description: 'Base URL of the HTTP API' });
   }
 }
+
+/** `https://<id>.lambda-url.<region>.on.aws/` → `https://<id>.lambda-url.<region>.on.aws` (a function URL has no path). */
+const withoutTrailingSlash = (functionUrl: string) => `https://${Fn.select(2, Fn.split('/', functionUrl))}`;
 
 /** Ids name functions and logical ids, method and path the route key: each must be unique. */
 function assertUnique(routes: readonly RouteDefinition[]) {

@@ -190,6 +190,11 @@ export class AsyncStack extends Stack {
           resources: [streamArn],
         }),
       );
+      // The event source mapping polls with the function's role, ListStreams included (as in
+      // AWSLambdaDynamoDBExecutionRole and CDK's grantStreamRead); it has no resource-level permissions.
+      consumer.function.addToRolePolicy(
+        new PolicyStatement({ sid: 'ListStreams', actions: ['dynamodb:ListStreams'], resources: ['*'] }),
+      );
       deadLetterQueue.grantSendMessages(consumer.function);
       new EventSourceMapping(this, `${id}Stream`, {
         target: consumer.function,

@@ -74,7 +74,8 @@ export class DataStack extends Stack {
       versioned: true,
       serverAccessLogsBucket: this.logsBucket,
       serverAccessLogsPrefix: 'assets/',
-      // Browsers upload and download with presigned URLs; objects never pass through Lambda.
+      // For browsers to upload and download with presigned URLs, objects never passing through
+      // Lambda. No function issues them yet, and none has access to the bucket.
       cors: [
         {
           allowedOrigins: config.corsOrigins,
@@ -93,6 +94,11 @@ export class DataStack extends Stack {
 
     new CfnOutput(this, 'TableName', { value: this.table.tableName });
     new CfnOutput(this, 'AssetsBucketName', { value: this.assetsBucket.bucketName });
+    // The API stack imported these while its route functions could reach the bucket. CloudFormation
+    // refuses to delete an export still imported, and this stack deploys before the API stack: the
+    // exports stay until every deployed API stack has dropped its imports (then remove these lines).
+    this.exportValue(this.assetsBucket.bucketName);
+    this.exportValue(this.assetsBucket.bucketArn);
     new CfnOutput(this, 'PlatformKeyArn', { value: this.key.keyArn });
   }
 }

@@ -62,7 +62,6 @@ export function buildPlatform(app: App, options: PlatformOptions): Platform {
     routes: options.routes,
     table: data.table,
     key: data.key,
-    assetsBucket: data.assetsBucket,
     userPool: auth.userPool,
     userPoolClient: auth.userPoolClient,
     ...(options.functionsDir ? { functionsDir: options.functionsDir } : {}),

@@ -55,17 +55,6 @@ export function grantKeyUse(grantee: IGrantable, keyArn: string) {
   );
 }
 
-/** Presigned uploads and downloads are signed with the function's credentials. */
-export function grantAssetObjects(grantee: IGrantable, bucketArn: string) {
-  grantee.grantPrincipal.addToPrincipalPolicy(
-    new PolicyStatement({
-      sid: 'AssetObjects',
-      actions: ['s3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:AbortMultipartUpload'],
-      resources: [`${bucketArn}/*`],
-    }),
-  );
-}
-
 /** The Admin* calls of the identity provider port (`packages/domain/src/identity/cognito.ts`). */
 export const USER_POOL_ADMIN_ACTIONS = [
   'cognito-idp:AdminAddUserToGroup',

@@ -72,6 +72,9 @@ export const electrodbInBundles: Plugin = {
 /** Where `GET /openapi.json`'s body is built (see that file). */
 const OPENAPI_JSON = join(repoRoot, 'packages/api/src/openapi-json.ts');
 
+/** Stands for the gateway's URL in the prebuilt document until the function reads it from its environment. */
+const GATEWAY_URL_SLOT = '{{gateway-url}}';
+
 let deployedOpenApi: Promise<string> | undefined;
 
 /**
@@ -79,22 +82,40 @@ let deployedOpenApi: Promise<string> | undefined;
  * gets a module that holds the document as the deployed API serves it (no `/local/*` routes)
  * instead of the manifest, every route's schemas and the code that turns them into JSON Schema
  * (`platform/openapi`'s cold import went from 2.7× the bare handler to that of `platform/health`).
+ * The gateway's URL is known only once deployed: the document is built with a slot for it, which
+ * the function fills from `GATEWAY_URL` on first use; without one the gateway's `servers` go, as
+ * `openApiJson()` leaves them out unbundled.
  */
 export const prebuiltOpenApi: Plugin = {
   name: 'prebuilt-openapi',
   setup(build) {
     build.onResolve({ filter: /^@platform\/api\/openapi-json$/ }, () => ({ path: OPENAPI_JSON, namespace: 'prebuilt-openapi' }));
     build.onLoad({ filter: /.*/, namespace: 'prebuilt-openapi' }, async () => {
-      deployedOpenApi ??= import('../../packages/api/src/openapi.ts').then(({ openApiDocument }) =>
-        JSON.stringify(openApiDocument({ includeLocal: false })),
-      );
-      return {
-        contents: `const json = ${JSON.stringify(await deployedOpenApi)};\nexport const openApiJson = () => json;`,
-        loader: 'js',
-      };
+      deployedOpenApi ??= prebuiltOpenApiModule();
+      return { contents: await deployedOpenApi, loader: 'js' };
     });
   },
 };
+
+async function prebuiltOpenApiModule(): Promise<string> {
+  const [{ openApiDocument, gatewayServers }, { GATEWAY_URL_ENV }] = await Promise.all([
+    import('../../packages/api/src/openapi.ts'),
+    import('../../packages/api/src/openapi-json.ts'),
+  ]);
+  const json = JSON.stringify(openApiDocument({ includeLocal: false, gatewayUrl: GATEWAY_URL_SLOT }));
+  // An operation's `servers` come first in it, so this is how each appears in the document.
+  const servers = `"servers":${JSON.stringify(gatewayServers(GATEWAY_URL_SLOT))},`;
+  const inJson = (text: string) => JSON.stringify(text).slice(1, -1);
+  return [
+    `const json = ${JSON.stringify(json)};`,
+    `export const GATEWAY_URL_ENV = ${JSON.stringify(GATEWAY_URL_ENV)};`,
+    'let served;',
+    'export const openApiJson = () => {',
+    `  const url = process.env[GATEWAY_URL_ENV];`,
+    `  return (served ??= url ? json.replaceAll(${JSON.stringify(inJson(GATEWAY_URL_SLOT))}, JSON.stringify(url).slice(1, -1)) : json.replaceAll(${JSON.stringify(servers)}, ''));`,
+    '};',
+  ].join('\n');
+}
 
 /**
  * ESM for Node.js 22, minified, with a source map, and

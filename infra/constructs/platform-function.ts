@@ -88,7 +88,7 @@ export class PlatformFunction extends Construct {
       'AwsSolutions-L1':
         'Node.js 22 is the deployment runtime the architecture fixes (code and tests target it); moving to a newer runtime is a deliberate, tested change.',
       'AwsSolutions-IAM5[Resource::*]':
-        'Only the X-Ray statement that Tracing.ACTIVE adds uses "*": xray:PutTraceSegments and xray:PutTelemetryRecords have no resource-level permissions. Every other grant names its resources.',
+        'Only actions without resource-level permissions use "*": xray:PutTraceSegments and xray:PutTelemetryRecords (the statement Tracing.ACTIVE adds) and, for the table-stream consumers, dynamodb:ListStreams (their event source mappings list the table’s streams). Every other grant names its resources.',
     });
   }
 }

@@ -13,16 +13,10 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { AuthKind, RouteDefinition } from '@platform/http/route';
+import { GATEWAY_URL_ENV } from '@platform/api/openapi-json';
 import { limits, type PlatformConfig } from '../config.ts';
 import { handlerEntry } from '../paths.ts';
-import {
-  grantAssetObjects,
-  grantBedrockInvoke,
-  grantKeyUse,
-  grantSendMail,
-  grantTableData,
-  grantUserPoolAdmin,
-} from './access.ts';
+import { grantBedrockInvoke, grantKeyUse, grantSendMail, grantTableData, grantUserPoolAdmin } from './access.ts';
 import type { FunctionBundles } from './bundles.ts';
 import { functionName, pascalCase } from './names.ts';
 import { acknowledge } from './nag.ts';
@@ -40,8 +34,7 @@ export const ROUTE_GROUP_INPUTS = [
   'TableName',
   'TableArn',
   'KeyArn',
-  'AssetsBucketName',
-  'AssetsBucketArn',
+  'GatewayUrl',
   'UserPoolId',
   'UserPoolArn',
   'UserPoolClientId',
@@ -64,6 +57,12 @@ export interface RouteGroupProps {
   bundles: FunctionBundles;
   inputs: RouteGroupInputs;
 }
+
+/**
+ * Handlers that serve the OpenAPI document: they learn the gateway's function URL, the server of
+ * the gateway's operations (`GATEWAY_URL_ENV` of `@platform/api/openapi-json`).
+ */
+const OPENAPI_HANDLERS = new Set(['platform/openapi']);
 
 /** Contexts whose handlers call the Cognito Admin* APIs (account deletion, group changes). */
 const USER_POOL_ADMIN_CONTEXTS = new Set(['identity']);
@@ -139,28 +138,23 @@ export class RouteGroup extends NestedStack {
           USER_POOL_ID: input.UserPoolId,
           USER_POOL_CLIENT_ID: input.UserPoolClientId,
           KMS_KEY_ID: input.KeyArn,
-          ASSETS_BUCKET: input.AssetsBucketName,
           APP_URL: config.appUrl,
           MAIL_FROM: config.mailFrom,
           POWERTOOLS_SERVICE_NAME: props.context,
           POWERTOOLS_METRICS_NAMESPACE: config.prefix,
           ...(route.callsStripe && stripeSecret ? { STRIPE_SECRET_ID: stripeSecret.secretName } : {}),
+          ...(OPENAPI_HANDLERS.has(route.handler) ? { [GATEWAY_URL_ENV]: input.GatewayUrl } : {}),
         },
         logRetention: config.logRetention,
         retainLogs: config.isProduction,
       });
       grantTableData(fn.function, input.TableArn);
       grantKeyUse(fn.function, input.KeyArn);
-      grantAssetObjects(fn.function, input.AssetsBucketArn);
       grantSendMail(fn.function, config.mailFrom);
       if (USER_POOL_ADMIN_CONTEXTS.has(props.context)) grantUserPoolAdmin(fn.function, input.UserPoolArn);
       if (route.callsStripe) stripeSecret?.grantRead(fn.function);
       if (route.invokesModels) grantBedrockInvoke(fn.function);
-      acknowledge(fn, {
-        'AwsSolutions-IAM5[Resource::<AssetsBucketArn>/*]':
-          'Objects of the assets bucket are keyed by organization and created at run time; object-level actions (get, put, delete, abort upload) need the object ARN pattern. Tenant scoping is enforced by the domain layer that builds the keys.',
-        ...(route.invokesModels ? BEDROCK_ACKNOWLEDGEMENTS : {}),
-      });
+      if (route.invokesModels) acknowledge(fn, BEDROCK_ACKNOWLEDGEMENTS);
 
       const httpRoute = new HttpRoute(this, `${name}Route`, {
         httpApi,

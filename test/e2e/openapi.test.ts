@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { routes } from '@platform/api/manifest';
+import { openApiDocument } from '@platform/api/openapi';
 import { api } from '../helpers/api.ts';
 
 describe.concurrent('the published API description', () => {
@@ -129,5 +130,27 @@ describe('OpenAPI failures', () => {
       Object.keys(doc.components.schemas.OpenAiError.properties.error.properties).sort(),
     );
     expect(Object.keys(doc.paths['/v1/orgs'].post.responses['400'].content)).toEqual(['application/problem+json']);
+  });
+});
+
+describe('the AI gateway’s operations', () => {
+  const gateway = routes.filter((route) => route.surface === 'gateway');
+  const operationOf = (doc: ReturnType<typeof openApiDocument>, route: (typeof routes)[number]) =>
+    doc.paths[route.path]![route.method.toLowerCase()] as { servers?: unknown };
+
+  it('name no server of their own where one server serves the whole API (locally)', async () => {
+    const { body: served } = await api('GET', '/openapi.json');
+    expect(served.servers).toBeUndefined();
+    for (const route of gateway) expect(operationOf(served, route).servers, route.id).toBeUndefined();
+  });
+
+  it('name the gateway’s URL where it serves them apart from the API (AWS: its function URL), and only theirs', () => {
+    const gatewayUrl = 'https://abc123.lambda-url.us-east-1.on.aws';
+    const doc = openApiDocument({ includeLocal: false, gatewayUrl });
+    expect(gateway.length).toBe(5);
+    for (const route of routes.filter((r) => !r.localOnly)) {
+      const expected = route.surface === 'gateway' ? [{ url: gatewayUrl, description: expect.any(String) }] : undefined;
+      expect(operationOf(doc, route).servers, route.id).toEqual(expected);
+    }
   });
 });

@@ -122,7 +122,6 @@ describe('route functions', () => {
       USER_POOL_ID: { Ref: 'UserPoolId' },
       USER_POOL_CLIENT_ID: { Ref: 'UserPoolClientId' },
       KMS_KEY_ID: { Ref: 'KeyArn' },
-      ASSETS_BUCKET: { Ref: 'AssetsBucketName' },
       APP_URL: 'https://app.example.com',
       MAIL_FROM: 'noreply@mail.example.com',
       POWERTOOLS_SERVICE_NAME: 'gateway',
@@ -137,11 +136,11 @@ describe('route functions', () => {
     for (const role of roles) expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
-  it('may use the table (no Scan), the key, the assets, and send mail only as MAIL_FROM', () => {
+  it('may use the table (no Scan) and the key, and send mail only as MAIL_FROM: no S3 (no route reads or writes objects)', () => {
     const [policy] = Object.values(groupOf('gateway').findResources('AWS::IAM::Policy'));
     const statements = policy!.Properties.PolicyDocument.Statement as Record<string, any>[];
     const bySid = Object.fromEntries(statements.filter((s) => s.Sid).map((s) => [s.Sid, s]));
-    expect(Object.keys(bySid).sort()).toEqual(['AssetObjects', 'PlatformKey', 'SendMail', 'TableIndexes', 'TableItems']);
+    expect(Object.keys(bySid).sort()).toEqual(['PlatformKey', 'SendMail', 'TableIndexes', 'TableItems']);
     expect(bySid.TableItems.Resource).toEqual({ Ref: 'TableArn' });
     expect(bySid.TableItems.Action).not.toContain('dynamodb:Scan');
     expect(JSON.stringify(bySid.TableIndexes.Resource)).toContain('/index/gsi1');

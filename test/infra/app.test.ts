@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AuthKind, RouteDefinition } from '@platform/http/route';
+import OpenAI from 'openai';
 import { routes } from '@platform/api/manifest';
+import { GATEWAY_URL_ENV } from '@platform/api/openapi-json';
 import { resourcesOf, synthPlatform, type CfnResource, type Synthesized } from './synth.ts';
 
 /** The app `cdk deploy` ships: the real route manifest and the real handlers under functions/. */
@@ -179,6 +181,74 @@ describe('the deployed API', () => {
         ]),
       );
     }
+  });
+});
+
+describe('the gateway’s operations in the deployed OpenAPI document', () => {
+  it('name the gateway’s function URL: GET /openapi.json’s function gets it, without its trailing slash, from the function URL', () => {
+    const urlId = app.api.getResourceId('AWS::Lambda::Url');
+    const [, groupStack] = (Object.entries(app.api.findResources('AWS::CloudFormation::Stack')) as [string, CfnResource][]).find(
+      ([id]) => id.startsWith('PlatformRoutes'),
+    )!;
+    // `https://<id>.lambda-url.<region>.on.aws/` → `https://<id>.lambda-url.<region>.on.aws`: the operations' paths start with `/`.
+    expect(groupStack.Properties.Parameters.GatewayUrl).toEqual({
+      'Fn::Join': ['', ['https://', { 'Fn::Select': [2, { 'Fn::Split': ['/', { 'Fn::GetAtt': [urlId, 'FunctionUrl'] }] }] }]],
+    });
+    const openApi = routes.find((route) => route.handler === 'platform/openapi')!;
+    const withUrl = platformFunctions(app).filter((fn) => fn.Properties.Environment.Variables[GATEWAY_URL_ENV]);
+    expect(withUrl.map((fn) => fn.Properties.FunctionName)).toEqual([`platform-dev-${openApi.id}`]);
+    expect(withUrl[0]!.Properties.Environment.Variables[GATEWAY_URL_ENV]).toEqual({ Ref: 'GatewayUrl' });
+  });
+});
+
+describe('least privilege against what the code does', () => {
+  it('gives no function the assets bucket: no product code reads or writes S3 objects (only the local cloud’s fauxqs)', () => {
+    for (const fn of platformFunctions(app)) {
+      const name = fn.Properties.FunctionName as string;
+      const s3 = roleOf(name).statements.filter((s) => [s.Action].flat().some((action) => action.startsWith('s3:')));
+      expect(s3, name).toEqual([]);
+      expect(fn.Properties.Environment.Variables.ASSETS_BUCKET, name).toBeUndefined();
+    }
+  });
+
+  it('lets each table-stream consumer list, describe and read the stream, as Lambda’s event source mapping needs', () => {
+    for (const name of ['platform-dev-billing-notifications', 'platform-dev-api-client-departures']) {
+      const actions = roleOf(name).statements.flatMap((s) => [s.Action].flat());
+      expect(actions, name).toEqual(
+        expect.arrayContaining([
+          'dynamodb:DescribeStream',
+          'dynamodb:GetRecords',
+          'dynamodb:GetShardIterator',
+          'dynamodb:ListStreams',
+        ]),
+      );
+      // ListStreams has no resource-level permissions (AWSLambdaDynamoDBExecutionRole grants it on "*" too).
+      expect(roleOf(name).statements.find((s) => [s.Action].flat().includes('dynamodb:ListStreams'))?.Resource).toBe('*');
+    }
+  });
+});
+
+describe('the gateway’s CORS', () => {
+  it('lets a browser app send what the OpenAI SDK sends (x-stainless-*, organization, project), so its preflight passes', async () => {
+    // The headers the SDK sets on a real call, minus the CORS-safelisted ones (a preflight never names those).
+    let sent: Headers | undefined;
+    const client = new OpenAI({
+      apiKey: 'ak_test',
+      organization: 'org_1',
+      project: 'proj_1',
+      baseURL: 'https://gateway.example.com/openai/v1',
+      maxRetries: 0,
+      fetch: async (_url: string | URL | Request, init?: RequestInit) => {
+        sent = new Headers(init?.headers);
+        return new Response(JSON.stringify({ object: 'list', data: [] }), { headers: { 'content-type': 'application/json' } });
+      },
+    });
+    await client.embeddings.create({ model: 'local-embed', input: 'hello' });
+    const needed = [...sent!.keys()].filter((name) => name !== 'accept' && name !== 'content-length');
+    expect(needed).toEqual(expect.arrayContaining(['authorization', 'content-type', 'openai-organization', 'x-stainless-lang']));
+    const url = Object.values(app.api.findResources('AWS::Lambda::Url'))[0] as CfnResource;
+    const allowed = new Set((url.Properties.Cors.AllowHeaders as string[]).map((name) => name.toLowerCase()));
+    expect(needed.filter((name) => !allowed.has(name))).toEqual([]);
   });
 });
 

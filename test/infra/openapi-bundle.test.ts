@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { openApiDocument } from '@platform/api/openapi';
+import { GATEWAY_URL_ENV } from '@platform/api/openapi-json';
 import { routes } from '@platform/api/manifest';
 import { bundleFunctions } from '../../infra/constructs/esbuild.ts';
 import { functionsDir, handlerEntry } from '../../infra/paths.ts';
@@ -39,18 +40,24 @@ const event = (): APIGatewayProxyEventV2 => ({
   },
 });
 
+/** The handler of a fresh bundle (each module instance builds its body once). */
+async function bundledHandler(into: string) {
+  const [bundle] = [...(await bundleFunctions([handlerEntry(functionsDir, 'platform/openapi')], join(outdir, into))).values()];
+  const { handler } = (await import(pathToFileURL(join(bundle!.dir, 'index.mjs')).href)) as {
+    handler: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+  };
+  return { bundle: bundle!, handler };
+}
+
 describe('the bundled platform/openapi function', () => {
   it('answers the deployed API’s document, built when bundling, without the route manifest', async () => {
-    const [bundle] = [...(await bundleFunctions([handlerEntry(functionsDir, 'platform/openapi')], outdir)).values()];
-    const source = readFileSync(join(bundle!.dir, 'index.mjs'), 'utf8');
+    const { bundle, handler } = await bundledHandler('plain');
+    const source = readFileSync(join(bundle.dir, 'index.mjs'), 'utf8');
     // Other routes appear in the document as paths, not as the manifest's definitions (with their handlers).
     const billing = routes.find((route) => route.handler.startsWith('billing/'))!;
     expect(source).not.toContain(`"${billing.handler}"`);
     const local = routes.find((route) => route.localOnly)!;
 
-    const { handler } = (await import(pathToFileURL(join(bundle!.dir, 'index.mjs')).href)) as {
-      handler: (event: APIGatewayProxyEventV2, context: Context) => Promise<APIGatewayProxyStructuredResultV2>;
-    };
     const response = await handler(event(), localLambdaContext('openApi', 'us-east-1', 10_000));
     expect(response.statusCode).toBe(200);
     expect(response.headers?.['content-type']).toBe('application/json');
@@ -58,5 +65,19 @@ describe('the bundled platform/openapi function', () => {
     expect(served).toEqual(openApiDocument({ includeLocal: false }));
     expect(Object.keys(served.paths)).not.toContain(local.path);
     expect(Object.keys(served.paths)).toContain('/v1/me');
+  });
+
+  it('names the gateway’s URL from its environment (set by the stack) as the server of the gateway’s operations', async () => {
+    const gatewayUrl = 'https://abc123.lambda-url.us-east-1.on.aws';
+    const { handler } = await bundledHandler('with-gateway');
+    vi.stubEnv(GATEWAY_URL_ENV, gatewayUrl);
+    try {
+      const response = await handler(event(), localLambdaContext('openApi', 'us-east-1', 10_000));
+      const served = JSON.parse(response.body!) as ReturnType<typeof openApiDocument>;
+      expect(served).toEqual(openApiDocument({ includeLocal: false, gatewayUrl }));
+      expect(served.paths['/openai/v1/chat/completions']!.post).toMatchObject({ servers: [{ url: gatewayUrl }] });
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });

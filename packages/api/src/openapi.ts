@@ -150,7 +150,16 @@ function parameters(route: RouteDefinition) {
   return out;
 }
 
-function operation(route: RouteDefinition) {
+/**
+ * Where the gateway's operations are served when another server than the document's serves them:
+ * on AWS the gateway's function URL (streaming), not the HTTP API; locally one server serves both.
+ * `gatewayUrl` has no trailing slash (the operations' paths start with one).
+ */
+export const gatewayServers = (gatewayUrl: string) => [
+  { url: gatewayUrl, description: 'The AI gateway (its function URL, with response streaming)' },
+];
+
+function operation(route: RouteDefinition, gatewayUrl: string | undefined) {
   const status = String(route.successStatus ?? 200);
   const success =
     status === '204'
@@ -171,6 +180,8 @@ function operation(route: RouteDefinition) {
     successes[String(route.replayStatus)] = { ...success, description: 'Already done: what the first request made' };
   const failures = Object.fromEntries(failureStatuses(route).map((s) => [String(s), failure(route, s)]));
   return {
+    // First, so that the bundle's prebuilt document can drop it as one piece (`prebuiltOpenApi` in infra/constructs/esbuild.ts).
+    ...(gatewayUrl && route.surface === 'gateway' ? { servers: gatewayServers(gatewayUrl) } : {}),
     operationId: route.id,
     summary: route.summary,
     tags: [route.tag],
@@ -184,12 +195,15 @@ function operation(route: RouteDefinition) {
   };
 }
 
-/** OpenAPI 3.1 for every route of the manifest (local-only routes when asked). */
-export function openApiDocument(options: { includeLocal?: boolean; serverUrl?: string } = {}) {
+/**
+ * OpenAPI 3.1 for every route of the manifest (local-only routes when asked). With `gatewayUrl`,
+ * the gateway's operations name it as their server (an operation's `servers` override the document's).
+ */
+export function openApiDocument(options: { includeLocal?: boolean; serverUrl?: string; gatewayUrl?: string } = {}) {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     if (route.localOnly && !options.includeLocal) continue;
-    (paths[route.path] ??= {})[route.method.toLowerCase()] = operation(route);
+    (paths[route.path] ??= {})[route.method.toLowerCase()] = operation(route, options.gatewayUrl);
   }
   return {
     openapi: '3.1.0',

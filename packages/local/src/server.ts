@@ -7,6 +7,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context
 import type { RouteDefinition } from '@platform/http/route';
 import { decodedOrAsSent, pathParameterNames } from '@platform/http/route';
 import { PROBLEM_BASE } from '@platform/http/problem';
+import { API_ALLOW_HEADERS, GATEWAY_ALLOW_HEADERS } from '@platform/http/middleware/cors';
 import { isStreamingHandler, type LocalResponseStream, type ResponsePrelude } from '@platform/http/streaming';
 import { GATEWAY_TIMEOUT_SECONDS } from '@platform/http/timeouts';
 import { jwtAuthorizer } from './jwt-authorizer.ts';
@@ -199,8 +200,8 @@ export async function startLocalServer(
   /** On every answer, errors included, as API Gateway's CORS configuration adds them. */
   const corsHeaders = {
     'access-control-allow-origin': options.corsOrigin ?? '*',
-    'access-control-allow-headers':
-      'authorization, content-type, x-api-key, idempotency-key, x-device-name, x-session-id, openai-organization, x-route-tags',
+    // One server for both: what a browser may send the API's routes and the gateway (the OpenAI SDK's headers).
+    'access-control-allow-headers': [...new Set([...API_ALLOW_HEADERS, ...GATEWAY_ALLOW_HEADERS])].join(', '),
     'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE, OPTIONS',
     'access-control-max-age': '600',
   };

@@ -14,6 +14,41 @@ export const EXPOSED_HEADERS = [
   'x-gateway-overhead-ms',
 ];
 
+/** Request headers a browser may send the API's routes; the CDK stack configures API Gateway with the same list. */
+export const API_ALLOW_HEADERS = [
+  'authorization',
+  'content-type',
+  'x-api-key',
+  'idempotency-key',
+  'x-device-name',
+  'x-session-id',
+];
+
+/**
+ * What a browser app may send the gateway: credentials, `x-route-tags`, and what the OpenAI SDK
+ * sends with every request (its `x-stainless-*` platform headers, `user-agent` where the browser
+ * passes it on, the organization and project). A header left out fails the preflight, so the
+ * request never leaves the browser. Named one by one: a `*` would not cover `authorization`.
+ */
+export const GATEWAY_ALLOW_HEADERS = [
+  'authorization',
+  'content-type',
+  'x-api-key',
+  'x-route-tags',
+  'openai-organization',
+  'openai-project',
+  'user-agent',
+  'x-stainless-arch',
+  'x-stainless-helper-method',
+  'x-stainless-lang',
+  'x-stainless-os',
+  'x-stainless-package-version',
+  'x-stainless-retry-count',
+  'x-stainless-runtime',
+  'x-stainless-runtime-version',
+  'x-stainless-timeout',
+];
+
 let headers: Readonly<Record<string, string>> | undefined;
 
 /** The CORS headers of every answer: the same for the life of the process, so built once. */
