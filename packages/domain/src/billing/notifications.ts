@@ -1,4 +1,5 @@
 import { notifyOrgAdmins } from '../notifications/notify.ts';
+import { minorUnitDigits } from './currencies.ts';
 import type { CreditAccount, Subscription } from './entities.ts';
 import { CLOSED_DISPUTE_STATUSES } from './enums.ts';
 import type { Payment } from './payment-entities.ts';
@@ -20,26 +21,43 @@ export const BILLING_STREAM_ENTITIES = ['creditaccount', 'subscription', 'paymen
 /** The stream filter, as Lambda's event source mapping takes it (and the local stream applies it). */
 export const BILLING_STREAM_FILTER = entityFilter('NewImage', BILLING_STREAM_ENTITIES);
 
-/** An amount in minor units, as its currency counts them (ISO 4217: cents of USD, whole yen, fils of KWD). */
+/** An amount in minor units, as Stripe counts them (cents of USD and of HUF, whole yen, fils of KWD). */
 export function money(p: Pick<Payment, 'amountMinor' | 'currency'>): string {
   const currency = p.currency.toUpperCase();
-  let digits = 2;
-  try {
-    digits = new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2;
-  } catch {
-    // Not a currency code Intl knows: cents, as most currencies have.
-  }
+  const digits = minorUnitDigits(currency);
   return `${(p.amountMinor / 10 ** digits).toFixed(digits)} ${currency}`;
 }
 
+/**
+ * The credits an organization still has: a hold (`reserved`, a call in flight) is not spent, so
+ * holding credits warns nobody and the settlement that spends them does. An account written by
+ * an update alone may carry no `reserved` yet.
+ */
+const creditsLeft = (account: CreditAccount) => account.available + (account.reserved ?? 0);
+
+/** Below the low-balance threshold of its own period (none set: never low). */
+function isLow(account: CreditAccount): boolean {
+  const threshold = account.lowBalanceThreshold ?? 0;
+  return threshold > 0 && creditsLeft(account) < threshold;
+}
+
+/**
+ * The warning is due when the account is low now and was not already low by its own threshold
+ * in the same period: a threshold raised within the period (an upgrade, a reactivation) over the
+ * credits left is a crossing as much as a debit is. The dedupe key keeps it to one per period.
+ */
+const becameLow = (before: CreditAccount | undefined, after: CreditAccount) =>
+  isLow(after) && !(before && before.lowBalancePeriod === after.lowBalancePeriod && isLow(before));
+
 async function onAccount(before: CreditAccount | undefined, after: CreditAccount) {
-  const threshold = after.lowBalanceThreshold ?? 0;
-  if (!before || threshold <= 0 || !(before.available >= threshold && after.available < threshold)) return;
+  if (!becameLow(before, after)) return;
+  const left = creditsLeft(after);
+  const threshold = after.lowBalanceThreshold;
   await notifyOrgAdmins(after.orgId, {
     type: 'low-balance',
     title: 'Credits are running low',
-    message: `${after.available} credits are left (below ${threshold}). Buy a credit pack or upgrade the plan to keep working.`,
-    metadata: { available: after.available, threshold, period: after.lowBalancePeriod },
+    message: `${left} credits are left (below ${threshold}). Buy a credit pack or upgrade the plan to keep working.`,
+    metadata: { available: after.available, reserved: after.reserved ?? 0, threshold, period: after.lowBalancePeriod },
     dedupeKey: `low-balance:${after.orgId}:${after.lowBalancePeriod ?? '-'}`,
   });
 }
@@ -127,6 +145,12 @@ async function onDispute(before: Payment | undefined, after: Payment) {
   });
 }
 
+/** A provider's text inside our sentence: its own closing full stop (Stripe's "Your card was declined.") left out. */
+const sentence = (text: string) => text.trim().replace(/\.+$/, '');
+
+/** Only a plan's failed payment starts a grace period; a credit pack's leaves nothing owed. */
+const graceNote = (p: Payment) => (p.purpose === 'plan' ? ' Update the payment method before the grace period ends.' : '');
+
 async function onPayment(before: Payment | undefined, after: Payment) {
   if (before?.status === after.status) {
     await onRefund(before, after);
@@ -139,7 +163,7 @@ async function onPayment(before: Payment | undefined, after: Payment) {
     title: succeeded ? 'Payment received' : 'A payment failed',
     message: succeeded
       ? `We received ${money(after)} for ${what}. Thank you.`
-      : `A payment of ${money(after)} for ${what} failed${after.failureMessage ? `: ${after.failureMessage}` : ''}. Update the payment method before the grace period ends.`,
+      : `A payment of ${money(after)} for ${what} failed${after.failureMessage ? `: ${sentence(after.failureMessage)}` : ''}.${graceNote(after)}`,
     metadata: {
       paymentIntentId: after.paymentIntentId,
       amountMinor: after.amountMinor,
