@@ -1,7 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import type { Node } from 'constructs';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { GATEWAY_TIMEOUT_SECONDS } from '../packages/http/src/timeouts.ts';
+import { GATEWAY_TIMEOUT_SECONDS } from '../packages/domain/src/gateway/timeouts.ts';
 
 /**
  * Deployment settings, read once from CDK context (cdk.json `context`, or `-c key=value`).

@@ -19,6 +19,7 @@ import {
 import { metricsDb, modelMetrics, modelMetricsJob, percentile, bucketOf, ALL, SETTLE_MS } from '@platform/domain/gateway/metrics';
 import type { Candidate } from '@platform/domain/gateway/types';
 import { listUsage } from '@platform/domain/usage/logs';
+import { GATEWAY_TIMEOUT_SECONDS } from '@platform/domain/gateway/timeouts';
 import { limitsWithUsage } from '@platform/domain/billing/limits';
 
 /**
@@ -578,6 +579,86 @@ describe('gateway admission leases (DynamoDB Local)', () => {
     await record(last, await admit(last, 0), done(candidate('byok'), pricey(1)));
     expect(await hourlyUsed(busy)).toBe(20);
     await expect(admit(member(busy), 0)).rejects.toMatchObject({ status: 429 });
+  });
+
+  it('give back at a lease’s end what no call was promised while its call still streams, keeping that call’s promise held', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'], shouldAdvanceTime: true });
+    setLeaseSizing(() => 5);
+    const orgId = newOrg();
+    await credit(orgId, 'grant', 'grant', 12);
+    const access = accessFor(orgId, roomy);
+    const member = (): MeteredCall => ({ access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' });
+    const first = member();
+    await record(first, await admit(first, 2), done(candidate(), pricey(1))); // a lease of 5 × 2 held, 1 drawn
+    const long = member();
+    const admission = await admit(long, 2); // a long stream: the container runs it past the lease's end
+    expect(await getBalance(orgId)).toMatchObject({ available: 2, reserved: 10 });
+    clock.advance(LEASE_MS);
+    vi.advanceTimersByTime(LEASE_MS + 1);
+    // Held still: what was drawn (1) and the stream's promise (2); the 3 limit units no call made are back.
+    await vi.waitFor(
+      async () => {
+        expect(await getBalance(orgId)).toMatchObject({ available: 9, reserved: 3 });
+        expect(await hourlyUsed(access)).toBe(2);
+      },
+      { timeout: 5_000, interval: 50 },
+    );
+    // It ends costing 4: its promise from the hold, the rest from the balance; its record closes the lease.
+    expect(await record(long, admission, done(candidate(), pricey(4)))).toMatchObject({ credits: 4 });
+    expect(await getBalance(orgId)).toMatchObject({ available: 7, reserved: 0 });
+    expect(await ledgerSum(orgId)).toBe(7);
+    const { data: holds } = await ledgerDb.reservation.query.byId({ orgId }).go({ pages: 'all' });
+    expect(holds).toEqual([expect.objectContaining({ status: 'settled', amount: 3, settledAmount: 3 })]);
+  });
+
+  it('keep a lease’s hold past the longest call it can admit: the sweep gives back nothing promised to a call still streaming', async () => {
+    setLeaseSizing(() => 5);
+    const orgId = newOrg();
+    await credit(orgId, 'grant', 'grant', 20);
+    const access = accessFor(orgId, roomy);
+    const member = (): MeteredCall => ({ access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' });
+    const first = member();
+    await record(first, await admit(first, 2), done(candidate(), pricey(2))); // a lease of 5 × 2 held, 2 drawn
+    const long = member();
+    const admission = await admit(long, 2); // admitted at the lease's last moment, it streams as long as the function runs
+    // The sweep runs just as the longest such call ends.
+    await sweepAt(orgId, new Date(Date.now() + LEASE_MS + GATEWAY_TIMEOUT_SECONDS * 1000));
+    expect(await getBalance(orgId)).toMatchObject({ available: 10, reserved: 10 });
+    expect(await record(long, admission, done(candidate(), pricey(2)))).toMatchObject({ credits: 2 });
+    forgetLeases(); // the container dies: its hold is the sweep's, minutes later
+    await sweepAt(orgId, new Date(Date.parse(admission.lease.held!.expiresAt) + 1_000));
+    expect(await getBalance(orgId)).toMatchObject({ available: 16, reserved: 0 });
+    expect(await ledgerSum(orgId)).toBe(16);
+  });
+
+  it('charge a lease’s call whose hold the sweep released what the balance still has, with the shortfall in its log and ledger row', async () => {
+    setLeaseSizing(() => 5);
+    const orgId = newOrg();
+    await credit(orgId, 'grant', 'grant', 20);
+    const access = accessFor(orgId, roomy);
+    const member = (): MeteredCall => ({ access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' });
+    const first = member();
+    await record(first, await admit(first, 2), done(candidate(), pricey(2))); // a lease of 5 × 2 held, 2 drawn
+    const long = member();
+    const admission = await admit(long, 2);
+    // Its hold swept anyway (a late call, clocks apart): the 8 not drawn are available, and another call spends 7.
+    await sweepAt(orgId, new Date(Date.parse(admission.lease.held!.expiresAt) + 1_000));
+    setLeaseSizing(() => 1);
+    const other: MeteredCall = { access: accessFor(orgId, roomy), requestId: randomUUID(), agentType: 'chat', resource: 'chat' };
+    await record(other, await admit(other, 17), done(candidate(), pricey(17)));
+    expect(await getBalance(orgId)).toMatchObject({ available: 1, reserved: 0 });
+    // It costs 3: the 1 left is charged, the shortfall logged; once.
+    expect(await record(long, admission, done(candidate(), pricey(3)))).toMatchObject({ credits: 1 });
+    expect(await record(long, admission, done(candidate(), pricey(3)))).toMatchObject({ credits: 0 });
+    expect(await getBalance(orgId)).toMatchObject({ available: 0, reserved: 0 });
+    expect(await ledgerSum(orgId)).toBe(0);
+    const log = (await listUsage(orgId)).items.find((u) => u.metadata?.requestId === long.requestId);
+    expect(log).toMatchObject({ credits: 1, metadata: expect.objectContaining({ requested: 3, shortfall: 2 }) });
+    const { data: rows } = await ledgerDb.transaction.query.byKey({ orgId }).go({ pages: 'all' });
+    expect(rows.find((r) => r.key === `call:gw:${long.requestId}`)).toMatchObject({
+      amount: -1,
+      metadata: expect.objectContaining({ requested: 3, shortfall: 2 }),
+    });
   });
 
   it('leave a dead container’s lease to the sweep, which charges what its calls drew and releases the rest', async () => {

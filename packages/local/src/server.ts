@@ -9,7 +9,7 @@ import { decodedOrAsSent, pathParameterNames } from '@platform/http/route';
 import { PROBLEM_BASE } from '@platform/http/problem';
 import { API_ALLOW_HEADERS, GATEWAY_ALLOW_HEADERS } from '@platform/http/middleware/cors';
 import { isStreamingHandler, type LocalResponseStream, type ResponsePrelude } from '@platform/http/streaming';
-import { GATEWAY_TIMEOUT_SECONDS } from '@platform/http/timeouts';
+import { GATEWAY_TIMEOUT_SECONDS } from '@platform/domain/gateway/timeouts';
 import { jwtAuthorizer } from './jwt-authorizer.ts';
 import { localLambdaContext } from './lambda-context.ts';
 import { currentRequest, type RequestRecord } from './recorder.ts';

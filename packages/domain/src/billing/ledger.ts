@@ -24,6 +24,7 @@ import { pageOf } from '../shared/pages.ts';
  * `settle:<reservationId>`, naming the hold and what it held (a lease's hold that calls drew
  * from settles what they drew, even when released). A client sees open holds as
  * `reserved` in GET /v1/orgs/{orgId}/credits, and each settled one as its row in the ledger.
+ * While open, a hold may give back part of what it holds (`shrinkHeld`), again with no row.
  */
 export const RESERVATION_SHARDS = 16;
 const DEFAULT_HOLD_MINUTES = 30;
@@ -337,9 +338,32 @@ function close(held: CreditReservation, status: 'settled' | 'released', settledA
         ...(settledAmount !== undefined ? { settledAmount } : {}),
       })
       .where(({ status: current }, { eq }) => eq(current, 'held'))
-      // A hold that serves several calls closes on what was drawn from it when it was read.
-      .where(({ drawn }, { eq, notExists }) => (held.drawn === undefined ? notExists(drawn) : eq(drawn, held.drawn))),
+      // A hold that serves several calls closes on what was drawn from it, and what it held (`shrinkHeld`), when it was read.
+      .where(({ drawn }, { eq, notExists }) => (held.drawn === undefined ? notExists(drawn) : eq(drawn, held.drawn)))
+      .where(({ amount }, { eq }) => eq(amount, held.amount)),
   );
+}
+
+/**
+ * Gives back `amount` of an open hold to `available`, keeping the rest held: a gateway lease past
+ * its end keeps only what the call still running was promised, until that call's record closes it.
+ * No ledger row (no balance changes). False when the hold is closed, or no longer holds what
+ * `held` says (the caller's copy is then behind: the hold's close reads it again).
+ */
+export async function shrinkHeld(held: CreditReservation, amount: number): Promise<boolean> {
+  checkAmount(amount);
+  if (held.status !== 'held' || amount >= held.amount) return false;
+  const { orgId, reservationId } = held;
+  const outcome = await transactWrite([
+    update(
+      ledgerDb.reservation
+        .patch({ orgId, reservationId })
+        .set({ amount: held.amount - amount })
+        .where(({ status, amount: holding }, { eq }) => `${eq(status, 'held')} AND ${eq(holding, held.amount)}`),
+    ),
+    update(ledgerDb.account.update({ orgId }).add({ reserved: -amount, available: amount })),
+  ]);
+  return !outcome.canceled;
 }
 
 /**

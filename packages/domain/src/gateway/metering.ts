@@ -1,4 +1,15 @@
-import { closeHeld, debitWrites, drawWrite, getReservation, reserveWrites, settleHeld, type Links } from '../billing/ledger.ts';
+import { GATEWAY_TIMEOUT_SECONDS } from './timeouts.ts';
+import {
+  closeHeld,
+  debitWrites,
+  drawWrite,
+  getBalance,
+  getReservation,
+  reserveWrites,
+  settleHeld,
+  shrinkHeld,
+  type Links,
+} from '../billing/ledger.ts';
 import type { CreditReservation } from '../billing/entities.ts';
 import { limitSubjects, limitWrites, refundWrites, subjectKey, type CountedCounter, type Subject } from '../billing/limits.ts';
 import type { OrgAccess } from '../identity/access.ts';
@@ -29,7 +40,8 @@ import type { Candidate } from './types.ts';
  *   `LEASE_MS` at most, never past a limit window. It then closes: what was drawn is settled
  *   as one ledger row, the rest of the hold and the unused limit units are given back. It
  *   closes at its end whether or not calls still come (a lease the caller stopped using, or
- *   one taken ahead and never used, gives everything back): an unref'd timer closes it, and
+ *   one taken ahead and never used, gives everything back; one whose call still runs gives back
+ *   then what no call was promised, and closes with that call's record): an unref'd timer closes it, and
  *   since a Lambda container is frozen between invocations, so does the container's next
  *   admission or record past that end; the record of a call waits for the closes under way.
  * - When a lease of several calls would pass a limit or the balance, the call is admitted on
@@ -53,9 +65,14 @@ export interface MeteredCall {
 /** The most calls, and credits, one lease takes ahead. */
 export const MAX_LEASE_UNITS = 50;
 export const MAX_LEASE_CREDITS = 2_000;
-/** How long a lease admits new calls, and how long its hold lives if its container dies. */
+/** How long a lease admits new calls. */
 export const LEASE_MS = 10_000;
-const LEASE_HOLD_MINUTES = 2;
+/**
+ * How long a lease's hold lives, for the sweep to close if its container dies: past the end of
+ * the longest call the lease can admit (one admitted at its end streams as long as the gateway
+ * function runs), so that the sweep never gives back under a running call what was promised to it.
+ */
+const LEASE_HOLD_MINUTES = Math.ceil((LEASE_MS + GATEWAY_TIMEOUT_SECONDS * 1000) / 60_000);
 const CALL_HOLD_MINUTES = 15;
 
 interface Lease {
@@ -77,6 +94,8 @@ interface Lease {
   calls: number;
   /** Draws of its calls on their way to the table: the lease closes after them. */
   drawing: Set<Promise<unknown>>;
+  /** Past its end while a call used it: what no call was promised, on its way back (`giveBackUnpromised`). */
+  givingBack?: Promise<void>;
   closing?: Promise<void>;
 }
 
@@ -223,8 +242,9 @@ function keep(pool: Pool, lease: Lease) {
 
 /**
  * Closes this container's leases past their end that no call is using (the record of a call
- * using one closes it). Run by the leases' timers and, for a container that was frozen past
- * them (Lambda), by its next admission or record: one comparison while no lease has ended.
+ * using one closes it; what no call was promised goes back at the end all the same). Run by the
+ * leases' timers and, for a container that was frozen past them (Lambda), by its next admission
+ * or record: one comparison while no lease has ended.
  */
 function closeEnded() {
   const now = nowMs();
@@ -232,7 +252,34 @@ function closeEnded() {
   nextEnd = Infinity;
   for (const lease of ending.keys())
     if (now >= lease.validUntil && !lease.busy) void closeLease(lease).catch(() => undefined);
-    else nextEnd = Math.min(nextEnd, lease.validUntil);
+    else {
+      if (now >= lease.validUntil) void giveBackUnpromised(lease).catch(() => undefined);
+      nextEnd = Math.min(nextEnd, lease.validUntil);
+    }
+}
+
+/**
+ * A lease at its end while a call uses it (a stream may run for minutes): what no call was
+ * promised goes back now, as its close would give it back (the rest of the hold, the unused limit
+ * units), rather than when that call ends; the call's promise stays held until its record, which
+ * closes the lease. Once; the close waits for it.
+ */
+function giveBackUnpromised(lease: Lease): Promise<void> {
+  lease.givingBack ??= (async () => {
+    const { held } = lease;
+    const spare = Math.max(0, lease.credits);
+    const units = lease.units;
+    // Nothing more is admitted or drawn from them: the running call's record draws its promise alone.
+    lease.credits -= spare;
+    lease.units = 0;
+    const shrink = async () => {
+      if (held?.status === 'held' && spare > 0 && (await shrinkHeld(held, spare))) held.amount -= spare;
+    };
+    // Apart from each other, as at a close: a counter refused must not keep the credits held.
+    const refunds = refundWrites(lease.counters, units);
+    await Promise.all([shrink(), refunds.length ? transactWrite(refunds) : undefined]);
+  })();
+  return lease.givingBack;
 }
 
 function take(lease: Lease, credits: number): Admission {
@@ -290,7 +337,7 @@ function closeLease(lease: Lease): Promise<void> {
   clearTimeout(ending.get(lease));
   ending.delete(lease);
   const closing = (async () => {
-    await Promise.allSettled(lease.drawing);
+    await Promise.allSettled([...lease.drawing, lease.givingBack]);
     const held = lease.held;
     if (held?.status === 'held') {
       await closeHold(held, { description: `gateway · ${lease.calls} calls`, metadata: { calls: lease.calls } });
@@ -653,7 +700,9 @@ async function chargePastHold(
 
 /**
  * The hold is gone (a sweep released it while a slow call ran): charge what was used directly,
- * as far as the balance goes (all or, short, nothing), and record the call in any case.
+ * as far as the balance goes (short, what `available` still has, with `requested` and
+ * `shortfall` in the ledger row's metadata as in the log's), and record the call in any case.
+ * Recorded before, it charges nothing.
  */
 async function chargeWithoutHold(
   call: MeteredCall,
@@ -661,6 +710,17 @@ async function chargeWithoutHold(
   links: Links,
   records: (credits: number) => WriteItem[],
 ): Promise<number> {
-  const drawn = await chargePastHold(call, charged, links, records);
-  return drawn === 'swept' ? 0 : drawn.charged;
+  const { orgId } = call.access;
+  let amount = charged;
+  // `available` read again when another charge took it meanwhile: a few times, then nothing is charged.
+  for (let attempt = 0; attempt < 3 && amount > 0; attempt++) {
+    const short = { ...links, metadata: { ...links.metadata, requested: charged, shortfall: charged - amount } };
+    const debit = debitWrites(orgId, `call:gw:${call.requestId}`, amount, amount < charged ? short : links);
+    const outcome = await transactWrite([debit.row.write, debit.account, ...records(amount)]);
+    if (!outcome.canceled) return amount;
+    if (outcome.reasons[1] !== 'ConditionalCheckFailed') return 0;
+    amount = Math.min(charged, (await getBalance(orgId)).available);
+  }
+  await transactWrite(records(0));
+  return 0;
 }
