@@ -221,7 +221,8 @@ describe('what no candidate can make, or a provider failing', () => {
     });
     expect(res.headers.get('x-route')).toMatch(new RegExp(`1:${sd3} unsupported, 2:${nova} unsupported$`));
     const [log] = await usageOf(owner, orgId, 1);
-    expect(log).toMatchObject({ status: 'error', totalCostMicros: 0, metadata: { errorType: 'invalid' } });
+    // The usage log names the model whose refusal is answered: the first.
+    expect(log).toMatchObject({ model: sd3, status: 'error', totalCostMicros: 0, metadata: { errorType: 'invalid' } });
   });
 
   it('a primary failing (5xx) then a fallback that cannot make the size: the providers’ failure (502), not a 400', async () => {
@@ -247,6 +248,58 @@ describe('what no candidate can make, or a provider failing', () => {
       status: 'error',
       metadata: { errorType: 'server' },
     });
+  });
+});
+
+describe('what the ready candidates cannot make, with a cooling one that can', () => {
+  it('a primary cooling after its 5xx, and a fallback that cannot make the size: the primary is tried after the refusal and serves it', async () => {
+    const orgId = await strategyOrg(owner, 'BYOK');
+    await ownKey(orgId, 'bedrock');
+    await ownKey(orgId, 'openai');
+    const dalle = await ownModel(orgId, 'openai', 'dall-e-3', 'IMAGE');
+    const sd3 = await ownModel(orgId, 'bedrock', 'stability.sd3-large-v1:0', 'IMAGE');
+    await rule(orgId, 'IMAGE', dalle, sd3);
+    fake().script('dall-e-3', times(3, { kind: 'fail', status: 500 }));
+    const call = () =>
+      gateway(
+        '/images/generations',
+        { token: owner.accessToken },
+        { model: dalle, prompt: 'a lighthouse', size: '256x256' },
+        asOrg(orgId),
+      );
+    // Three 5xx cool DALL·E 3 down.
+    expect((await call()).status).toBe(502);
+    const res = await call();
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.data).toHaveLength(1);
+    expect(res.headers.get('x-route')).toMatch(new RegExp(`1:${dalle} cooling, 2:${sd3} unsupported, 1:${dalle} ok \\d+ms$`));
+    const logs = await usageOf(owner, orgId, 2);
+    expect(logs.find((log) => log.status === 'success')).toMatchObject({ model: dalle });
+  });
+});
+
+describe('an own key refused, then a platform fallback that cannot make it (HYBRID)', () => {
+  it('the answer is the provider’s refusal of the own key, which is the organization’s to fix, not the platform’s credentials', async () => {
+    const orgId = await strategyOrg(owner, 'HYBRID');
+    await ownKey(orgId, 'openai');
+    const dalle = await ownModel(orgId, 'openai', 'dall-e-3', 'IMAGE');
+    // The catalogue's Nova Canvas, on the platform's key: no style it makes is `vivid`.
+    await rule(orgId, 'IMAGE', dalle, 'nova-canvas');
+    fake().script('dall-e-3', { kind: 'fail', status: 401, message: 'Incorrect API key provided' });
+    const res = await gateway(
+      '/images/generations',
+      { token: owner.accessToken },
+      { model: dalle, prompt: 'a lighthouse', style: 'vivid' },
+      asOrg(orgId),
+    );
+    expect(res, JSON.stringify(res.body)).toMatchObject({
+      status: 502,
+      body: { error: { type: 'api_error', message: expect.stringContaining('Incorrect API key provided') } },
+    });
+    expect(res.body.error.message).not.toContain("the platform's credentials");
+    expect(res.headers.get('x-route')).toMatch(new RegExp(`1:${dalle} auth/401 \\d+ms, 2:nova-canvas unsupported$`));
+    const [log] = await usageOf(owner, orgId, 1);
+    expect(log).toMatchObject({ model: dalle, status: 'error', metadata: { errorType: 'auth', keySource: 'byok' } });
   });
 });
 

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { Cooldowns, targetKey } from './cooldowns.ts';
-import { execute, executeStream, ExecutionError, explainAttempts } from './executor.ts';
+import { execute, executeStream, ExecutionError, explainAttempts, failedAttempt } from './executor.ts';
 import type { ExecuteOptions } from './executor.ts';
 import { OutOfTimeError, ProviderError, UnsupportedError } from './types.ts';
 import type { CallOptions, Candidate, ChatChunk } from './types.ts';
@@ -286,6 +286,53 @@ describe('the executor', () => {
     const result = await execute(plan, h.scripted({}), h.opts);
     expect(h.calls).toEqual(['a']);
     expect(result.attempts.map((a) => `${a.modelId}:${a.outcome}`)).toEqual(['b:cooling', 'a:ok']);
+  });
+
+  it('tries the cooling candidates, least recently failed first, when every ready one only refused what its model cannot make', async () => {
+    const errors = () => [unavailable(), unavailable(), unavailable()];
+    // `b` cools down, then `a`: `b` failed less recently.
+    await execute([candidate('b'), candidate('c')], h.scripted({ b: errors() }), h.opts);
+    h.advance(1_000);
+    await execute([candidate('a'), candidate('c')], h.scripted({ a: errors() }), h.opts);
+    h.calls.length = 0;
+    const plan = [candidate('a'), candidate('b'), candidate('c')];
+    const cannot = (modelId: string) => new UnsupportedError(`${modelId} cannot make style vivid`, 'style');
+    const served = await execute(plan, h.scripted({ c: [cannot('c')] }), h.opts);
+    expect(served.value).toBe('b:ok');
+    expect(h.calls).toEqual(['c', 'b']);
+    expect(explainAttempts(served.attempts)).toBe('1:a cooling, 2:b cooling, 3:c unsupported, 2:b ok 10ms');
+
+    // Every candidate refusing is the first refusal, each logged as tried.
+    h.calls.length = 0;
+    const first = cannot('b');
+    const allRefused = await failure(execute(plan, h.scripted({ b: [first], c: [cannot('c')], a: [cannot('a')] }), h.opts));
+    expect(h.calls).toEqual(['b', 'c', 'a']);
+    expect(allRefused.error).toBe(first);
+    expect(failedAttempt(allRefused.attempts)).toMatchObject({ modelId: 'b', outcome: 'unsupported' });
+    expect(explainAttempts(allRefused.attempts)).toBe('1:a cooling, 2:b unsupported, 3:c unsupported, 1:a unsupported');
+  });
+
+  it('tries no cooling candidate after a ready one failed otherwise than by refusing', async () => {
+    const plan = [candidate('a'), candidate('b')];
+    await execute(plan, h.scripted({ a: [unavailable(), unavailable(), unavailable()] }), h.opts);
+    h.calls.length = 0;
+    const error = await failure(execute(plan, h.scripted({ b: [new ProviderError('invalid', 'bad prompt')] }), h.opts));
+    expect(error.error.kind).toBe('invalid');
+    expect(h.calls).toEqual(['b']);
+  });
+
+  it('names the last candidate called as the failure answered, not a later one that only refused', async () => {
+    const byok = candidate('own', { keySource: 'byok', credentialId: 'cred_1' });
+    const denied = new ProviderError('auth', 'Incorrect API key provided', { status: 401 });
+    const error = await failure(
+      execute(
+        [byok, candidate('b')],
+        h.scripted({ own: [denied], b: [new UnsupportedError('b cannot make size', 'size')] }),
+        h.opts,
+      ),
+    );
+    expect(error.error).toBe(denied);
+    expect(failedAttempt(error.attempts)).toMatchObject({ modelId: 'own', keySource: 'byok', outcome: 'auth' });
   });
 
   it('keys cooldowns by credential: another key for the same model is not cooling', async () => {

@@ -28,7 +28,9 @@
  *   it falls back at once, but counts as no failure of its target: the quota refuses each call by
  *   itself, and one raised serves the next call.
  * - a candidate cooling down is skipped (logged as `cooling`); when every candidate is cooling, the
- *   one that failed least recently is tried.
+ *   one that failed least recently is tried. When every candidate tried only refused what its model
+ *   cannot make, the cooling ones are tried after them, least recently failed first: one of them may
+ *   make it, and a valid request is no 400 while a candidate that never refused it is left untried.
  * - the caller's abort (a client gone) stops everything: nothing is retried for nobody.
  * - an execution may have a deadline (the time its function has left, less what it needs to answer
  *   and record the call): no attempt starts at or after it, each attempt's timeout is cut to what
@@ -126,6 +128,15 @@ export class ExecutionError extends Error {
   }
 }
 
+/**
+ * The attempt whose failure a failed execution answers with: the last one called (a later
+ * candidate that only refused what its model cannot make did not fail), or when none was called,
+ * the first refusal, which is the error when every candidate refused.
+ */
+export function failedAttempt(attempts: readonly Attempt[]): Attempt | undefined {
+  return attempts.findLast((a) => a.attempt) ?? attempts.find((a) => a.outcome === 'unsupported') ?? attempts.at(-1);
+}
+
 /** The attempt log in a few words, e.g. `1:model-a throttled/429 12ms, 1:model-a ok 80ms`. */
 export function explainAttempts(attempts: Attempt[]): string {
   return attempts
@@ -155,6 +166,9 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
 function cancelled(): ProviderError {
   return new ProviderError('network', 'The call was cancelled by the caller');
 }
+
+/** A candidate with its position in the plan. */
+type Planned = [number, Candidate];
 
 /** `unsupported`: the candidate's model cannot make what was asked; the next is tried. */
 type Next = 'retry' | 'fallback' | 'unsupported' | 'stop';
@@ -189,23 +203,26 @@ class Run {
     return { signal: this.options.signal, timeoutMs: Math.min(timeoutMs ?? Infinity, left), totalTimeoutMs: left };
   }
 
-  /** The candidates to try, in order, with their positions: cooling ones skipped (unless all are). */
-  plan(candidates: Candidate[]): Array<[number, Candidate]> {
+  /**
+   * The candidates to try, with their positions: the ready ones in the plan's order, and the cooling
+   * ones (logged as skipped) least recently failed first; when all are cooling, the first of these is ready.
+   */
+  plan(candidates: Candidate[]): { ready: Planned[]; cooling: Planned[] } {
     if (!candidates.length) throw new ExecutionError(new ProviderError('invalid', 'No model can serve this request'), []);
     const now = this.now();
-    const ready: Array<[number, Candidate]> = [];
-    const cooling: Array<[number, Candidate]> = [];
+    const ready: Planned[] = [];
+    const cooling: Planned[] = [];
     candidates.forEach((candidate, index) => {
       (this.cooldowns.isCooling(targetKey(candidate), now) ? cooling : ready).push([index, candidate]);
     });
-    if (!ready.length) {
-      const lastFailure = ([, c]: [number, Candidate]) => this.cooldowns.lastFailureAt(targetKey(c)) ?? 0;
-      const leastRecent = cooling.reduce((best, entry) => (lastFailure(entry) < lastFailure(best) ? entry : best));
-      ready.push(leastRecent);
-      cooling.splice(cooling.indexOf(leastRecent), 1);
+    const lastFailure = ([, c]: Planned) => this.cooldowns.lastFailureAt(targetKey(c)) ?? 0;
+    const leastRecentFirst = cooling.toSorted((x, y) => lastFailure(x) - lastFailure(y));
+    if (!ready.length) ready.push(leastRecentFirst.shift()!);
+    // The skipped ones logged in the plan's order.
+    for (const [index, candidate] of cooling) {
+      if (leastRecentFirst.some(([skipped]) => skipped === index)) this.log(index, candidate, 0, 'cooling', 0);
     }
-    for (const [index, candidate] of cooling) this.log(index, candidate, 0, 'cooling', 0);
-    return ready;
+    return { ready, cooling: leastRecentFirst };
   }
 
   log(index: number, candidate: Candidate, attempt: number, outcome: Attempt['outcome'], durationMs: number, status?: number) {
@@ -296,7 +313,14 @@ async function walk<R>(candidates: Candidate[], options: ExecuteOptions, attempt
   const run = new Run(options);
   let last: ProviderError | undefined;
   let unsupported: ProviderError | undefined;
-  for (const [index, candidate] of run.plan(candidates)) {
+  const { ready, cooling } = run.plan(candidates);
+  // The cooling candidates only when every ready one only refused what its model cannot make (no
+  // failure yet): a cooling one may make it, and would otherwise never have been asked.
+  const order = function* () {
+    yield* ready;
+    if (!last) yield* cooling;
+  };
+  for (const [index, candidate] of order()) {
     for (let n = 1; ; n++) {
       run.checkCanStart(last);
       const started = run.now();

@@ -11,7 +11,15 @@ import {
 import { consumeCredentialQuota, credentialWithdrawn } from '../hub/credentials.ts';
 import { gatewayAccess } from './access.ts';
 import { adapterFor } from './adapters/registry.ts';
-import { ExecutionError, execute, executeStream, explainAttempts, type Attempt, type ExecuteOptions } from './executor.ts';
+import {
+  ExecutionError,
+  execute,
+  executeStream,
+  explainAttempts,
+  failedAttempt,
+  type Attempt,
+  type ExecuteOptions,
+} from './executor.ts';
 import { admit, record, type Admission, type CallRecord, type MeteredCall } from './metering.ts';
 import {
   chatChunks,
@@ -210,7 +218,7 @@ export function failure(error: unknown): { status: CallRecord['status']; errorTy
       answer: new TooManyRequestsError(`Every model that could serve this is rate-limited; last: ${message}`, retryAfterSeconds),
     };
   }
-  const shown = shownFailure(error.error, error.attempts.at(-1));
+  const shown = shownFailure(error.error, failedAttempt(error.attempts));
   return {
     status: 'ERROR',
     errorType: kind,
@@ -239,9 +247,8 @@ export class ClientClosedError extends DomainError {
 async function failed(call: GatewayCall, admitted: Admitted, requestedModel: string, error: unknown): Promise<never> {
   const { status, errorType, answer } = failure(error);
   const attempts = error instanceof ExecutionError ? error.attempts : [];
-  // The candidate whose failure is answered: the last one called (a later one that only refused
-  // what its model cannot make did not fail), or the last refusal when every candidate refused.
-  const last = attempts.findLast((attempt) => attempt.attempt) ?? attempts.at(-1);
+  // The usage log names the candidate whose failure is answered, as the error does.
+  const last = failedAttempt(attempts);
   const candidate = last ? admitted.plan.candidates[last.candidate] : undefined;
   const left = clientLeft(call);
   await record(admitted.metered, admitted.admission, {
