@@ -225,6 +225,38 @@ describe.concurrent('forgetting the password', () => {
     expect(answers).toEqual(Array(2).fill({ status: 400, detail: 'The code is not valid', paths: ['body.code'] }));
   });
 
+  it('a made-up code with the current password (no reset asked) is a 400, as with a wrong one, and signs no device out', async () => {
+    const user = await signUpUser('forgot-current');
+    // The current password and a wrong one are answered alike: the route tells no one which is right.
+    const answers = [];
+    for (const password of [PASSWORD, NEW_PASSWORD]) {
+      const forged = await api('POST', '/v1/auth/confirm-forgot-password', {
+        body: { email: user.email, code: '123456', password },
+      });
+      answers.push({ status: forged.status, detail: forged.body.detail, paths: errorPaths(forged.body) });
+    }
+    expect(answers).toEqual(Array(2).fill({ status: 400, detail: 'The code is not valid', paths: ['body.code'] }));
+    expect((await api('GET', '/v1/me', { token: user.accessToken })).status).toBe(200);
+    expect((await api('POST', '/v1/auth/refresh', { body: { refreshToken: user.refreshToken } })).status).toBe(200);
+  });
+
+  it('a made-up code with the current password but not the second factor signs no device of an MFA account out', async () => {
+    const user = await signUpUser('forgot-current-mfa');
+    const setup = await api('POST', '/v1/auth/mfa/setup', { token: user.accessToken });
+    const verify = await api('POST', '/v1/auth/mfa/verify', {
+      token: user.accessToken,
+      body: { code: totp(setup.body.secretCode) },
+    });
+    expect(verify.status, JSON.stringify(verify.body)).toBe(200);
+
+    const forged = await api('POST', '/v1/auth/confirm-forgot-password', {
+      body: { email: user.email, code: '123456', password: PASSWORD },
+    });
+    expect({ status: forged.status, paths: errorPaths(forged.body) }).toEqual({ status: 400, paths: ['body.code'] });
+    expect((await api('GET', '/v1/me', { token: user.accessToken })).status).toBe(200);
+    expect((await api('POST', '/v1/auth/refresh', { body: { refreshToken: user.refreshToken } })).status).toBe(200);
+  });
+
   it('emails a reset code; the new password works and the old one is refused', async () => {
     const user = await signUpUser('forgot');
     const res = await api('POST', '/v1/auth/forgot-password', { body: { email: user.email } });

@@ -95,6 +95,50 @@ describe('a password reset whose sign-out everywhere is throttled', () => {
     expect(errorPaths(JSON.parse(again.body!))).toContain('body.code');
     expect((await api('POST', '/v1/auth/refresh', { body: { refreshToken: device.refreshToken } })).status).toBe(200);
   });
+
+  it('a retry throttled again is a 429 again, and the next one finishes the sign-out (204)', async () => {
+    const owner = await signUpUser('reset-retry-twice');
+    expect((await api('POST', '/v1/auth/forgot-password', { body: { email: owner.email } })).status).toBe(202);
+    const code = (await latestMail(owner.email, 'password-reset'))!.code!;
+    const body = { email: owner.email, code, password: NEW_PASSWORD };
+
+    throttledOnce('signOutEverywhere');
+    expect((await reset(body)).statusCode).toBe(429);
+    throttledOnce('signOutEverywhere');
+    expect((await reset(body)).statusCode).toBe(429);
+    const retry = await reset(body);
+    expect(retry.statusCode, retry.body).toBe(204);
+    expect((await api('POST', '/v1/auth/refresh', { body: { refreshToken: owner.refreshToken } })).status).toBe(401);
+  });
+
+  it('a retry without the new password is a 400 on body.code, yet finishes the sign-out the reset asked for, once', async () => {
+    const owner = await signUpUser('reset-retry-other');
+    expect((await api('POST', '/v1/auth/forgot-password', { body: { email: owner.email } })).status).toBe(202);
+    const code = (await latestMail(owner.email, 'password-reset'))!.code!;
+    throttledOnce('signOutEverywhere');
+    expect((await reset({ email: owner.email, code, password: NEW_PASSWORD })).statusCode).toBe(429);
+
+    const other = await reset({ email: owner.email, code, password: PASSWORD });
+    expect(other.statusCode, other.body).toBe(400);
+    expect(errorPaths(JSON.parse(other.body!))).toEqual(['body.code']);
+    expect((await api('POST', '/v1/auth/refresh', { body: { refreshToken: owner.refreshToken } })).status).toBe(401);
+    // Nothing is pending any more: a device signed in with the new password since is not signed out again.
+    const device = await signIn(owner.email, NEW_PASSWORD);
+    expect((await reset({ email: owner.email, code, password: NEW_PASSWORD })).statusCode).toBe(400);
+    expect((await api('POST', '/v1/auth/refresh', { body: { refreshToken: device.refreshToken } })).status).toBe(200);
+  });
+
+  it('a wrong code with no reset pending tries no password at Cognito (no lockout counted) and signs no one out', async () => {
+    const owner = await signUpUser('reset-none-pending');
+    const signInAtCognito = vi.spyOn(identityProvider, 'signIn');
+    const signOutAtCognito = vi.spyOn(identityProvider, 'signOutEverywhere');
+    const forged = await reset({ email: owner.email, code: '123456', password: PASSWORD });
+    expect(forged.statusCode, forged.body).toBe(400);
+    expect(errorPaths(JSON.parse(forged.body!))).toEqual(['body.code']);
+    expect(signInAtCognito).not.toHaveBeenCalled();
+    expect(signOutAtCognito).not.toHaveBeenCalled();
+    expect((await api('POST', '/v1/auth/refresh', { body: { refreshToken: owner.refreshToken } })).status).toBe(200);
+  });
 });
 
 describe('an account deletion whose disable at Cognito is throttled', () => {

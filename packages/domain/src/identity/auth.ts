@@ -1,3 +1,4 @@
+import { clock } from '../shared/clock.ts';
 import { ConflictError, ValidationError } from '../shared/errors.ts';
 import { db } from './entities.ts';
 import { identityProvider, type Tokens } from './cognito.ts';
@@ -29,20 +30,57 @@ export async function requestPasswordReset(email: string) {
   });
 }
 
+/** How long a reset whose sign-out failed may be finished by its retry. */
+const PENDING_SIGN_OUT_SECONDS = 86_400;
+
 /**
  * Sets the new password with the emailed code, then signs every device out (`signOutEverywhereAfterReset`). The
  * code is spent at Cognito as the password changes, before the sign-out: a sign-out that fails then (Cognito
- * throttling it, say: a 429 asking for a retry) would leave the retry refused as a wrong code and the old devices
- * signed in. So a code refused to a caller who holds the new password (Cognito accepts it) is that retry, and
- * its sign-out runs; anyone else gets the refusal as it was, whether or not the address exists.
+ * throttling it, say: a 429 asking for a retry) is recorded as pending, as the retry's code will be refused as a
+ * wrong one. A refused code finishes a pending sign-out, and is a 204 to a caller who holds the new password.
+ * With none pending, a refused code is refused as it was, whether or not the address exists, and no password is
+ * tried at Cognito: the route tells no one whether a password is right, nor signs anyone out on the current one.
  */
 export async function resetPassword(email: string, code: string, password: string) {
   try {
     await identityProvider.confirmForgotPassword(email, code, password);
   } catch (error) {
-    if (!isCodeRefused(error) || !(await holdsPassword(email, password))) throw error;
+    if (!isCodeRefused(error) || !(await finishPendingSignOut(email, password))) throw error;
+    return;
   }
-  await signOutEverywhereAfterReset(email);
+  await recordingPendingSignOut(email, () => signOutEverywhereAfterReset(email));
+}
+
+/**
+ * Finishes the sign-out of the address's reset if one is pending, and answers whether the caller holds the new
+ * password; false, with no sign-in tried, when none is pending. The sign-in comes first, so that the sign-out
+ * everywhere ends the tokens it was issued.
+ */
+async function finishPendingSignOut(email: string, password: string): Promise<boolean> {
+  if (!(await takePendingSignOut(email))) return false;
+  return recordingPendingSignOut(email, async () => {
+    const held = await holdsPassword(email, password);
+    await signOutEverywhereAfterReset(email);
+    return held;
+  });
+}
+
+/** Runs a step of a reset's sign-out; if it fails, the sign-out is recorded as pending, for the retry asked. */
+async function recordingPendingSignOut<T>(email: string, step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (error) {
+    const ttl = clock.epochSeconds() + PENDING_SIGN_OUT_SECONDS;
+    await db.pendingResetSignOut.put({ email: email.toLowerCase(), ttl }).go();
+    throw error;
+  }
+}
+
+/** Removes the address's pending sign-out, in one request (two retries at once: one finishes it); whether one was due. */
+async function takePendingSignOut(email: string): Promise<boolean> {
+  const { data } = await db.pendingResetSignOut.delete({ email: email.toLowerCase() }).go({ response: 'all_old' });
+  // DynamoDB's TTL removes a row some time after it expires, not at once.
+  return Boolean(data && data.ttl > clock.epochSeconds());
 }
 
 const isCodeRefused = (error: unknown) =>
@@ -50,7 +88,8 @@ const isCodeRefused = (error: unknown) =>
 
 /**
  * Whether Cognito accepts the password for the address: it issues tokens, or asks for the MFA code (asked only
- * after the password). The tokens issued are not kept: the sign-out everywhere that follows ends them. A refusal
+ * after the password). The tokens issued are not kept: the sign-out everywhere that follows ends them. Asked only
+ * of a reset whose sign-out is pending, as each wrong password counts towards Cognito's lockout. A refusal
  * (401, 403) is a no; anything else (a 429) is thrown, for a retry to ask again.
  */
 async function holdsPassword(email: string, password: string): Promise<boolean> {

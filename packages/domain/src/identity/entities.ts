@@ -294,6 +294,28 @@ const SessionEntity = lazy(
     ),
 );
 
+/**
+ * A password reset whose sign-out everywhere failed after Cognito changed the password (`resetPassword`): its code
+ * is spent, so only this row tells its retry from a made-up code. One per address (lower-cased), for a day.
+ */
+const PendingResetSignOutEntity = lazy(
+  () =>
+    new Entity(
+      {
+        model: { entity: 'pendingresetsignout', version: '1', service },
+        attributes: {
+          email: { type: 'string', required: true, readOnly: true },
+          /** Epoch seconds: the retry is honoured until then, and DynamoDB's TTL removes the row some time after. */
+          ttl: { type: 'number', required: true },
+        },
+        indexes: {
+          byEmail: { pk: { field: 'pk', composite: ['email'] }, sk: { field: 'sk', composite: [] } },
+        },
+      },
+      config(),
+    ),
+);
+
 const AuditEventEntity = lazy(
   () =>
     new Entity(
@@ -345,6 +367,9 @@ export const db = {
   },
   get auditEvent() {
     return AuditEventEntity();
+  },
+  get pendingResetSignOut() {
+    return PendingResetSignOutEntity();
   },
 };
 
