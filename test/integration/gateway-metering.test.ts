@@ -436,6 +436,19 @@ describe('gateway admission leases (DynamoDB Local)', () => {
   });
 
   /** Six calls of one caller from a lease of 10 (× 2 credits): half used, the next lease was taken ahead. */
+  /** The clock and the leases' timers past the lease's end; then, once the timers' closes land, the balance and the hour's use. */
+  async function pastLeaseEnd(access: OrgAccess, balance: { available: number; reserved: number }, used: number) {
+    clock.advance(LEASE_MS);
+    vi.advanceTimersByTime(LEASE_MS + 1);
+    await vi.waitFor(
+      async () => {
+        expect(await getBalance(access.orgId)).toMatchObject(balance);
+        expect(await hourlyUsed(access)).toBe(used);
+      },
+      { timeout: 5_000, interval: 50 },
+    );
+  }
+
   async function burst(access: OrgAccess) {
     setLeaseSizing(() => 10);
     for (let i = 0; i < 6; i++) {
@@ -453,15 +466,7 @@ describe('gateway admission leases (DynamoDB Local)', () => {
     const access = accessFor(orgId, roomy);
     await burst(access);
     // No call comes any more: the leases' timers close them at their end.
-    clock.advance(LEASE_MS);
-    vi.advanceTimersByTime(LEASE_MS + 1);
-    await vi.waitFor(
-      async () => {
-        expect(await getBalance(orgId)).toMatchObject({ available: 94, reserved: 0 });
-        expect(await hourlyUsed(access)).toBe(6);
-      },
-      { timeout: 5_000, interval: 50 },
-    );
+    await pastLeaseEnd(access, { available: 94, reserved: 0 }, 6);
     expect(await ledgerSum(orgId)).toBe(94);
   });
 
@@ -593,16 +598,8 @@ describe('gateway admission leases (DynamoDB Local)', () => {
     const long = member();
     const admission = await admit(long, 2); // a long stream: the container runs it past the lease's end
     expect(await getBalance(orgId)).toMatchObject({ available: 2, reserved: 10 });
-    clock.advance(LEASE_MS);
-    vi.advanceTimersByTime(LEASE_MS + 1);
     // Held still: what was drawn (1) and the stream's promise (2); the 3 limit units no call made are back.
-    await vi.waitFor(
-      async () => {
-        expect(await getBalance(orgId)).toMatchObject({ available: 9, reserved: 3 });
-        expect(await hourlyUsed(access)).toBe(2);
-      },
-      { timeout: 5_000, interval: 50 },
-    );
+    await pastLeaseEnd(access, { available: 9, reserved: 3 }, 2);
     // It ends costing 4: its promise from the hold, the rest from the balance; its record closes the lease.
     expect(await record(long, admission, done(candidate(), pricey(4)))).toMatchObject({ credits: 4 });
     expect(await getBalance(orgId)).toMatchObject({ available: 7, reserved: 0 });
