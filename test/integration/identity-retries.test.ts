@@ -50,6 +50,7 @@ const throttledOnce = (method: 'signOutEverywhere' | 'disableEverywhere') =>
   });
 
 const NEW_PASSWORD = 'An0ther-Str0ng-Passw0rd!';
+const THIRD_PASSWORD = 'Th1rd-Str0ng-Passw0rd!';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -138,6 +139,25 @@ describe('a password reset whose sign-out everywhere is throttled', () => {
     expect(signInAtCognito).not.toHaveBeenCalled();
     expect(signOutAtCognito).not.toHaveBeenCalled();
     expect((await api('POST', '/v1/auth/refresh', { body: { refreshToken: owner.refreshToken } })).status).toBe(200);
+  });
+  it('a reset done in full ends an earlier one’s pending sign-out: a made-up code then tries no password, signs no one out', async () => {
+    const owner = await signUpUser('reset-pending-ended');
+    expect((await api('POST', '/v1/auth/forgot-password', { body: { email: owner.email } })).status).toBe(202);
+    const first = (await latestMail(owner.email, 'password-reset'))!.code!;
+    throttledOnce('signOutEverywhere');
+    expect((await reset({ email: owner.email, code: first, password: NEW_PASSWORD })).statusCode).toBe(429);
+    // The owner asks again and finishes a new reset, its sign-out everywhere included.
+    expect((await api('POST', '/v1/auth/forgot-password', { body: { email: owner.email } })).status).toBe(202);
+    const second = (await latestMail(owner.email, 'password-reset'))!.code!;
+    const done = await reset({ email: owner.email, code: second, password: THIRD_PASSWORD });
+    expect(done.statusCode, done.body).toBe(204);
+    const device = await signIn(owner.email, THIRD_PASSWORD);
+
+    const signInAtCognito = vi.spyOn(identityProvider, 'signIn');
+    const forged = await reset({ email: owner.email, code: '123456', password: THIRD_PASSWORD });
+    expect(forged.statusCode, forged.body).toBe(400);
+    expect(signInAtCognito).not.toHaveBeenCalled();
+    expect((await api('POST', '/v1/auth/refresh', { body: { refreshToken: device.refreshToken } })).status).toBe(200);
   });
 });
 

@@ -49,6 +49,9 @@ export async function resetPassword(email: string, code: string, password: strin
     return;
   }
   await recordingPendingSignOut(email, () => signOutEverywhereAfterReset(email));
+  // Every device is signed out now: an earlier reset's pending sign-out is done, and must not sign out those
+  // signed in from here on, nor let a made-up code try a password.
+  await db.pendingResetSignOut.delete({ email: email.toLowerCase() }).go();
 }
 
 /**
