@@ -608,6 +608,23 @@ describe('gateway admission leases (DynamoDB Local)', () => {
     expect(holds).toEqual([expect.objectContaining({ status: 'settled', amount: 3, settledAmount: 3 })]);
   });
 
+  it('give back the whole hold at a lease’s end when its running call was promised nothing (a call on its own key)', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'], shouldAdvanceTime: true });
+    setLeaseSizing(() => 5);
+    const orgId = newOrg();
+    await credit(orgId, 'grant', 'grant', 12);
+    const access = accessFor(orgId, roomy);
+    const member = (): MeteredCall => ({ access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' });
+    const first = member();
+    await record(first, await admit(first, 2), done(candidate(), {})); // a lease of 5 × 2 held, nothing drawn
+    const own = member();
+    const admission = await admit(own, 0); // a call on the organization's own key: promised nothing, streams past the end
+    await pastLeaseEnd(access, { available: 12, reserved: 0 }, 2);
+    expect(await record(own, admission, done(candidate('byok'), pricey(3)))).toMatchObject({ credits: 0 });
+    expect(await getBalance(orgId)).toMatchObject({ available: 12, reserved: 0 });
+    expect(await ledgerSum(orgId)).toBe(12);
+  });
+
   it('keep a lease’s hold past the longest call it can admit: the sweep gives back nothing promised to a call still streaming', async () => {
     setLeaseSizing(() => 5);
     const orgId = newOrg();

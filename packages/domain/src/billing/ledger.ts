@@ -346,13 +346,14 @@ function close(held: CreditReservation, status: 'settled' | 'released', settledA
 
 /**
  * Gives back `amount` of an open hold to `available`, keeping the rest held: a gateway lease past
- * its end keeps only what the call still running was promised, until that call's record closes it.
+ * its end keeps only what the call still running was promised (nothing, for a call on its
+ * organization's own key: the hold stays open at 0), until that call's record closes it.
  * No ledger row (no balance changes). False when the hold is closed, or no longer holds what
  * `held` says (the caller's copy is then behind: the hold's close reads it again).
  */
 export async function shrinkHeld(held: CreditReservation, amount: number): Promise<boolean> {
   checkAmount(amount);
-  if (held.status !== 'held' || amount >= held.amount) return false;
+  if (held.status !== 'held' || amount > held.amount) return false;
   const { orgId, reservationId } = held;
   const outcome = await transactWrite([
     update(
