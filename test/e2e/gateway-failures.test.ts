@@ -151,6 +151,71 @@ describe('a call no provider answers', () => {
   }, 30_000);
 });
 
+describe('a failure that is not the model’s', () => {
+  const chat = (modelId: string, orgId: string, content: unknown = 'hi') =>
+    gateway(
+      '/chat/completions',
+      { token: owner.accessToken },
+      { model: modelId, messages: [{ role: 'user', content }] },
+      asOrg(orgId),
+    );
+
+  it.each<[string, Behaviour, number, string]>([
+    [
+      'a bad request (the provider’s 400)',
+      { kind: 'fail', status: 400, message: "Invalid 'messages': too long" },
+      400,
+      'invalid',
+    ],
+    ['a refused prompt', { kind: 'fail', status: 400, code: 'content_filter', message: 'flagged' }, 422, 'content_filter'],
+  ])(
+    '%s is a call of the model but none of its errors; the usage log keeps its errorType',
+    async (_, behaviour, status, errorType) => {
+      await oneHour();
+      const { modelId, providerModelId } = await platformModel();
+      const { orgId } = await createTeam(owner);
+      fake().script(providerModelId, behaviour);
+      const res = await chat(modelId, orgId);
+      expect(res.status, JSON.stringify(res.body)).toBe(status);
+      const [log] = await usageOf(owner, orgId, 1);
+      expect(log).toMatchObject({ model: modelId, status: 'error', metadata: { errorType } });
+      expect(await metricsOf(modelId, orgId)).toMatchObject({ calls: 1, errors: 0, timeouts: 0, errorRate: 0, errorTypes: {} });
+    },
+    30_000,
+  );
+
+  it('a request the model cannot take (nothing sent) is no call of the model', async () => {
+    await oneHour();
+    const { modelId } = await fakePlatformModel(admin, fake().baseUrl('anthropic'), { adapter: 'anthropic' });
+    const { orgId } = await createTeam(owner);
+    const sent = fake().requests.length;
+    const res = await chat(modelId, orgId, [{ type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }]);
+    expect(res.status, JSON.stringify(res.body)).toBe(400);
+    expect(fake().requests.length, 'nothing was sent to the provider').toBe(sent);
+    const [log] = await usageOf(owner, orgId, 1);
+    expect(log).toMatchObject({ model: modelId, status: 'error', metadata: { errorType: 'invalid' } });
+    expect(await metricsOf(modelId, orgId)).toMatchObject({ calls: 0, errors: 0, errorRate: 0 });
+  }, 30_000);
+
+  it('a key whose quota is spent (nothing sent) is no call of the model', async () => {
+    await oneHour();
+    const { modelId } = await fakePlatformModel(admin, fake().baseUrl('openai'), {
+      platformKey: `sk-platform-${randomUUID().replace(/-/g, '')}`,
+      keyQuotas: { dailyQuota: 1 },
+    });
+    const { orgId } = await createTeam(owner);
+    expect((await chat(modelId, orgId)).status).toBe(200);
+    const sent = fake().requests.length;
+    const spent = await chat(modelId, orgId);
+    expect(spent.status, JSON.stringify(spent.body)).toBe(429);
+    expect(fake().requests.length, 'nothing was sent to the provider').toBe(sent);
+    const logs = await usageOf(owner, orgId, 2);
+    expect(logs.map((log) => log.status).sort()).toEqual(['error', 'success']);
+    // The one call the provider answered, and no error.
+    expect(await metricsOf(modelId, orgId)).toMatchObject({ calls: 1, errors: 0, errorRate: 0 });
+  }, 30_000);
+});
+
 describe('a provider that reports counts that are not token counts', () => {
   it('tells the client what the call was metered on, not the provider’s figures: streamed or not', async () => {
     const { modelId, providerModelId } = await platformModel();
@@ -507,6 +572,27 @@ describe('a call served by a fallback', () => {
       costMicros: 0,
     });
     expect(passedOver.latencyMs.mean).toBeGreaterThanOrEqual(60);
+  }, 30_000);
+
+  it('gives the fallback its own latency, not the time the model it fell back from took', async () => {
+    await oneHour();
+    const primary = await platformModel();
+    const fallback = await platformModel();
+    const { orgId } = await createTeam(owner);
+    await fallbackRule(owner, orgId, 'Primary slow and failing', primary.modelId, fallback.modelId);
+    fake().script(primary.providerModelId, times(3, { kind: 'fail', status: 500, delayMs: 700 }));
+    const res = await gateway(
+      '/chat/completions',
+      { token: owner.accessToken },
+      { model: primary.modelId, messages },
+      asOrg(orgId),
+    );
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.model).toBe(fallback.modelId);
+    await usageOf(owner, orgId, 1);
+    // The primary's three attempts took 2.1 s or more; the fallback answered at once (the fake's default).
+    expect((await metricsOf(primary.modelId, orgId)).latencyMs.mean).toBeGreaterThanOrEqual(2_100);
+    expect((await metricsOf(fallback.modelId, orgId)).latencyMs.mean).toBeLessThan(700);
   }, 30_000);
 });
 

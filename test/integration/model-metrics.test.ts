@@ -246,6 +246,42 @@ describe('GET /v1/models/{modelId}/metrics, over a range', () => {
   });
 });
 
+describe('GET /v1/models/{modelId}/metrics, latency percentiles', () => {
+  it('of calls that ran for minutes (up to the gateway’s limit) fall within their bucket, not below 90 s', async () => {
+    const modelId = newModel();
+    const org = newOrg();
+    await recordCalls(
+      modelId,
+      [5, 6, 7, 8].map((minute) => ({ orgId: org, recordedAt: iso(minute), latencyMs: 250_000 })),
+    );
+    await modelMetricsJob(at(62));
+    const { latencyMs } = await rolledUp(modelId, org);
+    expect(latencyMs.mean).toBe(250_000);
+    // Every call took 250 s: both percentiles lie in the bucket from 240 s to the gateway's 300 s.
+    expect(latencyMs.p50).toBeGreaterThanOrEqual(240_000);
+    expect(latencyMs.p95).toBeGreaterThanOrEqual(240_000);
+    expect(latencyMs.p95).toBeLessThanOrEqual(300_000);
+  });
+
+  it('still reads, and carries forward, a roll-up stored with the buckets up to 60 s only', async () => {
+    const modelId = newModel();
+    const org = newOrg();
+    // As stored before the buckets above 60 s: 22 bounds and the overflow, one 40 ms call.
+    const histogram = new Array<number>(23).fill(0);
+    histogram[3] = 1;
+    const stored = { calls: 1, errors: 0, timeouts: 0, inputTokens: 1, outputTokens: 1, costMicros: 1, latencySumMs: 40 };
+    for (const scope of [ALL, org])
+      await metricsDb.rollup.create({ modelId, scope, hour: iso(0).slice(0, 13), upTo: iso(1), ...stored, histogram }).go();
+    await recordCalls(modelId, [{ orgId: org, recordedAt: iso(5), latencyMs: 250_000 }]);
+    await modelMetricsJob(at(62));
+    for (const scope of [ALL, org]) {
+      const m = await rolledUp(modelId, scope);
+      expect(m, scope).toMatchObject({ calls: 2, latencyMs: { p50: expect.any(Number), mean: 125_020 } });
+      expect(m.latencyMs.p95, scope).toBeGreaterThanOrEqual(240_000);
+    }
+  });
+});
+
 describe('the model metrics job after missed runs', () => {
   // Hours of their own, after those of the tests above.
   const M = 12 * 60;

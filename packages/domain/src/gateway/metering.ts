@@ -460,6 +460,13 @@ export interface CallRecord {
   usage: Usage;
   status: MetricStatus;
   errorType?: string;
+  /**
+   * A failure that was not the model's, for its metric (the usage log keeps `status` and
+   * `errorType`): `request`, the client's own (a bad request, a refused prompt), is a call of the
+   * model but none of its errors; `unsent`, refused before any provider received anything, is no
+   * call of the model at all.
+   */
+  fault?: 'request' | 'unsent';
   requestAt: Date;
   responseAt: Date;
   firstTokenAt?: Date;
@@ -496,6 +503,16 @@ function passedOver(attempts: readonly Attempt[] = [], call: MetricInput): Metri
       errorType: last.outcome,
     };
   });
+}
+
+/**
+ * The time a call spent on the models it fell back from before `modelId`'s first attempt (their
+ * attempts and the backoffs after them): theirs (`passedOver`), not the latency of the model
+ * that answered or failed last, whose metric starts after it. Nothing when the model had no attempt.
+ */
+function spentBefore(attempts: readonly Attempt[] = [], modelId: string): number {
+  const first = attempts.findIndex((attempt) => attempt.modelId === modelId);
+  return attempts.slice(0, Math.max(0, first)).reduce((sum, attempt) => sum + attempt.durationMs + (attempt.waitMs ?? 0), 0);
 }
 
 export interface Recorded {
@@ -559,21 +576,21 @@ export async function record(call: MeteredCall, admission: Admission, done: Call
       `gw:${requestId}`,
     );
   const usage = usageLog(charged);
+  const started = done.requestAt.getTime() + spentBefore(done.attempts, modelId);
   const metric: MetricInput = {
     modelId,
     orgId: access.orgId,
     provider: candidate?.target.providerSlug ?? 'none',
     at,
     recordedAt: clock.nowIso(),
-    latencyMs: done.responseAt.getTime() - done.requestAt.getTime(),
-    firstTokenMs: done.firstTokenAt ? done.firstTokenAt.getTime() - done.requestAt.getTime() : undefined,
+    latencyMs: done.responseAt.getTime() - started,
+    firstTokenMs: done.firstTokenAt ? done.firstTokenAt.getTime() - started : undefined,
     inputTokens: used.inputTokens ?? 0,
     outputTokens: used.outputTokens ?? 0,
     costMicros: cost.totalCostMicros,
-    status: done.status,
-    errorType: done.errorType,
+    ...(done.fault ? { status: 'SUCCESS' } : { status: done.status, errorType: done.errorType }),
   };
-  const metrics = [metric, ...passedOver(done.attempts, metric)];
+  const metrics = [...(done.fault === 'unsent' ? [] : [metric]), ...passedOver(done.attempts, metric)];
   const links = { apiCallId: requestId, description: `${call.agentType} · ${modelId}` };
   const { lease } = admission;
   const held = lease.held;

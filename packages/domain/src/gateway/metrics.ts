@@ -3,6 +3,7 @@ import { clock } from '../shared/clock.ts';
 import { Entity, SERVICE, conditionFailed, entityConfig, lazy } from '../shared/dynamo.ts';
 import { newId, shardOf } from '../shared/ids.ts';
 import { put, type WriteItem } from '../shared/transactions.ts';
+import { GATEWAY_TIMEOUT_SECONDS } from './timeouts.ts';
 
 /**
  * Model metrics (DOMAIN.md §3, ModelMetric). Each gateway call leaves its metric (and a failed
@@ -50,9 +51,16 @@ const config = entityConfig;
 export const METRIC_STATUSES = ['SUCCESS', 'ERROR', 'TIMEOUT'] as const;
 export type MetricStatus = (typeof METRIC_STATUSES)[number];
 
-/** Upper bounds of the latency buckets, in milliseconds; the last bucket is everything above. */
+/**
+ * Upper bounds of the latency buckets, in milliseconds, up to the gateway's time limit (a long
+ * stream runs for minutes); the last bucket is everything above, which no call should reach.
+ * Roll-ups store their histogram by index: new bounds go at the end only, so a stored histogram
+ * keeps its meaning (its overflow, counted before the bounds above 60 s, reads as 60 to 90 s).
+ */
+// prettier-ignore
 export const LATENCY_BUCKETS_MS = [
   5, 10, 20, 35, 50, 75, 100, 150, 200, 300, 500, 750, 1_000, 1_500, 2_000, 3_000, 5_000, 7_500, 10_000, 20_000, 30_000, 60_000,
+  90_000, 120_000, 180_000, 240_000, GATEWAY_TIMEOUT_SECONDS * 1_000,
 ];
 const CALL_RETENTION_DAYS = 8;
 const ROLLUP_RETENTION_DAYS = 400;
@@ -364,7 +372,8 @@ export function percentile(histogram: number[], q: number): number | null {
     const n = histogram[i]!;
     if (seen + n >= rank && n > 0) {
       const low = i === 0 ? 0 : LATENCY_BUCKETS_MS[i - 1]!;
-      const high = LATENCY_BUCKETS_MS[i] ?? low * 2;
+      // Above the last bound (the gateway's limit) there is nothing to interpolate to.
+      const high = LATENCY_BUCKETS_MS[i] ?? low;
       return Math.round(low + ((rank - seen) / n) * (high - low));
     }
     seen += n;
@@ -372,8 +381,11 @@ export function percentile(histogram: number[], q: number): number | null {
   return LATENCY_BUCKETS_MS.at(-1)!;
 }
 
-/** A roll-up's counts, without its key. */
-const totalsOf = ({ modelId: _m, scope: _s, hour: _h, upTo: _u, ttl: _t, ...totals }: MetricRollup): Totals => totals;
+/** A roll-up's counts, without its key; a histogram stored with fewer buckets gets the new ones, empty. */
+const totalsOf = ({ modelId: _m, scope: _s, hour: _h, upTo: _u, ttl: _t, ...totals }: MetricRollup): Totals => ({
+  ...totals,
+  histogram: emptyTotals().histogram.map((empty, i) => totals.histogram[i] ?? empty),
+});
 
 /** The roll-ups of these keys that exist, read consistently (what DynamoDB leaves unprocessed is asked again). */
 async function rollupsOf(keys: Array<Pick<MetricRollup, 'modelId' | 'scope' | 'hour'>>): Promise<MetricRollup[]> {

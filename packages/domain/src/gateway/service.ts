@@ -194,9 +194,33 @@ function shownFailure(error: ProviderError, served: Pick<Attempt, 'modelId' | 'k
  * How a failed execution is answered: the request's fault stays a 4xx; when the last candidate
  * was throttled (by its provider, or a spent quota of its key) a 429 with Retry-After, so the
  * client backs off as it would with OpenAI; otherwise the providers' failure is a 502 / 504.
+ * `fault` says when the failure was not the model's, which its metric leaves out of its errors.
  */
-export function failure(error: unknown): { status: CallRecord['status']; errorType: string; answer: Error } {
+export function failure(error: unknown): {
+  status: CallRecord['status'];
+  errorType: string;
+  answer: Error;
+  fault?: CallRecord['fault'];
+} {
   if (!(error instanceof ExecutionError)) return { status: 'ERROR', errorType: 'internal', answer: error as Error };
+  return { ...answerOf(error), fault: faultOf(error) };
+}
+
+/**
+ * Whose the failure was when it was not the model's: refused before anything was sent (a model
+ * that cannot make what was asked, a key's spent quota or its withdrawal, or no candidate tried),
+ * or the request's own (a bad request, a refused prompt).
+ */
+function faultOf({ error, attempts }: ExecutionError): CallRecord['fault'] {
+  const refusedBeforeSending =
+    error instanceof UnsupportedError || error instanceof QuotaSpentError || error instanceof KeyWithdrawnError;
+  if (refusedBeforeSending || !attempts.some((a) => a.attempt)) return 'unsent';
+  if (error.kind === 'invalid' || error.kind === 'content_filter') return 'request';
+  return undefined;
+}
+
+/** The client's answer to a failed execution, and how its usage log files it. */
+function answerOf(error: ExecutionError): { status: CallRecord['status']; errorType: string; answer: Error } {
   const { kind, message } = error.error;
   if (kind === 'invalid') {
     // A field the model cannot honour (an image's `style`) is named, as OpenAI's `param`.
@@ -242,10 +266,11 @@ export class ClientClosedError extends DomainError {
 /**
  * Records a call that got no answer (releasing its hold) and throws what the client should see.
  * A call the client cancelled is recorded as the client leaving: nothing delivered, nothing
- * charged, and no failure of the model's (its error rate counts the providers' failures only).
+ * charged, and no failure of the model's (its error rate counts the providers' failures only:
+ * neither the request's own nor a refusal before anything was sent, `faultOf`).
  */
 async function failed(call: GatewayCall, admitted: Admitted, requestedModel: string, error: unknown): Promise<never> {
-  const { status, errorType, answer } = failure(error);
+  const { status, errorType, answer, fault } = failure(error);
   const attempts = error instanceof ExecutionError ? error.attempts : [];
   // The usage log names the candidate whose failure is answered, as the error does.
   const last = failedAttempt(attempts);
@@ -256,7 +281,7 @@ async function failed(call: GatewayCall, admitted: Admitted, requestedModel: str
     requestedModel,
     usage: {},
     status: left ? 'SUCCESS' : status,
-    ...(left ? {} : { errorType }),
+    ...(left ? {} : { errorType, fault }),
     requestAt: admitted.requestAt,
     responseAt: new Date(),
     attempts,
