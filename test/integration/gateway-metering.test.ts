@@ -437,6 +437,18 @@ describe('gateway admission leases (DynamoDB Local)', () => {
 
   /** Six calls of one caller from a lease of 10 (× 2 credits): half used, the next lease was taken ahead. */
   /** The clock and the leases' timers past the lease's end; then, once the timers' closes land, the balance and the hour's use. */
+  /** An organization with `balance` credits whose member's first call opened a lease of 5 × 2 credits, drawing `drawn`. */
+  async function openLease(balance: number, drawn: CallRecord['usage']) {
+    setLeaseSizing(() => 5);
+    const orgId = newOrg();
+    await credit(orgId, 'grant', 'grant', balance);
+    const access = accessFor(orgId, roomy);
+    const member = (): MeteredCall => ({ access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' });
+    const first = member();
+    await record(first, await admit(first, 2), done(candidate(), drawn));
+    return { orgId, access, member };
+  }
+
   async function pastLeaseEnd(access: OrgAccess, balance: { available: number; reserved: number }, used: number) {
     clock.advance(LEASE_MS);
     vi.advanceTimersByTime(LEASE_MS + 1);
@@ -588,13 +600,7 @@ describe('gateway admission leases (DynamoDB Local)', () => {
 
   it('give back at a lease’s end what no call was promised while its call still streams, keeping that call’s promise held', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'], shouldAdvanceTime: true });
-    setLeaseSizing(() => 5);
-    const orgId = newOrg();
-    await credit(orgId, 'grant', 'grant', 12);
-    const access = accessFor(orgId, roomy);
-    const member = (): MeteredCall => ({ access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' });
-    const first = member();
-    await record(first, await admit(first, 2), done(candidate(), pricey(1))); // a lease of 5 × 2 held, 1 drawn
+    const { orgId, access, member } = await openLease(12, pricey(1)); // a lease of 5 × 2 held, 1 drawn
     const long = member();
     const admission = await admit(long, 2); // a long stream: the container runs it past the lease's end
     expect(await getBalance(orgId)).toMatchObject({ available: 2, reserved: 10 });
@@ -610,13 +616,7 @@ describe('gateway admission leases (DynamoDB Local)', () => {
 
   it('give back the whole hold at a lease’s end when its running call was promised nothing (a call on its own key)', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'], shouldAdvanceTime: true });
-    setLeaseSizing(() => 5);
-    const orgId = newOrg();
-    await credit(orgId, 'grant', 'grant', 12);
-    const access = accessFor(orgId, roomy);
-    const member = (): MeteredCall => ({ access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' });
-    const first = member();
-    await record(first, await admit(first, 2), done(candidate(), {})); // a lease of 5 × 2 held, nothing drawn
+    const { orgId, access, member } = await openLease(12, {}); // a lease of 5 × 2 held, nothing drawn
     const own = member();
     const admission = await admit(own, 0); // a call on the organization's own key: promised nothing, streams past the end
     await pastLeaseEnd(access, { available: 12, reserved: 0 }, 2);
@@ -626,13 +626,7 @@ describe('gateway admission leases (DynamoDB Local)', () => {
   });
 
   it('keep a lease’s hold past the longest call it can admit: the sweep gives back nothing promised to a call still streaming', async () => {
-    setLeaseSizing(() => 5);
-    const orgId = newOrg();
-    await credit(orgId, 'grant', 'grant', 20);
-    const access = accessFor(orgId, roomy);
-    const member = (): MeteredCall => ({ access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' });
-    const first = member();
-    await record(first, await admit(first, 2), done(candidate(), pricey(2))); // a lease of 5 × 2 held, 2 drawn
+    const { orgId, access, member } = await openLease(20, pricey(2)); // a lease of 5 × 2 held, 2 drawn
     const long = member();
     const admission = await admit(long, 2); // admitted at the lease's last moment, it streams as long as the function runs
     // The sweep runs just as the longest such call ends.
@@ -646,13 +640,7 @@ describe('gateway admission leases (DynamoDB Local)', () => {
   });
 
   it('charge a lease’s call whose hold the sweep released what the balance still has, with the shortfall in its log and ledger row', async () => {
-    setLeaseSizing(() => 5);
-    const orgId = newOrg();
-    await credit(orgId, 'grant', 'grant', 20);
-    const access = accessFor(orgId, roomy);
-    const member = (): MeteredCall => ({ access, requestId: randomUUID(), agentType: 'chat', resource: 'chat' });
-    const first = member();
-    await record(first, await admit(first, 2), done(candidate(), pricey(2))); // a lease of 5 × 2 held, 2 drawn
+    const { orgId, access, member } = await openLease(20, pricey(2)); // a lease of 5 × 2 held, 2 drawn
     const long = member();
     const admission = await admit(long, 2);
     // Its hold swept anyway (a late call, clocks apart): the 8 not drawn are available, and another call spends 7.
