@@ -5,6 +5,7 @@ import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { type CfnFunction, EventSourceMapping, FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
@@ -115,6 +116,18 @@ export class AsyncStack extends Stack {
       POWERTOOLS_METRICS_NAMESPACE: config.prefix,
     });
 
+    // A job that throws: the scheduler handed the event over (its DLQ catches only failed deliveries),
+    // so Lambda's asynchronous invocation retries it once (the jobs are idempotent; a cause a retry
+    // cannot fix is not run three times in a row) and then sends the event and its error here.
+    const jobFailureQueue = new Queue(this, 'JobFailureQueue', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledge(jobFailureQueue, {
+      'AwsSolutions-SQS3': 'This is the on-failure destination of the job functions: a dead-letter queue itself.',
+    });
+
     // One role for the job schedules: it may invoke the job functions, nothing else.
     const schedulerRole = new Role(this, 'JobSchedulerRole', {
       assumedBy: new ServicePrincipal('scheduler.amazonaws.com'),
@@ -132,6 +145,7 @@ export class AsyncStack extends Stack {
         retainLogs: config.isProduction,
       });
       Tags.of(fn.function).add(HANDLER_TAG, job.handler);
+      fn.function.configureAsyncInvoke({ onFailure: new SqsDestination(jobFailureQueue), retryAttempts: 1 });
       grantTableData(fn.function, props.table.tableArn);
       grantKeyUse(fn.function, props.key.keyArn);
       const schedule = new Schedule(this, `${pascal(job.name)}Schedule`, {

@@ -104,6 +104,18 @@ describe('the scheduled jobs', () => {
     }
   });
 
+  it('that throw are retried once by Lambda, then sent with their error to a queue of their own', () => {
+    const configs = Object.values(dev.async.findResources('AWS::Lambda::EventInvokeConfig')) as CfnResource[];
+    for (const job of SCHEDULED_JOBS) {
+      const [id] = Object.entries(functions()).find(([, fn]) => fn.Properties.FunctionName === `platform-dev-job-${job.name}`)!;
+      const config = configs.find((c) => JSON.stringify(c.Properties.FunctionName) === JSON.stringify({ Ref: id }));
+      expect(config?.Properties, job.name).toMatchObject({
+        MaximumRetryAttempts: 1,
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [expect.stringMatching(/^JobFailureQueue/), 'Arn'] } } },
+      });
+    }
+  });
+
   it('reach the table with item actions only (no Scan)', () => {
     const policies = Object.values(dev.async.findResources('AWS::IAM::Policy')) as CfnResource[];
     const actions = policies.flatMap((p) =>
