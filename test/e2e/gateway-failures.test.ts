@@ -538,14 +538,14 @@ describe('a stream asked of a model that does not stream', () => {
 });
 
 describe('a call served by a fallback', () => {
-  it('counts the failures of the model it fell back from in that model’s metrics, and the call in the fallback’s', async () => {
+  /** A call to a primary that fails three times as `failure` says, served by its rule's fallback. */
+  async function servedByFallback(ruleName: string, failure: Behaviour) {
     await oneHour();
     const primary = await platformModel();
     const fallback = await platformModel();
     const { orgId } = await createTeam(owner);
-    await fallbackRule(owner, orgId, 'Primary throttled', primary.modelId, fallback.modelId);
-    fake().script(primary.providerModelId, times(3, { kind: 'fail', status: 429, delayMs: 20 }));
-
+    await fallbackRule(owner, orgId, ruleName, primary.modelId, fallback.modelId);
+    fake().script(primary.providerModelId, times(3, failure));
     const res = await gateway(
       '/chat/completions',
       { token: owner.accessToken },
@@ -554,6 +554,11 @@ describe('a call served by a fallback', () => {
     );
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     expect(res.body.model).toBe(fallback.modelId);
+    return { primary, fallback, orgId };
+  }
+
+  it('counts the failures of the model it fell back from in that model’s metrics, and the call in the fallback’s', async () => {
+    const { primary, fallback, orgId } = await servedByFallback('Primary throttled', { kind: 'fail', status: 429, delayMs: 20 });
     const [log] = await usageOf(owner, orgId, 1);
     expect(log).toMatchObject({ model: fallback.modelId, status: 'success' });
 
@@ -575,20 +580,11 @@ describe('a call served by a fallback', () => {
   }, 30_000);
 
   it('gives the fallback its own latency, not the time the model it fell back from took', async () => {
-    await oneHour();
-    const primary = await platformModel();
-    const fallback = await platformModel();
-    const { orgId } = await createTeam(owner);
-    await fallbackRule(owner, orgId, 'Primary slow and failing', primary.modelId, fallback.modelId);
-    fake().script(primary.providerModelId, times(3, { kind: 'fail', status: 500, delayMs: 700 }));
-    const res = await gateway(
-      '/chat/completions',
-      { token: owner.accessToken },
-      { model: primary.modelId, messages },
-      asOrg(orgId),
-    );
-    expect(res.status, JSON.stringify(res.body)).toBe(200);
-    expect(res.body.model).toBe(fallback.modelId);
+    const { primary, fallback, orgId } = await servedByFallback('Primary slow and failing', {
+      kind: 'fail',
+      status: 500,
+      delayMs: 700,
+    });
     await usageOf(owner, orgId, 1);
     // The primary's three attempts took 2.1 s or more; the fallback answered at once (the fake's default).
     expect((await metricsOf(primary.modelId, orgId)).latencyMs.mean).toBeGreaterThanOrEqual(2_100);

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { dynamo } from '@platform/domain/shared/dynamo';
 import { localLambdaContext } from '@platform/local/lambda-context';
 import { api, createTeam, signUpUser } from '../helpers/api.ts';
+import { routeEvent } from '../helpers/lambda-event.ts';
 
 /**
  * A request that runs past its Lambda's time limit (middy answers a 500 just before it) while
@@ -15,32 +15,14 @@ import { api, createTeam, signUpUser } from '../helpers/api.ts';
  */
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function eventFor(userId: string, orgId: string, key: string, body: unknown): APIGatewayProxyEventV2 {
-  const routeKey = 'POST /v1/orgs/{orgId}/api-clients';
-  const path = `/v1/orgs/${orgId}/api-clients`;
-  return {
-    version: '2.0',
-    routeKey,
-    rawPath: path,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json', 'idempotency-key': key, host: 'localhost' },
+function eventFor(userId: string, orgId: string, key: string, body: unknown) {
+  return routeEvent('POST /v1/orgs/{orgId}/api-clients', {
+    path: `/v1/orgs/${orgId}/api-clients`,
     pathParameters: { orgId },
-    body: JSON.stringify(body),
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'local',
-      authorizer: { jwt: { claims: { sub: userId, token_use: 'access' }, scopes: null } },
-      domainName: 'localhost',
-      domainPrefix: 'local',
-      http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
-      requestId: randomUUID(),
-      routeKey,
-      stage: '$default',
-      time: new Date().toISOString(),
-      timeEpoch: Date.now(),
-    },
-  } as unknown as APIGatewayProxyEventV2;
+    headers: { 'idempotency-key': key },
+    body,
+    userId,
+  });
 }
 
 afterEach(() => {

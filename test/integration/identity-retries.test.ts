@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CognitoIdentityProviderClient } from '@aws-sdk/client-cognito-identity-provider';
 import { identityProvider } from '@platform/domain/identity/cognito';
@@ -7,6 +5,7 @@ import { db } from '@platform/domain/identity/entities';
 import { TooManyRequestsError } from '@platform/domain/shared/errors';
 import { localLambdaContext } from '@platform/local/lambda-context';
 import { PASSWORD, api, errorPaths, latestMail, signIn, signUpUser } from '../helpers/api.ts';
+import { routeEvent as eventOf } from '../helpers/lambda-event.ts';
 
 /**
  * A route whose last step fails after an earlier one could not be undone (Cognito throttling it: a 429 asking
@@ -14,32 +13,6 @@ import { PASSWORD, api, errorPaths, latestMail, signIn, signUpUser } from '../he
  * invokes them, so that Cognito can be made to throttle the step once; tests run one at a time in their own file
  * (the spies are this process's).
  */
-function eventOf(routeKey: string, options: { body?: unknown; userId?: string }): APIGatewayProxyEventV2 {
-  const [method, path] = routeKey.split(' ') as [string, string];
-  const claims = options.userId ? { sub: options.userId, username: options.userId, token_use: 'access' } : undefined;
-  return {
-    version: '2.0',
-    routeKey,
-    rawPath: path,
-    rawQueryString: '',
-    headers: { 'content-type': 'application/json', host: 'localhost' },
-    ...(options.body ? { body: JSON.stringify(options.body) } : {}),
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'local',
-      ...(claims ? { authorizer: { jwt: { claims, scopes: null } } } : {}),
-      domainName: 'localhost',
-      domainPrefix: 'local',
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
-      requestId: randomUUID(),
-      routeKey,
-      stage: '$default',
-      time: new Date().toISOString(),
-      timeEpoch: Date.now(),
-    },
-  } as unknown as APIGatewayProxyEventV2;
-}
 
 type Reply = { statusCode: number; body?: string; headers?: Record<string, string> };
 
